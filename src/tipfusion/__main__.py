@@ -1,0 +1,3 @@
+from tipfusion.cli.main import app
+
+app()

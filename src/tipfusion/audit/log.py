@@ -1,0 +1,122 @@
+"""A hash-chained event log, written in the same transaction as the change it records.
+
+Each entry's hash covers its own fields and the previous entry's hash, and sequence numbers are
+contiguous, so editing, inserting or deleting any entry breaks verification at that entry. (Cutting
+entries off the end is caught by comparing with a head hash recorded elsewhere: `audit verify` prints it.)
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from tipfusion.store.db import lock_audit_chain
+from tipfusion.store.tables import audit_events
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    action: str  # e.g. report.ingested, document.quarantined, quarantine.retried
+    object_type: str
+    object_id: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    count: int
+    head_hash: str
+    first_broken: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken is None
+
+
+def current_actor(override: str | None = None) -> str:
+    """Who is acting: `--as NAME`, else the operating-system user."""
+    if override:
+        return override
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def _jsonable(details: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(details, default=str, sort_keys=True))
+
+
+def chain_hash(
+    prev_hash: str, seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str, details: Any
+) -> str:
+    payload = json.dumps(
+        [prev_hash, seq, at.astimezone(UTC).isoformat(), actor, action, object_type, object_id, details],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def append(conn: Connection, actor: str, events: Sequence[AuditEvent], at: datetime | None = None) -> None:
+    """Append events after the current head, inside the caller's transaction."""
+    if not events:
+        return
+    lock_audit_chain(conn)
+    head = conn.execute(
+        select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+    when = (at or datetime.now(UTC)).astimezone(UTC)
+    rows = []
+    for event in events:
+        seq += 1
+        details = _jsonable(event.details)
+        digest = chain_hash(prev, seq, when, actor, event.action, event.object_type, event.object_id, details)
+        rows.append(
+            {
+                "seq": seq,
+                "at": when,
+                "actor": actor,
+                "action": event.action,
+                "object_type": event.object_type,
+                "object_id": event.object_id,
+                "details": details,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    conn.execute(insert(audit_events), rows)
+
+
+def verify(conn: Connection) -> ChainReport:
+    """Walk the chain in order; name the first entry whose hash, link or sequence is wrong."""
+    expected_seq = 1
+    prev = GENESIS
+    count = 0
+    result = conn.execute(select(audit_events).order_by(audit_events.c.seq).execution_options(yield_per=5000))
+    for row in result:
+        count += 1
+        if row.seq != expected_seq:
+            return ChainReport(count, prev, int(row.seq), f"sequence gap: expected {expected_seq}, found {row.seq}")
+        if row.prev_hash != prev:
+            return ChainReport(count, prev, int(row.seq), "link broken: prev_hash does not match the entry before")
+        digest = chain_hash(prev, row.seq, row.at, row.actor, row.action, row.object_type, row.object_id, row.details)
+        if digest != row.hash:
+            return ChainReport(count, prev, int(row.seq), "entry altered: its hash does not match its contents")
+        prev = row.hash
+        expected_seq += 1
+    return ChainReport(count, prev)

@@ -1,0 +1,126 @@
+"""`tipfusion ingest` and `tipfusion quarantine …`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tipfusion.cli.context import AppContext, console
+from tipfusion.ingest import IngestService, IngestSummary
+from tipfusion.ingest import quarantine as quarantine_service
+
+quarantine_app = typer.Typer(no_args_is_help=True, help="Documents that could not land: list, show, retry.")
+
+
+def print_summary(summary: IngestSummary) -> None:
+    table = Table(title="Ingest summary", show_header=False)
+    for label, value in [
+        ("documents read", summary.documents),
+        ("new documents stored", summary.new_documents),
+        ("reports accepted (new)", summary.accepted),
+        ("reports updated (new version)", summary.updated),
+        ("duplicates (already held)", summary.duplicates),
+        ("quarantined", summary.quarantined),
+        ("fileDetails waiting for their report", summary.waiting_file_details),
+        ("fileDetails attached from earlier batches", summary.attached_file_details),
+        ("lead identifiers stored", summary.lead_identifiers),
+        ("unknown fields / values kept", summary.unknown_fields),
+        ("seconds", f"{summary.seconds:.1f}"),
+        ("reports/s", f"{summary.reports_per_second:,.0f}"),
+    ]:
+        table.add_row(label, str(value))
+    console.print(table)
+    if summary.issues:
+        console.print("notes: " + ", ".join(f"{code} ×{n}" for code, n in summary.issues.most_common()))
+    for line in summary.rejected[:20]:
+        console.print(f"[red]quarantined[/] {line}", soft_wrap=True)
+    if len(summary.rejected) > 20:
+        console.print(f"… and {len(summary.rejected) - 20} more: tipfusion quarantine list")
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files, directories (recursive) or .zip batches")],
+) -> None:
+    """Ingest CyberTipline reports (ESP XML, police JSON) and lead lists (CSV). Exit 1 if anything was quarantined."""
+    app: AppContext = ctx.obj
+    service = IngestService(app.ready_engine(), app.settings, app.actor)
+    with Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("ingest", total=None)
+        summary = service.ingest_paths(paths, lambda done, total: bar.update(task, completed=done, total=total))
+    app.banner()
+    print_summary(summary)
+    if summary.quarantined:
+        raise typer.Exit(1)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    ctx: typer.Context,
+    all_entries: Annotated[bool, typer.Option("--all", help="Include resolved and superseded entries")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many rows")] = 200,
+) -> None:
+    """List quarantined documents with the reason each could not land."""
+    app: AppContext = ctx.obj
+    rows = quarantine_service.list_entries(app.ready_engine(), None if all_entries else "open", limit)
+    app.banner()
+    table = Table("id", "status", "reason", "report", "source", "where", "message")
+    for row in rows:
+        where = row.element or ""
+        if row.line:
+            where = f"line {row.line} {where}".strip()
+        table.add_row(
+            str(row.id), row.status, row.reason, str(row.report_id or ""), row.source_name, where, row.message
+        )
+    console.print(table)
+    console.print(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
+
+
+@quarantine_app.command("show")
+def quarantine_show(ctx: typer.Context, entry_id: Annotated[int, typer.Argument(help="Entry id")]) -> None:
+    """Show one entry in full, with its source document's SHA-256 and size."""
+    app: AppContext = ctx.obj
+    entry, source = quarantine_service.show_entry(app.ready_engine(), entry_id)
+    app.banner()
+    for key, value in entry._mapping.items():
+        console.print(f"[bold]{key}[/]: {value}", soft_wrap=True)
+    if source is not None:
+        console.print(f"[bold]source size[/]: {source.size:,} bytes (kept byte for byte; sha256 {source.sha256})")
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    ctx: typer.Context,
+    entry_ids: Annotated[list[int] | None, typer.Argument(help="Entry ids")] = None,
+    all_open: Annotated[bool, typer.Option("--all", help="Retry every open entry")] = False,
+) -> None:
+    """Re-ingest quarantined documents from their stored bytes (after raising a limit, or once a report arrived)."""
+    app: AppContext = ctx.obj
+    engine = app.ready_engine()
+    ids = list(entry_ids or [])
+    if all_open:
+        ids += [row.id for row in quarantine_service.list_entries(engine, "open", 100_000)]
+    if not ids:
+        raise typer.BadParameter("name entry ids or use --all")
+    results = quarantine_service.retry(engine, app.settings, app.actor, ids)
+    app.banner()
+    for result in results:
+        console.print(f"entry {result.entry_id}: {result.outcome} — {result.detail}")
+    if any(r.outcome == "still_rejected" for r in results):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.add_typer(quarantine_app, name="quarantine")

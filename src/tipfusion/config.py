@@ -1,0 +1,81 @@
+"""Settings read once from the environment (and an optional TOML file).
+
+A deployment differs from another by its database, its country profile and its limits; everything
+else is code. Settings are a frozen dataclass so a run can record exactly what it used.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Country-specific defaults: phone region for numbers without a country code, display zone."""
+
+    country: str = "IN"
+    phone_region: str = "IN"
+    display_timezone: str = "Asia/Kolkata"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.display_timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class XmlLimits:
+    """Hard limits on untrusted XML; a user with a legitimately larger file raises them."""
+
+    max_document_bytes: int = 64 * 1024 * 1024
+    stream_above_bytes: int = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "sqlite:///tipfusion.db"
+    profile: Profile = field(default_factory=Profile)
+    xml_limits: XmlLimits = field(default_factory=XmlLimits)
+    reports_per_transaction: int = 500
+
+    def with_database(self, url: str) -> Settings:
+        return replace(self, database_url=url)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from `TIPFUSION_*` variables, after an optional `TIPFUSION_CONFIG` TOML file.
+
+    Environment beats file, so an operator can override one value for one run.
+    """
+    env = dict(os.environ) if env is None else env
+    data: dict[str, object] = {}
+    config_path = env.get("TIPFUSION_CONFIG")
+    if config_path:
+        with Path(config_path).open("rb") as fh:
+            data = tomllib.load(fh)
+    profile_data = dict(data.get("profile", {}))  # type: ignore[call-overload]
+    limits_data = dict(data.get("xml_limits", {}))  # type: ignore[call-overload]
+    profile = Profile(
+        country=env.get("TIPFUSION_COUNTRY", profile_data.get("country", "IN")),
+        phone_region=env.get("TIPFUSION_PHONE_REGION", profile_data.get("phone_region", "IN")),
+        display_timezone=env.get("TIPFUSION_TIMEZONE", profile_data.get("display_timezone", "Asia/Kolkata")),
+    )
+    limits = XmlLimits(
+        max_document_bytes=int(
+            env.get("TIPFUSION_MAX_DOCUMENT_BYTES", limits_data.get("max_document_bytes", 64 * 1024 * 1024))
+        ),
+        stream_above_bytes=int(
+            env.get("TIPFUSION_STREAM_ABOVE_BYTES", limits_data.get("stream_above_bytes", 4 * 1024 * 1024))
+        ),
+    )
+    return Settings(
+        database_url=env.get("TIPFUSION_DATABASE_URL", str(data.get("database_url", "sqlite:///tipfusion.db"))),
+        profile=profile,
+        xml_limits=limits,
+        reports_per_transaction=int(
+            env.get("TIPFUSION_REPORTS_PER_TRANSACTION", str(data.get("reports_per_transaction", 500)))
+        ),
+    )

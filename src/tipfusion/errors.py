@@ -1,0 +1,53 @@
+"""Every error a user can act on names the file, the element and what was expected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TipfusionError(Exception):
+    """Base class; the CLI maps these to a message and exit code in one place."""
+
+    exit_code = 1
+
+
+@dataclass
+class DocumentRejected(TipfusionError):
+    """A source document (or one report inside it) cannot land; it goes to quarantine.
+
+    `reason` is a stable machine code (e.g. `malformed_xml`), `element` a path such as
+    `report/personOrUserReported[1]/ipCaptureEvent[2]/ipAddress`.
+    """
+
+    source: str
+    reason: str
+    message: str
+    element: str | None = None
+    line: int | None = None
+    expected: str | None = None
+    report_id: int | None = None
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}"
+        parts = [f"{where}: {self.message}"]
+        if self.report_id is not None:
+            parts.append(f"report {self.report_id}")
+        if self.element:
+            parts.append(f"element {self.element}")
+        if self.expected:
+            parts.append(f"expected {self.expected}")
+        return "; ".join(parts)
+
+
+class ConfigurationError(TipfusionError):
+    exit_code = 2
+
+
+class NotFound(TipfusionError):
+    exit_code = 3
+
+
+class AuditChainBroken(TipfusionError):
+    exit_code = 4

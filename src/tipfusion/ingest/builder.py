@@ -1,0 +1,300 @@
+"""Shared record-building for every report format: normalise, flag, and collect — or reject.
+
+Parsers walk their format and call these helpers; the helpers turn raw strings into typed records,
+apply the identifier registry, and raise `DocumentRejected` for what must not land (an IP that is not an IP,
+an impossible date, a port that is not a port). Everything else that is odd becomes an `Issue`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from tipfusion.domain import Account, EstimatedLocation, FileRecord, Issue, Observation
+from tipfusion.errors import DocumentRejected
+from tipfusion.normalise import Context, clean, parse_date, parse_timestamp
+from tipfusion.normalise.freetext import mine
+from tipfusion.normalise.timestamps import ImpossibleTime
+
+TRUE_WORDS = {"true", "1", "yes", "y"}
+FALSE_WORDS = {"false", "0", "no", "n"}
+
+# Kinds whose value depends on the ESP scope, which a streaming parser may learn late.
+SCOPED_KINDS = frozenset({"esp_user", "group"})
+
+
+class Builder:
+    """Collects the records of one report (or one fileDetails document) while a parser walks it."""
+
+    def __init__(self, source: str, phone_region: str, report_id: int | None = None, line: int | None = None):
+        self.source = source
+        self.phone_region = phone_region
+        self.report_id = report_id
+        self.line = line
+        self._esp_scope: str | None = None
+        self.context = Context(phone_region=phone_region)
+        self.observations: list[Observation] = []
+        self.accounts: list[Account] = []
+        self.locations: list[EstimatedLocation] = []
+        self.files: list[FileRecord] = []
+        self.issues: list[Issue] = []
+        self.extras: list[dict[str, str]] = []
+
+    @property
+    def esp_scope(self) -> str | None:
+        return self._esp_scope
+
+    @esp_scope.setter
+    def esp_scope(self, scope: str | None) -> None:
+        self._esp_scope = scope
+        self.context = Context(phone_region=self.phone_region, esp_scope=scope)
+
+    # -- rejection and issues -------------------------------------------------------------------------
+    def reject(
+        self,
+        reason: str,
+        message: str,
+        element: str | None = None,
+        expected: str | None = None,
+        line: int | None = None,
+    ) -> DocumentRejected:
+        return DocumentRejected(
+            self.source,
+            reason,
+            message,
+            element=element,
+            line=line or self.line,
+            expected=expected,
+            report_id=self.report_id,
+        )
+
+    def issue(self, code: str, path: str, value: str | None = None, expected: str | None = None) -> None:
+        self.issues.append(Issue(code, path, value, expected))
+
+    def unknown(self, path: str, raw: str) -> None:
+        """An element or field the reference does not name: kept verbatim and counted, never dropped."""
+        self.extras.append({"path": path, "raw": raw})
+        self.issue("unknown_element", path)
+
+    # -- scalar conversions ---------------------------------------------------------------------------
+    def boolean(self, raw: str | None, path: str) -> bool | None:
+        if raw is None:
+            return None
+        word = raw.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        if word in {"", "n/a"}:
+            return None
+        self.issue("invalid_boolean", path, raw, "true or false")
+        return None
+
+    def integer(self, raw: str | int | None, path: str) -> int | None:
+        if raw is None or (isinstance(raw, str) and raw.strip() in {"", "N/A"}):
+            return None
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            self.issue("invalid_integer", path, str(raw), "an integer")
+            return None
+
+    def enum(self, raw: str | None, allowed: frozenset[str], path: str, note_case: bool = True) -> str | None:
+        """Exact enum values pass; a case variant is mapped (and noted); anything else is kept and flagged."""
+        if raw is None:
+            return None
+        value = raw.strip()
+        if value in allowed:
+            return value
+        for option in allowed:
+            if option.lower() == value.lower():
+                if note_case:
+                    self.issue("enum_case", path, value, option)
+                return option
+        self.issue("unknown_enum", path, value, " | ".join(sorted(allowed)))
+        return value
+
+    def timestamp(self, raw: str | None, path: str, line: int | None = None) -> datetime | None:
+        return self.timestamp_zoned(raw, path, line)[0]
+
+    def timestamp_zoned(self, raw: str | None, path: str, line: int | None = None) -> tuple[datetime | None, bool]:
+        """The UTC time and whether the source gave a zone (False means 'read as UTC', flagged)."""
+        if raw is None or not raw.strip() or raw.strip().upper() == "N/A":
+            return None, True
+        try:
+            parsed = parse_timestamp(raw)
+        except ImpossibleTime as exc:
+            raise self.reject(
+                "impossible_date",
+                str(exc),
+                element=path,
+                expected="an ISO 8601 date-time with zone, between 1970 and now",
+                line=line,
+            ) from exc
+        if not parsed.had_zone:
+            self.issue("no_timezone", path, raw, "a zone (Z or ±hh:mm); read as UTC")
+        return parsed.utc, parsed.had_zone
+
+    def date(self, raw: str | None, path: str, line: int | None = None) -> date | None:
+        if raw is None or not raw.strip() or raw.strip().upper() == "N/A":
+            return None
+        try:
+            return parse_date(raw)
+        except ImpossibleTime as exc:
+            raise self.reject(
+                "impossible_date", str(exc), element=path, expected="an ISO 8601 date between 1900 and today", line=line
+            ) from exc
+
+    def port(self, raw: str | int | None, path: str, line: int | None = None) -> int | None:
+        if raw is None or (isinstance(raw, str) and raw.strip() in {"", "N/A"}):
+            return None
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            value = -1
+        if not 0 <= value <= 65535:
+            raise self.reject(
+                "invalid_port", f"not a port number: {raw!r}", element=path, expected="an integer 0-65535", line=line
+            )
+        return value
+
+    # -- identifiers ----------------------------------------------------------------------------------
+    def observe(
+        self,
+        kind: str,
+        raw: str | None,
+        path: str,
+        *,
+        context: Context | None = None,
+        extra_flags: tuple[str, ...] = (),
+        **fields: Any,
+    ) -> Observation | None:
+        """Normalise `raw` as `kind` and record it; None when there is no value."""
+        if raw is None:
+            return None
+        text = str(raw)
+        if not text.strip() or text.strip().upper() == "N/A":
+            return None
+        cleaned = clean(kind, text, context or self.context)
+        if cleaned is None:
+            return None
+        flags = cleaned.flags + extra_flags
+        obs = Observation(
+            kind=kind,
+            value=cleaned.value,
+            canonical=cleaned.canonical,
+            raw=text,
+            path=path,
+            valid=cleaned.valid,
+            detail=cleaned.detail,
+            flags=flags,
+            **fields,
+        )
+        self.observations.append(obs)
+        return obs
+
+    def ip_event(
+        self,
+        *,
+        ip_raw: str | None,
+        path: str,
+        event: str | None,
+        time_raw: str | None,
+        proxy: bool | None,
+        port_raw: str | int | None,
+        account: int | None = None,
+        file: int | None = None,
+        line: int | None = None,
+        origin: str = "field",
+    ) -> None:
+        """An IP capture: the address, the exact time and the source port, all kept as received."""
+        if ip_raw is None or not str(ip_raw).strip():
+            raise self.reject(
+                "missing_element",
+                "ipCaptureEvent without ipAddress",
+                element=f"{path}/ipAddress",
+                expected="an IPv4 or IPv6 address",
+                line=line,
+            )
+        observed_at, zoned = self.timestamp_zoned(time_raw, f"{path}/dateTime", line)
+        port = self.port(port_raw, f"{path}/port", line)
+        obs = self.observe(
+            "ip",
+            str(ip_raw),
+            f"{path}/ipAddress",
+            extra_flags=() if zoned else ("no_timezone",),
+            account=account,
+            file=file,
+            event_name=event,
+            observed_at=observed_at,
+            observed_at_raw=time_raw,
+            port=port,
+            possible_proxy=proxy,
+            origin=origin,
+        )
+        if obs is not None and not obs.valid:
+            self.observations.pop()
+            raise self.reject(
+                "invalid_ip",
+                f"not an IP address: {ip_raw!r}",
+                element=f"{path}/ipAddress",
+                expected="an IPv4 or IPv6 address",
+                line=line,
+            )
+
+    def device(
+        self,
+        *,
+        id_type: str | None,
+        id_value: str | None,
+        path: str,
+        event: str | None,
+        time_raw: str | None,
+        account: int | None = None,
+        file: int | None = None,
+        line: int | None = None,
+    ) -> None:
+        if not id_type or not id_value:
+            missing = "idType" if not id_type else "idValue"
+            raise self.reject(
+                "missing_element",
+                f"deviceId without {missing}",
+                element=f"{path}/{missing}",
+                expected="idType and idValue",
+                line=line,
+            )
+        observed_at, zoned = self.timestamp_zoned(time_raw, f"{path}/dateTime", line)
+        self.observe(
+            "device",
+            id_value,
+            f"{path}/idValue",
+            context=Context(id_type=id_type),
+            extra_flags=() if zoned else ("no_timezone",),
+            account=account,
+            file=file,
+            event_name=event,
+            observed_at=observed_at,
+            observed_at_raw=time_raw,
+            attrs={"idType": id_type},
+        )
+
+    def free_text(self, text: str | None, path: str, account: int | None = None, file: int | None = None) -> None:
+        """Mine emails and IPs out of additionalInfo-style text, marked as weaker evidence."""
+        if not text:
+            return
+        for kind, raw in mine(text):
+            self.observe(kind, raw, path, account=account, file=file, origin="free_text")
+
+    def new_account(self, role: str, path: str, parent: int | None = None) -> Account:
+        account = Account(ordinal=len(self.accounts), role=role, path=path, parent=parent)
+        self.accounts.append(account)
+        return account
+
+    def apply_scope(self, scope: str) -> None:
+        """Prefix ESP-scoped identifiers once the reporting ESP is known (it may come late in the document)."""
+        self.esp_scope = scope
+        for obs in self.observations:
+            if obs.kind in SCOPED_KINDS and not (obs.attrs and "scope" in obs.attrs):
+                cleaned = clean(obs.kind, obs.raw, self.context)
+                if cleaned is not None:
+                    obs.value, obs.canonical, obs.detail = cleaned.value, cleaned.canonical, cleaned.detail

@@ -1,0 +1,38 @@
+"""Which format is this document? Decided from its bytes, never trusted from its file name alone."""
+
+from __future__ import annotations
+
+from tipfusion.ingest.leads_csv import looks_like_leads
+from tipfusion.ingest.xmlsafe import sniff_root
+
+SYNTHETIC_MARKER = "SYNTHETIC-DATA.json"
+TRUTH_HEADER = b"report_id,person_id"
+
+
+def detect_format(name: str, data: bytes) -> str:
+    """zip | esp_report | esp_file_details | xml_unknown | ncmec_json | leads_csv | synthetic_marker | unknown."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1]
+    if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+        return "zip"
+    if base == SYNTHETIC_MARKER or data.startswith(TRUTH_HEADER):
+        return "synthetic_marker"
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        root = sniff_root(data)
+        if root == "report":
+            return "esp_report"
+        if root == "fileDetails":
+            return "esp_file_details"
+        return "xml_unknown"
+    if head.startswith((b"{", b"[")):
+        return "ncmec_json"
+    if looks_like_leads(data):
+        return "leads_csv"
+    return "unknown"
+
+
+def report_id_from_name(name: str) -> int | None:
+    """ESP XML reports are named `<reportId>.xml`."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return int(stem) if stem.isdigit() else None

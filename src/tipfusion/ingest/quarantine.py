@@ -1,0 +1,105 @@
+"""Quarantine: what could not land, why, and a way to try again once the cause is fixed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from tipfusion.audit import AuditEvent, append
+from tipfusion.config import Settings
+from tipfusion.errors import NotFound
+from tipfusion.ingest.service import IngestService, IngestSummary
+from tipfusion.ingest.sources import BrokenContainer, Document, LoadedDocument, iter_zip
+from tipfusion.store import repository as repo
+from tipfusion.store.db import ensure_schema
+from tipfusion.store.tables import quarantine_entries
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult:
+    entry_id: int
+    outcome: str  # resolved | still_rejected | skipped
+    detail: str
+    summary: IngestSummary | None = None
+
+
+def list_entries(engine: Engine, status: str | None = "open", limit: int = 200) -> list[Any]:
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        return repo.list_quarantine(conn, status, limit)
+
+
+def show_entry(engine: Engine, entry_id: int) -> tuple[Any, Any]:
+    """The entry and its source document's row (the bytes stay in the store)."""
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        entry = repo.get_quarantine(conn, entry_id)
+        if entry is None:
+            raise NotFound(f"no quarantine entry {entry_id}")
+        return entry, repo.source_row(conn, entry.source_sha256)
+
+
+def retry(engine: Engine, settings: Settings, actor: str, entry_ids: list[int]) -> list[RetryResult]:
+    """Re-ingest each entry's document from its stored bytes.
+
+    The entry is resolved when the document now lands (or is already held); if it is rejected again the
+    new entry carries the reason and the old one is marked superseded, so history is kept.
+    """
+    ensure_schema(engine)
+    results = []
+    service = IngestService(engine, settings, actor)
+    for entry_id in entry_ids:
+        with engine.begin() as conn:
+            entry = repo.get_quarantine(conn, entry_id)
+            if entry is None:
+                raise NotFound(f"no quarantine entry {entry_id}")
+            if entry.status != "open":
+                results.append(RetryResult(entry_id, "skipped", f"entry is {entry.status}"))
+                continue
+            data = repo.load_blob(conn, entry.source_sha256)
+            conn.execute(
+                update(quarantine_entries).where(quarantine_entries.c.id == entry_id).values(status="retrying")
+            )
+        documents: list[Document | LoadedDocument | BrokenContainer]
+        if data[:2] == b"PK":
+            documents = list(iter_zip(entry.source_name, data, settings.xml_limits.max_document_bytes))
+        else:
+            documents = [LoadedDocument(entry.source_name, data, entry.source_sha256)]
+        summary = service.run([f"retry of quarantine entry {entry_id}"], documents, None)
+        with engine.begin() as conn:
+            newer = (
+                conn.execute(
+                    select(quarantine_entries.c.id).where(
+                        quarantine_entries.c.source_sha256 == entry.source_sha256,
+                        quarantine_entries.c.status == "open",
+                        quarantine_entries.c.id > entry_id,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if newer:
+                status, outcome = "superseded", "still_rejected"
+                detail = f"retried: still not landed, see entr{'y' if len(newer) == 1 else 'ies'} " + ", ".join(
+                    map(str, newer)
+                )
+            else:
+                status, outcome, detail = "resolved", "resolved", "retried: landed or already held"
+            conn.execute(
+                update(quarantine_entries)
+                .where(quarantine_entries.c.id == entry_id)
+                .values(status=status, resolved_at=repo.now(), resolution=detail)
+            )
+            append(
+                conn,
+                actor,
+                [
+                    AuditEvent(
+                        "quarantine.retried", "quarantine_entry", str(entry_id), {"outcome": outcome, "detail": detail}
+                    )
+                ],
+            )
+        results.append(RetryResult(entry_id, outcome, detail, summary))
+    return results

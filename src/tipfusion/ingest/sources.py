@@ -1,0 +1,131 @@
+"""Finding documents: files, directories (recursive) and `.zip` batches, each read byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tipfusion.errors import DocumentRejected
+
+
+@dataclass(slots=True)
+class Document:
+    """One source document: its name as received, its bytes (loaded on demand) and where it came from."""
+
+    name: str
+    load: Callable[[], bytes]
+    container: str | None = None  # sha256 of the zip it was read from
+    size_hint: int | None = None
+
+
+@dataclass(slots=True)
+class LoadedDocument:
+    name: str
+    data: bytes
+    sha256: str
+    container: str | None = None
+
+    @classmethod
+    def of(cls, document: Document) -> LoadedDocument:
+        data = document.load()
+        return cls(document.name, data, hashlib.sha256(data).hexdigest(), document.container)
+
+
+@dataclass(slots=True)
+class BrokenContainer:
+    """A zip that cannot be opened or read: the zip itself is kept and quarantined."""
+
+    document: LoadedDocument
+    error: DocumentRejected
+
+
+def _read_file(path: Path) -> Callable[[], bytes]:
+    return path.read_bytes
+
+
+def _member_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, max_bytes: int) -> Callable[[], bytes]:
+    def load() -> bytes:
+        if info.file_size > max_bytes:
+            raise DocumentRejected(
+                label,
+                "too_large",
+                f"zip member is {info.file_size:,} bytes uncompressed",
+                expected="a smaller member, or raise TIPFUSION_MAX_DOCUMENT_BYTES",
+            )
+        try:
+            with archive.open(info) as handle:
+                data = handle.read(max_bytes + 1)
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+            raise DocumentRejected(
+                label, "corrupt_zip_member", f"cannot read zip member: {exc}", expected="an intact zip member"
+            ) from exc
+        if len(data) > max_bytes:
+            raise DocumentRejected(
+                label,
+                "too_large",
+                "zip member expands past the size limit",
+                expected="a smaller member, or raise TIPFUSION_MAX_DOCUMENT_BYTES",
+            )
+        return data
+
+    return load
+
+
+def iter_documents(paths: list[Path], max_bytes: int) -> Iterator[Document | LoadedDocument | BrokenContainer]:
+    """Yield every document under `paths` in a stable order.
+
+    A zip yields itself first (a LoadedDocument with format 'zip', kept byte for byte) and then its members;
+    a zip that cannot be read yields a BrokenContainer.
+    """
+    for root in paths:
+        if not root.exists():
+            raise FileNotFoundError(f"{root}: no such file or directory")
+        candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in candidates:
+            if path.name.startswith("."):
+                continue
+            if path.suffix.lower() == ".zip":
+                yield from iter_zip(str(path), path.read_bytes(), max_bytes)
+            else:
+                yield Document(str(path), _read_file(path), size_hint=path.stat().st_size)
+
+
+def iter_zip(label: str, data: bytes, max_bytes: int) -> Iterator[Document | LoadedDocument | BrokenContainer]:
+    loaded = LoadedDocument(label, data, hashlib.sha256(data).hexdigest())
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        yield BrokenContainer(
+            loaded,
+            DocumentRejected(
+                label, "corrupt_zip", f"cannot open zip: {exc}", expected="a complete, readable .zip archive"
+            ),
+        )
+        return
+    yield loaded
+    for info in members:
+        base = info.filename.rsplit("/", 1)[-1]
+        if base.startswith(".") or info.filename.startswith("__MACOSX/"):
+            continue
+        member_label = f"{label}!{info.filename}"
+        if info.filename.lower().endswith(".zip"):
+            try:
+                inner = _member_reader(archive, info, member_label, max_bytes)()
+            except DocumentRejected as exc:
+                yield BrokenContainer(
+                    LoadedDocument(member_label, b"", hashlib.sha256(b"").hexdigest(), loaded.sha256), exc
+                )
+                continue
+            yield from iter_zip(member_label, inner, max_bytes)
+            continue
+        yield Document(
+            member_label,
+            _member_reader(archive, info, member_label, max_bytes),
+            container=loaded.sha256,
+            size_hint=info.file_size,
+        )

@@ -1,0 +1,46 @@
+"""File hashes: lower-case hex, the declared type checked against the length."""
+
+from __future__ import annotations
+
+import re
+
+from tipfusion.normalise.kinds import Cleaned, Context
+
+HEX_LENGTHS = {"MD5": 32, "SHA1": 40, "SHA256": 64, "SHA384": 96, "SHA512": 128}
+_BY_LENGTH = {length: name for name, length in HEX_LENGTHS.items()}
+_HEX = re.compile(r"^[0-9a-f]+$")
+_SEPARATORS = re.compile(r"[\s:]+")
+
+
+def normalise_hash_type(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    text = raw.strip().upper().replace("-", "").replace("_", "")
+    return text or None
+
+
+def clean_hash(raw: str, context: Context) -> Cleaned | None:
+    text = _SEPARATORS.sub("", raw.strip()).lower()
+    if not text:
+        return None
+    declared = normalise_hash_type(context.hash_type)
+    if declared in HEX_LENGTHS:
+        ok = bool(_HEX.match(text)) and len(text) == HEX_LENGTHS[declared]
+        flags = () if ok else ("hash_length_mismatch",)
+        return Cleaned(
+            f"{declared.lower()}:{text}", f"{declared.lower()}:{text}", valid=ok, detail=declared, flags=flags
+        )
+    if declared is None:
+        inferred = _BY_LENGTH.get(len(text)) if _HEX.match(text) else None
+        if inferred is None:
+            return Cleaned(f"unknown:{text}", f"unknown:{text}", valid=False, flags=("hash_type_unknown",))
+        return Cleaned(
+            f"{inferred.lower()}:{text}",
+            f"{inferred.lower()}:{text}",
+            valid=True,
+            detail=inferred,
+            flags=("hash_type_inferred",),
+        )
+    # A declared type we do not know (e.g. a perceptual hash): keep exactly, case preserved.
+    kept = raw.strip()
+    return Cleaned(f"{declared.lower()}:{kept}", f"{declared.lower()}:{kept}", valid=True, detail=declared)

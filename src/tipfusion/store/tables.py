@@ -1,0 +1,293 @@
+"""The schema. Core tables (not ORM classes): ingest writes in bulk, and stages talk in plain records.
+
+Report-derived rows are keyed by (report_id, version, ordinal) so a whole report can be written with
+executemany and no round trip for generated keys. `identifier_observations` is the backbone of linking:
+`ix_observations_lookup` answers "every current report holding this value" from an index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from tipfusion.store.types import JsonType, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ingest_runs = Table(
+    "ingest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("actor", String(200), nullable=False),
+    Column("command", String(50), nullable=False),
+    Column("paths", JsonType, nullable=False),
+    Column("summary", JsonType),
+)
+
+source_documents = Table(
+    "source_documents",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("name", Text, nullable=False, comment="path as first received (zip members: zip path!member)"),
+    Column("size", BigInteger, nullable=False),
+    Column("format", String(30), nullable=False),
+    Column("container_sha256", String(64), comment="the zip this member came from, if any"),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("run_id", Integer, nullable=False),
+)
+
+source_blobs = Table(
+    "source_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("chunk", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    comment="source bytes, byte for byte, in chunks so a large zip fits any database",
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("report_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("current_version", Integer, nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("first_ingested_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+report_versions = Table(
+    "report_versions",
+    metadata,
+    Column("report_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("ingested_at", UTCDateTime, nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("esp_name", Text),
+    Column("esp_scope", String(255), nullable=False),
+    Column("incident_type", Text),
+    Column("incident_type_known", Boolean, nullable=False),
+    Column("platform", Text),
+    Column("escalation_text", Text),
+    Column("incident_at", UTCDateTime),
+    Column("incident_at_raw", String(64)),
+    Column("incident_at_description", Text),
+    Column("date_received", UTCDateTime),
+    Column("batched_reason", String(64)),
+    Column("ncmec_priority", String(16)),
+    Column("additional_info", Text),
+    Column("law_enforcement", JsonType),
+    Column("reporter", JsonType),
+    Column("incidents", JsonType),
+    Column("extras", JsonType, comment="unknown elements, verbatim"),
+    Column("issues", JsonType, comment="unknown enums, missing zones, …"),
+    Column("unknown_count", Integer, nullable=False, server_default=text("0")),
+    Index("ix_report_versions_content", "report_id", "content_hash"),
+)
+
+report_version_parts = Table(
+    "report_version_parts",
+    metadata,
+    Column("report_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("part_sha256", String(64), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("pointer", Text),
+    ForeignKeyConstraint(["report_id", "version"], ["report_versions.report_id", "report_versions.version"]),
+)
+
+report_annotations = Table(
+    "report_annotations",
+    metadata,
+    Column("report_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), primary_key=True),
+    Column("known", Boolean, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("report_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("ordinal", Integer, primary_key=True, autoincrement=False),
+    Column("role", String(20), nullable=False),
+    Column("parent_ordinal", Integer),
+    Column("esp_scope", String(255)),
+    Column("esp_identifier", Text),
+    Column("esp_service", Text),
+    Column("screen_name", Text),
+    Column("display_name", Text),
+    Column("first_name", Text),
+    Column("last_name", Text),
+    Column("age", Integer),
+    Column("date_of_birth", Date),
+    Column("details", JsonType),
+    Column("path", Text, nullable=False),
+)
+
+estimated_locations = Table(
+    "estimated_locations",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("report_id", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("account_ordinal", Integer, nullable=False),
+    Column("city", Text),
+    Column("region", Text),
+    Column("country_code", String(8)),
+    Column("verified", Boolean),
+    Column("observed_at", UTCDateTime),
+    Index("ix_estimated_locations_report", "report_id", "version"),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("report_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("ordinal", Integer, primary_key=True, autoincrement=False),
+    Column("file_id", Text),
+    Column("file_name", Text),
+    Column("original_file_name", Text),
+    Column("uploaded_at", UTCDateTime),
+    Column("uploaded_at_raw", String(64)),
+    Column("location_of_file", Text),
+    Column("viewed_by_esp", Boolean),
+    Column("exif_viewed_by_esp", Boolean),
+    Column("publicly_available", Boolean),
+    Column("relevance", String(40)),
+    Column("potential_meme", Boolean),
+    Column("annotations", JsonType),
+    Column("industry_classification", String(8)),
+    Column("hashes", JsonType),
+    Column("details", JsonType),
+    Column("source_sha256", String(64)),
+)
+
+identifier_observations = Table(
+    "identifier_observations",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("report_id", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("account_ordinal", Integer),
+    Column("file_ordinal", Integer),
+    Column("kind", String(20), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("canonical", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("valid", Boolean, nullable=False),
+    Column("detail", String(40)),
+    Column("flags", String(200)),
+    Column("event_name", String(20)),
+    Column("observed_at", UTCDateTime),
+    Column("observed_at_raw", String(64)),
+    Column("port", Integer),
+    Column("possible_proxy", Boolean),
+    Column("verified", Boolean),
+    Column("origin", String(12), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("attrs", JsonType),
+    Index("ix_observations_lookup", "kind", "canonical", "is_current"),
+    Index("ix_observations_report", "report_id", "version"),
+)
+
+quarantine_entries = Table(
+    "quarantine_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("pointer", Text, comment="which unit inside the source (JSON index), if any"),
+    Column("report_id", BigInteger),
+    Column("reason", String(40), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("element", Text),
+    Column("line", Integer),
+    Column("expected", Text),
+    Column("status", String(12), nullable=False, server_default=text("'open'")),
+    Column("resolved_at", UTCDateTime),
+    Column("resolution", Text),
+    Index("ix_quarantine_status", "status", "reason"),
+    Index("ix_quarantine_report", "report_id"),
+)
+
+leads = Table(
+    "leads",
+    metadata,
+    Column("lead_ref", String(200), primary_key=True),
+    Column("agency", Text),
+    Column("received_at", UTCDateTime),
+    Column("first_ingested_at", UTCDateTime, nullable=False),
+)
+
+lead_identifiers = Table(
+    "lead_identifiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lead_ref", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("canonical", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("valid", Boolean, nullable=False),
+    Column("detail", String(40)),
+    Column("country", String(8)),
+    Column("note", Text),
+    Column("source_sha256", String(64), nullable=False),
+    Column("line", Integer, nullable=False),
+    Index("ix_lead_identifiers_lookup", "kind", "canonical"),
+    Index("uq_lead_identifiers_item", "lead_ref", "kind", "canonical", unique=True),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", Text, nullable=False),
+    Column("details", JsonType),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_object", "object_type", "object_id"),
+)
+
+store_flags = Table(
+    "store_flags",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("value", Text, nullable=False),
+    comment="store-wide facts, e.g. 'synthetic' when demo data has been loaded",
+)

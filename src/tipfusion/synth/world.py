@@ -1,0 +1,208 @@
+"""A synthetic world of people, accounts, networks and files, with its ground truth.
+
+Built to test linking honestly: the same person appears under several accounts on several ESPs,
+with formatting variants of one phone or email; rings share chat groups and rare files; lone
+offenders hold widely circulated known files; viral files are re-shared by strangers; mobile users sit
+behind carrier-grade NAT pools (one IP, many people, ports often missing); families share a phone;
+common screen names recur among strangers. Every identifier is from a reserved or fictional range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from faker import Faker
+
+from tipfusion.normalise.device import luhn_ok
+
+# Fictional ESPs; the domain doubles as the ESP's reporting address (reserved .test TLD).
+ESPS = [
+    ("ExampleChat, Inc.", "examplechat.test", "ExampleChat for Android"),
+    ("PhotoShare Example LLC", "photoshare.test", "PhotoShare"),
+    ("VidStream Example Ltd", "vidstream.test", "VidStream"),
+    ("Example Mailbox Corp", "mailbox.test", "Example Mailbox"),
+]
+EMAIL_DOMAINS = ["example.com", "example.net", "example.org", "mail.example.com"]
+COMMON_SCREEN_NAMES = ["rahul123", "cool_boy", "king007", "angel", "sunny", "rockstar"]
+FIXED_POOL = "198.18"  # 198.18.0.0/16: home broadband, one address per household
+CGNAT_POOL = [f"198.19.0.{i}" for i in range(1, 31)]  # 30 public addresses shared by every mobile user
+EPOCH = datetime(2026, 6, 1, tzinfo=UTC)
+OFFSETS = [timedelta(0), timedelta(hours=5, minutes=30), timedelta(hours=-7), timedelta(hours=1)]
+
+
+def synthetic_hashes(label: str) -> dict[str, str]:
+    """MD5/SHA1/SHA256 of a text label: stand-ins for file hashes, of no real file."""
+    text = f"SYNTHETIC-TEST-FILE {label} (not a real file)".encode()
+    return {
+        "MD5": hashlib.md5(text).hexdigest(),
+        "SHA1": hashlib.sha1(text).hexdigest(),
+        "SHA256": hashlib.sha256(text).hexdigest(),
+    }
+
+
+def luhn_digit(body: str) -> str:
+    """The check digit that makes `body` + digit pass the Luhn check (IMEIs)."""
+    return next(d for d in "0123456789" if luhn_ok(body + d))
+
+
+@dataclass
+class Account:
+    esp: int
+    user_id: str
+    screen_name: str
+
+
+@dataclass
+class Person:
+    person_id: str
+    first_name: str
+    last_name: str
+    age: int
+    accounts: list[Account]
+    emails: list[str]
+    phone: str | None  # national significant number (10 digits), rendered in variants
+    imei: str
+    mobile: bool
+    fixed_ips: list[str]
+    ipv6_prefix: str | None
+    network: str | None = None
+    own_files: list[str] = field(default_factory=list)
+    reports: int = 1
+
+
+@dataclass
+class Network:
+    network_id: str
+    members: list[Person]
+    groups: list[str]
+    rare_files: list[str]
+    esp: int
+
+
+@dataclass
+class World:
+    persons: list[Person]
+    networks: list[Network]
+    known_files: list[str]  # widely circulated known material (hash labels)
+    viral_files: list[str]
+    seed: int
+
+
+def build_world(reports: int, seed: int) -> World:
+    rng = random.Random(seed)
+    fake = Faker("en_IN")
+    fake.seed_instance(seed)
+    person_count = max(2, reports // 3)
+    known_files = [f"known-{i}" for i in range(60)]
+    viral_files = [f"viral-{i}" for i in range(8)]
+    persons: list[Person] = []
+    used_phones: set[str] = set()
+    family_phone: str | None = None
+    for n in range(person_count):
+        first, last = fake.first_name(), fake.last_name()
+        base = f"{first}.{last}".lower().replace(" ", "")
+        accounts: list[Account] = []
+        for _ in range(rng.choice([1, 1, 2, 2, 3])):
+            esp = rng.randrange(len(ESPS))
+            if rng.random() < 0.03:
+                screen = rng.choice(COMMON_SCREEN_NAMES)  # strangers share these
+            else:
+                screen = f"{base.split('.')[0]}_{rng.randrange(10, 9999)}"
+            accounts.append(Account(esp, f"u-{seed:x}{n:06x}{len(accounts)}", screen))
+        emails = []
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            emails.append(f"{base}{rng.randrange(1, 999)}@{rng.choice(EMAIL_DOMAINS)}")
+        phone = None
+        if rng.random() < 0.7:
+            if family_phone and rng.random() < 0.04:
+                phone = family_phone  # a household shares one number: same phone, different people
+            else:
+                while phone is None or phone in used_phones:
+                    phone = f"9{rng.randrange(100000000, 999999999)}"
+                used_phones.add(phone)
+                family_phone = phone
+        body = "00" + "".join(str(rng.randrange(10)) for _ in range(12))
+        mobile = rng.random() < 0.55
+        fixed = (
+            []
+            if mobile
+            else [f"{FIXED_POOL}.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(rng.choice([1, 1, 2]))]
+        )
+        prefix = f"2001:db8:{rng.randrange(0x10000):x}:{rng.randrange(0x10000):x}" if rng.random() < 0.3 else None
+        reports_for = 1 + min(int(rng.expovariate(0.7)), 12)
+        persons.append(
+            Person(
+                f"P{n:06d}",
+                first,
+                last,
+                rng.randrange(18, 60),
+                accounts,
+                emails,
+                phone,
+                body + luhn_digit(body),
+                mobile,
+                fixed,
+                prefix,
+                reports=reports_for,
+            )
+        )
+    networks: list[Network] = []
+    pool = list(persons)
+    rng.shuffle(pool)
+    cursor = 0
+    target = int(len(persons) * 0.18)
+    while cursor < target and cursor + 3 <= len(pool):
+        size = rng.randrange(3, 13)
+        members = pool[cursor : cursor + size]
+        cursor += size
+        network_id = f"N{len(networks):05d}"
+        for member in members:
+            member.network = network_id
+        esp = rng.randrange(len(ESPS))
+        groups = [f"ring-{seed}-{len(networks)}-{g}" for g in range(rng.choice([1, 1, 2]))]
+        rare = [f"{network_id}-file-{i}" for i in range(rng.randrange(5, 15))]
+        networks.append(Network(network_id, members, groups, rare, esp))
+    for person in persons:
+        person.own_files = [f"{person.person_id}-file-{i}" for i in range(rng.randrange(1, 4))]
+    return World(persons, networks, known_files, viral_files, seed)
+
+
+def render_phone(rng: random.Random, national: str) -> tuple[str, str | None]:
+    """One of the ways a platform writes the same Indian mobile number: (text, countryCallingCode)."""
+    style = rng.randrange(5)
+    if style == 0:
+        return f"+91 {national[:5]} {national[5:]}", None
+    if style == 1:
+        return f"0{national}", None
+    if style == 2:
+        return f"{national[:5]}-{national[5:]}", "+91"
+    if style == 3:
+        return f"+91{national}", None
+    return national, None
+
+
+def render_email(rng: random.Random, email: str) -> str:
+    """Case and provider variants of one mailbox (dots and +tags only where the provider ignores them)."""
+    local, domain = email.split("@")
+    style = rng.randrange(4)
+    if style == 1:
+        return f"{local.capitalize()}@{domain.upper()}"
+    if style == 2 and domain == "mail.example.com":
+        return f"{local.replace('.', '')}+{rng.choice(['x', 'chat', 'pics'])}@{domain}"
+    if style == 3:
+        return f" {email} "
+    return email
+
+
+def render_time(rng: random.Random, moment: datetime) -> str:
+    """The same instant written with one of several zone offsets."""
+    offset = rng.choice(OFFSETS)
+    local = moment.astimezone(UTC) + offset
+    if offset == timedelta(0):
+        return local.strftime("%Y-%m-%dT%H:%M:%SZ")
+    sign = "+" if offset >= timedelta(0) else "-"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"

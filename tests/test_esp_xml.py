@@ -1,0 +1,344 @@
+"""The ESP reporting XML parser: every element kind of the reference, tolerance, and what it refuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import FIXTURES
+from tipfusion.config import XmlLimits
+from tipfusion.domain import ParsedReport
+from tipfusion.errors import DocumentRejected
+from tipfusion.ingest import esp_xml
+
+LIMITS = XmlLimits()
+
+
+def parse(data: bytes, report_id: int = 300000001) -> ParsedReport:
+    return esp_xml.parse_report(data, source="t.xml", report_id=report_id, phone_region="IN", limits=LIMITS)
+
+
+@pytest.fixture(scope="module")
+def full() -> ParsedReport:
+    report = parse((FIXTURES / "full" / "300000001.xml").read_bytes())
+    files = [
+        esp_xml.parse_file_details(
+            (FIXTURES / "full" / "file-full.xml").read_bytes(), source="file-full.xml", phone_region="IN", limits=LIMITS
+        )
+    ]
+    esp_xml.attach_files(report, files)
+    return report
+
+
+def values(report: ParsedReport, kind: str) -> list[str]:
+    return [o.value for o in report.observations if o.kind == kind]
+
+
+def test_summary_elements(full: ParsedReport) -> None:
+    assert full.batched_reason == "VIRAL_POTENTIAL_MEME"
+    assert full.incident_type == "Online Enticement of Children for Sexual Acts" and full.incident_type_known
+    assert full.platform == "ExampleChat for iOS"
+    assert full.escalation_text == "Child may be at immediate risk (synthetic)"
+    assert [name for name, known in full.annotations if known] == [
+        "sextortion",
+        "csamSolicitation",
+        "minorToMinorInteraction",
+        "spam",
+        "sadisticOnlineExploitation",
+    ]
+    assert full.incident_at == datetime(2025, 3, 14, 15, 37, 33, tzinfo=UTC)
+    assert full.incident_at_raw == "2025-03-14T21:07:33+05:30"
+    assert full.incident_at_description == "Detected by classifier"
+    assert full.additional_info and full.additional_info.startswith("SYNTHETIC")
+    assert full.esp_scope == "examplechat.test"
+
+
+def test_all_eight_incident_kinds(full: ParsedReport) -> None:
+    kinds = {i.kind: i.data for i in full.incidents}
+    assert set(kinds) == {
+        "webPageIncident",
+        "emailIncident",
+        "newsgroupIncident",
+        "chatImIncident",
+        "onlineGamingIncident",
+        "cellPhoneIncident",
+        "nonInternetIncident",
+        "peer2peerIncident",
+    }
+    assert kinds["webPageIncident"]["thirdPartyHostedContent"] == "true"
+    assert kinds["onlineGamingIncident"]["gameName"] == "Example Quest"
+    assert kinds["cellPhoneIncident"]["latitude"] == pytest.approx(28.61)
+    assert kinds["nonInternetIncident"]["incidentAddresses"][0]["nonUsaState"] == "Delhi"
+    assert kinds["peer2peerIncident"]["fileNames"] == "a.bin b.bin"
+    assert "chat_room" in {o.kind for o in full.observations}
+    assert "examplechat/room-42" in values(full, "chat_room")
+    assert "mail.sender@example.org" in values(full, "email")
+    p2p = [o for o in full.observations if o.kind == "ip" and o.origin == "incident"]
+    assert [(o.value, o.port, o.event_name) for o in p2p] == [("203.0.113.9", 6881, "Other")]
+
+
+def test_law_enforcement_and_reporter(full: ParsedReport) -> None:
+    le = full.law_enforcement or {}
+    assert le["agencyName"] == "Example Police" and le["caseNumber"] == "EX-1"
+    assert le["officerContact"]["emails"][0]["value"] == "officer@example.org"
+    assert le["reportedToLe"] is True and le["servedLegalProcessDomestic"] is False
+    assert le["servedLegalProcessInternational"] is True and le["fleaCountry"] == "DE"
+    reporter = full.reporter or {}
+    assert reporter["contactPerson"]["phones"][0]["countryCallingCode"] == "+1"
+    assert reporter["termsOfService"].endswith("/tos") and reporter["legalURL"].endswith("/legal")
+    # ESP staff contacts are not suspects: never identifier observations
+    assert "trust-safety@examplechat.test" not in values(full, "email")
+
+
+def test_reported_person_every_child(full: ParsedReport) -> None:
+    person = full.accounts[0]
+    assert person.role == "reported" and person.first_name == "Quiet" and person.last_name == "Fox"
+    assert person.age == 37 and str(person.date_of_birth) == "1987-05-04"
+    assert person.esp_identifier == "u-7f3a91c2" and person.esp_service == "ExampleChat Messaging"
+    d = person.details
+    assert d["vehicleDescription"] == "Blue example car" and d["profileBio"] == "Example bio"
+    assert d["compromisedAccount"] is False and d["thirdPartyUserReported"] is False and d["allEmailsReported"] is True
+    assert d["displayNames"] == ["Q. Fox", "Quiet F"] and len(d["profileUrls"]) == 2
+    assert d["accountTemporarilyDisabled"]["reenabledDate"] == "2025-03-02T00:00:00Z"
+    assert d["accountPermanentlyDisabled"] == {
+        "value": True,
+        "disabledDate": "2025-03-14T21:30:00Z",
+        "userNotified": "false",
+    }
+    assert d["addresses"][0]["zipCode"] == "110002"
+    assert "examplechat.test/u-7f3a91c2" in values(full, "esp_user")
+    assert "quietfox87" in values(full, "screen_name")
+    assert {"100000001", "100000002", "100000003"} <= set(values(full, "prior_report"))
+    assert "examplechat.test/group-4471" in values(full, "group")
+    location = full.locations[0]
+    assert (location.city, location.region, location.country_code, location.verified) == (
+        "Exampleton",
+        "DL",
+        "IN",
+        False,
+    )
+
+
+def test_phone_and_email_attributes(full: ParsedReport) -> None:
+    phone = next(o for o in full.observations if o.kind == "phone" and o.account == 0)
+    assert phone.value == "+919811012345" and phone.raw == "098110 12345" and phone.verified is True
+    assert phone.attrs == {"type": "Mobile", "verified": "true", "countryCallingCode": "+91", "extension": "12"}
+    email = next(o for o in full.observations if o.kind == "email" and o.account == 0)
+    assert email.value == "quiet.fox+pics@mail.example.com" and email.canonical == "quietfox@mail.example.com"
+    assert email.attrs and email.attrs["verificationDate"] == "2024-11-02T10:00:00Z"
+
+
+def test_ip_events_keep_time_port_and_proxy(full: ParsedReport) -> None:
+    events = [o for o in full.observations if o.kind == "ip" and o.account == 0]
+    mapped, cgnat = events[0], events[1]
+    assert mapped.value == "198.51.100.23" and mapped.raw == "::ffff:198.51.100.23"
+    assert mapped.observed_at == datetime(2025, 3, 15, 3, 55, 2, 123456, tzinfo=UTC)
+    assert mapped.observed_at_raw == "2025-03-14T20:55:02.123456789-07:00"
+    assert (mapped.port, mapped.possible_proxy, mapped.event_name) == (40001, True, "Login")
+    assert cgnat.detail == "cgnat" and cgnat.port is None and "no_timezone" in cgnat.flags
+    assert any(i.code == "no_timezone" for i in full.issues)
+
+
+def test_devices(full: ParsedReport) -> None:
+    devices = values(full, "device")
+    assert "IMEI:490154203237518" in devices and "ICCID:89911010000000000019" in devices
+    assert "SSID:Example-WiFi" in devices
+
+
+def test_associated_account_is_scoped_to_its_platform(full: ParsedReport) -> None:
+    assoc = next(a for a in full.accounts if a.role == "associated" and a.parent == 0)
+    assert assoc.details["type"] == "Billing" and assoc.details["platform"] == "ExamplePay"
+    assert assoc.details["thirdPartyUser"] is True and assoc.details["middleName"] == "R" and assoc.age == 38
+    assert "examplepay/pay-55102" in values(full, "esp_user")
+    assert "examplepay/pay-group" in values(full, "group")
+    ipv6 = next(o for o in full.observations if o.kind == "ip" and o.account == assoc.ordinal)
+    assert (ipv6.value, ipv6.event_name) == ("2001:db8::1", "Purchase")
+
+
+def test_recipient_and_victim(full: ParsedReport) -> None:
+    recipient = next(a for a in full.accounts if a.role == "recipient")
+    assert recipient.details["additionalInfo"] == ["recipient note 1", "recipient note 2"]
+    victim = next(a for a in full.accounts if a.role == "victim")
+    assert victim.age == 14 and victim.details["schoolName"] == "Example School"
+    guardian = next(a for a in full.accounts if a.role == "associated" and a.parent == victim.ordinal)
+    assert guardian.details["type"] == "Parent/Guardian"
+
+
+def test_free_text_identifiers_are_marked(full: ParsedReport) -> None:
+    mined = {(o.kind, o.value) for o in full.observations if o.origin == "free_text"}
+    assert ("ip", "192.0.2.77") in mined and ("email", "alt.fox@example.net") in mined
+
+
+def test_file_details_every_child(full: ParsedReport) -> None:
+    (f,) = full.files
+    assert f.file_id == "ff00aa11bb22cc33" and f.file_name == "9f00aa.jpg" and f.original_file_name == "IMG_0001.jpg"
+    assert f.uploaded_at == datetime(2025, 3, 14, 21, 7, 31, tzinfo=UTC)
+    assert f.location_of_file and f.viewed_by_esp is False and f.exif_viewed_by_esp is True
+    assert f.publicly_available is True and f.relevance == "Supplemental Reported" and f.potential_meme is True
+    assert f.industry_classification == "A1"
+    assert f.hashes == {
+        "MD5": "214f03192322f8b05aadf3414b1e186e",
+        "SHA1": "19f7465c192781cd867933fd760721dd4a1d5412",
+        "SHA256": "64a00d9824b79a94c9c1b9ac5833bfb3a86931e4efdaf742ed45c5aa9395ef31",
+    }
+    assert f.details["details"][0] == {"type": "EXIF", "pairs": [{"name": "Make", "value": "ExampleCam"}]}
+    assert f.details["additionalInfo"] == ["first file note", "second file note"]
+    upload = [o for o in full.observations if o.file == 0 and o.kind == "ip"]
+    assert [(o.value, o.port, o.event_name) for o in upload] == [("203.0.113.45", 51322, "Upload")]
+    assert any(p.role == "file_details" and p.pointer == "ff00aa11bb22cc33" for p in full.parts)
+
+
+def test_reference_examples_parse_cleanly() -> None:
+    report = parse((FIXTURES / "100000042.xml").read_bytes(), 100000042)
+    assert not report.issues and not report.extras
+    files = esp_xml.parse_file_details(
+        (FIXTURES / "file-0a1b2c3d.xml").read_bytes(), source="f", phone_region="IN", limits=LIMITS
+    )
+    assert files.report_id == 100000042 and files.file.annotations == ["viral"]
+
+
+BASE = (FIXTURES / "100000042.xml").read_text()
+
+
+def test_unknown_elements_and_enums_are_kept_and_counted() -> None:
+    text = BASE.replace("<csamSolicitation/>", "<csamSolicitation/><informational/>")
+    text = text.replace("<eventName>Upload</eventName>", "<eventName>Teleport</eventName>", 1)
+    text = text.replace("<age>37</age>", "<age>37</age><ageAssertionDiscrepancy>true</ageAssertionDiscrepancy>")
+    text = text.replace("</report>", "<futureElement kind='x'>new</futureElement></report>")
+    report = parse(text.encode(), 100000042)
+    codes = [(i.code, i.path) for i in report.issues]
+    assert ("unknown_enum", "report/incidentSummary[1]/reportAnnotations[1]/informational[1]") in codes
+    assert any(c == "unknown_enum" and "eventName" in p for c, p in codes)
+    assert [e["path"] for e in report.extras] == [
+        "report/personOrUserReported[1]/personOrUserReportedPerson[1]/ageAssertionDiscrepancy[1]",
+        "report/futureElement[1]",
+    ]
+    assert "new" in report.extras[1]["raw"]
+    assert ("informational", False) in report.annotations
+    teleport = next(o for o in report.observations if o.kind == "ip" and o.event_name == "Teleport")
+    assert teleport.value == "203.0.113.45"
+
+
+def test_order_tolerant() -> None:
+    reordered = BASE.replace(
+        "<eventName>Upload</eventName>\n      <dateTime>2025-03-14T21:07:31Z</dateTime>",
+        "<dateTime>2025-03-14T21:07:31Z</dateTime><eventName>Upload</eventName>",
+    )
+    report = parse(reordered.encode(), 100000042)
+    assert any(o.event_name == "Upload" for o in report.observations)
+
+
+@pytest.mark.parametrize(
+    "mutation,reason,element",
+    [
+        (
+            lambda t: t.replace("<ipAddress>203.0.113.45</ipAddress>", "<ipAddress>203.0.113.450</ipAddress>", 1),
+            "invalid_ip",
+            "report/personOrUserReported[1]/ipCaptureEvent[1]/ipAddress",
+        ),
+        (
+            lambda t: t.replace("2023-08-01T09:12:44Z", "2023-02-30T09:12:44Z"),
+            "impossible_date",
+            "report/personOrUserReported[1]/ipCaptureEvent[3]/dateTime",
+        ),
+        (
+            lambda t: t.replace("<port>51322</port>", "<port>99999</port>"),
+            "invalid_port",
+            "report/personOrUserReported[1]/ipCaptureEvent[1]/port",
+        ),
+        (
+            lambda t: t.replace("<incidentDateTime>2025-03-14T21:07:33Z</incidentDateTime>", ""),
+            "missing_element",
+            "report/incidentSummary[1]/incidentDateTime",
+        ),
+        (lambda t: t.split("<reporter>")[0] + t.split("</reporter>")[1], "missing_element", "report/reporter"),
+        (
+            lambda t: t.replace("<ipAddress>192.0.2.200</ipAddress>", ""),
+            "missing_element",
+            "report/intendedRecipient[1]/ipCaptureEvent[1]/ipAddress",
+        ),
+        (
+            lambda t: t.replace("<idType>IMEI</idType>", ""),
+            "missing_element",
+            "report/personOrUserReported[1]/deviceId[1]/idType",
+        ),
+        (lambda t: t.replace("</report>", ""), "malformed_xml", None),
+        (
+            lambda t: t.replace("<report ", "<notAReport ").replace("</report>", "</notAReport>"),
+            "wrong_root",
+            "notAReport",
+        ),
+    ],
+)
+def test_rejections_name_the_element(mutation: object, reason: str, element: str | None) -> None:
+    text = mutation(BASE)  # type: ignore[operator]
+    with pytest.raises(DocumentRejected) as caught:
+        parse(text.encode(), 100000042)
+    assert caught.value.reason == reason
+    assert caught.value.element == element
+    assert caught.value.source == "t.xml"
+    if reason != "malformed_xml":
+        assert caught.value.expected
+    else:
+        assert caught.value.line is not None
+
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE report [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<report><incidentSummary><incidentType>&xxe;</incidentType></incidentSummary></report>"""
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<report><additionalInfo>&lol3;</additionalInfo></report>"""
+
+
+@pytest.mark.parametrize("payload", [XXE, BILLION_LAUGHS])
+def test_dtds_are_refused(payload: bytes) -> None:
+    with pytest.raises(DocumentRejected) as caught:
+        parse(payload)
+    assert caught.value.reason == "dtd_forbidden" and caught.value.line == 2
+
+
+def test_undeclared_entity_is_malformed_not_expanded() -> None:
+    with pytest.raises(DocumentRejected) as caught:
+        parse(b"<report><additionalInfo>&lol9;</additionalInfo></report>")
+    assert caught.value.reason == "malformed_xml"
+
+
+def test_size_limit_is_enforced_and_can_be_raised() -> None:
+    data = (FIXTURES / "100000042.xml").read_bytes()
+    with pytest.raises(DocumentRejected) as caught:
+        esp_xml.parse_report(
+            data, source="t.xml", report_id=1, phone_region="IN", limits=XmlLimits(max_document_bytes=100)
+        )
+    assert caught.value.reason == "too_large" and "TIPFUSION_MAX_DOCUMENT_BYTES" in (caught.value.expected or "")
+    esp_xml.parse_report(
+        data, source="t.xml", report_id=1, phone_region="IN", limits=XmlLimits(max_document_bytes=len(data))
+    )
+
+
+def test_streaming_path_gives_the_same_record() -> None:
+    data = (FIXTURES / "full" / "300000001.xml").read_bytes()
+    whole = parse(data)
+    streamed = esp_xml.parse_report(
+        data, source="t.xml", report_id=300000001, phone_region="IN", limits=XmlLimits(stream_above_bytes=0)
+    )
+    assert [(o.kind, o.value, o.path) for o in streamed.observations] == [
+        (o.kind, o.value, o.path) for o in whole.observations
+    ]
+    assert streamed.incidents == whole.incidents and streamed.accounts == whole.accounts
+
+
+def test_file_details_without_report_id_is_refused() -> None:
+    data = (FIXTURES / "file-0a1b2c3d.xml").read_bytes().replace(b"<reportId>100000042</reportId>", b"")
+    with pytest.raises(DocumentRejected) as caught:
+        esp_xml.peek_file_details(data, source="f.xml", limits=LIMITS)
+    assert caught.value.reason == "missing_report_id" and caught.value.element == "fileDetails/reportId"
+
+
+def test_file_hash_needs_its_type() -> None:
+    data = (FIXTURES / "file-0a1b2c3d.xml").read_bytes().replace(b' hashType="MD5"', b"")
+    with pytest.raises(DocumentRejected) as caught:
+        esp_xml.parse_file_details(data, source="f.xml", phone_region="IN", limits=LIMITS)
+    assert caught.value.element == "fileDetails/originalFileHash[1]/@hashType"

@@ -1,0 +1,320 @@
+"""Ingest end to end on both databases: exactly once, versions, out-of-order files, quarantine, leads, zips."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tests.conftest import FIXTURES
+from tipfusion.audit import verify
+from tipfusion.config import Settings, XmlLimits
+from tipfusion.ingest import IngestService, IngestSummary
+from tipfusion.ingest import quarantine as quarantine_service
+from tipfusion.store import repository as repo
+from tipfusion.store.tables import (
+    accounts,
+    audit_events,
+    files,
+    identifier_observations,
+    lead_identifiers,
+    quarantine_entries,
+    report_version_parts,
+    report_versions,
+    reports,
+    source_blobs,
+    source_documents,
+)
+
+REPORT = (FIXTURES / "100000042.xml").read_bytes()
+FILE = (FIXTURES / "file-0a1b2c3d.xml").read_bytes()
+
+
+def ingest(engine: Engine, settings: Settings, *paths: Path) -> IngestSummary:
+    return IngestService(engine, settings, "tester").ingest_paths(list(paths))
+
+
+def write(folder: Path, name: str, data: bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def count(engine: Engine, table: object, report_id: int | None = None) -> int:
+    query = select(func.count()).select_from(table)  # type: ignore[arg-type]
+    if report_id is not None:
+        query = query.where(table.c.report_id == report_id)  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def truth_ids(batch: Path) -> set[int]:
+    with (batch / "truth.csv").open() as fh:
+        return {int(row["report_id"]) for row in csv.DictReader(fh)}
+
+
+def test_synthetic_batch_lands_exactly_once(engine: Engine, settings: Settings, synthetic_batch: Path) -> None:
+    first = ingest(engine, settings, synthetic_batch)
+    expected = truth_ids(synthetic_batch)
+    assert first.accepted == len(expected) and first.quarantined == 0 and first.synthetic
+    assert first.lead_identifiers > 0
+    with engine.connect() as conn:
+        assert set(conn.execute(select(reports.c.report_id)).scalars()) == expected
+        assert repo.get_flag(conn, "synthetic") == "true"
+        observations = repo.counts(conn)["observations"]
+        # every stored document is kept byte for byte under its SHA-256
+        doc = conn.execute(select(source_documents).limit(1)).first()
+        assert doc is not None
+        import hashlib
+
+        assert hashlib.sha256(repo.load_blob(conn, doc.sha256)).hexdigest() == doc.sha256
+    again = ingest(engine, settings, synthetic_batch)
+    assert (again.accepted, again.updated, again.duplicates, again.new_documents) == (0, 0, len(expected), 0)
+    with engine.connect() as conn:
+        assert repo.counts(conn)["observations"] == observations
+        assert verify(conn).ok
+
+
+def test_json_batch(engine: Engine, settings: Settings, synthetic_json_batch: Path) -> None:
+    summary = ingest(engine, settings, synthetic_json_batch)
+    assert summary.accepted == len(truth_ids(synthetic_json_batch)) and summary.quarantined == 0
+    assert ingest(engine, settings, synthetic_json_batch).duplicates == summary.accepted
+    assert count(engine, files) > 0
+
+
+def test_zip_batch_and_truncated_zip(engine: Engine, settings: Settings, synthetic_batch: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "batch.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(synthetic_batch.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(synthetic_batch).as_posix())
+    summary = ingest(engine, settings, archive)
+    assert summary.accepted == len(truth_ids(synthetic_batch)) and summary.quarantined == 0
+    # the container is kept whole too, and each member records where it came from
+    zip_sha = __import__("hashlib").sha256(archive.read_bytes()).hexdigest()
+    with engine.connect() as conn:
+        assert repo.load_blob(conn, zip_sha) == archive.read_bytes()
+        members = conn.execute(
+            select(func.count()).select_from(source_documents).where(source_documents.c.container_sha256 == zip_sha)
+        ).scalar_one()
+        assert members > summary.accepted
+    truncated = tmp_path / "cut" / "truncated.zip"
+    truncated.parent.mkdir()
+    truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    cut = ingest(engine, settings, truncated)
+    assert cut.quarantined == 1 and cut.accepted == 0 and "corrupt_zip" in cut.rejected[0]
+    with engine.connect() as conn:
+        entry = conn.execute(select(quarantine_entries).where(quarantine_entries.c.reason == "corrupt_zip")).one()
+        assert entry.source_name.endswith("truncated.zip")
+        assert repo.load_blob(conn, entry.source_sha256) == truncated.read_bytes()
+
+
+def test_file_details_anywhere_in_the_batch(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    write(tmp_path / "a-files", "zz-first.xml", FILE)  # sorted before the report, in another folder
+    write(tmp_path / "b-reports", "100000042.xml", REPORT)
+    summary = ingest(engine, settings, tmp_path)
+    assert (summary.accepted, summary.waiting_file_details) == (1, 0)
+    assert count(engine, files, 100000042) == 1
+    with engine.connect() as conn:
+        roles = set(conn.execute(select(report_version_parts.c.role)).scalars())
+    assert roles == {"report", "file_details"}
+
+
+def test_orphan_file_details_wait_then_attach(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    early = ingest(engine, settings, write(tmp_path / "one", "f.xml", FILE))
+    assert (early.accepted, early.waiting_file_details, early.quarantined) == (0, 1, 0)
+    with engine.connect() as conn:
+        (entry,) = repo.list_quarantine(conn)
+    assert entry.reason == "orphan_file_details" and entry.report_id == 100000042
+    assert "has not arrived yet" in entry.message
+    # the same orphan again is not a second entry
+    ingest(engine, settings, tmp_path / "one")
+    assert len(quarantine_service.list_entries(engine)) == 1
+    late = ingest(engine, settings, write(tmp_path / "two", "100000042.xml", REPORT))
+    assert late.accepted == 1 and late.attached_file_details == 1
+    assert count(engine, files, 100000042) == 1
+    assert quarantine_service.list_entries(engine) == []
+    # re-sending the report alone keeps the file: same composition, a duplicate
+    assert ingest(engine, settings, tmp_path / "two").duplicates == 1
+
+
+def test_file_details_for_a_report_held_from_an_earlier_batch(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    ingest(engine, settings, write(tmp_path / "one", "100000042.xml", REPORT))
+    summary = ingest(engine, settings, write(tmp_path / "two", "f.xml", FILE))
+    assert summary.updated == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(reports.c.current_version)).scalar_one() == 2
+    assert count(engine, files) == 1  # only version 2 has the file
+
+
+def test_updated_report_becomes_a_new_version(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    write(tmp_path / "v1", "100000042.xml", REPORT)
+    write(tmp_path / "v1", "f.xml", FILE)
+    ingest(engine, settings, tmp_path / "v1")
+    changed = REPORT.replace(b"<screenName>quietfox87</screenName>", b"<screenName>quietfox88</screenName>")
+    summary = ingest(engine, settings, write(tmp_path / "v2", "100000042.xml", changed))
+    assert (summary.accepted, summary.updated) == (0, 1)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(report_versions)).scalar_one() == 2
+        current = set(
+            conn.execute(
+                select(identifier_observations.c.value).where(
+                    identifier_observations.c.kind == "screen_name", identifier_observations.c.is_current.is_(True)
+                )
+            ).scalars()
+        )
+        history = set(
+            conn.execute(
+                select(identifier_observations.c.value).where(identifier_observations.c.kind == "screen_name")
+            ).scalars()
+        )
+        assert current == {"quietfox88", "sunny_day_22"} and "quietfox87" in history
+        assert repo.reports_with_value(conn, "screen_name", "quietfox87") == []
+        assert repo.reports_with_value(conn, "screen_name", "quietfox88") == [100000042]
+    assert count(engine, files, 100000042) == 2  # the file carried into version 2
+    # the old content again is stale, not a revert
+    assert ingest(engine, settings, tmp_path / "v1").duplicates == 1
+
+
+def test_two_versions_in_one_batch(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    write(tmp_path, "a/100000042.xml", REPORT)
+    write(tmp_path, "b/100000042.xml", REPORT.replace(b"quietfox87", b"quietfox99"))
+    summary = ingest(engine, settings, tmp_path)
+    assert (summary.accepted, summary.updated) == (1, 1)
+
+
+def test_a_bad_report_never_half_lands(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    write(tmp_path, "100000042.xml", REPORT)
+    bad = REPORT.replace(b"<ipAddress>192.0.2.200</ipAddress>", b"<ipAddress>192.0.2.999</ipAddress>")
+    write(tmp_path, "100000043.xml", bad)
+    write(tmp_path, "f43.xml", FILE.replace(b"100000042", b"100000043"))
+    write(tmp_path, "garbage.txt", b"\x00\x01 not a report")
+    summary = ingest(engine, settings, tmp_path)
+    assert (summary.accepted, summary.quarantined, summary.waiting_file_details) == (1, 2, 1)
+    for table in (reports, report_versions, accounts, identifier_observations, files):
+        assert count(engine, table, 100000043) == 0
+    entries = {e.reason: e for e in quarantine_service.list_entries(engine)}
+    assert set(entries) == {"invalid_ip", "unrecognised_format", "orphan_file_details"}
+    bad_entry = entries["invalid_ip"]
+    assert bad_entry.report_id == 100000043 and bad_entry.source_name.endswith("100000043.xml")
+    assert bad_entry.element == "report/intendedRecipient[1]/ipCaptureEvent[1]/ipAddress"
+    assert bad_entry.expected == "an IPv4 or IPv6 address"
+    with engine.connect() as conn:
+        assert repo.load_blob(conn, bad_entry.source_sha256) == bad
+        assert (
+            conn.execute(
+                select(func.count()).select_from(audit_events).where(audit_events.c.action == "document.quarantined")
+            ).scalar_one()
+            >= 2
+        )
+
+
+def test_bad_file_details_alone_is_quarantined(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    write(tmp_path, "100000042.xml", REPORT)
+    write(tmp_path, "f.xml", FILE.replace(b"<ipAddress>203.0.113.45</ipAddress>", b"<ipAddress>nope</ipAddress>"))
+    summary = ingest(engine, settings, tmp_path)
+    assert (summary.accepted, summary.quarantined) == (1, 1)
+    assert count(engine, files, 100000042) == 0
+    (entry,) = quarantine_service.list_entries(engine)
+    assert entry.reason == "invalid_ip" and entry.report_id == 100000042
+
+
+def test_store_failure_isolates_one_report(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "100000042.xml", REPORT)
+    write(tmp_path, "100000044.xml", REPORT.replace(b"quietfox87", b"other"))
+    real = repo.write_reports
+
+    def flaky(conn: object, items: list[tuple[object, int]], run_id: int) -> None:
+        real(conn, items, run_id)  # type: ignore[arg-type]
+        if any(r.report_id == 100000044 for r, _ in items):  # type: ignore[attr-defined]
+            raise IntegrityError("insert", {}, Exception("simulated constraint failure"))
+
+    monkeypatch.setattr(repo, "write_reports", flaky)
+    summary = ingest(engine, settings, tmp_path)
+    assert (summary.accepted, summary.quarantined) == (1, 1)
+    assert count(engine, reports, 100000044) == 0 and count(engine, identifier_observations, 100000044) == 0
+    assert count(engine, reports, 100000042) == 1
+    (entry,) = quarantine_service.list_entries(engine)
+    assert entry.reason == "store_error" and "simulated" in entry.message
+
+
+def test_leads_csv(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    text = (
+        "lead_ref,agency,kind,value,country,received_at,note\n"
+        "L-1,Foreign Police,phone,+91 98110 12345,IN,2026-05-01T00:00:00Z,ring\n"
+        "L-1,Foreign Police,phone,098110 12345,,,same number again\n"
+        "L-1,Foreign Police,email,Fox@Example.com,,,\n"
+    )
+    summary = ingest(engine, settings, write(tmp_path, "lead.csv", text.encode()))
+    assert summary.lead_identifiers == 2 and summary.quarantined == 0
+    with engine.connect() as conn:
+        values = set(conn.execute(select(lead_identifiers.c.canonical)).scalars())
+    assert values == {"+919811012345", "fox@example.com"}
+    bad = text + "L-2,X,fax,123,,,\nL-3,X,ip,999.1.1.1,,,\n"
+    summary = ingest(engine, settings, write(tmp_path / "bad", "lead.csv", bad.encode()))
+    assert summary.quarantined == 1 and summary.lead_identifiers == 0
+    (entry,) = quarantine_service.list_entries(engine)
+    assert "line 5: kind 'fax'" in entry.message and "line 6" in entry.message
+
+
+def test_quarantine_retry(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    small = Settings(database_url=db_url, xml_limits=XmlLimits(max_document_bytes=1000))
+    summary = ingest(engine, small, write(tmp_path, "100000042.xml", REPORT))
+    assert summary.quarantined == 1
+    (entry,) = quarantine_service.list_entries(engine)
+    assert entry.reason == "too_large"
+    still = quarantine_service.retry(engine, small, "tester", [entry.id])
+    assert still[0].outcome == "still_rejected"
+    (newer,) = quarantine_service.list_entries(engine)
+    roomy = Settings(database_url=db_url)
+    done = quarantine_service.retry(engine, roomy, "tester", [newer.id])
+    assert done[0].outcome == "resolved"
+    assert quarantine_service.list_entries(engine) == []
+    assert count(engine, reports) == 1
+    statuses = [e.status for e in quarantine_service.list_entries(engine, None)]
+    assert statuses == ["superseded", "resolved"]
+
+
+def test_audit_chain_detects_tampering(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    write(tmp_path, "100000042.xml", REPORT)
+    ingest(engine, settings, tmp_path)
+    with engine.begin() as conn:
+        assert verify(conn).ok
+        conn.execute(update(audit_events).where(audit_events.c.seq == 1).values(actor="someone else"))
+    with engine.connect() as conn:
+        report = verify(conn)
+    assert report.first_broken == 1 and "altered" in (report.problem or "")
+    with engine.begin() as conn:
+        conn.execute(update(audit_events).where(audit_events.c.seq == 1).values(actor="tester"))
+        assert verify(conn).ok
+        conn.execute(audit_events.delete().where(audit_events.c.seq == 1))
+    with engine.connect() as conn:
+        assert verify(conn).first_broken == 2
+
+
+def test_blobs_are_chunked_for_large_documents(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(repo, "BLOB_CHUNK", 100)
+    data = bytes(range(256)) * 3
+    import hashlib
+
+    sha = hashlib.sha256(data).hexdigest()
+    with engine.begin() as conn:
+        repo.store_sources(conn, [repo.SourceRow(sha, "big.bin", data, "test")], run_id=0)
+        assert conn.execute(select(func.count()).select_from(source_blobs)).scalar_one() == 8
+        assert repo.load_blob(conn, sha) == data
+
+
+def test_synthetic_fixture_is_untouched(synthetic_batch: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(synthetic_batch, copy)
+    assert sorted(p.name for p in copy.iterdir()) == ["SYNTHETIC-DATA.json", "files", "leads", "reports", "truth.csv"]

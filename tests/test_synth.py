@@ -1,0 +1,211 @@
+"""The generator: deterministic, harmless (reserved ranges only), and strict about the schema's element order."""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import re
+from pathlib import Path
+
+from lxml import etree
+
+from tipfusion.synth import generate
+
+# Child order per the reference (shared/reference/ncmec-report-format.md §2–§4): generators must follow it exactly.
+ORDER = {
+    "report": [
+        "batchedReport",
+        "incidentSummary",
+        "internetDetails",
+        "lawEnforcement",
+        "reporter",
+        "personOrUserReported",
+        "intendedRecipient",
+        "victim",
+        "additionalInfo",
+    ],
+    "incidentSummary": [
+        "incidentType",
+        "platform",
+        "escalateToHighPriority",
+        "reportAnnotations",
+        "incidentDateTime",
+        "incidentDateTimeDescription",
+    ],
+    "reporter": ["reportingPerson", "contactPerson", "companyTemplate", "termsOfService", "legalURL"],
+    "reportingPerson": ["firstName", "lastName", "phone", "email", "address", "age", "dateOfBirth"],
+    "personOrUserReportedPerson": ["firstName", "lastName", "phone", "email", "address", "age", "dateOfBirth"],
+    "victimPerson": ["firstName", "lastName", "phone", "email", "address", "age", "dateOfBirth"],
+    "personOrUserReported": [
+        "personOrUserReportedPerson",
+        "vehicleDescription",
+        "espIdentifier",
+        "espService",
+        "compromisedAccount",
+        "screenName",
+        "displayName",
+        "profileUrl",
+        "profileBio",
+        "ipCaptureEvent",
+        "deviceId",
+        "thirdPartyUserReported",
+        "priorCTReports",
+        "groupIdentifier",
+        "accountTemporarilyDisabled",
+        "accountPermanentlyDisabled",
+        "estimatedLocation",
+        "allEmailsReported",
+        "associatedAccount",
+        "additionalInfo",
+    ],
+    "intendedRecipient": [
+        "intendedRecipientPerson",
+        "espIdentifier",
+        "espService",
+        "compromisedAccount",
+        "screenName",
+        "displayName",
+        "profileUrl",
+        "profileBio",
+        "ipCaptureEvent",
+        "deviceId",
+        "priorCTReports",
+        "groupIdentifier",
+        "accountTemporarilyDisabled",
+        "accountPermanentlyDisabled",
+        "estimatedLocation",
+        "allEmailsReported",
+        "additionalInfo",
+    ],
+    "victim": [
+        "victimPerson",
+        "espIdentifier",
+        "espService",
+        "compromisedAccount",
+        "screenName",
+        "displayName",
+        "profileUrl",
+        "profileBio",
+        "ipCaptureEvent",
+        "deviceId",
+        "schoolName",
+        "priorCTReports",
+        "accountTemporarilyDisabled",
+        "accountPermanentlyDisabled",
+        "estimatedLocation",
+        "allEmailsReported",
+        "associatedAccount",
+        "additionalInfo",
+    ],
+    "ipCaptureEvent": ["ipAddress", "eventName", "dateTime", "possibleProxy", "port"],
+    "deviceId": ["idType", "idValue", "eventName", "dateTime"],
+    "chatImIncident": ["chatClient", "chatRoomName", "content", "additionalInfo"],
+    "webPageIncident": ["url", "additionalInfo"],
+    "fileDetails": [
+        "reportId",
+        "fileId",
+        "fileName",
+        "originalFileName",
+        "uploadedToEspTimestamp",
+        "locationOfFile",
+        "fileViewedByEsp",
+        "exifViewedByEsp",
+        "publiclyAvailable",
+        "fileRelevance",
+        "fileAnnotations",
+        "industryClassification",
+        "originalFileHash",
+        "ipCaptureEvent",
+        "deviceId",
+        "details",
+        "additionalInfo",
+    ],
+}
+REQUIRED = {
+    "report": {"incidentSummary", "reporter"},
+    "incidentSummary": {"incidentType", "incidentDateTime"},
+    "ipCaptureEvent": {"ipAddress"},
+    "fileDetails": {"reportId", "fileId"},
+    "victim": {"victimPerson"},
+    "reporter": {"reportingPerson"},
+}
+SYNTHETIC_NETWORKS = [
+    ipaddress.ip_network(n)
+    for n in ("198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+]
+EVENTS = {"Login", "Registration", "Purchase", "Upload", "Other", "Unknown"}
+
+
+def check_order(element: etree._Element) -> None:
+    name = etree.QName(element).localname
+    children = [etree.QName(c).localname for c in element if isinstance(c.tag, str)]
+    if name in ORDER:
+        positions = [ORDER[name].index(c) for c in children]  # ValueError: an element the schema does not allow
+        assert positions == sorted(positions), f"<{name}> children out of order: {children}"
+        assert REQUIRED.get(name, set()) <= set(children), f"<{name}> lacks {REQUIRED[name] - set(children)}"
+    if name == "internetDetails":
+        assert len(children) == 1
+    if name == "eventName":
+        assert element.text in EVENTS
+    for child in element:
+        if isinstance(child.tag, str):
+            check_order(child)
+
+
+def test_xml_follows_the_schema_order(synthetic_batch: Path) -> None:
+    documents = sorted((synthetic_batch / "reports").glob("*.xml")) + sorted((synthetic_batch / "files").glob("*.xml"))
+    assert documents
+    for path in documents:
+        check_order(etree.parse(str(path)).getroot())
+
+
+def test_only_reserved_addresses_and_example_domains(synthetic_batch: Path, synthetic_json_batch: Path) -> None:
+    text = "".join(
+        p.read_text()
+        for batch in (synthetic_batch, synthetic_json_batch)
+        for p in batch.rglob("*")
+        if p.is_file() and p.suffix in {".xml", ".json"}
+    )
+    ips = set(re.findall(r"<ipAddress>([^<]+)</ipAddress>", text)) | set(
+        re.findall(r'"captureType": "IP Address",\s*"value": "([^"]+)"', text)
+    )
+    assert ips
+    for ip in ips:
+        address = ipaddress.ip_address(ip)
+        assert any(address in net for net in SYNTHETIC_NETWORKS if net.version == address.version), ip
+    domains = {d.lower().strip(".") for d in re.findall(r"@([A-Za-z0-9.-]+)", text)}
+    assert domains and all(d.endswith((".test", "example.com", "example.net", "example.org")) for d in domains)
+    assert "SYNTHETIC" in text
+
+
+def test_same_seed_same_batch(tmp_path: Path) -> None:
+    first = generate(tmp_path / "a", 40, seed=5)
+    second = generate(tmp_path / "b", 40, seed=5)
+    other = generate(tmp_path / "c", 40, seed=6)
+    files_a = {p.relative_to(first.out): p.read_bytes() for p in first.out.rglob("*") if p.is_file()}
+    files_b = {p.relative_to(second.out): p.read_bytes() for p in second.out.rglob("*") if p.is_file()}
+    assert files_a == files_b
+    assert (tmp_path / "c" / "truth.csv").read_bytes() != (tmp_path / "a" / "truth.csv").read_bytes()
+    assert other.reports == 40
+
+
+def test_truth_has_people_with_many_reports_and_networks(synthetic_batch: Path) -> None:
+    with (synthetic_batch / "truth.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    persons = [r["person_id"] for r in rows]
+    assert len(set(persons)) < len(persons)  # somebody is reported more than once
+    assert any(r["network_id"] for r in rows) and any(not r["network_id"] for r in rows)
+
+
+def test_noise_is_present(synthetic_batch: Path) -> None:
+    text = "".join(p.read_text() for p in (synthetic_batch / "reports").glob("*.xml"))
+    cgnat = re.findall(r"<ipAddress>198\.19\.0\.\d+</ipAddress>", text)
+    assert len(cgnat) > len(set(cgnat))  # a shared carrier-grade-NAT pool
+    assert "+05:30" in text and "Z<" in text  # mixed offsets
+    files = "".join(p.read_text() for p in (synthetic_batch / "files").glob("*.xml"))
+    assert "<viral/>" in files or "VIRAL_POTENTIAL_MEME" in text
+
+
+def test_zip_output(tmp_path: Path) -> None:
+    result = generate(tmp_path / "z", 10, seed=2, as_zip=True)
+    assert (result.out / "batch.zip").exists() and not (result.out / "reports").exists()
