@@ -232,14 +232,14 @@ def test_store_failure_isolates_one_report(
 ) -> None:
     write(tmp_path, "100000042.xml", REPORT)
     write(tmp_path, "100000044.xml", REPORT.replace(b"quietfox87", b"other"))
-    real = repo.write_reports
+    real = repo.write_rows
 
-    def flaky(conn: object, items: list[tuple[object, int]], run_id: int) -> None:
-        real(conn, items, run_id)  # type: ignore[arg-type]
-        if any(r.report_id == 100000044 for r, _ in items):  # type: ignore[attr-defined]
+    def flaky(conn: object, items: list[tuple[int, int, str]], rows: repo.ReportRows) -> None:
+        real(conn, items, rows)  # type: ignore[arg-type]
+        if any(report_id == 100000044 for report_id, _, _ in items):
             raise IntegrityError("insert", {}, Exception("simulated constraint failure"))
 
-    monkeypatch.setattr(repo, "write_reports", flaky)
+    monkeypatch.setattr(repo, "write_rows", flaky)
     summary = ingest(engine, settings, tmp_path)
     assert (summary.accepted, summary.quarantined) == (1, 1)
     assert count(engine, reports, 100000044) == 0 and count(engine, identifier_observations, 100000044) == 0
@@ -318,3 +318,38 @@ def test_synthetic_fixture_is_untouched(synthetic_batch: Path, tmp_path: Path) -
     copy = tmp_path / "copy"
     shutil.copytree(synthetic_batch, copy)
     assert sorted(p.name for p in copy.iterdir()) == ["SYNTHETIC-DATA.json", "files", "leads", "reports", "truth.csv"]
+
+
+def test_worker_processes_give_the_same_store(
+    engine: Engine, db_url: str, synthetic_batch: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Parsing in worker processes (the path large batches take) lands exactly what inline parsing lands."""
+    from dataclasses import replace
+
+    parallel = replace(Settings(database_url=db_url), ingest_workers=2, reports_per_transaction=20)
+    summary = ingest(engine, parallel, synthetic_batch)
+    assert summary.accepted == len(truth_ids(synthetic_batch)) and summary.quarantined == 0
+    inline_url = f"sqlite:///{tmp_path_factory.mktemp('inline') / 'inline.db'}"
+    from tipfusion.store.db import make_engine, upgrade
+
+    inline_engine = make_engine(inline_url)
+    upgrade(inline_engine)
+    ingest(inline_engine, replace(Settings(database_url=inline_url), ingest_workers=0), synthetic_batch)
+
+    def content(e: Engine) -> list[tuple[object, ...]]:
+        with e.connect() as conn:
+            rows = conn.execute(
+                select(
+                    identifier_observations.c.report_id,
+                    identifier_observations.c.kind,
+                    identifier_observations.c.canonical,
+                    identifier_observations.c.observed_at,
+                    identifier_observations.c.port,
+                    identifier_observations.c.path,
+                    identifier_observations.c.attrs,
+                )
+            )
+            return sorted((tuple(str(v) for v in r) for r in rows))
+
+    assert content(engine) == content(inline_engine)
+    assert ingest(engine, parallel, synthetic_batch).duplicates == summary.accepted

@@ -39,7 +39,8 @@ class Settings:
     database_url: str = "sqlite:///tipfusion.db"
     profile: Profile = field(default_factory=Profile)
     xml_limits: XmlLimits = field(default_factory=XmlLimits)
-    reports_per_transaction: int = 500
+    reports_per_transaction: int = 2000
+    ingest_workers: int = -1  # parser processes; -1: automatic (one per core for large batches), 0: none
 
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)
@@ -71,11 +72,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             env.get("TIPFUSION_STREAM_ABOVE_BYTES", limits_data.get("stream_above_bytes", 4 * 1024 * 1024))
         ),
     )
+    workers = env.get("TIPFUSION_INGEST_WORKERS", str(data.get("ingest_workers", -1)))
     return Settings(
+        ingest_workers=int(workers),
         database_url=env.get("TIPFUSION_DATABASE_URL", str(data.get("database_url", "sqlite:///tipfusion.db"))),
         profile=profile,
         xml_limits=limits,
         reports_per_transaction=int(
-            env.get("TIPFUSION_REPORTS_PER_TRANSACTION", str(data.get("reports_per_transaction", 500)))
+            env.get("TIPFUSION_REPORTS_PER_TRANSACTION", str(data.get("reports_per_transaction", 2000)))
         ),
     )

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import lock_audit_chain
 from tipfusion.store.tables import audit_events
 
 GENESIS = "0" * 64
+COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "details", "prev_hash", "hash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,26 +82,14 @@ def append(conn: Connection, actor: str, events: Sequence[AuditEvent], at: datet
     ).first()
     seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
     when = (at or datetime.now(UTC)).astimezone(UTC)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for event in events:
         seq += 1
         details = _jsonable(event.details)
         digest = chain_hash(prev, seq, when, actor, event.action, event.object_type, event.object_id, details)
-        rows.append(
-            {
-                "seq": seq,
-                "at": when,
-                "actor": actor,
-                "action": event.action,
-                "object_type": event.object_type,
-                "object_id": event.object_id,
-                "details": details,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
+        rows.append((seq, when, actor, event.action, event.object_type, event.object_id, details, prev, digest))
         prev = digest
-    conn.execute(insert(audit_events), rows)
+    insert_rows(conn, audit_events, COLUMNS, rows)
 
 
 def verify(conn: Connection) -> ChainReport:

@@ -10,9 +10,12 @@ the chunk is written again one report per savepoint so only the failing report g
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +25,22 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
-from tipfusion.domain import ParsedReport, SourcePart
+from tipfusion.domain import SourcePart
 from tipfusion.domain.records import composition_hash
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import esp_xml, police_json
 from tipfusion.ingest.detect import detect_format, report_id_from_name
 from tipfusion.ingest.leads_csv import parse_leads
+from tipfusion.ingest.parsing import (
+    FilePayload,
+    ParseConfig,
+    ParseOutcome,
+    ParseTask,
+    as_dict,
+    parse_tasks,
+    parse_tasks_packed,
+    unpack,
+)
 from tipfusion.ingest.sources import BrokenContainer, Document, LoadedDocument, iter_documents
 from tipfusion.ingest.xmlsafe import sniff_root
 from tipfusion.store import repository as repo
@@ -166,9 +179,7 @@ class IngestService:
         with self.engine.begin() as conn:
             self._store_rejections(conn, batch.rejections, batch.to_store, run_id, summary)
             self._ingest_leads(conn, batch.leads, run_id, summary)
-        for chunk in _chunks_unique(batch.units, self.settings.reports_per_transaction):
-            self._land_chunk(chunk, batch.to_store, run_id, summary)
-            tick(len(chunk))
+        self._land(batch.units, batch.to_store, run_id, summary, tick)
         summary.seconds = time.perf_counter() - started
         with self.engine.begin() as conn:
             if batch.to_store:  # documents not tied to any report (e.g. a zip container)
@@ -298,47 +309,232 @@ class IngestService:
             batch.units.append(_Unit(report_id, "json", f"{loaded.name}#{unit.index}", json_unit=unit, json_doc=loaded))
 
     # -- pass 2 -----------------------------------------------------------------------------------------------
-    def _land_chunk(
-        self, units: list[_Unit], loose: dict[str, repo.SourceRow], run_id: int, summary: IngestSummary
+    def _land(
+        self,
+        units: list[_Unit],
+        loose: dict[str, repo.SourceRow],
+        run_id: int,
+        summary: IngestSummary,
+        tick: Callable[[int], None],
     ) -> None:
+        """Plan each chunk (main process), parse it (worker processes), write it (main process), pipelined."""
+        config = ParseConfig(self.region, self.limits, run_id, self.engine.dialect.name)
+        chunks = _chunks_unique(units, self.settings.reports_per_transaction)
+        workers = self._workers(len(units))
+        if workers == 0:
+            for chunk in chunks:
+                plan = self._plan(chunk, run_id)
+                self._write_chunk(plan, parse_tasks(plan.tasks, config), loose, config, summary)
+                tick(len(chunk))
+            return
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            inflight: deque[tuple[_Plan, Future[tuple[list[ParseOutcome], bytes]]]] = deque()
+            for chunk in chunks:
+                plan = self._plan(chunk, run_id)
+                inflight.append((plan, pool.submit(parse_tasks_packed, plan.tasks, config)))
+                while len(inflight) > workers:
+                    done, future = inflight.popleft()
+                    self._write_chunk(done, unpack(future.result()), loose, config, summary)
+                    tick(len(done.units))
+            while inflight:
+                done, future = inflight.popleft()
+                self._write_chunk(done, unpack(future.result()), loose, config, summary)
+                tick(len(done.units))
+
+    def _workers(self, units: int) -> int:
+        """Worker processes for parsing: none for small batches, where starting them costs more than it saves."""
+        if self.settings.ingest_workers >= 0:
+            return self.settings.ingest_workers
+        if units < 4 * self.settings.reports_per_transaction:
+            return 0
+        return max(1, min(os.cpu_count() or 1, 4))
+
+    def _plan(self, units: list[_Unit], run_id: int, conn: Connection | None = None) -> _Plan:
+        """Decide, for each unit, what its new version would be made of; load the bytes the parser needs."""
+        if conn is None:
+            with self.engine.connect() as read:
+                return self._plan(units, run_id, read)
+        ids = [u.report_id for u in units]
+        stored = repo.stored_reports(conn, ids)
+        orphans = repo.open_orphans(conn, ids)
+        plan = _Plan(units=units, signature=_signature(stored, orphans, ids))
+        for unit in units:
+            held = stored.get(unit.report_id)
+            files = self._compose_files(unit, held, orphans.get(unit.report_id, []))
+            base = self._base(conn, unit, held, plan, run_id)
+            if base is None:
+                continue
+            part, data, json_unit = base
+            parts = [part] + [SourcePart("file_details", f.sha256, f.sha256, f.name, f.file_id) for f in files.values()]
+            if held is not None and composition_hash(parts) in held.hashes:
+                plan.duplicates += 1
+                continue
+            payloads = []
+            for ref in files.values():
+                if ref.doc is not None:
+                    loaded = LoadedDocument.of(ref.doc)
+                    plan.sources[loaded.sha256] = repo.SourceRow(
+                        loaded.sha256, loaded.name, loaded.data, "esp_file_details", loaded.container
+                    )
+                    payloads.append(FilePayload(ref.file_id, loaded.sha256, ref.name, loaded.data, True))
+                else:
+                    payloads.append(
+                        FilePayload(
+                            ref.file_id, ref.sha256, ref.name, repo.load_blob(conn, ref.sha256), False, ref.orphan_entry
+                        )
+                    )
+            plan.tasks.append(
+                ParseTask(
+                    unit.report_id,
+                    held.current_version + 1 if held else 1,
+                    part,
+                    data,
+                    json_unit,
+                    payloads,
+                    frozenset(held.hashes) if held else frozenset(),
+                )
+            )
+        return plan
+
+    def _compose_files(self, unit: _Unit, held: repo.StoredReport | None, orphans: list[Any]) -> dict[str, _FileRef]:
+        """Held fileDetails carry forward; waiting ones join; the batch's own win for the same fileId."""
+        files: dict[str, _FileRef] = {}
+        if held is not None:
+            for part in held.parts:
+                if part["role"] == "file_details":
+                    files[part["pointer"]] = _FileRef(part["pointer"], part["source_sha256"], part["source_sha256"])
+        for entry in orphans:
+            files[entry.pointer] = _FileRef(
+                entry.pointer, entry.source_sha256, entry.source_name, orphan_entry=entry.id
+            )
+        files.update(unit.files)
+        return dict(sorted(files.items()))
+
+    def _base(
+        self, conn: Connection, unit: _Unit, held: repo.StoredReport | None, plan: _Plan, run_id: int
+    ) -> tuple[SourcePart, bytes | None, police_json.JsonUnit | None] | None:
+        """The report's own part: its XML document, its JSON object, or (attach) the held version's."""
+        if unit.kind == "xml" and unit.doc is not None:
+            loaded = LoadedDocument.of(unit.doc)
+            plan.sources[loaded.sha256] = repo.SourceRow(
+                loaded.sha256, loaded.name, loaded.data, "esp_report", loaded.container
+            )
+            return SourcePart("report", loaded.sha256, loaded.sha256, loaded.name), loaded.data, None
+        if unit.kind == "json" and unit.json_unit is not None and unit.json_doc is not None:
+            doc = unit.json_doc
+            plan.sources[doc.sha256] = repo.SourceRow(doc.sha256, doc.name, doc.data, "ncmec_json", doc.container)
+            part = SourcePart(
+                "json_report", unit.json_unit.part_sha256, doc.sha256, doc.name, str(unit.json_unit.index)
+            )
+            return part, None, unit.json_unit
+        if held is None:  # fileDetails for a report that has not arrived: they wait in quarantine
+            self._wait(
+                unit.report_id,
+                unit.files.values(),
+                plan,
+                run_id,
+                "its report has not arrived yet; it attaches when it does",
+            )
+            return None
+        for stored_part in held.parts:
+            if stored_part["role"] not in {"report", "json_report"}:
+                continue
+            sha = stored_part["source_sha256"]
+            name = repo.source_row(conn, sha).name
+            part = SourcePart(stored_part["role"], stored_part["part_sha256"], sha, name, stored_part["pointer"])
+            blob = repo.load_blob(conn, sha)
+            if part.role == "report":
+                return part, blob, None
+            return part, None, police_json.split_units(blob, name, self.limits)[int(part.pointer or 0)]
+        return None
+
+    def _wait(self, report_id: int, refs: Iterable[_FileRef], plan: _Plan, run_id: int, why: str) -> None:
+        """fileDetails from this batch whose report did not land wait in quarantine, kept byte for byte."""
+        for ref in refs:
+            if ref.doc is None:
+                continue
+            loaded = LoadedDocument.of(ref.doc)
+            plan.sources[loaded.sha256] = repo.SourceRow(
+                loaded.sha256, loaded.name, loaded.data, "esp_file_details", loaded.container
+            )
+            plan.waiting += 1
+            plan.quarantine.append(
+                {
+                    "run_id": run_id,
+                    "source_sha256": loaded.sha256,
+                    "source_name": ref.name,
+                    "pointer": ref.file_id,
+                    "report_id": report_id,
+                    "reason": "orphan_file_details",
+                    "message": f"fileDetails {ref.file_id} for report {report_id}: {why}",
+                    "element": "fileDetails/reportId",
+                    "expected": f"report {report_id}",
+                }
+            )
+
+    def _write_chunk(
+        self,
+        plan: _Plan,
+        outcomes: list[ParseOutcome],
+        loose: dict[str, repo.SourceRow],
+        config: ParseConfig,
+        summary: IngestSummary,
+    ) -> None:
+        run_id = config.run_id
         with self.engine.begin() as conn:
-            stored = repo.stored_reports(conn, [u.report_id for u in units])
-            orphans = repo.open_orphans(conn, [u.report_id for u in units])
-            sources: dict[str, repo.SourceRow] = {}
-            quarantine: list[dict[str, Any]] = []
+            ids = [u.report_id for u in plan.units]
+            now_signature = _signature(repo.stored_reports(conn, ids), repo.open_orphans(conn, ids), ids)
+            if now_signature != plan.signature:
+                # the store changed since planning (a later version in the same batch, or another ingest):
+                # plan and parse this chunk again, inside the write transaction
+                plan = self._plan(plan.units, run_id, conn)
+                outcomes = parse_tasks(plan.tasks, config)
+            landing: list[ParseOutcome] = []
+            for outcome in outcomes:
+                for exc, sha in outcome.file_rejections:
+                    plan.quarantine.append(_entry(exc, sha, run_id, None))
+                if outcome.rejected is not None:
+                    pointer = outcome.base.pointer if outcome.base.role == "json_report" else None
+                    plan.quarantine.append(_entry(outcome.rejected, outcome.base.source_sha256, run_id, pointer))
+                    batch_refs = [
+                        _FileRef(f.file_id, f.sha256, f.name, doc=Document(f.name, _constant(f.data)))
+                        for f in outcome.files
+                        if f.from_batch
+                    ]
+                    self._wait(outcome.report_id, batch_refs, plan, run_id, "its report was quarantined")
+                elif outcome.duplicate:
+                    plan.duplicates += 1
+                else:
+                    landing.append(outcome)
             events: list[AuditEvent] = []
-            landing: list[tuple[ParsedReport, int, list[int]]] = []
-            for unit in units:
-                held = stored.get(unit.report_id)
-                files = self._compose_files(unit, held, orphans.get(unit.report_id, []))
-                base = self._base_part(conn, unit, held, sources, quarantine, summary)
-                if base is None:
-                    continue
-                part, data = base
-                parts = [part] + [
-                    SourcePart("file_details", f.sha256, f.sha256, f.name, f.file_id) for f in files.values()
-                ]
-                if held is not None and composition_hash(parts) in held.hashes:
-                    summary.duplicates += 1
-                    continue
-                try:
-                    report = self._parse(conn, unit, part, data, files, sources, quarantine, summary)
-                except DocumentRejected as exc:
-                    quarantine.append(_entry(exc, part.source_sha256, run_id, unit.json_unit))
-                    self._wait(unit, files, sources, quarantine, run_id, summary, "its report was quarantined")
-                    continue
-                if held is not None and report.content_hash in held.hashes:
-                    summary.duplicates += 1  # a fileDetails was dropped, leaving a held composition
-                    continue
-                version = held.current_version + 1 if held else 1
-                landing.append((report, version, [f.orphan_entry for f in files.values() if f.orphan_entry]))
-            self._write(conn, landing, run_id, quarantine, summary, events)
-            for sha in sources:
+            written = self._write_outcomes(conn, landing, plan, run_id)
+            resolved: list[int] = []
+            for outcome in written:
+                summary.accepted += outcome.version == 1
+                summary.updated += outcome.version > 1
+                summary.attached_file_details += sum(1 for f in outcome.files if f.orphan_entry is not None)
+                summary.issues.update(outcome.issues)
+                summary.unknown_fields += outcome.unknown
+                resolved.extend(f.orphan_entry for f in outcome.files if f.orphan_entry is not None)
+                events.append(
+                    AuditEvent(
+                        "report.ingested" if outcome.version == 1 else "report.updated",
+                        "report",
+                        str(outcome.report_id),
+                        as_dict(outcome),
+                    )
+                )
+            if resolved:
+                repo.resolve_quarantine(conn, resolved, "attached to its report")
+            for sha in plan.sources:
                 loose.pop(sha, None)
-            summary.new_documents += repo.store_sources(conn, sources.values(), run_id)
-            fresh = repo.add_quarantine(conn, quarantine)
-            summary.quarantined += sum(1 for q in quarantine if q["reason"] != "orphan_file_details")
-            summary.rejected.extend(_describe(q) for q in quarantine if q["reason"] != "orphan_file_details")
+            summary.new_documents += repo.store_sources(conn, plan.sources.values(), run_id)
+            fresh = repo.add_quarantine(conn, plan.quarantine)
+            rejected = [q for q in plan.quarantine if q["reason"] != "orphan_file_details"]
+            summary.quarantined += len(rejected)
+            summary.rejected.extend(_describe(q) for q in rejected)
+            summary.duplicates += plan.duplicates
+            summary.waiting_file_details += plan.waiting
             events.extend(
                 AuditEvent(
                     "document.quarantined",
@@ -355,201 +551,45 @@ class IngestService:
             )
             append(conn, self.actor, events)
 
-    def _compose_files(self, unit: _Unit, held: repo.StoredReport | None, orphans: list[Any]) -> dict[str, _FileRef]:
-        """Held fileDetails carry forward; waiting ones join; the batch's own win for the same fileId."""
-        files: dict[str, _FileRef] = {}
-        if held is not None:
-            for part in held.parts:
-                if part["role"] == "file_details":
-                    files[part["pointer"]] = _FileRef(part["pointer"], part["source_sha256"], part["source_sha256"])
-        for entry in orphans:
-            files[entry.pointer] = _FileRef(
-                entry.pointer, entry.source_sha256, entry.source_name, orphan_entry=entry.id
-            )
-        files.update(unit.files)
-        return dict(sorted(files.items()))
+    def _write_outcomes(
+        self, conn: Connection, landing: list[ParseOutcome], plan: _Plan, run_id: int
+    ) -> list[ParseOutcome]:
+        """Write in bulk; if the store refuses, write one report per savepoint so only the bad one is quarantined."""
 
-    def _base_part(
-        self,
-        conn: Connection,
-        unit: _Unit,
-        held: repo.StoredReport | None,
-        sources: dict[str, repo.SourceRow],
-        quarantine: list[dict[str, Any]],
-        summary: IngestSummary,
-    ) -> tuple[SourcePart, bytes | None] | None:
-        """The report's own part: its XML document, its JSON object, or (attach) the held version's."""
-        if unit.kind == "xml" and unit.doc is not None:
-            loaded = LoadedDocument.of(unit.doc)
-            sources[loaded.sha256] = repo.SourceRow(
-                loaded.sha256, loaded.name, loaded.data, "esp_report", loaded.container
-            )
-            return SourcePart("report", loaded.sha256, loaded.sha256, loaded.name), loaded.data
-        if unit.kind == "json" and unit.json_unit is not None and unit.json_doc is not None:
-            doc = unit.json_doc
-            sources[doc.sha256] = repo.SourceRow(doc.sha256, doc.name, doc.data, "ncmec_json", doc.container)
-            return SourcePart(
-                "json_report", unit.json_unit.part_sha256, doc.sha256, doc.name, str(unit.json_unit.index)
-            ), None
-        # attach: fileDetails for a report held from an earlier batch, or not held at all yet
-        if held is None:
-            self._wait(
-                unit,
-                unit.files,
-                sources,
-                quarantine,
-                summary.run_id or 0,
-                summary,
-                "its report has not arrived yet; it attaches when it does",
-            )
-            return None
-        for part in held.parts:
-            if part["role"] in {"report", "json_report"}:
-                name = repo.source_row(conn, part["source_sha256"]).name
-                return SourcePart(part["role"], part["part_sha256"], part["source_sha256"], name, part["pointer"]), None
-        return None
+        def write(items: list[ParseOutcome]) -> None:
+            rows = repo.ReportRows()
+            for item in items:
+                assert item.rows is not None
+                rows.extend(item.rows)
+            repo.write_rows(conn, [(o.report_id, o.version, o.format or "") for o in items], rows)
 
-    def _parse(
-        self,
-        conn: Connection,
-        unit: _Unit,
-        part: SourcePart,
-        data: bytes | None,
-        files: dict[str, _FileRef],
-        sources: dict[str, repo.SourceRow],
-        quarantine: list[dict[str, Any]],
-        summary: IngestSummary,
-    ) -> ParsedReport:
-        if part.role == "report":
-            if data is None:
-                data = repo.load_blob(conn, part.source_sha256)
-            report = esp_xml.parse_report(
-                data,
-                source=part.source_name,
-                report_id=unit.report_id,
-                phone_region=self.region,
-                limits=self.limits,
-                sha256=part.source_sha256,
-            )
-        else:
-            json_unit = unit.json_unit
-            if json_unit is None:
-                blob = repo.load_blob(conn, part.source_sha256)
-                json_unit = police_json.split_units(blob, part.source_name, self.limits)[int(part.pointer or 0)]
-            report = police_json.parse_report(
-                json_unit, source=part.source_name, source_sha256=part.source_sha256, phone_region=self.region
-            )
-        parsed_files = []
-        for ref in files.values():
-            file_data = LoadedDocument.of(ref.doc).data if ref.doc is not None else repo.load_blob(conn, ref.sha256)
-            if ref.doc is not None:
-                sources[ref.sha256] = repo.SourceRow(ref.sha256, ref.name, file_data, "esp_file_details", ref.container)
-            try:
-                parsed_files.append(
-                    esp_xml.parse_file_details(
-                        file_data, source=ref.name, phone_region=self.region, limits=self.limits, sha256=ref.sha256
-                    )
-                )
-            except DocumentRejected as exc:
-                exc.report_id = unit.report_id
-                quarantine.append(_entry(exc, ref.sha256, summary.run_id or 0, None))
-        esp_xml.attach_files(report, parsed_files)
-        summary.attached_file_details += sum(1 for f in files.values() if f.orphan_entry or unit.kind == "attach")
-        for issue in report.issues:
-            summary.issues[issue.code] += 1
-        summary.unknown_fields += sum(1 for i in report.issues if i.code in {"unknown_element", "unknown_enum"})
-        return report
-
-    def _wait(
-        self,
-        unit: _Unit,
-        files: dict[str, _FileRef],
-        sources: dict[str, repo.SourceRow],
-        quarantine: list[dict[str, Any]],
-        run_id: int,
-        summary: IngestSummary,
-        why: str,
-    ) -> None:
-        """fileDetails from this batch whose report did not land wait in quarantine, kept byte for byte."""
-        for ref in files.values():
-            if ref.doc is None or ref.orphan_entry is not None:
-                continue
-            loaded = LoadedDocument.of(ref.doc)
-            sources[loaded.sha256] = repo.SourceRow(
-                loaded.sha256, loaded.name, loaded.data, "esp_file_details", loaded.container
-            )
-            summary.waiting_file_details += 1
-            quarantine.append(
-                {
-                    "run_id": run_id,
-                    "source_sha256": ref.sha256,
-                    "source_name": ref.name,
-                    "pointer": ref.file_id,
-                    "report_id": unit.report_id,
-                    "reason": "orphan_file_details",
-                    "message": f"fileDetails {ref.file_id} for report {unit.report_id}: {why}",
-                    "element": "fileDetails/reportId",
-                    "expected": f"report {unit.report_id}",
-                }
-            )
-
-    def _write(
-        self,
-        conn: Connection,
-        landing: list[tuple[ParsedReport, int, list[int]]],
-        run_id: int,
-        quarantine: list[dict[str, Any]],
-        summary: IngestSummary,
-        events: list[AuditEvent],
-    ) -> None:
-        written: list[tuple[ParsedReport, int, list[int]]] = []
         try:
             with conn.begin_nested():
-                repo.write_reports(conn, [(r, v) for r, v, _ in landing], run_id)
-            written = landing
+                write(landing)
+            return landing
         except SQLAlchemyError:
-            for item in landing:
-                try:
-                    with conn.begin_nested():
-                        repo.write_reports(conn, [(item[0], item[1])], run_id)
-                    written.append(item)
-                except SQLAlchemyError as exc:
-                    report = item[0]
-                    quarantine.append(
-                        {
-                            "run_id": run_id,
-                            "source_sha256": report.parts[0].source_sha256,
-                            "source_name": report.parts[0].source_name,
-                            "pointer": report.parts[0].pointer,
-                            "report_id": report.report_id,
-                            "reason": "store_error",
-                            "message": f"the store refused report {report.report_id}: "
-                            f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]}",
-                            "expected": "a report the store accepts",
-                        }
-                    )
-        resolved: list[int] = []
-        for report, version, orphan_ids in written:
-            resolved.extend(orphan_ids)
-            if version == 1:
-                summary.accepted += 1
-            else:
-                summary.updated += 1
-            events.append(
-                AuditEvent(
-                    "report.ingested" if version == 1 else "report.updated",
-                    "report",
-                    str(report.report_id),
+            pass
+        written = []
+        for outcome in landing:
+            try:
+                with conn.begin_nested():
+                    write([outcome])
+                written.append(outcome)
+            except SQLAlchemyError as exc:
+                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                plan.quarantine.append(
                     {
-                        "version": version,
-                        "content_hash": report.content_hash,
-                        "format": report.format,
-                        "parts": [p.source_name for p in report.parts],
-                    },
+                        "run_id": run_id,
+                        "source_sha256": outcome.base.source_sha256,
+                        "source_name": outcome.base.source_name,
+                        "pointer": outcome.base.pointer,
+                        "report_id": outcome.report_id,
+                        "reason": "store_error",
+                        "message": f"the store refused report {outcome.report_id}: {reason}",
+                        "expected": "a report the store accepts",
+                    }
                 )
-            )
-        if resolved:
-            repo.resolve_quarantine(conn, resolved, "attached to its report")
+        return written
 
     # -- documents that are not reports ----------------------------------------------------------------------
     def _store_rejections(
@@ -617,12 +657,12 @@ def _constant(data: bytes) -> Callable[[], bytes]:
     return lambda: data
 
 
-def _entry(exc: DocumentRejected, sha: str, run_id: int, json_unit: police_json.JsonUnit | None) -> dict[str, Any]:
+def _entry(exc: DocumentRejected, sha: str, run_id: int, pointer: str | None) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "source_sha256": sha,
         "source_name": exc.source.split("#", 1)[0],
-        "pointer": str(json_unit.index) if json_unit is not None else None,
+        "pointer": pointer,
         "report_id": exc.report_id,
         "reason": exc.reason,
         "message": exc.message,
@@ -630,6 +670,27 @@ def _entry(exc: DocumentRejected, sha: str, run_id: int, json_unit: police_json.
         "line": exc.line,
         "expected": exc.expected,
     }
+
+
+def _signature(
+    stored: dict[int, repo.StoredReport], orphans: dict[int, list[Any]], ids: list[int]
+) -> dict[int, tuple[int | None, tuple[int, ...]]]:
+    """What a plan depended on: each report's held version and the fileDetails waiting for it."""
+    return {
+        rid: (stored[rid].current_version if rid in stored else None, tuple(sorted(e.id for e in orphans.get(rid, []))))
+        for rid in ids
+    }
+
+
+@dataclass
+class _Plan:
+    units: list[_Unit]
+    signature: dict[int, tuple[int | None, tuple[int, ...]]]
+    tasks: list[ParseTask] = field(default_factory=list)
+    sources: dict[str, repo.SourceRow] = field(default_factory=dict)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
+    waiting: int = 0
 
 
 def _describe(entry: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,10 +44,6 @@ class BrokenContainer:
     error: DocumentRejected
 
 
-def _read_file(path: Path) -> Callable[[], bytes]:
-    return path.read_bytes
-
-
 def _member_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, max_bytes: int) -> Callable[[], bytes]:
     def load() -> bytes:
         if info.file_size > max_bytes:
@@ -84,14 +81,34 @@ def iter_documents(paths: list[Path], max_bytes: int) -> Iterator[Document | Loa
     for root in paths:
         if not root.exists():
             raise FileNotFoundError(f"{root}: no such file or directory")
-        candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        for path in candidates:
-            if path.name.startswith("."):
+        for path in _walk(root):
+            name = os.path.basename(path)
+            if name.startswith("."):
                 continue
-            if path.suffix.lower() == ".zip":
-                yield from iter_zip(str(path), path.read_bytes(), max_bytes)
+            if name.lower().endswith(".zip"):
+                with open(path, "rb") as handle:
+                    yield from iter_zip(path, handle.read(), max_bytes)
             else:
-                yield Document(str(path), _read_file(path), size_hint=path.stat().st_size)
+                yield Document(path, _reader(path))
+
+
+def _walk(root: Path) -> Iterator[str]:
+    """Every file under `root` in a stable (sorted) order; plain strings, as path objects are slow at this scale."""
+    if not root.is_dir():
+        yield str(root)
+        return
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            yield os.path.join(folder, name)
+
+
+def _reader(path: str) -> Callable[[], bytes]:
+    def load() -> bytes:
+        with open(path, "rb") as handle:
+            return handle.read()
+
+    return load
 
 
 def iter_zip(label: str, data: bytes, max_bytes: int) -> Iterator[Document | LoadedDocument | BrokenContainer]:

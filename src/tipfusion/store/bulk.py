@@ -1,53 +1,101 @@
 """Bulk inserts straight to the driver: the hot path of ingest.
 
 SQLAlchemy's per-row parameter handling costs more than the database's own work when a batch holds
-hundreds of thousands of rows. Here each column's bind processor (the same one SQLAlchemy would use:
-UTC conversion, JSON encoding) is looked up once, applied only where a column has one, and the rows go
-to the driver's executemany as plain tuples.
+hundreds of thousands of rows. Here rows are plain tuples; each column's bind processor (the same one
+SQLAlchemy would produce: UTC text, JSON text) is looked up once per table. SQLite gets one executemany;
+PostgreSQL gets COPY (text values, parsed by the server per column type), its fastest way in. `convert` is
+pure and yields plain values, so worker processes do it and send the rows back with marshal.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import JSON, Connection, Date, Table
 
-_CACHE: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[tuple[int, Any]]]] = {}
+from tipfusion.store.types import UTCDateTime
+
+Row = tuple[Any, ...]
 
 
-def _prepare(conn: Connection, table: Table, columns: Sequence[str]) -> tuple[str, list[tuple[int, Any]]]:
-    key = (conn.dialect.name, table.name, tuple(columns))
-    cached = _CACHE.get(key)
-    if cached is not None:
-        return cached
-    dialect = conn.dialect
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    preparer = dialect.identifier_preparer
-    names = ", ".join(preparer.quote(c) for c in columns)
-    sql = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({', '.join([marker] * len(columns))})"
-    processors = []
+def _sqlite_datetime(value: datetime) -> str:
+    # the exact text SQLAlchemy's SQLite DATETIME stores and parses back, in UTC
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: tipfusion stores tz-aware UTC only")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _pg_datetime(value: datetime) -> str:
+    # COPY text form of timestamptz, explicit UTC offset
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: tipfusion stores tz-aware UTC only")
+    return value.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")
+
+
+def _sqlite_date(value: date) -> str:
+    return value.isoformat()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@cache
+def _processors(dialect_name: str, table: Table, columns: tuple[str, ...]) -> tuple[tuple[int, Any], ...]:
+    """Per-column converters: the same text SQLAlchemy would produce, without its per-row machinery."""
+    if dialect_name not in {"sqlite", "postgresql"}:
+        raise ValueError(f"no bulk path for database {dialect_name!r}")
+    as_datetime = _sqlite_datetime if dialect_name == "sqlite" else _pg_datetime
+    found = []
     for index, name in enumerate(columns):
-        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            processors.append((index, processor))
-    _CACHE[key] = (sql, processors)
-    return sql, processors
+        column_type = table.c[name].type
+        if isinstance(column_type, UTCDateTime):
+            found.append((index, as_datetime))
+        elif isinstance(column_type, JSON):
+            found.append((index, _json))
+        elif isinstance(column_type, Date):
+            found.append((index, _sqlite_date))
+    return tuple(found)
 
 
-def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert `rows` (tuples in `columns` order) with one executemany."""
+def convert(dialect_name: str, table: Table, columns: Sequence[str], rows: list[Row]) -> list[Row]:
+    """Rows ready for the driver, of plain values only (text, numbers, bytes): cheap to send between processes."""
+    processors = _processors(dialect_name, table, tuple(columns))
+    if not processors:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for index, processor in processors:
+            value = values[index]
+            if value is not None:
+                values[index] = processor(value)
+        out.append(tuple(values))
+    return out
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: list[Row], converted: bool = False
+) -> None:
+    """Insert `rows` (tuples in `columns` order) in one round: executemany on SQLite, COPY on PostgreSQL."""
     if not rows:
         return
-    sql, processors = _prepare(conn, table, columns)
-    if processors:
-        converted = []
-        for row in rows:
-            values = list(row)
-            for index, processor in processors:
-                value = values[index]
-                if value is not None:
-                    values[index] = processor(value)
-            converted.append(tuple(values))
-        rows = converted
-    conn.exec_driver_sql(sql, rows)
+    name = conn.dialect.name
+    if not converted:
+        rows = convert(name, table, columns, rows)
+    preparer = conn.dialect.identifier_preparer
+    names = ", ".join(preparer.quote(c) for c in columns)
+    target = preparer.format_table(table)
+    if name == "postgresql":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({', '.join([marker] * len(columns))})", rows)

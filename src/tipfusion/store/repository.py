@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, func, insert, select, tuple_, update
 
 from tipfusion.domain import LeadItem, ParsedReport
-from tipfusion.store.bulk import insert_rows
+from tipfusion.store.bulk import convert, insert_rows
 from tipfusion.store.tables import (
     accounts,
     estimated_locations,
@@ -90,27 +90,22 @@ def store_sources(conn: Connection, rows: Iterable[SourceRow], run_id: int) -> i
     if not new:
         return 0
     received = now()
-    conn.execute(
-        insert(source_documents),
+    insert_rows(
+        conn,
+        source_documents,
+        ("sha256", "name", "size", "format", "container_sha256", "received_at", "run_id"),
+        [(r.sha256, r.name, len(r.data), r.format, r.container_sha256, received, run_id) for r in new],
+    )
+    insert_rows(
+        conn,
+        source_blobs,
+        ("sha256", "chunk", "data"),
         [
-            {
-                "sha256": r.sha256,
-                "name": r.name,
-                "size": len(r.data),
-                "format": r.format,
-                "container_sha256": r.container_sha256,
-                "received_at": received,
-                "run_id": run_id,
-            }
+            (r.sha256, i // BLOB_CHUNK, r.data[i : i + BLOB_CHUNK])
             for r in new
+            for i in range(0, max(len(r.data), 1), BLOB_CHUNK)
         ],
     )
-    blob_rows = [
-        {"sha256": r.sha256, "chunk": i // BLOB_CHUNK, "data": r.data[i : i + BLOB_CHUNK]}
-        for r in new
-        for i in range(0, max(len(r.data), 1), BLOB_CHUNK)
-    ]
-    conn.execute(insert(source_blobs), blob_rows)
     return len(new)
 
 
@@ -406,18 +401,34 @@ def report_rows(r: ParsedReport, v: int, run_id: int, stamp: datetime) -> Report
     return rows
 
 
-def write_reports(conn: Connection, items: Sequence[tuple[ParsedReport, int]], run_id: int) -> None:
-    """Write whole report versions in bulk. `items` pairs each report with its new version number.
+ROW_TABLES: tuple[tuple[str, Table, tuple[str, ...]], ...] = (
+    ("versions", report_versions, VERSION_COLUMNS),
+    ("parts", report_version_parts, PART_COLUMNS),
+    ("annotations", report_annotations, ANNOTATION_COLUMNS),
+    ("accounts", accounts, ACCOUNT_COLUMNS),
+    ("locations", estimated_locations, LOCATION_COLUMNS),
+    ("files", files, FILE_COLUMNS),
+    ("observations", identifier_observations, OBSERVATION_COLUMNS),
+)
+
+
+def process_rows(dialect: str, rows: ReportRows) -> ReportRows:
+    """Convert rows for `dialect` (pure: worker processes call it)."""
+    out = ReportRows()
+    for name, table, columns in ROW_TABLES:
+        setattr(out, name, convert(dialect, table, columns, getattr(rows, name)))
+    return out
+
+
+def write_rows(conn: Connection, items: Sequence[tuple[int, int, str]], rows: ReportRows) -> None:
+    """Write whole report versions: `items` are (report_id, version, format); `rows` already converted.
 
     Earlier versions stay; their observations stop being current.
     """
     if not items:
         return
     stamp = now()
-    rows = ReportRows()
-    for report, version in items:
-        rows.extend(report_rows(report, version, run_id, stamp))
-    superseded = [(r.report_id, v - 1) for r, v in items if v > 1]
+    superseded = [(rid, v - 1) for rid, v, _ in items if v > 1]
     for chunk in _chunks(superseded, 400):
         conn.execute(
             update(identifier_observations)
@@ -428,22 +439,26 @@ def write_reports(conn: Connection, items: Sequence[tuple[ParsedReport, int]], r
         conn,
         reports,
         ("report_id", "current_version", "format", "first_ingested_at", "updated_at"),
-        [(r.report_id, v, r.format, stamp, stamp) for r, v in items if v == 1],
+        [(rid, v, fmt, stamp, stamp) for rid, v, fmt in items if v == 1],
     )
-    for report, version in items:
-        if version > 1:
+    for rid, v, fmt in items:
+        if v > 1:
             conn.execute(
                 update(reports)
-                .where(reports.c.report_id == report.report_id)
-                .values(current_version=version, updated_at=stamp, format=report.format)
+                .where(reports.c.report_id == rid)
+                .values(current_version=v, updated_at=stamp, format=fmt)
             )
-    insert_rows(conn, report_versions, VERSION_COLUMNS, rows.versions)
-    insert_rows(conn, report_version_parts, PART_COLUMNS, rows.parts)
-    insert_rows(conn, report_annotations, ANNOTATION_COLUMNS, rows.annotations)
-    insert_rows(conn, accounts, ACCOUNT_COLUMNS, rows.accounts)
-    insert_rows(conn, estimated_locations, LOCATION_COLUMNS, rows.locations)
-    insert_rows(conn, files, FILE_COLUMNS, rows.files)
-    insert_rows(conn, identifier_observations, OBSERVATION_COLUMNS, rows.observations)
+    for name, table, columns in ROW_TABLES:
+        insert_rows(conn, table, columns, getattr(rows, name), converted=True)
+
+
+def write_reports(conn: Connection, items: Sequence[tuple[ParsedReport, int]], run_id: int) -> None:
+    """Write parsed reports (convenience over report_rows + write_rows)."""
+    stamp = now()
+    rows = ReportRows()
+    for report, version in items:
+        rows.extend(report_rows(report, version, run_id, stamp))
+    write_rows(conn, [(r.report_id, v, r.format) for r, v in items], process_rows(conn.dialect.name, rows))
 
 
 def reports_with_value(conn: Connection, kind: str, canonical: str) -> list[int]:

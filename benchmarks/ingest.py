@@ -1,0 +1,144 @@
+"""Ingest throughput: reports/s and peak RSS on SQLite and PostgreSQL, against a bare xml.etree parse floor.
+
+    .venv/bin/python benchmarks/ingest.py --reports 100000 --repeat 3
+
+Each measurement runs in a fresh subprocess (clean peak RSS) on a fresh database; the figures printed are
+medians over --repeat runs. The floor parses the same files with a plain `xml.etree` loop (read + parse,
+no extraction), so the ratio says what extraction, normalisation and storage cost on top of reading XML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PG_URL = os.environ.get("TIPFUSION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def bare_parse(batch: Path) -> dict[str, float]:
+    import xml.etree.ElementTree as ET
+
+    started = time.perf_counter()
+    documents = 0
+    for path in sorted(batch.rglob("*.xml")):
+        ET.parse(path)
+        documents += 1
+    return {"seconds": time.perf_counter() - started, "documents": documents}
+
+
+def ingest(batch: Path, url: str) -> dict[str, float]:
+    from tipfusion.config import load_settings
+    from tipfusion.ingest import IngestService
+    from tipfusion.store.db import make_engine, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = load_settings().with_database(url)
+    summary = IngestService(engine, settings, "benchmark").ingest_paths([batch])
+    assert summary.quarantined == 0, summary.rejected[:3]
+    return {"seconds": summary.seconds, "reports": summary.accepted}
+
+
+def child(mode: str, batch: Path, url: str) -> None:
+    result = bare_parse(batch) if mode == "bare" else ingest(batch, url)
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def run_child(mode: str, batch: Path, url: str = "") -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--batch", str(batch), "--url", url],
+                         check=True, capture_output=True, text=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def fresh_postgres_url() -> str | None:
+    from sqlalchemy import text
+
+    from tipfusion.store.db import make_engine
+
+    try:
+        engine = make_engine(PG_URL)
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        return f"{PG_URL}?options=-csearch_path%3D{schema}"
+    except Exception as exc:  # noqa: BLE001
+        print(f"PostgreSQL unavailable ({str(exc).splitlines()[0]}); skipping it")
+        return None
+
+
+def drop_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from tipfusion.store.db import make_engine
+
+    schema = url.rsplit("%3D", 1)[1]
+    with make_engine(PG_URL).begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--child")
+    parser.add_argument("--batch", type=Path)
+    parser.add_argument("--url", default="")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.batch, args.url)
+        return
+
+    from tipfusion.synth import generate
+
+    batch = HERE / "out" / f"ingest-{args.reports}-{args.seed}"
+    if not (batch / "truth.csv").exists():
+        print(f"generating {args.reports:,} synthetic reports in {batch} …", flush=True)
+        generate(batch, args.reports, args.seed)
+    results: dict[str, list[dict[str, float]]] = {"bare": [], "sqlite": [], "postgresql": []}
+    for attempt in range(args.repeat):
+        results["bare"].append(run_child("bare", batch))
+        db = HERE / "out" / f"bench-{uuid.uuid4().hex[:8]}.db"
+        try:
+            results["sqlite"].append(run_child("ingest", batch, f"sqlite:///{db}"))
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+        if not args.no_postgres:
+            url = fresh_postgres_url()
+            if url:
+                try:
+                    results["postgresql"].append(run_child("ingest", batch, url))
+                finally:
+                    drop_postgres(url)
+        print(f"run {attempt + 1}/{args.repeat}: " + ", ".join(
+            f"{k} {v[-1]['seconds']:.1f}s" for k, v in results.items() if v), flush=True)
+
+    bare = statistics.median(r["seconds"] for r in results["bare"])
+    print(f"\n{args.reports:,} reports ({int(results['bare'][0]['documents']):,} XML documents incl. fileDetails); "
+          f"medians of {args.repeat} runs")
+    print(f"{'':12} {'seconds':>9} {'reports/s':>10} {'x bare':>7} {'peak MB':>8}")
+    print(f"{'bare etree':12} {bare:9.2f} {args.reports / bare:10,.0f} {1.0:7.2f} "
+          f"{statistics.median(r['peak_mb'] for r in results['bare']):8.0f}")
+    for name in ("sqlite", "postgresql"):
+        runs = results[name]
+        if not runs:
+            continue
+        seconds = statistics.median(r["seconds"] for r in runs)
+        print(f"{name:12} {seconds:9.2f} {args.reports / seconds:10,.0f} {seconds / bare:7.2f} "
+              f"{statistics.median(r['peak_mb'] for r in runs):8.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""The CPU-bound half of ingest: bytes in, database-ready rows out — no database, so it runs in worker processes.
+
+A `ParseTask` carries everything one report version needs (its document or JSON object, and the bytes of
+every fileDetails in its composition). The outcome is small and cheap to send back: the report's rows,
+already converted for the target database, or the rejection that sends it to quarantine.
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tipfusion.config import XmlLimits
+from tipfusion.domain import ParsedReport, SourcePart
+from tipfusion.errors import DocumentRejected
+from tipfusion.ingest import esp_xml, police_json
+from tipfusion.store.repository import ReportRows, now, process_rows, report_rows
+
+UNKNOWN_CODES = frozenset({"unknown_element", "unknown_enum"})
+
+
+@dataclass(slots=True)
+class FilePayload:
+    file_id: str
+    sha256: str
+    name: str
+    data: bytes
+    from_batch: bool
+    orphan_entry: int | None = None
+
+
+@dataclass(slots=True)
+class ParseTask:
+    report_id: int
+    version: int
+    base: SourcePart
+    data: bytes | None = None  # the <report> document
+    json_unit: police_json.JsonUnit | None = None
+    files: list[FilePayload] = field(default_factory=list)
+    held_hashes: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class ParseOutcome:
+    report_id: int
+    version: int
+    base: SourcePart
+    files: list[FilePayload]
+    rows: ReportRows | None = None
+    content_hash: str | None = None
+    format: str | None = None
+    part_names: list[str] = field(default_factory=list)
+    rejected: DocumentRejected | None = None
+    file_rejections: list[tuple[DocumentRejected, str]] = field(default_factory=list)
+    duplicate: bool = False
+    issues: Counter[str] = field(default_factory=Counter)
+    unknown: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ParseConfig:
+    phone_region: str
+    limits: XmlLimits
+    run_id: int
+    dialect: str  # rows are converted for this database (sqlite: strings and ints; postgresql: kept for COPY)
+
+
+def parse_tasks(tasks: list[ParseTask], config: ParseConfig) -> list[ParseOutcome]:
+    stamp = now()
+    return [parse_task(task, config, stamp) for task in tasks]
+
+
+def parse_tasks_packed(tasks: list[ParseTask], config: ParseConfig) -> tuple[list[ParseOutcome], bytes]:
+    """parse_tasks for a worker process: the rows travel back as one marshal blob (several times cheaper
+    to send than pickled objects); `unpack` restores them."""
+    outcomes = parse_tasks(tasks, config)
+    rows = [None if o.rows is None else tuple(getattr(o.rows, n) for n in ReportRows.__slots__) for o in outcomes]
+    for outcome in outcomes:
+        outcome.rows = None
+    return outcomes, marshal.dumps(rows)
+
+
+def unpack(packed: tuple[list[ParseOutcome], bytes]) -> list[ParseOutcome]:
+    outcomes, blob = packed
+    for outcome, rows in zip(outcomes, marshal.loads(blob), strict=True):
+        if rows is not None:
+            outcome.rows = ReportRows(*rows)
+    return outcomes
+
+
+def parse_task(task: ParseTask, config: ParseConfig, stamp: datetime | None = None) -> ParseOutcome:
+    outcome = ParseOutcome(task.report_id, task.version, task.base, task.files)
+    try:
+        report = _parse_base(task, config)
+    except DocumentRejected as exc:
+        outcome.rejected = exc
+        return outcome
+    parsed = []
+    for payload in task.files:
+        # hash checked by the caller at load time; a bad fileDetails is rejected alone, the report still lands
+        try:
+            parsed.append(
+                esp_xml.parse_file_details(
+                    payload.data,
+                    source=payload.name,
+                    phone_region=config.phone_region,
+                    limits=config.limits,
+                    sha256=payload.sha256,
+                )
+            )
+        except DocumentRejected as exc:
+            exc.report_id = task.report_id
+            outcome.file_rejections.append((exc, payload.sha256))
+    esp_xml.attach_files(report, parsed)
+    outcome.content_hash = report.content_hash
+    outcome.format = report.format
+    outcome.part_names = [p.source_name for p in report.parts]
+    if report.content_hash in task.held_hashes:  # dropping a bad fileDetails left a composition already held
+        outcome.duplicate = True
+        return outcome
+    outcome.issues = Counter(issue.code for issue in report.issues)
+    outcome.unknown = sum(n for code, n in outcome.issues.items() if code in UNKNOWN_CODES)
+    outcome.rows = process_rows(config.dialect, report_rows(report, task.version, config.run_id, stamp or now()))
+    return outcome
+
+
+def _parse_base(task: ParseTask, config: ParseConfig) -> ParsedReport:
+    if task.base.role == "report":
+        assert task.data is not None
+        return esp_xml.parse_report(
+            task.data,
+            source=task.base.source_name,
+            report_id=task.report_id,
+            phone_region=config.phone_region,
+            limits=config.limits,
+            sha256=task.base.source_sha256,
+        )
+    assert task.json_unit is not None
+    return police_json.parse_report(
+        task.json_unit,
+        source=task.base.source_name,
+        source_sha256=task.base.source_sha256,
+        phone_region=config.phone_region,
+    )
+
+
+def as_dict(outcome: ParseOutcome) -> dict[str, Any]:
+    """For audit details."""
+    return {
+        "version": outcome.version,
+        "content_hash": outcome.content_hash,
+        "format": outcome.format,
+        "parts": outcome.part_names,
+    }
