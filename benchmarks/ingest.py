@@ -55,8 +55,12 @@ def child(mode: str, batch: Path, url: str) -> None:
 
 
 def run_child(mode: str, batch: Path, url: str = "") -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, "--batch", str(batch), "--url", url],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, "--batch", str(batch), "--url", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -71,7 +75,7 @@ def fresh_postgres_url() -> str | None:
         with engine.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
         return f"{PG_URL}?options=-csearch_path%3D{schema}"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"PostgreSQL unavailable ({str(exc).splitlines()[0]}); skipping it")
         return None
 
@@ -122,22 +126,31 @@ def main() -> None:
                     results["postgresql"].append(run_child("ingest", batch, url))
                 finally:
                     drop_postgres(url)
-        print(f"run {attempt + 1}/{args.repeat}: " + ", ".join(
-            f"{k} {v[-1]['seconds']:.1f}s" for k, v in results.items() if v), flush=True)
+        print(
+            f"run {attempt + 1}/{args.repeat}: "
+            + ", ".join(f"{k} {v[-1]['seconds']:.1f}s" for k, v in results.items() if v),
+            flush=True,
+        )
 
     bare = statistics.median(r["seconds"] for r in results["bare"])
-    print(f"\n{args.reports:,} reports ({int(results['bare'][0]['documents']):,} XML documents incl. fileDetails); "
-          f"medians of {args.repeat} runs")
+    print(
+        f"\n{args.reports:,} reports ({int(results['bare'][0]['documents']):,} XML documents incl. fileDetails); "
+        f"medians of {args.repeat} runs"
+    )
     print(f"{'':12} {'seconds':>9} {'reports/s':>10} {'x bare':>7} {'peak MB':>8}")
-    print(f"{'bare etree':12} {bare:9.2f} {args.reports / bare:10,.0f} {1.0:7.2f} "
-          f"{statistics.median(r['peak_mb'] for r in results['bare']):8.0f}")
+    print(
+        f"{'bare etree':12} {bare:9.2f} {args.reports / bare:10,.0f} {1.0:7.2f} "
+        f"{statistics.median(r['peak_mb'] for r in results['bare']):8.0f}"
+    )
     for name in ("sqlite", "postgresql"):
         runs = results[name]
         if not runs:
             continue
         seconds = statistics.median(r["seconds"] for r in runs)
-        print(f"{name:12} {seconds:9.2f} {args.reports / seconds:10,.0f} {seconds / bare:7.2f} "
-              f"{statistics.median(r['peak_mb'] for r in runs):8.0f}")
+        print(
+            f"{name:12} {seconds:9.2f} {args.reports / seconds:10,.0f} {seconds / bare:7.2f} "
+            f"{statistics.median(r['peak_mb'] for r in runs):8.0f}"
+        )
 
 
 if __name__ == "__main__":

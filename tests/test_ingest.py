@@ -349,7 +349,7 @@ def test_worker_processes_give_the_same_store(
                     identifier_observations.c.attrs,
                 )
             )
-            return sorted((tuple(str(v) for v in r) for r in rows))
+            return sorted(tuple(str(v) for v in r) for r in rows)
 
     assert content(engine) == content(inline_engine)
     assert ingest(engine, parallel, synthetic_batch).duplicates == summary.accepted

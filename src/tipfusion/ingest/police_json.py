@@ -116,6 +116,8 @@ def split_units(data: bytes, source: str, limits: XmlLimits) -> list[JsonUnit]:
             f"top level is a JSON {type(decoded).__name__}",
             expected="a report object or a list of report objects",
         )
+    if not items:
+        raise DocumentRejected(source, "empty", "the file holds no report objects", expected="at least one report")
     return [JsonUnit(i, item, canonical_sha(item)) for i, item in enumerate(items)]
 
 

@@ -24,24 +24,31 @@ Row = tuple[Any, ...]
 
 def _sqlite_datetime(value: datetime) -> str:
     # the exact text SQLAlchemy's SQLite DATETIME stores and parses back, in UTC
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: tipfusion stores tz-aware UTC only")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: tipfusion stores tz-aware UTC only")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _pg_datetime(value: datetime) -> str:
     # COPY text form of timestamptz, explicit UTC offset
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: tipfusion stores tz-aware UTC only")
-    return value.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: tipfusion stores tz-aware UTC only")
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")
 
 
 def _sqlite_date(value: date) -> str:
     return value.isoformat()
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 @cache
