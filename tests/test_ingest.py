@@ -64,6 +64,7 @@ def test_synthetic_batch_lands_exactly_once(engine: Engine, settings: Settings, 
     expected = truth_ids(synthetic_batch)
     assert first.accepted == len(expected) and first.quarantined == 0 and first.synthetic
     assert first.lead_identifiers > 0
+    assert len(first.reference_skipped) == 4  # the demo .mmdb files, ISP table and warninglist are not tips
     with engine.connect() as conn:
         assert set(conn.execute(select(reports.c.report_id)).scalars()) == expected
         assert repo.get_flag(conn, "synthetic") == "true"
@@ -317,7 +318,14 @@ def test_blobs_are_chunked_for_large_documents(engine: Engine, monkeypatch: pyte
 def test_synthetic_fixture_is_untouched(synthetic_batch: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(synthetic_batch, copy)
-    assert sorted(p.name for p in copy.iterdir()) == ["SYNTHETIC-DATA.json", "files", "leads", "reports", "truth.csv"]
+    assert sorted(p.name for p in copy.iterdir()) == [
+        "SYNTHETIC-DATA.json",
+        "files",
+        "leads",
+        "reference",
+        "reports",
+        "truth.csv",
+    ]
 
 
 def test_worker_processes_give_the_same_store(

@@ -41,6 +41,10 @@ class Settings:
     xml_limits: XmlLimits = field(default_factory=XmlLimits)
     reports_per_transaction: int = 2000
     ingest_workers: int = -1  # parser processes; -1: automatic (one per core for large batches), 0: none
+    ip_databases: tuple[str, ...] = ()  # MaxMind-format .mmdb files (ASN, City), the unit's own
+    isp_table: str | None = None
+    ip_warninglist: str | None = None
+    disposable_domains: str | None = None
 
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)
@@ -73,7 +77,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
     )
     workers = env.get("TIPFUSION_INGEST_WORKERS", str(data.get("ingest_workers", -1)))
+    enrich = dict(data.get("enrich", {}))  # type: ignore[call-overload]
+    databases = env.get("TIPFUSION_IP_DATABASES")
+    ip_databases = (
+        tuple(p for p in databases.split(os.pathsep) if p) if databases else tuple(enrich.get("ip_databases", ()))
+    )
     return Settings(
+        ip_databases=ip_databases,
+        isp_table=env.get("TIPFUSION_ISP_TABLE", enrich.get("isp_table")),
+        ip_warninglist=env.get("TIPFUSION_IP_WARNINGLIST", enrich.get("warninglist")),
+        disposable_domains=env.get("TIPFUSION_DISPOSABLE_DOMAINS", enrich.get("disposable_domains")),
         ingest_workers=int(workers),
         database_url=env.get("TIPFUSION_DATABASE_URL", str(data.get("database_url", "sqlite:///tipfusion.db"))),
         profile=profile,

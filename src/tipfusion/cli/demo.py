@@ -12,7 +12,10 @@ from sqlalchemy import select
 
 from tipfusion.audit import verify
 from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.enrich import print_enrich_summary
 from tipfusion.cli.ingest import print_summary
+from tipfusion.enrich.export import ip_rows
+from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.store import repository as repo
 from tipfusion.store.db import make_engine
@@ -54,6 +57,10 @@ def demo(
     )
     console.rule("normalised identifiers (sample)")
     _sample(app)
+    console.rule("enrich (synthetic reference data: " + str(result.reference.isp_table.parent) + ")")
+    config = EnrichConfig(tuple(result.reference.databases), result.reference.isp_table, result.reference.warninglist)
+    print_enrich_summary(EnrichService(engine, config, app.actor).run())
+    _ip_sample(app)
     with engine.connect() as conn:
         numbers = repo.counts(conn)
         chain = verify(conn)
@@ -103,6 +110,43 @@ def _sample(app: AppContext) -> None:
                     at.astimezone(zone).isoformat() if at else "",
                     row.flags or "",
                 )
+    console.print(table)
+
+
+def _ip_sample(app: AppContext) -> None:
+    with app.ready_engine().connect() as conn:
+        rows = ip_rows(conn, app.settings.profile.zone)
+    table = Table(
+        "ip",
+        "ISP",
+        "network type",
+        "accounts",
+        "reports",
+        "identifiable / sightings",
+        "place (estimate, radius)",
+        f"last seen ({app.settings.profile.display_timezone})",
+        title="IP addresses used by most reports (tipfusion export ips --output FILE for all)",
+    )
+    shown: dict[str, dict[str, object]] = {}
+    for row in rows:  # the busiest address of each network type
+        shown.setdefault(row["network_type"], row)
+    busiest = [row for row in rows[:4] if row not in shown.values()][:2]
+    for row in list(shown.values()) + busiest:
+        place = (
+            f"{row['city_estimate'] or '-'}, {row['country_estimate'] or '-'} (±{row['accuracy_radius_km']} km)"
+            if row["country_estimate"]
+            else "-"
+        )
+        table.add_row(
+            row["ip"],
+            row["isp"] or "-",
+            row["network_type"],
+            str(row["accounts"]),
+            str(row["reports"]),
+            f"{row['identifiable_sightings']} / {row['sightings']}",
+            place,
+            row["last_seen_local"] or "",
+        )
     console.print(table)
 
 

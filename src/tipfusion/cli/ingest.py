@@ -36,6 +36,12 @@ def print_summary(summary: IngestSummary) -> None:
     console.print(table)
     if summary.issues:
         console.print("notes: " + ", ".join(f"{code} ×{n}" for code, n in summary.issues.most_common()))
+    if summary.reference_skipped:
+        console.print(
+            f"skipped {len(summary.reference_skipped)} enrichment reference file(s) (not tips; load them "
+            "with tipfusion enrich): " + ", ".join(summary.reference_skipped[:5]),
+            soft_wrap=True,
+        )
     for line in summary.rejected[:20]:
         console.print(f"[red]quarantined[/] {line}", soft_wrap=True)
     if len(summary.rejected) > 20:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.cli import admin, demo, ingest, synth
+from tipfusion.cli import admin, demo, enrich, ingest, synth
 from tipfusion.cli.context import AppContext, err_console
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
@@ -43,6 +43,7 @@ ingest.register(app)
 synth.register(app)
 admin.register(app)
 demo.register(app)
+enrich.register(app)
 
 
 def run() -> None:

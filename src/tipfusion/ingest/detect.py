@@ -6,16 +6,21 @@ from tipfusion.ingest.leads_csv import looks_like_leads
 from tipfusion.ingest.xmlsafe import sniff_root
 
 SYNTHETIC_MARKER = "SYNTHETIC-DATA.json"
+MAXMIND_MARKER = b"\xab\xcd\xefMaxMind.com"
+REFERENCE_HEADERS = ({"name", "asn", "prefix"}, {"prefix", "category"})
 TRUTH_HEADER = b"report_id,person_id"
 
 
 def detect_format(name: str, data: bytes) -> str:
-    """zip | esp_report | esp_file_details | xml_unknown | ncmec_json | leads_csv | synthetic_marker | unknown."""
+    """One of: zip, reference_data, esp_report, esp_file_details, xml_unknown, ncmec_json, leads_csv,
+    synthetic_marker, unknown."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1]
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
         return "zip"
     if base == SYNTHETIC_MARKER or data.startswith(TRUTH_HEADER):
         return "synthetic_marker"
+    if _is_reference(base, data):
+        return "reference_data"
     head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         root = sniff_root(data)
@@ -29,6 +34,17 @@ def detect_format(name: str, data: bytes) -> str:
     if looks_like_leads(data):
         return "leads_csv"
     return "unknown"
+
+
+def _is_reference(base: str, data: bytes) -> bool:
+    """Enrichment reference files (an .mmdb, an ISP table, a warninglist): not tips, loaded by `enrich`."""
+    if base.lower().endswith(".mmdb") or MAXMIND_MARKER in data[-131072:]:
+        return True
+    if base.lower().endswith(".csv"):
+        header = data[:2048].decode("utf-8-sig", "replace").splitlines()[:1]
+        columns = {c.strip().lower() for c in header[0].split(",")} if header else set()
+        return any(needed <= columns for needed in REFERENCE_HEADERS)
+    return False
 
 
 def report_id_from_name(name: str) -> int | None:

@@ -134,6 +134,15 @@ def _str(value: Any) -> str | None:
     return str(value).strip()
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON list, or nothing: a wrong type where a list belongs is ignored, never iterated."""
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _wrapped(container: Any, key: str) -> list[Any]:
     """`{"emails": {"emails": [...]}}` → the inner list; tolerate a bare list too."""
     if not isinstance(container, dict):
@@ -210,7 +219,7 @@ class _JsonWalker:
         self.b.observe("display_name", acc.display_name, f"{path}.displayName", account=n)
         self.b.observe("url", _str(obj.get("profileUrl")), f"{path}.profileUrl", account=n)
         self.b.observe("group", _str(obj.get("groupIdentifier")), f"{path}.groupIdentifier", account=n)
-        for i, prior in enumerate(obj.get("priorCTReports") or []):
+        for i, prior in enumerate(_list(obj.get("priorCTReports"))):
             self.b.observe("prior_report", _str(prior), f"{path}.priorCTReports[{i}]", account=n)
         for i, email in enumerate(_wrapped(obj, "emails")):
             epath = f"{path}.emails.emails[{i}]"
@@ -260,7 +269,7 @@ class _JsonWalker:
                 )
             )
         self.captures(obj, path, account=n)
-        for i, info in enumerate(obj.get("additionalInformations") or []):
+        for i, info in enumerate(_list(obj.get("additionalInformations"))):
             text = _str(info)
             acc.details.setdefault("additionalInfo", []).append(text)
             self.b.free_text(text, f"{path}.additionalInformations[{i}]", account=n)
@@ -286,14 +295,14 @@ class _JsonWalker:
         record.industry_classification = self.b.enum(
             _str(obj.get("industryClassification")), enums.INDUSTRY_CLASSIFICATIONS, f"{path}.industryClassification"
         )
-        for flag in obj.get("fileAnnotations") or []:
+        for flag in _list(obj.get("fileAnnotations")):
             if flag not in enums.FILE_ANNOTATIONS:
                 self.b.issue("unknown_enum", f"{path}.fileAnnotations", str(flag), "a fileAnnotations flag")
             record.annotations.append(str(flag))
         hashes: list[tuple[str | None, str | None, str]] = [
             (None, _str(obj.get("verificationHash")), f"{path}.verificationHash")
         ]
-        for kind, value in (obj.get("hashes") or {}).items():
+        for kind, value in _dict(obj.get("hashes")).items():
             hashes.append((kind, _str(value), f"{path}.hashes.{kind}"))
         for hash_type, value, hpath in hashes:
             found = self.b.observe("file_hash", value, hpath, context=Context(hash_type=hash_type), file=ordinal)
@@ -304,14 +313,14 @@ class _JsonWalker:
             _str(tag)
             for group in _wrapped(obj.get("ncmecTags"), "groups")
             if isinstance(group, dict)
-            for tag in (group.get("tags") or [])
+            for tag in (_list(group.get("tags")))
         ]
         if tags:
             record.details["ncmecTags"] = [t for t in tags if t]
         metadata = _wrapped(obj.get("espMetadata"), "metadatas")
         if metadata:
             record.details["espMetadata"] = metadata
-        for i, info in enumerate(obj.get("additionalInformations") or []):
+        for i, info in enumerate(_list(obj.get("additionalInformations"))):
             text = _str(info)
             record.details.setdefault("additionalInfo", []).append(text)
             self.b.free_text(text, f"{path}.additionalInformations[{i}]", file=ordinal)
@@ -389,7 +398,7 @@ def parse_report(unit: JsonUnit, *, source: str, source_sha256: str, phone_regio
     report.reporter = {"reportingEsp": esp}
     report.date_received = b.timestamp(_str(obj.get("dateReceived")), "dateReceived")
     walker = _JsonWalker(b, report)
-    summary = info.get("incidentSummary") or {}
+    summary = _dict(info.get("incidentSummary"))
     if not isinstance(summary, dict):
         summary = {}
     report.incident_type = b.enum(
@@ -402,7 +411,7 @@ def parse_report(unit: JsonUnit, *, source: str, source_sha256: str, phone_regio
     report.platform = _str(summary.get("platform"))
     escalation = summary.get("escalateToHighPriority")
     report.escalation_text = _str(escalation) if escalation is not True else "(escalated, no reason given)"
-    for flag in summary.get("reportAnnotations") or []:
+    for flag in _list(summary.get("reportAnnotations")):
         report.annotations.append((str(flag), str(flag) in enums.REPORT_ANNOTATIONS))
     for key in ("priority", "priorityLevel", "ncmecPriority"):
         if _present(obj.get(key)) or _present(info.get(key)):
@@ -424,7 +433,7 @@ def parse_report(unit: JsonUnit, *, source: str, source_sha256: str, phone_regio
     for i, item in enumerate(_wrapped(info, "uploadedFiles")):
         walker.file(item, f"{base}.uploadedFiles.uploadedFiles[{i}]")
     walker.incident_details(info.get("incidentDetails"), f"{base}.incidentDetails")
-    texts = [_str(v) for v in info.get("additionalInformations") or []]
+    texts = [_str(v) for v in _list(info.get("additionalInformations"))]
     report.additional_info = "\n".join(t for t in texts if t) or None
     b.free_text(report.additional_info, f"{base}.additionalInformations")
     walker.extras(

@@ -66,6 +66,7 @@ class IngestSummary:
     run_id: int | None = None
     synthetic: bool = False
     rejected: list[str] = field(default_factory=list)
+    reference_skipped: list[str] = field(default_factory=list)
 
     @property
     def reports_per_second(self) -> float:
@@ -87,6 +88,7 @@ class IngestSummary:
             "issues": dict(self.issues),
             "seconds": round(self.seconds, 3),
             "synthetic": self.synthetic,
+            "reference_skipped": len(self.reference_skipped),
         }
 
 
@@ -251,6 +253,8 @@ class IngestService:
                 self._classify_json(loaded, batch)
             elif fmt == "leads_csv":
                 batch.leads.append(loaded)
+            elif fmt == "reference_data":
+                summary.reference_skipped.append(loaded.name)
             elif fmt == "synthetic_marker":
                 summary.synthetic = True
                 batch.to_store[loaded.sha256] = repo.SourceRow(

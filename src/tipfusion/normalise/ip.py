@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from bisect import bisect_right
 
 from tipfusion.normalise.kinds import Cleaned, Context
 
@@ -32,25 +33,60 @@ def parse_ip(raw: str) -> IpAddress | None:
     return addr
 
 
+def _ranges(spec: list[tuple[str, str]]) -> tuple[list[int], list[tuple[int, str]]]:
+    networks = sorted((ipaddress.ip_network(n), label) for n, label in spec)
+    starts = [int(n.network_address) for n, _ in networks]
+    ends = [(int(n.broadcast_address), label) for n, label in networks]
+    return starts, ends
+
+
+# Special-purpose registries (RFC 6890 and successors), most specific entries listed; anything else is public
+# (IPv4) or public if global unicast 2000::/3 (IPv6). Looked up by bisection: this runs for every IP sighting.
+_V4 = _ranges(
+    [
+        ("0.0.0.0/8", "reserved"),
+        ("10.0.0.0/8", "private"),
+        ("100.64.0.0/10", "cgnat"),
+        ("127.0.0.0/8", "loopback"),
+        ("169.254.0.0/16", "link_local"),
+        ("172.16.0.0/12", "private"),
+        ("192.0.0.0/24", "reserved"),
+        ("192.0.2.0/24", "documentation"),
+        ("192.168.0.0/16", "private"),
+        ("198.18.0.0/15", "documentation"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved"),
+    ]
+)
+_V6 = _ranges(
+    [
+        ("::/128", "reserved"),
+        ("::1/128", "loopback"),
+        ("100::/64", "reserved"),
+        ("2001:db8::/32", "documentation"),
+        ("3fff::/20", "documentation"),
+        ("fc00::/7", "private"),
+        ("fe80::/10", "link_local"),
+        ("ff00::/8", "multicast"),
+    ]
+)
+_GLOBAL_V6 = ipaddress.ip_network("2000::/3")
+
+
 def classify(addr: IpAddress) -> str:
     """public | private | cgnat | documentation | loopback | link_local | multicast | reserved."""
-    if addr.is_loopback:
-        return "loopback"
-    if addr.is_link_local:
-        return "link_local"
-    if addr.is_multicast:
-        return "multicast"
-    if addr.version == 4 and addr in CGNAT:
-        return "cgnat"
-    if any(addr.version == net.version and addr in net for net in DOCUMENTATION):
-        return "documentation"
-    if addr.is_unspecified or addr.is_reserved:
+    value = int(addr)
+    starts, ends = _V4 if addr.version == 4 else _V6
+    index = bisect_right(starts, value) - 1
+    if index >= 0:
+        end, label = ends[index]
+        if value <= end:
+            return label
+    if addr.version == 6 and addr not in _GLOBAL_V6:
         return "reserved"
-    if addr.is_private:
-        return "private"
-    if addr.is_global:
-        return "public"
-    return "reserved"
+    return "public"
 
 
 def clean_ip(raw: str, context: Context) -> Cleaned | None:

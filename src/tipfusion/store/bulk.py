@@ -106,3 +106,14 @@ def insert_rows(
         return
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({', '.join([marker] * len(columns))})", rows)
+
+
+def update_rows(conn: Connection, table: Table, columns: Sequence[str], key: str, rows: list[Row]) -> None:
+    """Set `columns` by primary key in one executemany; each row is (*values, key)."""
+    if not rows:
+        return
+    preparer = conn.dialect.identifier_preparer
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    assignments = ", ".join(f"{preparer.quote(c)} = {marker}" for c in columns)
+    sql = f"UPDATE {preparer.format_table(table)} SET {assignments} WHERE {preparer.quote(key)} = {marker}"
+    conn.exec_driver_sql(sql, convert(conn.dialect.name, table, [*columns, key], rows))

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -215,6 +216,8 @@ identifier_observations = Table(
     Column("origin", String(12), nullable=False),
     Column("path", Text, nullable=False),
     Column("attrs", JsonType),
+    Column("identifiable", Boolean, comment="set by enrich: can an ISP name the subscriber from this sighting"),
+    Column("identifiability_note", Text),
     Index("ix_observations_lookup", "kind", "canonical", "is_current"),
     Index("ix_observations_report", "report_id", "version"),
 )
@@ -290,4 +293,54 @@ store_flags = Table(
     Column("name", String(60), primary_key=True),
     Column("value", Text, nullable=False),
     comment="store-wide facts, e.g. 'synthetic' when demo data has been loaded",
+)
+
+ip_enrichments = Table(
+    "ip_enrichments",
+    metadata,
+    Column("ip", String(45), primary_key=True),
+    Column("ip_version", Integer, nullable=False),
+    Column("ip_class", String(20), nullable=False),
+    Column("network_type", String(20), nullable=False),
+    Column("asn", BigInteger),
+    Column("as_org", Text),
+    Column("isp_name", Text),
+    Column("isp_source", String(30)),
+    Column("cgnat", Boolean, nullable=False),
+    Column("country_estimate", String(8)),
+    Column("region_estimate", Text),
+    Column("city_estimate", Text),
+    Column("accuracy_radius_km", Integer),
+    Column("latitude_estimate", Float),
+    Column("longitude_estimate", Float),
+    Column("warning", Text),
+    Column("log_timezone", String(64)),
+    Column("sources", Text, nullable=False, comment="which rules, tables and database versions gave this answer"),
+    Column("enriched_at", UTCDateTime, nullable=False),
+    Index("ix_ip_enrichments_isp", "isp_name"),
+)
+
+phone_enrichments = Table(
+    "phone_enrichments",
+    metadata,
+    Column("e164", String(32), primary_key=True),
+    Column("valid", Boolean, nullable=False),
+    Column("number_type", String(30)),
+    Column("region", String(8)),
+    Column("original_allottee", Text, comment="operator first allotted the series; ported numbers differ"),
+    Column("area", Text),
+    Column("sources", Text, nullable=False),
+    Column("enriched_at", UTCDateTime, nullable=False),
+)
+
+email_enrichments = Table(
+    "email_enrichments",
+    metadata,
+    Column("address", Text, primary_key=True),
+    Column("domain", Text),
+    Column("canonical", Text, nullable=False),
+    Column("provider_rule", Boolean, nullable=False),
+    Column("disposable", Boolean, nullable=False),
+    Column("sources", Text, nullable=False),
+    Column("enriched_at", UTCDateTime, nullable=False),
 )

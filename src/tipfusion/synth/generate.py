@@ -3,6 +3,8 @@
 Layout (XML):  OUT/reports/<reportId>.xml, OUT/files/<fileId>.xml (fileDetails, in their own folder to
 exercise out-of-order attachment), OUT/leads/foreign-lead.csv, OUT/truth.csv, OUT/SYNTHETIC-DATA.json.
 Layout (JSON): OUT/reports/batch-NNNN.json (lists of up to 500 reports) instead of the XML files.
+Reference data for enrichment (OUT/reference/): demo .mmdb databases, an ISP table and a warninglist covering
+the synthetic ranges — the same formats a unit supplies for real. Ingest recognises and skips them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tipfusion.enrich.demo import DemoReference, build_demo_reference
 from tipfusion.synth.reports import dumps, file_details_xml, plan_reports, report_json, report_xml
 from tipfusion.synth.world import build_world
 
@@ -28,6 +31,7 @@ class GenerateResult:
     persons: int
     networks: int
     lead_rows: int
+    reference: DemoReference
 
 
 def generate(out: Path, reports: int, seed: int, fmt: str = "xml", as_zip: bool = False) -> GenerateResult:
@@ -56,6 +60,7 @@ def generate(out: Path, reports: int, seed: int, fmt: str = "xml", as_zip: bool 
         w.writerow(["report_id", "person_id", "network_id"])
         for r in planned:
             w.writerow([r.report_id, r.person.person_id, r.network or ""])
+    reference = build_demo_reference(out / "reference")
     (out / "SYNTHETIC-DATA.json").write_text(
         json.dumps(
             {
@@ -65,12 +70,17 @@ def generate(out: Path, reports: int, seed: int, fmt: str = "xml", as_zip: bool 
                 "reports": reports,
                 "format": fmt,
                 "note": "Generated test data: fictional people, reserved IP ranges and example domains. No media.",
+                "reference": {
+                    "ip_databases": [p.name for p in reference.databases],
+                    "isp_table": reference.isp_table.name,
+                    "warninglist": reference.warninglist.name,
+                },
             },
             indent=2,
         )
         + "\n"
     )
-    return GenerateResult(out, len(planned), file_count, len(world.persons), len(world.networks), lead_rows)
+    return GenerateResult(out, len(planned), file_count, len(world.persons), len(world.networks), lead_rows, reference)
 
 
 def _write_leads(path: Path, world: object, seed: int) -> int:

@@ -172,7 +172,16 @@ def _ip_events(rng: random.Random, person: Person, moment: datetime) -> list[IpE
     for position in range(rng.randrange(1, 4)):
         at = moment - timedelta(seconds=rng.randrange(0, 3600) if position else 0)
         event = "Upload" if position == 0 else rng.choice(["Login", "Login", "Registration", "Other"])
-        if person.ipv6_prefix and rng.random() < 0.3:
+        if rng.random() < 0.04:  # a VPN exit or a hosting address: says nothing about the household
+            events.append(
+                IpEvent(
+                    f"203.0.113.{rng.randrange(1, 255)}",
+                    event,
+                    render_time(rng, at),
+                    rng.randrange(1024, 65536) if rng.random() < 0.5 else None,
+                )
+            )
+        elif person.ipv6_prefix and rng.random() < 0.3:
             ip = f"{person.ipv6_prefix}::{rng.randrange(1, 0xFFFF):x}"
             events.append(IpEvent(ip, event, render_time(rng, at)))
         elif person.mobile:

@@ -1,0 +1,136 @@
+"""The IP table analysts ask for first: every distinct IP, who runs it, how often and by whom it was used."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, String, and_, case, cast, desc, distinct, func, select
+
+from tipfusion.store.tables import accounts, identifier_observations, ip_enrichments
+
+IP_FIELDS = [
+    "ip",
+    "asn",
+    "isp",
+    "country_estimate",
+    "city_estimate",
+    "accuracy_radius_km",
+    "network_type",
+    "cgnat",
+    "warning",
+    "accounts",
+    "reports",
+    "sightings",
+    "sightings_with_port",
+    "identifiable_sightings",
+    "first_seen_utc",
+    "first_seen_local",
+    "last_seen_utc",
+    "last_seen_local",
+    "isp_log_timezone",
+    "enriched_with",
+]
+
+
+def ip_rows(conn: Connection, zone: ZoneInfo) -> list[dict[str, Any]]:
+    o, e, a = identifier_observations, ip_enrichments, accounts
+    account_key = func.coalesce(
+        a.c.esp_scope + "/" + a.c.esp_identifier, cast(o.c.report_id, String) + ":" + cast(o.c.account_ordinal, String)
+    )
+    reports = func.count(distinct(o.c.report_id)).label("reports")
+    enrichment = [
+        e.c.asn,
+        e.c.isp_name,
+        e.c.country_estimate,
+        e.c.city_estimate,
+        e.c.accuracy_radius_km,
+        e.c.network_type,
+        e.c.cgnat,
+        e.c.warning,
+        e.c.log_timezone,
+        e.c.sources,
+    ]
+    query = (
+        select(
+            o.c.canonical.label("ip"),
+            *enrichment,
+            func.count(distinct(account_key)).label("accounts"),
+            reports,
+            func.count().label("sightings"),
+            func.sum(case((o.c.port.is_not(None), 1), else_=0)).label("with_port"),
+            func.sum(case((o.c.identifiable.is_(True), 1), else_=0)).label("identifiable"),
+            func.min(o.c.observed_at).label("first_seen"),
+            func.max(o.c.observed_at).label("last_seen"),
+        )
+        .select_from(
+            o.outerjoin(e, e.c.ip == o.c.canonical).outerjoin(
+                a, and_(a.c.report_id == o.c.report_id, a.c.version == o.c.version, a.c.ordinal == o.c.account_ordinal)
+            )
+        )
+        .where(o.c.kind == "ip", o.c.is_current.is_(True))
+        .group_by(o.c.canonical, *enrichment)
+        .order_by(desc(reports), o.c.canonical)
+    )
+    out = []
+    for row in conn.execute(query):
+        out.append(
+            {
+                "ip": row.ip,
+                "asn": row.asn,
+                "isp": row.isp_name,
+                "country_estimate": row.country_estimate,
+                "city_estimate": row.city_estimate,
+                "accuracy_radius_km": row.accuracy_radius_km,
+                "network_type": row.network_type or "not enriched",
+                "cgnat": row.cgnat,
+                "warning": row.warning,
+                "accounts": row.accounts,
+                "reports": row.reports,
+                "sightings": row.sightings,
+                "sightings_with_port": int(row.with_port or 0),
+                "identifiable_sightings": int(row.identifiable or 0),
+                "first_seen_utc": _utc(row.first_seen),
+                "first_seen_local": _local(row.first_seen, zone),
+                "last_seen_utc": _utc(row.last_seen),
+                "last_seen_local": _local(row.last_seen, zone),
+                "isp_log_timezone": row.log_timezone,
+                "enriched_with": row.sources,
+            }
+        )
+    return out
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite aggregates come back as text
+        from datetime import UTC
+
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value if isinstance(value, datetime) else None
+
+
+def _utc(value: Any) -> str | None:
+    moment = _as_datetime(value)
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _local(value: Any, zone: ZoneInfo) -> str | None:
+    moment = _as_datetime(value)
+    return moment.astimezone(zone).isoformat() if moment else None
+
+
+def write_rows(rows: list[dict[str, Any]], fields: list[str], fmt: str, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "json":
+        output.write_text(json.dumps(rows, indent=1, ensure_ascii=False, default=str) + "\n")
+        return
+    with output.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
