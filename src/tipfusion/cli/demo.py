@@ -14,12 +14,14 @@ from tipfusion.audit import verify
 from tipfusion.cli.context import AppContext, console
 from tipfusion.cli.enrich import print_enrich_summary
 from tipfusion.cli.ingest import print_summary
+from tipfusion.cli.link import print_link_summary, print_network
 from tipfusion.enrich.export import ip_rows
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
+from tipfusion.link.service import LinkService
 from tipfusion.store import repository as repo
 from tipfusion.store.db import make_engine
-from tipfusion.store.tables import identifier_observations
+from tipfusion.store.tables import identifier_observations, networks
 from tipfusion.synth import generate
 
 
@@ -29,7 +31,7 @@ def demo(
     reports: Annotated[int, typer.Option("--reports", min=10, help="Synthetic reports to generate")] = 3000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 42,
 ) -> None:
-    """Generate a synthetic batch, ingest it into a fresh store, and show what landed."""
+    """Generate a synthetic batch; ingest, enrich and link it in a fresh store; show what came out."""
     app: AppContext = ctx.obj
     batch = out / "batch"
     if batch.exists():
@@ -61,6 +63,7 @@ def demo(
     config = EnrichConfig(tuple(result.reference.databases), result.reference.isp_table, result.reference.warninglist)
     print_enrich_summary(EnrichService(engine, config, app.actor).run())
     _ip_sample(app)
+    link_summary = LinkService(engine, app.actor).run()
     with engine.connect() as conn:
         numbers = repo.counts(conn)
         chain = verify(conn)
@@ -71,8 +74,15 @@ def demo(
         f"audit chain: {'intact' if chain.ok else 'BROKEN at ' + str(chain.first_broken)}, {chain.count:,} entries"
     )
     console.print(
-        f"store: {app.settings.database_url}  — try: tipfusion --database {app.settings.database_url} quarantine list"
+        f"store: {app.settings.database_url}  — explore with: tipfusion --database {app.settings.database_url} "
+        "network show ID | export reports --output FILE | quarantine list"
     )
+    console.rule("link: suspects and networks")
+    print_link_summary(link_summary)
+    with engine.connect() as conn:
+        biggest = conn.execute(select(networks).order_by(networks.c.suspects.desc(), networks.c.network_id).limit(3))
+        for row in biggest:
+            print_network(row.network_id, row.summary or {}, row.suspects, row.reports)
     if summary.quarantined:
         raise typer.Exit(1)
 

@@ -9,13 +9,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from tipfusion.audit import AuditEvent, append
 from tipfusion.cli.context import AppContext, console
 from tipfusion.config import Settings
-from tipfusion.enrich.export import IP_FIELDS, ip_rows, write_rows
 from tipfusion.enrich.service import EnrichConfig, EnrichService, EnrichSummary
-
-export_app = typer.Typer(no_args_is_help=True, help="Export tables for analysts (CSV or JSON).")
 
 
 def enrich_config(
@@ -81,25 +77,5 @@ def enrich(
     print_enrich_summary(summary)
 
 
-@export_app.command("ips")
-def export_ips(
-    ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
-) -> None:
-    """Every distinct IP: ASN, ISP, country, network type, accounts, reports, identifiable sightings."""
-    if fmt not in {"csv", "json"}:
-        raise typer.BadParameter("--format must be csv or json")
-    app: AppContext = ctx.obj
-    engine = app.ready_engine()
-    with engine.begin() as conn:
-        rows = ip_rows(conn, app.settings.profile.zone)
-        write_rows(rows, IP_FIELDS, fmt, output)
-        append(conn, app.actor, [AuditEvent("export.ips", "export", str(output), {"rows": len(rows), "format": fmt})])
-    app.banner()
-    console.print(f"{len(rows):,} IP addresses → {output} (locations are database estimates, never evidence)")
-
-
 def register(app: typer.Typer) -> None:
     app.command("enrich")(enrich)
-    app.add_typer(export_app, name="export")

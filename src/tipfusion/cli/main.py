@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.cli import admin, demo, enrich, ingest, synth
+from tipfusion.cli import admin, demo, enrich, exports, ingest, link, synth
 from tipfusion.cli.context import AppContext, err_console
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
@@ -44,6 +44,8 @@ synth.register(app)
 admin.register(app)
 demo.register(app)
 enrich.register(app)
+link.register(app)
+exports.register(app)
 
 
 def run() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, or_, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.enrich.email import VERSION_PREFIX as EMAIL_VERSION
@@ -208,15 +208,17 @@ class EnrichService:
         query = (
             select(o.c.id, o.c.port, o.c.observed_at, o.c.flags, e.c.network_type, e.c.ip_version)
             .select_from(o.join(e, e.c.ip == o.c.canonical))
-            .where(o.c.kind == "ip", o.c.identifiable.is_(None))
+            .where(o.c.kind == "ip", o.c.identifiable.is_(None), o.c.id > bindparam("after"))
             .order_by(o.c.id)
             .limit(CHUNK)
         )
+        after = 0  # keyset pagination: each chunk continues where the last ended, one pass over the table
         while True:
             with self.engine.begin() as conn:
-                rows = conn.execute(query).all()
+                rows = conn.execute(query, {"after": after}).all()
                 if not rows:
                     return
+                after = rows[-1].id
                 updates = []
                 for row in rows:
                     ok, why = identifiability(row.network_type, row.ip_version, row.port, row.observed_at, row.flags)

@@ -344,3 +344,93 @@ email_enrichments = Table(
     Column("sources", Text, nullable=False),
     Column("enriched_at", UTCDateTime, nullable=False),
 )
+
+link_runs = Table(
+    "link_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("actor", String(200), nullable=False),
+    Column("settings", JsonType, nullable=False),
+    Column("summary", JsonType),
+)
+
+report_links = Table(
+    "report_links",
+    metadata,
+    Column("report_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("suspect_id", String(32), nullable=False),
+    Column("network_id", String(32)),
+    Column("run_id", Integer, nullable=False),
+    Index("ix_report_links_suspect", "suspect_id"),
+    Index("ix_report_links_network", "network_id"),
+)
+
+suspects = Table(
+    "suspects",
+    metadata,
+    Column("suspect_id", String(32), primary_key=True),
+    Column("reports", Integer, nullable=False),
+    Column("network_id", String(32)),
+    Column("component_id", String(32), comment="connected component of the suspect graph: the coarse view"),
+    Column("run_id", Integer, nullable=False),
+)
+
+networks = Table(
+    "networks",
+    metadata,
+    Column("network_id", String(32), primary_key=True),
+    Column("suspects", Integer, nullable=False),
+    Column("reports", Integer, nullable=False),
+    Column("summary", JsonType),
+    Column("run_id", Integer, nullable=False),
+)
+
+link_explanations = Table(
+    "link_explanations",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("level", String(10), nullable=False, comment="suspect: two accounts joined; network: two suspects linked"),
+    Column("owner_id", String(32), nullable=False, comment="the suspect or network the link holds together"),
+    Column("a", String(32), nullable=False),
+    Column("b", String(32), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("evidence", JsonType, nullable=False),
+    Index("ix_link_explanations_owner", "owner_id"),
+)
+
+suppressed_values = Table(
+    "suppressed_values",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("level", String(10), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("holders", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+link_aliases = Table(
+    "link_aliases",
+    metadata,
+    Column("old_id", String(32), primary_key=True),
+    Column("new_id", String(32), nullable=False),
+    Column("reason", String(20), nullable=False, comment="merged | split"),
+    Column("run_id", Integer, nullable=False),
+)
+
+link_overrides = Table(
+    "link_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(10), nullable=False, comment="noise | split | merge"),
+    Column("kind", String(20)),
+    Column("value", Text),
+    Column("report_a", BigInteger),
+    Column("report_b", BigInteger),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+)

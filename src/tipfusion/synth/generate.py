@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tipfusion.enrich.demo import DemoReference, build_demo_reference
 from tipfusion.synth.reports import dumps, file_details_xml, plan_reports, report_json, report_xml
-from tipfusion.synth.world import build_world
+from tipfusion.synth.world import Noise, build_world
 
 JSON_BATCH = 500
 
@@ -34,12 +34,14 @@ class GenerateResult:
     reference: DemoReference
 
 
-def generate(out: Path, reports: int, seed: int, fmt: str = "xml", as_zip: bool = False) -> GenerateResult:
+def generate(
+    out: Path, reports: int, seed: int, fmt: str = "xml", as_zip: bool = False, noise: Noise | None = None
+) -> GenerateResult:
     if fmt not in {"xml", "json"}:
         raise ValueError(f"format must be xml or json, not {fmt!r}")
     out.mkdir(parents=True, exist_ok=True)
-    world = build_world(reports, seed)
-    planned = list(plan_reports(world, reports, seed))
+    world = build_world(reports, seed, noise)
+    planned = list(plan_reports(world, reports, seed, noise))
     writer = _ZipWriter(out / "batch.zip") if as_zip else _DirWriter(out)
     file_count = 0
     if fmt == "xml":

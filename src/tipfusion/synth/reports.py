@@ -18,6 +18,7 @@ from tipfusion.synth.world import (
     CGNAT_POOL,
     EPOCH,
     ESPS,
+    Noise,
     Person,
     World,
     render_email,
@@ -78,8 +79,9 @@ class Generated:
     reports: list[SynthReport] = field(default_factory=list)
 
 
-def plan_reports(world: World, count: int, seed: int) -> Iterator[SynthReport]:
+def plan_reports(world: World, count: int, seed: int, noise: Noise | None = None) -> Iterator[SynthReport]:
     """Yield `count` reports spread over the world's persons (some persons reported many times)."""
+    noise = noise or Noise()
     rng = random.Random(seed * 7919 + 1)
     schedule: list[Person] = []
     for person in world.persons:
@@ -104,9 +106,9 @@ def plan_reports(world: World, count: int, seed: int) -> Iterator[SynthReport]:
             labels += rng.sample(network.rare_files, k=min(len(network.rare_files), rng.randrange(1, 4)))
         else:
             labels += rng.sample(person.own_files, k=1)
-        if rng.random() < 0.35:
+        if rng.random() < noise.known_share:
             labels.append(world.known_files[min(int(rng.paretovariate(1.2)) - 1, len(world.known_files) - 1)])
-        if rng.random() < 0.12:
+        if rng.random() < noise.viral_share:
             labels = [rng.choice(world.viral_files)]
             batched = rng.random() < 0.6
         files = []

@@ -48,6 +48,17 @@ def luhn_digit(body: str) -> str:
     return next(d for d in "0123456789" if luhn_ok(body + d))
 
 
+@dataclass(frozen=True)
+class Noise:
+    """How hard the batch is to link: each share is a probability used by the generator."""
+
+    mobile_share: float = 0.55  # persons on a carrier-grade-NAT mobile network
+    viral_share: float = 0.12  # reports of a viral file re-shared by strangers
+    known_share: float = 0.35  # reports that also hold a widely circulated known file
+    common_name_share: float = 0.03  # accounts with a screen name many strangers use
+    family_phone_share: float = 0.04  # persons sharing a household phone with someone else
+
+
 @dataclass
 class Account:
     esp: int
@@ -91,7 +102,8 @@ class World:
     seed: int
 
 
-def build_world(reports: int, seed: int) -> World:
+def build_world(reports: int, seed: int, noise: Noise | None = None) -> World:
+    noise = noise or Noise()
     rng = random.Random(seed)
     fake = Faker("en_IN")
     fake.seed_instance(seed)
@@ -107,7 +119,7 @@ def build_world(reports: int, seed: int) -> World:
         accounts: list[Account] = []
         for _ in range(rng.choice([1, 1, 2, 2, 3])):
             esp = rng.randrange(len(ESPS))
-            if rng.random() < 0.03:
+            if rng.random() < noise.common_name_share:
                 screen = rng.choice(COMMON_SCREEN_NAMES)  # strangers share these
             else:
                 screen = f"{base.split('.')[0]}_{rng.randrange(10, 9999)}"
@@ -117,7 +129,7 @@ def build_world(reports: int, seed: int) -> World:
             emails.append(f"{base}{rng.randrange(1, 999)}@{rng.choice(EMAIL_DOMAINS)}")
         phone = None
         if rng.random() < 0.7:
-            if family_phone and rng.random() < 0.04:
+            if family_phone and rng.random() < noise.family_phone_share:
                 phone = family_phone  # a household shares one number: same phone, different people
             else:
                 while phone is None or phone in used_phones:
@@ -125,7 +137,7 @@ def build_world(reports: int, seed: int) -> World:
                 used_phones.add(phone)
                 family_phone = phone
         body = "00" + "".join(str(rng.randrange(10)) for _ in range(12))
-        mobile = rng.random() < 0.55
+        mobile = rng.random() < noise.mobile_share
         fixed = (
             []
             if mobile

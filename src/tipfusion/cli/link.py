@@ -1,0 +1,167 @@
+"""`tipfusion link`, `tipfusion override …`, `tipfusion network show`, `tipfusion export reports|suspects|networks`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from tipfusion.audit import AuditEvent, append
+from tipfusion.cli.context import AppContext, console
+from tipfusion.errors import NotFound
+from tipfusion.link.service import LinkService, LinkSummary, add_override, resolve_id
+from tipfusion.store.tables import link_explanations, link_overrides, networks
+
+override_app = typer.Typer(no_args_is_help=True, help="Analyst overrides of linking (audited; survive re-runs).")
+network_app = typer.Typer(no_args_is_help=True, help="Networks found by linking.")
+
+
+def print_link_summary(summary: LinkSummary) -> None:
+    table = Table(title="Link summary", show_header=False)
+    sizes = ", ".join(f"{size} suspects × {count}" for size, count in sorted(summary.network_sizes.items()))
+    for label, value in [
+        ("reports", f"{summary.reports:,}"),
+        ("suspects", f"{summary.suspects:,}"),
+        ("networks", f"{summary.networks:,} ({summary.suspects_in_networks:,} suspects in networks)"),
+        ("networks by size", sizes or "-"),
+        (
+            "largest network",
+            f"{summary.largest_network} ({summary.largest_size} suspects)" if summary.largest_network else "-",
+        ),
+        ("values suppressed as noise", f"{summary.suppressed:,}"),
+        ("names merged / split since last run", f"{summary.merged_ids} / {summary.split_ids}"),
+        ("overrides applied", str(summary.overrides)),
+        ("seconds", ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items())),
+    ]:
+        table.add_row(label, value)
+    console.print(table)
+    if summary.top_suppressed:
+        noise = Table("kind", "value", "holders", "why it was not used", title="Most shared values suppressed")
+        for item in summary.top_suppressed:
+            noise.add_row(item["kind"], item["value"], str(item["holders"]), item["reason"])
+        console.print(noise)
+
+
+def link(ctx: typer.Context) -> None:
+    """Resolve reports into suspects and suspects into networks (deterministic; overrides applied)."""
+    app: AppContext = ctx.obj
+    summary = LinkService(app.ready_engine(), app.actor).run()
+    app.banner()
+    print_link_summary(summary)
+
+
+@override_app.command("noise")
+def override_noise(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="email, phone, ip_fixed, group, file…")],
+    value: Annotated[str, typer.Argument(help="The normalised value")],
+    reason: Annotated[str, typer.Option("--reason")],
+) -> None:
+    """Mark a value as noise: it is never used as evidence again."""
+    app: AppContext = ctx.obj
+    number = add_override(app.ready_engine(), app.actor, "noise", reason, kind=kind, value=value)
+    console.print(f"override {number}: {kind} {value} is noise from the next `tipfusion link`")
+
+
+@override_app.command("split")
+def override_split(
+    ctx: typer.Context,
+    report: Annotated[int, typer.Argument(help="Report number")],
+    reason: Annotated[str, typer.Option("--reason")],
+) -> None:
+    """Take a report out of its suspect: it stands alone."""
+    app: AppContext = ctx.obj
+    number = add_override(app.ready_engine(), app.actor, "split", reason, report_a=report)
+    console.print(f"override {number}: report {report} stands alone from the next `tipfusion link`")
+
+
+@override_app.command("merge")
+def override_merge(
+    ctx: typer.Context,
+    report_a: Annotated[int, typer.Argument()],
+    report_b: Annotated[int, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason")],
+) -> None:
+    """Join the suspects of two reports into one."""
+    app: AppContext = ctx.obj
+    number = add_override(app.ready_engine(), app.actor, "merge", reason, report_a=report_a, report_b=report_b)
+    console.print(
+        f"override {number}: reports {report_a} and {report_b} are one suspect from the next `tipfusion link`"
+    )
+
+
+@override_app.command("list")
+def override_list(ctx: typer.Context) -> None:
+    """Show the overrides in force."""
+    app: AppContext = ctx.obj
+    with app.ready_engine().connect() as conn:
+        rows = list(conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True))))
+    table = Table("id", "action", "what", "reason", "by", "when")
+    for row in rows:
+        what = (
+            f"{row.kind} {row.value}"
+            if row.action == "noise"
+            else " + ".join(str(r) for r in (row.report_a, row.report_b) if r is not None)
+        )
+        table.add_row(
+            str(row.id), row.action, what, row.reason, row.actor, row.created_at.isoformat(timespec="seconds")
+        )
+    console.print(table)
+
+
+@network_app.command("show")
+def network_show(ctx: typer.Context, network_id: Annotated[str, typer.Argument(help="e.g. N200000123")]) -> None:
+    """What a network is and why it hangs together (old names are followed to the current one)."""
+    app: AppContext = ctx.obj
+    engine = app.ready_engine()
+    with engine.begin() as conn:
+        current = resolve_id(conn, network_id)
+        row = conn.execute(select(networks).where(networks.c.network_id == current)).first()
+        if row is None:
+            raise NotFound(f"no network {network_id}")
+        links = list(
+            conn.execute(
+                select(link_explanations)
+                .where(link_explanations.c.level == "network", link_explanations.c.owner_id == current)
+                .order_by(link_explanations.c.score.desc())
+                .limit(15)
+            )
+        )
+        append(conn, app.actor, [AuditEvent("view.network", "network", current, {})])
+    app.banner()
+    if current != network_id:
+        console.print(f"{network_id} is now part of {current}")
+    print_network(current, row.summary or {}, row.suspects, row.reports)
+    table = Table("suspect", "suspect", "score", "evidence", title="Strongest links")
+    for link_row in links:
+        table.add_row(
+            link_row.a, link_row.b, f"{link_row.score:g}", "; ".join(f"{k} {v}" for k, v, _ in link_row.evidence[:4])
+        )
+    console.print(table)
+
+
+def print_network(network_id: str, summary: dict[str, Any], suspect_count: int, report_count: int) -> None:
+    console.print(
+        f"[bold]{network_id}[/]: {suspect_count} suspects, {report_count} reports, "
+        f"{summary.get('first_incident', '')[:10]} … {summary.get('last_incident', '')[:10]}"
+    )
+    console.print(f"  held together by: {_fmt(summary.get('links_by_kind'))}")
+    console.print(
+        "  key shared values: "
+        + "; ".join(f"{v['kind']} {v['value']}" for v in summary.get("key_shared_values", [])[:5]),
+        soft_wrap=True,
+    )
+    console.print(f"  ESPs: {_fmt(summary.get('esps'))}   ISPs: {_fmt(summary.get('isps'))}")
+    console.print(f"  places (IP estimates, not evidence): {_fmt(summary.get('places_estimated'))}")
+
+
+def _fmt(mapping: dict[str, Any] | None) -> str:
+    return ", ".join(f"{k} ({v})" for k, v in (mapping or {}).items()) or "-"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("link")(link)
+    app.add_typer(override_app, name="override")
+    app.add_typer(network_app, name="network")

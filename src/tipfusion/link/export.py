@@ -1,0 +1,126 @@
+"""Exports of the linking result: one row per report, per suspect, per network."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from tipfusion.store.tables import identifier_observations, networks, report_links, report_versions, reports, suspects
+
+REPORT_FIELDS = ["report_id", "suspect_id", "network_id", "esp", "incident_at_utc", "incident_type"]
+SUSPECT_FIELDS = [
+    "suspect_id",
+    "reports",
+    "network_id",
+    "component_id",
+    "esp_accounts",
+    "emails",
+    "phones",
+    "first_report",
+    "last_report",
+]
+NETWORK_FIELDS = [
+    "network_id",
+    "suspects",
+    "reports",
+    "first_incident",
+    "last_incident",
+    "esps",
+    "isps",
+    "places_estimated",
+    "links_by_kind",
+    "key_shared_values",
+    "suspect_ids",
+]
+
+
+def report_rows(conn: Connection) -> list[dict[str, Any]]:
+    v, r = report_versions, reports
+    query = (
+        select(
+            report_links.c.report_id,
+            report_links.c.suspect_id,
+            report_links.c.network_id,
+            v.c.esp_name,
+            v.c.incident_at,
+            v.c.incident_type,
+        )
+        .select_from(
+            report_links.join(r, r.c.report_id == report_links.c.report_id).join(
+                v, (v.c.report_id == r.c.report_id) & (v.c.version == r.c.current_version)
+            )
+        )
+        .order_by(report_links.c.report_id)
+    )
+    return [
+        {
+            "report_id": row.report_id,
+            "suspect_id": row.suspect_id,
+            "network_id": row.network_id or "",
+            "esp": row.esp_name,
+            "incident_at_utc": row.incident_at.isoformat() if row.incident_at else "",
+            "incident_type": row.incident_type,
+        }
+        for row in conn.execute(query)
+    ]
+
+
+def suspect_rows(conn: Connection) -> list[dict[str, Any]]:
+    o = identifier_observations
+    values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    query = (
+        select(report_links.c.suspect_id, o.c.kind, o.c.value)
+        .select_from(o.join(report_links, report_links.c.report_id == o.c.report_id))
+        .where(
+            o.c.is_current.is_(True),
+            o.c.kind.in_(["esp_user", "email", "phone"]),
+            o.c.valid.is_(True),
+            o.c.account_ordinal.is_not(None),
+        )
+    )
+    for row in conn.execute(query):
+        values[row.suspect_id][row.kind].add(row.value)
+    span: dict[str, list[int]] = defaultdict(list)
+    for link in conn.execute(select(report_links.c.suspect_id, report_links.c.report_id)):
+        span[link.suspect_id].append(link.report_id)
+    out = []
+    for row in conn.execute(select(suspects).order_by(suspects.c.suspect_id)):
+        found = values.get(row.suspect_id, {})
+        out.append(
+            {
+                "suspect_id": row.suspect_id,
+                "reports": row.reports,
+                "network_id": row.network_id or "",
+                "component_id": row.component_id or "",
+                "esp_accounts": "; ".join(sorted(found.get("esp_user", ()))),
+                "emails": "; ".join(sorted(found.get("email", ()))),
+                "phones": "; ".join(sorted(found.get("phone", ()))),
+                "first_report": min(span[row.suspect_id]),
+                "last_report": max(span[row.suspect_id]),
+            }
+        )
+    return out
+
+
+def network_rows(conn: Connection) -> list[dict[str, Any]]:
+    out = []
+    for row in conn.execute(select(networks).order_by(networks.c.suspects.desc(), networks.c.network_id)):
+        summary = row.summary or {}
+        out.append(
+            {
+                "network_id": row.network_id,
+                "suspects": row.suspects,
+                "reports": row.reports,
+                "first_incident": summary.get("first_incident"),
+                "last_incident": summary.get("last_incident"),
+                "esps": summary.get("esps"),
+                "isps": summary.get("isps"),
+                "places_estimated": summary.get("places_estimated"),
+                "links_by_kind": summary.get("links_by_kind"),
+                "key_shared_values": summary.get("key_shared_values"),
+                "suspect_ids": summary.get("suspects"),
+            }
+        )
+    return out

@@ -1,0 +1,424 @@
+"""`tipfusion link`: extract → suspects → networks → stable identities → store, with overrides applied.
+
+Identities are deterministic: a suspect is named after the smallest report number among its reports
+(`S100000042`), a network after the smallest report number among its suspects' reports (`N100000042`). So a
+rebuild from scratch and a run after each batch give the same names, and a name survives as long as its
+first report stays in it. When two suspects merge or one splits, the names that disappear are recorded as
+aliases of the name that took over most of their reports, so a case that points at an old name still resolves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from tipfusion.audit import AuditEvent, append
+from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.link.extract import load_input
+from tipfusion.link.networks import find_networks
+from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
+from tipfusion.link.settings import LinkSettings
+from tipfusion.link.suspects import resolve_suspects
+from tipfusion.store.bulk import insert_rows
+from tipfusion.store.db import ensure_schema
+from tipfusion.store.repository import now
+from tipfusion.store.tables import (
+    link_aliases,
+    link_explanations,
+    link_overrides,
+    link_runs,
+    networks,
+    report_links,
+    suppressed_values,
+    suspects,
+)
+
+NETWORK_KINDS = {"group", "file", "lead"}
+
+
+@dataclass
+class LinkSummary:
+    run_id: int = 0
+    reports: int = 0
+    suspects: int = 0
+    networks: int = 0
+    suspects_in_networks: int = 0
+    network_sizes: dict[int, int] = field(default_factory=dict)
+    largest_network: str | None = None
+    largest_size: int = 0
+    suppressed: int = 0
+    top_suppressed: list[dict[str, Any]] = field(default_factory=list)
+    merged_ids: int = 0
+    split_ids: int = 0
+    overrides: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class Outcome:
+    """A complete linking of the store: pure result, before it is written."""
+
+    report_suspect: dict[int, str]
+    suspect_network: dict[str, str]
+    suspect_component: dict[str, str]
+    suspect_links: list[tuple[str, Link]]
+    network_links: list[tuple[str, Link]]
+    suppressed: list[tuple[str, Suppressed]]
+
+
+def apply_overrides(data: LinkInput, overrides: list[Any]) -> tuple[set[int], list[tuple[int, int, str]]]:
+    """Drop values marked noise (in place); return reports to keep apart and pairs to join."""
+    noise = {(o.kind, o.value): o.reason for o in overrides if o.action == "noise"}
+    if noise:
+        data.identity = [x for x in data.identity if (x[1], x[2]) not in noise]
+        data.groups = [x for x in data.groups if ("group", x[1]) not in noise]
+        data.files = [x for x in data.files if ("file", x[1]) not in noise]
+        data.leads = [x for x in data.leads if ("lead", x[0]) not in noise]
+        data.suppressed.extend(
+            Suppressed(kind, value, 0, f"marked noise by an analyst: {reason}")
+            for (kind, value), reason in noise.items()
+        )
+    apart = {o.report_a for o in overrides if o.action == "split"}
+    joins = [(o.report_a, o.report_b, o.reason) for o in overrides if o.action == "merge"]
+    return apart, joins
+
+
+def link_everything(
+    data: LinkInput, settings: LinkSettings, overrides: list[Any], timings: dict[str, float]
+) -> Outcome:
+    started = time.perf_counter()
+    apart, joins = apply_overrides(data, overrides)
+    clustering = resolve_suspects(data, settings)
+    if apart or joins:
+        clustering = _constrain(data.reports, clustering, apart, joins)
+    timings["suspects"] = time.perf_counter() - started
+    started = time.perf_counter()
+    network_clustering, coarse = find_networks(data, clustering.label_of, settings)
+    timings["networks"] = time.perf_counter() - started
+    report_suspect = {report: f"S{label}" for report, label in clustering.label_of.items()}
+    reports_of: dict[int, list[int]] = defaultdict(list)
+    for report, label in clustering.label_of.items():
+        reports_of[label].append(report)
+    # a network is named after the smallest report among all its suspects' reports
+    members: dict[int, list[int]] = defaultdict(list)
+    for suspect, network in network_clustering.label_of.items():
+        members[network].append(suspect)
+    network_name = {network: f"N{min(min(reports_of[s]) for s in suspects_)}" for network, suspects_ in members.items()}
+    suspect_network = {f"S{s}": network_name[n] for s, n in network_clustering.label_of.items()}
+    suspect_component = {f"S{s}": f"C{c}" for s, c in coarse.items()}
+    suspect_links = [(f"S{clustering.label_of[link.a]}", link) for link in clustering.links]
+    network_links = [(network_name[network_clustering.label_of[link.a]], link) for link in network_clustering.links]
+    suppressed = [("suspect", s) for s in clustering.suppressed] + [
+        ("network", s) for s in network_clustering.suppressed
+    ]
+    return Outcome(report_suspect, suspect_network, suspect_component, suspect_links, network_links, suppressed)
+
+
+def _constrain(
+    reports: list[int], clustering: Clustering, apart: set[int], joins: list[tuple[int, int, str]]
+) -> Clustering:
+    """Analyst overrides on top of the evidence: a split report stands alone; a merged pair is one suspect."""
+    label_of = dict(clustering.label_of)
+    links = list(clustering.links)
+    for report in sorted(apart):
+        if report not in label_of:
+            continue
+        old = label_of[report]
+        label_of[report] = report
+        rest = [r for r, label in label_of.items() if label == old and r != report]
+        for r in rest:  # the group keeps the smallest report it still has
+            label_of[r] = min(rest)
+        links = [link for link in links if report not in (link.a, link.b)]
+    for a, b, reason in joins:
+        if a not in label_of or b not in label_of:
+            continue
+        keep, drop = sorted((label_of[a], label_of[b]))
+        for r, label in label_of.items():
+            if label == drop:
+                label_of[r] = keep
+        links.append(Link(min(a, b), max(a, b), 99.0, (("analyst", reason, 99.0),)))
+    return Clustering(label_of, links, clustering.suppressed)
+
+
+class LinkService:
+    def __init__(self, engine: Engine, actor: str, settings: LinkSettings | None = None):
+        self.engine = engine
+        self.actor = actor
+        self.settings = settings or LinkSettings()
+
+    def run(self) -> LinkSummary:
+        ensure_schema(self.engine)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        with self.engine.begin() as conn:
+            run_id = int(
+                conn.execute(
+                    insert(link_runs)
+                    .values(started_at=now(), actor=self.actor, settings=self.settings.as_dict())
+                    .returning(link_runs.c.id)
+                ).scalar_one()
+            )
+        with self.engine.connect() as conn:
+            data = load_input(conn)
+            overrides = list(conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True))))
+        timings["extract"] = time.perf_counter() - started
+        outcome = link_everything(data, self.settings, overrides, timings)
+        started = time.perf_counter()
+        summary = LinkSummary(run_id=run_id, reports=len(data.reports), overrides=len(overrides))
+        with self.engine.begin() as conn:
+            self._store(conn, run_id, outcome, summary)
+            timings["store"] = time.perf_counter() - started
+            summary.seconds = {k: round(v, 3) for k, v in timings.items()}
+            conn.execute(
+                update(link_runs).where(link_runs.c.id == run_id).values(finished_at=now(), summary=summary.as_dict())
+            )
+            append(conn, self.actor, [AuditEvent("link.completed", "link_run", str(run_id), summary.as_dict())])
+        return summary
+
+    def _store(self, conn: Connection, run_id: int, outcome: Outcome, summary: LinkSummary) -> None:
+        previous = {row.report_id: (row.suspect_id, row.network_id) for row in conn.execute(select(report_links))}
+        aliases = _aliases({r: s for r, (s, _) in previous.items()}, outcome.report_suspect)
+        network_of_report = {r: outcome.suspect_network.get(s) for r, s in outcome.report_suspect.items()}
+        aliases += _aliases(
+            {r: n for r, (_, n) in previous.items() if n}, {r: n for r, n in network_of_report.items() if n}
+        )
+        for table in (report_links, suspects, networks, link_explanations, suppressed_values):
+            conn.execute(delete(table))
+        insert_rows(
+            conn,
+            report_links,
+            ("report_id", "suspect_id", "network_id", "run_id"),
+            [(r, s, network_of_report[r], run_id) for r, s in sorted(outcome.report_suspect.items())],
+        )
+        size = Counter(outcome.report_suspect.values())
+        insert_rows(
+            conn,
+            suspects,
+            ("suspect_id", "reports", "network_id", "component_id", "run_id"),
+            [
+                (s, n, outcome.suspect_network.get(s), outcome.suspect_component.get(s), run_id)
+                for s, n in sorted(size.items())
+            ],
+        )
+        network_members: dict[str, list[str]] = defaultdict(list)
+        for s, n in outcome.suspect_network.items():
+            network_members[n].append(s)
+        summaries = network_summaries(conn, outcome)
+        insert_rows(
+            conn,
+            networks,
+            ("network_id", "suspects", "reports", "summary", "run_id"),
+            [
+                (n, len(m), sum(size[s] for s in m), summaries.get(n), run_id)
+                for n, m in sorted(network_members.items())
+            ],
+        )
+        insert_rows(
+            conn,
+            link_explanations,
+            ("level", "owner_id", "a", "b", "score", "evidence"),
+            [
+                ("suspect", owner, str(link.a), str(link.b), link.score, [list(e) for e in link.evidence])
+                for owner, link in outcome.suspect_links
+            ]
+            + [
+                ("network", owner, f"S{link.a}", f"S{link.b}", link.score, [list(e) for e in link.evidence])
+                for owner, link in outcome.network_links
+            ],
+        )
+        insert_rows(
+            conn,
+            suppressed_values,
+            ("level", "kind", "value", "holders", "reason"),
+            [(level, s.kind, s.value, s.holders, s.reason) for level, s in outcome.suppressed],
+        )
+        for old, new, reason in aliases:
+            conn.execute(delete(link_aliases).where(link_aliases.c.old_id == old))
+            conn.execute(insert(link_aliases).values(old_id=old, new_id=new, reason=reason, run_id=run_id))
+        summary.suspects = len(size)
+        summary.networks = len(network_members)
+        summary.suspects_in_networks = len(outcome.suspect_network)
+        summary.network_sizes = dict(sorted(Counter(len(m) for m in network_members.values()).items()))
+        if network_members:
+            largest = max(network_members.items(), key=lambda kv: (len(kv[1]), kv[0]))
+            summary.largest_network, summary.largest_size = largest[0], len(largest[1])
+        summary.suppressed = len(outcome.suppressed)
+        summary.top_suppressed = [
+            {"kind": s.kind, "value": s.value, "holders": s.holders, "reason": s.reason}
+            for _, s in sorted(outcome.suppressed, key=lambda x: -x[1].holders)[:10]
+        ]
+        summary.merged_ids = sum(1 for a in aliases if a[2] == "merged")
+        summary.split_ids = sum(1 for a in aliases if a[2] == "split")
+
+
+def _aliases(before: dict[int, str], after: dict[int, str]) -> list[tuple[str, str, str]]:
+    """Names that disappeared, each pointing at the name that took most of its reports."""
+    surviving = set(after.values())
+    moved: dict[str, Counter[str]] = defaultdict(Counter)
+    for report, old in before.items():
+        if old not in surviving and report in after:
+            moved[old][after[report]] += 1
+    out = []
+    for old, targets in sorted(moved.items()):
+        new, _ = max(targets.items(), key=lambda kv: (kv[1], kv[0]))
+        out.append((old, new, "split" if len(targets) > 1 else "merged"))
+    return out
+
+
+def resolve_id(conn: Connection, identifier: str) -> str:
+    """Follow aliases: an old suspect or network name to the one that holds its reports now."""
+    seen = set()
+    while identifier not in seen:
+        seen.add(identifier)
+        row = conn.execute(select(link_aliases.c.new_id).where(link_aliases.c.old_id == identifier)).first()
+        if row is None:
+            return identifier
+        identifier = row.new_id
+    return identifier
+
+
+def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str, Any]]:
+    """What each network is and why it hangs together — suspects, reports, time span, ESPs, ISPs, estimated
+    places, kinds of links, key shared values — for all networks in one pass over the store."""
+    from tipfusion.store.tables import identifier_observations as o
+    from tipfusion.store.tables import ip_enrichments as e
+    from tipfusion.store.tables import report_versions as v
+    from tipfusion.store.tables import reports as r
+
+    network_of = {
+        report: outcome.suspect_network[s]
+        for report, s in outcome.report_suspect.items()
+        if s in outcome.suspect_network
+    }
+    if not network_of:
+        return {}
+    count: Counter[str] = Counter()
+    first: dict[str, Any] = {}
+    last: dict[str, Any] = {}
+    esps: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in conn.execute(
+        select(v.c.report_id, v.c.incident_at, v.c.esp_name).select_from(
+            v.join(r, (r.c.report_id == v.c.report_id) & (r.c.current_version == v.c.version))
+        )
+    ):
+        network = network_of.get(row.report_id)
+        if network is None:
+            continue
+        count[network] += 1
+        esps[network][row.esp_name or "unknown"] += 1
+        if row.incident_at is not None:
+            first[network] = min(first.get(network, row.incident_at), row.incident_at)
+            last[network] = max(last.get(network, row.incident_at), row.incident_at)
+    isps: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    places: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for ip in conn.execute(
+        select(o.c.report_id, e.c.isp_name, e.c.city_estimate, e.c.network_type)
+        .select_from(o.join(e, e.c.ip == o.c.canonical))
+        .where(o.c.kind == "ip", o.c.is_current.is_(True))
+    ):
+        network = network_of.get(ip.report_id)
+        if network is None:
+            continue
+        if ip.isp_name:
+            isps[network][ip.isp_name].add(ip.report_id)
+        if ip.city_estimate and ip.network_type == "fixed":
+            places[network][ip.city_estimate].add(ip.report_id)
+    why: dict[str, Counter[str]] = defaultdict(Counter)
+    shared: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    for network, link in outcome.network_links:
+        for kind, value, _ in link.evidence:
+            why[network][kind] += 1
+            if not str(value).startswith("…"):
+                shared[network][(kind, str(value))] += 1
+    members: dict[str, list[str]] = defaultdict(list)
+    for suspect, network in outcome.suspect_network.items():
+        members[network].append(suspect)
+
+    def top(counter: dict[str, set[int]], n: int = 5) -> dict[str, int]:
+        return dict(sorted(((k, len(held)) for k, held in counter.items()), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+    return {
+        network: {
+            "suspects": sorted(suspect_ids),
+            "reports": count[network],
+            "first_incident": first[network].isoformat() if network in first else None,
+            "last_incident": last[network].isoformat() if network in last else None,
+            "esps": dict(esps[network].most_common()),
+            "isps": top(isps[network]),
+            "places_estimated": top(places[network]),
+            "links_by_kind": dict(why[network].most_common()),
+            "key_shared_values": [
+                {"kind": k, "value": value, "links": n} for (k, value), n in shared[network].most_common(8)
+            ],
+        }
+        for network, suspect_ids in members.items()
+    }
+
+
+def add_override(
+    engine: Engine,
+    actor: str,
+    action: str,
+    reason: str,
+    kind: str | None = None,
+    value: str | None = None,
+    report_a: int | None = None,
+    report_b: int | None = None,
+) -> int:
+    """Record an analyst's override (audited); it applies from the next `tipfusion link` and survives re-runs."""
+    if not reason.strip():
+        raise TipfusionError("an override needs a reason (--reason)")
+    if action == "noise" and not (kind and value):
+        raise TipfusionError("noise needs the evidence kind and the value, e.g. phone +919811012345")
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        for report in (report_a, report_b):
+            if (
+                report is not None
+                and conn.execute(select(report_links.c.report_id).where(report_links.c.report_id == report)).first()
+                is None
+            ):
+                from tipfusion.store.tables import reports as r
+
+                if conn.execute(select(r.c.report_id).where(r.c.report_id == report)).first() is None:
+                    raise NotFound(f"no report {report}")
+        override_id = int(
+            conn.execute(
+                insert(link_overrides)
+                .values(
+                    action=action,
+                    kind=kind,
+                    value=value,
+                    report_a=report_a,
+                    report_b=report_b,
+                    reason=reason,
+                    actor=actor,
+                    created_at=now(),
+                    active=True,
+                )
+                .returning(link_overrides.c.id)
+            ).scalar_one()
+        )
+        append(
+            conn,
+            actor,
+            [
+                AuditEvent(
+                    f"link.override.{action}",
+                    "link_override",
+                    str(override_id),
+                    {"kind": kind, "value": value, "report_a": report_a, "report_b": report_b, "reason": reason},
+                )
+            ],
+        )
+    return override_id
+
+
+__all__ = ["NETWORK_KINDS", "LinkService", "LinkSummary", "add_override", "network_summaries", "resolve_id"]

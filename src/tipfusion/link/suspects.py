@@ -1,0 +1,113 @@
+"""Reports → suspects: weighted, frequency-aware evidence between the reported persons' accounts.
+
+1. Reports on the same ESP account are one account (an ESP user ID is the best key there is).
+2. Accounts sharing a value (email, phone, device, profile URL, a prior-report reference, an attributable IP)
+   gain that value's weight, discounted as more distinct accounts hold it; above a per-kind cap the value is
+   suppressed and listed ("used by 240 accounts"). Within a kind only the strongest shared value counts.
+3. Names, where both sides give one, add (same person) or subtract (never the same person): a family phone
+   alone does not make two people one.
+4. Pairs at or above the threshold are joined; connected components are the suspects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
+from tipfusion.link.settings import LinkSettings
+
+SAME_ACCOUNT = 10.0  # the score recorded for reports on one ESP account
+
+
+def components(items: list[int], pairs: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """Connected components; each item is labelled with the smallest item of its component."""
+    index = {item: i for i, item in enumerate(items)}
+    edges = np.array([(index[a], index[b]) for a, b in pairs], dtype=np.int64).reshape(-1, 2)
+    n = len(items)
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    order = np.array(items, dtype=np.int64)
+    smallest = np.full(labels.max() + 1 if n else 0, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(smallest, labels, order)
+    return {item: int(smallest[labels[i]]) for i, item in enumerate(items)}
+
+
+def discount(weight: float, holders: int, cap: int) -> float:
+    """Full weight for a value held by up to 3 accounts (one person's), falling to 0 at the cap."""
+    if holders <= 3 or cap <= 3:
+        return weight
+    return weight * max(0.0, 1.0 - math.log(holders - 2) / math.log(max(cap - 1, 2)))
+
+
+def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
+    # 1. one ESP account, one node
+    by_account: dict[str, list[int]] = defaultdict(list)
+    for report, kind, key in data.identity:
+        if kind == "esp_user":
+            by_account[key].append(report)
+    node_of = components(data.reports, ((rs[0], r) for rs in by_account.values() for r in rs[1:]))
+
+    # 2. shared values between nodes
+    holders: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for report, kind, key in data.identity:
+        if kind != "esp_user" and kind in settings.weights:
+            holders[(kind, key)].add(node_of[report])
+    verified_nodes: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for report, kind, key in data.verified:
+        verified_nodes[(kind, key)].add(node_of[report])
+    suppressed = list(data.suppressed)
+    best: dict[tuple[int, int], dict[str, tuple[float, str]]] = defaultdict(dict)
+    for (kind, key), nodes in holders.items():
+        if len(nodes) < 2:
+            continue
+        cap = settings.caps.get(kind, 10)
+        if len(nodes) > cap:
+            suppressed.append(Suppressed(kind, key, len(nodes), f"held by {len(nodes)} accounts (cap {cap})"))
+            continue
+        weight = discount(settings.weights[kind], len(nodes), cap)
+        vouched = verified_nodes.get((kind, key), set())
+        ordered = sorted(nodes)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                pair_weight = weight + (settings.verified_bonus if a in vouched and b in vouched else 0.0)
+                current = best[(a, b)].get(kind)
+                if current is None or pair_weight > current[0]:
+                    best[(a, b)][kind] = (pair_weight, key)
+
+    # 3. names for or against
+    names: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for report, found in data.names.items():
+        names[node_of[report]] |= found
+    links: list[Link] = []
+    for (a, b), kinds in best.items():
+        evidence = [(kind, key, weight) for kind, (weight, key) in sorted(kinds.items())]
+        score = sum(w for _, _, w in evidence)
+        if names[a] and names[b]:
+            if names[a] & names[b]:
+                score += settings.same_name
+                evidence.append(("name", "same name", settings.same_name))
+            else:
+                score += settings.different_name
+                evidence.append(("name", "different names", settings.different_name))
+        if score >= settings.threshold:
+            links.append(Link(a, b, round(score, 3), tuple(evidence)))
+
+    # 4. suspects
+    all_nodes = sorted(set(node_of.values()))
+    suspect_of_node = components(all_nodes, ((link.a, link.b) for link in links))
+    label_of = {report: suspect_of_node[node_of[report]] for report in data.reports}
+    # explanations for same-account joins are implicit (one ESP account); record them too
+    for account, reports in by_account.items():
+        first = min(reports)
+        links.extend(
+            Link(first, r, SAME_ACCOUNT, (("esp_user", account, SAME_ACCOUNT),))
+            for r in sorted(set(reports))
+            if r != first
+        )
+    return Clustering(label_of, links, suppressed)

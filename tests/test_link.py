@@ -1,0 +1,341 @@
+"""Linking: each evidence kind, each noise kind, Leiden against a bridge, overrides, stable identities."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from tipfusion.config import Settings
+from tipfusion.enrich.service import EnrichConfig, EnrichService
+from tipfusion.ingest import IngestService
+from tipfusion.link.extract import ip_key
+from tipfusion.link.networks import find_networks
+from tipfusion.link.quality import bcubed, naive_baseline
+from tipfusion.link.records import LinkInput
+from tipfusion.link.service import LinkService, add_override, resolve_id
+from tipfusion.link.settings import LinkSettings
+from tipfusion.link.suspects import resolve_suspects
+from tipfusion.store.tables import report_links, suppressed_values
+from tipfusion.synth import generate
+
+SETTINGS = LinkSettings()
+
+
+def person(report: int, account: str, *values: tuple[str, str]) -> list[tuple[int, str, str]]:
+    return [(report, "esp_user", account), *((report, kind, key) for kind, key in values)]
+
+
+def suspects_of(data: LinkInput) -> dict[int, int]:
+    return resolve_suspects(data, SETTINGS).label_of
+
+
+@pytest.mark.parametrize(
+    "kind,key",
+    [
+        ("email", "fox@example.com"),
+        ("phone", "+919811012345"),
+        ("device", "IMEI:49015420323751"),
+        ("url", "examplechat.test/u/fox"),
+        ("ip_cgnat_port", "198.19.0.7:51322@2025-03-14 21:07:31+00:00"),
+    ],
+)
+def test_strong_evidence_joins_two_accounts(kind: str, key: str) -> None:
+    data = LinkInput([1, 2], person(1, "esp/a", (kind, key)) + person(2, "esp/b", (kind, key)))
+    clustering = resolve_suspects(data, SETTINGS)
+    assert clustering.label_of == {1: 1, 2: 1}
+    assert any(kind in [e[0] for e in link.evidence] for link in clustering.links)
+
+
+def test_same_esp_account_is_one_suspect() -> None:
+    data = LinkInput([1, 2, 3], person(1, "esp/a") + person(2, "esp/a") + person(3, "esp/b"))
+    assert suspects_of(data) == {1: 1, 2: 1, 3: 3}
+
+
+def test_prior_report_reference_joins() -> None:
+    data = LinkInput(
+        [10, 20],
+        [
+            (10, "prior_report", "10"),
+            (20, "prior_report", "20"),
+            (20, "prior_report", "10"),
+            (10, "esp_user", "x/1"),
+            (20, "esp_user", "y/2"),
+        ],
+    )
+    assert suspects_of(data) == {10: 10, 20: 10}
+
+
+def test_family_phone_with_different_names_stays_apart() -> None:
+    data = LinkInput(
+        [1, 2],
+        person(1, "esp/a", ("phone", "+919811012345")) + person(2, "esp/b", ("phone", "+919811012345")),
+        names={1: {("asha", "rao")}, 2: {("ravi", "rao")}},
+    )
+    assert suspects_of(data) == {1: 1, 2: 2}
+    same = replace(data, names={1: {("asha", "rao")}, 2: {("asha", "rao")}})
+    assert suspects_of(same) == {1: 1, 2: 1}
+
+
+def test_weak_evidence_alone_does_not_join() -> None:
+    fixed = LinkInput(
+        [1, 2], person(1, "esp/a", ("ip_fixed", "198.18.1.2")) + person(2, "esp/b", ("ip_fixed", "198.18.1.2"))
+    )
+    assert suspects_of(fixed) == {1: 1, 2: 2}  # a household address alone: maybe two people
+    named = replace(fixed, names={1: {("asha", "rao")}, 2: {("asha", "rao")}})
+    assert suspects_of(named) == {1: 1, 2: 1}
+    screen = LinkInput(
+        [1, 2], person(1, "esp/a", ("screen_name", "king007")) + person(2, "esp/b", ("screen_name", "king007"))
+    )
+    assert suspects_of(screen) == {1: 1, 2: 2}
+
+
+def test_values_shared_by_too_many_accounts_are_suppressed_and_listed() -> None:
+    reports = list(range(1, 12))
+    identity = [x for r in reports for x in person(r, f"esp/{r}", ("email", "shared@example.com"))]
+    clustering = resolve_suspects(LinkInput(reports, identity), SETTINGS)
+    assert len(set(clustering.label_of.values())) == len(reports)
+    (noise,) = clustering.suppressed
+    assert (noise.kind, noise.value, noise.holders) == ("email", "shared@example.com", 11)
+    assert "cap" in noise.reason
+
+
+def test_ip_attribution_rules() -> None:
+    when = datetime(2025, 3, 14, tzinfo=UTC)
+    assert ip_key("198.19.0.7", "mobile_cgnat", None, when) is None  # CGNAT without port: nobody
+    assert ip_key("198.19.0.7", "mobile_cgnat", 5000, None) is None  # without time: nobody
+    assert ip_key("198.19.0.7", "mobile_cgnat", 5000, when) == ("ip_cgnat_port", f"198.19.0.7:5000@{when}")
+    assert ip_key("198.18.1.2", "fixed", None, when) == ("ip_fixed", "198.18.1.2")
+    assert ip_key("2001:db8:1:2::99", "mobile", None, when) == ("ip_v6_prefix", "2001:db8:1:2::/64")
+    for network_type in ("hosting_vpn", "private", "reserved", "unknown", None):
+        assert ip_key("203.0.113.5", network_type, 1, when) is None
+
+
+# -- networks ----------------------------------------------------------------------------------------------------
+def solo(reports: list[int]) -> LinkInput:
+    return LinkInput(reports, [x for r in reports for x in person(r, f"esp/{r}")])
+
+
+def test_group_and_messages_make_a_network() -> None:
+    data = solo([1, 2, 3])
+    data.groups = [(1, "esp/ring"), (2, "esp/ring")]
+    data.recipients = [(3, "esp/2")]
+    clustering, coarse = find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)
+    assert clustering.label_of == {1: 1, 2: 1, 3: 1} and set(coarse) == {1, 2, 3}
+    kinds = {e[0] for link in clustering.links for e in link.evidence}
+    assert kinds == {"group", "message"}
+
+
+def test_one_rare_file_is_weak_two_are_a_link() -> None:
+    data = solo([1, 2])
+    data.files = [(1, "md5:a", False), (2, "md5:a", False)]
+    assert find_networks(data, {1: 1, 2: 2}, SETTINGS)[0].label_of == {}
+    data.files += [(1, "md5:b", False), (2, "md5:b", False)]
+    assert find_networks(data, {1: 1, 2: 2}, SETTINGS)[0].label_of == {1: 1, 2: 1}
+
+
+def test_viral_and_circulating_files_link_nobody() -> None:
+    reports = list(range(1, 21))
+    data = solo(reports)
+    data.files = [(r, "md5:viral", r == 1) for r in reports] + [(r, "md5:known", False) for r in reports]
+    data.files += [(r, "md5:known2", False) for r in reports]
+    clustering, _ = find_networks(data, {r: r for r in reports}, SETTINGS)
+    assert clustering.label_of == {}
+    reasons = {s.value: s.reason for s in clustering.suppressed}
+    assert "viral" in reasons["md5:viral"] and "circulating" in reasons["md5:known"]
+
+
+def test_lead_lists_link_their_members() -> None:
+    data = solo([1, 2])
+    data.identity += [(1, "phone", "+447700900001"), (2, "phone", "+447700900002")]
+    data.leads = [("LEAD-1", "phone", "+447700900001"), ("LEAD-1", "phone", "+447700900002")]
+    assert find_networks(data, {1: 1, 2: 2}, SETTINGS)[0].label_of == {1: 1, 2: 1}
+
+
+def test_leiden_keeps_two_rings_apart_across_one_bridge() -> None:
+    ring_a, ring_b = list(range(1, 9)), list(range(11, 19))
+    data = solo(ring_a + ring_b)
+    data.groups = [(r, "g/a") for r in ring_a] + [(r, "g/b") for r in ring_b]
+    data.recipients = [(8, "esp/11")]  # one message across
+    clustering, coarse = find_networks(data, {r: r for r in ring_a + ring_b}, SETTINGS)
+    assert len(set(coarse.values())) == 1  # one component …
+    assert {clustering.label_of[r] for r in ring_a} == {1} and {clustering.label_of[r] for r in ring_b} == {11}
+
+
+def test_bcubed_and_baseline() -> None:
+    truth = {1: "a", 2: "a", 3: "b", 4: "b"}
+    assert bcubed(truth, truth) == (1.0, 1.0, 1.0)
+    lumped = bcubed({i: 0 for i in truth}, truth)
+    assert lumped[0] == 0.5 and lumped[1] == 1.0
+    assert naive_baseline([1, 2, 3], [(1, "ip", "x"), (2, "ip", "x")]) == {1: 1, 2: 1, 3: 3}
+
+
+def test_determinism() -> None:
+    data = solo(list(range(1, 30)))
+    data.groups = [(r, f"g/{r % 3}") for r in range(1, 30)]
+    first = find_networks(data, {r: r for r in range(1, 30)}, SETTINGS)[0].label_of
+    assert all(find_networks(data, {r: r for r in range(1, 30)}, SETTINGS)[0].label_of == first for _ in range(3))
+
+
+# -- the service ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def split_batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """One synthetic batch, and the same reports split into two batches (arriving one after the other)."""
+    root = tmp_path_factory.mktemp("linkbatch")
+    full = root / "full"
+    generate(full, 160, seed=21)
+    first, second = root / "first", root / "second"
+    for target in (first, second):
+        (target / "reports").mkdir(parents=True)
+        (target / "files").mkdir()
+    reports = sorted((full / "reports").glob("*.xml"))
+    half = {p.stem for p in reports[: len(reports) // 2]}
+    for path in reports:
+        (first if path.stem in half else second).joinpath("reports", path.name).write_bytes(path.read_bytes())
+    for path in (full / "files").glob("*.xml"):
+        target = first if any(f"<reportId>{r}</reportId>" in path.read_text() for r in half) else second
+        target.joinpath("files", path.name).write_bytes(path.read_bytes())
+    return full, first, second
+
+
+def _pipeline(engine: Engine, db_url: str, batch: Path, reference: Path) -> None:
+    IngestService(engine, Settings(database_url=db_url), "tester").ingest_paths([batch])
+    EnrichService(
+        engine,
+        EnrichConfig(
+            (reference / "demo-asn.mmdb", reference / "demo-city.mmdb"),
+            reference / "demo-isps.csv",
+            reference / "demo-warninglist.csv",
+        ),
+        "tester",
+    ).run()
+
+
+def _mapping(engine: Engine) -> dict[int, tuple[str, str | None]]:
+    with engine.connect() as conn:
+        return {r.report_id: (r.suspect_id, r.network_id) for r in conn.execute(select(report_links))}
+
+
+def test_incremental_batches_give_the_same_identities_as_a_rebuild(
+    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    full, first, second = split_batch
+    reference = full / "reference"
+    _pipeline(engine, db_url, first, reference)
+    LinkService(engine, "tester").run()
+    early = _mapping(engine)
+    _pipeline(engine, db_url, second, reference)
+    summary = LinkService(engine, "tester").run()
+    incremental = _mapping(engine)
+    assert set(early) < set(incremental)
+    # names that disappeared when suspects merged still resolve
+    with engine.connect() as conn:
+        for report, (suspect, _) in early.items():
+            assert resolve_id(conn, suspect) == incremental[report][0] or suspect in {
+                s for s, _ in incremental.values()
+            }
+    rebuild_url = f"sqlite:///{tmp_path_factory.mktemp('rebuild') / 'r.db'}"
+    from tipfusion.store.db import make_engine, upgrade
+
+    rebuild = make_engine(rebuild_url)
+    upgrade(rebuild)
+    _pipeline(rebuild, rebuild_url, full, reference)
+    LinkService(rebuild, "tester").run()
+    assert _mapping(rebuild) == incremental
+    assert summary.suspects == len({s for s, _ in incremental.values()})
+    # same input, same output
+    LinkService(engine, "tester").run()
+    assert _mapping(engine) == incremental
+
+
+def test_overrides_survive_reruns_and_are_audited(
+    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    full, _, _ = split_batch
+    _pipeline(engine, db_url, full, full / "reference")
+    LinkService(engine, "tester").run()
+    before = _mapping(engine)
+    by_suspect: dict[str, list[int]] = {}
+    for report, (suspect, _) in before.items():
+        by_suspect.setdefault(suspect, []).append(report)
+    multi = next(reports for reports in by_suspect.values() if len(reports) > 1)
+    loner_a, loner_b = [reports[0] for reports in by_suspect.values() if len(reports) == 1][:2]
+    add_override(engine, "analyst", "split", "different person per ISP answer", report_a=max(multi))
+    add_override(engine, "analyst", "merge", "same handset seized", report_a=loner_a, report_b=loner_b)
+    add_override(engine, "analyst", "noise", "office switchboard", kind="phone", value="+911100000000")
+    for _ in range(2):
+        LinkService(engine, "tester").run()
+        after = _mapping(engine)
+        assert after[max(multi)][0] == f"S{max(multi)}"
+        assert after[loner_a][0] == after[loner_b][0] == f"S{min(loner_a, loner_b)}"
+    with engine.connect() as conn:
+        assert resolve_id(conn, f"S{max(loner_a, loner_b)}") == f"S{min(loner_a, loner_b)}"
+        noise = conn.execute(select(suppressed_values).where(suppressed_values.c.value == "+911100000000")).one()
+        assert "analyst" in noise.reason
+        from tipfusion.audit import verify
+        from tipfusion.store.tables import audit_events
+
+        actions = set(conn.execute(select(audit_events.c.action)).scalars())
+        assert {"link.override.split", "link.override.merge", "link.override.noise", "link.completed"} <= actions
+        assert verify(conn).ok
+
+
+def test_cli_link_and_exports(
+    db_url: str, engine: Engine, split_batch: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    from tipfusion.cli.main import app
+
+    full, _, _ = split_batch
+    _pipeline(engine, db_url, full, full / "reference")
+    runner = CliRunner()
+    result = runner.invoke(app, ["--database", db_url, "link"])
+    assert result.exit_code == 0, result.output
+    assert "Link summary" in result.output and "suppressed" in result.output
+    out = tmp_path / "reports.csv"
+    assert runner.invoke(app, ["--database", db_url, "export", "reports", "--output", str(out)]).exit_code == 0
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0])[:3] == ["report_id", "suspect_id", "network_id"] and len(rows) == 160
+    assert any(r["network_id"] == "" for r in rows) and any(r["network_id"] for r in rows)
+    nets = tmp_path / "networks.json"
+    assert (
+        runner.invoke(
+            app, ["--database", db_url, "export", "networks", "--format", "json", "--output", str(nets)]
+        ).exit_code
+        == 0
+    )
+    networks = json.loads(nets.read_text())
+    assert networks and networks[0]["links_by_kind"] and networks[0]["esps"]
+    shown = runner.invoke(app, ["--database", db_url, "network", "show", networks[0]["network_id"]])
+    assert shown.exit_code == 0 and "held together by" in shown.output
+    sus = tmp_path / "suspects.csv"
+    assert runner.invoke(app, ["--database", db_url, "export", "suspects", "--output", str(sus)]).exit_code == 0
+    assert runner.invoke(app, ["--database", db_url, "override", "list"]).exit_code == 0
+
+
+def test_verified_values_weigh_more() -> None:
+    # a shared screen name plus a fixed-line address: 2 + 5 < 6 … no, 7 ≥ 6; use phone-with-different-names instead
+    base = LinkInput(
+        [1, 2],
+        person(1, "esp/a", ("phone", "+919811012345")) + person(2, "esp/b", ("phone", "+919811012345")),
+        names={1: {("asha", "rao")}, 2: {("ravi", "rao")}},
+    )
+    assert suspects_of(base) == {1: 1, 2: 2}  # 7 - 6 = 1
+    strict = LinkSettings(verified_bonus=5.0)
+    vouched = replace(base, verified={(1, "phone", "+919811012345"), (2, "phone", "+919811012345")})
+    assert resolve_suspects(vouched, strict).label_of == {1: 1, 2: 1}  # 7 + 5 - 6 = 6
+    half = replace(base, verified={(1, "phone", "+919811012345")})
+    assert resolve_suspects(half, strict).label_of == {1: 1, 2: 2}  # only one side verified: no bonus
+
+
+def test_colocation_on_a_fixed_line_the_same_day_links_suspects() -> None:
+    data = solo([1, 2, 3])
+    data.colocations = [(1, "198.18.1.2@2025-03-14"), (2, "198.18.1.2@2025-03-14"), (3, "198.18.1.2@2025-03-15")]
+    clustering, _ = find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)
+    assert clustering.label_of == {1: 1, 2: 1}
+    assert clustering.links[0].evidence[0][0] == "colocation"
