@@ -15,6 +15,7 @@ from tipfusion.cli.context import AppContext, console
 from tipfusion.cli.enrich import print_enrich_summary
 from tipfusion.cli.ingest import print_summary
 from tipfusion.cli.link import print_link_summary, print_network
+from tipfusion.cli.triage import print_queue
 from tipfusion.enrich.export import ip_rows
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
@@ -23,6 +24,7 @@ from tipfusion.store import repository as repo
 from tipfusion.store.db import make_engine
 from tipfusion.store.tables import identifier_observations, networks
 from tipfusion.synth import generate
+from tipfusion.triage.service import TriageService
 
 
 def demo(
@@ -31,7 +33,7 @@ def demo(
     reports: Annotated[int, typer.Option("--reports", min=10, help="Synthetic reports to generate")] = 3000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 42,
 ) -> None:
-    """Generate a synthetic batch; ingest, enrich and link it in a fresh store; show what came out."""
+    """Generate a synthetic batch; ingest, enrich, link and triage it in a fresh store; show what came out."""
     app: AppContext = ctx.obj
     batch = out / "batch"
     if batch.exists():
@@ -79,6 +81,11 @@ def demo(
     )
     console.rule("link: suspects and networks")
     print_link_summary(link_summary)
+    console.rule("triage: the work queue")
+    triaged = TriageService(engine, app.actor).run()
+    console.print(f"{triaged.lead_hits} suspect(s) named in the foreign lead list")
+    print_queue(triaged.top, "suspect")
+    console.rule("the largest networks")
     with engine.connect() as conn:
         biggest = conn.execute(select(networks).order_by(networks.c.suspects.desc(), networks.c.network_id).limit(3))
         for row in biggest:

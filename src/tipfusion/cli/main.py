@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.cli import admin, demo, enrich, exports, ingest, link, synth
+from tipfusion.cli import admin, demo, enrich, exports, ingest, link, synth, triage
 from tipfusion.cli.context import AppContext, err_console
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
@@ -46,6 +46,7 @@ demo.register(app)
 enrich.register(app)
 link.register(app)
 exports.register(app)
+triage.register(app)
 
 
 def run() -> None:

@@ -9,20 +9,14 @@ source port and exact second. Everything else about IPs is suppressed with the r
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection
 
 from tipfusion.link.records import LinkInput, Suppressed
-from tipfusion.store.tables import (
-    accounts,
-    files,
-    identifier_observations,
-    ip_enrichments,
-    lead_identifiers,
-    report_versions,
-    reports,
-)
 
 IDENTITY_KINDS = {"esp_user", "email", "phone", "device", "screen_name", "prior_report"}
 VIRAL_ANNOTATIONS = {"viral", "potentialMeme"}
@@ -39,8 +33,7 @@ IP_NOT_ATTRIBUTABLE = {
 def ip_key(ip: str, network_type: str | None, port: int | None, observed_at: object) -> tuple[str, str] | None:
     """The identity key an IP sighting contributes, or None when it attributes no one."""
     if network_type in {"fixed", "mobile"}:
-        address = ipaddress.ip_address(ip)
-        if address.version == 6:
+        if ":" in ip:
             return "ip_v6_prefix", str(ipaddress.ip_network(f"{ip}/64", strict=False))
         return ("ip_fixed", ip) if network_type == "fixed" else None
     if network_type == "mobile_cgnat" and port is not None and observed_at is not None:
@@ -48,119 +41,120 @@ def ip_key(ip: str, network_type: str | None, port: int | None, observed_at: obj
     return None
 
 
+def rows_of(conn: Connection, sql: str, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """Plain tuples straight from the driver's cursor, in batches, inside the caller's transaction
+    (row objects cost more than the work done on them: this reads every sighting in the store)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql)
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            yield from rows
+    finally:
+        cursor.close()
+
+
 def load_input(conn: Connection) -> LinkInput:
-    current = {
-        row.report_id: row.current_version
-        for row in conn.execute(select(reports.c.report_id, reports.c.current_version))
-    }
+    current = dict(rows_of(conn, "SELECT report_id, current_version FROM reports"))
     data = LinkInput(reports=sorted(current), identity=[])
     for report in data.reports:
         data.identity.append((report, "prior_report", str(report)))  # later reports that cite it find it
 
-    a = accounts
     roles: dict[tuple[int, int], tuple[str, int | None]] = {}
-    for row in conn.execute(
-        select(a.c.report_id, a.c.version, a.c.ordinal, a.c.role, a.c.parent_ordinal, a.c.first_name, a.c.last_name)
-    ):
-        if current.get(row.report_id) != row.version:
+    sql = "SELECT report_id, version, ordinal, role, parent_ordinal, first_name, last_name FROM accounts"
+    for report, version, ordinal, role, parent, first_name, last_name in rows_of(conn, sql):
+        if current.get(report) != version:
             continue
-        roles[(row.report_id, row.ordinal)] = (row.role, row.parent_ordinal)
-        if row.role == "reported" and row.first_name and row.last_name:
-            data.names.setdefault(row.report_id, set()).add((row.first_name.casefold(), row.last_name.casefold()))
+        roles[(report, ordinal)] = (role, parent)
+        if role == "reported" and first_name and last_name:
+            data.names.setdefault(report, set()).add((first_name.casefold(), last_name.casefold()))
 
-    def reported_side(report: int, ordinal: int | None) -> bool:
-        role = roles.get((report, ordinal)) if ordinal is not None else None
-        if role is None:
-            return False
-        if role[0] == "reported":
-            return True
-        parent = roles.get((report, role[1])) if role[1] is not None else None
-        return role[0] == "associated" and parent is not None and parent[0] == "reported"
+    reported_side: set[tuple[int, int]] = set()
+    recipient_side: set[tuple[int, int]] = set()
+    for (report, ordinal), (role, parent) in roles.items():
+        if role == "reported" or (role == "associated" and roles.get((report, parent or -1), ("",))[0] == "reported"):
+            reported_side.add((report, ordinal))
+        elif role == "recipient":
+            recipient_side.add((report, ordinal))
 
-    o, e = identifier_observations, ip_enrichments
+    network_types = dict(rows_of(conn, "SELECT ip, network_type FROM ip_enrichments"))
     ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
     file_hashes: dict[tuple[int, int], list[str]] = defaultdict(list)
-    query = (
-        select(
-            o.c.report_id,
-            o.c.account_ordinal,
-            o.c.file_ordinal,
-            o.c.kind,
-            o.c.canonical,
-            o.c.valid,
-            o.c.port,
-            o.c.observed_at,
-            o.c.origin,
-            o.c.verified,
-            e.c.network_type,
-        )
-        .select_from(o.outerjoin(e, and_(o.c.kind == "ip", e.c.ip == o.c.canonical)))
-        .where(o.c.is_current.is_(True))
+    # straight to the driver: this loop sees every current sighting (≈13 per report), so per-row overhead counts
+    sql = (
+        "SELECT o.report_id, o.account_ordinal, o.file_ordinal, o.kind, o.canonical, o.valid, o.port, "
+        "o.observed_at, o.origin, o.verified FROM identifier_observations o "
+        "WHERE o.is_current AND o.kind <> 'display_name'"
     )
-    for obs in conn.execute(query.execution_options(yield_per=50_000)):
-        report, kind = obs.report_id, obs.kind
-        if kind in {"group", "chat_room"}:
-            data.groups.append((report, obs.canonical))
+    for (
+        report,
+        account,
+        file,
+        kind,
+        canonical,
+        valid,
+        port,
+        observed_at,
+        origin,
+        verified,
+    ) in rows_of(conn, sql):
+        if kind == "group" or kind == "chat_room":
+            data.groups.append((report, canonical))
             continue
         if kind == "file_hash":
-            if obs.file_ordinal is not None and obs.valid:
-                file_hashes[(report, obs.file_ordinal)].append(obs.canonical)
+            if file is not None and valid:
+                file_hashes[(report, file)].append(canonical)
             continue
-        if (
-            kind == "esp_user"
-            and obs.account_ordinal is not None
-            and roles.get((report, obs.account_ordinal), ("",))[0] == "recipient"
-        ):
-            data.recipients.append((report, obs.canonical))
+        if kind == "esp_user" and (report, account) in recipient_side:
+            data.recipients.append((report, canonical))
             continue
-        if obs.origin != "field" or not obs.valid:
+        if origin != "field" or not valid:
             continue
-        about_reported = obs.file_ordinal is not None or reported_side(report, obs.account_ordinal)
-        if not about_reported:
+        if file is None and (report, account) not in reported_side:
             continue
         if kind == "ip":
-            found = ip_key(obs.canonical, obs.network_type, obs.port, obs.observed_at)
+            network_type = network_types.get(canonical)
+            found = ip_key(canonical, network_type, port, observed_at)
             if found is None:
-                ip_suppressed[(obs.canonical, IP_NOT_ATTRIBUTABLE.get(obs.network_type, "not attributable"))].add(
-                    report
-                )
+                ip_suppressed[(canonical, IP_NOT_ATTRIBUTABLE.get(network_type, "not attributable"))].add(report)
             else:
                 data.identity.append((report, *found))
-                if found[0] == "ip_fixed" and obs.observed_at is not None:
-                    data.colocations.append((report, f"{obs.canonical}@{obs.observed_at.date().isoformat()}"))
+                if found[0] == "ip_fixed" and observed_at is not None:
+                    data.colocations.append((report, f"{canonical}@{str(observed_at)[:10]}"))
         elif kind == "url":
-            if obs.account_ordinal is not None:  # profile URLs, not content URLs
-                data.identity.append((report, "url", obs.canonical))
+            if account is not None:  # profile URLs, not content URLs
+                data.identity.append((report, "url", canonical))
         elif kind in IDENTITY_KINDS:
-            data.identity.append((report, kind, obs.canonical))
-            if obs.verified:
-                data.verified.add((report, kind, obs.canonical))
+            data.identity.append((report, kind, canonical))
+            if verified:
+                data.verified.add((report, kind, canonical))
     data.suppressed.extend(
         Suppressed("ip", ip, len(held), reason) for (ip, reason), held in ip_suppressed.items() if len(held) > 1
     )
 
     batched = {
-        row.report_id
-        for row in conn.execute(
-            select(report_versions.c.report_id, report_versions.c.version).where(
-                report_versions.c.batched_reason.is_not(None)
-            )
+        report
+        for report, version in rows_of(
+            conn, "SELECT report_id, version FROM report_versions WHERE batched_reason IS NOT NULL"
         )
-        if current.get(row.report_id) == row.version
+        if current.get(report) == version
     }
     flagged: set[tuple[int, int]] = set()
-    for file in conn.execute(
-        select(files.c.report_id, files.c.version, files.c.ordinal, files.c.annotations, files.c.potential_meme)
+    for report, version, ordinal, flags, potential_meme in rows_of(
+        conn, "SELECT report_id, version, ordinal, annotations, potential_meme FROM files"
     ):
-        if current.get(file.report_id) != file.version:
+        if current.get(report) != version:
             continue
-        if file.report_id in batched or file.potential_meme or VIRAL_ANNOTATIONS & set(file.annotations or ()):
-            flagged.add((file.report_id, file.ordinal))
+        if isinstance(flags, str):  # SQLite hands JSON back as text
+            flags = json.loads(flags)
+        if report in batched or potential_meme or VIRAL_ANNOTATIONS & set(flags or ()):
+            flagged.add((report, ordinal))
     for (report, ordinal), hashes in file_hashes.items():
         data.files.append((report, min(hashes), (report, ordinal) in flagged))
 
-    for lead in conn.execute(
-        select(lead_identifiers.c.lead_ref, lead_identifiers.c.kind, lead_identifiers.c.canonical)
-    ):
-        data.leads.append((lead.lead_ref, lead.kind, lead.canonical))
+    data.leads.extend(rows_of(conn, "SELECT lead_ref, kind, canonical FROM lead_identifiers"))
     return data

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.link.extract import load_input
+from tipfusion.link.extract import load_input, rows_of
 from tipfusion.link.networks import find_networks
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
@@ -287,8 +287,6 @@ def resolve_id(conn: Connection, identifier: str) -> str:
 def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str, Any]]:
     """What each network is and why it hangs together — suspects, reports, time span, ESPs, ISPs, estimated
     places, kinds of links, key shared values — for all networks in one pass over the store."""
-    from tipfusion.store.tables import identifier_observations as o
-    from tipfusion.store.tables import ip_enrichments as e
     from tipfusion.store.tables import report_versions as v
     from tipfusion.store.tables import reports as r
 
@@ -318,18 +316,18 @@ def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str,
             last[network] = max(last.get(network, row.incident_at), row.incident_at)
     isps: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     places: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    for ip in conn.execute(
-        select(o.c.report_id, e.c.isp_name, e.c.city_estimate, e.c.network_type)
-        .select_from(o.join(e, e.c.ip == o.c.canonical))
-        .where(o.c.kind == "ip", o.c.is_current.is_(True))
-    ):
-        network = network_of.get(ip.report_id)
+    sql = (
+        "SELECT o.report_id, e.isp_name, e.city_estimate, e.network_type FROM identifier_observations o "
+        "JOIN ip_enrichments e ON e.ip = o.canonical WHERE o.kind = 'ip' AND o.is_current"
+    )
+    for report, isp_name, city, network_type in rows_of(conn, sql):
+        network = network_of.get(report)
         if network is None:
             continue
-        if ip.isp_name:
-            isps[network][ip.isp_name].add(ip.report_id)
-        if ip.city_estimate and ip.network_type == "fixed":
-            places[network][ip.city_estimate].add(ip.report_id)
+        if isp_name:
+            isps[network][isp_name].add(report)
+        if city and network_type == "fixed":
+            places[network][city].add(report)
     why: dict[str, Counter[str]] = defaultdict(Counter)
     shared: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     for network, link in outcome.network_links:

@@ -102,12 +102,16 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     all_nodes = sorted(set(node_of.values()))
     suspect_of_node = components(all_nodes, ((link.a, link.b) for link in links))
     label_of = {report: suspect_of_node[node_of[report]] for report in data.reports}
-    # explanations for same-account joins are implicit (one ESP account); record them too
-    for account, reports in by_account.items():
-        first = min(reports)
-        links.extend(
-            Link(first, r, SAME_ACCOUNT, (("esp_user", account, SAME_ACCOUNT),))
-            for r in sorted(set(reports))
-            if r != first
-        )
+    # reports on one ESP account: one explanation per account (its first and last report, and how many)
+    for account, held in by_account.items():
+        distinct = sorted(set(held))
+        if len(distinct) > 1:
+            links.append(
+                Link(
+                    distinct[0],
+                    distinct[-1],
+                    SAME_ACCOUNT,
+                    (("esp_user", f"{account} ({len(distinct)} reports)", SAME_ACCOUNT),),
+                )
+            )
     return Clustering(label_of, links, suppressed)

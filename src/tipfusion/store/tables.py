@@ -434,3 +434,29 @@ link_overrides = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("active", Boolean, nullable=False),
 )
+
+priorities = Table(
+    "priorities",
+    metadata,
+    Column("object_type", String(10), primary_key=True, comment="report | suspect | network"),
+    Column("object_id", String(32), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("pinned", Boolean, nullable=False),
+    Column("factors", JsonType, nullable=False, comment="[factor, points, why] — every contribution shown"),
+    Column("run_id", Integer, nullable=False),
+    Index("ix_priorities_queue", "object_type", "pinned", "score"),
+)
+
+triage_adjustments = Table(
+    "triage_adjustments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("object_type", String(10), nullable=False),
+    Column("object_id", String(32), nullable=False),
+    Column("action", String(10), nullable=False, comment="pin | lower"),
+    Column("points", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Triage: what comes first. Explicit, configurable factors, each shown with its contribution."""

@@ -1,0 +1,294 @@
+"""`tipfusion triage`: score every report, suspect and network; keep the analysts' pins and lowerings.
+
+A report's score is the sum of its factors (each stored with its points and why); a suspect takes the score of
+its most urgent report (suspect-level factors — repeat activity, network, identifiability, lead hits — are in
+every report's score already); a network takes its most urgent suspect's. Analysts pin an item to the top of
+the queue or lower it by some points, always with a reason; both are audited and survive every re-run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select
+
+from tipfusion.audit import AuditEvent, append
+from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.link.extract import rows_of
+from tipfusion.store.bulk import insert_rows
+from tipfusion.store.db import ensure_schema
+from tipfusion.store.repository import now
+from tipfusion.store.tables import networks, priorities, report_links, suspects, triage_adjustments
+from tipfusion.triage.factors import Contribution, ReportFacts, SuspectFacts, score_report
+from tipfusion.triage.settings import TriageSettings
+
+LEVELS = ("report", "suspect", "network")
+VIRAL = {"viral", "potentialMeme"}
+
+
+@dataclass
+class TriageSummary:
+    reports: int = 0
+    suspects: int = 0
+    networks: int = 0
+    adjustments: int = 0
+    lead_hits: int = 0
+    top: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    from datetime import UTC
+
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def gather(conn: Connection) -> tuple[dict[int, ReportFacts], dict[str, SuspectFacts], dict[int, str]]:
+    """Facts for scoring, read in a few set-based passes."""
+    current = dict(rows_of(conn, "SELECT report_id, current_version FROM reports"))
+    facts: dict[int, ReportFacts] = {}
+    for report, version, escalation, priority, incident_type, incident_at in rows_of(
+        conn,
+        "SELECT report_id, version, escalation_text, ncmec_priority, incident_type, incident_at FROM report_versions",
+    ):
+        if current.get(report) == version:
+            facts[report] = ReportFacts(report, escalation, priority, incident_type, _parse_time(incident_at))
+    for report, version, name in rows_of(conn, "SELECT report_id, version, name FROM report_annotations"):
+        if current.get(report) == version:
+            facts[report].annotations.add(name)
+    for report, version, role, age in rows_of(
+        conn, "SELECT report_id, version, role, age FROM accounts WHERE role IN ('victim', 'recipient')"
+    ):
+        if current.get(report) == version and (role == "victim" or (age is not None and age < 18)):
+            facts[report].minor_contact = True
+    file_keys: dict[tuple[int, int], str] = {}
+    for report, ordinal, canonical in rows_of(
+        conn,
+        "SELECT report_id, file_ordinal, canonical FROM "
+        "identifier_observations WHERE is_current AND kind = 'file_hash' "
+        "AND file_ordinal IS NOT NULL",
+    ):
+        key = file_keys.get((report, ordinal))
+        file_keys[(report, ordinal)] = canonical if key is None else min(key, canonical)
+    holders = Counter(file_keys.values())
+    viral: set[tuple[int, int]] = set()
+    for report, version, ordinal, flags, meme in rows_of(
+        conn, "SELECT report_id, version, ordinal, annotations, potential_meme FROM files"
+    ):
+        if current.get(report) != version:
+            continue
+        names = set(json.loads(flags) if isinstance(flags, str) else flags or ())
+        facts[report].file_annotations |= names
+        facts[report].files += 1
+        if meme or names & VIRAL:
+            viral.add((report, ordinal))
+    settings = TriageSettings()
+    for (report, ordinal), key in file_keys.items():
+        if report not in facts:
+            continue
+        if (report, ordinal) in viral or holders[key] > settings.circulating_holders:
+            facts[report].circulating_files += 1
+        elif holders[key] == 1:
+            facts[report].new_files += 1
+    for (report,) in rows_of(
+        conn, "SELECT report_id FROM identifier_observations WHERE is_current AND kind = 'prior_report'"
+    ):
+        facts[report].prior_reports += 1
+
+    suspect_of = {
+        report: suspect for report, suspect in rows_of(conn, "SELECT report_id, suspect_id FROM report_links")
+    }
+    sizes = dict(rows_of(conn, "SELECT network_id, suspects FROM networks"))
+    people: dict[str, SuspectFacts] = {}
+    for suspect, count, network in rows_of(conn, "SELECT suspect_id, reports, network_id FROM suspects"):
+        people[suspect] = SuspectFacts(suspect, count, sizes.get(network, 0) if network else 0)
+    for (report,) in rows_of(
+        conn, "SELECT DISTINCT report_id FROM identifier_observations WHERE is_current AND kind = 'ip' AND identifiable"
+    ):
+        if report in suspect_of:
+            people[suspect_of[report]].identifiable = True
+    for (report,) in rows_of(
+        conn,
+        "SELECT DISTINCT report_id FROM identifier_observations WHERE is_current "
+        "AND kind IN ('phone', 'email') AND valid AND account_ordinal IS NOT NULL",
+    ):
+        if report in suspect_of:
+            people[suspect_of[report]].identifiable = True
+    for lead_ref, report in lead_matches(conn):
+        if report in suspect_of:
+            people[suspect_of[report]].lead_refs.add(lead_ref)
+    return facts, people, suspect_of
+
+
+def lead_matches(conn: Connection) -> list[tuple[str, int]]:
+    """(lead_ref, report_id) for every lead identifier found in a current report."""
+    sql = (
+        "SELECT DISTINCT l.lead_ref, o.report_id FROM lead_identifiers l JOIN identifier_observations o "
+        "ON o.kind = l.kind AND o.canonical = l.canonical AND o.is_current"
+    )
+    return [(lead_ref, report) for lead_ref, report in rows_of(conn, sql)]
+
+
+def lead_hits(conn: Connection) -> list[dict[str, Any]]:
+    """Per lead identifier: where it was found — reports, suspects, networks (for the lead's agency and the unit)."""
+    sql = (
+        "SELECT l.lead_ref, l.agency_note, l.kind, l.value, o.report_id, o.path, r.suspect_id, r.network_id "
+        "FROM (SELECT li.lead_ref, COALESCE(ld.agency, '') AS agency_note, li.kind, li.value, li.canonical "
+        "      FROM lead_identifiers li LEFT JOIN leads ld ON ld.lead_ref = li.lead_ref) l "
+        "JOIN identifier_observations o ON o.kind = l.kind AND o.canonical = l.canonical AND o.is_current "
+        "LEFT JOIN report_links r ON r.report_id = o.report_id ORDER BY l.lead_ref, l.value, o.report_id"
+    )
+    return [
+        {
+            "lead_ref": lead,
+            "agency": agency,
+            "kind": kind,
+            "value": value,
+            "report_id": report,
+            "found_at": path,
+            "suspect_id": suspect or "",
+            "network_id": network or "",
+        }
+        for lead, agency, kind, value, report, path, suspect, network in rows_of(conn, sql)
+    ]
+
+
+class TriageService:
+    def __init__(self, engine: Engine, actor: str, settings: TriageSettings | None = None):
+        self.engine = engine
+        self.actor = actor
+        self.settings = settings or TriageSettings()
+
+    def run(self) -> TriageSummary:
+        ensure_schema(self.engine)
+        with self.engine.begin() as conn:
+            facts, people, suspect_of = gather(conn)
+            adjustments = list(conn.execute(select(triage_adjustments).where(triage_adjustments.c.active.is_(True))))
+            newest = max((f.incident_at for f in facts.values() if f.incident_at), default=None)
+            scored: dict[tuple[str, str], tuple[float, list[Contribution]]] = {}
+            for report, fact in facts.items():
+                suspect = suspect_of.get(report)
+                scored[("report", str(report))] = score_report(
+                    fact, people.get(suspect) if suspect else None, newest, self.settings
+                )
+            best: dict[tuple[str, str], tuple[float, list[Contribution], str]] = {}
+            network_of = dict(rows_of(conn, "SELECT suspect_id, network_id FROM suspects WHERE network_id IS NOT NULL"))
+            for report, suspect in suspect_of.items():
+                score, parts = scored[("report", str(report))]
+                for key in [("suspect", suspect)] + (
+                    [("network", network_of[suspect])] if suspect in network_of else []
+                ):
+                    if key not in best or score > best[key][0]:
+                        best[key] = (score, parts, str(report))
+            for key, (score, parts, urgent) in best.items():
+                scored[key] = (score, [("most_urgent_report", 0.0, urgent), *parts])
+            pinned: set[tuple[str, str]] = set()
+            for adjustment in adjustments:
+                key = (adjustment.object_type, adjustment.object_id)
+                if key not in scored:
+                    continue
+                score, parts = scored[key]
+                if adjustment.action == "pin":
+                    pinned.add(key)
+                    parts = [*parts, ("analyst_pin", 0.0, f"{adjustment.actor}: {adjustment.reason}")]
+                else:
+                    score -= adjustment.points
+                    parts = [*parts, ("analyst_lower", -adjustment.points, f"{adjustment.actor}: {adjustment.reason}")]
+                scored[key] = (round(score, 2), parts)
+            conn.execute(delete(priorities))
+            insert_rows(
+                conn,
+                priorities,
+                ("object_type", "object_id", "score", "pinned", "factors", "run_id"),
+                [
+                    (kind, ident, score, (kind, ident) in pinned, [list(p) for p in parts], 0)
+                    for (kind, ident), (score, parts) in sorted(scored.items())
+                ],
+            )
+            summary = TriageSummary(
+                reports=len(facts),
+                suspects=sum(1 for k in scored if k[0] == "suspect"),
+                networks=sum(1 for k in scored if k[0] == "network"),
+                adjustments=len(adjustments),
+                lead_hits=sum(1 for p in people.values() if p.lead_refs),
+            )
+            summary.top = queue(conn, "suspect", 5)
+            append(
+                conn,
+                self.actor,
+                [
+                    AuditEvent(
+                        "triage.completed",
+                        "triage",
+                        "all",
+                        {
+                            "reports": summary.reports,
+                            "suspects": summary.suspects,
+                            "networks": summary.networks,
+                            "adjustments": summary.adjustments,
+                            "settings": self.settings.as_dict(),
+                        },
+                    )
+                ],
+            )
+        return summary
+
+
+def queue(conn: Connection, level: str, limit: int) -> list[dict[str, Any]]:
+    """The work queue: pinned first, then by score."""
+    if level not in LEVELS:
+        raise TipfusionError(f"level must be one of {', '.join(LEVELS)}")
+    rows = conn.execute(
+        select(priorities)
+        .where(priorities.c.object_type == level)
+        .order_by(priorities.c.pinned.desc(), priorities.c.score.desc(), priorities.c.object_id)
+        .limit(limit)
+    )
+    return [{"id": row.object_id, "score": row.score, "pinned": row.pinned, "factors": row.factors} for row in rows]
+
+
+def adjust(
+    engine: Engine, actor: str, level: str, object_id: str, action: str, reason: str, points: float = 0.0
+) -> int:
+    """Pin or lower an item (audited); it applies from the next `tipfusion triage` and survives re-runs."""
+    if level not in LEVELS:
+        raise TipfusionError(f"level must be one of {', '.join(LEVELS)}")
+    if not reason.strip():
+        raise TipfusionError("a pin or a lowering needs a reason (--reason)")
+    ensure_schema(engine)
+    table = {"report": report_links, "suspect": suspects, "network": networks}[level]
+    column = {"report": report_links.c.report_id, "suspect": suspects.c.suspect_id, "network": networks.c.network_id}[
+        level
+    ]
+    with engine.begin() as conn:
+        key: Any = int(object_id) if level == "report" and object_id.isdigit() else object_id
+        if conn.execute(select(column).select_from(table).where(column == key)).first() is None:
+            raise NotFound(f"no {level} {object_id} (run tipfusion link first?)")
+        number = int(
+            conn.execute(
+                insert(triage_adjustments)
+                .values(
+                    object_type=level,
+                    object_id=str(object_id),
+                    action=action,
+                    points=points,
+                    reason=reason,
+                    actor=actor,
+                    created_at=now(),
+                    active=True,
+                )
+                .returning(triage_adjustments.c.id)
+            ).scalar_one()
+        )
+        append(
+            conn, actor, [AuditEvent(f"triage.{action}", level, str(object_id), {"points": points, "reason": reason})]
+        )
+    return number
+
+
+__all__ = ["TriageService", "TriageSummary", "adjust", "lead_hits", "queue"]

@@ -1,0 +1,122 @@
+"""Triage: every factor with its contribution, caps, recency, analyst pins and lowerings, lead hits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from tests.conftest import FIXTURES
+from tipfusion.config import Settings
+from tipfusion.ingest import IngestService
+from tipfusion.link.service import LinkService
+from tipfusion.store.tables import audit_events
+from tipfusion.triage.factors import ENTICEMENT, ReportFacts, SuspectFacts, score_report
+from tipfusion.triage.service import TriageService, adjust, lead_hits, queue
+from tipfusion.triage.settings import TriageSettings
+
+S = TriageSettings()
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def factors(facts: ReportFacts, suspect: SuspectFacts | None = None) -> dict[str, float]:
+    score, parts = score_report(facts, suspect, NOW, S)
+    assert score == round(sum(p for _, p, _ in parts), 2)
+    return {name: points for name, points, _ in parts}
+
+
+def test_each_report_factor() -> None:
+    found = factors(
+        ReportFacts(
+            1,
+            escalation="child at risk",
+            ncmec_priority="1",
+            incident_type=ENTICEMENT,
+            incident_at=NOW - timedelta(days=3),
+            annotations={"sextortion", "spam"},
+            file_annotations={"infant", "physicalHarm", "liveStreaming"},
+            minor_contact=True,
+            files=2,
+            new_files=1,
+            prior_reports=5,
+        )
+    )
+    assert found == {
+        "escalated": 30,
+        "ncmec_priority": 40,
+        "enticement": 25,
+        "contact_annotation": 20,
+        "minor_contact": 20,
+        "harm_annotations": 30,
+        "new_content": 10,
+        "prior_reports": 15,
+        "recent": 10,
+    }
+
+
+def test_circulating_only_and_older_reports() -> None:
+    found = factors(ReportFacts(1, incident_at=NOW - timedelta(days=60), files=2, circulating_files=2))
+    assert found == {"only_circulating": -5, "recent": 5}
+    assert factors(ReportFacts(1, incident_at=NOW - timedelta(days=400))) == {}
+
+
+def test_suspect_factors_and_caps() -> None:
+    suspect = SuspectFacts("S1", reports=30, network_size=40, identifiable=True, lead_refs={"L1", "L2", "L3"})
+    found = factors(ReportFacts(1), suspect)
+    assert found == {"repeat_activity": 20, "network": 20, "identifiable": 10, "lead_hits": 50}
+    assert factors(ReportFacts(1), SuspectFacts("S2"))["identifiable"] == -5
+
+
+@pytest.fixture
+def linked(engine: Engine, db_url: str, tmp_path: Path) -> Engine:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "100000042.xml").write_bytes((FIXTURES / "100000042.xml").read_bytes())
+    (batch / "file.xml").write_bytes((FIXTURES / "file-0a1b2c3d.xml").read_bytes())
+    (batch / "300000001.xml").write_bytes((FIXTURES / "full" / "300000001.xml").read_bytes())
+    (batch / "lead.csv").write_text(
+        "lead_ref,agency,kind,value,country\nDE-1,Example Foreign Police,phone,"
+        "+49 1555 0000123,DE\nDE-1,Example Foreign Police,phone,+49 1555 0000999,DE\n"
+    )
+    IngestService(engine, Settings(database_url=db_url), "tester").ingest_paths([batch])
+    LinkService(engine, "tester").run()
+    return engine
+
+
+def test_queue_pins_and_lowerings_survive_reruns(linked: Engine) -> None:
+    TriageService(linked, "tester").run()
+    with linked.connect() as conn:
+        first = queue(conn, "report", 10)
+    assert [r["id"] for r in first] == ["300000001", "100000042"]  # escalated enticement first
+    assert first[0]["factors"][0][0] == "escalated"
+    adjust(linked, "analyst", "report", "100000042", "pin", "suspect arrested in another case")
+    adjust(linked, "analyst", "report", "300000001", "lower", "duplicate of an older case", 500)
+    for _ in range(2):
+        TriageService(linked, "tester").run()
+        with linked.connect() as conn:
+            rows = queue(conn, "report", 10)
+        assert [r["id"] for r in rows] == ["100000042", "300000001"] and rows[0]["pinned"]
+        assert rows[1]["score"] < 0 and rows[1]["factors"][-1][0] == "analyst_lower"
+    with linked.connect() as conn:
+        actions = set(conn.execute(select(audit_events.c.action)).scalars())
+    assert {"triage.pin", "triage.lower", "triage.completed"} <= actions
+
+
+def test_lead_hits_raise_priority(linked: Engine) -> None:
+    with linked.connect() as conn:
+        hits = lead_hits(conn)
+    assert [(h["lead_ref"], h["value"], h["report_id"]) for h in hits] == [("DE-1", "+4915550000123", 100000042)]
+    assert hits[0]["agency"] == "Example Foreign Police" and hits[0]["suspect_id"]
+    TriageService(linked, "tester").run()
+    with linked.connect() as conn:
+        (row,) = [r for r in queue(conn, "report", 10) if r["id"] == "100000042"]
+    assert ["lead_hits", 25, "named in lead(s) DE-1"] in row["factors"]
+
+
+def test_adjusting_something_unknown_fails(linked: Engine) -> None:
+    from tipfusion.errors import NotFound
+
+    with pytest.raises(NotFound):
+        adjust(linked, "analyst", "suspect", "S1", "pin", "x")
