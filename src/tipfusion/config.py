@@ -45,6 +45,9 @@ class Settings:
     isp_table: str | None = None
     ip_warninglist: str | None = None
     disposable_domains: str | None = None
+    issuing_officer: str = "Station House Officer"  # the signatory of notices (the SHO for the Indian profile)
+    request_prefix: str = "TF/ISP"  # reference numbers of requests: PREFIX/isp/yyyymmdd/n
+    templates_dir: str | None = None  # the unit's own letter templates, overriding the built-in ones
 
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)
@@ -87,6 +90,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         isp_table=env.get("TIPFUSION_ISP_TABLE", enrich.get("isp_table")),
         ip_warninglist=env.get("TIPFUSION_IP_WARNINGLIST", enrich.get("warninglist")),
         disposable_domains=env.get("TIPFUSION_DISPOSABLE_DOMAINS", enrich.get("disposable_domains")),
+        issuing_officer=env.get("TIPFUSION_ISSUING_OFFICER", str(data.get("issuing_officer", "Station House Officer"))),
+        request_prefix=env.get("TIPFUSION_REQUEST_PREFIX", str(data.get("request_prefix", "TF/ISP"))),
+        templates_dir=env.get("TIPFUSION_TEMPLATES_DIR", data.get("templates_dir")),  # type: ignore[arg-type]
         ingest_workers=int(workers),
         database_url=env.get("TIPFUSION_DATABASE_URL", str(data.get("database_url", "sqlite:///tipfusion.db"))),
         profile=profile,

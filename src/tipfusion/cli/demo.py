@@ -23,6 +23,7 @@ from tipfusion.link.service import LinkService
 from tipfusion.store import repository as repo
 from tipfusion.store.db import make_engine
 from tipfusion.store.tables import identifier_observations, networks
+from tipfusion.route.service import build_requests
 from tipfusion.synth import generate
 from tipfusion.triage.service import TriageService
 
@@ -36,8 +37,9 @@ def demo(
     """Generate a synthetic batch; ingest, enrich, link and triage it in a fresh store; show what came out."""
     app: AppContext = ctx.obj
     batch = out / "batch"
-    if batch.exists():
-        shutil.rmtree(batch)
+    for folder in (batch, out / "requests"):
+        if folder.exists():
+            shutil.rmtree(folder)
     result = generate(batch, reports, seed)
     console.print(
         f"[bold yellow]SYNTHETIC DATA[/]: generated {result.reports:,} reports with {result.files:,} "
@@ -85,6 +87,12 @@ def demo(
     triaged = TriageService(engine, app.actor).run()
     console.print(f"{triaged.lead_hits} suspect(s) named in the foreign lead list")
     print_queue(triaged.top, "suspect")
+    console.rule("requests to ISPs (BNSS s.94 notices, DOCX + PDF, annex CSV + XLSX)")
+    for request in build_requests(engine, app.settings, app.actor, out / "requests", result.reference.isp_table):
+        console.print(
+            f"{request.reference}: {request.items} sightings for {request.isp}; {request.excluded} CGNAT "
+            f"sightings without a port left out → {request.folder}"
+        )
     console.rule("the largest networks")
     with engine.connect() as conn:
         biggest = conn.execute(select(networks).order_by(networks.c.suspects.desc(), networks.c.network_id).limit(3))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.cli import admin, demo, enrich, exports, ingest, link, synth, triage
+from tipfusion.cli import admin, demo, enrich, exports, ingest, link, route, synth, triage
 from tipfusion.cli.context import AppContext, err_console
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
@@ -47,6 +47,7 @@ enrich.register(app)
 link.register(app)
 exports.register(app)
 triage.register(app)
+route.register(app)
 
 
 def run() -> None:

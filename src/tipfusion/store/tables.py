@@ -460,3 +460,34 @@ triage_adjustments = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("active", Boolean, nullable=False),
 )
+
+isp_requests = Table(
+    "isp_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(80), nullable=False, unique=True),
+    Column("recipient", Text, nullable=False, comment="the ISP (or platform) asked"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("due_at", UTCDateTime, comment="sent + 72 hours (IT Rules 2021 r.3(1)(j))"),
+    Column("status", String(12), nullable=False, comment="draft | sent | answered"),
+    Column("items", Integer, nullable=False),
+    Column("output_dir", Text, nullable=False),
+    Column("files", JsonType, nullable=False, comment="file name → SHA-256 of every part written"),
+    Column("actor", String(200), nullable=False),
+)
+
+isp_request_items = Table(
+    "isp_request_items",
+    metadata,
+    Column("request_id", Integer, primary_key=True, autoincrement=False),
+    Column("item", Integer, primary_key=True, autoincrement=False),
+    Column("report_id", BigInteger, nullable=False),
+    Column("suspect_id", String(32)),
+    Column("ip", String(45), nullable=False),
+    Column("port", Integer),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("event_name", String(20)),
+    Column("identifiable", Boolean, nullable=False),
+    Index("ix_isp_request_items_ip", "ip", "observed_at"),
+)

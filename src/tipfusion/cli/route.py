@@ -1,0 +1,91 @@
+"""`tipfusion requests build | list | sent`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tipfusion.cli.context import AppContext, console
+from tipfusion.route.service import build_requests, list_requests, mark_sent
+
+requests_app = typer.Typer(no_args_is_help=True, help="Requests to ISPs: letters, annexes, dates, overdue items.")
+
+
+@requests_app.command("build")
+def requests_build(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the letters and annexes")],
+    isp_table: Annotated[
+        Path | None, typer.Option(help="ISP table with nodal officers (default: TIPFUSION_ISP_TABLE)")
+    ] = None,
+    include_unidentifiable: Annotated[
+        bool, typer.Option(help="Also ask CGNAT sightings that have no source port")
+    ] = False,
+    again: Annotated[bool, typer.Option(help="Ask again for sightings already in an earlier request")] = False,
+) -> None:
+    """One request per ISP: a BNSS s.94 notice (DOCX and PDF) and its annex (CSV and XLSX), with SHA-256s."""
+    app: AppContext = ctx.obj
+    built = build_requests(
+        app.ready_engine(), app.settings, app.actor, output, isp_table, include_unidentifiable, again
+    )
+    app.banner()
+    table = Table("id", "reference", "ISP", "items", "left out (CGNAT, no port)", "folder")
+    for request in built:
+        table.add_row(
+            str(request.request_id),
+            request.reference,
+            request.isp,
+            str(request.items),
+            str(request.excluded),
+            str(request.folder),
+        )
+    console.print(table)
+    if not built:
+        console.print("nothing new to ask (run tipfusion enrich first; sightings already asked are not repeated)")
+
+
+@requests_app.command("list")
+def requests_list(ctx: typer.Context) -> None:
+    """Every request with its dates; overdue ones (72 hours after sending, no answer) flagged."""
+    app: AppContext = ctx.obj
+    rows = list_requests(app.ready_engine())
+    app.banner()
+    zone = app.settings.profile.zone
+    table = Table("id", "reference", "ISP", "items", "status", "sent", "due", "")
+    for row in rows:
+        sent = row["sent_at"].astimezone(zone).isoformat(timespec="minutes") if row["sent_at"] else ""
+        due = row["due_at"].astimezone(zone).isoformat(timespec="minutes") if row["due_at"] else ""
+        table.add_row(
+            str(row["id"]),
+            row["reference"],
+            row["recipient"],
+            str(row["items"]),
+            row["status"],
+            sent,
+            due,
+            "[red]OVERDUE[/]" if row["overdue"] else "",
+        )
+    console.print(table)
+
+
+@requests_app.command("sent")
+def requests_sent(
+    ctx: typer.Context,
+    request_id: Annotated[int, typer.Argument(help="Request id (from requests list)")],
+    at: Annotated[str | None, typer.Option(help="When it was sent (ISO 8601 with zone); default now")] = None,
+) -> None:
+    """Record that a request was sent; it is due 72 hours later (IT Rules 2021 r.3(1)(j))."""
+    app: AppContext = ctx.obj
+    when = datetime.fromisoformat(at) if at else None
+    if when is not None and when.tzinfo is None:
+        raise typer.BadParameter("--at needs a zone, e.g. 2026-11-29T10:00:00+05:30")
+    due = mark_sent(app.ready_engine(), app.actor, request_id, when)
+    console.print(f"request {request_id} sent; answer due by {due.astimezone(app.settings.profile.zone).isoformat()}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(requests_app, name="requests")

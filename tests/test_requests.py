@@ -1,0 +1,132 @@
+"""Requests to ISPs: grouping, CGNAT-without-port exclusion, times in UTC and the ISP's zone, letters, tracking."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlalchemy import Engine
+
+from tests.conftest import FIXTURES
+from tipfusion.config import Settings
+from tipfusion.enrich.demo import build_demo_reference
+from tipfusion.enrich.service import EnrichConfig, EnrichService
+from tipfusion.errors import TipfusionError
+from tipfusion.ingest import IngestService
+from tipfusion.link.service import LinkService
+from tipfusion.route.requests import Sighting, group_requests, render_time
+from tipfusion.route.service import build_requests, list_requests, mark_sent
+
+WHEN = datetime(2025, 3, 14, 21, 7, 31, tzinfo=UTC)
+
+
+def sighting(
+    ip: str,
+    network: str,
+    port: int | None = None,
+    when: datetime | None = WHEN,
+    isp: str = "Mobile",
+    zone: str = "Asia/Kolkata",
+    report: int = 1,
+) -> Sighting:
+    return Sighting(report, "S1", ip, port, when, "Upload", isp, network, zone, None, None)
+
+
+def test_time_to_the_second_in_utc_and_the_isp_zone() -> None:
+    assert render_time(WHEN, "Asia/Kolkata") == "2025-03-15T02:37:31+05:30"
+    (request,) = group_requests([sighting("198.19.0.7", "mobile_cgnat", 51322)])
+    item = request.items[0]
+    assert (item.time_utc, item.time_isp) == ("2025-03-14T21:07:31Z", "2025-03-15T02:37:31+05:30")
+    assert item.row()["source_port"] == 51322 and item.flag == ""
+
+
+def test_cgnat_without_port_is_left_out_unless_asked() -> None:
+    sightings = [sighting("198.19.0.7", "mobile_cgnat", None), sighting("198.19.0.8", "mobile_cgnat", 1000)]
+    (request,) = group_requests(sightings)
+    assert [i.sighting.ip for i in request.items] == ["198.19.0.8"] and request.excluded == 1
+    (forced,) = group_requests(sightings, include_unidentifiable=True)
+    assert len(forced.items) == 2 and "no source port" in forced.items[0].flag + forced.items[1].flag
+
+
+def test_what_is_never_asked_and_grouping() -> None:
+    requests = group_requests(
+        [
+            sighting("10.0.0.1", "private"),
+            sighting("1.2.3.4", "unknown", isp=None),
+            sighting("198.18.1.2", "fixed", when=None, isp="Fixed"),
+            sighting("198.18.1.2", "fixed", isp="Fixed", report=1),
+            sighting("198.18.1.2", "fixed", isp="Fixed", report=2),
+            sighting("203.0.113.9", "hosting_vpn", 5, isp="Hosting", zone="UTC"),
+        ]
+    )
+    assert [(r.isp, len(r.items)) for r in requests] == [("Fixed", 1), ("Hosting", 1)]  # one event, reported twice
+    assert "hosting" in requests[1].items[0].flag
+
+
+@pytest.fixture
+def ready(engine: Engine, db_url: str, tmp_path: Path) -> tuple[Engine, Path]:
+    reference = build_demo_reference(tmp_path / "reference")
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for name in ("100000042.xml", "file-0a1b2c3d.xml"):
+        (batch / name).write_bytes((FIXTURES / name).read_bytes())
+    IngestService(engine, Settings(database_url=db_url), "tester").ingest_paths([batch])
+    EnrichService(
+        engine, EnrichConfig(tuple(reference.databases), reference.isp_table, reference.warninglist), "tester"
+    ).run()
+    LinkService(engine, "tester").run()
+    return engine, reference.isp_table
+
+
+def test_build_letters_and_track(ready: tuple[Engine, Path], db_url: str, tmp_path: Path) -> None:
+    engine, isp_table = ready
+    built = build_requests(engine, Settings(database_url=db_url), "analyst", tmp_path / "out", isp_table)
+    by_isp = {b.isp: b for b in built}
+    # the reported person's upload from a hosting address, and their IPv6 login on the mobile network;
+    # never the child's address (192.0.2.200), never an address no database covers (198.51.100.7)
+    assert set(by_isp) == {"Example Hosting (synthetic)", "Example Fixed Broadband (synthetic)"}
+    hosting = by_isp["Example Hosting (synthetic)"]
+    assert hosting.items == 1 and len(hosting.files) == 4
+    annex = next(hosting.folder.glob("*-annex.csv"))
+    (row,) = list(csv.DictReader(annex.open()))
+    assert (row["ip"], row["source_port"], row["time_utc"], row["time_isp_zone"]) == (
+        "203.0.113.45",
+        "51322",
+        "2025-03-14T21:07:31Z",
+        "2025-03-14T21:07:31+00:00",
+    )  # the hosting ISP logs in UTC
+    fixed = next(by_isp["Example Fixed Broadband (synthetic)"].folder.glob("*-annex.csv"))
+    rows_fixed = list(csv.DictReader(fixed.open()))
+    (v6,) = rows_fixed
+    assert v6["time_isp_zone"] == "2025-03-15T02:25:02+05:30"
+    letter = Document(str(next(hosting.folder.glob("*.docx"))))
+    text = "\n".join(p.text for p in letter.paragraphs)
+    assert "Section 94 of the Bharatiya Nagarik Suraksha Sanhita" in text and "Abuse Desk (synthetic)" in text
+    assert letter.tables[0].rows[1].cells[1].text == "203.0.113.45"
+    sheet = load_workbook(next(hosting.folder.glob("*-annex.xlsx"))).active
+    assert sheet is not None and sheet.cell(2, 2).value == "203.0.113.45"
+    pdf = next(hosting.folder.glob("*.pdf")).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    manifest = next(hosting.folder.glob("*-manifest.txt")).read_text()
+    import hashlib
+
+    for line in manifest.splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256((hosting.folder / name).read_bytes()).hexdigest() == digest
+
+    # nothing is asked twice, unless the analyst says so
+    assert build_requests(engine, Settings(database_url=db_url), "analyst", tmp_path / "again", isp_table) == []
+    assert build_requests(engine, Settings(database_url=db_url), "analyst", tmp_path / "again", isp_table, again=True)
+
+    sent = datetime.now(UTC) - timedelta(hours=80)
+    due = mark_sent(engine, "analyst", hosting.request_id, sent)
+    assert due == sent + timedelta(hours=72)
+    rows = {r["id"]: r for r in list_requests(engine)}
+    assert rows[hosting.request_id]["overdue"] and rows[hosting.request_id]["status"] == "sent"
+    assert not rows[by_isp["Example Fixed Broadband (synthetic)"].request_id]["overdue"]
+    with pytest.raises(TipfusionError):
+        mark_sent(engine, "analyst", hosting.request_id, datetime.now(UTC) + timedelta(days=2))
