@@ -20,10 +20,10 @@ from tipfusion.enrich.export import ip_rows
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
+from tipfusion.route.service import build_requests
 from tipfusion.store import repository as repo
 from tipfusion.store.db import make_engine
 from tipfusion.store.tables import identifier_observations, networks
-from tipfusion.route.service import build_requests
 from tipfusion.synth import generate
 from tipfusion.triage.service import TriageService
 
