@@ -64,7 +64,7 @@ def test_synthetic_batch_lands_exactly_once(engine: Engine, settings: Settings, 
     expected = truth_ids(synthetic_batch)
     assert first.accepted == len(expected) and first.quarantined == 0 and first.synthetic
     assert first.lead_identifiers > 0
-    assert len(first.reference_skipped) == 4  # the demo .mmdb files, ISP table and warninglist are not tips
+    assert len(first.reference_skipped) == 6  # demo .mmdb files, ISP table, warninglist, boundaries, PINs: not tips
     with engine.connect() as conn:
         assert set(conn.execute(select(reports.c.report_id)).scalars()) == expected
         assert repo.get_flag(conn, "synthetic") == "true"

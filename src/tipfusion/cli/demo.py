@@ -14,6 +14,7 @@ from tipfusion.audit import verify
 from tipfusion.cli.context import AppContext, console
 from tipfusion.cli.enrich import print_enrich_summary
 from tipfusion.cli.ingest import print_summary
+from tipfusion.cli.jurisdiction import print_routing
 from tipfusion.cli.link import print_link_summary, print_network
 from tipfusion.cli.triage import print_queue
 from tipfusion.enrich.export import ip_rows
@@ -21,6 +22,7 @@ from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
 from tipfusion.route.service import build_requests
+from tipfusion.route.service_routing import import_jurisdiction, route_all
 from tipfusion.store import repository as repo
 from tipfusion.store.db import make_engine
 from tipfusion.store.tables import identifier_observations, networks
@@ -87,6 +89,9 @@ def demo(
     triaged = TriageService(engine, app.actor).run()
     console.print(f"{triaged.lead_hits} suspect(s) named in the foreign lead list")
     print_queue(triaged.top, "suspect")
+    console.rule("routing to police stations (SYNTHETIC demo jurisdiction)")
+    import_jurisdiction(engine, app.actor, batch / "reference" / "demo-stations.geojson", synthetic=True)
+    print_routing(route_all(engine, app.actor, batch / "reference" / "demo-pins.csv"))
     console.rule("requests to ISPs (BNSS s.94 notices, DOCX + PDF, annex CSV + XLSX)")
     for request in build_requests(engine, app.settings, app.actor, out / "requests", result.reference.isp_table):
         console.print(

@@ -38,8 +38,8 @@ def print_summary(summary: IngestSummary) -> None:
         console.print("notes: " + ", ".join(f"{code} ×{n}" for code, n in summary.issues.most_common()))
     if summary.reference_skipped:
         console.print(
-            f"skipped {len(summary.reference_skipped)} enrichment reference file(s) (not tips; load them "
-            "with tipfusion enrich): " + ", ".join(summary.reference_skipped[:5]),
+            f"skipped {len(summary.reference_skipped)} reference file(s) (not tips; load them "
+            "with tipfusion enrich or tipfusion jurisdictions import): " + ", ".join(summary.reference_skipped[:5]),
             soft_wrap=True,
         )
     for line in summary.rejected[:20]:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.cli import admin, demo, enrich, exports, ingest, link, route, synth, triage
+from tipfusion.cli import admin, demo, enrich, exports, ingest, jurisdiction, link, route, synth, triage
 from tipfusion.cli.context import AppContext, err_console
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
@@ -48,6 +48,7 @@ link.register(app)
 exports.register(app)
 triage.register(app)
 route.register(app)
+jurisdiction.register(app)
 
 
 def run() -> None:

@@ -7,7 +7,8 @@ from tipfusion.ingest.xmlsafe import sniff_root
 
 SYNTHETIC_MARKER = "SYNTHETIC-DATA.json"
 MAXMIND_MARKER = b"\xab\xcd\xefMaxMind.com"
-REFERENCE_HEADERS = ({"name", "asn", "prefix"}, {"prefix", "category"})
+REFERENCE_HEADERS = ({"name", "asn", "prefix"}, {"prefix", "category"}, {"pin", "latitude", "longitude"})
+REFERENCE_SUFFIXES = (".mmdb", ".geojson", ".gpkg", ".shp", ".shx", ".dbf", ".prj", ".cpg")
 TRUTH_HEADER = b"report_id,person_id"
 
 
@@ -37,8 +38,9 @@ def detect_format(name: str, data: bytes) -> str:
 
 
 def _is_reference(base: str, data: bytes) -> bool:
-    """Enrichment reference files (an .mmdb, an ISP table, a warninglist): not tips, loaded by `enrich`."""
-    if base.lower().endswith(".mmdb") or MAXMIND_MARKER in data[-131072:]:
+    """Reference files (an .mmdb, an ISP table, a warninglist, boundaries, a PIN list): not tips; they are loaded
+    by `enrich` and `jurisdictions import`."""
+    if base.lower().endswith(REFERENCE_SUFFIXES) or MAXMIND_MARKER in data[-131072:]:
         return True
     if base.lower().endswith(".csv"):
         header = data[:2048].decode("utf-8-sig", "replace").splitlines()[:1]

@@ -491,3 +491,41 @@ isp_request_items = Table(
     Column("identifiable", Boolean, nullable=False),
     Index("ix_isp_request_items_ip", "ip", "observed_at"),
 )
+
+police_stations = Table(
+    "police_stations",
+    metadata,
+    Column("station_id", String(120), primary_key=True),
+    Column("district", String(120), nullable=False),
+    Column("geometry", JsonType, nullable=False, comment="GeoJSON geometry in WGS 84"),
+    Column("source", Text, nullable=False),
+    Column("synthetic", Boolean, nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+)
+
+routing_decisions = Table(
+    "routing_decisions",
+    metadata,
+    Column("suspect_id", String(32), primary_key=True),
+    Column("district", String(120)),
+    Column("station", String(120)),
+    Column("basis", String(40), nullable=False),
+    Column("confidence", String(10), nullable=False, comment="high | medium | low | none"),
+    Column("network_id", String(32)),
+    Column("network_central", Boolean, nullable=False, comment="the suspect's network spans districts"),
+    Column("detail", JsonType, nullable=False),
+    Column("overridden", Boolean, nullable=False),
+)
+
+routing_overrides = Table(
+    "routing_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("suspect_id", String(32), nullable=False),
+    Column("district", String(120)),
+    Column("station", String(120)),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+)

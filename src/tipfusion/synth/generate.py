@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tipfusion.enrich.demo import DemoReference, build_demo_reference
+from tipfusion.route.jurisdictions import demo_jurisdiction
 from tipfusion.synth.reports import dumps, file_details_xml, plan_reports, report_json, report_xml
 from tipfusion.synth.world import Noise, build_world
 
@@ -63,6 +64,7 @@ def generate(
         for r in planned:
             w.writerow([r.report_id, r.person.person_id, r.network or ""])
     reference = build_demo_reference(out / "reference")
+    demo_jurisdiction(out / "reference")
     (out / "SYNTHETIC-DATA.json").write_text(
         json.dumps(
             {

@@ -72,6 +72,7 @@ class SynthReport:
     recipient: tuple[str, str, int | None] | None  # (esp user id, screen name, age if a minor)
     prior: int | None
     network: str | None
+    address: tuple[str, str] | None = None
 
 
 @dataclass
@@ -165,6 +166,7 @@ def plan_reports(world: World, count: int, seed: int, noise: Noise | None = None
             recipient=recipient,
             prior=last_report.get(person.person_id) if rng.random() < 0.3 else None,
             network=person.network,
+            address=person.home if person.home and rng.random() < 0.5 else None,
         )
         last_report[person.person_id] = report_id
 
@@ -262,6 +264,16 @@ def report_xml(r: SynthReport) -> str:
         person_bits.append(_el("phone", r.phone[0], attrs))
     if r.email:
         person_bits.append(_el("email", r.email, ' verified="true"'))
+    if r.address:
+        pin, locality = r.address
+        person_bits.append(
+            '<address type="Billing">'
+            + _el("address", f"House {r.report_id % 97 + 1}, {locality}")
+            + _el("city", locality.split(" sector")[0])
+            + _el("zipCode", pin)
+            + _el("country", "IN")
+            + "</address>"
+        )
     person_bits.append(_el("age", r.person.age))
     out.append("<personOrUserReportedPerson>" + "".join(person_bits) + "</personOrUserReportedPerson>")
     out.append(
@@ -357,6 +369,17 @@ def report_json(r: SynthReport) -> dict[str, object]:
         },
         "sourceInformation": {"sourceCaptures": captures},
     }
+    if r.address:
+        person["addresses"] = {
+            "addresses": [
+                {
+                    "street1": f"House {r.report_id % 97 + 1}, {r.address[1]}",
+                    "city": r.address[1].split(" sector")[0],
+                    "postalCode": r.address[0],
+                    "country": "IN",
+                }
+            ]
+        }
     if r.group:
         person["groupIdentifier"] = r.group
     if r.prior:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from faker import Faker
 
 from tipfusion.normalise.device import luhn_ok
+from tipfusion.route.jurisdictions import DEMO_DISTRICTS
 
 # Fictional ESPs; the domain doubles as the ESP's reporting address (reserved .test TLD).
 ESPS = [
@@ -81,6 +82,7 @@ class Person:
     ipv6_prefix: str | None
     network: str | None = None
     own_files: list[str] = field(default_factory=list)
+    home: tuple[str, str] | None = None  # (PIN, locality) in the demo jurisdiction
     reports: int = 1
 
 
@@ -145,6 +147,10 @@ def build_world(reports: int, seed: int, noise: Noise | None = None) -> World:
         )
         prefix = f"2001:db8:{rng.randrange(0x10000):x}:{rng.randrange(0x10000):x}" if rng.random() < 0.3 else None
         reports_for = 1 + min(int(rng.expovariate(0.7)), 12)
+        home: tuple[str, str] | None = None
+        if rng.random() < 0.4:  # an address the user gave the ESP (billing, recovery), in the demo city
+            d, st = rng.randrange(6), rng.randrange(5)
+            home = (f"9{d + 1:02d}{st + 1:03d}", f"{DEMO_DISTRICTS[d]} sector {st + 1}")
         persons.append(
             Person(
                 f"P{n:06d}",
@@ -159,6 +165,7 @@ def build_world(reports: int, seed: int, noise: Noise | None = None) -> World:
                 fixed,
                 prefix,
                 reports=reports_for,
+                home=home,
             )
         )
     networks: list[Network] = []

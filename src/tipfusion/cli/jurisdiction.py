@@ -1,0 +1,148 @@
+"""`tipfusion jurisdictions import | demo | list`, `tipfusion route [override]`, `tipfusion export routing`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.exports import export_app
+from tipfusion.enrich.export import write_rows
+from tipfusion.route.jurisdictions import demo_jurisdiction
+from tipfusion.route.service_routing import (
+    ROUTING_FIELDS,
+    RoutingSummary,
+    import_jurisdiction,
+    override_routing,
+    route_all,
+    routing_rows,
+)
+from tipfusion.store.tables import police_stations
+
+jurisdictions_app = typer.Typer(no_args_is_help=True, help="Police-station boundaries and their districts.")
+route_app = typer.Typer(invoke_without_command=True, help="Decide which station (or district) owns each suspect.")
+
+
+@jurisdictions_app.command("import")
+def jurisdictions_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage (.gpkg) or shapefile (.shp), any CRS")],
+    districts_table: Annotated[Path | None, typer.Option(help="CSV station,district (overrides the layer)")] = None,
+    station_field: Annotated[str, typer.Option(help="Attribute holding the station name")] = "station",
+    district_field: Annotated[str, typer.Option(help="Attribute holding the district")] = "district",
+) -> None:
+    """Replace the station layer (problems are listed; bad features are left out)."""
+    app: AppContext = ctx.obj
+    count, problems = import_jurisdiction(
+        app.ready_engine(), app.actor, path, districts_table, station_field, district_field
+    )
+    console.print(f"{count} stations imported from {path}")
+    for problem in problems:
+        console.print(f"[red]skipped[/] {problem}", soft_wrap=True)
+
+
+@jurisdictions_app.command("demo")
+def jurisdictions_demo(
+    ctx: typer.Context, out: Annotated[Path, typer.Option("--out")] = Path("demo-jurisdiction")
+) -> None:
+    """Install the SYNTHETIC demo jurisdiction (a fictional city: 6 districts, 30 stations) and its PIN list."""
+    app: AppContext = ctx.obj
+    layer, pins = demo_jurisdiction(out)
+    count, _ = import_jurisdiction(app.ready_engine(), app.actor, layer, synthetic=True)
+    console.print(
+        f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {layer}; PIN list {pins} "
+        f"(use it with tipfusion route --pins {pins})"
+    )
+
+
+@jurisdictions_app.command("list")
+def jurisdictions_list(ctx: typer.Context) -> None:
+    """Stations per district."""
+    app: AppContext = ctx.obj
+    with app.ready_engine().connect() as conn:
+        rows = conn.execute(
+            select(police_stations.c.district, police_stations.c.station_id, police_stations.c.synthetic)
+        ).all()
+    districts = Counter(r.district for r in rows)
+    table = Table(
+        "district", "stations", title="Jurisdiction" + (" (SYNTHETIC)" if any(r.synthetic for r in rows) else "")
+    )
+    for district, count in sorted(districts.items()):
+        table.add_row(district, str(count))
+    console.print(table)
+
+
+def print_routing(summary: RoutingSummary) -> None:
+    console.print(
+        f"{summary.suspects:,} suspects: {summary.to_station:,} to a station, {summary.to_district:,} to a "
+        f"district only, {summary.central:,} in the central queue (needs subscriber details); "
+        f"{summary.networks_central} network(s) span districts and stay with the central unit; "
+        f"{summary.overridden} override(s)"
+    )
+    if summary.by_station:
+        table = Table("station", "suspects", title="Routed to stations")
+        for station, count in sorted(summary.by_station.items(), key=lambda kv: (-kv[1], kv[0]))[:15]:
+            table.add_row(station, str(count))
+        console.print(table)
+
+
+@route_app.callback()
+def route(
+    ctx: typer.Context,
+    pins: Annotated[
+        Path | None,
+        typer.Option(help="PIN gazetteer CSV (pin,locality,latitude,longitude)", envvar="TIPFUSION_PIN_GAZETTEER"),
+    ] = None,
+) -> None:
+    """Route every suspect from its evidence (subcommand `override` to set one by hand)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: AppContext = ctx.obj
+    summary = route_all(app.ready_engine(), app.actor, pins)
+    app.banner()
+    print_routing(summary)
+
+
+@route_app.command("override")
+def route_override(
+    ctx: typer.Context,
+    suspect_id: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason")],
+    station: Annotated[str | None, typer.Option()] = None,
+    district: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Send a suspect to a station or district by hand (with a reason; audited; kept on re-runs)."""
+    app: AppContext = ctx.obj
+    number = override_routing(app.ready_engine(), app.actor, suspect_id, reason, district, station)
+    console.print(f"override {number}: {suspect_id} → {station or district} from the next `tipfusion route`")
+
+
+@export_app.command("routing")
+def export_routing(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("--output", "-o")],
+    fmt: Annotated[str, typer.Option("--format")] = "csv",
+) -> None:
+    """One row per suspect: suspect_id, district, station (empty when not decided), basis, confidence, network_id."""
+    from tipfusion.audit import AuditEvent, append
+
+    if fmt not in {"csv", "json"}:
+        raise typer.BadParameter("--format must be csv or json")
+    app: AppContext = ctx.obj
+    engine = app.ready_engine()
+    rows = routing_rows(engine)
+    write_rows(rows, ROUTING_FIELDS, fmt, output)
+    with engine.begin() as conn:
+        append(conn, app.actor, [AuditEvent("export.routing", "export", str(output), {"rows": len(rows)})])
+    app.banner()
+    console.print(f"{len(rows):,} routing decisions → {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(jurisdictions_app, name="jurisdictions")
+    app.add_typer(route_app, name="route")

@@ -1,0 +1,288 @@
+"""`tipfusion route` and `tipfusion jurisdictions …`: import boundaries, gather evidence, decide, store."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import mapping, shape
+from sqlalchemy import Engine, delete, insert, select
+
+from tipfusion.audit import AuditEvent, append
+from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.link.extract import rows_of
+from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, read_layer
+from tipfusion.route.routing import Decision, Evidence, decide
+from tipfusion.store.bulk import insert_rows
+from tipfusion.store.db import ensure_schema
+from tipfusion.store.repository import now
+from tipfusion.store.tables import police_stations, routing_decisions, routing_overrides, suspects
+
+ROUTING_FIELDS = [
+    "suspect_id",
+    "district",
+    "station",
+    "basis",
+    "confidence",
+    "network_id",
+    "network_central",
+    "overridden",
+    "notes",
+]
+
+
+def import_jurisdiction(
+    engine: Engine,
+    actor: str,
+    path: Path,
+    districts_table: Path | None = None,
+    station_field: str = "station",
+    district_field: str = "district",
+    synthetic: bool = False,
+) -> tuple[int, list[str]]:
+    """Replace the stored station layer with the one in `path` (problems listed; bad features left out)."""
+    stations, problems = read_layer(path, station_field, district_field, districts_table)
+    if not stations:
+        raise TipfusionError(f"{path}: no usable station polygons" + (f" ({problems[0]})" if problems else ""))
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(police_stations))
+        stamp = now()
+        conn.execute(
+            insert(police_stations),
+            [
+                {
+                    "station_id": s.station_id,
+                    "district": s.district,
+                    "geometry": mapping(s.geometry),
+                    "source": str(path),
+                    "synthetic": synthetic,
+                    "imported_at": stamp,
+                }
+                for s in stations
+            ],
+        )
+        append(
+            conn,
+            actor,
+            [
+                AuditEvent(
+                    "jurisdiction.imported",
+                    "jurisdiction",
+                    str(path),
+                    {"stations": len(stations), "problems": [str(p) for p in problems], "synthetic": synthetic},
+                )
+            ],
+        )
+    return len(stations), [str(p) for p in problems]
+
+
+def load_jurisdiction(engine: Engine) -> Jurisdiction:
+    with engine.connect() as conn:
+        rows = conn.execute(select(police_stations)).all()
+    if not rows:
+        raise NotFound("no jurisdiction loaded: tipfusion jurisdictions import FILE (or `jurisdictions demo`)")
+    return Jurisdiction([Station(r.station_id, r.district, shape(r.geometry)) for r in rows])
+
+
+def gather_evidence(engine: Engine, gazetteer: dict[str, tuple[float, float, str]]) -> dict[str, list[Evidence]]:
+    """Routing evidence per suspect, from the reports of the suspect's reported person."""
+    evidence: dict[str, list[Evidence]] = defaultdict(list)
+    with engine.connect() as conn:
+        suspect_of = dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
+        current = dict(rows_of(conn, "SELECT report_id, current_version FROM reports"))
+        for report, version, details in rows_of(
+            conn, "SELECT report_id, version, details FROM accounts WHERE role = 'reported'"
+        ):
+            if current.get(report) != version or report not in suspect_of or not details:
+                continue
+            data = json.loads(details) if isinstance(details, str) else details
+            for address in data.get("addresses") or []:
+                pin = str(address.get("zipCode") or address.get("postalCode") or "").strip()
+                country = str(address.get("country") or "").strip().upper()
+                if pin and country in {"", "IN"}:
+                    found = gazetteer.get(pin)
+                    text = ", ".join(str(v) for k, v in address.items() if v and k != "type")
+                    evidence[suspect_of[report]].append(
+                        Evidence("report_address", f"report {report}: {text}", (found[0], found[1]) if found else None)
+                    )
+        for report, city in rows_of(
+            conn,
+            "SELECT o.report_id, e.city_estimate FROM identifier_observations o JOIN ip_enrichments e "
+            "ON e.ip = o.canonical JOIN accounts a ON a.report_id = o.report_id AND a.version = o.version "
+            "AND a.ordinal = o.account_ordinal WHERE o.kind = 'ip' AND o.is_current AND a.role = 'reported' "
+            "AND e.network_type = 'fixed' AND e.city_estimate IS NOT NULL",
+        ):
+            if report in suspect_of:
+                evidence[suspect_of[report]].append(
+                    Evidence("ip_city", f"report {report}: IP estimate {city}", place=city)
+                )
+        for report, city in rows_of(
+            conn,
+            "SELECT l.report_id, l.city FROM estimated_locations l JOIN accounts a ON "
+            "a.report_id = l.report_id AND a.version = l.version AND a.ordinal = l.account_ordinal "
+            "WHERE a.role = 'reported' AND l.city IS NOT NULL",
+        ):
+            if report in suspect_of:
+                evidence[suspect_of[report]].append(
+                    Evidence("esp_location", f"report {report}: ESP estimate {city}", place=city)
+                )
+    return evidence
+
+
+@dataclass
+class RoutingSummary:
+    suspects: int
+    to_station: int
+    to_district: int
+    central: int
+    networks_central: int
+    overridden: int
+    by_station: dict[str, int]
+
+
+def route_all(engine: Engine, actor: str, gazetteer_path: Path | None) -> RoutingSummary:
+    ensure_schema(engine)
+    jurisdiction = load_jurisdiction(engine)
+    evidence = gather_evidence(engine, load_gazetteer(gazetteer_path))
+    with engine.begin() as conn:
+        members = list(conn.execute(select(suspects.c.suspect_id, suspects.c.network_id)))
+        overrides = {
+            o.suspect_id: o
+            for o in conn.execute(
+                select(routing_overrides).where(routing_overrides.c.active.is_(True)).order_by(routing_overrides.c.id)
+            )
+        }
+        decisions: dict[str, Decision] = {}
+        for suspect, _ in members:
+            decision = decide(evidence.get(suspect, []), jurisdiction)
+            override = overrides.get(suspect)
+            if override is not None:
+                decision = Decision(
+                    override.district,
+                    override.station,
+                    "analyst override",
+                    "high",
+                    [f"{override.actor}: {override.reason}"],
+                    decision.evidence,
+                )
+            decisions[suspect] = decision
+        districts_of: dict[str, set[str]] = defaultdict(set)
+        for suspect, network in members:
+            if network and decisions[suspect].district:
+                districts_of[network].add(decisions[suspect].district or "")
+        central_networks = {n for n, d in districts_of.items() if len(d) > 1}
+        conn.execute(delete(routing_decisions))
+        insert_rows(
+            conn,
+            routing_decisions,
+            (
+                "suspect_id",
+                "district",
+                "station",
+                "basis",
+                "confidence",
+                "network_id",
+                "network_central",
+                "detail",
+                "overridden",
+            ),
+            [
+                (
+                    s,
+                    d.district,
+                    d.station,
+                    d.basis,
+                    d.confidence,
+                    n,
+                    n in central_networks,
+                    {"notes": d.notes, "evidence": d.evidence},
+                    s in overrides,
+                )
+                for s, n in members
+                for d in [decisions[s]]
+            ],
+        )
+        by_station: dict[str, int] = defaultdict(int)
+        for d in decisions.values():
+            if d.station:
+                by_station[d.station] += 1
+        summary = RoutingSummary(
+            len(members),
+            sum(1 for d in decisions.values() if d.station),
+            sum(1 for d in decisions.values() if d.district and not d.station),
+            sum(1 for d in decisions.values() if not d.district),
+            len(central_networks),
+            len(overrides),
+            dict(sorted(by_station.items())),
+        )
+        append(conn, actor, [AuditEvent("route.completed", "routing", "all", summary.__dict__)])
+    return summary
+
+
+def override_routing(
+    engine: Engine, actor: str, suspect_id: str, reason: str, district: str | None, station: str | None
+) -> int:
+    if not reason.strip():
+        raise TipfusionError("a routing override needs a reason (--reason)")
+    jurisdiction = load_jurisdiction(engine)
+    if station is not None:
+        match = next((s for s in jurisdiction.stations if s.station_id == station), None)
+        if match is None:
+            raise NotFound(f"no station {station!r} in the jurisdiction")
+        district = district or match.district
+    elif district is None or jurisdiction.district_named(district) is None:
+        raise NotFound(f"name a station or a district of the jurisdiction (got {district!r})")
+    with engine.begin() as conn:
+        if conn.execute(select(suspects.c.suspect_id).where(suspects.c.suspect_id == suspect_id)).first() is None:
+            raise NotFound(f"no suspect {suspect_id}")
+        number = int(
+            conn.execute(
+                insert(routing_overrides)
+                .values(
+                    suspect_id=suspect_id,
+                    district=district,
+                    station=station,
+                    reason=reason,
+                    actor=actor,
+                    created_at=now(),
+                    active=True,
+                )
+                .returning(routing_overrides.c.id)
+            ).scalar_one()
+        )
+        append(
+            conn,
+            actor,
+            [
+                AuditEvent(
+                    "route.override",
+                    "suspect",
+                    suspect_id,
+                    {"district": district, "station": station, "reason": reason},
+                )
+            ],
+        )
+    return number
+
+
+def routing_rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(routing_decisions).order_by(routing_decisions.c.suspect_id)).all()
+    return [
+        {
+            "suspect_id": r.suspect_id,
+            "district": r.district or "",
+            "station": r.station or "",
+            "basis": r.basis,
+            "confidence": r.confidence,
+            "network_id": r.network_id or "",
+            "network_central": r.network_central,
+            "overridden": r.overridden,
+            "notes": "; ".join((r.detail or {}).get("notes", [])),
+        }
+        for r in rows
+    ]

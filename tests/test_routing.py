@@ -1,0 +1,247 @@
+"""Jurisdictions and routing: locating (inside, border, outside), CRS conversion, each evidence level, networks
+across districts, overrides, bad boundary files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import struct
+from pathlib import Path
+
+import pytest
+import shapefile
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry import box, mapping
+from sqlalchemy import Engine, select
+
+from tipfusion.route.jurisdictions import Jurisdiction, Station, demo_jurisdiction, read_layer
+from tipfusion.route.routing import CENTRAL, Evidence, decide
+from tipfusion.store.tables import audit_events
+
+A = Station("PS A", "North", box(77.0, 28.5, 77.1, 28.6))
+B = Station("PS B", "North", box(77.1, 28.5, 77.2, 28.6))
+C = Station("PS C", "South", box(77.0, 28.4, 77.1, 28.5))
+CITY = Jurisdiction([A, B, C])
+
+
+def test_locate_inside_border_outside() -> None:
+    inside = CITY.locate(77.05, 28.55)
+    assert inside is not None and inside.station.station_id == "PS A" and not inside.on_border
+    border = CITY.locate(77.1, 28.55)
+    assert (
+        border is not None and border.on_border and border.station.station_id == "PS A" and border.others == ("PS B",)
+    )
+    assert CITY.locate(78.0, 28.55) is None
+
+
+@pytest.mark.parametrize(
+    "evidence,expected",
+    [
+        ([Evidence("isp_answer", "subscriber", (77.05, 28.55))], ("North", "PS A", "isp_answer", "high")),
+        ([Evidence("report_address", "billing", (77.15, 28.55))], ("North", "PS B", "report_address", "medium")),
+        ([Evidence("isp_answer", "on the line", (77.1, 28.55))], ("North", "PS A", "isp_answer", "medium")),
+        (
+            [Evidence("report_address", "a", (77.05, 28.55)), Evidence("report_address", "b", (77.15, 28.55))],
+            ("North", None, "report_address", "low"),
+        ),
+        (
+            [Evidence("report_address", "a", (77.05, 28.55)), Evidence("report_address", "b", (77.05, 28.45))],
+            (None, None, "central: conflicting addresses", "none"),
+        ),
+        (
+            [Evidence("isp_answer", "subscriber", (77.05, 28.45)), Evidence("report_address", "b", (77.15, 28.55))],
+            ("South", "PS C", "isp_answer", "high"),
+        ),  # the stronger evidence wins
+        ([Evidence("ip_city", "estimate", place="south")], ("South", None, "ip_city", "low")),
+        (
+            [Evidence("esp_location", "ESP", place="North"), Evidence("ip_city", "IP", place="South")],
+            ("North", None, "esp_location", "low"),
+        ),
+        ([Evidence("ip_city", "x", place="Nowhere")], (None, None, CENTRAL, "none")),
+        ([], (None, None, CENTRAL, "none")),
+        (
+            [Evidence("report_address", "far away", (80.0, 20.0))],
+            (None, None, "central: outside the jurisdiction", "none"),
+        ),
+    ],
+)
+def test_each_evidence_level(evidence: list[Evidence], expected: tuple[object, ...]) -> None:
+    decision = decide(evidence, CITY)
+    assert (decision.district, decision.station, decision.basis, decision.confidence) == expected
+    assert len(decision.evidence) == len(evidence)
+
+
+def _projected_features() -> list[dict[str, object]]:
+    to_mercator = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    features = []
+    for station in (A, B, C):
+        projected = shapely.transform(
+            station.geometry, lambda xy: list(zip(*to_mercator.transform(xy[:, 0], xy[:, 1]), strict=True))
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": mapping(projected),
+                "properties": {"name": station.station_id, "dist": station.district},
+            }
+        )
+    return features
+
+
+def test_geojson_in_another_crs(tmp_path: Path) -> None:
+    path = tmp_path / "stations.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "crs": {"type": "name", "properties": {"name": "EPSG:3857"}},
+                "features": _projected_features(),
+            }
+        )
+    )
+    stations, problems = read_layer(path, "name", "dist")
+    assert not problems
+    found = Jurisdiction(stations).locate(77.05, 28.45)
+    assert found is not None and found.station.station_id == "PS C"
+
+
+def test_shapefile_with_prj_and_a_districts_table(tmp_path: Path) -> None:
+    path = tmp_path / "stations.shp"
+    writer = shapefile.Writer(str(path), shapeType=shapefile.POLYGON)
+    writer.field("name", "C")
+    for feature in _projected_features():
+        writer.shape(feature["geometry"])  # type: ignore[arg-type]
+        writer.record(feature["properties"]["name"])  # type: ignore[index]
+    writer.close()
+    path.with_suffix(".prj").write_text(CRS.from_epsg(3857).to_wkt())
+    table = tmp_path / "districts.csv"
+    table.write_text("station,district\nPS A,Central\nPS B,Central\nPS C,Outer\n")
+    stations, problems = read_layer(path, "name", "district", table)
+    assert not problems and {s.district for s in stations} == {"Central", "Outer"}
+    found = Jurisdiction(stations).locate(77.15, 28.55)
+    assert found is not None and found.station.station_id == "PS B"
+
+
+def test_geopackage(tmp_path: Path) -> None:
+    path = tmp_path / "stations.gpkg"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT, srs_id INTEGER PRIMARY KEY, organization TEXT,
+              organization_coordsys_id INTEGER, definition TEXT, description TEXT);
+            CREATE TABLE gpkg_geometry_columns (table_name TEXT, column_name TEXT, geometry_type_name TEXT,
+              srs_id INTEGER, z TINYINT, m TINYINT);
+            CREATE TABLE stations (fid INTEGER PRIMARY KEY, geom BLOB, station TEXT, district TEXT);
+            INSERT INTO gpkg_geometry_columns VALUES ('stations', 'geom', 'POLYGON', 4326, 0, 0);
+        """)
+        conn.execute(
+            "INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84', 4326, 'EPSG', 4326, ?, '')",
+            (__import__("pyproj").CRS.from_epsg(4326).to_wkt(),),
+        )
+        for station in (A, B, C):
+            blob = b"GP" + bytes([0, 0b00000001]) + struct.pack("<i", 4326) + shapely.to_wkb(station.geometry)
+            conn.execute(
+                "INSERT INTO stations (geom, station, district) VALUES (?, ?, ?)",
+                (blob, station.station_id, station.district),
+            )
+    stations, problems = read_layer(path)
+    assert not problems and sorted(s.station_id for s in stations) == ["PS A", "PS B", "PS C"]
+
+
+def test_bad_features_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": mapping(A.geometry),
+                        "properties": {"station": "", "district": "N"},
+                    },
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [77, 28]},
+                        "properties": {"station": "PS P", "district": "N"},
+                    },
+                    {
+                        "type": "Feature",
+                        "geometry": mapping(B.geometry),
+                        "properties": {"station": "PS B", "district": "N"},
+                    },
+                ],
+            }
+        )
+    )
+    stations, problems = read_layer(path)
+    assert [s.station_id for s in stations] == ["PS B"]
+    assert [(p.line, p.field) for p in problems] == [(1, "station"), (2, "geometry")]
+
+
+# -- the service ------------------------------------------------------------------------------------------------
+def test_routing_end_to_end(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tipfusion.cli.main import app
+    from tipfusion.config import Settings
+    from tipfusion.enrich.service import EnrichConfig, EnrichService
+    from tipfusion.ingest import IngestService
+    from tipfusion.link.service import LinkService
+    from tipfusion.synth import generate
+
+    result = generate(tmp_path / "batch", 150, seed=31)
+    IngestService(engine, Settings(database_url=db_url), "tester").ingest_paths([result.out])
+    ref = result.reference
+    EnrichService(engine, EnrichConfig(tuple(ref.databases), ref.isp_table, ref.warninglist), "tester").run()
+    LinkService(engine, "tester").run()
+    layer, pins = demo_jurisdiction(tmp_path / "jurisdiction")
+    runner = CliRunner()
+    assert runner.invoke(app, ["--database", db_url, "jurisdictions", "import", str(layer)]).exit_code == 0
+    routed = runner.invoke(app, ["--database", db_url, "route", "--pins", str(pins)])
+    assert routed.exit_code == 0, routed.output
+    assert "to a station" in routed.output
+    out = tmp_path / "routing.csv"
+    assert runner.invoke(app, ["--database", db_url, "export", "routing", "--output", str(out)]).exit_code == 0
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0])[:6] == ["suspect_id", "district", "station", "basis", "confidence", "network_id"]
+    stationed = [r for r in rows if r["station"]]
+    assert stationed and all(r["basis"] == "report_address" and r["confidence"] in {"medium", "low"} for r in stationed)
+    assert all(r["station"] == "" for r in rows if r["basis"] in {"ip_city", "esp_location"})  # weak: never a station
+    assert any(r["basis"] == CENTRAL for r in rows)
+    central = [r for r in rows if r["network_central"] == "True"]
+    for network in {r["network_id"] for r in central}:
+        assert len({r["district"] for r in rows if r["network_id"] == network and r["district"]}) > 1
+
+    suspect = rows[0]["suspect_id"]
+    overridden = runner.invoke(
+        app,
+        [
+            "--database",
+            db_url,
+            "route",
+            "override",
+            suspect,
+            "--station",
+            "PS Demopur 3",
+            "--reason",
+            "subscriber confirmed by phone",
+        ],
+    )
+    assert overridden.exit_code == 0, overridden.output
+    runner.invoke(app, ["--database", db_url, "route", "--pins", str(pins)])
+    runner.invoke(app, ["--database", db_url, "export", "routing", "--output", str(out)])
+    row = next(r for r in csv.DictReader(out.open()) if r["suspect_id"] == suspect)
+    assert (row["district"], row["station"], row["basis"], row["overridden"]) == (
+        "Demopur",
+        "PS Demopur 3",
+        "analyst override",
+        "True",
+    )
+    with engine.connect() as conn:
+        assert "route.override" in set(conn.execute(select(audit_events.c.action)).scalars())
+    bad = runner.invoke(
+        app, ["--database", db_url, "route", "override", suspect, "--station", "PS Nowhere", "--reason", "x"]
+    )
+    assert bad.exit_code != 0
