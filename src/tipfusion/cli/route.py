@@ -87,5 +87,37 @@ def requests_sent(
     console.print(f"request {request_id} sent; answer due by {due.astimezone(app.settings.profile.zone).isoformat()}")
 
 
+@requests_app.command("answer")
+def requests_answer(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The ISP's answer, CSV or XLSX")],
+    isp: Annotated[str, typer.Option(help="The ISP that answered (as in requests list)")],
+    column: Annotated[
+        list[str] | None, typer.Option("--map", help='Column mapping, e.g. "Subscriber Name=subscriber_name"')
+    ] = None,
+) -> None:
+    """Ingest an ISP's answer: validated, matched to the items asked, stored; bad files go to quarantine whole."""
+    from tipfusion.errors import DocumentRejected
+    from tipfusion.route.answers import ingest_answers
+
+    app: AppContext = ctx.obj
+    mapping = {}
+    for pair in column or []:
+        source, _, target = pair.partition("=")
+        if not target:
+            raise typer.BadParameter(f"--map needs COLUMN=field, got {pair!r}")
+        mapping[source.strip()] = target.strip()
+    try:
+        summary = ingest_answers(app.ready_engine(), app.actor, path, isp, app.settings.profile.phone_region, mapping)
+    except DocumentRejected as exc:
+        console.print(f"[red]quarantined[/] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    app.banner()
+    console.print(
+        f"{summary.rows} answer row(s) stored for {', '.join(summary.requests)}; run tipfusion link and "
+        "tipfusion route to use them"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(requests_app, name="requests")

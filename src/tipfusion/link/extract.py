@@ -157,4 +157,19 @@ def load_input(conn: Connection) -> LinkInput:
         data.files.append((report, min(hashes), (report, ordinal) in flagged))
 
     data.leads.extend(rows_of(conn, "SELECT lead_ref, kind, canonical FROM lead_identifiers"))
+    # what an ISP said about the subscriber behind a report's address: strong identity evidence
+    for report, phone, alternate, email, id_type, id_number in rows_of(
+        conn, "SELECT report_id, phone, alternate_phone, email, id_document_type, id_document_number FROM isp_answers"
+    ):
+        if report not in current:
+            continue
+        for value in (phone, alternate):
+            if value:
+                data.identity.append((report, "phone", value))
+                data.verified.add((report, "phone", value))
+        if email:
+            data.identity.append((report, "email", email))
+        if id_number:
+            key = f"{(id_type or 'ID').strip().upper()}:{''.join(str(id_number).split()).upper()}"
+            data.identity.append((report, "subscriber_id", key))
     return data

@@ -21,6 +21,7 @@ class LinkSettings:
             "ip_fixed": 5.0,
             "ip_v6_prefix": 5.0,
             "ip_cgnat_port": 8.0,
+            "subscriber_id": 10.0,
         }
     )
     caps: dict[str, int] = field(
@@ -34,6 +35,7 @@ class LinkSettings:
             "ip_fixed": 4,
             "ip_v6_prefix": 4,
             "ip_cgnat_port": 3,
+            "subscriber_id": 6,
         }
     )
     verified_bonus: float = 1.0  # both sides' value verified by the ESP

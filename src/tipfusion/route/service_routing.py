@@ -109,6 +109,16 @@ def gather_evidence(engine: Engine, gazetteer: dict[str, tuple[float, float, str
                     evidence[suspect_of[report]].append(
                         Evidence("report_address", f"report {report}: {text}", (found[0], found[1]) if found else None)
                     )
+        for report, address, pin in rows_of(conn, "SELECT report_id, address, pin FROM isp_answers"):
+            if report in suspect_of:
+                found = gazetteer.get(str(pin or "").strip())
+                evidence[suspect_of[report]].append(
+                    Evidence(
+                        "isp_answer",
+                        f"report {report}: subscriber address {address or ''} {pin or ''}".strip(),
+                        (found[0], found[1]) if found else None,
+                    )
+                )
         for report, city in rows_of(
             conn,
             "SELECT o.report_id, e.city_estimate FROM identifier_observations o JOIN ip_enrichments e "

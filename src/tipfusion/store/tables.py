@@ -529,3 +529,28 @@ routing_overrides = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("active", Boolean, nullable=False),
 )
+
+isp_answers = Table(
+    "isp_answers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", Integer, nullable=False),
+    Column("item", Integer, nullable=False),
+    Column("report_id", BigInteger, nullable=False),
+    Column("ip", String(45), nullable=False),
+    Column("port", Integer),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("subscriber_name", Text),
+    Column("address", Text),
+    Column("pin", String(12)),
+    Column("phone", String(32), comment="E.164"),
+    Column("alternate_phone", String(32)),
+    Column("email", Text),
+    Column("id_document_type", String(40)),
+    Column("id_document_number", String(80)),
+    Column("connection_type", String(40)),
+    Column("source_sha256", String(64), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_isp_answers_report", "report_id"),
+)
