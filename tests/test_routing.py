@@ -245,3 +245,40 @@ def test_routing_end_to_end(engine: Engine, db_url: str, tmp_path: Path) -> None
         app, ["--database", db_url, "route", "override", suspect, "--station", "PS Nowhere", "--reason", "x"]
     )
     assert bad.exit_code != 0
+
+
+def test_deconfliction_flags_both_sides(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """Two people sharing a family phone, routed to different stations; one of them in a foreign lead list."""
+    from tipfusion.config import Settings
+    from tipfusion.ingest import IngestService
+    from tipfusion.link.service import LinkService
+    from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
+
+    def report(first: str, account: str, email: str, pin: str) -> str:
+        return (
+            "<report><incidentSummary><incidentType>Child Sex Trafficking</incidentType>"
+            "<incidentDateTime>2025-03-14T21:07:33Z</incidentDateTime></incidentSummary>"
+            "<reporter><reportingPerson><email>t@esp.test</email></reportingPerson></reporter>"
+            f"<personOrUserReported><personOrUserReportedPerson><firstName>{first}</firstName>"
+            '<lastName>Rao</lastName><phone countryCallingCode="+49">1555 0000123</phone>'
+            f"<email>{email}</email><address><zipCode>{pin}</zipCode><country>IN</country></address>"
+            f"</personOrUserReportedPerson><espIdentifier>{account}</espIdentifier></personOrUserReported></report>"
+        )
+
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "100000042.xml").write_text(report("Asha", "u-asha", "asha@example.net", "901001"))
+    (batch / "100000043.xml").write_text(report("Ravi", "u-ravi", "second@example.net", "906005"))
+    (batch / "lead.csv").write_text(
+        "lead_ref,agency,kind,value,country\nDE-9,Example Foreign Police,email,second@example.net,\n"
+    )
+    assert IngestService(engine, Settings(database_url=db_url), "t").ingest_paths([batch]).quarantined == 0
+    LinkService(engine, "t").run()
+    layer, pins = demo_jurisdiction(tmp_path / "jurisdiction")
+    import_jurisdiction(engine, "t", layer, synthetic=True)
+    summary = route_all(engine, "t", pins)
+    rows = {r["suspect_id"]: r for r in routing_rows(engine)}
+    assert len(rows) == 2 and summary.deconfliction == 2
+    assert {r["station"] for r in rows.values()} == {"PS Exampleton 1", "PS Fictiva 5"}
+    assert all("phone +4915550000123 also held by" in r["deconfliction"] for r in rows.values())
+    assert "named in lead DE-9 from Example Foreign Police" in rows["S100000043"]["deconfliction"]

@@ -31,6 +31,7 @@ ROUTING_FIELDS = [
     "network_central",
     "overridden",
     "notes",
+    "deconfliction",
 ]
 
 
@@ -146,6 +147,7 @@ def gather_evidence(engine: Engine, gazetteer: dict[str, tuple[float, float, str
 @dataclass
 class RoutingSummary:
     suspects: int
+    deconfliction: int
     to_station: int
     to_district: int
     central: int
@@ -185,6 +187,7 @@ def route_all(engine: Engine, actor: str, gazetteer_path: Path | None) -> Routin
             if network and decisions[suspect].district:
                 districts_of[network].add(decisions[suspect].district or "")
         central_networks = {n for n, d in districts_of.items() if len(d) > 1}
+        conflicts = deconflict(conn, decisions)
         conn.execute(delete(routing_decisions))
         insert_rows(
             conn,
@@ -209,7 +212,7 @@ def route_all(engine: Engine, actor: str, gazetteer_path: Path | None) -> Routin
                     d.confidence,
                     n,
                     n in central_networks,
-                    {"notes": d.notes, "evidence": d.evidence},
+                    {"notes": d.notes, "evidence": d.evidence, "deconfliction": conflicts.get(s, [])},
                     s in overrides,
                 )
                 for s, n in members
@@ -222,6 +225,7 @@ def route_all(engine: Engine, actor: str, gazetteer_path: Path | None) -> Routin
                 by_station[d.station] += 1
         summary = RoutingSummary(
             len(members),
+            len(conflicts),
             sum(1 for d in decisions.values() if d.station),
             sum(1 for d in decisions.values() if d.district and not d.station),
             sum(1 for d in decisions.values() if not d.district),
@@ -231,6 +235,41 @@ def route_all(engine: Engine, actor: str, gazetteer_path: Path | None) -> Routin
         )
         append(conn, actor, [AuditEvent("route.completed", "routing", "all", summary.__dict__)])
     return summary
+
+
+DECONFLICT_KINDS = {"phone", "email", "device", "esp_user", "subscriber_id", "url"}
+
+
+def deconflict(conn: Any, decisions: dict[str, Decision]) -> dict[str, list[str]]:
+    """Flags for both sides when two suspects routed to different stations or districts share an identifier, and
+    for suspects named in another agency's lead list — so two teams never work one person unknowingly."""
+    from tipfusion.link.extract import load_input
+
+    data = load_input(conn)
+    suspect_of = dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
+    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for report, kind, key in data.identity:
+        if kind in DECONFLICT_KINDS and report in suspect_of:
+            holders[(kind, key)].add(suspect_of[report])
+    flags: dict[str, list[str]] = defaultdict(list)
+
+    def place(suspect: str) -> str:
+        decision = decisions.get(suspect)
+        return (decision.station or decision.district or "central") if decision else "unrouted"
+
+    for (kind, key), owners in holders.items():
+        if len(owners) < 2 or len(owners) > 10:
+            continue
+        for suspect in owners:
+            for other in sorted(owners - {suspect}):
+                if place(other) != place(suspect):
+                    flags[suspect].append(f"{kind} {key} also held by {other} ({place(other)})")
+    agency = dict(rows_of(conn, "SELECT lead_ref, COALESCE(agency, '') FROM leads"))
+    by_value = {(kind, key): owners for (kind, key), owners in holders.items()}
+    for lead_ref, kind, key in data.leads:
+        for suspect in by_value.get((kind, key), set()):
+            flags[suspect].append(f"named in lead {lead_ref} from {agency.get(lead_ref) or 'another agency'}")
+    return {s: sorted(set(f)) for s, f in flags.items()}
 
 
 def override_routing(
@@ -293,6 +332,7 @@ def routing_rows(engine: Engine) -> list[dict[str, Any]]:
             "network_central": r.network_central,
             "overridden": r.overridden,
             "notes": "; ".join((r.detail or {}).get("notes", [])),
+            "deconfliction": "; ".join((r.detail or {}).get("deconfliction", [])),
         }
         for r in rows
     ]
