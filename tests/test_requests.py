@@ -130,3 +130,15 @@ def test_build_letters_and_track(ready: tuple[Engine, Path], db_url: str, tmp_pa
     assert not rows[by_isp["Example Fixed Broadband (synthetic)"].request_id]["overdue"]
     with pytest.raises(TipfusionError):
         mark_sent(engine, "analyst", hosting.request_id, datetime.now(UTC) + timedelta(days=2))
+
+
+def test_platform_notices(ready: tuple[Engine, Path], db_url: str, tmp_path: Path) -> None:
+    from tipfusion.route.service import build_platform_requests
+
+    engine, _ = ready
+    (built,) = build_platform_requests(engine, Settings(database_url=db_url), "analyst", tmp_path / "platforms")
+    assert built.isp == "example.com" and built.items == 1 and built.reference.startswith("TF/PLATFORM/")
+    (row,) = list(csv.DictReader(next(built.folder.glob("*-annex.csv")).open()))
+    assert (row["account_id"], row["screen_name"], row["reports"]) == ("u-7f3a91c2", "quietfox87", "100000042")
+    text = "\n".join(p.text for p in Document(str(next(built.folder.glob("*.docx")))).paragraphs)
+    assert "login and session logs" in text and "u-00c4d1e9" not in text  # never the child's account

@@ -26,6 +26,9 @@ def requests_build(
         bool, typer.Option(help="Also ask CGNAT sightings that have no source port")
     ] = False,
     again: Annotated[bool, typer.Option(help="Ask again for sightings already in an earlier request")] = False,
+    platforms: Annotated[
+        bool, typer.Option(help="Also write one notice per platform for the reported accounts")
+    ] = False,
 ) -> None:
     """One request per ISP: a BNSS s.94 notice (DOCX and PDF) and its annex (CSV and XLSX), with SHA-256s."""
     app: AppContext = ctx.obj

@@ -1,7 +1,7 @@
 """Write a request: an editable Word letter, a PDF, and the annex as CSV and XLSX; SHA-256 of every part.
 
 The wording comes from the deployment profile (a BNSS 2023 s.94 notice over the issuing officer's name for the
-Indian profile); a unit changes it by pointing TIPFUSION_TEMPLATES_DIR at its own `isp_request.html.j2`.
+Indian profile); a unit changes it by pointing TIPFUSION_TEMPLATES_DIR at its own `notice.html.j2`.
 """
 
 from __future__ import annotations
@@ -72,94 +72,111 @@ def _environment(templates: Path | None) -> Environment:
     return Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html", "j2"]))
 
 
+@dataclass(frozen=True)
+class Letter:
+    """What a notice says, whoever it goes to: an ISP, or a platform."""
+
+    recipient: str
+    title: str
+    paragraphs: list[str]
+    columns: list[tuple[str, str]]  # (row key, column heading) shown in the letter's table
+    annex_fields: list[str]  # every field of the annex spreadsheet
+    rows: list[dict[str, object]]
+
+
+ISP_COLUMNS = [
+    ("item", "#"),
+    ("ip", "IP address"),
+    ("source_port", "Source port"),
+    ("time_utc", "Date-time (UTC)"),
+    ("time_isp_zone", "Date-time ({zone})"),
+    ("event", "Event"),
+    ("caution", "Caution"),
+]
+
+
+def isp_letter(request: IspRequest, context: LetterContext) -> Letter:
+    title, body = paragraphs(request, context)
+    columns = [(key, label.format(zone=request.log_timezone)) for key, label in ISP_COLUMNS]
+    return Letter(request.isp, title, body, columns, ANNEX_FIELDS, [item.row() for item in request.items])
+
+
 def write_request(
     request: IspRequest, context: LetterContext, folder: Path, templates: Path | None = None
 ) -> dict[str, str]:
-    """Write all parts into `folder`; return {file name: sha256}."""
+    return write_letter(isp_letter(request, context), context, folder, templates)
+
+
+def write_letter(letter: Letter, context: LetterContext, folder: Path, templates: Path | None = None) -> dict[str, str]:
+    """Write the notice (DOCX, PDF), its annex (CSV, XLSX) and a manifest into `folder`; return {file: sha256}."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [item.row() for item in request.items]
-    title, body = paragraphs(request, context)
     stem = context.reference.replace("/", "-")
     written: dict[str, Path] = {}
+    banner = "SYNTHETIC DATA — generated for testing; not a real notice"
 
     annex_csv = folder / f"{stem}-annex.csv"
     with annex_csv.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=ANNEX_FIELDS)
+        writer = csv.DictWriter(handle, fieldnames=letter.annex_fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(letter.rows)
     written[annex_csv.name] = annex_csv
 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "Annex"
-    sheet.append(ANNEX_FIELDS)
-    for row in rows:
-        sheet.append([row[f] for f in ANNEX_FIELDS])
+    sheet.append(letter.annex_fields)
+    for row in letter.rows:
+        sheet.append([row[f] for f in letter.annex_fields])
     if context.synthetic:
         sheet.insert_rows(1)
-        sheet["A1"] = "SYNTHETIC DATA — generated for testing; not a real notice"
+        sheet["A1"] = banner
     annex_xlsx = folder / f"{stem}-annex.xlsx"
     book.save(annex_xlsx)
     written[annex_xlsx.name] = annex_xlsx
 
-    letter = Document()
-    style = letter.styles["Normal"]
+    document = Document()
+    style = document.styles["Normal"]
     style.font.name = "DejaVu Serif"
     style.font.size = Pt(11)
     if context.synthetic:
-        letter.add_paragraph("SYNTHETIC DATA — generated for testing; not a real notice").runs[0].bold = True
-    letter.add_paragraph(f"No. {context.reference}\tDate: {context.date:%d.%m.%Y}")
-    addressee = ["To,", context.officer or "The Nodal Officer", request.isp]
+        document.add_paragraph(banner).runs[0].bold = True
+    document.add_paragraph(f"No. {context.reference}\tDate: {context.date:%d.%m.%Y}")
+    addressee = ["To,", context.officer or "The Nodal Officer", letter.recipient]
     addressee += [x for x in (context.address, context.email) if x]
-    letter.add_paragraph("\n".join(addressee))
-    letter.add_heading(title, level=1)
-    for paragraph in body:
-        letter.add_paragraph(paragraph)
-    table = letter.add_table(rows=1, cols=7)
+    document.add_paragraph("\n".join(addressee))
+    document.add_heading(letter.title, level=1)
+    for paragraph in letter.paragraphs:
+        document.add_paragraph(paragraph)
+    table = document.add_table(rows=1, cols=len(letter.columns))
     table.style = "Table Grid"
-    for cell, label in zip(
-        table.rows[0].cells,
-        [
-            "#",
-            "IP address",
-            "Source port",
-            "Date-time (UTC)",
-            f"Date-time ({request.log_timezone})",
-            "Event",
-            "Caution",
-        ],
-        strict=True,
-    ):
+    for cell, (_, label) in zip(table.rows[0].cells, letter.columns, strict=True):
         cell.text = label
-    for row in rows:
-        cells = table.add_row().cells
-        for cell, key in zip(
-            cells, ["item", "ip", "source_port", "time_utc", "time_isp_zone", "event", "caution"], strict=True
-        ):
+    for row in letter.rows:
+        for cell, (key, _) in zip(table.add_row().cells, letter.columns, strict=True):
             cell.text = str(row[key])
-    letter.add_paragraph("")
-    letter.add_paragraph(context.signatory)
+    document.add_paragraph("")
+    document.add_paragraph(context.signatory)
     docx_path = folder / f"{stem}.docx"
-    letter.save(str(docx_path))
+    document.save(str(docx_path))
     written[docx_path.name] = docx_path
 
     from weasyprint import HTML
 
     html = (
         _environment(templates)
-        .get_template("isp_request.html.j2")
+        .get_template("notice.html.j2")
         .render(
             reference=context.reference,
             date=f"{context.date:%d.%m.%Y}",
             officer=context.officer,
-            isp=request.isp,
+            recipient=letter.recipient,
             address=context.address,
             email=context.email,
-            title=title,
-            paragraphs=body,
-            items=rows,
-            log_timezone=request.log_timezone,
+            title=letter.title,
+            paragraphs=letter.paragraphs,
+            columns=letter.columns,
+            rows=letter.rows,
             signatory=context.signatory,
             synthetic=context.synthetic,
         )

@@ -223,3 +223,74 @@ def list_requests(engine: Engine, at: datetime | None = None) -> list[dict[str, 
         }
         for r in rows
     ]
+
+
+def build_platform_requests(engine: Engine, settings: Settings, actor: str, output: Path) -> list[BuiltRequest]:
+    """One notice per reporting platform for the reported accounts (not the children's)."""
+    from tipfusion.route.letters import write_letter
+    from tipfusion.route.platforms import AccountRow, platform_letters
+
+    ensure_schema(engine)
+    sql = (
+        "SELECT a.esp_scope, a.esp_identifier, a.screen_name, a.report_id, l.suspect_id FROM accounts a "
+        "JOIN reports r ON r.report_id = a.report_id AND r.current_version = a.version "
+        "LEFT JOIN report_links l ON l.report_id = a.report_id "
+        "WHERE a.role = 'reported' AND a.esp_identifier IS NOT NULL"
+    )
+    with engine.connect() as conn:
+        rows = [
+            AccountRow(esp or "unknown-esp", account, screen, report, suspect)
+            for esp, account, screen, report, suspect in rows_of(conn, sql)
+        ]
+        synthetic = repo.get_flag(conn, "synthetic") == "true"
+    today = now()
+    templates = Path(settings.templates_dir) if settings.templates_dir else None
+    built = []
+    for letter in platform_letters(rows):
+        with engine.begin() as conn:
+            number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
+            reference = (
+                f"{settings.request_prefix.replace('ISP', 'PLATFORM')}/{_slug(letter.recipient)}/"
+                f"{today:%Y%m%d}/{number}"
+            )
+            folder = output / reference.replace("/", "-")
+            context = LetterContext(
+                reference,
+                today.astimezone(settings.profile.zone),
+                settings.issuing_officer,
+                None,
+                None,
+                None,
+                synthetic,
+            )
+            files = write_letter(letter, context, folder, templates)
+            request_id = int(
+                conn.execute(
+                    insert(isp_requests)
+                    .values(
+                        reference=reference,
+                        recipient=f"platform: {letter.recipient}",
+                        created_at=today,
+                        status="draft",
+                        items=len(letter.rows),
+                        output_dir=str(folder),
+                        files=files,
+                        actor=actor,
+                    )
+                    .returning(isp_requests.c.id)
+                ).scalar_one()
+            )
+            append(
+                conn,
+                actor,
+                [
+                    AuditEvent(
+                        "request.built",
+                        "platform_request",
+                        reference,
+                        {"platform": letter.recipient, "accounts": len(letter.rows), "files": files},
+                    )
+                ],
+            )
+        built.append(BuiltRequest(request_id, reference, letter.recipient, len(letter.rows), 0, folder, files))
+    return built
