@@ -117,22 +117,7 @@ def build_requests(
                 synthetic,
             )
             files = write_request(request, context, folder, templates)
-            request_id = int(
-                conn.execute(
-                    insert(isp_requests)
-                    .values(
-                        reference=reference,
-                        recipient=request.isp,
-                        created_at=today,
-                        status="draft",
-                        items=len(request.items),
-                        output_dir=str(folder),
-                        files=files,
-                        actor=actor,
-                    )
-                    .returning(isp_requests.c.id)
-                ).scalar_one()
-            )
+            request_id = _store_request(conn, reference, request.isp, len(request.items), folder, files, actor)
             insert_rows(
                 conn,
                 isp_request_items,
@@ -183,6 +168,28 @@ def build_requests(
             BuiltRequest(request_id, reference, request.isp, len(request.items), request.excluded, folder, files)
         )
     return built
+
+
+def _store_request(
+    conn: Any, reference: str, recipient: str, items: int, folder: Path, files: dict[str, str], actor: str
+) -> int:
+    """One tracked request (draft until sent)."""
+    return int(
+        conn.execute(
+            insert(isp_requests)
+            .values(
+                reference=reference,
+                recipient=recipient,
+                created_at=now(),
+                status="draft",
+                items=items,
+                output_dir=str(folder),
+                files=files,
+                actor=actor,
+            )
+            .returning(isp_requests.c.id)
+        ).scalar_one()
+    )
 
 
 def mark_sent(engine: Engine, actor: str, request_id: int, at: datetime | None = None) -> datetime:
@@ -264,21 +271,8 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
                 synthetic,
             )
             files = write_letter(letter, context, folder, templates)
-            request_id = int(
-                conn.execute(
-                    insert(isp_requests)
-                    .values(
-                        reference=reference,
-                        recipient=f"platform: {letter.recipient}",
-                        created_at=today,
-                        status="draft",
-                        items=len(letter.rows),
-                        output_dir=str(folder),
-                        files=files,
-                        actor=actor,
-                    )
-                    .returning(isp_requests.c.id)
-                ).scalar_one()
+            request_id = _store_request(
+                conn, reference, f"platform: {letter.recipient}", len(letter.rows), folder, files, actor
             )
             append(
                 conn,
