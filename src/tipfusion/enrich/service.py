@@ -24,7 +24,7 @@ from tipfusion.enrich.identify import identifiability
 from tipfusion.enrich.ip import IpEnricher, IpInfo
 from tipfusion.enrich.phone import VERSION as PHONE_VERSION
 from tipfusion.enrich.phone import describe_phone
-from tipfusion.store.bulk import insert_rows, update_rows
+from tipfusion.store.bulk import insert_rows, rows_of, update_rows
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
@@ -203,31 +203,37 @@ class EnrichService:
             )
 
     def _sightings(self, summary: EnrichSummary, progress: Progress | None) -> None:
-        """Identifiability of every IP sighting not yet assessed (new, or its IP's answer changed)."""
+        """Identifiability of every IP sighting not yet assessed (new, or its IP's answer changed).
+
+        Walks the enriched addresses in slices and reaches their sightings through the (kind, canonical) index,
+        so the pass is linear in the store whatever the database's query planner prefers.
+        """
         o, e = identifier_observations, ip_enrichments
+        with self.engine.connect() as conn:
+            addresses = [ip for (ip,) in rows_of(conn, "SELECT ip FROM ip_enrichments ORDER BY ip")]
         query = (
             select(o.c.id, o.c.port, o.c.observed_at, o.c.flags, e.c.network_type, e.c.ip_version)
             .select_from(o.join(e, e.c.ip == o.c.canonical))
-            .where(o.c.kind == "ip", o.c.identifiable.is_(None), o.c.id > bindparam("after"))
-            .order_by(o.c.id)
-            .limit(CHUNK)
+            .where(
+                o.c.kind == "ip", o.c.canonical.in_(bindparam("addresses", expanding=True)), o.c.identifiable.is_(None)
+            )
         )
-        after = 0  # keyset pagination: each chunk continues where the last ended, one pass over the table
-        while True:
-            with self.engine.begin() as conn:
-                rows = conn.execute(query, {"after": after}).all()
-                if not rows:
-                    return
-                after = rows[-1].id
-                updates = []
-                for row in rows:
-                    ok, why = identifiability(row.network_type, row.ip_version, row.port, row.observed_at, row.flags)
-                    updates.append((ok, why, row.id))
-                    summary.sightings_identifiable += ok
-                update_rows(conn, o, ("identifiable", "identifiability_note"), "id", updates)
-                summary.sightings_assessed += len(rows)
+        step = 500
+        for start in range(0, len(addresses), step * 20):
+            with self.engine.begin() as conn:  # one transaction per 20 slices
+                for offset in range(start, min(start + step * 20, len(addresses)), step):
+                    rows = conn.execute(query, {"addresses": addresses[offset : offset + step]}).all()
+                    updates = []
+                    for row in rows:
+                        ok, why = identifiability(
+                            row.network_type, row.ip_version, row.port, row.observed_at, row.flags
+                        )
+                        updates.append((ok, why, row.id))
+                        summary.sightings_identifiable += ok
+                    update_rows(conn, o, ("identifiable", "identifiability_note"), "id", updates)
+                    summary.sightings_assessed += len(rows)
             if progress:
-                progress("IP sightings", summary.sightings_assessed, summary.sightings_assessed + CHUNK)
+                progress("IP sightings", min(start + step * 20, len(addresses)), len(addresses))
 
     # -- phones and emails ----------------------------------------------------------------------------------------
     def _phones(self, summary: EnrichSummary) -> None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections import defaultdict
-from collections.abc import Iterator
-from typing import Any
 
 from sqlalchemy import Connection
 
 from tipfusion.link.records import LinkInput, Suppressed
+from tipfusion.store.bulk import rows_of
 
 IDENTITY_KINDS = {"esp_user", "email", "phone", "device", "screen_name", "prior_report"}
 VIRAL_ANNOTATIONS = {"viral", "potentialMeme"}
@@ -39,23 +38,6 @@ def ip_key(ip: str, network_type: str | None, port: int | None, observed_at: obj
     if network_type == "mobile_cgnat" and port is not None and observed_at is not None:
         return "ip_cgnat_port", f"{ip}:{port}@{observed_at}"
     return None
-
-
-def rows_of(conn: Connection, sql: str, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
-    """Plain tuples straight from the driver's cursor, in batches, inside the caller's transaction
-    (row objects cost more than the work done on them: this reads every sighting in the store)."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor()
-    try:
-        cursor.execute(sql)
-        while True:
-            rows = cursor.fetchmany(batch)
-            if not rows:
-                return
-            yield from rows
-    finally:
-        cursor.close()
 
 
 def load_input(conn: Connection) -> LinkInput:

@@ -18,12 +18,12 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.link.extract import load_input, rows_of
+from tipfusion.link.extract import load_input
 from tipfusion.link.networks import find_networks
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
-from tipfusion.store.bulk import insert_rows
+from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
@@ -317,8 +317,9 @@ def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str,
     isps: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     places: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     sql = (
-        "SELECT o.report_id, e.isp_name, e.city_estimate, e.network_type FROM identifier_observations o "
-        "JOIN ip_enrichments e ON e.ip = o.canonical WHERE o.kind = 'ip' AND o.is_current"
+        "SELECT o.report_id, e.isp_name, e.city_estimate, e.network_type FROM report_links l "
+        "JOIN identifier_observations o ON o.report_id = l.report_id AND o.kind = 'ip' AND o.is_current "
+        "JOIN ip_enrichments e ON e.ip = o.canonical WHERE l.network_id IS NOT NULL"
     )
     for report, isp_name, city, network_type in rows_of(conn, sql):
         network = network_of.get(report)

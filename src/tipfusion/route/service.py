@@ -21,11 +21,10 @@ from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.link.extract import rows_of
 from tipfusion.route.letters import LetterContext, write_request
 from tipfusion.route.requests import Sighting, group_requests
 from tipfusion.store import repository as repo
-from tipfusion.store.bulk import insert_rows
+from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
 from tipfusion.store.tables import isp_request_items, isp_requests

@@ -13,10 +13,9 @@ from sqlalchemy import Engine, delete, insert, select
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.link.extract import rows_of
 from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, read_layer
 from tipfusion.route.routing import Decision, Evidence, decide
-from tipfusion.store.bulk import insert_rows
+from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
 from tipfusion.store.tables import police_stations, routing_decisions, routing_overrides, suspects

@@ -10,7 +10,7 @@ pure and yields plain values, so worker processes do it and send the rows back w
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -117,3 +117,20 @@ def update_rows(conn: Connection, table: Table, columns: Sequence[str], key: str
     assignments = ", ".join(f"{preparer.quote(c)} = {marker}" for c in columns)
     sql = f"UPDATE {preparer.format_table(table)} SET {assignments} WHERE {preparer.quote(key)} = {marker}"
     conn.exec_driver_sql(sql, convert(conn.dialect.name, table, [*columns, key], rows))
+
+
+def rows_of(conn: Connection, sql: str, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """Plain tuples straight from the driver's cursor, in batches, inside the caller's transaction
+    (row objects cost more than the work done on them: this reads every sighting in the store)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql)
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            yield from rows
+    finally:
+        cursor.close()

@@ -18,8 +18,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.link.extract import rows_of
-from tipfusion.store.bulk import insert_rows
+from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
 from tipfusion.store.tables import networks, priorities, report_links, suspects, triage_adjustments
