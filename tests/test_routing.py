@@ -282,3 +282,28 @@ def test_deconfliction_flags_both_sides(engine: Engine, db_url: str, tmp_path: P
     assert {r["station"] for r in rows.values()} == {"PS Exampleton 1", "PS Fictiva 5"}
     assert all("phone +4915550000123 also held by" in r["deconfliction"] for r in rows.values())
     assert "named in lead DE-9 from Example Foreign Police" in rows["S100000043"]["deconfliction"]
+
+
+def test_india_post_geocoding_precision() -> None:
+    from tipfusion.route.geocode import HINT, PRECISE, geocode
+
+    own = geocode("901001", "", {"901001": (77.02, 28.52, "Exampleton sector 1")})
+    assert own is not None and own.precision == PRECISE and own.source == "unit PIN list"
+    office = geocode("110001", "Flat 2, near New Delhi GPO", {})
+    assert office is not None and office.precision == PRECISE and "New Delhi GPO" in office.source
+    centroid = geocode("110001", "somewhere unnamed", {})
+    assert centroid is not None and centroid.precision == HINT
+    assert geocode("11000X", "", {}) is None
+
+
+def test_a_pin_centroid_names_a_district_never_a_station() -> None:
+    hint = Evidence("report_address", "PIN only", (77.05, 28.55), hint_only=True)
+    decision = decide([hint], CITY)
+    assert (decision.district, decision.station, decision.basis, decision.confidence) == (
+        "North",
+        None,
+        "pin_hint",
+        "low",
+    )
+    precise = Evidence("report_address", "post office", (77.05, 28.45))
+    assert decide([hint, precise], CITY).station == "PS C"

@@ -24,6 +24,7 @@ class Evidence:
     detail: str
     point: tuple[float, float] | None = None  # (lon, lat)
     place: str | None = None
+    hint_only: bool = False  # a PIN centroid: it may name the district, never the station
 
 
 @dataclass
@@ -43,7 +44,7 @@ def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
     notes: list[str] = []
     for kind in sorted(POINT_KINDS, key=lambda k: POINT_KINDS[k][1]):
         located = []
-        for item in (e for e in evidence if e.kind == kind and e.point is not None):
+        for item in (e for e in evidence if e.kind == kind and e.point is not None and not e.hint_only):
             assert item.point is not None
             found = jurisdiction.locate(*item.point)
             if found is None:
@@ -67,7 +68,18 @@ def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
             return Decision(districts.pop(), None, kind, "low", notes, shown)
         notes.append(f"{kind}: addresses in several districts ({', '.join(sorted(districts))})")
         return Decision(None, None, "central: conflicting addresses", "none", notes, shown)
-    outside = any(e.point is not None for e in evidence)  # addresses given, none inside the jurisdiction
+    outside = any(e.point is not None and not e.hint_only for e in evidence)  # addresses given, none inside
+    hinted = Counter(
+        found.station.district
+        for e in evidence
+        if e.hint_only and e.point is not None
+        for found in [jurisdiction.locate(*e.point)]
+        if found is not None
+    )
+    if len(hinted) == 1:
+        district = next(iter(hinted))
+        notes.append("PIN centroid only: the district is a hint, the station needs the full address")
+        return Decision(district, None, "pin_hint", "low", notes, shown)
     for kind in PLACE_KINDS:
         votes_for = Counter(d for e in evidence if e.kind == kind for d in [jurisdiction.district_named(e.place)] if d)
         if votes_for:

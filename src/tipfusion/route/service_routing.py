@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.route.geocode import HINT, geocode
 from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, read_layer
 from tipfusion.route.routing import Decision, Evidence, decide
 from tipfusion.store.bulk import insert_rows, rows_of
@@ -104,19 +105,26 @@ def gather_evidence(engine: Engine, gazetteer: dict[str, tuple[float, float, str
                 pin = str(address.get("zipCode") or address.get("postalCode") or "").strip()
                 country = str(address.get("country") or "").strip().upper()
                 if pin and country in {"", "IN"}:
-                    found = gazetteer.get(pin)
                     text = ", ".join(str(v) for k, v in address.items() if v and k != "type")
+                    locality = " ".join(str(address.get(k) or "") for k in ("address", "street1", "city"))
+                    found = geocode(pin, locality, gazetteer)
                     evidence[suspect_of[report]].append(
-                        Evidence("report_address", f"report {report}: {text}", (found[0], found[1]) if found else None)
+                        Evidence(
+                            "report_address",
+                            f"report {report}: {text}",
+                            (found.lon, found.lat) if found else None,
+                            hint_only=bool(found and found.precision == HINT),
+                        )
                     )
         for report, address, pin in rows_of(conn, "SELECT report_id, address, pin FROM isp_answers"):
             if report in suspect_of:
-                found = gazetteer.get(str(pin or "").strip())
+                found = geocode(str(pin or ""), str(address or ""), gazetteer)
                 evidence[suspect_of[report]].append(
                     Evidence(
                         "isp_answer",
                         f"report {report}: subscriber address {address or ''} {pin or ''}".strip(),
-                        (found[0], found[1]) if found else None,
+                        (found.lon, found.lat) if found else None,
+                        hint_only=bool(found and found.precision == HINT),
                     )
                 )
         for report, city in rows_of(
