@@ -41,6 +41,16 @@ class DocumentRejected(TipfusionError):
         return "; ".join(parts)
 
 
+def rows_rejected(source: str, problems: list[str]) -> DocumentRejected:
+    """A table-like file with bad rows lands whole or not at all: name every bad row (the first 50)."""
+    return DocumentRejected(
+        source,
+        "invalid_rows",
+        f"{len(problems)} bad row(s): " + "; ".join(problems[:50]),
+        expected="every row valid (the file lands whole or not at all)",
+    )
+
+
 class ConfigurationError(TipfusionError):
     exit_code = 2
 

@@ -16,7 +16,7 @@ import csv
 import io
 
 from tipfusion.domain import LeadItem
-from tipfusion.errors import DocumentRejected
+from tipfusion.errors import DocumentRejected, rows_rejected
 from tipfusion.normalise import KINDS, Context, clean
 from tipfusion.normalise.timestamps import ImpossibleTime, parse_timestamp
 
@@ -103,12 +103,7 @@ def parse_leads(data: bytes, *, source: str, phone_region: str) -> list[LeadItem
             )
         )
     if problems:
-        raise DocumentRejected(
-            source,
-            "invalid_rows",
-            f"{len(problems)} bad row(s): " + "; ".join(problems[:50]),
-            expected="every row valid (the file lands whole or not at all)",
-        )
+        raise rows_rejected(source, problems)
     if not items:
         raise DocumentRejected(source, "empty", "no lead rows", expected="at least one row after the header")
     return items

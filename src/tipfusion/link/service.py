@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from tipfusion.audit import AuditEvent, append
+from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.extract import load_input
 from tipfusion.link.networks import find_networks
@@ -372,8 +373,7 @@ def add_override(
     report_b: int | None = None,
 ) -> int:
     """Record an analyst's override (audited); it applies from the next `tipfusion link` and survives re-runs."""
-    if not reason.strip():
-        raise TipfusionError("an override needs a reason (--reason)")
+    require_reason(reason, "an override")
     if action == "noise" and not (kind and value):
         raise TipfusionError("noise needs the evidence kind and the value, e.g. phone +919811012345")
     ensure_schema(engine)
@@ -388,34 +388,22 @@ def add_override(
 
                 if conn.execute(select(r.c.report_id).where(r.c.report_id == report)).first() is None:
                     raise NotFound(f"no report {report}")
-        override_id = int(
-            conn.execute(
-                insert(link_overrides)
-                .values(
-                    action=action,
-                    kind=kind,
-                    value=value,
-                    report_a=report_a,
-                    report_b=report_b,
-                    reason=reason,
-                    actor=actor,
-                    created_at=now(),
-                    active=True,
-                )
-                .returning(link_overrides.c.id)
-            ).scalar_one()
-        )
-        append(
+        override_id = record_decision(
             conn,
+            link_overrides,
             actor,
-            [
-                AuditEvent(
-                    f"link.override.{action}",
-                    "link_override",
-                    str(override_id),
-                    {"kind": kind, "value": value, "report_a": report_a, "report_b": report_b, "reason": reason},
-                )
-            ],
+            f"link.override.{action}",
+            "link_override",
+            None,
+            {
+                "action": action,
+                "kind": kind,
+                "value": value,
+                "report_a": report_a,
+                "report_b": report_b,
+                "reason": reason,
+            },
+            {"kind": kind, "value": value, "report_a": report_a, "report_b": report_b, "reason": reason},
         )
     return override_id
 

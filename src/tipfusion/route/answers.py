@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, select, update
 
 from tipfusion.audit import AuditEvent, append
-from tipfusion.errors import DocumentRejected
+from tipfusion.errors import DocumentRejected, rows_rejected
 from tipfusion.normalise import Context, clean
 from tipfusion.normalise.timestamps import ImpossibleTime, parse_timestamp
 from tipfusion.store import repository as repo
@@ -171,12 +171,7 @@ def parse_answers(
                 row["email"] = email.canonical
             out.append((line, row))
     if problems:
-        raise DocumentRejected(
-            name,
-            "invalid_rows",
-            f"{len(problems)} bad row(s): " + "; ".join(problems[:50]),
-            expected="every row valid (the file lands whole or not at all)",
-        )
+        raise rows_rejected(name, problems)
     if not out:
         raise DocumentRejected(name, "empty", "no answer rows", expected="at least one row after the header")
     return out

@@ -12,6 +12,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, delete, insert, select
 
 from tipfusion.audit import AuditEvent, append
+from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.route.geocode import HINT, geocode
 from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, read_layer
@@ -282,8 +283,7 @@ def deconflict(conn: Any, decisions: dict[str, Decision]) -> dict[str, list[str]
 def override_routing(
     engine: Engine, actor: str, suspect_id: str, reason: str, district: str | None, station: str | None
 ) -> int:
-    if not reason.strip():
-        raise TipfusionError("a routing override needs a reason (--reason)")
+    require_reason(reason, "a routing override")
     jurisdiction = load_jurisdiction(engine)
     if station is not None:
         match = next((s for s in jurisdiction.stations if s.station_id == station), None)
@@ -295,32 +295,15 @@ def override_routing(
     with engine.begin() as conn:
         if conn.execute(select(suspects.c.suspect_id).where(suspects.c.suspect_id == suspect_id)).first() is None:
             raise NotFound(f"no suspect {suspect_id}")
-        number = int(
-            conn.execute(
-                insert(routing_overrides)
-                .values(
-                    suspect_id=suspect_id,
-                    district=district,
-                    station=station,
-                    reason=reason,
-                    actor=actor,
-                    created_at=now(),
-                    active=True,
-                )
-                .returning(routing_overrides.c.id)
-            ).scalar_one()
-        )
-        append(
+        number = record_decision(
             conn,
+            routing_overrides,
             actor,
-            [
-                AuditEvent(
-                    "route.override",
-                    "suspect",
-                    suspect_id,
-                    {"district": district, "station": station, "reason": reason},
-                )
-            ],
+            "route.override",
+            "suspect",
+            suspect_id,
+            {"suspect_id": suspect_id, "district": district, "station": station, "reason": reason},
+            {"district": district, "station": station, "reason": reason},
         )
     return number
 

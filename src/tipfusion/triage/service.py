@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from tipfusion.audit import AuditEvent, append
+from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
-from tipfusion.store.repository import now
 from tipfusion.store.tables import networks, priorities, report_links, suspects, triage_adjustments
 from tipfusion.triage.factors import Contribution, ReportFacts, SuspectFacts, score_report
 from tipfusion.triage.settings import TriageSettings
@@ -257,8 +257,7 @@ def adjust(
     """Pin or lower an item (audited); it applies from the next `tipfusion triage` and survives re-runs."""
     if level not in LEVELS:
         raise TipfusionError(f"level must be one of {', '.join(LEVELS)}")
-    if not reason.strip():
-        raise TipfusionError("a pin or a lowering needs a reason (--reason)")
+    require_reason(reason, "a pin or a lowering")
     ensure_schema(engine)
     table = {"report": report_links, "suspect": suspects, "network": networks}[level]
     column = {"report": report_links.c.report_id, "suspect": suspects.c.suspect_id, "network": networks.c.network_id}[
@@ -268,24 +267,15 @@ def adjust(
         key: Any = int(object_id) if level == "report" and object_id.isdigit() else object_id
         if conn.execute(select(column).select_from(table).where(column == key)).first() is None:
             raise NotFound(f"no {level} {object_id} (run tipfusion link first?)")
-        number = int(
-            conn.execute(
-                insert(triage_adjustments)
-                .values(
-                    object_type=level,
-                    object_id=str(object_id),
-                    action=action,
-                    points=points,
-                    reason=reason,
-                    actor=actor,
-                    created_at=now(),
-                    active=True,
-                )
-                .returning(triage_adjustments.c.id)
-            ).scalar_one()
-        )
-        append(
-            conn, actor, [AuditEvent(f"triage.{action}", level, str(object_id), {"points": points, "reason": reason})]
+        number = record_decision(
+            conn,
+            triage_adjustments,
+            actor,
+            f"triage.{action}",
+            level,
+            str(object_id),
+            {"object_type": level, "object_id": str(object_id), "action": action, "points": points, "reason": reason},
+            {"points": points, "reason": reason},
         )
     return number
 
