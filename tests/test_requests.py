@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 from tests.conftest import FIXTURES
+from tests.rendering import read_page
 from tipfusion.config import Settings
 from tipfusion.enrich.demo import build_demo_reference
 from tipfusion.enrich.service import EnrichConfig, EnrichService
@@ -111,6 +112,10 @@ def test_build_letters_and_track(ready: tuple[Engine, Path], db_url: str, tmp_pa
     assert sheet is not None and sheet.cell(2, 2).value == "203.0.113.45"
     pdf = next(hosting.folder.glob("*.pdf")).read_bytes()
     assert pdf.startswith(b"%PDF")
+    assert "भारतीय नागरिक सुरक्षा संहिता" in text  # the Hindi notice follows the English one
+    # the PDF's last page, as a reader sees it: Devanagari shaped by the vendored font, not boxes
+    seen = read_page(next(hosting.folder.glob("*.pdf")), -1, tmp_path)
+    assert "नागरिक सुरक्षा संहिता" in seen and "नोटिस" in seen
     manifest = next(hosting.folder.glob("*-manifest.txt")).read_text()
     import hashlib
 

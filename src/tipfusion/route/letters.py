@@ -13,10 +13,10 @@ from datetime import datetime
 from pathlib import Path
 
 from docx import Document
-from docx.shared import Pt
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from openpyxl import Workbook
 
+from tipfusion.documents import FONT_STACK, render_pdf, style_docx
 from tipfusion.route.requests import IspRequest
 
 ANNEX_FIELDS = [
@@ -65,6 +65,26 @@ def paragraphs(request: IspRequest, context: LetterContext) -> tuple[str, list[s
     return title, body
 
 
+def paragraphs_hindi(request: IspRequest) -> tuple[str, list[str]]:
+    """The same notice in Hindi: officers and many ISP nodal offices work in both languages."""
+    title = "भारतीय नागरिक सुरक्षा संहिता, 2023 की धारा 94 के अंतर्गत नोटिस"
+    body = [
+        "यह कार्यालय साइबरटिपलाइन के माध्यम से प्राप्त सूचना के आधार पर सूचना प्रौद्योगिकी अधिनियम, 2000 की धारा 67ख "
+        "तथा लैंगिक अपराधों से बालकों का संरक्षण अधिनियम, 2012 की धारा 13 से 15 के अंतर्गत अपराधों की जांच कर रहा है। "
+        f"नीचे सूचीबद्ध इंटरनेट प्रोटोकॉल पते बताए गए समय पर {request.isp} के नेटवर्क पर प्रयुक्त हुए थे।",
+        "भारतीय नागरिक सुरक्षा संहिता, 2023 की धारा 94 के अंतर्गत आपसे अपेक्षा है कि प्रत्येक प्रविष्टि के लिए ग्राहक का "
+        "विवरण प्रस्तुत करें: नाम, संस्थापन या बिलिंग पता, पंजीकृत मोबाइल एवं वैकल्पिक नंबर, ईमेल पता, पहचान दस्तावेज़ का "
+        "प्रकार एवं संख्या, तथा कनेक्शन का प्रकार, साथ ही वे सत्र लॉग जिनसे आवंटन स्थापित होता है।",
+        f"प्रत्येक प्रविष्टि में स्रोत पोर्ट तथा सेकंड तक दिनांक-समय UTC में और {request.log_timezone} (आपके लॉग के समय "
+        "क्षेत्र) में दिया गया है। कैरियर-ग्रेड NAT द्वारा साझा किए गए पतों के लिए कृपया पता, स्रोत पोर्ट और समय तीनों का "
+        "एक साथ मिलान करें।",
+        "सूचना प्रौद्योगिकी (मध्यवर्ती दिशानिर्देश और डिजिटल मीडिया आचार संहिता) नियम, 2021 के नियम 3(1)(ञ) के अंतर्गत "
+        "यह जानकारी इस नोटिस की प्राप्ति के 72 घंटों के भीतर उपलब्ध कराई जानी है। अनुलग्नक इस नोटिस के साथ स्प्रेडशीट "
+        f"के रूप में संलग्न है ({len(request.items)} प्रविष्टियाँ)।",
+    ]
+    return title, body
+
+
 def _environment(templates: Path | None) -> Environment:
     loaders: list[BaseLoader] = [PackageLoader("tipfusion.route", "templates")]
     if templates is not None:
@@ -82,23 +102,27 @@ class Letter:
     columns: list[tuple[str, str]]  # (row key, column heading) shown in the letter's table
     annex_fields: list[str]  # every field of the annex spreadsheet
     rows: list[dict[str, object]]
+    title_hindi: str | None = None  # the Hindi text follows the English one, when the profile writes both
+    paragraphs_hindi: tuple[str, ...] = ()
 
 
 ISP_COLUMNS = [
     ("item", "#"),
-    ("ip", "IP address"),
-    ("source_port", "Source port"),
-    ("time_utc", "Date-time (UTC)"),
+    ("ip", "IP address / आईपी पता"),
+    ("source_port", "Source port / स्रोत पोर्ट"),
+    ("time_utc", "Date-time (UTC) / दिनांक-समय"),
     ("time_isp_zone", "Date-time ({zone})"),
-    ("event", "Event"),
-    ("caution", "Caution"),
+    ("event", "Event / घटना"),
+    ("caution", "Caution / सावधानी"),
 ]
 
 
 def isp_letter(request: IspRequest, context: LetterContext) -> Letter:
     title, body = paragraphs(request, context)
     columns = [(key, label.format(zone=request.log_timezone)) for key, label in ISP_COLUMNS]
-    return Letter(request.isp, title, body, columns, ANNEX_FIELDS, [item.row() for item in request.items])
+    title_hindi, body_hindi = paragraphs_hindi(request)
+    rows = [item.row() for item in request.items]
+    return Letter(request.isp, title, body, columns, ANNEX_FIELDS, rows, title_hindi, tuple(body_hindi))
 
 
 def write_request(
@@ -136,9 +160,7 @@ def write_letter(letter: Letter, context: LetterContext, folder: Path, templates
     written[annex_xlsx.name] = annex_xlsx
 
     document = Document()
-    style = document.styles["Normal"]
-    style.font.name = "DejaVu Serif"
-    style.font.size = Pt(11)
+    style_docx(document)
     if context.synthetic:
         document.add_paragraph(banner).runs[0].bold = True
     document.add_paragraph(f"No. {context.reference}\tDate: {context.date:%d.%m.%Y}")
@@ -155,13 +177,15 @@ def write_letter(letter: Letter, context: LetterContext, folder: Path, templates
     for row in letter.rows:
         for cell, (key, _) in zip(table.add_row().cells, letter.columns, strict=True):
             cell.text = str(row[key])
+    if letter.title_hindi:
+        document.add_heading(letter.title_hindi, level=1)
+        for paragraph in letter.paragraphs_hindi:
+            document.add_paragraph(paragraph)
     document.add_paragraph("")
     document.add_paragraph(context.signatory)
     docx_path = folder / f"{stem}.docx"
     document.save(str(docx_path))
     written[docx_path.name] = docx_path
-
-    from weasyprint import HTML
 
     html = (
         _environment(templates)
@@ -175,6 +199,9 @@ def write_letter(letter: Letter, context: LetterContext, folder: Path, templates
             email=context.email,
             title=letter.title,
             paragraphs=letter.paragraphs,
+            title_hindi=letter.title_hindi,
+            paragraphs_hindi=letter.paragraphs_hindi,
+            font_stack=FONT_STACK,
             columns=letter.columns,
             rows=letter.rows,
             signatory=context.signatory,
@@ -182,7 +209,7 @@ def write_letter(letter: Letter, context: LetterContext, folder: Path, templates
         )
     )
     pdf_path = folder / f"{stem}.pdf"
-    HTML(string=html).write_pdf(str(pdf_path))
+    render_pdf(html, pdf_path)
     written[pdf_path.name] = pdf_path
 
     digests = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in sorted(written.items())}

@@ -1,0 +1,1 @@
+"""Files shipped inside the package: fonts vendored from npm at build time (see the Makefile)."""
