@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+FIR_PATTERN = r"(?P<serial>\d{1,6})/(?P<year>\d{4})"
+
 
 @dataclass(frozen=True, slots=True)
 class Profile:
@@ -20,6 +22,8 @@ class Profile:
     country: str = "IN"
     phone_region: str = "IN"
     display_timezone: str = "Asia/Kolkata"
+    # FIR numbers as stations write them: serial/year (the year must be the FIR's)
+    fir_pattern: str = FIR_PATTERN
 
     @property
     def zone(self) -> ZoneInfo:
@@ -32,6 +36,14 @@ class XmlLimits:
 
     max_document_bytes: int = 64 * 1024 * 1024
     stream_above_bytes: int = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDeadlines:
+    """When a station's next step is due after a referral is sent (the unit's own standing orders)."""
+
+    acknowledge_hours: int = 48
+    fir_days: int = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,10 @@ class Settings:
     issuing_officer: str = "Station House Officer"  # the signatory of notices (the SHO for the Indian profile)
     request_prefix: str = "TF/ISP"  # reference numbers of requests: PREFIX/isp/yyyymmdd/n
     templates_dir: str | None = None  # the unit's own letter templates, overriding the built-in ones
+    unit_name: str = "Cyber Crime Unit"  # who referrals come from
+    referral_prefix: str = "TF/REF"  # referral references: PREFIX/yyyy/nnnnnn
+    referral_statements: str | None = None  # the unit's own standard statements (TOML), replacing the built-in ones
+    case_deadlines: CaseDeadlines = field(default_factory=CaseDeadlines)
 
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)
@@ -70,7 +86,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         country=env.get("TIPFUSION_COUNTRY", profile_data.get("country", "IN")),
         phone_region=env.get("TIPFUSION_PHONE_REGION", profile_data.get("phone_region", "IN")),
         display_timezone=env.get("TIPFUSION_TIMEZONE", profile_data.get("display_timezone", "Asia/Kolkata")),
+        fir_pattern=env.get("TIPFUSION_FIR_PATTERN", profile_data.get("fir_pattern", FIR_PATTERN)),
     )
+    refer = dict(data.get("referrals", {}))  # type: ignore[call-overload]
     limits = XmlLimits(
         max_document_bytes=int(
             env.get("TIPFUSION_MAX_DOCUMENT_BYTES", limits_data.get("max_document_bytes", 64 * 1024 * 1024))
@@ -94,6 +112,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         request_prefix=env.get("TIPFUSION_REQUEST_PREFIX", str(data.get("request_prefix", "TF/ISP"))),
         templates_dir=env.get("TIPFUSION_TEMPLATES_DIR", data.get("templates_dir")),  # type: ignore[arg-type]
         ingest_workers=int(workers),
+        unit_name=env.get("TIPFUSION_UNIT_NAME", str(refer.get("unit_name", "Cyber Crime Unit"))),
+        referral_prefix=env.get("TIPFUSION_REFERRAL_PREFIX", str(refer.get("prefix", "TF/REF"))),
+        referral_statements=env.get("TIPFUSION_REFERRAL_STATEMENTS", refer.get("statements")),
+        case_deadlines=CaseDeadlines(
+            acknowledge_hours=int(env.get("TIPFUSION_ACKNOWLEDGE_HOURS", refer.get("acknowledge_hours", 48))),
+            fir_days=int(env.get("TIPFUSION_FIR_DAYS", refer.get("fir_days", 7))),
+        ),
         database_url=env.get("TIPFUSION_DATABASE_URL", str(data.get("database_url", "sqlite:///tipfusion.db"))),
         profile=profile,
         xml_limits=limits,

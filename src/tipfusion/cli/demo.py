@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from tipfusion.audit import verify
 from tipfusion.cli.context import AppContext, console
@@ -28,6 +29,8 @@ from tipfusion.store.db import make_engine
 from tipfusion.store.tables import identifier_observations, networks
 from tipfusion.synth import generate
 from tipfusion.triage.service import TriageService
+
+DEMO_OPERATION = "DEMO-DRIVE"
 
 
 def demo(
@@ -103,8 +106,50 @@ def demo(
         biggest = conn.execute(select(networks).order_by(networks.c.suspects.desc(), networks.c.network_id).limit(3))
         for row in biggest:
             print_network(row.network_id, row.summary or {}, row.suspects, row.reports)
+    _dissemination(app, engine, out)
     if summary.quarantined:
         raise typer.Exit(1)
+
+
+def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:
+    """Referrals for the top suspects, a few station updates (SIMULATED, like all demo data), the drive's totals."""
+    from tipfusion.cli.cases import print_operation
+    from tipfusion.cli.refer import print_built
+    from tipfusion.refer import build_many, top_subjects
+    from tipfusion.track.operations import create_operation, operation_report, write_report
+    from tipfusion.track.service import advance
+
+    console.rule("referral packages (DOCX + PDF + JSON + Excel annex + manifest) for the top suspects")
+    today = datetime.now(UTC)
+    create_operation(
+        engine, app.actor, DEMO_OPERATION, today - timedelta(days=1), today + timedelta(days=1), "SYNTHETIC demo drive"
+    )
+    targets = top_subjects(engine, 5, routed_only=True) + top_subjects(engine, 3)
+    built = build_many(engine, app.settings, app.actor, list(dict.fromkeys(targets)), out / "referrals")
+    print_built(built)
+    console.rule("station updates (SIMULATED for the demo)")
+    day = today.astimezone(app.settings.profile.zone).date().isoformat()
+
+    def full(n: int) -> list[tuple[str, dict[str, Any]]]:
+        fir = {"fir_number": f"{n:04d}/{today.year}", "fir_date": day, "sections": "IT Act 67B; POCSO 15"}
+        return [
+            ("acknowledged", {}),
+            ("fir_registered", fir),
+            ("arrested", {"count": 1, "date": day}),
+            ("devices_seized", {"count": 2, "date": day}),
+        ]
+
+    acknowledged_only: list[tuple[str, dict[str, Any]]] = [("acknowledged", {})]
+    steps = [full(101), full(102), full(103), acknowledged_only]
+    for referral, plan in zip(built, steps, strict=False):
+        for step, fields in plan:
+            advance(engine, app.settings, "station-officer (simulated)", referral.reference, step, fields)
+        console.print(f"{referral.reference}: " + " → ".join(step for step, _ in plan))
+    report = operation_report(engine, DEMO_OPERATION)
+    print_operation(report)
+    write_report(report, "pdf", out / "operation" / f"{DEMO_OPERATION}.pdf")
+    write_report(report, "xlsx", out / "operation" / f"{DEMO_OPERATION}.xlsx")
+    console.print(f"operation report → {out / 'operation'} (PDF with chart, XLSX); referrals → {out / 'referrals'}")
 
 
 def _sample(app: AppContext) -> None:

@@ -50,6 +50,9 @@ def link(ctx: typer.Context) -> None:
     summary = LinkService(app.ready_engine(), app.actor).run()
     app.banner()
     print_link_summary(summary)
+    from tipfusion.cli.route import print_case_flags
+
+    print_case_flags(app)
 
 
 @override_app.command("noise")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.cli import admin, demo, enrich, exports, ingest, jurisdiction, link, route, synth, triage
+from tipfusion.cli import admin, cases, demo, enrich, exports, ingest, jurisdiction, link, refer, route, synth, triage
 from tipfusion.cli.context import AppContext, err_console
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
@@ -49,6 +49,8 @@ exports.register(app)
 triage.register(app)
 route.register(app)
 jurisdiction.register(app)
+refer.register(app)
+cases.register(app)
 
 
 def run() -> None:

@@ -120,6 +120,15 @@ def requests_answer(
         f"{summary.rows} answer row(s) stored for {', '.join(summary.requests)}; run tipfusion link and "
         "tipfusion route to use them"
     )
+    print_case_flags(app)
+
+
+def print_case_flags(app: AppContext) -> None:
+    """Open cases reached by what just arrived: the station needs a supplementary referral."""
+    from tipfusion.track.service import refresh_flags
+
+    for case_id, note in refresh_flags(app.ready_engine(), app.actor):
+        console.print(f"[yellow]case {case_id}[/]: {note} — `tipfusion refer build` writes a supplementary referral")
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,7 @@ def route_all(engine: Engine, actor: str, gazetteer_path: Path | None) -> Routin
             if network and decisions[suspect].district:
                 districts_of[network].add(decisions[suspect].district or "")
         central_networks = {n for n, d in districts_of.items() if len(d) > 1}
-        conflicts = deconflict(conn, decisions)
+        conflicts = deconflict(conn, decisions, actor)
         conn.execute(delete(routing_decisions))
         insert_rows(
             conn,
@@ -248,7 +249,7 @@ def route_all(engine: Engine, actor: str, gazetteer_path: Path | None) -> Routin
 DECONFLICT_KINDS = {"phone", "email", "device", "esp_user", "subscriber_id", "url"}
 
 
-def deconflict(conn: Any, decisions: dict[str, Decision]) -> dict[str, list[str]]:
+def deconflict(conn: Any, decisions: dict[str, Decision], actor: str = "tipfusion") -> dict[str, list[str]]:
     """Flags for both sides when two suspects routed to different stations or districts share an identifier, and
     for suspects named in another agency's lead list — so two teams never work one person unknowingly."""
     from tipfusion.link.extract import load_input
@@ -277,7 +278,61 @@ def deconflict(conn: Any, decisions: dict[str, Decision]) -> dict[str, list[str]
     for lead_ref, kind, key in data.leads:
         for suspect in by_value.get((kind, key), set()):
             flags[suspect].append(f"named in lead {lead_ref} from {agency.get(lead_ref) or 'another agency'}")
+    for suspect, notes in against_cases(conn, actor, holders, place).items():
+        flags[suspect].extend(notes)
     return {s: sorted(set(f)) for s, f in flags.items()}
+
+
+def against_cases(
+    conn: Any, actor: str, holders: dict[tuple[str, str], set[str]], place: Callable[[str], str]
+) -> dict[str, list[str]]:
+    """Suspects whose person or identifiers already sit in an open case of another station or district: flag the
+    suspect's routing and, once, the case (a case event the station sees)."""
+    from tipfusion.store.tables import case_events, cases, referrals
+    from tipfusion.track.service import OPEN, flag_case
+
+    flags: dict[str, list[str]] = defaultdict(list)
+    open_cases = conn.execute(
+        select(
+            cases.c.id,
+            cases.c.station,
+            cases.c.district,
+            cases.c.state,
+            referrals.c.reference,
+            referrals.c.suspects,
+            referrals.c.snapshot,
+        )
+        .join(referrals, referrals.c.id == cases.c.referral_id)
+        .where(cases.c.state.in_(OPEN))
+    ).all()
+    if not open_cases:
+        return flags
+    aliases = dict(rows_of(conn, "SELECT old_id, new_id FROM link_aliases"))
+    noted = {
+        (int(case_id), str((fields or {}).get("note")))
+        for case_id, fields in conn.execute(
+            select(case_events.c.case_id, case_events.c.fields).where(case_events.c.action == "flag")
+        )
+    }
+    for case in open_cases:
+        where = case.station or case.district or "central"
+        members = {aliases.get(s, s) for s in case.suspects or []}
+        for suspect in members:
+            if place(suspect) not in (where, "unrouted"):
+                flags[suspect].append(f"in open case {case.id} ({case.reference}, {case.state}) with {where}")
+        for item in (case.snapshot or {}).get("identifiers", []):
+            kind, _, key = str(item).partition(":")
+            if kind not in DECONFLICT_KINDS:
+                continue
+            for suspect in holders.get((kind, key), set()) - members:
+                if place(suspect) == where:
+                    continue
+                flags[suspect].append(f"{kind} {key} is in open case {case.id} ({case.reference}) with {where}")
+                note = f"{kind} {key} is also held by suspect {suspect}, routed to {place(suspect)}"
+                if (int(case.id), note) not in noted:
+                    flag_case(conn, actor, int(case.id), note, {"suspect": suspect})
+                    noted.add((int(case.id), note))
+    return flags
 
 
 def override_routing(

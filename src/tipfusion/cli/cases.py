@@ -1,0 +1,251 @@
+"""`tipfusion cases …` (the lifecycle of each referral's case) and `tipfusion operation …` (drives and totals)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tipfusion.audit import AuditEvent, append
+from tipfusion.cli.context import AppContext, console
+from tipfusion.track.operations import COLUMNS, create_operation, list_operations, operation_report, write_report
+from tipfusion.track.service import advance, case_rows, correct, history, overdue, refresh_flags, transfer
+
+cases_app = typer.Typer(no_args_is_help=True, help="Cases: sent → acknowledged → FIR → arrests → chargesheet → closed.")
+operation_app = typer.Typer(no_args_is_help=True, help="Operations: named drives and their totals.")
+
+
+@cases_app.command("list")
+def cases_list(
+    ctx: typer.Context,
+    station: Annotated[str | None, typer.Option()] = None,
+    district: Annotated[str | None, typer.Option()] = None,
+    state: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Cases, with the ones that need a supplementary referral marked."""
+    app: AppContext = ctx.obj
+    rows = case_rows(app.ready_engine(), station, district, state)
+    app.banner()
+    table = Table("case", "reference", "district", "station", "state", "FIR", "arrests", "needs update", title="Cases")
+    for r in rows:
+        table.add_row(
+            str(r["case"]),
+            r["reference"],
+            r["district"],
+            r["station"],
+            r["state"],
+            r["fir_number"],
+            str(r["arrests"]),
+            r["needs_update"],
+        )
+    console.print(table)
+
+
+@cases_app.command("show")
+def cases_show(
+    ctx: typer.Context, case: Annotated[str, typer.Argument(help="Case number or referral reference")]
+) -> None:
+    """A case and every step of its history (who, when, what)."""
+    app: AppContext = ctx.obj
+    engine = app.ready_engine()
+    row, events = history(engine, case)
+    with engine.begin() as conn:
+        append(conn, app.actor, [AuditEvent("case.viewed", "case", str(row.id), {})])
+    app.banner()
+    console.print(
+        f"case {row.id} ({row.reference}): {row.state}; {row.station or row.district or 'central unit'}; "
+        f"FIR {row.fir_number or '-'} {row.fir_date or ''}; sections {', '.join(row.sections or []) or '-'}; "
+        f"arrests {row.arrests}; devices {row.devices_seized}; chargesheet {row.chargesheet_date or '-'}"
+        + (f"; closed: {row.closed_reason}" if row.closed_reason else "")
+        + (f"\n[yellow]needs a supplementary referral:[/] {row.needs_update}" if row.needs_update else "")
+    )
+    table = Table("at (UTC)", "who", "action", "from", "to", "fields", "reason")
+    for e in events:
+        table.add_row(
+            str(e.at)[:19],
+            e.actor,
+            e.action,
+            e.from_state or "",
+            e.to_state or "",
+            ", ".join(f"{k}={v}" for k, v in (e.fields or {}).items()),
+            e.reason or "",
+        )
+    console.print(table)
+
+
+@cases_app.command("advance")
+def cases_advance(
+    ctx: typer.Context,
+    case: Annotated[str, typer.Argument(help="Case number or referral reference")],
+    step: Annotated[
+        str,
+        typer.Argument(help="acknowledged | fir_registered | arrested | devices_seized | chargesheet_filed | closed"),
+    ],
+    date: Annotated[str | None, typer.Option(help="When it happened (YYYY-MM-DD)")] = None,
+    fir_number: Annotated[str | None, typer.Option(help="e.g. 0123/2026")] = None,
+    fir_date: Annotated[str | None, typer.Option()] = None,
+    fir_station: Annotated[str | None, typer.Option()] = None,
+    sections: Annotated[str | None, typer.Option(help="';'-separated, e.g. 'IT Act 67B; POCSO 15'")] = None,
+    count: Annotated[int | None, typer.Option(help="Accused arrested / devices seized")] = None,
+    names: Annotated[str | None, typer.Option(help="';'-separated names of the accused arrested")] = None,
+    explanation: Annotated[str | None, typer.Option(help="Why more arrests than suspects referred")] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option("--closed-reason", help="convicted | acquitted | untraced | transferred | not_an_offence"),
+    ] = None,
+) -> None:
+    """Record the next step of a case (validated; audited)."""
+    app: AppContext = ctx.obj
+    given: dict[str, Any] = {
+        "date": date,
+        "fir_number": fir_number,
+        "fir_date": fir_date,
+        "fir_station": fir_station,
+        "sections": sections,
+        "count": count,
+        "names": names,
+        "explanation": explanation,
+        "closed_reason": reason,
+    }
+    fields = {k: v for k, v in given.items() if v is not None}
+    changes = advance(app.ready_engine(), app.settings, app.actor, case, step, fields)
+    console.print(f"case {case}: {changes['state']}")
+
+
+@cases_app.command("correct")
+def cases_correct(
+    ctx: typer.Context,
+    case: Annotated[str, typer.Argument()],
+    field: Annotated[str, typer.Argument(help="e.g. fir_number, fir_date, sections, arrests")],
+    value: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason")],
+) -> None:
+    """Correct a recorded fact; the old value stays in the history."""
+    app: AppContext = ctx.obj
+    changed = correct(app.ready_engine(), app.settings, app.actor, case, field, value, reason)
+    console.print(f"case {case}: {field} → {changed[field]}")
+
+
+@cases_app.command("transfer")
+def cases_transfer(
+    ctx: typer.Context,
+    case: Annotated[str, typer.Argument()],
+    station: Annotated[str, typer.Option("--to", help="The receiving police station")],
+    reason: Annotated[str, typer.Option("--reason")],
+) -> None:
+    """Transfer a case to another station (history kept)."""
+    app: AppContext = ctx.obj
+    before, after = transfer(app.ready_engine(), app.actor, case, station, reason)
+    console.print(f"case {case}: {before or 'central unit'} → {after}")
+
+
+@cases_app.command("overdue")
+def cases_overdue(
+    ctx: typer.Context,
+    at: Annotated[str | None, typer.Option(help="As of this UTC date-time (default now)")] = None,
+) -> None:
+    """Acknowledgements, FIRs and ISP answers past due, per station."""
+    app: AppContext = ctx.obj
+    moment = datetime.fromisoformat(at).replace(tzinfo=UTC) if at else None
+    items = overdue(app.ready_engine(), app.settings, moment)
+    app.banner()
+    zone = app.settings.profile.zone
+    table = Table("district", "station", "case", "reference", "overdue", f"due ({zone.key})", "late", title="Overdue")
+    for i in items:
+        table.add_row(
+            i.district,
+            i.station,
+            str(i.case or ""),
+            i.reference,
+            i.what,
+            i.due.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+            f"{i.hours_late / 24:.1f} days",
+        )
+    console.print(table if items else "nothing overdue")
+
+
+@cases_app.command("check")
+def cases_check(ctx: typer.Context) -> None:
+    """Flag open cases that new reports or ISP answers have reached (a supplementary referral is due)."""
+    app: AppContext = ctx.obj
+    flagged = refresh_flags(app.ready_engine(), app.actor)
+    for case_id, note in flagged:
+        console.print(f"case {case_id}: {note} — build a supplementary referral with `tipfusion refer build`")
+    console.print(f"{len(flagged)} case(s) newly flagged")
+
+
+def _day(text: str, end: bool = False) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if len(text) <= 10:
+        moment = datetime.combine(moment.date(), time.max if end else time.min)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@operation_app.command("create")
+def operation_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument()],
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD, UTC)")],
+    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD, UTC)")],
+    title: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create (or re-date) an operation; referrals built in its period belong to it."""
+    app: AppContext = ctx.obj
+    create_operation(app.ready_engine(), app.actor, name, _day(start), _day(end, True), title)
+    console.print(f"operation {name}: {start} … {end}")
+
+
+@operation_app.command("list")
+def operation_list(ctx: typer.Context) -> None:
+    app: AppContext = ctx.obj
+    table = Table("name", "title", "from", "to", "referrals", title="Operations")
+    for r in list_operations(app.ready_engine()):
+        table.add_row(r["name"], r["title"], str(r["starts"])[:10], str(r["ends"])[:10], str(r["referrals"]))
+    console.print(table)
+
+
+@operation_app.command("report")
+def operation_report_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument()],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write CSV, XLSX or PDF")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv | xlsx | pdf (default: the file's suffix)")] = None,
+) -> None:
+    """Totals per district and station: reports, networks, referrals, FIRs, arrests, chargesheets."""
+    app: AppContext = ctx.obj
+    engine = app.ready_engine()
+    report = operation_report(engine, name)
+    app.banner()
+    print_operation(report)
+    if output is not None:
+        chosen = fmt or output.suffix.lstrip(".").lower()
+        templates = Path(app.settings.templates_dir) if app.settings.templates_dir else None
+        write_report(report, chosen, output, templates)
+        with engine.begin() as conn:
+            append(conn, app.actor, [AuditEvent("export.operation", "operation", name, {"file": str(output)})])
+        console.print(f"→ {output}")
+
+
+def print_operation(report: Any) -> None:
+    table = Table(
+        "district",
+        "station",
+        *[label for _, label in COLUMNS],
+        title=f"Operation {report.name}" + (f" — {report.title}" if report.title else ""),
+    )
+    for row in [*report.rows, report.totals]:
+        table.add_row(
+            row["district"],
+            row["station"],
+            *[str(row[key]) for key, _ in COLUMNS],
+            style="bold" if row is report.totals else None,
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cases_app, name="cases")
+    app.add_typer(operation_app, name="operation")

@@ -1,0 +1,107 @@
+"""`tipfusion refer build | verify | list | export`: referral packages and their interop exports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tipfusion.audit import AuditEvent, append
+from tipfusion.cli.context import AppContext, console
+from tipfusion.errors import TipfusionError
+from tipfusion.refer import BuiltReferral, build_many, referral_rows, top_subjects, verify_package
+from tipfusion.refer.service import interop_export
+
+refer_app = typer.Typer(no_args_is_help=True, help="Referral packages for stations (DOCX, PDF, JSON, manifest).")
+
+
+def print_built(built: list[BuiltReferral]) -> None:
+    table = Table("reference", "kind", "subject", "to", "case", "seconds", "folder", title="Referrals built")
+    for b in built:
+        to = b.station or (f"District {b.district}" if b.district else "central unit")
+        table.add_row(b.reference, b.kind, b.subject_id, to, str(b.case_id), f"{b.seconds:.2f}", str(b.folder))
+    console.print(table)
+
+
+@refer_app.command("build")
+def refer_build(
+    ctx: typer.Context,
+    targets: Annotated[list[str] | None, typer.Argument(help="Suspect or network ids (S…, N…)")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the packages")] = Path("referrals"),
+    to: Annotated[
+        str | None, typer.Option("--to", help="Station (or district) instead of the routing decision")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Also refer the queue's top N suspects not yet referred")] = 0,
+    operation: Annotated[str | None, typer.Option(help="Operation the referrals belong to")] = None,
+) -> None:
+    """Build a package per suspect or network; a subject with an open case gets a supplementary referral."""
+    app: AppContext = ctx.obj
+    engine = app.ready_engine()
+    chosen = list(targets or []) + (top_subjects(engine, top) if top else [])
+    if not chosen:
+        raise TipfusionError("name suspects or networks to refer, or --top N")
+    built = build_many(engine, app.settings, app.actor, chosen, output, to, operation)
+    app.banner()
+    print_built(built)
+
+
+@refer_app.command("verify")
+def refer_verify(
+    ctx: typer.Context, folder: Annotated[Path, typer.Argument(help="A package folder (holding manifest.json)")]
+) -> None:
+    """Prove a package unaltered: every part against its SHA-256, and the manifest against the store."""
+    app: AppContext = ctx.obj
+    check, stored = verify_package(app.ready_engine(), folder)
+    for name in check.altered:
+        console.print(f"[red]ALTERED[/] {name}")
+    for name in check.missing:
+        console.print(f"[red]MISSING[/] {name}")
+    for name in check.unlisted:
+        console.print(f"[yellow]not in the manifest[/] {name}")
+    console.print(
+        f"manifest {check.manifest_sha256[:16]}…: "
+        + (f"issued as {stored}" if stored else "[yellow]not issued by this store[/]")
+    )
+    if not check.ok:
+        raise TipfusionError(f"{folder}: the package has been altered")
+    console.print(f"[green]OK[/] {folder}: every part matches its SHA-256")
+
+
+@refer_app.command("list")
+def refer_list(ctx: typer.Context) -> None:
+    """Referrals built so far."""
+    app: AppContext = ctx.obj
+    rows = referral_rows(app.ready_engine())
+    app.banner()
+    table = Table("reference", "kind", "subject", "suspects", "district", "station", "operation", title="Referrals")
+    for r in rows:
+        table.add_row(
+            r["reference"], r["kind"], r["subject"], str(r["suspects"]), r["district"], r["station"], r["operation"]
+        )
+    console.print(table)
+
+
+@refer_app.command("export")
+def refer_export(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="A referral reference, or a suspect or network id")],
+    output: Annotated[Path, typer.Option("--output", "-o")],
+    fmt: Annotated[str, typer.Option("--format", help="misp (MISP event JSON) or stix (STIX 2.1 bundle)")] = "stix",
+) -> None:
+    """Export for other agencies' tools (metadata only, TLP:RED)."""
+    app: AppContext = ctx.obj
+    engine = app.ready_engine()
+    document = interop_export(engine, app.settings, target, fmt)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    with engine.begin() as conn:
+        append(conn, app.actor, [AuditEvent(f"export.{fmt}", "export", str(output), {"target": target})])
+    app.banner()
+    console.print(f"{fmt.upper()} export of {target} → {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(refer_app, name="refer")

@@ -1,0 +1,394 @@
+"""Everything the store knows about a set of suspects, gathered once into plain records: the content of a referral.
+
+A station officer must be able to act on a package without calling the central unit, so every identifier keeps
+its provenance (report, ESP, time) and its enrichment, every IP sighting its port, both clocks and whether an ISP
+can name the subscriber from it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, select
+
+from tipfusion.store.tables import (
+    email_enrichments,
+    files,
+    identifier_observations,
+    ip_enrichments,
+    isp_answers,
+    isp_request_items,
+    isp_requests,
+    networks,
+    phone_enrichments,
+    priorities,
+    report_annotations,
+    report_links,
+    report_versions,
+    reports,
+    routing_decisions,
+)
+
+_IN = 900  # values per IN (...) list: well under every driver's parameter limit
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _IN):
+        yield values[start : start + _IN]
+
+
+def utc_text(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def local_text(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    return moment.astimezone(zone).isoformat() if moment else None
+
+
+@dataclass
+class Dossier:
+    """A referral's content: plain JSON-ready records (the package's JSON part is this, verbatim)."""
+
+    subject_type: str  # suspect | network
+    subject_id: str
+    suspects: list[str]
+    network_id: str | None
+    network: dict[str, Any] | None
+    priority: dict[str, Any] | None
+    suspect_priorities: dict[str, dict[str, Any]]
+    routing: list[dict[str, Any]]
+    reports: list[dict[str, Any]]
+    identifiers: list[dict[str, Any]]
+    ip_timeline: list[dict[str, Any]]
+    files: list[dict[str, Any]]
+    answers: list[dict[str, Any]]
+    requests: list[dict[str, Any]]
+    display_timezone: str
+    sections: list[dict[str, str]] = field(default_factory=list)
+    statements: list[dict[str, str]] = field(default_factory=list)
+    checklist: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What this package told the station: the base a supplementary referral is measured against."""
+        return {
+            "suspects": sorted(self.suspects),
+            "reports": sorted(r["report_id"] for r in self.reports),
+            "identifiers": sorted(f"{i['kind']}:{i['canonical']}" for i in self.identifiers),
+            "answers": sorted(a["answer_id"] for a in self.answers),
+            "networks": sorted({r["network_id"] for r in self.routing if r.get("network_id")}),
+        }
+
+    @property
+    def files_not_viewed(self) -> int:
+        return sum(1 for f in self.files if f["viewed_by_esp"] is False)
+
+
+def _enrichment_text(kind: str, row: Any) -> str:
+    if row is None:
+        return ""
+    if kind == "ip":
+        parts = [f"AS{row.asn}" if row.asn else "", row.isp_name or row.as_org or "", row.network_type or ""]
+        if row.cgnat:
+            parts.append("carrier-grade NAT: port needed")
+        place = ", ".join(x for x in (row.city_estimate, row.country_estimate) if x)
+        if place:
+            parts.append(f"estimate {place} (not evidence of location)")
+        if row.warning:
+            parts.append(row.warning)
+        return "; ".join(p for p in parts if p)
+    if kind == "phone":
+        parts = [row.number_type or "", row.region or ""]
+        if row.original_allottee:
+            parts.append(f"original allottee {row.original_allottee}")
+        return "; ".join(p for p in parts if p) or ("valid" if row.valid else "not a valid number")
+    if kind == "email":
+        return "; ".join(
+            p
+            for p in (
+                f"domain {row.domain}" if row.domain else "",
+                "disposable address" if row.disposable else "",
+                f"provider form {row.canonical}" if row.provider_rule else "",
+            )
+            if p
+        )
+    return ""
+
+
+def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: list[str], zone: ZoneInfo) -> Dossier:
+    suspect_of: dict[int, str] = {}
+    network_of: dict[str, str | None] = {}
+    for chunk in _chunks(sorted(suspect_ids)):
+        for row in conn.execute(
+            select(report_links.c.report_id, report_links.c.suspect_id, report_links.c.network_id).where(
+                report_links.c.suspect_id.in_(chunk)
+            )
+        ):
+            suspect_of[int(row.report_id)] = row.suspect_id
+            network_of[row.suspect_id] = row.network_id
+    report_ids = sorted(suspect_of)
+
+    report_rows: list[dict[str, Any]] = []
+    current: dict[int, int] = {}
+    esp_of: dict[int, str] = {}
+    annotations: dict[int, list[str]] = defaultdict(list)
+    rv = report_versions
+    for chunk in _chunks(report_ids):
+        for row in conn.execute(
+            select(rv)
+            .join(reports, and_(reports.c.report_id == rv.c.report_id, reports.c.current_version == rv.c.version))
+            .where(rv.c.report_id.in_(chunk))
+        ):
+            current[int(row.report_id)] = int(row.version)
+            esp_of[int(row.report_id)] = row.esp_name or row.esp_scope
+            report_rows.append(
+                {
+                    "report_id": int(row.report_id),
+                    "suspect_id": suspect_of[int(row.report_id)],
+                    "version": int(row.version),
+                    "esp": row.esp_name or row.esp_scope,
+                    "incident_type": row.incident_type,
+                    "platform": row.platform,
+                    "escalation": row.escalation_text,
+                    "ncmec_priority": row.ncmec_priority,
+                    "incident_at_utc": utc_text(row.incident_at),
+                    "incident_at_local": local_text(row.incident_at, zone),
+                    "received_utc": utc_text(row.date_received),
+                }
+            )
+        for row in conn.execute(
+            select(report_annotations.c.report_id, report_annotations.c.version, report_annotations.c.name).where(
+                report_annotations.c.report_id.in_(chunk)
+            )
+        ):
+            if current.get(int(row.report_id)) == row.version:
+                annotations[int(row.report_id)].append(row.name)
+    for report in report_rows:
+        report["annotations"] = sorted(annotations.get(report["report_id"], []))
+    report_rows.sort(key=lambda r: (r["incident_at_utc"] or "", r["report_id"]))
+
+    o = identifier_observations
+    sightings: list[Any] = []
+    for chunk in _chunks(report_ids):
+        sightings += conn.execute(
+            select(o).where(o.c.report_id.in_(chunk), o.c.is_current.is_(True)).order_by(o.c.observed_at, o.c.id)
+        ).all()
+    values_of: dict[str, set[str]] = defaultdict(set)
+    for s in sightings:
+        values_of[s.kind].add(s.canonical)
+    enrichment: dict[tuple[str, str], Any] = {}
+    for kind, table, key in (
+        ("ip", ip_enrichments, ip_enrichments.c.ip),
+        ("phone", phone_enrichments, phone_enrichments.c.e164),
+        ("email", email_enrichments, email_enrichments.c.address),
+    ):
+        for chunk in _chunks(sorted(values_of.get(kind, ()))):
+            for row in conn.execute(select(table).where(key.in_(chunk))):
+                enrichment[(kind, row[0])] = row
+
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    timeline: list[dict[str, Any]] = []
+    upload_ip: dict[tuple[int, int], str] = {}
+    for s in sightings:
+        rid = int(s.report_id)
+        entry = grouped.setdefault(
+            (s.kind, s.canonical),
+            {
+                "kind": s.kind,
+                "canonical": s.canonical,
+                "values": set(),
+                "reports": set(),
+                "esps": set(),
+                "suspects": set(),
+                "first_seen_utc": None,
+                "last_seen_utc": None,
+                "valid": bool(s.valid),
+                "flags": set(),
+                "enrichment": _enrichment_text(s.kind, enrichment.get((s.kind, s.canonical))),
+                "provenance": [],
+            },
+        )
+        entry["values"].add(s.value)
+        entry["reports"].add(rid)
+        entry["esps"].add(esp_of.get(rid, ""))
+        entry["suspects"].add(suspect_of[rid])
+        if s.flags:
+            entry["flags"].update(f for f in s.flags.split(",") if f)
+        seen = utc_text(s.observed_at)
+        if seen:
+            entry["first_seen_utc"] = min(filter(None, [entry["first_seen_utc"], seen]))
+            entry["last_seen_utc"] = max(filter(None, [entry["last_seen_utc"], seen]))
+        if len(entry["provenance"]) < 20:
+            entry["provenance"].append(f"rid {rid} ({esp_of.get(rid, '')}) {s.path}")
+        if s.kind == "ip":
+            ip_row = enrichment.get(("ip", s.canonical))
+            timeline.append(
+                {
+                    "time_utc": seen,
+                    "time_local": local_text(s.observed_at, zone),
+                    "time_as_received": s.observed_at_raw,
+                    "ip": s.canonical,
+                    "port": s.port,
+                    "event": s.event_name,
+                    "isp": (ip_row.isp_name or ip_row.as_org) if ip_row is not None else None,
+                    "identifiable": s.identifiable,
+                    "identifiability": s.identifiability_note,
+                    "report_id": rid,
+                    "esp": esp_of.get(rid, ""),
+                    "suspect_id": suspect_of[rid],
+                }
+            )
+            if s.file_ordinal is not None:
+                upload_ip[(rid, int(s.file_ordinal))] = s.canonical
+    identifiers = []
+    for entry in grouped.values():
+        identifiers.append(
+            {
+                **entry,
+                "values": sorted(entry["values"]),
+                "reports": sorted(entry["reports"]),
+                "esps": sorted(x for x in entry["esps"] if x),
+                "suspects": sorted(entry["suspects"]),
+                "flags": sorted(entry["flags"]),
+            }
+        )
+    identifiers.sort(key=lambda i: (_KIND_ORDER.get(i["kind"], 99), i["kind"], -len(i["reports"]), i["canonical"]))
+    timeline.sort(key=lambda t: (t["time_utc"] or "", t["ip"]))
+
+    file_rows: list[dict[str, Any]] = []
+    for chunk in _chunks(report_ids):
+        for row in conn.execute(select(files).where(files.c.report_id.in_(chunk))):
+            if current.get(int(row.report_id)) != row.version:
+                continue
+            file_rows.append(
+                {
+                    "report_id": int(row.report_id),
+                    "file_name": row.file_name or row.original_file_name,
+                    "original_file_name": row.original_file_name,
+                    "hashes": row.hashes or {},
+                    "uploaded_utc": utc_text(row.uploaded_at),
+                    "uploaded_local": local_text(row.uploaded_at, zone),
+                    "upload_ip": upload_ip.get((int(row.report_id), int(row.ordinal))),
+                    "relevance": row.relevance,
+                    "classification": row.industry_classification,
+                    "annotations": sorted((row.annotations or {}).keys())
+                    if isinstance(row.annotations, dict)
+                    else sorted(row.annotations or []),
+                    "viewed_by_esp": row.viewed_by_esp,
+                    "publicly_available": row.publicly_available,
+                }
+            )
+    file_rows.sort(key=lambda f: (f["report_id"], f["file_name"] or ""))
+
+    answers: list[dict[str, Any]] = []
+    requests: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(report_ids):
+        for row in conn.execute(select(isp_answers).where(isp_answers.c.report_id.in_(chunk))):
+            answers.append(
+                {
+                    "answer_id": int(row.id),
+                    "report_id": int(row.report_id),
+                    "ip": row.ip,
+                    "port": row.port,
+                    "time_utc": utc_text(row.observed_at),
+                    "subscriber_name": row.subscriber_name,
+                    "address": row.address,
+                    "pin": row.pin,
+                    "phone": row.phone,
+                    "alternate_phone": row.alternate_phone,
+                    "email": row.email,
+                    "id_document": " ".join(x for x in (row.id_document_type, row.id_document_number) if x),
+                    "connection_type": row.connection_type,
+                    "received_utc": utc_text(row.received_at),
+                }
+            )
+        for item in conn.execute(
+            select(
+                isp_requests.c.reference,
+                isp_requests.c.recipient,
+                isp_requests.c.status,
+                isp_requests.c.sent_at,
+                isp_requests.c.due_at,
+                isp_request_items.c.report_id,
+            )
+            .join(isp_request_items, isp_request_items.c.request_id == isp_requests.c.id)
+            .where(isp_request_items.c.report_id.in_(chunk))
+        ):
+            request = requests.setdefault(
+                item.reference,
+                {
+                    "reference": item.reference,
+                    "recipient": item.recipient,
+                    "status": item.status,
+                    "sent_utc": utc_text(item.sent_at),
+                    "due_utc": utc_text(item.due_at),
+                    "due_local": local_text(item.due_at, zone),
+                    "items": 0,
+                },
+            )
+            request["items"] += 1
+    answers.sort(key=lambda a: a["answer_id"])
+
+    ranks = {
+        row.object_id: {"score": float(row.score), "pinned": bool(row.pinned), "factors": row.factors}
+        for chunk in _chunks(sorted(set(suspect_ids) | {subject_id}))
+        for row in conn.execute(
+            select(priorities).where(
+                priorities.c.object_type.in_(["suspect", "network"]), priorities.c.object_id.in_(chunk)
+            )
+        )
+    }
+    routing = [
+        {
+            "suspect_id": row.suspect_id,
+            "district": row.district,
+            "station": row.station,
+            "basis": row.basis,
+            "confidence": row.confidence,
+            "network_id": row.network_id,
+            "network_central": bool(row.network_central),
+            "notes": (row.detail or {}).get("notes", []),
+            "deconfliction": (row.detail or {}).get("deconfliction", []),
+        }
+        for chunk in _chunks(sorted(suspect_ids))
+        for row in conn.execute(select(routing_decisions).where(routing_decisions.c.suspect_id.in_(chunk)))
+    ]
+    routing.sort(key=lambda r: r["suspect_id"])
+    network_id = subject_id if subject_type == "network" else network_of.get(subject_id)
+    network = None
+    if network_id:
+        found = conn.execute(select(networks).where(networks.c.network_id == network_id)).first()
+        if found is not None:
+            network = {
+                **(found.summary or {}),
+                "network_id": network_id,
+                "suspect_count": found.suspects,
+                "report_count": found.reports,
+            }
+    return Dossier(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        suspects=sorted(suspect_ids),
+        network_id=network_id,
+        network=network,
+        priority=ranks.get(subject_id),
+        suspect_priorities={s: ranks[s] for s in sorted(suspect_ids) if s in ranks},
+        routing=routing,
+        reports=report_rows,
+        identifiers=identifiers,
+        ip_timeline=timeline,
+        files=file_rows,
+        answers=answers,
+        requests=sorted(requests.values(), key=lambda r: r["reference"]),
+        display_timezone=zone.key,
+    )
+
+
+_KIND_ORDER = {"phone": 0, "email": 1, "esp_user": 2, "screen_name": 3, "ip": 4, "device": 5}

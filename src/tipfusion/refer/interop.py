@@ -1,0 +1,170 @@
+"""A network or referral for other agencies' tools: a MISP event (built with PyMISP, checked against MISP's schema)
+and a STIX 2.1 bundle (built with the stix2 library, which validates every object as it is made).
+
+Both carry metadata only — identifiers, hashes, times — and TLP:RED, since police intelligence is not for sharing
+beyond the recipient.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from tipfusion.refer.dossier import Dossier
+
+HASH_NAMES = {"MD5": ("md5", "MD5"), "SHA1": ("sha1", "SHA-1"), "SHA256": ("sha256", "SHA-256")}
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _as_received_url(identifier: dict[str, Any]) -> str | None:
+    """A URL as the ESP gave it, scheme and all (the canonical form drops the scheme, which STIX requires)."""
+    return next((v for v in identifier["values"] if "://" in v), None)
+
+
+def misp_event(dossier: Dossier, reference: str | None, synthetic: bool) -> dict[str, Any]:
+    from pymisp import MISPAttribute, MISPEvent, MISPObject
+
+    event = MISPEvent(strict_validation=True)
+    subject = f"{dossier.subject_type} {dossier.subject_id}"
+    event.info = f"tipfusion {reference or subject}: CyberTipline {subject}" + (
+        " [SYNTHETIC DATA]" if synthetic else ""
+    )
+    event.distribution = 0  # this organisation only
+    event.threat_level_id = 1
+    event.analysis = 1
+    event.add_tag("tlp:red")
+    if synthetic:
+        event.add_tag("tipfusion:synthetic")
+    for identifier in dossier.identifiers:
+        kind, value = identifier["kind"], identifier["canonical"]
+        comment = f"reports {', '.join(str(r) for r in identifier['reports'][:10])}; suspects " + ", ".join(
+            identifier["suspects"]
+        )
+        first, last = _moment(identifier["first_seen_utc"]), _moment(identifier["last_seen_utc"])
+        if kind == "email":
+            event.add_attribute("email", value, comment=comment, to_ids=False)
+        elif kind == "phone":
+            event.add_attribute("phone-number", value, comment=comment, to_ids=False)
+        elif kind == "url":
+            event.add_attribute("url", _as_received_url(identifier) or value, comment=comment, to_ids=False)
+        elif kind in ("esp_user", "screen_name"):
+            account = MISPObject("user-account", standalone=False)
+            account.add_attribute("username", value)
+            account.add_attribute("account-type", "social-media")
+            account.comment = f"{kind}; {comment}"
+            event.add_object(account)
+        elif kind == "device":
+            phone = MISPObject("phone", standalone=False)
+            phone.add_attribute("imei" if value.isdigit() and len(value) == 15 else "serial-number", value)
+            phone.comment = comment
+            event.add_object(phone)
+        elif kind == "ip":
+            attribute = event.add_attribute("ip-src", value, comment=comment, to_ids=False)
+            assert isinstance(attribute, MISPAttribute)
+            if first:
+                attribute.first_seen = first
+            if last:
+                attribute.last_seen = last
+    for sighting in dossier.ip_timeline:
+        if sighting["port"] is None or not sighting["time_utc"]:
+            continue
+        seen = MISPObject("ip-port", standalone=False)
+        seen.add_attribute("ip-src", sighting["ip"])
+        seen.add_attribute("src-port", sighting["port"])
+        seen.add_attribute("first-seen", sighting["time_utc"])
+        seen.comment = f"{sighting['event'] or 'event'} in report {sighting['report_id']} ({sighting['esp']})"
+        event.add_object(seen)
+    for item in dossier.files:
+        hashes = {HASH_NAMES[k][0]: v for k, v in (item["hashes"] or {}).items() if k in HASH_NAMES and v}
+        if not hashes:
+            continue
+        record = MISPObject("file", standalone=False)
+        if item["file_name"]:
+            record.add_attribute("filename", item["file_name"])
+        for relation, value in sorted(hashes.items()):
+            record.add_attribute(relation, value)
+        record.comment = f"report {item['report_id']}; metadata only, no file held" + (
+            "; NOT viewed by the ESP" if item["viewed_by_esp"] is False else ""
+        )
+        event.add_object(record)
+    return {"Event": json.loads(event.to_json())}  # the envelope MISP's "add event from JSON" expects
+
+
+def validate_misp(document: dict[str, Any]) -> None:
+    """Load through PyMISP with MISP's strict JSON schema; raises on anything MISP would refuse."""
+    from pymisp import MISPEvent
+
+    MISPEvent(strict_validation=True).load(json.dumps(document))
+
+
+def stix_bundle(dossier: Dossier, reference: str | None, unit: str, synthetic: bool) -> dict[str, Any]:
+    import stix2
+
+    created = datetime.now(UTC)
+    author = stix2.Identity(name=unit, identity_class="organization", created=created, modified=created)
+    marking = [stix2.TLP_RED]
+    objects: list[Any] = [author]
+    people: dict[str, Any] = {}
+    for suspect in dossier.suspects:
+        phones = [i["canonical"] for i in dossier.identifiers if i["kind"] == "phone" and suspect in i["suspects"]]
+        people[suspect] = stix2.Identity(
+            name=f"Suspect {suspect}",
+            identity_class="individual",
+            description="A person identified by tipfusion's link analysis (not yet named)",
+            contact_information="; ".join(phones) or None,
+            created_by_ref=author,
+            object_marking_refs=marking,
+        )
+    objects += people.values()
+    observed: list[Any] = []
+    relationships: list[Any] = []
+    for identifier in dossier.identifiers:
+        kind, value = identifier["kind"], identifier["canonical"]
+        sco: Any = None
+        if kind == "email":
+            sco = stix2.EmailAddress(value=value)
+        elif kind == "ip":
+            sco = stix2.IPv6Address(value=value) if ":" in value else stix2.IPv4Address(value=value)
+        elif kind == "url" and _as_received_url(identifier):
+            sco = stix2.URL(value=_as_received_url(identifier))
+        elif kind == "esp_user":
+            sco = stix2.UserAccount(user_id=value)
+        elif kind == "screen_name":
+            sco = stix2.UserAccount(account_login=value)
+        if sco is None:
+            continue
+        observed.append(sco)
+        for suspect in identifier["suspects"]:
+            relationships.append(
+                stix2.Relationship(
+                    people[suspect],
+                    "related-to",
+                    sco,
+                    description=f"seen in reports {', '.join(str(r) for r in identifier['reports'][:10])}",
+                    created_by_ref=author,
+                    object_marking_refs=marking,
+                )
+            )
+    for item in dossier.files:
+        hashes = {HASH_NAMES[k][1]: v for k, v in (item["hashes"] or {}).items() if k in HASH_NAMES and v}
+        if hashes:
+            observed.append(stix2.File(name=item["file_name"] or None, hashes=hashes))
+    objects += observed
+    objects += relationships
+    grouping = stix2.Grouping(
+        name=f"tipfusion {reference or dossier.subject_id}" + (" [SYNTHETIC DATA]" if synthetic else ""),
+        context="suspicious-activity",
+        description=f"CyberTipline {dossier.subject_type} {dossier.subject_id}: {len(dossier.reports)} reports, "
+        f"{len(dossier.suspects)} suspects. Metadata only.",
+        object_refs=[o.id for o in objects],
+        created_by_ref=author,
+        object_marking_refs=marking,
+        labels=["synthetic"] if synthetic else None,
+    )
+    bundle = stix2.Bundle(objects=[*objects, grouping, stix2.TLP_RED], allow_custom=False)
+    result: dict[str, Any] = json.loads(bundle.serialize())
+    return result

@@ -1,0 +1,334 @@
+"""Build referrals: for a suspect or a network, addressed where routing decided (or where the analyst says), stored
+with a snapshot of what they said, each opening a case; a later package for the same open case is a supplementary
+referral that says what changed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from tipfusion.audit.log import AuditEvent, append
+from tipfusion.config import Settings
+from tipfusion.documents.manifest import ManifestCheck, verify_manifest
+from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.link.service import resolve_id
+from tipfusion.refer.dossier import Dossier, gather
+from tipfusion.refer.guidance import checklist_for, load_statements, sections_for, statements_for
+from tipfusion.refer.layout import Addressing
+from tipfusion.refer.package import write_package
+from tipfusion.store import repository as repo
+from tipfusion.store.db import ensure_schema
+from tipfusion.store.tables import (
+    cases,
+    networks,
+    operations,
+    police_stations,
+    priorities,
+    referrals,
+    routing_decisions,
+    suspects,
+)
+from tipfusion.track.service import OPEN, changes_since, merged_snapshot, open_case
+
+
+@dataclass(frozen=True)
+class BuiltReferral:
+    referral_id: int
+    case_id: int
+    reference: str
+    kind: str
+    subject_id: str
+    station: str | None
+    district: str | None
+    folder: Path
+    files: dict[str, str]
+    manifest_sha256: str
+    seconds: float
+
+
+def resolve_target(conn: Connection, target: str) -> tuple[str, str, list[str]]:
+    """(subject type, current id, suspect ids) for a suspect or network id (old ids follow their aliases)."""
+    current = resolve_id(conn, target.strip())
+    members = [r[0] for r in conn.execute(select(suspects.c.suspect_id).where(suspects.c.network_id == current))]
+    if conn.execute(select(networks.c.network_id).where(networks.c.network_id == current)).first() is not None:
+        return "network", current, sorted(members)
+    if conn.execute(select(suspects.c.suspect_id).where(suspects.c.suspect_id == current)).first() is not None:
+        return "suspect", current, [current]
+    raise NotFound(f"no suspect or network {target!r} (ids look like S242000123 / N242000001; run `tipfusion link`)")
+
+
+def _destination(conn: Connection, members: list[str], to: str | None) -> tuple[str | None, str | None]:
+    if to:
+        row = conn.execute(select(police_stations).where(police_stations.c.station_id == to)).first()
+        if row is not None:
+            return row.district, row.station_id
+        districts = {r[0] for r in conn.execute(select(police_stations.c.district))}
+        if to in districts:
+            return to, None
+        raise NotFound(f"no station or district {to!r} in the jurisdiction (see `tipfusion jurisdictions list`)")
+    rows = conn.execute(select(routing_decisions).where(routing_decisions.c.suspect_id.in_(members))).all()
+    if not rows:
+        return None, None  # not routed: the central unit holds it
+    if any(r.network_central for r in rows):
+        return None, None
+    districts = {r.district for r in rows}
+    stations = {r.station for r in rows}
+    if len(stations) == 1 and None not in stations:
+        return rows[0].district, rows[0].station
+    if len(districts) == 1 and None not in districts:
+        return rows[0].district, None
+    return None, None
+
+
+def _operation_for(conn: Connection, name: str | None, at: datetime) -> str | None:
+    if name:
+        if conn.execute(select(operations.c.name).where(operations.c.name == name)).first() is None:
+            raise NotFound(f"no operation {name!r} (create it with `tipfusion operation create`)")
+        return name
+    row = conn.execute(
+        select(operations.c.name)
+        .where(operations.c.starts_at <= at, operations.c.ends_at >= at)
+        .order_by(operations.c.starts_at.desc())
+    ).first()
+    return row.name if row else None
+
+
+def _open_referral(conn: Connection, subject_type: str, subject_id: str) -> Any:
+    return conn.execute(
+        select(referrals, cases.c.id.label("case_id"))
+        .join(cases, cases.c.referral_id == referrals.c.id)
+        .where(
+            referrals.c.subject_type == subject_type,
+            referrals.c.subject_id == subject_id,
+            referrals.c.kind == "initial",
+            cases.c.state.in_(OPEN),
+        )
+        .order_by(referrals.c.id.desc())
+    ).first()
+
+
+def _next_reference(conn: Connection, prefix: str, at: datetime, parent: Any) -> str:
+    if parent is not None:
+        count = conn.execute(select(func.count()).where(referrals.c.parent_id == parent.id)).scalar_one()
+        return f"{parent.reference}/S{int(count) + 1}"
+    stem = f"{prefix}/{at:%Y}/"
+    count = conn.execute(select(func.count()).where(referrals.c.reference.like(stem + "%"))).scalar_one()
+    return f"{stem}{int(count) + 1:06d}"
+
+
+def complete(dossier: Dossier, settings: Settings, statements: list[dict[str, Any]], sent: datetime) -> None:
+    dossier.statements = statements_for(dossier, statements)
+    dossier.sections = sections_for(dossier, settings.profile.country)
+    dossier.checklist = checklist_for(
+        dossier,
+        sent.astimezone(settings.profile.zone),
+        settings.case_deadlines.acknowledge_hours,
+        settings.case_deadlines.fir_days,
+    )
+
+
+def build_referral(
+    engine: Engine,
+    settings: Settings,
+    actor: str,
+    target: str,
+    output: Path,
+    to: str | None = None,
+    operation: str | None = None,
+    statements: list[dict[str, Any]] | None = None,
+) -> BuiltReferral:
+    """Build one package (initial, or supplementary when the subject has an open case) and store it."""
+    started = time.perf_counter()
+    ensure_schema(engine)
+    statements = statements if statements is not None else load_statements(settings.referral_statements)
+    zone = settings.profile.zone
+    with engine.begin() as conn:
+        subject_type, subject_id, members = resolve_target(conn, target)
+        if not members:
+            raise TipfusionError(f"{subject_type} {subject_id} has no suspects to refer")
+        stamp = repo.now()
+        parent = _open_referral(conn, subject_type, subject_id)
+        changes = None
+        if parent is not None:
+            changes = changes_since(conn, merged_snapshot(conn, int(parent.id)))
+            if not any(changes.values()):
+                raise TipfusionError(
+                    f"{subject_type} {subject_id} already has an open case ({parent.reference}, case {parent.case_id}) "
+                    "and nothing new has arrived since; no supplementary referral is needed"
+                )
+            district, station = parent.district, parent.station
+            row = conn.execute(select(cases.c.district, cases.c.station).where(cases.c.id == parent.case_id)).first()
+            if row is not None:
+                district, station = row.district, row.station  # where the case is now (it may have been transferred)
+        else:
+            district, station = _destination(conn, members, to)
+        synthetic = repo.get_flag(conn, "synthetic") == "true"
+        dossier = gather(conn, subject_type, subject_id, members, zone)
+        complete(dossier, settings, statements, stamp)
+        reference = _next_reference(conn, settings.referral_prefix, stamp.astimezone(zone), parent)
+        addressing = Addressing(
+            reference=reference,
+            date=stamp.astimezone(zone),
+            unit=settings.unit_name,
+            station=station,
+            district=district,
+            signatory=f"{settings.issuing_officer}, {settings.unit_name}",
+            kind="supplementary" if parent is not None else "initial",
+            parent_reference=parent.reference if parent is not None else None,
+            changes=changes,
+        )
+        folder = output / reference.replace("/", "-")
+        templates = Path(settings.templates_dir) if settings.templates_dir else None
+        digests, manifest_sha = write_package(dossier, addressing, folder, synthetic, templates)
+        referral_id = int(
+            conn.execute(
+                insert(referrals)
+                .values(
+                    reference=reference,
+                    subject_type=subject_type,
+                    subject_id=subject_id,
+                    suspects=members,
+                    district=district,
+                    station=station,
+                    operation=_operation_for(conn, operation, stamp) if parent is None else parent.operation,
+                    kind=addressing.kind,
+                    parent_id=parent.id if parent is not None else None,
+                    built_at=stamp,
+                    output_dir=str(folder),
+                    files=digests,
+                    manifest_sha256=manifest_sha,
+                    snapshot=dossier.snapshot(),
+                    actor=actor,
+                )
+                .returning(referrals.c.id)
+            ).scalar_one()
+        )
+        if parent is None:
+            case_id = open_case(conn, actor, referral_id, district, station, len(members), stamp)
+        else:
+            case_id = int(parent.case_id)
+            conn.execute(cases.update().where(cases.c.id == case_id).values(needs_update=None, updated_at=stamp))
+        append(
+            conn,
+            actor,
+            [
+                AuditEvent(
+                    "referral.built",
+                    "referral",
+                    reference,
+                    {
+                        "subject": subject_id,
+                        "station": station,
+                        "district": district,
+                        "kind": addressing.kind,
+                        "case": case_id,
+                        "manifest_sha256": manifest_sha,
+                        "folder": str(folder),
+                    },
+                )
+            ],
+        )
+    return BuiltReferral(
+        referral_id,
+        case_id,
+        reference,
+        addressing.kind,
+        subject_id,
+        station,
+        district,
+        folder,
+        digests,
+        manifest_sha,
+        time.perf_counter() - started,
+    )
+
+
+def top_subjects(engine: Engine, count: int, routed_only: bool = False) -> list[str]:
+    """The queue's top suspects that have no referral yet (only those routed to a station, if asked)."""
+    with engine.connect() as conn:
+        referred = {r[0] for r in conn.execute(select(referrals.c.subject_id))}
+        query = select(priorities.c.object_id).where(priorities.c.object_type == "suspect")
+        if routed_only:
+            query = query.join(routing_decisions, routing_decisions.c.suspect_id == priorities.c.object_id).where(
+                routing_decisions.c.station.is_not(None), routing_decisions.c.network_central.is_(False)
+            )
+        rows = conn.execute(
+            query.order_by(priorities.c.pinned.desc(), priorities.c.score.desc(), priorities.c.object_id).limit(
+                count + len(referred)
+            )
+        ).all()
+    return [r[0] for r in rows if r[0] not in referred][:count]
+
+
+def build_many(
+    engine: Engine,
+    settings: Settings,
+    actor: str,
+    targets: list[str],
+    output: Path,
+    to: str | None = None,
+    operation: str | None = None,
+) -> list[BuiltReferral]:
+    statements = load_statements(settings.referral_statements)
+    return [build_referral(engine, settings, actor, t, output, to, operation, statements) for t in targets]
+
+
+def verify_package(engine: Engine | None, folder: Path) -> tuple[ManifestCheck, str | None]:
+    """Check every part against the manifest, and the manifest against the store when one is at hand."""
+    check = verify_manifest(folder)
+    stored = None
+    if engine is not None:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(referrals.c.reference, referrals.c.manifest_sha256).where(
+                    referrals.c.manifest_sha256 == check.manifest_sha256
+                )
+            ).first()
+        stored = row.reference if row else None
+    return check, stored
+
+
+def referral_rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(referrals).order_by(referrals.c.id)).all()
+    return [
+        {
+            "reference": r.reference,
+            "kind": r.kind,
+            "subject": r.subject_id,
+            "suspects": len(r.suspects or []),
+            "district": r.district or "",
+            "station": r.station or "",
+            "operation": r.operation or "",
+            "built_at": r.built_at.astimezone(UTC).isoformat() if isinstance(r.built_at, datetime) else r.built_at,
+            "folder": r.output_dir,
+        }
+        for r in rows
+    ]
+
+
+def interop_export(engine: Engine, settings: Settings, target: str, fmt: str) -> dict[str, Any]:
+    """A MISP event or a STIX 2.1 bundle for a suspect, a network or a referral (by its reference)."""
+    from tipfusion.refer.interop import misp_event, stix_bundle, validate_misp
+
+    with engine.connect() as conn:
+        row = conn.execute(select(referrals).where(referrals.c.reference == target)).first()
+        reference = row.reference if row is not None else None
+        if row is not None:
+            subject_type, subject_id, members = row.subject_type, row.subject_id, list(row.suspects)
+        else:
+            subject_type, subject_id, members = resolve_target(conn, target)
+        synthetic = repo.get_flag(conn, "synthetic") == "true"
+        dossier = gather(conn, subject_type, subject_id, members, settings.profile.zone)
+    if fmt == "misp":
+        event = misp_event(dossier, reference, synthetic)
+        validate_misp(event)
+        return event
+    if fmt == "stix":
+        return stix_bundle(dossier, reference, settings.unit_name, synthetic)
+    raise TipfusionError(f"unknown format {fmt!r}: expected misp or stix")

@@ -1,0 +1,1 @@
+"""Track: the case each referral opens, from acknowledgement to FIR, arrest, chargesheet and closure; operations."""

@@ -1,0 +1,488 @@
+"""Cases in the store: opened by a referral, moved by stations through the lifecycle, corrected and transferred with
+a reason, listed when overdue, and flagged when new reports or ISP answers reach an open case.
+
+Every change writes a case event and an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from tipfusion.audit.decisions import require_reason
+from tipfusion.audit.log import AuditEvent, append
+from tipfusion.config import Settings
+from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.store.bulk import rows_of
+from tipfusion.store.repository import now
+from tipfusion.store.tables import (
+    case_events,
+    cases,
+    isp_answers,
+    isp_request_items,
+    isp_requests,
+    link_aliases,
+    police_stations,
+    referrals,
+    report_links,
+)
+from tipfusion.track.lifecycle import CORRECTABLE, CaseState, TransitionRefused, apply, check_fir_number
+
+OPEN = ("sent", "acknowledged", "fir_registered", "arrested", "devices_seized", "chargesheet_filed")
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def open_case(
+    conn: Connection,
+    actor: str,
+    referral_id: int,
+    district: str | None,
+    station: str | None,
+    suspects: int,
+    sent_at: datetime,
+) -> int:
+    case_id = int(
+        conn.execute(
+            insert(cases)
+            .values(
+                referral_id=referral_id,
+                state="sent",
+                district=district,
+                station=station,
+                suspects=suspects,
+                sent_at=sent_at,
+                arrests=0,
+                devices_seized=0,
+                updated_at=sent_at,
+            )
+            .returning(cases.c.id)
+        ).scalar_one()
+    )
+    _event(conn, actor, case_id, "transition", None, "sent", {"station": station, "district": district}, None)
+    return case_id
+
+
+def _event(
+    conn: Connection,
+    actor: str,
+    case_id: int,
+    action: str,
+    before: str | None,
+    after: str | None,
+    fields: dict[str, Any],
+    reason: str | None,
+) -> None:
+    at = now()
+    plain = {k: (v.isoformat() if isinstance(v, date | datetime) else v) for k, v in fields.items()}
+    conn.execute(
+        insert(case_events).values(
+            case_id=case_id,
+            action=action,
+            from_state=before,
+            to_state=after,
+            fields=plain,
+            reason=reason,
+            actor=actor,
+            at=at,
+        )
+    )
+    details = {"from": before, "to": after, **plain}
+    if reason:
+        details["reason"] = reason
+    append(conn, actor, [AuditEvent(f"case.{action}", "case", str(case_id), details)], at)
+
+
+def find_case(conn: Connection, case_ref: str) -> Any:
+    """A case by its number or by its referral's reference."""
+    query = select(cases, referrals.c.reference).join(referrals, referrals.c.id == cases.c.referral_id)
+    row = None
+    if case_ref.isdigit():
+        row = conn.execute(query.where(cases.c.id == int(case_ref))).first()
+    if row is None:
+        row = conn.execute(query.where(referrals.c.reference == case_ref)).first()
+    if row is None:
+        raise NotFound(f"no case {case_ref!r} (give a case number or a referral reference)")
+    return row
+
+
+def _state_of(conn: Connection, row: Any) -> CaseState:
+    reached = {
+        r[0] for r in conn.execute(select(case_events.c.to_state).where(case_events.c.case_id == row.id)) if r[0]
+    }
+    return CaseState(
+        state=row.state,
+        suspects=int(row.suspects),
+        sent_on=_as_utc(row.sent_at).date(),
+        station=row.station,
+        acknowledged_on=_as_utc(row.acknowledged_at).date() if row.acknowledged_at else None,
+        fir_number=row.fir_number,
+        fir_date=_day(row.fir_date),
+        fir_station=row.fir_station,
+        sections=list(row.sections or []),
+        arrests=int(row.arrests),
+        arrested=list(row.arrested or []),
+        devices_seized=int(row.devices_seized),
+        chargesheet_date=_day(row.chargesheet_date),
+        closed_reason=row.closed_reason,
+        reached=reached,
+    )
+
+
+def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _columns(changes: dict[str, Any], stamp: datetime) -> dict[str, Any]:
+    values = {k: v for k, v in changes.items() if k != "acknowledged_on"}
+    if "acknowledged_on" in changes:
+        day = changes["acknowledged_on"]
+        values["acknowledged_at"] = datetime(day.year, day.month, day.day, tzinfo=UTC) if day != stamp.date() else stamp
+    if changes.get("state") == "closed":
+        values["closed_at"] = stamp
+    values["updated_at"] = stamp
+    return values
+
+
+def advance(
+    engine: Engine,
+    settings: Settings,
+    actor: str,
+    case_ref: str,
+    to: str,
+    fields: dict[str, Any],
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Move a case one step; return the changed values. Refuses (TransitionRefused) with what is expected."""
+    stamp = now()
+    today = today or stamp.astimezone(settings.profile.zone).date()
+    with engine.begin() as conn:
+        row = find_case(conn, case_ref)
+        changes = apply(_state_of(conn, row), to, fields, today, settings.profile.fir_pattern)
+        conn.execute(update(cases).where(cases.c.id == row.id).values(**_columns(changes, stamp)))
+        _event(conn, actor, int(row.id), "transition", row.state, changes["state"], {**fields, "step": to}, None)
+    return changes
+
+
+def correct(
+    engine: Engine,
+    settings: Settings,
+    actor: str,
+    case_ref: str,
+    field: str,
+    value: str,
+    reason: str,
+) -> dict[str, Any]:
+    """Correct one recorded fact (a mistyped FIR number, a wrong count); the old value stays in the history."""
+    require_reason(reason, "a correction")
+    if field not in CORRECTABLE:
+        raise TransitionRefused(f"{field!r} cannot be corrected; correctable: {', '.join(sorted(CORRECTABLE))}")
+    today = now().astimezone(settings.profile.zone).date()
+    with engine.begin() as conn:
+        row = find_case(conn, case_ref)
+        new: Any = value
+        if field in ("fir_date", "chargesheet_date"):
+            new = _day(value)
+            if new is None or new > today:
+                raise TransitionRefused(f"{field}: {value!r} is not a date up to today ({today})")
+        elif field == "acknowledged_at":
+            day = _day(value)
+            if day is None or day > today:
+                raise TransitionRefused(f"{field}: {value!r} is not a date up to today ({today})")
+            new = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        elif field == "fir_number":
+            fir_date = _day(row.fir_date)
+            if fir_date is None:
+                raise TransitionRefused("fir_number: the case has no FIR yet; register it with `cases advance`")
+            new = check_fir_number(value, settings.profile.fir_pattern, fir_date)
+        elif field == "sections":
+            new = [s.strip() for s in value.split(";") if s.strip()]
+            if not new:
+                raise TransitionRefused("sections: name at least one section")
+        elif field in ("arrests", "devices_seized"):
+            try:
+                new = int(value)
+            except ValueError as exc:
+                raise TransitionRefused(f"{field}: expected a whole number, got {value!r}") from exc
+            if new < 0:
+                raise TransitionRefused(f"{field}: cannot be negative")
+        elif field == "arrested":
+            new = [{"name": n.strip(), "date": ""} for n in value.split(";") if n.strip()]
+        elif field == "closed_reason":
+            from tipfusion.track.lifecycle import CLOSE_REASONS
+
+            if value not in CLOSE_REASONS:
+                raise TransitionRefused(f"closed_reason: expected one of {', '.join(CLOSE_REASONS)}")
+        before = getattr(row, field)
+        conn.execute(update(cases).where(cases.c.id == row.id).values({field: new, "updated_at": now()}))
+        _event(
+            conn,
+            actor,
+            int(row.id),
+            "correction",
+            row.state,
+            row.state,
+            {"field": field, "before": before, "after": new},
+            reason,
+        )
+    return {field: new}
+
+
+def transfer(engine: Engine, actor: str, case_ref: str, station: str, reason: str) -> tuple[str | None, str]:
+    """Hand a case to another station; its history (and the referral's original addressee) stays."""
+    require_reason(reason, "a transfer")
+    with engine.begin() as conn:
+        row = find_case(conn, case_ref)
+        if row.state == "closed":
+            raise TransitionRefused("a closed case cannot be transferred; correct it first")
+        target = conn.execute(select(police_stations).where(police_stations.c.station_id == station)).first()
+        if target is None:
+            raise NotFound(f"no station {station!r} in the jurisdiction (see `tipfusion jurisdictions list`)")
+        if target.station_id == row.station:
+            raise TransitionRefused(f"the case is already with {station}")
+        conn.execute(
+            update(cases)
+            .where(cases.c.id == row.id)
+            .values(station=target.station_id, district=target.district, updated_at=now())
+        )
+        _event(
+            conn,
+            actor,
+            int(row.id),
+            "transfer",
+            row.state,
+            row.state,
+            {"from_station": row.station, "to_station": target.station_id, "to_district": target.district},
+            reason,
+        )
+    return row.station, target.station_id
+
+
+def case_rows(
+    engine: Engine, station: str | None = None, district: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
+    query = select(cases, referrals.c.reference, referrals.c.subject_id, referrals.c.operation).join(
+        referrals, referrals.c.id == cases.c.referral_id
+    )
+    if station:
+        query = query.where(cases.c.station == station)
+    if district:
+        query = query.where(cases.c.district == district)
+    if state:
+        query = query.where(cases.c.state == state)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(cases.c.id)).all()
+    return [
+        {
+            "case": r.id,
+            "reference": r.reference,
+            "subject": r.subject_id,
+            "operation": r.operation or "",
+            "district": r.district or "",
+            "station": r.station or "",
+            "state": r.state,
+            "fir_number": r.fir_number or "",
+            "arrests": r.arrests,
+            "devices_seized": r.devices_seized,
+            "needs_update": r.needs_update or "",
+        }
+        for r in rows
+    ]
+
+
+def history(engine: Engine, case_ref: str) -> tuple[Any, list[Any]]:
+    with engine.connect() as conn:
+        row = find_case(conn, case_ref)
+        events = conn.execute(
+            select(case_events).where(case_events.c.case_id == row.id).order_by(case_events.c.id)
+        ).all()
+    return row, list(events)
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    district: str
+    station: str
+    case: int | None
+    reference: str
+    what: str
+    due: datetime
+    hours_late: float
+
+
+def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> list[OverdueItem]:
+    """Acknowledgements, FIRs and ISP answers past their due time, per station (requests no case covers are the
+    central unit's)."""
+    at = at or now()
+    acknowledge = timedelta(hours=settings.case_deadlines.acknowledge_hours)
+    fir = timedelta(days=settings.case_deadlines.fir_days)
+    items: list[OverdueItem] = []
+    with engine.connect() as conn:
+        open_cases = conn.execute(
+            select(cases, referrals.c.reference, referrals.c.suspects.label("suspect_ids"))
+            .join(referrals, referrals.c.id == cases.c.referral_id)
+            .where(cases.c.state.in_(OPEN))
+        ).all()
+        case_of_suspect: dict[str, Any] = {}
+        for row in open_cases:
+            sent = _as_utc(row.sent_at)
+            place = (row.district or "central", row.station or "central unit")
+            if row.state == "sent" and at > sent + acknowledge:
+                items.append(
+                    OverdueItem(
+                        *place,
+                        row.id,
+                        row.reference,
+                        "acknowledgement",
+                        sent + acknowledge,
+                        (at - sent - acknowledge).total_seconds() / 3600,
+                    )
+                )
+            if row.state in ("sent", "acknowledged") and at > sent + fir:
+                items.append(
+                    OverdueItem(
+                        *place,
+                        row.id,
+                        row.reference,
+                        "FIR registration",
+                        sent + fir,
+                        (at - sent - fir).total_seconds() / 3600,
+                    )
+                )
+            for suspect in row.suspect_ids or []:
+                case_of_suspect[suspect] = row
+        late = conn.execute(
+            select(isp_requests.c.id, isp_requests.c.reference, isp_requests.c.recipient, isp_requests.c.due_at).where(
+                isp_requests.c.status == "sent", isp_requests.c.due_at < at
+            )
+        ).all()
+        for request in late:
+            answered = {
+                r[0] for r in conn.execute(select(isp_answers.c.item).where(isp_answers.c.request_id == request.id))
+            }
+            waiting = conn.execute(
+                select(isp_request_items.c.item, report_links.c.suspect_id)
+                .join(report_links, report_links.c.report_id == isp_request_items.c.report_id, isouter=True)
+                .where(isp_request_items.c.request_id == request.id)
+            ).all()
+            places: dict[tuple[str, str, int | None, str], int] = defaultdict(int)
+            for item, suspect in waiting:
+                if item in answered:
+                    continue
+                owner = case_of_suspect.get(suspect or "")
+                key = (
+                    (owner.district or "central", owner.station or "central unit", owner.id, owner.reference)
+                    if owner is not None
+                    else ("central", "central unit", None, "")
+                )
+                places[key] += 1
+            due = _as_utc(request.due_at)
+            for (district, station, case_id, reference), count in sorted(places.items(), key=str):
+                items.append(
+                    OverdueItem(
+                        district,
+                        station,
+                        case_id,
+                        reference or request.reference,
+                        f"ISP answer: {request.reference} to {request.recipient} ({count} item(s))",
+                        due,
+                        (at - due).total_seconds() / 3600,
+                    )
+                )
+    return sorted(items, key=lambda i: (i.district, i.station, i.due))
+
+
+def _current_ids(conn: Connection, suspect_ids: list[str]) -> set[str]:
+    """Suspect ids as they are now: a later link run may have merged or split them (aliases)."""
+    aliases = dict(rows_of(conn, "SELECT old_id, new_id FROM link_aliases")) if suspect_ids else {}
+    current = set()
+    for suspect in suspect_ids:
+        seen = {suspect}
+        while suspect in aliases and aliases[suspect] not in seen:
+            suspect = aliases[suspect]
+            seen.add(suspect)
+        current.add(suspect)
+    return current
+
+
+def changes_since(conn: Connection, snapshot: dict[str, Any]) -> dict[str, list[str]]:
+    """What the store holds now about a referral's suspects that its packages did not."""
+    suspects_now = _current_ids(conn, list(snapshot.get("suspects", [])))
+    reports_now: set[int] = set()
+    for suspect in suspects_now:
+        reports_now.update(
+            int(r[0])
+            for r in conn.execute(select(report_links.c.report_id).where(report_links.c.suspect_id == suspect))
+        )
+    new_reports = sorted(reports_now - set(snapshot.get("reports", [])))
+    answers_now: set[int] = set()
+    known = sorted(reports_now)
+    for start in range(0, len(known), 900):
+        chunk = known[start : start + 900]
+        answers_now.update(
+            int(r[0]) for r in conn.execute(select(isp_answers.c.id).where(isp_answers.c.report_id.in_(chunk)))
+        )
+    new_answers = sorted(answers_now - set(snapshot.get("answers", [])))
+    return {"reports": [str(r) for r in new_reports], "answers": [str(a) for a in new_answers]}
+
+
+def merged_snapshot(conn: Connection, referral_id: int) -> dict[str, Any]:
+    """What the referral and its supplementary referrals told the station, together."""
+    merged: dict[str, set[Any]] = defaultdict(set)
+    for (snapshot,) in conn.execute(
+        select(referrals.c.snapshot).where((referrals.c.id == referral_id) | (referrals.c.parent_id == referral_id))
+    ):
+        for key, values in (snapshot or {}).items():
+            merged[key].update(values)
+    return {k: sorted(v) for k, v in merged.items()}
+
+
+def refresh_flags(engine: Engine, actor: str) -> list[tuple[int, str]]:
+    """Flag open cases whose suspects have new reports or ISP answers: a supplementary referral is due."""
+    flagged: list[tuple[int, str]] = []
+    with engine.begin() as conn:
+        for row in conn.execute(select(cases).where(cases.c.state.in_(OPEN))).all():
+            changes = changes_since(conn, merged_snapshot(conn, int(row.referral_id)))
+            parts = [f"{len(v)} new {k}" for k, v in changes.items() if v]
+            note = ", ".join(parts) or None
+            if note != row.needs_update:
+                conn.execute(update(cases).where(cases.c.id == row.id).values(needs_update=note))
+                if note:
+                    _event(conn, actor, int(row.id), "flag", row.state, row.state, changes, None)
+                    flagged.append((int(row.id), note))
+    return flagged
+
+
+def flag_case(conn: Connection, actor: str, case_id: int, note: str, fields: dict[str, Any]) -> None:
+    """Flag a case from elsewhere (deconfliction at routing time)."""
+    row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
+    if row is None:
+        raise TipfusionError(f"no case {case_id}")
+    _event(conn, actor, case_id, "flag", row.state, row.state, {"note": note, **fields}, None)
+
+
+__all__ = [
+    "OverdueItem",
+    "TransitionRefused",
+    "advance",
+    "case_rows",
+    "changes_since",
+    "correct",
+    "history",
+    "link_aliases",
+    "open_case",
+    "overdue",
+    "refresh_flags",
+    "transfer",
+]

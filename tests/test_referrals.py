@@ -1,0 +1,370 @@
+"""Referral packages, cases in the store, operations, interop exports and supplementary referrals — on SQLite and
+PostgreSQL, from a synthetic batch taken through every stage."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from tests.rendering import read_page
+from tipfusion.cli.main import app
+from tipfusion.config import Settings
+from tipfusion.documents.manifest import verify_manifest
+from tipfusion.enrich.service import EnrichConfig, EnrichService
+from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.ingest import IngestService
+from tipfusion.link.service import LinkService
+from tipfusion.refer import build_referral, top_subjects, verify_package
+from tipfusion.refer.service import interop_export
+from tipfusion.route.jurisdictions import demo_jurisdiction
+from tipfusion.route.service import build_requests, mark_sent
+from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
+from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks
+from tipfusion.synth import generate
+from tipfusion.track.lifecycle import TransitionRefused
+from tipfusion.track.operations import create_operation, operation_report, write_report
+from tipfusion.track.service import advance, correct, history, overdue, refresh_flags, transfer
+from tipfusion.triage.service import TriageService
+
+
+def prepare(engine: Engine, db_url: str, tmp_path: Path) -> tuple[Settings, Any]:
+    settings = Settings(database_url=db_url)
+    result = generate(tmp_path / "batch", 160, seed=41)
+    IngestService(engine, settings, "tester").ingest_paths([result.out])
+    ref = result.reference
+    EnrichService(engine, EnrichConfig(tuple(ref.databases), ref.isp_table, ref.warninglist), "tester").run()
+    LinkService(engine, "tester").run()
+    TriageService(engine, "tester").run()
+    layer, pins = demo_jurisdiction(tmp_path / "jurisdiction")
+    import_jurisdiction(engine, "tester", layer, synthetic=True)
+    route_all(engine, "tester", pins)
+    return settings, result
+
+
+def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings, _ = prepare(engine, db_url, tmp_path)
+    (suspect,) = top_subjects(engine, 1, routed_only=True)
+    built = build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
+    decision = next(r for r in routing_rows(engine) if r["suspect_id"] == suspect)
+    assert (built.station, built.district) == (decision["station"], decision["district"])
+    assert built.kind == "initial" and built.reference.startswith("TF/REF/")
+    names = sorted(p.name for p in built.folder.iterdir())
+    stem = built.reference.replace("/", "-")
+    assert names == sorted([f"{stem}.docx", f"{stem}.pdf", f"{stem}.json", f"{stem}-annex.xlsx", "manifest.json"])
+
+    package = json.loads((built.folder / f"{stem}.json").read_text())
+    assert package["synthetic"] is True and package["to"]["station"] == built.station
+    assert package["reports"] and all(r["suspect_id"] == suspect for r in package["reports"])
+    assert {"kind", "canonical", "enrichment", "reports", "esps", "provenance"} <= set(package["identifiers"][0])
+    timeline = package["ip_timeline"]
+    assert timeline and all(t["time_utc"].endswith("Z") and t["time_local"].endswith("+05:30") for t in timeline)
+    first = timeline[0]
+    utc = datetime.fromisoformat(first["time_utc"].replace("Z", "+00:00"))
+    assert datetime.fromisoformat(first["time_local"]) == utc  # the same instant, to the second
+    assert {"port", "identifiable", "identifiability", "isp"} <= set(first)
+    assert package["files"] and {"hashes", "viewed_by_esp", "upload_ip", "relevance"} <= set(package["files"][0])
+    assert [s["section"] for s in package["sections"]][:3] == [
+        "IT Act 2000 s.67B",
+        "POCSO Act 2012 s.14",
+        "POCSO Act 2012 s.15",
+    ]
+    tasks = [c["task"] for c in package["checklist"]]
+    assert tasks[0].startswith("Acknowledge") and any("seize" in t for t in tasks)
+    assert package["statements"][0]["id"] == "source" and package["priority"]["factors"]
+
+    document = Document(str(built.folder / f"{stem}.docx"))
+    text = "\n".join(p.text for p in document.paragraphs)
+    for heading in (
+        "Summary / सारांश",
+        "Identifiers / पहचानकर्ता",
+        "IP timeline / आईपी समयरेखा",
+        "Linked reports",
+        "Checklist for the station / थाने हेतु कार्य सूची",
+        "Suggested legal sections",
+    ):
+        assert heading in text
+    assert "SYNTHETIC DATA" in text
+    fonts = document.styles["Normal"].element.rPr.rFonts
+    assert fonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}cs")  # Hindi in Word
+    report_numbers = {str(r["report_id"]) for r in package["reports"]}
+    table_cells = {c.text for t in document.tables for row in t.rows for c in row.cells}
+    assert report_numbers <= table_cells
+    if any(f["viewed_by_esp"] is False for f in package["files"]):
+        assert "NOT viewed by the reporting company" in text
+
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(built.folder / f"{stem}.pdf"))
+    whole = "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "Checklist for the station" in whole and first["ip"] in whole and "SYNTHETIC DATA" in whole
+    pdf.close()
+    seen = read_page(built.folder / f"{stem}.pdf", 0, tmp_path)  # page 1 as a reader sees it
+    assert "सारांश" in seen and "Summary" in seen
+    sheet = load_workbook(built.folder / f"{stem}-annex.xlsx")["IP timeline"]
+    assert sheet.max_row == len(timeline) + 2  # banner, header, every sighting
+
+    check, stored = verify_package(engine, built.folder)
+    assert check.ok and stored == built.reference
+    pdf_path = built.folder / f"{stem}.pdf"
+    data = bytearray(pdf_path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of one byte
+    pdf_path.write_bytes(bytes(data))
+    tampered = verify_manifest(built.folder)
+    assert tampered.altered == [f"{stem}.pdf"] and not tampered.ok
+    runner = CliRunner()
+    verified = runner.invoke(app, ["--database", db_url, "refer", "verify", str(built.folder)])
+    assert verified.exit_code != 0 and "ALTERED" in verified.output
+
+    with engine.connect() as conn:
+        network = conn.execute(
+            select(networks.c.network_id).order_by(networks.c.suspects.desc()).limit(1)
+        ).scalar_one_or_none()
+        assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == 1
+    assert network is not None
+    whole_network = build_referral(engine, settings, "analyst", network, tmp_path / "out")
+    net_package = json.loads(next(whole_network.folder.glob("TF-*.json")).read_text())
+    assert net_package["subject_type"] == "network" and len(net_package["suspects"]) > 1
+    assert net_package["network"]["network_id"] == network and net_package["network"]["key_shared_values"]
+    assert {r["suspect_id"] for r in net_package["routing"]} == set(net_package["suspects"])
+    with pytest.raises(TipfusionError, match="nothing new"):
+        build_referral(engine, settings, "analyst", network, tmp_path / "out")
+    with pytest.raises(NotFound):
+        build_referral(engine, settings, "analyst", "S999", tmp_path / "out")
+
+
+def test_the_case_a_referral_opens(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings, result = prepare(engine, db_url, tmp_path)
+    suspect, other = top_subjects(engine, 2, routed_only=True)
+    built = build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
+    second = build_referral(engine, settings, "analyst", other, tmp_path / "out", to="PS Mockabad 2")
+    assert (second.station, second.district) == ("PS Mockabad 2", "Mockabad")
+    today = datetime.now(UTC).astimezone(settings.profile.zone).date()
+    case = str(built.case_id)
+    with pytest.raises(TransitionRefused, match="cannot become"):
+        advance(engine, settings, "officer", case, "arrested", {"count": 1, "date": today.isoformat()})
+    advance(engine, settings, "officer", case, "acknowledged", {})
+    advance(
+        engine,
+        settings,
+        "officer",
+        built.reference,
+        "fir_registered",
+        {"fir_number": f"0042/{today.year}", "fir_date": today.isoformat(), "sections": "IT Act 67B; POCSO 15"},
+    )
+    advance(engine, settings, "officer", case, "arrested", {"count": 1, "date": today.isoformat(), "names": "A. Rao"})
+    with pytest.raises(TransitionRefused, match="not in the expected form"):
+        correct(engine, settings, "officer", case, "fir_number", "FORTY-TWO", "typo")
+    with pytest.raises(TipfusionError, match="needs a reason"):
+        correct(engine, settings, "officer", case, "fir_number", f"0043/{today.year}", " ")
+    correct(engine, settings, "officer", case, "fir_number", f"0043/{today.year}", "typed 42 for 43")
+    before, after = transfer(engine, "supervisor", case, "PS Testnagar 1", "the accused lives in Testnagar")
+    assert before == built.station and after == "PS Testnagar 1"
+    with pytest.raises(NotFound):
+        transfer(engine, "supervisor", case, "PS Nowhere", "x")
+    row, events = history(engine, case)
+    assert (row.state, row.fir_number, row.arrests, row.station, row.district) == (
+        "arrested",
+        f"0043/{today.year}",
+        1,
+        "PS Testnagar 1",
+        "Testnagar",
+    )
+    assert [e.action for e in events] == [
+        "transition",
+        "transition",
+        "transition",
+        "transition",
+        "correction",
+        "transfer",
+    ]
+    correction = events[4]
+    assert correction.fields["before"] == f"0042/{today.year}" and correction.reason == "typed 42 for 43"
+    assert events[5].fields["from_station"] == built.station  # history keeps where it was
+    with engine.connect() as conn:
+        actions = set(conn.execute(select(audit_events.c.action)).scalars())
+    assert {"referral.built", "case.transition", "case.correction", "case.transfer"} <= actions
+
+    # overdue: the second case is never acknowledged; an ISP request covering it goes unanswered
+    sent_at = datetime.now(UTC)
+    assert [i.what for i in overdue(engine, settings, sent_at + timedelta(hours=47))] == []
+    late = overdue(engine, settings, sent_at + timedelta(hours=49))
+    assert [(i.station, i.what) for i in late] == [("PS Mockabad 2", "acknowledgement")]
+    week = overdue(engine, settings, sent_at + timedelta(days=8))
+    assert {(i.station, i.what) for i in week} == {
+        ("PS Mockabad 2", "acknowledgement"),
+        ("PS Mockabad 2", "FIR registration"),
+    }
+    requests = build_requests(engine, settings, "analyst", tmp_path / "requests", result.reference.isp_table)
+    for request in requests:
+        mark_sent(engine, "analyst", request.request_id, sent_at - timedelta(hours=1))
+    later = overdue(engine, settings, sent_at + timedelta(hours=80))
+    isp = [i for i in later if i.what.startswith("ISP answer")]
+    assert isp and {i.station for i in isp} >= {"central unit"}
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(isp_requests)).scalar_one() == len(requests)
+    covered = {i.reference for i in isp}
+    assert covered & {built.reference, second.reference} or all(i.case is None for i in isp)
+
+
+def test_operation_totals_reconcile_with_the_cases(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings, _ = prepare(engine, db_url, tmp_path)
+    now = datetime.now(UTC)
+    create_operation(engine, "chief", "MASOOM-TEST", now - timedelta(days=1), now + timedelta(days=1), "test drive")
+    targets = top_subjects(engine, 4, routed_only=True) + top_subjects(engine, 2)
+    built = [build_referral(engine, settings, "analyst", t, tmp_path / "out") for t in dict.fromkeys(targets)]
+    today = now.astimezone(settings.profile.zone).date().isoformat()
+    for n, referral in enumerate(built[:3]):
+        advance(engine, settings, "o", referral.reference, "acknowledged", {})
+        advance(
+            engine,
+            settings,
+            "o",
+            referral.reference,
+            "fir_registered",
+            {"fir_number": f"{n + 1:04d}/{now.year}", "fir_date": today, "sections": "IT Act 67B"},
+        )
+        advance(engine, settings, "o", referral.reference, "arrested", {"count": 1, "date": today})
+    advance(engine, settings, "o", built[0].reference, "chargesheet_filed", {"date": today})
+    advance(engine, settings, "o", built[4].reference, "closed", {"closed_reason": "untraced"})
+    report = operation_report(engine, "MASOOM-TEST")
+    with engine.connect() as conn:
+        rows = conn.execute(select(cases)).all()
+    assert report.totals["referrals"] == len(built) == len(rows)
+    assert report.totals["firs"] == sum(1 for r in rows if r.fir_number) == 3
+    assert report.totals["arrests"] == sum(r.arrests for r in rows) == 3
+    assert report.totals["chargesheets"] == 1 and report.totals["closed"] == 1
+    for key in ("referrals", "firs", "arrests", "devices", "chargesheets", "closed"):
+        assert report.totals[key] == sum(row[key] for row in report.rows)
+    stations = {(r.district or "central", r.station or "central unit") for r in rows}
+    assert {(row["district"], row["station"]) for row in report.rows} == stations
+    assert report.totals["reports"] >= max(row["reports"] for row in report.rows) > 0
+
+    for fmt in ("csv", "xlsx", "pdf"):
+        write_report(report, fmt, tmp_path / f"op.{fmt}")
+    lines = (tmp_path / "op.csv").read_text().splitlines()
+    assert lines[0].startswith("# SYNTHETIC") and lines[-1].startswith("All,All,")
+    sheet = load_workbook(tmp_path / "op.xlsx")["Totals"]
+    assert sheet._charts and sheet.cell(sheet.max_row, 1).value == "All"
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(tmp_path / "op.pdf"))
+    text = pdf[0].get_textpage().get_text_range()
+    assert "Referrals, FIRs registered and arrests per police station" in text and "MASOOM-TEST" in text
+    runner = CliRunner()
+    shown = runner.invoke(app, ["--database", db_url, "operation", "report", "MASOOM-TEST"])
+    assert shown.exit_code == 0 and "All" in shown.output
+
+
+def test_interop_exports_validate(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    from stix2validator import validate_instance
+
+    from tipfusion.refer.interop import validate_misp
+
+    settings, _ = prepare(engine, db_url, tmp_path)
+    with engine.connect() as conn:
+        network = conn.execute(select(networks.c.network_id).order_by(networks.c.suspects.desc()).limit(1)).scalar_one()
+    event = interop_export(engine, settings, network, "misp")
+    validate_misp(event)
+    body = event["Event"]
+    assert "SYNTHETIC" in body["info"] and {t["name"] for t in body["Tag"]} >= {"tlp:red"}
+    assert {o["name"] for o in body["Object"]} >= {"ip-port", "file"}
+    ports = [o for o in body["Object"] if o["name"] == "ip-port"]
+    assert all({a["object_relation"] for a in o["Attribute"]} >= {"ip-src", "src-port", "first-seen"} for o in ports)
+    bundle = interop_export(engine, settings, network, "stix")
+    assert validate_instance(bundle).is_valid
+    kinds = {o["type"] for o in bundle["objects"]}
+    assert {"identity", "relationship", "grouping", "file", "marking-definition"} <= kinds
+    runner = CliRunner()
+    out = tmp_path / "net.stix.json"
+    done = runner.invoke(app, ["--database", db_url, "refer", "export", network, "--format", "stix", "-o", str(out)])
+    assert done.exit_code == 0 and json.loads(out.read_text())["type"] == "bundle"
+
+
+def _report_xml(report_id: int, email: str, incident: str = "2026-05-01T10:00:00Z") -> str:
+    return (
+        "<report><incidentSummary><incidentType>Child Pornography (possession, manufacture, and distribution)"
+        f"</incidentType><incidentDateTime>{incident}</incidentDateTime></incidentSummary>"
+        "<reporter><reportingPerson><email>t@esp.test</email></reportingPerson></reporter>"
+        f"<personOrUserReported><personOrUserReportedPerson><email>{email}</email></personOrUserReportedPerson>"
+        f"</personOrUserReported></report>"
+    )
+
+
+def test_new_reports_flag_an_open_case_and_a_supplementary_referral_says_what_changed(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    settings, _ = prepare(engine, db_url, tmp_path)
+    (suspect,) = top_subjects(engine, 1, routed_only=True)
+    first = build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
+    package = json.loads(next(first.folder.glob("TF-*.json")).read_text())
+    email = next(i["canonical"] for i in package["identifiers"] if i["kind"] == "email")
+    assert refresh_flags(engine, "t") == []
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "999000001.xml").write_text(_report_xml(999000001, email))
+    assert IngestService(engine, settings, "t").ingest_paths([later]).quarantined == 0
+    LinkService(engine, "t").run()
+    ((case_id, note),) = refresh_flags(engine, "t")
+    assert case_id == first.case_id and note == "1 new reports"
+    runner = CliRunner()
+    listed = runner.invoke(app, ["--database", db_url, "cases", "list"])
+    assert "1 new reports" in listed.output
+    supplement = build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
+    assert supplement.kind == "supplementary" and supplement.reference == f"{first.reference}/S1"
+    assert supplement.case_id == first.case_id
+    body = json.loads(next(supplement.folder.glob("TF-*.json")).read_text())
+    assert body["changes"]["reports"] == ["999000001"] and body["parent_reference"] == first.reference
+    docx_text = "\n".join(p.text for p in Document(str(next(supplement.folder.glob("*.docx")))).paragraphs)
+    assert "What changed since the last package" in docx_text
+    with engine.connect() as conn:
+        assert conn.execute(select(cases.c.needs_update).where(cases.c.id == first.case_id)).scalar_one() is None
+    assert refresh_flags(engine, "t") == []
+    with pytest.raises(TipfusionError, match="nothing new"):
+        build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
+
+
+def test_routing_flags_identifiers_already_in_another_stations_case(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    settings, _ = prepare(engine, db_url, tmp_path)
+    (suspect,) = top_subjects(engine, 1, routed_only=True)
+    built = build_referral(engine, settings, "analyst", suspect, tmp_path / "out", to="PS Fictiva 5")
+    package = json.loads(next(built.folder.glob("TF-*.json")).read_text())
+    email = next(i["canonical"] for i in package["identifiers"] if i["kind"] == "email")
+    # another suspect elsewhere shares that email: split off by hand (a family account, say)
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "999000002.xml").write_text(_report_xml(999000002, email))
+    IngestService(engine, settings, "t").ingest_paths([later])
+    runner = CliRunner()
+    split = runner.invoke(app, ["--database", db_url, "override", "split", "999000002", "--reason", "a family account"])
+    assert split.exit_code == 0, split.output
+    LinkService(engine, "t").run()
+    route_all(engine, "t", None)
+    rows = {r["suspect_id"]: r for r in routing_rows(engine)}
+    flagged = [r for r in rows.values() if f"email {email} is in open case {built.case_id}" in r["deconfliction"]]
+    assert flagged, "the other holder of the email is flagged at routing time"
+    with engine.connect() as conn:
+        notes = [
+            e.fields.get("note", "")
+            for e in conn.execute(
+                select(case_events).where(case_events.c.case_id == built.case_id, case_events.c.action == "flag")
+            )
+        ]
+    assert any(email in n for n in notes), "and the case side is flagged too"
+    route_all(engine, "t", None)
+    with engine.connect() as conn:
+        again = conn.execute(
+            select(func.count())
+            .select_from(case_events)
+            .where(case_events.c.case_id == built.case_id, case_events.c.action == "flag")
+        ).scalar_one()
+    assert again == len(notes)  # routing again does not repeat the flag
