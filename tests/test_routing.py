@@ -307,3 +307,40 @@ def test_a_pin_centroid_names_a_district_never_a_station() -> None:
     )
     precise = Evidence("report_address", "post office", (77.05, 28.45))
     assert decide([hint, precise], CITY).station == "PS C"
+
+
+def test_a_landline_routes_to_the_district_of_its_exchange(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """A landline's exchange (from the unit's table, longest prefix first) names a district, never a station."""
+    from tipfusion.config import Settings
+    from tipfusion.enrich.service import EnrichConfig, EnrichService
+    from tipfusion.errors import ConfigurationError
+    from tipfusion.ingest import IngestService
+    from tipfusion.link.service import LinkService
+    from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
+
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "100000077.xml").write_text(
+        "<report><incidentSummary><incidentType>Child Sex Trafficking</incidentType>"
+        "<incidentDateTime>2025-03-14T21:07:33Z</incidentDateTime></incidentSummary>"
+        "<reporter><reportingPerson><email>t@esp.test</email></reportingPerson></reporter>"
+        "<personOrUserReported><personOrUserReportedPerson><firstName>Asha</firstName>"
+        '<phone countryCallingCode="+91">11 2345 6789</phone></personOrUserReportedPerson>'
+        "<espIdentifier>u-landline</espIdentifier></personOrUserReported></report>"
+    )
+    IngestService(engine, Settings(database_url=db_url), "t").ingest_paths([batch])
+    EnrichService(engine, EnrichConfig(), "t").run()
+    LinkService(engine, "t").run()
+    layer, _ = demo_jurisdiction(tmp_path / "jurisdiction")
+    import_jurisdiction(engine, "t", layer, synthetic=True)
+    table = tmp_path / "landlines.csv"
+    table.write_text("prefix,district\n+91 11,Fictiva\n+91 11 23,Demopur\n")
+    route_all(engine, "t", None, table)
+    (row,) = routing_rows(engine)
+    assert (row["district"], row["station"], row["basis"], row["confidence"]) == ("Demopur", "", "landline_area", "low")
+    route_all(engine, "t", None)  # without the table: the area libphonenumber knows (New Delhi) is no district here
+    (row,) = routing_rows(engine)
+    assert (row["district"], row["basis"]) == ("", CENTRAL)
+    table.write_text("prefix,district\n,Demopur\n")
+    with pytest.raises(ConfigurationError, match=r"landlines\.csv:2"):
+        route_all(engine, "t", None, table)

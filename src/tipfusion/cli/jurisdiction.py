@@ -98,12 +98,18 @@ def route(
         Path | None,
         typer.Option(help="PIN gazetteer CSV (pin,locality,latitude,longitude)", envvar="TIPFUSION_PIN_GAZETTEER"),
     ] = None,
+    landlines: Annotated[
+        Path | None,
+        typer.Option(
+            help="Landline areas CSV (prefix,district), e.g. +9111234,North", envvar="TIPFUSION_LANDLINE_AREAS"
+        ),
+    ] = None,
 ) -> None:
     """Route every suspect from its evidence (subcommand `override` to set one by hand)."""
     if ctx.invoked_subcommand is not None:
         return
     app: AppContext = ctx.obj
-    summary = route_all(app.ready_engine(), app.actor, pins)
+    summary = route_all(app.ready_engine(), app.actor, pins, landlines)
     app.banner()
     print_routing(summary)
 

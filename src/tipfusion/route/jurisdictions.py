@@ -199,3 +199,21 @@ def load_gazetteer(path: Path | None) -> dict[str, tuple[float, float, str]]:
             except (KeyError, ValueError):
                 continue
     return out
+
+
+def load_landline_areas(path: Path | None) -> list[tuple[str, str]]:
+    """The unit's landline table: E.164 prefix (STD code, exchange) → district, longest prefix first.
+
+    A landline's exchange says which part of the city the line is in — a district at best, never a station.
+    """
+    if path is None:
+        return []
+    rows: list[tuple[str, str]] = []
+    with path.open(newline="") as handle:
+        for number, row in enumerate(csv.DictReader(handle), 2):
+            prefix = "+" + "".join(ch for ch in str(row.get("prefix") or "") if ch.isdigit())
+            district = str(row.get("district") or "").strip()
+            if len(prefix) < 3 or not district:
+                raise ConfigurationError(f"{path}:{number}: expected prefix (e.g. +9111234) and district")
+            rows.append((prefix, district))
+    return sorted(rows, key=lambda r: -len(r[0]))

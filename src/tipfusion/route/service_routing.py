@@ -16,7 +16,7 @@ from tipfusion.audit import AuditEvent, append
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.route.geocode import HINT, geocode
-from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, read_layer
+from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, load_landline_areas, read_layer
 from tipfusion.route.routing import Decision, Evidence, decide
 from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
@@ -91,7 +91,9 @@ def load_jurisdiction(engine: Engine) -> Jurisdiction:
     return Jurisdiction([Station(r.station_id, r.district, shape(r.geometry)) for r in rows])
 
 
-def gather_evidence(engine: Engine, gazetteer: dict[str, tuple[float, float, str]]) -> dict[str, list[Evidence]]:
+def gather_evidence(
+    engine: Engine, gazetteer: dict[str, tuple[float, float, str]], landlines: list[tuple[str, str]] | None = None
+) -> dict[str, list[Evidence]]:
     """Routing evidence per suspect, from the reports of the suspect's reported person."""
     evidence: dict[str, list[Evidence]] = defaultdict(list)
     with engine.connect() as conn:
@@ -129,6 +131,19 @@ def gather_evidence(engine: Engine, gazetteer: dict[str, tuple[float, float, str
                         hint_only=bool(found and found.precision == HINT),
                     )
                 )
+        for report, number, area in rows_of(
+            conn,
+            "SELECT o.report_id, o.canonical, p.area FROM identifier_observations o JOIN phone_enrichments p "
+            "ON p.e164 = o.canonical JOIN accounts a ON a.report_id = o.report_id AND a.version = o.version "
+            "AND a.ordinal = o.account_ordinal WHERE o.kind = 'phone' AND o.is_current AND a.role = 'reported' "
+            "AND p.number_type IN ('fixed_line', 'fixed_line_or_mobile')",
+        ):
+            if report in suspect_of:
+                place = next((d for prefix, d in landlines or [] if number.startswith(prefix)), area)
+                if place:
+                    evidence[suspect_of[report]].append(
+                        Evidence("landline_area", f"report {report}: landline {number} ({place})", place=place)
+                    )
         for report, city in rows_of(
             conn,
             "SELECT o.report_id, e.city_estimate FROM identifier_observations o JOIN ip_enrichments e "
@@ -165,10 +180,12 @@ class RoutingSummary:
     by_station: dict[str, int]
 
 
-def route_all(engine: Engine, actor: str, gazetteer_path: Path | None) -> RoutingSummary:
+def route_all(
+    engine: Engine, actor: str, gazetteer_path: Path | None, landlines_path: Path | None = None
+) -> RoutingSummary:
     ensure_schema(engine)
     jurisdiction = load_jurisdiction(engine)
-    evidence = gather_evidence(engine, load_gazetteer(gazetteer_path))
+    evidence = gather_evidence(engine, load_gazetteer(gazetteer_path), load_landline_areas(landlines_path))
     with engine.begin() as conn:
         members = list(conn.execute(select(suspects.c.suspect_id, suspects.c.network_id)))
         overrides = {
