@@ -368,3 +368,55 @@ def test_routing_flags_identifiers_already_in_another_stations_case(
             .where(case_events.c.case_id == built.case_id, case_events.c.action == "flag")
         ).scalar_one()
     assert again == len(notes)  # routing again does not repeat the flag
+
+
+def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    prepare(engine, db_url, tmp_path)
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(app, ["--database", db_url, *args])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    today = datetime.now(UTC).date()
+    run("operation", "create", "OP-CLI", "--from", (today - timedelta(days=1)).isoformat(), "--to", today.isoformat())
+    built = run("refer", "build", "--top", "2", "--output", str(tmp_path / "refs"))
+    assert "TF/REF/" in built and "SYNTHETIC" in built
+    run("cases", "advance", "1", "acknowledged")
+    run(
+        "cases",
+        "advance",
+        "1",
+        "fir_registered",
+        "--fir-number",
+        f"7/{today.year}",
+        "--fir-date",
+        today.isoformat(),
+        "--sections",
+        "IT Act 67B; POCSO 15",
+    )
+    run("cases", "advance", "1", "arrested", "--count", "1", "--date", today.isoformat(), "--names", "A. Rao")
+    refused = runner.invoke(
+        app, ["--database", db_url, "cases", "advance", "2", "chargesheet_filed", "--date", today.isoformat()]
+    )
+    assert refused.exit_code != 0 and "cannot become chargesheet_filed" in str(refused.exception)
+    run("cases", "correct", "1", "fir_number", f"8/{today.year}", "--reason", "typo")
+    run("cases", "transfer", "1", "--to", "PS Demopur 2", "--reason", "address is in Demopur")
+    shown = run("cases", "show", "1")
+    assert f"FIR 8/{today.year}" in shown and "transfer" in shown and "correction" in shown
+    assert "PS Demopur 2" in run("cases", "list", "--district", "Demopur")
+    assert "nothing overdue" in run("cases", "overdue")
+    late = run("cases", "overdue", "--at", (datetime.now(UTC) + timedelta(days=9)).isoformat()[:19])
+    assert "FIR registration" in late
+    assert "OP-CLI" in run("operation", "list")
+    report = run("operation", "report", "OP-CLI", "-o", str(tmp_path / "op.xlsx"))
+    assert "All" in report and (tmp_path / "op.xlsx").is_file()
+    assert "0 case(s) newly flagged" in run("cases", "check")
+    assert "TF/REF/" in run("refer", "list")
+    out = tmp_path / "misp.json"
+    run("refer", "export", "TF/REF/" + str(today.year) + "/000001", "--format", "misp", "-o", str(out))
+    assert json.loads(out.read_text())["Event"]["info"].startswith("tipfusion TF/REF/")
+    with engine.connect() as conn:
+        actions = set(conn.execute(select(audit_events.c.action)).scalars())
+    assert {"case.viewed", "export.misp", "export.operation", "operation.saved"} <= actions
