@@ -36,6 +36,7 @@ class Grid:
     headers: list[str]
     rows: list[list[str]]
     note: str = ""
+    widths: tuple[int, ...] = ()  # relative column widths (the PDF lays tables out fixed, for speed)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,23 @@ LATIN_FONT = "Noto Sans"
 DEVANAGARI_FONT = "Nirmala UI"
 
 
-def render_pdf(html: str, path: Path) -> None:
-    from weasyprint import CSS, HTML
+@cache
+def _fonts() -> tuple[Any, Any]:
+    """One font configuration per process: loading the @font-face files is a large part of a short document."""
+    from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()  # @font-face rules load only through a font configuration shared with the render
-    faces = CSS(string=font_face_css(), font_config=fonts)
+    return fonts, CSS(string=font_face_css(), font_config=fonts)
+
+
+atexit.register(_fonts.cache_clear)  # release it while the interpreter can still run its finaliser
+
+
+def render_pdf(html: str, path: Path) -> None:
+    from weasyprint import HTML
+
+    fonts, faces = _fonts()
     HTML(string=html).write_pdf(str(path), stylesheets=[faces], font_config=fonts)
 
 

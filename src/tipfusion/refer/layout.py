@@ -105,7 +105,13 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
     )
     factors = priority.get("factors") or []
     if factors:
-        blocks.append(Grid(["Factor", "Points", "Why"], [[str(f[0]), f"{f[1]:g}", _text(f[2])] for f in factors]))
+        blocks.append(
+            Grid(
+                ["Factor", "Points", "Why"],
+                [[str(f[0]), f"{f[1]:g}", _text(f[2])] for f in factors],
+                widths=(20, 8, 72),
+            )
+        )
     if dossier.network:
         network = dossier.network
         held = network.get("links_by_kind") or {}
@@ -136,6 +142,7 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
                 ]
                 for r in dossier.routing
             ],
+            widths=(11, 9, 11, 16, 8, 14, 31),
         )
     )
 
@@ -157,8 +164,7 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
                 i["enrichment"],
                 _text(i["reports"][:8]) + (" …" if len(i["reports"]) > 8 else ""),
                 _text(i["esps"]),
-                i["first_seen_utc"] or "",
-                i["last_seen_utc"] or "",
+                " … ".join(dict.fromkeys(x for x in (i["first_seen_utc"], i["last_seen_utc"]) if x)),
             ]
             for i in dossier.identifiers
             if i["kind"] not in ("file_hash",)
@@ -166,7 +172,12 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
         "identifiers",
     )
     blocks.append(
-        Grid(["Kind", "Value", "Enrichment", "Reports", "ESP", "First seen (UTC)", "Last seen (UTC)"], rows, note)
+        Grid(
+            ["Kind", "Value", "Enrichment", "Reports", "ESP", "Seen (UTC)"],
+            rows,
+            note,
+            (8, 24, 22, 14, 15, 17),
+        )
     )
 
     blocks.append(Heading("IP timeline", "आईपी समयरेखा"))
@@ -202,6 +213,7 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
             ],
             rows,
             note,
+            (13, 14, 13, 6, 7, 12, 6, 20, 9),
         )
     )
 
@@ -236,6 +248,7 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
             ],
             rows,
             note,
+            (9, 13, 30, 9, 11, 10, 11, 8),
         )
     )
 
@@ -255,6 +268,7 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
                 ]
                 for r in dossier.reports
             ],
+            widths=(10, 10, 12, 22, 12, 14, 20),
         )
     )
 
@@ -294,7 +308,11 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
 
     blocks.append(Heading("Checklist for the station", "थाने हेतु कार्य सूची"))
     blocks.append(
-        Grid(["#", "Task", "Due"], [[str(n), c["task"], c["due"]] for n, c in enumerate(dossier.checklist, 1)])
+        Grid(
+            ["#", "Task", "Due"],
+            [[str(n), c["task"], c["due"]] for n, c in enumerate(dossier.checklist, 1)],
+            widths=(4, 70, 26),
+        )
     )
     blocks.append(Para(addressing.signatory, style=""))
     blocks.append(

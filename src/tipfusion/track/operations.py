@@ -145,6 +145,11 @@ def operation_report(engine: Engine, name: str) -> OperationReport:
     return OperationReport(name, op.title, op.starts_at, op.ends_at, table, totals, synthetic)
 
 
+def _when(value: Any) -> str:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return f"{moment:%d.%m.%Y %H:%M} UTC" if isinstance(moment, datetime) else str(value)
+
+
 def _count(value: Any) -> int:
     return len(value) if isinstance(value, set) else int(value)
 
@@ -177,17 +182,18 @@ def bar_chart_svg(report: OperationReport, width: int = 700, height: int = 260) 
     rows = report.rows[:24]
     top = max([1] + [row[k] for row in rows for k, _ in series])
     left, bottom, band = 30, height - 70, (width - 40) / max(1, len(rows))
+    ceiling = 22  # the legend sits above the plot
     bar = band / (len(series) + 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-size="8">']
     parts.append(f'<line x1="{left}" y1="{bottom}" x2="{width - 5}" y2="{bottom}" stroke="#333"/>')
     for tick in range(0, top + 1, max(1, top // 5)):
-        y = bottom - (bottom - 10) * tick / top
+        y = bottom - (bottom - ceiling) * tick / top
         parts.append(f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">{tick}</text>')
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 5}" y2="{y:.1f}" stroke="#ddd"/>')
     for i, row in enumerate(rows):
         x0 = left + i * band
         for j, (key, colour) in enumerate(series):
-            h = (bottom - 10) * row[key] / top
+            h = (bottom - ceiling) * row[key] / top
             parts.append(
                 f'<rect x="{x0 + bar * (j + 0.5):.1f}" y="{bottom - h:.1f}" width="{bar:.1f}" '
                 f'height="{h:.1f}" fill="{colour}"/>'
@@ -242,8 +248,8 @@ def write_report(report: OperationReport, fmt: str, output: Path, templates: Pat
             f"Operation {report.name}",
             [
                 Para(
-                    f"Period: {report.starts} … {report.ends}. Counts come from the case records; reports and networks "
-                    "are distinct in the total.",
+                    f"Period: {_when(report.starts)} … {_when(report.ends)}. Counts come from the case records; "
+                    "reports and networks are distinct in the total.",
                     style="meta",
                 ),
                 Figure(bar_chart_svg(report), "Referrals, FIRs registered and arrests per police station"),
