@@ -174,3 +174,48 @@ def test_answer_for_an_isp_never_asked(asked: Engine, tmp_path: Path) -> None:
     with pytest.raises(DocumentRejected) as caught:
         ingest_answers(asked, "analyst", path, "Nobody Telecom", "IN")
     assert caught.value.reason == "no_request"
+
+
+def test_an_answer_reaching_an_open_case_flags_it_for_a_supplementary_referral(
+    asked: Engine, db_url: str, tmp_path: Path
+) -> None:
+    import json
+
+    from tipfusion.refer import build_referral
+    from tipfusion.track.service import refresh_flags
+
+    settings = Settings(database_url=db_url)
+    first = build_referral(asked, settings, "analyst", "S100000042", tmp_path / "refs")
+    assert json.loads(next(first.folder.glob("TF-*.json")).read_text())["answers"] == []
+    path = _answer(
+        tmp_path / "answer.xlsx",
+        [
+            [
+                V6,
+                None,
+                "2025-03-15 02:25:02",
+                "Subscriber One",
+                "House 1, Demopur sector 3",
+                "903003",
+                "98110 12345",
+                "sub.one@example.com",
+                "Voter ID",
+                "ABC 1234567",
+                "FTTH",
+            ]
+        ],
+    )
+    mapping = {
+        "Session Time": "time",
+        "Mobile": "phone",
+        "ID Type": "id_document_type",
+        "ID Number": "id_document_number",
+        "Connection": "connection_type",
+    }
+    ingest_answers(asked, "analyst", path, FIXED, "IN", mapping)
+    assert refresh_flags(asked, "analyst") == [(first.case_id, "1 new answers")]
+    supplement = build_referral(asked, settings, "analyst", "S100000042", tmp_path / "refs")
+    body = json.loads(next(supplement.folder.glob("TF-*.json")).read_text())
+    assert supplement.kind == "supplementary" and len(body["changes"]["answers"]) == 1
+    assert body["answers"][0]["subscriber_name"] == "Subscriber One"
+    assert any("Verify subscriber Subscriber One" in c["task"] for c in body["checklist"])
