@@ -419,4 +419,11 @@ def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tm
     assert json.loads(out.read_text())["Event"]["info"].startswith("tipfusion TF/REF/")
     with engine.connect() as conn:
         actions = set(conn.execute(select(audit_events.c.action)).scalars())
-    assert {"case.viewed", "export.misp", "export.operation", "operation.saved"} <= actions
+    assert {
+        "case.viewed",
+        "case.listed",
+        "export.misp",
+        "export.operation",
+        "operation.saved",
+        "operation.viewed",
+    } <= actions

@@ -27,7 +27,11 @@ def cases_list(
 ) -> None:
     """Cases, with the ones that need a supplementary referral marked."""
     app: AppContext = ctx.obj
-    rows = case_rows(app.ready_engine(), station, district, state)
+    engine = app.ready_engine()
+    rows = case_rows(engine, station, district, state)
+    with engine.begin() as conn:
+        scope = {"station": station, "district": district, "state": state, "rows": len(rows)}
+        append(conn, app.actor, [AuditEvent("case.listed", "case", "list", scope)])
     app.banner()
     table = Table("case", "reference", "district", "station", "state", "FIR", "arrests", "needs update", title="Cases")
     for r in rows:
@@ -218,6 +222,8 @@ def operation_report_command(
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     report = operation_report(engine, name)
+    with engine.begin() as conn:
+        append(conn, app.actor, [AuditEvent("operation.viewed", "operation", name, {})])
     app.banner()
     print_operation(report)
     if output is not None:
