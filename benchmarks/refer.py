@@ -88,10 +88,11 @@ def main() -> None:
     network_times = [build_referral(engine, settings, "bench", n, work / "referrals").seconds for n in largest]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"floor (one-page PDF + empty Word file, median of 5): {base:.3f} s")
-    print(
-        f"suspect packages: {len(built)} in {batch:.1f} s ({len(built) / batch:.2f}/s); per package median "
-        f"{statistics.median(per):.2f} s, p90 {sorted(per)[int(len(per) * 0.9)]:.2f} s, max {max(per):.2f} s"
-    )
+    if built:
+        print(
+            f"suspect packages: {len(built)} in {batch:.1f} s ({len(built) / batch:.2f}/s); per package median "
+            f"{statistics.median(per):.2f} s, p90 {sorted(per)[int(len(per) * 0.9)]:.2f} s, max {max(per):.2f} s"
+        )
     if network_times:
         print(
             f"network packages: {len(network_times)}; per package median {statistics.median(network_times):.2f} s, "

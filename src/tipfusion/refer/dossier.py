@@ -391,4 +391,5 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
     )
 
 
-_KIND_ORDER = {"phone": 0, "email": 1, "esp_user": 2, "screen_name": 3, "ip": 4, "device": 5}
+# What a station can act on first: numbers and addresses a provider can name, then accounts and screen names.
+_KIND_ORDER = {"phone": 0, "email": 1, "ip": 2, "device": 3, "esp_user": 4, "screen_name": 5}

@@ -155,44 +155,34 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
             Grid(["Section", "Why", "धारा"], [[s["section"], s["why"], s["hindi"]] for s in dossier.sections])
         )
 
+    # Tables pair related values in one cell (two lines): a PDF costs about a millisecond per cell, and a network's
+    # package has thousands of them. Every value is still shown; the annex has them in separate columns.
     blocks.append(Heading("Identifiers", "पहचानकर्ता"))
     rows, note = _cut(
         [
             [
-                i["kind"],
-                i["canonical"],
+                f"{i['canonical']}\n{i['kind']}",
                 i["enrichment"],
-                _text(i["reports"][:8]) + (" …" if len(i["reports"]) > 8 else ""),
-                _text(i["esps"]),
-                " … ".join(dict.fromkeys(x for x in (i["first_seen_utc"], i["last_seen_utc"]) if x)),
+                _text(i["reports"][:8]) + (" …" if len(i["reports"]) > 8 else "") + f"\n{_text(i['esps'])}",
+                "\n".join(dict.fromkeys(x for x in (i["first_seen_utc"], i["last_seen_utc"]) if x)),
             ]
             for i in dossier.identifiers
             if i["kind"] not in ("file_hash",)
         ],
         "identifiers",
     )
-    blocks.append(
-        Grid(
-            ["Kind", "Value", "Enrichment", "Reports", "ESP", "Seen (UTC)"],
-            rows,
-            note,
-            (8, 24, 22, 14, 15, 17),
-        )
-    )
+    blocks.append(Grid(["Value / kind", "Enrichment", "Reports / ESP", "Seen (UTC)"], rows, note, (29, 30, 22, 19)))
 
     blocks.append(Heading("IP timeline", "आईपी समयरेखा"))
     rows, note = _cut(
         [
             [
-                t["time_utc"] or "",
-                t["time_local"] or "",
-                t["ip"],
-                "" if t["port"] is None else str(t["port"]),
-                t["event"] or "",
+                f"{t['time_utc'] or ''}\n{t['time_local'] or ''}",
+                f"{t['ip']}\nport {'none' if t['port'] is None else t['port']}",
+                f"{t['event'] or ''}\nreport {t['report_id']}",
                 t["isp"] or "",
-                "yes" if t["identifiable"] else ("no" if t["identifiable"] is False else "?"),
-                t["identifiability"] or "",
-                str(t["report_id"]),
+                ("yes" if t["identifiable"] else ("no" if t["identifiable"] is False else "?"))
+                + (f": {t['identifiability']}" if t["identifiability"] else ""),
             ]
             for t in dossier.ip_timeline
         ],
@@ -201,19 +191,15 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
     blocks.append(
         Grid(
             [
-                "Time (UTC)",
-                f"Time ({dossier.display_timezone})",
-                "IP",
-                "Port",
-                "Event",
+                f"Time (UTC / {dossier.display_timezone})",
+                "IP / source port",
+                "Event / report",
                 "ISP",
-                "Can name?",
-                "Why",
-                "Report",
+                "Can an ISP name?",
             ],
             rows,
             note,
-            (13, 14, 13, 6, 7, 12, 6, 20, 9),
+            (20, 20, 14, 16, 30),
         )
     )
 
@@ -221,13 +207,10 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
     rows, note = _cut(
         [
             [
-                str(f["report_id"]),
-                f["file_name"] or "",
-                _text(f["hashes"]),
-                f["relevance"] or "",
-                _text(f["annotations"]),
-                f["upload_ip"] or "",
-                f["uploaded_utc"] or "",
+                f"{f['file_name'] or ''}\nreport {f['report_id']}",
+                _text(f["hashes"]).replace(", ", "\n"),
+                "\n".join(x for x in (f["relevance"] or "", _text(f["annotations"])) if x),
+                "\n".join(x for x in (f["upload_ip"] or "", f["uploaded_utc"] or "") if x),
                 "NOT VIEWED" if f["viewed_by_esp"] is False else _text(f["viewed_by_esp"]),
             ]
             for f in dossier.files
@@ -236,39 +219,27 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
     )
     blocks.append(
         Grid(
-            [
-                "Report",
-                "File name",
-                "Hashes",
-                "Relevance",
-                "Annotations",
-                "Upload IP",
-                "Uploaded (UTC)",
-                "Viewed by ESP",
-            ],
+            ["File / report", "Hashes", "Relevance / annotations", "Upload IP / time (UTC)", "Viewed by ESP"],
             rows,
             note,
-            (9, 13, 30, 9, 11, 10, 11, 8),
+            (18, 40, 16, 17, 9),
         )
     )
 
     blocks.append(Heading("Linked reports", "संबद्ध रिपोर्टें"))
     blocks.append(
         Grid(
-            ["NCMEC report", "Suspect", "ESP", "Incident type", "Incident (UTC)", "Annotations", "Escalation"],
+            ["NCMEC report / suspect", "ESP / incident type", "Incident (UTC)", "Annotations / escalation"],
             [
                 [
-                    str(r["report_id"]),
-                    r["suspect_id"],
-                    r["esp"] or "",
-                    r["incident_type"] or "",
+                    f"{r['report_id']}\n{r['suspect_id']}",
+                    f"{r['esp'] or ''}\n{r['incident_type'] or ''}",
                     r["incident_at_utc"] or "",
-                    _text(r["annotations"]),
-                    r["escalation"] or "",
+                    "\n".join(x for x in (_text(r["annotations"]), r["escalation"] or "") if x),
                 ]
                 for r in dossier.reports
             ],
-            widths=(10, 10, 12, 22, 12, 14, 20),
+            widths=(16, 34, 16, 34),
         )
     )
 

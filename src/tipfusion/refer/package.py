@@ -115,12 +115,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def write_annex(dossier: Dossier, path: Path, synthetic: bool) -> None:
+def write_annex(content: dict[str, Any], path: Path, synthetic: bool) -> None:
     book = Workbook()
     first = book.active
     assert first is not None
     book.remove(first)
-    content = dossier.as_dict()
     for title, key, fields in ANNEX_SHEETS:
         sheet = book.create_sheet(title)
         if synthetic:
@@ -146,6 +145,7 @@ def write_package(
     names = [f"{stem}.docx", f"{stem}.pdf", f"{stem}.json", f"{stem}-annex.xlsx"]
     write_docx(spec, folder / names[0])
     write_pdf(spec, folder / names[1], templates)
+    content = dossier.as_dict()
     machine = {
         "format": "tipfusion-referral/1",
         "reference": addressing.reference,
@@ -156,10 +156,10 @@ def write_package(
         "to": {"station": addressing.station, "district": addressing.district},
         "synthetic": synthetic,
         "changes": addressing.changes,
-        **dossier.as_dict(),
+        **content,
     }
     (folder / names[2]).write_text(json.dumps(machine, indent=1, ensure_ascii=False, default=str) + "\n", "utf-8")
-    write_annex(dossier, folder / names[3], synthetic)
+    write_annex(content, folder / names[3], synthetic)
     about = {
         "package": "tipfusion referral",
         "reference": addressing.reference,
