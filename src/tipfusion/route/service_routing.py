@@ -306,7 +306,7 @@ def against_cases(
     """Suspects whose person or identifiers already sit in an open case of another station or district: flag the
     suspect's routing and, once, the case (a case event the station sees)."""
     from tipfusion.store.tables import case_events, cases, referrals
-    from tipfusion.track.service import OPEN, flag_case
+    from tipfusion.track.service import OPEN, current_ids, flag_case
 
     flags: dict[str, list[str]] = defaultdict(list)
     open_cases = conn.execute(
@@ -324,7 +324,6 @@ def against_cases(
     ).all()
     if not open_cases:
         return flags
-    aliases = dict(rows_of(conn, "SELECT old_id, new_id FROM link_aliases"))
     noted = {
         (int(case_id), str((fields or {}).get("note")))
         for case_id, fields in conn.execute(
@@ -333,7 +332,7 @@ def against_cases(
     }
     for case in open_cases:
         where = case.station or case.district or "central"
-        members = {aliases.get(s, s) for s in case.suspects or []}
+        members = current_ids(conn, list(case.suspects or []))
         for suspect in members:
             if place(suspect) not in (where, "unrouted"):
                 flags[suspect].append(f"in open case {case.id} ({case.reference}, {case.state}) with {where}")

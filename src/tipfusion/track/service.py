@@ -17,7 +17,6 @@ from tipfusion.audit.decisions import require_reason
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.store.bulk import rows_of
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
     case_events,
@@ -25,7 +24,6 @@ from tipfusion.store.tables import (
     isp_answers,
     isp_request_items,
     isp_requests,
-    link_aliases,
     police_stations,
     referrals,
     report_links,
@@ -403,22 +401,16 @@ def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> l
     return sorted(items, key=lambda i: (i.district, i.station, i.due))
 
 
-def _current_ids(conn: Connection, suspect_ids: list[str]) -> set[str]:
+def current_ids(conn: Connection, suspect_ids: list[str]) -> set[str]:
     """Suspect ids as they are now: a later link run may have merged or split them (aliases)."""
-    aliases = dict(rows_of(conn, "SELECT old_id, new_id FROM link_aliases")) if suspect_ids else {}
-    current = set()
-    for suspect in suspect_ids:
-        seen = {suspect}
-        while suspect in aliases and aliases[suspect] not in seen:
-            suspect = aliases[suspect]
-            seen.add(suspect)
-        current.add(suspect)
-    return current
+    from tipfusion.link.service import resolve_id
+
+    return {resolve_id(conn, suspect) for suspect in suspect_ids}
 
 
 def changes_since(conn: Connection, snapshot: dict[str, Any]) -> dict[str, list[str]]:
     """What the store holds now about a referral's suspects that its packages did not."""
-    suspects_now = _current_ids(conn, list(snapshot.get("suspects", [])))
+    suspects_now = current_ids(conn, list(snapshot.get("suspects", [])))
     reports_now: set[int] = set()
     for suspect in suspects_now:
         reports_now.update(
@@ -480,7 +472,6 @@ __all__ = [
     "changes_since",
     "correct",
     "history",
-    "link_aliases",
     "open_case",
     "overdue",
     "refresh_flags",
