@@ -24,6 +24,27 @@ from tipfusion.store.tables import isp_answers, quarantine_entries
 
 FIXED = "Example Fixed Broadband (synthetic)"
 V6 = "2001:db8:85a3::8a2e:370:7334"
+# the ISP's answer for V6, in its own log zone (Asia/Kolkata) without a zone, as its spreadsheet has it
+SUBSCRIBER_ONE = [
+    V6,
+    None,
+    "2025-03-15 02:25:02",
+    "Subscriber One",
+    "House 1, Demopur sector 3",
+    "903003",
+    "98110 12345",
+    "sub.one@example.com",
+    "Voter ID",
+    "ABC 1234567",
+    "FTTH",
+]
+ISP_COLUMNS = {
+    "Session Time": "time",
+    "Mobile": "phone",
+    "ID Type": "id_document_type",
+    "ID Number": "id_document_number",
+    "Connection": "connection_type",
+}
 
 
 @pytest.fixture
@@ -82,19 +103,7 @@ def test_answers_land_and_become_evidence(asked: Engine, tmp_path: Path) -> None
     path = _answer(
         tmp_path / "answer.xlsx",
         [
-            [
-                V6,
-                None,
-                "2025-03-15 02:25:02",
-                "Subscriber One",
-                "House 1, Demopur sector 3",
-                "903003",
-                "98110 12345",
-                "sub.one@example.com",
-                "Voter ID",
-                "ABC 1234567",
-                "FTTH",
-            ],
+            SUBSCRIBER_ONE,
             [
                 "2001:db8:9000::1",
                 None,
@@ -116,13 +125,7 @@ def test_answers_land_and_become_evidence(asked: Engine, tmp_path: Path) -> None
         path,
         FIXED,
         "IN",
-        {
-            "Session Time": "time",
-            "Mobile": "phone",
-            "ID Type": "id_document_type",
-            "ID Number": "id_document_number",
-            "Connection": "connection_type",
-        },
+        ISP_COLUMNS,
     )
     assert summary.rows == 2
     with asked.connect() as conn:
@@ -189,30 +192,9 @@ def test_an_answer_reaching_an_open_case_flags_it_for_a_supplementary_referral(
     assert json.loads(next(first.folder.glob("TF-*.json")).read_text())["answers"] == []
     path = _answer(
         tmp_path / "answer.xlsx",
-        [
-            [
-                V6,
-                None,
-                "2025-03-15 02:25:02",
-                "Subscriber One",
-                "House 1, Demopur sector 3",
-                "903003",
-                "98110 12345",
-                "sub.one@example.com",
-                "Voter ID",
-                "ABC 1234567",
-                "FTTH",
-            ]
-        ],
+        [SUBSCRIBER_ONE],
     )
-    mapping = {
-        "Session Time": "time",
-        "Mobile": "phone",
-        "ID Type": "id_document_type",
-        "ID Number": "id_document_number",
-        "Connection": "connection_type",
-    }
-    ingest_answers(asked, "analyst", path, FIXED, "IN", mapping)
+    ingest_answers(asked, "analyst", path, FIXED, "IN", ISP_COLUMNS)
     assert refresh_flags(asked, "analyst") == [(first.case_id, "1 new answers")]
     supplement = build_referral(asked, settings, "analyst", "S100000042", tmp_path / "refs")
     body = json.loads(next(supplement.folder.glob("TF-*.json")).read_text())

@@ -28,7 +28,7 @@ from tipfusion.store.tables import (
     referrals,
     report_links,
 )
-from tipfusion.track.lifecycle import CORRECTABLE, CaseState, TransitionRefused, apply, check_fir_number
+from tipfusion.track.lifecycle import CLOSE_REASONS, CORRECTABLE, CaseState, TransitionRefused, apply, check_fir_number
 
 OPEN = ("sent", "acknowledged", "fir_registered", "arrested", "devices_seized", "chargesheet_filed")
 
@@ -217,11 +217,8 @@ def correct(
                 raise TransitionRefused(f"{field}: cannot be negative")
         elif field == "arrested":
             new = [{"name": n.strip(), "date": ""} for n in value.split(";") if n.strip()]
-        elif field == "closed_reason":
-            from tipfusion.track.lifecycle import CLOSE_REASONS
-
-            if value not in CLOSE_REASONS:
-                raise TransitionRefused(f"closed_reason: expected one of {', '.join(CLOSE_REASONS)}")
+        elif field == "closed_reason" and value not in CLOSE_REASONS:
+            raise TransitionRefused(f"closed_reason: expected one of {', '.join(CLOSE_REASONS)}")
         before = getattr(row, field)
         conn.execute(update(cases).where(cases.c.id == row.id).values({field: new, "updated_at": now()}))
         _event(
