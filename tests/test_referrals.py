@@ -27,7 +27,7 @@ from tipfusion.refer.service import interop_export
 from tipfusion.route.jurisdictions import demo_jurisdiction
 from tipfusion.route.service import build_requests, mark_sent
 from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
-from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks
+from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks, reports
 from tipfusion.synth import generate
 from tipfusion.track.lifecycle import TransitionRefused
 from tipfusion.track.operations import create_operation, operation_report, write_report
@@ -250,9 +250,14 @@ def test_operation_totals_reconcile_with_the_cases(engine: Engine, db_url: str, 
     for fmt in ("csv", "xlsx", "pdf"):
         write_report(report, fmt, tmp_path / f"op.{fmt}")
     lines = (tmp_path / "op.csv").read_text().splitlines()
-    assert lines[0].startswith("# SYNTHETIC") and lines[-1].startswith("All,All,")
+    assert (
+        lines[0].startswith("# SYNTHETIC") and lines[1].startswith("# Unit-wide") and lines[-1].startswith("All,All,")
+    )
     sheet = load_workbook(tmp_path / "op.xlsx")["Totals"]
-    assert sheet._charts and sheet.cell(sheet.max_row, 1).value == "All"
+    assert sheet._charts and sheet.cell(sheet.max_row - 1, 1).value == "All"
+    with engine.connect() as conn:
+        arrived = conn.execute(select(func.count()).select_from(reports)).scalar_one()  # all ingested in the period
+    assert report.received == arrived and f"{arrived:,} reports received" in str(sheet.cell(sheet.max_row, 1).value)
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(str(tmp_path / "op.pdf"))

@@ -250,6 +250,7 @@ def print_operation(report: Any) -> None:
             style="bold" if row is report.totals else None,
         )
     console.print(table)
+    console.print(report.unit_wide)
 
 
 def register(app: typer.Typer) -> None:

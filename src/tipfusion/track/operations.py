@@ -20,7 +20,7 @@ from tipfusion.audit.log import AuditEvent, append
 from tipfusion.documents.blocks import SYNTHETIC_BANNER, DocumentSpec, Figure, Grid, Para, write_pdf
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.store import repository as repo
-from tipfusion.store.tables import cases, operations, referrals
+from tipfusion.store.tables import cases, operations, referrals, report_links, reports
 
 COLUMNS = [
     ("reports", "Reports analysed"),
@@ -76,6 +76,15 @@ class OperationReport:
     rows: list[dict[str, Any]]  # one per (district, station)
     totals: dict[str, Any]
     synthetic: bool
+    received: int = 0  # unit-wide: reports that arrived in the period (the drive's "reports analysed")
+    received_networks: int = 0  # networks holding at least one of them
+
+    @property
+    def unit_wide(self) -> str:
+        return (
+            f"Unit-wide in the period: {self.received:,} reports received and analysed, "
+            f"{self.received_networks:,} networks touched by them."
+        )
 
 
 def operation_report(engine: Engine, name: str) -> OperationReport:
@@ -103,6 +112,20 @@ def operation_report(engine: Engine, name: str) -> OperationReport:
             .join(cases, cases.c.referral_id == referrals.c.id)
             .where(referrals.c.operation == name, referrals.c.kind == "initial")
         ).all()
+        received = conn.execute(
+            select(func.count()).where(
+                reports.c.first_ingested_at >= op.starts_at, reports.c.first_ingested_at <= op.ends_at
+            )
+        ).scalar_one()
+        received_networks = conn.execute(
+            select(func.count(func.distinct(report_links.c.network_id)))
+            .join(reports, reports.c.report_id == report_links.c.report_id)
+            .where(
+                reports.c.first_ingested_at >= op.starts_at,
+                reports.c.first_ingested_at <= op.ends_at,
+                report_links.c.network_id.is_not(None),
+            )
+        ).scalar_one()
         supplements: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for parent, snapshot in conn.execute(
             select(referrals.c.parent_id, referrals.c.snapshot).where(referrals.c.parent_id.is_not(None))
@@ -142,7 +165,9 @@ def operation_report(engine: Engine, name: str) -> OperationReport:
     totals: dict[str, Any] = {"district": "All", "station": "All"}
     for column, _ in COLUMNS:
         totals[column] = len(everything[column]) if column in everything else sum(row[column] for row in table)
-    return OperationReport(name, op.title, op.starts_at, op.ends_at, table, totals, synthetic)
+    return OperationReport(
+        name, op.title, op.starts_at, op.ends_at, table, totals, synthetic, int(received), int(received_networks)
+    )
 
 
 def _when(value: Any) -> str:
@@ -217,6 +242,7 @@ def write_report(report: OperationReport, fmt: str, output: Path, templates: Pat
         with output.open("w", newline="") as handle:
             if report.synthetic:
                 handle.write(f"# {SYNTHETIC_BANNER}\n")
+            handle.write(f"# {report.unit_wide}\n")
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
@@ -233,6 +259,7 @@ def write_report(report: OperationReport, fmt: str, output: Path, templates: Pat
         sheet.append(["District", "Station", *[label for _, label in COLUMNS]])
         for row in rows:
             sheet.append([row[f] for f in fields])
+        sheet.append([report.unit_wide])
         chart = BarChart()
         chart.title = f"Operation {report.name}"
         data = Reference(sheet, min_col=5, max_col=7, min_row=1 + offset, max_row=offset + 1 + len(report.rows))
@@ -248,8 +275,8 @@ def write_report(report: OperationReport, fmt: str, output: Path, templates: Pat
             f"Operation {report.name}",
             [
                 Para(
-                    f"Period: {_when(report.starts)} … {_when(report.ends)}. Counts come from the case records; "
-                    "reports and networks are distinct in the total.",
+                    f"Period: {_when(report.starts)} … {_when(report.ends)}. {report.unit_wide} Counts per station "
+                    "come from the case records; reports and networks are distinct in the total.",
                     style="meta",
                 ),
                 Figure(bar_chart_svg(report), "Referrals, FIRs registered and arrests per police station"),
