@@ -414,6 +414,8 @@ def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tm
     assert "nothing overdue" in run("cases", "overdue")
     late = run("cases", "overdue", "--at", (datetime.now(UTC) + timedelta(days=9)).isoformat()[:19])
     assert "FIR registration" in late
+    later = (datetime.now(UTC) + timedelta(days=9)).isoformat()[:19]
+    assert "nothing overdue" in run("cases", "overdue", "--at", later, "--station", "PS Nowhere")
     assert "OP-CLI" in run("operation", "list")
     report = run("operation", "report", "OP-CLI", "-o", str(tmp_path / "op.xlsx"))
     assert "All" in report and (tmp_path / "op.xlsx").is_file()

@@ -150,11 +150,17 @@ def cases_transfer(
 def cases_overdue(
     ctx: typer.Context,
     at: Annotated[str | None, typer.Option(help="As of this UTC date-time (default now)")] = None,
+    station: Annotated[str | None, typer.Option(help="Only this station's items")] = None,
+    district: Annotated[str | None, typer.Option(help="Only this district's items")] = None,
 ) -> None:
     """Acknowledgements, FIRs and ISP answers past due, per station."""
     app: AppContext = ctx.obj
     moment = datetime.fromisoformat(at).replace(tzinfo=UTC) if at else None
-    items = overdue(app.ready_engine(), app.settings, moment)
+    items = [
+        i
+        for i in overdue(app.ready_engine(), app.settings, moment)
+        if (station is None or i.station == station) and (district is None or i.district == district)
+    ]
     app.banner()
     zone = app.settings.profile.zone
     table = Table("district", "station", "case", "reference", "overdue", f"due ({zone.key})", "late", title="Overdue")
