@@ -120,17 +120,21 @@ def sections_for(dossier: Dossier, country: str) -> list[dict[str, str]]:
     return [{"section": s, "why": why, "hindi": hindi} for s, why, hindi in chosen]
 
 
+def _due(moment: datetime, zone: str) -> str:
+    return f"{moment:%d.%m.%Y %H:%M} ({zone}, UTC{moment:%z})"
+
+
 def checklist_for(dossier: Dossier, sent: datetime, acknowledge_hours: int, fir_days: int) -> list[dict[str, str]]:
     """What the station must do, each with a deadline where one applies."""
     zone_note = dossier.display_timezone
     items: list[dict[str, str]] = [
         {
             "task": "Acknowledge receipt of this referral to the unit",
-            "due": f"{(sent + timedelta(hours=acknowledge_hours)).isoformat()} ({zone_note} shown in the package)",
+            "due": _due(sent + timedelta(hours=acknowledge_hours), zone_note),
         },
         {
             "task": "Register an FIR, or report to the unit why not",
-            "due": (sent + timedelta(days=fir_days)).isoformat(),
+            "due": _due(sent + timedelta(days=fir_days), zone_note),
         },
     ]
     answered = {(a["ip"], a["time_utc"]) for a in dossier.answers}
