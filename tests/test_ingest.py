@@ -361,3 +361,36 @@ def test_worker_processes_give_the_same_store(
 
     assert content(engine) == content(inline_engine)
     assert ingest(engine, parallel, synthetic_batch).duplicates == summary.accepted
+
+
+def test_zip_member_in_a_compression_python_cannot_read(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    """Deflate64 (method 9, written by Windows Explorer for large files): the member is quarantined, named."""
+    archive = tmp_path / "deflate64.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("100000042.xml", (FIXTURES / "100000042.xml").read_bytes())
+    data = bytearray(archive.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):  # local header, central directory
+        at = data.index(signature)
+        data[at + offset : at + offset + 2] = (9).to_bytes(2, "little")
+    archive.write_bytes(bytes(data))
+    summary = ingest(engine, settings, archive)
+    assert summary.quarantined == 1 and summary.accepted == 0
+    with engine.connect() as conn:
+        entry = conn.execute(select(quarantine_entries)).one()
+    assert entry.reason == "corrupt_zip_member" and entry.source_name.endswith("deflate64.zip!100000042.xml")
+    assert "compression method" in entry.message and entry.pointer == "100000042.xml"
+    with engine.connect() as conn:  # the entry points into the container, kept whole
+        assert repo.load_blob(conn, entry.source_sha256) == bytes(data)
+
+
+def test_zip_member_over_the_size_limit_is_quarantined_and_retried(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("100000042.xml", REPORT)
+    small = Settings(database_url=db_url, xml_limits=XmlLimits(max_document_bytes=1000))
+    summary = ingest(engine, small, archive)
+    assert (summary.quarantined, summary.accepted) == (1, 0)
+    (entry,) = quarantine_service.list_entries(engine)
+    assert entry.reason == "too_large" and entry.pointer == "100000042.xml"
+    done = quarantine_service.retry(engine, Settings(database_url=db_url), "tester", [entry.id])
+    assert done[0].outcome == "resolved" and count(engine, reports) == 1

@@ -606,11 +606,18 @@ class IngestService:
     ) -> None:
         if not rejections:
             return
-        rows = [repo.SourceRow(d.sha256, d.name, d.data, "rejected", d.container) for d, _ in rejections if d.sha256]
+        read = [(d, exc) for d, exc in rejections if d.sha256]
+        # a zip member that could not be read (too large, a compression Python cannot decode) has no bytes of its
+        # own: its entry points into the container, which is stored whole now as the evidence
+        unread = [(d, exc) for d, exc in rejections if not d.sha256]
+        assert all(d.container for d, _ in unread), "only zip members are ever unread"
+        rows = [repo.SourceRow(d.sha256, d.name, d.data, "rejected", d.container) for d, _ in read]
         for row in rows:
             loose.pop(row.sha256, None)
+        rows += [loose.pop(c) for c in {d.container for d, _ in unread} if c in loose]
         summary.new_documents += repo.store_sources(conn, rows, run_id)
-        entries = [_entry(exc, doc.sha256, run_id, None) for doc, exc in rejections if doc.sha256]
+        entries = [_entry(exc, doc.sha256, run_id, None) for doc, exc in read]
+        entries += [_entry(exc, str(doc.container), run_id, doc.name.rsplit("!", 1)[-1]) for doc, exc in unread]
         fresh = repo.add_quarantine(conn, entries)
         summary.quarantined += len(entries)
         summary.rejected.extend(_describe(e) for e in entries)

@@ -56,6 +56,8 @@ def _member_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, 
         try:
             with archive.open(info) as handle:
                 data = handle.read(max_bytes + 1)
+        # zipfile raises NotImplementedError for a compression method it cannot decode (deflate64, implode, …):
+        # that member is unreadable input, quarantined like a corrupt one — not unfinished code
         except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
             raise DocumentRejected(
                 label, "corrupt_zip_member", f"cannot read zip member: {exc}", expected="an intact zip member"
@@ -134,9 +136,7 @@ def iter_zip(label: str, data: bytes, max_bytes: int) -> Iterator[Document | Loa
             try:
                 inner = _member_reader(archive, info, member_label, max_bytes)()
             except DocumentRejected as exc:
-                yield BrokenContainer(
-                    LoadedDocument(member_label, b"", hashlib.sha256(b"").hexdigest(), loaded.sha256), exc
-                )
+                yield BrokenContainer(LoadedDocument(member_label, b"", "", loaded.sha256), exc)  # unread: no sha
                 continue
             yield from iter_zip(member_label, inner, max_bytes)
             continue
