@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -273,16 +274,32 @@ def _aliases(before: dict[int, str], after: dict[int, str]) -> list[tuple[str, s
     return out
 
 
-def resolve_id(conn: Connection, identifier: str) -> str:
-    """Follow aliases: an old suspect or network name to the one that holds its reports now."""
+def follow_aliases(identifier: str, new_id_of: Callable[[str], str | None]) -> str:
+    """Follow old → new names to the id that holds the reports now (cycles stop where they began)."""
     seen = set()
     while identifier not in seen:
         seen.add(identifier)
-        row = conn.execute(select(link_aliases.c.new_id).where(link_aliases.c.old_id == identifier)).first()
-        if row is None:
+        following = new_id_of(identifier)
+        if following is None:
             return identifier
-        identifier = row.new_id
+        identifier = following
     return identifier
+
+
+def resolve_id(conn: Connection, identifier: str) -> str:
+    """An old suspect or network name to the one that holds its reports now (one id: a query per hop)."""
+    return follow_aliases(
+        identifier,
+        lambda old: conn.execute(select(link_aliases.c.new_id).where(link_aliases.c.old_id == old)).scalar(),
+    )
+
+
+def alias_resolver(conn: Connection) -> Callable[[str], str]:
+    """resolve_id for many ids: the alias table read once."""
+    table: dict[str, str] = {
+        old: new for old, new in conn.execute(select(link_aliases.c.old_id, link_aliases.c.new_id))
+    }
+    return lambda identifier: follow_aliases(identifier, table.get)
 
 
 def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str, Any]]:
@@ -408,4 +425,12 @@ def add_override(
     return override_id
 
 
-__all__ = ["NETWORK_KINDS", "LinkService", "LinkSummary", "add_override", "network_summaries", "resolve_id"]
+__all__ = [
+    "NETWORK_KINDS",
+    "LinkService",
+    "LinkSummary",
+    "add_override",
+    "alias_resolver",
+    "network_summaries",
+    "resolve_id",
+]

@@ -305,8 +305,9 @@ def against_cases(
 ) -> dict[str, list[str]]:
     """Suspects whose person or identifiers already sit in an open case of another station or district: flag the
     suspect's routing and, once, the case (a case event the station sees)."""
+    from tipfusion.link.service import alias_resolver
     from tipfusion.store.tables import case_events, cases, referrals
-    from tipfusion.track.service import OPEN, current_ids, flag_case
+    from tipfusion.track.service import OPEN, flag_case
 
     flags: dict[str, list[str]] = defaultdict(list)
     open_cases = conn.execute(
@@ -324,6 +325,7 @@ def against_cases(
     ).all()
     if not open_cases:
         return flags
+    resolve = alias_resolver(conn)
     noted = {
         (int(case_id), str((fields or {}).get("note")))
         for case_id, fields in conn.execute(
@@ -332,7 +334,7 @@ def against_cases(
     }
     for case in open_cases:
         where = case.station or case.district or "central"
-        members = current_ids(conn, list(case.suspects or []))
+        members = {resolve(s) for s in case.suspects or []}
         for suspect in members:
             if place(suspect) not in (where, "unrouted"):
                 flags[suspect].append(f"in open case {case.id} ({case.reference}, {case.state}) with {where}")

@@ -400,51 +400,91 @@ def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> l
 
 def current_ids(conn: Connection, suspect_ids: list[str]) -> set[str]:
     """Suspect ids as they are now: a later link run may have merged or split them (aliases)."""
-    from tipfusion.link.service import resolve_id
+    from tipfusion.link.service import alias_resolver
 
-    return {resolve_id(conn, suspect) for suspect in suspect_ids}
+    resolve = alias_resolver(conn)
+    return {resolve(suspect) for suspect in suspect_ids}
+
+
+def _in_chunks(values: set[Any]) -> list[list[Any]]:
+    ordered = sorted(values)
+    return [ordered[start : start + 900] for start in range(0, len(ordered), 900)]
+
+
+def _holdings(conn: Connection, suspect_ids: set[str]) -> tuple[dict[str, set[int]], dict[int, set[int]]]:
+    """Reports per suspect, and ISP answers per report, for many suspects in a few set queries."""
+    reports_of: dict[str, set[int]] = defaultdict(set)
+    for chunk in _in_chunks(suspect_ids):
+        for report, suspect in conn.execute(
+            select(report_links.c.report_id, report_links.c.suspect_id).where(report_links.c.suspect_id.in_(chunk))
+        ):
+            reports_of[suspect].add(int(report))
+    answers_of: dict[int, set[int]] = defaultdict(set)
+    for chunk in _in_chunks({r for held in reports_of.values() for r in held}):
+        for answer, report in conn.execute(
+            select(isp_answers.c.id, isp_answers.c.report_id).where(isp_answers.c.report_id.in_(chunk))
+        ):
+            answers_of[int(report)].add(int(answer))
+    return reports_of, answers_of
+
+
+def _changes(
+    snapshot: dict[str, Any], suspects_now: set[str], reports_of: dict[str, set[int]], answers_of: dict[int, set[int]]
+) -> dict[str, list[str]]:
+    reports_now = {r for s in suspects_now for r in reports_of.get(s, ())}
+    answers_now = {a for r in reports_now for a in answers_of.get(r, ())}
+    return {
+        "reports": [str(r) for r in sorted(reports_now - set(snapshot.get("reports", [])))],
+        "answers": [str(a) for a in sorted(answers_now - set(snapshot.get("answers", [])))],
+    }
 
 
 def changes_since(conn: Connection, snapshot: dict[str, Any]) -> dict[str, list[str]]:
     """What the store holds now about a referral's suspects that its packages did not."""
     suspects_now = current_ids(conn, list(snapshot.get("suspects", [])))
-    reports_now: set[int] = set()
-    for suspect in suspects_now:
-        reports_now.update(
-            int(r[0])
-            for r in conn.execute(select(report_links.c.report_id).where(report_links.c.suspect_id == suspect))
-        )
-    new_reports = sorted(reports_now - set(snapshot.get("reports", [])))
-    answers_now: set[int] = set()
-    known = sorted(reports_now)
-    for start in range(0, len(known), 900):
-        chunk = known[start : start + 900]
-        answers_now.update(
-            int(r[0]) for r in conn.execute(select(isp_answers.c.id).where(isp_answers.c.report_id.in_(chunk)))
-        )
-    new_answers = sorted(answers_now - set(snapshot.get("answers", [])))
-    return {"reports": [str(r) for r in new_reports], "answers": [str(a) for a in new_answers]}
+    return _changes(snapshot, suspects_now, *_holdings(conn, suspects_now))
+
+
+def merged_snapshots(conn: Connection, referral_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """What each referral and its supplementary referrals told the station, together."""
+    merged: dict[int, dict[str, set[Any]]] = {r: defaultdict(set) for r in referral_ids}
+    for chunk in _in_chunks(referral_ids):
+        for referral, parent, snapshot in conn.execute(
+            select(referrals.c.id, referrals.c.parent_id, referrals.c.snapshot).where(
+                referrals.c.id.in_(chunk) | referrals.c.parent_id.in_(chunk)
+            )
+        ):
+            root = int(parent) if parent is not None and int(parent) in merged else int(referral)
+            for key, values in (snapshot or {}).items():
+                merged[root][key].update(values)
+    return {r: {k: sorted(v) for k, v in m.items()} for r, m in merged.items()}
 
 
 def merged_snapshot(conn: Connection, referral_id: int) -> dict[str, Any]:
-    """What the referral and its supplementary referrals told the station, together."""
-    merged: dict[str, set[Any]] = defaultdict(set)
-    for (snapshot,) in conn.execute(
-        select(referrals.c.snapshot).where((referrals.c.id == referral_id) | (referrals.c.parent_id == referral_id))
-    ):
-        for key, values in (snapshot or {}).items():
-            merged[key].update(values)
-    return {k: sorted(v) for k, v in merged.items()}
+    return merged_snapshots(conn, {referral_id})[referral_id]
 
 
 def refresh_flags(engine: Engine, actor: str) -> list[tuple[int, str]]:
-    """Flag open cases whose suspects have new reports or ISP answers: a supplementary referral is due."""
+    """Flag open cases whose suspects have new reports or ISP answers: a supplementary referral is due.
+
+    Runs after every link run and answer file, so it reads in sets: the open cases, their snapshots, the alias
+    table, then reports and answers for all their suspects at once.
+    """
+    from tipfusion.link.service import alias_resolver
+
     flagged: list[tuple[int, str]] = []
     with engine.begin() as conn:
-        for row in conn.execute(select(cases).where(cases.c.state.in_(OPEN))).all():
-            changes = changes_since(conn, merged_snapshot(conn, int(row.referral_id)))
-            parts = [f"{len(v)} new {k}" for k, v in changes.items() if v]
-            note = ", ".join(parts) or None
+        open_cases = conn.execute(select(cases).where(cases.c.state.in_(OPEN))).all()
+        if not open_cases:
+            return flagged
+        snapshots = merged_snapshots(conn, {int(row.referral_id) for row in open_cases})
+        resolve = alias_resolver(conn)
+        now_of = {r: {resolve(s) for s in snap.get("suspects", [])} for r, snap in snapshots.items()}
+        reports_of, answers_of = _holdings(conn, {s for held in now_of.values() for s in held})
+        for row in open_cases:
+            referral = int(row.referral_id)
+            changes = _changes(snapshots[referral], now_of[referral], reports_of, answers_of)
+            note = ", ".join(f"{len(v)} new {k}" for k, v in changes.items() if v) or None
             if note != row.needs_update:
                 conn.execute(update(cases).where(cases.c.id == row.id).values(needs_update=note))
                 if note:
