@@ -11,7 +11,14 @@ from rich.table import Table
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.cli.context import AppContext, console
-from tipfusion.track.operations import COLUMNS, create_operation, list_operations, operation_report, write_report
+from tipfusion.track.operations import (
+    COLUMNS,
+    OperationReport,
+    create_operation,
+    list_operations,
+    operation_report,
+    write_report,
+)
 from tipfusion.track.service import advance, case_rows, correct, history, overdue, refresh_flags, transfer
 
 cases_app = typer.Typer(no_args_is_help=True, help="Cases: sent → acknowledged → FIR → arrests → chargesheet → closed.")
@@ -155,7 +162,7 @@ def cases_overdue(
 ) -> None:
     """Acknowledgements, FIRs and ISP answers past due, per station."""
     app: AppContext = ctx.obj
-    moment = datetime.fromisoformat(at).replace(tzinfo=UTC) if at else None
+    moment = _day(at, "--at") if at else None
     items = [
         i
         for i in overdue(app.ready_engine(), app.settings, moment)
@@ -187,8 +194,14 @@ def cases_check(ctx: typer.Context) -> None:
     console.print(f"{len(flagged)} case(s) newly flagged")
 
 
-def _day(text: str, end: bool = False) -> datetime:
-    moment = datetime.fromisoformat(text)
+def _day(text: str, option: str, end: bool = False) -> datetime:
+    """A date or date-time given on the command line, read as UTC unless it carries its offset."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]", param_hint=option
+        ) from exc
     if len(text) <= 10:
         moment = datetime.combine(moment.date(), time.max if end else time.min)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -204,7 +217,7 @@ def operation_create(
 ) -> None:
     """Create (or re-date) an operation; referrals built in its period belong to it."""
     app: AppContext = ctx.obj
-    create_operation(app.ready_engine(), app.actor, name, _day(start), _day(end, True), title)
+    create_operation(app.ready_engine(), app.actor, name, _day(start, "--from"), _day(end, "--to", True), title)
     console.print(f"operation {name}: {start} … {end}")
 
 
@@ -241,7 +254,7 @@ def operation_report_command(
         console.print(f"→ {output}")
 
 
-def print_operation(report: Any) -> None:
+def print_operation(report: OperationReport) -> None:
     table = Table(
         "district",
         "station",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -305,7 +305,7 @@ def referral_rows(engine: Engine) -> list[dict[str, Any]]:
             "district": r.district or "",
             "station": r.station or "",
             "operation": r.operation or "",
-            "built_at": r.built_at.astimezone(UTC).isoformat() if isinstance(r.built_at, datetime) else r.built_at,
+            "built_at": r.built_at.isoformat(),
             "folder": r.output_dir,
         }
         for r in rows

@@ -15,7 +15,6 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from sqlalchemy import Engine, func, insert, select, update
 
-from tipfusion.audit.decisions import require_reason
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.documents.blocks import SYNTHETIC_BANNER, DocumentSpec, Figure, Grid, Para, write_pdf
 from tipfusion.errors import NotFound, TipfusionError
@@ -35,11 +34,10 @@ COLUMNS = [
 
 
 def create_operation(
-    engine: Engine, actor: str, name: str, starts: datetime, ends: datetime, title: str | None, reason: str = "new"
+    engine: Engine, actor: str, name: str, starts: datetime, ends: datetime, title: str | None
 ) -> None:
     if ends <= starts:
         raise TipfusionError(f"operation {name}: the end ({ends}) must come after the start ({starts})")
-    require_reason(reason, "an operation")
     with engine.begin() as conn:
         exists = conn.execute(select(operations.c.name).where(operations.c.name == name)).first()
         values = {"title": title, "starts_at": starts, "ends_at": ends}
@@ -61,7 +59,7 @@ def create_operation(
                     "operation.saved",
                     "operation",
                     name,
-                    {"starts": starts.isoformat(), "ends": ends.isoformat(), "title": title, "reason": reason},
+                    {"starts": starts.isoformat(), "ends": ends.isoformat(), "title": title},
                 )
             ],
         )
