@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/cases.py --reports 3000 --cases 1000 --repeat 3
 
-A synthetic batch goes through ingest, enrich and link once; then N suspects get a referral row and an open case
+A synthetic batch goes through every stage up to routing once; then N suspects get a referral row and an open case
 directly (no documents: this measures the checks, not the packages), each snapshot missing one of the suspect's
 reports so that every case is flagged.
 """
@@ -19,9 +19,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 
 from tipfusion.config import Settings
-from tipfusion.enrich.service import EnrichConfig, EnrichService
-from tipfusion.ingest import IngestService
-from tipfusion.link.service import LinkService
+from tipfusion.pipeline import through_routing
 from tipfusion.store.db import make_engine, upgrade
 from tipfusion.store.repository import now
 from tipfusion.store.tables import cases, referrals, report_links
@@ -40,11 +38,7 @@ def main() -> None:
     engine = make_engine(url)
     upgrade(engine)
     settings = Settings(database_url=url)
-    result = generate(work / "batch", args.reports, seed=7)
-    IngestService(engine, settings, "bench").ingest_paths([result.out])
-    ref = result.reference
-    EnrichService(engine, EnrichConfig(tuple(ref.databases), ref.isp_table, ref.warninglist), "bench").run()
-    LinkService(engine, "bench").run()
+    through_routing(engine, settings, "bench", generate(work / "batch", args.reports, seed=7))
     stamp = now()
     with engine.begin() as conn:
         held: dict[str, list[int]] = {}

@@ -3,9 +3,9 @@ the same run (a one-page PDF with the same fonts, and an empty Word file — wha
 
     .venv/bin/python benchmarks/refer.py --reports 3000 --packages 200 --networks 10
 
-A synthetic batch goes through ingest, enrich, link, triage and routing once (not timed); then the queue's top N
-suspects get a package each in one batch (`refer.build_many`, as `tipfusion refer build --top N` does), then the
-largest networks one by one. Each package is Word + PDF + JSON + Excel annex + manifest, written and recorded
+A synthetic batch goes through every stage up to routing once (`pipeline.through_routing`, not timed); then the
+queue's top N suspects get a package each in one batch (`refer.build_many`, as `tipfusion refer build --top N`
+does), then the largest networks one by one. Each package is Word + PDF + JSON + Excel annex + manifest, written and recorded
 (referral, case, audit events).
 """
 
@@ -23,16 +23,11 @@ from sqlalchemy import select
 
 from tipfusion.config import Settings
 from tipfusion.documents.render import render_pdf
-from tipfusion.enrich.service import EnrichConfig, EnrichService
-from tipfusion.ingest import IngestService
-from tipfusion.link.service import LinkService
+from tipfusion.pipeline import through_routing
 from tipfusion.refer import build_many, build_referral, top_subjects
-from tipfusion.route.jurisdictions import demo_jurisdiction
-from tipfusion.route.service_routing import import_jurisdiction, route_all
 from tipfusion.store.db import make_engine, upgrade
 from tipfusion.store.tables import networks
 from tipfusion.synth import generate
-from tipfusion.triage.service import TriageService
 
 
 def floor(workdir: Path, repeat: int) -> float:
@@ -61,15 +56,7 @@ def main() -> None:
     upgrade(engine)
     settings = Settings(database_url=url)
     prepared = time.perf_counter()
-    result = generate(work / "batch", args.reports, seed=args.seed)
-    IngestService(engine, settings, "bench").ingest_paths([result.out])
-    ref = result.reference
-    EnrichService(engine, EnrichConfig(tuple(ref.databases), ref.isp_table, ref.warninglist), "bench").run()
-    LinkService(engine, "bench").run()
-    TriageService(engine, "bench").run()
-    layer, pins = demo_jurisdiction(work / "jurisdiction")
-    import_jurisdiction(engine, "bench", layer, synthetic=True)
-    route_all(engine, "bench", pins)
+    through_routing(engine, settings, "bench", generate(work / "batch", args.reports, seed=args.seed))
     print(f"{args.reports:,} synthetic reports prepared in {time.perf_counter() - prepared:.1f} s (not timed below)")
 
     base = floor(work, 5)

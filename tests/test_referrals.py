@@ -18,34 +18,25 @@ from tests.rendering import read_page
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import verify_manifest
-from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
+from tipfusion.pipeline import through_routing
 from tipfusion.refer import build_referral, top_subjects, verify_package
 from tipfusion.refer.service import interop_export
-from tipfusion.route.jurisdictions import demo_jurisdiction
 from tipfusion.route.service import build_requests, mark_sent
-from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
+from tipfusion.route.service_routing import route_all, routing_rows
 from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks, reports
 from tipfusion.synth import generate
 from tipfusion.track.lifecycle import TransitionRefused
 from tipfusion.track.operations import create_operation, operation_report, write_report
 from tipfusion.track.service import advance, correct, history, overdue, refresh_flags, transfer
-from tipfusion.triage.service import TriageService
 
 
 def prepare(engine: Engine, db_url: str, tmp_path: Path) -> tuple[Settings, Any]:
     settings = Settings(database_url=db_url)
     result = generate(tmp_path / "batch", 160, seed=41)
-    IngestService(engine, settings, "tester").ingest_paths([result.out])
-    ref = result.reference
-    EnrichService(engine, EnrichConfig(tuple(ref.databases), ref.isp_table, ref.warninglist), "tester").run()
-    LinkService(engine, "tester").run()
-    TriageService(engine, "tester").run()
-    layer, pins = demo_jurisdiction(tmp_path / "jurisdiction")
-    import_jurisdiction(engine, "tester", layer, synthetic=True)
-    route_all(engine, "tester", pins)
+    through_routing(engine, settings, "tester", result)
     return settings, result
 
 

@@ -1,0 +1,25 @@
+"""A synthetic batch through every stage up to routing, quietly: what tests and benchmarks need before they look at
+referrals and cases. (`tipfusion demo` runs the same stages with a report printed between each.)"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from tipfusion.config import Settings
+from tipfusion.enrich.service import EnrichConfig, EnrichService
+from tipfusion.ingest import IngestService
+from tipfusion.link.service import LinkService
+from tipfusion.route.service_routing import import_jurisdiction, route_all
+from tipfusion.synth.generate import GenerateResult
+from tipfusion.triage.service import TriageService
+
+
+def through_routing(engine: Engine, settings: Settings, actor: str, batch: GenerateResult) -> None:
+    """Ingest, enrich (with the batch's demo reference data), link, triage, and route in the demo jurisdiction."""
+    IngestService(engine, settings, actor).ingest_paths([batch.out])
+    ref = batch.reference
+    EnrichService(engine, EnrichConfig(tuple(ref.databases), ref.isp_table, ref.warninglist), actor).run()
+    LinkService(engine, actor).run()
+    TriageService(engine, actor).run()
+    import_jurisdiction(engine, actor, batch.out / "reference" / "demo-stations.geojson", synthetic=True)
+    route_all(engine, actor, batch.out / "reference" / "demo-pins.csv")
