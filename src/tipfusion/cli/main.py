@@ -7,7 +7,21 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.cli import admin, cases, demo, enrich, exports, ingest, jurisdiction, link, refer, route, synth, triage
+from tipfusion.cli import (
+    admin,
+    cases,
+    demo,
+    enrich,
+    exports,
+    ingest,
+    jurisdiction,
+    link,
+    refer,
+    report,
+    route,
+    synth,
+    triage,
+)
 from tipfusion.cli.context import AppContext, err_console
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
@@ -51,6 +65,7 @@ route.register(app)
 jurisdiction.register(app)
 refer.register(app)
 cases.register(app)
+report.register(app)
 
 
 def run() -> None:

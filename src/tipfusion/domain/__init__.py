@@ -1,6 +1,10 @@
 """Plain typed records passed between pipeline stages (never ORM objects)."""
 
 from tipfusion.domain.records import (
+    PARTY_LABELS,
+    PARTY_ROLES,
+    SUSPECT_ROLES,
+    SUSPECT_SIDE_SQL,
     Account,
     EstimatedLocation,
     FileRecord,
@@ -10,9 +14,14 @@ from tipfusion.domain.records import (
     Observation,
     ParsedReport,
     SourcePart,
+    party_role,
 )
 
 __all__ = [
+    "PARTY_LABELS",
+    "PARTY_ROLES",
+    "SUSPECT_ROLES",
+    "SUSPECT_SIDE_SQL",
     "Account",
     "EstimatedLocation",
     "FileRecord",
@@ -22,4 +31,5 @@ __all__ = [
     "Observation",
     "ParsedReport",
     "SourcePart",
+    "party_role",
 ]

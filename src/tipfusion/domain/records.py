@@ -57,6 +57,32 @@ class Observation:
     verified: bool | None = None
     origin: str = "field"  # field | free_text | incident
     attrs: dict[str, str] | None = None
+    role: str = "incident"  # whose identifier this is: one of PARTY_ROLES
+
+
+# Whose an identifier is, carried from ingest to every output. Only the reported side (the reported person and
+# the accounts the ESP associated with them, and the files they uploaded) describes a suspect; the others are
+# other people (recipients, victims) or the incident itself, shown apart and never as the suspect's.
+PARTY_ROLES = ("reported", "associated", "recipient", "victim", "reporter", "esp", "incident")
+SUSPECT_ROLES = frozenset({"reported", "associated"})
+# The same rule for raw SQL reads over identifier_observations aliased `o`.
+SUSPECT_SIDE_SQL = "o.role IN ('reported', 'associated')"
+PARTY_LABELS = {
+    "reported": "reported person",
+    "associated": "associated account (of the reported person)",
+    "recipient": "intended recipient",
+    "victim": "victim",
+    "reporter": "reporter",
+    "esp": "reporting ESP",
+    "incident": "incident (not attributed to a person)",
+}
+
+
+def party_role(role: str, parent_role: str | None) -> str:
+    """The party an account speaks for: an associated account belongs to whoever it is associated with."""
+    if role != "associated":
+        return role
+    return "associated" if parent_role in (None, "reported") else parent_role
 
 
 @dataclass(slots=True)

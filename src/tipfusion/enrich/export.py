@@ -23,6 +23,7 @@ IP_FIELDS = [
     "network_type",
     "cgnat",
     "warning",
+    "held_by",
     "accounts",
     "reports",
     "sightings",
@@ -76,6 +77,12 @@ def ip_rows(conn: Connection, zone: ZoneInfo) -> list[dict[str, Any]]:
         .group_by(o.c.canonical, *enrichment)
         .order_by(desc(reports), o.c.canonical)
     )
+    # whose sightings these are (reported person, recipient, victim, incident): an IP is never silently a suspect's
+    held_by: dict[str, set[str]] = {}
+    for ip, role in conn.execute(
+        select(o.c.canonical, o.c.role).where(o.c.kind == "ip", o.c.is_current.is_(True)).distinct()
+    ):
+        held_by.setdefault(ip, set()).add(role)
     out = []
     for row in conn.execute(query):
         out.append(
@@ -89,6 +96,7 @@ def ip_rows(conn: Connection, zone: ZoneInfo) -> list[dict[str, Any]]:
                 "network_type": row.network_type or "not enriched",
                 "cgnat": row.cgnat,
                 "warning": row.warning,
+                "held_by": "; ".join(sorted(held_by.get(row.ip, ()))),
                 "accounts": row.accounts,
                 "reports": row.reports,
                 "sightings": row.sightings,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from tipfusion.domain import Account, EstimatedLocation, FileRecord, Issue, Observation
+from tipfusion.domain import Account, EstimatedLocation, FileRecord, Issue, Observation, party_role
 from tipfusion.errors import DocumentRejected
 from tipfusion.normalise import Context, clean, parse_date, parse_timestamp
 from tipfusion.normalise.freetext import mine
@@ -26,8 +26,16 @@ SCOPED_KINDS = frozenset({"esp_user", "group"})
 class Builder:
     """Collects the records of one report (or one fileDetails document) while a parser walks it."""
 
-    def __init__(self, source: str, phone_region: str, report_id: int | None = None, line: int | None = None):
+    def __init__(
+        self,
+        source: str,
+        phone_region: str,
+        report_id: int | None = None,
+        line: int | None = None,
+        xs_datetime: bool = False,
+    ):
         self.source = source
+        self.xs_datetime = xs_datetime  # the XML schema types its times: hold them to xs:dateTime's form
         self.phone_region = phone_region
         self.report_id = report_id
         self.line = line
@@ -122,13 +130,13 @@ class Builder:
         if raw is None or not raw.strip() or raw.strip().upper() == "N/A":
             return None, True
         try:
-            parsed = parse_timestamp(raw)
+            parsed = parse_timestamp(raw, xs_datetime=self.xs_datetime)
         except ImpossibleTime as exc:
             raise self.reject(
                 "impossible_date",
                 str(exc),
                 element=path,
-                expected="an ISO 8601 date-time with zone, between 1970 and now",
+                expected="an ISO 8601 date-time with zone (e.g. 2024-01-15T14:30:00Z), between 1970 and now",
                 line=line,
             ) from exc
         if not parsed.had_zone:
@@ -179,6 +187,7 @@ class Builder:
         if cleaned is None:
             return None
         flags = cleaned.flags + extra_flags
+        fields.setdefault("role", self.role_of(fields.get("account"), fields.get("file")))
         obs = Observation(
             kind=kind,
             value=cleaned.value,
@@ -284,6 +293,17 @@ class Builder:
             return
         for kind, raw in mine(text):
             self.observe(kind, raw, path, account=account, file=file, origin="free_text")
+
+    def role_of(self, account: int | None, file: int | None) -> str:
+        """Whose a value is: the account's party; a file's details are the reported person's upload; the rest
+        belongs to the incident (chat rooms, incident e-mails and URLs, report-level free text)."""
+        if account is not None and 0 <= account < len(self.accounts):
+            acc = self.accounts[account]
+            parent = self.accounts[acc.parent].role if acc.parent is not None else None
+            return party_role(acc.role, parent)
+        if file is not None:
+            return "reported"
+        return "incident"
 
     def new_account(self, role: str, path: str, parent: int | None = None) -> Account:
         account = Account(ordinal=len(self.accounts), role=role, path=path, parent=parent)

@@ -473,7 +473,7 @@ def parse_report(
 ) -> ParsedReport:
     """Parse one `<report>` document (streamed, one top-level element at a time)."""
     sha = sha256 or hashlib.sha256(data).hexdigest()
-    b = Builder(source, phone_region, report_id=report_id)
+    b = Builder(source, phone_region, report_id=report_id, xs_datetime=True)
     report = ParsedReport(report_id=report_id, format="esp_xml", parts=[SourcePart("report", sha, sha, source)])
     walker = _ReportWalker(b, report)
     paths = _Paths("report")
@@ -597,7 +597,7 @@ def parse_file_details(
     root = parse_tree(data, source, limits)
     report_id, file_id = _file_keys(root, source)
     sha = sha256 or hashlib.sha256(data).hexdigest()
-    b = Builder(source, phone_region, report_id=report_id)
+    b = Builder(source, phone_region, report_id=report_id, xs_datetime=True)
     walker = _Walker(b)
     record = FileRecord(ordinal=0, path="fileDetails", source_sha256=sha, file_id=file_id)
     for name, child, cpath in _children(root, "fileDetails"):
@@ -681,8 +681,12 @@ def parse_file_details(
 
 
 def attach_files(report: ParsedReport, files: list[ParsedFileDetails]) -> None:
-    """Add fileDetails to a report, renumbering file ordinals; one part per document."""
-    for item in sorted(files, key=lambda f: f.file_id):
+    """Add fileDetails to a report, renumbering file ordinals; one file row and one part per document.
+
+    An ESP may send several fileDetails for one fileId, each adding details to that file: every one is kept
+    as its own row (same file_id, its own source document), never merged over another.
+    """
+    for item in sorted(files, key=lambda f: (f.file_id, f.source_name, f.source_sha256)):
         ordinal = len(report.files)
         item.file.ordinal = ordinal
         item.file.path = f"fileDetails[{item.file_id}]"

@@ -246,7 +246,8 @@ class IngestService:
                 except DocumentRejected as exc:
                     batch.rejections.append((loaded, exc))
                     continue
-                batch.file_refs.setdefault(report_id, {})[file_id] = _FileRef(
+                # keyed by the document, not the fileId: several fileDetails for one file each add details
+                batch.file_refs.setdefault(report_id, {})[loaded.sha256] = _FileRef(
                     file_id, loaded.sha256, loaded.name, doc=source, container=loaded.container
                 )
             elif fmt == "ncmec_json":
@@ -401,18 +402,24 @@ class IngestService:
         return plan
 
     def _compose_files(self, unit: _Unit, held: repo.StoredReport | None, orphans: list[Any]) -> dict[str, _FileRef]:
-        """Held fileDetails carry forward; waiting ones join; the batch's own win for the same fileId."""
+        """Every fileDetails document the report has ever had, by document hash: held ones carry forward,
+        waiting ones and the batch's own join. Several documents for one fileId all stay (each adds
+        details to the file); the same document again is the same part, so re-sending it changes nothing."""
         files: dict[str, _FileRef] = {}
         if held is not None:
             for part in held.parts:
                 if part["role"] == "file_details":
-                    files[part["pointer"]] = _FileRef(part["pointer"], part["source_sha256"], part["source_sha256"])
+                    sha = part["source_sha256"]
+                    files[sha] = _FileRef(part["pointer"], sha, sha)
         for entry in orphans:
-            files[entry.pointer] = _FileRef(
-                entry.pointer, entry.source_sha256, entry.source_name, orphan_entry=entry.id
+            files.setdefault(
+                entry.source_sha256,
+                _FileRef(entry.pointer, entry.source_sha256, entry.source_name, orphan_entry=entry.id),
             )
-        files.update(unit.files)
-        return dict(sorted(files.items()))
+        for sha, ref in unit.files.items():
+            if sha not in files or files[sha].orphan_entry is None:
+                files[sha] = ref
+        return dict(sorted(files.items(), key=lambda item: (item[1].file_id, item[0])))
 
     def _base(
         self, conn: Connection, unit: _Unit, held: repo.StoredReport | None, plan: _Plan, run_id: int

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.store.tables import identifier_observations, networks, report_links, report_versions, reports, suspects
 
 REPORT_FIELDS = ["report_id", "suspect_id", "network_id", "esp", "incident_at_utc", "incident_type"]
@@ -18,6 +19,8 @@ SUSPECT_FIELDS = [
     "esp_accounts",
     "emails",
     "phones",
+    "recipient_accounts",
+    "victim_accounts",
     "first_report",
     "last_report",
 ]
@@ -69,9 +72,11 @@ def report_rows(conn: Connection) -> list[dict[str, Any]]:
 
 def suspect_rows(conn: Connection) -> list[dict[str, Any]]:
     o = identifier_observations
+    # the suspect's own values (reported person and associated accounts); other people's accounts in their own
+    # labelled columns, never merged into the suspect's
     values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     query = (
-        select(report_links.c.suspect_id, o.c.kind, o.c.value)
+        select(report_links.c.suspect_id, o.c.kind, o.c.value, o.c.role)
         .select_from(o.join(report_links, report_links.c.report_id == o.c.report_id))
         .where(
             o.c.is_current.is_(True),
@@ -81,7 +86,10 @@ def suspect_rows(conn: Connection) -> list[dict[str, Any]]:
         )
     )
     for row in conn.execute(query):
-        values[row.suspect_id][row.kind].add(row.value)
+        if row.role in SUSPECT_ROLES:
+            values[row.suspect_id][row.kind].add(row.value)
+        elif row.role in {"recipient", "victim"} and row.kind == "esp_user":
+            values[row.suspect_id][row.role].add(row.value)
     span: dict[str, list[int]] = defaultdict(list)
     for link in conn.execute(select(report_links.c.suspect_id, report_links.c.report_id)):
         span[link.suspect_id].append(link.report_id)
@@ -97,6 +105,8 @@ def suspect_rows(conn: Connection) -> list[dict[str, Any]]:
                 "esp_accounts": "; ".join(sorted(found.get("esp_user", ()))),
                 "emails": "; ".join(sorted(found.get("email", ()))),
                 "phones": "; ".join(sorted(found.get("phone", ()))),
+                "recipient_accounts": "; ".join(sorted(found.get("recipient", ()))),
+                "victim_accounts": "; ".join(sorted(found.get("victim", ()))),
                 "first_report": min(span[row.suspect_id]),
                 "last_report": max(span[row.suspect_id]),
             }

@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from sqlalchemy import Connection
 
+from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.store.bulk import rows_of
 
@@ -46,22 +47,10 @@ def load_input(conn: Connection) -> LinkInput:
     for report in data.reports:
         data.identity.append((report, "prior_report", str(report)))  # later reports that cite it find it
 
-    roles: dict[tuple[int, int], tuple[str, int | None]] = {}
-    sql = "SELECT report_id, version, ordinal, role, parent_ordinal, first_name, last_name FROM accounts"
-    for report, version, ordinal, role, parent, first_name, last_name in rows_of(conn, sql):
-        if current.get(report) != version:
-            continue
-        roles[(report, ordinal)] = (role, parent)
-        if role == "reported" and first_name and last_name:
+    sql = "SELECT report_id, first_name, last_name FROM current_accounts WHERE role = 'reported'"
+    for report, first_name, last_name in rows_of(conn, sql):
+        if first_name and last_name:
             data.names.setdefault(report, set()).add((first_name.casefold(), last_name.casefold()))
-
-    reported_side: set[tuple[int, int]] = set()
-    recipient_side: set[tuple[int, int]] = set()
-    for (report, ordinal), (role, parent) in roles.items():
-        if role == "reported" or (role == "associated" and roles.get((report, parent or -1), ("",))[0] == "reported"):
-            reported_side.add((report, ordinal))
-        elif role == "recipient":
-            recipient_side.add((report, ordinal))
 
     network_types = dict(rows_of(conn, "SELECT ip, network_type FROM ip_enrichments"))
     ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
@@ -69,7 +58,7 @@ def load_input(conn: Connection) -> LinkInput:
     # straight to the driver: this loop sees every current sighting (≈13 per report), so per-row overhead counts
     sql = (
         "SELECT o.report_id, o.account_ordinal, o.file_ordinal, o.kind, o.canonical, o.valid, o.port, "
-        "o.observed_at, o.origin, o.verified FROM identifier_observations o "
+        "o.observed_at, o.origin, o.verified, o.role FROM identifier_observations o "
         "WHERE o.is_current AND o.kind <> 'display_name'"
     )
     for (
@@ -83,20 +72,22 @@ def load_input(conn: Connection) -> LinkInput:
         observed_at,
         origin,
         verified,
+        role,
     ) in rows_of(conn, sql):
+        # only the reported side (reported person, accounts associated with them, their uploads) says who the
+        # suspect is; a recipient's account is network evidence; a victim's values are never evidence about anyone
         if kind == "group" or kind == "chat_room":
-            data.groups.append((report, canonical))
+            if role in SUSPECT_ROLES or role == "incident":
+                data.groups.append((report, canonical))
             continue
         if kind == "file_hash":
             if file is not None and valid:
                 file_hashes[(report, file)].append(canonical)
             continue
-        if kind == "esp_user" and (report, account) in recipient_side:
+        if kind == "esp_user" and role == "recipient":
             data.recipients.append((report, canonical))
             continue
-        if origin != "field" or not valid:
-            continue
-        if file is None and (report, account) not in reported_side:
+        if origin != "field" or not valid or role not in SUSPECT_ROLES:
             continue
         if kind == "ip":
             network_type = network_types.get(canonical)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.audit.decisions import record_decision, require_reason
+from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.extract import load_input
 from tipfusion.link.networks import find_networks
@@ -337,7 +338,7 @@ def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str,
     sql = (
         "SELECT o.report_id, e.isp_name, e.city_estimate, e.network_type FROM report_links l "
         "JOIN identifier_observations o ON o.report_id = l.report_id AND o.kind = 'ip' AND o.is_current "
-        "JOIN ip_enrichments e ON e.ip = o.canonical WHERE l.network_id IS NOT NULL"
+        f"JOIN ip_enrichments e ON e.ip = o.canonical WHERE l.network_id IS NOT NULL AND {SUSPECT_SIDE_SQL}"
     )
     for report, isp_name, city, network_type in rows_of(conn, sql):
         network = network_of.get(report)

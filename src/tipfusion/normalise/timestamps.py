@@ -22,15 +22,22 @@ class ImpossibleTime(ValueError):
     """A timestamp that cannot be a real moment (month 13, 30 February, year 9999)."""
 
 
-def parse_timestamp(raw: str, *, now: datetime | None = None) -> ParsedTime:
+_XS_DATETIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|z|[+-]\d{2}:\d{2})?$")
+
+
+def parse_timestamp(raw: str, *, now: datetime | None = None, xs_datetime: bool = False) -> ParsedTime:
     """Parse an ISO 8601 / xs:dateTime value.
 
     Without a zone the value is read as UTC and `had_zone` is False, so callers flag it.
-    Raises ImpossibleTime for values that are not real dates or lie outside 1970 … now+2 days.
+    Raises ImpossibleTime for values that are not real dates or lie outside 1970 … now+2 days, and, with
+    `xs_datetime` (the ESP XML, whose schema types the field), for anything not in xs:dateTime's lexical form —
+    "2023-01-15 12:30:00" is a different, zone-less format a client should not have sent.
     """
     text = raw.strip()
     if not text:
         raise ImpossibleTime("empty timestamp")
+    if xs_datetime and not _XS_DATETIME.match(text):
+        raise ImpossibleTime(f"not an xs:dateTime (YYYY-MM-DDThh:mm:ss with Z or ±hh:mm): {raw!r}")
     text = _FRACTION.sub(r"\1", text)
     if text.endswith(("z", "Z")):
         text = text[:-1] + "+00:00"

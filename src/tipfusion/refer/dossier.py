@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, select
 
+from tipfusion.domain import PARTY_LABELS, PARTY_ROLES, SUSPECT_ROLES
 from tipfusion.store.tables import (
     email_enrichments,
     files,
@@ -65,6 +66,7 @@ class Dossier:
     reports: list[dict[str, Any]]
     identifiers: list[dict[str, Any]]
     ip_timeline: list[dict[str, Any]]
+    other_parties: list[dict[str, Any]]  # recipients', victims' and the incident's values: never the suspect's
     files: list[dict[str, Any]]
     answers: list[dict[str, Any]]
     requests: list[dict[str, Any]]
@@ -194,16 +196,21 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
                 enrichment[(kind, row[0])] = row
 
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    others: dict[tuple[str, str, str], dict[str, Any]] = {}
     timeline: list[dict[str, Any]] = []
     upload_ip: dict[tuple[int, int], str] = {}
     for s in sightings:
         rid = int(s.report_id)
+        if s.role not in SUSPECT_ROLES:  # someone else's value (a recipient, a victim) or the incident's
+            _other_party(others, s, rid, esp_of.get(rid, ""), suspect_of[rid])
+            continue
         entry = grouped.setdefault(
             (s.kind, s.canonical),
             {
                 "kind": s.kind,
                 "canonical": s.canonical,
                 "values": set(),
+                "roles": set(),
                 "reports": set(),
                 "esps": set(),
                 "suspects": set(),
@@ -216,6 +223,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
             },
         )
         entry["values"].add(s.value)
+        entry["roles"].add(s.role)
         entry["reports"].add(rid)
         entry["esps"].add(esp_of.get(rid, ""))
         entry["suspects"].add(suspect_of[rid])
@@ -253,23 +261,37 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
             {
                 **entry,
                 "values": sorted(entry["values"]),
+                "roles": sorted(entry["roles"]),
                 "reports": sorted(entry["reports"]),
                 "esps": sorted(x for x in entry["esps"] if x),
                 "suspects": sorted(entry["suspects"]),
                 "flags": sorted(entry["flags"]),
             }
         )
+    other_parties = sorted(
+        (
+            {**entry, "values": sorted(entry["values"]), "reports": sorted(entry["reports"])}
+            for entry in others.values()
+        ),
+        key=lambda e: (_ROLE_ORDER.get(e["role"], 99), _KIND_ORDER.get(e["kind"], 99), e["kind"], e["canonical"]),
+    )
     identifiers.sort(key=lambda i: (_KIND_ORDER.get(i["kind"], 99), i["kind"], -len(i["reports"]), i["canonical"]))
     timeline.sort(key=lambda t: (t["time_utc"] or "", t["ip"]))
 
-    file_rows: list[dict[str, Any]] = []
+    by_file: dict[tuple[int, str], dict[str, Any]] = {}
     for chunk in _chunks(report_ids):
-        for row in conn.execute(select(files).where(files.c.report_id.in_(chunk))):
+        for row in conn.execute(
+            select(files).where(files.c.report_id.in_(chunk)).order_by(files.c.report_id, files.c.ordinal)
+        ):
             if current.get(int(row.report_id)) != row.version:
                 continue
-            file_rows.append(
+            file_key = (int(row.report_id), str(row.file_id or f"#{row.ordinal}"))
+            _merge_file(
+                by_file,
+                file_key,
                 {
                     "report_id": int(row.report_id),
+                    "file_id": row.file_id,
                     "file_name": row.file_name or row.original_file_name,
                     "original_file_name": row.original_file_name,
                     "hashes": row.hashes or {},
@@ -283,8 +305,10 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
                     else sorted(row.annotations or []),
                     "viewed_by_esp": row.viewed_by_esp,
                     "publicly_available": row.publicly_available,
-                }
+                    "details_documents": 1,
+                },
             )
+    file_rows = list(by_file.values())
     file_rows.sort(key=lambda f: (f["report_id"], f["file_name"] or ""))
 
     answers: list[dict[str, Any]] = []
@@ -384,11 +408,59 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
         reports=report_rows,
         identifiers=identifiers,
         ip_timeline=timeline,
+        other_parties=other_parties,
         files=file_rows,
         answers=answers,
         requests=sorted(requests.values(), key=lambda r: r["reference"]),
         display_timezone=zone.key,
     )
+
+
+_ROLE_ORDER = {role: n for n, role in enumerate(PARTY_ROLES)}
+
+
+def _other_party(others: dict[tuple[str, str, str], dict[str, Any]], s: Any, rid: int, esp: str, suspect: str) -> None:
+    """A value that is not the suspect's, kept apart with whose it is (a recipient who is another suspect is
+    network evidence; a child victim is a safeguarding fact)."""
+    entry = others.setdefault(
+        (s.role, s.kind, s.canonical),
+        {
+            "role": s.role,
+            "role_label": PARTY_LABELS.get(s.role, s.role),
+            "kind": s.kind,
+            "canonical": s.canonical,
+            "values": set(),
+            "reports": set(),
+            "esp": esp,
+            "in_reports_of": suspect,
+            "provenance": [],
+        },
+    )
+    entry["values"].add(s.value)
+    entry["reports"].add(rid)
+    if len(entry["provenance"]) < 20:
+        entry["provenance"].append(f"rid {rid} ({esp}) {s.path}")
+
+
+def _merge_file(by_file: dict[tuple[int, str], dict[str, Any]], key: tuple[int, str], row: dict[str, Any]) -> None:
+    """Several fileDetails documents may describe one file: one row per file, every document's details in it
+    (hashes and annotations joined; the first value of each field, later different ones kept beside it)."""
+    held = by_file.get(key)
+    if held is None:
+        by_file[key] = row
+        return
+    held["details_documents"] += 1
+    held["hashes"] = {**row["hashes"], **held["hashes"]}
+    held["annotations"] = sorted(set(held["annotations"]) | set(row["annotations"]))
+    for name, value in row.items():
+        if name in {"hashes", "annotations", "details_documents", "report_id", "file_id"} or value is None:
+            continue
+        if held.get(name) is None:
+            held[name] = value
+        elif held[name] != value:
+            also = held.setdefault("also_reported", {})
+            if value not in also.setdefault(name, []):
+                also[name].append(value)
 
 
 # What a station can act on first: numbers and addresses a provider can name, then accounts and screen names.

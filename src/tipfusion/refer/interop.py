@@ -11,9 +11,20 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from tipfusion.normalise.hashes import HEX_LENGTHS
 from tipfusion.refer.dossier import Dossier
 
 HASH_NAMES = {"MD5": ("md5", "MD5"), "SHA1": ("sha1", "SHA-1"), "SHA256": ("sha256", "SHA-256")}
+
+
+def _typed_hashes(item: dict[str, Any], column: int) -> dict[str, str]:
+    """A file's hashes under the other tool's names, only where the value fits its declared type: an ESP that sent
+    a SHA-256 labelled SHA1 keeps it in the package (flagged), but MISP and STIX would refuse the whole export."""
+    return {
+        HASH_NAMES[k][column]: v
+        for k, v in (item["hashes"] or {}).items()
+        if k in HASH_NAMES and v and len(v) == HEX_LENGTHS[k] and all(c in "0123456789abcdef" for c in v.lower())
+    }
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -79,7 +90,7 @@ def misp_event(dossier: Dossier, reference: str | None, synthetic: bool) -> dict
         seen.comment = f"{sighting['event'] or 'event'} in report {sighting['report_id']} ({sighting['esp']})"
         event.add_object(seen)
     for item in dossier.files:
-        hashes = {HASH_NAMES[k][0]: v for k, v in (item["hashes"] or {}).items() if k in HASH_NAMES and v}
+        hashes = _typed_hashes(item, 0)
         if not hashes:
             continue
         record = MISPObject("file", standalone=False)
@@ -150,7 +161,7 @@ def stix_bundle(dossier: Dossier, reference: str | None, unit: str, synthetic: b
                 )
             )
     for item in dossier.files:
-        hashes = {HASH_NAMES[k][1]: v for k, v in (item["hashes"] or {}).items() if k in HASH_NAMES and v}
+        hashes = _typed_hashes(item, 1)
         if hashes:
             observed.append(stix2.File(name=item["file_name"] or None, hashes=hashes))
     objects += observed

@@ -203,6 +203,25 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
         )
     )
 
+    if dossier.other_parties:
+        # other people's values, apart: a recipient may be another suspect (network evidence), a victim is a
+        # safeguarding fact; none of them is an identifier of the suspect
+        blocks.append(
+            Heading("Other people in these reports — NOT the suspect's identifiers", "अन्य व्यक्ति — संदिग्ध के नहीं")
+        )
+        rows, note = _cut(
+            [
+                [
+                    f"{o['role_label']}\n{o['kind']}",
+                    o["canonical"],
+                    _text(o["reports"][:8]) + (" …" if len(o["reports"]) > 8 else "") + f"\n{o['esp']}",
+                ]
+                for o in dossier.other_parties
+            ],
+            "values",
+        )
+        blocks.append(Grid(["Whose / kind", "Value", "Reports / ESP"], rows, note, (30, 45, 25)))
+
     blocks.append(Heading("Files (metadata only; no media is held)", "फ़ाइलें (केवल मेटाडेटा)"))
     rows, note = _cut(
         [

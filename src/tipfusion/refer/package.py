@@ -22,6 +22,7 @@ ANNEX_SHEETS: list[tuple[str, str, list[str]]] = [
             "kind",
             "canonical",
             "values",
+            "roles",
             "enrichment",
             "reports",
             "esps",
@@ -51,10 +52,17 @@ ANNEX_SHEETS: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "Other people (not the suspect)",
+        "other_parties",
+        ["role_label", "kind", "canonical", "values", "reports", "esp", "in_reports_of", "provenance"],
+    ),
+    (
         "Files",
         "files",
         [
             "report_id",
+            "file_id",
+            "details_documents",
             "file_name",
             "original_file_name",
             "hashes",

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
+from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.route.letters import LetterContext, write_request
@@ -58,10 +59,7 @@ def load_sightings(engine: Engine) -> tuple[list[Sighting], set[tuple[str, int |
         "SELECT o.report_id, r.suspect_id, o.canonical, o.port, o.observed_at, o.event_name, e.isp_name, "
         "e.network_type, e.log_timezone, o.identifiable, o.identifiability_note FROM identifier_observations o "
         "JOIN ip_enrichments e ON e.ip = o.canonical LEFT JOIN report_links r ON r.report_id = o.report_id "
-        "LEFT JOIN accounts a ON a.report_id = o.report_id AND a.version = o.version AND a.ordinal = o.account_ordinal "
-        "LEFT JOIN accounts p ON p.report_id = a.report_id AND p.version = a.version AND p.ordinal = a.parent_ordinal "
-        "WHERE o.kind = 'ip' AND o.is_current AND o.valid AND o.origin = 'field' AND (o.file_ordinal IS NOT NULL "
-        "OR a.role = 'reported' OR (a.role = 'associated' AND p.role = 'reported'))"
+        f"WHERE o.kind = 'ip' AND o.is_current AND o.valid AND o.origin = 'field' AND {SUSPECT_SIDE_SQL}"
     )
     with engine.connect() as conn:
         sightings = [

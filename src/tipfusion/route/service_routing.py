@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.audit.decisions import record_decision, require_reason
+from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.route.geocode import HINT, geocode
 from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, load_landline_areas, read_layer
@@ -98,11 +99,8 @@ def gather_evidence(
     evidence: dict[str, list[Evidence]] = defaultdict(list)
     with engine.connect() as conn:
         suspect_of = dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
-        current = dict(rows_of(conn, "SELECT report_id, current_version FROM reports"))
-        for report, version, details in rows_of(
-            conn, "SELECT report_id, version, details FROM accounts WHERE role = 'reported'"
-        ):
-            if current.get(report) != version or report not in suspect_of or not details:
+        for report, details in rows_of(conn, "SELECT report_id, details FROM current_accounts WHERE role = 'reported'"):
+            if report not in suspect_of or not details:
                 continue
             data = json.loads(details) if isinstance(details, str) else details
             for address in data.get("addresses") or []:
@@ -134,9 +132,8 @@ def gather_evidence(
         for report, number, area in rows_of(
             conn,
             "SELECT o.report_id, o.canonical, p.area FROM identifier_observations o JOIN phone_enrichments p "
-            "ON p.e164 = o.canonical JOIN accounts a ON a.report_id = o.report_id AND a.version = o.version "
-            "AND a.ordinal = o.account_ordinal WHERE o.kind = 'phone' AND o.is_current AND a.role = 'reported' "
-            "AND p.number_type IN ('fixed_line', 'fixed_line_or_mobile')",
+            f"ON p.e164 = o.canonical WHERE o.kind = 'phone' AND o.is_current AND {SUSPECT_SIDE_SQL} "
+            "AND o.account_ordinal IS NOT NULL AND p.number_type IN ('fixed_line', 'fixed_line_or_mobile')",
         ):
             if report in suspect_of:
                 place = next((d for prefix, d in landlines or [] if number.startswith(prefix)), area)
@@ -147,9 +144,8 @@ def gather_evidence(
         for report, city in rows_of(
             conn,
             "SELECT o.report_id, e.city_estimate FROM identifier_observations o JOIN ip_enrichments e "
-            "ON e.ip = o.canonical JOIN accounts a ON a.report_id = o.report_id AND a.version = o.version "
-            "AND a.ordinal = o.account_ordinal WHERE o.kind = 'ip' AND o.is_current AND a.role = 'reported' "
-            "AND e.network_type = 'fixed' AND e.city_estimate IS NOT NULL",
+            f"ON e.ip = o.canonical WHERE o.kind = 'ip' AND o.is_current AND {SUSPECT_SIDE_SQL} "
+            "AND o.account_ordinal IS NOT NULL AND e.network_type = 'fixed' AND e.city_estimate IS NOT NULL",
         ):
             if report in suspect_of:
                 evidence[suspect_of[report]].append(
@@ -157,8 +153,8 @@ def gather_evidence(
                 )
         for report, city in rows_of(
             conn,
-            "SELECT l.report_id, l.city FROM estimated_locations l JOIN accounts a ON "
-            "a.report_id = l.report_id AND a.version = l.version AND a.ordinal = l.account_ordinal "
+            "SELECT l.report_id, l.city FROM current_estimated_locations l JOIN current_accounts a ON "
+            "a.report_id = l.report_id AND a.ordinal = l.account_ordinal "
             "WHERE a.role = 'reported' AND l.city IS NOT NULL",
         ):
             if report in suspect_of:

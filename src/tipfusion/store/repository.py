@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Table, func, insert, select, text, tuple_, update
 
 from tipfusion.domain import LeadItem, ParsedReport
 from tipfusion.store.bulk import convert, insert_rows
@@ -263,6 +263,7 @@ OBSERVATION_COLUMNS = (
     "origin",
     "path",
     "attrs",
+    "role",
 )
 UNKNOWN_CODES = frozenset({"unknown_element", "unknown_enum"})
 
@@ -395,6 +396,7 @@ def report_rows(r: ParsedReport, v: int, run_id: int, stamp: datetime) -> Report
             o.origin,
             o.path,
             o.attrs,
+            o.role,
         )
         for o in r.observations
     )
@@ -637,11 +639,13 @@ def counts(conn: Connection) -> dict[str, int]:
             .where(identifier_observations.c.is_current.is_(True))
         ).scalar_one()
     )
+    # files, not fileDetails documents: several documents may describe one file
     out["files"] = int(
         conn.execute(
-            select(func.count())
-            .select_from(files)
-            .join(reports, and_(reports.c.report_id == files.c.report_id, reports.c.current_version == files.c.version))
+            text(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT report_id, COALESCE(file_id, CAST(ordinal AS VARCHAR(12))) "
+                "FROM current_files) f"
+            )
         ).scalar_one()
     )
     out["lead_identifiers"] = int(conn.execute(select(func.count()).select_from(lead_identifiers)).scalar_one())

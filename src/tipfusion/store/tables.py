@@ -216,6 +216,13 @@ identifier_observations = Table(
     Column("origin", String(12), nullable=False),
     Column("path", Text, nullable=False),
     Column("attrs", JsonType),
+    Column(
+        "role",
+        String(12),
+        nullable=False,
+        server_default=text("'incident'"),
+        comment="whose value: reported | associated | recipient | victim | reporter | esp | incident",
+    ),
     Column("identifiable", Boolean, comment="set by enrich: can an ISP name the subscriber from this sighting"),
     Column("identifiability_note", Text),
     Index("ix_observations_lookup", "kind", "canonical", "is_current"),

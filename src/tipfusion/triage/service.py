@@ -9,7 +9,7 @@ the queue or lower it by some points, always with a reason; both are audited and
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,21 +49,18 @@ def _parse_time(value: Any) -> datetime | None:
 
 def gather(conn: Connection) -> tuple[dict[int, ReportFacts], dict[str, SuspectFacts], dict[int, str]]:
     """Facts for scoring, read in a few set-based passes."""
-    current = dict(rows_of(conn, "SELECT report_id, current_version FROM reports"))
     facts: dict[int, ReportFacts] = {}
-    for report, version, escalation, priority, incident_type, incident_at in rows_of(
+    for report, escalation, priority, incident_type, incident_at in rows_of(
         conn,
-        "SELECT report_id, version, escalation_text, ncmec_priority, incident_type, incident_at FROM report_versions",
+        "SELECT report_id, escalation_text, ncmec_priority, incident_type, incident_at FROM current_report_versions",
     ):
-        if current.get(report) == version:
-            facts[report] = ReportFacts(report, escalation, priority, incident_type, _parse_time(incident_at))
-    for report, version, name in rows_of(conn, "SELECT report_id, version, name FROM report_annotations"):
-        if current.get(report) == version:
-            facts[report].annotations.add(name)
-    for report, version, role, age in rows_of(
-        conn, "SELECT report_id, version, role, age FROM accounts WHERE role IN ('victim', 'recipient')"
+        facts[report] = ReportFacts(report, escalation, priority, incident_type, _parse_time(incident_at))
+    for report, name in rows_of(conn, "SELECT report_id, name FROM current_report_annotations"):
+        facts[report].annotations.add(name)
+    for report, role, age in rows_of(
+        conn, "SELECT report_id, role, age FROM current_accounts WHERE role IN ('victim', 'recipient')"
     ):
-        if current.get(report) == version and (role == "victim" or (age is not None and age < 18)):
+        if role == "victim" or (age is not None and age < 18):
             facts[report].minor_contact = True
     file_keys: dict[tuple[int, int], str] = {}
     for report, ordinal, canonical in rows_of(
@@ -76,14 +73,14 @@ def gather(conn: Connection) -> tuple[dict[int, ReportFacts], dict[str, SuspectF
         file_keys[(report, ordinal)] = canonical if key is None else min(key, canonical)
     holders = Counter(file_keys.values())
     viral: set[tuple[int, int]] = set()
-    for report, version, ordinal, flags, meme in rows_of(
-        conn, "SELECT report_id, version, ordinal, annotations, potential_meme FROM files"
+    file_ids: dict[int, set[str]] = defaultdict(set)
+    for report, ordinal, file_id, flags, meme in rows_of(
+        conn, "SELECT report_id, ordinal, file_id, annotations, potential_meme FROM current_files"
     ):
-        if current.get(report) != version:
-            continue
         names = set(json.loads(flags) if isinstance(flags, str) else flags or ())
         facts[report].file_annotations |= names
-        facts[report].files += 1
+        file_ids[report].add(file_id or f"#{ordinal}")  # several fileDetails may describe one file
+        facts[report].files = len(file_ids[report])
         if meme or names & VIRAL:
             viral.add((report, ordinal))
     settings = TriageSettings()

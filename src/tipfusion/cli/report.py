@@ -1,0 +1,100 @@
+"""`tipfusion report show`: one report as stored, to check that nothing was lost or misattributed."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from tipfusion.audit import AuditEvent, append
+from tipfusion.cli.context import AppContext, console
+from tipfusion.store.report_detail import report_detail
+
+report_app = typer.Typer(no_args_is_help=True, help="Reports as stored: every version, part and identifier.")
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@report_app.command("show")
+def show(
+    ctx: typer.Context,
+    report_id: Annotated[int, typer.Argument(help="the NCMEC report number")],
+    fmt: Annotated[Format, typer.Option("--format", help="text for people, json for everything")] = Format.text,
+) -> None:
+    """Everything stored for a report: versions, source parts, identifiers with whose they are, files with
+    every fileDetails document, unknown fields kept verbatim."""
+    app: AppContext = ctx.obj
+    engine = app.ready_engine()
+    with engine.begin() as conn:
+        detail = report_detail(conn, report_id)
+        append(conn, app.actor, [AuditEvent("view.report", "report", str(report_id), {"format": fmt.value})])
+    if fmt is Format.json:
+        print(json.dumps(detail, indent=1, ensure_ascii=False, default=str))
+        return
+    app.banner()
+    _print(detail)
+
+
+def _print(detail: dict[str, Any]) -> None:
+    versions = detail["versions"]
+    console.print(
+        f"[bold]report {detail['report_id']}[/]: version {detail['current_version']} of {len(versions)} is current"
+    )
+    for version in versions[:1]:
+        console.print(
+            f"  {escape(str(version.get('esp_name') or ''))} · {escape(str(version.get('incident_type') or ''))}"
+            f" · incident {version.get('incident_at') or '-'}"
+        )
+        parts = Table("part", "document", "sha256", title="Source documents")
+        for part in version["parts"]:
+            parts.add_row(part["role"], escape(str(part["source_name"] or "")), part["source_sha256"])
+        console.print(parts)
+        people = Table("#", "whose", "ESP account", "screen name", "name", title="People and accounts")
+        for person in version["accounts"]:
+            name = " ".join(x for x in (person.get("first_name"), person.get("last_name")) if x)
+            people.add_row(
+                str(person["ordinal"]),
+                person["party"],
+                escape(str(person.get("esp_identifier") or "")),
+                escape(str(person.get("screen_name") or "")),
+                escape(name),
+            )
+        console.print(people)
+        ids = Table("whose", "kind", "value", "time (UTC)", "port", "path", title="Identifiers")
+        for item in version["identifiers"]:
+            ids.add_row(
+                item["role"],
+                item["kind"],
+                escape(str(item["value"])),
+                str(item.get("observed_at") or ""),
+                "" if item.get("port") is None else str(item["port"]),
+                escape(str(item["path"])),
+            )
+        console.print(ids)
+        file_table = Table("file id", "fileDetails document", "hashes", title="Files (metadata only)")
+        for file in version["files"]:
+            file_table.add_row(
+                escape(str(file.get("file_id") or "")),
+                escape(str(file.get("source_sha256") or ""))[:16],
+                escape(", ".join(f"{k}:{v}" for k, v in (file.get("hashes") or {}).items())),
+            )
+        console.print(file_table)
+        extras = version.get("extras") or []
+        console.print(f"unknown fields kept verbatim: {len(extras)}")
+        for extra in extras:
+            console.print(f"  {escape(str(extra.get('path')))}", soft_wrap=True)
+    if len(versions) > 1:
+        console.print(
+            f"older versions: {', '.join(str(v['version']) for v in versions[1:])} (--format json shows them)"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")
