@@ -50,7 +50,7 @@ def main() -> None:
     ips = sample_ips(args.ips, 7)
 
     floor, ours = [], []
-    readers = [db.reader for db in enricher.asn_dbs + enricher.city_dbs]
+    readers = [db.reader for db in enricher.databases]
     for _ in range(args.repeat):
         started = time.perf_counter()
         for ip in ips:

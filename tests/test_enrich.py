@@ -140,7 +140,7 @@ def test_missing_and_corrupt_databases(tmp_path: Path) -> None:
         IpEnricher.from_paths([tmp_path / "absent.mmdb"], None, None)
     corrupt = tmp_path / "corrupt.mmdb"
     corrupt.write_bytes(b"not a database" * 100)
-    with pytest.raises(ConfigurationError, match="not a readable MaxMind DB"):
+    with pytest.raises(ConfigurationError, match=f"^{corrupt}: not a valid MaxMind DB file, or a corrupt one"):
         IpEnricher.from_paths([corrupt], None, None)
 
 
@@ -326,3 +326,270 @@ def test_email_description_agrees_with_the_normaliser(local: str, domain: str) -
     assert cleaned is not None
     assert info.canonical == cleaned.canonical and info.domain == domain
     assert info.provider_rule == (cleaned.canonical != cleaned.value)
+
+
+# -- MaxMind's own test databases (real files, read in place) -------------------------------------------------------
+# The networks below were read from the files themselves with the `maxminddb` reader (they are MaxMind's documented
+# test networks, public addresses on purpose): e.g. GeoLite2-ASN-Test has 1.128.0.0/11 as AS1221 "Telstra Pty Ltd",
+# GeoIP2-ISP-Test has the same network as ISP "Telstra Internet".
+REAL_MMDB = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples" / "mmdb"
+ASN_DB, ISP_DB, CITY_DB, ENTERPRISE_DB = (
+    "GeoLite2-ASN-Test.mmdb",
+    "GeoIP2-ISP-Test.mmdb",
+    "GeoIP2-City-Test.mmdb",
+    "GeoIP2-Enterprise-Test.mmdb",
+)
+
+
+@pytest.fixture(scope="module")
+def real_mmdb() -> Path:
+    if not REAL_MMDB.is_dir():
+        pytest.skip(f"MaxMind test databases not found at {REAL_MMDB} (the shared real-samples folder is absent)")
+    return REAL_MMDB
+
+
+def _real(folder: Path, *names: str, isp_table: Path | None = None) -> IpEnricher:
+    return IpEnricher.from_paths([folder / n for n in names], isp_table, None)
+
+
+def test_isp_database_names_the_isp_not_the_as_organisation(real_mmdb: Path) -> None:
+    """ASN + ISP + City: the ISP column is the ISP's name; the AS organisation stays in its own field."""
+    enricher = _real(real_mmdb, ASN_DB, ISP_DB, CITY_DB)
+    telstra = enricher.lookup("1.128.0.1")
+    assert (telstra.asn, telstra.as_org) == (1221, "Telstra Pty Ltd")
+    assert (telstra.isp_name, telstra.isp_source, telstra.organization) == (
+        "Telstra Internet",
+        "isp_database",
+        "Telstra Internet",
+    )
+    assert telstra.answered_by == {
+        "asn": "GeoLite2-ASN",
+        "as_org": "GeoLite2-ASN",
+        "isp_name": "GeoIP2-ISP",
+        "organization": "GeoIP2-ISP",
+    }
+    assert telstra.country_estimate is None  # GeoIP2-City-Test does not know this network
+    verizon = enricher.lookup("149.101.100.1")  # a mobile network: the ISP database carries MCC/MNC
+    assert (verizon.isp_name, verizon.mobile_country_code, verizon.mobile_network_code) == (
+        "Verizon Wireless",
+        "310",
+        "004",
+    )
+    assert (verizon.asn, verizon.as_org, verizon.country_estimate, verizon.accuracy_radius_km) == (
+        6167,
+        "CELLCO-PART",
+        "US",
+        1000,
+    )
+    assert verizon.answered_by["location"] == "GeoIP2-City"
+    office = enricher.lookup("81.2.69.160")  # no AS in any of the three: ISP and user organisation still named
+    assert (office.asn, office.isp_name, office.organization) == (
+        None,
+        "Andrews & Arnold Ltd",
+        "STONEHOUSE office network",
+    )
+    assert (office.country_estimate, office.city_estimate) == ("GB", "London")
+    assert all(d.kind in {"asn", "isp", "city"} for d in enricher.databases) and not enricher.problems
+    enricher.close()
+
+
+def test_enterprise_database_is_read_under_traits(real_mmdb: Path) -> None:
+    enricher = _real(real_mmdb, ENTERPRISE_DB)
+    qwest = enricher.lookup("65.116.3.81")
+    assert (qwest.asn, qwest.as_org) == (209, "Qwest Communications Company, LLC")
+    assert (qwest.isp_name, qwest.isp_source, qwest.organization) == ("CenturyLink", "isp_database", "CenturyLink")
+    assert (qwest.connection_type, qwest.user_type) == ("Cable/DSL", "residential")
+    assert (qwest.country_estimate, qwest.region_estimate, qwest.city_estimate, qwest.accuracy_radius_km) == (
+        "US",
+        "Texas",
+        "Houston",
+        500,
+    )
+    assert set(qwest.answered_by.values()) == {"GeoIP2-Enterprise"}
+    cellular = enricher.lookup("1.124.213.1")
+    assert (cellular.asn, cellular.connection_type, cellular.user_type, cellular.country_estimate) == (
+        44244,
+        "Cellular",
+        "cellular",
+        "IR",
+    )
+    enricher.close()
+
+
+def test_each_database_answers_what_it_is_built_for(real_mmdb: Path) -> None:
+    """All four: AS from ASN, ISP name and organisation from ISP, connection from Enterprise, location from City
+    (Enterprise fills in what the others do not know), each field naming its source."""
+    enricher = _real(real_mmdb, ENTERPRISE_DB, CITY_DB, ISP_DB, ASN_DB)  # order given does not matter
+    qwest = enricher.lookup("65.116.3.81")
+    assert (qwest.asn, qwest.as_org, qwest.isp_name, qwest.organization) == (209, None, "Century Link", "ATMI")
+    assert (qwest.connection_type, qwest.city_estimate) == ("Cable/DSL", "Houston")
+    assert qwest.answered_by == {
+        "asn": "GeoLite2-ASN",
+        "isp_name": "GeoIP2-ISP",
+        "organization": "GeoIP2-ISP",
+        "connection_type": "GeoIP2-Enterprise",
+        "user_type": "GeoIP2-Enterprise",
+        "location": "GeoIP2-Enterprise",  # GeoIP2-City-Test does not know it
+    }
+    navy = enricher.lookup("2001:480:10::1")  # only Enterprise knows its network
+    assert (navy.asn, navy.isp_name, navy.user_type) == (22, "US Department of Defense", "military")
+    assert (navy.city_estimate, navy.accuracy_radius_km, navy.answered_by["location"]) == (
+        "San Diego",
+        20,
+        "GeoIP2-City",
+    )
+    assert navy.answered_by["isp_name"] == navy.answered_by["asn"] == "GeoIP2-Enterprise"
+    enricher.close()
+
+
+def test_the_units_isp_table_still_answers_first(real_mmdb: Path, tmp_path: Path) -> None:
+    table = tmp_path / "isps.csv"
+    table.write_text(
+        "name,asn,prefix,network_type,cgnat,nodal_officer,nodal_email,postal_address,log_timezone\n"
+        "Telstra (nodal desk),1221,,mobile,yes,Officer,nodal@telstra.example.com,Address,Australia/Sydney\n"
+    )
+    enricher = _real(real_mmdb, ASN_DB, ISP_DB, isp_table=table)
+    info = enricher.lookup("1.128.0.1")
+    assert (info.isp_name, info.isp_source, info.network_type, info.log_timezone) == (
+        "Telstra (nodal desk)",
+        "isp_table_asn",
+        "mobile_cgnat",
+        "Australia/Sydney",
+    )
+    assert info.organization == "Telstra Internet"  # what the ISP database holds is kept beside it
+    assert info.answered_by["isp_name"] == "isp_table" and info.answered_by["asn"] == "GeoLite2-ASN"
+    enricher.close()
+
+
+@pytest.mark.parametrize(
+    "name,when",
+    [
+        ("GeoIP2-City-Test-Invalid-Node-Count.mmdb", "it cannot be opened as one"),
+        ("GeoIP2-City-Test-Broken-Double-Format.mmdb", "its first records cannot be decoded"),
+    ],
+)
+def test_corrupt_databases_are_named_when_opened(real_mmdb: Path, name: str, when: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        _real(real_mmdb, ASN_DB, name)
+    assert str(caught.value).startswith(f"{real_mmdb / name}: not a valid MaxMind DB file, or a corrupt one ({when})")
+    assert "\n" not in str(caught.value)
+
+
+def test_corrupt_record_found_at_look_up_names_the_file(real_mmdb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Damage past what the open-time probe reads shows at look-up: the same one-line error, naming the file."""
+    from tipfusion.enrich import mmdb
+
+    monkeypatch.setattr(mmdb, "PROBE_RECORDS", 1)
+    broken = real_mmdb / "GeoIP2-City-Test-Broken-Double-Format.mmdb"
+    enricher = _real(real_mmdb, broken.name)
+    with pytest.raises(ConfigurationError) as caught:
+        enricher.lookup("2.125.160.216")
+    assert str(caught.value).startswith(f"{broken}: not a valid MaxMind DB file, or a corrupt one")
+    assert "2.125.160.216" not in str(caught.value)
+    enricher.close()
+
+
+def test_cli_names_a_corrupt_database_without_a_traceback(real_mmdb: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import tipfusion
+
+    broken = real_mmdb / "GeoIP2-City-Test-Broken-Double-Format.mmdb"
+    env = {**os.environ, "PYTHONPATH": str(Path(tipfusion.__file__).parents[1])}
+    command = [sys.executable, "-m", "tipfusion", "--database", f"sqlite:///{tmp_path / 's.db'}", "enrich"]
+    result = subprocess.run(
+        [*command, "--ip-database", str(real_mmdb / ASN_DB), "--ip-database", str(broken)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert line.startswith(f"error: {broken}: not a valid MaxMind DB file, or a corrupt one")
+
+
+def test_a_database_of_a_type_tipfusion_cannot_use_is_reported(tmp_path: Path) -> None:
+    domains = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoIP2-Domain", description="domains")
+    domains.insert_network(IPSet(["198.18.0.0/16"]), {"domain": "example.com"})
+    path = tmp_path / "domain.mmdb"
+    domains.to_db_file(str(path))
+    enricher = IpEnricher.from_paths([path], None, None)
+    assert enricher.problems == [
+        f"{path}: database type 'GeoIP2-Domain' holds nothing tipfusion reads "
+        "(it reads ASN, ISP, City, Country and Enterprise databases)"
+    ]
+    assert "GeoIP2-Domain" not in enricher.signature
+    enricher.close()
+
+
+def test_real_databases_through_the_store_and_the_export(
+    engine: Engine, db_url: str, real_mmdb: Path, tmp_path: Path
+) -> None:
+    """A report using MaxMind's test networks, enriched with ASN + ISP + City + Enterprise and exported."""
+    from typer.testing import CliRunner
+
+    from tipfusion.cli.main import app
+
+    report = (FIXTURES / "100000042.xml").read_bytes()
+    for synthetic, real in [
+        (b"203.0.113.45", b"1.128.0.1"),
+        (b"2001:db8:85a3::8a2e:370:7334", b"2001:480:10::1"),
+        (b"198.51.100.7", b"65.116.3.81"),
+        (b"192.0.2.200", b"149.101.100.1"),
+    ]:
+        report = report.replace(synthetic, real)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "100000042.xml").write_bytes(report)
+    _ingest(engine, db_url, batch)
+    runner = CliRunner()
+    databases = [
+        arg for name in (ASN_DB, ISP_DB, CITY_DB, ENTERPRISE_DB) for arg in ("--ip-database", str(real_mmdb / name))
+    ]
+    result = runner.invoke(app, ["--database", db_url, "enrich", *databases])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        stored = {row.ip: row for row in conn.execute(select(ip_enrichments))}
+    assert (stored["1.128.0.1"].isp_name, stored["1.128.0.1"].as_org) == ("Telstra Internet", "Telstra Pty Ltd")
+    assert stored["1.128.0.1"].answered_by == {
+        "asn": "GeoLite2-ASN",
+        "as_org": "GeoLite2-ASN",
+        "isp_name": "GeoIP2-ISP",
+        "organization": "GeoIP2-ISP",
+    }
+    out = tmp_path / "ips.json"
+    result = runner.invoke(app, ["--database", db_url, "export", "ips", "--format", "json", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {r["ip"]: r for r in json.loads(out.read_text())}
+    fields = ("asn", "as_org", "isp", "isp_source", "organization", "mobile_country_code", "mobile_network_code")
+    assert {ip: tuple(rows[ip][f] for f in fields) for ip in rows} == {
+        "1.128.0.1": (1221, "Telstra Pty Ltd", "Telstra Internet", "isp_database", "Telstra Internet", None, None),
+        "2001:480:10::1": (22, "DNIC-AS-00022", "US Department of Defense", "isp_database", "DNIC", None, None),
+        "65.116.3.81": (209, None, "Century Link", "isp_database", "ATMI", None, None),
+        "149.101.100.1": (6167, "CELLCO-PART", "Verizon Wireless", "isp_database", "Verizon Wireless", "310", "004"),
+    }
+    places = {ip: (r["country_estimate"], r["city_estimate"], r["accuracy_radius_km"]) for ip, r in rows.items()}
+    assert places == {
+        "1.128.0.1": (None, None, None),
+        "2001:480:10::1": ("US", "San Diego", 20),
+        "65.116.3.81": ("US", "Houston", 500),
+        "149.101.100.1": ("US", None, 1000),
+    }
+    assert (rows["65.116.3.81"]["connection_type"], rows["65.116.3.81"]["user_type"]) == ("Cable/DSL", "residential")
+    assert rows["65.116.3.81"]["answered_by"]["location"] == "GeoIP2-Enterprise"
+    assert rows["2001:480:10::1"]["answered_by"]["location"] == "GeoIP2-City"
+    assert all(
+        "GeoIP2-ISP@" in r["enriched_with"] and "GeoIP2-Enterprise@" in r["enriched_with"] for r in rows.values()
+    )
+    csv_out = tmp_path / "ips.csv"
+    runner.invoke(app, ["--database", db_url, "export", "ips", "--format", "csv", "--output", str(csv_out)])
+    telstra = next(r for r in csv.DictReader(csv_out.open()) if r["ip"] == "1.128.0.1")
+    assert json.loads(telstra["answered_by"])["isp_name"] == "GeoIP2-ISP" and telstra["isp"] == "Telstra Internet"
+    again = EnrichService(
+        engine, EnrichConfig(tuple(real_mmdb / n for n in (ASN_DB, ISP_DB, CITY_DB, ENTERPRISE_DB))), "tester"
+    ).run()
+    assert again.ips_looked_up == 0  # same databases: nothing to look up again

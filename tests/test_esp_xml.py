@@ -11,6 +11,7 @@ from tipfusion.config import XmlLimits
 from tipfusion.domain import ParsedReport
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import esp_xml
+from tipfusion.ingest.xmlsafe import sniff_root
 
 LIMITS = XmlLimits()
 
@@ -291,19 +292,84 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
 <report><additionalInfo>&lol3;</additionalInfo></report>"""
+EXTERNAL_DTD = b"""<!DOCTYPE report SYSTEM "http://example.com/report.dtd">
+<report><additionalInfo>&defined_elsewhere;</additionalInfo></report>"""
 
 
-@pytest.mark.parametrize("payload", [XXE, BILLION_LAUGHS])
-def test_dtds_are_refused(payload: bytes) -> None:
+def late_doctype(body: bytes = (FIXTURES / "100000042.xml").read_bytes(), comment: int = 65 * 1024) -> bytes:
+    """A DTD after 64 KiB of comment (past where the old check looked), its entity used in a real report."""
+    declaration, rest = body.split(b"\n", 1)
+    return (
+        declaration
+        + b"\n<!--"
+        + b"x" * comment
+        + b'-->\n<!DOCTYPE report [<!ENTITY e "EXPANDED">]>\n'
+        + rest.replace(b"Time the upload", b"Time &e; the upload")
+    )
+
+
+UTF16_DTD = (
+    '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE report [<!ENTITY e "E">]>\n'
+    "<report><additionalInfo>&e;</additionalInfo></report>"
+).encode("utf-16")
+# both parse paths: whole documents (below the stream threshold) and element-by-element streaming
+PATHS = pytest.mark.parametrize(
+    "limits", [XmlLimits(), XmlLimits(stream_above_bytes=0)], ids=["whole_document", "streamed"]
+)
+
+
+@PATHS
+@pytest.mark.parametrize(
+    "payload,line",
+    [(XXE, 2), (BILLION_LAUGHS, 2), (EXTERNAL_DTD, 1), (late_doctype(), 3), (UTF16_DTD, 2)],
+    ids=["xxe", "billion_laughs", "external_dtd", "doctype_after_64KiB_comment", "utf16_prolog"],
+)
+def test_dtds_are_refused(payload: bytes, line: int, limits: XmlLimits) -> None:
     with pytest.raises(DocumentRejected) as caught:
-        parse(payload)
-    assert caught.value.reason == "dtd_forbidden" and caught.value.line == 2
+        esp_xml.parse_report(payload, source="t.xml", report_id=100000042, phone_region="IN", limits=limits)
+    refused = caught.value
+    assert (refused.reason, refused.line, refused.element) == ("dtd_forbidden", line, "<!DOCTYPE>")
+    assert refused.expected == "no DOCTYPE declaration" and str(refused).startswith(f"t.xml:{line}: ")
 
 
-def test_undeclared_entity_is_malformed_not_expanded() -> None:
+def test_file_details_with_a_late_doctype_are_refused() -> None:
+    data = late_doctype((FIXTURES / "file-0a1b2c3d.xml").read_bytes())
+    with pytest.raises(DocumentRejected) as peeked:
+        esp_xml.peek_file_details(data, source="f.xml", limits=LIMITS)
+    with pytest.raises(DocumentRejected) as parsed:
+        esp_xml.parse_file_details(data, source="f.xml", phone_region="IN", limits=LIMITS)
+    for caught in (peeked, parsed):
+        assert (caught.value.reason, caught.value.line, caught.value.element) == ("dtd_forbidden", 3, "<!DOCTYPE>")
+
+
+@PATHS
+def test_a_long_comment_or_doctype_text_in_content_is_not_a_dtd(limits: XmlLimits) -> None:
+    """Only a declaration in the prolog is a DTD: a report quoting `<!DOCTYPE html>` in CDATA lands whole."""
+    body = (FIXTURES / "100000042.xml").read_bytes()
+    declaration, rest = body.split(b"\n", 1)
+    quoted = rest.replace(b"Time the upload", b"Time <![CDATA[<!DOCTYPE html>]]> the upload")
+    data = declaration + b"\n<!--" + b"x" * (65 * 1024) + b"-->\n" + quoted
+    assert sniff_root(data) == "report"
+    report = esp_xml.parse_report(data, source="t.xml", report_id=100000042, phone_region="IN", limits=limits)
+    assert report.incident_at_description == "Time <!DOCTYPE html> the upload was detected by automated hash matching."
+
+
+@PATHS
+@pytest.mark.parametrize(
+    "data,line",
+    [
+        (b"<report><additionalInfo>&lol9;</additionalInfo></report>", 1),
+        (b'<report>\n<additionalInfo type="&lol9;">x</additionalInfo></report>', 2),
+        ((FIXTURES / "100000042.xml").read_bytes().replace(b"Time the upload", b"Time &lol9; the upload"), 9),
+    ],
+    ids=["in_text", "in_attribute", "in_a_real_report"],
+)
+def test_undeclared_entity_is_malformed_not_expanded(data: bytes, line: int, limits: XmlLimits) -> None:
+    """Without a DTD an entity reference names nothing: an error with its line, never text silently cut."""
     with pytest.raises(DocumentRejected) as caught:
-        parse(b"<report><additionalInfo>&lol9;</additionalInfo></report>")
-    assert caught.value.reason == "malformed_xml"
+        esp_xml.parse_report(data, source="t.xml", report_id=100000042, phone_region="IN", limits=limits)
+    assert (caught.value.reason, caught.value.line) == ("malformed_xml", line)
+    assert "Entity 'lol9' not defined" in caught.value.message
 
 
 def test_size_limit_is_enforced_and_can_be_raised() -> None:

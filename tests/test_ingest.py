@@ -394,3 +394,26 @@ def test_zip_member_over_the_size_limit_is_quarantined_and_retried(engine: Engin
     assert entry.reason == "too_large" and entry.pointer == "100000042.xml"
     done = quarantine_service.retry(engine, Settings(database_url=db_url), "tester", [entry.id])
     assert done[0].outcome == "resolved" and count(engine, reports) == 1
+
+
+@pytest.mark.parametrize("stream_above", [4 * 1024 * 1024, 0], ids=["whole_document", "streamed"])
+def test_a_doctype_after_a_long_comment_is_quarantined_on_both_parse_paths(
+    engine: Engine, db_url: str, tmp_path: Path, stream_above: int
+) -> None:
+    """The DTD sits past the first 64 KiB (where the check used to stop); its entity must never land as cut text."""
+    declaration, rest = REPORT.split(b"\n", 1)
+    hostile = (
+        declaration
+        + b"\n<!--"
+        + b"x" * (65 * 1024)
+        + b'-->\n<!DOCTYPE report [<!ENTITY e "EXPANDED">]>\n'
+        + rest.replace(b"Time the upload", b"Time &e; the upload")
+    )
+    write(tmp_path, "100000042.xml", hostile)
+    limits = XmlLimits(stream_above_bytes=stream_above)
+    summary = ingest(engine, Settings(database_url=db_url, xml_limits=limits), tmp_path)
+    assert (summary.accepted, summary.quarantined) == (0, 1)
+    (entry,) = quarantine_service.list_entries(engine)
+    assert (entry.reason, entry.line, entry.element) == ("dtd_forbidden", 3, "<!DOCTYPE>")
+    assert entry.expected == "no DOCTYPE declaration" and entry.source_name.endswith("100000042.xml")
+    assert count(engine, reports) == 0

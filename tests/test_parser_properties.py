@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,10 @@ from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import esp_xml, police_json
 
 LIMITS = XmlLimits()
+# both parse paths: whole documents (below the stream threshold) and element-by-element streaming
+PATHS = pytest.mark.parametrize(
+    "limits", [XmlLimits(), XmlLimits(stream_above_bytes=0)], ids=["whole_document", "streamed"]
+)
 
 TEMPLATE = """<report><incidentSummary><incidentType>Child Sex Trafficking</incidentType>
 <incidentDateTime>2025-01-01T00:00:00Z</incidentDateTime></incidentSummary>
@@ -49,23 +54,50 @@ def test_valid_values_survive_exactly(screen: str, ip: object, moment: datetime,
         assert names and names[0].raw.strip() == screen.strip()
 
 
+@PATHS
 @settings(max_examples=300)
 @given(st.binary(max_size=600))
-def test_arbitrary_bytes_are_parsed_or_rejected_never_crash(data: bytes) -> None:
+def test_arbitrary_bytes_are_parsed_or_rejected_never_crash(limits: XmlLimits, data: bytes) -> None:
     with contextlib.suppress(DocumentRejected):
-        esp_xml.parse_report(data, source="f.xml", report_id=1, phone_region="IN", limits=LIMITS)
+        esp_xml.parse_report(data, source="f.xml", report_id=1, phone_region="IN", limits=limits)
 
 
+@PATHS
 @settings(max_examples=200)
 @given(st.text(max_size=300))
-def test_mutated_documents_are_parsed_or_rejected(noise: str) -> None:
+def test_mutated_documents_are_parsed_or_rejected(limits: XmlLimits, noise: str) -> None:
     base = TEMPLATE.format(screen="x", ip="192.0.2.1", time="2025-01-01T00:00:00Z", port=1)
     cut = len(noise) % len(base)
     data = (base[:cut] + noise + base[cut:]).encode("utf-8", "surrogatepass")
     try:
-        esp_xml.parse_report(data, source="f.xml", report_id=1, phone_region="IN", limits=LIMITS)
+        esp_xml.parse_report(data, source="f.xml", report_id=1, phone_region="IN", limits=limits)
     except DocumentRejected as exc:
         assert exc.reason and exc.message
+        if exc.reason == "malformed_xml":  # e.g. an undefined entity reference: an error with its line
+            assert exc.line and exc.line >= 1
+
+
+prolog_items = st.one_of(
+    st.integers(min_value=0, max_value=200_000).map(lambda n: "<!--" + "x" * n + "-->"),
+    st.just("<?pi data?>"),
+    st.sampled_from([" ", "\n", "\r\n", "\t"]),
+)
+
+
+@PATHS
+@settings(max_examples=60, deadline=None)
+@given(st.lists(prolog_items, max_size=4), st.sampled_from(["DOCTYPE", "doctype"]))
+def test_a_doctype_anywhere_in_the_prolog_is_refused(limits: XmlLimits, before: list[str], keyword: str) -> None:
+    """However much comment, instruction or space comes first, a DTD is refused with its line, on both paths."""
+    prolog = '<?xml version="1.0"?>\n' + "".join(before)
+    body = TEMPLATE.format(screen="&e;", ip="192.0.2.1", time="2025-01-01T00:00:00Z", port=1)
+    data = f'{prolog}<!{keyword} report [<!ENTITY e "expanded">]>\n{body}'.encode()
+    try:
+        esp_xml.parse_report(data, source="f.xml", report_id=1, phone_region="IN", limits=limits)
+    except DocumentRejected as exc:
+        assert (exc.reason, exc.line, exc.element) == ("dtd_forbidden", prolog.count("\n") + 1, "<!DOCTYPE>")
+    else:
+        raise AssertionError("a document with a DTD was accepted")
 
 
 json_values = st.recursive(

@@ -1,3 +1,3 @@
-from tipfusion.cli.main import app
+from tipfusion.cli.main import run
 
-app()
+run()

@@ -53,7 +53,7 @@ class Settings:
     xml_limits: XmlLimits = field(default_factory=XmlLimits)
     reports_per_transaction: int = 2000
     ingest_workers: int = -1  # parser processes; -1: automatic (one per core for large batches), 0: none
-    ip_databases: tuple[str, ...] = ()  # MaxMind-format .mmdb files (ASN, City), the unit's own
+    ip_databases: tuple[str, ...] = ()  # MaxMind-format .mmdb files (ASN, ISP, City, Enterprise), the unit's own
     isp_table: str | None = None
     ip_warninglist: str | None = None
     disposable_domains: str | None = None

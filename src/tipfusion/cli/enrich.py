@@ -57,7 +57,7 @@ def print_enrich_summary(summary: EnrichSummary) -> None:
 def enrich(
     ctx: typer.Context,
     ip_database: Annotated[
-        list[Path] | None, typer.Option("--ip-database", help="A .mmdb file (repeat for ASN + City)")
+        list[Path] | None, typer.Option("--ip-database", help="A .mmdb file (repeat: ASN, ISP, City, Enterprise)")
     ] = None,
     isp_table: Annotated[Path | None, typer.Option(help="The unit's ISP table (CSV or YAML)")] = None,
     warninglist: Annotated[Path | None, typer.Option(help="Extra warninglist CSV (prefix,category,note)")] = None,

@@ -16,7 +16,14 @@ from tipfusion.store.tables import accounts, identifier_observations, ip_enrichm
 IP_FIELDS = [
     "ip",
     "asn",
+    "as_org",
     "isp",
+    "isp_source",
+    "organization",
+    "connection_type",
+    "user_type",
+    "mobile_country_code",
+    "mobile_network_code",
     "country_estimate",
     "city_estimate",
     "accuracy_radius_km",
@@ -34,6 +41,7 @@ IP_FIELDS = [
     "last_seen_utc",
     "last_seen_local",
     "isp_log_timezone",
+    "answered_by",
     "enriched_with",
 ]
 
@@ -46,7 +54,15 @@ def ip_rows(conn: Connection, zone: ZoneInfo) -> list[dict[str, Any]]:
     reports = func.count(distinct(o.c.report_id)).label("reports")
     enrichment = [
         e.c.asn,
+        e.c.as_org,
         e.c.isp_name,
+        e.c.isp_source,
+        e.c.organization,
+        e.c.connection_type,
+        e.c.user_type,
+        e.c.mobile_country_code,
+        e.c.mobile_network_code,
+        e.c.answered_by,
         e.c.country_estimate,
         e.c.city_estimate,
         e.c.accuracy_radius_km,
@@ -89,7 +105,14 @@ def ip_rows(conn: Connection, zone: ZoneInfo) -> list[dict[str, Any]]:
             {
                 "ip": row.ip,
                 "asn": row.asn,
+                "as_org": row.as_org,
                 "isp": row.isp_name,
+                "isp_source": row.isp_source,
+                "organization": row.organization,
+                "connection_type": row.connection_type,
+                "user_type": row.user_type,
+                "mobile_country_code": row.mobile_country_code,
+                "mobile_network_code": row.mobile_network_code,
                 "country_estimate": row.country_estimate,
                 "city_estimate": row.city_estimate,
                 "accuracy_radius_km": row.accuracy_radius_km,
@@ -107,6 +130,7 @@ def ip_rows(conn: Connection, zone: ZoneInfo) -> list[dict[str, Any]]:
                 "last_seen_utc": _utc(row.last_seen),
                 "last_seen_local": _local(row.last_seen, zone),
                 "isp_log_timezone": row.log_timezone,
+                "answered_by": row.answered_by,
                 "enriched_with": row.sources,
             }
         )
@@ -141,4 +165,9 @@ def write_rows(rows: list[dict[str, Any]], fields: list[str], fmt: str, output: 
     with output.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+
+
+def _cell(value: Any) -> Any:
+    """A mapping (e.g. which source answered each field) as JSON in its CSV cell, not Python's repr."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict) else value

@@ -55,10 +55,16 @@ IP_COLUMNS = (
     "longitude_estimate",
     "warning",
     "log_timezone",
+    "organization",
+    "connection_type",
+    "user_type",
+    "mobile_country_code",
+    "mobile_network_code",
+    "answered_by",
     "sources",
     "enriched_at",
 )
-ANSWER_COLUMNS = IP_COLUMNS[1:-2]
+ANSWER_COLUMNS = IP_COLUMNS[1:-2]  # answered_by names database types, not versions: a newer copy changes nothing
 
 
 @dataclass(frozen=True, slots=True)
