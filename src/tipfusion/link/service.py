@@ -80,7 +80,9 @@ def apply_overrides(data: LinkInput, overrides: list[Any]) -> tuple[set[int], li
     noise = {(o.kind, o.value): o.reason for o in overrides if o.action == "noise"}
     if noise:
         data.identity = [x for x in data.identity if (x[1], x[2]) not in noise]
-        data.groups = [x for x in data.groups if ("group", x[1]) not in noise]
+        # a group seen as a chat room and as an ESP group is shown as `a = b`: marking that marks both
+        noisy_groups = {part for kind, value in noise if kind == "group" for part in value.split(" = ")}
+        data.groups = [x for x in data.groups if x[1] not in noisy_groups]
         data.files = [x for x in data.files if ("file", x[1]) not in noise]
         data.leads = [x for x in data.leads if ("lead", x[0]) not in noise]
         data.suppressed.extend(
