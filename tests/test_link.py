@@ -275,7 +275,7 @@ def test_incremental_batches_give_the_same_identities_as_a_rebuild(
 
 
 def test_overrides_survive_reruns_and_are_audited(
-    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path], tmp_path: Path
+    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path]
 ) -> None:
     full, _, _ = split_batch
     _pipeline(engine, db_url, full, full / "reference")

@@ -284,7 +284,7 @@ def test_interop_exports_validate(engine: Engine, db_url: str, tmp_path: Path) -
     assert done.exit_code == 0 and json.loads(out.read_text())["type"] == "bundle"
 
 
-def _report_xml(report_id: int, email: str, incident: str = "2026-05-01T10:00:00Z") -> str:
+def _report_xml(email: str, incident: str = "2026-05-01T10:00:00Z") -> str:
     return (
         "<report><incidentSummary><incidentType>Child Pornography (possession, manufacture, and distribution)"
         f"</incidentType><incidentDateTime>{incident}</incidentDateTime></incidentSummary>"
@@ -305,7 +305,7 @@ def test_new_reports_flag_an_open_case_and_a_supplementary_referral_says_what_ch
     assert refresh_flags(engine, "t") == []
     later = tmp_path / "later"
     later.mkdir()
-    (later / "999000001.xml").write_text(_report_xml(999000001, email))
+    (later / "999000001.xml").write_text(_report_xml(email))
     assert IngestService(engine, settings, "t").ingest_paths([later]).quarantined == 0
     LinkService(engine, "t").run()
     ((case_id, note),) = refresh_flags(engine, "t")
@@ -372,7 +372,7 @@ def test_routing_flags_identifiers_already_in_another_stations_case(
     # another suspect elsewhere shares that email: split off by hand (a family account, say)
     later = tmp_path / "later"
     later.mkdir()
-    (later / "999000002.xml").write_text(_report_xml(999000002, email))
+    (later / "999000002.xml").write_text(_report_xml(email))
     IngestService(engine, settings, "t").ingest_paths([later])
     runner = CliRunner()
     split = runner.invoke(app, ["--database", db_url, "override", "split", "999000002", "--reason", "a family account"])

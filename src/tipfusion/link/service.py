@@ -101,7 +101,7 @@ def link_everything(
     apart, joins = apply_overrides(data, overrides)
     clustering = resolve_suspects(data, settings)
     if apart or joins:
-        clustering = _constrain(data.reports, clustering, apart, joins)
+        clustering = _constrain(clustering, apart, joins)
     timings["suspects"] = time.perf_counter() - started
     started = time.perf_counter()
     network_clustering, coarse = find_networks(data, clustering.label_of, settings)
@@ -125,9 +125,7 @@ def link_everything(
     return Outcome(report_suspect, suspect_network, suspect_component, suspect_links, network_links, suppressed)
 
 
-def _constrain(
-    reports: list[int], clustering: Clustering, apart: set[int], joins: list[tuple[int, int, str]]
-) -> Clustering:
+def _constrain(clustering: Clustering, apart: set[int], joins: list[tuple[int, int, str]]) -> Clustering:
     """Analyst overrides on top of the evidence: a split report stands alone; a merged pair is one suspect."""
     label_of = dict(clustering.label_of)
     links = list(clustering.links)
