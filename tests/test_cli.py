@@ -63,6 +63,29 @@ def test_ingest_exit_codes_and_quarantine(tmp_path: Path, db_url: str) -> None:
     assert "analyst1" in entries.output and "+05:30" in entries.output
 
 
+def test_ingest_names_every_reference_file_it_counts(tmp_path: Path, db_url: str) -> None:
+    """`skipped N reference file(s): …` lists N names, and the run record keeps them (it listed 5 of 6)."""
+    from sqlalchemy import select
+
+    from tipfusion.store.db import make_engine
+    from tipfusion.store.tables import ingest_runs
+
+    out = tmp_path / "batch"
+    assert runner.invoke(app, ["synth", "--reports", "50", "--seed", "3", "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["--database", db_url, "ingest", str(out)])
+    assert result.exit_code == 0, result.output
+    found = re.search(r"skipped (\d+) reference file\(s\) \(.*?\): (.*)", result.output)
+    assert found is not None, result.output
+    listed = found.group(2).strip().split(", ")
+    on_disk = sorted(str(p) for p in (out / "reference").iterdir())
+    assert int(found.group(1)) == len(listed) == len(on_disk) and sorted(listed) == on_disk
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        summary = conn.execute(select(ingest_runs.c.summary)).scalar_one()
+    engine.dispose()
+    assert summary["reference_skipped"] == len(summary["reference_skipped_files"]) == len(on_disk)
+
+
 def test_synth_then_status_says_synthetic(tmp_path: Path, db_url: str) -> None:
     out = tmp_path / "batch"
     assert runner.invoke(app, ["synth", "--reports", "15", "--seed", "3", "--out", str(out)]).exit_code == 0

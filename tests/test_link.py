@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Engine, select
@@ -19,7 +20,7 @@ from tipfusion.link.extract import ip_key
 from tipfusion.link.networks import find_networks
 from tipfusion.link.quality import bcubed, naive_baseline
 from tipfusion.link.records import LinkInput
-from tipfusion.link.service import LinkService, add_override, resolve_id
+from tipfusion.link.service import LinkService, add_override, apply_overrides, resolve_id
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.store.tables import report_links, suppressed_values
@@ -130,6 +131,25 @@ def test_group_and_messages_make_a_network() -> None:
     assert clustering.label_of == {1: 1, 2: 1, 3: 1} and set(coarse) == {1, 2, 3}
     kinds = {e[0] for link in clustering.links for e in link.evidence}
     assert kinds == {"group", "message"}
+
+
+def test_one_group_seen_as_chat_room_and_as_esp_group_counts_once() -> None:
+    data = solo([1, 2, 3])
+    # reports 1 and 2 name the ring twice: the account's ESP group and the incident's chat room
+    data.groups = [(r, k) for r in (1, 2) for k in ("examplechat.test/ring-1", "examplechat for android/ring-1")]
+    data.groups += [(3, "examplechat for android/ring-1")]  # report 3 only as a chat room: the same group
+    clustering, _ = find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)
+    scores = {(link.a, link.b): link.score for link in clustering.links}
+    assert scores == {(1, 2): SETTINGS.group_weight, (1, 3): SETTINGS.group_weight, (2, 3): SETTINGS.group_weight}
+    values = {e[1] for link in clustering.links for e in link.evidence}
+    assert values == {"examplechat for android/ring-1 = examplechat.test/ring-1"}
+    noise = SimpleNamespace(action="noise", kind="group", value=values.pop(), reason="a public room")
+    apply_overrides(data, [noise])  # the label an analyst reads marks both ways of seeing the group
+    assert data.groups == []
+
+    data.groups = [(r, k) for r in (1, 2) for k in ("esp.test/ring-1", "esp.test/ring-2")]  # two groups: twice
+    (link,) = find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)[0].links
+    assert link.score == 2 * SETTINGS.group_weight
 
 
 def test_one_rare_file_is_weak_two_are_a_link() -> None:
@@ -255,7 +275,7 @@ def test_incremental_batches_give_the_same_identities_as_a_rebuild(
 
 
 def test_overrides_survive_reruns_and_are_audited(
-    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path], tmp_path: Path
+    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path]
 ) -> None:
     full, _, _ = split_batch
     _pipeline(engine, db_url, full, full / "reference")

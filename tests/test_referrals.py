@@ -26,7 +26,7 @@ from tipfusion.refer import build_referral, top_subjects, verify_package
 from tipfusion.refer.service import interop_export
 from tipfusion.route.service import build_requests, mark_sent
 from tipfusion.route.service_routing import route_all, routing_rows
-from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks, reports
+from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks, referrals, reports
 from tipfusion.synth import generate
 from tipfusion.track.lifecycle import TransitionRefused
 from tipfusion.track.operations import create_operation, operation_report, write_report
@@ -284,7 +284,7 @@ def test_interop_exports_validate(engine: Engine, db_url: str, tmp_path: Path) -
     assert done.exit_code == 0 and json.loads(out.read_text())["type"] == "bundle"
 
 
-def _report_xml(report_id: int, email: str, incident: str = "2026-05-01T10:00:00Z") -> str:
+def _report_xml(email: str, incident: str = "2026-05-01T10:00:00Z") -> str:
     return (
         "<report><incidentSummary><incidentType>Child Pornography (possession, manufacture, and distribution)"
         f"</incidentType><incidentDateTime>{incident}</incidentDateTime></incidentSummary>"
@@ -305,7 +305,7 @@ def test_new_reports_flag_an_open_case_and_a_supplementary_referral_says_what_ch
     assert refresh_flags(engine, "t") == []
     later = tmp_path / "later"
     later.mkdir()
-    (later / "999000001.xml").write_text(_report_xml(999000001, email))
+    (later / "999000001.xml").write_text(_report_xml(email))
     assert IngestService(engine, settings, "t").ingest_paths([later]).quarantined == 0
     LinkService(engine, "t").run()
     ((case_id, note),) = refresh_flags(engine, "t")
@@ -316,6 +316,9 @@ def test_new_reports_flag_an_open_case_and_a_supplementary_referral_says_what_ch
     supplement = build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
     assert supplement.kind == "supplementary" and supplement.reference == f"{first.reference}/S1"
     assert supplement.case_id == first.case_id
+    (other,) = top_subjects(engine, 1)
+    after = build_referral(engine, settings, "analyst", other, tmp_path / "out")
+    assert after.reference == first.reference[:-6] + f"{int(first.reference[-6:]) + 1:06d}"  # /S1 takes no number
     body = json.loads(next(supplement.folder.glob("TF-*.json")).read_text())
     assert body["changes"]["reports"] == ["999000001"] and body["parent_reference"] == first.reference
     docx_text = "\n".join(p.text for p in Document(str(next(supplement.folder.glob("*.docx")))).paragraphs)
@@ -325,6 +328,37 @@ def test_new_reports_flag_an_open_case_and_a_supplementary_referral_says_what_ch
     assert refresh_flags(engine, "t") == []
     with pytest.raises(TipfusionError, match="nothing new"):
         build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
+
+
+def test_referral_numbers_count_initial_referrals_only(engine: Engine) -> None:
+    """The year's sequence numbers initial referrals; `<ref>/S1`, `<ref>/S2` take none of its numbers."""
+    from tipfusion.refer.service import _next_reference
+
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        for number, (reference, parent) in enumerate(
+            [("TF/REF/2026/000001", None), ("TF/REF/2026/000001/S1", 1), ("TF/REF/2026/000001/S2", 1)], start=1
+        ):
+            conn.execute(
+                referrals.insert().values(
+                    id=number,
+                    reference=reference,
+                    subject_type="suspect",
+                    subject_id="S1",
+                    suspects=["S1"],
+                    kind="initial" if parent is None else "supplementary",
+                    parent_id=parent,
+                    built_at=at,
+                    output_dir="out",
+                    files={},
+                    manifest_sha256="0" * 64,
+                    snapshot={},
+                    actor="t",
+                )
+            )
+        assert _next_reference(conn, "TF/REF", at, None) == "TF/REF/2026/000002"
+        parent = conn.execute(select(referrals).where(referrals.c.id == 1)).one()
+        assert _next_reference(conn, "TF/REF", at, parent) == "TF/REF/2026/000001/S3"
 
 
 def test_routing_flags_identifiers_already_in_another_stations_case(
@@ -338,7 +372,7 @@ def test_routing_flags_identifiers_already_in_another_stations_case(
     # another suspect elsewhere shares that email: split off by hand (a family account, say)
     later = tmp_path / "later"
     later.mkdir()
-    (later / "999000002.xml").write_text(_report_xml(999000002, email))
+    (later / "999000002.xml").write_text(_report_xml(email))
     IngestService(engine, settings, "t").ingest_paths([later])
     runner = CliRunner()
     split = runner.invoke(app, ["--database", db_url, "override", "split", "999000002", "--reason", "a family account"])

@@ -147,3 +147,26 @@ def test_platform_notices(ready: tuple[Engine, Path], db_url: str, tmp_path: Pat
     assert (row["account_id"], row["screen_name"], row["reports"]) == ("u-7f3a91c2", "quietfox87", "100000042")
     text = "\n".join(p.text for p in Document(str(next(built.folder.glob("*.docx")))).paragraphs)
     assert "login and session logs" in text and "u-00c4d1e9" not in text  # never the child's account
+
+
+def test_requests_build_platforms_flag_writes_the_platform_notices(
+    ready: tuple[Engine, Path], db_url: str, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from tipfusion.cli.main import app
+
+    engine, isp_table = ready
+    runner = CliRunner()
+    base = ["--database", db_url, "requests", "build", "--isp-table", str(isp_table)]
+    plain = runner.invoke(app, [*base, "-o", str(tmp_path / "plain")])
+    assert plain.exit_code == 0, plain.output
+    assert "Notices to platforms" not in plain.output
+    assert not any(p.name.startswith("TF-PLATFORM-") for p in (tmp_path / "plain").iterdir())
+    done = runner.invoke(app, [*base, "-o", str(tmp_path / "out"), "--platforms"])
+    assert done.exit_code == 0, done.output
+    assert "Notices to platforms" in done.output and "TF/PLATFORM/" in done.output
+    (folder,) = [p for p in (tmp_path / "out").iterdir() if p.name.startswith("TF-PLATFORM-")]
+    (row,) = list(csv.DictReader(next(folder.glob("*-annex.csv")).open()))
+    assert row["account_id"] == "u-7f3a91c2"
+    assert any(r["recipient"] == "platform: example.com" for r in list_requests(engine))

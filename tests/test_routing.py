@@ -284,6 +284,40 @@ def test_deconfliction_flags_both_sides(engine: Engine, db_url: str, tmp_path: P
     assert "named in lead DE-9 from Example Foreign Police" in rows["S100000043"]["deconfliction"]
 
 
+def test_deconfliction_names_a_shared_handset_as_received(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """Two people on one handset, one report giving its IMEI and the other its IMEISV: the note a station reads
+    names both IDs as the ESPs sent them, not the 14 digits linking compared."""
+    from tipfusion.config import Settings
+    from tipfusion.ingest import IngestService
+    from tipfusion.link.service import LinkService
+    from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
+
+    def report(first: str, account: str, pin: str, id_type: str, device: str) -> str:
+        return (
+            "<report><incidentSummary><incidentType>Child Sex Trafficking</incidentType>"
+            "<incidentDateTime>2025-03-14T21:07:33Z</incidentDateTime></incidentSummary>"
+            "<reporter><reportingPerson><email>t@esp.test</email></reportingPerson></reporter>"
+            f"<personOrUserReported><personOrUserReportedPerson><firstName>{first}</firstName><lastName>Rao</lastName>"
+            f"<address><zipCode>{pin}</zipCode><country>IN</country></address></personOrUserReportedPerson>"
+            f"<espIdentifier>{account}</espIdentifier><deviceId><idType>{id_type}</idType><idValue>{device}</idValue>"
+            "</deviceId></personOrUserReported></report>"
+        )
+
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "100000042.xml").write_text(report("Asha", "u-asha", "901001", "IMEI", "49-015420-323751-8"))
+    (batch / "100000043.xml").write_text(report("Ravi", "u-ravi", "906005", "IMEISV", "4901542032375101"))
+    assert IngestService(engine, Settings(database_url=db_url), "t").ingest_paths([batch]).quarantined == 0
+    LinkService(engine, "t").run()
+    layer, pins = demo_jurisdiction(tmp_path / "jurisdiction")
+    import_jurisdiction(engine, "t", layer, synthetic=True)
+    route_all(engine, "t", pins)
+    rows = {r["suspect_id"]: r for r in routing_rows(engine)}
+    assert len(rows) == 2 and len({r["station"] for r in rows.values()}) == 2
+    for row in rows.values():
+        assert "device IMEI:490154203237518, IMEISV:4901542032375101 also held by" in row["deconfliction"]
+
+
 def test_india_post_geocoding_precision() -> None:
     from tipfusion.route.geocode import HINT, PRECISE, geocode
 

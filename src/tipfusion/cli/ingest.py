@@ -16,6 +16,12 @@ from tipfusion.ingest import quarantine as quarantine_service
 quarantine_app = typer.Typer(no_args_is_help=True, help="Documents that could not land: list, show, retry.")
 
 
+def _names(names: list[str], shown: int = 20) -> str:
+    """Names after a count: all of them, or the first `shown` and how many more, never fewer without saying so."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" … and {more} more (named in the ingest run's summary)" if more > 0 else "")
+
+
 def print_summary(summary: IngestSummary) -> None:
     table = Table(title="Ingest summary", show_header=False)
     for label, value in [
@@ -39,7 +45,7 @@ def print_summary(summary: IngestSummary) -> None:
     if summary.reference_skipped:
         console.print(
             f"skipped {len(summary.reference_skipped)} reference file(s) (not tips; load them "
-            "with tipfusion enrich or tipfusion jurisdictions import): " + ", ".join(summary.reference_skipped[:5]),
+            "with tipfusion enrich or tipfusion jurisdictions import): " + _names(summary.reference_skipped),
             soft_wrap=True,
         )
     for line in summary.rejected[:20]:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from tipfusion.cli.context import AppContext, console
-from tipfusion.route.service import build_requests, list_requests, mark_sent
+from tipfusion.route.service import BuiltRequest, build_platform_requests, build_requests, list_requests, mark_sent
 
 requests_app = typer.Typer(no_args_is_help=True, help="Requests to ISPs: letters, annexes, dates, overdue items.")
 
@@ -30,11 +30,12 @@ def requests_build(
         bool, typer.Option(help="Also write one notice per platform for the reported accounts")
     ] = False,
 ) -> None:
-    """One request per ISP: a BNSS s.94 notice (DOCX and PDF) and its annex (CSV and XLSX), with SHA-256s."""
+    """One request per ISP: a BNSS s.94 notice (DOCX and PDF) and its annex (CSV and XLSX), with SHA-256s; with
+    --platforms also one notice per reporting platform for the reported accounts."""
     app: AppContext = ctx.obj
-    built = build_requests(
-        app.ready_engine(), app.settings, app.actor, output, isp_table, include_unidentifiable, again
-    )
+    engine = app.ready_engine()
+    built = build_requests(engine, app.settings, app.actor, output, isp_table, include_unidentifiable, again)
+    notices = build_platform_requests(engine, app.settings, app.actor, output) if platforms else []
     app.banner()
     table = Table("id", "reference", "ISP", "items", "left out (CGNAT, no port)", "folder")
     for request in built:
@@ -49,6 +50,17 @@ def requests_build(
     console.print(table)
     if not built:
         console.print("nothing new to ask (run tipfusion enrich first; sightings already asked are not repeated)")
+    if platforms:
+        _print_platform_notices(notices)
+
+
+def _print_platform_notices(notices: list[BuiltRequest]) -> None:
+    table = Table("id", "reference", "platform", "accounts", "folder", title="Notices to platforms")
+    for notice in notices:
+        table.add_row(str(notice.request_id), notice.reference, notice.isp, str(notice.items), str(notice.folder))
+    console.print(table)
+    if not notices:
+        console.print("no platform notice: no reported account with an ESP user ID in the store")
 
 
 @requests_app.command("list")

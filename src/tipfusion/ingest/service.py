@@ -89,6 +89,7 @@ class IngestSummary:
             "seconds": round(self.seconds, 3),
             "synthetic": self.synthetic,
             "reference_skipped": len(self.reference_skipped),
+            "reference_skipped_files": list(self.reference_skipped),  # the run record names what the count counts
         }
 
 

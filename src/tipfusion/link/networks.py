@@ -10,12 +10,39 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from itertools import combinations
 
 import igraph
 
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import components
+
+
+def same_groups(groups: list[tuple[int, str]]) -> dict[str, str]:
+    """Group keys that name one group, → one label for it (`a = b`); keys seen only one way are absent.
+
+    A report can reach one group twice: as the reported account's ESP group (`<ESP>/<name>`) and as the incident's
+    chat room (`<chat client>/<name>`). Keys that one report carries under the same name are taken as one group.
+    """
+    by_name: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for report, key in groups:
+        by_name[(report, key.partition("/")[2] or key)].add(key)
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.get(key, key) != key:
+            key = parent[key]
+        return key
+
+    for keys in by_name.values():
+        first, *rest = sorted(keys)
+        for key in rest:
+            parent[root(key)] = root(first)
+    members: dict[str, list[str]] = defaultdict(list)
+    for key in {key for keys in by_name.values() for key in keys}:
+        members[root(key)].append(key)
+    return {key: " = ".join(sorted(keys)) for keys in members.values() if len(keys) > 1 for key in keys}
 
 
 def find_networks(
@@ -34,6 +61,8 @@ def find_networks(
     groups: dict[str, set[int]] = defaultdict(set)
     for report, key in data.groups:
         groups[key].add(suspect_of[report])
+    one_group = same_groups(data.groups)
+    group_pairs: dict[str, set[tuple[int, int]]] = defaultdict(set)
     for key, members in groups.items():
         if len(members) > settings.group_cap:
             suppressed.append(
@@ -42,7 +71,10 @@ def find_networks(
                 )
             )
         elif len(members) > 1:
-            connect(members, "group", key, settings.group_weight)
+            group_pairs[one_group.get(key, key)].update(combinations(sorted(members), 2))
+    for label, pairs in group_pairs.items():  # a pair in one group counts once, however many ways it was seen
+        for pair in pairs:
+            evidence[pair]["group"].append((label, settings.group_weight))
 
     viral: set[str] = {key for _, key, flagged in data.files if flagged}
     holders: dict[str, set[int]] = defaultdict(set)

@@ -81,7 +81,9 @@ def apply_overrides(data: LinkInput, overrides: list[Any]) -> tuple[set[int], li
     noise = {(o.kind, o.value): o.reason for o in overrides if o.action == "noise"}
     if noise:
         data.identity = [x for x in data.identity if (x[1], x[2]) not in noise]
-        data.groups = [x for x in data.groups if ("group", x[1]) not in noise]
+        # a group seen as a chat room and as an ESP group is shown as `a = b`: marking that marks both
+        noisy_groups = {part for kind, value in noise if kind == "group" for part in value.split(" = ")}
+        data.groups = [x for x in data.groups if x[1] not in noisy_groups]
         data.files = [x for x in data.files if ("file", x[1]) not in noise]
         data.leads = [x for x in data.leads if ("lead", x[0]) not in noise]
         data.suppressed.extend(
@@ -100,7 +102,7 @@ def link_everything(
     apart, joins = apply_overrides(data, overrides)
     clustering = resolve_suspects(data, settings)
     if apart or joins:
-        clustering = _constrain(data.reports, clustering, apart, joins)
+        clustering = _constrain(clustering, apart, joins)
     timings["suspects"] = time.perf_counter() - started
     started = time.perf_counter()
     network_clustering, coarse = find_networks(data, clustering.label_of, settings)
@@ -124,9 +126,7 @@ def link_everything(
     return Outcome(report_suspect, suspect_network, suspect_component, suspect_links, network_links, suppressed)
 
 
-def _constrain(
-    reports: list[int], clustering: Clustering, apart: set[int], joins: list[tuple[int, int, str]]
-) -> Clustering:
+def _constrain(clustering: Clustering, apart: set[int], joins: list[tuple[int, int, str]]) -> Clustering:
     """Analyst overrides on top of the evidence: a split report stands alone; a merged pair is one suspect."""
     label_of = dict(clustering.label_of)
     links = list(clustering.links)

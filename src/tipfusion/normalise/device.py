@@ -10,6 +10,15 @@ _NON_DIGIT = re.compile(r"\D+")
 _SPACE = re.compile(r"[\s:-]+")
 
 
+def split_device(value: str) -> tuple[str, str]:
+    """A cleaned device value into (ID type, ID): `IMEI:490154203237518` → ("IMEI", "490154203237518").
+
+    Exports that carry the type in a field of their own (a MISP object relation) need the two apart.
+    """
+    id_type, _, identifier = value.partition(":")
+    return id_type, identifier
+
+
 def luhn_ok(digits: str) -> bool:
     total = 0
     for index, char in enumerate(reversed(digits)):

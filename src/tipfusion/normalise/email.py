@@ -42,7 +42,7 @@ def provider_canonical(local: str, domain: str) -> str:
     return f"{local}@{canonical_domain}"
 
 
-def clean_email(raw: str, context: Context) -> Cleaned | None:
+def clean_email(raw: str, _context: Context) -> Cleaned | None:
     text = unicodedata.normalize("NFKC", raw).strip().strip("<>").strip()
     if text.lower().startswith("mailto:"):
         text = text[7:]

@@ -89,7 +89,7 @@ def classify(addr: IpAddress) -> str:
     return "public"
 
 
-def clean_ip(raw: str, context: Context) -> Cleaned | None:
+def clean_ip(raw: str, _context: Context) -> Cleaned | None:
     if not raw.strip():
         return None
     addr = parse_ip(raw)

@@ -32,14 +32,14 @@ def esp_scope(name: str | None, email: str | None = None) -> str:
     return "unknown-esp"
 
 
-def clean_screen_name(raw: str, context: Context) -> Cleaned | None:
+def clean_screen_name(raw: str, _context: Context) -> Cleaned | None:
     text = _fold(raw).lstrip("@").strip()
     if not text:
         return None
     return Cleaned(text, text)
 
 
-def clean_display_name(raw: str, context: Context) -> Cleaned | None:
+def clean_display_name(raw: str, _context: Context) -> Cleaned | None:
     text = _fold(raw)
     return Cleaned(text, text) if text else None
 
@@ -53,7 +53,7 @@ def clean_esp_user(raw: str, context: Context) -> Cleaned | None:
     return Cleaned(value, value, detail=scope)
 
 
-def clean_url(raw: str, context: Context) -> Cleaned | None:
+def clean_url(raw: str, _context: Context) -> Cleaned | None:
     text = raw.strip()
     if not text:
         return None
@@ -90,7 +90,7 @@ def clean_chat_room(raw: str, context: Context) -> Cleaned | None:
     return Cleaned(value, value)
 
 
-def clean_report_number(raw: str, context: Context) -> Cleaned | None:
+def clean_report_number(raw: str, _context: Context) -> Cleaned | None:
     text = raw.strip()
     if not text:
         return None

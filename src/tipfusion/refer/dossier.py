@@ -93,6 +93,15 @@ class Dossier:
         return sum(1 for f in self.files if f["viewed_by_esp"] is False)
 
 
+def shown_form(kind: str, canonical: str, values: list[str]) -> str:
+    """What a person reads for an identifier.
+
+    A device ID is shown as the ESP sent it (a 15-digit IMEI with its check digit, an IMEISV), not as the 14 digits
+    linking compares: an officer matches it against the label or `*#06#` screen of a seized handset.
+    """
+    return ", ".join(values) if kind == "device" and values else canonical
+
+
 def _enrichment_text(kind: str, row: Any) -> str:
     if row is None:
         return ""
@@ -260,6 +269,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
         identifiers.append(
             {
                 **entry,
+                "shown": shown_form(entry["kind"], entry["canonical"], sorted(entry["values"])),
                 "values": sorted(entry["values"]),
                 "roles": sorted(entry["roles"]),
                 "reports": sorted(entry["reports"]),

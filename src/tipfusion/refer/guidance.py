@@ -165,7 +165,7 @@ def checklist_for(dossier: Dossier, sent: datetime, acknowledge_hours: int, fir_
         items.append(
             {"task": f"Obtain the subscriber record (CAF) and call records for {phone['canonical']}", "due": ""}
         )
-    devices = [i["canonical"] for i in dossier.identifiers if i["kind"] == "device"]
+    devices = [i["shown"] for i in dossier.identifiers if i["kind"] == "device"]
     items.append(
         {
             "task": "On arrest or search, seize and seal phones, computers and storage media"

@@ -1,5 +1,6 @@
-"""A network or referral for other agencies' tools: a MISP event (built with PyMISP, checked against MISP's schema)
-and a STIX 2.1 bundle (built with the stix2 library, which validates every object as it is made).
+"""A network or referral for other agencies' tools: a MISP event (built with PyMISP, its objects checked against
+the misp-objects templates) and a STIX 2.1 bundle (built with the stix2 library, which validates every object as
+it is made).
 
 Both carry metadata only — identifiers, hashes, times — and TLP:RED, since police intelligence is not for sharing
 beyond the recipient.
@@ -11,9 +12,21 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from tipfusion.errors import TipfusionError
+from tipfusion.normalise.device import split_device
 from tipfusion.normalise.hashes import HEX_LENGTHS
 from tipfusion.refer.dossier import Dossier
 
+# Device ID types (as the normaliser writes them) → relations of the misp-objects `phone` template.
+PHONE_RELATIONS = {
+    "IMEI": "imei",
+    "ICCID": "iccid",
+    "IMSI": "imsi",
+    "MSISDN": "msisdn",
+    "SERIAL": "serial-number",
+    "SERIAL_NUMBER": "serial-number",
+}
+PHONE_TEXT = {"IMEISV", "MEID", "ESN"}  # handset IDs the template has no relation for
 HASH_NAMES = {"MD5": ("md5", "MD5"), "SHA1": ("sha1", "SHA-1"), "SHA256": ("sha256", "SHA-256")}
 
 
@@ -34,6 +47,49 @@ def _moment(text: str | None) -> datetime | None:
 def _as_received_url(identifier: dict[str, Any]) -> str | None:
     """A URL as the ESP gave it, scheme and all (the canonical form drops the scheme, which STIX requires)."""
     return next((v for v in identifier["values"] if "://" in v), None)
+
+
+def _device_object(identifier: dict[str, Any], comment: str) -> Any:
+    """One MISP object per device, each ID as the ESP sent it (a 15-digit IMEI keeps its check digit).
+
+    A handset or SIM is a `phone` object: IMEI, ICCID, IMSI, MSISDN and serial number under the template's own
+    relations, other handset IDs (IMEISV, MEID, ESN) in its `text`. Anything else (a MAC address, an advertising or
+    platform ID) is a `device` object carrying each ID as an alias, and a MAC address also as `MAC-address`.
+    """
+    from pymisp import MISPObject
+
+    parts = [split_device(value) for value in identifier["values"]]
+    if any(id_type in PHONE_RELATIONS or id_type in PHONE_TEXT for id_type, _ in parts):
+        record = MISPObject("phone", standalone=False)
+        for id_type, value in parts:
+            if id_type in PHONE_RELATIONS:
+                record.add_attribute(PHONE_RELATIONS[id_type], value)
+        others = [f"{id_type}:{value}" for id_type, value in parts if id_type not in PHONE_RELATIONS]
+        if others:
+            record.add_attribute("text", ", ".join(others))
+    else:
+        record = MISPObject("device", standalone=False)
+        for id_type, value in parts:
+            record.add_attribute("alias", f"{id_type}:{value}")
+            mac = _mac(value) if id_type == "MAC" else None
+            if mac:
+                record.add_attribute("MAC-address", mac)
+    first, last = _moment(identifier["first_seen_utc"]), _moment(identifier["last_seen_utc"])
+    if first:
+        record.first_seen = first
+    if last:
+        record.last_seen = last
+    flags = ", ".join(identifier["flags"])
+    record.comment = comment + (f"; flags {flags}" if flags else "")
+    return record
+
+
+def _mac(value: str) -> str | None:
+    """`001A2B3C4D5E` → `00:1a:2b:3c:4d:5e` (the form MISP's mac-address type takes); None if it is not one."""
+    digits = value.replace(":", "").replace("-", "").replace(".", "").lower()
+    if len(digits) != 12 or any(c not in "0123456789abcdef" for c in digits):
+        return None
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 def misp_event(dossier: Dossier, reference: str | None, synthetic: bool) -> dict[str, Any]:
@@ -69,10 +125,7 @@ def misp_event(dossier: Dossier, reference: str | None, synthetic: bool) -> dict
             account.comment = f"{kind}; {comment}"
             event.add_object(account)
         elif kind == "device":
-            phone = MISPObject("phone", standalone=False)
-            phone.add_attribute("imei" if value.isdigit() and len(value) == 15 else "serial-number", value)
-            phone.comment = comment
-            event.add_object(phone)
+            event.add_object(_device_object(identifier, comment))
         elif kind == "ip":
             attribute = event.add_attribute("ip-src", value, comment=comment, to_ids=False)
             assert isinstance(attribute, MISPAttribute)
@@ -106,10 +159,47 @@ def misp_event(dossier: Dossier, reference: str | None, synthetic: bool) -> dict
 
 
 def validate_misp(document: dict[str, Any]) -> None:
-    """Load through PyMISP with MISP's strict JSON schema; raises on anything MISP would refuse."""
+    """Refuse an event MISP would refuse or misread: it is loaded back through PyMISP (which refuses an attribute
+    type MISP does not know), and every object is checked against its misp-objects template as PyMISP ships it
+    (see `misp_object_problems`). PyMISP's strict event JSON schema has no place for objects at all, so it is not
+    what checks them."""
     from pymisp import MISPEvent
 
     MISPEvent(strict_validation=True).load(json.dumps(document))
+    problems = [p for item in document["Event"].get("Object", []) for p in misp_object_problems(item)]
+    if problems:
+        raise TipfusionError("the MISP export does not fit the misp-objects templates: " + "; ".join(problems))
+
+
+def misp_object_problems(item: dict[str, Any]) -> list[str]:
+    """What is wrong with one MISP object against its template: the template must exist, every relation must be one
+    of the template's with the template's attribute type, required relations present, single ones not repeated."""
+    from pymisp import MISPObject
+    from pymisp.exceptions import PyMISPError
+
+    name = str(item.get("name"))
+    try:
+        checked = MISPObject(name, strict=True)
+    except PyMISPError:
+        return [f"object {name!r}: no such misp-objects template"]
+    relations = json.loads((checked.misp_objects_path / name / "definition.json").read_text("utf-8"))["attributes"]
+    problems = []
+    for attribute in item.get("Attribute", []):
+        relation, kind = attribute.get("object_relation"), attribute.get("type")
+        if relation not in relations:
+            problems.append(f"object {name!r}: relation {relation!r} is not in the template")
+        elif kind != relations[relation]["misp-attribute"]:
+            problems.append(
+                f"object {name!r}: {relation} is {kind!r}, the template says {relations[relation]['misp-attribute']!r}"
+            )
+    if problems:
+        return problems
+    try:
+        checked.from_dict(**item)
+        checked.to_dict(strict=True)  # PyMISP's own check: required and requiredOneOf present, no repeated singles
+    except PyMISPError as exc:
+        problems.append(f"object {name!r}: {exc}")
+    return problems
 
 
 def stix_bundle(dossier: Dossier, reference: str | None, unit: str, synthetic: bool) -> dict[str, Any]:
@@ -122,10 +212,13 @@ def stix_bundle(dossier: Dossier, reference: str | None, unit: str, synthetic: b
     people: dict[str, Any] = {}
     for suspect in dossier.suspects:
         phones = [i["canonical"] for i in dossier.identifiers if i["kind"] == "phone" and suspect in i["suspects"]]
+        # STIX 2.1 has no observable for a handset or SIM: its IDs, as received, go in the description
+        devices = [i["shown"] for i in dossier.identifiers if i["kind"] == "device" and suspect in i["suspects"]]
         people[suspect] = stix2.Identity(
             name=f"Suspect {suspect}",
             identity_class="individual",
-            description="A person identified by tipfusion's link analysis (not yet named)",
+            description="A person identified by tipfusion's link analysis (not yet named)"
+            + (f"; devices {', '.join(devices)}" if devices else ""),
             contact_information="; ".join(phones) or None,
             created_by_ref=author,
             object_marking_refs=marking,

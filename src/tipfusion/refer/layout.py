@@ -161,7 +161,7 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
     rows, note = _cut(
         [
             [
-                f"{i['canonical']}\n{i['kind']}",
+                f"{i['shown']}\n{i['kind']}",
                 i["enrichment"],
                 _text(i["reports"][:8]) + (" …" if len(i["reports"]) > 8 else "") + f"\n{_text(i['esps'])}",
                 "\n".join(dict.fromkeys(x for x in (i["first_seen_utc"], i["last_seen_utc"]) if x)),

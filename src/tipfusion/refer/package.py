@@ -20,6 +20,7 @@ ANNEX_SHEETS: list[tuple[str, str, list[str]]] = [
         "identifiers",
         [
             "kind",
+            "shown",
             "canonical",
             "values",
             "roles",

@@ -113,11 +113,17 @@ def _open_referral(conn: Connection, subject_type: str, subject_id: str) -> Any:
 
 
 def _next_reference(conn: Connection, prefix: str, at: datetime, parent: Any) -> str:
+    """`<prefix>/<year>/000042` numbers initial referrals only: a supplementary one is `<its parent>/S1`, and
+    counting it too would make the year's numbers skip."""
     if parent is not None:
         count = conn.execute(select(func.count()).where(referrals.c.parent_id == parent.id)).scalar_one()
         return f"{parent.reference}/S{int(count) + 1}"
     stem = f"{prefix}/{at:%Y}/"
-    count = conn.execute(select(func.count()).where(referrals.c.reference.like(stem + "%"))).scalar_one()
+    count = conn.execute(
+        select(func.count()).where(
+            referrals.c.kind == "initial", referrals.c.reference.startswith(stem, autoescape=True)
+        )
+    ).scalar_one()
     return f"{stem}{int(count) + 1:06d}"
 
 

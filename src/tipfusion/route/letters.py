@@ -44,7 +44,7 @@ class LetterContext:
     synthetic: bool
 
 
-def paragraphs(request: IspRequest, context: LetterContext) -> tuple[str, list[str]]:
+def paragraphs(request: IspRequest) -> tuple[str, list[str]]:
     title = "Notice under Section 94 of the Bharatiya Nagarik Suraksha Sanhita, 2023"
     body = [
         f"This office is investigating offences under Section 67B of the Information Technology Act, 2000 and "
@@ -117,8 +117,8 @@ ISP_COLUMNS = [
 ]
 
 
-def isp_letter(request: IspRequest, context: LetterContext) -> Letter:
-    title, body = paragraphs(request, context)
+def isp_letter(request: IspRequest) -> Letter:
+    title, body = paragraphs(request)
     columns = [(key, label.format(zone=request.log_timezone)) for key, label in ISP_COLUMNS]
     title_hindi, body_hindi = paragraphs_hindi(request)
     rows = [item.row() for item in request.items]
@@ -128,7 +128,7 @@ def isp_letter(request: IspRequest, context: LetterContext) -> Letter:
 def write_request(
     request: IspRequest, context: LetterContext, folder: Path, templates: Path | None = None
 ) -> dict[str, str]:
-    return write_letter(isp_letter(request, context), context, folder, templates)
+    return write_letter(isp_letter(request), context, folder, templates)
 
 
 def write_letter(letter: Letter, context: LetterContext, folder: Path, templates: Path | None = None) -> dict[str, str]:

@@ -274,6 +274,7 @@ def deconflict(conn: Any, decisions: dict[str, Decision], actor: str = "tipfusio
         if kind in DECONFLICT_KINDS and report in suspect_of:
             holders[(kind, key)].add(suspect_of[report])
     flags: dict[str, list[str]] = defaultdict(list)
+    name = value_namer(conn)
 
     def place(suspect: str) -> str:
         decision = decisions.get(suspect)
@@ -285,19 +286,34 @@ def deconflict(conn: Any, decisions: dict[str, Decision], actor: str = "tipfusio
         for suspect in owners:
             for other in sorted(owners - {suspect}):
                 if place(other) != place(suspect):
-                    flags[suspect].append(f"{kind} {key} also held by {other} ({place(other)})")
+                    flags[suspect].append(f"{name(kind, key)} also held by {other} ({place(other)})")
     agency = dict(rows_of(conn, "SELECT lead_ref, COALESCE(agency, '') FROM leads"))
     by_value = {(kind, key): owners for (kind, key), owners in holders.items()}
     for lead_ref, kind, key in data.leads:
         for suspect in by_value.get((kind, key), set()):
             flags[suspect].append(f"named in lead {lead_ref} from {agency.get(lead_ref) or 'another agency'}")
-    for suspect, notes in against_cases(conn, actor, holders, place).items():
+    for suspect, notes in against_cases(conn, actor, holders, place, name).items():
         flags[suspect].extend(notes)
     return {s: sorted(set(f)) for s, f in flags.items()}
 
 
+def value_namer(conn: Any) -> Callable[[str, str], str]:
+    """`kind value` as a station reads it: a device as the ESPs sent it (a 15-digit IMEI, an IMEISV), not the 14
+    digits linking compares; every other kind as compared."""
+    received: dict[str, set[str]] = defaultdict(set)
+    for canonical, value in rows_of(
+        conn, "SELECT canonical, value FROM identifier_observations WHERE kind = 'device' AND is_current"
+    ):
+        received[canonical].add(value)
+    return lambda kind, key: f"{kind} {', '.join(sorted(received.get(key) or {key})) if kind == 'device' else key}"
+
+
 def against_cases(
-    conn: Any, actor: str, holders: dict[tuple[str, str], set[str]], place: Callable[[str], str]
+    conn: Any,
+    actor: str,
+    holders: dict[tuple[str, str], set[str]],
+    place: Callable[[str], str],
+    name: Callable[[str, str], str],
 ) -> dict[str, list[str]]:
     """Suspects whose person or identifiers already sit in an open case of another station or district: flag the
     suspect's routing and, once, the case (a case event the station sees)."""
@@ -341,8 +357,8 @@ def against_cases(
             for suspect in holders.get((kind, key), set()) - members:
                 if place(suspect) == where:
                     continue
-                flags[suspect].append(f"{kind} {key} is in open case {case.id} ({case.reference}) with {where}")
-                note = f"{kind} {key} is also held by suspect {suspect}, routed to {place(suspect)}"
+                flags[suspect].append(f"{name(kind, key)} is in open case {case.id} ({case.reference}) with {where}")
+                note = f"{name(kind, key)} is also held by suspect {suspect}, routed to {place(suspect)}"
                 if (int(case.id), note) not in noted:
                     flag_case(conn, actor, int(case.id), note, {"suspect": suspect})
                     noted.add((int(case.id), note))
