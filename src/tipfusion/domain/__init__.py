@@ -1,6 +1,7 @@
 """Plain typed records passed between pipeline stages (never ORM objects)."""
 
 from tipfusion.domain.records import (
+    UNKNOWN_ISSUES,
     Account,
     EstimatedLocation,
     FileRecord,
@@ -13,6 +14,7 @@ from tipfusion.domain.records import (
 )
 
 __all__ = [
+    "UNKNOWN_ISSUES",
     "Account",
     "EstimatedLocation",
     "FileRecord",

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, func, insert, select, tuple_, update
 
-from tipfusion.domain import LeadItem, ParsedReport
+from tipfusion.domain import UNKNOWN_ISSUES, LeadItem, ParsedReport
 from tipfusion.store.bulk import convert, insert_rows
 from tipfusion.store.tables import (
     accounts,
@@ -264,7 +264,7 @@ OBSERVATION_COLUMNS = (
     "path",
     "attrs",
 )
-UNKNOWN_CODES = frozenset({"unknown_element", "unknown_enum"})
+UNKNOWN_CODES = UNKNOWN_ISSUES
 
 
 @dataclass(slots=True)
