@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,7 @@ from tipfusion.domain import ParsedReport
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import esp_xml
 from tipfusion.ingest.xmlsafe import sniff_root
+from tipfusion.store.repository import report_rows
 
 LIMITS = XmlLimits()
 
@@ -219,6 +221,76 @@ def test_unknown_elements_and_enums_are_kept_and_counted() -> None:
     assert ("informational", False) in report.annotations
     teleport = next(o for o in report.observations if o.kind == "ip" and o.event_name == "Teleport")
     assert teleport.value == "203.0.113.45"
+
+
+def _kept(extras: list[dict[str, str]]) -> dict[str, str]:
+    """Path → raw, without the namespace declaration an element serialised alone carries from its document."""
+    xsi = ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    return {e["path"]: e["raw"].replace(xsi, "") for e in extras}
+
+
+@pytest.mark.parametrize("stream_above", [LIMITS.stream_above_bytes, 0], ids=["whole", "streamed"])
+def test_unknown_attributes_text_and_children_are_kept_with_their_paths(stream_above: int) -> None:
+    """Whatever no handler takes — attribute, stray text, a child of a leaf, a repeated singleton — is an extra."""
+    text = BASE.replace('xsi:noNamespaceSchemaLocation="', 'schemaVersion="2025-11" xsi:noNamespaceSchemaLocation="')
+    text = text.replace("<screenName>quietfox87</screenName>", '<screenName lang="en">quietfox87<b>x</b></screenName>')
+    text = text.replace("<incidentSummary>", "<incidentSummary>stray note", 1)
+    text = text.replace(
+        "<ipAddress>203.0.113.45</ipAddress>", "<ipAddress>203.0.113.45</ipAddress><ipAddress>192.0.2.9</ipAddress>", 1
+    )
+    text = text.replace('<associatedAccount type="Linked">', '<associatedAccount type="Linked" since="2024">')
+    text = text.replace("</report>", '<futureElement kind="x">new</futureElement></report>')
+    report = esp_xml.parse_report(
+        text.encode(),
+        source="t.xml",
+        report_id=100000042,
+        phone_region="IN",
+        limits=XmlLimits(stream_above_bytes=stream_above),
+    )
+    person = "report/personOrUserReported[1]"
+    assert _kept(report.extras) == {
+        "report/@schemaVersion": "2025-11",
+        "report/incidentSummary[1]/text()": "stray note",
+        f"{person}/screenName[1]/@lang": "en",
+        f"{person}/screenName[1]/b[1]": "<b>x</b>",
+        f"{person}/ipCaptureEvent[1]/ipAddress[2]": "<ipAddress>192.0.2.9</ipAddress>",
+        f"{person}/associatedAccount[1]/@since": "2024",
+        "report/futureElement[1]": '<futureElement kind="x">new</futureElement>',  # whole, attribute inside
+    }
+    codes = Counter(i.code for i in report.issues)
+    assert codes["unknown_attribute"] == 3 and codes["unknown_text"] == 1 and codes["unknown_element"] == 3
+    assert report.accounts[0].screen_name == "quietfox87"
+    assert report_rows(report, 1, 1, datetime.now(UTC)).versions[0][-1] == 7  # all counted as unknown fields
+
+
+def test_schema_location_is_envelope_unless_it_differs() -> None:
+    assert not parse(BASE.encode(), 100000042).extras
+    other = BASE.replace("https://report.cybertip.org/ispws/xsd", "https://exttest.cybertip.org/ispws/xsd")
+    assert _kept(parse(other.encode(), 100000042).extras) == {
+        "report/@xsi:noNamespaceSchemaLocation": "https://exttest.cybertip.org/ispws/xsd"
+    }
+
+
+def test_file_details_keep_unknown_attributes_pairs_and_flag_text() -> None:
+    data = (FIXTURES / "file-0a1b2c3d.xml").read_text()
+    data = data.replace("<fileId>", '<fileId scheme="hex">')
+    data = data.replace("<viral/>", "<viral>sometimes</viral>")
+    data = data.replace(
+        "<nameValuePair><name>SHA256</name>", '<nameValuePair type="HASH"><name>SHA256</name><unit>hex</unit>'
+    )
+    details = esp_xml.parse_file_details(data.encode(), source="f.xml", phone_region="IN", limits=LIMITS)
+    assert _kept(details.extras) == {
+        "fileDetails/fileId[1]/@scheme": "hex",
+        "fileDetails/details[1]/nameValuePair[1]/@type": "HASH",
+        "fileDetails/details[1]/nameValuePair[1]/unit[1]": "<unit>hex</unit>",
+    }
+    assert ("unknown_enum", "sometimes") in [(i.code, i.value) for i in details.issues]
+    assert details.file.details["details"][0]["pairs"] == [
+        {"name": "SHA256", "value": "64a00d9824b79a94c9c1b9ac5833bfb3a86931e4efdaf742ed45c5aa9395ef31"}
+    ]
+    report = parse(BASE.encode(), 100000042)
+    esp_xml.attach_files(report, [details])
+    assert "f.xml:fileDetails/fileId[1]/@scheme" in _kept(report.extras)  # which fileDetails, once attached
 
 
 def test_order_tolerant() -> None:

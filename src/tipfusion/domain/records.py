@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+# Issue codes that mean "something the reference does not name was received and kept": the ingest summary and
+# each report version count them as unknown fields.
+UNKNOWN_ISSUES = frozenset({"unknown_element", "unknown_attribute", "unknown_text", "unknown_key", "unknown_enum"})
+
 
 @dataclass(slots=True)
 class Issue:
@@ -167,7 +171,7 @@ class ParsedReport:
     locations: list[EstimatedLocation] = field(default_factory=list)
     files: list[FileRecord] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
-    extras: list[dict[str, str]] = field(default_factory=list)
+    extras: list[dict[str, str]] = field(default_factory=list)  # {"path", "raw"}: what no field holds, verbatim
     issues: list[Issue] = field(default_factory=list)
 
     @property

@@ -79,10 +79,14 @@ class Builder:
     def issue(self, code: str, path: str, value: str | None = None, expected: str | None = None) -> None:
         self.issues.append(Issue(code, path, value, expected))
 
-    def unknown(self, path: str, raw: str) -> None:
-        """An element or field the reference does not name: kept verbatim and counted, never dropped."""
+    def unknown(self, path: str, raw: str, code: str = "unknown_element") -> None:
+        """Something no field holds (an element, attribute, stray text or JSON key): kept verbatim with its path.
+
+        `code` says what it was; the unknown_* codes are counted as unknown fields, others (invalid_structure)
+        are a value of the wrong shape where a known one belongs, kept so that nothing received is dropped.
+        """
         self.extras.append({"path": path, "raw": raw})
-        self.issue("unknown_element", path)
+        self.issue(code, path)
 
     # -- scalar conversions ---------------------------------------------------------------------------
     def boolean(self, raw: str | None, path: str) -> bool | None:

@@ -1,15 +1,18 @@
 """The ESP reporting XML: `<reportId>.xml` holding `<report>`, and `<fileDetails>` documents.
 
 Order-tolerant and enum-tolerant on input (the reference's advice): unknown elements and values are
-kept verbatim and counted. What would make the record untrue — a missing required element, an IP that
-is not an IP, an impossible date — rejects the document with the element's path and line.
+kept verbatim and counted. Nothing received is dropped: handlers mark what they take, and a sweep after each
+part keeps every element, attribute and stray text that no handler took as an extra with its path
+(`report/lawEnforcement[1]/@fleaCountry`). What would make the record untrue — a missing required element,
+an IP that is not an IP, an impossible date — rejects the document with the element's path and line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lxml import etree
@@ -29,6 +32,18 @@ ACCOUNT_ROLES = {"personOrUserReported": "reported", "intendedRecipient": "recip
 PERSON_ELEMENTS = {"personOrUserReportedPerson", "intendedRecipientPerson", "victimPerson"}
 ACCOUNT_BOOLEANS = {"compromisedAccount", "thirdPartyUserReported", "allEmailsReported"}
 ACCOUNT_TEXTS = {"vehicleDescription", "schoolName", "profileBio", "espService"}
+FILE_BOOLEANS = {
+    "fileViewedByEsp": "viewed_by_esp",
+    "exifViewedByEsp": "exif_viewed_by_esp",
+    "publiclyAvailable": "publicly_available",
+    "potentialMeme": "potential_meme",
+}
+# The envelope every NCMEC document carries (reference §1): the same on every document, so not stored per report.
+# Any other root attribute, or another schema location, is kept.
+SCHEMA_LOCATION = (
+    "{http://www.w3.org/2001/XMLSchema-instance}noNamespaceSchemaLocation",
+    "https://report.cybertip.org/ispws/xsd",
+)
 
 
 def _text(element: Element) -> str | None:
@@ -41,6 +56,31 @@ def _text(element: Element) -> str | None:
 
 def _raw(element: Element) -> str:
     return etree.tostring(element, encoding="unicode", with_tail=False)
+
+
+def _attr_name(element: Element, key: str) -> str:
+    """`xsi:noNamespaceSchemaLocation` rather than `{http://…}noNamespaceSchemaLocation` where a prefix is declared."""
+    if not key.startswith("{"):
+        return key
+    uri, local = key[1:].split("}", 1)
+    prefix = next((p for p, u in element.nsmap.items() if u == uri and p), None)
+    return f"{prefix}:{local}" if prefix else key
+
+
+def _path_of(element: Element, top: Element, top_path: str) -> str:
+    """The `name[n]` path of `element` below `top`, counted as `_children` counts (built only for what is kept)."""
+    parts = []
+    while element is not top:
+        name = local_name(element.tag)
+        same = sum(
+            1 for s in element.itersiblings(preceding=True) if isinstance(s.tag, str) and local_name(s.tag) == name
+        )
+        parts.append(f"{name}[{same + 1}]")
+        parent = element.getparent()
+        if parent is None:
+            break
+        element = parent
+    return "/".join([top_path, *reversed(parts)])
 
 
 class _Paths:
@@ -56,13 +96,16 @@ class _Paths:
         return f"{self.base}/{name}[{n}]"
 
 
-def _children(element: Element, base: str) -> list[tuple[str, Element, str]]:
+def _children(element: Element, base: str, taken: set[Element] | None = None) -> list[tuple[str, Element, str]]:
+    """(name, child, `base/name[n]`) for the element children; each is added to `taken` when given."""
     counts: dict[str, int] = {}
     out = []
     for child in element:
         tag = child.tag
         if not isinstance(tag, str):
             continue
+        if taken is not None:
+            taken.add(child)
         name = tag.rsplit("}", 1)[-1] if tag[0] == "{" else tag
         n = counts.get(name, 0) + 1
         counts[name] = n
@@ -71,21 +114,106 @@ def _children(element: Element, base: str) -> list[tuple[str, Element, str]]:
 
 
 class _Walker:
-    """Handlers for the element kinds shared by reports and fileDetails."""
+    """Handlers for the element kinds shared by reports and fileDetails.
+
+    Handlers take children through `kids`, attributes through `attr`/`attrs`, and keep what they do not know
+    through `unknown`; all three remember what was taken. `sweep` then keeps the rest, so an attribute or
+    element a handler forgets is never lost. Elements are remembered by identity (lxml hands back the same
+    proxy while it is alive) and paths are built only for what is kept, which keeps the sweep cheap.
+    """
 
     def __init__(self, b: Builder):
         self.b = b
+        self.taken: set[Element] = set()  # elements some handler took
+        self.containers: set[Element] = set()  # elements whose children were walked: their own text is not read
+        self.kept: set[Element] = set()  # elements kept whole as unknown
+        self.read: set[tuple[Element, str]] = set()  # attributes some handler read
+
+    # -- what was taken, and keeping the rest ----------------------------------------------------------
+    def kids(self, element: Element, path: str) -> list[tuple[str, Element, str]]:
+        """The children, each marked as taken: every handler loop reads a child or keeps it as unknown."""
+        self.containers.add(element)
+        return _children(element, path, self.taken)
+
+    def attr(self, element: Element, name: str) -> str | None:
+        """An attribute the reference defines for this element."""
+        self.read.add((element, name))
+        return element.get(name)
+
+    def attrs(self, element: Element) -> dict[str, str]:
+        """Every attribute, for handlers that store them all verbatim."""
+        out = {str(k): str(v) for k, v in element.attrib.items()}
+        self.read.update((element, k) for k in out)
+        return out
+
+    def unknown(self, element: Element, path: str) -> None:
+        """An element the reference does not name here: kept whole, verbatim, with its path."""
+        self.kept.add(element)
+        self.b.unknown(path, _raw(element))
+
+    def root(self, element: Element) -> None:
+        """The document element: taken, and its standard schema location is envelope, not data."""
+        self.taken.add(element)
+        if (element.get(SCHEMA_LOCATION[0]) or "").strip() == SCHEMA_LOCATION[1]:
+            self.read.add((element, SCHEMA_LOCATION[0]))
+
+    def sweep(self, top: Element, path: str) -> None:
+        """Keep what no handler took in `top`'s subtree: elements, attributes, and text beside elements.
+
+        One pass in document order; the common element (taken, no attributes, blank tail) costs a few lookups.
+        """
+        taken, kept, containers = self.taken, self.kept, self.containers
+        skip: set[Element] = set()
+        stray: dict[Element, list[str]] = {}
+        for element in top.iter(etree.Element):
+            if skip and element in skip:
+                continue
+            tail = element.tail
+            if tail and not tail.isspace() and element is not top:
+                stray.setdefault(element.getparent(), []).append(tail)  # type: ignore[arg-type]
+            if element not in taken or element in kept:
+                if element not in kept:
+                    self.b.unknown(_path_of(element, top, path), _raw(element))
+                skip.update(element.iterdescendants())
+                continue
+            if element.keys():
+                self.sweep_attributes(element, top, path)
+            if element in containers:
+                text = element.text
+                if text and not text.isspace():
+                    stray.setdefault(element, []).insert(0, text)
+        for owner, pieces in stray.items():
+            self.stray_text(_path_of(owner, top, path), pieces)
+
+    def sweep_attributes(self, element: Element, top: Element, top_path: str) -> None:
+        for key, value in element.items():
+            if (element, key) not in self.read:
+                path = f"{_path_of(element, top, top_path)}/@{_attr_name(element, str(key))}"
+                self.b.unknown(path, str(value), "unknown_attribute")
+
+    def stray_text(self, path: str, pieces: Sequence[str | None]) -> None:
+        """Text beside child elements (mixed content) or inside an element read only for its children."""
+        text = " ".join(p.strip() for p in pieces if p and p.strip())
+        if text:
+            self.b.unknown(f"{path}/text()", text, "unknown_text")
+
+    def forget(self) -> None:
+        """Drop what was remembered (a streamed document frees each top-level element after its sweep)."""
+        self.taken.clear()
+        self.containers.clear()
+        self.kept.clear()
+        self.read.clear()
 
     # -- common types ---------------------------------------------------------------------------------
     def ip_event(
         self, element: Element, path: str, account: int | None = None, file: int | None = None, origin: str = "field"
     ) -> None:
         fields: dict[str, Element] = {}
-        for name, child, cpath in _children(element, path):
-            if name in {"ipAddress", "eventName", "dateTime", "possibleProxy", "port"}:
+        for name, child, cpath in self.kids(element, path):
+            if name in {"ipAddress", "eventName", "dateTime", "possibleProxy", "port"} and name not in fields:
                 fields[name] = child
             else:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
 
         def text(name: str) -> str | None:
             return _text(fields[name]) if name in fields else None
@@ -105,11 +233,11 @@ class _Walker:
 
     def device(self, element: Element, path: str, account: int | None = None, file: int | None = None) -> None:
         fields: dict[str, str | None] = {}
-        for name, child, cpath in _children(element, path):
-            if name in {"idType", "idValue", "eventName", "dateTime"}:
+        for name, child, cpath in self.kids(element, path):
+            if name in {"idType", "idValue", "eventName", "dateTime"} and name not in fields:
                 fields[name] = _text(child)
             else:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
         self.b.device(
             id_type=fields.get("idType"),
             id_value=fields.get("idValue"),
@@ -123,9 +251,10 @@ class _Walker:
 
     def address(self, element: Element, path: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if "type" in element.attrib:
-            out["type"] = self.b.enum(element.get("type"), enums.ADDRESS_TYPES, f"{path}/@type")
-        for name, child, cpath in _children(element, path):
+        kind = self.attr(element, "type")
+        if kind is not None:
+            out["type"] = self.b.enum(kind, enums.ADDRESS_TYPES, f"{path}/@type")
+        for name, child, cpath in self.kids(element, path):
             value = _text(child)
             if name in {"address", "city", "zipCode", "state", "nonUsaState"}:
                 out[name] = value
@@ -138,19 +267,19 @@ class _Walker:
                     self.b.issue("unknown_enum", cpath, value, "ISO 3166-1 alpha-2 country code")
                 out[name] = value
             else:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
         return out
 
     def contact(self, element: Element, path: str) -> dict[str, Any]:
         """A person or contactPerson held as a plain record (reporter and law-enforcement contacts)."""
         out: dict[str, Any] = {}
-        for name, child, cpath in _children(element, path):
+        for name, child, cpath in self.kids(element, path):
             if name in {"phone", "email"}:
-                out.setdefault(f"{name}s", []).append({"value": _text(child), **dict(child.attrib)})
+                out.setdefault(f"{name}s", []).append({"value": _text(child), **self.attrs(child)})
             elif name == "address":
                 out.setdefault("addresses", []).append(self.address(child, cpath))
             elif len(child):
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
             else:
                 out[name] = _text(child)
         return out
@@ -159,7 +288,7 @@ class _Walker:
         """Handle a person-type child on an account; False if `name` is not one."""
         acc = self.b.accounts[account]
         if name == "phone":
-            attrs = dict(child.attrib)
+            attrs = self.attrs(child)
             if "type" in attrs:
                 self.b.enum(attrs["type"], enums.PHONE_TYPES, f"{cpath}/@type")
             context = Context(phone_region=self.b.phone_region, country_calling_code=attrs.get("countryCallingCode"))
@@ -173,7 +302,7 @@ class _Walker:
                 attrs=attrs or None,
             )
         elif name == "email":
-            attrs = dict(child.attrib)
+            attrs = self.attrs(child)
             if "type" in attrs:
                 self.b.enum(attrs["type"], enums.EMAIL_TYPES, f"{cpath}/@type")
             self.b.observe(
@@ -207,6 +336,12 @@ class _ReportWalker(_Walker):
         self.report = report
         self.seen: set[str] = set()
 
+    def top_root(self, root: Element) -> None:
+        """The `<report>` element itself, seen from its first child (the document may be streamed)."""
+        self.root(root)
+        self.sweep_attributes(root, root, "report")
+        self.stray_text("report", [root.text])
+
     def top(self, name: str, element: Element, path: str) -> None:
         self.seen.add(name)
         r = self.report
@@ -221,17 +356,19 @@ class _ReportWalker(_Walker):
         elif name == "lawEnforcement":
             r.law_enforcement = self.law_enforcement(element, path)
         elif name == "batchedReport":
-            r.batched_reason = self.b.enum(element.get("reason"), enums.BATCHED_REASONS, f"{path}/@reason")
+            self.containers.add(element)  # an empty element: any text in it is kept by the sweep
+            reason = self.attr(element, "reason")
+            r.batched_reason = self.b.enum(reason, enums.BATCHED_REASONS, f"{path}/@reason")
         elif name == "additionalInfo":
             r.additional_info = _text(element)
             self.b.free_text(r.additional_info, path)
         else:
-            self.b.unknown(path, _raw(element))
+            self.unknown(element, path)
 
     def incident_summary(self, element: Element, path: str) -> None:
         r = self.report
         present: set[str] = set()
-        for name, child, cpath in _children(element, path):
+        for name, child, cpath in self.kids(element, path):
             present.add(name)
             if name == "incidentType":
                 value = _text(child)
@@ -242,7 +379,7 @@ class _ReportWalker(_Walker):
             elif name == "escalateToHighPriority":
                 r.escalation_text = _text(child) or "(escalated, no reason given)"
             elif name == "reportAnnotations":
-                for flag, flag_el, fpath in _children(child, cpath):
+                for flag, flag_el, fpath in self.kids(child, cpath):
                     known = flag in enums.REPORT_ANNOTATIONS
                     if not known:
                         self.b.issue("unknown_enum", fpath, flag, "a reportAnnotations flag")
@@ -255,7 +392,7 @@ class _ReportWalker(_Walker):
             elif name == "incidentDateTimeDescription":
                 r.incident_at_description = _text(child)
             else:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
         for required in ("incidentType", "incidentDateTime"):
             if (
                 required not in present
@@ -271,28 +408,28 @@ class _ReportWalker(_Walker):
                 )
 
     def internet_details(self, element: Element, path: str) -> None:
-        kids = _children(element, path)
+        kids = self.kids(element, path)
         if len(kids) != 1:
             self.b.issue("schema_cardinality", path, str(len(kids)), "exactly one incident element")
         for name, child, cpath in kids:
             if name not in enums.INCIDENT_KINDS:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
                 continue
             self.incident(name, child, cpath)
 
     def incident(self, kind: str, element: Element, path: str) -> None:
-        data: dict[str, Any] = {k: v for k, v in element.attrib.items()}
+        data: dict[str, Any] = dict(self.attrs(element))
         chat_client: str | None = None
-        for name, child, cpath in _children(element, path):
+        for name, child, cpath in self.kids(element, path):
             value = _text(child)
             if name == "url":
                 data.setdefault("urls", []).append(value)
                 self.b.observe("url", value, cpath, origin="incident")
             elif name == "emailAddress":
-                data.setdefault("emailAddresses", []).append({"value": value, **dict(child.attrib)})
+                data.setdefault("emailAddresses", []).append({"value": value, **self.attrs(child)})
                 self.b.observe("email", value, cpath, origin="incident")
             elif name == "phoneNumber":
-                attrs = dict(child.attrib)
+                attrs = self.attrs(child)
                 data["phoneNumber"] = {"value": value, **attrs}
                 context = Context(
                     phone_region=self.b.phone_region, country_calling_code=attrs.get("countryCallingCode")
@@ -335,18 +472,18 @@ class _ReportWalker(_Walker):
                 if name == "additionalInfo":
                     self.b.free_text(value, cpath)
             else:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
         self.report.incidents.append(Incident(len(self.report.incidents), kind, data))
 
     def reporter(self, element: Element, path: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name, child, cpath in _children(element, path):
+        for name, child, cpath in self.kids(element, path):
             if name in {"reportingPerson", "contactPerson"}:
                 out[name] = self.contact(child, cpath)
             elif name in {"companyTemplate", "termsOfService", "legalURL"}:
                 out[name] = _text(child)
             else:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
         if "reportingPerson" not in out:
             raise self.b.reject(
                 "missing_element",
@@ -358,18 +495,26 @@ class _ReportWalker(_Walker):
         return out
 
     def law_enforcement(self, element: Element, path: str) -> dict[str, Any]:
+        """The XSD puts @fleaCountry on servedLegalProcessInternational; clients also put it on lawEnforcement
+        (ncmec-cybertip) or a sibling. Those are read too, as a fallback, and also kept as unknown attributes."""
         out: dict[str, Any] = {}
-        for name, child, cpath in _children(element, path):
+        if element.get("fleaCountry"):
+            out["fleaCountry"] = element.get("fleaCountry")
+        for name, child, cpath in self.kids(element, path):
             if name == "officerContact":
                 out[name] = self.contact(child, cpath)
             elif name in {"reportedToLe", "servedLegalProcessDomestic", "servedLegalProcessInternational"}:
                 out[name] = self.b.boolean(_text(child), cpath)
-                if child.get("fleaCountry"):
-                    out["fleaCountry"] = child.get("fleaCountry")
+                if name == "servedLegalProcessInternational":
+                    flea = self.attr(child, "fleaCountry")
+                else:
+                    flea = child.get("fleaCountry")
+                if flea:
+                    out["fleaCountry"] = flea
             elif name in {"agencyName", "caseNumber"}:
                 out[name] = _text(child)
             else:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
         return out
 
     def account(self, element: Element, role: str, path: str, parent: int | None = None) -> None:
@@ -377,20 +522,21 @@ class _ReportWalker(_Walker):
         ordinal = acc.ordinal
         details = acc.details
         if role == "associated":
-            details["type"] = self.b.enum(element.get("type"), enums.ASSOCIATED_ACCOUNT_TYPES, f"{path}/@type")
+            self.associated_attributes(element, path, details)
         scope_override: str | None = None
-        for name, child, cpath in _children(element, path):
+        for name, child, cpath in self.kids(element, path):
             value = _text(child)
             if name in PERSON_ELEMENTS:
-                for pname, pchild, ppath in _children(child, cpath):
+                for pname, pchild, ppath in self.kids(child, cpath):
                     if not self.person_field(pname, pchild, ppath, ordinal, details):
-                        self.b.unknown(ppath, _raw(pchild))
+                        self.unknown(pchild, ppath)
             elif self.person_field(name, child, cpath, ordinal, details):
                 pass
             elif name == "platform":
                 details["platform"] = value
-                if child.get("thirdPartyUser") is not None:
-                    details["thirdPartyUser"] = self.b.boolean(child.get("thirdPartyUser"), f"{cpath}/@thirdPartyUser")
+                third_party = self.attr(child, "thirdPartyUser")
+                if third_party is not None:
+                    details["thirdPartyUser"] = self.b.boolean(third_party, f"{cpath}/@thirdPartyUser")
                 if value:
                     scope_override = esp_scope(value)
             elif name == "espIdentifier":
@@ -431,7 +577,7 @@ class _ReportWalker(_Walker):
                     context=Context(esp_scope=scope_override or self.b.esp_scope),
                 )
             elif name in {"accountTemporarilyDisabled", "accountPermanentlyDisabled"}:
-                details[name] = {"value": self.b.boolean(value, cpath), **dict(child.attrib)}
+                details[name] = {"value": self.b.boolean(value, cpath), **self.attrs(child)}
                 for attr in ("disabledDate", "userNotifiedDate", "reenabledDate"):
                     self.b.timestamp(child.get(attr), f"{cpath}/@{attr}", child.sourceline)
             elif name == "estimatedLocation":
@@ -448,15 +594,26 @@ class _ReportWalker(_Walker):
             elif name == "associatedAccount" and role != "associated":
                 self.account(child, "associated", cpath, parent=ordinal)
             else:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
+
+    def associated_attributes(self, element: Element, path: str, details: dict[str, Any]) -> None:
+        """@type (XSD). ncmec-cybertip writes @accountType and @thirdPartyUser here instead (reference §8):
+        read as a fallback, and kept as unknown attributes too since the XSD does not name them."""
+        kind = self.attr(element, "type")
+        kind_path = f"{path}/@type"
+        if kind is None and element.get("accountType") is not None:
+            kind, kind_path = element.get("accountType"), f"{path}/@accountType"
+        details["type"] = self.b.enum(kind, enums.ASSOCIATED_ACCOUNT_TYPES, kind_path)
+        if element.get("thirdPartyUser") is not None:  # <platform thirdPartyUser> overrides it, if present
+            details["thirdPartyUser"] = self.b.boolean(element.get("thirdPartyUser"), f"{path}/@thirdPartyUser")
 
     def estimated_location(self, element: Element, path: str, account: int) -> None:
         location = EstimatedLocation(
             account=account,
-            verified=self.b.boolean(element.get("verified"), f"{path}/@verified"),
-            observed_at=self.b.timestamp(element.get("timestamp"), f"{path}/@timestamp", element.sourceline),
+            verified=self.b.boolean(self.attr(element, "verified"), f"{path}/@verified"),
+            observed_at=self.b.timestamp(self.attr(element, "timestamp"), f"{path}/@timestamp", element.sourceline),
         )
-        for name, child, cpath in _children(element, path):
+        for name, child, cpath in self.kids(element, path):
             if name == "city":
                 location.city = _text(child)
             elif name == "region":
@@ -464,7 +621,7 @@ class _ReportWalker(_Walker):
             elif name == "countryCode":
                 location.country_code = _text(child)
             else:
-                self.b.unknown(cpath, _raw(child))
+                self.unknown(child, cpath)
         self.b.locations.append(location)
 
 
@@ -477,11 +634,22 @@ def parse_report(
     report = ParsedReport(report_id=report_id, format="esp_xml", parts=[SourcePart("report", sha, sha, source)])
     walker = _ReportWalker(b, report)
     paths = _Paths("report")
+    first = True
     for element in iter_top_level(data, source, limits, "report"):
         if not isinstance(element.tag, str):
             continue
+        parent = element.getparent()
+        if first and parent is not None:
+            walker.top_root(parent)
+        first = False
         name = local_name(element.tag)
-        walker.top(name, element, paths(name))
+        path = paths(name)
+        walker.taken.add(element)
+        walker.top(name, element, path)
+        # swept now: a streamed document frees each top-level element once the loop moves on
+        walker.sweep(element, path)
+        walker.stray_text("report", [element.tail])
+        walker.forget()
     for required in ("incidentSummary", "reporter"):
         if required not in walker.seen:
             raise b.reject(
@@ -591,19 +759,17 @@ def _reject(source: str, reason: str, message: str, element: str, line: int | No
     return DocumentRejected(source, reason, message, element=element, line=line, expected=expected)
 
 
-def parse_file_details(
-    data: bytes, *, source: str, phone_region: str, limits: XmlLimits, sha256: str | None = None
-) -> ParsedFileDetails:
-    root = parse_tree(data, source, limits)
-    report_id, file_id = _file_keys(root, source)
-    sha = sha256 or hashlib.sha256(data).hexdigest()
-    b = Builder(source, phone_region, report_id=report_id, xs_datetime=True)
-    walker = _Walker(b)
-    record = FileRecord(ordinal=0, path="fileDetails", source_sha256=sha, file_id=file_id)
-    for name, child, cpath in _children(root, "fileDetails"):
-        value = _text(child)
+class _FileWalker(_Walker):
+    """The children of one `<fileDetails>`, into one FileRecord."""
+
+    def __init__(self, b: Builder, record: FileRecord):
+        super().__init__(b)
+        self.record = record
+
+    def child(self, name: str, child: Element, cpath: str) -> None:
+        record, b, value = self.record, self.b, _text(child)
         if name in {"reportId", "fileId"}:
-            continue
+            return  # read by _file_keys
         if name == "fileName":
             record.file_name = value
         elif name == "originalFileName":
@@ -613,70 +779,92 @@ def parse_file_details(
             record.uploaded_at = b.timestamp(value, cpath, child.sourceline)
         elif name == "locationOfFile":
             record.location_of_file = value
-        elif name == "fileViewedByEsp":
-            record.viewed_by_esp = b.boolean(value, cpath)
-        elif name == "exifViewedByEsp":
-            record.exif_viewed_by_esp = b.boolean(value, cpath)
-        elif name == "publiclyAvailable":
-            record.publicly_available = b.boolean(value, cpath)
+        elif name in FILE_BOOLEANS:
+            setattr(record, FILE_BOOLEANS[name], b.boolean(value, cpath))
         elif name == "fileRelevance":
             record.relevance = b.enum(value, enums.FILE_RELEVANCE, cpath)
-        elif name == "potentialMeme":
-            record.potential_meme = b.boolean(value, cpath)
         elif name == "fileAnnotations":
-            for flag, _flag_el, fpath in _children(child, cpath):
-                if flag not in enums.FILE_ANNOTATIONS:
-                    b.issue("unknown_enum", fpath, flag, "a fileAnnotations flag")
-                record.annotations.append(flag)
+            self.annotations(child, cpath)
         elif name == "industryClassification":
             record.industry_classification = b.enum(value, enums.INDUSTRY_CLASSIFICATIONS, cpath)
         elif name == "originalFileHash":
-            hash_type = child.get("hashType")
-            if not hash_type:
-                raise b.reject(
-                    "missing_element",
-                    "originalFileHash without hashType",
-                    element=f"{cpath}/@hashType",
-                    expected="a hashType attribute (MD5, SHA1, …)",
-                    line=child.sourceline,
-                )
-            obs = b.observe(
-                "file_hash", value, cpath, context=Context(hash_type=hash_type), file=0, attrs={"hashType": hash_type}
-            )
-            if obs is not None:
-                record.hashes[normalise_hash_type(hash_type) or hash_type] = obs.value.split(":", 1)[1]
+            self.original_hash(child, cpath, value)
         elif name == "ipCaptureEvent":
-            walker.ip_event(child, cpath, file=0)
+            self.ip_event(child, cpath, file=0)
         elif name == "deviceId":
-            walker.device(child, cpath, file=0)
+            self.device(child, cpath, file=0)
         elif name == "details":
-            detail_type = (
-                b.enum(child.get("type"), enums.DETAILS_TYPES, f"{cpath}/@type") if child.get("type") else None
-            )
-            pairs = []
-            for pname, pair, ppath in _children(child, cpath):
-                if pname != "nameValuePair":
-                    b.unknown(ppath, _raw(pair))
-                    continue
-                fields = {local_name(c.tag): _text(c) for c in pair if isinstance(c.tag, str)}
-                pairs.append(fields)
-                if detail_type == "HASH" and fields.get("name") and fields.get("value"):
-                    obs = b.observe(
-                        "file_hash",
-                        fields["value"],
-                        f"{ppath}/value",
-                        context=Context(hash_type=fields["name"]),
-                        file=0,
-                        attrs={"hashType": fields["name"] or ""},
-                    )
-                    if obs is not None:
-                        record.hashes[normalise_hash_type(fields["name"]) or ""] = obs.value.split(":", 1)[1]
-            record.details.setdefault("details", []).append({"type": detail_type, "pairs": pairs})
+            self.details(child, cpath)
         elif name == "additionalInfo":
             record.details.setdefault("additionalInfo", []).append(value)
             b.free_text(value, cpath, file=0)
         else:
-            b.unknown(cpath, _raw(child))
+            self.unknown(child, cpath)
+
+    def annotations(self, element: Element, path: str) -> None:
+        for flag, flag_el, fpath in self.kids(element, path):
+            if flag not in enums.FILE_ANNOTATIONS:
+                self.b.issue("unknown_enum", fpath, flag, "a fileAnnotations flag")
+            if _text(flag_el) not in (None, "true", "1"):
+                self.b.issue("unknown_enum", fpath, _text(flag_el), "an empty flag element or 'true'")
+            self.record.annotations.append(flag)
+
+    def original_hash(self, element: Element, path: str, value: str | None) -> None:
+        hash_type = self.attr(element, "hashType")
+        if not hash_type:
+            raise self.b.reject(
+                "missing_element",
+                "originalFileHash without hashType",
+                element=f"{path}/@hashType",
+                expected="a hashType attribute (MD5, SHA1, …)",
+                line=element.sourceline,
+            )
+        obs = self.b.observe(
+            "file_hash", value, path, context=Context(hash_type=hash_type), file=0, attrs={"hashType": hash_type}
+        )
+        if obs is not None:
+            self.record.hashes[normalise_hash_type(hash_type) or hash_type] = obs.value.split(":", 1)[1]
+
+    def details(self, element: Element, path: str) -> None:
+        raw_type = self.attr(element, "type")
+        detail_type = self.b.enum(raw_type, enums.DETAILS_TYPES, f"{path}/@type") if raw_type else None
+        pairs = []
+        for pname, pair, ppath in self.kids(element, path):
+            if pname != "nameValuePair":
+                self.unknown(pair, ppath)
+                continue
+            fields: dict[str, str | None] = {}
+            for fname, field_el, fpath in self.kids(pair, ppath):
+                if fname in {"name", "value"} and fname not in fields:
+                    fields[fname] = _text(field_el)
+                else:
+                    self.unknown(field_el, fpath)
+            pairs.append(fields)
+            if detail_type == "HASH" and fields.get("name") and fields.get("value"):
+                self.pair_hash(fields["name"] or "", fields["value"], f"{ppath}/value")
+        self.record.details.setdefault("details", []).append({"type": detail_type, "pairs": pairs})
+
+    def pair_hash(self, hash_type: str, value: str | None, path: str) -> None:
+        obs = self.b.observe(
+            "file_hash", value, path, context=Context(hash_type=hash_type), file=0, attrs={"hashType": hash_type}
+        )
+        if obs is not None:
+            self.record.hashes[normalise_hash_type(hash_type) or ""] = obs.value.split(":", 1)[1]
+
+
+def parse_file_details(
+    data: bytes, *, source: str, phone_region: str, limits: XmlLimits, sha256: str | None = None
+) -> ParsedFileDetails:
+    root = parse_tree(data, source, limits)
+    report_id, file_id = _file_keys(root, source)
+    sha = sha256 or hashlib.sha256(data).hexdigest()
+    b = Builder(source, phone_region, report_id=report_id, xs_datetime=True)
+    record = FileRecord(ordinal=0, path="fileDetails", source_sha256=sha, file_id=file_id)
+    walker = _FileWalker(b, record)
+    walker.root(root)
+    for name, child, cpath in walker.kids(root, "fileDetails"):
+        walker.child(name, child, cpath)
+    walker.sweep(root, "fileDetails")
     return ParsedFileDetails(report_id, file_id, sha, source, record, b.observations, b.issues, b.extras)
 
 
@@ -695,8 +883,9 @@ def attach_files(report: ParsedReport, files: list[ParsedFileDetails]) -> None:
             obs.file = ordinal
             obs.path = f"{item.source_name}:{obs.path}"
             report.observations.append(obs)
-        report.issues.extend(item.issues)
-        report.extras.extend(item.extras)
+        # prefixed like the observations: a report may have several fileDetails, and a path must say which one
+        report.issues.extend(replace(issue, path=f"{item.source_name}:{issue.path}") for issue in item.issues)
+        report.extras.extend({**extra, "path": f"{item.source_name}:{extra['path']}"} for extra in item.extras)
         report.parts.append(
             SourcePart("file_details", item.source_sha256, item.source_sha256, item.source_name, item.file_id)
         )

@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from tipfusion.config import XmlLimits
-from tipfusion.domain import ParsedReport, SourcePart
+from tipfusion.domain import UNKNOWN_ISSUES, ParsedReport, SourcePart
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import esp_xml, police_json
 from tipfusion.store.repository import ReportRows, now, process_rows, report_rows
 
-UNKNOWN_CODES = frozenset({"unknown_element", "unknown_enum"})
+UNKNOWN_CODES = UNKNOWN_ISSUES
 
 
 @dataclass(slots=True)

@@ -1,19 +1,23 @@
 """The JSON export police receive from NCMEC (field names per the reference, §9).
 
 One file holds one report object or a list of them; each report is its own unit, so one bad report
-is quarantined alone. The literal "N/A" means absent. Unknown keys are kept verbatim as extras.
+is quarantined alone. The literal "N/A" means absent. Every object is read through a `_Node` that marks the
+keys the parser takes; the keys it does not take, at any depth, are kept verbatim as extras with their path.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 from tipfusion.config import XmlLimits
-from tipfusion.domain import EstimatedLocation, FileRecord, Incident, ParsedReport, SourcePart
+from tipfusion.domain import Account, EstimatedLocation, FileRecord, Incident, ParsedReport, SourcePart
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import enums
 from tipfusion.ingest.builder import Builder
@@ -21,55 +25,19 @@ from tipfusion.normalise import Context
 from tipfusion.normalise.simple import esp_scope
 
 ABSENT = {None, "", "N/A", "n/a"}
-
-PERSON_KEYS = {
-    "firstName",
+PRIORITY_KEYS = ("priority", "priorityLevel", "ncmecPriority")
+PERSON_DETAIL_KEYS = (
     "middleName",
-    "lastName",
     "preferredName",
     "gender",
     "occupation",
     "languages",
     "additionalContactInformation",
-    "approximateAge",
-    "dateOfBirth",
-    "espUserId",
-    "espService",
-    "screenName",
-    "displayName",
-    "emails",
-    "phones",
-    "addresses",
-    "sourceInformation",
-    "ipAddress",
-    "profileUrl",
-    "groupIdentifier",
-    "priorCTReports",
-    "estimatedLocation",
-    "additionalInformations",
-    "age",
-}
-FILE_KEYS = {
-    "filename",
-    "originalFilename",
-    "submittalId",
-    "fileId",
-    "verificationHash",
-    "viewedByEsp",
-    "exifViewedByEsp",
-    "publiclyAvailable",
-    "fileRelevance",
-    "industryClassification",
-    "ncmecTags",
-    "espMetadata",
-    "sourceInformation",
-    "additionalInformations",
-    "uploadedToEspTimestamp",
-    "locationOfFile",
-    "fileAnnotations",
-    "hashes",
-    "potentialMeme",
-}
+)
+IP_CAPTURES = {"ip address", "ip", "ipaddress"}
+URL_CAPTURES = {"url", "profile url"}
+DEVICE_CAPTURES = {"device id", "deviceid", "device"}
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(slots=True)
@@ -134,23 +102,105 @@ def _str(value: Any) -> str | None:
     return str(value).strip()
 
 
-def _list(value: Any) -> list[Any]:
-    """A JSON list, or nothing: a wrong type where a list belongs is ignored, never iterated."""
-    return value if isinstance(value, list) else []
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+@functools.lru_cache(maxsize=4096)
+def _plain(key: str) -> bool:
+    return _PLAIN_KEY.fullmatch(key) is not None
 
 
-def _wrapped(container: Any, key: str) -> list[Any]:
-    """`{"emails": {"emails": [...]}}` → the inner list; tolerate a bare list too."""
-    if not isinstance(container, dict):
-        return []
-    value = container.get(key)
+def _key_path(base: str, key: str) -> str:
+    """`base.key`, or `base["odd key"]` when the key is not a plain name, so that a path always reads back."""
+    return f"{base}.{key}" if _plain(key) else f"{base}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+class _Node:
+    """One JSON object being read: `get` marks a key as taken, `close` keeps every key not taken as an extra.
+
+    Used as a context manager, so that each object the parser opens is also closed; a key nobody asked
+    for — at any depth — is therefore kept with its path rather than dropped.
+    """
+
+    __slots__ = ("b", "obj", "path", "taken")
+
+    def __init__(self, b: Builder, obj: dict[str, Any], path: str):
+        self.b, self.obj, self.path = b, obj, path
+        self.taken: set[str] = set()
+
+    def __enter__(self) -> _Node:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is None:
+            self.close()
+
+    def get(self, key: str) -> Any:
+        self.taken.add(key)
+        return self.obj.get(key)
+
+    def verbatim(self) -> dict[str, Any]:
+        """The whole object, for fields that store it as received: every key is kept there."""
+        self.taken.update(self.obj)
+        return self.obj
+
+    def text(self, key: str) -> str | None:
+        value = self.get(key)
+        if isinstance(value, dict):
+            return _text(self.b, value, _key_path(self.path, key))
+        return _str(value)
+
+    def child(self, key: str) -> _Node:
+        return _node(self.b, self.get(key), _key_path(self.path, key))
+
+    def items(self, key: str, inner: str | None = None) -> list[tuple[Any, str]]:
+        return _items(self.b, self.get(key), _key_path(self.path, key), inner or key)
+
+    def close(self) -> None:
+        for key, value in self.obj.items():
+            if key not in self.taken and _present(value):
+                self.b.unknown(_key_path(self.path, str(key)), _dump(value), "unknown_key")
+
+
+def _node(b: Builder, value: Any, path: str) -> _Node:
+    """A nested object; a value of another shape where an object belongs is kept verbatim (and an empty node given)."""
     if isinstance(value, dict):
-        value = value.get(key, [])
-    return value if isinstance(value, list) else []
+        return _Node(b, value, path)
+    if _present(value):
+        b.unknown(path, _dump(value), "invalid_structure")
+    return _Node(b, {}, path)
+
+
+def _items(b: Builder, value: Any, path: str, inner: str) -> list[tuple[Any, str]]:
+    """A list's entries with their paths; the list may be bare or wrapped one level (`{"emails": {"emails": [...]}}`).
+
+    Other keys of the wrapper, or a value that is no list, are kept verbatim rather than ignored.
+    """
+    if isinstance(value, dict):
+        with _Node(b, value, path) as wrapper:
+            value, path = wrapper.get(inner), _key_path(path, inner)
+    if isinstance(value, list):
+        return [(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if _present(value):
+        b.unknown(path, _dump(value), "invalid_structure")
+    return []
+
+
+def _text(b: Builder, value: Any, path: str) -> str | None:
+    """A scalar, or the `value` of a `{"value": …}` object (whose other keys are kept)."""
+    if isinstance(value, dict):
+        with _Node(b, value, path) as node:
+            return node.text("value")
+    return _str(value)
+
+
+def _entry(b: Builder, item: Any, path: str, *keys: str) -> tuple[str | None, dict[str, Any]]:
+    """A list entry that is a scalar, or an object with `value` and some known keys (its other keys kept)."""
+    if not isinstance(item, dict):
+        return _str(item), {}
+    with _Node(b, item, path) as node:
+        return node.text("value"), {key: node.get(key) for key in keys}
 
 
 class _JsonWalker:
@@ -158,201 +208,296 @@ class _JsonWalker:
         self.b = b
         self.report = report
 
-    def extras(self, obj: dict[str, Any], known: set[str], path: str) -> None:
-        for key, value in obj.items():
-            if key not in known and _present(value):
-                self.b.unknown(f"{path}.{key}", json.dumps(value, sort_keys=True, ensure_ascii=False))
+    # -- source captures ------------------------------------------------------------------------------
+    def captures(self, owner: _Node, account: int | None = None, file: int | None = None) -> None:
+        with owner.child("sourceInformation") as source:
+            for capture, cpath in source.items("sourceCaptures"):
+                if not isinstance(capture, dict):
+                    self.b.unknown(cpath, _dump(capture), "invalid_structure")
+                    continue
+                with _Node(self.b, capture, cpath) as node:
+                    self.capture(node, account, file)
 
-    def captures(self, owner: Any, path: str, account: int | None = None, file: int | None = None) -> None:
-        for i, capture in enumerate(
-            _wrapped(owner.get("sourceInformation", {}) if isinstance(owner, dict) else {}, "sourceCaptures")
-        ):
-            cpath = f"{path}.sourceInformation.sourceCaptures[{i}]"
-            if not isinstance(capture, dict):
-                self.b.issue("invalid_structure", cpath, str(capture), "an object")
-                continue
-            kind = str(capture.get("captureType", "")).strip().lower()
-            if kind in {"ip address", "ip", "ipaddress"}:
-                self.b.ip_event(
-                    ip_raw=_str(capture.get("value")),
-                    path=cpath,
-                    event=self.b.enum(
-                        _str(capture.get("eventName")), enums.EVENT_NAMES, f"{cpath}.eventName", note_case=False
-                    ),
-                    time_raw=_str(capture.get("dateTime")),
-                    proxy=self.b.boolean(_str(capture.get("possibleProxy")), f"{cpath}.possibleProxy"),
-                    port_raw=_str(capture.get("port")),
-                    account=account,
-                    file=file,
-                )
-            elif kind in {"url", "profile url"}:
-                self.b.observe(
-                    "url",
-                    _str(capture.get("value")),
-                    f"{cpath}.value",
-                    account=account,
-                    file=file,
-                    origin="field" if kind == "profile url" else "incident",
-                )
-            else:
-                self.b.unknown(cpath, json.dumps(capture, sort_keys=True, ensure_ascii=False))
+    def capture(self, c: _Node, account: int | None, file: int | None) -> None:
+        kind = str(c.get("captureType") or "").strip().lower()
+        if kind in IP_CAPTURES:
+            self.b.ip_event(
+                ip_raw=c.text("value"),
+                path=c.path,
+                event=self.event(c),
+                time_raw=c.text("dateTime"),
+                proxy=self.b.boolean(c.text("possibleProxy"), f"{c.path}.possibleProxy"),
+                port_raw=c.text("port"),
+                account=account,
+                file=file,
+            )
+        elif kind in URL_CAPTURES:
+            origin = "field" if kind == "profile url" else "incident"
+            self.b.observe("url", c.text("value"), f"{c.path}.value", account=account, file=file, origin=origin)
+        elif kind in DEVICE_CAPTURES:
+            self.device(c, account, file)
+        else:
+            self.b.unknown(c.path, _dump(c.verbatim()), "unknown_enum")
 
+    def event(self, c: _Node) -> str | None:
+        return self.b.enum(c.text("eventName"), enums.EVENT_NAMES, f"{c.path}.eventName", note_case=False)
+
+    def device(self, c: _Node, account: int | None, file: int | None) -> None:
+        """`{"captureType": "Device ID", "valueType": "IDFA", "value": …}`: a device observation, like XML deviceId."""
+        value = c.text("value")
+        id_type = c.text("valueType") or c.text("idType")
+        if value is None:
+            return
+        if id_type is None:
+            self.b.issue("missing_element", f"{c.path}.valueType", None, "the device ID type (IMEI, IDFA, GAID, …)")
+        self.b.device(
+            id_type=id_type or "UNKNOWN",
+            id_value=value,
+            path=c.path,
+            event=self.event(c),
+            time_raw=c.text("dateTime"),
+            account=account,
+            file=file,
+        )
+
+    # -- people ---------------------------------------------------------------------------------------
     def person(self, obj: Any, role: str, path: str) -> None:
         if not isinstance(obj, dict):
-            self.b.issue("invalid_structure", path, str(obj), "an object")
+            self.b.unknown(path, _dump(obj), "invalid_structure")
             return
         acc = self.b.new_account(role, path)
-        n = acc.ordinal
-        acc.first_name = _str(obj.get("firstName"))
-        acc.last_name = _str(obj.get("lastName"))
-        acc.age = self.b.integer(_str(obj.get("approximateAge")) or _str(obj.get("age")), f"{path}.approximateAge")
-        acc.date_of_birth = self.b.date(_str(obj.get("dateOfBirth")), f"{path}.dateOfBirth")
-        acc.esp_identifier = _str(obj.get("espUserId"))
-        acc.esp_service = _str(obj.get("espService"))
-        acc.screen_name = _str(obj.get("screenName"))
-        acc.display_name = _str(obj.get("displayName"))
-        for key in ("middleName", "preferredName", "gender", "occupation", "languages", "additionalContactInformation"):
-            if _present(obj.get(key)):
-                acc.details[key] = obj[key]
+        with _Node(self.b, obj, path) as node:
+            self.identity(node, acc)
+            self.names(node, acc)
+            self.contacts(node, acc.ordinal)
+            self.location(node, acc.ordinal)
+            self.captures(node, account=acc.ordinal)
+            for text in self.informations(node, account=acc.ordinal):
+                acc.details.setdefault("additionalInfo", []).append(text)
+
+    def identity(self, node: _Node, acc: Account) -> None:
+        n, path = acc.ordinal, node.path
+        acc.first_name = node.text("firstName")
+        acc.last_name = node.text("lastName")
+        approximate, age = node.text("approximateAge"), node.text("age")
+        acc.age = self.b.integer(approximate or age, f"{path}.approximateAge")
+        if approximate and age and age != approximate:
+            acc.details["age"] = age
+        acc.date_of_birth = self.b.date(node.text("dateOfBirth"), f"{path}.dateOfBirth")
+        acc.esp_identifier = node.text("espUserId")
+        acc.esp_service = node.text("espService")
+        for key in PERSON_DETAIL_KEYS:
+            value = node.get(key)
+            if _present(value):
+                acc.details[key] = value
         self.b.observe("esp_user", acc.esp_identifier, f"{path}.espUserId", account=n)
+        self.b.observe("url", node.text("profileUrl"), f"{path}.profileUrl", account=n)
+        self.b.observe("group", node.text("groupIdentifier"), f"{path}.groupIdentifier", account=n)
+        for prior, ppath in node.items("priorCTReports"):
+            self.b.observe("prior_report", _text(self.b, prior, ppath), ppath, account=n)
+        ip = node.text("ipAddress")
+        if ip is not None:
+            self.b.ip_event(
+                ip_raw=ip, path=f"{path}.ipAddress", event=None, time_raw=None, proxy=None, port_raw=None, account=n
+            )
+
+    def names(self, node: _Node, acc: Account) -> None:
+        """screenName, and display names: `displayName` and a `displayNames` list, each an observation."""
+        n, path = acc.ordinal, node.path
+        acc.screen_name = node.text("screenName")
         self.b.observe("screen_name", acc.screen_name, f"{path}.screenName", account=n)
-        self.b.observe("display_name", acc.display_name, f"{path}.displayName", account=n)
-        self.b.observe("url", _str(obj.get("profileUrl")), f"{path}.profileUrl", account=n)
-        self.b.observe("group", _str(obj.get("groupIdentifier")), f"{path}.groupIdentifier", account=n)
-        for i, prior in enumerate(_list(obj.get("priorCTReports"))):
-            self.b.observe("prior_report", _str(prior), f"{path}.priorCTReports[{i}]", account=n)
-        for i, email in enumerate(_wrapped(obj, "emails")):
-            epath = f"{path}.emails.emails[{i}]"
-            verified = (
-                self.b.boolean(_str(email.get("verified")), f"{epath}.verified") if isinstance(email, dict) else None
-            )
-            self.b.observe("email", _str(email), epath, account=n, verified=verified)
-        for i, phone in enumerate(_wrapped(obj, "phones")):
-            ppath = f"{path}.phones.phones[{i}]"
-            cc = _str(phone.get("countryCallingCode")) if isinstance(phone, dict) else None
-            verified = (
-                self.b.boolean(_str(phone.get("verified")), f"{ppath}.verified") if isinstance(phone, dict) else None
-            )
+        names = [(node.text("displayName"), f"{path}.displayName")]
+        names += [(_text(self.b, item, ipath), ipath) for item, ipath in node.items("displayNames")]
+        for value, npath in names:
+            if value is None:
+                continue
+            acc.display_name = acc.display_name or value
+            acc.details.setdefault("displayNames", []).append(value)
+            self.b.observe("display_name", value, npath, account=n)
+
+    def contacts(self, node: _Node, n: int) -> None:
+        for item, epath in node.items("emails"):
+            value, known = _entry(self.b, item, epath, "verified")
+            verified = self.b.boolean(_str(known.get("verified")), f"{epath}.verified")
+            self.b.observe("email", value, epath, account=n, verified=verified)
+        for item, ppath in node.items("phones"):
+            value, known = _entry(self.b, item, ppath, "verified", "countryCallingCode")
             self.b.observe(
                 "phone",
-                _str(phone),
+                value,
                 ppath,
                 account=n,
-                verified=verified,
-                context=Context(phone_region=self.b.phone_region, country_calling_code=cc),
+                verified=self.b.boolean(_str(known.get("verified")), f"{ppath}.verified"),
+                context=Context(
+                    phone_region=self.b.phone_region, country_calling_code=_str(known.get("countryCallingCode"))
+                ),
             )
-        addresses = [a for a in _wrapped(obj, "addresses") if isinstance(a, dict)]
+        addresses = []
+        for item, apath in node.items("addresses"):
+            if isinstance(item, dict):
+                addresses.append({k: v for k, v in item.items() if _present(v)})  # stored as received
+            else:
+                self.b.unknown(apath, _dump(item), "invalid_structure")
         if addresses:
-            acc.details["addresses"] = [{k: v for k, v in a.items() if _present(v)} for a in addresses]
-        if _present(obj.get("ipAddress")):
-            self.b.ip_event(
-                ip_raw=_str(obj.get("ipAddress")),
-                path=f"{path}.ipAddress",
-                event=None,
-                time_raw=None,
-                proxy=None,
-                port_raw=None,
-                account=n,
-            )
-        location = obj.get("estimatedLocation")
-        if isinstance(location, dict):
+            self.b.accounts[n].details["addresses"] = addresses
+
+    def location(self, node: _Node, n: int) -> None:
+        value = node.get("estimatedLocation")
+        if not isinstance(value, dict):
+            _node(self.b, value, f"{node.path}.estimatedLocation")  # a wrong shape is kept
+            return
+        with _Node(self.b, value, f"{node.path}.estimatedLocation") as loc:
             self.b.locations.append(
                 EstimatedLocation(
                     account=n,
-                    city=_str(location.get("city")),
-                    region=_str(location.get("region")),
-                    country_code=_str(location.get("countryCode")),
-                    verified=self.b.boolean(_str(location.get("verified")), f"{path}.estimatedLocation.verified"),
-                    observed_at=self.b.timestamp(
-                        _str(location.get("timestamp")), f"{path}.estimatedLocation.timestamp"
-                    ),
+                    city=loc.text("city"),
+                    region=loc.text("region"),
+                    country_code=loc.text("countryCode"),
+                    verified=self.b.boolean(loc.text("verified"), f"{loc.path}.verified"),
+                    observed_at=self.b.timestamp(loc.text("timestamp"), f"{loc.path}.timestamp"),
                 )
             )
-        self.captures(obj, path, account=n)
-        for i, info in enumerate(_list(obj.get("additionalInformations"))):
-            text = _str(info)
-            acc.details.setdefault("additionalInfo", []).append(text)
-            self.b.free_text(text, f"{path}.additionalInformations[{i}]", account=n)
-        self.extras(obj, PERSON_KEYS, path)
 
+    def informations(self, node: _Node, account: int | None = None, file: int | None = None) -> list[str | None]:
+        """`additionalInformations`: a list of `{value}`; identifiers in the text are mined as weaker evidence."""
+        texts = []
+        for item, ipath in node.items("additionalInformations"):
+            text = _text(self.b, item, ipath)
+            texts.append(text)
+            self.b.free_text(text, ipath, account=account, file=file)
+        return texts
+
+    # -- files ----------------------------------------------------------------------------------------
     def file(self, obj: Any, path: str) -> None:
         if not isinstance(obj, dict):
-            self.b.issue("invalid_structure", path, str(obj), "an object")
+            self.b.unknown(path, _dump(obj), "invalid_structure")
             return
-        ordinal = len(self.b.files)
-        record = FileRecord(ordinal=ordinal, path=path)
-        record.file_id = _str(obj.get("submittalId")) or _str(obj.get("fileId"))
-        record.file_name = _str(obj.get("filename"))
-        record.original_file_name = _str(obj.get("originalFilename"))
-        record.uploaded_at_raw = _str(obj.get("uploadedToEspTimestamp"))
-        record.uploaded_at = self.b.timestamp(record.uploaded_at_raw, f"{path}.uploadedToEspTimestamp")
-        record.location_of_file = _str(obj.get("locationOfFile"))
-        record.viewed_by_esp = self.b.boolean(_str(obj.get("viewedByEsp")), f"{path}.viewedByEsp")
-        record.exif_viewed_by_esp = self.b.boolean(_str(obj.get("exifViewedByEsp")), f"{path}.exifViewedByEsp")
-        record.publicly_available = self.b.boolean(_str(obj.get("publiclyAvailable")), f"{path}.publiclyAvailable")
-        record.potential_meme = self.b.boolean(_str(obj.get("potentialMeme")), f"{path}.potentialMeme")
-        record.relevance = self.b.enum(_str(obj.get("fileRelevance")), enums.FILE_RELEVANCE, f"{path}.fileRelevance")
-        record.industry_classification = self.b.enum(
-            _str(obj.get("industryClassification")), enums.INDUSTRY_CLASSIFICATIONS, f"{path}.industryClassification"
+        record = FileRecord(ordinal=len(self.b.files), path=path)
+        with _Node(self.b, obj, path) as node:
+            self.file_fields(node, record)
+            self.file_hashes(node, record)
+            self.file_labels(node, record)
+            for text in self.informations(node, file=record.ordinal):
+                record.details.setdefault("additionalInfo", []).append(text)
+            self.b.files.append(record)
+            self.captures(node, file=record.ordinal)
+
+    def file_fields(self, node: _Node, record: FileRecord) -> None:
+        b, path = self.b, node.path
+        submittal, file_id = node.text("submittalId"), node.text("fileId")
+        record.file_id = submittal or file_id
+        if submittal and file_id and file_id != submittal:
+            record.details["fileId"] = file_id
+        record.file_name = node.text("filename")
+        record.original_file_name = node.text("originalFilename")
+        record.uploaded_at_raw = node.text("uploadedToEspTimestamp")
+        record.uploaded_at = b.timestamp(record.uploaded_at_raw, f"{path}.uploadedToEspTimestamp")
+        record.location_of_file = node.text("locationOfFile")
+        record.viewed_by_esp = b.boolean(node.text("viewedByEsp"), f"{path}.viewedByEsp")
+        record.exif_viewed_by_esp = b.boolean(node.text("exifViewedByEsp"), f"{path}.exifViewedByEsp")
+        record.publicly_available = b.boolean(node.text("publiclyAvailable"), f"{path}.publiclyAvailable")
+        record.potential_meme = b.boolean(node.text("potentialMeme"), f"{path}.potentialMeme")
+        record.relevance = b.enum(node.text("fileRelevance"), enums.FILE_RELEVANCE, f"{path}.fileRelevance")
+        record.industry_classification = b.enum(
+            node.text("industryClassification"), enums.INDUSTRY_CLASSIFICATIONS, f"{path}.industryClassification"
         )
-        for flag in _list(obj.get("fileAnnotations")):
-            if flag not in enums.FILE_ANNOTATIONS:
-                self.b.issue("unknown_enum", f"{path}.fileAnnotations", str(flag), "a fileAnnotations flag")
-            record.annotations.append(str(flag))
+        for flag, fpath in node.items("fileAnnotations"):
+            name = _text(b, flag, fpath) or ""
+            if name not in enums.FILE_ANNOTATIONS:
+                b.issue("unknown_enum", f"{path}.fileAnnotations", name, "a fileAnnotations flag")
+            record.annotations.append(name)
+
+    def file_hashes(self, node: _Node, record: FileRecord) -> None:
         hashes: list[tuple[str | None, str | None, str]] = [
-            (None, _str(obj.get("verificationHash")), f"{path}.verificationHash")
+            (None, node.text("verificationHash"), f"{node.path}.verificationHash")
         ]
-        for kind, value in _dict(obj.get("hashes")).items():
-            hashes.append((kind, _str(value), f"{path}.hashes.{kind}"))
+        with node.child("hashes") as by_type:
+            for kind, value in by_type.verbatim().items():
+                hpath = _key_path(by_type.path, str(kind))
+                hashes.append((str(kind), _text(self.b, value, hpath), hpath))
         for hash_type, value, hpath in hashes:
-            found = self.b.observe("file_hash", value, hpath, context=Context(hash_type=hash_type), file=ordinal)
+            found = self.b.observe("file_hash", value, hpath, context=Context(hash_type=hash_type), file=record.ordinal)
             if found is not None:
                 kind, _, digest = found.value.partition(":")
                 record.hashes[kind.upper()] = digest
-        tags = [
-            _str(tag)
-            for group in _wrapped(obj.get("ncmecTags"), "groups")
-            if isinstance(group, dict)
-            for tag in (_list(group.get("tags")))
-        ]
+
+    def file_labels(self, node: _Node, record: FileRecord) -> None:
+        """NCMEC's tags (`ncmecTags.groups[].tags[]`) and the ESP's metadata (`espMetadata.metadatas[]`)."""
+        tags = []
+        for group, gpath in node.items("ncmecTags", "groups"):
+            with _node(self.b, group, gpath) as g:
+                tags += [_text(self.b, tag, tpath) for tag, tpath in g.items("tags")]
         if tags:
             record.details["ncmecTags"] = [t for t in tags if t]
-        metadata = _wrapped(obj.get("espMetadata"), "metadatas")
+        metadata = [item for item, _ in node.items("espMetadata", "metadatas")]  # stored as received
         if metadata:
             record.details["espMetadata"] = metadata
-        for i, info in enumerate(_list(obj.get("additionalInformations"))):
-            text = _str(info)
-            record.details.setdefault("additionalInfo", []).append(text)
-            self.b.free_text(text, f"{path}.additionalInformations[{i}]", file=ordinal)
-        self.b.files.append(record)
-        self.captures(obj, path, file=ordinal)
-        self.extras(obj, FILE_KEYS, path)
 
-    def incident_details(self, obj: Any, path: str) -> None:
-        if not isinstance(obj, dict):
-            return
-        for kind, items in obj.items():
-            if not isinstance(items, list):
-                self.b.unknown(f"{path}.{kind}", json.dumps(items, sort_keys=True, ensure_ascii=False))
-                continue
-            for i, item in enumerate(items):
-                ipath = f"{path}.{kind}[{i}]"
+    # -- incidents ------------------------------------------------------------------------------------
+    def incident_details(self, node: _Node) -> None:
+        """Each incident is stored as received (every key kept); identifiers in it become observations."""
+        for kind, value in node.obj.items():
+            if not isinstance(value, list | dict):
+                continue  # not an incident list: left untaken, so kept as an unknown key when the node closes
+            for item, ipath in node.items(kind):
                 if not isinstance(item, dict):
+                    self.b.unknown(ipath, _dump(item), "invalid_structure")
                     continue
                 self.report.incidents.append(Incident(len(self.report.incidents), kind, item))
-                if _present(item.get("chatRoomName")):
-                    self.b.observe(
-                        "chat_room",
-                        _str(item["chatRoomName"]),
-                        f"{ipath}.chatRoomName",
-                        origin="incident",
-                        context=Context(chat_client=_str(item.get("chatClient")), esp_scope=self.b.esp_scope),
-                    )
-                for key in ("emailAddress", "emailAddresses", "sender", "recipients"):
-                    values = item.get(key)
-                    for j, value in enumerate(values if isinstance(values, list) else [values]):
-                        self.b.observe("email", _str(value), f"{ipath}.{key}[{j}]", origin="incident")
-                self.captures(item, ipath)
+                self.incident(_Node(self.b, item, ipath))
+
+    def incident(self, item: _Node) -> None:
+        item.verbatim()
+        if _present(item.obj.get("chatRoomName")):
+            self.b.observe(
+                "chat_room",
+                _str(item.obj["chatRoomName"]),
+                f"{item.path}.chatRoomName",
+                origin="incident",
+                context=Context(chat_client=_str(item.obj.get("chatClient")), esp_scope=self.b.esp_scope),
+            )
+        for key in ("emailAddress", "emailAddresses", "sender", "recipients"):
+            values = item.obj.get(key)
+            for j, value in enumerate(values if isinstance(values, list) else [values]):
+                self.b.observe("email", _str(value), f"{item.path}.{key}[{j}]", origin="incident")
+        self.captures(item)
+
+    # -- the report -----------------------------------------------------------------------------------
+    def summary(self, info: _Node) -> None:
+        r, b = self.report, self.b
+        with info.child("incidentSummary") as s:
+            r.incident_type = b.enum(s.text("incidentType"), enums.INCIDENT_TYPES, f"{s.path}.incidentType")
+            r.incident_type_known = r.incident_type in enums.INCIDENT_TYPES
+            r.incident_at_raw = s.text("incidentDateTime")
+            r.incident_at = b.timestamp(r.incident_at_raw, f"{s.path}.incidentDateTime")
+            r.incident_at_description = s.text("incidentDateTimeDescription")
+            r.platform = s.text("platform")
+            escalation = s.get("escalateToHighPriority")
+            where = _key_path(s.path, "escalateToHighPriority")
+            r.escalation_text = "(escalated, no reason given)" if escalation is True else _text(b, escalation, where)
+            for flag, fpath in s.items("reportAnnotations"):
+                name = _text(b, flag, fpath) or ""
+                r.annotations.append((name, name in enums.REPORT_ANNOTATIONS))
+
+    def priority(self, *nodes: _Node) -> None:
+        """NCMEC's priority level, under any of its names; the report object's own beats reportedInformation's."""
+        for key in PRIORITY_KEYS:
+            values = [node.text(key) for node in nodes]
+            value = next((v for v in values if v is not None), None)
+            if value is not None:
+                self.report.ncmec_priority = value
+
+    def people_and_files(self, info: _Node) -> None:
+        for person, ppath in info.items("reportedPeople", "reportedPersons"):
+            self.person(person, "reported", ppath)
+        for person, ppath in info.items("intendedRecipients"):
+            self.person(person, "recipient", ppath)
+        for person, ppath in info.items("victims"):
+            self.person(person, "victim", ppath)
+        for item, fpath in info.items("uploadedFiles"):
+            self.file(item, fpath)
+        with info.child("incidentDetails") as details:
+            self.incident_details(details)
 
 
 def parse_report(unit: JsonUnit, *, source: str, source_sha256: str, phone_region: str) -> ParsedReport:
@@ -374,11 +519,14 @@ def parse_report(unit: JsonUnit, *, source: str, source_sha256: str, phone_regio
         )
     report_id = int(str(raw_id).strip())
     b = Builder(where, phone_region, report_id=report_id)
-    info = obj.get("reportedInformation")
-    if not isinstance(info, dict):
+    top = _Node(b, obj, "$")
+    top.get("reportId")
+    info_obj = top.get("reportedInformation")
+    if not isinstance(info_obj, dict):
         raise b.reject(
             "missing_element", "no reportedInformation object", element="reportedInformation", expected="an object"
         )
+    info = _Node(b, info_obj, "reportedInformation")
     esp = info.get("reportingEsp")
     if not isinstance(esp, dict):
         raise b.reject(
@@ -395,27 +543,11 @@ def parse_report(unit: JsonUnit, *, source: str, source_sha256: str, phone_regio
     report.esp_name = _str(esp.get("espName"))
     report.esp_scope = esp_scope(report.esp_name, _str(esp.get("email")))
     b.esp_scope = report.esp_scope
-    report.reporter = {"reportingEsp": esp}
-    report.date_received = b.timestamp(_str(obj.get("dateReceived")), "dateReceived")
+    report.reporter = {"reportingEsp": esp}  # stored as received: every key of it is kept there
+    report.date_received = b.timestamp(top.text("dateReceived"), "dateReceived")
     walker = _JsonWalker(b, report)
-    summary = _dict(info.get("incidentSummary"))
-    if not isinstance(summary, dict):
-        summary = {}
-    report.incident_type = b.enum(
-        _str(summary.get("incidentType")), enums.INCIDENT_TYPES, "reportedInformation.incidentSummary.incidentType"
-    )
-    report.incident_type_known = report.incident_type in enums.INCIDENT_TYPES
-    report.incident_at_raw = _str(summary.get("incidentDateTime"))
-    report.incident_at = b.timestamp(report.incident_at_raw, "reportedInformation.incidentSummary.incidentDateTime")
-    report.incident_at_description = _str(summary.get("incidentDateTimeDescription"))
-    report.platform = _str(summary.get("platform"))
-    escalation = summary.get("escalateToHighPriority")
-    report.escalation_text = _str(escalation) if escalation is not True else "(escalated, no reason given)"
-    for flag in _list(summary.get("reportAnnotations")):
-        report.annotations.append((str(flag), str(flag) in enums.REPORT_ANNOTATIONS))
-    for key in ("priority", "priorityLevel", "ncmecPriority"):
-        if _present(obj.get(key)) or _present(info.get(key)):
-            report.ncmec_priority = _str(obj.get(key)) or _str(info.get(key))
+    walker.summary(info)
+    walker.priority(top, info)
     if not report.incident_type:
         raise b.reject(
             "missing_element",
@@ -423,39 +555,11 @@ def parse_report(unit: JsonUnit, *, source: str, source_sha256: str, phone_regio
             element="reportedInformation.incidentSummary.incidentType",
             expected="an incident type",
         )
-    base = "reportedInformation"
-    for i, person in enumerate(_wrapped(info.get("reportedPeople", {}), "reportedPersons")):
-        walker.person(person, "reported", f"{base}.reportedPeople.reportedPersons[{i}]")
-    for i, person in enumerate(_wrapped(info, "intendedRecipients")):
-        walker.person(person, "recipient", f"{base}.intendedRecipients.intendedRecipients[{i}]")
-    for i, person in enumerate(_wrapped(info, "victims")):
-        walker.person(person, "victim", f"{base}.victims.victims[{i}]")
-    for i, item in enumerate(_wrapped(info, "uploadedFiles")):
-        walker.file(item, f"{base}.uploadedFiles.uploadedFiles[{i}]")
-    walker.incident_details(info.get("incidentDetails"), f"{base}.incidentDetails")
-    texts = [_str(v) for v in _list(info.get("additionalInformations"))]
+    walker.people_and_files(info)
+    texts = walker.informations(info)
     report.additional_info = "\n".join(t for t in texts if t) or None
-    b.free_text(report.additional_info, f"{base}.additionalInformations")
-    walker.extras(
-        obj, {"reportId", "dateReceived", "reportedInformation", "priority", "priorityLevel", "ncmecPriority"}, "$"
-    )
-    walker.extras(
-        info,
-        {
-            "reportingEsp",
-            "incidentSummary",
-            "reportedPeople",
-            "intendedRecipients",
-            "victims",
-            "uploadedFiles",
-            "incidentDetails",
-            "additionalInformations",
-            "priority",
-            "priorityLevel",
-            "ncmecPriority",
-        },
-        base,
-    )
+    info.close()
+    top.close()
     report.accounts, report.locations, report.files = b.accounts, b.locations, b.files
     report.observations, report.issues, report.extras = b.observations, b.issues, b.extras
     return report

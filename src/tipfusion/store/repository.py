@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select, text, tuple_, update
 
-from tipfusion.domain import LeadItem, ParsedReport
+from tipfusion.domain import UNKNOWN_ISSUES, LeadItem, ParsedReport
 from tipfusion.store.bulk import convert, insert_rows
 from tipfusion.store.tables import (
     accounts,
@@ -265,7 +265,7 @@ OBSERVATION_COLUMNS = (
     "attrs",
     "role",
 )
-UNKNOWN_CODES = frozenset({"unknown_element", "unknown_enum"})
+UNKNOWN_CODES = UNKNOWN_ISSUES
 
 
 @dataclass(slots=True)
