@@ -1,11 +1,11 @@
 # tipfusion — two commands: `make run` and `make test`.
+# Needs Python 3.11+ with venv, make, and WeasyPrint's system libraries (see README "Requirements"); everything else
+# comes from PyPI. The PDF fonts (Noto Sans, Noto Sans Devanagari, OFL) are committed in src/tipfusion/assets/fonts.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
-FONTS  := src/tipfusion/assets/fonts
-# OFL fonts for the PDFs (Latin + Devanagari), vendored from npm at build time: documents render the same offline.
-FONT_PACKAGES := @expo-google-fonts/noto-sans@0.4.2 @expo-google-fonts/noto-sans-devanagari@0.4.1
+RUN_STAMP := $(VENV)/.installed-demo
+DEV_STAMP := $(VENV)/.installed-dev
 DEMO   ?= demo
 
 .PHONY: run test lint typecheck unit bench clean install
@@ -14,39 +14,38 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml $(FONTS)/.vendored | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
-
-$(FONTS)/.vendored: Makefile
-	rm -rf $(FONTS) .fonts-tmp && mkdir -p $(FONTS) .fonts-tmp
-	cd .fonts-tmp && npm pack --silent $(FONT_PACKAGES) >/dev/null
-	for t in .fonts-tmp/*.tgz; do tar -xzf $$t -C .fonts-tmp --wildcards 'package/400Regular/*.ttf' 'package/700Bold/*.ttf' 'package/LICENSE_FONT' && mv .fonts-tmp/package/400Regular/*.ttf .fonts-tmp/package/700Bold/*.ttf $(FONTS)/ && mv .fonts-tmp/package/LICENSE_FONT $(FONTS)/LICENSE-$$(basename $$t .tgz).txt && rm -rf .fonts-tmp/package; done
-	rm -rf .fonts-tmp
+# the runtime plus the `demo` extra (Faker, mmdb-writer: synthetic data and demo reference files)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $@
 
-install: $(STAMP)
+# ... plus the `dev` extra (pytest, hypothesis, ruff, mypy, …)
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo,dev]'
+	touch $@ $(RUN_STAMP)
+
+install: $(RUN_STAMP)
 
 ## make run: synthetic demo batch through every pipeline stage that exists, on the embedded SQLite default
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/tipfusion demo --out $(DEMO)
 
 ## make test: lint, type-check and the whole suite (database tests on SQLite and PostgreSQL)
 test: lint typecheck unit
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(DEV_STAMP)
 	$(BIN)/pytest
 
 ## make bench: performance figures (see benchmarks/)
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/ingest.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) $(FONTS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

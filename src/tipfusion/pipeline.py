@@ -3,6 +3,8 @@ referrals and cases. (`tipfusion demo` runs the same stages with a report printe
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine
 
 from tipfusion.config import Settings
@@ -10,8 +12,10 @@ from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
 from tipfusion.route.service_routing import import_jurisdiction, route_all
-from tipfusion.synth.generate import GenerateResult
 from tipfusion.triage.service import TriageService
+
+if TYPE_CHECKING:
+    from tipfusion.synth.generate import GenerateResult
 
 
 def through_routing(engine: Engine, settings: Settings, actor: str, batch: GenerateResult) -> None:

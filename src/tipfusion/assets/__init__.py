@@ -1,1 +1,1 @@
-"""Files shipped inside the package: fonts vendored from npm at build time (see the Makefile)."""
+"""Files shipped inside the package: the PDF fonts (Noto Sans, Noto Sans Devanagari; OFL, see fonts/README.txt)."""

@@ -20,6 +20,7 @@ from tipfusion.cli.link import print_link_summary, print_network
 from tipfusion.cli.triage import print_queue
 from tipfusion.enrich.export import ip_rows
 from tipfusion.enrich.service import EnrichConfig, EnrichService
+from tipfusion.extras import demo_generator
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
 from tipfusion.route.service import build_requests
@@ -27,7 +28,6 @@ from tipfusion.route.service_routing import import_jurisdiction, route_all
 from tipfusion.store import repository as repo
 from tipfusion.store.db import make_engine
 from tipfusion.store.tables import identifier_observations, networks
-from tipfusion.synth import generate
 from tipfusion.triage.service import TriageService
 
 DEMO_OPERATION = "DEMO-DRIVE"
@@ -45,7 +45,7 @@ def demo(
     for folder in (batch, out / "requests"):
         if folder.exists():
             shutil.rmtree(folder)
-    result = generate(batch, reports, seed)
+    result = demo_generator()(batch, reports, seed)
     console.print(
         f"[bold yellow]SYNTHETIC DATA[/]: generated {result.reports:,} reports with {result.files:,} "
         f"fileDetails, {result.persons:,} persons in {result.networks} networks → {batch}"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tipfusion.cli.context import console
-from tipfusion.synth import generate
+from tipfusion.extras import demo_generator
 
 
 def synth(
@@ -21,7 +21,7 @@ def synth(
     """Write synthetic reports (reserved IP ranges, example domains, Faker names; no media) and truth.csv."""
     if fmt not in {"xml", "json"}:
         raise typer.BadParameter("--format must be xml or json")
-    result = generate(out, reports, seed, fmt, as_zip)
+    result = demo_generator()(out, reports, seed, fmt, as_zip)
     console.print(
         f"[bold yellow]SYNTHETIC DATA[/]: {result.reports:,} reports, {result.files:,} files, "
         f"{result.persons:,} persons, {result.networks:,} networks, {result.lead_rows} lead rows "

@@ -1,5 +1,5 @@
-"""Noto Sans and Noto Sans Devanagari, vendored into the package at build time, so a PDF shapes Hindi correctly
-on an air-gapped machine whatever fonts the system has."""
+"""Noto Sans and Noto Sans Devanagari (OFL), committed in the package (`tipfusion/assets/fonts`), so a PDF shapes Hindi
+correctly on an air-gapped machine whatever fonts the system has, and installing needs nothing beyond PyPI."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ def font_folder() -> Path:
 
 @cache
 def vendored_fonts() -> dict[str, Path]:
-    """The font files present (file name → path); empty when the package was installed without `make`."""
+    """The font files present (file name → path); incomplete only in a package built without its data files."""
     folder = font_folder()
     found = {name: folder / name for _, name, _ in _FACES if (folder / name).is_file()}
     if len(found) < len(_FACES):
-        log.warning("vendored fonts missing from %s: Hindi may not render in PDFs (run `make install`)", folder)
+        log.warning("fonts missing from %s: Hindi may not render in PDFs (reinstall tipfusion)", folder)
     return found
 
 

@@ -1,0 +1,59 @@
+"""Install as the README says: nothing beyond PyPI (no npm), the PDF fonts in the package with their licence, and the
+demo-only libraries (Faker, mmdb-writer) optional — imported only by the commands that generate synthetic data."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tipfusion.cli.main import app
+from tipfusion.documents.fonts import _FACES, font_folder, vendored_fonts
+from tipfusion.errors import ConfigurationError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_MODULES = ("faker", "mmdb_writer", "netaddr")
+
+
+def test_the_pdf_fonts_are_in_the_package_with_their_licence() -> None:
+    folder = font_folder()
+    assert sorted(vendored_fonts()) == sorted(name for _, name, _ in _FACES)
+    assert (folder / "OFL-NotoSans.txt").is_file() and (folder / "OFL-NotoSansDevanagari.txt").is_file()
+    assert "SIL Open Font License" in (folder / "OFL-NotoSansDevanagari.txt").read_text()
+    listed = (folder / "README.txt").read_text()
+    for _, name, _ in _FACES:
+        digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        assert f"{digest}  {name}" in listed, f"{name} is not the file README.txt describes"
+
+
+def test_installing_needs_no_npm_and_the_demo_libraries_are_an_extra() -> None:
+    assert "npm" not in (ROOT / "Makefile").read_text()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = " ".join(project["dependencies"]).lower()
+    assert "faker" not in runtime and "mmdb-writer" not in runtime
+    assert {"faker>=25", "mmdb-writer>=0.2.5"} <= {d.lower() for d in project["optional-dependencies"]["demo"]}
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "assets/fonts/*.ttf" in package_data["tipfusion"]
+
+
+def test_the_command_line_starts_without_the_demo_libraries() -> None:
+    """Importing the CLI (every command registered) loads none of the demo-only modules."""
+    code = f"import sys, tipfusion.cli.main\nprint(','.join(m for m in {DEMO_MODULES!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == ""
+
+
+def test_synth_without_the_demo_extra_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "faker", None)  # as if Faker were not installed
+    for name in [m for m in sys.modules if m.startswith("tipfusion.synth")]:
+        monkeypatch.delitem(sys.modules, name)
+    result = CliRunner().invoke(app, ["synth", "--reports", "5", "--out", str(tmp_path / "b")])
+    assert isinstance(result.exception, ConfigurationError) and result.exception.exit_code == 2
+    message = str(result.exception)
+    assert "\n" not in message and "tipfusion[demo]" in message and "faker" in message
+    assert not (tmp_path / "b").exists()
