@@ -11,8 +11,8 @@ from sqlalchemy import select
 from tipfusion.audit import verify
 from tipfusion.cli.context import AppContext, console
 from tipfusion.errors import AuditChainBroken
-from tipfusion.store import repository as repo
 from tipfusion.store.db import current_revision, head_revision, upgrade
+from tipfusion.store.status import stage_counts
 from tipfusion.store.tables import audit_events
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -74,14 +74,14 @@ def audit_list(ctx: typer.Context, limit: Annotated[int, typer.Option(help="Late
 
 
 def status(ctx: typer.Context) -> None:
-    """Headline numbers of the store."""
+    """What the store holds at every stage: reports to cases, routing by placement, ISP requests by state."""
     app: AppContext = ctx.obj
     with app.ready_engine().connect() as conn:
-        numbers = repo.counts(conn)
+        rows = stage_counts(conn)
     app.banner()
-    table = Table("what", "count", title=f"store: {app.settings.database_url}")
-    for key, value in numbers.items():
-        table.add_row(key.replace("_", " "), f"{value:,}")
+    table = Table("stage", "what", "count", title=f"store: {app.settings.database_url}")
+    for stage, what, value in rows:
+        table.add_row(stage, what, f"{value:,}")
     console.print(table)
 
 

@@ -12,6 +12,7 @@ from tipfusion.audit import AuditEvent, append
 from tipfusion.cli.context import AppContext, console
 from tipfusion.errors import NotFound
 from tipfusion.link.service import LinkService, LinkSummary, add_override, resolve_id
+from tipfusion.search import network_members
 from tipfusion.store.tables import link_explanations, link_overrides, networks
 
 override_app = typer.Typer(no_args_is_help=True, help="Analyst overrides of linking (audited; survive re-runs).")
@@ -132,16 +133,26 @@ def network_show(ctx: typer.Context, network_id: Annotated[str, typer.Argument(h
                 .limit(15)
             )
         )
+        members = network_members(conn, current)
         append(conn, app.actor, [AuditEvent("view.network", "network", current, {})])
     app.banner()
     if current != network_id:
         console.print(f"{network_id} is now part of {current}")
     print_network(current, row.summary or {}, row.suspects, row.reports)
+    print_members(members)
     table = Table("suspect", "suspect", "score", "evidence", title="Strongest links")
     for link_row in links:
         table.add_row(
             link_row.a, link_row.b, f"{link_row.score:g}", "; ".join(f"{k} {v}" for k, v, _ in link_row.evidence[:4])
         )
+    console.print(table)
+
+
+def print_members(members: list[dict[str, Any]]) -> None:
+    table = Table("suspect", "reports", "score", "routing", title="Members")
+    for m in members:
+        score = "-" if m["score"] is None else f"{m['score']:g}"
+        table.add_row(m["suspect_id"], str(m["reports"]), score, m["routing"])
     console.print(table)
 
 

@@ -16,6 +16,7 @@ from tipfusion.cli import (
     ingest,
     jurisdiction,
     link,
+    lookup,
     refer,
     report,
     route,
@@ -66,6 +67,7 @@ jurisdiction.register(app)
 refer.register(app)
 cases.register(app)
 report.register(app)
+lookup.register(app)
 
 
 def run() -> None:

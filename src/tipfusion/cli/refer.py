@@ -34,15 +34,31 @@ def refer_build(
     to: Annotated[
         str | None, typer.Option("--to", help="Station (or district) instead of the routing decision")
     ] = None,
-    top: Annotated[int, typer.Option(help="Also refer the queue's top N suspects not yet referred")] = 0,
+    top: Annotated[
+        int,
+        typer.Option(
+            help="Also refer the queue's top N suspects not yet referred that routing placed at a station or district"
+        ),
+    ] = 0,
+    include_central: Annotated[
+        bool, typer.Option("--include-central", help="--top also takes suspects in the central queue")
+    ] = False,
     operation: Annotated[str | None, typer.Option(help="Operation the referrals belong to")] = None,
 ) -> None:
     """Build a package per suspect or network; a subject with an open case gets a supplementary referral."""
     app: AppContext = ctx.obj
     engine = app.ready_engine()
-    chosen = list(targets or []) + (top_subjects(engine, top) if top else [])
+    picked = top_subjects(engine, top, include_central=include_central) if top else []
+    if top and len(picked) < top and not include_central:
+        console.print(
+            f"{len(picked)} of the top {top}: no more suspects routed to a station or district are waiting "
+            "(`tipfusion route` places them; --include-central adds the central queue)"
+        )
+    chosen = list(targets or []) + picked
     if not chosen:
-        raise TipfusionError("name suspects or networks to refer, or --top N")
+        raise TipfusionError(
+            "name suspects or networks to refer, or --top N (with --include-central for the central queue)"
+        )
     built = build_many(engine, app.settings, app.actor, chosen, output, to, operation)
     app.banner()
     print_built(built)

@@ -11,6 +11,7 @@ from rich.table import Table
 from tipfusion.audit import AuditEvent, append
 from tipfusion.cli.context import AppContext, console
 from tipfusion.enrich.export import write_rows
+from tipfusion.route.placement import placements
 from tipfusion.triage.service import TriageService, TriageSummary, adjust, lead_hits, queue
 
 queue_app = typer.Typer(no_args_is_help=True, help="The work queue: what comes first, and why.")
@@ -18,12 +19,14 @@ leads_app = typer.Typer(no_args_is_help=True, help="Lead lists from other agenci
 LEAD_FIELDS = ["lead_ref", "agency", "kind", "value", "report_id", "found_at", "suspect_id", "network_id"]
 
 
-def print_queue(rows: list[dict[str, object]], level: str) -> None:
-    table = Table("", level, "score", "why (largest contributions)", title=f"Work queue: {level}s")
+def print_queue(rows: list[dict[str, object]], level: str, routing: dict[str, str] | None = None) -> None:
+    columns = ["", level, "score", *(["routing"] if routing is not None else []), "why (largest contributions)"]
+    table = Table(*columns, title=f"Work queue: {level}s")
     for row in rows:
         factors = sorted((f for f in row["factors"] if f[1]), key=lambda f: -abs(f[1]))  # type: ignore[attr-defined]
         why = "; ".join(f"{name} {points:+g} ({detail})" for name, points, detail in factors[:4])
-        table.add_row("📌" if row["pinned"] else "", str(row["id"]), f"{row['score']:g}", why)
+        place = [routing.get(str(row["id"]), "unrouted")] if routing is not None else []
+        table.add_row("📌" if row["pinned"] else "", str(row["id"]), f"{row['score']:g}", *place, why)
     console.print(table)
 
 
@@ -49,9 +52,10 @@ def queue_show(
     app: AppContext = ctx.obj
     with app.ready_engine().begin() as conn:
         rows = queue(conn, level, limit)
+        routing = placements(conn, level, [str(r["id"]) for r in rows])
         append(conn, app.actor, [AuditEvent("view.queue", "queue", level, {"limit": limit})])
     app.banner()
-    print_queue(rows, level)
+    print_queue(rows, level, routing)
 
 
 @queue_app.command("pin")

@@ -21,6 +21,7 @@ from tipfusion.refer.dossier import Dossier, gather
 from tipfusion.refer.guidance import checklist_for, load_statements, sections_for, statements_for
 from tipfusion.refer.layout import Addressing
 from tipfusion.refer.package import write_package
+from tipfusion.route.placement import placement_sql
 from tipfusion.store import repository as repo
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.tables import (
@@ -254,14 +255,16 @@ def build_referral(
     )
 
 
-def top_subjects(engine: Engine, count: int, routed_only: bool = False) -> list[str]:
-    """The queue's top suspects that have no referral yet (only those routed to a station, if asked)."""
+def top_subjects(engine: Engine, count: int, routed_only: bool = False, include_central: bool = True) -> list[str]:
+    """The queue's top suspects that have no referral yet: only those routed to a station if `routed_only`; only
+    those routing placed at a station or a district (see `route.placement`) unless `include_central`."""
     with engine.connect() as conn:
         referred = {r[0] for r in conn.execute(select(referrals.c.subject_id))}
         query = select(priorities.c.object_id).where(priorities.c.object_type == "suspect")
-        if routed_only:
+        if routed_only or not include_central:
+            wanted = ["station"] if routed_only else ["station", "district"]
             query = query.join(routing_decisions, routing_decisions.c.suspect_id == priorities.c.object_id).where(
-                routing_decisions.c.station.is_not(None), routing_decisions.c.network_central.is_(False)
+                placement_sql().in_(wanted)
             )
         rows = conn.execute(
             query.order_by(priorities.c.pinned.desc(), priorities.c.score.desc(), priorities.c.object_id).limit(

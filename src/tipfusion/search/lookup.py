@@ -1,0 +1,260 @@
+"""Who holds an identifier: every report, suspect, network, lead and ISP answer, each sighting with whose value it is.
+
+Set-based for a web app as much as for the command line: the readings of the typed value become one
+`(kind, canonical) IN (...)` condition per kind over `ix_observations_lookup` (current rows only), grouped in SQL, so a
+value seen a million times costs one indexed range scan and at most `limit` grouped rows back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, literal, or_, select
+
+from tipfusion.domain import PARTY_LABELS, SUSPECT_ROLES
+from tipfusion.search.readings import REPORT, Reading, readings
+from tipfusion.store.tables import (
+    identifier_observations,
+    isp_answers,
+    isp_requests,
+    lead_identifiers,
+    leads,
+    report_links,
+    report_versions,
+    reports,
+)
+
+# Answer columns that hold an identifier of a kind: the subscriber's phones (E.164), email (canonical) and the IP asked.
+_ANSWER_COLUMNS = {"phone": ("phone", "alternate_phone"), "email": ("email",), "ip": ("ip",)}
+
+
+@dataclass
+class SearchResult:
+    """What a search found, grouped for people and machines (`as_dict` is the JSON form)."""
+
+    query: str
+    kind: str | None
+    readings: list[Reading]
+    sightings: list[dict[str, Any]] = field(default_factory=list)  # one row per report, kind, value and role
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    suspects: list[dict[str, Any]] = field(default_factory=list)
+    networks: list[dict[str, Any]] = field(default_factory=list)
+    leads: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def found(self) -> bool:
+        return bool(self.sightings or self.reports or self.leads or self.answers)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def esp_scopes(conn: Connection) -> list[str]:
+    """The ESPs the store holds reports from: an ESP user ID typed without its ESP is tried under each."""
+    return sorted(str(s) for s in conn.execute(select(report_versions.c.esp_scope).distinct()).scalars() if s)
+
+
+def search(conn: Connection, raw: str, kind: str | None, phone_region: str, limit: int = 2000) -> SearchResult:
+    """Every holder of `raw` read as every plausible kind (or as `kind`)."""
+    scopes = esp_scopes(conn) if kind in (None, "esp_user", "group") else []
+    result = SearchResult(raw, kind, readings(raw, kind, phone_region, scopes))
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for reading in result.readings:
+        wanted[reading.kind].add(reading.canonical)
+    report_numbers = {int(c) for c in wanted.pop(REPORT, set())}
+    result.sightings, result.truncated = _sightings(conn, wanted, limit)
+    itself = _reports_themselves(conn, report_numbers)
+    result.reports = _reports(result.sightings, itself)
+    result.suspects = _suspects(result.reports)
+    result.networks = _networks(result.suspects)
+    result.leads = _leads(conn, wanted)
+    result.answers = _answers(conn, wanted)
+    return result
+
+
+def _matches(kinds: dict[str, set[str]], kind_column: Any, canonical_column: Any) -> Any:
+    return or_(*(and_(kind_column == k, canonical_column.in_(sorted(v))) for k, v in sorted(kinds.items())))
+
+
+def _sightings(conn: Connection, wanted: dict[str, set[str]], limit: int) -> tuple[list[dict[str, Any]], bool]:
+    if not wanted:
+        return [], False
+    o = identifier_observations
+    query = (
+        select(
+            o.c.report_id,
+            o.c.kind,
+            o.c.canonical,
+            o.c.role,
+            report_links.c.suspect_id,
+            report_links.c.network_id,
+            func.min(o.c.value).label("value"),
+            func.count().label("sightings"),
+            func.min(o.c.observed_at).label("first_seen"),
+            func.max(o.c.observed_at).label("last_seen"),
+        )
+        .select_from(o.outerjoin(report_links, report_links.c.report_id == o.c.report_id))
+        .where(o.c.is_current.is_(True), _matches(wanted, o.c.kind, o.c.canonical))
+        .group_by(
+            o.c.report_id, o.c.kind, o.c.canonical, o.c.role, report_links.c.suspect_id, report_links.c.network_id
+        )
+        .order_by(o.c.report_id, o.c.kind, o.c.role)
+        .limit(limit + 1)
+    )
+    rows = [
+        {
+            "report_id": int(r.report_id),
+            "kind": r.kind,
+            "canonical": r.canonical,
+            "value": r.value,
+            "role": r.role,
+            "whose": PARTY_LABELS.get(r.role, r.role),
+            "suspects_own": r.role in SUSPECT_ROLES,
+            "suspect_id": r.suspect_id,
+            "network_id": r.network_id,
+            "sightings": int(r.sightings),
+            "first_seen_utc": r.first_seen.isoformat() if r.first_seen else None,
+            "last_seen_utc": r.last_seen.isoformat() if r.last_seen else None,
+        }
+        for r in conn.execute(query)
+    ]
+    return rows[:limit], len(rows) > limit
+
+
+def _reports_themselves(conn: Connection, numbers: set[int]) -> list[dict[str, Any]]:
+    if not numbers:
+        return []
+    query = (
+        select(reports.c.report_id, report_links.c.suspect_id, report_links.c.network_id)
+        .select_from(reports.outerjoin(report_links, report_links.c.report_id == reports.c.report_id))
+        .where(reports.c.report_id.in_(sorted(numbers)))
+    )
+    return [
+        {"report_id": int(r.report_id), "suspect_id": r.suspect_id, "network_id": r.network_id}
+        for r in conn.execute(query)
+    ]
+
+
+def _reports(sightings: list[dict[str, Any]], itself: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per report: how the value appears in it (whose, which kinds), its suspect and network."""
+    out: dict[int, dict[str, Any]] = {}
+    for row in itself:
+        out[row["report_id"]] = {**row, "itself": True, "roles": [], "kinds": [], "sightings": 0}
+    for s in sightings:
+        entry = out.setdefault(
+            s["report_id"],
+            {
+                "report_id": s["report_id"],
+                "suspect_id": s["suspect_id"],
+                "network_id": s["network_id"],
+                "itself": False,
+                "roles": [],
+                "kinds": [],
+                "sightings": 0,
+            },
+        )
+        entry["roles"] = sorted({*entry["roles"], s["role"]})
+        entry["kinds"] = sorted({*entry["kinds"], s["kind"]})
+        entry["sightings"] += s["sightings"]
+    return [out[k] for k in sorted(out)]
+
+
+def _suspects(report_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per suspect, whose the value is in its reports: its own (reported person, associated account) or another
+    person's there (a victim, a recipient) — a victim's phone does not make its holder the suspect."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in report_rows:
+        if not row["suspect_id"]:
+            continue
+        entry = out.setdefault(
+            row["suspect_id"],
+            {"suspect_id": row["suspect_id"], "network_id": row["network_id"], "roles": set(), "reports": []},
+        )
+        entry["roles"].update(row["roles"] or (["report itself"] if row["itself"] else []))
+        entry["reports"].append(row["report_id"])
+    return [
+        {
+            **entry,
+            "roles": sorted(entry["roles"]),
+            "whose": "; ".join(PARTY_LABELS.get(r, r) for r in sorted(entry["roles"])),
+            "suspects_own": bool(entry["roles"] & SUSPECT_ROLES),
+        }
+        for entry in sorted(out.values(), key=lambda e: e["suspect_id"])
+    ]
+
+
+def _networks(suspect_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    members: dict[str, list[str]] = defaultdict(list)
+    for row in suspect_rows:
+        if row["network_id"]:
+            members[row["network_id"]].append(row["suspect_id"])
+    return [{"network_id": n, "suspects": sorted(s)} for n, s in sorted(members.items())]
+
+
+def _leads(conn: Connection, wanted: dict[str, set[str]]) -> list[dict[str, Any]]:
+    if not wanted:
+        return []
+    li = lead_identifiers
+    query = (
+        select(li.c.lead_ref, leads.c.agency, li.c.kind, li.c.value, li.c.canonical, li.c.country, li.c.note, li.c.line)
+        .select_from(li.outerjoin(leads, leads.c.lead_ref == li.c.lead_ref))
+        .where(_matches(wanted, li.c.kind, li.c.canonical))
+        .order_by(li.c.lead_ref, li.c.line)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _answers(conn: Connection, wanted: dict[str, set[str]]) -> list[dict[str, Any]]:
+    """ISP answers holding the value as the subscriber's phone or email, or as the IP asked about."""
+    a = isp_answers
+    matched = [
+        (select(a.c.id, literal(column).label("field")).where(a.c[column].in_(sorted(wanted[kind]))))
+        for kind, columns in _ANSWER_COLUMNS.items()
+        if wanted.get(kind)
+        for column in columns
+    ]
+    if not matched:
+        return []
+    fields: dict[int, set[str]] = defaultdict(set)
+    for part in matched:
+        for row in conn.execute(part):
+            fields[int(row.id)].add(str(row.field))
+    if not fields:
+        return []
+    query = (
+        select(
+            a.c.id,
+            isp_requests.c.reference,
+            isp_requests.c.recipient,
+            a.c.report_id,
+            a.c.ip,
+            a.c.port,
+            a.c.observed_at,
+            a.c.subscriber_name,
+            a.c.phone,
+            a.c.email,
+            report_links.c.suspect_id,
+            report_links.c.network_id,
+        )
+        .select_from(
+            a.outerjoin(isp_requests, isp_requests.c.id == a.c.request_id).outerjoin(
+                report_links, report_links.c.report_id == a.c.report_id
+            )
+        )
+        .where(a.c.id.in_(sorted(fields)))
+        .order_by(a.c.id)
+    )
+    return [
+        {
+            **dict(r._mapping),
+            "report_id": int(r.report_id),
+            "observed_at": r.observed_at.isoformat() if r.observed_at else None,
+            "matched": sorted(fields[int(r.id)]),
+        }
+        for r in conn.execute(query)
+    ]

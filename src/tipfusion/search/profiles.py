@@ -1,0 +1,286 @@
+"""One suspect, or one network's members, as an analyst reads them: the suspect's own names, addresses, phones, emails
+and accounts exactly as reported (reported person and associated accounts only), other people in its reports apart
+and labelled (a victim's phone is never the suspect's), where routing placed it and why, its network and its cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from tipfusion.domain import PARTY_LABELS, SUSPECT_ROLES, party_role
+from tipfusion.errors import NotFound
+from tipfusion.link.service import alias_resolver, resolve_id
+from tipfusion.refer.dossier import shown_form
+from tipfusion.route.placement import describe, placement_of
+from tipfusion.store.tables import (
+    accounts,
+    cases,
+    identifier_observations,
+    networks,
+    priorities,
+    referrals,
+    report_links,
+    report_versions,
+    reports,
+    routing_decisions,
+    suspects,
+)
+
+_IN = 900  # values per IN (...) list
+_IDENTIFIER_ORDER = ("esp_user", "email", "phone", "device", "screen_name", "display_name", "url", "ip")
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _IN):
+        yield values[start : start + _IN]
+
+
+def _utc(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def suspect_profile(conn: Connection, suspect_id: str) -> dict[str, Any]:
+    """Everything an analyst asks first about a suspect (old names follow their aliases)."""
+    current = resolve_id(conn, suspect_id.strip())
+    row = conn.execute(select(suspects).where(suspects.c.suspect_id == current)).first()
+    if row is None:
+        raise NotFound(f"no suspect {suspect_id!r} (ids look like S242000123; run `tipfusion link` first?)")
+    report_ids = sorted(
+        int(r)
+        for r in conn.execute(select(report_links.c.report_id).where(report_links.c.suspect_id == current)).scalars()
+    )
+    people, others = _people(conn, report_ids)
+    identifiers, other_values = _identifiers(conn, report_ids)
+    return {
+        "suspect_id": current,
+        "asked_as": suspect_id,
+        "network_id": row.network_id,
+        "component_id": row.component_id,
+        "reports": _reports(conn, report_ids),
+        "as_reported": people,
+        "identifiers": identifiers,
+        "other_people": others,
+        "other_values": other_values,
+        "priority": _priority(conn, current),
+        "routing": _routing(conn, current),
+        "network": _network(conn, row.network_id),
+        "cases": suspect_cases(conn, current),
+    }
+
+
+def _current(table: Any) -> Any:
+    """Rows of a per-version table that belong to their report's current version."""
+    return table.join(
+        reports, and_(reports.c.report_id == table.c.report_id, reports.c.current_version == table.c.version)
+    )
+
+
+def _reports(conn: Connection, report_ids: list[int]) -> list[dict[str, Any]]:
+    rv = report_versions
+    out = [
+        {
+            "report_id": int(r.report_id),
+            "esp": r.esp_name or r.esp_scope,
+            "incident_type": r.incident_type,
+            "incident_at_utc": _utc(r.incident_at),
+        }
+        for chunk in _chunks(report_ids)
+        for r in conn.execute(
+            select(rv.c.report_id, rv.c.esp_name, rv.c.esp_scope, rv.c.incident_type, rv.c.incident_at)
+            .select_from(_current(rv))
+            .where(rv.c.report_id.in_(chunk))
+        )
+    ]
+    return sorted(out, key=lambda r: r["report_id"])
+
+
+def _people(conn: Connection, report_ids: list[int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Names, addresses, ages and account fields as each report gave them: the suspect's side (reported person and
+    the accounts associated with them), and everyone else in those reports apart, with whose they are."""
+    rows = [
+        r
+        for chunk in _chunks(report_ids)
+        for r in conn.execute(select(accounts).select_from(_current(accounts)).where(accounts.c.report_id.in_(chunk)))
+    ]
+    role_of = {(int(r.report_id), int(r.ordinal)): r.role for r in rows}
+    own: dict[tuple[str, str], dict[str, Any]] = {}
+    others: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in rows:
+        party = party_role(r.role, role_of.get((int(r.report_id), int(r.parent_ordinal or -1))))
+        for field, value in _account_facts(r):
+            if party in SUSPECT_ROLES:
+                entry = own.setdefault(
+                    (field, value), {"field": field, "value": value, "roles": set(), "reports": set()}
+                )
+                entry["roles"].add(party)
+            else:
+                key = (party, field, value)
+                entry = others.setdefault(
+                    key, {"role": party, "whose": PARTY_LABELS.get(party, party), "field": field, "value": value}
+                )
+                entry.setdefault("reports", set())
+            entry["reports"].add(int(r.report_id))
+    return (
+        [_plain(e) for e in sorted(own.values(), key=lambda e: (_FIELD_ORDER.get(e["field"], 99), e["value"]))],
+        [_plain(e) for e in sorted(others.values(), key=lambda e: (e["role"], e["field"], e["value"]))],
+    )
+
+
+_FIELD_ORDER = {f: n for n, f in enumerate(("name", "address", "date_of_birth", "age", "esp_account", "screen_name"))}
+
+
+def _account_facts(r: Any) -> list[tuple[str, str]]:
+    facts: list[tuple[str, str]] = []
+    name = " ".join(str(x) for x in (r.first_name, (r.details or {}).get("middleName"), r.last_name) if x)
+    if name:
+        facts.append(("name", name))
+    for address in (r.details or {}).get("addresses") or []:
+        text = ", ".join(str(v) for k, v in address.items() if v and k != "type")
+        if text:
+            facts.append(("address", text))
+    if r.date_of_birth:
+        facts.append(("date_of_birth", r.date_of_birth.isoformat()))
+    if r.age is not None:
+        facts.append(("age", str(r.age)))
+    if r.esp_identifier:
+        facts.append(("esp_account", f"{r.esp_scope}/{r.esp_identifier}" if r.esp_scope else str(r.esp_identifier)))
+    for field in ("screen_name", "display_name"):
+        if getattr(r, field):
+            facts.append((field, str(getattr(r, field))))
+    return facts
+
+
+def _plain(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: sorted(v) if isinstance(v, set) else v for k, v in entry.items()}
+
+
+def _identifiers(conn: Connection, report_ids: list[int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every identifier in the reports, grouped by value: the suspect's own, and other people's apart."""
+    o = identifier_observations
+    own: dict[tuple[str, str], dict[str, Any]] = {}
+    others: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for chunk in _chunks(report_ids):
+        for s in conn.execute(
+            select(o.c.report_id, o.c.kind, o.c.canonical, o.c.value, o.c.role, o.c.valid).where(
+                o.c.report_id.in_(chunk), o.c.is_current.is_(True)
+            )
+        ):
+            if s.role in SUSPECT_ROLES:
+                entry = own.setdefault(
+                    (s.kind, s.canonical),
+                    {"kind": s.kind, "canonical": s.canonical, "values": set(), "roles": set(), "reports": set()},
+                )
+                entry["roles"].add(s.role)
+            else:
+                entry = others.setdefault(
+                    (s.role, s.kind, s.canonical),
+                    {
+                        "role": s.role,
+                        "whose": PARTY_LABELS.get(s.role, s.role),
+                        "kind": s.kind,
+                        "canonical": s.canonical,
+                        "values": set(),
+                        "reports": set(),
+                    },
+                )
+            entry["values"].add(s.value)
+            entry["reports"].add(int(s.report_id))
+            entry["valid"] = bool(entry.get("valid", True) and s.valid)
+    for entry in [*own.values(), *others.values()]:
+        entry["shown"] = shown_form(entry["kind"], entry["canonical"], sorted(entry["values"]))
+    order = {k: n for n, k in enumerate(_IDENTIFIER_ORDER)}
+    return (
+        [_plain(e) for e in sorted(own.values(), key=lambda e: (order.get(e["kind"], 99), e["kind"], e["shown"]))],
+        [_plain(e) for e in sorted(others.values(), key=lambda e: (e["role"], e["kind"], e["shown"]))],
+    )
+
+
+def _priority(conn: Connection, suspect_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        select(priorities).where(priorities.c.object_type == "suspect", priorities.c.object_id == suspect_id)
+    ).first()
+    return None if row is None else {"score": float(row.score), "pinned": bool(row.pinned), "factors": row.factors}
+
+
+def _routing(conn: Connection, suspect_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(routing_decisions).where(routing_decisions.c.suspect_id == suspect_id)).first()
+    if row is None:
+        return None
+    detail = row.detail or {}
+    return {
+        "placement": placement_of(row.station, row.district, bool(row.network_central)),
+        "in_words": describe(row),
+        "district": row.district,
+        "station": row.station,
+        "basis": row.basis,
+        "confidence": row.confidence,
+        "network_central": bool(row.network_central),
+        "overridden": bool(row.overridden),
+        "notes": detail.get("notes", []),
+        "evidence": [e.get("detail") for e in detail.get("evidence", []) if isinstance(e, dict)],
+        "deconfliction": detail.get("deconfliction", []),
+    }
+
+
+def _network(conn: Connection, network_id: str | None) -> dict[str, Any] | None:
+    if not network_id:
+        return None
+    row = conn.execute(select(networks).where(networks.c.network_id == network_id)).first()
+    if row is None:
+        return None
+    return {"network_id": network_id, "suspects": int(row.suspects), "reports": int(row.reports)}
+
+
+def suspect_cases(conn: Connection, suspect_id: str) -> list[dict[str, Any]]:
+    """Cases whose referral covers the suspect (a referral made under an older name counts: aliases are followed)."""
+    resolve = alias_resolver(conn)
+    query = (
+        select(referrals, cases.c.id.label("case_id"), cases.c.state, cases.c.station.label("case_station"))
+        .select_from(referrals.outerjoin(cases, cases.c.referral_id == referrals.c.id))
+        .order_by(referrals.c.id)
+    )
+    out = []
+    for r in conn.execute(query):
+        if suspect_id not in {resolve(str(s)) for s in (r.suspects or [])}:
+            continue
+        out.append(
+            {
+                "case_id": r.case_id,
+                "reference": r.reference,
+                "kind": r.kind,
+                "subject": r.subject_id,
+                "state": r.state,
+                "station": r.case_station or r.station,
+                "district": r.district,
+                "built_utc": _utc(r.built_at),
+            }
+        )
+    return out
+
+
+def network_members(conn: Connection, network_id: str) -> list[dict[str, Any]]:
+    """The suspects of a network with their report counts, most reports first, with their score and routing."""
+    rd = routing_decisions
+    query = (
+        select(suspects.c.suspect_id, suspects.c.reports, priorities.c.score, rd)
+        .select_from(
+            suspects.outerjoin(
+                priorities, (priorities.c.object_type == "suspect") & (priorities.c.object_id == suspects.c.suspect_id)
+            ).outerjoin(rd, rd.c.suspect_id == suspects.c.suspect_id)
+        )
+        .where(suspects.c.network_id == network_id)
+        .order_by(suspects.c.reports.desc(), suspects.c.suspect_id)
+    )
+    return [
+        {
+            "suspect_id": r.suspect_id,
+            "reports": int(r.reports),
+            "score": None if r.score is None else float(r.score),
+            "routing": describe(r) if r.basis is not None else "unrouted",
+        }
+        for r in conn.execute(query)
+    ]
