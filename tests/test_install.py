@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tipfusion.cli.main import app
+from tipfusion.cli.main import app, run
 from tipfusion.documents.fonts import _FACES, font_folder, vendored_fonts
 from tipfusion.errors import ConfigurationError
 
@@ -48,7 +48,9 @@ def test_the_command_line_starts_without_the_demo_libraries() -> None:
     assert result.stdout.strip() == ""
 
 
-def test_synth_without_the_demo_extra_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_synth_without_the_demo_extra_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setitem(sys.modules, "faker", None)  # as if Faker were not installed
     for name in [m for m in sys.modules if m.startswith("tipfusion.synth")]:
         monkeypatch.delitem(sys.modules, name)
@@ -57,3 +59,9 @@ def test_synth_without_the_demo_extra_is_one_line_naming_it(monkeypatch: pytest.
     message = str(result.exception)
     assert "\n" not in message and "tipfusion[demo]" in message and "faker" in message
     assert not (tmp_path / "b").exists()
+    monkeypatch.setattr(sys, "argv", ["tipfusion", "synth", "--reports", "5", "--out", str(tmp_path / "b")])
+    with pytest.raises(SystemExit) as stopped:
+        run()
+    assert stopped.value.code == 2
+    printed = capsys.readouterr().err
+    assert "pip install 'tipfusion[demo]'" in printed and printed.strip().count("\n") == 0, printed

@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from tipfusion.cli import (
     admin,
@@ -79,7 +80,7 @@ def run() -> None:
     try:
         app()
     except TipfusionError as exc:
-        err_console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)  # `tipfusion[demo]` is no markup
         sys.exit(exc.exit_code)
     except FileNotFoundError as exc:
         err_console.print(f"[red]error:[/] {exc}", soft_wrap=True)
