@@ -10,7 +10,10 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tipfusion.errors import ConfigurationError
 
 FIR_PATTERN = r"(?P<serial>\d{1,6})/(?P<year>\d{4})"
 
@@ -72,33 +75,25 @@ class Settings:
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from `TIPFUSION_*` variables, after an optional `TIPFUSION_CONFIG` TOML file.
 
-    Environment beats file, so an operator can override one value for one run.
+    Environment beats file, so an operator can override one value for one run. A value that cannot be used is a
+    ConfigurationError naming the variable (or file key) and what is expected, never a traceback.
     """
     env = dict(os.environ) if env is None else env
-    data: dict[str, object] = {}
-    config_path = env.get("TIPFUSION_CONFIG")
-    if config_path:
-        with Path(config_path).open("rb") as fh:
-            data = tomllib.load(fh)
-    profile_data = dict(data.get("profile", {}))  # type: ignore[call-overload]
-    limits_data = dict(data.get("xml_limits", {}))  # type: ignore[call-overload]
+    data = _config_file(env.get("TIPFUSION_CONFIG"))
+    profile_data = _section(data, "profile")
+    limits_data = _section(data, "xml_limits")
     profile = Profile(
         country=env.get("TIPFUSION_COUNTRY", profile_data.get("country", "IN")),
         phone_region=env.get("TIPFUSION_PHONE_REGION", profile_data.get("phone_region", "IN")),
-        display_timezone=env.get("TIPFUSION_TIMEZONE", profile_data.get("display_timezone", "Asia/Kolkata")),
+        display_timezone=_zone_name(env, profile_data.get("display_timezone", "Asia/Kolkata")),
         fir_pattern=env.get("TIPFUSION_FIR_PATTERN", profile_data.get("fir_pattern", FIR_PATTERN)),
     )
-    refer = dict(data.get("referrals", {}))  # type: ignore[call-overload]
+    refer = _section(data, "referrals")
     limits = XmlLimits(
-        max_document_bytes=int(
-            env.get("TIPFUSION_MAX_DOCUMENT_BYTES", limits_data.get("max_document_bytes", 64 * 1024 * 1024))
-        ),
-        stream_above_bytes=int(
-            env.get("TIPFUSION_STREAM_ABOVE_BYTES", limits_data.get("stream_above_bytes", 4 * 1024 * 1024))
-        ),
+        max_document_bytes=_int(env, "TIPFUSION_MAX_DOCUMENT_BYTES", limits_data.get("max_document_bytes"), 64 << 20),
+        stream_above_bytes=_int(env, "TIPFUSION_STREAM_ABOVE_BYTES", limits_data.get("stream_above_bytes"), 4 << 20),
     )
-    workers = env.get("TIPFUSION_INGEST_WORKERS", str(data.get("ingest_workers", -1)))
-    enrich = dict(data.get("enrich", {}))  # type: ignore[call-overload]
+    enrich = _section(data, "enrich")
     databases = env.get("TIPFUSION_IP_DATABASES")
     ip_databases = (
         tuple(p for p in databases.split(os.pathsep) if p) if databases else tuple(enrich.get("ip_databases", ()))
@@ -111,18 +106,66 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         issuing_officer=env.get("TIPFUSION_ISSUING_OFFICER", str(data.get("issuing_officer", "Station House Officer"))),
         request_prefix=env.get("TIPFUSION_REQUEST_PREFIX", str(data.get("request_prefix", "TF/ISP"))),
         templates_dir=env.get("TIPFUSION_TEMPLATES_DIR", data.get("templates_dir")),  # type: ignore[arg-type]
-        ingest_workers=int(workers),
+        ingest_workers=_int(env, "TIPFUSION_INGEST_WORKERS", data.get("ingest_workers"), -1, minimum=-1),
         unit_name=env.get("TIPFUSION_UNIT_NAME", str(refer.get("unit_name", "Cyber Crime Unit"))),
         referral_prefix=env.get("TIPFUSION_REFERRAL_PREFIX", str(refer.get("prefix", "TF/REF"))),
         referral_statements=env.get("TIPFUSION_REFERRAL_STATEMENTS", refer.get("statements")),
         case_deadlines=CaseDeadlines(
-            acknowledge_hours=int(env.get("TIPFUSION_ACKNOWLEDGE_HOURS", refer.get("acknowledge_hours", 48))),
-            fir_days=int(env.get("TIPFUSION_FIR_DAYS", refer.get("fir_days", 7))),
+            acknowledge_hours=_int(env, "TIPFUSION_ACKNOWLEDGE_HOURS", refer.get("acknowledge_hours"), 48, "hours"),
+            fir_days=_int(env, "TIPFUSION_FIR_DAYS", refer.get("fir_days"), 7, "days"),
         ),
         database_url=env.get("TIPFUSION_DATABASE_URL", str(data.get("database_url", "sqlite:///tipfusion.db"))),
         profile=profile,
         xml_limits=limits,
-        reports_per_transaction=int(
-            env.get("TIPFUSION_REPORTS_PER_TRANSACTION", str(data.get("reports_per_transaction", 2000)))
+        reports_per_transaction=_int(
+            env, "TIPFUSION_REPORTS_PER_TRANSACTION", data.get("reports_per_transaction"), 2000
         ),
     )
+
+
+def _config_file(path: str | None) -> dict[str, object]:
+    """The TOML file TIPFUSION_CONFIG names, if any; a missing or malformed one is an error, not a silent default."""
+    if not path:
+        return {}
+    try:
+        with Path(path).open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigurationError(f"TIPFUSION_CONFIG={path!r}: cannot read it ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"TIPFUSION_CONFIG={path!r}: not valid TOML ({exc})") from exc
+
+
+def _section(data: dict[str, object], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"TIPFUSION_CONFIG: [{name}] must be a table, got {value!r}")
+    return value
+
+
+def _int(env: dict[str, str], name: str, from_file: object, default: int, unit: str = "", *, minimum: int = 1) -> int:
+    """A whole number from the environment (or the file), checked, with the variable named when it is not one."""
+    raw = env.get(name)
+    source = name if raw is not None else f"TIPFUSION_CONFIG key for {name}"
+    value: object = raw if raw is not None else (default if from_file is None else from_file)
+    expected = f"a whole number{' of ' + unit if unit else ''} ≥ {minimum}, e.g. {default}"
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigurationError(f"{source}={value!r}: expected {expected}") from None
+    if number < minimum:
+        raise ConfigurationError(f"{source}={value!r}: expected {expected}")
+    return number
+
+
+def _zone_name(env: dict[str, str], from_file: str) -> str:
+    """An IANA zone name (Asia/Kolkata), not an abbreviation (IST means three different zones)."""
+    name = env.get("TIPFUSION_TIMEZONE", from_file)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        source = "TIPFUSION_TIMEZONE" if "TIPFUSION_TIMEZONE" in env else "TIPFUSION_CONFIG [profile] display_timezone"
+        raise ConfigurationError(
+            f"{source}={name!r}: expected an IANA time zone name such as Asia/Kolkata, Europe/London or UTC"
+        ) from None
+    return name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine, select
 
+from tipfusion import clock
 from tipfusion.audit import verify
 from tipfusion.cli.context import AppContext, console
 from tipfusion.cli.enrich import print_enrich_summary
@@ -120,7 +121,7 @@ def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:
     from tipfusion.track.service import advance
 
     console.rule("referral packages (DOCX + PDF + JSON + Excel annex + manifest) for the top suspects")
-    today = datetime.now(UTC)
+    today = clock.now()
     create_operation(
         engine, app.actor, DEMO_OPERATION, today - timedelta(days=1), today + timedelta(days=1), "SYNTHETIC demo drive"
     )

@@ -9,9 +9,10 @@ beyond the recipient.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from tipfusion import clock
 from tipfusion.errors import TipfusionError
 from tipfusion.normalise.device import split_device
 from tipfusion.normalise.hashes import HEX_LENGTHS
@@ -205,7 +206,7 @@ def misp_object_problems(item: dict[str, Any]) -> list[str]:
 def stix_bundle(dossier: Dossier, reference: str | None, unit: str, synthetic: bool) -> dict[str, Any]:
     import stix2
 
-    created = datetime.now(UTC)
+    created = clock.now()
     author = stix2.Identity(name=unit, identity_class="organization", created=created, modified=created)
     marking = [stix2.TLP_RED]
     objects: list[Any] = [author]
