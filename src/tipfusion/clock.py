@@ -94,10 +94,12 @@ def parse_moment(text: str, zone: tzinfo, country: str = "IN", *, end: bool = Fa
     return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
 
 
-def show_time(moment: datetime | None, zone: tzinfo) -> str:
+def show_time(moment: datetime | str | None, zone: tzinfo) -> str:
     """A moment as people read it: to the minute, in the unit's zone, zone named (`2026-12-02 17:45 IST`)."""
-    if moment is None:
+    if not moment:
         return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     if moment.tzinfo is None:  # SQLite hands back naive UTC
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")

@@ -9,10 +9,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.table import Column, Table
 
 from tipfusion import clock
 from tipfusion.config import Settings
@@ -88,7 +90,7 @@ class AppContext:
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint=option) from None
 
-    def time(self, moment: datetime | None) -> str:
+    def time(self, moment: datetime | str | None) -> str:
         """A moment for a table: to the minute, in the unit's zone, zone named."""
         return clock.show_time(moment, self.settings.profile.zone)
 
@@ -135,3 +137,60 @@ def progress(label: str, total: int | None = None) -> Iterator[Progress]:
             bar.update(task, description=f"{label}: {what}" if what else label, completed=done, total=of)
 
         yield update
+
+
+# -- tables that fit ---------------------------------------------------------------------------------------------
+_READABLE = 10  # narrowest a wrapping column may get before the table turns into one block per row
+
+
+def whole(header: str) -> Column:
+    """A column for what a user copies (ids, references, paths): never wrapped, never cut."""
+    return Column(header, no_wrap=True)
+
+
+def wrapping(header: str) -> Column:
+    """A column of free text: wraps, and folds words too long for it."""
+    return Column(header, overflow="fold")
+
+
+def show(table: Table, out: Console | None = None) -> None:
+    """Print a table so that nothing a user must copy is cut.
+
+    Ids, references and paths sit in `whole` columns. When the terminal cannot fit them plus a readable width
+    for every other column, each row is printed as a block of `header: value` lines instead (values unwrapped).
+    """
+    out = out or console
+    widths = [_width(out, column) for column in table.columns]
+    needed = 1 + sum(3 + (w if c.no_wrap else min(w, _READABLE)) for w, c in zip(widths, table.columns, strict=True))
+    if needed <= out.width or not table.row_count:
+        out.print(table)
+        return
+    if table.title:
+        out.print(f"[bold]{table.title}[/]", soft_wrap=True)
+    headers = [str(column.header) or f"column {n + 1}" for n, column in enumerate(table.columns)]
+    for index in range(table.row_count):
+        cells = [_cell(column, index) for column in table.columns]
+        out.print(f"{headers[0]} [bold]{cells[0]}[/]", soft_wrap=True)
+        for header, cell in zip(headers[1:], cells[1:], strict=True):
+            if cell.strip():
+                out.print(f"  {header}: {cell}", soft_wrap=True)
+
+
+def _cell(column: Column, index: int) -> str:
+    cell = list(column.cells)[index]
+    return cell if isinstance(cell, str) else str(cell)
+
+
+def _width(out: Console, column: Column) -> int:
+    texts = [str(column.header), *(_cell(column, i) for i in range(len(list(column.cells))))]
+    return max(out.render_str(text).cell_len for text in texts)
+
+
+def setting_path(value: str | None, variable: str) -> Path | None:
+    """A path from the settings (environment or TIPFUSION_CONFIG): it must exist, or the variable is named."""
+    if not value:
+        return None
+    path = Path(value)
+    if not path.exists():
+        raise ConfigurationError(f"{variable}={value!r}: no such file or folder")
+    return path

@@ -10,9 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tipfusion.audit import AuditEvent, append
 from tipfusion.cli.context import AppContext, console
-from tipfusion.store.report_detail import report_detail
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports as stored: every version, part and identifier.")
 
@@ -30,6 +28,9 @@ def show(
 ) -> None:
     """Everything stored for a report: versions, source parts, identifiers with whose they are, files with
     every fileDetails document, unknown fields kept verbatim."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.store.report_detail import report_detail
+
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     with engine.begin() as conn:

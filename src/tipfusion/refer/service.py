@@ -5,6 +5,7 @@ referral that says what changed."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -279,9 +280,16 @@ def build_many(
     output: Path,
     to: str | None = None,
     operation: str | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> list[BuiltReferral]:
+    """One package per target, in order; `progress(target, done, total)` is told before each one."""
     statements = load_statements(settings.referral_statements)
-    return [build_referral(engine, settings, actor, t, output, to, operation, statements) for t in targets]
+    built = []
+    for done, target in enumerate(targets):
+        if progress is not None:
+            progress(target, done, len(targets))
+        built.append(build_referral(engine, settings, actor, target, output, to, operation, statements))
+    return built
 
 
 def verify_package(engine: Engine | None, folder: Path) -> tuple[ManifestCheck, str | None]:

@@ -291,6 +291,7 @@ def case_rows(
             "arrests": r.arrests,
             "devices_seized": r.devices_seized,
             "needs_update": r.needs_update or "",
+            "sent_at": r.sent_at,
         }
         for r in rows
     ]
