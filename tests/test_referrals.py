@@ -442,7 +442,7 @@ def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tm
     later = (datetime.now(UTC) + timedelta(days=9)).isoformat()[:19]
     assert "nothing overdue" in run("cases", "overdue", "--at", later, "--station", "PS Nowhere")
     assert "OP-CLI" in run("operation", "list")
-    wrong = runner.invoke(app, ["--database", db_url, "operation", "create", "X", "--from", "31/02/2026", "--to", "today"])
+    wrong = runner.invoke(app, ["--database", db_url, "operation", "create", "X", "--from", "31/02/26", "--to", "x"])
     assert wrong.exit_code == 2 and "--from" in wrong.output and "YYYY-MM-DD" in wrong.output
     report = run("operation", "report", "OP-CLI", "-o", str(tmp_path / "op.xlsx"))
     assert "All" in report and (tmp_path / "op.xlsx").is_file()
