@@ -69,7 +69,7 @@ def audit_list(ctx: typer.Context, limit: Annotated[int, typer.Option(help="Late
     with app.ready_engine().connect() as conn:
         rows = list(conn.execute(select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit)))
     app.banner()
-    table = Table(whole("seq"), whole("time"), "actor", "action", whole("object"), title="Audit log")
+    table = Table(whole("seq"), "time", "actor", "action", whole("object"), title="Audit log")
     for row in reversed(rows):
         table.add_row(str(row.seq), app.time(row.at), row.actor, row.action, f"{row.object_type} {row.object_id}")
     show(table)

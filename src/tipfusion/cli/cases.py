@@ -45,7 +45,7 @@ def cases_list(
         "state",
         whole("FIR"),
         "arrests",
-        whole("sent"),
+        "sent",
         wrapping("needs update"),
         title="Cases",
     )
@@ -85,7 +85,7 @@ def cases_show(
         + (f"; closed: {row.closed_reason}" if row.closed_reason else "")
         + (f"\n[yellow]needs a supplementary referral:[/] {row.needs_update}" if row.needs_update else "")
     )
-    table = Table(whole("at"), "who", "action", "from", "to", wrapping("fields"), wrapping("reason"))
+    table = Table("at", "who", "action", "from", "to", wrapping("fields"), wrapping("reason"))
     for e in events:
         table.add_row(
             app.time(e.at),
@@ -193,9 +193,7 @@ def cases_overdue(
         if (station is None or i.station == station) and (district is None or i.district == district)
     ]
     app.banner()
-    table = Table(
-        "district", "station", whole("case"), whole("reference"), "overdue", whole("due"), "late", title="Overdue"
-    )
+    table = Table("district", "station", whole("case"), whole("reference"), "overdue", "due", "late", title="Overdue")
     for i in items:
         table.add_row(
             i.district,
@@ -247,7 +245,7 @@ def operation_list(ctx: typer.Context) -> None:
     from tipfusion.track.operations import list_operations
 
     app: AppContext = ctx.obj
-    table = Table(whole("name"), "title", whole("from"), whole("to"), "referrals", title="Operations")
+    table = Table(whole("name"), "title", "from", "to", "referrals", title="Operations")
     for r in list_operations(app.ready_engine()):
         table.add_row(r["name"], r["title"], app.time(r["starts"]), app.time(r["ends"]), str(r["referrals"]))
     show(table)

@@ -87,7 +87,7 @@ def quarantine_list(
     app.banner()
     table = Table(
         whole("id"),
-        whole("when"),
+        "when",
         "status",
         "reason",
         whole("report"),

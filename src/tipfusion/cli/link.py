@@ -113,7 +113,7 @@ def override_list(ctx: typer.Context) -> None:
     app: AppContext = ctx.obj
     with app.ready_engine().connect() as conn:
         rows = list(conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True))))
-    table = Table(whole("id"), "action", whole("what"), wrapping("reason"), "by", whole("when"), title="Overrides")
+    table = Table(whole("id"), "action", whole("what"), wrapping("reason"), "by", "when", title="Overrides")
     for row in rows:
         what = (
             f"{row.kind} {row.value}"

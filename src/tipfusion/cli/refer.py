@@ -96,7 +96,7 @@ def refer_list(ctx: typer.Context) -> None:
         "district",
         "station",
         whole("operation"),
-        whole("built"),
+        "built",
         title="Referrals",
     )
     for r in rows:

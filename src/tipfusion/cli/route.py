@@ -88,8 +88,8 @@ def requests_list(ctx: typer.Context) -> None:
         "ISP",
         "items",
         "status",
-        whole("sent"),
-        whole("due"),
+        "sent",
+        "due",
         "overdue",
         title="Requests",
     )

@@ -102,7 +102,8 @@ def build_requests(
         contact = contacts.get(request.isp)
         with engine.begin() as conn:
             number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
-            reference = f"{settings.request_prefix}/{_slug(request.isp)}/{today:%Y%m%d}/{number}"
+            day = today.astimezone(settings.profile.zone)  # the unit's day, not UTC's
+            reference = f"{settings.request_prefix}/{_slug(request.isp)}/{day:%Y%m%d}/{number}"
             folder = output / reference.replace("/", "-")
             context = LetterContext(
                 reference,
@@ -255,7 +256,7 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
             number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
             reference = (
                 f"{settings.request_prefix.replace('ISP', 'PLATFORM')}/{_slug(letter.recipient)}/"
-                f"{today:%Y%m%d}/{number}"
+                f"{today.astimezone(settings.profile.zone):%Y%m%d}/{number}"
             )
             folder = output / reference.replace("/", "-")
             context = LetterContext(
