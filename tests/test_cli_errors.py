@@ -89,6 +89,9 @@ def test_a_missing_input_path_is_an_error_naming_its_option(
         ("TIPFUSION_IP_WARNINGLIST", ["enrich"]),
         ("TIPFUSION_IP_DATABASES", ["enrich"]),
         ("TIPFUSION_PIN_GAZETTEER", ["route"]),
+        ("TIPFUSION_TEMPLATES_DIR", ["refer", "build", "--top", "1"]),
+        ("TIPFUSION_REFERRAL_STATEMENTS", ["refer", "build", "--top", "1"]),
+        ("TIPFUSION_TEMPLATES_DIR", ["operation", "report", "X", "-o", "x.pdf"]),
     ],
 )
 def test_a_missing_path_from_the_environment_names_its_variable(

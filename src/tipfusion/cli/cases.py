@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, show, whole, wrapping
+from tipfusion.cli.context import AppContext, console, progress, setting_path, show, whole, wrapping
 
 if TYPE_CHECKING:
     from tipfusion.track.operations import OperationReport
@@ -263,6 +263,7 @@ def operation_report_command(
     from tipfusion.track.operations import operation_report, write_report
 
     app: AppContext = ctx.obj
+    templates = setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR") if output else None
     engine = app.ready_engine()
     with progress(f"operation {name}") as update:
         update("counting", 0, None)
@@ -270,7 +271,6 @@ def operation_report_command(
         if output is not None:
             update(f"writing {output}", 0, None)
             chosen = fmt or output.suffix.lstrip(".").lower()
-            templates = Path(app.settings.templates_dir) if app.settings.templates_dir else None
             write_report(report, chosen, output, templates, app.settings.profile.zone)
     with engine.begin() as conn:
         append(conn, app.actor, [AuditEvent("operation.viewed", "operation", name, {})])

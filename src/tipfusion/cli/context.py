@@ -119,6 +119,9 @@ def progress(label: str, total: int | None = None) -> Iterator[Progress]:
 
     Yields `update(what, done, total)`; a step that cannot count shows a spinner with what it is doing.
     """
+    if not err_console.is_terminal:  # piped or logged: no animation, no stray blank lines
+        yield lambda _what, _done, _total: None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 

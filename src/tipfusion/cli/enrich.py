@@ -36,7 +36,7 @@ def enrich_config(
 
 
 def print_enrich_summary(summary: EnrichSummary) -> None:
-    table = Table("what", "count", title="Enrichment summary")
+    table = Table("what", "value", title="Enrichment summary")
     for label, value in [
         ("IP addresses looked up", f"{summary.ips_looked_up:,} ({summary.lookups_per_second:,.0f}/s)"),
         ("  new / changed / unchanged", f"{summary.ips_new:,} / {summary.ips_changed:,} / {summary.ips_unchanged:,}"),

@@ -25,7 +25,7 @@ def _names(names: list[str], shown: int = 20) -> str:
 
 
 def print_summary(summary: IngestSummary) -> None:
-    table = Table("what", "count", title="Ingest summary")
+    table = Table("what", "value", title="Ingest summary")
     for label, value in [
         ("documents read", summary.documents),
         ("new documents stored", summary.new_documents),

@@ -17,7 +17,7 @@ network_app = typer.Typer(no_args_is_help=True, help="Networks found by linking.
 
 
 def print_link_summary(summary: LinkSummary) -> None:
-    table = Table("what", "count", title="Link summary")
+    table = Table("what", "value", title="Link summary")
     sizes = ", ".join(f"{size} suspects × {count}" for size, count in sorted(summary.network_sizes.items()))
     for label, value in [
         ("reports", f"{summary.reports:,}"),

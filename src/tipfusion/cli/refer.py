@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, show, whole
+from tipfusion.cli.context import AppContext, console, progress, setting_path, show, whole
 from tipfusion.errors import TipfusionError
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ def refer_build(
     from tipfusion.refer import build_many, top_subjects
 
     app: AppContext = ctx.obj
+    setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
+    setting_path(app.settings.referral_statements, "TIPFUSION_REFERRAL_STATEMENTS")
     engine = app.ready_engine()
     chosen = list(targets or []) + (top_subjects(engine, top) if top else [])
     if not chosen:

@@ -38,6 +38,7 @@ def requests_build(
 
     app: AppContext = ctx.obj
     isp_table = isp_table or setting_path(app.settings.isp_table, "TIPFUSION_ISP_TABLE")
+    setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
     engine = app.ready_engine()
     with progress("requests") as update:
         update("letters and annexes per ISP", 0, None)
