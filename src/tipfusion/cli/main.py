@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, NoReturn
 
@@ -91,8 +92,13 @@ def run() -> None:
         app()
     except TipfusionError as exc:
         _fail(str(exc), exc.exit_code)
+    except BrokenPipeError:  # `tipfusion … | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except FileNotFoundError as exc:
         _fail(str(exc), 2)
+    except OSError as exc:  # a folder that cannot be written, a path that is a directory…
+        _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 1)
     except Exception as exc:
         message = _database_error(exc)
         if message is None:
