@@ -184,13 +184,13 @@ def test_an_unparsable_date_names_the_option_and_the_forms(
 def test_an_unknown_isp_in_an_answer_lists_the_known_ones(store: str, tmp_path: Path) -> None:
     engine = make_engine(store)
     with engine.begin() as conn:
-        for n, isp in enumerate(["Example Broadband", "Demo Mobile"]):
+        for n, isp in enumerate(["Example Broadband", "Demo Mobile", "Draft Net"]):
             conn.execute(
                 insert(isp_requests).values(
                     reference=f"TF/ISP/{n}",
                     recipient=isp,
                     created_at=datetime.now(UTC),
-                    status="sent",
+                    status="draft" if isp == "Draft Net" else "sent",
                     items=1,
                     output_dir="letters",
                     files={},
@@ -202,6 +202,9 @@ def test_an_unknown_isp_in_an_answer_lists_the_known_ones(store: str, tmp_path: 
     answer.write_text("ip,port,time,subscriber_name\n")
     result = tipfusion_cli("--database", store, "requests", "answer", str(answer), "--isp", "Nosuch Net", cwd=tmp_path)
     one_error(result, 2, "--isp", "'Nosuch Net'", "'Demo Mobile'", "'Example Broadband'")
+    unsent = tipfusion_cli("--database", store, "requests", "answer", str(answer), "--isp", "Draft Net", cwd=tmp_path)
+    output = one_error(unsent, 1, "no sent request to Draft Net")  # a refusal: nothing was stored
+    assert "quarantined" not in output
 
 
 def test_version_and_a_refusal(store: str, tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def requests_answer(
     ] = None,
 ) -> None:
     """Ingest an ISP's answer: validated, matched to the items asked, stored; bad files go to quarantine whole."""
-    from tipfusion.errors import DocumentRejected
+    from tipfusion.errors import DocumentRejected, TipfusionError
     from tipfusion.route.answers import ingest_answers
     from tipfusion.route.service import list_requests
 
@@ -154,6 +154,8 @@ def requests_answer(
     try:
         summary = ingest_answers(app.ready_engine(), app.actor, path, isp, app.settings.profile.phone_region, mapping)
     except DocumentRejected as exc:
+        if exc.reason == "no_request":  # refused before anything was stored: not a quarantine
+            raise TipfusionError(str(exc)) from None
         console.print(f"[red]quarantined[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from exc
     app.banner()
