@@ -88,7 +88,7 @@ def status(ctx: typer.Context) -> None:
     table = Table("what", "count")
     for key, value in numbers.items():
         table.add_row(key.replace("_", " "), f"{value:,}")
-    console.print(table)
+    show(table)
 
 
 def register(app: typer.Typer) -> None:

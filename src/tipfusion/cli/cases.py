@@ -298,7 +298,7 @@ def print_operation(report: OperationReport) -> None:
             *[str(row[key]) for key, _ in COLUMNS],
             style="bold" if row is report.totals else None,
         )
-    console.print(table)
+    show(table)
     console.print(report.unit_wide)
 
 

@@ -163,6 +163,9 @@ def show(table: Table, out: Console | None = None) -> None:
     for every other column, each row is printed as a block of `header: value` lines instead (values unwrapped).
     """
     out = out or console
+    for column in table.columns:  # what has to give wraps, folding long words: never an ellipsis
+        if not column.no_wrap:
+            column.overflow = "fold"
     widths = [_width(out, column) for column in table.columns]
     needed = 1 + sum(3 + (w if c.no_wrap else min(w, _READABLE)) for w, c in zip(widths, table.columns, strict=True))
     if needed <= out.width or not table.row_count:

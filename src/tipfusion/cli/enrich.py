@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, setting_path
+from tipfusion.cli.context import AppContext, console, progress, setting_path, show
 from tipfusion.config import Settings
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def print_enrich_summary(summary: EnrichSummary) -> None:
         ("seconds", f"{summary.seconds:.1f}"),
     ]:
         table.add_row(label, str(value))
-    console.print(table)
+    show(table)
     for problem in summary.problems:
         console.print(f"[red]skipped[/] {problem}", soft_wrap=True)
     if not summary.sources.count("@"):

@@ -41,7 +41,7 @@ def print_summary(summary: IngestSummary) -> None:
         ("reports/s", f"{summary.reports_per_second:,.0f}"),
     ]:
         table.add_row(label, str(value))
-    console.print(table)
+    show(table)
     if summary.issues:
         console.print("notes: " + ", ".join(f"{code} ×{n}" for code, n in summary.issues.most_common()))
     if summary.reference_skipped:
@@ -89,7 +89,7 @@ def quarantine_list(
         whole("id"),
         "when",
         "status",
-        "reason",
+        whole("reason"),
         whole("report"),
         whole("source"),
         whole("where"),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress
+from tipfusion.cli.context import AppContext, console, progress, show
 from tipfusion.cli.exports import export_app
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def jurisdictions_list(ctx: typer.Context) -> None:
     )
     for district, count in sorted(districts.items()):
         table.add_row(district, str(count))
-    console.print(table)
+    show(table)
 
 
 def print_routing(summary: RoutingSummary) -> None:
@@ -90,7 +90,7 @@ def print_routing(summary: RoutingSummary) -> None:
         table = Table("station", "suspects", title="Routed to stations")
         for station, count in sorted(summary.by_station.items(), key=lambda kv: (-kv[1], kv[0]))[:15]:
             table.add_row(station, str(count))
-        console.print(table)
+        show(table)
 
 
 @route_app.callback()

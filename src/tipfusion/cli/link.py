@@ -34,12 +34,12 @@ def print_link_summary(summary: LinkSummary) -> None:
         ("seconds", ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items())),
     ]:
         table.add_row(label, value)
-    console.print(table)
+    show(table)
     if summary.top_suppressed:
         noise = Table("kind", "value", "holders", "why it was not used", title="Most shared values suppressed")
         for item in summary.top_suppressed:
             noise.add_row(item["kind"], item["value"], str(item["holders"]), item["reason"])
-        console.print(noise)
+        show(noise)
 
 
 def link(ctx: typer.Context) -> None:
@@ -159,7 +159,7 @@ def network_show(ctx: typer.Context, network_id: Annotated[str, typer.Argument(h
         table.add_row(
             link_row.a, link_row.b, f"{link_row.score:g}", "; ".join(f"{k} {v}" for k, v, _ in link_row.evidence[:4])
         )
-    console.print(table)
+    show(table)
 
 
 def print_network(network_id: str, summary: dict[str, Any], suspect_count: int, report_count: int) -> None:
