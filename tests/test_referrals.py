@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from tests.rendering import read_page
+from tipfusion import clock
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import verify_manifest
@@ -409,7 +410,7 @@ def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tm
         assert done.exit_code == 0, done.output
         return done.output
 
-    today = datetime.now(UTC).date()
+    today = clock.today(Settings().profile.zone)  # the unit's day: after 18:30 UTC it is already tomorrow in India
     run("operation", "create", "OP-CLI", "--from", (today - timedelta(days=1)).isoformat(), "--to", today.isoformat())
     built = run("refer", "build", "--top", "2", "--output", str(tmp_path / "refs"))
     assert "TF/REF/" in built and "SYNTHETIC" in built
