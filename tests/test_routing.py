@@ -403,3 +403,5 @@ def test_a_decision_names_the_evidence_it_went_by() -> None:
     )
     assert (voted.basis, voted.decided_by) == ("esp_location", ["ESP: North"])
     assert decide([], CITY).decided_by == []
+    twice = decide([Evidence("ip_city", "report 9: IP estimate North", place="North")] * 2, CITY)
+    assert twice.decided_by == ["report 9: IP estimate North"]  # two sightings, one line

@@ -75,12 +75,19 @@ def routed_by(decision: dict[str, Any]) -> Para:
     """Where a suspect was routed, on what basis and by which evidence: the address itself, with its report."""
     place = decision["station"] or (f"District {decision['district']}" if decision["district"] else "the central unit")
     basis_en, basis_hi = words("basis", decision["basis"])
-    evidence = "; ".join(decision.get("decided_by") or [])
+    evidence = _evidence(decision, "; ")
     return Para(
         f"Routed to {place} by {basis_en} (confidence {english('confidence', decision['confidence'])})"
         + (f": {evidence}" if evidence else ""),
         f"{place} को भेजा गया; आधार: {basis_hi} (विश्वसनीयता {hindi('confidence', decision['confidence'])})",
     )
+
+
+def _evidence(decision: dict[str, Any], between: str, most: int = 4) -> str:
+    """What a decision went by, the first few (the JSON and the annex hold every one)."""
+    shown = list(dict.fromkeys(decision.get("decided_by") or []))
+    more = f"{between}… {len(shown) - most} more" if len(shown) > most else ""
+    return between.join(shown[:most]) + more
 
 
 def _letterhead(addressing: Addressing, zone: str) -> list[Block]:
@@ -264,7 +271,7 @@ def _jurisdiction(dossier: Dossier) -> list[Block]:
                 [
                     r["suspect_id"],
                     "\n".join(x for x in (r["station"], r["district"] and f"District {r['district']}") if x),
-                    both("basis", r["basis"]) + "".join(f"\n{d}" for d in r.get("decided_by") or []),
+                    "\n".join(x for x in (both("basis", r["basis"]), _evidence(r, "\n")) if x),
                     both("confidence", r["confidence"]),
                     (r["network_id"] or "") + (" (spans districts)" if r["network_central"] else ""),
                     "; ".join(r["deconfliction"]),

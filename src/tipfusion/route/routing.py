@@ -53,7 +53,8 @@ def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
                 notes.append(f"{kind} outside the jurisdiction: {item.detail}")
             else:
                 located.append(found)
-                used.append(item.detail)
+                if item.detail not in used:
+                    used.append(item.detail)
                 if found.on_border:
                     notes.append(f"{kind} on the border of {found.station.station_id} and {', '.join(found.others)}")
         if not located:
@@ -82,7 +83,7 @@ def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
     if len(hinted) == 1:
         district = next(iter(hinted))
         notes.append("PIN centroid only: the district is a hint, the station needs the full address")
-        used = [e.detail for e in evidence if e.hint_only and e.point is not None]
+        used = list(dict.fromkeys(e.detail for e in evidence if e.hint_only and e.point is not None))
         return Decision(district, None, "pin_hint", "low", notes, shown, used)
     for kind in PLACE_KINDS:
         voters = [(e, d) for e in evidence if e.kind == kind for d in [jurisdiction.district_named(e.place)] if d]
@@ -92,6 +93,6 @@ def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
             if rest and rest[0][1] == votes:
                 notes.append(f"{kind}: points equally at {district} and {rest[0][0]}")
                 continue
-            used = [e.detail for e, d in voters if d == district]
+            used = list(dict.fromkeys(e.detail for e, d in voters if d == district))  # one line per report
             return Decision(district, None, kind, "low", notes, shown, used)
     return Decision(None, None, "central: outside the jurisdiction" if outside else CENTRAL, "none", notes, shown)
