@@ -252,6 +252,8 @@ def _summary(dossier: Dossier, subject: str) -> list[Block]:
 
 def _why(factor: str, why: Any) -> str:
     """A factor's reason, with annotation codes in words."""
+    if factor == "most_urgent_report":
+        return f"report {why}"
     if factor in ("contact_annotation", "harm_annotations"):
         return ", ".join(english("annotation", name.strip()) for name in str(why).split(","))
     return _text(why)

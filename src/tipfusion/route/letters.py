@@ -100,14 +100,19 @@ def paragraphs(request: IspRequest) -> tuple[str, list[str]]:
         "each entry the subscriber details: name, installation or billing address, registered mobile and "
         "alternate numbers, email address, identity document type and number, and connection type, together "
         "with the session logs that establish the allocation.",
-        f"Each entry gives the source port and the date-time to the second, in UTC and in {request.log_timezone} "
-        f"(the time zone of your logs). For addresses shared through carrier-grade NAT, please match on address, "
-        f"source port and time together.",
+        "Each entry gives the source port and the date-time to the second, in "
+        + ("UTC" if request.log_timezone == "UTC" else f"UTC and in {request.log_timezone}")
+        + " (the time zone of your logs). For addresses shared through carrier-grade NAT, please match on address, "
+        "source port and time together.",
         "Under Rule 3(1)(j) of the Information Technology (Intermediary Guidelines and Digital Media Ethics Code) "
-        "Rules, 2021, the information is to be furnished within 72 hours of receipt of this notice. The annex "
-        f"accompanies this notice as a spreadsheet ({len(request.items)} entries).",
+        "Rules, 2021, the information is to be furnished within 72 hours of receipt of this notice. The entries are "
+        f"listed in the annex below, which also accompanies this notice as a spreadsheet ({_entries(request)}).",
     ]
     return title, body
+
+
+def _entries(request: IspRequest) -> str:
+    return f"{len(request.items)} {'entry' if len(request.items) == 1 else 'entries'}"
 
 
 def paragraphs_hindi(request: IspRequest) -> tuple[str, list[str]]:
@@ -120,12 +125,15 @@ def paragraphs_hindi(request: IspRequest) -> tuple[str, list[str]]:
         "भारतीय नागरिक सुरक्षा संहिता, 2023 की धारा 94 के अंतर्गत आपसे अपेक्षा है कि प्रत्येक प्रविष्टि के लिए ग्राहक का "
         "विवरण प्रस्तुत करें: नाम, संस्थापन या बिलिंग पता, पंजीकृत मोबाइल एवं वैकल्पिक नंबर, ईमेल पता, पहचान दस्तावेज़ का "
         "प्रकार एवं संख्या, तथा कनेक्शन का प्रकार, साथ ही वे सत्र लॉग जिनसे आवंटन स्थापित होता है।",
-        f"प्रत्येक प्रविष्टि में स्रोत पोर्ट तथा सेकंड तक दिनांक-समय UTC में और {request.log_timezone} (आपके लॉग के समय "
-        "क्षेत्र) में दिया गया है। कैरियर-ग्रेड NAT द्वारा साझा किए गए पतों के लिए कृपया पता, स्रोत पोर्ट और समय तीनों का "
-        "एक साथ मिलान करें।",
+        "प्रत्येक प्रविष्टि में स्रोत पोर्ट तथा सेकंड तक दिनांक-समय "
+        + ("UTC" if request.log_timezone == "UTC" else f"UTC में और {request.log_timezone}")
+        + " (आपके लॉग के समय क्षेत्र) में दिया गया है। कैरियर-ग्रेड NAT द्वारा साझा किए गए पतों के लिए कृपया पता, स्रोत "
+        "पोर्ट और समय तीनों का एक साथ मिलान करें।",
         "सूचना प्रौद्योगिकी (मध्यवर्ती दिशानिर्देश और डिजिटल मीडिया आचार संहिता) नियम, 2021 के नियम 3(1)(ञ) के अंतर्गत "
-        "यह जानकारी इस नोटिस की प्राप्ति के 72 घंटों के भीतर उपलब्ध कराई जानी है। अनुलग्नक इस नोटिस के साथ स्प्रेडशीट "
-        f"के रूप में संलग्न है ({len(request.items)} प्रविष्टियाँ)।",
+        "यह जानकारी इस नोटिस की प्राप्ति के 72 घंटों के भीतर उपलब्ध कराई जानी है। प्रविष्टियाँ नीचे अनुलग्नक में सूचीबद्ध "
+        f"हैं, जो इस नोटिस के साथ स्प्रेडशीट के रूप में भी संलग्न है ({len(request.items)} "
+        + ("प्रविष्टि" if len(request.items) == 1 else "प्रविष्टियाँ")
+        + ")।",
     ]
     return title, body
 
@@ -164,7 +172,11 @@ ISP_COLUMNS = [
 
 def isp_letter(request: IspRequest) -> Letter:
     title, body = paragraphs(request)
-    columns = [(key, label.format(zone=request.log_timezone)) for key, label in ISP_COLUMNS]
+    columns = [
+        (key, label.format(zone=request.log_timezone))
+        for key, label in ISP_COLUMNS
+        if not (key == "time_isp_zone" and request.log_timezone == "UTC")  # an ISP logging in UTC: one time column
+    ]
     title_hindi, body_hindi = paragraphs_hindi(request)
     rows = [item.row() for item in request.items]
     return Letter(request.isp, title, body, columns, ANNEX_FIELDS, rows, title_hindi, tuple(body_hindi))
@@ -332,7 +344,7 @@ def _write_docx(
     signed.paragraph_format.space_before = Pt(18)
     signed.paragraph_format.keep_together = True
     annex = document.add_heading(f"Annex / अनुलग्नक ({len(table)} {'entry' if len(table) == 1 else 'entries'})", level=2)
-    annex.paragraph_format.page_break_before = True  # the annex starts a page, as in the PDF
+    annex.paragraph_format.keep_with_next = True  # the annex heading stays with its table
     grid = document.add_table(rows=1, cols=len(letter.columns))
     grid.style = "Table Grid"
     header_row(grid, _widths(letter), text_width)
