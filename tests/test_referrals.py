@@ -101,7 +101,7 @@ def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_p
     seen = read_page(built.folder / f"{stem}.pdf", 0, tmp_path)  # page 1 as a reader sees it
     assert "सारांश" in seen and "Summary" in seen
     sheet = load_workbook(built.folder / f"{stem}-annex.xlsx")["IP timeline"]
-    assert sheet.max_row == len(timeline) + 2  # banner, header, every sighting
+    assert sheet.max_row == len(timeline) + 1  # header (row 1), every sighting
 
     check, stored = verify_package(engine, built.folder)
     assert check.ok and stored == built.reference

@@ -50,6 +50,24 @@ class CaseDeadlines:
 
 
 @dataclass(frozen=True, slots=True)
+class UnitProfile:
+    """Who sends referrals and notices, and how to reach them: a station officer or an ISP's nodal officer acts on
+    a document only when it says whom to call back and who signed it."""
+
+    name: str = "Cyber Crime Unit"
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    officer_name: str = ""  # the officer in charge, who signs referrals and notices
+    officer_designation: str = "Station House Officer"  # the SHO for the Indian profile
+
+    @property
+    def contact(self) -> str:
+        """Phone and email on one line (empty when the profile has neither)."""
+        return "; ".join(x for x in (f"Phone {self.phone}" if self.phone else "", self.email) if x)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = "sqlite:///tipfusion.db"
     profile: Profile = field(default_factory=Profile)
@@ -60,13 +78,21 @@ class Settings:
     isp_table: str | None = None
     ip_warninglist: str | None = None
     disposable_domains: str | None = None
-    issuing_officer: str = "Station House Officer"  # the signatory of notices (the SHO for the Indian profile)
     request_prefix: str = "TF/ISP"  # reference numbers of requests: PREFIX/isp/yyyymmdd/n
     templates_dir: str | None = None  # the unit's own letter templates, overriding the built-in ones
-    unit_name: str = "Cyber Crime Unit"  # who referrals come from
+    unit: UnitProfile = field(default_factory=UnitProfile)  # who referrals and notices come from
     referral_prefix: str = "TF/REF"  # referral references: PREFIX/yyyy/nnnnnn
     referral_statements: str | None = None  # the unit's own standard statements (TOML), replacing the built-in ones
     case_deadlines: CaseDeadlines = field(default_factory=CaseDeadlines)
+
+    @property
+    def unit_name(self) -> str:
+        return self.unit.name
+
+    @property
+    def issuing_officer(self) -> str:
+        """The signatory of notices: the officer in charge's designation (and name, when the profile has one)."""
+        return ", ".join(x for x in (self.unit.officer_name, self.unit.officer_designation) if x)
 
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)
@@ -103,11 +129,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         isp_table=env.get("TIPFUSION_ISP_TABLE", enrich.get("isp_table")),
         ip_warninglist=env.get("TIPFUSION_IP_WARNINGLIST", enrich.get("warninglist")),
         disposable_domains=env.get("TIPFUSION_DISPOSABLE_DOMAINS", enrich.get("disposable_domains")),
-        issuing_officer=env.get("TIPFUSION_ISSUING_OFFICER", str(data.get("issuing_officer", "Station House Officer"))),
         request_prefix=env.get("TIPFUSION_REQUEST_PREFIX", str(data.get("request_prefix", "TF/ISP"))),
         templates_dir=env.get("TIPFUSION_TEMPLATES_DIR", data.get("templates_dir")),  # type: ignore[arg-type]
         ingest_workers=_int(env, "TIPFUSION_INGEST_WORKERS", data.get("ingest_workers"), -1, minimum=-1),
-        unit_name=env.get("TIPFUSION_UNIT_NAME", str(refer.get("unit_name", "Cyber Crime Unit"))),
+        unit=_unit(env, data, refer),
         referral_prefix=env.get("TIPFUSION_REFERRAL_PREFIX", str(refer.get("prefix", "TF/REF"))),
         referral_statements=env.get("TIPFUSION_REFERRAL_STATEMENTS", refer.get("statements")),
         case_deadlines=CaseDeadlines(
@@ -169,3 +194,22 @@ def _zone_name(env: dict[str, str], from_file: str) -> str:
             f"{source}={name!r}: expected an IANA time zone name such as Asia/Kolkata, Europe/London or UTC"
         ) from None
     return name
+
+
+def _unit(env: dict[str, str], data: dict[str, object], refer: dict[str, object]) -> UnitProfile:
+    """The `[unit]` table and `TIPFUSION_UNIT_*` / `TIPFUSION_OFFICER_*`; the older `[referrals] unit_name`,
+    `issuing_officer` and `TIPFUSION_ISSUING_OFFICER` still name the unit and the officer's designation."""
+    unit = dict(data.get("unit", {}))  # type: ignore[call-overload]
+    default = UnitProfile()
+    name = unit.get("name", refer.get("unit_name", default.name))
+    designation = unit.get("officer_designation", data.get("issuing_officer", default.officer_designation))
+    return UnitProfile(
+        name=env.get("TIPFUSION_UNIT_NAME", str(name)),
+        address=env.get("TIPFUSION_UNIT_ADDRESS", str(unit.get("address", ""))),
+        phone=env.get("TIPFUSION_UNIT_PHONE", str(unit.get("phone", ""))),
+        email=env.get("TIPFUSION_UNIT_EMAIL", str(unit.get("email", ""))),
+        officer_name=env.get("TIPFUSION_OFFICER_NAME", str(unit.get("officer_name", ""))),
+        officer_designation=env.get(
+            "TIPFUSION_OFFICER_DESIGNATION", env.get("TIPFUSION_ISSUING_OFFICER", str(designation))
+        ),
+    )

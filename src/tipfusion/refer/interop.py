@@ -141,7 +141,10 @@ def misp_event(dossier: Dossier, reference: str | None, synthetic: bool) -> dict
         seen.add_attribute("ip-src", sighting["ip"])
         seen.add_attribute("src-port", sighting["port"])
         seen.add_attribute("first-seen", sighting["time_utc"])
-        seen.comment = f"{sighting['event'] or 'event'} in report {sighting['report_id']} ({sighting['esp']})"
+        seen.comment = (
+            f"{sighting['event'] or 'event'} in report(s) {', '.join(str(r) for r in sighting['reports'])} "
+            f"({', '.join(sighting['esps'])})"
+        )
         event.add_object(seen)
     for item in dossier.files:
         hashes = _typed_hashes(item, 0)

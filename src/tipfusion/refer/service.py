@@ -136,6 +136,7 @@ def complete(dossier: Dossier, settings: Settings, statements: list[dict[str, An
         sent.astimezone(settings.profile.zone),
         settings.case_deadlines.acknowledge_hours,
         settings.case_deadlines.fir_days,
+        settings.unit,
     )
 
 
@@ -181,10 +182,9 @@ def build_referral(
         addressing = Addressing(
             reference=reference,
             date=stamp.astimezone(zone),
-            unit=settings.unit_name,
+            unit=settings.unit,
             station=station,
             district=district,
-            signatory=f"{settings.issuing_officer}, {settings.unit_name}",
             kind="supplementary" if parent is not None else "initial",
             parent_reference=parent.reference if parent is not None else None,
             changes=changes,
