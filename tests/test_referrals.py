@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from tests.rendering import read_page
+from tipfusion import clock
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import verify_manifest
@@ -100,7 +101,7 @@ def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_p
     seen = read_page(built.folder / f"{stem}.pdf", 0, tmp_path)  # page 1 as a reader sees it
     assert "सारांश" in seen and "Summary" in seen
     sheet = load_workbook(built.folder / f"{stem}-annex.xlsx")["IP timeline"]
-    assert sheet.max_row == len(timeline) + 2  # banner, header, every sighting
+    assert sheet.max_row == len(timeline) + 1  # header (row 1), every sighting
 
     check, stored = verify_package(engine, built.folder)
     assert check.ok and stored == built.reference
@@ -409,7 +410,7 @@ def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tm
         assert done.exit_code == 0, done.output
         return done.output
 
-    today = datetime.now(UTC).date()
+    today = clock.today(Settings().profile.zone)  # the unit's day: after 18:30 UTC it is already tomorrow in India
     run("operation", "create", "OP-CLI", "--from", (today - timedelta(days=1)).isoformat(), "--to", today.isoformat())
     built = run("refer", "build", "--top", "2", "--output", str(tmp_path / "refs"))
     assert "TF/REF/" in built and "SYNTHETIC" in built
@@ -442,7 +443,7 @@ def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tm
     later = (datetime.now(UTC) + timedelta(days=9)).isoformat()[:19]
     assert "nothing overdue" in run("cases", "overdue", "--at", later, "--station", "PS Nowhere")
     assert "OP-CLI" in run("operation", "list")
-    wrong = runner.invoke(app, ["--database", db_url, "operation", "create", "X", "--from", "29/11/2026", "--to", "x"])
+    wrong = runner.invoke(app, ["--database", db_url, "operation", "create", "X", "--from", "31/02/26", "--to", "x"])
     assert wrong.exit_code == 2 and "--from" in wrong.output and "YYYY-MM-DD" in wrong.output
     report = run("operation", "report", "OP-CLI", "-o", str(tmp_path / "op.xlsx"))
     assert "All" in report and (tmp_path / "op.xlsx").is_file()

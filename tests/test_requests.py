@@ -113,8 +113,9 @@ def test_build_letters_and_track(ready: tuple[Engine, Path], db_url: str, tmp_pa
     pdf = next(hosting.folder.glob("*.pdf")).read_bytes()
     assert pdf.startswith(b"%PDF")
     assert "भारतीय नागरिक सुरक्षा संहिता" in text  # the Hindi notice follows the English one
-    # the PDF's last page, as a reader sees it: Devanagari shaped by the vendored font, not boxes
-    seen = read_page(next(hosting.folder.glob("*.pdf")), -1, tmp_path)
+    # the first page, as a reader sees it: the Hindi letter follows the English one, Devanagari shaped by the
+    # vendored font, not boxes (the annex starts its own page)
+    seen = read_page(next(hosting.folder.glob("*.pdf")), 0, tmp_path)
     assert "नागरिक सुरक्षा संहिता" in seen and "नोटिस" in seen
     manifest = next(hosting.folder.glob("*-manifest.txt")).read_text()
     import hashlib

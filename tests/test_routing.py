@@ -378,3 +378,30 @@ def test_a_landline_routes_to_the_district_of_its_exchange(engine: Engine, db_ur
     table.write_text("prefix,district\n,Demopur\n")
     with pytest.raises(ConfigurationError, match=r"landlines\.csv:2"):
         route_all(engine, "t", None, table)
+
+
+def test_a_decision_names_the_evidence_it_went_by() -> None:
+    """The referral's routing line shows the address a suspect was routed by: the located evidence of the kind
+    that decided, not every address seen (an outside one, a weaker kind)."""
+    decision = decide(
+        [
+            Evidence("report_address", "report 1: House 4, Sector 2, 110001", (77.15, 28.55)),
+            Evidence("report_address", "report 2: far away", (80.0, 20.0)),
+            Evidence("ip_city", "report 3: IP estimate North", place="North"),
+        ],
+        CITY,
+    )
+    assert (decision.station, decision.decided_by) == ("PS B", ["report 1: House 4, Sector 2, 110001"])
+    split = decide(
+        [Evidence("report_address", "a", (77.05, 28.55)), Evidence("report_address", "b", (77.15, 28.55))], CITY
+    )
+    assert (split.station, split.decided_by) == (None, ["a", "b"])  # both stations' addresses, for the district
+    hinted = decide([Evidence("report_address", "PIN 110001 only", (77.05, 28.55), hint_only=True)], CITY)
+    assert hinted.decided_by == ["PIN 110001 only"]
+    voted = decide(
+        [Evidence("esp_location", "ESP: North", place="North"), Evidence("ip_city", "x", place="South")], CITY
+    )
+    assert (voted.basis, voted.decided_by) == ("esp_location", ["ESP: North"])
+    assert decide([], CITY).decided_by == []
+    twice = decide([Evidence("ip_city", "report 9: IP estimate North", place="North")] * 2, CITY)
+    assert twice.decided_by == ["report 9: IP estimate North"]  # two sightings, one line

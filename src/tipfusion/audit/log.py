@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from tipfusion import clock
 from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import lock_audit_chain
 from tipfusion.store.tables import audit_events
@@ -81,7 +82,7 @@ def append(conn: Connection, actor: str, events: Sequence[AuditEvent], at: datet
         select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
     ).first()
     seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
-    when = (at or datetime.now(UTC)).astimezone(UTC)
+    when = (at or clock.now()).astimezone(UTC)
     rows: list[tuple[object, ...]] = []
     for event in events:
         seq += 1

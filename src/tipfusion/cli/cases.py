@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tipfusion.audit import AuditEvent, append
-from tipfusion.cli.context import AppContext, console
-from tipfusion.track.operations import (
-    COLUMNS,
-    OperationReport,
-    create_operation,
-    list_operations,
-    operation_report,
-    write_report,
-)
-from tipfusion.track.service import advance, case_rows, correct, history, overdue, refresh_flags, transfer
+from tipfusion.cli.context import AppContext, console, progress, setting_path, show, whole, wrapping
+
+if TYPE_CHECKING:
+    from tipfusion.track.operations import OperationReport
+
+DATE_HELP = "YYYY-MM-DD, DD/MM/YYYY, today or yesterday"
 
 cases_app = typer.Typer(no_args_is_help=True, help="Cases: sent → acknowledged → FIR → arrests → chargesheet → closed.")
 operation_app = typer.Typer(no_args_is_help=True, help="Operations: named drives and their totals.")
@@ -33,6 +27,9 @@ def cases_list(
     state: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Cases, with the ones that need a supplementary referral marked."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.track.service import case_rows
+
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     rows = case_rows(engine, station, district, state)
@@ -40,7 +37,18 @@ def cases_list(
         scope = {"station": station, "district": district, "state": state, "rows": len(rows)}
         append(conn, app.actor, [AuditEvent("case.listed", "case", "list", scope)])
     app.banner()
-    table = Table("case", "reference", "district", "station", "state", "FIR", "arrests", "needs update", title="Cases")
+    table = Table(
+        whole("case"),
+        whole("reference"),
+        "district",
+        "station",
+        "state",
+        whole("FIR"),
+        "arrests",
+        "sent",
+        wrapping("needs update"),
+        title="Cases",
+    )
     for r in rows:
         table.add_row(
             str(r["case"]),
@@ -50,9 +58,10 @@ def cases_list(
             r["state"],
             r["fir_number"],
             str(r["arrests"]),
+            app.time(r["sent_at"]),
             r["needs_update"],
         )
-    console.print(table)
+    show(table)
 
 
 @cases_app.command("show")
@@ -60,6 +69,9 @@ def cases_show(
     ctx: typer.Context, case: Annotated[str, typer.Argument(help="Case number or referral reference")]
 ) -> None:
     """A case and every step of its history (who, when, what)."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.track.service import history
+
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     row, events = history(engine, case)
@@ -73,10 +85,10 @@ def cases_show(
         + (f"; closed: {row.closed_reason}" if row.closed_reason else "")
         + (f"\n[yellow]needs a supplementary referral:[/] {row.needs_update}" if row.needs_update else "")
     )
-    table = Table("at (UTC)", "who", "action", "from", "to", "fields", "reason")
+    table = Table("at", "who", "action", "from", "to", wrapping("fields"), wrapping("reason"))
     for e in events:
         table.add_row(
-            str(e.at)[:19],
+            app.time(e.at),
             e.actor,
             e.action,
             e.from_state or "",
@@ -84,7 +96,7 @@ def cases_show(
             ", ".join(f"{k}={v}" for k, v in (e.fields or {}).items()),
             e.reason or "",
         )
-    console.print(table)
+    show(table)
 
 
 @cases_app.command("advance")
@@ -95,9 +107,9 @@ def cases_advance(
         str,
         typer.Argument(help="acknowledged | fir_registered | arrested | devices_seized | chargesheet_filed | closed"),
     ],
-    date: Annotated[str | None, typer.Option(help="When it happened (YYYY-MM-DD)")] = None,
+    date: Annotated[str | None, typer.Option(help=f"When it happened ({DATE_HELP}; default today)")] = None,
     fir_number: Annotated[str | None, typer.Option(help="e.g. 0123/2026")] = None,
-    fir_date: Annotated[str | None, typer.Option()] = None,
+    fir_date: Annotated[str | None, typer.Option(help=DATE_HELP)] = None,
     fir_station: Annotated[str | None, typer.Option()] = None,
     sections: Annotated[str | None, typer.Option(help="';'-separated, e.g. 'IT Act 67B; POCSO 15'")] = None,
     count: Annotated[int | None, typer.Option(help="Accused arrested / devices seized")] = None,
@@ -109,11 +121,13 @@ def cases_advance(
     ] = None,
 ) -> None:
     """Record the next step of a case (validated; audited)."""
+    from tipfusion.track.service import advance
+
     app: AppContext = ctx.obj
     given: dict[str, Any] = {
-        "date": date,
+        "date": app.day(date, "--date").isoformat() if date else None,
         "fir_number": fir_number,
-        "fir_date": fir_date,
+        "fir_date": app.day(fir_date, "--fir-date").isoformat() if fir_date else None,
         "fir_station": fir_station,
         "sections": sections,
         "count": count,
@@ -134,8 +148,12 @@ def cases_correct(
     value: Annotated[str, typer.Argument()],
     reason: Annotated[str, typer.Option("--reason")],
 ) -> None:
-    """Correct a recorded fact; the old value stays in the history."""
+    """Correct a recorded fact; the old value stays in the history (dates as in `cases advance`)."""
+    from tipfusion.track.service import correct
+
     app: AppContext = ctx.obj
+    if field.endswith("_date"):
+        value = app.day(value, "VALUE").isoformat()
     changed = correct(app.ready_engine(), app.settings, app.actor, case, field, value, reason)
     console.print(f"case {case}: {field} → {changed[field]}")
 
@@ -148,6 +166,8 @@ def cases_transfer(
     reason: Annotated[str, typer.Option("--reason")],
 ) -> None:
     """Transfer a case to another station (history kept)."""
+    from tipfusion.track.service import transfer
+
     app: AppContext = ctx.obj
     before, after = transfer(app.ready_engine(), app.actor, case, station, reason)
     console.print(f"case {case}: {before or 'central unit'} → {after}")
@@ -156,21 +176,24 @@ def cases_transfer(
 @cases_app.command("overdue")
 def cases_overdue(
     ctx: typer.Context,
-    at: Annotated[str | None, typer.Option(help="As of this UTC date-time (default now)")] = None,
+    at: Annotated[
+        str | None, typer.Option(help=f"As of this moment ({DATE_HELP}, or a date-time; default now)")
+    ] = None,
     station: Annotated[str | None, typer.Option(help="Only this station's items")] = None,
     district: Annotated[str | None, typer.Option(help="Only this district's items")] = None,
 ) -> None:
     """Acknowledgements, FIRs and ISP answers past due, per station."""
+    from tipfusion.track.service import overdue
+
     app: AppContext = ctx.obj
-    moment = _day(at, "--at") if at else None
+    moment = app.moment(at, "--at", end=True) if at else None
     items = [
         i
         for i in overdue(app.ready_engine(), app.settings, moment)
         if (station is None or i.station == station) and (district is None or i.district == district)
     ]
     app.banner()
-    zone = app.settings.profile.zone
-    table = Table("district", "station", "case", "reference", "overdue", f"due ({zone.key})", "late", title="Overdue")
+    table = Table("district", "station", whole("case"), whole("reference"), "overdue", "due", "late", title="Overdue")
     for i in items:
         table.add_row(
             i.district,
@@ -178,15 +201,20 @@ def cases_overdue(
             str(i.case or ""),
             i.reference,
             i.what,
-            i.due.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+            app.time(i.due),
             f"{i.hours_late / 24:.1f} days",
         )
-    console.print(table if items else "nothing overdue")
+    if items:
+        show(table)
+    else:
+        console.print("nothing overdue")
 
 
 @cases_app.command("check")
 def cases_check(ctx: typer.Context) -> None:
     """Flag open cases that new reports or ISP answers have reached (a supplementary referral is due)."""
+    from tipfusion.track.service import refresh_flags
+
     app: AppContext = ctx.obj
     flagged = refresh_flags(app.ready_engine(), app.actor)
     for case_id, note in flagged:
@@ -194,40 +222,33 @@ def cases_check(ctx: typer.Context) -> None:
     console.print(f"{len(flagged)} case(s) newly flagged")
 
 
-def _day(text: str, option: str, end: bool = False) -> datetime:
-    """A date or date-time given on the command line, read as UTC unless it carries its offset."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]", param_hint=option
-        ) from exc
-    if len(text) <= 10:
-        moment = datetime.combine(moment.date(), time.max if end else time.min)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 @operation_app.command("create")
 def operation_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument()],
-    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD, UTC)")],
-    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD, UTC)")],
+    start: Annotated[str, typer.Option("--from", help=f"First day ({DATE_HELP}), counted in the unit's zone")],
+    end: Annotated[str, typer.Option("--to", help=f"Last day ({DATE_HELP}), counted in the unit's zone")],
     title: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create (or re-date) an operation; referrals built in its period belong to it."""
+    from tipfusion.track.operations import create_operation
+
     app: AppContext = ctx.obj
-    create_operation(app.ready_engine(), app.actor, name, _day(start, "--from"), _day(end, "--to", True), title)
-    console.print(f"operation {name}: {start} … {end}")
+    starts, ends = app.moment(start, "--from"), app.moment(end, "--to", end=True)
+    create_operation(app.ready_engine(), app.actor, name, starts, ends, title)
+    console.print(f"operation {name}: {app.time(starts)} … {app.time(ends)}")
 
 
 @operation_app.command("list")
 def operation_list(ctx: typer.Context) -> None:
+    """Operations with their periods (in the unit's zone) and how many referrals each holds."""
+    from tipfusion.track.operations import list_operations
+
     app: AppContext = ctx.obj
-    table = Table("name", "title", "from", "to", "referrals", title="Operations")
+    table = Table(whole("name"), "title", "from", "to", "referrals", title="Operations")
     for r in list_operations(app.ready_engine()):
-        table.add_row(r["name"], r["title"], str(r["starts"])[:10], str(r["ends"])[:10], str(r["referrals"]))
-    console.print(table)
+        table.add_row(r["name"], r["title"], app.time(r["starts"]), app.time(r["ends"]), str(r["referrals"]))
+    show(table)
 
 
 @operation_app.command("report")
@@ -238,23 +259,32 @@ def operation_report_command(
     fmt: Annotated[str | None, typer.Option("--format", help="csv | xlsx | pdf (default: the file's suffix)")] = None,
 ) -> None:
     """Totals per district and station: reports, networks, referrals, FIRs, arrests, chargesheets."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.track.operations import operation_report, write_report
+
     app: AppContext = ctx.obj
+    templates = setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR") if output else None
     engine = app.ready_engine()
-    report = operation_report(engine, name)
+    with progress(f"operation {name}") as update:
+        update("counting", 0, None)
+        report = operation_report(engine, name)
+        if output is not None:
+            update(f"writing {output}", 0, None)
+            chosen = fmt or output.suffix.lstrip(".").lower()
+            write_report(report, chosen, output, templates, app.settings.profile.zone)
     with engine.begin() as conn:
         append(conn, app.actor, [AuditEvent("operation.viewed", "operation", name, {})])
     app.banner()
     print_operation(report)
     if output is not None:
-        chosen = fmt or output.suffix.lstrip(".").lower()
-        templates = Path(app.settings.templates_dir) if app.settings.templates_dir else None
-        write_report(report, chosen, output, templates)
         with engine.begin() as conn:
             append(conn, app.actor, [AuditEvent("export.operation", "operation", name, {"file": str(output)})])
         console.print(f"→ {output}")
 
 
 def print_operation(report: OperationReport) -> None:
+    from tipfusion.track.operations import COLUMNS
+
     table = Table(
         "district",
         "station",
@@ -268,7 +298,7 @@ def print_operation(report: OperationReport) -> None:
             *[str(row[key]) for key, _ in COLUMNS],
             style="bold" if row is report.totals else None,
         )
-    console.print(table)
+    show(table)
     console.print(report.unit_wide)
 
 

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import typer
 from rich.console import Console
-from sqlalchemy import Engine
+from rich.table import Column, Table
 
-from tipfusion.audit import current_actor
+from tipfusion import clock
 from tipfusion.config import Settings
-from tipfusion.store import repository as repo
-from tipfusion.store.db import ensure_schema, make_engine
+from tipfusion.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 _WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
 console = Console(highlight=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False)
 
 SYNTHETIC_BANNER = "[bold yellow]SYNTHETIC DATA[/] — this store holds generated test data, not real reports."
+
+# progress(what, done, total): what a long step reports as it goes; total None while it is not known
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass
@@ -30,19 +41,162 @@ class AppContext:
 
     @property
     def actor(self) -> str:
+        from tipfusion.audit import current_actor
+
         return current_actor(self.actor_override)
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
+        """The store's engine, opened once: a store that cannot be reached is one line naming where, not a
+        traceback from the first query."""
+        from tipfusion.store.db import make_engine
+
+        engine = make_engine(self.settings.database_url)
+        _probe(engine, self.settings.database_url)
+        return engine
 
     def ready_engine(self) -> Engine:
-        """The engine with its schema at head (migrations run automatically)."""
-        ensure_schema(self.engine)
+        """The engine with its schema at head (migrations run automatically); says so when the store is new."""
+        from tipfusion.store.db import ensure_schema, where
+
+        if "_ready" not in self.__dict__:
+            if ensure_schema(self.engine) is None:
+                err_console.print(f"created a new store at {where(self.settings.database_url)}", soft_wrap=True)
+            self.__dict__["_ready"] = True
         return self.engine
 
     def banner(self) -> None:
         """Say so when the store holds synthetic data: on every output."""
+        from tipfusion.store import repository as repo
+
         with self.ready_engine().connect() as conn:
             if repo.get_flag(conn, "synthetic") == "true":
                 console.print(SYNTHETIC_BANNER)
+
+    # -- dates and times: one parser for every option, one format for every table ----------------------------
+    def moment(self, text: str, option: str, *, end: bool = False) -> datetime:
+        """A date/time option as people write it (see `clock.parse_moment`); a usage error naming the option."""
+        profile = self.settings.profile
+        try:
+            return clock.parse_moment(text, profile.zone, profile.country, end=end)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=option) from None
+
+    def day(self, text: str, option: str) -> date:
+        """A date option (FIR date, arrest date…) as people write it."""
+        profile = self.settings.profile
+        try:
+            return clock.parse_day(text, profile.zone, profile.country)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=option) from None
+
+    def time(self, moment: datetime | str | None) -> str:
+        """A moment for a table: to the minute, in the unit's zone, zone named."""
+        return clock.show_time(moment, self.settings.profile.zone)
+
+    @property
+    def date_forms(self) -> str:
+        return clock.forms(self.settings.profile.country)
+
+
+def _probe(engine: Engine, url: str) -> None:
+    """Open one connection now, so an unreachable server or a missing database is named before any work starts."""
+    from sqlalchemy.exc import OperationalError
+
+    from tipfusion.store.db import where
+
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
+        raise ConfigurationError(f"cannot open the store ({where(url)}): {detail}") from None
+
+
+@contextmanager
+def progress(label: str, total: int | None = None) -> Iterator[Progress]:
+    """One progress display for every long command (rich, on stderr's terminal only; silent when piped).
+
+    Yields `update(what, done, total)`; a step that cannot count shows a spinner with what it is doing.
+    """
+    if not err_console.is_terminal:  # piped or logged: no animation, no stray blank lines
+        yield lambda _what, _done, _total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+
+        def update(what: str, done: int, of: int | None) -> None:
+            bar.update(task, description=f"{label}: {what}" if what else label, completed=done, total=of)
+
+        yield update
+
+
+# -- tables that fit ---------------------------------------------------------------------------------------------
+_READABLE = 10  # narrowest a wrapping column may get before the table turns into one block per row
+
+
+def whole(header: str) -> Column:
+    """A column for what a user copies (ids, references, paths): never wrapped, never cut."""
+    return Column(header, no_wrap=True)
+
+
+def wrapping(header: str) -> Column:
+    """A column of free text: wraps, and folds words too long for it."""
+    return Column(header, overflow="fold")
+
+
+def show(table: Table, out: Console | None = None) -> None:
+    """Print a table so that nothing a user must copy is cut.
+
+    Ids, references and paths sit in `whole` columns. When the terminal cannot fit them plus a readable width
+    for every other column, each row is printed as a block of `header: value` lines instead (values unwrapped).
+    """
+    out = out or console
+    for column in table.columns:  # what has to give wraps, folding long words: never an ellipsis
+        if not column.no_wrap:
+            column.overflow = "fold"
+    widths = [_width(out, column) for column in table.columns]
+    needed = 1 + sum(3 + (w if c.no_wrap else min(w, _READABLE)) for w, c in zip(widths, table.columns, strict=True))
+    if needed <= out.width or not table.row_count:
+        out.print(table)
+        return
+    if table.title:
+        out.print(f"[bold]{table.title}[/]", soft_wrap=True)
+    headers = [str(column.header) or f"column {n + 1}" for n, column in enumerate(table.columns)]
+    for index in range(table.row_count):
+        cells = [_cell(column, index) for column in table.columns]
+        out.print(f"{headers[0]} [bold]{cells[0]}[/]", soft_wrap=True)
+        for header, cell in zip(headers[1:], cells[1:], strict=True):
+            if cell.strip():
+                out.print(f"  {header}: {cell}", soft_wrap=True)
+
+
+def _cell(column: Column, index: int) -> str:
+    cell = list(column.cells)[index]
+    return cell if isinstance(cell, str) else str(cell)
+
+
+def _width(out: Console, column: Column) -> int:
+    texts = [str(column.header), *(_cell(column, i) for i in range(len(list(column.cells))))]
+    return max(out.render_str(text).cell_len for text in texts)
+
+
+def setting_path(value: str | None, variable: str) -> Path | None:
+    """A path from the settings (environment or TIPFUSION_CONFIG): it must exist, or the variable is named."""
+    if not value:
+        return None
+    path = Path(value)
+    if not path.exists():
+        raise ConfigurationError(f"{variable}={value!r}: no such file or folder")
+    return path

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine, select
 
-from tipfusion.audit import verify
+from tipfusion import clock
 from tipfusion.cli.context import AppContext, console
-from tipfusion.cli.enrich import print_enrich_summary
-from tipfusion.cli.ingest import print_summary
-from tipfusion.cli.jurisdiction import print_routing
-from tipfusion.cli.link import print_link_summary, print_network
-from tipfusion.cli.triage import print_queue
-from tipfusion.enrich.export import ip_rows
-from tipfusion.enrich.service import EnrichConfig, EnrichService
-from tipfusion.extras import demo_generator
-from tipfusion.ingest import IngestService
-from tipfusion.link.service import LinkService
-from tipfusion.route.service import build_requests
-from tipfusion.route.service_routing import import_jurisdiction, route_all
-from tipfusion.store import repository as repo
-from tipfusion.store.db import make_engine
-from tipfusion.store.tables import identifier_observations, networks
-from tipfusion.triage.service import TriageService
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DEMO_OPERATION = "DEMO-DRIVE"
 
@@ -40,6 +26,24 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 42,
 ) -> None:
     """Generate a synthetic batch; ingest, enrich, link and triage it in a fresh store; show what came out."""
+    from sqlalchemy import select
+
+    from tipfusion.audit import verify
+    from tipfusion.cli.enrich import print_enrich_summary
+    from tipfusion.cli.ingest import print_summary
+    from tipfusion.cli.jurisdiction import print_routing
+    from tipfusion.cli.link import print_link_summary, print_network
+    from tipfusion.cli.triage import print_queue
+    from tipfusion.enrich.service import EnrichConfig, EnrichService
+    from tipfusion.extras import demo_generator
+    from tipfusion.ingest import IngestService
+    from tipfusion.link.service import LinkService
+    from tipfusion.route.service import build_requests
+    from tipfusion.route.service_routing import import_jurisdiction, route_all
+    from tipfusion.store import repository as repo
+    from tipfusion.store.tables import networks
+    from tipfusion.triage.service import TriageService
+
     app: AppContext = ctx.obj
     batch = out / "batch"
     for folder in (batch, out / "requests"):
@@ -56,6 +60,7 @@ def demo(
             Path(f"{database}{suffix}").unlink(missing_ok=True)
         app.settings = app.settings.with_database(f"sqlite:///{database}")
         app.__dict__.pop("engine", None)
+        app.__dict__.pop("_ready", None)
     engine = app.ready_engine()
     console.rule("ingest")
     summary = IngestService(engine, app.settings, app.actor).ingest_paths([batch])
@@ -120,7 +125,7 @@ def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:
     from tipfusion.track.service import advance
 
     console.rule("referral packages (DOCX + PDF + JSON + Excel annex + manifest) for the top suspects")
-    today = datetime.now(UTC)
+    today = clock.now()
     create_operation(
         engine, app.actor, DEMO_OPERATION, today - timedelta(days=1), today + timedelta(days=1), "SYNTHETIC demo drive"
     )
@@ -147,12 +152,17 @@ def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:
         console.print(f"{referral.reference}: " + " → ".join(step for step, _ in plan))
     report = operation_report(engine, DEMO_OPERATION)
     print_operation(report)
-    write_report(report, "pdf", out / "operation" / f"{DEMO_OPERATION}.pdf")
+    write_report(report, "pdf", out / "operation" / f"{DEMO_OPERATION}.pdf", zone=app.settings.profile.zone)
     write_report(report, "xlsx", out / "operation" / f"{DEMO_OPERATION}.xlsx")
     console.print(f"operation report → {out / 'operation'} (PDF with chart, XLSX); referrals → {out / 'referrals'}")
 
 
 def _sample(app: AppContext) -> None:
+    from sqlalchemy import select
+
+    from tipfusion.store.db import make_engine
+    from tipfusion.store.tables import identifier_observations
+
     zone = app.settings.profile.zone
     table = Table(
         "kind",
@@ -189,6 +199,8 @@ def _sample(app: AppContext) -> None:
 
 
 def _ip_sample(app: AppContext) -> None:
+    from tipfusion.enrich.export import ip_rows
+
     with app.ready_engine().connect() as conn:
         rows = ip_rows(conn, app.settings.profile.zone)
     table = Table(

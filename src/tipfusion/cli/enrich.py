@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, progress, setting_path, show
 from tipfusion.config import Settings
-from tipfusion.enrich.service import EnrichConfig, EnrichService, EnrichSummary
+
+if TYPE_CHECKING:
+    from tipfusion.enrich.service import EnrichConfig, EnrichSummary
 
 
 def enrich_config(
@@ -21,17 +22,21 @@ def enrich_config(
     warninglist: Path | None = None,
     disposable: Path | None = None,
 ) -> EnrichConfig:
-    """Command-line paths win over TIPFUSION_* settings."""
+    """Command-line paths win over TIPFUSION_* settings; a path from the settings that does not exist names its
+    variable (the command line's own are checked by Typer)."""
+    from tipfusion.enrich.service import EnrichConfig
+
+    listed = [setting_path(p, "TIPFUSION_IP_DATABASES") for p in settings.ip_databases]
     return EnrichConfig(
-        ip_databases=tuple(databases) if databases else tuple(Path(p) for p in settings.ip_databases),
-        isp_table=isp_table or (Path(settings.isp_table) if settings.isp_table else None),
-        warninglist=warninglist or (Path(settings.ip_warninglist) if settings.ip_warninglist else None),
-        disposable_domains=disposable or (Path(settings.disposable_domains) if settings.disposable_domains else None),
+        ip_databases=tuple(databases) if databases else tuple(p for p in listed if p),
+        isp_table=isp_table or setting_path(settings.isp_table, "TIPFUSION_ISP_TABLE"),
+        warninglist=warninglist or setting_path(settings.ip_warninglist, "TIPFUSION_IP_WARNINGLIST"),
+        disposable_domains=disposable or setting_path(settings.disposable_domains, "TIPFUSION_DISPOSABLE_DOMAINS"),
     )
 
 
 def print_enrich_summary(summary: EnrichSummary) -> None:
-    table = Table(title="Enrichment summary", show_header=False)
+    table = Table("what", "value", title="Enrichment summary")
     for label, value in [
         ("IP addresses looked up", f"{summary.ips_looked_up:,} ({summary.lookups_per_second:,.0f}/s)"),
         ("  new / changed / unchanged", f"{summary.ips_new:,} / {summary.ips_changed:,} / {summary.ips_unchanged:,}"),
@@ -44,7 +49,7 @@ def print_enrich_summary(summary: EnrichSummary) -> None:
         ("seconds", f"{summary.seconds:.1f}"),
     ]:
         table.add_row(label, str(value))
-    console.print(table)
+    show(table)
     for problem in summary.problems:
         console.print(f"[red]skipped[/] {problem}", soft_wrap=True)
     if not summary.sources.count("@"):
@@ -57,22 +62,29 @@ def print_enrich_summary(summary: EnrichSummary) -> None:
 def enrich(
     ctx: typer.Context,
     ip_database: Annotated[
-        list[Path] | None, typer.Option("--ip-database", help="A .mmdb file (repeat: ASN, ISP, City, Enterprise)")
+        list[Path] | None,
+        typer.Option(
+            "--ip-database", help="A .mmdb file (repeat: ASN, ISP, City, Enterprise)", exists=True, dir_okay=False
+        ),
     ] = None,
-    isp_table: Annotated[Path | None, typer.Option(help="The unit's ISP table (CSV or YAML)")] = None,
-    warninglist: Annotated[Path | None, typer.Option(help="Extra warninglist CSV (prefix,category,note)")] = None,
-    disposable_domains: Annotated[Path | None, typer.Option(help="Extra disposable email domains, one a line")] = None,
+    isp_table: Annotated[
+        Path | None, typer.Option(help="The unit's ISP table (CSV or YAML)", exists=True, dir_okay=False)
+    ] = None,
+    warninglist: Annotated[
+        Path | None, typer.Option(help="Extra warninglist CSV (prefix,category,note)", exists=True, dir_okay=False)
+    ] = None,
+    disposable_domains: Annotated[
+        Path | None, typer.Option(help="Extra disposable email domains, one a line", exists=True, dir_okay=False)
+    ] = None,
 ) -> None:
     """Enrich new IPs, phones and emails (and what a replaced database may answer differently), offline."""
+    from tipfusion.enrich.service import EnrichService
+
     app: AppContext = ctx.obj
     config = enrich_config(app.settings, ip_database, isp_table, warninglist, disposable_domains)
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task("enriching", total=None)
-        summary = EnrichService(app.ready_engine(), config, app.actor).run(
-            lambda what, done, total: bar.update(task, description=what, completed=done, total=total)
-        )
+    engine = app.ready_engine()
+    with progress("enriching") as update:
+        summary = EnrichService(engine, config, app.actor).run(update)
     app.banner()
     print_enrich_summary(summary)
 

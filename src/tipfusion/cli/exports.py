@@ -8,10 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.audit import AuditEvent, append
 from tipfusion.cli.context import AppContext, console
-from tipfusion.enrich.export import IP_FIELDS, ip_rows, write_rows
-from tipfusion.link.export import NETWORK_FIELDS, REPORT_FIELDS, SUSPECT_FIELDS, network_rows, report_rows, suspect_rows
 
 export_app = typer.Typer(no_args_is_help=True, help="Export tables for analysts (CSV or JSON).")
 
@@ -23,6 +20,9 @@ def export_ips(
     fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
 ) -> None:
     """Every distinct IP: ASN, ISP, country, network type, accounts, reports, identifiable sightings."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.enrich.export import IP_FIELDS, ip_rows, write_rows
+
     if fmt not in {"csv", "json"}:
         raise typer.BadParameter("--format must be csv or json")
     app: AppContext = ctx.obj
@@ -36,6 +36,17 @@ def export_ips(
 
 
 def _export(ctx: typer.Context, what: str, output: Path, fmt: str) -> None:
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.enrich.export import write_rows
+    from tipfusion.link.export import (
+        NETWORK_FIELDS,
+        REPORT_FIELDS,
+        SUSPECT_FIELDS,
+        network_rows,
+        report_rows,
+        suspect_rows,
+    )
+
     if fmt not in {"csv", "json"}:
         raise typer.BadParameter("--format must be csv or json")
     app: AppContext = ctx.obj

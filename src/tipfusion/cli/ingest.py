@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console
-from tipfusion.ingest import IngestService, IngestSummary
-from tipfusion.ingest import quarantine as quarantine_service
+from tipfusion.cli.context import AppContext, console, progress, show, whole, wrapping
+
+if TYPE_CHECKING:
+    from tipfusion.ingest import IngestSummary
 
 quarantine_app = typer.Typer(no_args_is_help=True, help="Documents that could not land: list, show, retry.")
 
@@ -23,7 +25,7 @@ def _names(names: list[str], shown: int = 20) -> str:
 
 
 def print_summary(summary: IngestSummary) -> None:
-    table = Table(title="Ingest summary", show_header=False)
+    table = Table("what", "value", title="Ingest summary")
     for label, value in [
         ("documents read", summary.documents),
         ("new documents stored", summary.new_documents),
@@ -39,7 +41,7 @@ def print_summary(summary: IngestSummary) -> None:
         ("reports/s", f"{summary.reports_per_second:,.0f}"),
     ]:
         table.add_row(label, str(value))
-    console.print(table)
+    show(table)
     if summary.issues:
         console.print("notes: " + ", ".join(f"{code} ×{n}" for code, n in summary.issues.most_common()))
     if summary.reference_skipped:
@@ -56,21 +58,15 @@ def print_summary(summary: IngestSummary) -> None:
 
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files, directories (recursive) or .zip batches")],
+    paths: Annotated[list[Path], typer.Argument(help="Files, directories (recursive) or .zip batches", exists=True)],
 ) -> None:
     """Ingest CyberTipline reports (ESP XML, police JSON) and lead lists (CSV). Exit 1 if anything was quarantined."""
+    from tipfusion.ingest import IngestService
+
     app: AppContext = ctx.obj
     service = IngestService(app.ready_engine(), app.settings, app.actor)
-    with Progress(
-        TextColumn("ingesting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("ingest", total=None)
-        summary = service.ingest_paths(paths, lambda done, total: bar.update(task, completed=done, total=total))
+    with progress("ingesting") as update:
+        summary = service.ingest_paths(paths, lambda done, total: update("documents", done, total))
     app.banner()
     print_summary(summary)
     if summary.quarantined:
@@ -84,29 +80,51 @@ def quarantine_list(
     limit: Annotated[int, typer.Option(help="At most this many rows")] = 200,
 ) -> None:
     """List quarantined documents with the reason each could not land."""
+    from tipfusion.ingest import quarantine as quarantine_service
+
     app: AppContext = ctx.obj
     rows = quarantine_service.list_entries(app.ready_engine(), None if all_entries else "open", limit)
     app.banner()
-    table = Table("id", "status", "reason", "report", "source", "where", "message")
+    table = Table(
+        whole("id"),
+        "when",
+        "status",
+        whole("reason"),
+        whole("report"),
+        whole("source"),
+        whole("where"),
+        wrapping("message"),
+        title="Quarantine",
+    )
     for row in rows:
         where = row.element or ""
         if row.line:
             where = f"line {row.line} {where}".strip()
         table.add_row(
-            str(row.id), row.status, row.reason, str(row.report_id or ""), row.source_name, where, row.message
+            str(row.id),
+            app.time(row.created_at),
+            row.status,
+            row.reason,
+            str(row.report_id or ""),
+            escape(row.source_name),
+            escape(where),
+            escape(row.message),
         )
-    console.print(table)
+    show(table)
     console.print(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
 
 
 @quarantine_app.command("show")
 def quarantine_show(ctx: typer.Context, entry_id: Annotated[int, typer.Argument(help="Entry id")]) -> None:
     """Show one entry in full, with its source document's SHA-256 and size."""
+    from tipfusion.ingest import quarantine as quarantine_service
+
     app: AppContext = ctx.obj
     entry, source = quarantine_service.show_entry(app.ready_engine(), entry_id)
     app.banner()
     for key, value in entry._mapping.items():
-        console.print(f"[bold]{key}[/]: {value}", soft_wrap=True)
+        shown = app.time(value) if isinstance(value, datetime) else escape(str(value))
+        console.print(f"[bold]{key}[/]: {shown}", soft_wrap=True)
     if source is not None:
         console.print(f"[bold]source size[/]: {source.size:,} bytes (kept byte for byte; sha256 {source.sha256})")
 
@@ -118,6 +136,8 @@ def quarantine_retry(
     all_open: Annotated[bool, typer.Option("--all", help="Retry every open entry")] = False,
 ) -> None:
     """Re-ingest quarantined documents from their stored bytes (after raising a limit, or once a report arrived)."""
+    from tipfusion.ingest import quarantine as quarantine_service
+
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     ids = list(entry_ids or [])

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, progress, show
 from tipfusion.cli.exports import export_app
-from tipfusion.enrich.export import write_rows
-from tipfusion.route.jurisdictions import demo_jurisdiction
-from tipfusion.route.service_routing import (
-    ROUTING_FIELDS,
-    RoutingSummary,
-    import_jurisdiction,
-    override_routing,
-    route_all,
-    routing_rows,
-)
-from tipfusion.store.tables import police_stations
+
+if TYPE_CHECKING:
+    from tipfusion.route.service_routing import RoutingSummary
 
 jurisdictions_app = typer.Typer(no_args_is_help=True, help="Police-station boundaries and their districts.")
 route_app = typer.Typer(invoke_without_command=True, help="Decide which station (or district) owns each suspect.")
@@ -31,12 +22,16 @@ route_app = typer.Typer(invoke_without_command=True, help="Decide which station 
 @jurisdictions_app.command("import")
 def jurisdictions_import(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage (.gpkg) or shapefile (.shp), any CRS")],
-    districts_table: Annotated[Path | None, typer.Option(help="CSV station,district (overrides the layer)")] = None,
+    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage (.gpkg) or shapefile (.shp), any CRS", exists=True)],
+    districts_table: Annotated[
+        Path | None, typer.Option(help="CSV station,district (overrides the layer)", exists=True, dir_okay=False)
+    ] = None,
     station_field: Annotated[str, typer.Option(help="Attribute holding the station name")] = "station",
     district_field: Annotated[str, typer.Option(help="Attribute holding the district")] = "district",
 ) -> None:
     """Replace the station layer (problems are listed; bad features are left out)."""
+    from tipfusion.route.service_routing import import_jurisdiction
+
     app: AppContext = ctx.obj
     count, problems = import_jurisdiction(
         app.ready_engine(), app.actor, path, districts_table, station_field, district_field
@@ -51,6 +46,9 @@ def jurisdictions_demo(
     ctx: typer.Context, out: Annotated[Path, typer.Option("--out")] = Path("demo-jurisdiction")
 ) -> None:
     """Install the SYNTHETIC demo jurisdiction (a fictional city: 6 districts, 30 stations) and its PIN list."""
+    from tipfusion.route.jurisdictions import demo_jurisdiction
+    from tipfusion.route.service_routing import import_jurisdiction
+
     app: AppContext = ctx.obj
     layer, pins = demo_jurisdiction(out)
     count, _ = import_jurisdiction(app.ready_engine(), app.actor, layer, synthetic=True)
@@ -63,6 +61,10 @@ def jurisdictions_demo(
 @jurisdictions_app.command("list")
 def jurisdictions_list(ctx: typer.Context) -> None:
     """Stations per district."""
+    from sqlalchemy import select
+
+    from tipfusion.store.tables import police_stations
+
     app: AppContext = ctx.obj
     with app.ready_engine().connect() as conn:
         rows = conn.execute(
@@ -74,7 +76,7 @@ def jurisdictions_list(ctx: typer.Context) -> None:
     )
     for district, count in sorted(districts.items()):
         table.add_row(district, str(count))
-    console.print(table)
+    show(table)
 
 
 def print_routing(summary: RoutingSummary) -> None:
@@ -88,7 +90,7 @@ def print_routing(summary: RoutingSummary) -> None:
         table = Table("station", "suspects", title="Routed to stations")
         for station, count in sorted(summary.by_station.items(), key=lambda kv: (-kv[1], kv[0]))[:15]:
             table.add_row(station, str(count))
-        console.print(table)
+        show(table)
 
 
 @route_app.callback()
@@ -96,20 +98,33 @@ def route(
     ctx: typer.Context,
     pins: Annotated[
         Path | None,
-        typer.Option(help="PIN gazetteer CSV (pin,locality,latitude,longitude)", envvar="TIPFUSION_PIN_GAZETTEER"),
+        typer.Option(
+            help="PIN gazetteer CSV (pin,locality,latitude,longitude)",
+            envvar="TIPFUSION_PIN_GAZETTEER",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
     landlines: Annotated[
         Path | None,
         typer.Option(
-            help="Landline areas CSV (prefix,district), e.g. +9111234,North", envvar="TIPFUSION_LANDLINE_AREAS"
+            help="Landline areas CSV (prefix,district), e.g. +9111234,North",
+            envvar="TIPFUSION_LANDLINE_AREAS",
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
 ) -> None:
     """Route every suspect from its evidence (subcommand `override` to set one by hand)."""
     if ctx.invoked_subcommand is not None:
         return
+    from tipfusion.route.service_routing import route_all
+
     app: AppContext = ctx.obj
-    summary = route_all(app.ready_engine(), app.actor, pins, landlines)
+    engine = app.ready_engine()
+    with progress("routing") as update:
+        update("every suspect from its evidence", 0, None)
+        summary = route_all(engine, app.actor, pins, landlines)
     app.banner()
     print_routing(summary)
 
@@ -123,6 +138,8 @@ def route_override(
     district: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Send a suspect to a station or district by hand (with a reason; audited; kept on re-runs)."""
+    from tipfusion.route.service_routing import override_routing
+
     app: AppContext = ctx.obj
     number = override_routing(app.ready_engine(), app.actor, suspect_id, reason, district, station)
     console.print(f"override {number}: {suspect_id} → {station or district} from the next `tipfusion route`")
@@ -136,6 +153,8 @@ def export_routing(
 ) -> None:
     """One row per suspect: suspect_id, district, station (empty when not decided), basis, confidence, network_id."""
     from tipfusion.audit import AuditEvent, append
+    from tipfusion.enrich.export import write_rows
+    from tipfusion.route.service_routing import ROUTING_FIELDS, routing_rows
 
     if fmt not in {"csv", "json"}:
         raise typer.BadParameter("--format must be csv or json")

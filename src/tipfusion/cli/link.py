@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from tipfusion.audit import AuditEvent, append
-from tipfusion.cli.context import AppContext, console
-from tipfusion.errors import NotFound
-from tipfusion.link.service import LinkService, LinkSummary, add_override, resolve_id
-from tipfusion.search import network_members
-from tipfusion.store.tables import link_explanations, link_overrides, networks
+from tipfusion.cli.context import AppContext, console, progress, show, whole, wrapping
+
+if TYPE_CHECKING:
+    from tipfusion.link.service import LinkSummary
 
 override_app = typer.Typer(no_args_is_help=True, help="Analyst overrides of linking (audited; survive re-runs).")
 network_app = typer.Typer(no_args_is_help=True, help="Networks found by linking.")
 
 
 def print_link_summary(summary: LinkSummary) -> None:
-    table = Table(title="Link summary", show_header=False)
+    table = Table("what", "value", title="Link summary")
     sizes = ", ".join(f"{size} suspects × {count}" for size, count in sorted(summary.network_sizes.items()))
     for label, value in [
         ("reports", f"{summary.reports:,}"),
@@ -37,18 +34,22 @@ def print_link_summary(summary: LinkSummary) -> None:
         ("seconds", ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items())),
     ]:
         table.add_row(label, value)
-    console.print(table)
+    show(table)
     if summary.top_suppressed:
         noise = Table("kind", "value", "holders", "why it was not used", title="Most shared values suppressed")
         for item in summary.top_suppressed:
             noise.add_row(item["kind"], item["value"], str(item["holders"]), item["reason"])
-        console.print(noise)
+        show(noise)
 
 
 def link(ctx: typer.Context) -> None:
     """Resolve reports into suspects and suspects into networks (deterministic; overrides applied)."""
+    from tipfusion.link.service import LinkService
+
     app: AppContext = ctx.obj
-    summary = LinkService(app.ready_engine(), app.actor).run()
+    engine = app.ready_engine()
+    with progress("linking") as update:
+        summary = LinkService(engine, app.actor).run(update)
     app.banner()
     print_link_summary(summary)
     from tipfusion.cli.route import print_case_flags
@@ -64,6 +65,8 @@ def override_noise(
     reason: Annotated[str, typer.Option("--reason")],
 ) -> None:
     """Mark a value as noise: it is never used as evidence again."""
+    from tipfusion.link.service import add_override
+
     app: AppContext = ctx.obj
     number = add_override(app.ready_engine(), app.actor, "noise", reason, kind=kind, value=value)
     console.print(f"override {number}: {kind} {value} is noise from the next `tipfusion link`")
@@ -76,6 +79,8 @@ def override_split(
     reason: Annotated[str, typer.Option("--reason")],
 ) -> None:
     """Take a report out of its suspect: it stands alone."""
+    from tipfusion.link.service import add_override
+
     app: AppContext = ctx.obj
     number = add_override(app.ready_engine(), app.actor, "split", reason, report_a=report)
     console.print(f"override {number}: report {report} stands alone from the next `tipfusion link`")
@@ -89,6 +94,8 @@ def override_merge(
     reason: Annotated[str, typer.Option("--reason")],
 ) -> None:
     """Join the suspects of two reports into one."""
+    from tipfusion.link.service import add_override
+
     app: AppContext = ctx.obj
     number = add_override(app.ready_engine(), app.actor, "merge", reason, report_a=report_a, report_b=report_b)
     console.print(
@@ -99,25 +106,35 @@ def override_merge(
 @override_app.command("list")
 def override_list(ctx: typer.Context) -> None:
     """Show the overrides in force."""
+    from sqlalchemy import select
+
+    from tipfusion.store.tables import link_overrides
+
     app: AppContext = ctx.obj
     with app.ready_engine().connect() as conn:
         rows = list(conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True))))
-    table = Table("id", "action", "what", "reason", "by", "when")
+    table = Table(whole("id"), "action", whole("what"), wrapping("reason"), "by", "when", title="Overrides")
     for row in rows:
         what = (
             f"{row.kind} {row.value}"
             if row.action == "noise"
             else " + ".join(str(r) for r in (row.report_a, row.report_b) if r is not None)
         )
-        table.add_row(
-            str(row.id), row.action, what, row.reason, row.actor, row.created_at.isoformat(timespec="seconds")
-        )
-    console.print(table)
+        table.add_row(str(row.id), row.action, what, row.reason, row.actor, app.time(row.created_at))
+    show(table)
 
 
 @network_app.command("show")
 def network_show(ctx: typer.Context, network_id: Annotated[str, typer.Argument(help="e.g. N200000123")]) -> None:
     """What a network is and why it hangs together (old names are followed to the current one)."""
+    from sqlalchemy import select
+
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.errors import NotFound
+    from tipfusion.link.service import resolve_id
+    from tipfusion.search import network_members
+    from tipfusion.store.tables import link_explanations, networks
+
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     with engine.begin() as conn:
@@ -140,12 +157,12 @@ def network_show(ctx: typer.Context, network_id: Annotated[str, typer.Argument(h
         console.print(f"{network_id} is now part of {current}")
     print_network(current, row.summary or {}, row.suspects, row.reports)
     print_members(members)
-    table = Table("suspect", "suspect", "score", "evidence", title="Strongest links")
+    table = Table(whole("suspect"), whole("suspect"), "score", wrapping("evidence"), title="Strongest links")
     for link_row in links:
         table.add_row(
             link_row.a, link_row.b, f"{link_row.score:g}", "; ".join(f"{k} {v}" for k, v, _ in link_row.evidence[:4])
         )
-    console.print(table)
+    show(table)
 
 
 def print_members(members: list[dict[str, Any]]) -> None:

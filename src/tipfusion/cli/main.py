@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -24,7 +25,7 @@ from tipfusion.cli import (
     synth,
     triage,
 )
-from tipfusion.cli.context import AppContext, err_console
+from tipfusion.cli.context import AppContext, console, err_console
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
 
@@ -34,6 +35,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="tipfusion: CyberTipline reports → suspects, networks, referrals. Metadata only, offline.",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tipfusion import __version__
+
+        console.print(f"tipfusion {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -48,9 +57,12 @@ def main(
     acting_as: Annotated[
         str | None, typer.Option("--as", help="Actor recorded in the audit log (default: the OS user)")
     ] = None,
+    _show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
+    ] = False,
 ) -> None:
     settings = load_settings()
-    if database:
+    if database is not None:
         settings = settings.with_database(database)
     ctx.obj = AppContext(settings, acting_as, database_explicit=database is not None)
 
@@ -72,16 +84,42 @@ lookup.register(app)
 
 
 def run() -> None:
-    """Entry point: map tipfusion errors to a message and an exit code, in one place.
+    """Entry point: map every error a user can cause to one line and an exit code, in one place.
 
     Usage errors are Typer's own (exit 2); a missing input path exits 2; TipfusionError subclasses carry
-    their own exit codes (quarantine → 1, configuration → 2, not found → 3, broken audit chain → 4).
+    their own exit codes (refusal, quarantine → 1, configuration → 2, not found → 3, broken audit chain → 4);
+    a database that fails mid-command is one line (exit 1), never a traceback with a password in it.
     """
     try:
         app()
     except TipfusionError as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)  # `tipfusion[demo]` is no markup
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
+    except BrokenPipeError:  # `tipfusion … | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except FileNotFoundError as exc:
-        err_console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc), 2)
+    except OSError as exc:  # a folder that cannot be written, a path that is a directory…
+        _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 1)
+    except Exception as exc:
+        message = _database_error(exc)
+        if message is None:
+            raise
+        _fail(message, 1)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    sys.exit(code)
+
+
+def _database_error(exc: Exception) -> str | None:
+    """One line for a database that went away or refused mid-command (the driver's own words, no SQL)."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    detail = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    return f"the store failed: {detail[0] if detail else type(exc).__name__}"

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from tipfusion.audit import AuditEvent, append
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, progress, setting_path, show, whole
 from tipfusion.errors import TipfusionError
-from tipfusion.refer import BuiltReferral, build_many, referral_rows, top_subjects, verify_package
-from tipfusion.refer.service import interop_export
+
+if TYPE_CHECKING:
+    from tipfusion.refer import BuiltReferral
 
 refer_app = typer.Typer(no_args_is_help=True, help="Referral packages for stations (DOCX, PDF, JSON, manifest).")
 
 
 def print_built(built: list[BuiltReferral]) -> None:
-    table = Table("reference", "kind", "subject", "to", "case", "seconds", "folder", title="Referrals built")
+    table = Table(whole("reference"), "kind", whole("subject"), "to", whole("case"), "seconds", title="Referrals built")
     for b in built:
         to = b.station or (f"District {b.district}" if b.district else "central unit")
-        table.add_row(b.reference, b.kind, b.subject_id, to, str(b.case_id), f"{b.seconds:.2f}", str(b.folder))
-    console.print(table)
+        table.add_row(b.reference, b.kind, b.subject_id, to, str(b.case_id), f"{b.seconds:.2f}")
+    show(table)
+    for b in built:  # folders in full, one a line: a path a user copies is never cut to fit a column
+        console.print(f"{b.reference} → {b.folder}", soft_wrap=True)
 
 
 @refer_app.command("build")
@@ -46,7 +48,11 @@ def refer_build(
     operation: Annotated[str | None, typer.Option(help="Operation the referrals belong to")] = None,
 ) -> None:
     """Build a package per suspect or network; a subject with an open case gets a supplementary referral."""
+    from tipfusion.refer import build_many, top_subjects
+
     app: AppContext = ctx.obj
+    setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
+    setting_path(app.settings.referral_statements, "TIPFUSION_REFERRAL_STATEMENTS")
     engine = app.ready_engine()
     picked = top_subjects(engine, top, include_central=include_central) if top else []
     if top and len(picked) < top and not include_central:
@@ -56,19 +62,26 @@ def refer_build(
         )
     chosen = list(targets or []) + picked
     if not chosen:
-        raise TipfusionError(
-            "name suspects or networks to refer, or --top N (with --include-central for the central queue)"
+        raise typer.BadParameter(
+            "name suspects or networks to refer, or --top N (with --include-central for the central queue)",
+            param_hint="TARGETS",
         )
-    built = build_many(engine, app.settings, app.actor, chosen, output, to, operation)
+    with progress("referral packages", len(chosen)) as update:
+        built = build_many(engine, app.settings, app.actor, chosen, output, to, operation, update)
     app.banner()
     print_built(built)
 
 
 @refer_app.command("verify")
 def refer_verify(
-    ctx: typer.Context, folder: Annotated[Path, typer.Argument(help="A package folder (holding manifest.json)")]
+    ctx: typer.Context,
+    folder: Annotated[
+        Path, typer.Argument(help="A package folder (holding manifest.json)", exists=True, file_okay=False)
+    ],
 ) -> None:
     """Prove a package unaltered: every part against its SHA-256, and the manifest against the store."""
+    from tipfusion.refer import verify_package
+
     app: AppContext = ctx.obj
     check, stored = verify_package(app.ready_engine(), folder)
     for name in check.altered:
@@ -89,15 +102,34 @@ def refer_verify(
 @refer_app.command("list")
 def refer_list(ctx: typer.Context) -> None:
     """Referrals built so far."""
+    from tipfusion.refer import referral_rows
+
     app: AppContext = ctx.obj
     rows = referral_rows(app.ready_engine())
     app.banner()
-    table = Table("reference", "kind", "subject", "suspects", "district", "station", "operation", title="Referrals")
+    table = Table(
+        whole("reference"),
+        "kind",
+        whole("subject"),
+        "suspects",
+        "district",
+        "station",
+        whole("operation"),
+        "built",
+        title="Referrals",
+    )
     for r in rows:
         table.add_row(
-            r["reference"], r["kind"], r["subject"], str(r["suspects"]), r["district"], r["station"], r["operation"]
+            r["reference"],
+            r["kind"],
+            r["subject"],
+            str(r["suspects"]),
+            r["district"],
+            r["station"],
+            r["operation"],
+            app.time(r["built_at"]),
         )
-    console.print(table)
+    show(table)
 
 
 @refer_app.command("export")
@@ -108,6 +140,9 @@ def refer_export(
     fmt: Annotated[str, typer.Option("--format", help="misp (MISP event JSON) or stix (STIX 2.1 bundle)")] = "stix",
 ) -> None:
     """Export for other agencies' tools (metadata only, TLP:RED)."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.refer.service import interop_export
+
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     document = interop_export(engine, app.settings, target, fmt)

@@ -10,9 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tipfusion.audit import AuditEvent, append
-from tipfusion.cli.context import AppContext, console
-from tipfusion.store.report_detail import report_detail
+from tipfusion.cli.context import AppContext, console, whole
+from tipfusion.cli.context import show as show_table
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports as stored: every version, part and identifier.")
 
@@ -30,6 +29,9 @@ def show(
 ) -> None:
     """Everything stored for a report: versions, source parts, identifiers with whose they are, files with
     every fileDetails document, unknown fields kept verbatim."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.store.report_detail import report_detail
+
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     with engine.begin() as conn:
@@ -52,10 +54,10 @@ def _print(detail: dict[str, Any]) -> None:
             f"  {escape(str(version.get('esp_name') or ''))} · {escape(str(version.get('incident_type') or ''))}"
             f" · incident {version.get('incident_at') or '-'}"
         )
-        parts = Table("part", "document", "sha256", title="Source documents")
+        parts = Table("part", whole("document"), whole("sha256"), title="Source documents")
         for part in version["parts"]:
             parts.add_row(part["role"], escape(str(part["source_name"] or "")), part["source_sha256"])
-        console.print(parts)
+        show_table(parts)
         people = Table("#", "whose", "ESP account", "screen name", "name", title="People and accounts")
         for person in version["accounts"]:
             name = " ".join(x for x in (person.get("first_name"), person.get("last_name")) if x)
@@ -66,8 +68,8 @@ def _print(detail: dict[str, Any]) -> None:
                 escape(str(person.get("screen_name") or "")),
                 escape(name),
             )
-        console.print(people)
-        ids = Table("whose", "kind", "value", "time (UTC)", "port", "path", title="Identifiers")
+        show_table(people)
+        ids = Table("whose", "kind", whole("value"), "time (UTC)", "port", whole("path"), title="Identifiers")
         for item in version["identifiers"]:
             ids.add_row(
                 item["role"],
@@ -77,7 +79,7 @@ def _print(detail: dict[str, Any]) -> None:
                 "" if item.get("port") is None else str(item["port"]),
                 escape(str(item["path"])),
             )
-        console.print(ids)
+        show_table(ids)
         file_table = Table("file id", "fileDetails document", "hashes", title="Files (metadata only)")
         for file in version["files"]:
             file_table.add_row(
@@ -85,7 +87,7 @@ def _print(detail: dict[str, Any]) -> None:
                 escape(str(file.get("source_sha256") or ""))[:16],
                 escape(", ".join(f"{k}:{v}" for k, v in (file.get("hashes") or {}).items())),
             )
-        console.print(file_table)
+        show_table(file_table)
         extras = version.get("extras") or []
         console.print(f"unknown fields kept verbatim: {len(extras)}")
         for extra in extras:

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from tipfusion.cli.context import console
-from tipfusion.extras import demo_generator
 
 
 def synth(
@@ -19,6 +18,8 @@ def synth(
     as_zip: Annotated[bool, typer.Option("--zip", help="Write the reports as one batch.zip")] = False,
 ) -> None:
     """Write synthetic reports (reserved IP ranges, example domains, Faker names; no media) and truth.csv."""
+    from tipfusion.extras import demo_generator
+
     if fmt not in {"xml", "json"}:
         raise typer.BadParameter("--format must be xml or json")
     result = demo_generator()(out, reports, seed, fmt, as_zip)

@@ -6,13 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
-from tipfusion.audit import AuditEvent, append
-from tipfusion.cli.context import AppContext, console
-from tipfusion.enrich.export import write_rows
-from tipfusion.route.placement import placements
-from tipfusion.triage.service import TriageService, TriageSummary, adjust, lead_hits, queue
+from tipfusion.cli.context import AppContext, console, progress, show, whole, wrapping
 
 queue_app = typer.Typer(no_args_is_help=True, help="The work queue: what comes first, and why.")
 leads_app = typer.Typer(no_args_is_help=True, help="Lead lists from other agencies, cross-matched.")
@@ -20,20 +16,25 @@ LEAD_FIELDS = ["lead_ref", "agency", "kind", "value", "report_id", "found_at", "
 
 
 def print_queue(rows: list[dict[str, object]], level: str, routing: dict[str, str] | None = None) -> None:
-    columns = ["", level, "score", *(["routing"] if routing is not None else []), "why (largest contributions)"]
-    table = Table(*columns, title=f"Work queue: {level}s")
+    columns: list[Column | str] = ["pinned", whole(level), "score", *(["routing"] if routing is not None else [])]
+    table = Table(*columns, wrapping("why (largest contributions)"), title=f"Work queue: {level}s")
     for row in rows:
         factors = sorted((f for f in row["factors"] if f[1]), key=lambda f: -abs(f[1]))  # type: ignore[attr-defined]
         why = "; ".join(f"{name} {points:+g} ({detail})" for name, points, detail in factors[:4])
         place = [routing.get(str(row["id"]), "unrouted")] if routing is not None else []
         table.add_row("📌" if row["pinned"] else "", str(row["id"]), f"{row['score']:g}", *place, why)
-    console.print(table)
+    show(table)
 
 
 def triage(ctx: typer.Context) -> None:
     """Score every report, suspect and network from explicit factors; keep pins and lowerings."""
+    from tipfusion.triage.service import TriageService
+
     app: AppContext = ctx.obj
-    summary: TriageSummary = TriageService(app.ready_engine(), app.actor).run()
+    engine = app.ready_engine()
+    with progress("triage") as update:
+        update("scoring reports, suspects and networks", 0, None)
+        summary = TriageService(engine, app.actor).run()
     app.banner()
     console.print(
         f"scored {summary.reports:,} reports, {summary.suspects:,} suspects, {summary.networks:,} networks; "
@@ -49,6 +50,10 @@ def queue_show(
     limit: Annotated[int, typer.Option(help="How many")] = 25,
 ) -> None:
     """The queue, most urgent first (pinned items on top), each score with its factors."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.route.placement import placements
+    from tipfusion.triage.service import queue
+
     app: AppContext = ctx.obj
     with app.ready_engine().begin() as conn:
         rows = queue(conn, level, limit)
@@ -66,6 +71,8 @@ def queue_pin(
     reason: Annotated[str, typer.Option("--reason")],
 ) -> None:
     """Pin an item to the top of the queue (with a reason; audited)."""
+    from tipfusion.triage.service import adjust
+
     app: AppContext = ctx.obj
     number = adjust(app.ready_engine(), app.actor, level, object_id, "pin", reason)
     console.print(f"adjustment {number}: {level} {object_id} pinned from the next `tipfusion triage`")
@@ -80,6 +87,8 @@ def queue_lower(
     reason: Annotated[str, typer.Option("--reason")],
 ) -> None:
     """Lower an item's priority by some points (with a reason; audited)."""
+    from tipfusion.triage.service import adjust
+
     app: AppContext = ctx.obj
     number = adjust(app.ready_engine(), app.actor, level, object_id, "lower", reason, points)
     console.print(f"adjustment {number}: {level} {object_id} lowered by {points:g} from the next `tipfusion triage`")
@@ -92,6 +101,10 @@ def leads_hits(
     fmt: Annotated[str, typer.Option("--format")] = "csv",
 ) -> None:
     """Every lead identifier found in a report, with the suspect and network it belongs to."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.enrich.export import write_rows
+    from tipfusion.triage.service import lead_hits
+
     app: AppContext = ctx.obj
     with app.ready_engine().begin() as conn:
         rows = lead_hits(conn)
@@ -101,7 +114,7 @@ def leads_hits(
         write_rows(rows, LEAD_FIELDS, fmt, output)
         console.print(f"{len(rows):,} lead hits → {output}")
         return
-    table = Table("lead", "kind", "value", "report", "suspect", "network")
+    table = Table(whole("lead"), "kind", whole("value"), whole("report"), whole("suspect"), whole("network"))
     for row in rows[:50]:
         table.add_row(
             str(row["lead_ref"]),
@@ -111,7 +124,7 @@ def leads_hits(
             str(row["suspect_id"]),
             str(row["network_id"]),
         )
-    console.print(table)
+    show(table)
     console.print(f"{len(rows):,} hit(s)")
 
 

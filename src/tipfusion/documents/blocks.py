@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from docx import Document
-from docx.enum.section import WD_ORIENT
-from docx.shared import Mm, Pt, RGBColor
+from docx.shared import Pt, RGBColor
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
 from tipfusion.documents.fonts import FONT_STACK
-from tipfusion.documents.render import render_pdf, style_docx
+from tipfusion.documents.render import (
+    Described,
+    describe_docx,
+    header_row,
+    keep_row_together,
+    page_a4,
+    render_pdf,
+    style_docx,
+)
 
 SYNTHETIC_BANNER = "SYNTHETIC DATA — generated for testing; not a real case"
 
@@ -28,7 +36,7 @@ class Heading:
 class Para:
     text: str
     hindi: str = ""
-    style: str = ""  # "" | "warning" | "meta" | "small"
+    style: str = ""  # "" | "warning" | "meta" | "small" | "lines" (each line kept: a letterhead) | "signature"
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ class DocumentSpec:
     blocks: list[Block] = field(default_factory=list)
     synthetic: bool = False
     landscape: bool = False
+    about: Described | None = None  # the file's own properties (author: the unit); the title when not given
 
 
 def _environment(templates: Path | None) -> Environment:
@@ -82,12 +91,9 @@ def _kinds(blocks: list[Block]) -> list[str]:
 def write_docx(spec: DocumentSpec, path: Path) -> None:
     document = Document()
     style_docx(document, 10)
+    text_width = page_a4(document, spec.landscape)
+    describe_docx(document, spec.about or Described(spec.title, ""))
     section = document.sections[0]
-    if spec.landscape:
-        section.orientation = WD_ORIENT.LANDSCAPE
-        section.page_width, section.page_height = section.page_height, section.page_width
-    for margin in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, margin, Mm(15))
     section.footer.paragraphs[0].text = spec.reference + (f" — {SYNTHETIC_BANNER}" if spec.synthetic else "")
     if spec.synthetic:
         run = document.add_paragraph().add_run(SYNTHETIC_BANNER)
@@ -98,29 +104,43 @@ def write_docx(spec: DocumentSpec, path: Path) -> None:
         if isinstance(block, Heading):
             document.add_heading(block.text + (f" / {block.hindi}" if block.hindi else ""), level=block.level)
         elif isinstance(block, Para):
-            paragraph = document.add_paragraph()
-            run = paragraph.add_run(block.text)
-            if block.style == "warning":
-                run.bold = True
-                run.font.color.rgb = RGBColor(0xB0, 0, 0)
-            elif block.style in ("small", "meta"):
-                run.font.size = Pt(8.5)
-            if block.hindi:
-                hindi = document.add_paragraph().add_run(block.hindi)
-                hindi.italic = block.style != "warning"
-                hindi.bold = block.style == "warning"
+            _paragraph(document, block)
         elif isinstance(block, Grid):
-            table = document.add_table(rows=1, cols=len(block.headers))
-            table.style = "Table Grid"
-            for cell, label in zip(table.rows[0].cells, block.headers, strict=True):
-                cell.text = label
-                for run in cell.paragraphs[0].runs:
-                    run.bold = True
-            for values in block.rows:
-                for cell, value in zip(table.add_row().cells, values, strict=True):
-                    cell.text = value
-            if block.note:
-                document.add_paragraph(block.note).runs[0].font.size = Pt(8.5)
+            _table(document, block, text_width)
         elif isinstance(block, Figure):
             document.add_paragraph(block.caption).runs[0].italic = True
     document.save(str(path))
+
+
+def _paragraph(document: Any, block: Para) -> None:
+    paragraph = document.add_paragraph()
+    run = paragraph.add_run(block.text)  # a newline becomes a line break
+    if block.style == "warning":
+        run.bold = True
+        run.font.color.rgb = RGBColor(0xB0, 0, 0)
+    elif block.style in ("small", "meta"):
+        run.font.size = Pt(8.5)
+    elif block.style == "signature":
+        paragraph.paragraph_format.space_before = Pt(18)
+    if block.hindi:
+        hindi = document.add_paragraph().add_run(block.hindi)
+        hindi.italic = block.style not in ("warning", "lines", "signature")
+        hindi.bold = block.style == "warning"
+
+
+def _table(document: Any, block: Grid, text_width: float) -> None:
+    """Header row repeated on each page, the PDF's relative column widths, no row split across pages."""
+    table = document.add_table(rows=1, cols=len(block.headers))
+    table.style = "Table Grid"
+    header_row(table, block.widths, text_width)
+    for cell, label in zip(table.rows[0].cells, block.headers, strict=True):
+        cell.text = label
+        for run in cell.paragraphs[0].runs:
+            run.bold = True
+    for values in block.rows:
+        row = table.add_row()
+        keep_row_together(row)
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
+    if block.note:
+        document.add_paragraph(block.note).runs[0].font.size = Pt(8.5)

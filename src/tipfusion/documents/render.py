@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import atexit
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from docx.enum.section import WD_ORIENT
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Mm, Pt
 
 from tipfusion.documents.fonts import font_face_css
 
@@ -51,3 +56,82 @@ def style_docx(document: Any, size: float = 10.5) -> None:
     fonts.set(qn("w:hAnsi"), LATIN_FONT)
     language = properties.makeelement(qn("w:lang"), {qn("w:val"): "en-IN", qn("w:bidi"): "hi-IN"})
     properties.append(language)
+
+
+# The PDFs' page (document.html.j2, notice.html.j2): A4, these margins in mm (top, right, bottom, left). Word's
+# default template is US Letter, which an Indian office printer crops or shrinks.
+A4_MM = (210, 297)
+MARGINS_MM = (15, 13, 16, 13)
+
+
+def page_a4(document: Any, landscape: bool = False, margins: Sequence[float] = MARGINS_MM) -> float:
+    """Every section of a Word file on A4 with the PDF's margins; returns the text width in mm (for tables)."""
+    width, height = A4_MM if not landscape else A4_MM[::-1]
+    for section in document.sections:
+        section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Mm(width), Mm(height)
+        section.top_margin, section.right_margin, section.bottom_margin, section.left_margin = (Mm(m) for m in margins)
+    return width - margins[1] - margins[3]
+
+
+def header_row(table: Any, widths: Sequence[float] = (), text_width_mm: float = 184) -> None:
+    """The first row repeats at the top of each page (`w:tblHeader`), as the PDF's <thead> does; with `widths`,
+    fixed column widths (relative) set on the grid, which rows added later copy."""
+    properties = table.rows[0]._tr.get_or_add_trPr()
+    properties.append(OxmlElement("w:tblHeader"))
+    if not widths:
+        return
+    table.autofit = False
+    total = sum(widths)
+    columns = [Mm(text_width_mm * w / total) for w in widths]
+    for grid_column, width in zip(table._tbl.tblGrid.gridCol_lst, columns, strict=True):
+        grid_column.w = width
+    for cell, width in zip(table.rows[0].cells, columns, strict=True):
+        cell.width = width
+
+
+def keep_row_together(row: Any) -> None:
+    """A row is not split across pages (`w:cantSplit`): a value and its report number stay on one page."""
+    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+
+
+@dataclass(frozen=True)
+class Described:
+    """A file's own properties (Word: File › Info; Excel: document properties): who wrote it and what it is,
+    never a library's defaults ("python-docx", "openpyxl", a 2013 date)."""
+
+    title: str
+    author: str
+    subject: str = ""
+    keywords: str = ""
+    category: str = ""
+    created: datetime | None = None
+
+
+def describe_docx(document: Any, about: Described) -> None:
+    properties = document.core_properties
+    properties.title = about.title
+    properties.author = about.author
+    properties.last_modified_by = about.author
+    properties.subject = about.subject
+    properties.keywords = about.keywords
+    properties.category = about.category
+    properties.comments = ""
+    properties.language = "en-IN"
+    properties.revision = 1
+    if about.created is not None:  # python-docx writes the wall time with a Z: give it UTC
+        properties.created = properties.modified = about.created.astimezone(UTC)
+
+
+def describe_xlsx(book: Any, about: Described) -> None:
+    properties = book.properties
+    properties.title = about.title
+    properties.creator = about.author
+    properties.lastModifiedBy = about.author
+    properties.subject = about.subject or None
+    properties.keywords = about.keywords or None
+    properties.category = about.category or None
+    properties.language = "en-IN"
+    if about.created is not None:  # Excel keeps UTC without a zone
+        moment = about.created.astimezone(UTC).replace(tzinfo=None) if about.created.tzinfo else about.created
+        properties.created = properties.modified = moment

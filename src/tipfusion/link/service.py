@@ -156,7 +156,10 @@ class LinkService:
         self.actor = actor
         self.settings = settings or LinkSettings()
 
-    def run(self) -> LinkSummary:
+    def run(self, progress: Callable[[str, int, int | None], None] | None = None) -> LinkSummary:
+        """Link everything again from the store; `progress(step, done, total)` hears of each of the three steps."""
+        tell = progress or (lambda _what, _done, _total: None)
+        tell("reading the store", 0, 3)
         ensure_schema(self.engine)
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -172,7 +175,9 @@ class LinkService:
             data = load_input(conn)
             overrides = list(conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True))))
         timings["extract"] = time.perf_counter() - started
+        tell("resolving suspects and networks", 1, 3)
         outcome = link_everything(data, self.settings, overrides, timings)
+        tell("storing", 2, 3)
         started = time.perf_counter()
         summary = LinkSummary(run_id=run_id, reports=len(data.reports), overrides=len(overrides))
         with self.engine.begin() as conn:

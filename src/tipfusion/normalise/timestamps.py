@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from tipfusion import clock
+
 # xs:dateTime allows any number of fractional digits; Python keeps microseconds.
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -47,7 +49,7 @@ def parse_timestamp(raw: str, *, now: datetime | None = None, xs_datetime: bool 
         raise ImpossibleTime(f"not an ISO 8601 date-time: {raw!r}") from exc
     had_zone = parsed.tzinfo is not None
     utc = parsed.astimezone(UTC) if had_zone else parsed.replace(tzinfo=UTC)
-    latest = (now or datetime.now(UTC)) + FUTURE_SLACK
+    latest = (now or clock.now()) + FUTURE_SLACK
     if utc < EARLIEST or utc > latest:
         raise ImpossibleTime(f"date-time out of range (1970 to now): {raw!r}")
     return ParsedTime(utc, had_zone)
@@ -62,6 +64,6 @@ def parse_date(raw: str, *, today: date | None = None) -> date:
         parsed = date.fromisoformat(text)
     except ValueError as exc:
         raise ImpossibleTime(f"not an ISO 8601 date: {raw!r}") from exc
-    if parsed.year < 1900 or parsed > (today or date.today()):
+    if parsed.year < 1900 or parsed > (today or clock.today()):
         raise ImpossibleTime(f"date out of range (1900 to today): {raw!r}")
     return parsed

@@ -14,10 +14,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, column, select
+from sqlalchemy import table as view
 
 from tipfusion.domain import PARTY_LABELS, PARTY_ROLES, SUSPECT_ROLES
+from tipfusion.refer.words import english
 from tipfusion.store.tables import (
+    accounts,
     email_enrichments,
     files,
     identifier_observations,
@@ -36,6 +39,22 @@ from tipfusion.store.tables import (
 )
 
 _IN = 900  # values per IN (...) list: well under every driver's parameter limit
+
+# The accounts of each report's current version (a view, migration 0009): the one definition of current.
+current_accounts = view("current_accounts", *(column(c.name, c.type) for c in accounts.c))
+
+# What "Suspect as reported" lists, in this order: who the person is, where, how to reach them, their accounts.
+AS_REPORTED_FIELDS = (
+    "name",
+    "age",
+    "date_of_birth",
+    "address",
+    "phone",
+    "email",
+    "esp_account",
+    "screen_name",
+    "display_name",
+)
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -71,6 +90,9 @@ class Dossier:
     answers: list[dict[str, Any]]
     requests: list[dict[str, Any]]
     display_timezone: str
+    # the suspect as the ESPs reported them (names, ages, addresses, phones, emails, accounts): the reported
+    # person's and associated accounts only, each value with its role, reports and ESPs
+    as_reported: list[dict[str, Any]] = field(default_factory=list)
     sections: list[dict[str, str]] = field(default_factory=list)
     statements: list[dict[str, str]] = field(default_factory=list)
     checklist: list[dict[str, str]] = field(default_factory=list)
@@ -106,7 +128,11 @@ def _enrichment_text(kind: str, row: Any) -> str:
     if row is None:
         return ""
     if kind == "ip":
-        parts = [f"AS{row.asn}" if row.asn else "", row.isp_name or row.as_org or "", row.network_type or ""]
+        parts = [
+            f"AS{row.asn}" if row.asn else "",
+            row.isp_name or row.as_org or "",
+            english("network_type", row.network_type),
+        ]
         if row.cgnat:
             parts.append("carrier-grade NAT: port needed")
         place = ", ".join(x for x in (row.city_estimate, row.country_estimate) if x)
@@ -206,7 +232,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
 
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     others: dict[tuple[str, str, str], dict[str, Any]] = {}
-    timeline: list[dict[str, Any]] = []
+    timeline: dict[tuple[str, int | None, str | None, str | None], dict[str, Any]] = {}
     upload_ip: dict[tuple[int, int], str] = {}
     for s in sightings:
         rid = int(s.report_id)
@@ -245,23 +271,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
         if len(entry["provenance"]) < 20:
             entry["provenance"].append(f"rid {rid} ({esp_of.get(rid, '')}) {s.path}")
         if s.kind == "ip":
-            ip_row = enrichment.get(("ip", s.canonical))
-            timeline.append(
-                {
-                    "time_utc": seen,
-                    "time_local": local_text(s.observed_at, zone),
-                    "time_as_received": s.observed_at_raw,
-                    "ip": s.canonical,
-                    "port": s.port,
-                    "event": s.event_name,
-                    "isp": (ip_row.isp_name or ip_row.as_org) if ip_row is not None else None,
-                    "identifiable": s.identifiable,
-                    "identifiability": s.identifiability_note,
-                    "report_id": rid,
-                    "esp": esp_of.get(rid, ""),
-                    "suspect_id": suspect_of[rid],
-                }
-            )
+            _sighting(timeline, s, seen, local_text(s.observed_at, zone), enrichment, esp_of.get(rid, ""), suspect_of)
             if s.file_ordinal is not None:
                 upload_ip[(rid, int(s.file_ordinal))] = s.canonical
     identifiers = []
@@ -286,7 +296,13 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
         key=lambda e: (_ROLE_ORDER.get(e["role"], 99), _KIND_ORDER.get(e["kind"], 99), e["kind"], e["canonical"]),
     )
     identifiers.sort(key=lambda i: (_KIND_ORDER.get(i["kind"], 99), i["kind"], -len(i["reports"]), i["canonical"]))
-    timeline.sort(key=lambda t: (t["time_utc"] or "", t["ip"]))
+    ip_timeline = sorted(
+        (
+            {**t, "reports": sorted(t["reports"]), "esps": sorted(t["esps"]), "suspects": sorted(t["suspects"])}
+            for t in timeline.values()
+        ),
+        key=lambda t: (t["time_utc"] or "", t["ip"], t["port"] or 0, t["event"] or ""),
+    )
 
     by_file: dict[tuple[int, str], dict[str, Any]] = {}
     for chunk in _chunks(report_ids):
@@ -388,6 +404,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
             "confidence": row.confidence,
             "network_id": row.network_id,
             "network_central": bool(row.network_central),
+            "decided_by": _decided_by(row.basis, row.detail or {}),
             "notes": (row.detail or {}).get("notes", []),
             "deconfliction": (row.detail or {}).get("deconfliction", []),
         }
@@ -417,16 +434,170 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
         routing=routing,
         reports=report_rows,
         identifiers=identifiers,
-        ip_timeline=timeline,
+        ip_timeline=ip_timeline,
         other_parties=other_parties,
         files=file_rows,
         answers=answers,
         requests=sorted(requests.values(), key=lambda r: r["reference"]),
         display_timezone=zone.key,
+        as_reported=_as_reported(conn, report_ids, suspect_of, esp_of, sightings),
     )
 
 
 _ROLE_ORDER = {role: n for n, role in enumerate(PARTY_ROLES)}
+
+
+def _sighting(
+    timeline: dict[tuple[str, int | None, str | None, str | None], dict[str, Any]],
+    s: Any,
+    seen: str | None,
+    local: str | None,
+    enrichment: dict[tuple[str, str], Any],
+    esp: str,
+    suspect_of: dict[int, str],
+) -> None:
+    """One row per distinct sighting (IP, port, second, event): an ESP often reports one login or upload under the
+    account and again under each file, and a network's reports repeat it; the row lists every report."""
+    rid = int(s.report_id)
+    key = (s.canonical, s.port, seen, s.event_name)
+    row = timeline.get(key)
+    if row is None:
+        ip_row = enrichment.get(("ip", s.canonical))
+        row = timeline[key] = {
+            "time_utc": seen,
+            "time_local": local,
+            "times_as_received": [],
+            "ip": s.canonical,
+            "port": s.port,
+            "event": s.event_name,
+            "isp": (ip_row.isp_name or ip_row.as_org) if ip_row is not None else None,
+            "identifiable": s.identifiable,
+            "identifiability": s.identifiability_note,
+            "reports": set(),
+            "esps": set(),
+            "suspects": set(),
+            "sightings": 0,
+        }
+    elif s.identifiable and not row["identifiable"]:  # one report gave what the ISP needs (a zone, a port)
+        row["identifiable"], row["identifiability"] = s.identifiable, s.identifiability_note
+    if s.observed_at_raw and s.observed_at_raw not in row["times_as_received"]:
+        row["times_as_received"].append(s.observed_at_raw)
+    row["reports"].add(rid)
+    if esp:
+        row["esps"].add(esp)
+    row["suspects"].add(suspect_of[rid])
+    row["sightings"] += 1
+
+
+def _decided_by(basis: str, detail: dict[str, Any]) -> list[str]:
+    """The evidence a routing decision went by (the address it was routed by). Decisions stored before routing
+    recorded it fall back to the located evidence of the decision's kind."""
+    if "decided_by" in detail:
+        return [str(x) for x in detail["decided_by"]]
+    return [str(e["detail"]) for e in detail.get("evidence", []) if e.get("kind") == basis and e.get("point")]
+
+
+def address_text(address: dict[str, Any]) -> str:
+    """An address as the ESP gave it, one line, its parts in the order received (its type is said apart)."""
+    return ", ".join(str(v) for k, v in address.items() if v not in (None, "") and k != "type")
+
+
+class _AsReported:
+    """The suspect as the ESPs reported them: from the current version's reported-person and associated accounts
+    only (never a recipient's, a victim's or the reporter's), each value once per suspect with every report."""
+
+    def __init__(self, suspect_of: dict[int, str], esp_of: dict[int, str]):
+        self.suspect_of = suspect_of
+        self.esp_of = esp_of
+        self.rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+
+    def add(self, rid: int, role: str, what: str, value: Any, *details: str) -> None:
+        """One value once per suspect and role, with every report, company and detail (type, form as sent)."""
+        if value in (None, ""):
+            return
+        key = (self.suspect_of[rid], what, str(value), role)
+        row = self.rows.setdefault(
+            key,
+            {
+                "suspect_id": key[0],
+                "field": what,
+                "value": str(value),
+                "details": [],
+                "role": role,
+                "role_label": PARTY_LABELS.get(role, role),
+                "reports": set(),
+                "esps": set(),
+            },
+        )
+        row["reports"].add(rid)
+        if self.esp_of.get(rid):
+            row["esps"].add(self.esp_of[rid])
+        row["details"] += [d for d in details if d and d not in row["details"]]
+
+    def account(self, acc: Any) -> None:
+        rid, role = int(acc.report_id), acc.role
+        details = acc.details if isinstance(acc.details, dict) else {}
+        name = " ".join(str(x) for x in (acc.first_name, details.get("middleName"), acc.last_name) if x)
+        self.add(rid, role, "name", name)
+        self.add(rid, role, "age", acc.age, f"also given as {details['age']}" if details.get("age") else "")
+        self.add(rid, role, "date_of_birth", acc.date_of_birth.isoformat() if acc.date_of_birth else None)
+        for address in details.get("addresses") or []:
+            if isinstance(address, dict):
+                kind = f"{address['type']} address" if address.get("type") else ""
+                self.add(rid, role, "address", address_text(address), kind)
+        names = [str(x) for x in details.get("displayNames") or ([acc.display_name] if acc.display_name else [])]
+        if acc.esp_identifier:  # the account with its screen and display names in one row
+            kind = f"{details['type']} account" if details.get("type") else ""
+            about = [str(x) for x in (details.get("platform"), acc.esp_service, kind) if x]
+            if acc.screen_name:
+                about.append(f"screen name {acc.screen_name}")
+            if names:
+                about.append("display name " + ", ".join(names))
+            self.add(rid, role, "esp_account", acc.esp_identifier, *about)
+            return
+        self.add(rid, role, "screen_name", acc.screen_name)
+        for display in names:
+            self.add(rid, role, "display_name", display)
+
+    def contact(self, s: Any) -> None:
+        """A phone or an email of one of the suspect's accounts, normalised, with what the ESP sent if different."""
+        self.add(
+            int(s.report_id),
+            s.role,
+            s.kind,
+            s.value,
+            f"as sent: {s.raw.strip()}" if s.raw and s.raw.strip() != s.value else "",
+            "verified by the company" if s.verified else "",
+            "found in the account's free text" if s.origin == "free_text" else "",
+        )
+
+    def records(self) -> list[dict[str, Any]]:
+        order = {name: n for n, name in enumerate(AS_REPORTED_FIELDS)}
+        return sorted(
+            ({**r, "reports": sorted(r["reports"]), "esps": sorted(r["esps"])} for r in self.rows.values()),
+            key=lambda r: (
+                r["suspect_id"],
+                order[r["field"]],
+                _ROLE_ORDER.get(r["role"], 99),
+                -len(r["reports"]),
+                r["value"],
+            ),
+        )
+
+
+def _as_reported(
+    conn: Connection, report_ids: list[int], suspect_of: dict[int, str], esp_of: dict[int, str], sightings: list[Any]
+) -> list[dict[str, Any]]:
+    found = _AsReported(suspect_of, esp_of)
+    a = current_accounts
+    for chunk in _chunks(report_ids):
+        query = select(a).where(a.c.report_id.in_(chunk), a.c.role.in_(sorted(SUSPECT_ROLES)))
+        for acc in conn.execute(query.order_by(a.c.report_id, a.c.ordinal)):
+            found.account(acc)
+    for s in sightings:
+        if s.kind in ("phone", "email") and s.role in SUSPECT_ROLES and s.account_ordinal is not None:
+            found.contact(s)
+    return found.records()
 
 
 def _other_party(others: dict[tuple[str, str, str], dict[str, Any]], s: Any, rid: int, esp: str, suspect: str) -> None:

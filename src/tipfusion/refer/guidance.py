@@ -9,6 +9,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from tipfusion.config import UnitProfile
 from tipfusion.errors import ConfigurationError
 from tipfusion.refer.dossier import Dossier
 
@@ -121,65 +122,108 @@ def sections_for(dossier: Dossier, country: str) -> list[dict[str, str]]:
 
 
 def _due(moment: datetime, zone: str) -> str:
-    return f"{moment:%d.%m.%Y %H:%M} ({zone}, UTC{moment:%z})"
+    """`04.12.2026 23:40 IST (Asia/Kolkata)`: the station's own clock, its zone named."""
+    return f"{moment:%d.%m.%Y %H:%M} {moment.tzname()} ({zone})"
 
 
-def checklist_for(dossier: Dossier, sent: datetime, acknowledge_hours: int, fir_days: int) -> list[dict[str, str]]:
-    """What the station must do, each with a deadline where one applies."""
+def _item(task: str, hindi: str, due: str = "", due_hindi: str = "") -> dict[str, str]:
+    return {"task": task, "hindi": hindi, "due": due, "due_hindi": due_hindi}
+
+
+def _reach(unit: UnitProfile) -> str:
+    """Whom the station answers: the unit, with its phone and email when the profile has them."""
+    return unit.name + (f" ({unit.contact})" if unit.contact else "")
+
+
+def checklist_for(
+    dossier: Dossier, sent: datetime, acknowledge_hours: int, fir_days: int, unit: UnitProfile | None = None
+) -> list[dict[str, str]]:
+    """What the station must do, in English and Hindi, each with a deadline where one applies, and whom to tell."""
+    unit = unit or UnitProfile()
     zone_note = dossier.display_timezone
-    items: list[dict[str, str]] = [
-        {
-            "task": "Acknowledge receipt of this referral to the unit",
-            "due": _due(sent + timedelta(hours=acknowledge_hours), zone_note),
-        },
-        {
-            "task": "Register an FIR, or report to the unit why not",
-            "due": _due(sent + timedelta(days=fir_days), zone_note),
-        },
+    reach = _reach(unit)
+    items = [
+        _item(
+            f"Acknowledge receipt of this referral to the unit: {reach}",
+            f"इस संदर्भ की प्राप्ति की सूचना इकाई को दें: {reach}",
+            _due(sent + timedelta(hours=acknowledge_hours), zone_note),
+        ),
+        _item(
+            "Register an FIR, or report to the unit why not",
+            "प्राथमिकी (एफ़आईआर) दर्ज करें, अथवा इकाई को कारण बताएँ",
+            _due(sent + timedelta(days=fir_days), zone_note),
+        ),
     ]
+    items += _isp_items(dossier)
+    phones = [i for i in dossier.identifiers if i["kind"] == "phone" and i["valid"]]
+    for phone in phones[:10]:
+        number = phone["canonical"]
+        items.append(
+            _item(
+                f"Obtain the subscriber record (CAF) and call records for {number}",
+                f"{number} का ग्राहक अभिलेख (सीएएफ़) और कॉल विवरण प्राप्त करें",
+            )
+        )
+    devices = ", ".join([i["shown"] for i in dossier.identifiers if i["kind"] == "device"][:5])
+    items.append(
+        _item(
+            "On arrest or search, seize and seal phones, computers and storage media"
+            + (f"; look for devices {devices}" if devices else "")
+            + ", with a hash of each image taken (no media to be sent to the unit)",
+            "गिरफ़्तारी या तलाशी पर फ़ोन, कंप्यूटर और स्टोरेज मीडिया ज़ब्त कर सील करें"
+            + (f"; इन डिवाइसों को खोजें: {devices}" if devices else "")
+            + "; प्रत्येक इमेज का हैश लें (इकाई को कोई मीडिया न भेजें)",
+        )
+    )
+    for answer in dossier.answers:
+        who, where = answer["subscriber_name"] or "", answer["address"] or ""
+        items.append(
+            _item(
+                f"Verify subscriber {who} at {where} (answer to {answer['ip']} at {answer['time_utc']})",
+                f"ग्राहक {who} का {where} पर सत्यापन करें ({answer['ip']}, {answer['time_utc']} के उत्तर के अनुसार)",
+            )
+        )
+    items.append(
+        _item(
+            f"Report the FIR number, arrests and seizures to the unit: {reach}",
+            f"प्राथमिकी संख्या, गिरफ़्तारियाँ और ज़ब्ती की सूचना इकाई को दें: {reach}",
+            "as each happens",
+            "प्रत्येक कार्रवाई होते ही",
+        )
+    )
+    return items
+
+
+def _isp_items(dossier: Dossier) -> list[dict[str, str]]:
+    """Identifiable sightings not answered yet, per ISP: follow up a request already sent, or send one."""
     answered = {(a["ip"], a["time_utc"]) for a in dossier.answers}
     pending = [t for t in dossier.ip_timeline if t["identifiable"] and (t["ip"], t["time_utc"]) not in answered]
     requested = {r["recipient"]: r for r in dossier.requests}
     by_isp: dict[str, int] = {}
     for t in pending:
         by_isp[t["isp"] or "ISP unknown"] = by_isp.get(t["isp"] or "ISP unknown", 0) + 1
+    items = []
     for isp, count in sorted(by_isp.items()):
         request = requested.get(isp)
         if request:
+            reference, status = request["reference"], request["status"]
             items.append(
-                {
-                    "task": f"Follow up {isp}: request {request['reference']} ({request['status']}) covers them",
-                    "due": request["due_utc"] or "not sent yet",
-                }
+                _item(
+                    f"Follow up {isp}: request {reference} ({status}) covers them",
+                    f"{isp} से अनुवर्ती कार्रवाई करें: अनुरोध {reference} ({status}) में ये शामिल हैं",
+                    request["due_utc"] or "not sent yet",
+                    "" if request["due_utc"] else "अभी भेजा नहीं गया",
+                )
             )
         else:
             items.append(
-                {
-                    "task": f"Send a BNSS s.94 notice to {isp} for {count} IP sighting(s) listed in the "
-                    "timeline (IP, port, time)",
-                    "due": "72 hours after the notice is served",
-                }
+                _item(
+                    f"Send a BNSS s.94 notice to {isp} for {count} IP sighting(s) listed in the timeline "
+                    "(IP, port, time)",
+                    f"{isp} को समयरेखा में सूचीबद्ध {count} आईपी प्रविष्टियों (आईपी, पोर्ट, समय) हेतु बीएनएसएस "
+                    "धारा 94 के अंतर्गत नोटिस भेजें",
+                    "72 hours after the notice is served",
+                    "नोटिस तामील होने के 72 घंटे के भीतर",
+                )
             )
-    phones = [i for i in dossier.identifiers if i["kind"] == "phone" and i["valid"]]
-    for phone in phones[:10]:
-        items.append(
-            {"task": f"Obtain the subscriber record (CAF) and call records for {phone['canonical']}", "due": ""}
-        )
-    devices = [i["shown"] for i in dossier.identifiers if i["kind"] == "device"]
-    items.append(
-        {
-            "task": "On arrest or search, seize and seal phones, computers and storage media"
-            + (f"; look for devices {', '.join(devices[:5])}" if devices else "")
-            + ", with a hash of each image taken (no media to be sent to the unit)",
-            "due": "",
-        }
-    )
-    for answer in dossier.answers:
-        items.append(
-            {
-                "task": f"Verify subscriber {answer['subscriber_name'] or ''} at {answer['address'] or ''} "
-                f"(answer to {answer['ip']} at {answer['time_utc']})",
-                "due": "",
-            }
-        )
     return items

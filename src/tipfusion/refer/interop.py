@@ -9,9 +9,10 @@ beyond the recipient.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from tipfusion import clock
 from tipfusion.errors import TipfusionError
 from tipfusion.normalise.device import split_device
 from tipfusion.normalise.hashes import HEX_LENGTHS
@@ -140,7 +141,10 @@ def misp_event(dossier: Dossier, reference: str | None, synthetic: bool) -> dict
         seen.add_attribute("ip-src", sighting["ip"])
         seen.add_attribute("src-port", sighting["port"])
         seen.add_attribute("first-seen", sighting["time_utc"])
-        seen.comment = f"{sighting['event'] or 'event'} in report {sighting['report_id']} ({sighting['esp']})"
+        seen.comment = (
+            f"{sighting['event'] or 'event'} in report(s) {', '.join(str(r) for r in sighting['reports'])} "
+            f"({', '.join(sighting['esps'])})"
+        )
         event.add_object(seen)
     for item in dossier.files:
         hashes = _typed_hashes(item, 0)
@@ -205,7 +209,7 @@ def misp_object_problems(item: dict[str, Any]) -> list[str]:
 def stix_bundle(dossier: Dossier, reference: str | None, unit: str, synthetic: bool) -> dict[str, Any]:
     import stix2
 
-    created = datetime.now(UTC)
+    created = clock.now()
     author = stix2.Identity(name=unit, identity_class="organization", created=created, modified=created)
     marking = [stix2.TLP_RED]
     objects: list[Any] = [author]

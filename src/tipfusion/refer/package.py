@@ -4,6 +4,8 @@ with the SHA-256 of every part."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -11,132 +13,211 @@ from openpyxl import Workbook
 
 from tipfusion.documents.blocks import SYNTHETIC_BANNER, write_docx, write_pdf
 from tipfusion.documents.manifest import write_manifest
+from tipfusion.documents.render import Described, describe_xlsx
+from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
 from tipfusion.refer.dossier import Dossier
 from tipfusion.refer.layout import Addressing, referral_spec
+from tipfusion.refer.words import english
 
-ANNEX_SHEETS: list[tuple[str, str, list[str]]] = [
-    (
-        "Identifiers",
-        "identifiers",
-        [
-            "kind",
-            "shown",
-            "canonical",
-            "values",
-            "roles",
-            "enrichment",
+LOCAL = "local"  # a column in the display zone: its heading names the zone
+
+
+def _annex_sheets(zone: str) -> list[tuple[str, str, list[Column]]]:
+    """(sheet, dossier key, columns): headings for people, times as date-time cells (UTC, or the display zone)."""
+    local = f"({zone})"
+    return [
+        (
+            "Suspect as reported",
+            "as_reported",
+            [
+                Column("suspect_id", "Suspect"),
+                Column("field", "What"),
+                Column("value", "As reported"),
+                Column("details", "Details"),
+                Column("role_label", "Whose"),
+                Column("reports", "Reports"),
+                Column("esps", "Company (ESP)"),
+            ],
+        ),
+        (
+            "Jurisdiction",
+            "routing",
+            [
+                Column("suspect_id", "Suspect"),
+                Column("station", "Station"),
+                Column("district", "District"),
+                Column("basis", "Basis"),
+                Column("decided_by", "Routed by"),
+                Column("confidence", "Confidence"),
+                Column("network_id", "Network"),
+                Column("deconfliction", "Deconfliction"),
+            ],
+        ),
+        (
+            "Identifiers",
+            "identifiers",
+            [
+                Column("kind", "Kind"),
+                Column("shown", "Shown"),
+                Column("canonical", "Canonical"),
+                Column("values", "Values as received"),
+                Column("roles", "Whose (roles)"),
+                Column("enrichment", "Enrichment"),
+                Column("reports", "Reports"),
+                Column("esps", "Companies (ESPs)"),
+                Column("suspects", "Suspects"),
+                Column("first_seen_utc", "First seen (UTC)", "utc"),
+                Column("last_seen_utc", "Last seen (UTC)", "utc"),
+                Column("valid", "Valid"),
+                Column("flags", "Flags"),
+            ],
+        ),
+        (
+            "IP timeline",
+            "ip_timeline",
+            [
+                Column("time_utc", "Time (UTC)", "utc"),
+                Column("time_local", f"Time {local}", "local"),
+                Column("times_as_received", "Time as received"),
+                Column("ip", "IP"),
+                Column("port", "Source port"),
+                Column("event", "Event"),
+                Column("isp", "ISP"),
+                Column("identifiable", "Can an ISP name the subscriber?"),
+                Column("identifiability", "Why"),
+                Column("reports", "Reports"),
+                Column("esps", "Companies (ESPs)"),
+                Column("suspects", "Suspects"),
+                Column("sightings", "Times reported"),
+            ],
+        ),
+        (
+            "Other people (not the suspect)",
+            "other_parties",
+            [
+                Column("role_label", "Whose"),
+                Column("kind", "Kind"),
+                Column("canonical", "Value"),
+                Column("values", "Values as received"),
+                Column("reports", "Reports"),
+                Column("esp", "Company (ESP)"),
+                Column("in_reports_of", "In reports of suspect"),
+                Column("provenance", "Where in the reports"),
+            ],
+        ),
+        (
+            "Files",
+            "files",
+            [
+                Column("report_id", "Report"),
+                Column("file_id", "File ID"),
+                Column("details_documents", "fileDetails documents"),
+                Column("file_name", "File name"),
+                Column("original_file_name", "Original file name"),
+                Column("hashes", "Hashes"),
+                Column("uploaded_utc", "Uploaded (UTC)", "utc"),
+                Column("uploaded_local", f"Uploaded {local}", "local"),
+                Column("upload_ip", "Upload IP"),
+                Column("relevance", "Relevance"),
+                Column("classification", "Industry classification"),
+                Column("annotations", "Annotations"),
+                Column("viewed_by_esp", "Viewed by the company"),
+                Column("publicly_available", "Publicly available"),
+            ],
+        ),
+        (
+            "Reports",
             "reports",
-            "esps",
-            "suspects",
-            "first_seen_utc",
-            "last_seen_utc",
-            "valid",
-            "flags",
-        ],
-    ),
-    (
-        "IP timeline",
-        "ip_timeline",
-        [
-            "time_utc",
-            "time_local",
-            "time_as_received",
-            "ip",
-            "port",
-            "event",
-            "isp",
-            "identifiable",
-            "identifiability",
-            "report_id",
-            "esp",
-            "suspect_id",
-        ],
-    ),
-    (
-        "Other people (not the suspect)",
-        "other_parties",
-        ["role_label", "kind", "canonical", "values", "reports", "esp", "in_reports_of", "provenance"],
-    ),
-    (
-        "Files",
-        "files",
-        [
-            "report_id",
-            "file_id",
-            "details_documents",
-            "file_name",
-            "original_file_name",
-            "hashes",
-            "uploaded_utc",
-            "uploaded_local",
-            "upload_ip",
-            "relevance",
-            "classification",
-            "annotations",
-            "viewed_by_esp",
-            "publicly_available",
-        ],
-    ),
-    (
-        "Reports",
-        "reports",
-        [
-            "report_id",
-            "suspect_id",
-            "esp",
-            "incident_type",
-            "platform",
-            "incident_at_utc",
-            "incident_at_local",
-            "received_utc",
-            "ncmec_priority",
-            "annotations",
-            "escalation",
-        ],
-    ),
-    (
-        "ISP answers",
-        "answers",
-        [
-            "answer_id",
-            "report_id",
-            "ip",
-            "port",
-            "time_utc",
-            "subscriber_name",
-            "address",
-            "pin",
-            "phone",
-            "alternate_phone",
-            "email",
-            "id_document",
-            "connection_type",
-        ],
-    ),
-]
+            [
+                Column("report_id", "NCMEC report"),
+                Column("suspect_id", "Suspect"),
+                Column("esp", "Company (ESP)"),
+                Column("incident_type", "Incident type"),
+                Column("platform", "Platform"),
+                Column("incident_at_utc", "Incident (UTC)", "utc"),
+                Column("incident_at_local", f"Incident {local}", "local"),
+                Column("received_utc", "Received by NCMEC (UTC)", "utc"),
+                Column("ncmec_priority", "NCMEC priority"),
+                Column("annotations", "Annotations"),
+                Column("escalation", "Escalation"),
+            ],
+        ),
+        (
+            "ISP answers",
+            "answers",
+            [
+                Column("answer_id", "Answer"),
+                Column("report_id", "Report"),
+                Column("ip", "IP"),
+                Column("port", "Source port"),
+                Column("time_utc", "Time (UTC)", "utc"),
+                Column("subscriber_name", "Subscriber"),
+                Column("address", "Address"),
+                Column("pin", "PIN"),
+                Column("phone", "Phone"),
+                Column("alternate_phone", "Alternate phone"),
+                Column("email", "Email"),
+                Column("id_document", "ID document"),
+                Column("connection_type", "Connection"),
+            ],
+        ),
+    ]
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, list | tuple | set):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
-    return value
+def _words(vocabulary: str) -> Callable[[Any], Any]:
+    def say(value: Any) -> Any:
+        if isinstance(value, list):
+            return ", ".join(english(vocabulary, str(v)) for v in value)
+        return english(vocabulary, value) if isinstance(value, str) else value
+
+    return say
 
 
-def write_annex(content: dict[str, Any], path: Path, synthetic: bool) -> None:
+# Codes said in words in the annex (the JSON part keeps the codes).
+_SAID: dict[str, Callable[[Any], Any]] = {
+    "field": _words("reported_field"),
+    "basis": _words("basis"),
+    "confidence": _words("confidence"),
+    "kind": _words("kind"),
+    "roles": _words("role"),
+    "event": _words("event"),
+    "identifiability": _words("identifiability"),
+    "relevance": _words("relevance"),
+    "annotations": _words("annotation"),
+}
+
+
+def write_annex(
+    content: dict[str, Any],
+    path: Path,
+    synthetic: bool,
+    about: list[tuple[str, str]] | None = None,
+    described: Described | None = None,
+) -> None:
+    """One sheet per table of the referral, every row (the Word/PDF cut long tables), after an About sheet."""
     book = Workbook()
     first = book.active
     assert first is not None
     book.remove(first)
-    for title, key, fields in ANNEX_SHEETS:
+    for title, key, columns in _annex_sheets(content.get("display_timezone", "local")):
         sheet = book.create_sheet(title)
+        said = [_SAID.get(c.key) if c.kind == "text" else None for c in columns]
+        write_table(
+            sheet,
+            columns,
+            (
+                [f(row.get(c.key)) if f else row.get(c.key) for f, c in zip(said, columns, strict=True)]
+                for row in content[key]
+            ),
+        )
         if synthetic:
-            sheet.append([SYNTHETIC_BANNER])
-        sheet.append(fields)
-        for row in content[key]:
-            sheet.append([_cell(row.get(f)) for f in fields])
-        sheet.freeze_panes = "A3" if synthetic else "A2"
+            banner(sheet, SYNTHETIC_BANNER)
+    lines = list(about or [])
+    lines.append(
+        ("Times", f"Date-time cells are UTC where the heading says UTC, else {content.get('display_timezone')}")
+    )
+    about_sheet(book, "CyberTipline referral annex", lines, SYNTHETIC_BANNER if synthetic else "")
+    describe_xlsx(book, described or Described("CyberTipline referral annex", ""))
     book.save(path)
 
 
@@ -161,14 +242,35 @@ def write_package(
         "kind": addressing.kind,
         "parent_reference": addressing.parent_reference,
         "date_local": addressing.date.isoformat(),
-        "from": addressing.unit,
+        "from": asdict(addressing.unit),
         "to": {"station": addressing.station, "district": addressing.district},
         "synthetic": synthetic,
         "changes": addressing.changes,
         **content,
     }
     (folder / names[2]).write_text(json.dumps(machine, indent=1, ensure_ascii=False, default=str) + "\n", "utf-8")
-    write_annex(content, folder / names[3], synthetic)
+    unit = addressing.unit
+    write_annex(
+        content,
+        folder / names[3],
+        synthetic,
+        [
+            ("Reference", addressing.reference),
+            ("Title", spec.title),
+            ("From", unit.name),
+            ("Contact", "; ".join(x for x in (unit.address, unit.contact) if x)),
+            ("To", addressing.station or addressing.district or "central unit"),
+            ("Date", f"{addressing.date:%Y-%m-%d %H:%M} ({dossier.display_timezone})"),
+        ],
+        Described(
+            f"Annex to referral {addressing.reference}",
+            unit.name,
+            spec.title,
+            keywords=f"CyberTipline; referral; {addressing.reference}",
+            category="Referral annex" + (" (SYNTHETIC DATA)" if synthetic else ""),
+            created=addressing.date,
+        ),
+    )
     about = {
         "package": "tipfusion referral",
         "reference": addressing.reference,

@@ -5,6 +5,7 @@ referral that says what changed."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -136,6 +137,7 @@ def complete(dossier: Dossier, settings: Settings, statements: list[dict[str, An
         sent.astimezone(settings.profile.zone),
         settings.case_deadlines.acknowledge_hours,
         settings.case_deadlines.fir_days,
+        settings.unit,
     )
 
 
@@ -181,10 +183,9 @@ def build_referral(
         addressing = Addressing(
             reference=reference,
             date=stamp.astimezone(zone),
-            unit=settings.unit_name,
+            unit=settings.unit,
             station=station,
             district=district,
-            signatory=f"{settings.issuing_officer}, {settings.unit_name}",
             kind="supplementary" if parent is not None else "initial",
             parent_reference=parent.reference if parent is not None else None,
             changes=changes,
@@ -282,9 +283,16 @@ def build_many(
     output: Path,
     to: str | None = None,
     operation: str | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> list[BuiltReferral]:
+    """One package per target, in order; `progress(target, done, total)` is told before each one."""
     statements = load_statements(settings.referral_statements)
-    return [build_referral(engine, settings, actor, t, output, to, operation, statements) for t in targets]
+    built = []
+    for done, target in enumerate(targets):
+        if progress is not None:
+            progress(target, done, len(targets))
+        built.append(build_referral(engine, settings, actor, target, output, to, operation, statements))
+    return built
 
 
 def verify_package(engine: Engine | None, folder: Path) -> tuple[ManifestCheck, str | None]:

@@ -1,7 +1,9 @@
 """Write a request: an editable Word letter, a PDF, and the annex as CSV and XLSX; SHA-256 of every part.
 
-The wording comes from the deployment profile (a BNSS 2023 s.94 notice over the issuing officer's name for the
-Indian profile); a unit changes it by pointing TIPFUSION_TEMPLATES_DIR at its own `notice.html.j2`.
+The wording comes from the deployment profile (a BNSS 2023 s.94 notice for the Indian profile); a unit changes it by
+pointing TIPFUSION_TEMPLATES_DIR at its own `notice.html.j2`. A nodal officer acts on a notice that says who sent it
+and how to reach them (the unit profile: letterhead and signature), which case it serves (the FIR, once there is
+one), and what is asked: the letter in English, then in Hindi, then the annex.
 """
 
 from __future__ import annotations
@@ -9,14 +11,20 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from docx import Document
+from docx.shared import Pt
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from openpyxl import Workbook
 
+from tipfusion.config import UnitProfile
 from tipfusion.documents import FONT_STACK, render_pdf, style_docx
+from tipfusion.documents.clock import clock
+from tipfusion.documents.render import Described, describe_docx, describe_xlsx, header_row, page_a4
+from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
 from tipfusion.route.requests import IspRequest
 
 ANNEX_FIELDS = [
@@ -33,15 +41,52 @@ ANNEX_FIELDS = [
 ]
 
 
+SYNTHETIC_NOTICE = "SYNTHETIC DATA — generated for testing; not a real notice"
+MARGINS_MM = (18, 16, 18, 16)  # notice.html.j2's page
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One case a notice serves, as it is quoted (English, Hindi)."""
+
+    english: str
+    hindi: str
+
+
 @dataclass(frozen=True)
 class LetterContext:
     reference: str
     date: datetime
-    signatory: str
-    officer: str | None
+    unit: UnitProfile  # letterhead and signature: who sends it and how to reach them
+    officer: str | None  # the recipient's nodal officer
     email: str | None
     address: str | None
     synthetic: bool
+    cases: tuple[CaseLine, ...] = ()  # the FIRs (or referrals without one yet) this notice serves
+
+    @property
+    def signature(self) -> list[str]:
+        """Name, designation, station (the unit), address and contact, one a line."""
+        unit = self.unit
+        return [x for x in (unit.officer_name, unit.officer_designation, unit.name, unit.address, unit.contact) if x]
+
+    @property
+    def case_lines(self) -> list[CaseLine]:
+        return list(self.cases) or [CaseLine("no FIR yet", "अभी तक प्राथमिकी दर्ज नहीं")]
+
+
+def case_line(referral: str, station: str | None, fir_number: str | None, fir_date: datetime | date | None) -> CaseLine:
+    """`FIR 42/2026 dated 03.12.2026, PS Demopur 4 (referral TF/REF/2026/000001)`, or the referral without one yet."""
+    if fir_number:
+        dated = f" dated {fir_date:%d.%m.%Y}" if fir_date else ""
+        dated_hi = f" दिनांक {fir_date:%d.%m.%Y}" if fir_date else ""
+        at = f", {station}" if station else ""
+        return CaseLine(
+            f"FIR {fir_number}{dated}{at} (referral {referral})",
+            f"प्राथमिकी {fir_number}{dated_hi}{at} (संदर्भ {referral})",
+        )
+    to = f" to {station}" if station else ""
+    return CaseLine(f"referral {referral}{to}: no FIR yet", f"संदर्भ {referral}{to}: अभी तक प्राथमिकी दर्ज नहीं")
 
 
 def paragraphs(request: IspRequest) -> tuple[str, list[str]]:
@@ -55,14 +100,19 @@ def paragraphs(request: IspRequest) -> tuple[str, list[str]]:
         "each entry the subscriber details: name, installation or billing address, registered mobile and "
         "alternate numbers, email address, identity document type and number, and connection type, together "
         "with the session logs that establish the allocation.",
-        f"Each entry gives the source port and the date-time to the second, in UTC and in {request.log_timezone} "
-        f"(the time zone of your logs). For addresses shared through carrier-grade NAT, please match on address, "
-        f"source port and time together.",
+        "Each entry gives the source port and the date-time to the second, in "
+        + ("UTC" if request.log_timezone == "UTC" else f"UTC and in {request.log_timezone}")
+        + " (the time zone of your logs). For addresses shared through carrier-grade NAT, please match on address, "
+        "source port and time together.",
         "Under Rule 3(1)(j) of the Information Technology (Intermediary Guidelines and Digital Media Ethics Code) "
-        "Rules, 2021, the information is to be furnished within 72 hours of receipt of this notice. The annex "
-        f"accompanies this notice as a spreadsheet ({len(request.items)} entries).",
+        "Rules, 2021, the information is to be furnished within 72 hours of receipt of this notice. The entries are "
+        f"listed in the annex below, which also accompanies this notice as a spreadsheet ({_entries(request)}).",
     ]
     return title, body
+
+
+def _entries(request: IspRequest) -> str:
+    return f"{len(request.items)} {'entry' if len(request.items) == 1 else 'entries'}"
 
 
 def paragraphs_hindi(request: IspRequest) -> tuple[str, list[str]]:
@@ -75,12 +125,15 @@ def paragraphs_hindi(request: IspRequest) -> tuple[str, list[str]]:
         "भारतीय नागरिक सुरक्षा संहिता, 2023 की धारा 94 के अंतर्गत आपसे अपेक्षा है कि प्रत्येक प्रविष्टि के लिए ग्राहक का "
         "विवरण प्रस्तुत करें: नाम, संस्थापन या बिलिंग पता, पंजीकृत मोबाइल एवं वैकल्पिक नंबर, ईमेल पता, पहचान दस्तावेज़ का "
         "प्रकार एवं संख्या, तथा कनेक्शन का प्रकार, साथ ही वे सत्र लॉग जिनसे आवंटन स्थापित होता है।",
-        f"प्रत्येक प्रविष्टि में स्रोत पोर्ट तथा सेकंड तक दिनांक-समय UTC में और {request.log_timezone} (आपके लॉग के समय "
-        "क्षेत्र) में दिया गया है। कैरियर-ग्रेड NAT द्वारा साझा किए गए पतों के लिए कृपया पता, स्रोत पोर्ट और समय तीनों का "
-        "एक साथ मिलान करें।",
+        "प्रत्येक प्रविष्टि में स्रोत पोर्ट तथा सेकंड तक दिनांक-समय "
+        + ("UTC" if request.log_timezone == "UTC" else f"UTC में और {request.log_timezone}")
+        + " (आपके लॉग के समय क्षेत्र) में दिया गया है। कैरियर-ग्रेड NAT द्वारा साझा किए गए पतों के लिए कृपया पता, स्रोत "
+        "पोर्ट और समय तीनों का एक साथ मिलान करें।",
         "सूचना प्रौद्योगिकी (मध्यवर्ती दिशानिर्देश और डिजिटल मीडिया आचार संहिता) नियम, 2021 के नियम 3(1)(ञ) के अंतर्गत "
-        "यह जानकारी इस नोटिस की प्राप्ति के 72 घंटों के भीतर उपलब्ध कराई जानी है। अनुलग्नक इस नोटिस के साथ स्प्रेडशीट "
-        f"के रूप में संलग्न है ({len(request.items)} प्रविष्टियाँ)।",
+        "यह जानकारी इस नोटिस की प्राप्ति के 72 घंटों के भीतर उपलब्ध कराई जानी है। प्रविष्टियाँ नीचे अनुलग्नक में सूचीबद्ध "
+        f"हैं, जो इस नोटिस के साथ स्प्रेडशीट के रूप में भी संलग्न है ({len(request.items)} "
+        + ("प्रविष्टि" if len(request.items) == 1 else "प्रविष्टियाँ")
+        + ")।",
     ]
     return title, body
 
@@ -119,7 +172,11 @@ ISP_COLUMNS = [
 
 def isp_letter(request: IspRequest) -> Letter:
     title, body = paragraphs(request)
-    columns = [(key, label.format(zone=request.log_timezone)) for key, label in ISP_COLUMNS]
+    columns = [
+        (key, label.format(zone=request.log_timezone))
+        for key, label in ISP_COLUMNS
+        if not (key == "time_isp_zone" and request.log_timezone == "UTC")  # an ISP logging in UTC: one time column
+    ]
     title_hindi, body_hindi = paragraphs_hindi(request)
     rows = [item.row() for item in request.items]
     return Letter(request.isp, title, body, columns, ANNEX_FIELDS, rows, title_hindi, tuple(body_hindi))
@@ -131,60 +188,61 @@ def write_request(
     return write_letter(isp_letter(request), context, folder, templates)
 
 
+# The annex spreadsheet's headings (the CSV keeps the field names): times are date-time cells.
+ANNEX_HEADINGS: dict[str, tuple[str, str]] = {
+    "item": ("#", "text"),
+    "ip": ("IP address", "text"),
+    "source_port": ("Source port", "text"),
+    "time_utc": ("Date-time (UTC)", "utc"),
+    "time_isp_zone": ("Date-time ({zone})", "local"),
+    "isp_log_timezone": ("Time zone of the ISP's logs", "text"),
+    "event": ("Event", "text"),
+    "report_id": ("CyberTipline report", "text"),
+    "suspect_id": ("Our reference", "text"),
+    "caution": ("Caution", "text"),
+    "account_id": ("Account (user ID)", "text"),
+    "screen_name": ("Screen name", "text"),
+    "reports": ("CyberTipline reports", "text"),
+}
+
+
+def _annex_columns(letter: Letter) -> list[Column]:
+    zone = str(letter.rows[0].get("isp_log_timezone") or "ISP's zone") if letter.rows else "ISP's zone"
+    columns = []
+    for key in letter.annex_fields:
+        heading, kind = ANNEX_HEADINGS.get(key, (key, "text"))
+        columns.append(Column(key, heading.format(zone=zone), kind))
+    return columns
+
+
+def _shown(key: str, value: object, zone: ZoneInfo | None) -> str:
+    """A letter-table cell: times to the second with their zone, unbroken (the annex holds the exact ISO form)."""
+    if key == "time_utc":
+        return clock(str(value))
+    if key == "time_isp_zone":
+        return clock(str(value), zone)
+    return str(value)
+
+
 def write_letter(letter: Letter, context: LetterContext, folder: Path, templates: Path | None = None) -> dict[str, str]:
     """Write the notice (DOCX, PDF), its annex (CSV, XLSX) and a manifest into `folder`; return {file: sha256}."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = context.reference.replace("/", "-")
     written: dict[str, Path] = {}
-    banner = "SYNTHETIC DATA — generated for testing; not a real notice"
-
-    annex_csv = folder / f"{stem}-annex.csv"
-    with annex_csv.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=letter.annex_fields)
-        writer.writeheader()
-        writer.writerows(letter.rows)
-    written[annex_csv.name] = annex_csv
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Annex"
-    sheet.append(letter.annex_fields)
-    for row in letter.rows:
-        sheet.append([row[f] for f in letter.annex_fields])
-    if context.synthetic:
-        sheet.insert_rows(1)
-        sheet["A1"] = banner
-    annex_xlsx = folder / f"{stem}-annex.xlsx"
-    book.save(annex_xlsx)
-    written[annex_xlsx.name] = annex_xlsx
-
-    document = Document()
-    style_docx(document)
-    if context.synthetic:
-        document.add_paragraph(banner).runs[0].bold = True
-    document.add_paragraph(f"No. {context.reference}\tDate: {context.date:%d.%m.%Y}")
-    addressee = ["To,", context.officer or "The Nodal Officer", letter.recipient]
-    addressee += [x for x in (context.address, context.email) if x]
-    document.add_paragraph("\n".join(addressee))
-    document.add_heading(letter.title, level=1)
-    for paragraph in letter.paragraphs:
-        document.add_paragraph(paragraph)
-    table = document.add_table(rows=1, cols=len(letter.columns))
-    table.style = "Table Grid"
-    for cell, (_, label) in zip(table.rows[0].cells, letter.columns, strict=True):
-        cell.text = label
-    for row in letter.rows:
-        for cell, (key, _) in zip(table.add_row().cells, letter.columns, strict=True):
-            cell.text = str(row[key])
-    if letter.title_hindi:
-        document.add_heading(letter.title_hindi, level=1)
-        for paragraph in letter.paragraphs_hindi:
-            document.add_paragraph(paragraph)
-    document.add_paragraph("")
-    document.add_paragraph(context.signatory)
+    described = Described(
+        f"{letter.title} — {context.reference}",
+        context.unit.name,
+        f"Notice to {letter.recipient}",
+        keywords=f"notice; {context.reference}",
+        category="Notice" + (" (SYNTHETIC DATA)" if context.synthetic else ""),
+        created=context.date,
+    )
+    written.update(_write_annex(letter, context, folder / f"{stem}-annex", described))
+    zone_name = str(letter.rows[0].get("isp_log_timezone") or "") if letter.rows else ""
+    zone = ZoneInfo(zone_name) if zone_name else None
+    table = [{key: _shown(key, row[key], zone) for key, _ in letter.columns} for row in letter.rows]
     docx_path = folder / f"{stem}.docx"
-    document.save(str(docx_path))
+    _write_docx(letter, context, table, docx_path, described)
     written[docx_path.name] = docx_path
 
     html = (
@@ -203,9 +261,12 @@ def write_letter(letter: Letter, context: LetterContext, folder: Path, templates
             paragraphs_hindi=letter.paragraphs_hindi,
             font_stack=FONT_STACK,
             columns=letter.columns,
-            rows=letter.rows,
-            signatory=context.signatory,
+            rows=table,
+            unit=context.unit,
+            cases=context.case_lines,
+            signature=context.signature,
             synthetic=context.synthetic,
+            banner=SYNTHETIC_NOTICE,
         )
     )
     pdf_path = folder / f"{stem}.pdf"
@@ -216,3 +277,87 @@ def write_letter(letter: Letter, context: LetterContext, folder: Path, templates
     manifest = folder / f"{stem}-manifest.txt"
     manifest.write_text("".join(f"{sha}  {name}\n" for name, sha in digests.items()))
     return digests
+
+
+def _write_annex(letter: Letter, context: LetterContext, stem: Path, described: Described) -> dict[str, Path]:
+    """The annex twice: CSV (field names, ISO times: what a log search takes) and XLSX (headings, date-time cells)."""
+    annex_csv = stem.with_name(stem.name + ".csv")
+    with annex_csv.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=letter.annex_fields)
+        writer.writeheader()
+        writer.writerows(letter.rows)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Annex"
+    columns = _annex_columns(letter)
+    write_table(sheet, columns, ([row[c.key] for c in columns] for row in letter.rows))
+    if context.synthetic:
+        banner(sheet, SYNTHETIC_NOTICE)
+    about = [
+        ("Notice", f"{context.reference} of {context.date:%d.%m.%Y}"),
+        ("To", letter.recipient),
+        ("From", context.unit.name),
+        ("Contact", "; ".join(x for x in (context.unit.address, context.unit.contact) if x)),
+        ("Case", "; ".join(c.english for c in context.case_lines)),
+        ("Entries", str(len(letter.rows))),
+        ("Times", "Date-time (UTC) cells are UTC; the next column is the same second in the ISP's log zone"),
+    ]
+    about_sheet(book, letter.title, about, SYNTHETIC_NOTICE if context.synthetic else "")
+    describe_xlsx(book, described)
+    annex_xlsx = stem.with_name(stem.name + ".xlsx")
+    book.save(annex_xlsx)
+    return {annex_csv.name: annex_csv, annex_xlsx.name: annex_xlsx}
+
+
+def _write_docx(
+    letter: Letter, context: LetterContext, table: list[dict[str, str]], path: Path, described: Described
+) -> None:
+    """Letterhead, number and date, the case, the addressee; the letter in English then Hindi; the signature; then
+    the annex table (its header repeated on every page)."""
+    document = Document()
+    style_docx(document)
+    text_width = page_a4(document, margins=MARGINS_MM)
+    describe_docx(document, described)
+    if context.synthetic:
+        document.add_paragraph(SYNTHETIC_NOTICE).runs[0].bold = True
+    unit = context.unit
+    head = document.add_paragraph()
+    head.add_run(unit.name).bold = True
+    for line in (unit.address, unit.contact):
+        if line:
+            head.add_run("\n" + line).font.size = Pt(9)
+    document.add_paragraph(f"No. {context.reference}\tDate: {context.date:%d.%m.%Y}")
+    document.add_paragraph("Case / प्रकरण: " + "; ".join(c.english for c in context.case_lines))
+    addressee = ["To,", context.officer or "The Nodal Officer", letter.recipient]
+    addressee += [x for x in (context.address, context.email) if x]
+    document.add_paragraph("\n".join(addressee))
+    document.add_heading(letter.title, level=1)
+    for paragraph in letter.paragraphs:
+        document.add_paragraph(paragraph)
+    if letter.title_hindi:
+        document.add_heading(letter.title_hindi, level=1)
+        document.add_paragraph("प्रकरण: " + "; ".join(c.hindi for c in context.case_lines))
+        for paragraph in letter.paragraphs_hindi:
+            document.add_paragraph(paragraph)
+    signed = document.add_paragraph("\n".join(["Yours faithfully / भवदीय", "", *context.signature]))
+    signed.paragraph_format.space_before = Pt(18)
+    signed.paragraph_format.keep_together = True
+    annex = document.add_heading(f"Annex / अनुलग्नक ({len(table)} {'entry' if len(table) == 1 else 'entries'})", level=2)
+    annex.paragraph_format.keep_with_next = True  # the annex heading stays with its table
+    grid = document.add_table(rows=1, cols=len(letter.columns))
+    grid.style = "Table Grid"
+    header_row(grid, _widths(letter), text_width)
+    for cell, (_, label) in zip(grid.rows[0].cells, letter.columns, strict=True):
+        cell.text = label
+    for row in table:
+        for cell, (key, _) in zip(grid.add_row().cells, letter.columns, strict=True):
+            cell.text = row[key]
+    document.save(str(path))
+
+
+_WIDTHS = {"item": 4, "caution": 22, "time_utc": 19, "time_isp_zone": 19, "ip": 18, "reports": 20}
+
+
+def _widths(letter: Letter) -> tuple[float, ...]:
+    return tuple(_WIDTHS.get(key, 12) for key, _ in letter.columns)

@@ -35,6 +35,7 @@ class Decision:
     confidence: str
     notes: list[str] = field(default_factory=list)
     evidence: list[dict[str, object]] = field(default_factory=list)
+    decided_by: list[str] = field(default_factory=list)  # the evidence it went by (e.g. the address), as shown
 
 
 def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
@@ -44,6 +45,7 @@ def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
     notes: list[str] = []
     for kind in sorted(POINT_KINDS, key=lambda k: POINT_KINDS[k][1]):
         located = []
+        used: list[str] = []
         for item in (e for e in evidence if e.kind == kind and e.point is not None and not e.hint_only):
             assert item.point is not None
             found = jurisdiction.locate(*item.point)
@@ -51,6 +53,8 @@ def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
                 notes.append(f"{kind} outside the jurisdiction: {item.detail}")
             else:
                 located.append(found)
+                if item.detail not in used:
+                    used.append(item.detail)
                 if found.on_border:
                     notes.append(f"{kind} on the border of {found.station.station_id} and {', '.join(found.others)}")
         if not located:
@@ -62,10 +66,10 @@ def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
             if any(loc.on_border for loc in located):
                 confidence = "medium" if confidence == "high" else "low"
             station = located[0].station
-            return Decision(station.district, station.station_id, kind, confidence, notes, shown)
+            return Decision(station.district, station.station_id, kind, confidence, notes, shown, used)
         if len(districts) == 1:
             notes.append(f"{kind}: addresses in several stations ({', '.join(sorted(stations))})")
-            return Decision(districts.pop(), None, kind, "low", notes, shown)
+            return Decision(districts.pop(), None, kind, "low", notes, shown, used)
         notes.append(f"{kind}: addresses in several districts ({', '.join(sorted(districts))})")
         return Decision(None, None, "central: conflicting addresses", "none", notes, shown)
     outside = any(e.point is not None and not e.hint_only for e in evidence)  # addresses given, none inside
@@ -79,13 +83,16 @@ def decide(evidence: list[Evidence], jurisdiction: Jurisdiction) -> Decision:
     if len(hinted) == 1:
         district = next(iter(hinted))
         notes.append("PIN centroid only: the district is a hint, the station needs the full address")
-        return Decision(district, None, "pin_hint", "low", notes, shown)
+        used = list(dict.fromkeys(e.detail for e in evidence if e.hint_only and e.point is not None))
+        return Decision(district, None, "pin_hint", "low", notes, shown, used)
     for kind in PLACE_KINDS:
-        votes_for = Counter(d for e in evidence if e.kind == kind for d in [jurisdiction.district_named(e.place)] if d)
+        voters = [(e, d) for e in evidence if e.kind == kind for d in [jurisdiction.district_named(e.place)] if d]
+        votes_for = Counter(d for _, d in voters)
         if votes_for:
             (district, votes), *rest = votes_for.most_common()
             if rest and rest[0][1] == votes:
                 notes.append(f"{kind}: points equally at {district} and {rest[0][0]}")
                 continue
-            return Decision(district, None, kind, "low", notes, shown)
+            used = list(dict.fromkeys(e.detail for e, d in voters if d == district))  # one line per report
+            return Decision(district, None, kind, "low", notes, shown, used)
     return Decision(None, None, "central: outside the jurisdiction" if outside else CENTRAL, "none", notes, shown)

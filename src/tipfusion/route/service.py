@@ -22,13 +22,14 @@ from tipfusion.config import Settings
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.route.letters import LetterContext, write_request
+from tipfusion.route.letters import CaseLine, LetterContext, case_line, write_request
 from tipfusion.route.requests import Sighting, group_requests
 from tipfusion.store import repository as repo
 from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
 from tipfusion.store.tables import isp_request_items, isp_requests
+from tipfusion.track.service import case_references
 
 ANSWER_WINDOW = timedelta(hours=72)  # IT Rules 2021 r.3(1)(j)
 
@@ -102,16 +103,18 @@ def build_requests(
         contact = contacts.get(request.isp)
         with engine.begin() as conn:
             number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
-            reference = f"{settings.request_prefix}/{_slug(request.isp)}/{today:%Y%m%d}/{number}"
+            day = today.astimezone(settings.profile.zone)  # the unit's day, not UTC's
+            reference = f"{settings.request_prefix}/{_slug(request.isp)}/{day:%Y%m%d}/{number}"
             folder = output / reference.replace("/", "-")
             context = LetterContext(
                 reference,
                 today.astimezone(settings.profile.zone),
-                settings.issuing_officer,
+                settings.unit,
                 contact.nodal_officer if contact else None,
                 contact.nodal_email if contact else None,
                 contact.postal_address if contact else None,
                 synthetic,
+                _cases(conn, {i.sighting.suspect_id for i in request.items if i.sighting.suspect_id}),
             )
             files = write_request(request, context, folder, templates)
             request_id = _store_request(conn, reference, request.isp, len(request.items), folder, files, actor)
@@ -165,6 +168,11 @@ def build_requests(
             BuiltRequest(request_id, reference, request.isp, len(request.items), request.excluded, folder, files)
         )
     return built
+
+
+def _cases(conn: Any, suspect_ids: set[str]) -> tuple[CaseLine, ...]:
+    """The open cases a notice serves, quoted by FIR once the station has registered one."""
+    return tuple(case_line(c.referral, c.station, c.fir_number, c.fir_date) for c in case_references(conn, suspect_ids))
 
 
 def _store_request(
@@ -255,17 +263,18 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
             number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
             reference = (
                 f"{settings.request_prefix.replace('ISP', 'PLATFORM')}/{_slug(letter.recipient)}/"
-                f"{today:%Y%m%d}/{number}"
+                f"{today.astimezone(settings.profile.zone):%Y%m%d}/{number}"
             )
             folder = output / reference.replace("/", "-")
             context = LetterContext(
                 reference,
                 today.astimezone(settings.profile.zone),
-                settings.issuing_officer,
+                settings.unit,
                 None,
                 None,
                 None,
                 synthetic,
+                _cases(conn, {str(r["suspect_id"]) for r in letter.rows if r.get("suspect_id")}),
             )
             files = write_letter(letter, context, folder, templates)
             request_id = _store_request(

@@ -202,6 +202,7 @@ def route_all(
                     "high",
                     [f"{override.actor}: {override.reason}"],
                     decision.evidence,
+                    [f"{override.actor}: {override.reason}"],
                 )
             decisions[suspect] = decision
         districts_of: dict[str, set[str]] = defaultdict(set)
@@ -234,7 +235,12 @@ def route_all(
                     d.confidence,
                     n,
                     n in central_networks,
-                    {"notes": d.notes, "evidence": d.evidence, "deconfliction": conflicts.get(s, [])},
+                    {
+                        "notes": d.notes,
+                        "evidence": d.evidence,
+                        "decided_by": d.decided_by,
+                        "deconfliction": conflicts.get(s, []),
+                    },
                     s in overrides,
                 )
                 for s, n in members

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select, text, tuple_, update
 
+from tipfusion import clock
 from tipfusion.domain import UNKNOWN_ISSUES, LeadItem, ParsedReport
 from tipfusion.store.bulk import convert, insert_rows
 from tipfusion.store.tables import (
@@ -43,7 +44,8 @@ def _chunks(items: Sequence[Any], size: int = _IN_BATCH) -> Iterable[Sequence[An
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The one clock (TIPFUSION_NOW shifts it for tests and rehearsals)."""
+    return clock.now()
 
 
 # -- runs ------------------------------------------------------------------------------------------------

@@ -7,16 +7,14 @@ import csv
 import html
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
 from sqlalchemy import Engine, func, insert, select, update
 
 from tipfusion.audit.log import AuditEvent, append
-from tipfusion.documents.blocks import SYNTHETIC_BANNER, DocumentSpec, Figure, Grid, Para, write_pdf
+from tipfusion.clock import show_time
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.store import repository as repo
 from tipfusion.store.tables import cases, operations, referrals, report_links, reports
@@ -168,9 +166,9 @@ def operation_report(engine: Engine, name: str) -> OperationReport:
     )
 
 
-def _when(value: Any) -> str:
+def _when(value: Any, zone: tzinfo) -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{moment:%d.%m.%Y %H:%M} UTC" if isinstance(moment, datetime) else str(value)
+    return show_time(moment, zone) if isinstance(moment, datetime) else str(value)
 
 
 def _count(value: Any) -> int:
@@ -232,7 +230,12 @@ def bar_chart_svg(report: OperationReport, width: int = 700, height: int = 260) 
     return "".join(parts)
 
 
-def write_report(report: OperationReport, fmt: str, output: Path, templates: Path | None = None) -> None:
+def write_report(
+    report: OperationReport, fmt: str, output: Path, templates: Path | None = None, zone: tzinfo = UTC
+) -> None:
+    """CSV, XLSX (with a chart) or PDF; the period is shown in the unit's `zone`."""
+    from tipfusion.documents.blocks import SYNTHETIC_BANNER  # the document stack loads only to write one
+
     output.parent.mkdir(parents=True, exist_ok=True)
     fields = ["district", "station", *[k for k, _ in COLUMNS]]
     rows = [*report.rows, report.totals]
@@ -245,6 +248,9 @@ def write_report(report: OperationReport, fmt: str, output: Path, templates: Pat
             writer.writeheader()
             writer.writerows(rows)
     elif fmt == "xlsx":
+        from openpyxl import Workbook
+        from openpyxl.chart import BarChart, Reference
+
         book = Workbook()
         default = book.active
         assert default is not None
@@ -267,14 +273,16 @@ def write_report(report: OperationReport, fmt: str, output: Path, templates: Pat
         sheet.add_chart(chart, f"A{len(rows) + 4 + offset}")
         book.save(output)
     elif fmt == "pdf":
+        from tipfusion.documents.blocks import DocumentSpec, Figure, Grid, Para, write_pdf
+
         headers = ["District", "Station", *[label for _, label in COLUMNS]]
         spec = DocumentSpec(
             f"Operation {report.name}" + (f" — {report.title}" if report.title else ""),
             f"Operation {report.name}",
             [
                 Para(
-                    f"Period: {_when(report.starts)} … {_when(report.ends)}. {report.unit_wide} Counts per station "
-                    "come from the case records; reports and networks are distinct in the total.",
+                    f"Period: {_when(report.starts, zone)} … {_when(report.ends, zone)}. {report.unit_wide} "
+                    "Counts per station come from the case records; reports and networks are distinct in the total.",
                     style="meta",
                 ),
                 Figure(bar_chart_svg(report), "Referrals, FIRs registered and arrests per police station"),

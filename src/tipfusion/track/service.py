@@ -291,9 +291,51 @@ def case_rows(
             "arrests": r.arrests,
             "devices_seized": r.devices_seized,
             "needs_update": r.needs_update or "",
+            "sent_at": r.sent_at,
         }
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class CaseReference:
+    """What a notice quotes so its recipient can tie it to an investigation: the FIR, once there is one."""
+
+    case_id: int
+    referral: str
+    station: str | None
+    district: str | None
+    fir_number: str | None
+    fir_date: date | None
+
+
+def case_references(conn: Connection, suspect_ids: set[str]) -> list[CaseReference]:
+    """The open cases (and their FIRs) whose referrals cover any of these suspects (ids followed through merges)."""
+    if not suspect_ids:
+        return []
+    from tipfusion.link.service import alias_resolver
+
+    resolve = alias_resolver(conn)
+    wanted = {resolve(s) for s in suspect_ids}
+    found = []
+    for row in conn.execute(
+        select(cases, referrals.c.reference, referrals.c.suspects.label("suspect_ids"))
+        .join(referrals, referrals.c.id == cases.c.referral_id)
+        .where(cases.c.state.in_(OPEN))
+        .order_by(cases.c.id)
+    ):
+        if wanted & {resolve(s) for s in row.suspect_ids or []}:
+            found.append(
+                CaseReference(
+                    int(row.id),
+                    row.reference,
+                    row.fir_station or row.station,
+                    row.district,
+                    row.fir_number,
+                    _day(row.fir_date),
+                )
+            )
+    return found
 
 
 def history(engine: Engine, case_ref: str) -> tuple[Any, list[Any]]:
