@@ -49,6 +49,10 @@ def _placeholders(command: str, folder: Path, year: int) -> str:
         with sqlite3.connect(folder / "tipfusion.db") as conn:
             (report_id,) = conn.execute("SELECT min(report_id) FROM reports").fetchone()
         command = command.replace("REPORT_ID", str(report_id))
+    if "SUSPECT_ID" in command:
+        with sqlite3.connect(folder / "tipfusion.db") as conn:
+            (suspect_id,) = conn.execute("SELECT min(suspect_id) FROM suspects").fetchone()
+        command = command.replace("SUSPECT_ID", str(suspect_id))
     return command
 
 
