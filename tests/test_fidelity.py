@@ -222,3 +222,29 @@ def test_routing_reads_only_the_current_version(engine: Engine, settings: Settin
     _land(engine, settings, second)
     LinkService(engine, "test").run()
     assert not any(e.kind == "esp_location" for ev in gather_evidence(engine, {}).values() for e in ev)
+
+
+def test_an_account_associated_with_a_recipient_is_the_recipients(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """`associated` is not the suspect's side by itself: an account the ESP associated with the intended recipient
+    belongs to the recipient, in the sightings and in "Suspect as reported"."""
+    from tipfusion.refer.dossier import as_reported
+
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "100000601.xml").write_text(
+        _REPORT.format(location="").replace(
+            "</report>",
+            "<intendedRecipient><espIdentifier>u-child</espIdentifier>"
+            '<associatedAccount type="Linked"><espIdentifier>u-childs-other</espIdentifier></associatedAccount>'
+            "</intendedRecipient></report>",
+        )
+    )
+    _land(engine, settings, batch)
+    assert _roles(engine, 100000601)[("esp_user", "esp.test/u-childs-other")] == "recipient"
+    with engine.connect() as conn:
+        mine = as_reported(conn, [100000601], {100000601: "S1"}, {})
+        theirs = as_reported(conn, [100000601], {100000601: "S1"}, {}, parties=frozenset({"recipient"}))
+    assert {r["value"] for r in mine if r["field"] == "esp_account"} == {"u-moved"}
+    assert {r["value"] for r in theirs if r["field"] == "esp_account"} == {"u-child", "u-childs-other"}

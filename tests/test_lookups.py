@@ -184,7 +184,7 @@ def test_suspect_show_network_members_status_and_queue(store: str, engine: Engin
     assert networked is not None
     profile = json.loads(cli(store, "suspect", "show", networked.suspect_id, "--format", "json"))
     assert profile["network"]["network_id"] == networked.network_id and profile["reports"]
-    assert profile["as_reported"] and all(set(f["roles"]) <= {"reported", "associated"} for f in profile["as_reported"])
+    assert profile["as_reported"] and all(f["role"] in {"reported", "associated"} for f in profile["as_reported"])
     assert all(set(i["roles"]) <= {"reported", "associated"} for i in profile["identifiers"])
     assert all(p["role"] not in {"reported", "associated"} for p in profile["other_people"] + profile["other_values"])
     decision = next(d for d in decisions if d.suspect_id == networked.suspect_id)

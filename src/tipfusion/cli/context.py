@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -144,6 +146,25 @@ def progress(label: str, total: int | None = None) -> Iterator[Progress]:
 
 # -- tables that fit ---------------------------------------------------------------------------------------------
 _READABLE = 10  # narrowest a wrapping column may get before the table turns into one block per row
+
+
+class OutputFormat(StrEnum):
+    """`--format` of the look-up commands: text for people, JSON (everything) for machines."""
+
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text for people, json for everything")]
+
+
+def present(app: AppContext, fmt: OutputFormat, data: Any, printer: Callable[[Any], None]) -> None:
+    """An audited view's answer: all of it as JSON, or the banner and the printed view for people."""
+    if fmt is OutputFormat.json:
+        print(json.dumps(data, indent=1, ensure_ascii=False, default=str))
+        return
+    app.banner()
+    printer(data)
 
 
 def whole(header: str) -> Column:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -11,15 +9,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from tipfusion.audit import AuditEvent, append
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, OutputFormat, console, present
 from tipfusion.search import SEARCH_KINDS, Reading, SearchResult, search, suspect_profile
 
 suspect_app = typer.Typer(no_args_is_help=True, help="Suspects found by linking, as reported.")
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
 
 
 def search_command(
@@ -28,7 +21,9 @@ def search_command(
     kind: Annotated[
         str | None, typer.Option("--kind", help=f"Read the value only as this kind: {', '.join(SEARCH_KINDS)}")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="text for people, json for machines")] = Format.text,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="text for people, json for machines")
+    ] = OutputFormat.text,
     limit: Annotated[int, typer.Option(min=1, help="Most rows of sightings to list")] = 2000,
 ) -> None:
     """Every report, suspect, network, lead and ISP answer holding a value, each with whose value it is there."""
@@ -37,11 +32,7 @@ def search_command(
         result = search(conn, value, kind, app.settings.profile.phone_region, limit)
         details = {"kind": kind, "readings": len(result.readings), "reports": len(result.reports)}
         append(conn, app.actor, [AuditEvent("view.search", "identifier", value.strip()[:200], details)])
-    if fmt is Format.json:
-        print(json.dumps(result.as_dict(), indent=1, ensure_ascii=False, default=str))
-        return
-    app.banner()
-    _print_search(result)
+    present(app, fmt, result.as_dict(), lambda _: _print_search(result))
 
 
 def _print_search(result: SearchResult) -> None:
@@ -139,7 +130,9 @@ def _few(values: list[Any], most: int = 8) -> str:
 def suspect_show(
     ctx: typer.Context,
     suspect_id: Annotated[str, typer.Argument(help="e.g. S200000042 (old names are followed)")],
-    fmt: Annotated[Format, typer.Option("--format", help="text for people, json for machines")] = Format.text,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="text for people, json for machines")
+    ] = OutputFormat.text,
 ) -> None:
     """A suspect as reported: reports, names, addresses, phones, emails and accounts (its own; other people in its
     reports apart, labelled), routing with its basis, network and cases."""
@@ -147,11 +140,7 @@ def suspect_show(
     with app.ready_engine().begin() as conn:
         profile = suspect_profile(conn, suspect_id)
         append(conn, app.actor, [AuditEvent("view.suspect", "suspect", profile["suspect_id"], {})])
-    if fmt is Format.json:
-        print(json.dumps(profile, indent=1, ensure_ascii=False, default=str))
-        return
-    app.banner()
-    _print_profile(profile)
+    present(app, fmt, profile, _print_profile)
 
 
 def _print_profile(p: dict[str, Any]) -> None:
@@ -179,13 +168,11 @@ def _print_profile(p: dict[str, Any]) -> None:
         title="The suspect, as reported (reported person and associated accounts)",
     )
     for fact in p["as_reported"]:
-        own.add_row(
-            fact["field"].replace("_", " "), escape(fact["value"]), ", ".join(fact["roles"]), _few(fact["reports"])
-        )
+        own.add_row(fact["field"].replace("_", " "), escape(fact["value"]), fact["role_label"], _few(fact["reports"]))
     for kind, many in _many(p["identifiers"]).items():
         own.add_row(kind, f"{many} values (--format json lists them)", "", "")
     for item in (
-        i for i in p["identifiers"] if i["kind"] not in _SHOWN_AS_ACCOUNT and i["kind"] not in _many(p["identifiers"])
+        i for i in p["identifiers"] if i["kind"] not in _SHOWN_AS_REPORTED and i["kind"] not in _many(p["identifiers"])
     ):
         own.add_row(
             item["kind"],
@@ -197,8 +184,14 @@ def _print_profile(p: dict[str, Any]) -> None:
     if p["other_people"] or p["other_values"]:
         others = Table("whose", "what", "value", "reports", title="Other people in these reports (not the suspect)")
         for fact in p["other_people"]:
-            others.add_row(fact["whose"], fact["field"].replace("_", " "), escape(fact["value"]), _few(fact["reports"]))
-        for item in (i for i in p["other_values"] if i["kind"] not in _SHOWN_AS_ACCOUNT):
+            others.add_row(
+                fact["role_label"], fact["field"].replace("_", " "), escape(fact["value"]), _few(fact["reports"])
+            )
+        for item in (
+            i
+            for i in p["other_values"]
+            if i["kind"] not in (_SHOWN_AS_ACCOUNT if i["role"] == "incident" else _SHOWN_AS_REPORTED)
+        ):
             others.add_row(item["whose"], item["kind"], escape(item["shown"]), _few(item["reports"]))
         console.print(others)
     _print_routing(p["routing"])
@@ -224,6 +217,7 @@ def _print_profile(p: dict[str, Any]) -> None:
 
 
 _SHOWN_AS_ACCOUNT = frozenset({"esp_user", "screen_name", "display_name"})  # already in the account rows
+_SHOWN_AS_REPORTED = _SHOWN_AS_ACCOUNT | {"phone", "email"}  # already in the as-reported rows (accounts' contacts)
 
 
 def _many(identifiers: list[dict[str, Any]], most: int = 8) -> dict[str, int]:

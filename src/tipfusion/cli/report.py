@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-import json
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, whole
+from tipfusion.cli.context import AppContext, OutputFormat, console, present, whole
 from tipfusion.cli.context import show as show_table
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports as stored: every version, part and identifier.")
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
 
 
 @report_app.command("show")
 def show(
     ctx: typer.Context,
     report_id: Annotated[int, typer.Argument(help="the NCMEC report number")],
-    fmt: Annotated[Format, typer.Option("--format", help="text for people, json for everything")] = Format.text,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="text for people, json for everything")
+    ] = OutputFormat.text,
 ) -> None:
     """Everything stored for a report: versions, source parts, identifiers with whose they are, files with
     every fileDetails document, unknown fields kept verbatim."""
@@ -37,11 +32,7 @@ def show(
     with engine.begin() as conn:
         detail = report_detail(conn, report_id)
         append(conn, app.actor, [AuditEvent("view.report", "report", str(report_id), {"format": fmt.value})])
-    if fmt is Format.json:
-        print(json.dumps(detail, indent=1, ensure_ascii=False, default=str))
-        return
-    app.banner()
-    _print(detail)
+    present(app, fmt, detail, _print)
 
 
 def _print(detail: dict[str, Any]) -> None:

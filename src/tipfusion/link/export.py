@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from tipfusion.domain import SUSPECT_ROLES
-from tipfusion.store.tables import identifier_observations, networks, report_links, report_versions, reports, suspects
+from tipfusion.store.current import current_report_versions
+from tipfusion.store.tables import identifier_observations, networks, report_links, suspects
 
 REPORT_FIELDS = ["report_id", "suspect_id", "network_id", "esp", "incident_at_utc", "incident_type"]
 SUSPECT_FIELDS = [
@@ -40,7 +41,7 @@ NETWORK_FIELDS = [
 
 
 def report_rows(conn: Connection) -> list[dict[str, Any]]:
-    v, r = report_versions, reports
+    v = current_report_versions
     query = (
         select(
             report_links.c.report_id,
@@ -50,11 +51,7 @@ def report_rows(conn: Connection) -> list[dict[str, Any]]:
             v.c.incident_at,
             v.c.incident_type,
         )
-        .select_from(
-            report_links.join(r, r.c.report_id == report_links.c.report_id).join(
-                v, (v.c.report_id == r.c.report_id) & (v.c.version == r.c.current_version)
-            )
-        )
+        .select_from(report_links.join(v, v.c.report_id == report_links.c.report_id))
         .order_by(report_links.c.report_id)
     )
     return [

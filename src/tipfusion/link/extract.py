@@ -111,17 +111,12 @@ def load_input(conn: Connection) -> LinkInput:
 
     batched = {
         report
-        for report, version in rows_of(
-            conn, "SELECT report_id, version FROM report_versions WHERE batched_reason IS NOT NULL"
-        )
-        if current.get(report) == version
+        for (report,) in rows_of(conn, "SELECT report_id FROM current_report_versions WHERE batched_reason IS NOT NULL")
     }
     flagged: set[tuple[int, int]] = set()
-    for report, version, ordinal, flags, potential_meme in rows_of(
-        conn, "SELECT report_id, version, ordinal, annotations, potential_meme FROM files"
+    for report, ordinal, flags, potential_meme in rows_of(
+        conn, "SELECT report_id, ordinal, annotations, potential_meme FROM current_files"
     ):
-        if current.get(report) != version:
-            continue
         if isinstance(flags, str):  # SQLite hands JSON back as text
             flags = json.loads(flags)
         if report in batched or potential_meme or VIRAL_ANNOTATIONS & set(flags or ()):

@@ -311,8 +311,7 @@ def alias_resolver(conn: Connection) -> Callable[[str], str]:
 def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str, Any]]:
     """What each network is and why it hangs together — suspects, reports, time span, ESPs, ISPs, estimated
     places, kinds of links, key shared values — for all networks in one pass over the store."""
-    from tipfusion.store.tables import report_versions as v
-    from tipfusion.store.tables import reports as r
+    from tipfusion.store.current import current_report_versions as v
 
     network_of = {
         report: outcome.suspect_network[s]
@@ -325,11 +324,7 @@ def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str,
     first: dict[str, Any] = {}
     last: dict[str, Any] = {}
     esps: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in conn.execute(
-        select(v.c.report_id, v.c.incident_at, v.c.esp_name).select_from(
-            v.join(r, (r.c.report_id == v.c.report_id) & (r.c.current_version == v.c.version))
-        )
-    ):
+    for row in conn.execute(select(v.c.report_id, v.c.incident_at, v.c.esp_name)):
         network = network_of.get(row.report_id)
         if network is None:
             continue

@@ -14,15 +14,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, column, select
-from sqlalchemy import table as view
+from sqlalchemy import Connection, select
 
-from tipfusion.domain import PARTY_LABELS, PARTY_ROLES, SUSPECT_ROLES
+from tipfusion.domain import PARTY_LABELS, PARTY_ROLES, SUSPECT_ROLES, party_role
 from tipfusion.refer.words import english
+from tipfusion.store.current import (
+    chunked,
+    current_accounts,
+    current_files,
+    current_report_annotations,
+    current_report_versions,
+)
 from tipfusion.store.tables import (
-    accounts,
     email_enrichments,
-    files,
     identifier_observations,
     ip_enrichments,
     isp_answers,
@@ -31,17 +35,9 @@ from tipfusion.store.tables import (
     networks,
     phone_enrichments,
     priorities,
-    report_annotations,
     report_links,
-    report_versions,
-    reports,
     routing_decisions,
 )
-
-_IN = 900  # values per IN (...) list: well under every driver's parameter limit
-
-# The accounts of each report's current version (a view, migration 0009): the one definition of current.
-current_accounts = view("current_accounts", *(column(c.name, c.type) for c in accounts.c))
 
 # What "Suspect as reported" lists, in this order: who the person is, where, how to reach them, their accounts.
 AS_REPORTED_FIELDS = (
@@ -55,11 +51,6 @@ AS_REPORTED_FIELDS = (
     "screen_name",
     "display_name",
 )
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _IN):
-        yield values[start : start + _IN]
 
 
 def utc_text(moment: datetime | None) -> str | None:
@@ -162,7 +153,7 @@ def _enrichment_text(kind: str, row: Any) -> str:
 def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: list[str], zone: ZoneInfo) -> Dossier:
     suspect_of: dict[int, str] = {}
     network_of: dict[str, str | None] = {}
-    for chunk in _chunks(sorted(suspect_ids)):
+    for chunk in chunked(sorted(suspect_ids)):
         for row in conn.execute(
             select(report_links.c.report_id, report_links.c.suspect_id, report_links.c.network_id).where(
                 report_links.c.suspect_id.in_(chunk)
@@ -173,17 +164,11 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
     report_ids = sorted(suspect_of)
 
     report_rows: list[dict[str, Any]] = []
-    current: dict[int, int] = {}
     esp_of: dict[int, str] = {}
     annotations: dict[int, list[str]] = defaultdict(list)
-    rv = report_versions
-    for chunk in _chunks(report_ids):
-        for row in conn.execute(
-            select(rv)
-            .join(reports, and_(reports.c.report_id == rv.c.report_id, reports.c.current_version == rv.c.version))
-            .where(rv.c.report_id.in_(chunk))
-        ):
-            current[int(row.report_id)] = int(row.version)
+    rv, ra = current_report_versions, current_report_annotations
+    for chunk in chunked(report_ids):
+        for row in conn.execute(select(rv).where(rv.c.report_id.in_(chunk))):
             esp_of[int(row.report_id)] = row.esp_name or row.esp_scope
             report_rows.append(
                 {
@@ -200,20 +185,15 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
                     "received_utc": utc_text(row.date_received),
                 }
             )
-        for row in conn.execute(
-            select(report_annotations.c.report_id, report_annotations.c.version, report_annotations.c.name).where(
-                report_annotations.c.report_id.in_(chunk)
-            )
-        ):
-            if current.get(int(row.report_id)) == row.version:
-                annotations[int(row.report_id)].append(row.name)
+        for note in conn.execute(select(ra.c.report_id, ra.c.name).where(ra.c.report_id.in_(chunk))):
+            annotations[int(note.report_id)].append(note.name)
     for report in report_rows:
         report["annotations"] = sorted(annotations.get(report["report_id"], []))
     report_rows.sort(key=lambda r: (r["incident_at_utc"] or "", r["report_id"]))
 
     o = identifier_observations
     sightings: list[Any] = []
-    for chunk in _chunks(report_ids):
+    for chunk in chunked(report_ids):
         sightings += conn.execute(
             select(o).where(o.c.report_id.in_(chunk), o.c.is_current.is_(True)).order_by(o.c.observed_at, o.c.id)
         ).all()
@@ -226,7 +206,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
         ("phone", phone_enrichments, phone_enrichments.c.e164),
         ("email", email_enrichments, email_enrichments.c.address),
     ):
-        for chunk in _chunks(sorted(values_of.get(kind, ()))):
+        for chunk in chunked(sorted(values_of.get(kind, ()))):
             for row in conn.execute(select(table).where(key.in_(chunk))):
                 enrichment[(kind, row[0])] = row
 
@@ -305,12 +285,9 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
     )
 
     by_file: dict[tuple[int, str], dict[str, Any]] = {}
-    for chunk in _chunks(report_ids):
-        for row in conn.execute(
-            select(files).where(files.c.report_id.in_(chunk)).order_by(files.c.report_id, files.c.ordinal)
-        ):
-            if current.get(int(row.report_id)) != row.version:
-                continue
+    for chunk in chunked(report_ids):
+        cf = current_files
+        for row in conn.execute(select(cf).where(cf.c.report_id.in_(chunk)).order_by(cf.c.report_id, cf.c.ordinal)):
             file_key = (int(row.report_id), str(row.file_id or f"#{row.ordinal}"))
             _merge_file(
                 by_file,
@@ -339,7 +316,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
 
     answers: list[dict[str, Any]] = []
     requests: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(report_ids):
+    for chunk in chunked(report_ids):
         for row in conn.execute(select(isp_answers).where(isp_answers.c.report_id.in_(chunk))):
             answers.append(
                 {
@@ -388,7 +365,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
 
     ranks = {
         row.object_id: {"score": float(row.score), "pinned": bool(row.pinned), "factors": row.factors}
-        for chunk in _chunks(sorted(set(suspect_ids) | {subject_id}))
+        for chunk in chunked(sorted(set(suspect_ids) | {subject_id}))
         for row in conn.execute(
             select(priorities).where(
                 priorities.c.object_type.in_(["suspect", "network"]), priorities.c.object_id.in_(chunk)
@@ -408,7 +385,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
             "notes": (row.detail or {}).get("notes", []),
             "deconfliction": (row.detail or {}).get("deconfliction", []),
         }
-        for chunk in _chunks(sorted(suspect_ids))
+        for chunk in chunked(sorted(suspect_ids))
         for row in conn.execute(select(routing_decisions).where(routing_decisions.c.suspect_id.in_(chunk)))
     ]
     routing.sort(key=lambda r: r["suspect_id"])
@@ -440,7 +417,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
         answers=answers,
         requests=sorted(requests.values(), key=lambda r: r["reference"]),
         display_timezone=zone.key,
-        as_reported=_as_reported(conn, report_ids, suspect_of, esp_of, sightings),
+        as_reported=as_reported(conn, report_ids, suspect_of, esp_of, sightings),
     )
 
 
@@ -534,8 +511,8 @@ class _AsReported:
             row["esps"].add(self.esp_of[rid])
         row["details"] += [d for d in details if d and d not in row["details"]]
 
-    def account(self, acc: Any) -> None:
-        rid, role = int(acc.report_id), acc.role
+    def account(self, acc: Any, role: str) -> None:
+        rid = int(acc.report_id)
         details = acc.details if isinstance(acc.details, dict) else {}
         name = " ".join(str(x) for x in (acc.first_name, details.get("middleName"), acc.last_name) if x)
         self.add(rid, role, "name", name)
@@ -585,17 +562,47 @@ class _AsReported:
         )
 
 
-def _as_reported(
-    conn: Connection, report_ids: list[int], suspect_of: dict[int, str], esp_of: dict[int, str], sightings: list[Any]
+def as_reported(
+    conn: Connection,
+    report_ids: Sequence[int],
+    suspect_of: dict[int, str],
+    esp_of: dict[int, str],
+    sightings: Iterable[Any] | None = None,
+    parties: frozenset[str] = SUSPECT_ROLES,
 ) -> list[dict[str, Any]]:
+    """Names, ages, addresses, phones, emails and accounts as the ESPs gave them, for the accounts whose party is
+    in `parties` (the suspect's side by default; other people's, apart, for a profile that lists them).
+
+    An account's party follows `party_role`: an account associated with a recipient is the recipient's, never the
+    suspect's. `sightings` are the reports' current observations when the caller already holds them."""
     found = _AsReported(suspect_of, esp_of)
     a = current_accounts
-    for chunk in _chunks(report_ids):
-        query = select(a).where(a.c.report_id.in_(chunk), a.c.role.in_(sorted(SUSPECT_ROLES)))
-        for acc in conn.execute(query.order_by(a.c.report_id, a.c.ordinal)):
-            found.account(acc)
+    held: dict[int, list[Any]] = defaultdict(list)
+    for chunk in chunked(list(report_ids)):
+        for acc in conn.execute(select(a).where(a.c.report_id.in_(chunk)).order_by(a.c.report_id, a.c.ordinal)):
+            held[int(acc.report_id)].append(acc)
+    party_of: dict[tuple[int, int], str] = {}
+    for rid, people in held.items():
+        role_of = {int(acc.ordinal): acc.role for acc in people}
+        for acc in people:
+            party = party_role(
+                acc.role, role_of.get(int(acc.parent_ordinal)) if acc.parent_ordinal is not None else None
+            )
+            party_of[(rid, int(acc.ordinal))] = party
+            if party in parties:
+                found.account(acc, party)
+    if sightings is None:
+        o = identifier_observations
+        sightings = (
+            s
+            for chunk in chunked(list(report_ids))
+            for s in conn.execute(
+                select(o).where(o.c.report_id.in_(chunk), o.c.is_current.is_(True), o.c.kind.in_(["phone", "email"]))
+            )
+        )
     for s in sightings:
-        if s.kind in ("phone", "email") and s.role in SUSPECT_ROLES and s.account_ordinal is not None:
+        account = (int(s.report_id), -1 if s.account_ordinal is None else int(s.account_ordinal))
+        if s.kind in ("phone", "email") and party_of.get(account) in parties:
             found.contact(s)
     return found.records()
 

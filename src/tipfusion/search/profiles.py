@@ -5,42 +5,29 @@ and labelled (a victim's phone is never the suspect's), where routing placed it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, select
 
-from tipfusion.domain import PARTY_LABELS, SUSPECT_ROLES, party_role
+from tipfusion.domain import PARTY_LABELS, PARTY_ROLES, SUSPECT_ROLES
 from tipfusion.errors import NotFound
 from tipfusion.link.service import alias_resolver, resolve_id
-from tipfusion.refer.dossier import shown_form
+from tipfusion.refer.dossier import as_reported, shown_form, utc_text
 from tipfusion.route.placement import describe, placement_of
+from tipfusion.store.current import chunked, current_report_versions
 from tipfusion.store.tables import (
-    accounts,
     cases,
     identifier_observations,
     networks,
     priorities,
     referrals,
     report_links,
-    report_versions,
-    reports,
     routing_decisions,
     suspects,
 )
 
-_IN = 900  # values per IN (...) list
 _IDENTIFIER_ORDER = ("esp_user", "email", "phone", "device", "screen_name", "display_name", "url", "ip")
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _IN):
-        yield values[start : start + _IN]
-
-
-def _utc(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
+_OTHER_PARTIES = frozenset(PARTY_ROLES) - SUSPECT_ROLES
 
 
 def suspect_profile(conn: Connection, suspect_id: str) -> dict[str, Any]:
@@ -53,14 +40,18 @@ def suspect_profile(conn: Connection, suspect_id: str) -> dict[str, Any]:
         int(r)
         for r in conn.execute(select(report_links.c.report_id).where(report_links.c.suspect_id == current)).scalars()
     )
-    people, others = _people(conn, report_ids)
+    report_rows = _reports(conn, report_ids)
+    suspect_of = dict.fromkeys(report_ids, current)
+    esp_of = {r["report_id"]: r["esp"] for r in report_rows}
+    people = as_reported(conn, report_ids, suspect_of, esp_of)
+    others = as_reported(conn, report_ids, suspect_of, esp_of, parties=_OTHER_PARTIES)
     identifiers, other_values = _identifiers(conn, report_ids)
     return {
         "suspect_id": current,
         "asked_as": suspect_id,
         "network_id": row.network_id,
         "component_id": row.component_id,
-        "reports": _reports(conn, report_ids),
+        "reports": report_rows,
         "as_reported": people,
         "identifiers": identifiers,
         "other_people": others,
@@ -72,86 +63,23 @@ def suspect_profile(conn: Connection, suspect_id: str) -> dict[str, Any]:
     }
 
 
-def _current(table: Any) -> Any:
-    """Rows of a per-version table that belong to their report's current version."""
-    return table.join(
-        reports, and_(reports.c.report_id == table.c.report_id, reports.c.current_version == table.c.version)
-    )
-
-
 def _reports(conn: Connection, report_ids: list[int]) -> list[dict[str, Any]]:
-    rv = report_versions
+    rv = current_report_versions
     out = [
         {
             "report_id": int(r.report_id),
             "esp": r.esp_name or r.esp_scope,
             "incident_type": r.incident_type,
-            "incident_at_utc": _utc(r.incident_at),
+            "incident_at_utc": utc_text(r.incident_at),
         }
-        for chunk in _chunks(report_ids)
+        for chunk in chunked(report_ids)
         for r in conn.execute(
-            select(rv.c.report_id, rv.c.esp_name, rv.c.esp_scope, rv.c.incident_type, rv.c.incident_at)
-            .select_from(_current(rv))
-            .where(rv.c.report_id.in_(chunk))
+            select(rv.c.report_id, rv.c.esp_name, rv.c.esp_scope, rv.c.incident_type, rv.c.incident_at).where(
+                rv.c.report_id.in_(chunk)
+            )
         )
     ]
     return sorted(out, key=lambda r: r["report_id"])
-
-
-def _people(conn: Connection, report_ids: list[int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Names, addresses, ages and account fields as each report gave them: the suspect's side (reported person and
-    the accounts associated with them), and everyone else in those reports apart, with whose they are."""
-    rows = [
-        r
-        for chunk in _chunks(report_ids)
-        for r in conn.execute(select(accounts).select_from(_current(accounts)).where(accounts.c.report_id.in_(chunk)))
-    ]
-    role_of = {(int(r.report_id), int(r.ordinal)): r.role for r in rows}
-    own: dict[tuple[str, str], dict[str, Any]] = {}
-    others: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for r in rows:
-        party = party_role(r.role, role_of.get((int(r.report_id), int(r.parent_ordinal or -1))))
-        for field, value in _account_facts(r):
-            if party in SUSPECT_ROLES:
-                entry = own.setdefault(
-                    (field, value), {"field": field, "value": value, "roles": set(), "reports": set()}
-                )
-                entry["roles"].add(party)
-            else:
-                key = (party, field, value)
-                entry = others.setdefault(
-                    key, {"role": party, "whose": PARTY_LABELS.get(party, party), "field": field, "value": value}
-                )
-                entry.setdefault("reports", set())
-            entry["reports"].add(int(r.report_id))
-    return (
-        [_plain(e) for e in sorted(own.values(), key=lambda e: (_FIELD_ORDER.get(e["field"], 99), e["value"]))],
-        [_plain(e) for e in sorted(others.values(), key=lambda e: (e["role"], e["field"], e["value"]))],
-    )
-
-
-_FIELD_ORDER = {f: n for n, f in enumerate(("name", "address", "date_of_birth", "age", "esp_account", "screen_name"))}
-
-
-def _account_facts(r: Any) -> list[tuple[str, str]]:
-    facts: list[tuple[str, str]] = []
-    name = " ".join(str(x) for x in (r.first_name, (r.details or {}).get("middleName"), r.last_name) if x)
-    if name:
-        facts.append(("name", name))
-    for address in (r.details or {}).get("addresses") or []:
-        text = ", ".join(str(v) for k, v in address.items() if v and k != "type")
-        if text:
-            facts.append(("address", text))
-    if r.date_of_birth:
-        facts.append(("date_of_birth", r.date_of_birth.isoformat()))
-    if r.age is not None:
-        facts.append(("age", str(r.age)))
-    if r.esp_identifier:
-        facts.append(("esp_account", f"{r.esp_scope}/{r.esp_identifier}" if r.esp_scope else str(r.esp_identifier)))
-    for field in ("screen_name", "display_name"):
-        if getattr(r, field):
-            facts.append((field, str(getattr(r, field))))
-    return facts
 
 
 def _plain(entry: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +91,7 @@ def _identifiers(conn: Connection, report_ids: list[int]) -> tuple[list[dict[str
     o = identifier_observations
     own: dict[tuple[str, str], dict[str, Any]] = {}
     others: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for chunk in _chunks(report_ids):
+    for chunk in chunked(report_ids):
         for s in conn.execute(
             select(o.c.report_id, o.c.kind, o.c.canonical, o.c.value, o.c.role, o.c.valid).where(
                 o.c.report_id.in_(chunk), o.c.is_current.is_(True)
@@ -256,7 +184,7 @@ def suspect_cases(conn: Connection, suspect_id: str) -> list[dict[str, Any]]:
                 "state": r.state,
                 "station": r.case_station or r.station,
                 "district": r.district,
-                "built_utc": _utc(r.built_at),
+                "built_utc": utc_text(r.built_at),
             }
         )
     return out

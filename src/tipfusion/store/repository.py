@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, func, insert, select, text, tuple_, up
 from tipfusion import clock
 from tipfusion.domain import UNKNOWN_ISSUES, LeadItem, ParsedReport
 from tipfusion.store.bulk import convert, insert_rows
+from tipfusion.store.current import chunked
 from tipfusion.store.tables import (
     accounts,
     estimated_locations,
@@ -36,11 +37,6 @@ from tipfusion.store.tables import (
 
 BLOB_CHUNK = 8 * 1024 * 1024
 _IN_BATCH = 900  # stay under SQLite's bound-parameter limit
-
-
-def _chunks(items: Sequence[Any], size: int = _IN_BATCH) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def now() -> datetime:
@@ -75,7 +71,7 @@ class SourceRow:
 def stored_shas(conn: Connection, shas: Iterable[str]) -> set[str]:
     wanted = sorted(set(shas))
     found: set[str] = set()
-    for chunk in _chunks(wanted):
+    for chunk in chunked(wanted):
         found.update(
             conn.execute(select(source_documents.c.sha256).where(source_documents.c.sha256.in_(chunk))).scalars()
         )
@@ -139,7 +135,7 @@ class StoredReport:
 def stored_reports(conn: Connection, report_ids: Iterable[int]) -> dict[int, StoredReport]:
     ids = sorted(set(report_ids))
     out: dict[int, StoredReport] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         for row in conn.execute(
             select(reports.c.report_id, reports.c.current_version, reports.c.format).where(
                 reports.c.report_id.in_(chunk)
@@ -155,7 +151,7 @@ def stored_reports(conn: Connection, report_ids: Iterable[int]) -> dict[int, Sto
         ):
             out[version_row.report_id].hashes.add(version_row.content_hash)
         current = [(rid, out[rid].current_version) for rid in chunk if rid in out]
-        for sub in _chunks(current, 400):
+        for sub in chunked(current, 400):
             for row in conn.execute(
                 select(report_version_parts).where(
                     tuple_(report_version_parts.c.report_id, report_version_parts.c.version).in_(sub)
@@ -433,7 +429,7 @@ def write_rows(conn: Connection, items: Sequence[tuple[int, int, str]], rows: Re
         return
     stamp = now()
     superseded = [(rid, v - 1) for rid, v, _ in items if v > 1]
-    for chunk in _chunks(superseded, 400):
+    for chunk in chunked(superseded, 400):
         conn.execute(
             update(identifier_observations)
             .where(tuple_(identifier_observations.c.report_id, identifier_observations.c.version).in_(chunk))
@@ -485,7 +481,7 @@ def reports_with_value(conn: Connection, kind: str, canonical: str) -> list[int]
 def open_quarantine_keys(conn: Connection, shas: Iterable[str]) -> set[tuple[str, str | None, str]]:
     wanted = sorted(set(shas))
     keys: set[tuple[str, str | None, str]] = set()
-    for chunk in _chunks(wanted):
+    for chunk in chunked(wanted):
         for row in conn.execute(
             select(quarantine_entries.c.source_sha256, quarantine_entries.c.pointer, quarantine_entries.c.reason).where(
                 quarantine_entries.c.source_sha256.in_(chunk), quarantine_entries.c.status == "open"
@@ -527,7 +523,7 @@ def open_orphans(conn: Connection, report_ids: Iterable[int]) -> dict[int, list[
     """fileDetails waiting for their report, by report id."""
     ids = sorted(set(report_ids))
     out: dict[int, list[Any]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         for row in conn.execute(
             select(quarantine_entries).where(
                 quarantine_entries.c.reason == "orphan_file_details",
@@ -541,7 +537,7 @@ def open_orphans(conn: Connection, report_ids: Iterable[int]) -> dict[int, list[
 
 def resolve_quarantine(conn: Connection, entry_ids: Iterable[int], resolution: str) -> None:
     ids = sorted(set(entry_ids))
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         conn.execute(
             update(quarantine_entries)
             .where(quarantine_entries.c.id.in_(chunk), quarantine_entries.c.status == "open")
