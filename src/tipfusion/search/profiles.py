@@ -27,7 +27,6 @@ from tipfusion.store.tables import (
 )
 
 _IDENTIFIER_ORDER = ("esp_user", "email", "phone", "device", "screen_name", "display_name", "url", "ip")
-_OTHER_PARTIES = frozenset(PARTY_ROLES) - SUSPECT_ROLES
 
 
 def suspect_profile(conn: Connection, suspect_id: str) -> dict[str, Any]:
@@ -43,9 +42,16 @@ def suspect_profile(conn: Connection, suspect_id: str) -> dict[str, Any]:
     report_rows = _reports(conn, report_ids)
     suspect_of = dict.fromkeys(report_ids, current)
     esp_of = {r["report_id"]: r["esp"] for r in report_rows}
-    people = as_reported(conn, report_ids, suspect_of, esp_of)
-    others = as_reported(conn, report_ids, suspect_of, esp_of, parties=_OTHER_PARTIES)
-    identifiers, other_values = _identifiers(conn, report_ids)
+    o = identifier_observations  # the reports' sightings, read once for both views
+    sightings = [
+        s
+        for chunk in chunked(report_ids)
+        for s in conn.execute(select(o).where(o.c.report_id.in_(chunk), o.c.is_current.is_(True)))
+    ]
+    everyone = as_reported(conn, report_ids, suspect_of, esp_of, sightings, parties=frozenset(PARTY_ROLES))
+    people = [r for r in everyone if r["role"] in SUSPECT_ROLES]
+    others = [r for r in everyone if r["role"] not in SUSPECT_ROLES]
+    identifiers, other_values = _identifiers(sightings)
     return {
         "suspect_id": current,
         "asked_as": suspect_id,
@@ -86,38 +92,32 @@ def _plain(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: sorted(v) if isinstance(v, set) else v for k, v in entry.items()}
 
 
-def _identifiers(conn: Connection, report_ids: list[int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _identifiers(sightings: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every identifier in the reports, grouped by value: the suspect's own, and other people's apart."""
-    o = identifier_observations
     own: dict[tuple[str, str], dict[str, Any]] = {}
     others: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for chunk in chunked(report_ids):
-        for s in conn.execute(
-            select(o.c.report_id, o.c.kind, o.c.canonical, o.c.value, o.c.role, o.c.valid).where(
-                o.c.report_id.in_(chunk), o.c.is_current.is_(True)
+    for s in sightings:
+        if s.role in SUSPECT_ROLES:
+            entry = own.setdefault(
+                (s.kind, s.canonical),
+                {"kind": s.kind, "canonical": s.canonical, "values": set(), "roles": set(), "reports": set()},
             )
-        ):
-            if s.role in SUSPECT_ROLES:
-                entry = own.setdefault(
-                    (s.kind, s.canonical),
-                    {"kind": s.kind, "canonical": s.canonical, "values": set(), "roles": set(), "reports": set()},
-                )
-                entry["roles"].add(s.role)
-            else:
-                entry = others.setdefault(
-                    (s.role, s.kind, s.canonical),
-                    {
-                        "role": s.role,
-                        "whose": PARTY_LABELS.get(s.role, s.role),
-                        "kind": s.kind,
-                        "canonical": s.canonical,
-                        "values": set(),
-                        "reports": set(),
-                    },
-                )
-            entry["values"].add(s.value)
-            entry["reports"].add(int(s.report_id))
-            entry["valid"] = bool(entry.get("valid", True) and s.valid)
+            entry["roles"].add(s.role)
+        else:
+            entry = others.setdefault(
+                (s.role, s.kind, s.canonical),
+                {
+                    "role": s.role,
+                    "whose": PARTY_LABELS.get(s.role, s.role),
+                    "kind": s.kind,
+                    "canonical": s.canonical,
+                    "values": set(),
+                    "reports": set(),
+                },
+            )
+        entry["values"].add(s.value)
+        entry["reports"].add(int(s.report_id))
+        entry["valid"] = bool(entry.get("valid", True) and s.valid)
     for entry in [*own.values(), *others.values()]:
         entry["shown"] = shown_form(entry["kind"], entry["canonical"], sorted(entry["values"]))
     order = {k: n for n, k in enumerate(_IDENTIFIER_ORDER)}
