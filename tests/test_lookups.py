@@ -266,3 +266,15 @@ def test_search_a_real_sample_in_the_forms_analysts_type(engine: Engine, db_url:
         assert sightings and {s["report_id"] for s in sightings} == {4242001}, typed
         assert {s["role"] for s in sightings} == roles, typed
     assert found(db_url, "4242001")["reports"][0]["itself"] is True
+
+
+@pytest.mark.usefixtures("store")
+def test_the_esps_a_store_holds_are_read_by_index_seeks(engine: Engine) -> None:
+    """The loose index scan gives exactly the distinct ESP scopes (a DISTINCT over every version would too, at the
+    cost of reading the whole table on every search)."""
+    from tipfusion.search.lookup import esp_scopes
+    from tipfusion.store.tables import report_versions
+
+    with engine.connect() as conn:
+        plain = sorted(s for s in conn.execute(select(report_versions.c.esp_scope).distinct()).scalars() if s)
+        assert esp_scopes(conn) == plain and len(plain) > 1

@@ -108,6 +108,7 @@ report_versions = Table(
     Column("issues", JsonType, comment="unknown enums, missing zones, …"),
     Column("unknown_count", Integer, nullable=False, server_default=text("0")),
     Index("ix_report_versions_content", "report_id", "content_hash"),
+    Index("ix_report_versions_esp_scope", "esp_scope"),
 )
 
 report_version_parts = Table(
