@@ -84,6 +84,7 @@ class Settings:
     referral_prefix: str = "TF/REF"  # referral references: PREFIX/yyyy/nnnnnn
     referral_statements: str | None = None  # the unit's own standard statements (TOML), replacing the built-in ones
     case_deadlines: CaseDeadlines = field(default_factory=CaseDeadlines)
+    signing_key: str | None = None  # the unit's Ed25519 private key (PEM): signs packages and audit checkpoints
 
     @property
     def unit_name(self) -> str:
@@ -139,6 +140,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             acknowledge_hours=_int(env, "TIPFUSION_ACKNOWLEDGE_HOURS", refer.get("acknowledge_hours"), 48, "hours"),
             fir_days=_int(env, "TIPFUSION_FIR_DAYS", refer.get("fir_days"), 7, "days"),
         ),
+        signing_key=env.get("TIPFUSION_SIGNING_KEY", data.get("signing_key")),  # type: ignore[arg-type]
         database_url=env.get("TIPFUSION_DATABASE_URL", str(data.get("database_url", "sqlite:///tipfusion.db"))),
         profile=profile,
         xml_limits=limits,

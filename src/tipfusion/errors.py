@@ -61,3 +61,9 @@ class NotFound(TipfusionError):
 
 class AuditChainBroken(TipfusionError):
     exit_code = 4
+
+
+class IntegrityFailure(TipfusionError):
+    """Something sealed no longer matches its hashes or its signature: a package part, stored evidence."""
+
+    exit_code = 5

@@ -1,5 +1,15 @@
-"""Tamper-evident audit log: every change, view and export is an event in a hash chain."""
+"""Tamper-evident audit log: every change, view and export is an event in a hash chain, checkpointed and signed."""
 
+from tipfusion.audit.checkpoints import CheckpointReport, signing_with, verify_checkpoints
 from tipfusion.audit.log import AuditEvent, ChainReport, append, current_actor, verify
 
-__all__ = ["AuditEvent", "ChainReport", "append", "current_actor", "verify"]
+__all__ = [
+    "AuditEvent",
+    "ChainReport",
+    "CheckpointReport",
+    "append",
+    "current_actor",
+    "signing_with",
+    "verify",
+    "verify_checkpoints",
+]

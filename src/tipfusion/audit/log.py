@@ -1,8 +1,9 @@
 """A hash-chained event log, written in the same transaction as the change it records.
 
 Each entry's hash covers its own fields and the previous entry's hash, and sequence numbers are
-contiguous, so editing, inserting or deleting any entry breaks verification at that entry. (Cutting
-entries off the end is caught by comparing with a head hash recorded elsewhere: `audit verify` prints it.)
+contiguous, so editing, inserting or deleting any entry breaks verification at that entry. Cutting entries
+off the end, or rewriting the chain with every later hash recomputed, shows against the signed checkpoint
+each append writes (`audit.checkpoints`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from tipfusion import clock
+from tipfusion.audit.checkpoints import write_checkpoint
 from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import lock_audit_chain
 from tipfusion.store.tables import audit_events
@@ -74,7 +76,7 @@ def chain_hash(
 
 
 def append(conn: Connection, actor: str, events: Sequence[AuditEvent], at: datetime | None = None) -> None:
-    """Append events after the current head, inside the caller's transaction."""
+    """Append events after the current head, and checkpoint the new head, inside the caller's transaction."""
     if not events:
         return
     lock_audit_chain(conn)
@@ -91,6 +93,7 @@ def append(conn: Connection, actor: str, events: Sequence[AuditEvent], at: datet
         rows.append((seq, when, actor, event.action, event.object_type, event.object_id, details, prev, digest))
         prev = digest
     insert_rows(conn, audit_events, COLUMNS, rows)
+    write_checkpoint(conn, seq, prev)
 
 
 def verify(conn: Connection) -> ChainReport:

@@ -295,6 +295,18 @@ audit_events = Table(
     Index("ix_audit_object", "object_type", "object_id"),
 )
 
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=False, comment="the audit chain's head entry when the checkpoint was written"),
+    Column("head_hash", String(64), nullable=False, comment="that entry's hash"),
+    Column("at", UTCDateTime, nullable=False),
+    Column("key_fingerprint", String(80), comment="the unit key that signed it; NULL when no key was configured"),
+    Column("signature", Text, comment="base64 Ed25519 signature over seq, head hash, time and key; NULL: unsigned"),
+    comment="signed heads of the audit chain: a cut-off tail or a rewritten chain shows against them",
+)
+
 store_flags = Table(
     "store_flags",
     metadata,
