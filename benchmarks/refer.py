@@ -5,8 +5,9 @@ the same run (a one-page PDF with the same fonts, and an empty Word file — wha
 
 A synthetic batch goes through every stage up to routing once (`pipeline.through_routing`, not timed); then the
 queue's top N suspects get a package each in one batch (`refer.build_many`, as `tipfusion refer build --top N`
-does), then the largest networks one by one. Each package is Word + PDF + JSON + Excel annex + manifest, written
-and recorded (referral, case, audit events).
+does), then the largest networks one by one. Each package is Word + PDF + JSON + Excel annex + s.63 certificate
+(Word + PDF), sealed as a BagIt bag (unsigned here: no key is configured), written and recorded (referral, case,
+audit events).
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ def test_an_answer_reaching_an_open_case_flags_it_for_a_supplementary_referral(
 
     settings = Settings(database_url=db_url)
     first = build_referral(asked, settings, "analyst", "S100000042", tmp_path / "refs")
-    assert json.loads(next(first.folder.glob("TF-*.json")).read_text())["answers"] == []
+    assert json.loads(first.part(".json").read_text())["answers"] == []
     path = _answer(
         tmp_path / "answer.xlsx",
         [SUBSCRIBER_ONE],
@@ -185,7 +185,7 @@ def test_an_answer_reaching_an_open_case_flags_it_for_a_supplementary_referral(
     ingest_answers(asked, "analyst", path, FIXED, "IN", ISP_COLUMNS)
     assert refresh_flags(asked, "analyst") == [(first.case_id, "1 new answers")]
     supplement = build_referral(asked, settings, "analyst", "S100000042", tmp_path / "refs")
-    body = json.loads(next(supplement.folder.glob("TF-*.json")).read_text())
+    body = json.loads(supplement.part(".json").read_text())
     assert supplement.kind == "supplementary" and len(body["changes"]["answers"]) == 1
     assert body["answers"][0]["subscriber_name"] == "Subscriber One"
     assert any("Verify subscriber Subscriber One" in c["task"] for c in body["checklist"])

@@ -144,19 +144,15 @@ def test_other_peoples_identifiers_never_appear_as_the_suspects(
     assert "USER123" not in exported["esp_accounts"] and "USER123" in exported["recipient_accounts"]
 
     built = build_referral(engine, settings, "test", suspect, tmp_path / "out")
-    folder = Path(built.folder)
-    package = json.loads(next(folder.glob("*.json")).read_text())
+    package = json.loads(built.part(".json").read_text())
     assert not {v for i in package["identifiers"] for v in i["values"]} & others
     assert {o["canonical"] for o in package["other_parties"]} >= {"company.com/USER123", "victim_user"}
     word = "\n".join(
-        cell.text
-        for table in Document(str(next(folder.glob("*.docx")))).tables
-        for row in table.rows
-        for cell in row.cells
+        cell.text for table in Document(str(built.part(".docx"))).tables for row in table.rows for cell in row.cells
     )
-    assert "NOT the suspect" in "\n".join(p.text for p in Document(str(next(folder.glob("*.docx")))).paragraphs)
+    assert "NOT the suspect" in "\n".join(p.text for p in Document(str(built.part(".docx"))).paragraphs)
     assert "victim_user" in word  # shown, in its own section
-    annex = load_workbook(next(folder.glob("*-annex.xlsx")), read_only=True)
+    annex = load_workbook(built.part("-annex.xlsx"), read_only=True)
     identifiers_sheet = " ".join(str(c) for row in annex["Identifiers"].iter_rows(values_only=True) for c in row)
     assert "USER123" not in identifiers_sheet and "victim_user" not in identifiers_sheet
     other_sheet = " ".join(

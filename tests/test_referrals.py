@@ -4,6 +4,9 @@ PostgreSQL, from a synthetic batch taken through every stage."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,12 +18,14 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from tests.rendering import read_page
-from tipfusion import clock
+from tipfusion import __version__, clock
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
-from tipfusion.documents.manifest import verify_manifest
+from tipfusion.documents.certificate import store_name
+from tipfusion.documents.manifest import verify_bag
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.ingest import IngestService
+from tipfusion.keys import create_key
 from tipfusion.link.service import LinkService
 from tipfusion.pipeline import through_routing
 from tipfusion.refer import build_referral, top_subjects, verify_package
@@ -48,11 +53,19 @@ def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_p
     decision = next(r for r in routing_rows(engine) if r["suspect_id"] == suspect)
     assert (built.station, built.district) == (decision["station"], decision["district"])
     assert built.kind == "initial" and built.reference.startswith("TF/REF/")
-    names = sorted(p.name for p in built.folder.iterdir())
     stem = built.reference.replace("/", "-")
-    assert names == sorted([f"{stem}.docx", f"{stem}.pdf", f"{stem}.json", f"{stem}-annex.xlsx", "manifest.json"])
+    names = sorted(p.name for p in built.folder.iterdir())
+    assert names == ["bag-info.txt", "bagit.txt", "data", "manifest-sha256.txt", "tagmanifest-sha256.txt"]
+    parts = sorted(p.name for p in (built.folder / "data").iterdir())
+    assert parts == sorted(
+        [
+            f"{stem}{suffix}"
+            for suffix in (".docx", ".pdf", ".json", "-annex.xlsx", "-certificate.pdf", "-certificate.docx")
+        ]
+    )
+    assert set(built.files) == set(parts)
 
-    package = json.loads((built.folder / f"{stem}.json").read_text())
+    package = json.loads(built.part(".json").read_text())
     assert package["synthetic"] is True and package["to"]["station"] == built.station
     assert package["reports"] and all(r["suspect_id"] == suspect for r in package["reports"])
     assert {"kind", "canonical", "enrichment", "reports", "esps", "provenance"} <= set(package["identifiers"][0])
@@ -72,7 +85,7 @@ def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_p
     assert tasks[0].startswith("Acknowledge") and any("seize" in t for t in tasks)
     assert package["statements"][0]["id"] == "source" and package["priority"]["factors"]
 
-    document = Document(str(built.folder / f"{stem}.docx"))
+    document = Document(str(built.part(".docx")))
     text = "\n".join(p.text for p in document.paragraphs)
     for heading in (
         "Summary / सारांश",
@@ -94,23 +107,23 @@ def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_p
 
     import pypdfium2 as pdfium
 
-    pdf = pdfium.PdfDocument(str(built.folder / f"{stem}.pdf"))
+    pdf = pdfium.PdfDocument(str(built.part(".pdf")))
     whole = "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "Checklist for the station" in whole and first["ip"] in whole and "SYNTHETIC DATA" in whole
     pdf.close()
-    seen = read_page(built.folder / f"{stem}.pdf", 0, tmp_path)  # page 1 as a reader sees it
+    seen = read_page(built.part(".pdf"), 0, tmp_path)  # page 1 as a reader sees it
     assert "सारांश" in seen and "Summary" in seen
-    sheet = load_workbook(built.folder / f"{stem}-annex.xlsx")["IP timeline"]
+    sheet = load_workbook(built.part("-annex.xlsx"))["IP timeline"]
     assert sheet.max_row == len(timeline) + 1  # header (row 1), every sighting
 
     check, stored = verify_package(engine, built.folder)
-    assert check.ok and stored == built.reference
-    pdf_path = built.folder / f"{stem}.pdf"
+    assert check.ok and check.signature == "absent" and stored == f"referral {built.reference}"
+    pdf_path = built.part(".pdf")
     data = bytearray(pdf_path.read_bytes())
     data[len(data) // 2] ^= 0x01  # one bit of one byte
     pdf_path.write_bytes(bytes(data))
-    tampered = verify_manifest(built.folder)
-    assert tampered.altered == [f"{stem}.pdf"] and not tampered.ok
+    tampered = verify_bag(built.folder)
+    assert tampered.altered == [f"data/{stem}.pdf"] and not tampered.ok
     runner = CliRunner()
     verified = runner.invoke(app, ["--database", db_url, "refer", "verify", str(built.folder)])
     assert verified.exit_code != 0 and "ALTERED" in verified.output
@@ -122,7 +135,7 @@ def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_p
         assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == 1
     assert network is not None
     whole_network = build_referral(engine, settings, "analyst", network, tmp_path / "out")
-    net_package = json.loads(next(whole_network.folder.glob("TF-*.json")).read_text())
+    net_package = json.loads(whole_network.part(".json").read_text())
     assert net_package["subject_type"] == "network" and len(net_package["suspects"]) > 1
     assert net_package["network"]["network_id"] == network and net_package["network"]["key_shared_values"]
     assert {r["suspect_id"] for r in net_package["routing"]} == set(net_package["suspects"])
@@ -130,6 +143,73 @@ def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_p
         build_referral(engine, settings, "analyst", network, tmp_path / "out")
     with pytest.raises(NotFound):
         build_referral(engine, settings, "analyst", "S999", tmp_path / "out")
+
+
+def test_a_signed_package_carries_its_certificate_and_fingerprint(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    settings, _ = prepare(engine, db_url, tmp_path)
+    key = create_key(tmp_path / "keys" / "signing-key.pem")
+    settings = replace(
+        settings, signing_key=str(key.path), issuing_officer="Inspector A. Rao", unit_name="Cyber Crime Unit, Mockabad"
+    )
+    first, second = top_subjects(engine, 2, routed_only=True)
+    built = build_referral(engine, settings, "analyst", first, tmp_path / "out")
+    assert built.key_fingerprint == key.fingerprint
+    check, stored = verify_package(engine, built.folder)
+    assert check.ok and check.signature == "valid" and check.key_fingerprint == key.fingerprint
+    assert stored == f"referral {built.reference}" and check.files == built.files
+    if shutil.which("sha256sum"):
+        run = subprocess.run(["sha256sum", "-c", "manifest-sha256.txt"], cwd=built.folder, capture_output=True)
+        assert run.returncode == 0, run.stdout
+    if shutil.which("openssl"):
+        command = "openssl pkeyutl -verify -pubin -inkey signing-key.pub.pem -rawin -in manifest-sha256.txt"
+        run = subprocess.run([*command.split(), "-sigfile", "manifest-sha256.txt.sig"], cwd=built.folder)
+        assert run.returncode == 0
+
+    # the fingerprint closes the referral and runs in every page footer, English and Hindi
+    document = Document(str(built.part(".docx")))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert f"Unit signing key (SHA-256 fingerprint): {key.fingerprint}" in text
+    assert f"इकाई की हस्ताक्षर कुंजी (SHA-256 फ़िंगरप्रिंट): {key.fingerprint}" in text
+    assert key.fingerprint in document.sections[0].footer.paragraphs[0].text
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(built.part(".pdf")))
+    pages = ["".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf))]
+    pdf.close()
+    assert all(key.fingerprint.replace(" ", "") in page for page in pages)
+
+    # the s.63 certificate: the system, each part's SHA-256, the date, the certifying officer; Word and PDF alike
+    certificate = Document(str(built.part("-certificate.docx")))
+    words = "\n".join(p.text for p in certificate.paragraphs) + "\n".join(
+        c.text for t in certificate.tables for row in t.rows for c in row.cells
+    )
+    assert "Certificate under Section 63(4)(c) of the Bharatiya Sakshya Adhiniyam, 2023" in words
+    assert "भारतीय साक्ष्य अधिनियम, 2023 की धारा 63(4)(ग)" in words and "Section 65B" in words
+    assert f"tipfusion {__version__}" in words and store_name(db_url) in words
+    assert "Inspector A. Rao, Cyber Crime Unit, Mockabad" in words and key.fingerprint in words
+    stem = built.reference.replace("/", "-")
+    for suffix in (".docx", ".pdf", ".json", "-annex.xlsx"):
+        assert built.files[stem + suffix] in words, suffix
+    assert f"{built.part('.json').stat().st_size}" in words
+    produced = datetime.now(UTC).astimezone(settings.profile.zone)
+    assert f"{produced:%d/%m/%Y}" in words
+    pdf = pdfium.PdfDocument(str(built.part("-certificate.pdf")))
+    whole = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    pdf.close()
+    assert "Bharatiya Sakshya Adhiniyam" in whole and built.files[stem + ".json"] in "".join(whole.split())
+
+    # a unit's own template replaces the built-in certificate, for the Word file and the PDF alike
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "certificate.html.j2").write_text(
+        "<html><body><h1>Certificate of the Mockabad unit: {{ c.reference }}</h1><table>{% for p in c.parts %}"
+        "<tr><td>{{ p.name }}</td><td>{{ p.sha256 }}</td></tr>{% endfor %}</table></body></html>"
+    )
+    own = build_referral(engine, replace(settings, templates_dir=str(templates)), "analyst", second, tmp_path / "out")
+    replaced = Document(str(own.part("-certificate.docx")))
+    assert replaced.paragraphs[0].text == f"Certificate of the Mockabad unit: {own.reference}"
+    assert replaced.tables[0].rows[0].cells[1].text in own.files.values()
+    assert verify_package(engine, own.folder)[0].ok
 
 
 def test_the_case_a_referral_opens(engine: Engine, db_url: str, tmp_path: Path) -> None:
@@ -301,7 +381,7 @@ def test_new_reports_flag_an_open_case_and_a_supplementary_referral_says_what_ch
     settings, _ = prepare(engine, db_url, tmp_path)
     (suspect,) = top_subjects(engine, 1, routed_only=True)
     first = build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
-    package = json.loads(next(first.folder.glob("TF-*.json")).read_text())
+    package = json.loads(first.part(".json").read_text())
     email = next(i["canonical"] for i in package["identifiers"] if i["kind"] == "email")
     assert refresh_flags(engine, "t") == []
     later = tmp_path / "later"
@@ -320,9 +400,9 @@ def test_new_reports_flag_an_open_case_and_a_supplementary_referral_says_what_ch
     (other,) = top_subjects(engine, 1)
     after = build_referral(engine, settings, "analyst", other, tmp_path / "out")
     assert after.reference == first.reference[:-6] + f"{int(first.reference[-6:]) + 1:06d}"  # /S1 takes no number
-    body = json.loads(next(supplement.folder.glob("TF-*.json")).read_text())
+    body = json.loads(supplement.part(".json").read_text())
     assert body["changes"]["reports"] == ["999000001"] and body["parent_reference"] == first.reference
-    docx_text = "\n".join(p.text for p in Document(str(next(supplement.folder.glob("*.docx")))).paragraphs)
+    docx_text = "\n".join(p.text for p in Document(str(supplement.part(".docx"))).paragraphs)
     assert "What changed since the last package" in docx_text
     with engine.connect() as conn:
         assert conn.execute(select(cases.c.needs_update).where(cases.c.id == first.case_id)).scalar_one() is None
@@ -368,7 +448,7 @@ def test_routing_flags_identifiers_already_in_another_stations_case(
     settings, _ = prepare(engine, db_url, tmp_path)
     (suspect,) = top_subjects(engine, 1, routed_only=True)
     built = build_referral(engine, settings, "analyst", suspect, tmp_path / "out", to="PS Fictiva 5")
-    package = json.loads(next(built.folder.glob("TF-*.json")).read_text())
+    package = json.loads(built.part(".json").read_text())
     email = next(i["canonical"] for i in package["identifiers"] if i["kind"] == "email")
     # another suspect elsewhere shares that email: split off by hand (a family account, say)
     later = tmp_path / "later"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +20,9 @@ from tipfusion.enrich.demo import build_demo_reference
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.errors import TipfusionError
 from tipfusion.ingest import IngestService
+from tipfusion.keys import create_key
 from tipfusion.link.service import LinkService
+from tipfusion.refer import verify_package
 from tipfusion.route.requests import Sighting, group_requests, render_time
 from tipfusion.route.service import build_requests, list_requests, mark_sent
 
@@ -92,7 +96,7 @@ def test_build_letters_and_track(ready: tuple[Engine, Path], db_url: str, tmp_pa
     assert set(by_isp) == {"Example Hosting (synthetic)", "Example Fixed Broadband (synthetic)"}
     hosting = by_isp["Example Hosting (synthetic)"]
     assert hosting.items == 1 and len(hosting.files) == 4
-    annex = next(hosting.folder.glob("*-annex.csv"))
+    annex = hosting.part("-annex.csv")
     (row,) = list(csv.DictReader(annex.open()))
     assert (row["ip"], row["source_port"], row["time_utc"], row["time_isp_zone"]) == (
         "203.0.113.45",
@@ -100,29 +104,36 @@ def test_build_letters_and_track(ready: tuple[Engine, Path], db_url: str, tmp_pa
         "2025-03-14T21:07:31Z",
         "2025-03-14T21:07:31+00:00",
     )  # the hosting ISP logs in UTC
-    fixed = next(by_isp["Example Fixed Broadband (synthetic)"].folder.glob("*-annex.csv"))
+    fixed = by_isp["Example Fixed Broadband (synthetic)"].part("-annex.csv")
     rows_fixed = list(csv.DictReader(fixed.open()))
     (v6,) = rows_fixed
     assert v6["time_isp_zone"] == "2025-03-15T02:25:02+05:30"
-    letter = Document(str(next(hosting.folder.glob("*.docx"))))
+    letter = Document(str(hosting.part(".docx")))
     text = "\n".join(p.text for p in letter.paragraphs)
     assert "Section 94 of the Bharatiya Nagarik Suraksha Sanhita" in text and "Abuse Desk (synthetic)" in text
     assert letter.tables[0].rows[1].cells[1].text == "203.0.113.45"
-    sheet = load_workbook(next(hosting.folder.glob("*-annex.xlsx"))).active
+    sheet = load_workbook(hosting.part("-annex.xlsx")).active
     assert sheet is not None and sheet.cell(2, 2).value == "203.0.113.45"
-    pdf = next(hosting.folder.glob("*.pdf")).read_bytes()
+    pdf = hosting.part(".pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     assert "भारतीय नागरिक सुरक्षा संहिता" in text  # the Hindi notice follows the English one
     # the first page, as a reader sees it: the Hindi letter follows the English one, Devanagari shaped by the
     # vendored font, not boxes (the annex starts its own page)
-    seen = read_page(next(hosting.folder.glob("*.pdf")), 0, tmp_path)
+    seen = read_page(hosting.part(".pdf"), 0, tmp_path)
     assert "नागरिक सुरक्षा संहिता" in seen and "नोटिस" in seen
-    manifest = next(hosting.folder.glob("*-manifest.txt")).read_text()
+    # the notice is a bag like a referral: one manifest format, checked with common tools
+    manifest = (hosting.folder / "manifest-sha256.txt").read_text()
     import hashlib
 
+    listed = {}
     for line in manifest.splitlines():
         digest, name = line.split("  ")
         assert hashlib.sha256((hosting.folder / name).read_bytes()).hexdigest() == digest
+        listed[name.removeprefix("data/")] = digest
+    assert listed == hosting.files
+    assert "Unit signing key / इकाई हस्ताक्षर कुंजी: none configured" in letter.sections[0].footer.paragraphs[0].text
+    check, stored = verify_package(engine, hosting.folder)
+    assert check.ok and check.signature == "absent" and stored == f"request {hosting.reference}"
 
     # nothing is asked twice, unless the analyst says so
     assert build_requests(engine, Settings(database_url=db_url), "analyst", tmp_path / "again", isp_table) == []
@@ -138,15 +149,38 @@ def test_build_letters_and_track(ready: tuple[Engine, Path], db_url: str, tmp_pa
         mark_sent(engine, "analyst", hosting.request_id, datetime.now(UTC) + timedelta(days=2))
 
 
+def test_notices_are_signed_bags_like_referrals(ready: tuple[Engine, Path], db_url: str, tmp_path: Path) -> None:
+    engine, isp_table = ready
+    key = create_key(tmp_path / "keys" / "signing-key.pem")
+    settings = Settings(database_url=db_url, signing_key=str(key.path))
+    built = build_requests(engine, settings, "analyst", tmp_path / "out", isp_table)
+    assert built
+    for request in built:
+        check, stored = verify_package(engine, request.folder)
+        assert check.ok and check.signature == "valid" and check.key_fingerprint == key.fingerprint
+        assert stored == f"request {request.reference}" and check.files == request.files
+        footer = Document(str(request.part(".docx"))).sections[0].footer.paragraphs[0].text
+        assert f"Unit signing key / इकाई हस्ताक्षर कुंजी (SHA-256): {key.fingerprint}" in footer
+        if shutil.which("openssl"):
+            command = "openssl pkeyutl -verify -pubin -inkey signing-key.pub.pem -rawin -in manifest-sha256.txt"
+            run = subprocess.run([*command.split(), "-sigfile", "manifest-sha256.txt.sig"], cwd=request.folder)
+            assert run.returncode == 0
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(built[0].part(".pdf")))
+    assert key.fingerprint.replace(" ", "") in "".join(pdf[0].get_textpage().get_text_range().split())
+    pdf.close()
+
+
 def test_platform_notices(ready: tuple[Engine, Path], db_url: str, tmp_path: Path) -> None:
     from tipfusion.route.service import build_platform_requests
 
     engine, _ = ready
     (built,) = build_platform_requests(engine, Settings(database_url=db_url), "analyst", tmp_path / "platforms")
     assert built.isp == "example.com" and built.items == 1 and built.reference.startswith("TF/PLATFORM/")
-    (row,) = list(csv.DictReader(next(built.folder.glob("*-annex.csv")).open()))
+    (row,) = list(csv.DictReader(built.part("-annex.csv").open()))
     assert (row["account_id"], row["screen_name"], row["reports"]) == ("u-7f3a91c2", "quietfox87", "100000042")
-    text = "\n".join(p.text for p in Document(str(next(built.folder.glob("*.docx")))).paragraphs)
+    text = "\n".join(p.text for p in Document(str(built.part(".docx"))).paragraphs)
     assert "login and session logs" in text and "u-00c4d1e9" not in text  # never the child's account
 
 

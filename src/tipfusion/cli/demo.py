@@ -46,7 +46,7 @@ def demo(
 
     app: AppContext = ctx.obj
     batch = out / "batch"
-    for folder in (batch, out / "requests"):
+    for folder in (batch, out / "requests", out / "referrals"):
         if folder.exists():
             shutil.rmtree(folder)
     result = demo_generator()(batch, reports, seed)
@@ -124,7 +124,7 @@ def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:
     from tipfusion.track.operations import create_operation, operation_report, write_report
     from tipfusion.track.service import advance
 
-    console.rule("referral packages (DOCX + PDF + JSON + Excel annex + manifest) for the top suspects")
+    console.rule("referral packages (DOCX, PDF, JSON, Excel annex, s.63 certificate; a BagIt bag) for the top suspects")
     today = clock.now()
     create_operation(
         engine, app.actor, DEMO_OPERATION, today - timedelta(days=1), today + timedelta(days=1), "SYNTHETIC demo drive"

@@ -13,9 +13,12 @@ from tipfusion.cli.context import AppContext, console, progress, setting_path, s
 from tipfusion.errors import TipfusionError
 
 if TYPE_CHECKING:
+    from tipfusion.documents.manifest import BagCheck
     from tipfusion.refer import BuiltReferral
 
-refer_app = typer.Typer(no_args_is_help=True, help="Referral packages for stations (DOCX, PDF, JSON, manifest).")
+refer_app = typer.Typer(
+    no_args_is_help=True, help="Referral packages for stations (DOCX, PDF, JSON, certificate; a signed BagIt bag)."
+)
 
 
 def print_built(built: list[BuiltReferral]) -> None:
@@ -76,27 +79,62 @@ def refer_build(
 def refer_verify(
     ctx: typer.Context,
     folder: Annotated[
-        Path, typer.Argument(help="A package folder (holding manifest.json)", exists=True, file_okay=False)
+        Path,
+        typer.Argument(help="A package folder (a BagIt bag: a referral or a notice)", exists=True, file_okay=False),
     ],
+    require_signature: Annotated[
+        bool, typer.Option(help="Treat a package without a signature as failed (exit 5)")
+    ] = False,
 ) -> None:
-    """Prove a package unaltered: every part against its SHA-256, and the manifest against the store."""
+    """Prove a package unaltered: every part against its SHA-256, the manifest's signature, and the store's record."""
+    from tipfusion.errors import IntegrityFailure
     from tipfusion.refer import verify_package
 
     app: AppContext = ctx.obj
     check, stored = verify_package(app.ready_engine(), folder)
     for name in check.altered:
-        console.print(f"[red]ALTERED[/] {name}")
+        console.print(f"[red]ALTERED[/] {name}", soft_wrap=True)
     for name in check.missing:
-        console.print(f"[red]MISSING[/] {name}")
+        console.print(f"[red]MISSING[/] {name}", soft_wrap=True)
     for name in check.unlisted:
-        console.print(f"[yellow]not in the manifest[/] {name}")
+        console.print(f"[red]NOT IN THE MANIFEST[/] {name}", soft_wrap=True)
+    print_signature(app, check)
     console.print(
-        f"manifest {check.manifest_sha256[:16]}…: "
-        + (f"issued as {stored}" if stored else "[yellow]not issued by this store[/]")
+        f"manifest {(check.manifest_sha256 or 'missing')[:16]}…: "
+        + (f"issued by this store as {stored}" if stored else "[yellow]not issued by this store[/]"),
+        soft_wrap=True,
     )
-    if not check.ok:
-        raise TipfusionError(f"{folder}: the package has been altered")
-    console.print(f"[green]OK[/] {folder}: every part matches its SHA-256")
+    if not check.intact:
+        raise IntegrityFailure(f"{folder}: the package has been altered")
+    if check.signature == "invalid":
+        raise IntegrityFailure(f"{folder}: the signature does not match the manifest")
+    if require_signature and check.signature != "valid":
+        raise IntegrityFailure(f"{folder}: no signature present, and --require-signature was given")
+    signed = "and the signature is valid" if check.signature == "valid" else "(not signed)"
+    console.print(f"[green]OK[/] {folder}: every part matches its SHA-256 {signed}", soft_wrap=True)
+
+
+def print_signature(app: AppContext, check: BagCheck) -> None:
+    """Say whether the manifest is signed, whether the signature holds, and whose key made it."""
+    from tipfusion.documents.manifest import SIGNATURE
+    from tipfusion.keys.signing import load_signer
+
+    if check.signature == "absent":
+        console.print(
+            f"[yellow]NO SIGNATURE[/]: no {SIGNATURE} — the hashes show the parts match the manifest, not who wrote it",
+            soft_wrap=True,
+        )
+        return
+    if check.signature == "invalid":
+        console.print(f"[red]SIGNATURE DOES NOT MATCH[/]: {check.signature_problem}", soft_wrap=True)
+        return
+    signer = load_signer(app.settings)
+    whose = (
+        "this unit's configured key"
+        if signer is not None and signer.fingerprint == check.key_fingerprint
+        else "a key that is not this unit's configured one: compare it with the fingerprint the sender published"
+    )
+    console.print(f"[green]signature valid[/]: key {check.key_fingerprint} ({whose})", soft_wrap=True)
 
 
 @refer_app.command("list")

@@ -66,9 +66,11 @@ class DocumentSpec:
     synthetic: bool = False
     landscape: bool = False
     about: Described | None = None  # the file's own properties (author: the unit); the title when not given
+    footer: str = ""  # a second footer line on every page (the unit's signing key)
 
 
-def _environment(templates: Path | None) -> Environment:
+def template_environment(templates: Path | None) -> Environment:
+    """The built-in templates, each replaceable by a file of the same name in the unit's templates folder."""
     loaders: list[BaseLoader] = [PackageLoader("tipfusion.documents", "templates")]
     if templates is not None:
         loaders.insert(0, FileSystemLoader(str(templates)))
@@ -77,7 +79,7 @@ def _environment(templates: Path | None) -> Environment:
 
 def write_pdf(spec: DocumentSpec, path: Path, templates: Path | None = None) -> None:
     html = (
-        _environment(templates)
+        template_environment(templates)
         .get_template("document.html.j2")
         .render(spec=spec, banner=SYNTHETIC_BANNER, font_stack=FONT_STACK, kinds=_kinds(spec.blocks))
     )
@@ -94,7 +96,11 @@ def write_docx(spec: DocumentSpec, path: Path) -> None:
     text_width = page_a4(document, spec.landscape)
     describe_docx(document, spec.about or Described(spec.title, ""))
     section = document.sections[0]
-    section.footer.paragraphs[0].text = spec.reference + (f" — {SYNTHETIC_BANNER}" if spec.synthetic else "")
+    section.footer.paragraphs[0].text = (
+        spec.reference
+        + (f" — {SYNTHETIC_BANNER}" if spec.synthetic else "")
+        + (f"\n{spec.footer}" if spec.footer else "")
+    )
     if spec.synthetic:
         run = document.add_paragraph().add_run(SYNTHETIC_BANNER)
         run.bold = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from typing import Any
 from docx.enum.section import WD_ORIENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 
 from tipfusion.documents.fonts import font_face_css
 
@@ -135,3 +136,83 @@ def describe_xlsx(book: Any, about: Described) -> None:
     if about.created is not None:  # Excel keeps UTC without a zone
         moment = about.created.astimezone(UTC).replace(tzinfo=None) if about.created.tzinfo else about.created
         properties.created = properties.modified = moment
+
+
+def html_to_docx(html: str, path: Path, size: float = 10) -> None:
+    """Word from the HTML a template rendered, so a unit's own template decides the Word file as well as the PDF.
+
+    Headings (h1-h3), paragraphs, lists and tables are carried over, with bold and italic runs; styling is Word's.
+    """
+    from docx import Document
+    from lxml import html as lxml_html
+
+    root = lxml_html.document_fromstring(html)
+    document = Document()
+    style_docx(document, size)
+    page_a4(document)
+    body = root.find("body")
+    for element in body if body is not None else []:
+        _add_block(document, element)
+    document.save(str(path))
+
+
+def _add_block(document: Any, element: Any) -> None:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if tag in ("h1", "h2", "h3"):
+        document.add_heading(" ".join(element.text_content().split()), level=int(tag[1]))
+    elif tag == "p":
+        paragraph = document.add_paragraph()
+        _add_runs(paragraph, _segments(element, False, False))
+        if "synthetic" in (element.get("class") or "").split():
+            for run in paragraph.runs:
+                run.bold = True
+                run.font.color.rgb = RGBColor(0xB0, 0, 0)
+    elif tag in ("ul", "ol"):
+        style = "List Number" if tag == "ol" else "List Bullet"
+        for item in element.iter("li"):
+            _add_runs(document.add_paragraph(style=style), _segments(item, False, False))
+    elif tag == "table":
+        _add_table(document, element)
+    elif tag in ("div", "section", "article", "main", "header", "footer"):
+        for child in element:
+            _add_block(document, child)
+
+
+def _add_table(document: Any, element: Any) -> None:
+    rows = [[cell for cell in row if cell.tag in ("th", "td")] for row in element.iter("tr")]
+    width = max((len(r) for r in rows), default=0)
+    if not width:
+        return
+    table = document.add_table(rows=0, cols=width)
+    table.style = "Table Grid"
+    for cells in rows:
+        for target, cell in zip(table.add_row().cells, cells, strict=False):
+            _add_runs(target.paragraphs[0], _segments(cell, cell.tag == "th", False))
+
+
+def _segments(element: Any, bold: bool, italic: bool) -> list[tuple[str, bool, bool]]:
+    """(text, bold, italic) pieces of an element in reading order, <br> as a line break."""
+    pieces = [(element.text or "", bold, italic)]
+    for child in element:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag == "br":
+            pieces.append(("\n", bold, italic))
+        elif tag:
+            pieces.extend(_segments(child, bold or tag in ("b", "strong", "th"), italic or tag in ("i", "em")))
+        pieces.append((child.tail or "", bold, italic))
+    return pieces
+
+
+def _add_runs(paragraph: Any, pieces: list[tuple[str, bool, bool]]) -> None:
+    """Whitespace as a browser shows it: runs of spaces and newlines collapse to one space, ends trimmed."""
+    items = [["\n" if text == "\n" else re.sub(r"\s+", " ", text), bold, italic] for text, bold, italic in pieces]
+    for ordered, strip in ((items, str.lstrip), (list(reversed(items)), str.rstrip)):
+        for item in ordered:
+            item[0] = strip(str(item[0]), " ")
+            if item[0]:
+                break
+    for text, bold, italic in items:
+        if text:
+            run = paragraph.add_run(str(text))
+            run.bold = bool(bold) or None
+            run.italic = bool(italic) or None

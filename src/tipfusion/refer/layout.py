@@ -17,6 +17,7 @@ from tipfusion.config import UnitProfile
 from tipfusion.documents.blocks import Block, DocumentSpec, Grid, Heading, Para
 from tipfusion.documents.clock import clock
 from tipfusion.documents.render import Described
+from tipfusion.documents.manifest import key_footer, key_line
 from tipfusion.refer.dossier import Dossier
 from tipfusion.refer.words import answer, both, english, hindi, words
 
@@ -34,6 +35,7 @@ class Addressing:
     kind: str  # initial | supplementary
     parent_reference: str | None = None
     changes: dict[str, list[str]] | None = None
+    key_fingerprint: str | None = None  # the unit's signing key, printed so a station can check the signature
 
 
 def _cut(rows: list[list[str]], what: str, limit: int = ROWS_IN_DOCUMENT) -> tuple[list[list[str]], str]:
@@ -106,6 +108,20 @@ def signature(unit: UnitProfile) -> Para:
     return Para("\n".join(x for x in lines if x), style="signature")
 
 
+def seal_footer(key_fingerprint: str | None) -> list[Block]:
+    line_en, line_hi = key_line(key_fingerprint)
+    return [
+        Para(
+            "This package is a BagIt bag: manifest-sha256.txt lists the SHA-256 of every part "
+            "(`sha256sum -c manifest-sha256.txt` in the package folder, or `tipfusion refer verify FOLDER`), "
+            "and manifest-sha256.txt.sig is its Ed25519 signature. Check that the fingerprint below is the one "
+            "the unit published.",
+            style="small",
+        ),
+        Para(line_en, line_hi, style="small"),
+    ]
+
+
 def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> DocumentSpec:
     subject = "network" if dossier.subject_type == "network" else "suspect"
     title = (
@@ -148,13 +164,7 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
     blocks += _answers(dossier)
     blocks += _checklist(dossier)
     blocks.append(signature(addressing.unit))
-    blocks.append(
-        Para(
-            "This package is sealed by its manifest.json (SHA-256 of every part); `tipfusion refer verify FOLDER` "
-            "proves it unaltered.",
-            style="small",
-        )
-    )
+    blocks.extend(seal_footer(addressing.key_fingerprint))
     about = Described(
         title=title,
         author=addressing.unit.name,
@@ -163,7 +173,8 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
         category="Referral" + (" (SYNTHETIC DATA)" if synthetic else ""),
         created=addressing.date,
     )
-    return DocumentSpec(title, addressing.reference, blocks, synthetic, landscape=False, about=about)
+    footer = key_footer(addressing.key_fingerprint)
+    return DocumentSpec(title, addressing.reference, blocks, synthetic, landscape=False, about=about, footer=footer)
 
 
 def _as_reported(dossier: Dossier) -> list[Block]:

@@ -1,20 +1,22 @@
-"""Write a referral package: an editable Word file, a PDF, a JSON for machines, an Excel annex, and a manifest
-with the SHA-256 of every part."""
+"""Write a referral package: an editable Word file, a PDF, a JSON for machines, an Excel annex and the s.63
+certificate, sealed as a BagIt bag (SHA-256 of every part, signed with the unit's key when it has one)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 
 from tipfusion.documents.blocks import SYNTHETIC_BANNER, write_docx, write_pdf
-from tipfusion.documents.manifest import write_manifest
+from tipfusion.documents.certificate import CertificateFacts, parts_of, write_certificate
+from tipfusion.documents.manifest import Sealed, bag_info, fresh_folder, seal
 from tipfusion.documents.render import Described, describe_xlsx
 from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
+from tipfusion.keys.signing import Signer
 from tipfusion.refer.dossier import Dossier
 from tipfusion.refer.layout import Addressing, referral_spec
 from tipfusion.refer.words import english
@@ -221,15 +223,25 @@ def write_annex(
     book.save(path)
 
 
+@dataclass(frozen=True)
+class Issuer:
+    """Who seals a package: the certifying officer, the store its records come from, and the unit's key."""
+
+    officer: str
+    store: str
+    signer: Signer | None = None
+
+
 def write_package(
     dossier: Dossier,
     addressing: Addressing,
     folder: Path,
     synthetic: bool,
+    issuer: Issuer,
     templates: Path | None = None,
-) -> tuple[dict[str, str], str]:
-    """Write every part into `folder`; return file → SHA-256 and the manifest's own SHA-256."""
-    folder.mkdir(parents=True, exist_ok=True)
+) -> Sealed:
+    """Write every part into `folder`, certify them, and seal the folder as a (signed) bag."""
+    fresh_folder(folder)
     stem = addressing.reference.replace("/", "-")
     spec = referral_spec(dossier, addressing, synthetic)
     names = [f"{stem}.docx", f"{stem}.pdf", f"{stem}.json", f"{stem}-annex.xlsx"]
@@ -271,10 +283,25 @@ def write_package(
             created=addressing.date,
         ),
     )
-    about = {
-        "package": "tipfusion referral",
-        "reference": addressing.reference,
-        "synthetic": synthetic,
-        "verify": "sha256sum each file, or `tipfusion refer verify FOLDER`",
-    }
-    return write_manifest(folder, names, about)
+    write_certificate(certificate_facts(dossier, addressing, issuer, folder, names, synthetic), folder, stem, templates)
+    title = f"tipfusion {addressing.kind} referral to {addressing.station or addressing.district or 'the central unit'}"
+    info = bag_info(title, addressing.reference, addressing.unit.name, f"{addressing.date:%Y-%m-%d}", synthetic)
+    return seal(folder, info, issuer.signer)
+
+
+def certificate_facts(
+    dossier: Dossier, addressing: Addressing, issuer: Issuer, folder: Path, names: list[str], synthetic: bool
+) -> CertificateFacts:
+    """What the s.63 certificate states: the parts as written (each hashed), who certifies, from which store."""
+    return CertificateFacts(
+        reference=addressing.reference,
+        title=f"{addressing.kind} referral package {addressing.reference}",
+        produced=addressing.date,
+        zone=dossier.display_timezone,
+        officer=issuer.officer,
+        unit=addressing.unit.name,
+        store=issuer.store,
+        parts=parts_of(folder, names),
+        key_fingerprint=issuer.signer.fingerprint if issuer.signer else None,
+        synthetic=synthetic,
+    )

@@ -15,18 +15,21 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
-from tipfusion.documents.manifest import ManifestCheck, verify_manifest
+from tipfusion.documents.certificate import store_name
+from tipfusion.documents.manifest import PAYLOAD, BagCheck, verify_bag
 from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.keys.signing import Signer, load_signer
 from tipfusion.link.service import resolve_id
 from tipfusion.refer.dossier import Dossier, gather
 from tipfusion.refer.guidance import checklist_for, load_statements, sections_for, statements_for
 from tipfusion.refer.layout import Addressing
-from tipfusion.refer.package import write_package
+from tipfusion.refer.package import Issuer, write_package
 from tipfusion.route.placement import placement_sql
 from tipfusion.store import repository as repo
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.tables import (
     cases,
+    isp_requests,
     networks,
     operations,
     police_stations,
@@ -51,6 +54,11 @@ class BuiltReferral:
     files: dict[str, str]
     manifest_sha256: str
     seconds: float
+    key_fingerprint: str | None = None
+
+    def part(self, suffix: str) -> Path:
+        """A part of the sealed package by its suffix: `.pdf`, `.docx`, `.json`, `-annex.xlsx`, `-certificate.pdf`."""
+        return self.folder / PAYLOAD / (self.reference.replace("/", "-") + suffix)
 
 
 def resolve_target(conn: Connection, target: str) -> tuple[str, str, list[str]]:
@@ -150,11 +158,17 @@ def build_referral(
     to: str | None = None,
     operation: str | None = None,
     statements: list[dict[str, Any]] | None = None,
+    signer: Signer | None = None,
 ) -> BuiltReferral:
-    """Build one package (initial, or supplementary when the subject has an open case) and store it."""
+    """Build one package (initial, or supplementary when the subject has an open case) and store it.
+
+    The package is signed with `signer`, or with the configured key when none is passed.
+    """
     started = time.perf_counter()
     ensure_schema(engine)
     statements = statements if statements is not None else load_statements(settings.referral_statements)
+    signer = signer if signer is not None else load_signer(settings)
+    issuer = Issuer(settings.issuing_officer, store_name(settings.database_url), signer)
     zone = settings.profile.zone
     with engine.begin() as conn:
         subject_type, subject_id, members = resolve_target(conn, target)
@@ -189,10 +203,12 @@ def build_referral(
             kind="supplementary" if parent is not None else "initial",
             parent_reference=parent.reference if parent is not None else None,
             changes=changes,
+            key_fingerprint=signer.fingerprint if signer else None,
         )
         folder = output / reference.replace("/", "-")
         templates = Path(settings.templates_dir) if settings.templates_dir else None
-        digests, manifest_sha = write_package(dossier, addressing, folder, synthetic, templates)
+        sealed = write_package(dossier, addressing, folder, synthetic, issuer, templates)
+        digests, manifest_sha = sealed.files, sealed.manifest_sha256
         referral_id = int(
             conn.execute(
                 insert(referrals)
@@ -236,6 +252,7 @@ def build_referral(
                         "kind": addressing.kind,
                         "case": case_id,
                         "manifest_sha256": manifest_sha,
+                        "signed_by": sealed.key_fingerprint,
                         "folder": str(folder),
                     },
                 )
@@ -253,6 +270,7 @@ def build_referral(
         digests,
         manifest_sha,
         time.perf_counter() - started,
+        sealed.key_fingerprint,
     )
 
 
@@ -287,27 +305,36 @@ def build_many(
 ) -> list[BuiltReferral]:
     """One package per target, in order; `progress(target, done, total)` is told before each one."""
     statements = load_statements(settings.referral_statements)
+    signer = load_signer(settings)
     built = []
     for done, target in enumerate(targets):
         if progress is not None:
             progress(target, done, len(targets))
-        built.append(build_referral(engine, settings, actor, target, output, to, operation, statements))
+        built.append(build_referral(engine, settings, actor, target, output, to, operation, statements, signer))
     return built
 
 
-def verify_package(engine: Engine | None, folder: Path) -> tuple[ManifestCheck, str | None]:
-    """Check every part against the manifest, and the manifest against the store when one is at hand."""
-    check = verify_manifest(folder)
-    stored = None
-    if engine is not None:
-        with engine.connect() as conn:
-            row = conn.execute(
-                select(referrals.c.reference, referrals.c.manifest_sha256).where(
-                    referrals.c.manifest_sha256 == check.manifest_sha256
-                )
-            ).first()
-        stored = row.reference if row else None
-    return check, stored
+def verify_package(engine: Engine | None, folder: Path) -> tuple[BagCheck, str | None]:
+    """Check every part and the signature, and whether the store issued this package when one is at hand.
+
+    Any bag is accepted: a referral is found by its manifest's SHA-256, a notice to an ISP or platform by its
+    reference and the SHA-256 of its parts.
+    """
+    check = verify_bag(folder)
+    if engine is None:
+        return check, None
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(referrals.c.reference).where(referrals.c.manifest_sha256 == check.manifest_sha256)
+        ).first()
+        if row is not None:
+            return check, f"referral {row.reference}"
+        notice = conn.execute(
+            select(isp_requests.c.reference, isp_requests.c.files).where(isp_requests.c.reference == check.reference)
+        ).first()
+    if notice is not None and notice.files == check.files:
+        return check, f"request {notice.reference}"
+    return check, None
 
 
 def referral_rows(engine: Engine) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Write a request: an editable Word letter, a PDF, and the annex as CSV and XLSX; SHA-256 of every part.
+"""Write a request: an editable Word letter, a PDF, and the annex as CSV and XLSX, sealed as a BagIt bag (SHA-256
+of every part, signed with the unit's key when it has one; the same layout as a referral package).
 
 The wording comes from the deployment profile (a BNSS 2023 s.94 notice for the Indian profile); a unit changes it by
 pointing TIPFUSION_TEMPLATES_DIR at its own `notice.html.j2`. A nodal officer acts on a notice that says who sent it
@@ -9,7 +10,6 @@ one), and what is asked: the letter in English, then in Hindi, then the annex.
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -24,7 +24,9 @@ from tipfusion.config import UnitProfile
 from tipfusion.documents import FONT_STACK, render_pdf, style_docx
 from tipfusion.documents.clock import clock
 from tipfusion.documents.render import Described, describe_docx, describe_xlsx, header_row, page_a4
+from tipfusion.documents.manifest import bag_info, fresh_folder, key_footer, seal
 from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
+from tipfusion.keys.signing import Signer
 from tipfusion.route.requests import IspRequest
 
 ANNEX_FIELDS = [
@@ -183,9 +185,13 @@ def isp_letter(request: IspRequest) -> Letter:
 
 
 def write_request(
-    request: IspRequest, context: LetterContext, folder: Path, templates: Path | None = None
+    request: IspRequest,
+    context: LetterContext,
+    folder: Path,
+    templates: Path | None = None,
+    signer: Signer | None = None,
 ) -> dict[str, str]:
-    return write_letter(isp_letter(request), context, folder, templates)
+    return write_letter(isp_letter(request), context, folder, templates, signer)
 
 
 # The annex spreadsheet's headings (the CSV keeps the field names): times are date-time cells.
@@ -224,11 +230,17 @@ def _shown(key: str, value: object, zone: ZoneInfo | None) -> str:
     return str(value)
 
 
-def write_letter(letter: Letter, context: LetterContext, folder: Path, templates: Path | None = None) -> dict[str, str]:
-    """Write the notice (DOCX, PDF), its annex (CSV, XLSX) and a manifest into `folder`; return {file: sha256}."""
-    folder.mkdir(parents=True, exist_ok=True)
+def write_letter(
+    letter: Letter,
+    context: LetterContext,
+    folder: Path,
+    templates: Path | None = None,
+    signer: Signer | None = None,
+) -> dict[str, str]:
+    """Write the notice (DOCX, PDF) and its annex (CSV, XLSX) into `folder` and seal it; return {part: sha256}."""
+    fresh_folder(folder)
     stem = context.reference.replace("/", "-")
-    written: dict[str, Path] = {}
+    footer = key_footer(signer.fingerprint if signer else None)
     described = Described(
         f"{letter.title} — {context.reference}",
         context.unit.name,
@@ -237,13 +249,11 @@ def write_letter(letter: Letter, context: LetterContext, folder: Path, templates
         category="Notice" + (" (SYNTHETIC DATA)" if context.synthetic else ""),
         created=context.date,
     )
-    written.update(_write_annex(letter, context, folder / f"{stem}-annex", described))
+    _write_annex(letter, context, folder / f"{stem}-annex", described)
     zone_name = str(letter.rows[0].get("isp_log_timezone") or "") if letter.rows else ""
     zone = ZoneInfo(zone_name) if zone_name else None
     table = [{key: _shown(key, row[key], zone) for key, _ in letter.columns} for row in letter.rows]
-    docx_path = folder / f"{stem}.docx"
-    _write_docx(letter, context, table, docx_path, described)
-    written[docx_path.name] = docx_path
+    _write_docx(letter, context, table, folder / f"{stem}.docx", described, footer)
 
     html = (
         _environment(templates)
@@ -267,16 +277,13 @@ def write_letter(letter: Letter, context: LetterContext, folder: Path, templates
             signature=context.signature,
             synthetic=context.synthetic,
             banner=SYNTHETIC_NOTICE,
+            key_footer=footer,
         )
     )
-    pdf_path = folder / f"{stem}.pdf"
-    render_pdf(html, pdf_path)
-    written[pdf_path.name] = pdf_path
-
-    digests = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in sorted(written.items())}
-    manifest = folder / f"{stem}-manifest.txt"
-    manifest.write_text("".join(f"{sha}  {name}\n" for name, sha in digests.items()))
-    return digests
+    render_pdf(html, folder / f"{stem}.pdf")
+    title = f"tipfusion notice to {letter.recipient}"
+    info = bag_info(title, context.reference, context.unit.name, f"{context.date:%Y-%m-%d}", context.synthetic)
+    return seal(folder, info, signer).files
 
 
 def _write_annex(letter: Letter, context: LetterContext, stem: Path, described: Described) -> dict[str, Path]:
@@ -311,7 +318,12 @@ def _write_annex(letter: Letter, context: LetterContext, stem: Path, described: 
 
 
 def _write_docx(
-    letter: Letter, context: LetterContext, table: list[dict[str, str]], path: Path, described: Described
+    letter: Letter,
+    context: LetterContext,
+    table: list[dict[str, str]],
+    path: Path,
+    described: Described,
+    footer: str,
 ) -> None:
     """Letterhead, number and date, the case, the addressee; the letter in English then Hindi; the signature; then
     the annex table (its header repeated on every page)."""
@@ -353,6 +365,7 @@ def _write_docx(
     for row in table:
         for cell, (key, _) in zip(grid.add_row().cells, letter.columns, strict=True):
             cell.text = row[key]
+    document.sections[0].footer.paragraphs[0].text = f"{context.reference}\n{footer}"
     document.save(str(path))
 
 

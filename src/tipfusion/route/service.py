@@ -19,9 +19,11 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
+from tipfusion.documents.manifest import PAYLOAD
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.keys.signing import load_signer
 from tipfusion.route.letters import CaseLine, LetterContext, case_line, write_request
 from tipfusion.route.requests import Sighting, group_requests
 from tipfusion.store import repository as repo
@@ -43,6 +45,10 @@ class BuiltRequest:
     excluded: int
     folder: Path
     files: dict[str, str]
+
+    def part(self, suffix: str) -> Path:
+        """A part of the sealed notice by its suffix: `.pdf`, `.docx`, `-annex.csv`, `-annex.xlsx`."""
+        return self.folder / PAYLOAD / (self.reference.replace("/", "-") + suffix)
 
 
 def _slug(text: str) -> str:
@@ -85,7 +91,7 @@ def build_requests(
     include_unidentifiable: bool = False,
     again: bool = False,
 ) -> list[BuiltRequest]:
-    """One request per ISP for the sightings not asked before; letters, annexes and a manifest in `output`."""
+    """One request per ISP for the sightings not asked before; letters and annexes, sealed as bags, in `output`."""
     ensure_schema(engine)
     table_path = isp_table or (Path(settings.isp_table) if settings.isp_table else None)
     contacts = load_isp_table(table_path).isps if table_path else {}
@@ -97,6 +103,7 @@ def build_requests(
     with engine.connect() as conn:
         synthetic = repo.get_flag(conn, "synthetic") == "true"
     templates = Path(settings.templates_dir) if settings.templates_dir else None
+    signer = load_signer(settings)
     for request in group_requests(sightings, include_unidentifiable):
         if not request.items:
             continue
@@ -116,7 +123,7 @@ def build_requests(
                 synthetic,
                 _cases(conn, {i.sighting.suspect_id for i in request.items if i.sighting.suspect_id}),
             )
-            files = write_request(request, context, folder, templates)
+            files = write_request(request, context, folder, templates, signer)
             request_id = _store_request(conn, reference, request.isp, len(request.items), folder, files, actor)
             insert_rows(
                 conn,
@@ -160,6 +167,7 @@ def build_requests(
                             "items": len(request.items),
                             "excluded_cgnat_without_port": request.excluded,
                             "files": files,
+                            "signed_by": signer.fingerprint if signer else None,
                         },
                     )
                 ],
@@ -257,6 +265,7 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
         synthetic = repo.get_flag(conn, "synthetic") == "true"
     today = now()
     templates = Path(settings.templates_dir) if settings.templates_dir else None
+    signer = load_signer(settings)
     built = []
     for letter in platform_letters(rows):
         with engine.begin() as conn:
@@ -276,7 +285,7 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
                 synthetic,
                 _cases(conn, {str(r["suspect_id"]) for r in letter.rows if r.get("suspect_id")}),
             )
-            files = write_letter(letter, context, folder, templates)
+            files = write_letter(letter, context, folder, templates, signer)
             request_id = _store_request(
                 conn, reference, f"platform: {letter.recipient}", len(letter.rows), folder, files, actor
             )
@@ -288,7 +297,12 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
                         "request.built",
                         "platform_request",
                         reference,
-                        {"platform": letter.recipient, "accounts": len(letter.rows), "files": files},
+                        {
+                            "platform": letter.recipient,
+                            "accounts": len(letter.rows),
+                            "files": files,
+                            "signed_by": signer.fingerprint if signer else None,
+                        },
                     )
                 ],
             )
