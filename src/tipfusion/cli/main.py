@@ -17,6 +17,7 @@ from tipfusion.cli import (
     exports,
     ingest,
     jurisdiction,
+    keys,
     link,
     lookup,
     refer,
@@ -65,6 +66,10 @@ def main(
     if database is not None:
         settings = settings.with_database(database)
     ctx.obj = AppContext(settings, acting_as, database_explicit=database is not None)
+    from tipfusion.audit import signing_with
+    from tipfusion.keys.signing import load_signer
+
+    ctx.with_resource(signing_with(lambda: load_signer(settings)))  # audit checkpoints signed for this command
 
 
 ingest.register(app)
@@ -81,13 +86,15 @@ refer.register(app)
 cases.register(app)
 report.register(app)
 lookup.register(app)
+keys.register(app)
 
 
 def run() -> None:
     """Entry point: map every error a user can cause to one line and an exit code, in one place.
 
     Usage errors are Typer's own (exit 2); a missing input path exits 2; TipfusionError subclasses carry
-    their own exit codes (refusal, quarantine → 1, configuration → 2, not found → 3, broken audit chain → 4);
+    their own exit codes (refusal, quarantine → 1, configuration → 2, not found → 3, broken audit chain → 4, an altered
+    package or stored document → 5);
     a database that fails mid-command is one line (exit 1), never a traceback with a password in it.
     """
     try:

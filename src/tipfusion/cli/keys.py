@@ -1,0 +1,90 @@
+"""`tipfusion keys create | show | export`: the unit's Ed25519 signing key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tipfusion.audit import AuditEvent, append
+from tipfusion.cli.context import AppContext, console
+from tipfusion.errors import ConfigurationError
+from tipfusion.keys.signing import (
+    Signer,
+    create_key,
+    fingerprint,
+    key_location,
+    load_signer,
+    public_path,
+    public_pem,
+    read_public,
+)
+
+keys_app = typer.Typer(no_args_is_help=True, help="The unit's signing key (Ed25519): packages and audit checkpoints.")
+
+
+def configured(app: AppContext) -> Signer:
+    signer = load_signer(app.settings)
+    if signer is None:
+        raise ConfigurationError(
+            "no signing key configured: set TIPFUSION_SIGNING_KEY (or signing_key in the TOML file) to the private "
+            "key's path, or create one with `tipfusion keys create`"
+        )
+    return signer
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the key pair (default: where TIPFUSION_SIGNING_KEY says)")
+    ] = None,
+) -> None:
+    """Make the unit's key pair: the private key (PEM, mode 0600) and its public half; never overwrites a key."""
+    app: AppContext = ctx.obj
+    signer = create_key(key_location(app.settings, out))
+    with app.ready_engine().begin() as conn:
+        append(
+            conn, app.actor, [AuditEvent("key.created", "signing_key", signer.fingerprint, {"path": str(signer.path)})]
+        )
+    console.print(
+        f"private key → {signer.path} (mode 0600: keep it on this machine, and a copy offline)", soft_wrap=True
+    )
+    console.print(f"public key  → {public_path(signer.path)} (for stations and ISPs)", soft_wrap=True)
+    console.print(f"fingerprint   {signer.fingerprint}", soft_wrap=True)
+    if app.settings.signing_key is None or Path(app.settings.signing_key) != signer.path:
+        console.print(f"to sign with it: export TIPFUSION_SIGNING_KEY={signer.path.resolve()}", soft_wrap=True)
+
+
+@keys_app.command("show")
+def keys_show(
+    ctx: typer.Context,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="A key file (public or private PEM) instead of the configured key")
+    ] = None,
+) -> None:
+    """Print the key's fingerprint (SHA-256 of the raw public key), to publish and to compare with a package's."""
+    app: AppContext = ctx.obj
+    if key is not None:
+        console.print(f"{key}: {fingerprint(read_public(key))}", soft_wrap=True)
+        return
+    signer = configured(app)
+    console.print(f"{signer.path}: {signer.fingerprint}", soft_wrap=True)
+
+
+@keys_app.command("export")
+def keys_export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the public key (PEM)")],
+) -> None:
+    """Write the configured key's public half (PEM) for stations and ISPs to check signatures with."""
+    app: AppContext = ctx.obj
+    signer = configured(app)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(public_pem(signer.public_key))
+    console.print(f"public key {signer.fingerprint} → {out}", soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
