@@ -148,9 +148,8 @@ def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_p
 def test_a_signed_package_carries_its_certificate_and_fingerprint(engine: Engine, db_url: str, tmp_path: Path) -> None:
     settings, _ = prepare(engine, db_url, tmp_path)
     key = create_key(tmp_path / "keys" / "signing-key.pem")
-    settings = replace(
-        settings, signing_key=str(key.path), issuing_officer="Inspector A. Rao", unit_name="Cyber Crime Unit, Mockabad"
-    )
+    unit = replace(settings.unit, name="Cyber Crime Unit, Mockabad", officer_name="Inspector A. Rao")
+    settings = replace(settings, signing_key=str(key.path), unit=replace(unit, officer_designation=""))
     first, second = top_subjects(engine, 2, routed_only=True)
     built = build_referral(engine, settings, "analyst", first, tmp_path / "out")
     assert built.key_fingerprint == key.fingerprint

@@ -202,6 +202,6 @@ def test_requests_build_platforms_flag_writes_the_platform_notices(
     assert done.exit_code == 0, done.output
     assert "Notices to platforms" in done.output and "TF/PLATFORM/" in done.output
     (folder,) = [p for p in (tmp_path / "out").iterdir() if p.name.startswith("TF-PLATFORM-")]
-    (row,) = list(csv.DictReader(next(folder.glob("*-annex.csv")).open()))
+    (row,) = list(csv.DictReader(next(folder.glob("data/*-annex.csv")).open()))
     assert row["account_id"] == "u-7f3a91c2"
     assert any(r["recipient"] == "platform: example.com" for r in list_requests(engine))

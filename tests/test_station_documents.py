@@ -58,13 +58,19 @@ def _real(*parts: str) -> Path:
     return REAL.joinpath(*parts)
 
 
+def _part(folder: Path, suffix: str) -> Path:
+    """A package's part by its ending (parts lie in the bag's data/ folder; the s.63 certificate apart)."""
+    (found,) = [p for p in (folder / "data").glob(f"*{suffix}") if not p.name.endswith("-certificate" + suffix)]
+    return found
+
+
 def _package(folder: Path) -> tuple[dict[str, Any], Any, str]:
     """The JSON, the Word document and the PDF's text of a referral package."""
     import pypdfium2 as pdfium
 
-    package = json.loads(next(folder.glob("TF-*.json")).read_text())
-    document = Document(str(next(folder.glob("*.docx"))))
-    pdf = pdfium.PdfDocument(str(next(folder.glob("*.pdf"))))
+    package = json.loads(_part(folder, ".json").read_text())
+    document = Document(str(_part(folder, ".docx")))
+    pdf = pdfium.PdfDocument(str(_part(folder, ".pdf")))
     text = "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     pdf.close()
     return package, document, text.replace("\xa0", " ")
@@ -125,7 +131,7 @@ def test_the_suspect_as_reported_from_a_real_report(engine: Engine, db_url: str,
     assert headings.index("Suspect as reported / रिपोर्ट के अनुसार संदिग्ध") < headings.index("Summary / सारांश")
     assert pdf_text.index("Suspect as reported") < pdf_text.index("Summary") and "Quiet Fox" in pdf_text
 
-    sheet = load_workbook(next(built.folder.glob("*-annex.xlsx")))["Suspect as reported"]
+    sheet = load_workbook(_part(built.folder, "-annex.xlsx"))["Suspect as reported"]
     assert [c.value for c in sheet[1]][:3] == ["Suspect", "What", "As reported"]
     assert sheet.max_row == len(package["as_reported"]) + 1 and sheet["C2"].value == "Quiet Fox"
 
@@ -195,7 +201,7 @@ def test_a_referral_says_who_where_and_what_in_words(engine: Engine, db_url: str
     assert document.core_properties.author == UNIT.name and built.reference in document.core_properties.title
 
     # the annex: header in row 1, date-time cells in UTC, filters, frozen header; the banner out of the data
-    book = load_workbook(next(built.folder.glob("*-annex.xlsx")))
+    book = load_workbook(_part(built.folder, "-annex.xlsx"))
     assert book.sheetnames[0] == "About" and "SYNTHETIC" in str(book["About"]["A2"].value)
     sheet = book["IP timeline"]
     assert [c.value for c in sheet[1]][:3] == ["Time (UTC)", "Time (Asia/Kolkata)", "Time as received"]
@@ -236,7 +242,7 @@ def test_an_isp_notice_reads_english_then_hindi_then_the_annex(engine: Engine, d
     LinkService(engine, "tester").run()
     # before any referral: no case, no FIR
     (unreferred, *_) = build_requests(engine, settings, "analyst", tmp_path / "first", reference.isp_table)
-    text = "\n".join(p.text for p in Document(str(next(unreferred.folder.glob("*.docx")))).paragraphs)
+    text = "\n".join(p.text for p in Document(str(_part(unreferred.folder, ".docx"))).paragraphs)
     assert "Case / प्रकरण: no FIR yet" in text and "प्रकरण: अभी तक प्राथमिकी दर्ज नहीं" in text
 
     with engine.connect() as conn:
@@ -256,7 +262,7 @@ def test_an_isp_notice_reads_english_then_hindi_then_the_annex(engine: Engine, d
     )
     built = build_requests(engine, settings, "analyst", tmp_path / "out", reference.isp_table, again=True)
     hosting = next(b for b in built if b.isp == "Example Hosting (synthetic)")
-    document = Document(str(next(hosting.folder.glob("*.docx"))))
+    document = Document(str(_part(hosting.folder, ".docx")))
 
     # body order: English letter, Hindi letter, signature, then the annex table
     order = []
@@ -287,7 +293,7 @@ def test_an_isp_notice_reads_english_then_hindi_then_the_annex(engine: Engine, d
 
     import pypdfium2 as pdfium
 
-    pdf_path = next(hosting.folder.glob("*.pdf"))
+    pdf_path = _part(hosting.folder, ".pdf")
     pdf = pdfium.PdfDocument(str(pdf_path))
     pages = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
     pdf.close()
@@ -298,7 +304,7 @@ def test_an_isp_notice_reads_english_then_hindi_then_the_annex(engine: Engine, d
     seen = "".join(read_page(pdf_path, n, tmp_path) for n in range(annex_page + 1))  # Hindi before the annex
     assert "नागरिक सुरक्षा संहिता" in seen and seen.index("संहिता") < seen.index("Annex")
 
-    book = load_workbook(next(hosting.folder.glob("*-annex.xlsx")))
+    book = load_workbook(_part(hosting.folder, "-annex.xlsx"))
     sheet = book["Annex"]
     assert book.active is not None and book.active.title == "Annex" and "About" in book.sheetnames
     assert [c.value for c in sheet[1]][:4] == ["#", "IP address", "Source port", "Date-time (UTC)"]

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tipfusion.audit import AuditEvent, append
 from tipfusion.cli.context import AppContext, console
 from tipfusion.errors import ConfigurationError
-from tipfusion.keys.signing import (
-    Signer,
-    create_key,
-    fingerprint,
-    key_location,
-    load_signer,
-    public_path,
-    public_pem,
-    read_public,
-)
+
+if TYPE_CHECKING:
+    from tipfusion.keys.signing import Signer
 
 keys_app = typer.Typer(no_args_is_help=True, help="The unit's signing key (Ed25519): packages and audit checkpoints.")
 
 
 def configured(app: AppContext) -> Signer:
+    """The unit's configured key, or a one-line error that says how to make or name one."""
+    from tipfusion.keys.signing import load_signer
+
     signer = load_signer(app.settings)
     if signer is None:
         raise ConfigurationError(
@@ -42,6 +37,9 @@ def keys_create(
     ] = None,
 ) -> None:
     """Make the unit's key pair: the private key (PEM, mode 0600) and its public half; never overwrites a key."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.keys.signing import create_key, key_location, public_path
+
     app: AppContext = ctx.obj
     signer = create_key(key_location(app.settings, out))
     with app.ready_engine().begin() as conn:
@@ -65,6 +63,8 @@ def keys_show(
     ] = None,
 ) -> None:
     """Print the key's fingerprint (SHA-256 of the raw public key), to publish and to compare with a package's."""
+    from tipfusion.keys.signing import fingerprint, read_public
+
     app: AppContext = ctx.obj
     if key is not None:
         console.print(f"{key}: {fingerprint(read_public(key))}", soft_wrap=True)
@@ -79,6 +79,8 @@ def keys_export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the public key (PEM)")],
 ) -> None:
     """Write the configured key's public half (PEM) for stations and ISPs to check signatures with."""
+    from tipfusion.keys.signing import public_pem
+
     app: AppContext = ctx.obj
     signer = configured(app)
     out.parent.mkdir(parents=True, exist_ok=True)

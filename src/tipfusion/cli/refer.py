@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from tipfusion.cli.context import AppContext, console, progress, setting_path, show, whole
-from tipfusion.errors import TipfusionError
 
 if TYPE_CHECKING:
     from tipfusion.documents.manifest import BagCheck

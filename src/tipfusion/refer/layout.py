@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from tipfusion.config import UnitProfile
 from tipfusion.documents.blocks import Block, DocumentSpec, Grid, Heading, Para
 from tipfusion.documents.clock import clock
-from tipfusion.documents.render import Described
 from tipfusion.documents.manifest import key_footer, key_line
+from tipfusion.documents.render import Described
 from tipfusion.refer.dossier import Dossier
 from tipfusion.refer.words import answer, both, english, hindi, words
 

@@ -23,8 +23,8 @@ from openpyxl import Workbook
 from tipfusion.config import UnitProfile
 from tipfusion.documents import FONT_STACK, render_pdf, style_docx
 from tipfusion.documents.clock import clock
-from tipfusion.documents.render import Described, describe_docx, describe_xlsx, header_row, page_a4
 from tipfusion.documents.manifest import bag_info, fresh_folder, key_footer, seal
+from tipfusion.documents.render import Described, describe_docx, describe_xlsx, header_row, page_a4
 from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
 from tipfusion.keys.signing import Signer
 from tipfusion.route.requests import IspRequest
