@@ -214,9 +214,7 @@ def correct_case(
     return StepDone(int(row.id), str(row.state), changed)
 
 
-def request_transfer(
-    engine: Engine, principal: Principal, case_ref: str | int, *, to_station: str, reason: str
-) -> int:
+def request_transfer(engine: Engine, principal: Principal, case_ref: str | int, *, to_station: str, reason: str) -> int:
     """Ask the unit to move a case to another station (with a reason); returns the request's event number."""
     with engine.connect() as conn:
         row = ensure_may_act(conn, principal, str(case_ref), "case.transfer_request")

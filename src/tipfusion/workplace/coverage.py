@@ -45,9 +45,9 @@ def coverage(conn: Connection, where: ColumnElement[bool]) -> Coverage:
     suspect_ids: set[str] = set()
     report_ids: set[int] = set()
     network_ids: set[str] = set()
-    query = select(
-        referrals.c.subject_type, referrals.c.subject_id, referrals.c.suspects, referrals.c.snapshot
-    ).join(cases, OWNING_CASE)
+    query = select(referrals.c.subject_type, referrals.c.subject_id, referrals.c.suspects, referrals.c.snapshot).join(
+        cases, OWNING_CASE
+    )
     for subject_type, subject_id, members, snapshot in conn.execute(query.where(where)):
         suspect_ids.update(resolve(str(s)) for s in members or [])
         report_ids.update(int(r) for r in (snapshot or {}).get("reports", []))
