@@ -239,13 +239,7 @@ def transfer(engine: Engine, actor: str, case_ref: str, station: str, reason: st
     require_reason(reason, "a transfer")
     with engine.begin() as conn:
         row = find_case(conn, case_ref)
-        if row.state == "closed":
-            raise TransitionRefused("a closed case cannot be transferred; correct it first")
-        target = conn.execute(select(police_stations).where(police_stations.c.station_id == station)).first()
-        if target is None:
-            raise NotFound(f"no station {station!r} in the jurisdiction (see `tipfusion jurisdictions list`)")
-        if target.station_id == row.station:
-            raise TransitionRefused(f"the case is already with {station}")
+        target = _transfer_target(conn, row, station)
         conn.execute(
             update(cases)
             .where(cases.c.id == row.id)
@@ -262,6 +256,55 @@ def transfer(engine: Engine, actor: str, case_ref: str, station: str, reason: st
             reason,
         )
     return row.station, target.station_id
+
+
+def _transfer_target(conn: Connection, row: Any, station: str) -> Any:
+    """The receiving station of a transfer (or a request for one), checked the same way for both."""
+    if row.state == "closed":
+        raise TransitionRefused("a closed case cannot be transferred; correct it first")
+    target = conn.execute(select(police_stations).where(police_stations.c.station_id == station)).first()
+    if target is None:
+        raise NotFound(f"no station {station!r} in the jurisdiction (see `tipfusion jurisdictions list`)")
+    if target.station_id == row.station:
+        raise TransitionRefused(f"the case is already with {station}")
+    return target
+
+
+def request_transfer(engine: Engine, actor: str, case_ref: str, station: str, reason: str) -> int:
+    """Ask for a case to go to another station: recorded in its history (and audited) for the unit to carry out with
+    `transfer`; the case stays where it is until then. Returns the request's event number."""
+    require_reason(reason, "a transfer request")
+    with engine.begin() as conn:
+        row = find_case(conn, case_ref)
+        target = _transfer_target(conn, row, station)
+        _event(
+            conn,
+            actor,
+            int(row.id),
+            "transfer_request",
+            row.state,
+            row.state,
+            {"from_station": row.station, "to_station": target.station_id, "to_district": target.district},
+            reason,
+        )
+        number = conn.execute(
+            select(case_events.c.id)
+            .where(case_events.c.case_id == row.id, case_events.c.action == "transfer_request")
+            .order_by(case_events.c.id.desc())
+            .limit(1)
+        ).scalar_one()
+    return int(number)
+
+
+def pending_transfer(conn: Connection, case_id: int) -> Any | None:
+    """The latest transfer request no transfer has followed (the event row), or None."""
+    latest = conn.execute(
+        select(case_events)
+        .where(case_events.c.case_id == case_id, case_events.c.action.in_(("transfer_request", "transfer")))
+        .order_by(case_events.c.id.desc())
+        .limit(1)
+    ).first()
+    return latest if latest is not None and latest.action == "transfer_request" else None
 
 
 def case_rows(
@@ -553,6 +596,8 @@ __all__ = [
     "history",
     "open_case",
     "overdue",
+    "pending_transfer",
     "refresh_flags",
+    "request_transfer",
     "transfer",
 ]
