@@ -102,7 +102,7 @@ def _build(engine: Engine, url: str, workdir: Path) -> Built:
     advance(engine, settings, "ana", ref, "arrested", {"count": 1, "date": today.isoformat()})
     advance(engine, settings, "ana", ref, "devices_seized", {"count": 3, "date": today.isoformat()})
     advance(engine, settings, "ana", elsewhere.reference, "closed", {"closed_reason": "untraced"})
-    package = (own.folder / f"{own.reference.replace('/', '-')}.json").read_text()
+    package = own.part(".json").read_text()
     import json
 
     own_report = int(json.loads(package)["reports"][0]["report_id"])

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from tipfusion.accounts.principal import Principal
-from tipfusion.documents.manifest import ManifestCheck
+from tipfusion.documents.manifest import BagCheck
 from tipfusion.errors import NotFound
 from tipfusion.link.service import resolve_id
 from tipfusion.refer.service import verify_package
@@ -153,7 +153,7 @@ def referral_page(engine: Engine, principal: Principal, reference: str) -> Refer
     )
 
 
-def verify_referral(engine: Engine, principal: Principal, reference: str) -> tuple[ManifestCheck, str | None]:
+def verify_referral(engine: Engine, principal: Principal, reference: str) -> tuple[BagCheck, str | None]:
     """Check the referral's package on disk against its manifest and the store (`refer.service.verify_package`)."""
     with engine.connect() as conn:
         row = visible_referral(conn, principal, reference)
