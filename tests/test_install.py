@@ -48,6 +48,19 @@ def test_the_command_line_starts_without_the_demo_libraries() -> None:
     assert result.stdout.strip() == ""
 
 
+# Libraries that cost tenths of a second each to import: a command that needs one imports it in its own body, so
+# `tipfusion --help` and `tipfusion cases list` start fast (benchmarks/startup.py measures it).
+HEAVY_MODULES = ("weasyprint", "docx", "openpyxl", "igraph", "scipy", "numpy", "shapely", "pyproj", "pymisp", "stix2")
+HEAVY_MODULES += ("lxml", "fastapi", "uvicorn", "cryptography", "bagit", "jinja2")
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """Importing the CLI (every command registered) loads none of the libraries only some commands need."""
+    code = f"import sys, tipfusion.cli.main\nprint(','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == ""
+
+
 def test_synth_without_the_demo_extra_is_one_line_naming_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

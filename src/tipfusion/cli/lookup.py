@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tipfusion.audit import AuditEvent, append
 from tipfusion.cli.context import AppContext, OutputFormat, console, present
-from tipfusion.search import SEARCH_KINDS, Reading, SearchResult, search, suspect_profile
+
+if TYPE_CHECKING:  # search and the audit log load sqlalchemy, numpy, the referral writers: only when a command runs
+    from tipfusion.search import Reading, SearchResult
 
 suspect_app = typer.Typer(no_args_is_help=True, help="Suspects found by linking, as reported.")
 
@@ -19,7 +20,8 @@ def search_command(
     ctx: typer.Context,
     value: Annotated[str, typer.Argument(help="Any identifier as written: +91 98…, an email, an IP, @name, a hash…")],
     kind: Annotated[
-        str | None, typer.Option("--kind", help=f"Read the value only as this kind: {', '.join(SEARCH_KINDS)}")
+        str | None,
+        typer.Option("--kind", help="Read the value only as this kind (email, phone, ip, username, hash, device, …)"),
     ] = None,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", help="text for people, json for machines")
@@ -27,6 +29,9 @@ def search_command(
     limit: Annotated[int, typer.Option(min=1, help="Most rows of sightings to list")] = 2000,
 ) -> None:
     """Every report, suspect, network, lead and ISP answer holding a value, each with whose value it is there."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.search import search
+
     app: AppContext = ctx.obj
     with app.ready_engine().begin() as conn:
         result = search(conn, value, kind, app.settings.profile.phone_region, limit)
@@ -136,6 +141,9 @@ def suspect_show(
 ) -> None:
     """A suspect as reported: reports, names, addresses, phones, emails and accounts (its own; other people in its
     reports apart, labelled), routing with its basis, network and cases."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.search import suspect_profile
+
     app: AppContext = ctx.obj
     with app.ready_engine().begin() as conn:
         profile = suspect_profile(conn, suspect_id)
