@@ -22,13 +22,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, func, insert, select
 
-from tipfusion.keys.signing import Signer, fingerprint, signature_valid
 from tipfusion.store.tables import audit_checkpoints, audit_events
+
+if TYPE_CHECKING:  # cryptography loads only when a key signs or a signature is checked (CLI start-up)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from tipfusion.keys.signing import Signer
 
 FORMAT = "tipfusion audit checkpoint 1"
 NAMED = 10  # problems of one kind named one by one; the rest are counted
@@ -106,6 +109,8 @@ class CheckpointReport:
 
 def verify_checkpoints(conn: Connection, trusted: Sequence[Ed25519PublicKey]) -> CheckpointReport:
     """Hold the chain against every checkpoint (one set-based read), and check their signatures."""
+    from tipfusion.keys.signing import fingerprint
+
     keys = {fingerprint(k): k for k in trusted}
     head = int(conn.execute(select(func.coalesce(func.max(audit_events.c.seq), 0))).scalar_one())
     rows = conn.execute(
@@ -167,4 +172,6 @@ def _valid(key: Ed25519PublicKey, row: Any) -> bool:
         signature = base64.b64decode(row.signature, validate=True)
     except (binascii.Error, ValueError):
         return False
+    from tipfusion.keys.signing import signature_valid
+
     return signature_valid(key, message(int(row.seq), row.head_hash, row.at, row.key_fingerprint), signature)

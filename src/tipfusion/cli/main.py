@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -29,6 +29,9 @@ from tipfusion.cli import (
 from tipfusion.cli.context import AppContext, console, err_console
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
+
+if TYPE_CHECKING:
+    from tipfusion.keys.signing import Signer
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -67,9 +70,13 @@ def main(
         settings = settings.with_database(database)
     ctx.obj = AppContext(settings, acting_as, database_explicit=database is not None)
     from tipfusion.audit import signing_with
-    from tipfusion.keys.signing import load_signer
 
-    ctx.with_resource(signing_with(lambda: load_signer(settings)))  # audit checkpoints signed for this command
+    def signer() -> Signer | None:  # cryptography loads only when a checkpoint is written
+        from tipfusion.keys.signing import load_signer
+
+        return load_signer(settings)
+
+    ctx.with_resource(signing_with(signer))  # audit checkpoints signed for this command
 
 
 ingest.register(app)
