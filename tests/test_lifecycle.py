@@ -49,43 +49,72 @@ def test_the_whole_life_of_a_case() -> None:
 
 
 @pytest.mark.parametrize(
-    ("start", "to", "fields", "message"),
+    ("start", "to", "fields", "message", "about"),
     [
         (
             "sent",
             "fir_registered",
             {"fir_number": "1/2026", "fir_date": "2026-11-21", "sections": "x"},
             "cannot become",
+            (),
         ),
-        ("sent", "arrested", {"count": 1, "date": "2026-11-21"}, "next steps are acknowledged, closed"),
-        ("sent", "acknowledged", {"date": "2026-12-25"}, "in the future"),
-        ("sent", "acknowledged", {"date": "2026-11-01"}, "before the case could have reached"),
-        ("sent", "acknowledged", {"date": "yesterday"}, "expected a date"),
-        ("sent", "acknowledged", {"fir_number": "1/2026"}, "unexpected field"),
-        ("acknowledged", "fir_registered", {"fir_number": "A-12", "fir_date": "2026-11-22", "sections": "x"}, "form"),
+        ("sent", "arrested", {"count": 1, "date": "2026-11-21"}, "next steps are acknowledged, closed", ()),
+        ("sent", "acknowledged", {"date": "2026-12-25"}, "in the future", ("date",)),
+        ("sent", "acknowledged", {"date": "2026-11-01"}, "before the case could have reached", ("date",)),
+        ("sent", "acknowledged", {"date": "yesterday"}, "expected a date", ("date",)),
+        ("sent", "acknowledged", {"fir_number": "1/2026"}, "unexpected field", ()),
+        (
+            "acknowledged",
+            "fir_registered",
+            {"fir_number": "A-12", "fir_date": "2026-11-22", "sections": "x"},
+            "form",
+            ("fir_number",),
+        ),
         (
             "acknowledged",
             "fir_registered",
             {"fir_number": "12/2025", "fir_date": "2026-11-22", "sections": "x"},
             "year",
+            ("fir_number",),
         ),
-        ("acknowledged", "fir_registered", {"fir_number": "12/2026", "fir_date": "2026-11-22"}, "missing sections"),
-        ("fir_registered", "arrested", {"count": 3, "date": "2026-11-23"}, "exceed the 2 suspect"),
-        ("fir_registered", "arrested", {"count": 0, "date": "2026-11-23"}, "at least 1"),
-        ("fir_registered", "arrested", {"count": 2, "date": "2026-11-23", "names": "A"}, r"1 name\(s\) given for 2"),
-        ("fir_registered", "arrested", {"count": 1, "date": "2026-11-10"}, "before the case could have reached"),
-        ("fir_registered", "closed", {"closed_reason": "convicted"}, "only after a chargesheet"),
-        ("fir_registered", "closed", {"closed_reason": "lost"}, "expected one of"),
-        ("closed", "acknowledged", {}, "correct it instead"),
-        ("sent", "reopened", {}, "unknown step"),
+        (
+            "acknowledged",
+            "fir_registered",
+            {"fir_number": "12/2026", "fir_date": "2026-11-22"},
+            "missing sections",
+            ("sections",),
+        ),
+        ("fir_registered", "arrested", {"count": 3, "date": "2026-11-23"}, "exceed the 2 suspect", ("count",)),
+        ("fir_registered", "arrested", {"count": 0, "date": "2026-11-23"}, "at least 1", ("count",)),
+        (
+            "fir_registered",
+            "arrested",
+            {"count": 2, "date": "2026-11-23", "names": "A"},
+            r"1 name\(s\) given for 2",
+            ("names",),
+        ),
+        (
+            "fir_registered",
+            "arrested",
+            {"count": 1, "date": "2026-11-10"},
+            "before the case could have reached",
+            ("date",),
+        ),
+        ("fir_registered", "closed", {"closed_reason": "convicted"}, "only after a chargesheet", ("closed_reason",)),
+        ("fir_registered", "closed", {"closed_reason": "lost"}, "expected one of", ("closed_reason",)),
+        ("closed", "acknowledged", {}, "correct it instead", ()),
+        ("sent", "reopened", {}, "unknown step", ()),
     ],
 )
 def test_invalid_steps_are_refused_with_what_was_expected(
-    start: str, to: str, fields: dict[str, Any], message: str
+    start: str, to: str, fields: dict[str, Any], message: str, about: tuple[str, ...]
 ) -> None:
+    """The message a station officer reads, and the field(s) it is about (a form shows it beside them; none: the
+    step itself is refused)."""
     c = case(state=start, fir_date=date(2026, 11, 22) if start == "fir_registered" else None)
-    with pytest.raises(TransitionRefused, match=message):
+    with pytest.raises(TransitionRefused, match=message) as refused:
         apply(c, to, fields, TODAY, FIR_PATTERN)
+    assert refused.value.fields == about
 
 
 def test_closing_without_an_fir_is_allowed_for_the_right_reasons() -> None:

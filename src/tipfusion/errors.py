@@ -51,12 +51,28 @@ def rows_rejected(source: str, problems: list[str]) -> DocumentRejected:
     )
 
 
+class InputRefused(TipfusionError):
+    """A value a person gave is refused. `fields` names the input(s) it is about (a form's fields, a command's
+    options), so a form shows the message beside them and the command line prints it whole; `each`, when given, is
+    what each of those fields shows instead (e.g. "required" beside every missing one)."""
+
+    def __init__(self, message: str, *fields: str, each: str | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields
+        self.each = each
+
+
 class ConfigurationError(TipfusionError):
     exit_code = 2
 
 
 class NotFound(TipfusionError):
     exit_code = 3
+
+
+class UnknownValue(NotFound, InputRefused):
+    """A name a person gave (a station, a district) that the store does not hold: not found (exit 3), beside its
+    input."""
 
 
 class AuditChainBroken(TipfusionError):

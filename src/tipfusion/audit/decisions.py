@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 
 from tipfusion.audit.log import AuditEvent, append
-from tipfusion.errors import TipfusionError
+from tipfusion.errors import InputRefused
 from tipfusion.store.repository import now
 
 
 def require_reason(reason: str, what: str) -> None:
     if not reason.strip():
-        raise TipfusionError(f"{what} needs a reason (--reason)")
+        raise InputRefused(f"{what} needs a reason (--reason)", "reason")
 
 
 def record_decision(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from tipfusion.errors import TipfusionError
+from tipfusion.errors import InputRefused
 
 STATES = (
     "sent",
@@ -70,8 +70,9 @@ CORRECTABLE = frozenset(
 )
 
 
-class TransitionRefused(TipfusionError):
-    """A step that the case's state or the step's fields do not allow; the message says what is expected."""
+class TransitionRefused(InputRefused):
+    """A step that the case's state or the step's fields do not allow; the message says what is expected, `fields`
+    which of the step's fields it is about (none: the step itself, e.g. one the case's state does not allow)."""
 
 
 @dataclass
@@ -99,13 +100,13 @@ def _date(value: Any, name: str, today: date, earliest: date | None) -> date:
     try:
         moment = value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError as exc:
-        raise TransitionRefused(f"{name}: expected a date YYYY-MM-DD, got {value!r}") from exc
+        raise TransitionRefused(f"{name}: expected a date YYYY-MM-DD, got {value!r}", name) from exc
     if isinstance(moment, datetime):
         moment = moment.date()
     if moment > today:
-        raise TransitionRefused(f"{name}: {moment} is in the future (today is {today})")
+        raise TransitionRefused(f"{name}: {moment} is in the future (today is {today})", name)
     if earliest is not None and moment < earliest:
-        raise TransitionRefused(f"{name}: {moment} is before the case could have reached this step ({earliest})")
+        raise TransitionRefused(f"{name}: {moment} is before the case could have reached this step ({earliest})", name)
     return moment
 
 
@@ -113,9 +114,9 @@ def _count(value: Any, name: str) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError) as exc:
-        raise TransitionRefused(f"{name}: expected a whole number, got {value!r}") from exc
+        raise TransitionRefused(f"{name}: expected a whole number, got {value!r}", name) from exc
     if number < 1:
-        raise TransitionRefused(f"{name}: expected at least 1, got {number}")
+        raise TransitionRefused(f"{name}: expected at least 1, got {number}", name)
     return number
 
 
@@ -125,11 +126,11 @@ def check_fir_number(number: str, pattern: str, fir_date: date) -> str:
     match = re.fullmatch(pattern, text)
     if match is None:
         raise TransitionRefused(
-            f"fir_number: {number!r} is not in the expected form {pattern} (e.g. 0123/{fir_date.year})"
+            f"fir_number: {number!r} is not in the expected form {pattern} (e.g. 0123/{fir_date.year})", "fir_number"
         )
     year = match.groupdict().get("year")
     if year is not None and int(year) != fir_date.year:
-        raise TransitionRefused(f"fir_number: year {year} does not match the FIR date {fir_date}")
+        raise TransitionRefused(f"fir_number: year {year} does not match the FIR date {fir_date}", "fir_number")
     return text
 
 
@@ -148,7 +149,7 @@ def apply(case: CaseState, to: str, fields: dict[str, Any], today: date, fir_pat
         )
     missing = required - {k for k, v in fields.items() if v not in (None, "", [])}
     if missing:
-        raise TransitionRefused(f"{to}: missing {', '.join(sorted(missing))}")
+        raise TransitionRefused(f"{to}: missing {', '.join(sorted(missing))}", *sorted(missing), each="required")
     changes: dict[str, Any] = {"state": to}
     if to == "acknowledged":
         changes["acknowledged_on"] = _date(fields.get("date", today), "date", today, case.sent_on)
@@ -160,7 +161,7 @@ def apply(case: CaseState, to: str, fields: dict[str, Any], today: date, fir_pat
         sections = fields["sections"]
         sections = [s.strip() for s in (sections.split(";") if isinstance(sections, str) else sections) if s.strip()]
         if not sections:
-            raise TransitionRefused("sections: name at least one section, e.g. 'IT Act 67B; POCSO 15'")
+            raise TransitionRefused("sections: name at least one section, e.g. 'IT Act 67B; POCSO 15'", "sections")
         changes["sections"] = sections
     elif to == "arrested":
         count = _count(fields["count"], "count")
@@ -168,12 +169,13 @@ def apply(case: CaseState, to: str, fields: dict[str, Any], today: date, fir_pat
         names = fields.get("names") or []
         names = [n.strip() for n in (names.split(";") if isinstance(names, str) else names) if n.strip()]
         if names and len(names) != count:
-            raise TransitionRefused(f"names: {len(names)} name(s) given for {count} arrest(s)")
+            raise TransitionRefused(f"names: {len(names)} name(s) given for {count} arrest(s)", "names")
         total = case.arrests + count
         if total > case.suspects and not str(fields.get("explanation") or "").strip():
             raise TransitionRefused(
                 f"count: {total} arrests in all would exceed the {case.suspects} suspect(s) referred; "
-                "give an explanation (e.g. co-accused identified during investigation)"
+                "give an explanation (e.g. co-accused identified during investigation)",
+                "count",
             )
         changes["arrests"] = total
         changes["arrested"] = (
@@ -189,10 +191,12 @@ def apply(case: CaseState, to: str, fields: dict[str, Any], today: date, fir_pat
     elif to == "closed":
         reason = str(fields["closed_reason"])
         if reason not in CLOSE_REASONS:
-            raise TransitionRefused(f"closed_reason: {reason!r}; expected one of {', '.join(CLOSE_REASONS)}")
+            raise TransitionRefused(
+                f"closed_reason: {reason!r}; expected one of {', '.join(CLOSE_REASONS)}", "closed_reason"
+            )
         needs = CLOSE_REASONS[reason]
         if needs is not None and needs not in case.reached | {case.state}:
-            raise TransitionRefused(f"closed_reason {reason}: only after a chargesheet has been filed")
+            raise TransitionRefused(f"closed_reason {reason}: only after a chargesheet has been filed", "closed_reason")
         changes["closed_reason"] = reason
         if fields.get("date"):
             _date(fields["date"], "date", today, case.sent_on)

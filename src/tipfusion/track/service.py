@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from tipfusion.audit.decisions import require_reason
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
-from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.errors import NotFound, TipfusionError, UnknownValue
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
     case_events,
@@ -185,7 +185,9 @@ def correct(
     """Correct one recorded fact (a mistyped FIR number, a wrong count); the old value stays in the history."""
     require_reason(reason, "a correction")
     if field not in CORRECTABLE:
-        raise TransitionRefused(f"{field!r} cannot be corrected; correctable: {', '.join(sorted(CORRECTABLE))}")
+        raise TransitionRefused(
+            f"{field!r} cannot be corrected; correctable: {', '.join(sorted(CORRECTABLE))}", "field"
+        )
     today = now().astimezone(settings.profile.zone).date()
     with engine.begin() as conn:
         row = find_case(conn, case_ref)
@@ -193,32 +195,34 @@ def correct(
         if field in ("fir_date", "chargesheet_date"):
             new = _day(value)
             if new is None or new > today:
-                raise TransitionRefused(f"{field}: {value!r} is not a date up to today ({today})")
+                raise TransitionRefused(f"{field}: {value!r} is not a date up to today ({today})", "value")
         elif field == "acknowledged_at":
             day = _day(value)
             if day is None or day > today:
-                raise TransitionRefused(f"{field}: {value!r} is not a date up to today ({today})")
+                raise TransitionRefused(f"{field}: {value!r} is not a date up to today ({today})", "value")
             new = datetime(day.year, day.month, day.day, tzinfo=UTC)
         elif field == "fir_number":
             fir_date = _day(row.fir_date)
             if fir_date is None:
-                raise TransitionRefused("fir_number: the case has no FIR yet; register it with `cases advance`")
+                raise TransitionRefused(
+                    "fir_number: the case has no FIR yet; register it with `cases advance`", "value"
+                )
             new = check_fir_number(value, settings.profile.fir_pattern, fir_date)
         elif field == "sections":
             new = [s.strip() for s in value.split(";") if s.strip()]
             if not new:
-                raise TransitionRefused("sections: name at least one section")
+                raise TransitionRefused("sections: name at least one section", "value")
         elif field in ("arrests", "devices_seized"):
             try:
                 new = int(value)
             except ValueError as exc:
-                raise TransitionRefused(f"{field}: expected a whole number, got {value!r}") from exc
+                raise TransitionRefused(f"{field}: expected a whole number, got {value!r}", "value") from exc
             if new < 0:
-                raise TransitionRefused(f"{field}: cannot be negative")
+                raise TransitionRefused(f"{field}: cannot be negative", "value")
         elif field == "arrested":
             new = [{"name": n.strip(), "date": ""} for n in value.split(";") if n.strip()]
         elif field == "closed_reason" and value not in CLOSE_REASONS:
-            raise TransitionRefused(f"closed_reason: expected one of {', '.join(CLOSE_REASONS)}")
+            raise TransitionRefused(f"closed_reason: expected one of {', '.join(CLOSE_REASONS)}", "value")
         before = getattr(row, field)
         conn.execute(update(cases).where(cases.c.id == row.id).values({field: new, "updated_at": now()}))
         _event(
@@ -264,9 +268,11 @@ def _transfer_target(conn: Connection, row: Any, station: str) -> Any:
         raise TransitionRefused("a closed case cannot be transferred; correct it first")
     target = conn.execute(select(police_stations).where(police_stations.c.station_id == station)).first()
     if target is None:
-        raise NotFound(f"no station {station!r} in the jurisdiction (see `tipfusion jurisdictions list`)")
+        raise UnknownValue(
+            f"no station {station!r} in the jurisdiction (see `tipfusion jurisdictions list`)", "station"
+        )
     if target.station_id == row.station:
-        raise TransitionRefused(f"the case is already with {station}")
+        raise TransitionRefused(f"the case is already with {station}", "station")
     return target
 
 

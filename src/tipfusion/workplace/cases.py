@@ -10,7 +10,6 @@ carries out with `transfer_case`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,15 +19,14 @@ from sqlalchemy import Engine
 
 from tipfusion.accounts.principal import Principal, Role
 from tipfusion.config import Settings
-from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.errors import InputRefused, TipfusionError
 from tipfusion.track import service as track
+from tipfusion.track.lifecycle import FIELDS
 from tipfusion.workplace.scope import deny, ensure_may_act
 
 NON_FIELD = "case"
 """The FieldErrors key of a refusal that is about the case as a whole (a step its state does not allow)."""
 
-_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_]+)(?::| [a-z0-9_]+:| )")
-_STEP_FIELDS = ("fir_number", "fir_date", "fir_station", "sections", "count", "names", "explanation")
 T = TypeVar("T")
 
 
@@ -52,29 +50,28 @@ class StepDone:
     changes: dict[str, Any]
 
 
-def _field_errors(error: TipfusionError, fields: Sequence[str], renamed: dict[str, str] | None = None) -> FieldErrors:
-    """Place a service refusal on the form field it names (the services start their messages with the field)."""
-    message = str(error)
-    renamed = renamed or {}
-    if "missing " in message:
-        missing = [m.strip() for m in message.split("missing ", 1)[1].split(",")]
-        if all(m in fields or m in renamed for m in missing):
-            return FieldErrors({renamed.get(m, m): "required" for m in missing})
-    if "needs a reason" in message:
-        return FieldErrors({"reason": message.replace(" (--reason)", "")})
-    match = _FIELD_PREFIX.match(message)
-    if match is not None:
-        name = match.group("field")
-        if name in fields or name in renamed:
-            return FieldErrors({renamed.get(name, name): message})
-    return FieldErrors({NON_FIELD: message})
+def _field_errors(error: TipfusionError, renamed: dict[str, str], other: str = NON_FIELD) -> FieldErrors:
+    """Place a refusal beside the form fields it names (`InputRefused.fields`), under the form's own names
+    (`renamed`: the service's name → the form's); a field the form does not have goes to `other`."""
+    message = str(error).replace(" (--reason)", "")
+    names = error.fields if isinstance(error, InputRefused) else ()
+    if not names:
+        return FieldErrors({NON_FIELD: message})
+    shown = error.each if isinstance(error, InputRefused) and error.each else message
+    return FieldErrors({renamed.get(name, other): shown for name in names})
 
 
-def _guarded(call: Callable[[], T], fields: Sequence[str], renamed: dict[str, str] | None = None) -> T:
+def _guarded(call: Callable[[], T], renamed: dict[str, str], other: str = NON_FIELD) -> T:
     try:
         return call()
     except TipfusionError as error:
-        raise _field_errors(error, fields, renamed) from error
+        raise _field_errors(error, renamed, other) from error
+
+
+# A step's fields as `track.lifecycle` names them, under the form's names (the step's `date` is the form's `on`).
+_STEP_FIELDS = {name: name for accepted, _ in FIELDS.values() for name in accepted} | {"date": "on"}
+_CORRECTION_FIELDS = {"field": "field_name", "reason": "reason", "value": "value"}
+_TRANSFER_FIELDS = {"station": "to_station", "reason": "reason"}
 
 
 def _step(
@@ -90,9 +87,7 @@ def _step(
         row = ensure_may_act(conn, principal, str(case_ref), f"case.{to}")
     fields = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in given.items() if v not in (None, "", [], ())}
     changes = _guarded(
-        lambda: track.advance(engine, settings, principal.username, str(row.id), to, fields, today),
-        [*_STEP_FIELDS, "closed_reason", "on"],
-        {"date": "on"},
+        lambda: track.advance(engine, settings, principal.username, str(row.id), to, fields, today), _STEP_FIELDS
     )
     return StepDone(int(row.id), str(changes["state"]), changes)
 
@@ -202,15 +197,11 @@ def correct_case(
     `field_name` or `reason`."""
     with engine.connect() as conn:
         row = ensure_may_act(conn, principal, str(case_ref), "case.correction")
-    try:
-        changed = track.correct(engine, settings, principal.username, str(row.id), field_name, value, reason)
-    except TipfusionError as error:
-        message = str(error)
-        if "needs a reason" in message:
-            raise FieldErrors({"reason": message.replace(" (--reason)", "")}) from error
-        if "cannot be corrected" in message:
-            raise FieldErrors({"field_name": message}) from error
-        raise FieldErrors({"value": message}) from error
+    changed = _guarded(
+        lambda: track.correct(engine, settings, principal.username, str(row.id), field_name, value, reason),
+        _CORRECTION_FIELDS,
+        other="value",  # a checked value names its field (fir_number, …): on this form it is `value`
+    )
     return StepDone(int(row.id), str(row.state), changed)
 
 
@@ -218,19 +209,9 @@ def request_transfer(engine: Engine, principal: Principal, case_ref: str | int, 
     """Ask the unit to move a case to another station (with a reason); returns the request's event number."""
     with engine.connect() as conn:
         row = ensure_may_act(conn, principal, str(case_ref), "case.transfer_request")
-    try:
-        return track.request_transfer(engine, principal.username, str(row.id), to_station, reason)
-    except TipfusionError as error:
-        raise _transfer_errors(error) from error
-
-
-def _transfer_errors(error: TipfusionError) -> FieldErrors:
-    message = str(error).replace(" (--reason)", "")
-    if "needs a reason" in message:
-        return FieldErrors({"reason": message})
-    if isinstance(error, NotFound) or "already with" in message:
-        return FieldErrors({"to_station": message})
-    return FieldErrors({NON_FIELD: message})
+    return _guarded(
+        lambda: track.request_transfer(engine, principal.username, str(row.id), to_station, reason), _TRANSFER_FIELDS
+    )
 
 
 CENTRAL_ACTORS = frozenset({Role.ADMIN, Role.ANALYST})
@@ -244,7 +225,6 @@ def transfer_case(
         row = ensure_may_act(conn, principal, str(case_ref), "case.transfer")
         if principal.role not in CENTRAL_ACTORS:
             raise deny(conn, principal, "case", case_ref, "case.transfer", "only the central unit transfers cases")
-    try:
-        return track.transfer(engine, principal.username, str(row.id), to_station, reason)
-    except TipfusionError as error:
-        raise _transfer_errors(error) from error
+    return _guarded(
+        lambda: track.transfer(engine, principal.username, str(row.id), to_station, reason), _TRANSFER_FIELDS
+    )
