@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -28,6 +28,7 @@ from tipfusion.store.tables import (
     referrals,
     report_links,
 )
+from tipfusion.track.deadlines import Deadlines
 from tipfusion.track.lifecycle import CLOSE_REASONS, CORRECTABLE, CaseState, TransitionRefused, apply, check_fir_number
 
 OPEN = ("sent", "acknowledged", "fir_registered", "arrested", "devices_seized", "chargesheet_filed")
@@ -411,8 +412,7 @@ def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> l
     """Acknowledgements, FIRs and ISP answers past their due time, per station (requests no case covers are the
     central unit's)."""
     at = at or now()
-    acknowledge = timedelta(hours=settings.case_deadlines.acknowledge_hours)
-    fir = timedelta(days=settings.case_deadlines.fir_days)
+    deadlines = Deadlines.of(settings, at)
     items: list[OverdueItem] = []
     with engine.connect() as conn:
         open_cases = conn.execute(
@@ -424,28 +424,10 @@ def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> l
         for row in open_cases:
             sent = _as_utc(row.sent_at)
             place = (row.district or "central", row.station or "central unit")
-            if row.state == "sent" and at > sent + acknowledge:
-                items.append(
-                    OverdueItem(
-                        *place,
-                        row.id,
-                        row.reference,
-                        "acknowledgement",
-                        sent + acknowledge,
-                        (at - sent - acknowledge).total_seconds() / 3600,
-                    )
-                )
-            if row.state in ("sent", "acknowledged") and at > sent + fir:
-                items.append(
-                    OverdueItem(
-                        *place,
-                        row.id,
-                        row.reference,
-                        "FIR registration",
-                        sent + fir,
-                        (at - sent - fir).total_seconds() / 3600,
-                    )
-                )
+            for what in deadlines.late(row.state, sent):
+                due = deadlines.due(what, sent)
+                hours = (at - due).total_seconds() / 3600
+                items.append(OverdueItem(*place, row.id, row.reference, what, due, hours))
             for suspect in row.suspect_ids or []:
                 case_of_suspect[suspect] = row
         late = conn.execute(

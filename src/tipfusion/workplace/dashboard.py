@@ -11,19 +11,17 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, select, true
+from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, select
 
-from tipfusion.accounts.principal import CENTRAL_ROLES, Principal, Role
+from tipfusion.accounts.principal import CENTRAL_ROLES, Principal
 from tipfusion.config import Settings
 from tipfusion.store.repository import now
 from tipfusion.store.tables import cases, police_stations, reports
+from tipfusion.track.deadlines import Deadlines
 from tipfusion.track.operations import list_operations, operation_report
 from tipfusion.track.service import overdue
-from tipfusion.workplace.deadlines import Deadlines
 from tipfusion.workplace.queue import Band, queue_depth
-from tipfusion.workplace.scope import case_scope, require_roles
-
-READING_ROLES = frozenset(Role) - {Role.AUDITOR}
+from tipfusion.workplace.scope import READING_ROLES, case_scope, require_roles, scope_filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +62,6 @@ class ForceDashboard:
     at: datetime
 
 
-def _station_scope(principal: Principal) -> ColumnElement[bool]:
-    if principal.is_central:
-        return true()
-    if principal.role is Role.DISTRICT:
-        return police_stations.c.district == principal.district
-    return police_stations.c.station_id == principal.station
-
-
 def _counted(conn: Connection, where: ColumnElement[bool], deadlines: Deadlines) -> dict[tuple[Any, Any], CaseTotals]:
     def tally(condition: ColumnElement[bool]) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -105,7 +95,9 @@ def force_dashboard(
         require_roles(conn, principal, READING_ROLES, "force dashboard")
         counted = _counted(conn, case_scope(principal), Deadlines.of(settings, moment))
         stations = conn.execute(
-            select(police_stations.c.district, police_stations.c.station_id).where(_station_scope(principal))
+            select(police_stations.c.district, police_stations.c.station_id).where(
+                scope_filter(principal, police_stations, "station_id")
+            )
         ).all()
     places = {(d, s) for d, s in stations} | set(counted)
     by_district: dict[str | None, list[StationLine]] = {}

@@ -12,17 +12,16 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Engine, func, select
 
-from tipfusion.accounts.principal import Principal, Role
+from tipfusion.accounts.principal import Principal
 from tipfusion.config import Settings
 from tipfusion.store.repository import now
 from tipfusion.store.tables import cases, referrals
+from tipfusion.track.deadlines import Deadlines
 from tipfusion.track.lifecycle import STATES
 from tipfusion.workplace.coverage import OWNING_CASE
-from tipfusion.workplace.deadlines import Deadlines
-from tipfusion.workplace.scope import case_scope, require_roles
+from tipfusion.workplace.scope import READING_ROLES, case_scope, require_roles
 
 InboxSort = Literal["newest", "oldest", "reference", "state", "station"]
-READING_ROLES = frozenset(Role) - {Role.AUDITOR}
 
 
 @dataclass(frozen=True, slots=True)

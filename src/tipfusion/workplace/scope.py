@@ -37,12 +37,16 @@ ObjectKind = Literal["referral", "case", "report", "suspect", "network", "page"]
 ACTING_ROLES = frozenset({Role.ADMIN, Role.ANALYST, Role.DISTRICT, Role.STATION})
 """Roles that may change a case (within their scope); supervisors and auditors only read."""
 
+READING_ROLES = frozenset(Role) - {Role.AUDITOR}
+"""Roles that read referrals and cases (within their scope): everyone but the auditor."""
 
-def scope_filter(principal: Principal, table: Table = cases) -> ColumnElement[bool]:
-    """The WHERE clause that keeps a principal to their work, over a table with `district` and `station` columns.
 
-    Use it on `cases`, and on `referrals` joined to their case with `coverage.OWNING_CASE` (a referral's own columns
-    keep its original addressee, which a transfer does not change).
+def scope_filter(principal: Principal, table: Table = cases, station: str = "station") -> ColumnElement[bool]:
+    """The WHERE clause that keeps a principal to their work, over a table with a `district` column and a station
+    column (`station`, or `station_id` on `police_stations`).
+
+    Use it on `cases`, on `referrals` joined to their case with `coverage.OWNING_CASE` (a referral's own columns
+    keep its original addressee, which a transfer does not change), and on the stations a dashboard lists.
     """
     if principal.role is Role.AUDITOR:
         return false()
@@ -50,7 +54,7 @@ def scope_filter(principal: Principal, table: Table = cases) -> ColumnElement[bo
         return true()
     if principal.role is Role.DISTRICT:
         return table.c.district == principal.district
-    return table.c.station == principal.station
+    return table.c[station] == principal.station
 
 
 def case_scope(principal: Principal) -> ColumnElement[bool]:

@@ -1,8 +1,9 @@
 """A station's two deadlines on a case — acknowledge, then register the FIR — as dates and as one SQL condition.
 
-The same rule as `track.service.overdue` (acknowledgement late while the case is `sent`; FIR late while it is `sent`
-or `acknowledged`), written as a WHERE clause so inboxes and dashboards count and filter in the database. ISP answers,
-which that report also lists, are the central unit's deadline, not a station's, and are not part of it.
+The one statement of the rule (acknowledgement late while the case is `sent`; FIR late while it is `sent` or
+`acknowledged`): `track.service.overdue` lists what `late` says, and inboxes and dashboards count and filter with
+`overdue_clause` in the database. ISP answers, which `overdue` also lists, are the central unit's deadline, not a
+station's, and are not part of it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from sqlalchemy import ColumnElement, and_, or_
 
 from tipfusion.config import Settings
 from tipfusion.store.tables import cases
+
+ACKNOWLEDGEMENT = "acknowledgement"
+FIR_REGISTRATION = "FIR registration"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +42,17 @@ class Deadlines:
     def fir_due(self, sent_at: datetime) -> datetime:
         return sent_at + self.fir
 
+    def due(self, duty: str, sent_at: datetime) -> datetime:
+        """When a duty `late` names ("acknowledgement", "FIR registration") falls due."""
+        return self.acknowledge_due(sent_at) if duty == ACKNOWLEDGEMENT else self.fir_due(sent_at)
+
     def late(self, state: str, sent_at: datetime) -> tuple[str, ...]:
         """Which of the station's duties are past due for a case in `state` sent at `sent_at`."""
         late: list[str] = []
         if state == "sent" and self.at > self.acknowledge_due(sent_at):
-            late.append("acknowledgement")
+            late.append(ACKNOWLEDGEMENT)
         if state in ("sent", "acknowledged") and self.at > self.fir_due(sent_at):
-            late.append("FIR registration")
+            late.append(FIR_REGISTRATION)
         return tuple(late)
 
     def overdue_clause(self) -> ColumnElement[bool]:
