@@ -21,7 +21,6 @@ from tests.rendering import read_page
 from tipfusion import __version__, clock
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
-from tipfusion.documents.certificate import store_name
 from tipfusion.documents.manifest import verify_bag
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.ingest import IngestService
@@ -32,6 +31,7 @@ from tipfusion.refer import build_referral, top_subjects, verify_package
 from tipfusion.refer.service import interop_export
 from tipfusion.route.service import build_requests, mark_sent
 from tipfusion.route.service_routing import route_all, routing_rows
+from tipfusion.store.db import safe_url
 from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks, referrals, reports
 from tipfusion.synth import generate
 from tipfusion.track.lifecycle import TransitionRefused
@@ -184,7 +184,7 @@ def test_a_signed_package_carries_its_certificate_and_fingerprint(engine: Engine
     )
     assert "Certificate under Section 63(4)(c) of the Bharatiya Sakshya Adhiniyam, 2023" in words
     assert "भारतीय साक्ष्य अधिनियम, 2023 की धारा 63(4)(ग)" in words and "Section 65B" in words
-    assert f"tipfusion {__version__}" in words and store_name(db_url) in words
+    assert f"tipfusion {__version__}" in words and safe_url(db_url) in words
     assert "Inspector A. Rao, Cyber Crime Unit, Mockabad" in words and key.fingerprint in words
     stem = built.reference.replace("/", "-")
     for suffix in (".docx", ".pdf", ".json", "-annex.xlsx"):

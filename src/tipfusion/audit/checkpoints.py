@@ -59,10 +59,10 @@ def message(seq: int, head_hash: str, at: datetime, key_fingerprint: str | None)
     return "\n".join([FORMAT, str(seq), head_hash, at.astimezone(UTC).isoformat(), key_fingerprint or ""]).encode()
 
 
-def write_checkpoint(conn: Connection, seq: int, head_hash: str) -> None:
-    """Record the chain's head, signed when a key is configured (inside the caller's transaction)."""
+def write_checkpoint(conn: Connection, seq: int, head_hash: str, at: datetime) -> None:
+    """Record the chain's head as of `at` (the time of the entry it follows), signed when a key is configured (inside
+    the caller's transaction)."""
     signer = current_signer()
-    at = datetime.now(UTC)
     key = signer.fingerprint if signer else None
     signature = base64.b64encode(signer.sign(message(seq, head_hash, at, key))).decode() if signer else None
     conn.execute(

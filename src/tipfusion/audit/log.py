@@ -93,7 +93,7 @@ def append(conn: Connection, actor: str, events: Sequence[AuditEvent], at: datet
         rows.append((seq, when, actor, event.action, event.object_type, event.object_id, details, prev, digest))
         prev = digest
     insert_rows(conn, audit_events, COLUMNS, rows)
-    write_checkpoint(conn, seq, prev)
+    write_checkpoint(conn, seq, prev, when)
 
 
 def verify(conn: Connection) -> ChainReport:

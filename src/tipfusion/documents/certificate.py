@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from tipfusion import __version__
 from tipfusion.documents.blocks import SYNTHETIC_BANNER, template_environment
 from tipfusion.documents.fonts import FONT_STACK
-from tipfusion.documents.manifest import sha256_of
+from tipfusion.documents.manifest import digest_of
 from tipfusion.documents.render import html_to_docx, render_pdf
 
 TEMPLATE = "certificate.html.j2"
@@ -67,13 +65,8 @@ class CertificateFacts:
         return platform.platform()
 
 
-def store_name(database_url: str) -> str:
-    """The store as the certificate names it: the database URL without its password."""
-    return make_url(database_url).render_as_string(hide_password=True)
-
-
 def parts_of(folder: Path, names: list[str]) -> tuple[Part, ...]:
-    return tuple(Part(n, (folder / n).stat().st_size, sha256_of(folder / n)) for n in sorted(names))
+    return tuple(Part(n, (folder / n).stat().st_size, digest_of(folder / n)) for n in sorted(names))
 
 
 def write_certificate(facts: CertificateFacts, folder: Path, stem: str, templates: Path | None = None) -> list[str]:

@@ -55,20 +55,20 @@ class Sealed:
     key_fingerprint: str | None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def digest_of(path: Path, algorithm: str = "sha256") -> str:
+    """A file's digest, read in blocks (`hashlib.file_digest`)."""
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
-def digest_of(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def file_stem(reference: str) -> str:
+    """A package's folder and part names from its reference: `TF/REF/2026/000001` → `TF-REF-2026-000001`."""
+    return reference.replace("/", "-")
+
+
+def part_path(folder: Path, reference: str, suffix: str) -> Path:
+    """A sealed package's part by its suffix (`.pdf`, `-annex.xlsx`, …): parts lie in the bag's `data/`."""
+    return folder / PAYLOAD / (file_stem(reference) + suffix)
 
 
 def fresh_folder(folder: Path) -> Path:
@@ -111,7 +111,7 @@ def seal(folder: Path, info: dict[str, str], signer: Signer | None) -> Sealed:
         (folder / PUBLIC_KEY).write_bytes(signer.public_pem())
         bag.save()  # the tag manifest now lists the signature and the key too
     files = {_part(path): hashes["sha256"] for path, hashes in bag.payload_entries().items()}
-    return Sealed(dict(sorted(files.items())), sha256_of(manifest), signer.fingerprint if signer else None)
+    return Sealed(dict(sorted(files.items())), digest_of(manifest), signer.fingerprint if signer else None)
 
 
 def _part(path: str) -> str:
@@ -154,7 +154,7 @@ def verify_bag(folder: Path) -> BagCheck:
     reference = bag.info.get("External-Identifier")
     check = BagCheck(
         folder,
-        sha256_of(manifest) if manifest.is_file() else None,
+        digest_of(manifest) if manifest.is_file() else None,
         reference if isinstance(reference, str) else None,
     )
     _check_entries(folder, bag, check)

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from tipfusion.documents.blocks import SYNTHETIC_BANNER, write_docx, write_pdf
 from tipfusion.documents.certificate import CertificateFacts, parts_of, write_certificate
-from tipfusion.documents.manifest import Sealed, bag_info, fresh_folder, seal
+from tipfusion.documents.manifest import Sealed, bag_info, file_stem, fresh_folder, seal
 from tipfusion.documents.render import Described, describe_xlsx
 from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
 from tipfusion.keys.signing import Signer
@@ -242,7 +242,7 @@ def write_package(
 ) -> Sealed:
     """Write every part into `folder`, certify them, and seal the folder as a (signed) bag."""
     fresh_folder(folder)
-    stem = addressing.reference.replace("/", "-")
+    stem = file_stem(addressing.reference)
     spec = referral_spec(dossier, addressing, synthetic)
     names = [f"{stem}.docx", f"{stem}.pdf", f"{stem}.json", f"{stem}-annex.xlsx"]
     write_docx(spec, folder / names[0])

@@ -15,8 +15,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
-from tipfusion.documents.certificate import store_name
-from tipfusion.documents.manifest import PAYLOAD, BagCheck, verify_bag
+from tipfusion.documents.manifest import BagCheck, file_stem, part_path, verify_bag
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.keys.signing import Signer, load_signer
 from tipfusion.link.service import resolve_id
@@ -26,7 +25,7 @@ from tipfusion.refer.layout import Addressing
 from tipfusion.refer.package import Issuer, write_package
 from tipfusion.route.placement import placement_sql
 from tipfusion.store import repository as repo
-from tipfusion.store.db import ensure_schema
+from tipfusion.store.db import ensure_schema, safe_url
 from tipfusion.store.tables import (
     cases,
     isp_requests,
@@ -58,7 +57,7 @@ class BuiltReferral:
 
     def part(self, suffix: str) -> Path:
         """A part of the sealed package by its suffix: `.pdf`, `.docx`, `.json`, `-annex.xlsx`, `-certificate.pdf`."""
-        return self.folder / PAYLOAD / (self.reference.replace("/", "-") + suffix)
+        return part_path(self.folder, self.reference, suffix)
 
 
 def resolve_target(conn: Connection, target: str) -> tuple[str, str, list[str]]:
@@ -168,7 +167,7 @@ def build_referral(
     ensure_schema(engine)
     statements = statements if statements is not None else load_statements(settings.referral_statements)
     signer = signer if signer is not None else load_signer(settings)
-    issuer = Issuer(settings.issuing_officer, store_name(settings.database_url), signer)
+    issuer = Issuer(settings.issuing_officer, safe_url(settings.database_url), signer)
     zone = settings.profile.zone
     with engine.begin() as conn:
         subject_type, subject_id, members = resolve_target(conn, target)
@@ -205,7 +204,7 @@ def build_referral(
             changes=changes,
             key_fingerprint=signer.fingerprint if signer else None,
         )
-        folder = output / reference.replace("/", "-")
+        folder = output / file_stem(reference)
         templates = Path(settings.templates_dir) if settings.templates_dir else None
         sealed = write_package(dossier, addressing, folder, synthetic, issuer, templates)
         digests, manifest_sha = sealed.files, sealed.manifest_sha256

@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from tipfusion.config import UnitProfile
 from tipfusion.documents import FONT_STACK, render_pdf, style_docx
 from tipfusion.documents.clock import clock
-from tipfusion.documents.manifest import bag_info, fresh_folder, key_footer, seal
+from tipfusion.documents.manifest import bag_info, file_stem, fresh_folder, key_footer, seal
 from tipfusion.documents.render import Described, describe_docx, describe_xlsx, header_row, page_a4
 from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
 from tipfusion.keys.signing import Signer
@@ -239,7 +239,7 @@ def write_letter(
 ) -> dict[str, str]:
     """Write the notice (DOCX, PDF) and its annex (CSV, XLSX) into `folder` and seal it; return {part: sha256}."""
     fresh_folder(folder)
-    stem = context.reference.replace("/", "-")
+    stem = file_stem(context.reference)
     footer = key_footer(signer.fingerprint if signer else None)
     described = Described(
         f"{letter.title} — {context.reference}",

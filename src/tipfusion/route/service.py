@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
-from tipfusion.documents.manifest import PAYLOAD
+from tipfusion.documents.manifest import file_stem, part_path
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
@@ -48,7 +48,7 @@ class BuiltRequest:
 
     def part(self, suffix: str) -> Path:
         """A part of the sealed notice by its suffix: `.pdf`, `.docx`, `-annex.csv`, `-annex.xlsx`."""
-        return self.folder / PAYLOAD / (self.reference.replace("/", "-") + suffix)
+        return part_path(self.folder, self.reference, suffix)
 
 
 def _slug(text: str) -> str:
@@ -112,7 +112,7 @@ def build_requests(
             number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
             day = today.astimezone(settings.profile.zone)  # the unit's day, not UTC's
             reference = f"{settings.request_prefix}/{_slug(request.isp)}/{day:%Y%m%d}/{number}"
-            folder = output / reference.replace("/", "-")
+            folder = output / file_stem(reference)
             context = LetterContext(
                 reference,
                 today.astimezone(settings.profile.zone),
@@ -274,7 +274,7 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
                 f"{settings.request_prefix.replace('ISP', 'PLATFORM')}/{_slug(letter.recipient)}/"
                 f"{today.astimezone(settings.profile.zone):%Y%m%d}/{number}"
             )
-            folder = output / reference.replace("/", "-")
+            folder = output / file_stem(reference)
             context = LetterContext(
                 reference,
                 today.astimezone(settings.profile.zone),

@@ -79,11 +79,13 @@ def _event(
     after: str | None,
     fields: dict[str, Any],
     reason: str | None,
-) -> None:
+) -> int:
+    """Record one step of a case in its history and the audit log; returns the event's number."""
     at = now()
     plain = {k: (v.isoformat() if isinstance(v, date | datetime) else v) for k, v in fields.items()}
-    conn.execute(
-        insert(case_events).values(
+    number = conn.execute(
+        insert(case_events)
+        .values(
             case_id=case_id,
             action=action,
             from_state=before,
@@ -93,11 +95,13 @@ def _event(
             actor=actor,
             at=at,
         )
-    )
+        .returning(case_events.c.id)
+    ).scalar_one()
     details = {"from": before, "to": after, **plain}
     if reason:
         details["reason"] = reason
     append(conn, actor, [AuditEvent(f"case.{action}", "case", str(case_id), details)], at)
+    return int(number)
 
 
 def find_case(conn: Connection, case_ref: str) -> Any:
@@ -284,7 +288,7 @@ def request_transfer(engine: Engine, actor: str, case_ref: str, station: str, re
     with engine.begin() as conn:
         row = find_case(conn, case_ref)
         target = _transfer_target(conn, row, station)
-        _event(
+        return _event(
             conn,
             actor,
             int(row.id),
@@ -294,13 +298,6 @@ def request_transfer(engine: Engine, actor: str, case_ref: str, station: str, re
             {"from_station": row.station, "to_station": target.station_id, "to_district": target.district},
             reason,
         )
-        number = conn.execute(
-            select(case_events.c.id)
-            .where(case_events.c.case_id == row.id, case_events.c.action == "transfer_request")
-            .order_by(case_events.c.id.desc())
-            .limit(1)
-        ).scalar_one()
-    return int(number)
 
 
 def pending_transfer(conn: Connection, case_id: int) -> Any | None:
