@@ -5,6 +5,16 @@ reads' dicts) only after the scope check. Refusals are `tipfusion.errors.NotFoun
 invalid case steps are `FieldErrors` (form field → message).
 """
 
+from tipfusion.workplace.analysis import (
+    NOISE_KINDS,
+    OVERRIDE_ACTIONS,
+    GraphEdge,
+    GraphNode,
+    NetworkGraph,
+    find,
+    network_graph,
+    override_link,
+)
 from tipfusion.workplace.cases import (
     NON_FIELD,
     FieldErrors,
@@ -48,15 +58,20 @@ from tipfusion.workplace.views import (
 
 __all__ = [
     "BANDS",
+    "NOISE_KINDS",
     "NON_FIELD",
+    "OVERRIDE_ACTIONS",
     "CasePage",
     "CaseTotals",
     "DayCount",
     "DistrictBlock",
     "FieldErrors",
     "ForceDashboard",
+    "GraphEdge",
+    "GraphNode",
     "InboxPage",
     "InboxRow",
+    "NetworkGraph",
     "NetworkPage",
     "OperationTotals",
     "PriorityBands",
@@ -75,10 +90,13 @@ __all__ = [
     "ensure_may_act",
     "ensure_visible",
     "file_chargesheet",
+    "find",
     "force_dashboard",
     "inbox",
     "may_act",
+    "network_graph",
     "network_page",
+    "override_link",
     "record_arrests",
     "record_devices_seized",
     "referral_page",
