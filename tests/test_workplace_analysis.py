@@ -20,7 +20,16 @@ from tipfusion.pipeline import through_routing
 from tipfusion.store.db import make_engine, upgrade
 from tipfusion.store.tables import audit_events, identifier_observations, link_overrides, networks, report_links
 from tipfusion.synth import generate
-from tipfusion.workplace import FieldErrors, find, network_graph, override_link
+from tipfusion.workplace import (
+    FieldErrors,
+    build_referral_for,
+    find,
+    ip_timeline,
+    network_graph,
+    override_link,
+    referral_folder,
+    report_page,
+)
 
 ANALYST = Principal("ana", Role.ANALYST)
 SUPERVISOR = Principal("sue", Role.SUPERVISOR)
@@ -188,3 +197,33 @@ def test_supervisors_do_not_override(store: Engine) -> None:
     with pytest.raises(NotFound):
         override_link(store, SUPERVISOR, "split", "why", REGION, report_a=report)
     assert _denials(store, SUPERVISOR.username) == before + 1
+
+
+def test_referral_built_by_the_principal(store: Engine, tmp_path_factory: pytest.TempPathFactory) -> None:
+    url = store.url.render_as_string(hide_password=False)
+    settings = Settings(database_url=url)
+    network = _largest_network(store)
+    out = tmp_path_factory.mktemp("refer")
+    with pytest.raises(FieldErrors) as raised:
+        build_referral_for(store, settings, ANALYST, network, out, to="PS Nowhere 9")
+    assert set(raised.value.errors) == {"to"}
+    with pytest.raises(FieldErrors) as raised:
+        build_referral_for(store, settings, ANALYST, "S1", out)
+    assert set(raised.value.errors) == {"target"}
+    with pytest.raises(NotFound):
+        build_referral_for(store, settings, SUPERVISOR, network, out)
+    built = build_referral_for(store, settings, ANALYST, network, out, to="PS Demopur 1")
+    reference, folder = referral_folder(store, ANALYST, str(built.referral_id))
+    assert reference == built.reference and folder == built.folder and (folder / "manifest-sha256.txt").exists()
+    assert referral_folder(store, STATION, built.reference)[1] == folder  # addressed to that station
+    with pytest.raises(NotFound):
+        referral_folder(store, Principal("sid", Role.STATION, station="PS Demopur 2"), built.reference)
+
+
+def test_ip_timeline_in_time_order(store: Engine) -> None:
+    _, report = _a_phone(store)
+    detail = report_page(store, ANALYST, report)
+    timeline = ip_timeline(detail["versions"][0])
+    assert all(t["kind"] == "ip" for t in timeline)
+    dated = [t["observed_at"] for t in timeline if t["observed_at"]]
+    assert dated == sorted(dated)

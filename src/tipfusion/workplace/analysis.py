@@ -1,7 +1,8 @@
 """The analyst's tools as scoped services: search by any identifier, a network as a graph, and linking overrides.
 
 These are central work: the analyst (and admin, supervisor) look across the whole store, so a district or station
-officer — whose need to know is their referrals — is refused as not found (audited, see `scope`). Viewing is audited
+officer — whose need to know is their referrals — is refused search as not found (audited, see `scope`); the graph
+of a network follows the network page's rule (a network referred to their station or district). Viewing is audited
 by the web layer in one place; an override is audited by `link.service.add_override` under the principal's name.
 
 The graph is built from what `tipfusion link` stored (`link_explanations`, `report_links`, `suppressed_values`): no
@@ -11,13 +12,16 @@ linking logic here, only the reading of its explanation, so every edge can say w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, and_, select
 
 from tipfusion.accounts.principal import CENTRAL_ROLES, Principal, Role
+from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.service import add_override, resolve_id
+from tipfusion.refer.service import BuiltReferral, build_referral
 from tipfusion.search import SearchResult, search
 from tipfusion.search.lookup import esp_scopes
 from tipfusion.search.readings import readings
@@ -30,7 +34,7 @@ from tipfusion.store.tables import (
     suppressed_values,
 )
 from tipfusion.workplace.cases import FieldErrors
-from tipfusion.workplace.scope import require_roles
+from tipfusion.workplace.scope import ensure_visible, require_roles, visible_referral
 
 OVERRIDING_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
 """Who may tell the linker it was wrong: the central unit's analysts (and admins); supervisors only read."""
@@ -148,7 +152,7 @@ def network_graph(
     suspect; what is left out is counted in `omitted`. Old network names are followed to the current one.
     """
     with engine.connect() as conn:
-        require_roles(conn, principal, CENTRAL_ROLES, "network graph")
+        ensure_visible(conn, principal, "network", network_id)
         current = resolve_id(conn, network_id.strip())
         row = conn.execute(select(networks).where(networks.c.network_id == current)).first()
         if row is None:
@@ -325,3 +329,46 @@ def _canonical(conn: Connection, kind: str, value: str, phone_region: str, error
         errors["value"] = f"{text!r} does not read as a {kind}"
         return None
     return found[0].canonical
+
+
+def build_referral_for(
+    engine: Engine,
+    settings: Settings,
+    principal: Principal,
+    target: str,
+    output: Path,
+    to: str | None = None,
+    operation: str | None = None,
+) -> BuiltReferral:
+    """Build a referral package about a suspect or network (`refer.service.build_referral`) as the principal.
+
+    The central unit refers (analysts and admins); a target or addressee the store does not hold is a `FieldErrors`
+    on `target` / `to`, any other refusal on `target`.
+    """
+    with engine.connect() as conn:
+        require_roles(conn, principal, OVERRIDING_ROLES, "build referral", action="refer")
+    if not (target or "").strip():
+        raise FieldErrors({"target": "required: a suspect (S…) or network (N…) id"})
+    try:
+        return build_referral(
+            engine, settings, principal.username, target.strip(), output, (to or "").strip() or None, operation
+        )
+    except NotFound as error:
+        name = "to" if "station or district" in str(error) else "target"
+        raise FieldErrors({name: str(error)}) from error
+    except TipfusionError as error:
+        raise FieldErrors({"target": str(error)}) from error
+
+
+def referral_folder(engine: Engine, principal: Principal, reference: str) -> tuple[str, Path]:
+    """(reference, the sealed package's folder) of a referral the principal may open (NotFound otherwise, audited)."""
+    with engine.connect() as conn:
+        row = visible_referral(conn, principal, reference, action="download")
+    return str(row.reference), Path(row.output_dir)
+
+
+def ip_timeline(version: dict[str, Any]) -> list[dict[str, Any]]:
+    """A report version's IP sightings in time order (undated last): address, port, event, time as received and in
+    UTC, whose it is and whether it identifies a subscriber — the rows a report page lists."""
+    sightings = [i for i in version.get("identifiers", []) if i.get("kind") == "ip"]
+    return sorted(sightings, key=lambda i: (i.get("observed_at") is None, i.get("observed_at") or "", i.get("path")))
