@@ -49,6 +49,12 @@ NOISE_KINDS = ("phone", "email", "esp_user", "screen_name", "device", "url", "ip
 _CANONICAL_READINGS = {"phone", "email", "ip", "device"}
 
 
+def ensure_may_search(engine: Engine, principal: Principal) -> None:
+    """Refuse (not found, audited) a role that may not search the store — for the empty search form."""
+    with engine.connect() as conn:
+        require_roles(conn, principal, CENTRAL_ROLES, "search")
+
+
 def find(
     engine: Engine, principal: Principal, raw: str, phone_region: str, kind: str | None = None, limit: int = 500
 ) -> SearchResult:
