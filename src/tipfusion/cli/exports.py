@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -58,8 +57,6 @@ def _export(ctx: typer.Context, what: str, output: Path, fmt: str) -> None:
     maker, fields = makers[what]
     with app.ready_engine().begin() as conn:
         rows = maker(conn)
-        if fmt == "csv":
-            rows = [{k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in r.items()} for r in rows]
         write_rows(rows, fields, fmt, output)
         append(
             conn, app.actor, [AuditEvent(f"export.{what}", "export", str(output), {"rows": len(rows), "format": fmt})]
