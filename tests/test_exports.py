@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,15 @@ from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.enrich.demo import build_demo_reference
 from tipfusion.enrich.service import EnrichConfig, EnrichService
+from tipfusion.errors import ConfigurationError
+from tipfusion.exports.registry import renderers
+from tipfusion.exports.sources import SOURCES
 from tipfusion.exports.spreadsheet import append_row, csv_cell, write_csv
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
 from tipfusion.refer.service import build_referral
 from tipfusion.route.service import build_platform_requests, build_requests
-from tipfusion.store.tables import suspects
+from tipfusion.store.tables import networks, suspects
 from tipfusion.triage.service import TriageService
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -108,8 +112,9 @@ def test_no_export_carries_a_live_formula(payload_store: tuple[Engine, Settings,
     runner = CliRunner()
     db = ["--database", settings.database_url]
     for what in ("ips", "reports", "suspects", "networks", "routing"):
-        done = runner.invoke(app, [*db, "export", what, "--format", "csv", "--output", str(out / f"{what}.csv")])
-        assert done.exit_code == 0, done.output
+        for fmt in ("csv", "xlsx"):
+            done = runner.invoke(app, [*db, "export", what, "--format", fmt, "--output", str(out / f"{what}.{fmt}")])
+            assert done.exit_code == 0, done.output
     build_requests(engine, settings, "tester", out / "notices", isp_table)
     build_platform_requests(engine, settings, "tester", out / "platforms")
     with engine.connect() as conn:
@@ -140,8 +145,98 @@ def test_no_export_carries_a_live_formula(payload_store: tuple[Engine, Settings,
             assert not [v for v, kind in values if kind == "f"], path
             neutralised[path.name] = sum(isinstance(v, str) and v.startswith(("=", "+", "@")) for v, _ in values)
     # the payloads did reach the files that show them, as text
-    for name in ("ips.csv", "suspects.csv"):  # one report makes no network
+    for name in ("ips.csv", "suspects.csv", "ips.xlsx", "suspects.xlsx"):  # one report makes no network
         assert neutralised[name] > 0, (name, neutralised)
     assert any(n.endswith("-annex.xlsx") and neutralised[n] >= 3 for n in names), neutralised
     platform_csv = next(p for p in written if p.name.endswith("-annex.csv") and "PLATFORM" in p.name)
     assert "'" + HYPERLINK in _csv_cells(platform_csv)
+
+
+def test_export_help_lists_what_and_formats() -> None:
+    shown = CliRunner().invoke(app, ["export", "--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0
+    for source in SOURCES.values():
+        assert f"{source.name}: {', '.join(source.formats)}" in shown.output
+    assert SOURCES["ips"].formats == ["csv", "json", "xlsx"]
+    assert SOURCES["chart"].formats == ["json", "graphml"] and SOURCES["referral"].formats == ["misp", "stix"]
+
+
+def test_a_format_an_export_does_not_have_names_the_ones_it_has(tmp_path: Path) -> None:
+    done = CliRunner().invoke(app, ["export", "ips", "--format", "graphml", "--output", str(tmp_path / "x")])
+    assert isinstance(done.exception, ConfigurationError)
+    assert "csv, json, xlsx" in str(done.exception) and not (tmp_path / "x").exists()
+
+
+def test_adding_a_format_is_one_module(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module dropped into the formats package is offered for every source whose content it accepts."""
+    from tipfusion.exports import formats
+
+    folder = tmp_path / "more"
+    folder.mkdir()
+    (folder / "tsv.py").write_text(
+        "from tipfusion.exports.registry import Renderer\n"
+        "def render(content, output, synthetic):\n"
+        "    output.write_text('\\n'.join('\\t'.join(map(str, r.values())) for r in content.rows))\n"
+        "RENDERER = Renderer('tsv', frozenset({'table'}), '.tsv', 'tab-separated', render)\n"
+    )
+    monkeypatch.setattr(formats, "__path__", [*formats.__path__, str(folder)])
+    renderers.cache_clear()
+    try:
+        assert "tsv" in SOURCES["reports"].formats and "tsv" not in SOURCES["chart"].formats
+        done = CliRunner().invoke(
+            app, ["--database", db_url, "export", "reports", "--format", "tsv", "-o", str(tmp_path / "r.tsv")]
+        )
+        assert done.exit_code == 0, done.output
+        assert (tmp_path / "r.tsv").read_text() == ""  # an empty store: no rows
+    finally:
+        monkeypatch.undo()
+        renderers.cache_clear()
+    assert "tsv" not in SOURCES["reports"].formats
+
+
+@pytest.fixture
+def linked(engine: Engine, db_url: str, synthetic_batch: Path) -> tuple[Engine, str]:
+    IngestService(engine, Settings(database_url=db_url, reports_per_transaction=50), "tester").ingest_paths(
+        [synthetic_batch]
+    )
+    LinkService(engine, "tester").run()
+    return engine, db_url
+
+
+def test_link_chart_as_graphml_reads_back_in_stdlib_xml_and_igraph(linked: tuple[Engine, str], tmp_path: Path) -> None:
+    from xml.etree import ElementTree as ET
+
+    import igraph
+
+    engine, db_url = linked
+    with engine.connect() as conn:
+        in_networks = conn.execute(select(suspects.c.suspect_id).where(suspects.c.network_id.is_not(None))).all()
+        network = conn.execute(select(networks.c.network_id).order_by(networks.c.suspects.desc())).scalars().first()
+        members = conn.execute(select(suspects.c.suspect_id).where(suspects.c.network_id == network)).scalars().all()
+    assert network is not None and len(members) >= 2
+    runner = CliRunner()
+    whole, one = tmp_path / "all.graphml", tmp_path / "one.graphml"
+    assert runner.invoke(app, ["--database", db_url, "export", "chart", "-o", str(whole)]).exit_code == 0
+    done = runner.invoke(app, ["--database", db_url, "export", "chart", network, "-o", str(one)])
+    assert done.exit_code == 0, done.output
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    root = ET.parse(one).getroot()
+    nodes = {n.get("id") for n in root.iterfind("g:graph/g:node", ns)}
+    edges = [(e.get("source"), e.get("target")) for e in root.iterfind("g:graph/g:edge", ns)]
+    assert nodes == set(members) and edges and all(a in nodes and b in nodes for a, b in edges)
+    keys = {k.get("attr.name"): k.get("attr.type") for k in root.iterfind("g:key", ns)}
+    assert keys["weight"] == "double" and keys["reports"] == "long" and keys["kinds"] == "string"
+    graph = igraph.Graph.Read_GraphML(str(one))
+    assert sorted(graph.vs["id"]) == sorted(members) and graph.ecount() == len(edges)
+    assert all(w > 0 for w in graph.es["weight"]) and all(graph.es["kinds"])
+    everything = igraph.Graph.Read_GraphML(str(whole))
+    assert everything.vcount() == len(in_networks)
+    as_json = tmp_path / "one.json"
+    assert (
+        runner.invoke(
+            app, ["--database", db_url, "export", "chart", network, "--format", "json", "-o", str(as_json)]
+        ).exit_code
+        == 0
+    )
+    document = json.loads(as_json.read_text())
+    assert {n["id"] for n in document["nodes"]} == set(members) and len(document["links"]) == len(edges)
