@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from tipfusion.cli import (
     admin,
+    backup,
     cases,
     demo,
     enrich,
@@ -94,6 +95,7 @@ cases.register(app)
 report.register(app)
 lookup.register(app)
 keys.register(app)
+backup.register(app)
 
 
 def run() -> None:
