@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from tipfusion.cli import (
     admin,
+    backup,
     cases,
     demo,
     enrich,
@@ -96,6 +97,7 @@ report.register(app)
 lookup.register(app)
 keys.register(app)
 users.register(app)
+backup.register(app)
 
 
 def run() -> None:
