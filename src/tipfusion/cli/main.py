@@ -25,6 +25,7 @@ from tipfusion.cli import (
     route,
     synth,
     triage,
+    users,
 )
 from tipfusion.cli.context import AppContext, console, err_console
 from tipfusion.config import load_settings
@@ -94,6 +95,7 @@ cases.register(app)
 report.register(app)
 lookup.register(app)
 keys.register(app)
+users.register(app)
 
 
 def run() -> None:
