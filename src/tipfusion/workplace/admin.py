@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 
@@ -21,10 +22,13 @@ from tipfusion.accounts.principal import Principal, Role
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import CaseDeadlines, Settings, UnitProfile
 from tipfusion.enrich.isp_table import Isp, load_isp_table
-from tipfusion.errors import TipfusionError
+from tipfusion.errors import InputRefused, TipfusionError
 from tipfusion.store.tables import police_stations
 from tipfusion.workplace.cases import FieldErrors
 from tipfusion.workplace.scope import require_roles
+
+if TYPE_CHECKING:
+    from tipfusion.accounts.service import Account
 
 ADMINS = frozenset({Role.ADMIN})
 LAYER_SUFFIXES = (".geojson", ".json", ".gpkg")
@@ -215,3 +219,56 @@ def referral_statements(engine: Engine, settings: Settings, principal: Principal
         statements,
         problem,
     )
+
+
+def _account_errors(error: TipfusionError) -> FieldErrors:
+    """An account refusal beside the form field it names (`InputRefused.fields`), else beside the username."""
+    names = error.fields if isinstance(error, InputRefused) and error.fields else ("username",)
+    return FieldErrors(
+        {name: str(error).replace("--district", "a district").replace("--station", "a station") for name in names}
+    )
+
+
+def accounts(engine: Engine, principal: Principal) -> Sequence[Account]:
+    """Every account, with its role, jurisdiction and whether it is disabled or locked (admins only)."""
+    from tipfusion.accounts.service import list_accounts
+
+    with engine.connect() as conn:
+        require_roles(conn, principal, ADMINS, "accounts")
+    return list_accounts(engine)
+
+
+def create_account(
+    engine: Engine,
+    principal: Principal,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    district: str = "",
+    station: str = "",
+) -> Account:
+    """A new account under the admin's name (`accounts.service.create_user`); refusals beside their field."""
+    from tipfusion.accounts.service import create_user
+
+    with engine.connect() as conn:
+        require_roles(conn, principal, ADMINS, "accounts", "account.create")
+    try:
+        return create_user(
+            engine, principal.username, username, password, role, district=district or None, station=station or None
+        )
+    except TipfusionError as error:
+        raise _account_errors(error) from error
+
+
+def set_account_disabled(engine: Engine, principal: Principal, username: str, disabled: bool) -> Account:
+    """Disable an account (its sessions and API tokens end at once) or enable it again; an admin cannot disable
+    their own account (the unit would risk having no admin left)."""
+    from tipfusion.accounts.service import get_account, set_disabled
+
+    with engine.connect() as conn:
+        require_roles(conn, principal, ADMINS, "accounts", "account.disable" if disabled else "account.enable")
+    get_account(engine, username)  # NotFound for a name the store does not hold
+    if disabled and username.strip().lower() == principal.username:
+        raise FieldErrors({"username": "you cannot disable your own account; another admin can"})
+    return set_disabled(engine, principal.username, username, disabled)
