@@ -120,7 +120,7 @@ def overdue_list(
     return tuple(i for i in items if i.station == principal.station)
 
 
-def chart_svg(dashboard: ForceDashboard, width: int = 720, row: int = 22) -> str:
+def chart_svg(dashboard: ForceDashboard, width: int = 900, row: int = 30) -> str:
     """Referrals, FIRs and arrests per district (or per station when the scope is one district or station) as
     horizontal bars in one SVG: drawn by the server, so the page and the PDF need no chart library."""
     if len(dashboard.districts) > 1:
@@ -139,7 +139,7 @@ def chart_svg(dashboard: ForceDashboard, width: int = 720, row: int = 22) -> str
     height = 30 + row * max(1, len(items))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" font-size="11" font-family="sans-serif">',
+        f'width="{width}" height="{height}" font-size="13" font-family="sans-serif">',
         "<title>Referrals, FIRs and arrests</title>",
     ]
     for j, (key, colour) in enumerate(series):
@@ -160,7 +160,9 @@ def chart_svg(dashboard: ForceDashboard, width: int = 720, row: int = 22) -> str
                 f'<rect x="{label_width}" y="{y:.1f}" width="{length:.1f}" height="{bar - 1:.1f}" fill="{colour}">'
                 f"<title>{html.escape(name)}: {value} {TOTAL_LABELS[key].lower()}</title></rect>"
             )
-            parts.append(f'<text x="{label_width + length + 3:.1f}" y="{y + bar - 2:.1f}" font-size="8">{value}</text>')
+            parts.append(
+                f'<text x="{label_width + length + 3:.1f}" y="{y + bar - 2:.1f}" font-size="10">{value}</text>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 
