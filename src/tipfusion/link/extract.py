@@ -16,9 +16,11 @@ from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.link.records import LinkInput, Suppressed
+from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
+from tipfusion.normalise.registry import KINDS
 from tipfusion.store.bulk import rows_of
 
-IDENTITY_KINDS = {"esp_user", "email", "phone", "device", "screen_name", "prior_report"}
+LINKS = {name: kind.links for name, kind in KINDS.items() if kind.links is not None}
 VIRAL_ANNOTATIONS = {"viral", "potentialMeme"}
 IP_NOT_ATTRIBUTABLE = {
     "mobile_cgnat": "carrier-grade NAT address without source port and exact time: shared by many subscribers",
@@ -59,7 +61,7 @@ def load_input(conn: Connection) -> LinkInput:
     sql = (
         "SELECT o.report_id, o.account_ordinal, o.file_ordinal, o.kind, o.canonical, o.valid, o.port, "
         "o.observed_at, o.origin, o.verified, o.role FROM identifier_observations o "
-        "WHERE o.is_current AND o.kind <> 'display_name'"
+        "WHERE o.is_current AND o.kind IN (" + ", ".join(f"'{name}'" for name in sorted(LINKS)) + ")"
     )
     for (
         report,
@@ -76,20 +78,21 @@ def load_input(conn: Connection) -> LinkInput:
     ) in rows_of(conn, sql):
         # only the reported side (reported person, accounts associated with them, their uploads) says who the
         # suspect is; a recipient's account is network evidence; a victim's values are never evidence about anyone
-        if kind == "group" or kind == "chat_room":
+        links = LINKS[kind]
+        if links.how == GROUP:
             if role in SUSPECT_ROLES or role == "incident":
                 data.groups.append((report, canonical))
             continue
-        if kind == "file_hash":
+        if links.how == FILE:
             if file is not None and valid:
                 file_hashes[(report, file)].append(canonical)
             continue
-        if kind == "esp_user" and role == "recipient":
+        if links.how == ACCOUNT and role == "recipient":
             data.recipients.append((report, canonical))
             continue
         if origin != "field" or not valid or role not in SUSPECT_ROLES:
             continue
-        if kind == "ip":
+        if links.how == ADDRESS:
             network_type = network_types.get(canonical)
             found = ip_key(canonical, network_type, port, observed_at)
             if found is None:
@@ -98,10 +101,10 @@ def load_input(conn: Connection) -> LinkInput:
                 data.identity.append((report, *found))
                 if found[0] == "ip_fixed" and observed_at is not None:
                     data.colocations.append((report, f"{canonical}@{str(observed_at)[:10]}"))
-        elif kind == "url":
+        elif links.accounts_only:
             if account is not None:  # profile URLs, not content URLs
-                data.identity.append((report, "url", canonical))
-        elif kind in IDENTITY_KINDS:
+                data.identity.append((report, kind, canonical))
+        elif links.how in (IDENTITY, ACCOUNT):
             data.identity.append((report, kind, canonical))
             if verified:
                 data.verified.add((report, kind, canonical))
