@@ -104,8 +104,12 @@ def test_linking_takes_it_with_the_kind_s_own_defaults(kind: IdentifierKind) -> 
         return
     assert extract.LINKS[kind.name] == kind.links
     assert kind.links.how in {IDENTITY, ACCOUNT, ADDRESS, GROUP, FILE}
-    if kind.links.how == IDENTITY:
+    if kind.links.how == IDENTITY and kind.links.same_as is None:
         assert [e.key for e in kind.links.evidence] == [kind.name], "identity evidence is keyed by the kind"
+    if kind.links.same_as is not None:  # it links as another kind's value, with that kind's weight
+        cleaned = clean(kind.name, kind.example)
+        assert cleaned is not None and not kind.links.evidence
+        assert kind.links.key(kind.name, cleaned.canonical)[0] in settings.weights
     for evidence in kind.links.evidence:
         assert settings.weights[evidence.key] == evidence.weight
         assert settings.caps[evidence.key] == evidence.cap

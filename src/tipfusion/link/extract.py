@@ -103,11 +103,12 @@ def load_input(conn: Connection) -> LinkInput:
                     data.colocations.append((report, f"{canonical}@{str(observed_at)[:10]}"))
         elif links.accounts_only:
             if account is not None:  # profile URLs, not content URLs
-                data.identity.append((report, kind, canonical))
+                data.identity.append((report, *links.key(kind, canonical)))
         elif links.how in (IDENTITY, ACCOUNT):
-            data.identity.append((report, kind, canonical))
+            evidence = links.key(kind, canonical)
+            data.identity.append((report, *evidence))
             if verified:
-                data.verified.add((report, kind, canonical))
+                data.verified.add((report, *evidence))
     data.suppressed.extend(
         Suppressed("ip", ip, len(held), reason) for (ip, reason), held in ip_suppressed.items() if len(held) > 1
     )
@@ -127,7 +128,10 @@ def load_input(conn: Connection) -> LinkInput:
     for (report, ordinal), hashes in file_hashes.items():
         data.files.append((report, min(hashes), (report, ordinal) in flagged))
 
-    data.leads.extend(rows_of(conn, "SELECT lead_ref, kind, canonical FROM lead_identifiers"))
+    # a lead names a value as the kind it was listed as: it meets the reports' values under the same key
+    for lead_ref, listed, value in rows_of(conn, "SELECT lead_ref, kind, canonical FROM lead_identifiers"):
+        how = LINKS.get(listed)
+        data.leads.append((lead_ref, *(how.key(listed, value) if how else (listed, value))))
     # what an ISP said about the subscriber behind a report's address: strong identity evidence
     for report, phone, alternate, email, id_type, id_number in rows_of(
         conn, "SELECT report_id, phone, alternate_phone, email, id_document_type, id_document_number FROM isp_answers"

@@ -51,12 +51,19 @@ class Links:
     accounts_only: only a value on an account is identity evidence (a profile URL says who; a content URL does not).
     deconflict: two teams must not work one holder unknowingly: routing flags a value held by suspects it sends to
         different stations.
+    same_as: the evidence key and value a canonical value links under when another kind carries the same thing
+        (a SIM's ICCID in a lead list is the ICCID an ESP sends as a device ID); None: its own kind and value.
     """
 
     how: str
     evidence: tuple[Evidence, ...] = ()
     accounts_only: bool = False
     deconflict: bool = False
+    same_as: Callable[[str], tuple[str, str]] | None = None
+
+    def key(self, kind: str, canonical: str) -> tuple[str, str]:
+        """The (evidence key, value) a value of `kind` links under."""
+        return self.same_as(canonical) if self.same_as is not None else (kind, canonical)
 
 
 @dataclass(frozen=True, slots=True)
