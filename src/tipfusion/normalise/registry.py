@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from tipfusion.normalise import device, email, hashes, ip, phone, simple
+from tipfusion.normalise import device, email, hashes, iccid, ip, phone, simple
 from tipfusion.normalise.cleaned import Cleaned, Context
 from tipfusion.normalise.kind import IdentifierKind
 
@@ -27,6 +27,7 @@ KINDS: dict[str, IdentifierKind] = {
         simple.CHAT_ROOM,
         simple.PRIOR_REPORT,
         simple.DISPLAY_NAME,
+        iccid.KIND,
     )
 }
 
