@@ -1,4 +1,4 @@
-"""`tipfusion jurisdictions import | demo | list`, `tipfusion route [override]`, `tipfusion export routing`."""
+"""`tipfusion jurisdictions import | demo | list`, `tipfusion route [override]` (`export routing` is in cli/exports)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from tipfusion.cli.context import AppContext, console, progress, show
-from tipfusion.cli.exports import export_app
 
 if TYPE_CHECKING:
     from tipfusion.route.service_routing import RoutingSummary
@@ -143,29 +142,6 @@ def route_override(
     app: AppContext = ctx.obj
     number = override_routing(app.ready_engine(), app.actor, suspect_id, reason, district, station)
     console.print(f"override {number}: {suspect_id} → {station or district} from the next `tipfusion route`")
-
-
-@export_app.command("routing")
-def export_routing(
-    ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o")],
-    fmt: Annotated[str, typer.Option("--format")] = "csv",
-) -> None:
-    """One row per suspect: suspect_id, district, station (empty when not decided), basis, confidence, network_id."""
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.enrich.export import write_rows
-    from tipfusion.route.service_routing import ROUTING_FIELDS, routing_rows
-
-    if fmt not in {"csv", "json"}:
-        raise typer.BadParameter("--format must be csv or json")
-    app: AppContext = ctx.obj
-    engine = app.ready_engine()
-    rows = routing_rows(engine)
-    write_rows(rows, ROUTING_FIELDS, fmt, output)
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent("export.routing", "export", str(output), {"rows": len(rows)})])
-    app.banner()
-    console.print(f"{len(rows):,} routing decisions → {output}")
 
 
 def register(app: typer.Typer) -> None:

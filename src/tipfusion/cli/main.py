@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from tipfusion.cli import (
     admin,
+    backup,
     cases,
     demo,
     enrich,
@@ -25,6 +26,7 @@ from tipfusion.cli import (
     route,
     synth,
     triage,
+    users,
 )
 from tipfusion.cli.context import AppContext, console, err_console
 from tipfusion.config import load_settings
@@ -94,6 +96,8 @@ cases.register(app)
 report.register(app)
 lookup.register(app)
 keys.register(app)
+users.register(app)
+backup.register(app)
 
 
 def run() -> None:
