@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, safe
 
 export_app = typer.Typer(no_args_is_help=True, help="Export tables for analysts (CSV or JSON).")
 
@@ -32,7 +32,10 @@ def export_ips(
         write_rows(rows, IP_FIELDS, fmt, output)
         append(conn, app.actor, [AuditEvent("export.ips", "export", str(output), {"rows": len(rows), "format": fmt})])
     app.banner()
-    console.print(f"{len(rows):,} IP addresses → {output} (locations are database estimates, never evidence)")
+    console.print(
+        f"{len(rows):,} IP addresses → {safe(output)} (locations are database estimates, never evidence)",
+        soft_wrap=True,
+    )
 
 
 def _export(ctx: typer.Context, what: str, output: Path, fmt: str) -> None:
@@ -65,7 +68,7 @@ def _export(ctx: typer.Context, what: str, output: Path, fmt: str) -> None:
             conn, app.actor, [AuditEvent(f"export.{what}", "export", str(output), {"rows": len(rows), "format": fmt})]
         )
     app.banner()
-    console.print(f"{len(rows):,} {what} → {output}")
+    console.print(f"{len(rows):,} {what} → {safe(output)}", soft_wrap=True)
 
 
 @export_app.command("reports")
