@@ -21,7 +21,7 @@ from tipfusion.domain import PARTY_LABELS, PARTY_ROLES
 from tipfusion.enrich import identify
 from tipfusion.enrich import ip as enrich_ip
 from tipfusion.ingest import enums
-from tipfusion.normalise.kinds import KINDS
+from tipfusion.normalise.registry import KINDS
 from tipfusion.refer import dossier, words
 from tipfusion.route import routing, service_routing
 from tipfusion.triage import factors

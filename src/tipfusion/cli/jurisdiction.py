@@ -1,4 +1,4 @@
-"""`tipfusion jurisdictions import | demo | list`, `tipfusion route [override]`, `tipfusion export routing`."""
+"""`tipfusion jurisdictions import | demo | list`, `tipfusion route [override]` (`export routing` is in cli/exports)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, show
-from tipfusion.cli.exports import export_app
+from tipfusion.cli.context import AppContext, console, progress, safe, show
 
 if TYPE_CHECKING:
     from tipfusion.route.service_routing import RoutingSummary
@@ -36,9 +35,9 @@ def jurisdictions_import(
     count, problems = import_jurisdiction(
         app.ready_engine(), app.actor, path, districts_table, station_field, district_field
     )
-    console.print(f"{count} stations imported from {path}")
+    console.print(f"{count} stations imported from {safe(path)}", soft_wrap=True)
     for problem in problems:
-        console.print(f"[red]skipped[/] {problem}", soft_wrap=True)
+        console.print(f"[red]skipped[/] {safe(problem)}", soft_wrap=True)
 
 
 @jurisdictions_app.command("demo")
@@ -53,8 +52,9 @@ def jurisdictions_demo(
     layer, pins = demo_jurisdiction(out)
     count, _ = import_jurisdiction(app.ready_engine(), app.actor, layer, synthetic=True)
     console.print(
-        f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {layer}; PIN list {pins} "
-        f"(use it with tipfusion route --pins {pins})"
+        f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {safe(layer)}; PIN list {safe(pins)} "
+        f"(use it with tipfusion route --pins {safe(pins)})",
+        soft_wrap=True,
     )
 
 
@@ -75,7 +75,7 @@ def jurisdictions_list(ctx: typer.Context) -> None:
         "district", "stations", title="Jurisdiction" + (" (SYNTHETIC)" if any(r.synthetic for r in rows) else "")
     )
     for district, count in sorted(districts.items()):
-        table.add_row(district, str(count))
+        table.add_row(safe(district), str(count))
     show(table)
 
 
@@ -89,7 +89,7 @@ def print_routing(summary: RoutingSummary) -> None:
     if summary.by_station:
         table = Table("station", "suspects", title="Routed to stations")
         for station, count in sorted(summary.by_station.items(), key=lambda kv: (-kv[1], kv[0]))[:15]:
-            table.add_row(station, str(count))
+            table.add_row(safe(station), str(count))
         show(table)
 
 
@@ -142,30 +142,10 @@ def route_override(
 
     app: AppContext = ctx.obj
     number = override_routing(app.ready_engine(), app.actor, suspect_id, reason, district, station)
-    console.print(f"override {number}: {suspect_id} → {station or district} from the next `tipfusion route`")
-
-
-@export_app.command("routing")
-def export_routing(
-    ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o")],
-    fmt: Annotated[str, typer.Option("--format")] = "csv",
-) -> None:
-    """One row per suspect: suspect_id, district, station (empty when not decided), basis, confidence, network_id."""
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.enrich.export import write_rows
-    from tipfusion.route.service_routing import ROUTING_FIELDS, routing_rows
-
-    if fmt not in {"csv", "json"}:
-        raise typer.BadParameter("--format must be csv or json")
-    app: AppContext = ctx.obj
-    engine = app.ready_engine()
-    rows = routing_rows(engine)
-    write_rows(rows, ROUTING_FIELDS, fmt, output)
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent("export.routing", "export", str(output), {"rows": len(rows)})])
-    app.banner()
-    console.print(f"{len(rows):,} routing decisions → {output}")
+    console.print(
+        f"override {number}: {safe(suspect_id)} → {safe(station or district)} from the next `tipfusion route`",
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

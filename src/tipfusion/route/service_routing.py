@@ -16,6 +16,7 @@ from tipfusion.audit import AuditEvent, append
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.normalise.registry import KINDS
 from tipfusion.route.geocode import HINT, geocode
 from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, load_landline_areas, read_layer
 from tipfusion.route.routing import Decision, Evidence, decide
@@ -265,7 +266,8 @@ def route_all(
     return summary
 
 
-DECONFLICT_KINDS = {"phone", "email", "device", "esp_user", "subscriber_id", "url"}
+# Values two teams must not work unknowingly: the kinds that say so, and the ID document an ISP names a subscriber by.
+DECONFLICT_KINDS = {k.name for k in KINDS.values() if k.links and k.links.deconflict} | {"subscriber_id"}
 
 
 def deconflict(conn: Any, decisions: dict[str, Decision], actor: str = "tipfusion") -> dict[str, list[str]]:
