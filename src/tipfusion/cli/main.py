@@ -12,6 +12,7 @@ from rich.markup import escape
 from tipfusion.cli import (
     admin,
     cases,
+    config,
     demo,
     enrich,
     exports,
@@ -94,6 +95,7 @@ cases.register(app)
 report.register(app)
 lookup.register(app)
 keys.register(app)
+config.register(app)
 
 
 def run() -> None:

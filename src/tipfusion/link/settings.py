@@ -1,9 +1,16 @@
-"""Everything linking decides by, in one dataclass saved with each run."""
+"""Everything linking decides by, in one dataclass saved with each run (`link_runs.settings`).
+
+A unit changes it in the `[link]` table of its settings file (`tipfusion.tuning`); weights and caps are keyed by
+identifier kind name (`[link.weights] phone = 9`), merged over these defaults one kind at a time."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from annotated_types import Ge, Gt
+
+Count = Annotated[int, Ge(1)]
 
 
 @dataclass(frozen=True)
@@ -24,7 +31,7 @@ class LinkSettings:
             "subscriber_id": 10.0,
         }
     )
-    caps: dict[str, int] = field(
+    caps: dict[str, Count] = field(
         default_factory=lambda: {
             "email": 8,
             "phone": 6,
@@ -46,14 +53,14 @@ class LinkSettings:
     group_weight: float = 3.0
     recipient_weight: float = 3.0
     rare_file_weight: float = 1.0
-    min_rare_files: int = 2  # files alone link two suspects only from this many rare files in common
+    min_rare_files: Count = 2  # files alone link two suspects only from this many rare files in common
     lead_weight: float = 2.0
     colocation_weight: float = 2.0  # two suspects on one fixed-line address on the same day
-    colocation_cap: int = 4
-    group_cap: int = 60  # a group shared by more suspects is noise (a public channel)
-    file_cap: int = 8  # a file held by more suspects is circulating material, not a ring's own
+    colocation_cap: Count = 4
+    group_cap: Count = 60  # a group shared by more suspects is noise (a public channel)
+    file_cap: Count = 8  # a file held by more suspects is circulating material, not a ring's own
     edge_threshold: float = 2.0
-    resolution: float = 1.0
+    resolution: Annotated[float, Gt(0)] = 1.0
     seed: int = 20261129
 
     def as_dict(self) -> dict[str, Any]:
