@@ -140,9 +140,17 @@ def check_evidence(app: AppContext) -> EvidenceReport:
     for item in report.differ:
         found = f"; its bytes hash to {item.found}" if item.found else ""
         console.print(f"[red]ALTERED[/] {item.name} (stored as {item.sha256}): {item.reason}{found}", soft_wrap=True)
+    purged = f"; {report.purged:,} purged by retention (hash and name kept)" if report.purged else ""
     if report.ok:
-        console.print(f"evidence intact: {report.documents:,} source documents ({report.bytes:,} bytes) re-hashed")
-    summary = {"documents": report.documents, "bytes": report.bytes, "differ": [d.sha256 for d in report.differ]}
+        console.print(
+            f"evidence intact: {report.documents:,} source documents ({report.bytes:,} bytes) re-hashed{purged}"
+        )
+    summary = {
+        "documents": report.documents,
+        "bytes": report.bytes,
+        "purged": report.purged,
+        "differ": [d.sha256 for d in report.differ],
+    }
     with engine.begin() as conn:
         append(conn, app.actor, [AuditEvent("evidence.verified", "store", "source_documents", summary)])
     return report

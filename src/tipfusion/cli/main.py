@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from tipfusion.cli import (
     admin,
+    backup,
     cases,
     config,
     demo,
@@ -26,6 +27,7 @@ from tipfusion.cli import (
     route,
     synth,
     triage,
+    users,
 )
 from tipfusion.cli.context import AppContext, console, err_console
 from tipfusion.config import load_settings
@@ -95,6 +97,8 @@ cases.register(app)
 report.register(app)
 lookup.register(app)
 keys.register(app)
+users.register(app)
+backup.register(app)
 config.register(app)
 
 
