@@ -78,7 +78,7 @@ def demo(
     config = EnrichConfig(tuple(result.reference.databases), result.reference.isp_table, result.reference.warninglist)
     print_enrich_summary(EnrichService(engine, config, app.actor).run())
     _ip_sample(app)
-    link_summary = LinkService(engine, app.actor).run()
+    link_summary = LinkService(engine, app.actor, app.settings.tuning().link).run()
     with engine.connect() as conn:
         numbers = repo.counts(conn)
         chain = verify(conn)
@@ -97,12 +97,13 @@ def demo(
     console.rule("link: suspects and networks")
     print_link_summary(link_summary)
     console.rule("triage: the work queue")
-    triaged = TriageService(engine, app.actor).run()
+    triaged = TriageService(engine, app.actor, app.settings.tuning().triage).run()
     console.print(f"{triaged.lead_hits} suspect(s) named in the foreign lead list")
     print_queue(triaged.top, "suspect")
     console.rule("routing to police stations (SYNTHETIC demo jurisdiction)")
     import_jurisdiction(engine, app.actor, batch / "reference" / "demo-stations.geojson", synthetic=True)
-    print_routing(route_all(engine, app.actor, batch / "reference" / "demo-pins.csv"))
+    pins = batch / "reference" / "demo-pins.csv"
+    print_routing(route_all(engine, app.actor, pins, None, app.settings.tuning().routing))
     console.rule("requests to ISPs (BNSS s.94 notices, DOCX + PDF, annex CSV + XLSX)")
     for request in build_requests(engine, app.settings, app.actor, out / "requests", result.reference.isp_table):
         console.print(

@@ -124,7 +124,7 @@ def route(
     engine = app.ready_engine()
     with progress("routing") as update:
         update("every suspect from its evidence", 0, None)
-        summary = route_all(engine, app.actor, pins, landlines)
+        summary = route_all(engine, app.actor, pins, landlines, app.settings.tuning().routing)
     app.banner()
     print_routing(summary)
 

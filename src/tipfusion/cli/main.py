@@ -12,6 +12,7 @@ from tipfusion.cli import (
     admin,
     backup,
     cases,
+    config,
     demo,
     enrich,
     exports,
@@ -97,6 +98,7 @@ lookup.register(app)
 keys.register(app)
 users.register(app)
 backup.register(app)
+config.register(app)
 
 
 def run() -> None:

@@ -34,7 +34,7 @@ def triage(ctx: typer.Context) -> None:
     engine = app.ready_engine()
     with progress("triage") as update:
         update("scoring reports, suspects and networks", 0, None)
-        summary = TriageService(engine, app.actor).run()
+        summary = TriageService(engine, app.actor, app.settings.tuning().triage).run()
     app.banner()
     console.print(
         f"scored {summary.reports:,} reports, {summary.suspects:,} suspects, {summary.networks:,} networks; "
