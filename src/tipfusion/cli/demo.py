@@ -38,8 +38,8 @@ def demo(
     from tipfusion.extras import demo_generator
     from tipfusion.ingest import IngestService
     from tipfusion.link.service import LinkService
-    from tipfusion.route.service import build_requests
-    from tipfusion.route.service_routing import import_jurisdiction, route_all
+    from tipfusion.requests.service import build_requests
+    from tipfusion.route.service import import_jurisdiction, route_all
     from tipfusion.store import repository as repo
     from tipfusion.store.db import safe_url
     from tipfusion.store.tables import networks
