@@ -26,7 +26,7 @@ from tipfusion.exports.spreadsheet import append_row, csv_cell, write_csv
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
 from tipfusion.refer.service import build_referral
-from tipfusion.route.service import build_platform_requests, build_requests
+from tipfusion.requests.service import build_platform_requests, build_requests
 from tipfusion.store.tables import networks, suspects
 from tipfusion.triage.service import TriageService
 

@@ -44,6 +44,12 @@ class XmlLimits:
 
     max_document_bytes: int = 64 * 1024 * 1024
     stream_above_bytes: int = 4 * 1024 * 1024
+    # zips: the archive file itself, what all its members (nested zips included) may expand to, how many times its
+    # own size that may be, and how deep zips may nest; the members past a limit are quarantined with the reason
+    max_archive_bytes: int = 2 * 1024 * 1024 * 1024
+    max_archive_expanded_bytes: int = 8 * 1024 * 1024 * 1024
+    max_zip_ratio: int = 200
+    max_zip_depth: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     limits = XmlLimits(
         max_document_bytes=_int(env, "TIPFUSION_MAX_DOCUMENT_BYTES", limits_data.get("max_document_bytes"), 64 << 20),
         stream_above_bytes=_int(env, "TIPFUSION_STREAM_ABOVE_BYTES", limits_data.get("stream_above_bytes"), 4 << 20),
+        max_archive_bytes=_int(env, "TIPFUSION_MAX_ARCHIVE_BYTES", limits_data.get("max_archive_bytes"), 2 << 30),
+        max_archive_expanded_bytes=_int(
+            env, "TIPFUSION_MAX_ARCHIVE_EXPANDED_BYTES", limits_data.get("max_archive_expanded_bytes"), 8 << 30
+        ),
+        max_zip_ratio=_int(env, "TIPFUSION_MAX_ZIP_RATIO", limits_data.get("max_zip_ratio"), 200),
+        max_zip_depth=_int(env, "TIPFUSION_MAX_ZIP_DEPTH", limits_data.get("max_zip_depth"), 3, minimum=0),
     )
     enrich = _section(data, "enrich")
     databases = env.get("TIPFUSION_IP_DATABASES")

@@ -11,7 +11,7 @@ from tipfusion.config import Settings
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
-from tipfusion.route.service_routing import import_jurisdiction, route_all
+from tipfusion.route.service import import_jurisdiction, route_all
 from tipfusion.triage.service import TriageService
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from tipfusion import clock
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, safe
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -38,9 +38,10 @@ def demo(
     from tipfusion.extras import demo_generator
     from tipfusion.ingest import IngestService
     from tipfusion.link.service import LinkService
-    from tipfusion.route.service import build_requests
-    from tipfusion.route.service_routing import import_jurisdiction, route_all
+    from tipfusion.requests.service import build_requests
+    from tipfusion.route.service import import_jurisdiction, route_all
     from tipfusion.store import repository as repo
+    from tipfusion.store.db import safe_url
     from tipfusion.store.tables import networks
     from tipfusion.triage.service import TriageService
 
@@ -87,9 +88,11 @@ def demo(
     console.print(
         f"audit chain: {'intact' if chain.ok else 'BROKEN at ' + str(chain.first_broken)}, {chain.count:,} entries"
     )
+    shown_url = safe(safe_url(app.settings.database_url))
     console.print(
-        f"store: {app.settings.database_url}  — explore with: tipfusion --database {app.settings.database_url} "
-        "network show ID | export reports --output FILE | quarantine list"
+        f"store: {shown_url}  — explore with: tipfusion --database {shown_url} "
+        "network show ID | export reports --output FILE | quarantine list",
+        soft_wrap=True,
     )
     console.rule("link: suspects and networks")
     print_link_summary(link_summary)
@@ -188,13 +191,13 @@ def _sample(app: AppContext) -> None:
                 at = row.observed_at
                 table.add_row(
                     kind,
-                    row.raw,
-                    row.value,
-                    row.detail or "",
+                    safe(row.raw),
+                    safe(row.value),
+                    safe(row.detail),
                     str(row.port or ""),
                     at.isoformat() if at else "",
                     at.astimezone(zone).isoformat() if at else "",
-                    row.flags or "",
+                    safe(row.flags),
                 )
     console.print(table)
 
@@ -226,14 +229,14 @@ def _ip_sample(app: AppContext) -> None:
             else "-"
         )
         table.add_row(
-            row["ip"],
-            row["isp"] or "-",
-            row["network_type"],
+            safe(row["ip"]),
+            safe(row["isp"] or "-"),
+            safe(row["network_type"]),
             str(row["accounts"]),
             str(row["reports"]),
             f"{row['identifiable_sightings']} / {row['sightings']}",
-            place,
-            row["last_seen_local"] or "",
+            safe(place),
+            safe(row["last_seen_local"]),
         )
     console.print(table)
 

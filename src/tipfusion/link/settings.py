@@ -10,41 +10,22 @@ from typing import Annotated, Any
 
 from annotated_types import Ge, Gt
 
+from tipfusion.normalise.registry import link_defaults
+
 Count = Annotated[int, Ge(1)]
+
+# The identity document an ISP names a subscriber by: the strongest evidence there is, and not an identifier kind.
+ISP_EVIDENCE_WEIGHTS = {"subscriber_id": 10.0}
+ISP_EVIDENCE_CAPS = {"subscriber_id": 6}
 
 
 @dataclass(frozen=True)
 class LinkSettings:
     # identity evidence: weight of one shared value (before the frequency discount) and the cap above which
-    # a value is held by too many distinct accounts to say anything (it is suppressed and listed)
-    weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "email": 8.0,
-            "phone": 7.0,
-            "device": 8.0,
-            "prior_report": 9.0,
-            "url": 7.0,
-            "screen_name": 2.0,
-            "ip_fixed": 5.0,
-            "ip_v6_prefix": 5.0,
-            "ip_cgnat_port": 8.0,
-            "subscriber_id": 10.0,
-        }
-    )
-    caps: dict[str, Count] = field(
-        default_factory=lambda: {
-            "email": 8,
-            "phone": 6,
-            "device": 6,
-            "prior_report": 50,
-            "url": 6,
-            "screen_name": 4,
-            "ip_fixed": 4,
-            "ip_v6_prefix": 4,
-            "ip_cgnat_port": 3,
-            "subscriber_id": 6,
-        }
-    )
+    # a value is held by too many distinct accounts to say anything (it is suppressed and listed). The defaults are
+    # the identifier kinds' own (tipfusion.normalise.registry), plus what an ISP answer names (not a kind).
+    weights: dict[str, float] = field(default_factory=lambda: {**link_defaults()[0], **ISP_EVIDENCE_WEIGHTS})
+    caps: dict[str, Count] = field(default_factory=lambda: {**link_defaults()[1], **ISP_EVIDENCE_CAPS})
     verified_bonus: float = 1.0  # both sides' value verified by the ESP
     same_name: float = 2.0  # both accounts name the same person
     different_name: float = -6.0  # both name a person, and never the same one
