@@ -10,7 +10,7 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, t
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from tipfusion.errors import ConfigurationError
+from tipfusion.errors import ConfigurationError, InputRefused
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _REVISION = re.compile(r"^revision(?::[^=]*)?=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
@@ -73,6 +73,20 @@ def where(url: str) -> str:
     if parsed.get_backend_name() == "sqlite":
         return str(parsed.database)
     return f"PostgreSQL database {parsed.database!r} at {parsed.host or 'localhost'}:{parsed.port or 5432}"
+
+
+def refuse_store_output(url: str, output: Path, option: str = "--output") -> None:
+    """An output path that is the SQLite store or one of its journal files (`-wal`, `-shm`, `-journal`) is refused:
+    writing an export there would truncate the store (issue 14 §2)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    store = Path(parsed.database).resolve()
+    taken = {store, *(store.with_name(store.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}
+    if output.resolve() in taken:
+        raise InputRefused(
+            f"{option} {output}: that is the store ({store.name}) or its journal; write elsewhere", option
+        )
 
 
 def _sqlite_setup(engine: Engine) -> None:
