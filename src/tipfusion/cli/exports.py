@@ -26,6 +26,7 @@ def export_ips(
     if fmt not in {"csv", "json"}:
         raise typer.BadParameter("--format must be csv or json")
     app: AppContext = ctx.obj
+    app.output(output)
     engine = app.ready_engine()
     with engine.begin() as conn:
         rows = ip_rows(conn, app.settings.profile.zone)
@@ -50,6 +51,7 @@ def _export(ctx: typer.Context, what: str, output: Path, fmt: str) -> None:
     if fmt not in {"csv", "json"}:
         raise typer.BadParameter("--format must be csv or json")
     app: AppContext = ctx.obj
+    app.output(output)
     makers = {
         "reports": (report_rows, REPORT_FIELDS),
         "suspects": (suspect_rows, SUSPECT_FIELDS),

@@ -50,7 +50,7 @@ def jurisdictions_demo(
     from tipfusion.route.service_routing import import_jurisdiction
 
     app: AppContext = ctx.obj
-    layer, pins = demo_jurisdiction(out)
+    layer, pins = demo_jurisdiction(app.output(out, "--out"))
     count, _ = import_jurisdiction(app.ready_engine(), app.actor, layer, synthetic=True)
     console.print(
         f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {layer}; PIN list {pins} "
@@ -159,6 +159,7 @@ def export_routing(
     if fmt not in {"csv", "json"}:
         raise typer.BadParameter("--format must be csv or json")
     app: AppContext = ctx.obj
+    app.output(output)
     engine = app.ready_engine()
     rows = routing_rows(engine)
     write_rows(rows, ROUTING_FIELDS, fmt, output)

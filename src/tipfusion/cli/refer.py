@@ -53,6 +53,7 @@ def refer_build(
     from tipfusion.refer import build_many, top_subjects
 
     app: AppContext = ctx.obj
+    app.output(output)
     setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
     setting_path(app.settings.referral_statements, "TIPFUSION_REFERRAL_STATEMENTS")
     engine = app.ready_engine()
@@ -181,6 +182,7 @@ def refer_export(
     from tipfusion.refer.service import interop_export
 
     app: AppContext = ctx.obj
+    app.output(output)
     engine = app.ready_engine()
     document = interop_export(engine, app.settings, target, fmt)
     output.parent.mkdir(parents=True, exist_ok=True)
