@@ -272,9 +272,7 @@ def operation_report_command(
 
     app: AppContext = ctx.obj
     if output is not None:
-        from tipfusion.store.db import refuse_store_output
-
-        refuse_store_output(app.settings.database_url, output, "-o")
+        app.output(output)
     templates = setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR") if output else None
     engine = app.ready_engine()
     with progress(f"operation {safe(name)}") as update:

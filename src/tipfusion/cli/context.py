@@ -125,6 +125,28 @@ class AppContext:
     def date_forms(self) -> str:
         return clock.forms(self.settings.profile.country)
 
+    def output(self, path: Path, option: str = "--output") -> Path:
+        """Every file or folder a user names for writing passes here: see `refuse_store_output`."""
+        return refuse_store_output(self.settings, path, option)
+
+
+def refuse_store_output(settings: Settings, path: Path, option: str = "--output") -> Path:
+    """Refuse to write over the store: `export … --output tipfusion.db` truncated it, and a write over its WAL or
+    shared-memory file corrupts it. The one guard every command that writes a file (or a folder) given by the user
+    calls before writing; links are resolved, so another name for the store is refused too."""
+    from tipfusion.errors import InputRefused
+    from tipfusion.store.db import store_files
+
+    target = os.path.realpath(path)
+    for part in store_files(settings.database_url):
+        if target == os.path.realpath(part):
+            raise InputRefused(
+                f"{option} {path}: that is the store's own file ({part.name}); writing there would destroy the store. "
+                "Choose another path.",
+                option,
+            )
+    return path
+
 
 def _probe(engine: Engine, url: str) -> None:
     """Open one connection now, so an unreachable server or a missing database is named before any work starts."""

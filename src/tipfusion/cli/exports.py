@@ -29,10 +29,9 @@ def run_export(app: AppContext, source: Source, target: str | None, output: Path
     from tipfusion.audit import AuditEvent, append
     from tipfusion.exports.registry import renderer_for
     from tipfusion.store import repository as repo
-    from tipfusion.store.db import refuse_store_output
 
     renderer = renderer_for(source.name, source.kind, fmt or source.default)
-    refuse_store_output(app.settings.database_url, output)
+    app.output(output)
     engine = app.ready_engine()
     content = source.gather(engine, app.settings, target)
     with engine.connect() as conn:

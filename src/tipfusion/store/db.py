@@ -10,7 +10,7 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, t
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from tipfusion.errors import ConfigurationError, InputRefused
+from tipfusion.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _REVISION = re.compile(r"^revision(?::[^=]*)?=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
@@ -67,26 +67,29 @@ def safe_url(url: str) -> str:
         return repr(url) if not url.strip() else "(unreadable URL)"
 
 
+STORE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def store_files(url: str) -> list[Path]:
+    """The files a SQLite store is made of (the database, its WAL, shared memory and rollback journal), as absolute
+    paths; none for PostgreSQL. Nothing may write over them, and a batch that contains them does not ingest them."""
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        return []
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    base = Path(database).absolute()
+    return [Path(f"{base}{suffix}") for suffix in STORE_COMPANIONS]
+
+
 def where(url: str) -> str:
     """The store as a person names it: the SQLite file, or the PostgreSQL host, port and database."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return str(parsed.database)
     return f"PostgreSQL database {parsed.database!r} at {parsed.host or 'localhost'}:{parsed.port or 5432}"
-
-
-def refuse_store_output(url: str, output: Path, option: str = "--output") -> None:
-    """An output path that is the SQLite store or one of its journal files (`-wal`, `-shm`, `-journal`) is refused:
-    writing an export there would truncate the store (issue 14 §2)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return
-    store = Path(parsed.database).resolve()
-    taken = {store, *(store.with_name(store.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}
-    if output.resolve() in taken:
-        raise InputRefused(
-            f"{option} {output}: that is the store ({store.name}) or its journal; write elsewhere", option
-        )
 
 
 def _sqlite_setup(engine: Engine) -> None:
