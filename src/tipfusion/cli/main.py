@@ -61,7 +61,12 @@ def main(
         ),
     ] = None,
     acting_as: Annotated[
-        str | None, typer.Option("--as", help="Actor recorded in the audit log (default: the OS user)")
+        str | None,
+        typer.Option(
+            "--as",
+            help="Check that the command acts as this account (it must be the one `tipfusion login` opened; "
+            "nobody may choose the name the audit log records)",
+        ),
     ] = None,
     _show_version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
