@@ -145,9 +145,17 @@ def check_evidence(app: AppContext) -> EvidenceReport:
         console.print(
             f"[red]ALTERED[/] {safe(item.name)} (stored as {item.sha256}): {safe(item.reason)}{found}", soft_wrap=True
         )
+    purged = f"; {report.purged:,} purged by retention (hash and name kept)" if report.purged else ""
     if report.ok:
-        console.print(f"evidence intact: {report.documents:,} source documents ({report.bytes:,} bytes) re-hashed")
-    summary = {"documents": report.documents, "bytes": report.bytes, "differ": [d.sha256 for d in report.differ]}
+        console.print(
+            f"evidence intact: {report.documents:,} source documents ({report.bytes:,} bytes) re-hashed{purged}"
+        )
+    summary = {
+        "documents": report.documents,
+        "bytes": report.bytes,
+        "purged": report.purged,
+        "differ": [d.sha256 for d in report.differ],
+    }
     with engine.begin() as conn:
         append(conn, app.actor, [AuditEvent("evidence.verified", "store", "source_documents", summary)])
     return report

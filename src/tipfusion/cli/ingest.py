@@ -34,6 +34,7 @@ def print_summary(summary: IngestSummary) -> None:
         ("reports updated (new version)", summary.updated),
         ("duplicates (already held)", summary.duplicates),
         ("quarantined", summary.quarantined),
+        ("skipped (not read)", len(summary.skipped)),
         ("fileDetails waiting for their report", summary.waiting_file_details),
         ("fileDetails attached from earlier batches", summary.attached_file_details),
         ("lead identifiers stored", summary.lead_identifiers),
@@ -50,6 +51,10 @@ def print_summary(summary: IngestSummary) -> None:
             f"skipped {len(summary.reference_skipped)} reference file(s) (not tips; load them "
             "with tipfusion enrich or tipfusion jurisdictions import): " + _names(summary.reference_skipped),
             soft_wrap=True,
+        )
+    if summary.skipped:
+        console.print(
+            f"skipped {len(summary.skipped)} item(s), not read: " + safe(_names(summary.skipped)), soft_wrap=True
         )
     for line in summary.rejected[:20]:
         console.print(f"[red]quarantined[/] {safe(line)}", soft_wrap=True)

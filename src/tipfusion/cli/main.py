@@ -11,7 +11,9 @@ import typer
 
 from tipfusion.cli import (
     admin,
+    backup,
     cases,
+    config,
     demo,
     enrich,
     exports,
@@ -25,6 +27,7 @@ from tipfusion.cli import (
     route,
     synth,
     triage,
+    users,
 )
 from tipfusion.cli.context import AppContext, console, err_console, safe
 from tipfusion.config import load_settings
@@ -59,7 +62,12 @@ def main(
         ),
     ] = None,
     acting_as: Annotated[
-        str | None, typer.Option("--as", help="Actor recorded in the audit log (default: the OS user)")
+        str | None,
+        typer.Option(
+            "--as",
+            help="Check that the command acts as this account (it must be the one `tipfusion login` opened; "
+            "nobody may choose the name the audit log records)",
+        ),
     ] = None,
     _show_version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
@@ -94,6 +102,9 @@ cases.register(app)
 report.register(app)
 lookup.register(app)
 keys.register(app)
+users.register(app)
+backup.register(app)
+config.register(app)
 
 
 def run() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -53,6 +52,7 @@ def refer_build(
     from tipfusion.refer import build_many, top_subjects
 
     app: AppContext = ctx.obj
+    app.output(output)
     setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
     setting_path(app.settings.referral_statements, "TIPFUSION_REFERRAL_STATEMENTS")
     engine = app.ready_engine()
@@ -174,28 +174,6 @@ def refer_list(ctx: typer.Context) -> None:
             app.time(r["built_at"]),
         )
     show(table)
-
-
-@refer_app.command("export")
-def refer_export(
-    ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="A referral reference, or a suspect or network id")],
-    output: Annotated[Path, typer.Option("--output", "-o")],
-    fmt: Annotated[str, typer.Option("--format", help="misp (MISP event JSON) or stix (STIX 2.1 bundle)")] = "stix",
-) -> None:
-    """Export for other agencies' tools (metadata only, TLP:RED)."""
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.refer.service import interop_export
-
-    app: AppContext = ctx.obj
-    engine = app.ready_engine()
-    document = interop_export(engine, app.settings, target, fmt)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent(f"export.{fmt}", "export", str(output), {"target": target})])
-    app.banner()
-    console.print(f"{safe(fmt.upper())} export of {safe(target)} → {safe(output)}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
