@@ -29,8 +29,8 @@ from tipfusion.link.service import LinkService
 from tipfusion.pipeline import through_routing
 from tipfusion.refer import build_referral, top_subjects, verify_package
 from tipfusion.refer.service import interop_export
-from tipfusion.route.service import build_requests, mark_sent
-from tipfusion.route.service_routing import route_all, routing_rows
+from tipfusion.requests.service import build_requests, mark_sent
+from tipfusion.route.service import route_all, routing_rows
 from tipfusion.store.db import safe_url
 from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks, referrals, reports
 from tipfusion.synth import generate

@@ -281,10 +281,68 @@ def test_build_referral_download_and_verify(client_for: Any, names: Names, web_s
     assert _count(web_store.engine, "station2", "access.denied") == before + 1
 
 
+def test_search_api_with_a_token(web_app: Any, web_store: WebStore, names: Names) -> None:
+    from fastapi.testclient import TestClient
+
+    from tipfusion.accounts.service import issue_token
+
+    analyst_token = issue_token(web_store.engine, "admin", "analyst", "integration test")
+    station_token = issue_token(web_store.engine, "admin", "station", "integration test")
+    with TestClient(web_app, base_url="http://127.0.0.1") as machine:
+        found = machine.get(
+            "/api/search", params={"q": names.phone_typed}, headers={"Authorization": f"Bearer {analyst_token}"}
+        )
+        assert found.status_code == 200 and names.report in {r["report_id"] for r in found.json()["reports"]}
+        refused = machine.get(
+            "/api/search", params={"q": names.phone}, headers={"Authorization": f"Bearer {station_token}"}
+        )
+        assert refused.status_code == 404
+    assert "/api/search" in web_app.openapi()["paths"]
+
+
+def test_ingest_upload_and_quarantine(client_for: Any) -> None:
+    analyst = client_for("analyst")
+    assert_page(analyst.get("/ingest"))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("reports/cut-short.xml", b"<?xml version='1.0'?><report><incidentSummary>")
+    files = {"batch": ("upload-test.zip", buffer.getvalue(), "application/zip")}
+    landed = assert_page(analyst.post("/ingest", data={"csrf_token": analyst.csrf}, files=files))
+    assert "upload-test.zip: ingested" in landed and "cut-short.xml" in landed
+    entry = re.search(r'name="entry" value="(\d+)"', landed)
+    assert entry
+    retried = assert_page(
+        analyst.post("/ingest/quarantine/retry", data={"csrf_token": analyst.csrf, "entry": entry[1]})
+    )
+    assert "still rejected" in retried
+    wrong = {"batch": ("notes.txt", b"hello", "text/plain")}
+    assert 'id="i-batch-error"' in assert_page(
+        analyst.post("/ingest", data={"csrf_token": analyst.csrf}, files=wrong), 422
+    )
+    station = client_for("station")
+    assert_page(station.get("/ingest"), 404)
+    assert_page(station.post("/ingest", data={"csrf_token": station.csrf}, files=files), 404)
+
+
 @pytest.mark.browser
 def test_analyst_walk_in_the_browser(browser_page: Any, names: Names) -> None:
     """Log in → search a phone written another way → report → suspect → network graph → build referral → download."""
     page = browser_page
+    problems: list[str] = []  # a refused script or style (CSP) or a failed request shows up here
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"{message.text} at {message.location} on {page.url}")
+            if message.type == "error" and not message.text.startswith(failed)
+            else None
+        ),
+    )
+    failed = "Failed to load resource"  # a missing favicon is the browser's own request: reported as a response below
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
     page.login("analyst")
     page.open("/today")
     shoot(page, "analyst-today")
@@ -307,13 +365,14 @@ def test_analyst_walk_in_the_browser(browser_page: Any, names: Names) -> None:
     assert page.locator("#network-graph canvas").count() > 0
     shoot(page, "analyst-network")
     page.fill("#r-to", "PS Demopur 1")
-    page.locator("section[aria-labelledby=refer-h] button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation(timeout=300_000):  # the package (PDF, DOCX, annex, certificate) is built meanwhile
+        page.locator("section[aria-labelledby=refer-h] button[type=submit]").click(no_wait_after=True)
     assert page.locator("h1").inner_text().startswith("Referral ")
     shoot(page, "analyst-referral")
-    with page.expect_download() as info:
+    with page.expect_download(timeout=120_000) as info:
         page.click("#download-package")
     download = info.value
     target = Path(download.path())
     with zipfile.ZipFile(target) as archive:
         assert any(p.endswith("manifest-sha256.txt") for p in archive.namelist())
+    assert not problems, problems

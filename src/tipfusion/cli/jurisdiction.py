@@ -12,7 +12,7 @@ from rich.table import Table
 from tipfusion.cli.context import AppContext, console, progress, safe, show
 
 if TYPE_CHECKING:
-    from tipfusion.route.service_routing import RoutingSummary
+    from tipfusion.route.service import RoutingSummary
 
 jurisdictions_app = typer.Typer(no_args_is_help=True, help="Police-station boundaries and their districts.")
 route_app = typer.Typer(invoke_without_command=True, help="Decide which station (or district) owns each suspect.")
@@ -29,7 +29,7 @@ def jurisdictions_import(
     district_field: Annotated[str, typer.Option(help="Attribute holding the district")] = "district",
 ) -> None:
     """Replace the station layer (problems are listed; bad features are left out)."""
-    from tipfusion.route.service_routing import import_jurisdiction
+    from tipfusion.route.service import import_jurisdiction
 
     app: AppContext = ctx.obj
     count, problems = import_jurisdiction(
@@ -46,10 +46,10 @@ def jurisdictions_demo(
 ) -> None:
     """Install the SYNTHETIC demo jurisdiction (a fictional city: 6 districts, 30 stations) and its PIN list."""
     from tipfusion.route.jurisdictions import demo_jurisdiction
-    from tipfusion.route.service_routing import import_jurisdiction
+    from tipfusion.route.service import import_jurisdiction
 
     app: AppContext = ctx.obj
-    layer, pins = demo_jurisdiction(out)
+    layer, pins = demo_jurisdiction(app.output(out, "--out"))
     count, _ = import_jurisdiction(app.ready_engine(), app.actor, layer, synthetic=True)
     console.print(
         f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {safe(layer)}; PIN list {safe(pins)} "
@@ -118,13 +118,13 @@ def route(
     """Route every suspect from its evidence (subcommand `override` to set one by hand)."""
     if ctx.invoked_subcommand is not None:
         return
-    from tipfusion.route.service_routing import route_all
+    from tipfusion.route.service import route_all
 
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     with progress("routing") as update:
         update("every suspect from its evidence", 0, None)
-        summary = route_all(engine, app.actor, pins, landlines)
+        summary = route_all(engine, app.actor, pins, landlines, app.settings.tuning().routing)
     app.banner()
     print_routing(summary)
 
@@ -138,7 +138,7 @@ def route_override(
     district: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Send a suspect to a station or district by hand (with a reason; audited; kept on re-runs)."""
-    from tipfusion.route.service_routing import override_routing
+    from tipfusion.route.service import override_routing
 
     app: AppContext = ctx.obj
     number = override_routing(app.ready_engine(), app.actor, suspect_id, reason, district, station)

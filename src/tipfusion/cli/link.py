@@ -49,7 +49,7 @@ def link(ctx: typer.Context) -> None:
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     with progress("linking") as update:
-        summary = LinkService(engine, app.actor).run(update)
+        summary = LinkService(engine, app.actor, app.settings.tuning().link).run(update)
     app.banner()
     print_link_summary(summary)
     from tipfusion.cli.route import print_case_flags

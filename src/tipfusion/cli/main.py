@@ -12,6 +12,7 @@ from tipfusion.cli import (
     admin,
     backup,
     cases,
+    config,
     demo,
     enrich,
     exports,
@@ -60,7 +61,12 @@ def main(
         ),
     ] = None,
     acting_as: Annotated[
-        str | None, typer.Option("--as", help="Actor recorded in the audit log (default: the OS user)")
+        str | None,
+        typer.Option(
+            "--as",
+            help="Check that the command acts as this account (it must be the one `tipfusion login` opened; "
+            "nobody may choose the name the audit log records)",
+        ),
     ] = None,
     _show_version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
@@ -97,6 +103,7 @@ lookup.register(app)
 keys.register(app)
 users.register(app)
 backup.register(app)
+config.register(app)
 
 
 def run() -> None:

@@ -52,6 +52,7 @@ def refer_build(
     from tipfusion.refer import build_many, top_subjects
 
     app: AppContext = ctx.obj
+    app.output(output)
     setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
     setting_path(app.settings.referral_statements, "TIPFUSION_REFERRAL_STATEMENTS")
     engine = app.ready_engine()

@@ -11,7 +11,7 @@ from rich.table import Table
 from tipfusion.cli.context import AppContext, console, progress, safe, setting_path, show, whole
 
 if TYPE_CHECKING:
-    from tipfusion.route.service import BuiltRequest
+    from tipfusion.requests.service import BuiltRequest
 
 requests_app = typer.Typer(no_args_is_help=True, help="Requests to ISPs: letters, annexes, dates, overdue items.")
 
@@ -34,9 +34,10 @@ def requests_build(
 ) -> None:
     """One request per ISP: a BNSS s.94 notice (DOCX and PDF) and its annex (CSV and XLSX), with SHA-256s; with
     --platforms also one notice per reporting platform for the reported accounts."""
-    from tipfusion.route.service import build_platform_requests, build_requests
+    from tipfusion.requests.service import build_platform_requests, build_requests
 
     app: AppContext = ctx.obj
+    app.output(output)
     isp_table = isp_table or setting_path(app.settings.isp_table, "TIPFUSION_ISP_TABLE")
     setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
     engine = app.ready_engine()
@@ -82,7 +83,7 @@ def _print_folders(built: list[BuiltRequest]) -> None:
 @requests_app.command("list")
 def requests_list(ctx: typer.Context) -> None:
     """Every request with its dates; overdue ones (72 hours after sending, no answer) flagged."""
-    from tipfusion.route.service import list_requests
+    from tipfusion.requests.service import list_requests
 
     app: AppContext = ctx.obj
     rows = list_requests(app.ready_engine())
@@ -122,7 +123,7 @@ def requests_sent(
     ] = None,
 ) -> None:
     """Record that a request was sent; it is due 72 hours later (IT Rules 2021 r.3(1)(j))."""
-    from tipfusion.route.service import mark_sent
+    from tipfusion.requests.service import mark_sent
 
     app: AppContext = ctx.obj
     when = app.moment(at, "--at") if at else None
@@ -141,8 +142,8 @@ def requests_answer(
 ) -> None:
     """Ingest an ISP's answer: validated, matched to the items asked, stored; bad files go to quarantine whole."""
     from tipfusion.errors import DocumentRejected, TipfusionError
-    from tipfusion.route.answers import ingest_answers
-    from tipfusion.route.service import list_requests
+    from tipfusion.requests.answers import ingest_answers
+    from tipfusion.requests.service import list_requests
 
     app: AppContext = ctx.obj
     known = sorted({row["recipient"] for row in list_requests(app.ready_engine())})

@@ -34,7 +34,7 @@ def triage(ctx: typer.Context) -> None:
     engine = app.ready_engine()
     with progress("triage") as update:
         update("scoring reports, suspects and networks", 0, None)
-        summary = TriageService(engine, app.actor).run()
+        summary = TriageService(engine, app.actor, app.settings.tuning().triage).run()
     app.banner()
     console.print(
         f"scored {summary.reports:,} reports, {summary.suspects:,} suspects, {summary.networks:,} networks; "
@@ -111,6 +111,8 @@ def leads_hits(
     from tipfusion.triage.service import lead_hits
 
     app: AppContext = ctx.obj
+    if output:
+        app.output(output)
     with app.ready_engine().begin() as conn:
         rows = lead_hits(conn)
         append(conn, app.actor, [AuditEvent("view.lead_hits", "leads", "all", {"rows": len(rows)})])

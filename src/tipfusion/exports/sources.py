@@ -63,7 +63,7 @@ def _linked(name: str) -> Gather:
 
 
 def _routing(engine: Engine, _settings: Settings, _target: str | None) -> Content:
-    from tipfusion.route.service_routing import ROUTING_FIELDS, routing_rows
+    from tipfusion.route.service import ROUTING_FIELDS, routing_rows
 
     return Table("Routing", ROUTING_FIELDS, routing_rows(engine))
 

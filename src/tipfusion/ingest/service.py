@@ -47,7 +47,7 @@ from tipfusion.ingest.parsing import (
 from tipfusion.ingest.sources import BrokenContainer, Document, Item, LoadedDocument, Skipped, iter_documents
 from tipfusion.ingest.xmlsafe import sniff_root
 from tipfusion.store import repository as repo
-from tipfusion.store.db import ensure_schema
+from tipfusion.store.db import ensure_schema, store_files
 
 Progress = Callable[[int, int], None]
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -153,7 +153,9 @@ class IngestService:
         missing = [str(p) for p in path_list if not p.exists()]
         if missing:
             raise FileNotFoundError(f"{', '.join(missing)}: no such file or directory")
-        return self.run([str(p) for p in path_list], iter_documents(path_list, self.limits), progress)
+        # the store's own files (a SQLite store beside the batch, its WAL) are never ingested into it
+        own = [str(p) for p in store_files(str(self.engine.url))]
+        return self.run([str(p) for p in path_list], iter_documents(path_list, self.limits, exclude=own), progress)
 
     # -- the run ----------------------------------------------------------------------------------------------
     def run(

@@ -66,7 +66,7 @@ def upload_jurisdiction(
 
     The routing already stored is kept; re-run routing for it to use the new boundaries.
     """
-    from tipfusion.route.service_routing import import_jurisdiction
+    from tipfusion.route.service import import_jurisdiction
 
     with engine.connect() as conn:
         require_roles(conn, principal, ADMINS, "jurisdiction upload", "jurisdiction.import")

@@ -27,7 +27,7 @@ from tipfusion.documents.render import Described, describe_docx, describe_xlsx, 
 from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
 from tipfusion.exports.spreadsheet import write_csv
 from tipfusion.keys.signing import Signer
-from tipfusion.route.requests import IspRequest
+from tipfusion.requests.isp import IspRequest
 
 ANNEX_FIELDS = [
     "item",
@@ -141,7 +141,7 @@ def paragraphs_hindi(request: IspRequest) -> tuple[str, list[str]]:
 
 
 def _environment(templates: Path | None) -> Environment:
-    loaders: list[BaseLoader] = [PackageLoader("tipfusion.route", "templates")]
+    loaders: list[BaseLoader] = [PackageLoader("tipfusion.requests", "templates")]
     if templates is not None:
         loaders.insert(0, FileSystemLoader(str(templates)))
     return Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html", "j2"]))
