@@ -271,6 +271,8 @@ def operation_report_command(
     from tipfusion.track.operations import operation_report, write_report
 
     app: AppContext = ctx.obj
+    if output is not None:
+        app.output(output)
     templates = setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR") if output else None
     engine = app.ready_engine()
     with progress(f"operation {safe(name)}") as update:

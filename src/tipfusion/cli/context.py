@@ -22,10 +22,12 @@ from rich.table import Column, Table
 
 from tipfusion import clock
 from tipfusion.config import Settings
-from tipfusion.errors import ConfigurationError
+from tipfusion.errors import ConfigurationError, InputRefused
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from tipfusion.cli.identity import Identity
 
 _WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
 console = Console(highlight=False, width=_WIDTH)
@@ -65,32 +67,86 @@ class AppContext:
     settings: Settings
     actor_override: str | None = None
     database_explicit: bool = False
+    may_create: bool = False  # only the commands that fill a store (ingest, demo, db upgrade) may start a new one
 
     @property
     def actor(self) -> str:
-        from tipfusion.audit import current_actor
+        """Who the audit log records: the logged-in account, or `os:NAME` on a store without accounts."""
+        return self.identity.actor
 
-        return current_actor(self.actor_override)
+    @property
+    def identity(self) -> Identity:
+        """The acting account (resolved once per command, against the store now in use; see `cli.identity`)."""
+        from tipfusion.cli.identity import resolve
+
+        key = self.settings.database_url
+        cached = self.__dict__.get("_identity")
+        if cached is None or cached[0] != key:
+            cached = (key, resolve(self.ready_engine(identify=False), key, self.actor_override))
+            self.__dict__["_identity"] = cached
+        found: Identity = cached[1]
+        return found
+
+    def require_admin(self, what: str, *, unless_self: str | None = None) -> None:
+        """On a store with accounts, only an admin (or the account itself, where `unless_self` names it) may do this."""
+        from tipfusion.accounts.principal import Role
+
+        principal = self.identity.principal
+        if principal is None or principal.role is Role.ADMIN:
+            return
+        if unless_self is not None and unless_self.strip().lower() == principal.username:
+            return
+        raise InputRefused(f"{what}: only an admin may do this (you are {principal.username}, {principal.role})")
 
     @cached_property
     def engine(self) -> Engine:
         """The store's engine, opened once: a store that cannot be reached is one line naming where, not a
         traceback from the first query."""
-        from tipfusion.store.db import make_engine
+        from tipfusion.store.db import make_engine, sqlite_file
 
-        engine = make_engine(self.settings.database_url)
-        _probe(engine, self.settings.database_url)
+        url = self.settings.database_url
+        engine = make_engine(url)
+        path = sqlite_file(url)
+        if path is not None and not path.exists() and not self.may_create:
+            engine.dispose()  # a mistyped path must not leave an empty store behind
+            raise ConfigurationError(
+                f"no store at {path}; run `tipfusion ingest` first or check --database / TIPFUSION_DATABASE_URL"
+            )
+        _probe(engine, url)
         return engine
 
-    def ready_engine(self) -> Engine:
-        """The engine with its schema at head (migrations run automatically); says so when the store is new."""
+    def ready_engine(self, *, create: bool = False, identify: bool = True) -> Engine:
+        """The engine with its schema at head (migrations run automatically); says so when the store is new.
+
+        `create`: this command may start a new SQLite store (ingest, demo); the others refuse a path that holds
+        none, so a typo in --database is named instead of answered from an empty store.
+
+        It also settles who is acting (`identity`) now, before the command opens a transaction: on SQLite every
+        transaction takes the write lock, so looking the session up later, inside the command's own transaction,
+        would wait on itself. `identify=False` is for the commands that run before or without a login (`login`,
+        `logout`, `serve`).
+        """
         from tipfusion.store.db import ensure_schema, where
 
+        if create:
+            self.may_create = True
         if "_ready" not in self.__dict__:
             if ensure_schema(self.engine) is None:
                 err_console.print(f"created a new store at {where(self.settings.database_url)}", soft_wrap=True)
             self.__dict__["_ready"] = True
+        if identify:
+            _ = self.identity
         return self.engine
+
+    def store_if_any(self) -> Engine | None:
+        """The ready engine when there is a store to read, None when the SQLite file is not there: for commands
+        that are whole without a store (checking a package a station received) and only add what it records."""
+        from tipfusion.store.db import sqlite_file
+
+        path = sqlite_file(self.settings.database_url)
+        if path is not None and not path.exists() and not self.may_create:
+            return None
+        return self.ready_engine()
 
     def banner(self) -> None:
         """Say so when the store holds synthetic data: on every output."""
@@ -124,6 +180,28 @@ class AppContext:
     @property
     def date_forms(self) -> str:
         return clock.forms(self.settings.profile.country)
+
+    def output(self, path: Path, option: str = "--output") -> Path:
+        """Every file or folder a user names for writing passes here: see `refuse_store_output`."""
+        return refuse_store_output(self.settings, path, option)
+
+
+def refuse_store_output(settings: Settings, path: Path, option: str = "--output") -> Path:
+    """Refuse to write over the store: `export … --output tipfusion.db` truncated it, and a write over its WAL or
+    shared-memory file corrupts it. The one guard every command that writes a file (or a folder) given by the user
+    calls before writing; links are resolved, so another name for the store is refused too."""
+    from tipfusion.errors import InputRefused
+    from tipfusion.store.db import store_files
+
+    target = os.path.realpath(path)
+    for part in store_files(settings.database_url):
+        if target == os.path.realpath(part):
+            raise InputRefused(
+                f"{option} {path}: that is the store's own file ({part.name}); writing there would destroy the store. "
+                "Choose another path.",
+                option,
+            )
+    return path
 
 
 def _probe(engine: Engine, url: str) -> None:

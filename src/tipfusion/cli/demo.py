@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 DEMO_OPERATION = "DEMO-DRIVE"
+DEMO_MARKER = "TIPFUSION-DEMO.txt"  # says the folder is the demo's own, so a rerun may replace what is in it
+DEMO_STORE = "tipfusion.db"
 
 
 def demo(
@@ -46,23 +49,18 @@ def demo(
     from tipfusion.triage.service import TriageService
 
     app: AppContext = ctx.obj
+    _claim(app, out)
     batch = out / "batch"
-    for folder in (batch, out / "requests", out / "referrals"):
-        if folder.exists():
-            shutil.rmtree(folder)
     result = demo_generator()(batch, reports, seed)
     console.print(
         f"[bold yellow]SYNTHETIC DATA[/]: generated {result.reports:,} reports with {result.files:,} "
         f"fileDetails, {result.persons:,} persons in {result.networks} networks → {batch}"
     )
-    if not app.database_explicit:
-        database = out / "tipfusion.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        app.settings = app.settings.with_database(f"sqlite:///{database}")
-        app.__dict__.pop("engine", None)
-        app.__dict__.pop("_ready", None)
-    engine = app.ready_engine()
+    # the demo's own store, always: synthetic reports, referrals and cases never go into the configured store
+    app.settings = app.settings.with_database(f"sqlite:///{out / DEMO_STORE}")
+    app.__dict__.pop("engine", None)
+    app.__dict__.pop("_ready", None)
+    engine = app.ready_engine(create=True)
     console.rule("ingest")
     summary = IngestService(engine, app.settings, app.actor).ingest_paths([batch])
     print_summary(summary)
@@ -118,6 +116,40 @@ def demo(
     _dissemination(app, engine, out)
     if summary.quarantined:
         raise typer.Exit(1)
+
+
+def _claim(app: AppContext, out: Path) -> None:
+    """Make `out` the demo's folder, emptied of an earlier demo: only a folder the demo made (it holds the marker
+    file) or a new or empty one. `demo --out .` once deleted ./tipfusion.db and replaced ./batch."""
+    from tipfusion.errors import InputRefused
+    from tipfusion.store.db import store_files
+
+    app.output(out, "--out")
+    marker = out / DEMO_MARKER
+    if out.exists() and not out.is_dir():
+        raise InputRefused(f"--out {out}: that is a file, not a folder; name a new folder for the demo", "--out")
+    earlier = (out / "batch" / "SYNTHETIC-DATA.json").is_file()  # a demo folder from before the marker
+    if out.is_dir() and any(out.iterdir()) and not (marker.is_file() or earlier):
+        raise InputRefused(
+            f"--out {out}: this folder was not made by tipfusion demo (it has no {DEMO_MARKER}) and is not empty; "
+            "name a new folder, the demo replaces what is in its own",
+            "--out",
+        )
+    configured = {os.path.realpath(p) for p in store_files(app.settings.database_url)}
+    demo_store = {os.path.realpath(p) for p in store_files(f"sqlite:///{out / DEMO_STORE}")}
+    if configured & demo_store and not (marker.is_file() or earlier):
+        raise InputRefused(f"--out {out}: the configured store lives there; name another folder", "--out")
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text(
+        "This folder was made by `tipfusion demo`: SYNTHETIC data only. The demo replaces its contents on every "
+        "run; nothing else should be kept here.\n",
+        encoding="utf-8",
+    )
+    for folder in ("batch", "requests", "referrals", "operation"):
+        if (out / folder).is_dir():
+            shutil.rmtree(out / folder)
+    for part in store_files(f"sqlite:///{out / DEMO_STORE}"):
+        part.unlink(missing_ok=True)
 
 
 def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:

@@ -31,6 +31,7 @@ def run_export(app: AppContext, source: Source, target: str | None, output: Path
     from tipfusion.store import repository as repo
 
     renderer = renderer_for(source.name, source.kind, fmt or source.default)
+    app.output(output)
     engine = app.ready_engine()
     content = source.gather(engine, app.settings, target)
     with engine.connect() as conn:

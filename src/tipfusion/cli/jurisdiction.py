@@ -49,7 +49,7 @@ def jurisdictions_demo(
     from tipfusion.route.service import import_jurisdiction
 
     app: AppContext = ctx.obj
-    layer, pins = demo_jurisdiction(out)
+    layer, pins = demo_jurisdiction(app.output(out, "--out"))
     count, _ = import_jurisdiction(app.ready_engine(), app.actor, layer, synthetic=True)
     console.print(
         f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {safe(layer)}; PIN list {safe(pins)} "

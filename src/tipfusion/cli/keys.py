@@ -41,8 +41,8 @@ def keys_create(
     from tipfusion.keys.signing import create_key, key_location, public_path
 
     app: AppContext = ctx.obj
-    signer = create_key(key_location(app.settings, out))
-    with app.ready_engine().begin() as conn:
+    signer = create_key(key_location(app.settings, app.output(out, "--out") if out is not None else None))
+    with app.ready_engine(create=True).begin() as conn:  # setting up a unit: the key may come before any batch
         append(
             conn, app.actor, [AuditEvent("key.created", "signing_key", signer.fingerprint, {"path": str(signer.path)})]
         )
@@ -82,6 +82,7 @@ def keys_export(
     from tipfusion.keys.signing import public_pem
 
     app: AppContext = ctx.obj
+    app.output(out, "--out")
     signer = configured(app)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(public_pem(signer.public_key))

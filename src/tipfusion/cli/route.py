@@ -37,6 +37,7 @@ def requests_build(
     from tipfusion.requests.service import build_platform_requests, build_requests
 
     app: AppContext = ctx.obj
+    app.output(output)
     isp_table = isp_table or setting_path(app.settings.isp_table, "TIPFUSION_ISP_TABLE")
     setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
     engine = app.ready_engine()

@@ -11,6 +11,7 @@ from tipfusion.cli.context import console, safe
 
 
 def synth(
+    ctx: typer.Context,
     reports: Annotated[int, typer.Option("--reports", min=1, help="How many reports")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same batch)")] = 1,
     out: Annotated[Path, typer.Option("--out", help="Output directory")] = Path("synthetic"),
@@ -20,6 +21,7 @@ def synth(
     """Write synthetic reports (reserved IP ranges, example domains, Faker names; no media) and truth.csv."""
     from tipfusion.extras import demo_generator
 
+    ctx.obj.output(out, "--out")
     if fmt not in {"xml", "json"}:
         raise typer.BadParameter("--format must be xml or json")
     result = demo_generator()(out, reports, seed, fmt, as_zip)

@@ -111,6 +111,8 @@ def leads_hits(
     from tipfusion.triage.service import lead_hits
 
     app: AppContext = ctx.obj
+    if output:
+        app.output(output)
     with app.ready_engine().begin() as conn:
         rows = lead_hits(conn)
         append(conn, app.actor, [AuditEvent("view.lead_hits", "leads", "all", {"rows": len(rows)})])

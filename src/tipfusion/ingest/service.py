@@ -11,12 +11,11 @@ the chunk is written again one report per savepoint so only the failing report g
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,11 +42,12 @@ from tipfusion.ingest.parsing import (
     parse_tasks,
     parse_tasks_packed,
     unpack,
+    worker_pool,
 )
 from tipfusion.ingest.sources import BrokenContainer, Document, Item, LoadedDocument, Skipped, iter_documents
 from tipfusion.ingest.xmlsafe import sniff_root
 from tipfusion.store import repository as repo
-from tipfusion.store.db import ensure_schema
+from tipfusion.store.db import ensure_schema, store_files
 
 Progress = Callable[[int, int], None]
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -153,7 +153,9 @@ class IngestService:
         missing = [str(p) for p in path_list if not p.exists()]
         if missing:
             raise FileNotFoundError(f"{', '.join(missing)}: no such file or directory")
-        return self.run([str(p) for p in path_list], iter_documents(path_list, self.limits), progress)
+        # the store's own files (a SQLite store beside the batch, its WAL) are never ingested into it
+        own = [str(p) for p in store_files(str(self.engine.url))]
+        return self.run([str(p) for p in path_list], iter_documents(path_list, self.limits, exclude=own), progress)
 
     # -- the run ----------------------------------------------------------------------------------------------
     def run(
@@ -323,7 +325,7 @@ class IngestService:
                 self._write_chunk(plan, parse_tasks(plan.tasks, config), loose, config, summary)
                 tick(len(chunk))
             return
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with worker_pool(workers) as pool:
             inflight: deque[tuple[_Plan, Future[tuple[list[ParseOutcome], bytes]]]] = deque()
             for chunk in chunks:
                 plan = self._plan(chunk, run_id)

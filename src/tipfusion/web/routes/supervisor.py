@@ -24,8 +24,11 @@ from tipfusion.workplace.supervision import TOTAL_LABELS, chart_svg, export_dash
 router = APIRouter(include_in_schema=False)
 WATCHERS = frozenset({Role.SUPERVISOR, Role.DISTRICT, Role.ANALYST, Role.ADMIN})
 NAV = [
-    NavItem("Dashboard", "/dashboard", WATCHERS, order=30),
-    NavItem("Map", "/map", WATCHERS, order=31),
+    # the supervisor's own pages come first (the start page is the first entry); the others find them after theirs
+    NavItem("Dashboard", "/dashboard", frozenset({Role.SUPERVISOR}), order=8),
+    NavItem("Map", "/map", frozenset({Role.SUPERVISOR}), order=9),
+    NavItem("Dashboard", "/dashboard", WATCHERS - {Role.SUPERVISOR}, order=30),
+    NavItem("Map", "/map", WATCHERS - {Role.SUPERVISOR}, order=31),
 ]
 Operation = Annotated[str, Query(max_length=120)]
 
