@@ -7,8 +7,11 @@ BIN    := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-demo
 DEV_STAMP := $(VENV)/.installed-dev
 DEMO   ?= demo
+PORT   ?= 8000
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint typecheck unit bench clean install check-reliability
+.PHONY: run test lint typecheck unit bench clean install browser check-reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +29,19 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 
 install: $(RUN_STAMP)
 
-## make run: synthetic demo batch through every pipeline stage that exists, on the embedded SQLite default
+## make run: synthetic demo batch through every pipeline stage that exists (its own SQLite store in $(DEMO)/), then
+## the web application on http://127.0.0.1:$(PORT)/ with one SYNTHETIC login per role (printed); Ctrl-C stops it
 run: $(RUN_STAMP)
-	$(BIN)/tipfusion demo --out $(DEMO)
+	env -u TIPFUSION_DATABASE_URL $(BIN)/tipfusion demo --out $(DEMO)
+	env -u TIPFUSION_DATABASE_URL $(BIN)/tipfusion --database sqlite:///$(DEMO)/tipfusion.db serve --demo-accounts \
+		--host 127.0.0.1 --port $(PORT)
 
 ## make test: lint, type-check and the whole suite (database tests on SQLite and PostgreSQL)
-test: lint typecheck unit
+test: browser lint typecheck unit
+
+## make browser: Debian's Chromium for the browser tests (Playwright drives it; no downloaded browser builds)
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium; }
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -40,7 +50,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-unit: $(DEV_STAMP)
+unit: $(DEV_STAMP) browser
 	$(BIN)/pytest
 
 ## make check-reliability: the full reliability suite (issue 14), printing its figures at the end — hostile input
