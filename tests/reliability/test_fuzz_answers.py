@@ -15,7 +15,7 @@ from tests.reliability.harness import FIGURES, Figures, fuzz_cases, progress_not
 from tests.reliability.hostile import Case, isp_answer
 from tests.test_answers import FIXED, ISP_COLUMNS, asked  # noqa: F401  (the store with sent requests)
 from tipfusion.errors import DocumentRejected
-from tipfusion.route.answers import ingest_answers
+from tipfusion.requests.answers import ingest_answers
 from tipfusion.store.tables import isp_answers, quarantine_entries, source_documents
 
 
