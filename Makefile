@@ -7,8 +7,11 @@ BIN    := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-demo
 DEV_STAMP := $(VENV)/.installed-dev
 DEMO   ?= demo
+PORT   ?= 8000
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint typecheck unit bench clean install
+.PHONY: run test lint typecheck unit bench clean install browser check-reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +29,19 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 
 install: $(RUN_STAMP)
 
-## make run: synthetic demo batch through every pipeline stage that exists, on the embedded SQLite default
+## make run: synthetic demo batch through every pipeline stage that exists (its own SQLite store in $(DEMO)/), then
+## the web application on http://127.0.0.1:$(PORT)/ with one SYNTHETIC login per role (printed); Ctrl-C stops it
 run: $(RUN_STAMP)
-	$(BIN)/tipfusion demo --out $(DEMO)
+	env -u TIPFUSION_DATABASE_URL $(BIN)/tipfusion demo --out $(DEMO)
+	env -u TIPFUSION_DATABASE_URL $(BIN)/tipfusion --database sqlite:///$(DEMO)/tipfusion.db serve --demo-accounts \
+		--host 127.0.0.1 --port $(PORT)
 
 ## make test: lint, type-check and the whole suite (database tests on SQLite and PostgreSQL)
-test: lint typecheck unit
+test: browser lint typecheck unit
+
+## make browser: Debian's Chromium for the browser tests (Playwright drives it; no downloaded browser builds)
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium; }
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -40,8 +50,21 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-unit: $(DEV_STAMP)
+unit: $(DEV_STAMP) browser
 	$(BIN)/pytest
+
+## make check-reliability: the full reliability suite (issue 14), printing its figures at the end — hostile input
+## (10,000 fuzz cases on SQLite, 1,000 on PostgreSQL) and kill -9 runs (30 on SQLite, 20 on PostgreSQL). CPU heavy.
+FUZZ_SQLITE   ?= 10000
+FUZZ_POSTGRES ?= 1000
+check-reliability: $(DEV_STAMP)
+	@status=0; \
+	TIPFUSION_RELIABILITY_STRICT=1 TIPFUSION_FUZZ_EXAMPLES=$(FUZZ_SQLITE) $(BIN)/pytest tests/reliability \
+		-m '' -k 'fuzz and sqlite' -W ignore::UserWarning || status=1; \
+	TIPFUSION_RELIABILITY_STRICT=1 TIPFUSION_FUZZ_EXAMPLES=$(FUZZ_POSTGRES) $(BIN)/pytest tests/reliability \
+		-m '' -k 'fuzz and postgresql' -W ignore::UserWarning || status=1; \
+	TIPFUSION_RELIABILITY_STRICT=1 $(BIN)/pytest tests/reliability/test_faults.py -m reliability_full || status=1; \
+	exit $$status
 
 ## make bench: performance figures (see benchmarks/)
 bench: $(DEV_STAMP)

@@ -10,6 +10,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from tests.conftest import FIXTURES
+from tests.web_support import cli_account
 from tipfusion.cli.main import app
 
 runner = CliRunner()
@@ -44,6 +45,7 @@ def test_ingest_exit_codes_and_quarantine(tmp_path: Path, db_url: str) -> None:
     good = tmp_path / "good"
     good.mkdir()
     (good / "100000042.xml").write_bytes((FIXTURES / "100000042.xml").read_bytes())
+    cli_account(db_url, "analyst1")  # the audit log records the logged-in account (`--as` only checks it)
     result = runner.invoke(app, ["--database", db_url, "--as", "analyst1", "ingest", str(good)])
     assert result.exit_code == 0, result.output
     assert "reports accepted (new)" in result.output

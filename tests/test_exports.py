@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.enrich.demo import build_demo_reference
 from tipfusion.enrich.service import EnrichConfig, EnrichService
-from tipfusion.errors import ConfigurationError
+from tipfusion.errors import ConfigurationError, InputRefused
 from tipfusion.exports.registry import renderers
 from tipfusion.exports.sources import SOURCES
 from tipfusion.exports.spreadsheet import append_row, csv_cell, write_csv
@@ -240,3 +241,23 @@ def test_link_chart_as_graphml_reads_back_in_stdlib_xml_and_igraph(linked: tuple
     )
     document = json.loads(as_json.read_text())
     assert {n["id"] for n in document["nodes"]} == set(members) and len(document["links"]) == len(edges)
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm"])
+def test_an_export_over_the_store_is_refused(suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`export … --output tipfusion.db` would truncate the store: refused before anything is opened for writing."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(app, ["--database", "sqlite:///tipfusion.db", "status"]).exit_code == 0
+    store = tmp_path / "tipfusion.db"
+    size = store.stat().st_size
+    for args in (
+        ["export", "reports", "-o", f"tipfusion.db{suffix}"],
+        ["operation", "report", "X", "-o", "tipfusion.db"],
+    ):
+        done = runner.invoke(app, ["--database", "sqlite:///tipfusion.db", *args])
+        assert isinstance(done.exception, InputRefused) and "the store" in str(done.exception), done.output
+    assert store.stat().st_size >= size  # not truncated (a WAL checkpoint may change bytes of its header)
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)

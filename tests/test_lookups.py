@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
+from tests.web_support import cli_account
+from tipfusion.accounts.principal import Role
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.ingest import IngestService
@@ -39,11 +41,12 @@ o = identifier_observations
 @pytest.fixture
 def store(engine: Engine, db_url: str, tmp_path: Path) -> str:
     through_routing(engine, Settings(database_url=db_url), "tester", generate(tmp_path / "batch", 160, seed=41))
+    cli_account(db_url, "analyst7", Role.ADMIN)  # the command line acts as a logged-in account
     return db_url
 
 
 def cli(db_url: str, *args: str) -> str:
-    result = runner.invoke(app, ["--database", db_url, "--as", "analyst7", *args], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["--database", db_url, *args], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return result.output
 

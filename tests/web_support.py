@@ -49,6 +49,31 @@ ACCOUNTS: dict[str, tuple[Role, str | None, str | None]] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _cli_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test keeps `tipfusion login` sessions in its own folder, never the developer's ~/.local/state."""
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("TIPFUSION_STATE_DIR", str(folder))
+    return folder
+
+
+def cli_account(db_url: str, username: str, role: Role | str = Role.ADMIN, **scope: str) -> None:
+    """Create an account in the store and log this test's command line in as it (`tipfusion login`): later
+    commands on `db_url` act as `username`."""
+    from typer.testing import CliRunner
+
+    from tipfusion.accounts.service import create_user
+    from tipfusion.cli.main import app
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    create_user(engine, "builder", username, DEMO_PASSWORD, role, **scope)  # type: ignore[arg-type]
+    engine.dispose()
+    args = ["--database", db_url, "login", "--username", username, "--password-stdin"]
+    result = CliRunner().invoke(app, args, input=DEMO_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+
+
 @dataclass
 class WebStore:
     """The module's store: its URL, settings, an engine, and what was built in it."""
@@ -182,6 +207,17 @@ def client_for(web_app: Any) -> Iterator[Callable[[str], Any]]:
         client.close()
 
 
+def assert_valid_html(html: str) -> None:
+    """The page parses as HTML5 with no error (html5lib in strict mode), with no inline script or style attribute
+    (the Content-Security-Policy would block them)."""
+    import html5lib
+
+    html5lib.HTMLParser(strict=True).parse(html)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script> (blocked by the CSP)"
+    assert not re.search(r"\sstyle=", html), 'style="" attribute (blocked by the CSP)'
+    assert not re.search(r"\son[a-z]+=", html), "inline event handler (blocked by the CSP)"
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -237,14 +273,17 @@ class BrowserPage:
         self.open("/login")
         self.page.fill("#username", username)
         self.page.fill("#password", password)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_load_state()
+        with self.page.expect_navigation():
+            self.page.click("form[action='/login'] button[type=submit]")
 
 
 @pytest.fixture
 def browser_page(_browser: Any, live_server: str) -> Iterator[BrowserPage]:
     """A fresh browser context (no cookies) and page against the live server."""
     context = _browser.new_context(base_url=live_server, service_workers="block")
+    # a shared 2-core CI machine can take tens of seconds per page under load; a slow page is not a broken one
+    context.set_default_timeout(120_000)
+    context.set_default_navigation_timeout(120_000)
     page = context.new_page()
     yield BrowserPage(page, live_server)
     context.close()

@@ -49,14 +49,14 @@ class ChainReport:
         return self.first_broken is None
 
 
-def current_actor(override: str | None = None) -> str:
-    """Who is acting: `--as NAME`, else the operating-system user."""
-    if override:
-        return override
+def current_actor() -> str:
+    """The operating-system user as an audit actor, `os:NAME` — what a store without accounts records. A store with
+    accounts records the authenticated account instead (the command line's `cli.identity`, the web's session)."""
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except (KeyError, OSError):
-        return os.environ.get("USER", "unknown")
+        name = os.environ.get("USER", "unknown")
+    return f"os:{name}"
 
 
 def _jsonable(details: dict[str, Any]) -> Any:

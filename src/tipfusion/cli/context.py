@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,20 +17,46 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 from tipfusion import clock
 from tipfusion.config import Settings
-from tipfusion.errors import ConfigurationError
+from tipfusion.errors import ConfigurationError, InputRefused
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from tipfusion.cli.identity import Identity
 
 _WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
 console = Console(highlight=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False)
 
 SYNTHETIC_BANNER = "[bold yellow]SYNTHETIC DATA[/] — this store holds generated test data, not real reports."
+
+# C0 and C1 controls (ESC starts a terminal sequence, a newline forges a line) and the bidirectional overrides that
+# make a name read backwards: shown as visible escapes, never sent to the terminal
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def safe(value: object) -> str:
+    """Untrusted text as the terminal must show it: literally, on one line.
+
+    File and zip member names, report values, actors and error messages come from outside; Rich would read
+    `a[/b].xml` as markup (and crash on it), and an ESC or a newline would reach the terminal raw (recolouring it,
+    or forging a line of `audit list`). Every such string goes through here before it is printed or put in a table.
+    """
+    text = "" if value is None else str(value)
+    return escape(_UNPRINTABLE.sub(_visible, text))
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
 
 # progress(what, done, total): what a long step reports as it goes; total None while it is not known
 Progress = Callable[[str, int, int | None], None]
@@ -43,9 +70,32 @@ class AppContext:
 
     @property
     def actor(self) -> str:
-        from tipfusion.audit import current_actor
+        """Who the audit log records: the logged-in account, or `os:NAME` on a store without accounts."""
+        return self.identity.actor
 
-        return current_actor(self.actor_override)
+    @property
+    def identity(self) -> Identity:
+        """The acting account (resolved once per command, against the store now in use; see `cli.identity`)."""
+        from tipfusion.cli.identity import resolve
+
+        key = self.settings.database_url
+        cached = self.__dict__.get("_identity")
+        if cached is None or cached[0] != key:
+            cached = (key, resolve(self.ready_engine(identify=False), key, self.actor_override))
+            self.__dict__["_identity"] = cached
+        found: Identity = cached[1]
+        return found
+
+    def require_admin(self, what: str, *, unless_self: str | None = None) -> None:
+        """On a store with accounts, only an admin (or the account itself, where `unless_self` names it) may do this."""
+        from tipfusion.accounts.principal import Role
+
+        principal = self.identity.principal
+        if principal is None or principal.role is Role.ADMIN:
+            return
+        if unless_self is not None and unless_self.strip().lower() == principal.username:
+            return
+        raise InputRefused(f"{what}: only an admin may do this (you are {principal.username}, {principal.role})")
 
     @cached_property
     def engine(self) -> Engine:
@@ -57,14 +107,22 @@ class AppContext:
         _probe(engine, self.settings.database_url)
         return engine
 
-    def ready_engine(self) -> Engine:
-        """The engine with its schema at head (migrations run automatically); says so when the store is new."""
+    def ready_engine(self, *, identify: bool = True) -> Engine:
+        """The engine with its schema at head (migrations run automatically); says so when the store is new.
+
+        It also settles who is acting (`identity`) now, before the command opens a transaction: on SQLite every
+        transaction takes the write lock, so looking the session up later, inside the command's own transaction,
+        would wait on itself. `identify=False` is for the commands that run before or without a login (`login`,
+        `logout`, `serve`).
+        """
         from tipfusion.store.db import ensure_schema, where
 
         if "_ready" not in self.__dict__:
             if ensure_schema(self.engine) is None:
                 err_console.print(f"created a new store at {where(self.settings.database_url)}", soft_wrap=True)
             self.__dict__["_ready"] = True
+        if identify:
+            _ = self.identity
         return self.engine
 
     def banner(self) -> None:
@@ -99,6 +157,28 @@ class AppContext:
     @property
     def date_forms(self) -> str:
         return clock.forms(self.settings.profile.country)
+
+    def output(self, path: Path, option: str = "--output") -> Path:
+        """Every file or folder a user names for writing passes here: see `refuse_store_output`."""
+        return refuse_store_output(self.settings, path, option)
+
+
+def refuse_store_output(settings: Settings, path: Path, option: str = "--output") -> Path:
+    """Refuse to write over the store: `export … --output tipfusion.db` truncated it, and a write over its WAL or
+    shared-memory file corrupts it. The one guard every command that writes a file (or a folder) given by the user
+    calls before writing; links are resolved, so another name for the store is refused too."""
+    from tipfusion.errors import InputRefused
+    from tipfusion.store.db import store_files
+
+    target = os.path.realpath(path)
+    for part in store_files(settings.database_url):
+        if target == os.path.realpath(part):
+            raise InputRefused(
+                f"{option} {path}: that is the store's own file ({part.name}); writing there would destroy the store. "
+                "Choose another path.",
+                option,
+            )
+    return path
 
 
 def _probe(engine: Engine, url: str) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, safe
 from tipfusion.exports.registry import renderers
 from tipfusion.exports.sources import SOURCES, Source
 
@@ -31,6 +31,7 @@ def run_export(app: AppContext, source: Source, target: str | None, output: Path
     from tipfusion.store import repository as repo
 
     renderer = renderer_for(source.name, source.kind, fmt or source.default)
+    app.output(output)
     engine = app.ready_engine()
     content = source.gather(engine, app.settings, target)
     with engine.connect() as conn:
@@ -43,7 +44,7 @@ def run_export(app: AppContext, source: Source, target: str | None, output: Path
         append(conn, app.actor, [AuditEvent(f"export.{source.name}", "export", str(output), details)])
     app.banner()
     counted = f"{content.size:,} {source.noun}" if source.kind != "subject" else f"{content.title}"
-    console.print(f"{counted} → {output} ({renderer.name}) {source.note}".rstrip())
+    console.print(f"{safe(counted)} → {safe(output)} ({renderer.name}) {source.note}".rstrip(), soft_wrap=True)
 
 
 def _command(source: Source) -> Any:

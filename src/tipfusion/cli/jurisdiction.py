@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, show
+from tipfusion.cli.context import AppContext, console, progress, safe, show
 
 if TYPE_CHECKING:
     from tipfusion.route.service import RoutingSummary
@@ -35,9 +35,9 @@ def jurisdictions_import(
     count, problems = import_jurisdiction(
         app.ready_engine(), app.actor, path, districts_table, station_field, district_field
     )
-    console.print(f"{count} stations imported from {path}")
+    console.print(f"{count} stations imported from {safe(path)}", soft_wrap=True)
     for problem in problems:
-        console.print(f"[red]skipped[/] {problem}", soft_wrap=True)
+        console.print(f"[red]skipped[/] {safe(problem)}", soft_wrap=True)
 
 
 @jurisdictions_app.command("demo")
@@ -49,11 +49,12 @@ def jurisdictions_demo(
     from tipfusion.route.service import import_jurisdiction
 
     app: AppContext = ctx.obj
-    layer, pins = demo_jurisdiction(out)
+    layer, pins = demo_jurisdiction(app.output(out, "--out"))
     count, _ = import_jurisdiction(app.ready_engine(), app.actor, layer, synthetic=True)
     console.print(
-        f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {layer}; PIN list {pins} "
-        f"(use it with tipfusion route --pins {pins})"
+        f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {safe(layer)}; PIN list {safe(pins)} "
+        f"(use it with tipfusion route --pins {safe(pins)})",
+        soft_wrap=True,
     )
 
 
@@ -74,7 +75,7 @@ def jurisdictions_list(ctx: typer.Context) -> None:
         "district", "stations", title="Jurisdiction" + (" (SYNTHETIC)" if any(r.synthetic for r in rows) else "")
     )
     for district, count in sorted(districts.items()):
-        table.add_row(district, str(count))
+        table.add_row(safe(district), str(count))
     show(table)
 
 
@@ -88,7 +89,7 @@ def print_routing(summary: RoutingSummary) -> None:
     if summary.by_station:
         table = Table("station", "suspects", title="Routed to stations")
         for station, count in sorted(summary.by_station.items(), key=lambda kv: (-kv[1], kv[0]))[:15]:
-            table.add_row(station, str(count))
+            table.add_row(safe(station), str(count))
         show(table)
 
 
@@ -123,7 +124,7 @@ def route(
     engine = app.ready_engine()
     with progress("routing") as update:
         update("every suspect from its evidence", 0, None)
-        summary = route_all(engine, app.actor, pins, landlines)
+        summary = route_all(engine, app.actor, pins, landlines, app.settings.tuning().routing)
     app.banner()
     print_routing(summary)
 
@@ -141,7 +142,10 @@ def route_override(
 
     app: AppContext = ctx.obj
     number = override_routing(app.ready_engine(), app.actor, suspect_id, reason, district, station)
-    console.print(f"override {number}: {suspect_id} → {station or district} from the next `tipfusion route`")
+    console.print(
+        f"override {number}: {safe(suspect_id)} → {safe(station or district)} from the next `tipfusion route`",
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

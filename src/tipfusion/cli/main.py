@@ -7,12 +7,12 @@ import sys
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.markup import escape
 
 from tipfusion.cli import (
     admin,
     backup,
     cases,
+    config,
     demo,
     enrich,
     exports,
@@ -28,7 +28,7 @@ from tipfusion.cli import (
     triage,
     users,
 )
-from tipfusion.cli.context import AppContext, console, err_console
+from tipfusion.cli.context import AppContext, console, err_console, safe
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
 
@@ -61,7 +61,12 @@ def main(
         ),
     ] = None,
     acting_as: Annotated[
-        str | None, typer.Option("--as", help="Actor recorded in the audit log (default: the OS user)")
+        str | None,
+        typer.Option(
+            "--as",
+            help="Check that the command acts as this account (it must be the one `tipfusion login` opened; "
+            "nobody may choose the name the audit log records)",
+        ),
     ] = None,
     _show_version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
@@ -98,6 +103,7 @@ lookup.register(app)
 keys.register(app)
 users.register(app)
 backup.register(app)
+config.register(app)
 
 
 def run() -> None:
@@ -127,7 +133,7 @@ def run() -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    err_console.print(f"[red]error:[/] {safe(message)}", soft_wrap=True)
     sys.exit(code)
 
 

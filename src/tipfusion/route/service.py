@@ -16,10 +16,10 @@ from tipfusion.audit import AuditEvent, append
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.normalise.registry import KINDS
 from tipfusion.route.geocode import HINT, geocode
 from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, load_landline_areas, read_layer
 from tipfusion.route.routing import Decision, Evidence, decide
+from tipfusion.route.settings import RoutingSettings
 from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
@@ -178,8 +178,14 @@ class RoutingSummary:
 
 
 def route_all(
-    engine: Engine, actor: str, gazetteer_path: Path | None, landlines_path: Path | None = None
+    engine: Engine,
+    actor: str,
+    gazetteer_path: Path | None,
+    landlines_path: Path | None = None,
+    settings: RoutingSettings | None = None,
 ) -> RoutingSummary:
+    """Decide every suspect's station or district; the settings it decided by are recorded with the run."""
+    settings = settings or RoutingSettings()
     ensure_schema(engine)
     jurisdiction = load_jurisdiction(engine)
     evidence = gather_evidence(engine, load_gazetteer(gazetteer_path), load_landline_areas(landlines_path))
@@ -211,7 +217,7 @@ def route_all(
             if network and decisions[suspect].district:
                 districts_of[network].add(decisions[suspect].district or "")
         central_networks = {n for n, d in districts_of.items() if len(d) > 1}
-        conflicts = deconflict(conn, decisions, actor)
+        conflicts = deconflict(conn, decisions, actor, settings)
         conn.execute(delete(routing_decisions))
         insert_rows(
             conn,
@@ -262,24 +268,25 @@ def route_all(
             len(overrides),
             dict(sorted(by_station.items())),
         )
-        append(conn, actor, [AuditEvent("route.completed", "routing", "all", summary.__dict__)])
+        recorded = {**summary.__dict__, "settings": settings.as_dict()}
+        append(conn, actor, [AuditEvent("route.completed", "routing", "all", recorded)])
     return summary
 
 
-# Values two teams must not work unknowingly: the kinds that say so, and the ID document an ISP names a subscriber by.
-DECONFLICT_KINDS = {k.name for k in KINDS.values() if k.links and k.links.deconflict} | {"subscriber_id"}
-
-
-def deconflict(conn: Any, decisions: dict[str, Decision], actor: str = "tipfusion") -> dict[str, list[str]]:
+def deconflict(
+    conn: Any, decisions: dict[str, Decision], actor: str = "tipfusion", settings: RoutingSettings | None = None
+) -> dict[str, list[str]]:
     """Flags for both sides when two suspects routed to different stations or districts share an identifier, and
     for suspects named in another agency's lead list — so two teams never work one person unknowingly."""
     from tipfusion.link.extract import load_input
 
+    settings = settings or RoutingSettings()
+    kinds = set(settings.deconflict_kinds)
     data = load_input(conn)
     suspect_of = dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
     holders: dict[tuple[str, str], set[str]] = defaultdict(set)
     for report, kind, key in data.identity:
-        if kind in DECONFLICT_KINDS and report in suspect_of:
+        if kind in kinds and report in suspect_of:
             holders[(kind, key)].add(suspect_of[report])
     flags: dict[str, list[str]] = defaultdict(list)
     name = value_namer(conn)
@@ -289,7 +296,7 @@ def deconflict(conn: Any, decisions: dict[str, Decision], actor: str = "tipfusio
         return (decision.station or decision.district or "central") if decision else "unrouted"
 
     for (kind, key), owners in holders.items():
-        if len(owners) < 2 or len(owners) > 10:
+        if len(owners) < 2 or len(owners) > settings.deconflict_max_holders:
             continue
         for suspect in owners:
             for other in sorted(owners - {suspect}):
@@ -300,7 +307,7 @@ def deconflict(conn: Any, decisions: dict[str, Decision], actor: str = "tipfusio
     for lead_ref, kind, key in data.leads:
         for suspect in by_value.get((kind, key), set()):
             flags[suspect].append(f"named in lead {lead_ref} from {agency.get(lead_ref) or 'another agency'}")
-    for suspect, notes in against_cases(conn, actor, holders, place, name).items():
+    for suspect, notes in against_cases(conn, actor, holders, place, name, kinds).items():
         flags[suspect].extend(notes)
     return {s: sorted(set(f)) for s, f in flags.items()}
 
@@ -322,6 +329,7 @@ def against_cases(
     holders: dict[tuple[str, str], set[str]],
     place: Callable[[str], str],
     name: Callable[[str, str], str],
+    kinds: set[str],
 ) -> dict[str, list[str]]:
     """Suspects whose person or identifiers already sit in an open case of another station or district: flag the
     suspect's routing and, once, the case (a case event the station sees)."""
@@ -360,7 +368,7 @@ def against_cases(
                 flags[suspect].append(f"in open case {case.id} ({case.reference}, {case.state}) with {where}")
         for item in (case.snapshot or {}).get("identifiers", []):
             kind, _, key = str(item).partition(":")
-            if kind not in DECONFLICT_KINDS:
+            if kind not in kinds:
                 continue
             for suspect in holders.get((kind, key), set()) - members:
                 if place(suspect) == where:

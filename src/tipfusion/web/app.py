@@ -96,6 +96,11 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(404)
     async def _missing(request: Request, _exc: Exception) -> Response:
+        """A path no route serves: a visitor who is not logged in is sent to log in (which pages exist is not told
+        to strangers)."""
+        if not is_api(request) and current_session(request) is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(login_url(target), status_code=303)
         return _error(request, 404, "not found")
 
     @app.exception_handler(RequestValidationError)

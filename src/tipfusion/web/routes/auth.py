@@ -24,7 +24,10 @@ def _local(next_url: str | None) -> str:
 
 
 def _login_page(request: Request, next_url: str, error: str | None = None, status: int = 200) -> Response:
-    token = secrets.token_urlsafe(32)
+    # one token per browser until it logs in: a second tab (or a stray request) must not void the first form
+    kept = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    token = kept if 40 <= len(kept) <= 64 and kept.replace("-", "").replace("_", "").isalnum() else ""
+    token = token or secrets.token_urlsafe(32)
     response = page(
         request, "login.html", None, status_code=status, csrf_token=token, next_url=_local(next_url), error=error
     )
