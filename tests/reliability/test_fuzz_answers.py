@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
 from sqlalchemy import Engine, select
-from tipfusion.route.answers import ingest_answers
+from tipfusion.requests.answers import ingest_answers
 
 from tests.reliability.harness import FIGURES, Figures, fuzz_cases, signature, verdict
 from tests.reliability.hostile import Case, isp_answer
