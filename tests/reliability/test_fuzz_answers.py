@@ -10,12 +10,12 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
 from sqlalchemy import Engine, select
-from tipfusion.requests.answers import ingest_answers
 
 from tests.reliability.harness import FIGURES, Figures, fuzz_cases, signature, verdict
 from tests.reliability.hostile import Case, isp_answer
 from tests.test_answers import FIXED, ISP_COLUMNS, asked  # noqa: F401  (the store with sent requests)
 from tipfusion.errors import DocumentRejected
+from tipfusion.requests.answers import ingest_answers
 from tipfusion.store.tables import isp_answers, quarantine_entries, source_documents
 
 
