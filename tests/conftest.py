@@ -14,6 +14,8 @@ from tipfusion.config import Settings
 from tipfusion.store.db import make_engine, upgrade
 from tipfusion.synth import generate
 
+pytest_plugins = ["tests.web_support"]  # the web application's fixtures (web_store, client_for, browser_page)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("TIPFUSION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("TIPFUSION_REQUIRE_POSTGRES") == "1"

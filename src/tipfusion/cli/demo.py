@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from tipfusion import clock
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, safe
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -41,9 +41,10 @@ def demo(
     from tipfusion.extras import demo_generator
     from tipfusion.ingest import IngestService
     from tipfusion.link.service import LinkService
-    from tipfusion.route.service import build_requests
-    from tipfusion.route.service_routing import import_jurisdiction, route_all
+    from tipfusion.requests.service import build_requests
+    from tipfusion.route.service import import_jurisdiction, route_all
     from tipfusion.store import repository as repo
+    from tipfusion.store.db import safe_url
     from tipfusion.store.tables import networks
     from tipfusion.triage.service import TriageService
 
@@ -75,7 +76,7 @@ def demo(
     config = EnrichConfig(tuple(result.reference.databases), result.reference.isp_table, result.reference.warninglist)
     print_enrich_summary(EnrichService(engine, config, app.actor).run())
     _ip_sample(app)
-    link_summary = LinkService(engine, app.actor).run()
+    link_summary = LinkService(engine, app.actor, app.settings.tuning().link).run()
     with engine.connect() as conn:
         numbers = repo.counts(conn)
         chain = verify(conn)
@@ -85,19 +86,22 @@ def demo(
     console.print(
         f"audit chain: {'intact' if chain.ok else 'BROKEN at ' + str(chain.first_broken)}, {chain.count:,} entries"
     )
+    shown_url = safe(safe_url(app.settings.database_url))
     console.print(
-        f"store: {app.settings.database_url}  — explore with: tipfusion --database {app.settings.database_url} "
-        "network show ID | export reports --output FILE | quarantine list"
+        f"store: {shown_url}  — explore with: tipfusion --database {shown_url} "
+        "network show ID | export reports --output FILE | quarantine list",
+        soft_wrap=True,
     )
     console.rule("link: suspects and networks")
     print_link_summary(link_summary)
     console.rule("triage: the work queue")
-    triaged = TriageService(engine, app.actor).run()
+    triaged = TriageService(engine, app.actor, app.settings.tuning().triage).run()
     console.print(f"{triaged.lead_hits} suspect(s) named in the foreign lead list")
     print_queue(triaged.top, "suspect")
     console.rule("routing to police stations (SYNTHETIC demo jurisdiction)")
     import_jurisdiction(engine, app.actor, batch / "reference" / "demo-stations.geojson", synthetic=True)
-    print_routing(route_all(engine, app.actor, batch / "reference" / "demo-pins.csv"))
+    pins = batch / "reference" / "demo-pins.csv"
+    print_routing(route_all(engine, app.actor, pins, None, app.settings.tuning().routing))
     console.rule("requests to ISPs (BNSS s.94 notices, DOCX + PDF, annex CSV + XLSX)")
     for request in build_requests(engine, app.settings, app.actor, out / "requests", result.reference.isp_table):
         console.print(
@@ -219,13 +223,13 @@ def _sample(app: AppContext) -> None:
                 at = row.observed_at
                 table.add_row(
                     kind,
-                    row.raw,
-                    row.value,
-                    row.detail or "",
+                    safe(row.raw),
+                    safe(row.value),
+                    safe(row.detail),
                     str(row.port or ""),
                     at.isoformat() if at else "",
                     at.astimezone(zone).isoformat() if at else "",
-                    row.flags or "",
+                    safe(row.flags),
                 )
     console.print(table)
 
@@ -257,14 +261,14 @@ def _ip_sample(app: AppContext) -> None:
             else "-"
         )
         table.add_row(
-            row["ip"],
-            row["isp"] or "-",
-            row["network_type"],
+            safe(row["ip"]),
+            safe(row["isp"] or "-"),
+            safe(row["network_type"]),
             str(row["accounts"]),
             str(row["reports"]),
             f"{row['identifiable_sightings']} / {row['sightings']}",
-            place,
-            row["last_seen_local"] or "",
+            safe(place),
+            safe(row["last_seen_local"]),
         )
     console.print(table)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tipfusion.cli.context import console
+from tipfusion.cli.context import console, safe
 
 
 def synth(
@@ -28,7 +28,8 @@ def synth(
     console.print(
         f"[bold yellow]SYNTHETIC DATA[/]: {result.reports:,} reports, {result.files:,} files, "
         f"{result.persons:,} persons, {result.networks:,} networks, {result.lead_rows} lead rows "
-        f"→ {result.out} (ground truth in {result.out / 'truth.csv'})"
+        f"→ {safe(result.out)} (ground truth in {safe(result.out / 'truth.csv')})",
+        soft_wrap=True,
     )
 
 

@@ -15,6 +15,7 @@ from tipfusion.domain import Account, EstimatedLocation, FileRecord, Issue, Obse
 from tipfusion.errors import DocumentRejected
 from tipfusion.normalise import Context, clean, parse_date, parse_timestamp
 from tipfusion.normalise.freetext import mine
+from tipfusion.normalise.registry import KINDS
 from tipfusion.normalise.timestamps import ImpossibleTime
 
 TRUE_WORDS = {"true", "1", "yes", "y"}
@@ -22,7 +23,7 @@ FALSE_WORDS = {"false", "0", "no", "n"}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 # Kinds whose value depends on the ESP scope, which a streaming parser may learn late.
-SCOPED_KINDS = frozenset({"esp_user", "group"})
+SCOPED_KINDS = frozenset(k.name for k in KINDS.values() if k.esp_scoped)
 
 
 class Builder:

@@ -69,6 +69,18 @@ source_blobs = Table(
     comment="source bytes, byte for byte, in chunks so a large zip fits any database",
 )
 
+source_purges = Table(
+    "source_purges",
+    metadata,
+    Column("sha256", String(64), primary_key=True, comment="the document whose bytes were removed (still listed)"),
+    Column("purged_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("received_before", UTCDateTime, nullable=False, comment="the retention cut-off the purge applied"),
+    Column("reason", Text, nullable=False),
+    Column("size", BigInteger, nullable=False, comment="bytes removed"),
+    comment="retention: source bytes removed by policy; the document's hash, name and size stay in source_documents",
+)
+
 reports = Table(
     "reports",
     metadata,
@@ -654,4 +666,55 @@ case_events = Table(
     Column("actor", String(200), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_case_events_case", "case_id"),
+)
+
+# -- accounts (issue 13): who may use the web application and the command line, and their live sessions -----------
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(80), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False, comment="argon2id (argon2-cffi PasswordHasher), never the password"),
+    Column("role", String(20), nullable=False, comment="admin | analyst | supervisor | district | station | auditor"),
+    Column("district", String(120), comment="a district officer's district"),
+    Column("station", String(120), comment="a station officer's station (its district is looked up)"),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("failed_attempts", Integer, nullable=False, server_default=text("0"), comment="since the last success"),
+    Column("locked_until", UTCDateTime, comment="login refused until then, even with the right password"),
+    Column("synthetic", Boolean, nullable=False, server_default=text("false"), comment="a demo account"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_changed_at", UTCDateTime, nullable=False),
+    comment="accounts: one per person; scope (district/station) decides what they see",
+)
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "token_hash", String(64), nullable=False, unique=True, comment="SHA-256 of the token; the token is not kept"
+    ),
+    Column("user_id", Integer, nullable=False),
+    Column("kind", String(10), nullable=False, comment="web | cli"),
+    Column("csrf_secret", String(64), nullable=False, comment="the form token of this session"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False, comment="for the idle timeout"),
+    ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+    Index("ix_user_sessions_user", "user_id"),
+    comment="server-side sessions: logging out or disabling an account ends them at once",
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True, comment="SHA-256 of the token; shown once"),
+    Column("user_id", Integer, nullable=False),
+    Column("label", String(120), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+    Index("ix_api_tokens_user", "user_id"),
+    comment="bearer tokens of the /api/ integration: the scope is the owning account's role and jurisdiction",
 )
