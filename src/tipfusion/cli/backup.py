@@ -44,6 +44,7 @@ def backup(
     from tipfusion.store.backup import backup as run_backup
 
     app: AppContext = ctx.obj
+    app.output(dest, "DEST")
     engine = app.ready_engine()
     keys = trusted_keys(app, key)
     app.banner()
