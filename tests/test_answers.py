@@ -16,10 +16,10 @@ from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
-from tipfusion.route.answers import ingest_answers
+from tipfusion.requests.answers import ingest_answers
+from tipfusion.requests.service import build_requests, list_requests, mark_sent
 from tipfusion.route.jurisdictions import demo_jurisdiction
-from tipfusion.route.service import build_requests, list_requests, mark_sent
-from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
+from tipfusion.route.service import import_jurisdiction, route_all, routing_rows
 from tipfusion.store.tables import isp_answers, quarantine_entries
 
 FIXED = "Example Fixed Broadband (synthetic)"

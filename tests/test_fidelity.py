@@ -19,7 +19,7 @@ from tipfusion.link.export import suspect_rows
 from tipfusion.link.service import LinkService
 from tipfusion.refer.dossier import gather
 from tipfusion.refer.service import build_referral, interop_export
-from tipfusion.route.service_routing import gather_evidence
+from tipfusion.route.service import gather_evidence
 from tipfusion.store.report_detail import report_detail
 from tipfusion.store.tables import files, identifier_observations, report_links, report_version_parts
 

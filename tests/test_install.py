@@ -51,7 +51,7 @@ def test_the_command_line_starts_without_the_demo_libraries() -> None:
 # Libraries that cost tenths of a second each to import: a command that needs one imports it in its own body, so
 # `tipfusion --help` and `tipfusion cases list` start fast (benchmarks/startup.py measures it).
 HEAVY_MODULES = ("weasyprint", "docx", "openpyxl", "igraph", "scipy", "numpy", "shapely", "pyproj", "pymisp", "stix2")
-HEAVY_MODULES += ("lxml", "fastapi", "uvicorn", "cryptography", "bagit", "jinja2")
+HEAVY_MODULES += ("lxml", "fastapi", "uvicorn", "cryptography", "bagit", "jinja2", "pydantic", "pydantic_settings")
 
 
 def test_the_command_line_starts_without_the_heavy_libraries() -> None:

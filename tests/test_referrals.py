@@ -29,8 +29,8 @@ from tipfusion.link.service import LinkService
 from tipfusion.pipeline import through_routing
 from tipfusion.refer import build_referral, top_subjects, verify_package
 from tipfusion.refer.service import interop_export
-from tipfusion.route.service import build_requests, mark_sent
-from tipfusion.route.service_routing import route_all, routing_rows
+from tipfusion.requests.service import build_requests, mark_sent
+from tipfusion.route.service import route_all, routing_rows
 from tipfusion.store.db import safe_url
 from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks, referrals, reports
 from tipfusion.synth import generate
@@ -360,7 +360,7 @@ def test_interop_exports_validate(engine: Engine, db_url: str, tmp_path: Path) -
     assert {"identity", "relationship", "grouping", "file", "marking-definition"} <= kinds
     runner = CliRunner()
     out = tmp_path / "net.stix.json"
-    done = runner.invoke(app, ["--database", db_url, "refer", "export", network, "--format", "stix", "-o", str(out)])
+    done = runner.invoke(app, ["--database", db_url, "export", "referral", network, "--format", "stix", "-o", str(out)])
     assert done.exit_code == 0 and json.loads(out.read_text())["type"] == "bundle"
 
 
@@ -529,14 +529,14 @@ def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tm
     assert "0 case(s) newly flagged" in run("cases", "check")
     assert "TF/REF/" in run("refer", "list")
     out = tmp_path / "misp.json"
-    run("refer", "export", "TF/REF/" + str(today.year) + "/000001", "--format", "misp", "-o", str(out))
+    run("export", "referral", "TF/REF/" + str(today.year) + "/000001", "--format", "misp", "-o", str(out))
     assert json.loads(out.read_text())["Event"]["info"].startswith("tipfusion TF/REF/")
     with engine.connect() as conn:
         actions = set(conn.execute(select(audit_events.c.action)).scalars())
     assert {
         "case.viewed",
         "case.listed",
-        "export.misp",
+        "export.referral",
         "export.operation",
         "operation.saved",
         "operation.viewed",

@@ -23,8 +23,8 @@ from tipfusion.ingest import IngestService
 from tipfusion.keys import create_key
 from tipfusion.link.service import LinkService
 from tipfusion.refer import verify_package
-from tipfusion.route.requests import Sighting, group_requests, render_time
-from tipfusion.route.service import build_requests, list_requests, mark_sent
+from tipfusion.requests.isp import Sighting, group_requests, render_time
+from tipfusion.requests.service import build_requests, list_requests, mark_sent
 
 WHEN = datetime(2025, 3, 14, 21, 7, 31, tzinfo=UTC)
 
@@ -173,7 +173,7 @@ def test_notices_are_signed_bags_like_referrals(ready: tuple[Engine, Path], db_u
 
 
 def test_platform_notices(ready: tuple[Engine, Path], db_url: str, tmp_path: Path) -> None:
-    from tipfusion.route.service import build_platform_requests
+    from tipfusion.requests.service import build_platform_requests
 
     engine, _ = ready
     (built,) = build_platform_requests(engine, Settings(database_url=db_url), "analyst", tmp_path / "platforms")

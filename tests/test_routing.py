@@ -252,7 +252,7 @@ def test_deconfliction_flags_both_sides(engine: Engine, db_url: str, tmp_path: P
     from tipfusion.config import Settings
     from tipfusion.ingest import IngestService
     from tipfusion.link.service import LinkService
-    from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
+    from tipfusion.route.service import import_jurisdiction, route_all, routing_rows
 
     def report(first: str, account: str, email: str, pin: str) -> str:
         return (
@@ -290,7 +290,7 @@ def test_deconfliction_names_a_shared_handset_as_received(engine: Engine, db_url
     from tipfusion.config import Settings
     from tipfusion.ingest import IngestService
     from tipfusion.link.service import LinkService
-    from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
+    from tipfusion.route.service import import_jurisdiction, route_all, routing_rows
 
     def report(first: str, account: str, pin: str, id_type: str, device: str) -> str:
         return (
@@ -350,7 +350,7 @@ def test_a_landline_routes_to_the_district_of_its_exchange(engine: Engine, db_ur
     from tipfusion.errors import ConfigurationError
     from tipfusion.ingest import IngestService
     from tipfusion.link.service import LinkService
-    from tipfusion.route.service_routing import import_jurisdiction, route_all, routing_rows
+    from tipfusion.route.service import import_jurisdiction, route_all, routing_rows
 
     batch = tmp_path / "batch"
     batch.mkdir()

@@ -33,8 +33,8 @@ from tipfusion.link.service import LinkService
 from tipfusion.pipeline import through_routing
 from tipfusion.refer import build_referral
 from tipfusion.refer.words import both
-from tipfusion.route.service import build_requests
-from tipfusion.route.service_routing import routing_rows
+from tipfusion.requests.service import build_requests
+from tipfusion.route.service import routing_rows
 from tipfusion.store.tables import networks, report_links
 from tipfusion.synth import generate
 from tipfusion.track.service import advance

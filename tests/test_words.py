@@ -21,9 +21,10 @@ from tipfusion.domain import PARTY_LABELS, PARTY_ROLES
 from tipfusion.enrich import identify
 from tipfusion.enrich import ip as enrich_ip
 from tipfusion.ingest import enums
-from tipfusion.normalise.kinds import KINDS
+from tipfusion.normalise.registry import KINDS
 from tipfusion.refer import dossier, words
-from tipfusion.route import routing, service_routing
+from tipfusion.route import routing
+from tipfusion.route import service as route_service
 from tipfusion.triage import factors
 from tipfusion.triage import service as triage_service
 
@@ -75,7 +76,7 @@ def _text(node: ast.AST) -> bool:
 def decision_codes(position: int) -> set[str]:
     """Strings passed as Decision(...)'s basis (2) or confidence (3), plus the kinds routing loops over."""
     found: set[str] = set()
-    for module in (routing, service_routing):
+    for module in (routing, route_service):
         for node in ast.walk(_tree(module)):
             if (
                 isinstance(node, ast.Call)

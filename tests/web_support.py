@@ -281,6 +281,9 @@ class BrowserPage:
 def browser_page(_browser: Any, live_server: str) -> Iterator[BrowserPage]:
     """A fresh browser context (no cookies) and page against the live server."""
     context = _browser.new_context(base_url=live_server, service_workers="block")
+    # a shared 2-core CI machine can take tens of seconds per page under load; a slow page is not a broken one
+    context.set_default_timeout(120_000)
+    context.set_default_navigation_timeout(120_000)
     page = context.new_page()
     yield BrowserPage(page, live_server)
     context.close()

@@ -10,10 +10,15 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from annotated_types import Ge
+
 from tipfusion.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from tipfusion.tuning import Tuning
 
 FIR_PATTERN = r"(?P<serial>\d{1,6})/(?P<year>\d{4})"
 
@@ -39,14 +44,21 @@ class XmlLimits:
 
     max_document_bytes: int = 64 * 1024 * 1024
     stream_above_bytes: int = 4 * 1024 * 1024
+    # zips: the archive file itself, what all its members (nested zips included) may expand to, how many times its
+    # own size that may be, and how deep zips may nest; the members past a limit are quarantined with the reason
+    max_archive_bytes: int = 2 * 1024 * 1024 * 1024
+    max_archive_expanded_bytes: int = 8 * 1024 * 1024 * 1024
+    max_zip_ratio: int = 200
+    max_zip_depth: int = 3
 
 
 @dataclass(frozen=True, slots=True)
 class CaseDeadlines:
-    """When a station's next step is due after a referral is sent (the unit's own standing orders)."""
+    """When a station's next step is due after a referral is sent (the unit's own standing orders): the
+    `[deadlines]` table of the settings file (`tipfusion.tuning`)."""
 
-    acknowledge_hours: int = 48
-    fir_days: int = 7
+    acknowledge_hours: Annotated[int, Ge(1)] = 48
+    fir_days: Annotated[int, Ge(1)] = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +95,10 @@ class Settings:
     unit: UnitProfile = field(default_factory=UnitProfile)  # who referrals and notices come from
     referral_prefix: str = "TF/REF"  # referral references: PREFIX/yyyy/nnnnnn
     referral_statements: str | None = None  # the unit's own standard statements (TOML), replacing the built-in ones
-    case_deadlines: CaseDeadlines = field(default_factory=CaseDeadlines)
     signing_key: str | None = None  # the unit's Ed25519 private key (PEM): signs packages and audit checkpoints
+    config_file: str | None = None  # the TOML file the settings came from (TIPFUSION_CONFIG), read again by tuning()
+    # the TIPFUSION_* variables the settings were loaded with (None: the process environment, read when needed)
+    environment: tuple[tuple[str, str], ...] | None = None
 
     @property
     def unit_name(self) -> str:
@@ -98,6 +112,17 @@ class Settings:
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=url)
 
+    def tuning(self) -> Tuning:
+        """The `[link]`, `[triage]`, `[routing]` and `[deadlines]` settings, validated on first use (they load
+        pydantic, which the commands that do not decide anything never pay for)."""
+        from tipfusion.tuning import load_tuning
+
+        return load_tuning(self.config_file, None if self.environment is None else dict(self.environment))
+
+    @property
+    def case_deadlines(self) -> CaseDeadlines:
+        return self.tuning().deadlines
+
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from `TIPFUSION_*` variables, after an optional `TIPFUSION_CONFIG` TOML file.
@@ -106,7 +131,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     ConfigurationError naming the variable (or file key) and what is expected, never a traceback.
     """
     env = dict(os.environ) if env is None else env
-    data = _config_file(env.get("TIPFUSION_CONFIG"))
+    data = read_config_file(env.get("TIPFUSION_CONFIG"))
     profile_data = _section(data, "profile")
     limits_data = _section(data, "xml_limits")
     profile = Profile(
@@ -119,6 +144,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     limits = XmlLimits(
         max_document_bytes=_int(env, "TIPFUSION_MAX_DOCUMENT_BYTES", limits_data.get("max_document_bytes"), 64 << 20),
         stream_above_bytes=_int(env, "TIPFUSION_STREAM_ABOVE_BYTES", limits_data.get("stream_above_bytes"), 4 << 20),
+        max_archive_bytes=_int(env, "TIPFUSION_MAX_ARCHIVE_BYTES", limits_data.get("max_archive_bytes"), 2 << 30),
+        max_archive_expanded_bytes=_int(
+            env, "TIPFUSION_MAX_ARCHIVE_EXPANDED_BYTES", limits_data.get("max_archive_expanded_bytes"), 8 << 30
+        ),
+        max_zip_ratio=_int(env, "TIPFUSION_MAX_ZIP_RATIO", limits_data.get("max_zip_ratio"), 200),
+        max_zip_depth=_int(env, "TIPFUSION_MAX_ZIP_DEPTH", limits_data.get("max_zip_depth"), 3, minimum=0),
     )
     enrich = _section(data, "enrich")
     databases = env.get("TIPFUSION_IP_DATABASES")
@@ -136,10 +167,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         unit=_unit(env, data, refer),
         referral_prefix=env.get("TIPFUSION_REFERRAL_PREFIX", str(refer.get("prefix", "TF/REF"))),
         referral_statements=env.get("TIPFUSION_REFERRAL_STATEMENTS", refer.get("statements")),
-        case_deadlines=CaseDeadlines(
-            acknowledge_hours=_int(env, "TIPFUSION_ACKNOWLEDGE_HOURS", refer.get("acknowledge_hours"), 48, "hours"),
-            fir_days=_int(env, "TIPFUSION_FIR_DAYS", refer.get("fir_days"), 7, "days"),
-        ),
+        config_file=env.get("TIPFUSION_CONFIG") or None,
+        environment=tuple(sorted((k, v) for k, v in env.items() if k.startswith("TIPFUSION_"))),
         signing_key=env.get("TIPFUSION_SIGNING_KEY", data.get("signing_key")),  # type: ignore[arg-type]
         database_url=env.get("TIPFUSION_DATABASE_URL", str(data.get("database_url", "sqlite:///tipfusion.db"))),
         profile=profile,
@@ -150,7 +179,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     )
 
 
-def _config_file(path: str | None) -> dict[str, object]:
+def read_config_file(path: str | None) -> dict[str, object]:
     """The TOML file TIPFUSION_CONFIG names, if any; a missing or malformed one is an error, not a silent default."""
     if not path:
         return {}

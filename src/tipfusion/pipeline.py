@@ -11,7 +11,7 @@ from tipfusion.config import Settings
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
-from tipfusion.route.service_routing import import_jurisdiction, route_all
+from tipfusion.route.service import import_jurisdiction, route_all
 from tipfusion.triage.service import TriageService
 
 if TYPE_CHECKING:
@@ -19,11 +19,13 @@ if TYPE_CHECKING:
 
 
 def through_routing(engine: Engine, settings: Settings, actor: str, batch: GenerateResult) -> None:
-    """Ingest, enrich (with the batch's demo reference data), link, triage, and route in the demo jurisdiction."""
+    """Ingest, enrich (with the batch's demo reference data), link, triage, and route in the demo jurisdiction, by
+    the settings' `[link]`, `[triage]` and `[routing]`."""
+    tuning = settings.tuning()
     IngestService(engine, settings, actor).ingest_paths([batch.out])
     ref = batch.reference
     EnrichService(engine, EnrichConfig(tuple(ref.databases), ref.isp_table, ref.warninglist), actor).run()
-    LinkService(engine, actor).run()
-    TriageService(engine, actor).run()
+    LinkService(engine, actor, tuning.link).run()
+    TriageService(engine, actor, tuning.triage).run()
     import_jurisdiction(engine, actor, batch.out / "reference" / "demo-stations.geojson", synthetic=True)
-    route_all(engine, actor, batch.out / "reference" / "demo-pins.csv")
+    route_all(engine, actor, batch.out / "reference" / "demo-pins.csv", None, tuning.routing)

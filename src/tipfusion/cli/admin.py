@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, show, whole
+from tipfusion.cli.context import AppContext, console, safe, show, whole
 from tipfusion.errors import AuditChainBroken, IntegrityFailure
 
 if TYPE_CHECKING:
@@ -30,7 +30,9 @@ def db_upgrade(ctx: typer.Context) -> None:
     before = ensure_schema(app.engine)
     after = stored_revision(app.engine)
     change = "already there" if before == after else f"was {before or 'empty'}"
-    console.print(f"schema at revision {after}, {change} ({where(app.settings.database_url)})", soft_wrap=True)
+    console.print(
+        f"schema at revision {safe(after)}, {safe(change)} ({safe(where(app.settings.database_url))})", soft_wrap=True
+    )
 
 
 @db_app.command("status")
@@ -40,7 +42,7 @@ def db_status(ctx: typer.Context) -> None:
 
     app: AppContext = ctx.obj
     console.print(
-        f"database: {safe_url(app.settings.database_url)}\nrevision: {stored_revision(app.engine)}\n"
+        f"database: {safe(safe_url(app.settings.database_url))}\nrevision: {safe(stored_revision(app.engine))}\n"
         f"latest:   {head_revision()}",
         soft_wrap=True,
     )
@@ -70,7 +72,7 @@ def check_audit(app: AppContext, keys: list[Ed25519PublicKey]) -> list[str]:
     problems = [] if chain.ok else [f"audit chain broken at entry {chain.first_broken}: {chain.problem}"]
     problems += points.problems
     for problem in problems:
-        console.print(f"[red]{problem}[/]", soft_wrap=True)
+        console.print(f"[red]{safe(problem)}[/]", soft_wrap=True)
     if not problems:
         console.print(f"audit chain intact: {chain.count:,} entries; head hash {chain.head_hash}")
     print_checkpoints(points, bool(keys))
@@ -139,10 +141,20 @@ def check_evidence(app: AppContext) -> EvidenceReport:
         report = rehash_sources(conn)
     for item in report.differ:
         found = f"; its bytes hash to {item.found}" if item.found else ""
-        console.print(f"[red]ALTERED[/] {item.name} (stored as {item.sha256}): {item.reason}{found}", soft_wrap=True)
+        console.print(
+            f"[red]ALTERED[/] {safe(item.name)} (stored as {item.sha256}): {safe(item.reason)}{found}", soft_wrap=True
+        )
+    purged = f"; {report.purged:,} purged by retention (hash and name kept)" if report.purged else ""
     if report.ok:
-        console.print(f"evidence intact: {report.documents:,} source documents ({report.bytes:,} bytes) re-hashed")
-    summary = {"documents": report.documents, "bytes": report.bytes, "differ": [d.sha256 for d in report.differ]}
+        console.print(
+            f"evidence intact: {report.documents:,} source documents ({report.bytes:,} bytes) re-hashed{purged}"
+        )
+    summary = {
+        "documents": report.documents,
+        "bytes": report.bytes,
+        "purged": report.purged,
+        "differ": [d.sha256 for d in report.differ],
+    }
     with engine.begin() as conn:
         append(conn, app.actor, [AuditEvent("evidence.verified", "store", "source_documents", summary)])
     return report
@@ -161,7 +173,13 @@ def audit_list(ctx: typer.Context, limit: Annotated[int, typer.Option(help="Late
     app.banner()
     table = Table(whole("seq"), "time", "actor", "action", whole("object"), title="Audit log")
     for row in reversed(rows):
-        table.add_row(str(row.seq), app.time(row.at), row.actor, row.action, f"{row.object_type} {row.object_id}")
+        table.add_row(
+            str(row.seq),
+            app.time(row.at),
+            safe(row.actor),
+            safe(row.action),
+            safe(f"{row.object_type} {row.object_id}"),
+        )
     show(table)
 
 
@@ -174,10 +192,10 @@ def status(ctx: typer.Context) -> None:
     with app.ready_engine().connect() as conn:
         rows = stage_counts(conn)
     app.banner()
-    console.print(f"store: {where(app.settings.database_url)}", soft_wrap=True)
+    console.print(f"store: {safe(where(app.settings.database_url))}", soft_wrap=True)
     table = Table("stage", "what", "count")
     for stage, what, value in rows:
-        table.add_row(stage, what, f"{value:,}")
+        table.add_row(safe(stage), safe(what), f"{value:,}")
     show(table)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, setting_path, show, whole, wrapping
+from tipfusion.cli.context import AppContext, console, progress, safe, setting_path, show, whole, wrapping
 
 if TYPE_CHECKING:
     from tipfusion.track.operations import OperationReport
@@ -52,14 +52,14 @@ def cases_list(
     for r in rows:
         table.add_row(
             str(r["case"]),
-            r["reference"],
-            r["district"],
-            r["station"],
-            r["state"],
-            r["fir_number"],
+            safe(r["reference"]),
+            safe(r["district"]),
+            safe(r["station"]),
+            safe(r["state"]),
+            safe(r["fir_number"]),
             str(r["arrests"]),
             app.time(r["sent_at"]),
-            r["needs_update"],
+            safe(r["needs_update"]),
         )
     show(table)
 
@@ -79,22 +79,25 @@ def cases_show(
         append(conn, app.actor, [AuditEvent("case.viewed", "case", str(row.id), {})])
     app.banner()
     console.print(
-        f"case {row.id} ({row.reference}): {row.state}; {row.station or row.district or 'central unit'}; "
-        f"FIR {row.fir_number or '-'} {row.fir_date or ''}; sections {', '.join(row.sections or []) or '-'}; "
-        f"arrests {row.arrests}; devices {row.devices_seized}; chargesheet {row.chargesheet_date or '-'}"
-        + (f"; closed: {row.closed_reason}" if row.closed_reason else "")
-        + (f"\n[yellow]needs a supplementary referral:[/] {row.needs_update}" if row.needs_update else "")
+        safe(
+            f"case {row.id} ({row.reference}): {row.state}; {row.station or row.district or 'central unit'}; "
+            f"FIR {row.fir_number or '-'} {row.fir_date or ''}; sections {', '.join(row.sections or []) or '-'}; "
+            f"arrests {row.arrests}; devices {row.devices_seized}; chargesheet {row.chargesheet_date or '-'}"
+            + (f"; closed: {row.closed_reason}" if row.closed_reason else "")
+        )
+        + (f"\n[yellow]needs a supplementary referral:[/] {safe(row.needs_update)}" if row.needs_update else ""),
+        soft_wrap=True,
     )
     table = Table("at", "who", "action", "from", "to", wrapping("fields"), wrapping("reason"))
     for e in events:
         table.add_row(
             app.time(e.at),
-            e.actor,
-            e.action,
-            e.from_state or "",
-            e.to_state or "",
-            ", ".join(f"{k}={v}" for k, v in (e.fields or {}).items()),
-            e.reason or "",
+            safe(e.actor),
+            safe(e.action),
+            safe(e.from_state),
+            safe(e.to_state),
+            safe(", ".join(f"{k}={v}" for k, v in (e.fields or {}).items())),
+            safe(e.reason),
         )
     show(table)
 
@@ -137,7 +140,7 @@ def cases_advance(
     }
     fields = {k: v for k, v in given.items() if v is not None}
     changes = advance(app.ready_engine(), app.settings, app.actor, case, step, fields)
-    console.print(f"case {case}: {changes['state']}")
+    console.print(f"case {safe(case)}: {safe(changes['state'])}", soft_wrap=True)
 
 
 @cases_app.command("correct")
@@ -155,7 +158,7 @@ def cases_correct(
     if field.endswith("_date"):
         value = app.day(value, "VALUE").isoformat()
     changed = correct(app.ready_engine(), app.settings, app.actor, case, field, value, reason)
-    console.print(f"case {case}: {field} → {changed[field]}")
+    console.print(f"case {safe(case)}: {safe(field)} → {safe(changed[field])}", soft_wrap=True)
 
 
 @cases_app.command("transfer")
@@ -170,7 +173,7 @@ def cases_transfer(
 
     app: AppContext = ctx.obj
     before, after = transfer(app.ready_engine(), app.actor, case, station, reason)
-    console.print(f"case {case}: {before or 'central unit'} → {after}")
+    console.print(f"case {safe(case)}: {safe(before or 'central unit')} → {safe(after)}", soft_wrap=True)
 
 
 @cases_app.command("overdue")
@@ -196,11 +199,11 @@ def cases_overdue(
     table = Table("district", "station", whole("case"), whole("reference"), "overdue", "due", "late", title="Overdue")
     for i in items:
         table.add_row(
-            i.district,
-            i.station,
+            safe(i.district),
+            safe(i.station),
             str(i.case or ""),
-            i.reference,
-            i.what,
+            safe(i.reference),
+            safe(i.what),
             app.time(i.due),
             f"{i.hours_late / 24:.1f} days",
         )
@@ -218,7 +221,10 @@ def cases_check(ctx: typer.Context) -> None:
     app: AppContext = ctx.obj
     flagged = refresh_flags(app.ready_engine(), app.actor)
     for case_id, note in flagged:
-        console.print(f"case {case_id}: {note} — build a supplementary referral with `tipfusion refer build`")
+        console.print(
+            f"case {case_id}: {safe(note)} — build a supplementary referral with `tipfusion refer build`",
+            soft_wrap=True,
+        )
     console.print(f"{len(flagged)} case(s) newly flagged")
 
 
@@ -236,7 +242,7 @@ def operation_create(
     app: AppContext = ctx.obj
     starts, ends = app.moment(start, "--from"), app.moment(end, "--to", end=True)
     create_operation(app.ready_engine(), app.actor, name, starts, ends, title)
-    console.print(f"operation {name}: {app.time(starts)} … {app.time(ends)}")
+    console.print(f"operation {safe(name)}: {app.time(starts)} … {app.time(ends)}", soft_wrap=True)
 
 
 @operation_app.command("list")
@@ -247,7 +253,9 @@ def operation_list(ctx: typer.Context) -> None:
     app: AppContext = ctx.obj
     table = Table(whole("name"), "title", "from", "to", "referrals", title="Operations")
     for r in list_operations(app.ready_engine()):
-        table.add_row(r["name"], r["title"], app.time(r["starts"]), app.time(r["ends"]), str(r["referrals"]))
+        table.add_row(
+            safe(r["name"]), safe(r["title"]), app.time(r["starts"]), app.time(r["ends"]), str(r["referrals"])
+        )
     show(table)
 
 
@@ -263,13 +271,15 @@ def operation_report_command(
     from tipfusion.track.operations import operation_report, write_report
 
     app: AppContext = ctx.obj
+    if output is not None:
+        app.output(output)
     templates = setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR") if output else None
     engine = app.ready_engine()
-    with progress(f"operation {name}") as update:
+    with progress(f"operation {safe(name)}") as update:
         update("counting", 0, None)
         report = operation_report(engine, name)
         if output is not None:
-            update(f"writing {output}", 0, None)
+            update(f"writing {safe(output)}", 0, None)
             chosen = fmt or output.suffix.lstrip(".").lower()
             write_report(report, chosen, output, templates, app.settings.profile.zone)
     with engine.begin() as conn:
@@ -279,7 +289,7 @@ def operation_report_command(
     if output is not None:
         with engine.begin() as conn:
             append(conn, app.actor, [AuditEvent("export.operation", "operation", name, {"file": str(output)})])
-        console.print(f"→ {output}")
+        console.print(f"→ {safe(output)}", soft_wrap=True)
 
 
 def print_operation(report: OperationReport) -> None:
@@ -289,17 +299,17 @@ def print_operation(report: OperationReport) -> None:
         "district",
         "station",
         *[label for _, label in COLUMNS],
-        title=f"Operation {report.name}" + (f" — {report.title}" if report.title else ""),
+        title=safe(f"Operation {report.name}" + (f" — {report.title}" if report.title else "")),
     )
     for row in [*report.rows, report.totals]:
         table.add_row(
-            row["district"],
-            row["station"],
-            *[str(row[key]) for key, _ in COLUMNS],
+            safe(row["district"]),
+            safe(row["station"]),
+            *[safe(row[key]) for key, _ in COLUMNS],
             style="bold" if row is report.totals else None,
         )
     show(table)
-    console.print(report.unit_wide)
+    console.print(safe(report.unit_wide), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 from tipfusion import clock
@@ -32,6 +34,29 @@ console = Console(highlight=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False)
 
 SYNTHETIC_BANNER = "[bold yellow]SYNTHETIC DATA[/] — this store holds generated test data, not real reports."
+
+# C0 and C1 controls (ESC starts a terminal sequence, a newline forges a line) and the bidirectional overrides that
+# make a name read backwards: shown as visible escapes, never sent to the terminal
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def safe(value: object) -> str:
+    """Untrusted text as the terminal must show it: literally, on one line.
+
+    File and zip member names, report values, actors and error messages come from outside; Rich would read
+    `a[/b].xml` as markup (and crash on it), and an ESC or a newline would reach the terminal raw (recolouring it,
+    or forging a line of `audit list`). Every such string goes through here before it is printed or put in a table.
+    """
+    text = "" if value is None else str(value)
+    return escape(_UNPRINTABLE.sub(_visible, text))
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
 
 # progress(what, done, total): what a long step reports as it goes; total None while it is not known
 Progress = Callable[[str, int, int | None], None]
@@ -132,6 +157,28 @@ class AppContext:
     @property
     def date_forms(self) -> str:
         return clock.forms(self.settings.profile.country)
+
+    def output(self, path: Path, option: str = "--output") -> Path:
+        """Every file or folder a user names for writing passes here: see `refuse_store_output`."""
+        return refuse_store_output(self.settings, path, option)
+
+
+def refuse_store_output(settings: Settings, path: Path, option: str = "--output") -> Path:
+    """Refuse to write over the store: `export … --output tipfusion.db` truncated it, and a write over its WAL or
+    shared-memory file corrupts it. The one guard every command that writes a file (or a folder) given by the user
+    calls before writing; links are resolved, so another name for the store is refused too."""
+    from tipfusion.errors import InputRefused
+    from tipfusion.store.db import store_files
+
+    target = os.path.realpath(path)
+    for part in store_files(settings.database_url):
+        if target == os.path.realpath(part):
+            raise InputRefused(
+                f"{option} {path}: that is the store's own file ({part.name}); writing there would destroy the store. "
+                "Choose another path.",
+                option,
+            )
+    return path
 
 
 def _probe(engine: Engine, url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -11,12 +12,14 @@ import typer
 from rich.table import Table
 
 from tipfusion import clock
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, safe
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 DEMO_OPERATION = "DEMO-DRIVE"
+DEMO_MARKER = "TIPFUSION-DEMO.txt"  # says the folder is the demo's own, so a rerun may replace what is in it
+DEMO_STORE = "tipfusion.db"
 
 
 def demo(
@@ -38,29 +41,25 @@ def demo(
     from tipfusion.extras import demo_generator
     from tipfusion.ingest import IngestService
     from tipfusion.link.service import LinkService
-    from tipfusion.route.service import build_requests
-    from tipfusion.route.service_routing import import_jurisdiction, route_all
+    from tipfusion.requests.service import build_requests
+    from tipfusion.route.service import import_jurisdiction, route_all
     from tipfusion.store import repository as repo
+    from tipfusion.store.db import safe_url
     from tipfusion.store.tables import networks
     from tipfusion.triage.service import TriageService
 
     app: AppContext = ctx.obj
+    _claim(app, out)
     batch = out / "batch"
-    for folder in (batch, out / "requests", out / "referrals"):
-        if folder.exists():
-            shutil.rmtree(folder)
     result = demo_generator()(batch, reports, seed)
     console.print(
         f"[bold yellow]SYNTHETIC DATA[/]: generated {result.reports:,} reports with {result.files:,} "
         f"fileDetails, {result.persons:,} persons in {result.networks} networks → {batch}"
     )
-    if not app.database_explicit:
-        database = out / "tipfusion.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        app.settings = app.settings.with_database(f"sqlite:///{database}")
-        app.__dict__.pop("engine", None)
-        app.__dict__.pop("_ready", None)
+    # the demo's own store, always: synthetic reports, referrals and cases never go into the configured store
+    app.settings = app.settings.with_database(f"sqlite:///{out / DEMO_STORE}")
+    app.__dict__.pop("engine", None)
+    app.__dict__.pop("_ready", None)
     engine = app.ready_engine()
     console.rule("ingest")
     summary = IngestService(engine, app.settings, app.actor).ingest_paths([batch])
@@ -77,7 +76,7 @@ def demo(
     config = EnrichConfig(tuple(result.reference.databases), result.reference.isp_table, result.reference.warninglist)
     print_enrich_summary(EnrichService(engine, config, app.actor).run())
     _ip_sample(app)
-    link_summary = LinkService(engine, app.actor).run()
+    link_summary = LinkService(engine, app.actor, app.settings.tuning().link).run()
     with engine.connect() as conn:
         numbers = repo.counts(conn)
         chain = verify(conn)
@@ -87,19 +86,22 @@ def demo(
     console.print(
         f"audit chain: {'intact' if chain.ok else 'BROKEN at ' + str(chain.first_broken)}, {chain.count:,} entries"
     )
+    shown_url = safe(safe_url(app.settings.database_url))
     console.print(
-        f"store: {app.settings.database_url}  — explore with: tipfusion --database {app.settings.database_url} "
-        "network show ID | export reports --output FILE | quarantine list"
+        f"store: {shown_url}  — explore with: tipfusion --database {shown_url} "
+        "network show ID | export reports --output FILE | quarantine list",
+        soft_wrap=True,
     )
     console.rule("link: suspects and networks")
     print_link_summary(link_summary)
     console.rule("triage: the work queue")
-    triaged = TriageService(engine, app.actor).run()
+    triaged = TriageService(engine, app.actor, app.settings.tuning().triage).run()
     console.print(f"{triaged.lead_hits} suspect(s) named in the foreign lead list")
     print_queue(triaged.top, "suspect")
     console.rule("routing to police stations (SYNTHETIC demo jurisdiction)")
     import_jurisdiction(engine, app.actor, batch / "reference" / "demo-stations.geojson", synthetic=True)
-    print_routing(route_all(engine, app.actor, batch / "reference" / "demo-pins.csv"))
+    pins = batch / "reference" / "demo-pins.csv"
+    print_routing(route_all(engine, app.actor, pins, None, app.settings.tuning().routing))
     console.rule("requests to ISPs (BNSS s.94 notices, DOCX + PDF, annex CSV + XLSX)")
     for request in build_requests(engine, app.settings, app.actor, out / "requests", result.reference.isp_table):
         console.print(
@@ -114,6 +116,40 @@ def demo(
     _dissemination(app, engine, out)
     if summary.quarantined:
         raise typer.Exit(1)
+
+
+def _claim(app: AppContext, out: Path) -> None:
+    """Make `out` the demo's folder, emptied of an earlier demo: only a folder the demo made (it holds the marker
+    file) or a new or empty one. `demo --out .` once deleted ./tipfusion.db and replaced ./batch."""
+    from tipfusion.errors import InputRefused
+    from tipfusion.store.db import store_files
+
+    app.output(out, "--out")
+    marker = out / DEMO_MARKER
+    if out.exists() and not out.is_dir():
+        raise InputRefused(f"--out {out}: that is a file, not a folder; name a new folder for the demo", "--out")
+    earlier = (out / "batch" / "SYNTHETIC-DATA.json").is_file()  # a demo folder from before the marker
+    if out.is_dir() and any(out.iterdir()) and not (marker.is_file() or earlier):
+        raise InputRefused(
+            f"--out {out}: this folder was not made by tipfusion demo (it has no {DEMO_MARKER}) and is not empty; "
+            "name a new folder, the demo replaces what is in its own",
+            "--out",
+        )
+    configured = {os.path.realpath(p) for p in store_files(app.settings.database_url)}
+    demo_store = {os.path.realpath(p) for p in store_files(f"sqlite:///{out / DEMO_STORE}")}
+    if configured & demo_store and not (marker.is_file() or earlier):
+        raise InputRefused(f"--out {out}: the configured store lives there; name another folder", "--out")
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text(
+        "This folder was made by `tipfusion demo`: SYNTHETIC data only. The demo replaces its contents on every "
+        "run; nothing else should be kept here.\n",
+        encoding="utf-8",
+    )
+    for folder in ("batch", "requests", "referrals", "operation"):
+        if (out / folder).is_dir():
+            shutil.rmtree(out / folder)
+    for part in store_files(f"sqlite:///{out / DEMO_STORE}"):
+        part.unlink(missing_ok=True)
 
 
 def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:
@@ -187,13 +223,13 @@ def _sample(app: AppContext) -> None:
                 at = row.observed_at
                 table.add_row(
                     kind,
-                    row.raw,
-                    row.value,
-                    row.detail or "",
+                    safe(row.raw),
+                    safe(row.value),
+                    safe(row.detail),
                     str(row.port or ""),
                     at.isoformat() if at else "",
                     at.astimezone(zone).isoformat() if at else "",
-                    row.flags or "",
+                    safe(row.flags),
                 )
     console.print(table)
 
@@ -225,14 +261,14 @@ def _ip_sample(app: AppContext) -> None:
             else "-"
         )
         table.add_row(
-            row["ip"],
-            row["isp"] or "-",
-            row["network_type"],
+            safe(row["ip"]),
+            safe(row["isp"] or "-"),
+            safe(row["network_type"]),
             str(row["accounts"]),
             str(row["reports"]),
             f"{row['identifiable_sightings']} / {row['sightings']}",
-            place,
-            row["last_seen_local"] or "",
+            safe(place),
+            safe(row["last_seen_local"]),
         )
     console.print(table)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, setting_path, show
+from tipfusion.cli.context import AppContext, console, progress, safe, setting_path, show
 from tipfusion.config import Settings
 
 if TYPE_CHECKING:
@@ -48,10 +48,10 @@ def print_enrich_summary(summary: EnrichSummary) -> None:
         ("sources", summary.sources),
         ("seconds", f"{summary.seconds:.1f}"),
     ]:
-        table.add_row(label, str(value))
+        table.add_row(label, safe(value))
     show(table)
     for problem in summary.problems:
-        console.print(f"[red]skipped[/] {problem}", soft_wrap=True)
+        console.print(f"[red]skipped[/] {safe(problem)}", soft_wrap=True)
     if not summary.sources.count("@"):
         console.print(
             "no IP database loaded: ISPs come only from the ISP table. Point TIPFUSION_IP_DATABASES "

@@ -1,101 +1,91 @@
-"""`tipfusion export …`: tables for analysts, as CSV or JSON; every export is written to the audit log."""
+"""`tipfusion export WHAT [TARGET] --format F --output PATH`: every export, one command shape.
 
-from __future__ import annotations
+The WHATs come from `tipfusion.exports.sources` and the formats from the renderers in `tipfusion.exports.formats`,
+so a new format or source needs no change here. Every export is written to the audit log.
+"""
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, safe
+from tipfusion.exports.registry import renderers
+from tipfusion.exports.sources import SOURCES, Source
 
-export_app = typer.Typer(no_args_is_help=True, help="Export tables for analysts (CSV or JSON).")
+
+def _help() -> str:
+    lines = ["Export for analysts and other tools: tipfusion export WHAT --format F --output PATH.", ""]
+    lines += [f"{s.name}: {', '.join(s.formats)} (default {s.default})" for s in SOURCES.values()]
+    lines += ["", "Formats: " + "; ".join(f"{r.name} — {r.description}" for r in renderers().values()) + "."]
+    return "\n\n".join(lines)
 
 
-@export_app.command("ips")
-def export_ips(
-    ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
-) -> None:
-    """Every distinct IP: ASN, ISP, country, network type, accounts, reports, identifiable sightings."""
+export_app = typer.Typer(no_args_is_help=True, help=_help())
+
+
+def run_export(app: AppContext, source: Source, target: str | None, output: Path, fmt: str | None) -> None:
+    """Gather, render, audit: the body of every export command."""
     from tipfusion.audit import AuditEvent, append
-    from tipfusion.enrich.export import IP_FIELDS, ip_rows, write_rows
+    from tipfusion.exports.registry import renderer_for
+    from tipfusion.store import repository as repo
 
-    if fmt not in {"csv", "json"}:
-        raise typer.BadParameter("--format must be csv or json")
-    app: AppContext = ctx.obj
+    renderer = renderer_for(source.name, source.kind, fmt or source.default)
+    app.output(output)
     engine = app.ready_engine()
+    content = source.gather(engine, app.settings, target)
+    with engine.connect() as conn:
+        synthetic = repo.get_flag(conn, "synthetic") == "true"
+    renderer.render(content, output, synthetic)
+    details: dict[str, Any] = {"rows": content.size, "format": renderer.name}
+    if target is not None:
+        details["target"] = target
     with engine.begin() as conn:
-        rows = ip_rows(conn, app.settings.profile.zone)
-        write_rows(rows, IP_FIELDS, fmt, output)
-        append(conn, app.actor, [AuditEvent("export.ips", "export", str(output), {"rows": len(rows), "format": fmt})])
+        append(conn, app.actor, [AuditEvent(f"export.{source.name}", "export", str(output), details)])
     app.banner()
-    console.print(f"{len(rows):,} IP addresses → {output} (locations are database estimates, never evidence)")
+    counted = f"{content.size:,} {source.noun}" if source.kind != "subject" else f"{content.title}"
+    console.print(f"{safe(counted)} → {safe(output)} ({renderer.name}) {source.note}".rstrip(), soft_wrap=True)
 
 
-def _export(ctx: typer.Context, what: str, output: Path, fmt: str) -> None:
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.enrich.export import write_rows
-    from tipfusion.link.export import (
-        NETWORK_FIELDS,
-        REPORT_FIELDS,
-        SUSPECT_FIELDS,
-        network_rows,
-        report_rows,
-        suspect_rows,
-    )
+def _command(source: Source) -> Any:
+    formats = " | ".join(source.formats)
+    help_text = f"{source.help} Formats: {', '.join(source.formats)}."
 
-    if fmt not in {"csv", "json"}:
-        raise typer.BadParameter("--format must be csv or json")
-    app: AppContext = ctx.obj
-    makers = {
-        "reports": (report_rows, REPORT_FIELDS),
-        "suspects": (suspect_rows, SUSPECT_FIELDS),
-        "networks": (network_rows, NETWORK_FIELDS),
-    }
-    maker, fields = makers[what]
-    with app.ready_engine().begin() as conn:
-        rows = maker(conn)
-        if fmt == "csv":
-            rows = [{k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in r.items()} for r in rows]
-        write_rows(rows, fields, fmt, output)
-        append(
-            conn, app.actor, [AuditEvent(f"export.{what}", "export", str(output), {"rows": len(rows), "format": fmt})]
-        )
-    app.banner()
-    console.print(f"{len(rows):,} {what} → {output}")
+    if source.target is None:
 
+        def command(
+            ctx: typer.Context,
+            output: Annotated[Path, typer.Option("--output", "-o", help="File to write")],
+            fmt: Annotated[str, typer.Option("--format", help=formats)] = source.default,
+        ) -> None:
+            run_export(ctx.obj, source, None, output, fmt)
 
-@export_app.command("reports")
-def export_reports(
-    ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o")],
-    fmt: Annotated[str, typer.Option("--format")] = "csv",
-) -> None:
-    """One row per report: report_id, suspect_id, network_id (empty when in no network), ESP, time, type."""
-    _export(ctx, "reports", output, fmt)
+    elif source.target_required:
+
+        def command(  # type: ignore[misc]
+            ctx: typer.Context,
+            target: Annotated[str, typer.Argument(help=source.target)],
+            output: Annotated[Path, typer.Option("--output", "-o", help="File to write")],
+            fmt: Annotated[str, typer.Option("--format", help=formats)] = source.default,
+        ) -> None:
+            run_export(ctx.obj, source, target, output, fmt)
+
+    else:
+
+        def command(  # type: ignore[misc]
+            ctx: typer.Context,
+            output: Annotated[Path, typer.Option("--output", "-o", help="File to write")],
+            target: Annotated[str | None, typer.Argument(help=source.target)] = None,
+            fmt: Annotated[str, typer.Option("--format", help=formats)] = source.default,
+        ) -> None:
+            run_export(ctx.obj, source, target, output, fmt)
+
+    command.__doc__ = help_text
+    return command
 
 
-@export_app.command("suspects")
-def export_suspects(
-    ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o")],
-    fmt: Annotated[str, typer.Option("--format")] = "csv",
-) -> None:
-    """One row per suspect: reports, network, component, ESP accounts, emails, phones."""
-    _export(ctx, "suspects", output, fmt)
-
-
-@export_app.command("networks")
-def export_networks(
-    ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o")],
-    fmt: Annotated[str, typer.Option("--format")] = "csv",
-) -> None:
-    """One row per network with its summary: suspects, reports, ESPs, ISPs, time span, why it hangs together."""
-    _export(ctx, "networks", output, fmt)
+for _source in SOURCES.values():
+    export_app.command(_source.name, help=f"{_source.help} Formats: {', '.join(_source.formats)}.")(_command(_source))
 
 
 def register(app: typer.Typer) -> None:

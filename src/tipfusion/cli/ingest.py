@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, show, whole, wrapping
+from tipfusion.cli.context import AppContext, console, progress, safe, show, whole, wrapping
 
 if TYPE_CHECKING:
     from tipfusion.ingest import IngestSummary
@@ -21,7 +20,9 @@ quarantine_app = typer.Typer(no_args_is_help=True, help="Documents that could no
 def _names(names: list[str], shown: int = 20) -> str:
     """Names after a count: all of them, or the first `shown` and how many more, never fewer without saying so."""
     more = len(names) - shown
-    return ", ".join(names[:shown]) + (f" … and {more} more (named in the ingest run's summary)" if more > 0 else "")
+    return ", ".join(safe(name) for name in names[:shown]) + (
+        f" … and {more} more (named in the ingest run's summary)" if more > 0 else ""
+    )
 
 
 def print_summary(summary: IngestSummary) -> None:
@@ -33,6 +34,7 @@ def print_summary(summary: IngestSummary) -> None:
         ("reports updated (new version)", summary.updated),
         ("duplicates (already held)", summary.duplicates),
         ("quarantined", summary.quarantined),
+        ("skipped (not read)", len(summary.skipped)),
         ("fileDetails waiting for their report", summary.waiting_file_details),
         ("fileDetails attached from earlier batches", summary.attached_file_details),
         ("lead identifiers stored", summary.lead_identifiers),
@@ -43,15 +45,19 @@ def print_summary(summary: IngestSummary) -> None:
         table.add_row(label, str(value))
     show(table)
     if summary.issues:
-        console.print("notes: " + ", ".join(f"{code} ×{n}" for code, n in summary.issues.most_common()))
+        console.print("notes: " + ", ".join(f"{safe(code)} ×{n}" for code, n in summary.issues.most_common()))
     if summary.reference_skipped:
         console.print(
             f"skipped {len(summary.reference_skipped)} reference file(s) (not tips; load them "
             "with tipfusion enrich or tipfusion jurisdictions import): " + _names(summary.reference_skipped),
             soft_wrap=True,
         )
+    if summary.skipped:
+        console.print(
+            f"skipped {len(summary.skipped)} item(s), not read: " + safe(_names(summary.skipped)), soft_wrap=True
+        )
     for line in summary.rejected[:20]:
-        console.print(f"[red]quarantined[/] {line}", soft_wrap=True)
+        console.print(f"[red]quarantined[/] {safe(line)}", soft_wrap=True)
     if len(summary.rejected) > 20:
         console.print(f"… and {len(summary.rejected) - 20} more: tipfusion quarantine list")
 
@@ -104,11 +110,11 @@ def quarantine_list(
             str(row.id),
             app.time(row.created_at),
             row.status,
-            row.reason,
+            safe(row.reason),
             str(row.report_id or ""),
-            escape(row.source_name),
-            escape(where),
-            escape(row.message),
+            safe(row.source_name),
+            safe(where),
+            safe(row.message),
         )
     show(table)
     console.print(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
@@ -123,10 +129,12 @@ def quarantine_show(ctx: typer.Context, entry_id: Annotated[int, typer.Argument(
     entry, source = quarantine_service.show_entry(app.ready_engine(), entry_id)
     app.banner()
     for key, value in entry._mapping.items():
-        shown = app.time(value) if isinstance(value, datetime) else escape(str(value))
+        shown = app.time(value) if isinstance(value, datetime) else safe(value)
         console.print(f"[bold]{key}[/]: {shown}", soft_wrap=True)
     if source is not None:
-        console.print(f"[bold]source size[/]: {source.size:,} bytes (kept byte for byte; sha256 {source.sha256})")
+        console.print(
+            f"[bold]source size[/]: {source.size:,} bytes (kept byte for byte; sha256 {source.sha256})", soft_wrap=True
+        )
 
 
 @quarantine_app.command("retry")
@@ -148,7 +156,7 @@ def quarantine_retry(
     results = quarantine_service.retry(engine, app.settings, app.actor, ids)
     app.banner()
     for result in results:
-        console.print(f"entry {result.entry_id}: {result.outcome} — {result.detail}")
+        console.print(f"entry {result.entry_id}: {result.outcome} — {safe(result.detail)}", soft_wrap=True)
     if any(r.outcome == "still_rejected" for r in results):
         raise typer.Exit(1)
 

@@ -1,4 +1,4 @@
-"""`tipfusion jurisdictions import | demo | list`, `tipfusion route [override]`, `tipfusion export routing`."""
+"""`tipfusion jurisdictions import | demo | list`, `tipfusion route [override]` (`export routing` is in cli/exports)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, show
-from tipfusion.cli.exports import export_app
+from tipfusion.cli.context import AppContext, console, progress, safe, show
 
 if TYPE_CHECKING:
-    from tipfusion.route.service_routing import RoutingSummary
+    from tipfusion.route.service import RoutingSummary
 
 jurisdictions_app = typer.Typer(no_args_is_help=True, help="Police-station boundaries and their districts.")
 route_app = typer.Typer(invoke_without_command=True, help="Decide which station (or district) owns each suspect.")
@@ -30,15 +29,15 @@ def jurisdictions_import(
     district_field: Annotated[str, typer.Option(help="Attribute holding the district")] = "district",
 ) -> None:
     """Replace the station layer (problems are listed; bad features are left out)."""
-    from tipfusion.route.service_routing import import_jurisdiction
+    from tipfusion.route.service import import_jurisdiction
 
     app: AppContext = ctx.obj
     count, problems = import_jurisdiction(
         app.ready_engine(), app.actor, path, districts_table, station_field, district_field
     )
-    console.print(f"{count} stations imported from {path}")
+    console.print(f"{count} stations imported from {safe(path)}", soft_wrap=True)
     for problem in problems:
-        console.print(f"[red]skipped[/] {problem}", soft_wrap=True)
+        console.print(f"[red]skipped[/] {safe(problem)}", soft_wrap=True)
 
 
 @jurisdictions_app.command("demo")
@@ -47,14 +46,15 @@ def jurisdictions_demo(
 ) -> None:
     """Install the SYNTHETIC demo jurisdiction (a fictional city: 6 districts, 30 stations) and its PIN list."""
     from tipfusion.route.jurisdictions import demo_jurisdiction
-    from tipfusion.route.service_routing import import_jurisdiction
+    from tipfusion.route.service import import_jurisdiction
 
     app: AppContext = ctx.obj
-    layer, pins = demo_jurisdiction(out)
+    layer, pins = demo_jurisdiction(app.output(out, "--out"))
     count, _ = import_jurisdiction(app.ready_engine(), app.actor, layer, synthetic=True)
     console.print(
-        f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {layer}; PIN list {pins} "
-        f"(use it with tipfusion route --pins {pins})"
+        f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {safe(layer)}; PIN list {safe(pins)} "
+        f"(use it with tipfusion route --pins {safe(pins)})",
+        soft_wrap=True,
     )
 
 
@@ -75,7 +75,7 @@ def jurisdictions_list(ctx: typer.Context) -> None:
         "district", "stations", title="Jurisdiction" + (" (SYNTHETIC)" if any(r.synthetic for r in rows) else "")
     )
     for district, count in sorted(districts.items()):
-        table.add_row(district, str(count))
+        table.add_row(safe(district), str(count))
     show(table)
 
 
@@ -89,7 +89,7 @@ def print_routing(summary: RoutingSummary) -> None:
     if summary.by_station:
         table = Table("station", "suspects", title="Routed to stations")
         for station, count in sorted(summary.by_station.items(), key=lambda kv: (-kv[1], kv[0]))[:15]:
-            table.add_row(station, str(count))
+            table.add_row(safe(station), str(count))
         show(table)
 
 
@@ -118,13 +118,13 @@ def route(
     """Route every suspect from its evidence (subcommand `override` to set one by hand)."""
     if ctx.invoked_subcommand is not None:
         return
-    from tipfusion.route.service_routing import route_all
+    from tipfusion.route.service import route_all
 
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     with progress("routing") as update:
         update("every suspect from its evidence", 0, None)
-        summary = route_all(engine, app.actor, pins, landlines)
+        summary = route_all(engine, app.actor, pins, landlines, app.settings.tuning().routing)
     app.banner()
     print_routing(summary)
 
@@ -138,34 +138,14 @@ def route_override(
     district: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Send a suspect to a station or district by hand (with a reason; audited; kept on re-runs)."""
-    from tipfusion.route.service_routing import override_routing
+    from tipfusion.route.service import override_routing
 
     app: AppContext = ctx.obj
     number = override_routing(app.ready_engine(), app.actor, suspect_id, reason, district, station)
-    console.print(f"override {number}: {suspect_id} → {station or district} from the next `tipfusion route`")
-
-
-@export_app.command("routing")
-def export_routing(
-    ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o")],
-    fmt: Annotated[str, typer.Option("--format")] = "csv",
-) -> None:
-    """One row per suspect: suspect_id, district, station (empty when not decided), basis, confidence, network_id."""
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.enrich.export import write_rows
-    from tipfusion.route.service_routing import ROUTING_FIELDS, routing_rows
-
-    if fmt not in {"csv", "json"}:
-        raise typer.BadParameter("--format must be csv or json")
-    app: AppContext = ctx.obj
-    engine = app.ready_engine()
-    rows = routing_rows(engine)
-    write_rows(rows, ROUTING_FIELDS, fmt, output)
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent("export.routing", "export", str(output), {"rows": len(rows)})])
-    app.banner()
-    console.print(f"{len(rows):,} routing decisions → {output}")
+    console.print(
+        f"override {number}: {safe(suspect_id)} → {safe(station or district)} from the next `tipfusion route`",
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tipfusion.cli.context import AppContext, console
+from tipfusion.cli.context import AppContext, console, safe
 from tipfusion.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -41,18 +41,18 @@ def keys_create(
     from tipfusion.keys.signing import create_key, key_location, public_path
 
     app: AppContext = ctx.obj
-    signer = create_key(key_location(app.settings, out))
+    signer = create_key(key_location(app.settings, app.output(out, "--out") if out is not None else None))
     with app.ready_engine().begin() as conn:
         append(
             conn, app.actor, [AuditEvent("key.created", "signing_key", signer.fingerprint, {"path": str(signer.path)})]
         )
     console.print(
-        f"private key → {signer.path} (mode 0600: keep it on this machine, and a copy offline)", soft_wrap=True
+        f"private key → {safe(signer.path)} (mode 0600: keep it on this machine, and a copy offline)", soft_wrap=True
     )
-    console.print(f"public key  → {public_path(signer.path)} (for stations and ISPs)", soft_wrap=True)
+    console.print(f"public key  → {safe(public_path(signer.path))} (for stations and ISPs)", soft_wrap=True)
     console.print(f"fingerprint   {signer.fingerprint}", soft_wrap=True)
     if app.settings.signing_key is None or Path(app.settings.signing_key) != signer.path:
-        console.print(f"to sign with it: export TIPFUSION_SIGNING_KEY={signer.path.resolve()}", soft_wrap=True)
+        console.print(f"to sign with it: export TIPFUSION_SIGNING_KEY={safe(signer.path.resolve())}", soft_wrap=True)
 
 
 @keys_app.command("show")
@@ -67,10 +67,10 @@ def keys_show(
 
     app: AppContext = ctx.obj
     if key is not None:
-        console.print(f"{key}: {fingerprint(read_public(key))}", soft_wrap=True)
+        console.print(f"{safe(key)}: {fingerprint(read_public(key))}", soft_wrap=True)
         return
     signer = configured(app)
-    console.print(f"{signer.path}: {signer.fingerprint}", soft_wrap=True)
+    console.print(f"{safe(signer.path)}: {signer.fingerprint}", soft_wrap=True)
 
 
 @keys_app.command("export")
@@ -82,10 +82,11 @@ def keys_export(
     from tipfusion.keys.signing import public_pem
 
     app: AppContext = ctx.obj
+    app.output(out, "--out")
     signer = configured(app)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(public_pem(signer.public_key))
-    console.print(f"public key {signer.fingerprint} → {out}", soft_wrap=True)
+    console.print(f"public key {signer.fingerprint} → {safe(out)}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, show, whole, wrapping
+from tipfusion.cli.context import AppContext, console, progress, safe, show, whole, wrapping
 
 if TYPE_CHECKING:
     from tipfusion.link.service import LinkSummary
@@ -33,12 +33,12 @@ def print_link_summary(summary: LinkSummary) -> None:
         ("overrides applied", str(summary.overrides)),
         ("seconds", ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items())),
     ]:
-        table.add_row(label, value)
+        table.add_row(label, safe(value))
     show(table)
     if summary.top_suppressed:
         noise = Table("kind", "value", "holders", "why it was not used", title="Most shared values suppressed")
         for item in summary.top_suppressed:
-            noise.add_row(item["kind"], item["value"], str(item["holders"]), item["reason"])
+            noise.add_row(safe(item["kind"]), safe(item["value"]), str(item["holders"]), safe(item["reason"]))
         show(noise)
 
 
@@ -49,7 +49,7 @@ def link(ctx: typer.Context) -> None:
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     with progress("linking") as update:
-        summary = LinkService(engine, app.actor).run(update)
+        summary = LinkService(engine, app.actor, app.settings.tuning().link).run(update)
     app.banner()
     print_link_summary(summary)
     from tipfusion.cli.route import print_case_flags
@@ -69,7 +69,9 @@ def override_noise(
 
     app: AppContext = ctx.obj
     number = add_override(app.ready_engine(), app.actor, "noise", reason, kind=kind, value=value)
-    console.print(f"override {number}: {kind} {value} is noise from the next `tipfusion link`")
+    console.print(
+        f"override {number}: {safe(kind)} {safe(value)} is noise from the next `tipfusion link`", soft_wrap=True
+    )
 
 
 @override_app.command("split")
@@ -120,7 +122,9 @@ def override_list(ctx: typer.Context) -> None:
             if row.action == "noise"
             else " + ".join(str(r) for r in (row.report_a, row.report_b) if r is not None)
         )
-        table.add_row(str(row.id), row.action, what, row.reason, row.actor, app.time(row.created_at))
+        table.add_row(
+            str(row.id), safe(row.action), safe(what), safe(row.reason), safe(row.actor), app.time(row.created_at)
+        )
     show(table)
 
 
@@ -154,13 +158,16 @@ def network_show(ctx: typer.Context, network_id: Annotated[str, typer.Argument(h
         append(conn, app.actor, [AuditEvent("view.network", "network", current, {})])
     app.banner()
     if current != network_id:
-        console.print(f"{network_id} is now part of {current}")
+        console.print(f"{safe(network_id)} is now part of {safe(current)}", soft_wrap=True)
     print_network(current, row.summary or {}, row.suspects, row.reports)
     print_members(members)
     table = Table(whole("suspect"), whole("suspect"), "score", wrapping("evidence"), title="Strongest links")
     for link_row in links:
         table.add_row(
-            link_row.a, link_row.b, f"{link_row.score:g}", "; ".join(f"{k} {v}" for k, v, _ in link_row.evidence[:4])
+            safe(link_row.a),
+            safe(link_row.b),
+            f"{link_row.score:g}",
+            safe("; ".join(f"{k} {v}" for k, v, _ in link_row.evidence[:4])),
         )
     show(table)
 
@@ -169,27 +176,28 @@ def print_members(members: list[dict[str, Any]]) -> None:
     table = Table("suspect", "reports", "score", "routing", title="Members")
     for m in members:
         score = "-" if m["score"] is None else f"{m['score']:g}"
-        table.add_row(m["suspect_id"], str(m["reports"]), score, m["routing"])
+        table.add_row(safe(m["suspect_id"]), str(m["reports"]), score, safe(m["routing"]))
     console.print(table)
 
 
 def print_network(network_id: str, summary: dict[str, Any], suspect_count: int, report_count: int) -> None:
     console.print(
-        f"[bold]{network_id}[/]: {suspect_count} suspects, {report_count} reports, "
-        f"{summary.get('first_incident', '')[:10]} … {summary.get('last_incident', '')[:10]}"
-    )
-    console.print(f"  held together by: {_fmt(summary.get('links_by_kind'))}")
-    console.print(
-        "  key shared values: "
-        + "; ".join(f"{v['kind']} {v['value']}" for v in summary.get("key_shared_values", [])[:5]),
+        f"[bold]{safe(network_id)}[/]: {suspect_count} suspects, {report_count} reports, "
+        f"{safe(summary.get('first_incident', '')[:10])} … {safe(summary.get('last_incident', '')[:10])}",
         soft_wrap=True,
     )
-    console.print(f"  ESPs: {_fmt(summary.get('esps'))}   ISPs: {_fmt(summary.get('isps'))}")
-    console.print(f"  places (IP estimates, not evidence): {_fmt(summary.get('places_estimated'))}")
+    console.print(f"  held together by: {_fmt(summary.get('links_by_kind'))}", soft_wrap=True)
+    console.print(
+        "  key shared values: "
+        + safe("; ".join(f"{v['kind']} {v['value']}" for v in summary.get("key_shared_values", [])[:5])),
+        soft_wrap=True,
+    )
+    console.print(f"  ESPs: {_fmt(summary.get('esps'))}   ISPs: {_fmt(summary.get('isps'))}", soft_wrap=True)
+    console.print(f"  places (IP estimates, not evidence): {_fmt(summary.get('places_estimated'))}", soft_wrap=True)
 
 
 def _fmt(mapping: dict[str, Any] | None) -> str:
-    return ", ".join(f"{k} ({v})" for k, v in (mapping or {}).items()) or "-"
+    return safe(", ".join(f"{k} ({v})" for k, v in (mapping or {}).items()) or "-")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, OutputFormat, console, present
+from tipfusion.cli.context import AppContext, OutputFormat, console, present, safe
 
 if TYPE_CHECKING:  # search and the audit log load sqlalchemy, numpy, the referral writers: only when a command runs
     from tipfusion.search import Reading, SearchResult
@@ -41,7 +40,7 @@ def search_command(
 
 
 def _print_search(result: SearchResult) -> None:
-    console.print(f"[bold]{escape(result.query)}[/] read as: {_readings_text(result.readings)}", soft_wrap=True)
+    console.print(f"[bold]{safe(result.query)}[/] read as: {_readings_text(result.readings)}", soft_wrap=True)
     if not result.found:
         console.print("not found in any current report, lead or ISP answer")
         return
@@ -58,7 +57,7 @@ def _print_search(result: SearchResult) -> None:
             for s in by_report.get(report["report_id"], []):
                 whose = s["whose"] if s["suspects_own"] else f"[yellow]{s['whose']}[/] (not the suspect's)"
                 table.add_row(
-                    str(s["report_id"]), whose, s["kind"], escape(str(s["value"])), str(s["sightings"]), *_ids(s)
+                    str(s["report_id"]), whose, s["kind"], safe(str(s["value"])), str(s["sightings"]), *_ids(s)
                 )
         console.print(table)
     _print_holders(result)
@@ -81,7 +80,7 @@ def _readings_text(readings: list[Reading]) -> str:
         else:
             shown = ", ".join(r.shown for r in items[:3]) + (", …" if len(items) > 3 else "")
             phrases.append(f"{kind} in {len(items)} forms ({shown})")
-    return escape("; ".join(phrases))
+    return safe("; ".join(phrases))
 
 
 def _ids(row: dict[str, Any]) -> tuple[str, str]:
@@ -97,18 +96,18 @@ def _print_holders(result: SearchResult) -> None:
         console.print(table)
     if result.networks:
         console.print(
-            "networks: " + "; ".join(f"{n['network_id']} ({', '.join(n['suspects'])})" for n in result.networks),
+            "networks: " + safe("; ".join(f"{n['network_id']} ({', '.join(n['suspects'])})" for n in result.networks)),
             soft_wrap=True,
         )
     if result.leads:
         table = Table("lead", "agency", "kind", "value", "note", title="Leads from other agencies")
         for lead in result.leads:
             table.add_row(
-                escape(str(lead["lead_ref"])),
-                escape(str(lead["agency"] or "")),
+                safe(str(lead["lead_ref"])),
+                safe(str(lead["agency"] or "")),
                 lead["kind"],
-                escape(str(lead["value"])),
-                escape(str(lead["note"] or "")),
+                safe(str(lead["value"])),
+                safe(str(lead["note"] or "")),
             )
         console.print(table)
     if result.answers:
@@ -116,18 +115,18 @@ def _print_holders(result: SearchResult) -> None:
         for a in result.answers:
             table.add_row(
                 str(a["id"]),
-                str(a["reference"] or ""),
-                escape(str(a["recipient"] or "")),
+                safe(a["reference"]),
+                safe(str(a["recipient"] or "")),
                 str(a["report_id"]),
-                ", ".join(a["matched"]),
-                escape(str(a["subscriber_name"] or "")),
+                safe(", ".join(a["matched"])),
+                safe(str(a["subscriber_name"] or "")),
                 str(a["suspect_id"] or "-"),
             )
         console.print(table)
 
 
 def _few(values: list[Any], most: int = 8) -> str:
-    shown = ", ".join(str(v) for v in values[:most])
+    shown = safe(", ".join(str(v) for v in values[:most]))
     return shown + (f" … ({len(values)})" if len(values) > most else "")
 
 
@@ -153,7 +152,7 @@ def suspect_show(
 
 def _print_profile(p: dict[str, Any]) -> None:
     if p["suspect_id"] != p["asked_as"].strip():
-        console.print(f"{escape(p['asked_as'])} is now part of {p['suspect_id']}")
+        console.print(f"{safe(p['asked_as'])} is now part of {p['suspect_id']}")
     priority = p["priority"]
     score = "not scored" if priority is None else f"priority {priority['score']:g}" + (" (pinned)" * priority["pinned"])
     console.print(
@@ -163,8 +162,8 @@ def _print_profile(p: dict[str, Any]) -> None:
     for r in p["reports"]:
         reports.add_row(
             str(r["report_id"]),
-            escape(str(r["esp"] or "")),
-            escape(str(r["incident_type"] or "")),
+            safe(str(r["esp"] or "")),
+            safe(str(r["incident_type"] or "")),
             str(r["incident_at_utc"] or ""),
         )
     console.print(reports)
@@ -176,7 +175,7 @@ def _print_profile(p: dict[str, Any]) -> None:
         title="The suspect, as reported (reported person and associated accounts)",
     )
     for fact in p["as_reported"]:
-        own.add_row(fact["field"].replace("_", " "), escape(fact["value"]), fact["role_label"], _few(fact["reports"]))
+        own.add_row(fact["field"].replace("_", " "), safe(fact["value"]), fact["role_label"], _few(fact["reports"]))
     for kind, many in _many(p["identifiers"]).items():
         own.add_row(kind, f"{many} values (--format json lists them)", "", "")
     for item in (
@@ -184,7 +183,7 @@ def _print_profile(p: dict[str, Any]) -> None:
     ):
         own.add_row(
             item["kind"],
-            escape(item["shown"]) + ("" if item["valid"] else " (not valid)"),
+            safe(item["shown"]) + ("" if item["valid"] else " (not valid)"),
             ", ".join(item["roles"]),
             _few(item["reports"]),
         )
@@ -193,14 +192,14 @@ def _print_profile(p: dict[str, Any]) -> None:
         others = Table("whose", "what", "value", "reports", title="Other people in these reports (not the suspect)")
         for fact in p["other_people"]:
             others.add_row(
-                fact["role_label"], fact["field"].replace("_", " "), escape(fact["value"]), _few(fact["reports"])
+                fact["role_label"], fact["field"].replace("_", " "), safe(fact["value"]), _few(fact["reports"])
             )
         for item in (
             i
             for i in p["other_values"]
             if i["kind"] not in (_SHOWN_AS_ACCOUNT if i["role"] == "incident" else _SHOWN_AS_REPORTED)
         ):
-            others.add_row(item["whose"], item["kind"], escape(item["shown"]), _few(item["reports"]))
+            others.add_row(item["whose"], item["kind"], safe(item["shown"]), _few(item["reports"]))
         console.print(others)
     _print_routing(p["routing"])
     network = p["network"]
@@ -214,9 +213,9 @@ def _print_profile(p: dict[str, Any]) -> None:
         for c in p["cases"]:
             table.add_row(
                 str(c["case_id"] or "-"),
-                c["reference"],
-                str(c["state"] or "-"),
-                str(c["station"] or c["district"] or "central unit"),
+                safe(c["reference"]),
+                safe(c["state"] or "-"),
+                safe(c["station"] or c["district"] or "central unit"),
                 str(c["built_utc"]),
             )
         console.print(table)
@@ -242,14 +241,14 @@ def _print_routing(routing: dict[str, Any] | None) -> None:
         return
     words = routing["in_words"].removeprefix("central: ")
     console.print(
-        f"routing: [bold]{routing['placement']}[/] — {escape(words)}; basis {routing['basis']}, "
+        f"routing: [bold]{routing['placement']}[/] — {safe(words)}; basis {routing['basis']}, "
         f"confidence {routing['confidence']}" + (" (analyst override)" if routing["overridden"] else ""),
         soft_wrap=True,
     )
     for line in dict.fromkeys([*routing["evidence"], *routing["notes"]]):
-        console.print(f"  {escape(str(line))}", soft_wrap=True)
+        console.print(f"  {safe(str(line))}", soft_wrap=True)
     for line in routing["deconfliction"]:
-        console.print(f"  [yellow]deconfliction:[/] {escape(str(line))}", soft_wrap=True)
+        console.print(f"  [yellow]deconfliction:[/] {safe(str(line))}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

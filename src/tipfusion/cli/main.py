@@ -7,11 +7,12 @@ import sys
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.markup import escape
 
 from tipfusion.cli import (
     admin,
+    backup,
     cases,
+    config,
     demo,
     enrich,
     exports,
@@ -27,7 +28,7 @@ from tipfusion.cli import (
     triage,
     users,
 )
-from tipfusion.cli.context import AppContext, console, err_console
+from tipfusion.cli.context import AppContext, console, err_console, safe
 from tipfusion.config import load_settings
 from tipfusion.errors import TipfusionError
 
@@ -101,6 +102,8 @@ report.register(app)
 lookup.register(app)
 keys.register(app)
 users.register(app)
+backup.register(app)
+config.register(app)
 
 
 def run() -> None:
@@ -130,7 +133,7 @@ def run() -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    err_console.print(f"[red]error:[/] {safe(message)}", soft_wrap=True)
     sys.exit(code)
 
 

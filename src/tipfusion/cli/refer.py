@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, setting_path, show, whole
+from tipfusion.cli.context import AppContext, console, progress, safe, setting_path, show, whole
 
 if TYPE_CHECKING:
     from tipfusion.documents.manifest import BagCheck
@@ -24,10 +23,10 @@ def print_built(built: list[BuiltReferral]) -> None:
     table = Table(whole("reference"), "kind", whole("subject"), "to", whole("case"), "seconds", title="Referrals built")
     for b in built:
         to = b.station or (f"District {b.district}" if b.district else "central unit")
-        table.add_row(b.reference, b.kind, b.subject_id, to, str(b.case_id), f"{b.seconds:.2f}")
+        table.add_row(safe(b.reference), b.kind, safe(b.subject_id), safe(to), str(b.case_id), f"{b.seconds:.2f}")
     show(table)
     for b in built:  # folders in full, one a line: a path a user copies is never cut to fit a column
-        console.print(f"{b.reference} → {b.folder}", soft_wrap=True)
+        console.print(f"{safe(b.reference)} → {safe(b.folder)}", soft_wrap=True)
 
 
 @refer_app.command("build")
@@ -53,6 +52,7 @@ def refer_build(
     from tipfusion.refer import build_many, top_subjects
 
     app: AppContext = ctx.obj
+    app.output(output)
     setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
     setting_path(app.settings.referral_statements, "TIPFUSION_REFERRAL_STATEMENTS")
     engine = app.ready_engine()
@@ -92,15 +92,15 @@ def refer_verify(
     app: AppContext = ctx.obj
     check, stored = verify_package(app.ready_engine(), folder)
     for name in check.altered:
-        console.print(f"[red]ALTERED[/] {name}", soft_wrap=True)
+        console.print(f"[red]ALTERED[/] {safe(name)}", soft_wrap=True)
     for name in check.missing:
-        console.print(f"[red]MISSING[/] {name}", soft_wrap=True)
+        console.print(f"[red]MISSING[/] {safe(name)}", soft_wrap=True)
     for name in check.unlisted:
-        console.print(f"[red]NOT IN THE MANIFEST[/] {name}", soft_wrap=True)
+        console.print(f"[red]NOT IN THE MANIFEST[/] {safe(name)}", soft_wrap=True)
     print_signature(app, check)
     console.print(
-        f"manifest {(check.manifest_sha256 or 'missing')[:16]}…: "
-        + (f"issued by this store as {stored}" if stored else "[yellow]not issued by this store[/]"),
+        f"manifest {safe((check.manifest_sha256 or 'missing')[:16])}…: "
+        + (f"issued by this store as {safe(stored)}" if stored else "[yellow]not issued by this store[/]"),
         soft_wrap=True,
     )
     if not check.intact:
@@ -110,7 +110,7 @@ def refer_verify(
     if require_signature and check.signature != "valid":
         raise IntegrityFailure(f"{folder}: no signature present, and --require-signature was given")
     signed = "and the signature is valid" if check.signature == "valid" else "(not signed)"
-    console.print(f"[green]OK[/] {folder}: every part matches its SHA-256 {signed}", soft_wrap=True)
+    console.print(f"[green]OK[/] {safe(folder)}: every part matches its SHA-256 {signed}", soft_wrap=True)
 
 
 def print_signature(app: AppContext, check: BagCheck) -> None:
@@ -125,7 +125,7 @@ def print_signature(app: AppContext, check: BagCheck) -> None:
         )
         return
     if check.signature == "invalid":
-        console.print(f"[red]SIGNATURE DOES NOT MATCH[/]: {check.signature_problem}", soft_wrap=True)
+        console.print(f"[red]SIGNATURE DOES NOT MATCH[/]: {safe(check.signature_problem)}", soft_wrap=True)
         return
     signer = load_signer(app.settings)
     whose = (
@@ -133,7 +133,7 @@ def print_signature(app: AppContext, check: BagCheck) -> None:
         if signer is not None and signer.fingerprint == check.key_fingerprint
         else "a key that is not this unit's configured one: compare it with the fingerprint the sender published"
     )
-    console.print(f"[green]signature valid[/]: key {check.key_fingerprint} ({whose})", soft_wrap=True)
+    console.print(f"[green]signature valid[/]: key {safe(check.key_fingerprint)} ({whose})", soft_wrap=True)
 
 
 @refer_app.command("list")
@@ -157,38 +157,16 @@ def refer_list(ctx: typer.Context) -> None:
     )
     for r in rows:
         table.add_row(
-            r["reference"],
-            r["kind"],
-            r["subject"],
+            safe(r["reference"]),
+            safe(r["kind"]),
+            safe(r["subject"]),
             str(r["suspects"]),
-            r["district"],
-            r["station"],
-            r["operation"],
+            safe(r["district"]),
+            safe(r["station"]),
+            safe(r["operation"]),
             app.time(r["built_at"]),
         )
     show(table)
-
-
-@refer_app.command("export")
-def refer_export(
-    ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="A referral reference, or a suspect or network id")],
-    output: Annotated[Path, typer.Option("--output", "-o")],
-    fmt: Annotated[str, typer.Option("--format", help="misp (MISP event JSON) or stix (STIX 2.1 bundle)")] = "stix",
-) -> None:
-    """Export for other agencies' tools (metadata only, TLP:RED)."""
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.refer.service import interop_export
-
-    app: AppContext = ctx.obj
-    engine = app.ready_engine()
-    document = interop_export(engine, app.settings, target, fmt)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent(f"export.{fmt}", "export", str(output), {"target": target})])
-    app.banner()
-    console.print(f"{fmt.upper()} export of {target} → {output}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, setting_path, show, whole
+from tipfusion.cli.context import AppContext, console, progress, safe, setting_path, show, whole
 
 if TYPE_CHECKING:
-    from tipfusion.route.service import BuiltRequest
+    from tipfusion.requests.service import BuiltRequest
 
 requests_app = typer.Typer(no_args_is_help=True, help="Requests to ISPs: letters, annexes, dates, overdue items.")
 
@@ -34,9 +34,10 @@ def requests_build(
 ) -> None:
     """One request per ISP: a BNSS s.94 notice (DOCX and PDF) and its annex (CSV and XLSX), with SHA-256s; with
     --platforms also one notice per reporting platform for the reported accounts."""
-    from tipfusion.route.service import build_platform_requests, build_requests
+    from tipfusion.requests.service import build_platform_requests, build_requests
 
     app: AppContext = ctx.obj
+    app.output(output)
     isp_table = isp_table or setting_path(app.settings.isp_table, "TIPFUSION_ISP_TABLE")
     setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
     engine = app.ready_engine()
@@ -49,7 +50,11 @@ def requests_build(
     table = Table(whole("id"), whole("reference"), "ISP", "items", "left out (CGNAT, no port)", title="Requests built")
     for request in built:
         table.add_row(
-            str(request.request_id), request.reference, request.isp, str(request.items), str(request.excluded)
+            str(request.request_id),
+            safe(request.reference),
+            safe(request.isp),
+            str(request.items),
+            str(request.excluded),
         )
     show(table)
     _print_folders(built)
@@ -62,7 +67,7 @@ def requests_build(
 def _print_platform_notices(notices: list[BuiltRequest]) -> None:
     table = Table(whole("id"), whole("reference"), "platform", "accounts", title="Notices to platforms")
     for notice in notices:
-        table.add_row(str(notice.request_id), notice.reference, notice.isp, str(notice.items))
+        table.add_row(str(notice.request_id), safe(notice.reference), safe(notice.isp), str(notice.items))
     show(table)
     _print_folders(notices)
     if not notices:
@@ -72,13 +77,13 @@ def _print_platform_notices(notices: list[BuiltRequest]) -> None:
 def _print_folders(built: list[BuiltRequest]) -> None:
     """Folders in full, one a line, below the table: a path a user copies is never cut to fit a column."""
     for request in built:
-        console.print(f"{request.reference} → {request.folder}", soft_wrap=True)
+        console.print(f"{safe(request.reference)} → {safe(request.folder)}", soft_wrap=True)
 
 
 @requests_app.command("list")
 def requests_list(ctx: typer.Context) -> None:
     """Every request with its dates; overdue ones (72 hours after sending, no answer) flagged."""
-    from tipfusion.route.service import list_requests
+    from tipfusion.requests.service import list_requests
 
     app: AppContext = ctx.obj
     rows = list_requests(app.ready_engine())
@@ -97,10 +102,10 @@ def requests_list(ctx: typer.Context) -> None:
     for row in rows:
         table.add_row(
             str(row["id"]),
-            row["reference"],
-            row["recipient"],
+            safe(row["reference"]),
+            safe(row["recipient"]),
             str(row["items"]),
-            row["status"],
+            safe(row["status"]),
             app.time(row["sent_at"]),
             app.time(row["due_at"]),
             "[red]OVERDUE[/]" if row["overdue"] else "",
@@ -118,7 +123,7 @@ def requests_sent(
     ] = None,
 ) -> None:
     """Record that a request was sent; it is due 72 hours later (IT Rules 2021 r.3(1)(j))."""
-    from tipfusion.route.service import mark_sent
+    from tipfusion.requests.service import mark_sent
 
     app: AppContext = ctx.obj
     when = app.moment(at, "--at") if at else None
@@ -137,8 +142,8 @@ def requests_answer(
 ) -> None:
     """Ingest an ISP's answer: validated, matched to the items asked, stored; bad files go to quarantine whole."""
     from tipfusion.errors import DocumentRejected, TipfusionError
-    from tipfusion.route.answers import ingest_answers
-    from tipfusion.route.service import list_requests
+    from tipfusion.requests.answers import ingest_answers
+    from tipfusion.requests.service import list_requests
 
     app: AppContext = ctx.obj
     known = sorted({row["recipient"] for row in list_requests(app.ready_engine())})
@@ -156,12 +161,13 @@ def requests_answer(
     except DocumentRejected as exc:
         if exc.reason == "no_request":  # refused before anything was stored: not a quarantine
             raise TipfusionError(str(exc)) from None
-        console.print(f"[red]quarantined[/] {exc}", soft_wrap=True)
+        console.print(f"[red]quarantined[/] {safe(exc)}", soft_wrap=True)
         raise typer.Exit(1) from exc
     app.banner()
     console.print(
-        f"{summary.rows} answer row(s) stored for {', '.join(summary.requests)}; run tipfusion link and "
-        "tipfusion route to use them"
+        f"{summary.rows} answer row(s) stored for {safe(', '.join(summary.requests))}; run tipfusion link and "
+        "tipfusion route to use them",
+        soft_wrap=True,
     )
     print_case_flags(app)
 
@@ -171,7 +177,10 @@ def print_case_flags(app: AppContext) -> None:
     from tipfusion.track.service import refresh_flags
 
     for case_id, note in refresh_flags(app.ready_engine(), app.actor):
-        console.print(f"[yellow]case {case_id}[/]: {note} — `tipfusion refer build` writes a supplementary referral")
+        console.print(
+            f"[yellow]case {case_id}[/]: {safe(note)} — `tipfusion refer build` writes a supplementary referral",
+            soft_wrap=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from tipfusion.cli.context import AppContext, console, progress, show, whole, wrapping
+from tipfusion.cli.context import AppContext, console, progress, safe, show, whole, wrapping
 
 queue_app = typer.Typer(no_args_is_help=True, help="The work queue: what comes first, and why.")
 leads_app = typer.Typer(no_args_is_help=True, help="Lead lists from other agencies, cross-matched.")
@@ -22,7 +22,7 @@ def print_queue(rows: list[dict[str, object]], level: str, routing: dict[str, st
         factors = sorted((f for f in row["factors"] if f[1]), key=lambda f: -abs(f[1]))  # type: ignore[attr-defined]
         why = "; ".join(f"{name} {points:+g} ({detail})" for name, points, detail in factors[:4])
         place = [routing.get(str(row["id"]), "unrouted")] if routing is not None else []
-        table.add_row("📌" if row["pinned"] else "", str(row["id"]), f"{row['score']:g}", *place, why)
+        table.add_row("📌" if row["pinned"] else "", safe(row["id"]), f"{row['score']:g}", *map(safe, place), safe(why))
     show(table)
 
 
@@ -34,7 +34,7 @@ def triage(ctx: typer.Context) -> None:
     engine = app.ready_engine()
     with progress("triage") as update:
         update("scoring reports, suspects and networks", 0, None)
-        summary = TriageService(engine, app.actor).run()
+        summary = TriageService(engine, app.actor, app.settings.tuning().triage).run()
     app.banner()
     console.print(
         f"scored {summary.reports:,} reports, {summary.suspects:,} suspects, {summary.networks:,} networks; "
@@ -75,7 +75,9 @@ def queue_pin(
 
     app: AppContext = ctx.obj
     number = adjust(app.ready_engine(), app.actor, level, object_id, "pin", reason)
-    console.print(f"adjustment {number}: {level} {object_id} pinned from the next `tipfusion triage`")
+    console.print(
+        f"adjustment {number}: {safe(level)} {safe(object_id)} pinned from the next `tipfusion triage`", soft_wrap=True
+    )
 
 
 @queue_app.command("lower")
@@ -91,7 +93,10 @@ def queue_lower(
 
     app: AppContext = ctx.obj
     number = adjust(app.ready_engine(), app.actor, level, object_id, "lower", reason, points)
-    console.print(f"adjustment {number}: {level} {object_id} lowered by {points:g} from the next `tipfusion triage`")
+    console.print(
+        f"adjustment {number}: {safe(level)} {safe(object_id)} lowered by {points:g} from the next `tipfusion triage`",
+        soft_wrap=True,
+    )
 
 
 @leads_app.command("hits")
@@ -106,23 +111,25 @@ def leads_hits(
     from tipfusion.triage.service import lead_hits
 
     app: AppContext = ctx.obj
+    if output:
+        app.output(output)
     with app.ready_engine().begin() as conn:
         rows = lead_hits(conn)
         append(conn, app.actor, [AuditEvent("view.lead_hits", "leads", "all", {"rows": len(rows)})])
     app.banner()
     if output:
         write_rows(rows, LEAD_FIELDS, fmt, output)
-        console.print(f"{len(rows):,} lead hits → {output}")
+        console.print(f"{len(rows):,} lead hits → {safe(output)}", soft_wrap=True)
         return
     table = Table(whole("lead"), "kind", whole("value"), whole("report"), whole("suspect"), whole("network"))
     for row in rows[:50]:
         table.add_row(
-            str(row["lead_ref"]),
-            str(row["kind"]),
-            str(row["value"]),
-            str(row["report_id"]),
-            str(row["suspect_id"]),
-            str(row["network_id"]),
+            safe(row["lead_ref"]),
+            safe(row["kind"]),
+            safe(row["value"]),
+            safe(row["report_id"]),
+            safe(row["suspect_id"]),
+            safe(row["network_id"]),
         )
     show(table)
     console.print(f"{len(rows):,} hit(s)")

@@ -16,6 +16,8 @@ from openpyxl.workbook import Workbook
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from tipfusion.exports.spreadsheet import append_row
+
 DATE_TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 WIDEST = 60  # characters: longer values wrap in the cell instead of pushing the next column off screen
 _SAMPLE = 200  # rows looked at to size a column
@@ -66,10 +68,10 @@ _CONVERT = {"utc": utc_cell, "local": local_cell}
 
 def write_table(sheet: Worksheet, columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> None:
     """Header in row 1, then one row per record; frozen, filtered, sized and set up for A4 printing."""
-    sheet.append([c.heading for c in columns])
+    append_row(sheet, [c.heading for c in columns])
     convert = [_CONVERT.get(c.kind) for c in columns]
-    for row in rows:
-        sheet.append([f(v) if f else plain(v) for f, v in zip(convert, row, strict=True)])
+    for row in rows:  # every cell through the one guard: a report field is text, never a live formula
+        append_row(sheet, [f(v) if f else plain(v) for f, v in zip(convert, row, strict=True)])
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="EEEEEE")
     for cell in sheet[1]:
@@ -113,15 +115,15 @@ def banner(sheet: Worksheet, text: str) -> None:
 def about_sheet(book: Workbook, title: str, lines: Sequence[tuple[str, str]], warning: str = "") -> Worksheet:
     """The first sheet: what this workbook is, who sent it, and the banner (SYNTHETIC) in red when there is one."""
     sheet: Worksheet = book.create_sheet("About", 0)
-    sheet.append([title])
+    append_row(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=13)
     if warning:
-        sheet.append([warning])
+        append_row(sheet, [warning])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True, color="B00000")
         banner(sheet, warning)
     sheet.append([])
     for label, value in lines:
-        sheet.append([label, value])
+        append_row(sheet, [label, value])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)
         sheet.cell(sheet.max_row, 2).alignment = Alignment(wrap_text=True, vertical="top")
     sheet.column_dimensions["A"].width = 28

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, String, and_, case, cast, desc, distinct, func, select
 
+from tipfusion.exports.spreadsheet import write_csv
 from tipfusion.store.tables import accounts, identifier_observations, ip_enrichments
 
 IP_FIELDS = [
@@ -158,16 +158,9 @@ def _local(value: Any, zone: ZoneInfo) -> str | None:
 
 
 def write_rows(rows: list[dict[str, Any]], fields: list[str], fmt: str, output: Path) -> None:
+    """JSON as it is; CSV through the one spreadsheet writer (mappings as JSON, formulas neutralised)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "json":
         output.write_text(json.dumps(rows, indent=1, ensure_ascii=False, default=str) + "\n")
         return
-    with output.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-
-
-def _cell(value: Any) -> Any:
-    """A mapping (e.g. which source answered each field) as JSON in its CSV cell, not Python's repr."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict) else value
+    write_csv(output, fields, rows)

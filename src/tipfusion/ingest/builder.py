@@ -7,6 +7,7 @@ an impossible date, a port that is not a port). Everything else that is odd beco
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -14,13 +15,15 @@ from tipfusion.domain import Account, EstimatedLocation, FileRecord, Issue, Obse
 from tipfusion.errors import DocumentRejected
 from tipfusion.normalise import Context, clean, parse_date, parse_timestamp
 from tipfusion.normalise.freetext import mine
+from tipfusion.normalise.registry import KINDS
 from tipfusion.normalise.timestamps import ImpossibleTime
 
 TRUE_WORDS = {"true", "1", "yes", "y"}
 FALSE_WORDS = {"false", "0", "no", "n"}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 # Kinds whose value depends on the ESP scope, which a streaming parser may learn late.
-SCOPED_KINDS = frozenset({"esp_user", "group"})
+SCOPED_KINDS = frozenset(k.name for k in KINDS.values() if k.esp_scoped)
 
 
 class Builder:
@@ -105,11 +108,12 @@ class Builder:
     def integer(self, raw: str | int | None, path: str) -> int | None:
         if raw is None or (isinstance(raw, str) and raw.strip() in {"", "N/A"}):
             return None
-        try:
-            return int(str(raw).strip())
-        except ValueError:
-            self.issue("invalid_integer", path, str(raw), "an integer")
+        text = str(raw).strip()
+        # ASCII digits only (int() also reads '²' or Arabic-Indic digits) and within the store's 64-bit columns
+        if _INTEGER.fullmatch(text) is None or len(text) > 20 or not -(2**63) <= int(text) < 2**63:
+            self.issue("invalid_integer", path, text[:100], "an integer (ASCII digits, 64-bit)")
             return None
+        return int(text)
 
     def enum(self, raw: str | None, allowed: frozenset[str], path: str, note_case: bool = True) -> str | None:
         """Exact enum values pass; a case variant is mapped (and noted); anything else is kept and flagged."""
@@ -160,10 +164,8 @@ class Builder:
     def port(self, raw: str | int | None, path: str, line: int | None = None) -> int | None:
         if raw is None or (isinstance(raw, str) and raw.strip() in {"", "N/A"}):
             return None
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            value = -1
+        text = str(raw).strip()
+        value = int(text) if _INTEGER.fullmatch(text) is not None and len(text) <= 6 else -1
         if not 0 <= value <= 65535:
             raise self.reject(
                 "invalid_port", f"not a port number: {raw!r}", element=path, expected="an integer 0-65535", line=line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tipfusion.ingest.ids import parse_report_id
 from tipfusion.ingest.leads_csv import looks_like_leads
 from tipfusion.ingest.xmlsafe import sniff_root
 
@@ -49,8 +50,8 @@ def _is_reference(base: str, data: bytes) -> bool:
     return False
 
 
-def report_id_from_name(name: str) -> int | None:
-    """ESP XML reports are named `<reportId>.xml`."""
+def report_id_from_name(name: str) -> int:
+    """ESP XML reports are named `<reportId>.xml`; BadReportId when the name does not hold a usable number."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1]
     stem = base.rsplit(".", 1)[0] if "." in base else base
-    return int(stem) if stem.isdigit() else None
+    return parse_report_id(stem)

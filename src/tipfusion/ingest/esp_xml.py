@@ -21,6 +21,8 @@ from tipfusion.config import XmlLimits
 from tipfusion.domain import EstimatedLocation, FileRecord, Incident, Issue, Observation, ParsedReport, SourcePart
 from tipfusion.ingest import enums
 from tipfusion.ingest.builder import Builder
+from tipfusion.ingest.ids import EXPECTED as ID_EXPECTED
+from tipfusion.ingest.ids import BadReportId, parse_report_id
 from tipfusion.ingest.xmlsafe import iter_top_level, local_name, parse_tree
 from tipfusion.normalise import Context
 from tipfusion.normalise.hashes import normalise_hash_type
@@ -706,7 +708,11 @@ def peek_file_details(data: bytes, *, source: str, limits: XmlLimits) -> tuple[i
     head = data[:65536]
     report_match, file_match = _REPORT_ID.search(head), _FILE_ID.search(head)
     if report_match and file_match and b"<!DOCTYPE" not in head and len(data) <= limits.max_document_bytes:
-        return int(report_match.group(1)), file_match.group(1).decode("utf-8", "replace")
+        try:
+            report_id = parse_report_id(report_match.group(1).decode("ascii"))
+            return report_id, file_match.group(1).decode("utf-8", "replace")
+        except BadReportId:
+            pass  # the full parse names the element and the line
     root = parse_tree(data, source, limits)
     return _file_keys(root, source)
 
@@ -732,15 +738,12 @@ def _file_keys(root: Element, source: str) -> tuple[int, str]:
             root.sourceline,
             "one <reportId> holding the report number",
         )
-    if not report_raw.isdigit():
+    try:
+        report_id = parse_report_id(report_raw)
+    except BadReportId as exc:
         raise _reject(
-            source,
-            "missing_report_id",
-            f"reportId is not a number: {report_raw!r}",
-            "fileDetails/reportId",
-            root.sourceline,
-            "digits",
-        )
+            source, exc.reason, f"reportId: {exc}", "fileDetails/reportId", root.sourceline, ID_EXPECTED
+        ) from exc
     if not file_id:
         raise _reject(
             source,
@@ -750,7 +753,7 @@ def _file_keys(root: Element, source: str) -> tuple[int, str]:
             root.sourceline,
             "one <fileId>",
         )
-    return int(report_raw), file_id
+    return report_id, file_id
 
 
 def _reject(source: str, reason: str, message: str, element: str, line: int | None, expected: str) -> Exception:

@@ -5,9 +5,9 @@ Format (UTF-8 CSV with a header row; column order free, extra columns kept as th
     lead_ref,agency,kind,value,country,received_at,note
     DE-BKA-2026-0142,BKA Germany,phone,+44 7700 900123,GB,2026-10-01T09:00:00Z,distribution ring
 
-Required columns: lead_ref, kind, value. `kind` is an identifier kind (phone, email, ip, esp_user,
-screen_name, url, file_hash, device). `country` (ISO alpha-2) is the region for a phone written
-without its country code. A file with any bad row is rejected whole, listing every bad row.
+Required columns: lead_ref, kind, value. `kind` is an identifier kind's lead name (each kind says whether
+lead lists can carry it: `tipfusion.normalise.registry.LEAD_KINDS`). `country` (ISO alpha-2) is the region
+for a phone written without its country code. A file with any bad row is rejected whole, listing every bad row.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import io
 
 from tipfusion.domain import LeadItem
 from tipfusion.errors import DocumentRejected, rows_rejected
-from tipfusion.normalise import KINDS, Context, clean
+from tipfusion.normalise import Context, clean
+from tipfusion.normalise.registry import LEAD_KINDS
 from tipfusion.normalise.timestamps import ImpossibleTime, parse_timestamp
 
 REQUIRED = ("lead_ref", "kind", "value")
-LEAD_KINDS = frozenset({"phone", "email", "ip", "esp_user", "screen_name", "url", "file_hash", "device"})
 
 
 def looks_like_leads(data: bytes) -> bool:
@@ -55,21 +55,23 @@ def parse_leads(data: bytes, *, source: str, phone_region: str) -> list[LeadItem
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw_row.items() if k is not None}
         if not any(row.values()):
             continue
-        kind = row.get("kind", "").lower().replace(" ", "_")
+        word = row.get("kind", "").lower().replace(" ", "_")
         value = row.get("value", "")
         if not row.get("lead_ref"):
             problems.append(f"line {row_number}: lead_ref is empty (expected the lead's reference)")
             continue
-        if kind not in LEAD_KINDS:
-            problems.append(f"line {row_number}: kind {kind!r} (expected one of {', '.join(sorted(LEAD_KINDS))})")
+        identifier = LEAD_KINDS.get(word)
+        if identifier is None:
+            problems.append(f"line {row_number}: kind {word!r} (expected one of {', '.join(sorted(LEAD_KINDS))})")
             continue
+        kind = identifier.name
         context = Context(phone_region=(row.get("country") or phone_region).upper())
-        cleaned = clean(kind, value, context) if kind in KINDS else None
+        cleaned = clean(kind, value, context)
         if cleaned is None:
-            problems.append(f"line {row_number}: value is empty (expected a {kind})")
+            problems.append(f"line {row_number}: value is empty (expected a {word})")
             continue
-        if kind == "ip" and not cleaned.valid:
-            problems.append(f"line {row_number}: value {value!r} is not an IP address")
+        if identifier.refuse_invalid and not cleaned.valid:
+            problems.append(f"line {row_number}: value {value!r} is not a valid {identifier.label}")
             continue
         received = None
         if row.get("received_at"):

@@ -17,6 +17,7 @@ from tipfusion.config import XmlLimits
 from tipfusion.domain import UNKNOWN_ISSUES, ParsedReport, SourcePart
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import esp_xml, police_json
+from tipfusion.ingest.failures import failure
 from tipfusion.store.repository import ReportRows, now, process_rows, report_rows
 
 UNKNOWN_CODES = UNKNOWN_ISSUES
@@ -94,6 +95,14 @@ def unpack(packed: tuple[list[ParseOutcome], bytes]) -> list[ParseOutcome]:
 def parse_task(task: ParseTask, config: ParseConfig, stamp: datetime | None = None) -> ParseOutcome:
     outcome = ParseOutcome(task.report_id, task.version, task.base, task.files)
     try:
+        return _parse_task(task, config, stamp, outcome)
+    except Exception as exc:  # any failure parsing one report rejects that report alone
+        rejected = failure(task.base.source_name, exc, task.report_id)
+        return ParseOutcome(task.report_id, task.version, task.base, task.files, rejected=rejected)
+
+
+def _parse_task(task: ParseTask, config: ParseConfig, stamp: datetime | None, outcome: ParseOutcome) -> ParseOutcome:
+    try:
         report = _parse_base(task, config)
     except DocumentRejected as exc:
         outcome.rejected = exc
@@ -111,9 +120,10 @@ def parse_task(task: ParseTask, config: ParseConfig, stamp: datetime | None = No
                     sha256=payload.sha256,
                 )
             )
-        except DocumentRejected as exc:
-            exc.report_id = task.report_id
-            outcome.file_rejections.append((exc, payload.sha256))
+        except Exception as exc:
+            rejected = failure(payload.name, exc, task.report_id)
+            rejected.report_id = task.report_id
+            outcome.file_rejections.append((rejected, payload.sha256))
     esp_xml.attach_files(report, parsed)
     outcome.content_hash = report.content_hash
     outcome.format = report.format

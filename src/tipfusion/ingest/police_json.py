@@ -21,6 +21,8 @@ from tipfusion.domain import Account, EstimatedLocation, FileRecord, Incident, P
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import enums
 from tipfusion.ingest.builder import Builder
+from tipfusion.ingest.ids import EXPECTED as ID_EXPECTED
+from tipfusion.ingest.ids import BadReportId, parse_report_id
 from tipfusion.normalise import Context
 from tipfusion.normalise.simple import esp_scope
 
@@ -74,6 +76,10 @@ def split_units(data: bytes, source: str, limits: XmlLimits) -> list[JsonUnit]:
         raise DocumentRejected(
             source, "malformed_json", f"malformed JSON: {exc.msg}", line=exc.lineno, expected="well-formed JSON"
         ) from exc
+    except RecursionError as exc:
+        raise DocumentRejected(
+            source, "too_deep", "JSON nested too deeply to read", expected="JSON nested at most a few hundred levels"
+        ) from exc
     if isinstance(decoded, dict) and isinstance(decoded.get("reports"), list):
         decoded = decoded["reports"]
     items = decoded if isinstance(decoded, list) else [decoded]
@@ -86,7 +92,27 @@ def split_units(data: bytes, source: str, limits: XmlLimits) -> list[JsonUnit]:
         )
     if not items:
         raise DocumentRejected(source, "empty", "the file holds no report objects", expected="at least one report")
-    return [JsonUnit(i, item, canonical_sha(item)) for i, item in enumerate(items)]
+    try:
+        return [JsonUnit(i, item, canonical_sha(item)) for i, item in enumerate(items)]
+    except RecursionError as exc:
+        raise DocumentRejected(
+            source, "too_deep", "JSON nested too deeply to read", expected="JSON nested at most a few hundred levels"
+        ) from exc
+
+
+def report_id_of(unit: JsonUnit, source: str) -> int:
+    """The unit's reportId, checked (ASCII digits, 64-bit): a bad one rejects this report alone."""
+    raw_id = unit.obj.get("reportId") if isinstance(unit.obj, dict) else None
+    try:
+        return parse_report_id(raw_id if _present(raw_id) else None)
+    except BadReportId as exc:
+        raise DocumentRejected(
+            f"{source}#{unit.index}",
+            exc.reason,
+            f"reportId: {exc}",
+            element="reportId",
+            expected=ID_EXPECTED,
+        ) from exc
 
 
 def _present(value: Any) -> bool:
@@ -508,16 +534,7 @@ def parse_report(unit: JsonUnit, *, source: str, source_sha256: str, phone_regio
         raise DocumentRejected(
             where, "wrong_root", f"item {unit.index} is a JSON {type(obj).__name__}", expected="a report object"
         )
-    raw_id = obj.get("reportId")
-    if not _present(raw_id) or not str(raw_id).strip().isdigit():
-        raise DocumentRejected(
-            where,
-            "missing_report_id",
-            f"reportId missing or not a number: {raw_id!r}",
-            element="reportId",
-            expected="reportId holding the report number",
-        )
-    report_id = int(str(raw_id).strip())
+    report_id = report_id_of(unit, source)
     b = Builder(where, phone_region, report_id=report_id)
     top = _Node(b, obj, "$")
     top.get("reportId")

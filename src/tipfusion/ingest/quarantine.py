@@ -11,7 +11,7 @@ from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound
 from tipfusion.ingest.service import IngestService, IngestSummary
-from tipfusion.ingest.sources import BrokenContainer, Document, LoadedDocument, iter_zip
+from tipfusion.ingest.sources import Item, LoadedDocument, iter_zip
 from tipfusion.store import repository as repo
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.tables import quarantine_entries
@@ -62,9 +62,9 @@ def retry(engine: Engine, settings: Settings, actor: str, entry_ids: list[int]) 
             conn.execute(
                 update(quarantine_entries).where(quarantine_entries.c.id == entry_id).values(status="retrying")
             )
-        documents: list[Document | LoadedDocument | BrokenContainer]
+        documents: list[Item]
         if data[:2] == b"PK":
-            documents = list(iter_zip(entry.source_name, data, settings.xml_limits.max_document_bytes))
+            documents = list(iter_zip(entry.source_name, data, settings.xml_limits))
         else:
             documents = [LoadedDocument(entry.source_name, data, entry.source_sha256)]
         summary = service.run([f"retry of quarantine entry {entry_id}"], documents, None)

@@ -10,6 +10,7 @@ the chunk is written again one report per savepoint so only the failing report g
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import time
@@ -21,15 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.domain import SourcePart
 from tipfusion.domain.records import composition_hash
-from tipfusion.errors import DocumentRejected
+from tipfusion.errors import DocumentRejected, InputRefused
 from tipfusion.ingest import esp_xml, police_json
 from tipfusion.ingest.detect import detect_format, report_id_from_name
+from tipfusion.ingest.failures import failure
+from tipfusion.ingest.ids import EXPECTED as ID_EXPECTED
+from tipfusion.ingest.ids import BadReportId
 from tipfusion.ingest.leads_csv import parse_leads
 from tipfusion.ingest.parsing import (
     FilePayload,
@@ -41,12 +44,14 @@ from tipfusion.ingest.parsing import (
     parse_tasks_packed,
     unpack,
 )
-from tipfusion.ingest.sources import BrokenContainer, Document, LoadedDocument, iter_documents
+from tipfusion.ingest.sources import BrokenContainer, Document, Item, LoadedDocument, Skipped, iter_documents
 from tipfusion.ingest.xmlsafe import sniff_root
 from tipfusion.store import repository as repo
-from tipfusion.store.db import ensure_schema
+from tipfusion.store.db import ensure_schema, store_files
 
 Progress = Callable[[int, int], None]
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+MAX_ACTOR = 200  # ingest_runs.actor and audit_events.actor
 
 
 @dataclass
@@ -67,6 +72,7 @@ class IngestSummary:
     synthetic: bool = False
     rejected: list[str] = field(default_factory=list)
     reference_skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "name: why" for what was deliberately not read
 
     @property
     def reports_per_second(self) -> float:
@@ -90,6 +96,8 @@ class IngestSummary:
             "synthetic": self.synthetic,
             "reference_skipped": len(self.reference_skipped),
             "reference_skipped_files": list(self.reference_skipped),  # the run record names what the count counts
+            "skipped": len(self.skipped),
+            "skipped_files": list(self.skipped),
         }
 
 
@@ -131,6 +139,8 @@ class _Batch:
 
 class IngestService:
     def __init__(self, engine: Engine, settings: Settings, actor: str):
+        if not actor.strip() or len(actor) > MAX_ACTOR:
+            raise InputRefused(f"the acting person must be 1 to {MAX_ACTOR} characters (got {len(actor)})", "--as")
         self.engine = engine
         self.settings = settings
         self.actor = actor
@@ -143,15 +153,15 @@ class IngestService:
         missing = [str(p) for p in path_list if not p.exists()]
         if missing:
             raise FileNotFoundError(f"{', '.join(missing)}: no such file or directory")
-        return self.run(
-            [str(p) for p in path_list], iter_documents(path_list, self.limits.max_document_bytes), progress
-        )
+        # the store's own files (a SQLite store beside the batch, its WAL) are never ingested into it
+        own = [str(p) for p in store_files(str(self.engine.url))]
+        return self.run([str(p) for p in path_list], iter_documents(path_list, self.limits, exclude=own), progress)
 
     # -- the run ----------------------------------------------------------------------------------------------
     def run(
         self,
         labels: list[str],
-        documents: Iterable[Document | LoadedDocument | BrokenContainer],
+        documents: Iterable[Item],
         progress: Progress | None,
     ) -> IngestSummary:
         started = time.perf_counter()
@@ -198,11 +208,12 @@ class IngestService:
         return summary
 
     # -- pass 1 -----------------------------------------------------------------------------------------------
-    def _classify(
-        self, documents: Iterable[Document | LoadedDocument | BrokenContainer], summary: IngestSummary
-    ) -> _Batch:
+    def _classify(self, documents: Iterable[Item], summary: IngestSummary) -> _Batch:
         batch = _Batch()
         for item in documents:
+            if isinstance(item, Skipped):
+                summary.skipped.append(f"{item.name}: {item.reason}")
+                continue
             summary.documents += 1
             if isinstance(item, BrokenContainer):
                 batch.rejections.append((item.document, item.error))
@@ -212,82 +223,74 @@ class IngestService:
             else:
                 try:
                     loaded = LoadedDocument.of(item)
-                except DocumentRejected as exc:
+                except Exception as exc:  # one unreadable document is that document's problem, not the batch's
                     empty = LoadedDocument(item.name, b"", "", item.container)
-                    batch.rejections.append((empty, exc))
+                    batch.rejections.append((empty, failure(item.name, exc)))
                     continue
                 doc = item
-            fmt = detect_format(loaded.name, loaded.data)
-            if fmt == "zip":  # the container is kept whole; its members come next from iter_documents
-                batch.to_store[loaded.sha256] = repo.SourceRow(
-                    loaded.sha256, loaded.name, loaded.data, "zip", loaded.container
-                )
-                continue
-            source = doc or Document(loaded.name, _constant(loaded.data), loaded.container)
-            if fmt == "esp_report":
-                report_id = report_id_from_name(loaded.name)
-                if report_id is None:
-                    batch.rejections.append(
-                        (
-                            loaded,
-                            DocumentRejected(
-                                loaded.name,
-                                "missing_report_id",
-                                "cannot tell the report number from the file name",
-                                element="report",
-                                expected="a file named <reportId>.xml, e.g. 100000042.xml",
-                            ),
-                        )
-                    )
-                    continue
-                batch.units.append(_Unit(report_id, "xml", loaded.name, doc=source))
-            elif fmt == "esp_file_details":
-                try:
-                    report_id, file_id = esp_xml.peek_file_details(loaded.data, source=loaded.name, limits=self.limits)
-                except DocumentRejected as exc:
-                    batch.rejections.append((loaded, exc))
-                    continue
-                # keyed by the document, not the fileId: several fileDetails for one file each add details
-                batch.file_refs.setdefault(report_id, {})[loaded.sha256] = _FileRef(
-                    file_id, loaded.sha256, loaded.name, doc=source, container=loaded.container
-                )
-            elif fmt == "ncmec_json":
-                self._classify_json(loaded, batch)
-            elif fmt == "leads_csv":
-                batch.leads.append(loaded)
-            elif fmt == "reference_data":
-                summary.reference_skipped.append(loaded.name)
-            elif fmt == "synthetic_marker":
-                summary.synthetic = True
-                batch.to_store[loaded.sha256] = repo.SourceRow(
-                    loaded.sha256, loaded.name, loaded.data, "synthetic_marker", loaded.container
-                )
-            elif fmt == "xml_unknown":
-                batch.rejections.append(
-                    (
-                        loaded,
-                        DocumentRejected(
-                            loaded.name,
-                            "wrong_root",
-                            f"XML root element is <{sniff_root(loaded.data)}>",
-                            element=str(sniff_root(loaded.data)),
-                            expected="<report> or <fileDetails>",
-                        ),
-                    )
-                )
-            else:
-                batch.rejections.append(
-                    (
-                        loaded,
-                        DocumentRejected(
-                            loaded.name,
-                            "unrecognised_format",
-                            "not an ESP XML report, fileDetails, NCMEC JSON or leads CSV",
-                            expected="<report>/<fileDetails> XML, police JSON, or a CSV with lead_ref,kind,value",
-                        ),
-                    )
-                )
+            try:
+                self._classify_one(loaded, doc, batch, summary)
+            except DocumentRejected as exc:
+                batch.rejections.append((loaded, exc))
+            except Exception as exc:
+                batch.rejections.append((loaded, failure(loaded.name, exc)))
         return batch
+
+    def _classify_one(
+        self, loaded: LoadedDocument, doc: Document | None, batch: _Batch, summary: IngestSummary
+    ) -> None:
+        """Sort one document by format; DocumentRejected (or any failure) rejects this document alone."""
+        fmt = detect_format(loaded.name, loaded.data)
+        if fmt == "zip":  # the container is kept whole; its members come next from iter_documents
+            batch.to_store[loaded.sha256] = repo.SourceRow(
+                loaded.sha256, loaded.name, loaded.data, "zip", loaded.container
+            )
+            return
+        source = doc or Document(loaded.name, _constant(loaded.data), loaded.container)
+        if fmt == "esp_report":
+            try:
+                report_id = report_id_from_name(loaded.name)
+            except BadReportId as exc:
+                raise DocumentRejected(
+                    loaded.name,
+                    exc.reason,
+                    f"cannot tell the report number from the file name: {exc}",
+                    element="report",
+                    expected=f"a file named <reportId>.xml, e.g. 100000042.xml ({ID_EXPECTED})",
+                ) from exc
+            batch.units.append(_Unit(report_id, "xml", loaded.name, doc=source))
+        elif fmt == "esp_file_details":
+            report_id, file_id = esp_xml.peek_file_details(loaded.data, source=loaded.name, limits=self.limits)
+            # keyed by the document, not the fileId: several fileDetails for one file each add details
+            batch.file_refs.setdefault(report_id, {})[loaded.sha256] = _FileRef(
+                file_id, loaded.sha256, loaded.name, doc=source, container=loaded.container
+            )
+        elif fmt == "ncmec_json":
+            self._classify_json(loaded, batch)
+        elif fmt == "leads_csv":
+            batch.leads.append(loaded)
+        elif fmt == "reference_data":
+            summary.reference_skipped.append(loaded.name)
+        elif fmt == "synthetic_marker":
+            summary.synthetic = True
+            batch.to_store[loaded.sha256] = repo.SourceRow(
+                loaded.sha256, loaded.name, loaded.data, "synthetic_marker", loaded.container
+            )
+        elif fmt == "xml_unknown":
+            raise DocumentRejected(
+                loaded.name,
+                "wrong_root",
+                f"XML root element is <{sniff_root(loaded.data)}>",
+                element=str(sniff_root(loaded.data)),
+                expected="<report> or <fileDetails>",
+            )
+        else:
+            raise DocumentRejected(
+                loaded.name,
+                "unrecognised_format",
+                "not an ESP XML report, fileDetails, NCMEC JSON or leads CSV",
+                expected="<report>/<fileDetails> XML, police JSON, or a CSV with lead_ref,kind,value",
+            )
 
     def _classify_json(self, loaded: LoadedDocument, batch: _Batch) -> None:
         try:
@@ -296,21 +299,10 @@ class IngestService:
             batch.rejections.append((loaded, exc))
             return
         for unit in units:
-            raw_id = unit.obj.get("reportId") if isinstance(unit.obj, dict) else None
-            report_id = int(str(raw_id).strip()) if raw_id is not None and str(raw_id).strip().isdigit() else None
-            if report_id is None:
-                batch.rejections.append(
-                    (
-                        loaded,
-                        DocumentRejected(
-                            f"{loaded.name}#{unit.index}",
-                            "missing_report_id",
-                            f"reportId missing or not a number: {raw_id!r}",
-                            element=f"[{unit.index}].reportId",
-                            expected="reportId holding the report number",
-                        ),
-                    )
-                )
+            try:
+                report_id = police_json.report_id_of(unit, loaded.name)
+            except DocumentRejected as exc:
+                batch.rejections.append((loaded, exc))
                 continue
             batch.units.append(_Unit(report_id, "json", f"{loaded.name}#{unit.index}", json_unit=unit, json_doc=loaded))
 
@@ -340,11 +332,11 @@ class IngestService:
                 inflight.append((plan, pool.submit(parse_tasks_packed, plan.tasks, config)))
                 while len(inflight) > workers:
                     done, future = inflight.popleft()
-                    self._write_chunk(done, unpack(future.result()), loose, config, summary)
+                    self._write_chunk(done, _outcomes(done, future, config), loose, config, summary)
                     tick(len(done.units))
             while inflight:
                 done, future = inflight.popleft()
-                self._write_chunk(done, unpack(future.result()), loose, config, summary)
+                self._write_chunk(done, _outcomes(done, future, config), loose, config, summary)
                 tick(len(done.units))
 
     def _workers(self, units: int) -> int:
@@ -365,42 +357,57 @@ class IngestService:
         orphans = repo.open_orphans(conn, ids)
         plan = _Plan(units=units, signature=_signature(stored, orphans, ids))
         for unit in units:
-            held = stored.get(unit.report_id)
-            files = self._compose_files(unit, held, orphans.get(unit.report_id, []))
-            base = self._base(conn, unit, held, plan, run_id)
-            if base is None:
-                continue
-            part, data, json_unit = base
-            parts = [part] + [SourcePart("file_details", f.sha256, f.sha256, f.name, f.file_id) for f in files.values()]
-            if held is not None and composition_hash(parts) in held.hashes:
-                plan.duplicates += 1
-                continue
-            payloads = []
-            for ref in files.values():
-                if ref.doc is not None:
-                    loaded = LoadedDocument.of(ref.doc)
-                    plan.sources[loaded.sha256] = repo.SourceRow(
-                        loaded.sha256, loaded.name, loaded.data, "esp_file_details", loaded.container
-                    )
-                    payloads.append(FilePayload(ref.file_id, loaded.sha256, ref.name, loaded.data, True))
-                else:
-                    payloads.append(
-                        FilePayload(
-                            ref.file_id, ref.sha256, ref.name, repo.load_blob(conn, ref.sha256), False, ref.orphan_entry
-                        )
-                    )
-            plan.tasks.append(
-                ParseTask(
-                    unit.report_id,
-                    held.current_version + 1 if held else 1,
-                    part,
-                    data,
-                    json_unit,
-                    payloads,
-                    frozenset(held.hashes) if held else frozenset(),
-                )
-            )
+            try:
+                self._plan_unit(conn, unit, stored.get(unit.report_id), orphans.get(unit.report_id, []), plan, run_id)
+            except Exception as exc:  # its bytes could not be read again: this unit alone is quarantined
+                rejected = failure(unit.name, exc, unit.report_id)
+                plan.quarantine.append(_entry(rejected, EMPTY_SHA256, run_id, None))
+                plan.sources.setdefault(EMPTY_SHA256, repo.SourceRow(EMPTY_SHA256, unit.name, b"", "unread", None))
         return plan
+
+    def _plan_unit(
+        self,
+        conn: Connection,
+        unit: _Unit,
+        held: repo.StoredReport | None,
+        orphans: list[Any],
+        plan: _Plan,
+        run_id: int,
+    ) -> None:
+        files = self._compose_files(unit, held, orphans)
+        base = self._base(conn, unit, held, plan, run_id)
+        if base is None:
+            return
+        part, data, json_unit = base
+        parts = [part] + [SourcePart("file_details", f.sha256, f.sha256, f.name, f.file_id) for f in files.values()]
+        if held is not None and composition_hash(parts) in held.hashes:
+            plan.duplicates += 1
+            return
+        payloads = []
+        for ref in files.values():
+            if ref.doc is not None:
+                loaded = LoadedDocument.of(ref.doc)
+                plan.sources[loaded.sha256] = repo.SourceRow(
+                    loaded.sha256, loaded.name, loaded.data, "esp_file_details", loaded.container
+                )
+                payloads.append(FilePayload(ref.file_id, loaded.sha256, ref.name, loaded.data, True))
+            else:
+                payloads.append(
+                    FilePayload(
+                        ref.file_id, ref.sha256, ref.name, repo.load_blob(conn, ref.sha256), False, ref.orphan_entry
+                    )
+                )
+        plan.tasks.append(
+            ParseTask(
+                unit.report_id,
+                held.current_version + 1 if held else 1,
+                part,
+                data,
+                json_unit,
+                payloads,
+                frozenset(held.hashes) if held else frozenset(),
+            )
+        )
 
     def _compose_files(self, unit: _Unit, held: repo.StoredReport | None, orphans: list[Any]) -> dict[str, _FileRef]:
         """Every fileDetails document the report has ever had, by document hash: held ones carry forward,
@@ -579,7 +586,7 @@ class IngestService:
             with conn.begin_nested():
                 write(landing)
             return landing
-        except SQLAlchemyError:
+        except Exception:  # which report it was is found below, one savepoint each
             pass
         written = []
         for outcome in landing:
@@ -587,20 +594,9 @@ class IngestService:
                 with conn.begin_nested():
                     write([outcome])
                 written.append(outcome)
-            except SQLAlchemyError as exc:
-                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-                plan.quarantine.append(
-                    {
-                        "run_id": run_id,
-                        "source_sha256": outcome.base.source_sha256,
-                        "source_name": outcome.base.source_name,
-                        "pointer": outcome.base.pointer,
-                        "report_id": outcome.report_id,
-                        "reason": "store_error",
-                        "message": f"the store refused report {outcome.report_id}: {reason}",
-                        "expected": "a report the store accepts",
-                    }
-                )
+            except Exception as exc:  # the store refused it (a value too long for a column, out of range): it alone
+                refused = _store_refused(outcome.base.source_name, exc, outcome.report_id)
+                plan.quarantine.append(_entry(refused, outcome.base.source_sha256, run_id, outcome.base.pointer))
         return written
 
     # -- documents that are not reports ----------------------------------------------------------------------
@@ -617,15 +613,20 @@ class IngestService:
         read = [(d, exc) for d, exc in rejections if d.sha256]
         # a zip member that could not be read (too large, a compression Python cannot decode) has no bytes of its
         # own: its entry points into the container, which is stored whole now as the evidence
-        unread = [(d, exc) for d, exc in rejections if not d.sha256]
-        assert all(d.container for d, _ in unread), "only zip members are ever unread"
+        unread = [(d, exc) for d, exc in rejections if not d.sha256 and d.container]
+        # a file that could not be read at all (unreadable, over the size limit, a link to nothing): no bytes to
+        # keep; its entry names the file and points at the empty document
+        lost = [(d, exc) for d, exc in rejections if not d.sha256 and not d.container]
         rows = [repo.SourceRow(d.sha256, d.name, d.data, "rejected", d.container) for d, _ in read]
         for row in rows:
             loose.pop(row.sha256, None)
         rows += [loose.pop(c) for c in {d.container for d, _ in unread} if c in loose]
+        if lost:
+            rows.append(repo.SourceRow(EMPTY_SHA256, lost[0][0].name, b"", "unread", None))
         summary.new_documents += repo.store_sources(conn, rows, run_id)
         entries = [_entry(exc, doc.sha256, run_id, None) for doc, exc in read]
         entries += [_entry(exc, str(doc.container), run_id, doc.name.rsplit("!", 1)[-1]) for doc, exc in unread]
+        entries += [_entry(exc, EMPTY_SHA256, run_id, None) for _, exc in lost]
         fresh = repo.add_quarantine(conn, entries)
         summary.quarantined += len(entries)
         summary.rejected.extend(_describe(e) for e in entries)
@@ -649,13 +650,14 @@ class IngestService:
         for doc in documents:
             try:
                 items = parse_leads(doc.data, source=doc.name, phone_region=self.region)
-            except DocumentRejected as exc:
-                self._store_rejections(conn, [(doc, exc)], {}, run_id, summary)
+                with conn.begin_nested():  # a list the store refuses (a value too long for its column) fails alone
+                    added = repo.write_leads(conn, items, doc.sha256)
+            except Exception as exc:
+                self._store_rejections(conn, [(doc, _store_refused(doc.name, exc))], {}, run_id, summary)
                 continue
             summary.new_documents += repo.store_sources(
                 conn, [repo.SourceRow(doc.sha256, doc.name, doc.data, "leads_csv", doc.container)], run_id
             )
-            added = repo.write_leads(conn, items, doc.sha256)
             summary.lead_identifiers += added
             if added:
                 append(
@@ -670,6 +672,29 @@ class IngestService:
                         )
                     ],
                 )
+
+
+def _outcomes(plan: _Plan, future: Future[tuple[list[ParseOutcome], bytes]], config: ParseConfig) -> list[ParseOutcome]:
+    """A worker's outcomes; if the chunk could not travel to or from the worker (an object too deep to pickle, a
+    worker that died), the chunk is parsed here instead, where each report fails alone."""
+    try:
+        return unpack(future.result())
+    except Exception:
+        return parse_tasks(plan.tasks, config)
+
+
+def _store_refused(source: str, exc: Exception, report_id: int | None = None) -> DocumentRejected:
+    if isinstance(exc, DocumentRejected):
+        return exc
+    reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    what = f"report {report_id}" if report_id is not None else "the document"
+    return DocumentRejected(
+        source,
+        "store_error",
+        f"the store refused {what}: {reason}",
+        expected="values the store accepts",
+        report_id=report_id,
+    )
 
 
 def _constant(data: bytes) -> Callable[[], bytes]:

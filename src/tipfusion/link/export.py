@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.store.current import current_report_versions
-from tipfusion.store.tables import identifier_observations, networks, report_links, suspects
+from tipfusion.store.tables import identifier_observations, link_explanations, networks, report_links, suspects
 
 REPORT_FIELDS = ["report_id", "suspect_id", "network_id", "esp", "incident_at_utc", "incident_type"]
 SUSPECT_FIELDS = [
@@ -131,3 +131,45 @@ def network_rows(conn: Connection) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+CHART_NODE_FIELDS = ["label", "reports", "network_id", "component_id"]
+CHART_EDGE_FIELDS = ["weight", "kinds", "evidence"]
+
+
+def chart_parts(conn: Connection, network_id: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A link chart: the suspects of one network (or of every network) and the links that hold them together.
+
+    Each edge carries its score as `weight`, the kinds of evidence, and the evidence itself (`kind: value`), so the
+    chart answers "why are these two joined" without the store.
+    """
+    members = select(suspects).order_by(suspects.c.suspect_id)
+    members = members.where(
+        suspects.c.network_id == network_id if network_id is not None else suspects.c.network_id.is_not(None)
+    )
+    nodes = [
+        {
+            "id": row.suspect_id,
+            "label": row.suspect_id,
+            "reports": row.reports,
+            "network_id": row.network_id,
+            "component_id": row.component_id,
+        }
+        for row in conn.execute(members)
+    ]
+    links = select(link_explanations).where(link_explanations.c.level == "network")
+    if network_id is not None:
+        links = links.where(link_explanations.c.owner_id == network_id)
+    edges = []
+    for row in conn.execute(links.order_by(link_explanations.c.owner_id, link_explanations.c.a, link_explanations.c.b)):
+        evidence = [list(e) for e in row.evidence or []]
+        edges.append(
+            {
+                "source": row.a,
+                "target": row.b,
+                "weight": round(float(row.score), 3),
+                "kinds": sorted({str(e[0]) for e in evidence if e}),
+                "evidence": [f"{e[0]}: {e[1]}" for e in evidence if len(e) >= 2],
+            }
+        )
+    return nodes, edges

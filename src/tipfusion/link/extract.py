@@ -16,9 +16,11 @@ from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.link.records import LinkInput, Suppressed
+from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
+from tipfusion.normalise.registry import KINDS
 from tipfusion.store.bulk import rows_of
 
-IDENTITY_KINDS = {"esp_user", "email", "phone", "device", "screen_name", "prior_report"}
+LINKS = {name: kind.links for name, kind in KINDS.items() if kind.links is not None}
 VIRAL_ANNOTATIONS = {"viral", "potentialMeme"}
 IP_NOT_ATTRIBUTABLE = {
     "mobile_cgnat": "carrier-grade NAT address without source port and exact time: shared by many subscribers",
@@ -59,7 +61,7 @@ def load_input(conn: Connection) -> LinkInput:
     sql = (
         "SELECT o.report_id, o.account_ordinal, o.file_ordinal, o.kind, o.canonical, o.valid, o.port, "
         "o.observed_at, o.origin, o.verified, o.role FROM identifier_observations o "
-        "WHERE o.is_current AND o.kind <> 'display_name'"
+        "WHERE o.is_current AND o.kind IN (" + ", ".join(f"'{name}'" for name in sorted(LINKS)) + ")"
     )
     for (
         report,
@@ -76,20 +78,21 @@ def load_input(conn: Connection) -> LinkInput:
     ) in rows_of(conn, sql):
         # only the reported side (reported person, accounts associated with them, their uploads) says who the
         # suspect is; a recipient's account is network evidence; a victim's values are never evidence about anyone
-        if kind == "group" or kind == "chat_room":
+        links = LINKS[kind]
+        if links.how == GROUP:
             if role in SUSPECT_ROLES or role == "incident":
                 data.groups.append((report, canonical))
             continue
-        if kind == "file_hash":
+        if links.how == FILE:
             if file is not None and valid:
                 file_hashes[(report, file)].append(canonical)
             continue
-        if kind == "esp_user" and role == "recipient":
+        if links.how == ACCOUNT and role == "recipient":
             data.recipients.append((report, canonical))
             continue
         if origin != "field" or not valid or role not in SUSPECT_ROLES:
             continue
-        if kind == "ip":
+        if links.how == ADDRESS:
             network_type = network_types.get(canonical)
             found = ip_key(canonical, network_type, port, observed_at)
             if found is None:
@@ -98,13 +101,14 @@ def load_input(conn: Connection) -> LinkInput:
                 data.identity.append((report, *found))
                 if found[0] == "ip_fixed" and observed_at is not None:
                     data.colocations.append((report, f"{canonical}@{str(observed_at)[:10]}"))
-        elif kind == "url":
+        elif links.accounts_only:
             if account is not None:  # profile URLs, not content URLs
-                data.identity.append((report, "url", canonical))
-        elif kind in IDENTITY_KINDS:
-            data.identity.append((report, kind, canonical))
+                data.identity.append((report, *links.key(kind, canonical)))
+        elif links.how in (IDENTITY, ACCOUNT):
+            evidence = links.key(kind, canonical)
+            data.identity.append((report, *evidence))
             if verified:
-                data.verified.add((report, kind, canonical))
+                data.verified.add((report, *evidence))
     data.suppressed.extend(
         Suppressed("ip", ip, len(held), reason) for (ip, reason), held in ip_suppressed.items() if len(held) > 1
     )
@@ -124,7 +128,10 @@ def load_input(conn: Connection) -> LinkInput:
     for (report, ordinal), hashes in file_hashes.items():
         data.files.append((report, min(hashes), (report, ordinal) in flagged))
 
-    data.leads.extend(rows_of(conn, "SELECT lead_ref, kind, canonical FROM lead_identifiers"))
+    # a lead names a value as the kind it was listed as: it meets the reports' values under the same key
+    for lead_ref, listed, value in rows_of(conn, "SELECT lead_ref, kind, canonical FROM lead_identifiers"):
+        how = LINKS.get(listed)
+        data.leads.append((lead_ref, *(how.key(listed, value) if how else (listed, value))))
     # what an ISP said about the subscriber behind a report's address: strong identity evidence
     for report, phone, alternate, email, id_type, id_number in rows_of(
         conn, "SELECT report_id, phone, alternate_phone, email, id_document_type, id_document_number FROM isp_answers"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tipfusion.normalise.kinds import Cleaned, Context
+from tipfusion.normalise.cleaned import Cleaned, Context
+from tipfusion.normalise.kind import IDENTITY, STIX_DESCRIPTION, Evidence, IdentifierKind, Links, Misp
 
 _NON_DIGIT = re.compile(r"\D+")
 _SPACE = re.compile(r"[\s:-]+")
@@ -56,3 +57,19 @@ def clean_device(raw: str, context: Context) -> Cleaned | None:
     if id_type in {"MEID", "MAC", "ESN"}:
         value = value.upper()
     return Cleaned(f"{id_type}:{value}", f"{id_type}:{value}", valid=True, detail=id_type)
+
+
+KIND = IdentifierKind(
+    "device",
+    clean_device,
+    label="device ID",
+    label_hi="डिवाइस आईडी",
+    example="490154203237518",
+    rank=3,
+    # an officer matches it against the label or `*#06#` screen of a seized handset: the IMEI with its check digit
+    shown_as_received=True,
+    links=Links(IDENTITY, (Evidence("device", weight=8.0, cap=6),), deconflict=True),
+    lead_name="device",
+    misp=Misp(template="phone", typed_ids=True),
+    stix=STIX_DESCRIPTION,
+)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from tipfusion.normalise.kinds import Cleaned, Context
+from tipfusion.normalise.cleaned import Cleaned, Context
+from tipfusion.normalise.kind import IDENTITY, STIX_EMAIL, Evidence, IdentifierKind, Links, Misp
 
 # Providers whose mailboxes ignore dots in the local part and/or accept +tag sub-addresses.
 # `mail.example.com` is a synthetic demo provider (a reserved domain) that mirrors Gmail's rules.
@@ -63,3 +64,17 @@ def clean_email(raw: str, _context: Context) -> Cleaned | None:
     canonical = provider_canonical(local, domain)
     flags = ("provider_rule",) if canonical != value else ()
     return Cleaned(value, canonical, valid=True, detail=domain, flags=flags)
+
+
+KIND = IdentifierKind(
+    "email",
+    clean_email,
+    label="email address",
+    label_hi="ईमेल पता",
+    example="Quiet.Fox+x@mail.example.com",
+    rank=1,
+    links=Links(IDENTITY, (Evidence("email", weight=8.0, cap=8),), deconflict=True),
+    lead_name="email",
+    misp=Misp(attribute="email"),
+    stix=STIX_EMAIL,
+)

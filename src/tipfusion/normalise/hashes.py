@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tipfusion.normalise.kinds import Cleaned, Context
+from tipfusion.normalise.cleaned import Cleaned, Context
+from tipfusion.normalise.kind import FILE, IdentifierKind, Links
 
 HEX_LENGTHS = {"MD5": 32, "SHA1": 40, "SHA256": 64, "SHA384": 96, "SHA512": 128}
 _BY_LENGTH = {length: name for name, length in HEX_LENGTHS.items()}
@@ -44,3 +45,15 @@ def clean_hash(raw: str, context: Context) -> Cleaned | None:
     # A declared type we do not know (e.g. a perceptual hash): keep exactly, case preserved.
     kept = raw.strip()
     return Cleaned(f"{declared.lower()}:{kept}", f"{declared.lower()}:{kept}", valid=True, detail=declared)
+
+
+# Files go to MISP and STIX as file objects with every hash the ESP gave (refer.interop), not one value at a time.
+KIND = IdentifierKind(
+    "file_hash",
+    clean_hash,
+    label="file hash",
+    label_hi="फ़ाइल हैश",
+    example="9e107d9d372bb6826bd81d3542a419d6",
+    links=Links(FILE),
+    lead_name="file_hash",
+)

@@ -6,7 +6,8 @@ import ipaddress
 import re
 from bisect import bisect_right
 
-from tipfusion.normalise.kinds import Cleaned, Context
+from tipfusion.normalise.cleaned import Cleaned, Context
+from tipfusion.normalise.kind import ADDRESS, STIX_IP, Evidence, IdentifierKind, Links, Misp
 
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 DOCUMENTATION = tuple(
@@ -97,3 +98,26 @@ def clean_ip(raw: str, _context: Context) -> Cleaned | None:
         return Cleaned(raw.strip(), raw.strip(), valid=False, flags=("invalid_ip",))
     text = str(addr)
     return Cleaned(text, text, valid=True, detail=classify(addr), flags=(f"ipv{addr.version}",))
+
+
+# An IP is identity evidence only where it attributes a subscriber (link.extract.ip_key says which key).
+KIND = IdentifierKind(
+    "ip",
+    clean_ip,
+    label="IP address",
+    label_hi="आईपी पता",
+    example="198.51.100.7",
+    rank=2,
+    links=Links(
+        ADDRESS,
+        (
+            Evidence("ip_fixed", weight=5.0, cap=4),  # a fixed-line address
+            Evidence("ip_v6_prefix", weight=5.0, cap=4),  # an IPv6 /64
+            Evidence("ip_cgnat_port", weight=8.0, cap=3),  # a CGNAT address with its source port and exact second
+        ),
+    ),
+    lead_name="ip",
+    refuse_invalid=True,
+    misp=Misp(attribute="ip-src", seen=True),
+    stix=STIX_IP,
+)

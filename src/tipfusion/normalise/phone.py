@@ -7,7 +7,8 @@ import re
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from tipfusion.normalise.kinds import Cleaned, Context
+from tipfusion.normalise.cleaned import Cleaned, Context
+from tipfusion.normalise.kind import IDENTITY, STIX_CONTACT, Evidence, IdentifierKind, Links, Misp
 
 _TYPE_NAMES = {
     PhoneNumberType.MOBILE: "mobile",
@@ -52,3 +53,17 @@ def clean_phone(raw: str, context: Context) -> Cleaned | None:
         return Cleaned(e164, e164, valid=False, flags=("invalid_phone",))
     kind = _TYPE_NAMES.get(phonenumbers.number_type(number), "unknown")
     return Cleaned(e164, e164, valid=True, detail=kind)
+
+
+KIND = IdentifierKind(
+    "phone",
+    clean_phone,
+    label="phone number",
+    label_hi="फ़ोन नंबर",
+    example="+91 90000 00001",
+    rank=0,
+    links=Links(IDENTITY, (Evidence("phone", weight=7.0, cap=6),), deconflict=True),
+    lead_name="phone",
+    misp=Misp(attribute="phone-number"),
+    stix=STIX_CONTACT,
+)

@@ -6,7 +6,19 @@ import re
 import unicodedata
 from urllib.parse import urlsplit, urlunsplit
 
-from tipfusion.normalise.kinds import Cleaned, Context
+from tipfusion.normalise.cleaned import Cleaned, Context
+from tipfusion.normalise.kind import (
+    ACCOUNT,
+    GROUP,
+    IDENTITY,
+    STIX_LOGIN,
+    STIX_URL,
+    STIX_USER_ID,
+    Evidence,
+    IdentifierKind,
+    Links,
+    Misp,
+)
 
 _SPACES = re.compile(r"\s+")
 _ESP_SUFFIX = re.compile(r"[,.]?\s+(inc|llc|ltd|limited|corp|corporation|gmbh|plc)\.?$", re.IGNORECASE)
@@ -98,3 +110,67 @@ def clean_report_number(raw: str, _context: Context) -> Cleaned | None:
         return Cleaned(text, text, valid=False, flags=("invalid_report_number",))
     value = str(int(text))
     return Cleaned(value, value)
+
+
+_ACCOUNT_OBJECT = Misp(template="user-account", relation="username", fixed=(("account-type", "social-media"),))
+
+ESP_USER = IdentifierKind(
+    "esp_user",
+    clean_esp_user,
+    label="account (user ID)",
+    label_hi="खाता (यूज़र आईडी)",
+    example="u-7f3a91c2",
+    rank=4,
+    links=Links(ACCOUNT, deconflict=True),
+    lead_name="esp_user",
+    esp_scoped=True,
+    misp=_ACCOUNT_OBJECT,
+    stix=STIX_USER_ID,
+)
+SCREEN_NAME = IdentifierKind(
+    "screen_name",
+    clean_screen_name,
+    label="screen name",
+    label_hi="स्क्रीन नाम",
+    example="@QuietFox87",
+    rank=5,
+    links=Links(IDENTITY, (Evidence("screen_name", weight=2.0, cap=4),)),
+    lead_name="screen_name",
+    misp=_ACCOUNT_OBJECT,
+    stix=STIX_LOGIN,
+)
+URL = IdentifierKind(
+    "url",
+    clean_url,
+    label="web address (URL)",
+    label_hi="वेब पता (यूआरएल)",
+    example="https://social.example.com/quietfox87",
+    links=Links(IDENTITY, (Evidence("url", weight=7.0, cap=6),), accounts_only=True, deconflict=True),
+    lead_name="url",
+    misp=Misp(attribute="url"),
+    stix=STIX_URL,
+    exported_as_received=True,
+)
+GROUP_KIND = IdentifierKind(
+    "group",
+    clean_group,
+    label="group",
+    label_hi="समूह",
+    example="Quiet Corner",
+    links=Links(GROUP),
+    esp_scoped=True,
+)
+CHAT_ROOM = IdentifierKind(
+    "chat_room", clean_chat_room, label="chat room", label_hi="चैट रूम", example="room-17", links=Links(GROUP)
+)
+PRIOR_REPORT = IdentifierKind(
+    "prior_report",
+    clean_report_number,
+    label="earlier CyberTipline report",
+    label_hi="पूर्व साइबरटिपलाइन रिपोर्ट",
+    example="123456789",
+    links=Links(IDENTITY, (Evidence("prior_report", weight=9.0, cap=50),)),
+)
+DISPLAY_NAME = IdentifierKind(
+    "display_name", clean_display_name, label="display name", label_hi="प्रदर्शित नाम", example="Quiet Fox"
+)

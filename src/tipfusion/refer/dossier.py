@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select
 
 from tipfusion.domain import PARTY_LABELS, PARTY_ROLES, SUSPECT_ROLES, party_role
+from tipfusion.normalise.registry import KINDS
 from tipfusion.refer.words import english
 from tipfusion.store.current import (
     chunked,
@@ -107,12 +108,10 @@ class Dossier:
 
 
 def shown_form(kind: str, canonical: str, values: list[str]) -> str:
-    """What a person reads for an identifier.
-
-    A device ID is shown as the ESP sent it (a 15-digit IMEI with its check digit, an IMEISV), not as the 14 digits
-    linking compares: an officer matches it against the label or `*#06#` screen of a seized handset.
-    """
-    return ", ".join(values) if kind == "device" and values else canonical
+    """What a person reads for an identifier: the kind says (a device ID as the ESP sent it, not as linking compares
+    it); a kind the registry does not know (stored by an older version) is shown as stored."""
+    known = KINDS.get(kind)
+    return known.shown(canonical, values) if known else canonical
 
 
 def _enrichment_text(kind: str, row: Any) -> str:
@@ -652,4 +651,4 @@ def _merge_file(by_file: dict[tuple[int, str], dict[str, Any]], key: tuple[int, 
 
 
 # What a station can act on first: numbers and addresses a provider can name, then accounts and screen names.
-_KIND_ORDER = {"phone": 0, "email": 1, "ip": 2, "device": 3, "esp_user": 4, "screen_name": 5}
+_KIND_ORDER = {name: kind.rank for name, kind in KINDS.items()}

@@ -16,6 +16,17 @@ from tipfusion import clock
 from tipfusion.errors import TipfusionError
 from tipfusion.normalise.device import split_device
 from tipfusion.normalise.hashes import HEX_LENGTHS
+from tipfusion.normalise.kind import (
+    STIX_CONTACT,
+    STIX_DESCRIPTION,
+    STIX_EMAIL,
+    STIX_IP,
+    STIX_LOGIN,
+    STIX_URL,
+    STIX_USER_ID,
+    IdentifierKind,
+)
+from tipfusion.normalise.registry import KINDS
 from tipfusion.refer.dossier import Dossier
 
 # Device ID types (as the normaliser writes them) → relations of the misp-objects `phone` template.
@@ -48,6 +59,11 @@ def _moment(text: str | None) -> datetime | None:
 def _as_received_url(identifier: dict[str, Any]) -> str | None:
     """A URL as the ESP gave it, scheme and all (the canonical form drops the scheme, which STIX requires)."""
     return next((v for v in identifier["values"] if "://" in v), None)
+
+
+def _exported(kind: IdentifierKind, identifier: dict[str, Any]) -> str | None:
+    """The value another tool receives: canonical, or as the ESP gave it where the kind says so (None: not had)."""
+    return _as_received_url(identifier) if kind.exported_as_received else identifier["canonical"]
 
 
 def _device_object(identifier: dict[str, Any], comment: str) -> Any:
@@ -112,28 +128,29 @@ def misp_event(dossier: Dossier, reference: str | None, synthetic: bool) -> dict
         comment = f"reports {', '.join(str(r) for r in identifier['reports'][:10])}; suspects " + ", ".join(
             identifier["suspects"]
         )
-        first, last = _moment(identifier["first_seen_utc"]), _moment(identifier["last_seen_utc"])
-        if kind == "email":
-            event.add_attribute("email", value, comment=comment, to_ids=False)
-        elif kind == "phone":
-            event.add_attribute("phone-number", value, comment=comment, to_ids=False)
-        elif kind == "url":
-            event.add_attribute("url", _as_received_url(identifier) or value, comment=comment, to_ids=False)
-        elif kind in ("esp_user", "screen_name"):
-            account = MISPObject("user-account", standalone=False)
-            account.add_attribute("username", value)
-            account.add_attribute("account-type", "social-media")
-            account.comment = f"{kind}; {comment}"
-            event.add_object(account)
-        elif kind == "device":
+        known = KINDS.get(kind)
+        form = known.misp if known else None
+        if known is None or form is None:
+            continue
+        if form.typed_ids:
             event.add_object(_device_object(identifier, comment))
-        elif kind == "ip":
-            attribute = event.add_attribute("ip-src", value, comment=comment, to_ids=False)
+        elif form.attribute:
+            attribute = event.add_attribute(
+                form.attribute, _exported(known, identifier) or value, comment=comment, to_ids=False
+            )
             assert isinstance(attribute, MISPAttribute)
-            if first:
+            first, last = _moment(identifier["first_seen_utc"]), _moment(identifier["last_seen_utc"])
+            if form.seen and first:
                 attribute.first_seen = first
-            if last:
+            if form.seen and last:
                 attribute.last_seen = last
+        elif form.template and form.relation:
+            record = MISPObject(form.template, standalone=False)
+            record.add_attribute(form.relation, value)
+            for relation, fixed in form.fixed:
+                record.add_attribute(relation, fixed)
+            record.comment = f"{kind}; {comment}"
+            event.add_object(record)
     for sighting in dossier.ip_timeline:
         if sighting["port"] is None or not sighting["time_utc"]:
             continue
@@ -214,10 +231,12 @@ def stix_bundle(dossier: Dossier, reference: str | None, unit: str, synthetic: b
     marking = [stix2.TLP_RED]
     objects: list[Any] = [author]
     people: dict[str, Any] = {}
+    stix_of = {name: kind.stix for name, kind in KINDS.items()}
     for suspect in dossier.suspects:
-        phones = [i["canonical"] for i in dossier.identifiers if i["kind"] == "phone" and suspect in i["suspects"]]
+        held = [i for i in dossier.identifiers if suspect in i["suspects"]]
+        phones = [i["canonical"] for i in held if stix_of.get(i["kind"]) == STIX_CONTACT]
         # STIX 2.1 has no observable for a handset or SIM: its IDs, as received, go in the description
-        devices = [i["shown"] for i in dossier.identifiers if i["kind"] == "device" and suspect in i["suspects"]]
+        devices = [i["shown"] for i in held if stix_of.get(i["kind"]) == STIX_DESCRIPTION]
         people[suspect] = stix2.Identity(
             name=f"Suspect {suspect}",
             identity_class="individual",
@@ -231,17 +250,21 @@ def stix_bundle(dossier: Dossier, reference: str | None, unit: str, synthetic: b
     observed: list[Any] = []
     relationships: list[Any] = []
     for identifier in dossier.identifiers:
-        kind, value = identifier["kind"], identifier["canonical"]
+        known = KINDS.get(identifier["kind"])
+        value = _exported(known, identifier) if known else None
+        form = known.stix if known else None
         sco: Any = None
-        if kind == "email":
+        if value is None:
+            pass
+        elif form == STIX_EMAIL:
             sco = stix2.EmailAddress(value=value)
-        elif kind == "ip":
+        elif form == STIX_IP:
             sco = stix2.IPv6Address(value=value) if ":" in value else stix2.IPv4Address(value=value)
-        elif kind == "url" and _as_received_url(identifier):
-            sco = stix2.URL(value=_as_received_url(identifier))
-        elif kind == "esp_user":
+        elif form == STIX_URL:
+            sco = stix2.URL(value=value)
+        elif form == STIX_USER_ID:
             sco = stix2.UserAccount(user_id=value)
-        elif kind == "screen_name":
+        elif form == STIX_LOGIN:
             sco = stix2.UserAccount(account_login=value)
         if sco is None:
             continue

@@ -17,6 +17,7 @@ from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import BagCheck, file_stem, part_path, verify_bag
 from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.exports.content import Subject
 from tipfusion.keys.signing import Signer, load_signer
 from tipfusion.link.service import resolve_id
 from tipfusion.refer.dossier import Dossier, gather
@@ -355,10 +356,8 @@ def referral_rows(engine: Engine) -> list[dict[str, Any]]:
     ]
 
 
-def interop_export(engine: Engine, settings: Settings, target: str, fmt: str) -> dict[str, Any]:
-    """A MISP event or a STIX 2.1 bundle for a suspect, a network or a referral (by its reference)."""
-    from tipfusion.refer.interop import misp_event, stix_bundle, validate_misp
-
+def interop_subject(engine: Engine, settings: Settings, target: str) -> Subject:
+    """A suspect, a network or a referral (by its reference), gathered for MISP or STIX (`export referral`)."""
     with engine.connect() as conn:
         row = conn.execute(select(referrals).where(referrals.c.reference == target)).first()
         reference = row.reference if row is not None else None
@@ -368,10 +367,18 @@ def interop_export(engine: Engine, settings: Settings, target: str, fmt: str) ->
             subject_type, subject_id, members = resolve_target(conn, target)
         synthetic = repo.get_flag(conn, "synthetic") == "true"
         dossier = gather(conn, subject_type, subject_id, members, settings.profile.zone)
+    return Subject(f"{subject_type} {subject_id}", dossier, reference, settings.unit_name, synthetic)
+
+
+def interop_export(engine: Engine, settings: Settings, target: str, fmt: str) -> dict[str, Any]:
+    """A MISP event or a STIX 2.1 bundle for a suspect, a network or a referral (by its reference), as a mapping."""
+    from tipfusion.refer.interop import misp_event, stix_bundle, validate_misp
+
+    subject = interop_subject(engine, settings, target)
     if fmt == "misp":
-        event = misp_event(dossier, reference, synthetic)
+        event = misp_event(subject.dossier, subject.reference, subject.synthetic)
         validate_misp(event)
         return event
     if fmt == "stix":
-        return stix_bundle(dossier, reference, settings.unit_name, synthetic)
+        return stix_bundle(subject.dossier, subject.reference, subject.unit_name, subject.synthetic)
     raise TipfusionError(f"unknown format {fmt!r}: expected misp or stix")

@@ -9,6 +9,8 @@ and fails when one has no words here. An unknown code is shown as it is: never h
 
 from __future__ import annotations
 
+from tipfusion.normalise.registry import KINDS
+
 Words = tuple[str, str]  # (English, Hindi)
 
 FACTOR: dict[str, Words] = {
@@ -146,20 +148,7 @@ ROLE: dict[str, Words] = {
     "incident": ("incident (not attributed to a person)", "घटना (किसी व्यक्ति से संबद्ध नहीं)"),
 }
 
-KIND: dict[str, Words] = {
-    "email": ("email address", "ईमेल पता"),
-    "phone": ("phone number", "फ़ोन नंबर"),
-    "ip": ("IP address", "आईपी पता"),
-    "esp_user": ("account (user ID)", "खाता (यूज़र आईडी)"),
-    "screen_name": ("screen name", "स्क्रीन नाम"),
-    "device": ("device ID", "डिवाइस आईडी"),
-    "file_hash": ("file hash", "फ़ाइल हैश"),
-    "url": ("web address (URL)", "वेब पता (यूआरएल)"),
-    "group": ("group", "समूह"),
-    "chat_room": ("chat room", "चैट रूम"),
-    "prior_report": ("earlier CyberTipline report", "पूर्व साइबरटिपलाइन रिपोर्ट"),
-    "display_name": ("display name", "प्रदर्शित नाम"),
-}
+KIND: dict[str, Words] = {name: (kind.label, kind.label_hi) for name, kind in KINDS.items()}  # each kind's own
 
 NETWORK_TYPE: dict[str, Words] = {
     "fixed": ("home or office broadband", "घर या कार्यालय ब्रॉडबैंड"),

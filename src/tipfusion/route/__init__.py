@@ -1,1 +1,1 @@
-"""Route: which station owns each suspect, and what to ask ISPs so the suspect can be named."""
+"""Route: which station owns each suspect (`service`: gather evidence, decide, store; `routing`: the pure rule)."""

@@ -1,310 +1,429 @@
-"""`tipfusion requests …`: build, track and follow up what is asked of ISPs.
-
-Only sightings of the reported person are asked about (their accounts, accounts associated with them, and the
-uploads of their files) — never the child's or another recipient's.
-
-A sighting already in an earlier request is not asked again. Each request is stored with its items (to match the
-ISP's answer later), every file it wrote and their SHA-256, and its dates: sent, and due 72 hours after sending.
-"""
+"""`tipfusion route` and `tipfusion jurisdictions …`: import boundaries, gather evidence, decide, store."""
 
 from __future__ import annotations
 
-import re
+import json
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from shapely.geometry import mapping, shape
+from sqlalchemy import Engine, delete, insert, select
 
 from tipfusion.audit import AuditEvent, append
-from tipfusion.config import Settings
-from tipfusion.documents.manifest import file_stem, part_path
+from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.domain import SUSPECT_SIDE_SQL
-from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.keys.signing import load_signer
-from tipfusion.route.letters import CaseLine, LetterContext, case_line, write_request
-from tipfusion.route.requests import Sighting, group_requests
-from tipfusion.store import repository as repo
+from tipfusion.route.geocode import HINT, geocode
+from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, load_landline_areas, read_layer
+from tipfusion.route.routing import Decision, Evidence, decide
+from tipfusion.route.settings import RoutingSettings
 from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
-from tipfusion.store.tables import isp_request_items, isp_requests
-from tipfusion.track.service import case_references
+from tipfusion.store.tables import police_stations, routing_decisions, routing_overrides, suspects
 
-ANSWER_WINDOW = timedelta(hours=72)  # IT Rules 2021 r.3(1)(j)
+ROUTING_FIELDS = [
+    "suspect_id",
+    "district",
+    "station",
+    "basis",
+    "confidence",
+    "network_id",
+    "network_central",
+    "overridden",
+    "notes",
+    "deconfliction",
+]
+
+
+def import_jurisdiction(
+    engine: Engine,
+    actor: str,
+    path: Path,
+    districts_table: Path | None = None,
+    station_field: str = "station",
+    district_field: str = "district",
+    synthetic: bool = False,
+) -> tuple[int, list[str]]:
+    """Replace the stored station layer with the one in `path` (problems listed; bad features left out)."""
+    stations, problems = read_layer(path, station_field, district_field, districts_table)
+    if not stations:
+        raise TipfusionError(f"{path}: no usable station polygons" + (f" ({problems[0]})" if problems else ""))
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(police_stations))
+        stamp = now()
+        conn.execute(
+            insert(police_stations),
+            [
+                {
+                    "station_id": s.station_id,
+                    "district": s.district,
+                    "geometry": mapping(s.geometry),
+                    "source": str(path),
+                    "synthetic": synthetic,
+                    "imported_at": stamp,
+                }
+                for s in stations
+            ],
+        )
+        append(
+            conn,
+            actor,
+            [
+                AuditEvent(
+                    "jurisdiction.imported",
+                    "jurisdiction",
+                    str(path),
+                    {"stations": len(stations), "problems": [str(p) for p in problems], "synthetic": synthetic},
+                )
+            ],
+        )
+    return len(stations), [str(p) for p in problems]
+
+
+def load_jurisdiction(engine: Engine) -> Jurisdiction:
+    with engine.connect() as conn:
+        rows = conn.execute(select(police_stations)).all()
+    if not rows:
+        raise NotFound("no jurisdiction loaded: tipfusion jurisdictions import FILE (or `jurisdictions demo`)")
+    return Jurisdiction([Station(r.station_id, r.district, shape(r.geometry)) for r in rows])
+
+
+def gather_evidence(
+    engine: Engine, gazetteer: dict[str, tuple[float, float, str]], landlines: list[tuple[str, str]] | None = None
+) -> dict[str, list[Evidence]]:
+    """Routing evidence per suspect, from the reports of the suspect's reported person."""
+    evidence: dict[str, list[Evidence]] = defaultdict(list)
+    with engine.connect() as conn:
+        suspect_of = dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
+        for report, details in rows_of(conn, "SELECT report_id, details FROM current_accounts WHERE role = 'reported'"):
+            if report not in suspect_of or not details:
+                continue
+            data = json.loads(details) if isinstance(details, str) else details
+            for address in data.get("addresses") or []:
+                pin = str(address.get("zipCode") or address.get("postalCode") or "").strip()
+                country = str(address.get("country") or "").strip().upper()
+                if pin and country in {"", "IN"}:
+                    text = ", ".join(str(v) for k, v in address.items() if v and k != "type")
+                    locality = " ".join(str(address.get(k) or "") for k in ("address", "street1", "city"))
+                    found = geocode(pin, locality, gazetteer)
+                    evidence[suspect_of[report]].append(
+                        Evidence(
+                            "report_address",
+                            f"report {report}: {text}",
+                            (found.lon, found.lat) if found else None,
+                            hint_only=bool(found and found.precision == HINT),
+                        )
+                    )
+        for report, address, pin in rows_of(conn, "SELECT report_id, address, pin FROM isp_answers"):
+            if report in suspect_of:
+                found = geocode(str(pin or ""), str(address or ""), gazetteer)
+                evidence[suspect_of[report]].append(
+                    Evidence(
+                        "isp_answer",
+                        f"report {report}: subscriber address {address or ''} {pin or ''}".strip(),
+                        (found.lon, found.lat) if found else None,
+                        hint_only=bool(found and found.precision == HINT),
+                    )
+                )
+        for report, number, area in rows_of(
+            conn,
+            "SELECT o.report_id, o.canonical, p.area FROM identifier_observations o JOIN phone_enrichments p "
+            f"ON p.e164 = o.canonical WHERE o.kind = 'phone' AND o.is_current AND {SUSPECT_SIDE_SQL} "
+            "AND o.account_ordinal IS NOT NULL AND p.number_type IN ('fixed_line', 'fixed_line_or_mobile')",
+        ):
+            if report in suspect_of:
+                place = next((d for prefix, d in landlines or [] if number.startswith(prefix)), area)
+                if place:
+                    evidence[suspect_of[report]].append(
+                        Evidence("landline_area", f"report {report}: landline {number} ({place})", place=place)
+                    )
+        for report, city in rows_of(
+            conn,
+            "SELECT o.report_id, e.city_estimate FROM identifier_observations o JOIN ip_enrichments e "
+            f"ON e.ip = o.canonical WHERE o.kind = 'ip' AND o.is_current AND {SUSPECT_SIDE_SQL} "
+            "AND o.account_ordinal IS NOT NULL AND e.network_type = 'fixed' AND e.city_estimate IS NOT NULL",
+        ):
+            if report in suspect_of:
+                evidence[suspect_of[report]].append(
+                    Evidence("ip_city", f"report {report}: IP estimate {city}", place=city)
+                )
+        for report, city in rows_of(
+            conn,
+            "SELECT l.report_id, l.city FROM current_estimated_locations l JOIN current_accounts a ON "
+            "a.report_id = l.report_id AND a.ordinal = l.account_ordinal "
+            "WHERE a.role = 'reported' AND l.city IS NOT NULL",
+        ):
+            if report in suspect_of:
+                evidence[suspect_of[report]].append(
+                    Evidence("esp_location", f"report {report}: ESP estimate {city}", place=city)
+                )
+    return evidence
 
 
 @dataclass
-class BuiltRequest:
-    request_id: int
-    reference: str
-    isp: str
-    items: int
-    excluded: int
-    folder: Path
-    files: dict[str, str]
-
-    def part(self, suffix: str) -> Path:
-        """A part of the sealed notice by its suffix: `.pdf`, `.docx`, `-annex.csv`, `-annex.xlsx`."""
-        return part_path(self.folder, self.reference, suffix)
+class RoutingSummary:
+    suspects: int
+    deconfliction: int
+    to_station: int
+    to_district: int
+    central: int
+    networks_central: int
+    overridden: int
+    by_station: dict[str, int]
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "isp"
-
-
-def _time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-
-
-def load_sightings(engine: Engine) -> tuple[list[Sighting], set[tuple[str, int | None, str]]]:
-    sql = (
-        "SELECT o.report_id, r.suspect_id, o.canonical, o.port, o.observed_at, o.event_name, e.isp_name, "
-        "e.network_type, e.log_timezone, o.identifiable, o.identifiability_note FROM identifier_observations o "
-        "JOIN ip_enrichments e ON e.ip = o.canonical LEFT JOIN report_links r ON r.report_id = o.report_id "
-        f"WHERE o.kind = 'ip' AND o.is_current AND o.valid AND o.origin = 'field' AND {SUSPECT_SIDE_SQL}"
-    )
-    with engine.connect() as conn:
-        sightings = [
-            Sighting(
-                report, suspect, ip, port, _time(at), event, isp, network, zone, None if ok is None else bool(ok), note
-            )
-            for report, suspect, ip, port, at, event, isp, network, zone, ok, note in rows_of(conn, sql)
-        ]
-        asked = {
-            (ip, port, str(_time(at)))
-            for ip, port, at in rows_of(conn, "SELECT ip, port, observed_at FROM isp_request_items")
-        }
-    return sightings, asked
-
-
-def build_requests(
+def route_all(
     engine: Engine,
-    settings: Settings,
     actor: str,
-    output: Path,
-    isp_table: Path | None = None,
-    include_unidentifiable: bool = False,
-    again: bool = False,
-) -> list[BuiltRequest]:
-    """One request per ISP for the sightings not asked before; letters and annexes, sealed as bags, in `output`."""
+    gazetteer_path: Path | None,
+    landlines_path: Path | None = None,
+    settings: RoutingSettings | None = None,
+) -> RoutingSummary:
+    """Decide every suspect's station or district; the settings it decided by are recorded with the run."""
+    settings = settings or RoutingSettings()
     ensure_schema(engine)
-    table_path = isp_table or (Path(settings.isp_table) if settings.isp_table else None)
-    contacts = load_isp_table(table_path).isps if table_path else {}
-    sightings, asked = load_sightings(engine)
-    if not again:
-        sightings = [s for s in sightings if (s.ip, s.port, str(s.observed_at)) not in asked]
-    built: list[BuiltRequest] = []
-    today = now()
-    with engine.connect() as conn:
-        synthetic = repo.get_flag(conn, "synthetic") == "true"
-    templates = Path(settings.templates_dir) if settings.templates_dir else None
-    signer = load_signer(settings)
-    for request in group_requests(sightings, include_unidentifiable):
-        if not request.items:
-            continue
-        contact = contacts.get(request.isp)
-        with engine.begin() as conn:
-            number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
-            day = today.astimezone(settings.profile.zone)  # the unit's day, not UTC's
-            reference = f"{settings.request_prefix}/{_slug(request.isp)}/{day:%Y%m%d}/{number}"
-            folder = output / file_stem(reference)
-            context = LetterContext(
-                reference,
-                today.astimezone(settings.profile.zone),
-                settings.unit,
-                contact.nodal_officer if contact else None,
-                contact.nodal_email if contact else None,
-                contact.postal_address if contact else None,
-                synthetic,
-                _cases(conn, {i.sighting.suspect_id for i in request.items if i.sighting.suspect_id}),
-            )
-            files = write_request(request, context, folder, templates, signer)
-            request_id = _store_request(conn, reference, request.isp, len(request.items), folder, files, actor)
-            insert_rows(
-                conn,
-                isp_request_items,
-                (
-                    "request_id",
-                    "item",
-                    "report_id",
-                    "suspect_id",
-                    "ip",
-                    "port",
-                    "observed_at",
-                    "event_name",
-                    "identifiable",
-                ),
-                [
-                    (
-                        request_id,
-                        item.number,
-                        item.sighting.report_id,
-                        item.sighting.suspect_id,
-                        item.sighting.ip,
-                        item.sighting.port,
-                        item.sighting.observed_at,
-                        item.sighting.event_name,
-                        bool(item.sighting.identifiable),
-                    )
-                    for item in request.items
-                ],
-            )
-            append(
-                conn,
-                actor,
-                [
-                    AuditEvent(
-                        "request.built",
-                        "isp_request",
-                        reference,
-                        {
-                            "isp": request.isp,
-                            "items": len(request.items),
-                            "excluded_cgnat_without_port": request.excluded,
-                            "files": files,
-                            "signed_by": signer.fingerprint if signer else None,
-                        },
-                    )
-                ],
-            )
-        built.append(
-            BuiltRequest(request_id, reference, request.isp, len(request.items), request.excluded, folder, files)
-        )
-    return built
-
-
-def _cases(conn: Any, suspect_ids: set[str]) -> tuple[CaseLine, ...]:
-    """The open cases a notice serves, quoted by FIR once the station has registered one."""
-    return tuple(case_line(c.referral, c.station, c.fir_number, c.fir_date) for c in case_references(conn, suspect_ids))
-
-
-def _store_request(
-    conn: Any, reference: str, recipient: str, items: int, folder: Path, files: dict[str, str], actor: str
-) -> int:
-    """One tracked request (draft until sent)."""
-    return int(
-        conn.execute(
-            insert(isp_requests)
-            .values(
-                reference=reference,
-                recipient=recipient,
-                created_at=now(),
-                status="draft",
-                items=items,
-                output_dir=str(folder),
-                files=files,
-                actor=actor,
-            )
-            .returning(isp_requests.c.id)
-        ).scalar_one()
-    )
-
-
-def mark_sent(engine: Engine, actor: str, request_id: int, at: datetime | None = None) -> datetime:
-    """Record that a request went out; it is due 72 hours later."""
-    sent = (at or now()).astimezone(UTC)
-    if sent > now() + timedelta(minutes=5):
-        raise TipfusionError("a request cannot have been sent in the future")
-    ensure_schema(engine)
+    jurisdiction = load_jurisdiction(engine)
+    evidence = gather_evidence(engine, load_gazetteer(gazetteer_path), load_landline_areas(landlines_path))
     with engine.begin() as conn:
-        row = conn.execute(select(isp_requests).where(isp_requests.c.id == request_id)).first()
-        if row is None:
-            raise NotFound(f"no request {request_id}")
-        conn.execute(
-            update(isp_requests)
-            .where(isp_requests.c.id == request_id)
-            .values(sent_at=sent, due_at=sent + ANSWER_WINDOW, status="sent")
+        members = list(conn.execute(select(suspects.c.suspect_id, suspects.c.network_id)))
+        overrides = {
+            o.suspect_id: o
+            for o in conn.execute(
+                select(routing_overrides).where(routing_overrides.c.active.is_(True)).order_by(routing_overrides.c.id)
+            )
+        }
+        decisions: dict[str, Decision] = {}
+        for suspect, _ in members:
+            decision = decide(evidence.get(suspect, []), jurisdiction)
+            override = overrides.get(suspect)
+            if override is not None:
+                decision = Decision(
+                    override.district,
+                    override.station,
+                    "analyst override",
+                    "high",
+                    [f"{override.actor}: {override.reason}"],
+                    decision.evidence,
+                    [f"{override.actor}: {override.reason}"],
+                )
+            decisions[suspect] = decision
+        districts_of: dict[str, set[str]] = defaultdict(set)
+        for suspect, network in members:
+            if network and decisions[suspect].district:
+                districts_of[network].add(decisions[suspect].district or "")
+        central_networks = {n for n, d in districts_of.items() if len(d) > 1}
+        conflicts = deconflict(conn, decisions, actor, settings)
+        conn.execute(delete(routing_decisions))
+        insert_rows(
+            conn,
+            routing_decisions,
+            (
+                "suspect_id",
+                "district",
+                "station",
+                "basis",
+                "confidence",
+                "network_id",
+                "network_central",
+                "detail",
+                "overridden",
+            ),
+            [
+                (
+                    s,
+                    d.district,
+                    d.station,
+                    d.basis,
+                    d.confidence,
+                    n,
+                    n in central_networks,
+                    {
+                        "notes": d.notes,
+                        "evidence": d.evidence,
+                        "decided_by": d.decided_by,
+                        "deconfliction": conflicts.get(s, []),
+                    },
+                    s in overrides,
+                )
+                for s, n in members
+                for d in [decisions[s]]
+            ],
         )
-        append(conn, actor, [AuditEvent("request.sent", "isp_request", row.reference, {"sent_at": sent.isoformat()})])
-    return sent + ANSWER_WINDOW
+        by_station: dict[str, int] = defaultdict(int)
+        for d in decisions.values():
+            if d.station:
+                by_station[d.station] += 1
+        summary = RoutingSummary(
+            len(members),
+            len(conflicts),
+            sum(1 for d in decisions.values() if d.station),
+            sum(1 for d in decisions.values() if d.district and not d.station),
+            sum(1 for d in decisions.values() if not d.district),
+            len(central_networks),
+            len(overrides),
+            dict(sorted(by_station.items())),
+        )
+        recorded = {**summary.__dict__, "settings": settings.as_dict()}
+        append(conn, actor, [AuditEvent("route.completed", "routing", "all", recorded)])
+    return summary
 
 
-def list_requests(engine: Engine, at: datetime | None = None) -> list[dict[str, Any]]:
-    moment = at or now()
-    ensure_schema(engine)
+def deconflict(
+    conn: Any, decisions: dict[str, Decision], actor: str = "tipfusion", settings: RoutingSettings | None = None
+) -> dict[str, list[str]]:
+    """Flags for both sides when two suspects routed to different stations or districts share an identifier, and
+    for suspects named in another agency's lead list — so two teams never work one person unknowingly."""
+    from tipfusion.link.extract import load_input
+
+    settings = settings or RoutingSettings()
+    kinds = set(settings.deconflict_kinds)
+    data = load_input(conn)
+    suspect_of = dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
+    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for report, kind, key in data.identity:
+        if kind in kinds and report in suspect_of:
+            holders[(kind, key)].add(suspect_of[report])
+    flags: dict[str, list[str]] = defaultdict(list)
+    name = value_namer(conn)
+
+    def place(suspect: str) -> str:
+        decision = decisions.get(suspect)
+        return (decision.station or decision.district or "central") if decision else "unrouted"
+
+    for (kind, key), owners in holders.items():
+        if len(owners) < 2 or len(owners) > settings.deconflict_max_holders:
+            continue
+        for suspect in owners:
+            for other in sorted(owners - {suspect}):
+                if place(other) != place(suspect):
+                    flags[suspect].append(f"{name(kind, key)} also held by {other} ({place(other)})")
+    agency = dict(rows_of(conn, "SELECT lead_ref, COALESCE(agency, '') FROM leads"))
+    by_value = {(kind, key): owners for (kind, key), owners in holders.items()}
+    for lead_ref, kind, key in data.leads:
+        for suspect in by_value.get((kind, key), set()):
+            flags[suspect].append(f"named in lead {lead_ref} from {agency.get(lead_ref) or 'another agency'}")
+    for suspect, notes in against_cases(conn, actor, holders, place, name, kinds).items():
+        flags[suspect].extend(notes)
+    return {s: sorted(set(f)) for s, f in flags.items()}
+
+
+def value_namer(conn: Any) -> Callable[[str, str], str]:
+    """`kind value` as a station reads it: a device as the ESPs sent it (a 15-digit IMEI, an IMEISV), not the 14
+    digits linking compares; every other kind as compared."""
+    received: dict[str, set[str]] = defaultdict(set)
+    for canonical, value in rows_of(
+        conn, "SELECT canonical, value FROM identifier_observations WHERE kind = 'device' AND is_current"
+    ):
+        received[canonical].add(value)
+    return lambda kind, key: f"{kind} {', '.join(sorted(received.get(key) or {key})) if kind == 'device' else key}"
+
+
+def against_cases(
+    conn: Any,
+    actor: str,
+    holders: dict[tuple[str, str], set[str]],
+    place: Callable[[str], str],
+    name: Callable[[str, str], str],
+    kinds: set[str],
+) -> dict[str, list[str]]:
+    """Suspects whose person or identifiers already sit in an open case of another station or district: flag the
+    suspect's routing and, once, the case (a case event the station sees)."""
+    from tipfusion.link.service import alias_resolver
+    from tipfusion.store.tables import case_events, cases, referrals
+    from tipfusion.track.service import OPEN, flag_case
+
+    flags: dict[str, list[str]] = defaultdict(list)
+    open_cases = conn.execute(
+        select(
+            cases.c.id,
+            cases.c.station,
+            cases.c.district,
+            cases.c.state,
+            referrals.c.reference,
+            referrals.c.suspects,
+            referrals.c.snapshot,
+        )
+        .join(referrals, referrals.c.id == cases.c.referral_id)
+        .where(cases.c.state.in_(OPEN))
+    ).all()
+    if not open_cases:
+        return flags
+    resolve = alias_resolver(conn)
+    noted = {
+        (int(case_id), str((fields or {}).get("note")))
+        for case_id, fields in conn.execute(
+            select(case_events.c.case_id, case_events.c.fields).where(case_events.c.action == "flag")
+        )
+    }
+    for case in open_cases:
+        where = case.station or case.district or "central"
+        members = {resolve(s) for s in case.suspects or []}
+        for suspect in members:
+            if place(suspect) not in (where, "unrouted"):
+                flags[suspect].append(f"in open case {case.id} ({case.reference}, {case.state}) with {where}")
+        for item in (case.snapshot or {}).get("identifiers", []):
+            kind, _, key = str(item).partition(":")
+            if kind not in kinds:
+                continue
+            for suspect in holders.get((kind, key), set()) - members:
+                if place(suspect) == where:
+                    continue
+                flags[suspect].append(f"{name(kind, key)} is in open case {case.id} ({case.reference}) with {where}")
+                note = f"{name(kind, key)} is also held by suspect {suspect}, routed to {place(suspect)}"
+                if (int(case.id), note) not in noted:
+                    flag_case(conn, actor, int(case.id), note, {"suspect": suspect})
+                    noted.add((int(case.id), note))
+    return flags
+
+
+def override_routing(
+    engine: Engine, actor: str, suspect_id: str, reason: str, district: str | None, station: str | None
+) -> int:
+    require_reason(reason, "a routing override")
+    jurisdiction = load_jurisdiction(engine)
+    if station is not None:
+        match = next((s for s in jurisdiction.stations if s.station_id == station), None)
+        if match is None:
+            raise NotFound(f"no station {station!r} in the jurisdiction")
+        district = district or match.district
+    elif district is None or jurisdiction.district_named(district) is None:
+        raise NotFound(f"name a station or a district of the jurisdiction (got {district!r})")
+    with engine.begin() as conn:
+        if conn.execute(select(suspects.c.suspect_id).where(suspects.c.suspect_id == suspect_id)).first() is None:
+            raise NotFound(f"no suspect {suspect_id}")
+        number = record_decision(
+            conn,
+            routing_overrides,
+            actor,
+            "route.override",
+            "suspect",
+            suspect_id,
+            {"suspect_id": suspect_id, "district": district, "station": station, "reason": reason},
+            {"district": district, "station": station, "reason": reason},
+        )
+    return number
+
+
+def routing_rows(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(select(isp_requests).order_by(isp_requests.c.id)).all()
+        rows = conn.execute(select(routing_decisions).order_by(routing_decisions.c.suspect_id)).all()
     return [
         {
-            "id": r.id,
-            "reference": r.reference,
-            "recipient": r.recipient,
-            "items": r.items,
-            "status": r.status,
-            "sent_at": r.sent_at,
-            "due_at": r.due_at,
-            "overdue": bool(r.status == "sent" and r.due_at is not None and r.due_at < moment),
-            "folder": r.output_dir,
+            "suspect_id": r.suspect_id,
+            "district": r.district or "",
+            "station": r.station or "",
+            "basis": r.basis,
+            "confidence": r.confidence,
+            "network_id": r.network_id or "",
+            "network_central": r.network_central,
+            "overridden": r.overridden,
+            "notes": "; ".join((r.detail or {}).get("notes", [])),
+            "deconfliction": "; ".join((r.detail or {}).get("deconfliction", [])),
         }
         for r in rows
     ]
-
-
-def build_platform_requests(engine: Engine, settings: Settings, actor: str, output: Path) -> list[BuiltRequest]:
-    """One notice per reporting platform for the reported accounts (not the children's)."""
-    from tipfusion.route.letters import write_letter
-    from tipfusion.route.platforms import AccountRow, platform_letters
-
-    ensure_schema(engine)
-    sql = (
-        "SELECT a.esp_scope, a.esp_identifier, a.screen_name, a.report_id, l.suspect_id FROM accounts a "
-        "JOIN reports r ON r.report_id = a.report_id AND r.current_version = a.version "
-        "LEFT JOIN report_links l ON l.report_id = a.report_id "
-        "WHERE a.role = 'reported' AND a.esp_identifier IS NOT NULL"
-    )
-    with engine.connect() as conn:
-        rows = [
-            AccountRow(esp or "unknown-esp", account, screen, report, suspect)
-            for esp, account, screen, report, suspect in rows_of(conn, sql)
-        ]
-        synthetic = repo.get_flag(conn, "synthetic") == "true"
-    today = now()
-    templates = Path(settings.templates_dir) if settings.templates_dir else None
-    signer = load_signer(settings)
-    built = []
-    for letter in platform_letters(rows):
-        with engine.begin() as conn:
-            number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
-            reference = (
-                f"{settings.request_prefix.replace('ISP', 'PLATFORM')}/{_slug(letter.recipient)}/"
-                f"{today.astimezone(settings.profile.zone):%Y%m%d}/{number}"
-            )
-            folder = output / file_stem(reference)
-            context = LetterContext(
-                reference,
-                today.astimezone(settings.profile.zone),
-                settings.unit,
-                None,
-                None,
-                None,
-                synthetic,
-                _cases(conn, {str(r["suspect_id"]) for r in letter.rows if r.get("suspect_id")}),
-            )
-            files = write_letter(letter, context, folder, templates, signer)
-            request_id = _store_request(
-                conn, reference, f"platform: {letter.recipient}", len(letter.rows), folder, files, actor
-            )
-            append(
-                conn,
-                actor,
-                [
-                    AuditEvent(
-                        "request.built",
-                        "platform_request",
-                        reference,
-                        {
-                            "platform": letter.recipient,
-                            "accounts": len(letter.rows),
-                            "files": files,
-                            "signed_by": signer.fingerprint if signer else None,
-                        },
-                    )
-                ],
-            )
-        built.append(BuiltRequest(request_id, reference, letter.recipient, len(letter.rows), 0, folder, files))
-    return built

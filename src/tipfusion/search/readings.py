@@ -75,14 +75,21 @@ def readings(raw: str, kind: str | None, phone_region: str, esp_scopes: Iterable
     scopes = sorted(set(esp_scopes))
     found: dict[tuple[str, str], Reading] = {}
     for name in [kind] if kind is not None else plausible_kinds(text):
-        for reading in _READERS[name](text, phone_region, scopes):
+        reader = _READERS.get(name) or _simple(name)
+        for reading in reader(text, phone_region, scopes):
             found.setdefault((reading.kind, reading.canonical), reading)
     return list(found.values())
 
 
 def plausible_kinds(text: str) -> list[str]:
-    """The kinds a value's shape allows, most telling shapes first: an email is only an email, an IP only an IP; a
-    bare token (`u-7f3a91c2`, `QuietFox87`) may be an ESP user ID, a screen name, a group or a device ID."""
+    """The kinds a value's shape allows, most telling shapes first: a kind that recognises the shape as its own (an
+    ICCID's digits and check digit), then by shape: an email is only an email, an IP only an IP; a bare token
+    (`u-7f3a91c2`, `QuietFox87`) may be an ESP user ID, a screen name, a group or a device ID."""
+    claimed = [name for name, known in KINDS.items() if known.recognise is not None and known.recognise(text)]
+    return [*claimed, *(name for name in _by_shape(text) if name not in claimed)]
+
+
+def _by_shape(text: str) -> list[str]:
     compact = re.sub(r"[\s().+-]", "", text)
     word = _TYPE_WORD.match(text)
     if word and _type_name(word.group(1)) in DEVICE_TYPES:
@@ -187,19 +194,14 @@ def _report(text: str, _region: str, _scopes: list[str]) -> list[Reading]:
     return [Reading(REPORT, number, number, note="the report itself")]
 
 
+# Kinds read with more than their cleaner (a context to try, a type word to strip); every other kind is read by
+# its cleaner alone.
 _READERS: dict[str, _Reader] = {
     REPORT: _report,
     "prior_report": _report_number,
-    "email": _simple("email"),
     "phone": _phone,
-    "ip": _simple("ip"),
     "esp_user": _esp_user,
-    "screen_name": _simple("screen_name"),
     "device": _device,
     "file_hash": _file_hash,
-    "url": _simple("url"),
     "group": _group,
-    "chat_room": _simple("chat_room"),
-    "display_name": _simple("display_name"),
 }
-assert set(_READERS) == set(SEARCH_KINDS), "every identifier kind needs a reader"

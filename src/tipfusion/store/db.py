@@ -67,6 +67,23 @@ def safe_url(url: str) -> str:
         return repr(url) if not url.strip() else "(unreadable URL)"
 
 
+STORE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def store_files(url: str) -> list[Path]:
+    """The files a SQLite store is made of (the database, its WAL, shared memory and rollback journal), as absolute
+    paths; none for PostgreSQL. Nothing may write over them, and a batch that contains them does not ingest them."""
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        return []
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    base = Path(database).absolute()
+    return [Path(f"{base}{suffix}") for suffix in STORE_COMPANIONS]
+
+
 def where(url: str) -> str:
     """The store as a person names it: the SQLite file, or the PostgreSQL host, port and database."""
     parsed = make_url(url)

@@ -69,6 +69,18 @@ source_blobs = Table(
     comment="source bytes, byte for byte, in chunks so a large zip fits any database",
 )
 
+source_purges = Table(
+    "source_purges",
+    metadata,
+    Column("sha256", String(64), primary_key=True, comment="the document whose bytes were removed (still listed)"),
+    Column("purged_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("received_before", UTCDateTime, nullable=False, comment="the retention cut-off the purge applied"),
+    Column("reason", Text, nullable=False),
+    Column("size", BigInteger, nullable=False, comment="bytes removed"),
+    comment="retention: source bytes removed by policy; the document's hash, name and size stay in source_documents",
+)
+
 reports = Table(
     "reports",
     metadata,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from tipfusion.config import FIR_PATTERN
 from tipfusion.errors import InputRefused
 
 STATES = (
@@ -125,8 +126,9 @@ def check_fir_number(number: str, pattern: str, fir_date: date) -> str:
     text = number.strip()
     match = re.fullmatch(pattern, text)
     if match is None:
+        form = "serial/year" if pattern == FIR_PATTERN else pattern  # a station officer reads words, not a regex
         raise TransitionRefused(
-            f"fir_number: {number!r} is not in the expected form {pattern} (e.g. 0123/{fir_date.year})", "fir_number"
+            f"fir_number: {number!r} is not in the expected form {form} (e.g. 0123/{fir_date.year})", "fir_number"
         )
     year = match.groupdict().get("year")
     if year is not None and int(year) != fir_date.year:

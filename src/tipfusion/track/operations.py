@@ -3,7 +3,6 @@ what came of them — computed from the case records themselves, so the totals a
 
 from __future__ import annotations
 
-import csv
 import html
 from collections import defaultdict
 from dataclasses import dataclass
@@ -240,16 +239,15 @@ def write_report(
     fields = ["district", "station", *[k for k, _ in COLUMNS]]
     rows = [*report.rows, report.totals]
     if fmt == "csv":
-        with output.open("w", newline="") as handle:
-            if report.synthetic:
-                handle.write(f"# {SYNTHETIC_BANNER}\n")
-            handle.write(f"# {report.unit_wide}\n")
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
+        from tipfusion.exports.spreadsheet import write_csv
+
+        preamble = [SYNTHETIC_BANNER] if report.synthetic else []
+        write_csv(output, fields, rows, [*preamble, report.unit_wide])
     elif fmt == "xlsx":
         from openpyxl import Workbook
         from openpyxl.chart import BarChart, Reference
+
+        from tipfusion.exports.spreadsheet import append_row
 
         book = Workbook()
         default = book.active
@@ -258,12 +256,12 @@ def write_report(
         sheet = book.create_sheet("Totals")
         offset = 0
         if report.synthetic:
-            sheet.append([SYNTHETIC_BANNER])
+            append_row(sheet, [SYNTHETIC_BANNER])
             offset = 1
-        sheet.append(["District", "Station", *[label for _, label in COLUMNS]])
-        for row in rows:
-            sheet.append([row[f] for f in fields])
-        sheet.append([report.unit_wide])
+        append_row(sheet, ["District", "Station", *[label for _, label in COLUMNS]])
+        for row in rows:  # station names are the unit's own words, still never a live formula
+            append_row(sheet, [row[f] for f in fields])
+        append_row(sheet, [report.unit_wide])
         chart = BarChart()
         chart.title = f"Operation {report.name}"
         data = Reference(sheet, min_col=5, max_col=7, min_row=1 + offset, max_row=offset + 1 + len(report.rows))

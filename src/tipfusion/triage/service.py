@@ -47,7 +47,9 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
-def gather(conn: Connection) -> tuple[dict[int, ReportFacts], dict[str, SuspectFacts], dict[int, str]]:
+def gather(
+    conn: Connection, settings: TriageSettings
+) -> tuple[dict[int, ReportFacts], dict[str, SuspectFacts], dict[int, str]]:
     """Facts for scoring, read in a few set-based passes."""
     facts: dict[int, ReportFacts] = {}
     for report, escalation, priority, incident_type, incident_at in rows_of(
@@ -83,7 +85,6 @@ def gather(conn: Connection) -> tuple[dict[int, ReportFacts], dict[str, SuspectF
         facts[report].files = len(file_ids[report])
         if meme or names & VIRAL:
             viral.add((report, ordinal))
-    settings = TriageSettings()
     for (report, ordinal), key in file_keys.items():
         if report not in facts:
             continue
@@ -163,7 +164,7 @@ class TriageService:
     def run(self) -> TriageSummary:
         ensure_schema(self.engine)
         with self.engine.begin() as conn:
-            facts, people, suspect_of = gather(conn)
+            facts, people, suspect_of = gather(conn, self.settings)
             adjustments = list(conn.execute(select(triage_adjustments).where(triage_adjustments.c.active.is_(True))))
             newest = max((f.incident_at for f in facts.values() if f.incident_at), default=None)
             scored: dict[tuple[str, str], tuple[float, list[Contribution]]] = {}

@@ -1,9 +1,13 @@
-"""The weights triage scores by, in one dataclass saved with each run."""
+"""The weights triage scores by, in one dataclass saved with each run (the `triage.completed` audit entry).
+
+A unit changes it in the `[triage]` table of its settings file (`tipfusion.tuning`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from annotated_types import Ge
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class TriageSettings:
     unidentifiable: float = -5.0
     lead_hit: float = 25.0  # per lead list that names one of the suspect's identifiers …
     lead_cap: float = 50.0
-    circulating_holders: int = 8  # a file held by more reports than this is circulating
+    circulating_holders: Annotated[int, Ge(1)] = 8  # a file held by more reports than this is circulating
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

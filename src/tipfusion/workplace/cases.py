@@ -228,3 +228,19 @@ def transfer_case(
     return _guarded(
         lambda: track.transfer(engine, principal.username, str(row.id), to_station, reason), _TRANSFER_FIELDS
     )
+
+
+def record_step(
+    engine: Engine,
+    settings: Settings,
+    principal: Principal,
+    case_ref: str | int,
+    step: str,
+    fields: dict[str, Any],
+    today: date | None = None,
+) -> StepDone:
+    """Any step by its lifecycle name (`acknowledged`, `fir_registered`, …) with the forms' field names (`on` is the
+    step's date): the JSON API's one entry, checked like the named functions (unknown steps and fields refused by the
+    lifecycle, beside the case)."""
+    given = {("date" if name == "on" else name): value for name, value in fields.items()}
+    return _step(engine, settings, principal, case_ref, step, given, today)

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, sele
 from tipfusion.accounts.principal import CENTRAL_ROLES, Principal
 from tipfusion.config import Settings
 from tipfusion.store.repository import now
-from tipfusion.store.tables import cases, police_stations, reports
+from tipfusion.store.tables import cases, police_stations, referrals, reports
 from tipfusion.track.deadlines import Deadlines
 from tipfusion.track.operations import list_operations, operation_report
 from tipfusion.track.service import overdue
@@ -86,14 +86,23 @@ def _counted(conn: Connection, where: ColumnElement[bool], deadlines: Deadlines)
 
 
 def force_dashboard(
-    engine: Engine, settings: Settings, principal: Principal, at: datetime | None = None
+    engine: Engine,
+    settings: Settings,
+    principal: Principal,
+    at: datetime | None = None,
+    operation: str | None = None,
 ) -> ForceDashboard:
     """Per district and station: every station of the jurisdiction in scope (zeros too), cases placed with a district
-    but no station, and (for central roles) the central unit's own; subtotals per district and the grand total."""
+    but no station, and (for central roles) the central unit's own; subtotals per district and the grand total.
+
+    `operation` keeps the cases opened by that operation's referrals (the stations are still all listed)."""
     moment = at or now()
+    where = case_scope(principal)
+    if operation:
+        where = and_(where, cases.c.referral_id.in_(select(referrals.c.id).where(referrals.c.operation == operation)))
     with engine.connect() as conn:
         require_roles(conn, principal, READING_ROLES, "force dashboard")
-        counted = _counted(conn, case_scope(principal), Deadlines.of(settings, moment))
+        counted = _counted(conn, where, Deadlines.of(settings, moment))
         stations = conn.execute(
             select(police_stations.c.district, police_stations.c.station_id).where(
                 scope_filter(principal, police_stations, "station_id")

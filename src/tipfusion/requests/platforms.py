@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from tipfusion.route.letters import Letter
+from tipfusion.requests.letters import Letter
 
 PLATFORM_FIELDS = ["item", "account_id", "screen_name", "reports", "suspect_id"]
 PLATFORM_COLUMNS = [

@@ -9,7 +9,6 @@ one), and what is asked: the letter in English, then in Hindi, then the annex.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -26,8 +25,9 @@ from tipfusion.documents.clock import clock
 from tipfusion.documents.manifest import bag_info, file_stem, fresh_folder, key_footer, seal
 from tipfusion.documents.render import Described, describe_docx, describe_xlsx, header_row, page_a4
 from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
+from tipfusion.exports.spreadsheet import write_csv
 from tipfusion.keys.signing import Signer
-from tipfusion.route.requests import IspRequest
+from tipfusion.requests.isp import IspRequest
 
 ANNEX_FIELDS = [
     "item",
@@ -141,7 +141,7 @@ def paragraphs_hindi(request: IspRequest) -> tuple[str, list[str]]:
 
 
 def _environment(templates: Path | None) -> Environment:
-    loaders: list[BaseLoader] = [PackageLoader("tipfusion.route", "templates")]
+    loaders: list[BaseLoader] = [PackageLoader("tipfusion.requests", "templates")]
     if templates is not None:
         loaders.insert(0, FileSystemLoader(str(templates)))
     return Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html", "j2"]))
@@ -289,10 +289,7 @@ def write_letter(
 def _write_annex(letter: Letter, context: LetterContext, stem: Path, described: Described) -> dict[str, Path]:
     """The annex twice: CSV (field names, ISO times: what a log search takes) and XLSX (headings, date-time cells)."""
     annex_csv = stem.with_name(stem.name + ".csv")
-    with annex_csv.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=letter.annex_fields)
-        writer.writeheader()
-        writer.writerows(letter.rows)
+    write_csv(annex_csv, letter.annex_fields, letter.rows)
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -1,0 +1,133 @@
+"""`tipfusion backup DEST`, `tipfusion restore SRC`, `tipfusion purge --before DATE --reason TEXT`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from tipfusion.cli.admin import KeyOption, print_checkpoints, trusted_keys
+from tipfusion.cli.context import AppContext, console
+from tipfusion.errors import IntegrityFailure
+
+if TYPE_CHECKING:
+    from tipfusion.store.backup import StoreCheck
+
+
+def _print_check(check: StoreCheck, have_key: bool) -> None:
+    for problem in check.problems:
+        console.print(f"[red]{escape(problem)}[/]", soft_wrap=True)
+    rows = sum(check.counts.values())
+    console.print(
+        f"{len(check.counts)} tables, {rows:,} rows; audit chain {'intact' if check.chain.ok else 'BROKEN'}: "
+        f"{check.chain.count:,} entries, head {check.chain.head_hash}; evidence: {check.evidence.documents:,} "
+        f"source documents ({check.evidence.bytes:,} bytes) re-hashed"
+        + (f", {check.evidence.purged:,} purged by retention" if check.evidence.purged else ""),
+        soft_wrap=True,
+    )
+    print_checkpoints(check.checkpoints, have_key)
+
+
+def backup(
+    ctx: typer.Context,
+    dest: Annotated[Path, typer.Argument(help="New (or empty) folder for the backup; never overwritten")],
+    key: KeyOption = None,
+) -> None:
+    """Back up the whole store (source documents included) into DEST, checked: counts, audit chain, evidence.
+
+    SQLite: the online backup API (others may keep working). PostgreSQL: pg_dump, custom format. DEST appears only
+    when the backup is complete.
+    """
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.store.backup import backup as run_backup
+
+    app: AppContext = ctx.obj
+    engine = app.ready_engine()
+    keys = trusted_keys(app, key)
+    app.banner()
+    result = run_backup(engine, dest, keys)
+    details = {"folder": str(result.folder), "file": result.file.name, "sha256": result.sha256, "size": result.size}
+    with engine.begin() as conn:
+        append(conn, app.actor, [AuditEvent("store.backed_up", "store", result.file.name, details)])
+    _print_check(result.check, bool(keys))
+    console.print(f"backup written: {escape(str(result.file))} ({result.size:,} bytes, sha256 {result.sha256})")
+
+
+def restore(
+    ctx: typer.Context,
+    src: Annotated[Path, typer.Argument(help="A folder written by `tipfusion backup`", exists=True, file_okay=False)],
+    key: KeyOption = None,
+) -> None:
+    """Restore a backup into the configured store, which must be empty; then check it against the backup's record."""
+    from tipfusion.audit import AuditEvent, append
+    from tipfusion.store.backup import restore as run_restore
+    from tipfusion.store.db import make_engine
+
+    app: AppContext = ctx.obj
+    keys = trusted_keys(app, key)
+    result = run_restore(app.settings.database_url, src, keys)
+    _print_check(result.check, bool(keys))
+    engine = make_engine(app.settings.database_url)
+    try:
+        with engine.begin() as conn:
+            append(
+                conn,
+                app.actor,
+                [
+                    AuditEvent(
+                        "store.restored",
+                        "store",
+                        str(result.manifest.get("file")),
+                        {
+                            "from": str(src),
+                            "sha256": result.manifest.get("sha256"),
+                            "backup_created_at": result.manifest.get("created_at"),
+                            "problems": result.check.problems,
+                        },
+                    )
+                ],
+            )
+    finally:
+        engine.dispose()
+    if not result.check.ok:
+        raise IntegrityFailure(f"the restored store differs from the backup ({len(result.check.problems)} problem(s))")
+    console.print(
+        f"restored {escape(str(src))} into {escape(result.target)}: every table's rows as the backup recorded",
+        soft_wrap=True,
+    )
+
+
+def purge(
+    ctx: typer.Context,
+    before: Annotated[str, typer.Option("--before", help="Remove the bytes of documents received before this date")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (the retention rule): kept with the record")],
+) -> None:
+    """Retention: remove the stored bytes of source documents received before DATE; hashes and names are kept.
+
+    Documents waiting in quarantine keep their bytes. `verify --evidence` then reports the removed ones as purged.
+    """
+    from tipfusion.store.retention import purge_sources
+
+    app: AppContext = ctx.obj
+    moment = app.moment(before, "--before")
+    engine = app.ready_engine()
+    app.banner()
+    result = purge_sources(engine, app.actor, moment, reason)
+    console.print(
+        f"purged the bytes of {result.documents:,} source document(s) received before {app.time(moment)} "
+        f"({result.bytes:,} bytes); their hashes, names and sizes are kept"
+        + (
+            f"; {result.kept_in_quarantine:,} waiting in quarantine kept their bytes"
+            if result.kept_in_quarantine
+            else ""
+        ),
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+    app.command("purge")(purge)

@@ -1,0 +1,59 @@
+"""What an export source hands a renderer: a table, a link chart (a graph) or a subject for other agencies' tools.
+
+A renderer says which of these it accepts, so the formats of `tipfusion export WHAT` are derived, never listed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows for an analyst: one mapping per row, `fields` in column order. A field named `…_utc` holds an ISO time
+    in UTC and `…_local` one with its offset (the spreadsheet shows them as date-time cells)."""
+
+    title: str
+    fields: list[str]
+    rows: list[dict[str, Any]]
+    kind: str = "table"
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A link chart: nodes (each with an `id`) and edges (`source`, `target`), their other keys as attributes."""
+
+    title: str
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    node_fields: list[str] = field(default_factory=list)  # attribute keys beyond `id`, in order
+    edge_fields: list[str] = field(default_factory=list)  # beyond `source` and `target`
+    kind: str = "graph"
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A suspect, a network or a referral, gathered for MISP or STIX (metadata only, TLP:RED)."""
+
+    title: str
+    dossier: Any  # tipfusion.refer.dossier.Dossier (kept loose so this module imports nothing heavy)
+    reference: str | None
+    unit_name: str
+    synthetic: bool
+    kind: str = "subject"
+
+    @property
+    def size(self) -> int:
+        return 1
+
+
+Content = Table | Graph | Subject

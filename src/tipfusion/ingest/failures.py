@@ -1,0 +1,26 @@
+"""Any failure while reading or parsing one document becomes that document's rejection, never the batch's end.
+
+Parsers raise DocumentRejected for what they know is wrong; this turns everything else (a RecursionError from
+JSON nested 10,000 deep, an OverflowError, an I/O error half-way through a file) into the same thing, with a
+stable reason code, so the document is quarantined with its reason and the rest of the batch lands.
+"""
+
+from __future__ import annotations
+
+from tipfusion.errors import DocumentRejected
+
+
+def failure(source: str, exc: BaseException, report_id: int | None = None) -> DocumentRejected:
+    if isinstance(exc, DocumentRejected):
+        return exc
+    if isinstance(exc, RecursionError):
+        reason, message, expected = "too_deep", "nested too deeply to read", "a document nested less deeply"
+    elif isinstance(exc, MemoryError):
+        reason, message, expected = "too_large", "too large to hold in memory", "a smaller document"
+    elif isinstance(exc, OSError):
+        reason, message, expected = "unreadable", f"cannot read: {exc.strerror or exc}", "a readable file"
+    else:
+        reason = "parse_failed"
+        message = f"could not be read ({type(exc).__name__}: {str(exc)[:200]})"
+        expected = "a document this version of tipfusion can read (please report it)"
+    return DocumentRejected(source, reason, message, expected=expected, report_id=report_id)
