@@ -11,7 +11,7 @@ PORT   ?= 8000
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint typecheck unit bench clean install browser
+.PHONY: run test lint typecheck unit bench clean install browser check-reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,19 @@ typecheck: $(DEV_STAMP)
 
 unit: $(DEV_STAMP) browser
 	$(BIN)/pytest
+
+## make check-reliability: the full reliability suite (issue 14), printing its figures at the end — hostile input
+## (10,000 fuzz cases on SQLite, 1,000 on PostgreSQL) and kill -9 runs (30 on SQLite, 20 on PostgreSQL). CPU heavy.
+FUZZ_SQLITE   ?= 10000
+FUZZ_POSTGRES ?= 1000
+check-reliability: $(DEV_STAMP)
+	@status=0; \
+	TIPFUSION_RELIABILITY_STRICT=1 TIPFUSION_FUZZ_EXAMPLES=$(FUZZ_SQLITE) $(BIN)/pytest tests/reliability \
+		-m '' -k 'fuzz and sqlite' -W ignore::UserWarning || status=1; \
+	TIPFUSION_RELIABILITY_STRICT=1 TIPFUSION_FUZZ_EXAMPLES=$(FUZZ_POSTGRES) $(BIN)/pytest tests/reliability \
+		-m '' -k 'fuzz and postgresql' -W ignore::UserWarning || status=1; \
+	TIPFUSION_RELIABILITY_STRICT=1 $(BIN)/pytest tests/reliability/test_faults.py -m reliability_full || status=1; \
+	exit $$status
 
 ## make bench: performance figures (see benchmarks/)
 bench: $(DEV_STAMP)

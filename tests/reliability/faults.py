@@ -1,0 +1,258 @@
+"""kill -9 at a random moment of a real command, then the same command again: nothing lost, nothing twice.
+
+One clean pass of the pipeline (ingest → enrich → link → triage → route → refer build) on a synthetic batch gives the
+baseline: a backup of the store before and after each stage (`tipfusion.store.backup`, so every run starts from an
+exact copy). A run restores the store as it was before a stage, starts that stage's real command line in its own
+process group, SIGKILLs the group after a random delay, runs the command again to the end, and compares: every table
+must hold exactly the rows the clean pass left (a missing row is lost, an extra one duplicated; run records and the
+audit log are allowed to differ), `tipfusion audit verify` must pass, and no package folder may be half-written or
+look complete without being on record."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+import tipfusion
+from tipfusion.store.backup import backup, restore, table_counts
+from tipfusion.store.db import make_engine
+
+SRC = str(Path(tipfusion.__file__).parents[1])
+STAGES = ("ingest", "enrich", "link", "route", "refer")
+UNCOMPARED = {"ingest_runs", "link_runs", "audit_events", "audit_checkpoints"}  # a killed run may leave its record
+ENV = {"TIPFUSION_REPORTS_PER_TRANSACTION": "10", "TIPFUSION_INGEST_WORKERS": "0"}  # many transactions to die between
+
+
+@dataclass
+class FaultFigures:
+    runs: int = 0
+    killed: int = 0  # the kill landed before the command finished
+    lost: int = 0
+    duplicated: int = 0
+    audit_failures: int = 0
+    half_packages: int = 0
+    rerun_failures: int = 0
+    by_stage: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        stages = ", ".join(f"{stage} {n}" for stage, n in self.by_stage.items())
+        return (
+            f"runs {self.runs:,} ({stages}; killed mid-run {self.killed:,}), lost {self.lost:,}, duplicated "
+            f"{self.duplicated:,}, audit failures {self.audit_failures:,}, half packages {self.half_packages:,}, "
+            f"reruns failed {self.rerun_failures:,}"
+        )
+
+
+FAULT_FIGURES: dict[str, FaultFigures] = {}
+
+
+def cli(url: str, args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tipfusion", "--database", url, *args],
+        cwd=cwd,
+        env={**base, "PYTHONPATH": SRC, "COLUMNS": "120", **ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: the kill takes parser workers with it
+    )
+
+
+def finish(url: str, args: list[str], cwd: Path) -> tuple[int, str]:
+    process = cli(url, args, cwd)
+    out, _ = process.communicate(timeout=600)
+    return process.returncode, out
+
+
+class Pipeline:
+    """The baseline pass and the runs, for one database (`url` is the working store, wiped before each run)."""
+
+    def __init__(self, url: str, batch: Path, work: Path):
+        self.url, self.batch, self.work = url, batch, work
+        self.snapshots = work / "snapshots"
+        self.snapshots.mkdir(parents=True)
+        self.output = work / "referrals"
+        self.subjects: list[str] = []
+        self.seconds: dict[str, float] = {}
+        self.codes: dict[str, int] = {}
+        self.counts: dict[str, dict[str, int]] = {}
+
+    def commands(self, stage: str) -> list[list[str]]:
+        ref = self.batch / "reference"
+        return {
+            "ingest": [["ingest", str(self.batch)]],
+            "enrich": [
+                [
+                    "enrich",
+                    "--ip-database",
+                    str(ref / "demo-asn.mmdb"),
+                    "--ip-database",
+                    str(ref / "demo-city.mmdb"),
+                    "--isp-table",
+                    str(ref / "demo-isps.csv"),
+                    "--warninglist",
+                    str(ref / "demo-warninglist.csv"),
+                ]
+            ],
+            "link": [["link"]],
+            "prepare": [["triage"], ["jurisdictions", "import", str(ref / "demo-stations.geojson")]],
+            "route": [["route", "--pins", str(ref / "demo-pins.csv")]],
+            "refer": [["refer", "build", *self.subjects, "--output", str(self.output)]],
+        }[stage]
+
+    # -- the clean pass ----------------------------------------------------------------------------------------
+    def baseline(self, upto: str) -> None:
+        self.wipe()
+        for stage in ("ingest", "enrich", "link", "prepare", "route", "refer"):
+            if stage in STAGES:
+                self.snap(f"before-{stage}")
+            if stage == "refer":
+                self.subjects = self._top(3)
+            started = time.monotonic()
+            for args in self.commands(stage):
+                code, out = finish(self.url, args, self.work)
+                assert code in (0, 1), f"clean {stage} failed ({code}): {out[-2000:]}"
+                self.codes[" ".join(args[:2])] = code
+            self.seconds[stage] = time.monotonic() - started
+            if stage in STAGES:
+                self.counts[stage] = self._counts()
+            if stage == upto:
+                return
+
+    def _top(self, n: int) -> list[str]:
+        from tipfusion.refer import top_subjects
+
+        engine = make_engine(self.url)
+        try:
+            return top_subjects(engine, n, include_central=True)
+        finally:
+            engine.dispose()
+
+    def snap(self, name: str) -> None:
+        if name == "before-ingest":
+            return  # an empty store
+        engine = make_engine(self.url)
+        try:
+            backup(engine, self.snapshots / name)
+        finally:
+            engine.dispose()
+
+    def wipe(self) -> None:
+        parsed = make_url(self.url)
+        if parsed.get_backend_name() == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
+            return
+        schema = str(parsed.query["options"]).split("=")[1]
+        engine = make_engine(self.url.split("?")[0])
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                conn.execute(text(f"CREATE SCHEMA {schema}"))
+        finally:
+            engine.dispose()
+
+    def _counts(self) -> dict[str, int]:
+        engine = make_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                return {k: v for k, v in table_counts(conn).items() if k not in UNCOMPARED}
+        finally:
+            engine.dispose()
+
+    # -- one run -----------------------------------------------------------------------------------------------
+    def run(self, stage: str, rng: random.Random, figures: FaultFigures) -> None:
+        self.wipe()
+        if stage != "ingest":
+            restore(self.url, self.snapshots / f"before-{stage}")
+        shutil.rmtree(self.output, ignore_errors=True)
+        if stage == "refer":
+            self.output.mkdir()
+        figures.runs += 1
+        figures.by_stage[stage] = figures.by_stage.get(stage, 0) + 1
+        (args,) = self.commands(stage)
+        delay = rng.uniform(0.2, self.seconds[stage] * 1.1)
+        process = cli(self.url, args, self.work)
+        try:
+            process.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            figures.killed += 1
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+        label = f"{stage} killed at {delay:.2f}s"
+        # the operator runs it again: for referrals, the subjects that have none yet
+        again = args if stage != "refer" else ["refer", "build", *self._unreferred(), "--output", str(self.output)]
+        if stage != "refer" or len(again) > 4:
+            code, out = finish(self.url, again, self.work)
+            if code != self.codes.get(" ".join(args[:2]), 0):
+                figures.rerun_failures += 1
+                figures.problems.append(f"{label}: the rerun exited {code}: {out.strip().splitlines()[-1:]}")
+        self._compare(label, self.counts[stage], figures)
+        code, out = finish(self.url, ["audit", "verify"], self.work)
+        if code != 0:
+            figures.audit_failures += 1
+            figures.problems.append(f"{label}: audit verify exited {code}: {out.strip().splitlines()[-1:]}")
+        if stage == "refer":
+            self._packages(label, figures)
+
+    def _unreferred(self) -> list[str]:
+        from sqlalchemy import select
+
+        from tipfusion.store.tables import referrals
+
+        engine = make_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                held = set(conn.execute(select(referrals.c.subject_id)).scalars())
+        finally:
+            engine.dispose()
+        return [s for s in self.subjects if s not in held]
+
+    def _compare(self, label: str, expected: dict[str, int], figures: FaultFigures) -> None:
+        found = self._counts()
+        for name in sorted(set(expected) | set(found)):
+            want, got = expected.get(name, 0), found.get(name, 0)
+            if got < want:
+                figures.lost += want - got
+                figures.problems.append(f"{label}: {name} has {got:,} rows, the clean run {want:,} (lost)")
+            elif got > want:
+                figures.duplicated += got - want
+                figures.problems.append(f"{label}: {name} has {got:,} rows, the clean run {want:,} (duplicated)")
+
+    def _packages(self, label: str, figures: FaultFigures) -> None:
+        """Every folder in the output is a valid bag on record; anything else is a half package."""
+        from sqlalchemy import select
+
+        from tipfusion.documents.manifest import verify_bag
+        from tipfusion.store.tables import referrals
+
+        engine = make_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                recorded = set(conn.execute(select(referrals.c.manifest_sha256)).scalars())
+        finally:
+            engine.dispose()
+        for folder in sorted(p for p in self.output.iterdir() if p.is_dir()):
+            try:
+                check = verify_bag(folder)
+                whole = check.ok and check.manifest_sha256 in recorded
+            except Exception as exc:  # not a bag at all
+                whole, check = False, None
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
+                reason = "not a valid bag" if not check.ok else "a valid bag the store has no record of"
+            if not whole:
+                figures.half_packages += 1
+                figures.problems.append(f"{label}: {folder.name}: {reason}")
