@@ -499,6 +499,7 @@ def test_cli_names_a_corrupt_database_without_a_traceback(real_mmdb: Path, tmp_p
     broken = real_mmdb / "GeoIP2-City-Test-Broken-Double-Format.mmdb"
     env = {**os.environ, "PYTHONPATH": str(Path(tipfusion.__file__).parents[1])}
     command = [sys.executable, "-m", "tipfusion", "--database", f"sqlite:///{tmp_path / 's.db'}", "enrich"]
+    subprocess.run([*command[:-1], "db", "upgrade"], check=True, capture_output=True, env=env, timeout=120)
     result = subprocess.run(
         [*command, "--ip-database", str(real_mmdb / ASN_DB), "--ip-database", str(broken)],
         capture_output=True,

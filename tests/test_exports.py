@@ -168,8 +168,10 @@ def test_a_format_an_export_does_not_have_names_the_ones_it_has(tmp_path: Path) 
     assert "csv, json, xlsx" in str(done.exception) and not (tmp_path / "x").exists()
 
 
+@pytest.mark.usefixtures("engine")
 def test_adding_a_format_is_one_module(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A module dropped into the formats package is offered for every source whose content it accepts."""
+    """A module dropped into the formats package is offered for every source whose content it accepts (on an empty
+    store, which the `engine` fixture creates: a read command does not create one)."""
     from tipfusion.exports import formats
 
     folder = tmp_path / "more"
@@ -248,7 +250,7 @@ def test_an_export_over_the_store_is_refused(suffix: str, tmp_path: Path, monkey
     """`export … --output tipfusion.db` would truncate the store: refused before anything is opened for writing."""
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    assert runner.invoke(app, ["--database", "sqlite:///tipfusion.db", "status"]).exit_code == 0
+    assert runner.invoke(app, ["--database", "sqlite:///tipfusion.db", "db", "upgrade"]).exit_code == 0
     store = tmp_path / "tipfusion.db"
     size = store.stat().st_size
     for args in (

@@ -481,6 +481,21 @@ ANSWER_VALUES: dict[int, list[str]] = {
 }
 
 
+def _stable_xlsx(data: bytes) -> bytes:
+    """The same workbook as the same bytes: openpyxl stamps the save time into docProps/core.xml and every zip entry,
+    so a case drawn twice would differ in size and hypothesis rightly calls the strategy flaky."""
+    import re
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", content)
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0)), content)
+    return out.getvalue()
+
+
 @st.composite
 def isp_answer(draw: st.DrawFn) -> Case:
     """An ISP's answer (CSV or XLSX) built from a row that matches a request, then damaged cell by cell or byte by
@@ -520,7 +535,7 @@ def isp_answer(draw: st.DrawFn) -> Case:
             sheet.append(row)
         buffer = io.BytesIO()
         book.save(buffer)
-        data = buffer.getvalue()
+        data = _stable_xlsx(buffer.getvalue())
     else:
         text = io.StringIO()
         writer = csv.writer(text)

@@ -118,8 +118,8 @@ class AppContext:
     def ready_engine(self, *, create: bool = False, identify: bool = True) -> Engine:
         """The engine with its schema at head (migrations run automatically); says so when the store is new.
 
-        `create`: this command may start a new SQLite store (ingest, demo); the others refuse a path that holds
-        none, so a typo in --database is named instead of answered from an empty store.
+        `create`: this command may start a new SQLite store (ingest, demo, the first `users create`); the others
+        refuse a path that holds none, so a typo in --database is named instead of answered from an empty store.
 
         It also settles who is acting (`identity`) now, before the command opens a transaction: on SQLite every
         transaction takes the write lock, so looking the session up later, inside the command's own transaction,

@@ -43,7 +43,7 @@ def users_create(
     from tipfusion.errors import InputRefused
 
     app: AppContext = ctx.obj
-    engine = app.ready_engine()
+    engine = app.ready_engine(create=True)  # a new deployment's first step: the admin comes before any batch
     if not has_accounts(engine) and role.strip().lower() != Role.ADMIN.value:
         raise InputRefused(
             "the first account must be an admin (--role admin): the admin then creates the others", "role"
