@@ -95,8 +95,8 @@ def _another_form(value: str, canonical: str) -> str:
     return value[:3] + " " + value[3:]
 
 
-def _targets(url: str, count: int, seed: int) -> dict[str, list[str]]:
-    """Paths to request for each page, sampled from what the store holds."""
+def _targets(url: str, count: int, seed: int) -> tuple[int, dict[str, list[str]]]:
+    """The reports the store holds, and paths to request for each page sampled from them."""
     from tipfusion.store.db import make_engine
     from tipfusion.store.tables import identifier_observations as o
     from tipfusion.store.tables import report_links, reports
@@ -116,7 +116,7 @@ def _targets(url: str, count: int, seed: int) -> dict[str, list[str]]:
     if not (report_ids and suspect_ids and phones):
         raise SystemExit("the store holds no suspects or phones to look up: was it built through linking?")
     sorts = ("priority", "priority", "priority", "id")
-    return {
+    return held, {
         "work queue": [f"/queue?page={rng.randint(1, 3)}&sort={rng.choice(sorts)}" for _ in range(count)],
         "search (phone, other form)": [
             "/search?" + str(httpx.QueryParams({"q": _another_form(*rng.choice(phones))})) for _ in range(count)
@@ -258,7 +258,7 @@ def main() -> None:
             if not args.reuse:
                 print(f"building {args.reports:,} synthetic reports …", flush=True)
                 built = f"built in {_build(url, args.reports, args.seed, work):.0f} s"
-            targets = _targets(url, args.requests, args.seed)
+            held, targets = _targets(url, args.requests, args.seed)
             password = _account(url)
             port = _free_port()
             server = _serve(url, port, work / "server.log")
@@ -279,7 +279,7 @@ def main() -> None:
                 print(f"kept: {url}")
     backend = url.split(":", 1)[0]
     print(
-        f"{backend}, {args.reports:,} reports ({built}), {args.sessions} sessions, {args.requests} requests per page, "
+        f"{backend}, {held:,} reports ({built}), {args.sessions} sessions, {args.requests} requests per page, "
         f"{elapsed:.0f} s driving"
     )
     _table(results, peak, lambda line: print(line))
