@@ -109,7 +109,8 @@ def test_a_store_in_a_missing_folder_is_refused_and_no_folder_is_made(tmp_path: 
 
 
 def test_a_new_store_is_made_only_in_an_existing_folder_and_says_so(tmp_path: Path) -> None:
-    result = tipfusion_cli("--database", "sqlite:///new.db", "status", cwd=tmp_path)
+    (tmp_path / "empty").mkdir()
+    result = tipfusion_cli("--database", "sqlite:///new.db", "ingest", "empty", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "created a new store at new.db" in result.stderr
     again = tipfusion_cli("--database", "sqlite:///new.db", "status", cwd=tmp_path)

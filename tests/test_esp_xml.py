@@ -480,3 +480,40 @@ def test_file_hash_needs_its_type() -> None:
     with pytest.raises(DocumentRejected) as caught:
         esp_xml.parse_file_details(data, source="f.xml", phone_region="IN", limits=LIMITS)
     assert caught.value.element == "fileDetails/originalFileHash[1]/@hashType"
+
+
+@pytest.mark.parametrize("stream_above", [4 * 1024 * 1024, 0], ids=["whole_document", "streamed"])
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [(b"&amp;", "Time & the upload"), (b"&#x41;", "Time A the upload"), (b"&#65;", "Time A the upload")],
+)
+def test_text_after_an_entity_is_never_cut(stream_above: int, reference: bytes, expected: str) -> None:
+    """Issue 14 §10: predefined entities and character references keep the whole text on both parse paths."""
+    data = (FIXTURES / "100000042.xml").read_bytes().replace(b"Time the upload", b"Time " + reference + b" the upload")
+    report = esp_xml.parse_report(
+        data, source="t.xml", report_id=1, phone_region="IN", limits=XmlLimits(stream_above_bytes=stream_above)
+    )
+    assert f"{expected} was detected by automated hash matching." in repr(report)
+
+
+@pytest.mark.parametrize("stream_above", [4 * 1024 * 1024, 0], ids=["whole_document", "streamed"])
+@pytest.mark.parametrize("where", ["prolog_after_64k", "utf16_after_64k", "inside_the_body"])
+def test_a_doctype_anywhere_is_refused(stream_above: int, where: str) -> None:
+    """Issue 14 §10: a DOCTYPE past the first 64 KiB, in a UTF-16 document, or inside the body never lands."""
+    declaration, rest = (FIXTURES / "100000042.xml").read_bytes().split(b"\n", 1)
+    dtd = b'<!DOCTYPE report [<!ENTITY e "EXPANDED">]>'
+    body = rest.replace(b"Time the upload", b"Time &e; the upload")
+    padding = b"<!--" + b"x" * (65 * 1024) + b"-->\n"
+    data = {
+        "prolog_after_64k": declaration + b"\n" + padding + dtd + b"\n" + body,
+        "utf16_after_64k": (b'<?xml version="1.0" encoding="UTF-16"?>\n' + padding + dtd + b"\n" + body)
+        .decode()
+        .encode("utf-16"),
+        "inside_the_body": declaration + b"\n" + body.replace(b"<incidentSummary>", dtd + b"<incidentSummary>", 1),
+    }[where]
+    with pytest.raises(DocumentRejected) as caught:
+        esp_xml.parse_report(
+            data, source="t.xml", report_id=1, phone_region="IN", limits=XmlLimits(stream_above_bytes=stream_above)
+        )
+    assert caught.value.reason == ("malformed_xml" if where == "inside_the_body" else "dtd_forbidden")
+    assert caught.value.line is not None and "EXPANDED" not in str(caught.value)

@@ -103,7 +103,7 @@ def test_a_lead_listed_sim_meets_the_report_whose_handset_carried_it(
     summary = IngestService(engine, settings, "tester").ingest_paths([tmp_path / "in"])
     assert (summary.lead_identifiers, summary.quarantined) == (1, 0)
 
-    result = CliRunner().invoke(app, ["--database", db_url, "--as", "analyst7", "search", SIM, "--format", "json"])
+    result = CliRunner().invoke(app, ["--database", db_url, "search", SIM, "--format", "json"])
     assert result.exit_code == 0, result.output
     found = json.loads(result.output[result.output.index("{") :])
     assert [(lead["lead_ref"], lead["kind"]) for lead in found["leads"]] == [("DE-1", "iccid")]

@@ -20,7 +20,7 @@ from tipfusion.refer import dossier as dossier_module
 from tipfusion.refer.dossier import Dossier
 from tipfusion.refer.interop import misp_event, stix_bundle, validate_misp
 from tipfusion.refer.words import KIND as KIND_WORDS
-from tipfusion.route import service as route_service
+from tipfusion.route.settings import RoutingSettings
 from tipfusion.search.readings import readings
 
 ALL = sorted(KINDS.values(), key=lambda k: k.name)
@@ -114,7 +114,7 @@ def test_linking_takes_it_with_the_kind_s_own_defaults(kind: IdentifierKind) -> 
         assert settings.weights[evidence.key] == evidence.weight
         assert settings.caps[evidence.key] == evidence.cap
         assert evidence.weight > 0 and evidence.cap >= 2
-    assert (kind.name in route_service.DECONFLICT_KINDS) == kind.links.deconflict
+    assert (kind.name in RoutingSettings().deconflict_kinds) == kind.links.deconflict
 
 
 @pytest.mark.parametrize("kind", ALL, ids=lambda k: k.name)

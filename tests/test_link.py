@@ -37,21 +37,27 @@ def suspects_of(data: LinkInput) -> dict[int, int]:
     return resolve_suspects(data, SETTINGS).label_of
 
 
-@pytest.mark.parametrize(
-    "kind,key",
-    [
-        ("email", "fox@example.com"),
-        ("phone", "+919811012345"),
-        ("device", "IMEI:49015420323751"),
-        ("url", "examplechat.test/u/fox"),
-        ("ip_cgnat_port", "198.19.0.7:51322@2025-03-14 21:07:31+00:00"),
-    ],
-)
-def test_strong_evidence_joins_two_accounts(kind: str, key: str) -> None:
-    data = LinkInput([1, 2], person(1, "esp/a", (kind, key)) + person(2, "esp/b", (kind, key)))
+@pytest.mark.parametrize("kind", sorted(SETTINGS.weights))
+def test_one_shared_value_joins_exactly_when_its_weight_reaches_the_threshold(kind: str) -> None:
+    """Whatever the weights say: a value two accounts share joins them alone at or above the threshold, with a
+    shared name when that brings it there, and the link names the value's kind as its evidence."""
+    data = LinkInput([1, 2], person(1, "esp/a", (kind, "shared")) + person(2, "esp/b", (kind, "shared")))
     clustering = resolve_suspects(data, SETTINGS)
-    assert clustering.label_of == {1: 1, 2: 1}
-    assert any(kind in [e[0] for e in link.evidence] for link in clustering.links)
+    alone = SETTINGS.weights[kind] >= SETTINGS.threshold
+    assert (clustering.label_of == {1: 1, 2: 1}) == alone
+    assert not alone or any(kind in [e[0] for e in link.evidence] for link in clustering.links)
+    named = replace(data, names={1: {("asha", "rao")}, 2: {("asha", "rao")}})
+    assert (suspects_of(named) == {1: 1, 2: 1}) == (SETTINGS.weights[kind] + SETTINGS.same_name >= SETTINGS.threshold)
+
+
+@pytest.mark.parametrize("kind", sorted(SETTINGS.caps))
+def test_a_value_is_suppressed_exactly_above_its_cap(kind: str) -> None:
+    cap = SETTINGS.caps[kind]
+    for holders in (cap, cap + 1):
+        reports = list(range(1, holders + 1))
+        identity = [x for r in reports for x in person(r, f"esp/{r}", (kind, "shared"))]
+        clustering = resolve_suspects(LinkInput(reports, identity), SETTINGS)
+        assert any(s.kind == kind for s in clustering.suppressed) == (holders > cap), (kind, holders)
 
 
 def test_same_esp_account_is_one_suspect() -> None:

@@ -176,7 +176,9 @@ def test_a_bad_signature_is_rejected_and_a_missing_one_reported(tmp_path: Path, 
     check = verify_bag(unsigned)
     assert check.ok and check.signature == "absent"
     result = runner.invoke(app, ["--database", db_url, "refer", "verify", str(unsigned)])
-    assert result.exit_code == 0 and "NO SIGNATURE" in result.output and "not issued by this store" in result.output
+    assert result.exit_code == 0 and "NO SIGNATURE" in result.output
+    # a store that did not issue it says so; with no store at the path (SQLite, nothing ingested) it is not asked
+    assert "not issued by this store" in result.output or "not checked against a store's record" in result.output
     strict = runner.invoke(app, ["--database", db_url, "refer", "verify", "--require-signature", str(unsigned)])
     assert strict.exit_code != 0 and "no signature present" in str(strict.exception)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,8 +22,8 @@ S = TriageSettings()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-def factors(facts: ReportFacts, suspect: SuspectFacts | None = None) -> dict[str, float]:
-    score, parts = score_report(facts, suspect, NOW, S)
+def factors(facts: ReportFacts, suspect: SuspectFacts | None = None, weights: TriageSettings = S) -> dict[str, float]:
+    score, parts = score_report(facts, suspect, NOW, weights)
     assert score == round(sum(p for _, p, _ in parts), 2)
     return {name: points for name, points, _ in parts}
 
@@ -44,29 +45,78 @@ def test_each_report_factor() -> None:
         )
     )
     assert found == {
-        "escalated": 30,
-        "ncmec_priority": 40,
-        "enticement": 25,
-        "contact_annotation": 20,
-        "minor_contact": 20,
-        "harm_annotations": 30,
-        "new_content": 10,
-        "prior_reports": 15,
-        "recent": 10,
+        "escalated": S.escalated,
+        "ncmec_priority": S.ncmec_priority["1"],
+        "enticement": S.enticement,
+        "contact_annotation": S.contact_annotations["sextortion"],  # spam is not a contact annotation
+        "minor_contact": S.minor_contact,
+        "harm_annotations": min(
+            S.harm_cap, sum(S.harm_annotations[a] for a in ("infant", "physicalHarm", "liveStreaming"))
+        ),
+        "new_content": S.new_content,
+        "prior_reports": min(S.prior_report_cap, 5 * S.prior_report),
+        "recent": S.recent_30_days,
     }
 
 
 def test_circulating_only_and_older_reports() -> None:
     found = factors(ReportFacts(1, incident_at=NOW - timedelta(days=60), files=2, circulating_files=2))
-    assert found == {"only_circulating": -5, "recent": 5}
+    assert found == {"only_circulating": S.only_circulating, "recent": S.recent_90_days}
     assert factors(ReportFacts(1, incident_at=NOW - timedelta(days=400))) == {}
 
 
 def test_suspect_factors_and_caps() -> None:
     suspect = SuspectFacts("S1", reports=30, network_size=40, identifiable=True, lead_refs={"L1", "L2", "L3"})
     found = factors(ReportFacts(1), suspect)
-    assert found == {"repeat_activity": 20, "network": 20, "identifiable": 10, "lead_hits": 50}
-    assert factors(ReportFacts(1), SuspectFacts("S2"))["identifiable"] == -5
+    assert found == {
+        "repeat_activity": min(S.repeat_cap, 29 * S.repeat_report),
+        "network": min(S.network_cap, 39 * S.network_member),
+        "identifiable": S.identifiable,
+        "lead_hits": min(S.lead_cap, 3 * S.lead_hit),
+    }
+    assert factors(ReportFacts(1), SuspectFacts("S2"))["identifiable"] == S.unidentifiable
+
+
+def scaled(k: float) -> TriageSettings:
+    """Every weight and cap times k (thresholds such as circulating_holders are counts, not weights)."""
+    changes: dict[str, object] = {}
+    for setting in fields(TriageSettings):
+        value = getattr(S, setting.name)
+        if isinstance(value, float):
+            changes[setting.name] = value * k
+        elif isinstance(value, dict):
+            changes[setting.name] = {name: weight * k for name, weight in value.items()}
+    return replace(S, **changes)  # type: ignore[arg-type]
+
+
+EVERY_FACTOR = [
+    (
+        ReportFacts(
+            1,
+            escalation="child at risk",
+            ncmec_priority="2",
+            incident_type=ENTICEMENT,
+            incident_at=NOW - timedelta(days=3),
+            annotations={"sextortion", "minorToMinorInteraction"},
+            file_annotations={"infant", "possibleSelfProduction"},
+            minor_contact=True,
+            files=2,
+            new_files=1,
+            prior_reports=2,
+        ),
+        SuspectFacts("S1", reports=4, network_size=3, identifiable=True, lead_refs={"L1"}),
+    ),
+    (ReportFacts(1, incident_at=NOW - timedelta(days=60), files=2, circulating_files=2), SuspectFacts("S2")),
+]
+
+
+@pytest.mark.parametrize("k", [0.5, 2.0, 3.0])
+def test_every_factor_is_its_setting_and_moves_with_it(k: float) -> None:
+    """No factor is a number of its own: scale every weight and cap and every contribution scales with it."""
+    for facts, suspect in EVERY_FACTOR:
+        base = factors(facts, suspect)
+        assert base and all(points != 0 for points in base.values())
+        assert factors(facts, suspect, scaled(k)) == pytest.approx({n: p * k for n, p in base.items()}, abs=0.011)
 
 
 @pytest.fixture
@@ -112,7 +162,7 @@ def test_lead_hits_raise_priority(linked: Engine) -> None:
     TriageService(linked, "tester").run()
     with linked.connect() as conn:
         (row,) = [r for r in queue(conn, "report", 10) if r["id"] == "100000042"]
-    assert ["lead_hits", 25, "named in lead(s) DE-1"] in row["factors"]
+    assert ["lead_hits", S.lead_hit, "named in lead(s) DE-1"] in row["factors"]
 
 
 def test_adjusting_something_unknown_fails(linked: Engine) -> None:

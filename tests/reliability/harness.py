@@ -79,6 +79,14 @@ class Figures:
 FIGURES: dict[str, Figures] = {}  # "fuzz ingest (sqlite)" → figures; read by conftest's terminal summary
 
 
+def progress_note(name: str, line: str) -> None:
+    """Figures so far, one line per suite, in TIPFUSION_RELIABILITY_LOG (a long run can be watched, or cut short)."""
+    log = os.environ.get("TIPFUSION_RELIABILITY_LOG")
+    if log:
+        with open(f"{log}.{name.replace(' ', '_').replace('(', '').replace(')', '')}", "w", encoding="utf-8") as out:
+            out.write(f"{name}: {line}\n")
+
+
 def settings_for(db_url: str) -> Settings:
     # small transactions and no worker processes: the savepoint fallback is exercised, tracemalloc sees the parsing
     return Settings(database_url=db_url, reports_per_transaction=3, ingest_workers=0)
@@ -211,7 +219,7 @@ KNOWN_DEFECTS = [
     (r"FileNotFoundError", "issue 14 §1/§3: a dangling symlink in the batch"),
     (r"field larger than field limit", "found by this suite: a leads CSV field over the csv module's 128 KiB limit"),
     (r"cannot contain NUL", "found by this suite: a NUL byte in a leads CSV value (PostgreSQL text)"),
-    (r"BadZipFile", "found by this suite: a damaged XLSX ISP answer (route/answers.py reads it unguarded)"),
+    (r"BadZipFile", "found by this suite: a damaged XLSX ISP answer (requests/answers.py reads it unguarded)"),
     (r"NumericValueOutOfRange|out of range", "found by this suite: an ISP answer's PIN beyond the column (PostgreSQL)"),
 ]
 

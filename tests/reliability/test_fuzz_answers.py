@@ -11,11 +11,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from sqlalchemy import Engine, select
 
-from tests.reliability.harness import FIGURES, Figures, fuzz_cases, signature, verdict
+from tests.reliability.harness import FIGURES, Figures, fuzz_cases, progress_note, signature, verdict
 from tests.reliability.hostile import Case, isp_answer
 from tests.test_answers import FIXED, ISP_COLUMNS, asked  # noqa: F401  (the store with sent requests)
 from tipfusion.errors import DocumentRejected
-from tipfusion.route.answers import ingest_answers
+from tipfusion.requests.answers import ingest_answers
 from tipfusion.store.tables import isp_answers, quarantine_entries, source_documents
 
 
@@ -37,6 +37,7 @@ def test_hostile_isp_answers_are_accepted_or_quarantined(asked: Engine, db_url: 
     )
     @given(case=isp_answer())
     def answer(case: Case) -> None:
+        progress_note(f"fuzz ISP answers ({backend})", figures.line())
         path = tmp_path / case.name
         path.write_bytes(case.data)
         sha = hashlib.sha256(case.data).hexdigest()

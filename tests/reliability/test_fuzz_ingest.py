@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from tests.reliability.harness import FIGURES, Figures, fuzz_cases, run_batch, verdict
+from tests.reliability.harness import FIGURES, Figures, fuzz_cases, progress_note, run_batch, verdict
 from tests.reliability.hostile import Case, good_case, hostile_case
 
 CASES_PER_BATCH = 5
@@ -37,6 +37,7 @@ def test_hostile_batches_never_sink_the_good_ones(engine: Engine, db_url: str, t
     )
     def batch(cases: list[Case], good: list[Case]) -> None:
         run_batch(engine, db_url, tmp_path / "batch", cases, good, figures)
+        progress_note(f"fuzz ingest ({backend})", figures.line())
 
     tracemalloc.start()
     try:

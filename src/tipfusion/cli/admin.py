@@ -27,6 +27,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     from tipfusion.store.db import ensure_schema, stored_revision, where
 
     app: AppContext = ctx.obj
+    app.may_create = True  # `db upgrade` on a new path starts the store (an empty one, at the latest schema)
     before = ensure_schema(app.engine)
     after = stored_revision(app.engine)
     change = "already there" if before == after else f"was {before or 'empty'}"

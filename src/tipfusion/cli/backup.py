@@ -44,13 +44,15 @@ def backup(
     from tipfusion.store.backup import backup as run_backup
 
     app: AppContext = ctx.obj
+    app.output(dest, "DEST")
     engine = app.ready_engine()
     keys = trusted_keys(app, key)
     app.banner()
     result = run_backup(engine, dest, keys)
     details = {"folder": str(result.folder), "file": result.file.name, "sha256": result.sha256, "size": result.size}
+    actor = app.actor  # resolved before the write transaction: resolving reads the store on its own connection
     with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent("store.backed_up", "store", result.file.name, details)])
+        append(conn, actor, [AuditEvent("store.backed_up", "store", result.file.name, details)])
     _print_check(result.check, bool(keys))
     console.print(f"backup written: {escape(str(result.file))} ({result.size:,} bytes, sha256 {result.sha256})")
 
@@ -69,12 +71,13 @@ def restore(
     keys = trusted_keys(app, key)
     result = run_restore(app.settings.database_url, src, keys)
     _print_check(result.check, bool(keys))
+    actor = app.actor  # only now: resolving the account opens the store, which had to be empty until the restore
     engine = make_engine(app.settings.database_url)
     try:
         with engine.begin() as conn:
             append(
                 conn,
-                app.actor,
+                actor,
                 [
                     AuditEvent(
                         "store.restored",

@@ -67,6 +67,7 @@ class AppContext:
     settings: Settings
     actor_override: str | None = None
     database_explicit: bool = False
+    may_create: bool = False  # only the commands that fill a store (ingest, demo, db upgrade) may start a new one
 
     @property
     def actor(self) -> str:
@@ -101,14 +102,24 @@ class AppContext:
     def engine(self) -> Engine:
         """The store's engine, opened once: a store that cannot be reached is one line naming where, not a
         traceback from the first query."""
-        from tipfusion.store.db import make_engine
+        from tipfusion.store.db import make_engine, sqlite_file
 
-        engine = make_engine(self.settings.database_url)
-        _probe(engine, self.settings.database_url)
+        url = self.settings.database_url
+        engine = make_engine(url)
+        path = sqlite_file(url)
+        if path is not None and not path.exists() and not self.may_create:
+            engine.dispose()  # a mistyped path must not leave an empty store behind
+            raise ConfigurationError(
+                f"no store at {path}; run `tipfusion ingest` first or check --database / TIPFUSION_DATABASE_URL"
+            )
+        _probe(engine, url)
         return engine
 
-    def ready_engine(self, *, identify: bool = True) -> Engine:
+    def ready_engine(self, *, create: bool = False, identify: bool = True) -> Engine:
         """The engine with its schema at head (migrations run automatically); says so when the store is new.
+
+        `create`: this command may start a new SQLite store (ingest, demo); the others refuse a path that holds
+        none, so a typo in --database is named instead of answered from an empty store.
 
         It also settles who is acting (`identity`) now, before the command opens a transaction: on SQLite every
         transaction takes the write lock, so looking the session up later, inside the command's own transaction,
@@ -117,6 +128,8 @@ class AppContext:
         """
         from tipfusion.store.db import ensure_schema, where
 
+        if create:
+            self.may_create = True
         if "_ready" not in self.__dict__:
             if ensure_schema(self.engine) is None:
                 err_console.print(f"created a new store at {where(self.settings.database_url)}", soft_wrap=True)
@@ -124,6 +137,16 @@ class AppContext:
         if identify:
             _ = self.identity
         return self.engine
+
+    def store_if_any(self) -> Engine | None:
+        """The ready engine when there is a store to read, None when the SQLite file is not there: for commands
+        that are whole without a store (checking a package a station received) and only add what it records."""
+        from tipfusion.store.db import sqlite_file
+
+        path = sqlite_file(self.settings.database_url)
+        if path is not None and not path.exists() and not self.may_create:
+            return None
+        return self.ready_engine()
 
     def banner(self) -> None:
         """Say so when the store holds synthetic data: on every output."""

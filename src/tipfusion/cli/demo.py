@@ -60,7 +60,7 @@ def demo(
     app.settings = app.settings.with_database(f"sqlite:///{out / DEMO_STORE}")
     app.__dict__.pop("engine", None)
     app.__dict__.pop("_ready", None)
-    engine = app.ready_engine()
+    engine = app.ready_engine(create=True)
     console.rule("ingest")
     summary = IngestService(engine, app.settings, app.actor).ingest_paths([batch])
     print_summary(summary)

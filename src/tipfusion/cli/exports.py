@@ -30,8 +30,8 @@ def run_export(app: AppContext, source: Source, target: str | None, output: Path
     from tipfusion.exports.registry import renderer_for
     from tipfusion.store import repository as repo
 
-    renderer = renderer_for(source.name, source.kind, fmt or source.default)
     app.output(output)
+    renderer = renderer_for(source.name, source.kind, fmt or source.default)
     engine = app.ready_engine()
     content = source.gather(engine, app.settings, target)
     with engine.connect() as conn:

@@ -70,7 +70,7 @@ def ingest(
     from tipfusion.ingest import IngestService
 
     app: AppContext = ctx.obj
-    service = IngestService(app.ready_engine(), app.settings, app.actor)
+    service = IngestService(app.ready_engine(create=True), app.settings, app.actor)
     with progress("ingesting") as update:
         summary = service.ingest_paths(paths, lambda done, total: update("documents", done, total))
     app.banner()

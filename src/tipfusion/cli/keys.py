@@ -42,7 +42,7 @@ def keys_create(
 
     app: AppContext = ctx.obj
     signer = create_key(key_location(app.settings, app.output(out, "--out") if out is not None else None))
-    with app.ready_engine().begin() as conn:
+    with app.ready_engine(create=True).begin() as conn:  # setting up a unit: the key may come before any batch
         append(
             conn, app.actor, [AuditEvent("key.created", "signing_key", signer.fingerprint, {"path": str(signer.path)})]
         )

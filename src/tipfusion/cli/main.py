@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -123,8 +124,8 @@ def run() -> None:
         sys.exit(1)
     except FileNotFoundError as exc:
         _fail(str(exc), 2)
-    except OSError as exc:  # a folder that cannot be written, a path that is a directory…
-        _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 1)
+    except OSError as exc:  # a folder that cannot be written, a path that is a directory, a full disk…
+        _fail(_os_error(exc), 1)
     except Exception as exc:
         message = _database_error(exc)
         if message is None:
@@ -137,13 +138,46 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+_RESUME = "what was committed before is kept and whole; run the command again to do the rest"
+
+
+def _os_error(exc: OSError) -> str:
+    """A file the command could not write or read, named, with what to do about a full disk."""
+    cause = exc.strerror or str(exc)
+    where = f": {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"the disk is full ({cause}{where}): free some space; {_RESUME}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write or read here ({cause}{where}): check the folder's permissions or pick another path"
+    return f"{cause}{where}"
+
+
 def _database_error(exc: Exception) -> str | None:
-    """One line for a database that went away or refused mid-command (the driver's own words, no SQL)."""
+    """One line for a database that went away or refused mid-command (the driver's own words, no SQL).
+
+    The unfinished transaction was rolled back, so the store holds what was committed before and nothing half-way:
+    the line says so, and what to do.
+    """
     if "sqlalchemy" not in sys.modules:
         return None
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError
 
-    if not isinstance(exc, OperationalError):
+    if not isinstance(exc, DBAPIError) or not _is_fault(exc):
         return None
     detail = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
-    return f"the store failed: {detail[0] if detail else type(exc).__name__}"
+    said = detail[0] if detail else type(exc).__name__
+    lowered = said.lower()
+    if "disk is full" in lowered or "no space left" in lowered or "could not extend file" in lowered:
+        return f"the store failed: the disk is full ({said}); free some space; {_RESUME}"
+    if "readonly database" in lowered or "read-only" in lowered:
+        return f"the store failed: it is read-only ({said}); nothing was changed; use a store this account can write"
+    return f"the store failed: {said}; {_RESUME}"
+
+
+def _is_fault(exc: Exception) -> bool:
+    """A fault of the store or its connection (not a bug in a query): a dropped connection, a full disk, a lock."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(getattr(exc, "connection_invalidated", False))

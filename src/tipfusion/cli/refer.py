@@ -90,7 +90,8 @@ def refer_verify(
     from tipfusion.refer import verify_package
 
     app: AppContext = ctx.obj
-    check, stored = verify_package(app.ready_engine(), folder)
+    engine = app.store_if_any()
+    check, stored = verify_package(engine, folder)
     for name in check.altered:
         console.print(f"[red]ALTERED[/] {safe(name)}", soft_wrap=True)
     for name in check.missing:
@@ -100,7 +101,13 @@ def refer_verify(
     print_signature(app, check)
     console.print(
         f"manifest {safe((check.manifest_sha256 or 'missing')[:16])}…: "
-        + (f"issued by this store as {safe(stored)}" if stored else "[yellow]not issued by this store[/]"),
+        + (
+            f"issued by this store as {safe(stored)}"
+            if stored
+            else "[yellow]not issued by this store[/]"
+            if engine is not None
+            else "[yellow]not checked against a store's record[/] (no store here)"
+        ),
         soft_wrap=True,
     )
     if not check.intact:

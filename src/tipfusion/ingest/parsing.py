@@ -8,7 +8,13 @@ already converted for the target database, or the rejection that sends it to qua
 from __future__ import annotations
 
 import marshal
+import multiprocessing
+import os
+import signal
+import sys
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +27,33 @@ from tipfusion.ingest.failures import failure
 from tipfusion.store.repository import ReportRows, now, process_rows, report_rows
 
 UNKNOWN_CODES = UNKNOWN_ISSUES
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Parser processes (spawned: no copy of the parent's connections) that die with the process that started
+    them, so a killed ingest leaves no orphans parsing on."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this worker when its parent dies (PR_SET_PDEATHSIG), and leave now if it already has.
+
+    The signal follows the thread that started the worker: the pool is made and fed from the thread that runs the
+    ingest, which outlives it. Elsewhere than Linux the worker still ends when the pool's pipes close.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with suppress(OSError, AttributeError):  # no prctl to be had: the pool's pipes still end the worker
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took hold
+        os._exit(1)
 
 
 @dataclass(slots=True)

@@ -25,10 +25,16 @@ class RetryResult:
     summary: IngestSummary | None = None
 
 
+# An entry is "retrying" while a retry runs; a retry that was killed leaves it so. Such an entry is still open:
+# listed with the open ones, and retried again (a retry re-ingests stored bytes, so running one twice is harmless).
+OPEN = ("open", "retrying")
+
+
 def list_entries(engine: Engine, status: str | None = "open", limit: int = 200) -> list[Any]:
+    """Entries in `status` ("open" takes in those an interrupted retry left "retrying"); None for all."""
     ensure_schema(engine)
     with engine.connect() as conn:
-        return repo.list_quarantine(conn, status, limit)
+        return repo.list_quarantine(conn, OPEN if status == "open" else status, limit)
 
 
 def show_entry(engine: Engine, entry_id: int) -> tuple[Any, Any]:
@@ -55,7 +61,7 @@ def retry(engine: Engine, settings: Settings, actor: str, entry_ids: list[int]) 
             entry = repo.get_quarantine(conn, entry_id)
             if entry is None:
                 raise NotFound(f"no quarantine entry {entry_id}")
-            if entry.status != "open":
+            if entry.status not in OPEN:
                 results.append(RetryResult(entry_id, "skipped", f"entry is {entry.status}"))
                 continue
             data = repo.load_blob(conn, entry.source_sha256)

@@ -11,12 +11,11 @@ the chunk is written again one report per savepoint so only the failing report g
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from tipfusion.ingest.parsing import (
     parse_tasks,
     parse_tasks_packed,
     unpack,
+    worker_pool,
 )
 from tipfusion.ingest.sources import BrokenContainer, Document, Item, LoadedDocument, Skipped, iter_documents
 from tipfusion.ingest.xmlsafe import sniff_root
@@ -325,7 +325,7 @@ class IngestService:
                 self._write_chunk(plan, parse_tasks(plan.tasks, config), loose, config, summary)
                 tick(len(chunk))
             return
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with worker_pool(workers) as pool:
             inflight: deque[tuple[_Plan, Future[tuple[list[ParseOutcome], bytes]]]] = deque()
             for chunk in chunks:
                 plan = self._plan(chunk, run_id)

@@ -14,6 +14,7 @@ from tipfusion.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _REVISION = re.compile(r"^revision(?::[^=]*)?=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_PASSWORD = re.compile(r"(://[^:/@]*):.*@")  # to the last @: a password may hold one
 _DOWN_REVISION = re.compile(r"^down_revision(?::[^=]*)?=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
 
 
@@ -48,8 +49,8 @@ def parse_url(url: str) -> URL:
     expected = "expected sqlite:///PATH/FILE.db or postgresql://USER@HOST[:PORT]/DATABASE"
     try:
         parsed = make_url(url.strip())
-    except ArgumentError:
-        raise ConfigurationError(f"database URL {url!r} cannot be read: {expected}") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ConfigurationError(f"database URL {safe_url(url)} cannot be read: {expected}") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigurationError(
             f"database URL {safe_url(url)}: {parsed.get_backend_name()!r} is not supported; {expected}"
@@ -63,8 +64,17 @@ def safe_url(url: str) -> str:
     """The URL as it may be printed: never with its password."""
     try:
         return make_url(url.strip()).render_as_string(hide_password=True)
-    except ArgumentError:
-        return repr(url) if not url.strip() else "(unreadable URL)"
+    except (ArgumentError, ValueError):  # unreadable: still never its password
+        return repr(_PASSWORD.sub(r"\1:***@", url))
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None for PostgreSQL, an in-memory store or a `file:` URI)."""
+    parsed = parse_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 STORE_COMPANIONS = ("", "-wal", "-shm", "-journal")

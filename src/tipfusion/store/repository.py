@@ -545,10 +545,10 @@ def resolve_quarantine(conn: Connection, entry_ids: Iterable[int], resolution: s
         )
 
 
-def list_quarantine(conn: Connection, status: str | None = "open", limit: int = 200) -> list[Any]:
+def list_quarantine(conn: Connection, status: str | tuple[str, ...] | None = "open", limit: int = 200) -> list[Any]:
     query = select(quarantine_entries).order_by(quarantine_entries.c.id).limit(limit)
     if status:
-        query = query.where(quarantine_entries.c.status == status)
+        query = query.where(quarantine_entries.c.status.in_([status] if isinstance(status, str) else status))
     return list(conn.execute(query))
 
 
