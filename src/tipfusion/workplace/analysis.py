@@ -20,21 +20,20 @@ from sqlalchemy import Connection, Engine, and_, select
 from tipfusion.accounts.principal import CENTRAL_ROLES, Principal, Role
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.link.service import add_override, resolve_id
+from tipfusion.link.service import add_override
 from tipfusion.refer.service import BuiltReferral, build_referral
 from tipfusion.search import SearchResult, search
 from tipfusion.search.lookup import esp_scopes
 from tipfusion.search.readings import readings
 from tipfusion.store.tables import (
     identifier_observations,
-    link_explanations,
-    networks,
     report_links,
     reports,
     suppressed_values,
 )
 from tipfusion.workplace.cases import FieldErrors
-from tipfusion.workplace.scope import ensure_visible, require_roles, visible_referral
+from tipfusion.workplace.scope import require_roles, visible_referral
+from tipfusion.workplace.views import visible_network
 
 OVERRIDING_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
 """Who may tell the linker it was wrong: the central unit's analysts (and admins); supervisors only read."""
@@ -158,18 +157,7 @@ def network_graph(
     suspect; what is left out is counted in `omitted`. Old network names are followed to the current one.
     """
     with engine.connect() as conn:
-        ensure_visible(conn, principal, "network", network_id)
-        current = resolve_id(conn, network_id.strip())
-        row = conn.execute(select(networks).where(networks.c.network_id == current)).first()
-        if row is None:
-            raise NotFound(f"no network {network_id!r}")
-        le = link_explanations
-        links = conn.execute(
-            select(le.c.a, le.c.b, le.c.score, le.c.evidence)
-            .where(le.c.level == "network", le.c.owner_id == current)
-            .order_by(le.c.score.desc(), le.c.a, le.c.b)
-            .limit(max_links + 1)
-        ).all()
+        current, _row, links = visible_network(conn, principal, network_id, max_links + 1)
         held = conn.execute(
             select(report_links.c.suspect_id, report_links.c.report_id)
             .where(report_links.c.network_id == current)

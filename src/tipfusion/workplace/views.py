@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from tipfusion.accounts.principal import Principal
 from tipfusion.documents.manifest import BagCheck
@@ -65,20 +65,27 @@ class NetworkPage:
     members: tuple[dict[str, Any], ...]  # `search.profiles.network_members`
 
 
+def visible_network(conn: Connection, principal: Principal, network_id: str, links: int) -> tuple[str, Any, list[Any]]:
+    """A network within the principal's scope, old names followed to the current one: its id, its row, and its
+    `links` strongest suspect links (a, b, score, evidence) — the one read the network page and graph share."""
+    ensure_visible(conn, principal, "network", network_id)
+    current = resolve_id(conn, network_id.strip())
+    row = conn.execute(select(networks).where(networks.c.network_id == current)).first()
+    if row is None:
+        raise NotFound(f"no network {network_id!r}")
+    le = link_explanations
+    strongest = conn.execute(
+        select(le.c.a, le.c.b, le.c.score, le.c.evidence)
+        .where(le.c.level == "network", le.c.owner_id == current)
+        .order_by(le.c.score.desc(), le.c.a, le.c.b)
+        .limit(links)
+    ).all()
+    return current, row, list(strongest)
+
+
 def network_page(engine: Engine, principal: Principal, network_id: str, links: int = 15) -> NetworkPage:
     with engine.connect() as conn:
-        ensure_visible(conn, principal, "network", network_id)
-        current = resolve_id(conn, network_id.strip())
-        row = conn.execute(select(networks).where(networks.c.network_id == current)).first()
-        if row is None:
-            raise NotFound(f"no network {network_id!r}")
-        le = link_explanations
-        strongest = conn.execute(
-            select(le.c.a, le.c.b, le.c.score, le.c.evidence)
-            .where(le.c.level == "network", le.c.owner_id == current)
-            .order_by(le.c.score.desc(), le.c.a, le.c.b)
-            .limit(links)
-        ).all()
+        current, row, strongest = visible_network(conn, principal, network_id, links)
         members = network_members(conn, current)
     return NetworkPage(
         current,
