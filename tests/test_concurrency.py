@@ -16,13 +16,15 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from tests.reliability.faults import build_one, package_problems, referral_store
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
+from tipfusion.documents.manifest import file_stem
 from tipfusion.ingest import IngestService
 from tipfusion.ingest import quarantine as quarantine_service
 from tipfusion.link import extract
 from tipfusion.link.service import LinkService
-from tipfusion.store.tables import quarantine_entries, report_links, reports
+from tipfusion.store.tables import quarantine_entries, referrals, report_links, reports
 from tipfusion.synth import generate
 
 SRC = str(Path(__file__).parents[1] / "src")
@@ -135,3 +137,25 @@ def test_link_reads_one_snapshot_while_an_ingest_commits(
 def _count(engine: Engine, table: Any) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+@pytest.mark.parametrize("same", [False, True], ids=["two subjects", "one subject"])
+def test_two_referral_builds_at_once_serialise(engine: Engine, db_url: str, tmp_path: Path, same: bool) -> None:
+    """Two `refer build` processes that reach the package together: for two subjects both succeed with their own
+    references and packages; for one subject the second finds the first's open case and says so. Either way every
+    folder is a whole package on record (no unique violation, no orphan folder)."""
+    first, second = referral_store(engine, db_url, tmp_path)[:2]
+    output, meeting = tmp_path / "referrals", tmp_path / "meet"
+    meeting.mkdir()
+    runs = [build_one(db_url, output, s, "--meet", str(meeting)) for s in ([first, first] if same else [first, second])]
+    results = sorted((run.wait(timeout=300), run.communicate()[0]) for run in runs)
+    if same:
+        assert [code for code, _ in results] == [0, 1], results
+        assert "already has an open case" in results[1][1], results
+    else:
+        assert [code for code, _ in results] == [0, 0], results
+    with engine.connect() as conn:
+        built = list(conn.execute(select(referrals.c.reference)).scalars())
+    assert len(built) == len(set(built)) == (1 if same else 2)
+    assert package_problems(db_url, output) == []
+    assert sorted(p.name for p in output.iterdir()) == sorted(file_stem(r) for r in built)

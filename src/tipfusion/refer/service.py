@@ -27,7 +27,7 @@ from tipfusion.refer.package import Issuer, write_package
 from tipfusion.refer.staging import Staging, clear_leftovers
 from tipfusion.route.placement import placement_sql
 from tipfusion.store import repository as repo
-from tipfusion.store.db import ensure_schema, safe_url
+from tipfusion.store.db import ensure_schema, safe_url, serialise
 from tipfusion.store.tables import (
     cases,
     isp_requests,
@@ -178,6 +178,8 @@ def build_referral(
     zone = settings.profile.zone
     # the package is written aside and takes its name once the transaction has committed (refer.staging)
     with Staging() as staging, engine.begin() as conn:
+        # one build at a time: references are numbered in order, and only then are leftovers safe to clear
+        serialise(conn, "referral builds")
         clear_leftovers(output, lambda sha: _recorded(conn, sha))
         subject_type, subject_id, members = resolve_target(conn, target)
         if not members:

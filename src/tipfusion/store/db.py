@@ -151,14 +151,22 @@ def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
-def lock_audit_chain(conn: Connection) -> None:
-    """Serialise writers of the audit chain for the rest of the transaction.
+ADVISORY_LOCKS = {"audit chain": 7427110001, "referral builds": 7427110002}
 
-    SQLite already holds the database write lock (BEGIN IMMEDIATE); PostgreSQL takes a transaction-level
-    advisory lock so two sessions never append after the same head.
+
+def serialise(conn: Connection, what: str) -> None:
+    """Hold `what` (a key of ADVISORY_LOCKS) for the rest of the transaction: others wait for the commit.
+
+    SQLite already holds the database write lock (BEGIN IMMEDIATE); PostgreSQL takes a transaction-level advisory
+    lock, released at commit or rollback and by a session that dies.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(7427110001)"))
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCKS[what]})
+
+
+def lock_audit_chain(conn: Connection) -> None:
+    """Serialise writers of the audit chain, so two sessions never append after the same head."""
+    serialise(conn, "audit chain")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
