@@ -69,6 +69,10 @@ def create_app(
     app.state.secure_cookies = secure_cookies_default() if secure_cookies is None else secure_cookies
     app.state.templates = make_templates(settings.profile.zone)
     app.state.upload_limit = upload_limit
+    # the folders packages and notices are written to (`[referrals] output_dir`, `[requests] output_dir`), fixed at
+    # start so a relative one does not follow a later change of directory
+    app.state.referrals_dir = Path(settings.referrals_dir).absolute()
+    app.state.requests_dir = Path(settings.requests_dir).absolute()
     nav: list[NavItem] = []
     for module in discover():
         app.include_router(module.router)
