@@ -156,7 +156,7 @@ def login(
         )
     name = username if username is not None else str(typer.prompt("Username"))
     password = read_password(password_stdin, confirm=False)
-    account = authenticate(engine, name, password, channel="cli")
+    account = authenticate(engine, name, password, policy=app.settings.tuning().sessions.policy(), channel="cli")
     old = forget_session(app.settings.database_url)
     if old:
         close_session(engine, old)

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from tipfusion.accounts.service import DEFAULT_POLICY, Policy
+from tipfusion.accounts.service import Policy
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound
 from tipfusion.store.db import ensure_schema, make_engine
@@ -45,13 +45,14 @@ def create_app(
     settings: Settings,
     *,
     secure_cookies: bool | None = None,
-    policy: Policy = DEFAULT_POLICY,
+    policy: Policy | None = None,
     upload_limit: int = UPLOAD_LIMIT,
 ) -> FastAPI:
     """The application over `settings.database_url` (its schema brought to head now, not at the first request).
 
     `secure_cookies` (default: TIPFUSION_SECURE_COOKIES) marks cookies Secure and sends HSTS: set it when a TLS
-    reverse proxy fronts the app.
+    reverse proxy fronts the app. `policy` (default: the settings' `[sessions]`) sets idle timeout, session
+    lifetime, account lockout and per-address login throttling.
     """
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
@@ -65,7 +66,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.policy = policy
+    app.state.policy = policy or settings.tuning().sessions.policy()
     app.state.secure_cookies = secure_cookies_default() if secure_cookies is None else secure_cookies
     app.state.templates = make_templates(settings.profile.zone)
     app.state.upload_limit = upload_limit
