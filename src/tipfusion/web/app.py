@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tipfusion.accounts.service import Policy
-from tipfusion.config import Settings
+from tipfusion.config import Settings, load_settings
 from tipfusion.errors import NotFound
 from tipfusion.store.db import ensure_schema, make_engine
 from tipfusion.web import routes
@@ -84,6 +84,13 @@ def create_app(
     app.add_middleware(BodyLimit, limit=upload_limit)
     app.add_middleware(SecurityHeaders, secure=app.state.secure_cookies)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application as each `tipfusion serve --workers N` process builds it (uvicorn imports it by name): the
+    settings from the TIPFUSION_* environment the command prepared. Each worker has its own engine; sessions, CSRF
+    secrets and login throttling live in the store, so a login holds whichever worker answers."""
+    return create_app(load_settings())
 
 
 def _error_pages(app: FastAPI) -> None:
