@@ -241,3 +241,36 @@ def test_only_the_central_unit_reaches_requests(client_for: Any, web_store: WebS
     assert 'href="/requests"' not in client.get("/").text
     refused = client.post("/requests/build", data={"csrf_token": client.csrf, "isp": "x", "item": ["y"]})
     assert refused.status_code == 404
+
+
+def test_output_folders_are_settings(web_store: WebStore, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from typer.testing import CliRunner
+
+    from tests.web_support import cli_account
+    from tipfusion.cli.main import app as cli
+    from tipfusion.config import load_settings
+    from tipfusion.refer import top_subjects
+    from tipfusion.web.app import create_app
+
+    config = tmp_path / "tipfusion.toml"
+    config.write_text(
+        f'[referrals]\noutput_dir = "{tmp_path / "refs"}"\n[requests]\noutput_dir = "{tmp_path / "isp"}"\n'
+    )
+    settings = load_settings({"TIPFUSION_CONFIG": str(config)})
+    assert (settings.referrals_dir, settings.requests_dir) == (str(tmp_path / "refs"), str(tmp_path / "isp"))
+    overridden = load_settings({"TIPFUSION_CONFIG": str(config), "TIPFUSION_REQUESTS_DIR": str(tmp_path / "other")})
+    assert overridden.requests_dir == str(tmp_path / "other")
+    app = create_app(replace(settings, database_url=web_store.url))
+    assert (app.state.referrals_dir, app.state.requests_dir) == (tmp_path / "refs", tmp_path / "isp")
+    app.state.engine.dispose()
+    # `tipfusion refer build` without --output writes where the setting says
+    cli_account(web_store.url, "referrer", "analyst")
+    (subject,) = top_subjects(web_store.engine, 1)
+    folder = tmp_path / "from-env"
+    result = CliRunner().invoke(
+        cli, ["--database", web_store.url, "refer", "build", subject], env={"TIPFUSION_REFERRALS_DIR": str(folder)}
+    )
+    assert result.exit_code == 0, result.output
+    assert [p for p in folder.iterdir() if p.is_dir()], "no package in the configured folder"

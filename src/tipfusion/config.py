@@ -95,7 +95,7 @@ class Settings:
     unit: UnitProfile = field(default_factory=UnitProfile)  # who referrals and notices come from
     referral_prefix: str = "TF/REF"  # referral references: PREFIX/yyyy/nnnnnn
     referral_statements: str | None = None  # the unit's own standard statements (TOML), replacing the built-in ones
-    referrals_dir: str = "referrals"  # where the web application writes referral packages
+    referrals_dir: str = "referrals"  # where referral packages are written (the web app; `refer build` by default)
     requests_dir: str = "requests"  # where the web application writes notices to ISPs
     signing_key: str | None = None  # the unit's Ed25519 private key (PEM): signs packages and audit checkpoints
     config_file: str | None = None  # the TOML file the settings came from (TIPFUSION_CONFIG), read again by tuning()
