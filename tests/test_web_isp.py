@@ -274,3 +274,51 @@ def test_output_folders_are_settings(web_store: WebStore, tmp_path: Path) -> Non
     )
     assert result.exit_code == 0, result.output
     assert [p for p in folder.iterdir() if p.is_dir()], "no package in the configured folder"
+
+
+SERVICE_ACTIONS = ("overview", "pending", "build", "page", "part", "folder", "sent", "answer")
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "supervisor", "district", "station", "auditor"])
+def test_service_matrix(web_store: WebStore, role: str, tmp_path: Path) -> None:
+    """Role × action over the service layer itself (not only the routes): the central unit passes, every other role
+    gets the same not-found for every action, each refusal audited, nothing written."""
+    from tipfusion.accounts.principal import Principal, Role
+    from tipfusion.errors import NotFound
+    from tipfusion.workplace import isp_requests as service
+
+    engine, settings = web_store.engine, web_store.settings
+    scope = {"district": ("Demopur", None), "station": (None, "PS Demopur 1")}.get(role, (None, None))
+    principal = Principal(role, Role(role), *scope)
+    analyst = Principal("analyst", Role.ANALYST)
+    overview = service.requests_overview(engine, analyst)
+    if not overview.requests:  # this test alone: build one to open
+        first = overview.pending[0]
+        service.build_for(engine, settings, analyst, tmp_path, first.isp, [first.items[0].key])
+        overview = service.requests_overview(engine, analyst)
+    isp = overview.pending[0].isp if overview.pending else "x"
+    some = overview.requests[0].id
+    name = next(iter(service.request_page(engine, analyst, some).files))
+    calls = {
+        "overview": lambda: service.requests_overview(engine, principal),
+        "pending": lambda: service.pending_for(engine, principal, isp),
+        "build": lambda: service.build_for(engine, settings, principal, tmp_path, isp, ["none-such"]),
+        "page": lambda: service.request_page(engine, principal, some),
+        "part": lambda: service.request_part(engine, principal, some, name),
+        "folder": lambda: service.request_folder(engine, principal, some),
+        "sent": lambda: service.record_sent(engine, settings, principal, 10**9, "", ""),
+        "answer": lambda: service.import_answer(engine, settings, principal, "x", "a.csv", io.BytesIO(b"ip"), 10),
+    }
+    with engine.connect() as conn:
+        written = conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()
+    for action in SERVICE_ACTIONS:
+        before = _audits(engine, role, "access.denied")
+        if role in ("admin", "analyst"):
+            if action in ("overview", "page", "part", "folder") or (action == "pending" and overview.pending):
+                assert calls[action]() is not None, action
+            continue
+        with pytest.raises(NotFound):
+            calls[action]()
+        assert _audits(engine, role, "access.denied") == before + 1, action
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(isp_requests)).scalar_one() == written
