@@ -123,21 +123,32 @@ def _dialect(header_line: str) -> str:
     return max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
 
 
-def _content_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(line number, line) of every line that is not a comment; lines split as the csv module splits them."""
-    for number, line in enumerate(io.StringIO(text, newline="").readlines(), start=1):
-        if not line.lstrip().startswith("#"):
-            yield number, line
+def _records(text: str, separator: str) -> Iterator[tuple[int, list[str] | csv.Error]]:
+    """(first line, cells) of each CSV record that is not a comment (`#` first); a record may span lines."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield line, exc
+            continue
+        if cells and cells[0].lstrip().startswith("#"):
+            continue
+        yield line, cells
 
 
 def parse_csv(data: bytes, *, source: str, default_source: str | None = None) -> Parsed:
     text = _text(data, source)
-    lines = list(_content_lines(text))
-    if not lines or not lines[0][1].strip():
-        raise DocumentRejected(source, "empty", "no header row", line=1, expected="a header naming md5/sha1/sha256/pdq")
-    header_number, header_line = lines[0]
-    separator = _dialect(header_line)
-    header = next(csv.reader([header_line], delimiter=separator))
+    first = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    records = _records(text, _dialect(first))
+    header_number, header = next(((n, c) for n, c in records if not isinstance(c, csv.Error) and any(c)), (1, []))
+    if not header:
+        raise DocumentRejected(
+            source, "empty", "no header row", line=1, expected="a header naming md5, sha1, sha256 or pdq"
+        )
     roles: dict[int, str] = {}
     ignored: list[str] = []
     for index, name in enumerate(header):
@@ -152,56 +163,16 @@ def parse_csv(data: bytes, *, source: str, default_source: str | None = None) ->
             roles[index] = "value"
         elif key in _TYPE_HEADERS:
             roles[index] = "type"
-        else:
+        elif name.strip():
             ignored.append(name.strip())
-    seen = list(roles.values())
-    duplicated = sorted({r for r in seen if seen.count(r) > 1})
-    if duplicated:
-        raise DocumentRejected(
-            source,
-            "bad_header",
-            f"header names {', '.join(duplicated)} twice",
-            line=header_number,
-            element="header",
-            expected="each column once",
-        )
-    generic = "value" in seen
-    if generic and "type" not in seen:
-        raise DocumentRejected(
-            source,
-            "bad_header",
-            "a hash column without a type column",
-            line=header_number,
-            element="header",
-            expected="a `type` column (md5, sha1, sha256, pdq) beside `hash`, or columns named md5/sha1/sha256/pdq",
-        )
-    if not generic and not set(seen) & set(ALGORITHMS):
-        raise DocumentRejected(
-            source,
-            "bad_header",
-            f"no hash column in header {header_line.strip()[:200]!r}",
-            line=header_number,
-            element="header",
-            expected="a column named md5, sha1, sha256 or pdq (or hash + type)",
-        )
+    _check_header(source, header_number, header, list(roles.values()))
     entries: list[Entry] = []
     problems: list[Problem] = []
     rows = 0
-    numbers = [number for number, _ in lines[1:]]
-    reader = csv.reader(iter([line for _, line in lines[1:]]), delimiter=separator)
-    consumed = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            line = numbers[min(consumed, len(numbers) - 1)] if numbers else header_number + 1
-            problems.append(Problem(line, None, f"unreadable CSV row: {exc}"))
-            consumed = reader.line_num
+    for line, cells in records:
+        if isinstance(cells, csv.Error):
+            problems.append(Problem(line, None, f"unreadable CSV row: {cells}"))
             continue
-        line = numbers[consumed] if consumed < len(numbers) else header_number + 1
-        consumed = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
         rows += 1
@@ -211,6 +182,38 @@ def parse_csv(data: bytes, *, source: str, default_source: str | None = None) ->
         else:
             entries.extend(found)
     return Parsed(entries, problems, rows, ignored)
+
+
+def _check_header(source: str, line: int, header: list[str], seen: list[str]) -> None:
+    shown = ",".join(header)[:200]
+    duplicated = sorted({r for r in seen if seen.count(r) > 1})
+    if duplicated:
+        raise DocumentRejected(
+            source,
+            "bad_header",
+            f"header names {', '.join(duplicated)} twice",
+            line=line,
+            element="header",
+            expected="each column once",
+        )
+    if "value" in seen and "type" not in seen:
+        raise DocumentRejected(
+            source,
+            "bad_header",
+            "a hash column without a type column",
+            line=line,
+            element="header",
+            expected="a `type` column (md5, sha1, sha256, pdq) beside `hash`, or columns named md5/sha1/sha256/pdq",
+        )
+    if "value" not in seen and not set(seen) & set(ALGORITHMS):
+        raise DocumentRejected(
+            source,
+            "bad_header",
+            f"no hash column in header {shown!r}",
+            line=line,
+            element="header",
+            expected="a column named md5, sha1, sha256 or pdq (or hash + type)",
+        )
 
 
 def _csv_row(
