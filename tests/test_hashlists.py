@@ -259,3 +259,21 @@ def test_pdq_from_hex_refuses_what_is_not_a_pdq_hash() -> None:
     with pytest.raises(ValueError):
         pdq.from_hex(["abc"])
     assert pdq.from_hex([]).shape == (0, 4)
+
+
+def test_the_layout_follows_the_bank_size() -> None:
+    """Small banks: 16-bit chunks (few candidates share one); a million hashes: the 12-chunk layout."""
+    assert pdq.choose(20_000, 50_000) == pdq.SIXTEEN_BY_16
+    assert pdq.choose(1_000_000, 1_000_000) == pdq.DEFAULT
+
+
+def test_a_declared_pdq_file_hash_is_checked_and_lower_cased() -> None:
+    from tipfusion.normalise.cleaned import Context
+    from tipfusion.normalise.hashes import clean_hash
+
+    good = clean_hash(PDQ.upper(), Context(hash_type="PDQ"))
+    assert good is not None and good.valid and good.canonical == f"pdq:{PDQ}"
+    short = clean_hash("abc", Context(hash_type="pdq"))
+    assert short is not None and not short.valid and short.flags == ("hash_length_mismatch",)
+    undeclared = clean_hash(PDQ, Context())  # 64 hex digits without a type: SHA-256, as before
+    assert undeclared is not None and undeclared.canonical == f"sha256:{PDQ}"

@@ -6,11 +6,12 @@ would differ in at least Σ(t_i + 1) bits; so when Σ(t_i + 1) > d, some chunk i
 each chunk's table with every value within t_i of the query's chunk finds every pair (candidates are then checked
 on all 256 bits). Nothing is approximate.
 
-The default layout cuts each 64-bit word into 21 + 21 + 22 bits (12 chunks, no chunk crosses a word) with radius 2
-on eight chunks and 1 on four: Σ(t_i + 1) = 32 > 31. Per query that is about 2,000 table probes and, against a
-bank of 1 M random hashes, about 760 candidates. The layouts the brief suggests cost far more: 8 chunks of 32 bits
-at radius 3 probe 43,912 values per query; 16 chunks of 16 bits at radius 1 probe 272 but check about 4,400
-candidates. `benchmarks/hashlists.py` measures all three and brute force.
+For large banks the layout (`DEFAULT`) cuts each 64-bit word into 22 + 21 + 21 bits (12 chunks, no chunk crosses
+a word) with radius 2 on eight chunks and 1 on four: Σ(t_i + 1) = 32 > 31. Per query that is about 2,000 table
+probes and, against a bank of 1 M random hashes, about 760 candidates. The layouts the brief suggested cost more
+there: 8 chunks of 32 bits at radius 3 probe 43,912 values per query; 16 chunks of 16 bits at radius 1 probe 272
+but check about 4,400 candidates (for a small bank, where few candidates share a 16-bit chunk, that layout is the
+cheaper one and `choose` takes it). `benchmarks/hashlists.py` measures all three and brute force.
 
 Memory is bounded: one chunk's table at a time (2^22 + 1 offsets, 16 MB, plus the bank's order, 4 bytes a hash),
 the bank and queries (32 bytes a hash), and the probes of one block of queries (`work` keys, 8 bytes each, a few
@@ -19,6 +20,7 @@ arrays of that size).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -53,6 +55,21 @@ DEFAULT = _layout((22, 21, 21), (2, 2, 1) * 4)
 # the alternatives the benchmark compares against
 EIGHT_BY_32 = _layout((32, 32), (3, 3) * 4)
 SIXTEEN_BY_16 = _layout((16, 16, 16, 16), (1, 1, 1, 1) * 4)
+
+
+def estimated_ns(layout: Sequence[Chunk], queries: int, bank: int) -> float:
+    """A rough cost model, fitted on this matcher: table slots and bank sort per chunk, then per query a random probe
+    per pattern (≈ 60 ns) and a 256-bit check per candidate (≈ 300 ns; candidates ≈ probes × bank / 2^bits)."""
+    total = 0.0
+    for chunk in layout:
+        probes = queries * sum(math.comb(chunk.bits, i) for i in range(chunk.radius + 1))
+        total += (1 << chunk.bits) * 20 + bank * 150 + probes * (60 + 300 * bank / (1 << chunk.bits))
+    return total
+
+
+def choose(queries: int, bank: int) -> tuple[Chunk, ...]:
+    """The cheapest exact layout for these sizes: 12 chunks for large banks, 16 small ones for small banks."""
+    return min((DEFAULT, SIXTEEN_BY_16, EIGHT_BY_32), key=lambda layout: estimated_ns(layout, queries, bank))
 
 
 def is_exact(layout: Sequence[Chunk], radius: int = RADIUS) -> bool:
@@ -113,10 +130,13 @@ def near_pairs(
     queries: Hashes,
     bank: Hashes,
     radius: int = RADIUS,
-    layout: Sequence[Chunk] = DEFAULT,
+    layout: Sequence[Chunk] | None = None,
     work: int = 1 << 21,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """(query index, bank index, distance) of every pair within `radius` bits, sorted, each pair once."""
+    """(query index, bank index, distance) of every pair within `radius` bits, sorted, each pair once.
+
+    `layout` None: the cheapest for these sizes (`choose`); any layout given must be exact for `radius`."""
+    layout = choose(len(queries), len(bank)) if layout is None else layout
     if not is_exact(layout, radius):
         raise ValueError(f"layout does not guarantee every pair within {radius} bits is found")
     empty = np.zeros(0, dtype=np.int64)
