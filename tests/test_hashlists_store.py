@@ -180,3 +180,42 @@ def test_known_content_is_circulating_for_networks() -> None:
         key: "on known-content list 'Unit list': known circulating content, not a ring's own"
         for key in ("md5:a", "md5:b")
     }
+
+
+def test_the_command_line(db_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tests.conftest import FIXTURES
+    from tipfusion.cli.main import app
+
+    runner = CliRunner()
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "100000042.xml").write_bytes((FIXTURES / "100000042.xml").read_bytes())
+    (batch / "file.xml").write_bytes((FIXTURES / "file-0a1b2c3d.xml").read_bytes())
+    assert runner.invoke(app, ["--database", db_url, "ingest", str(batch)]).exit_code == 0
+    listed = tmp_path / "unit.csv"
+    listed.write_text("MD5,Category,Source\n214F03192322F8B05AADF3414B1E186E,1,Example hotline\nxyz,1,\n")
+
+    def cli(*words: str) -> str:
+        result = runner.invoke(app, ["--database", db_url, *words])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    said = cli("hashlist", "import", str(listed), "--name", "Unit list", "--format", "csv")
+    assert "1 hash(es) added" in said and "1 row(s) rejected" in said and "unit.csv:3: md5" in said
+    assert "1 file(s) on a list" in said
+    assert "nothing changed" in cli("hashlist", "import", str(listed), "--name", "Unit list", "--format", "csv")
+    assert "Unit list" in cli("hashlist", "list") and "md5 1" in cli("hashlist", "list")
+    assert "not hexadecimal" in cli("hashlist", "rejects", "Unit list")
+    shown = cli("hashlist", "matches", "100000042")
+    assert "Unit list" in shown and "exact" in shown and "Example hotline" in shown
+    detail = json.loads(cli("report", "show", "100000042", "--format", "json"))
+    assert [m["list"] for m in detail["known_content"]] == ["Unit list"]
+    broken = tmp_path / "broken.csv"
+    broken.write_text("category,source\n1,x\n")
+    result = runner.invoke(app, ["--database", db_url, "hashlist", "import", str(broken), "--name", "X", "--format",
+                                 "csv"])  # fmt: skip
+    # `tipfusion` (cli.main.run) prints it as one line and exits 1: it names the file, the line and what is missing
+    assert isinstance(result.exception, DocumentRejected) and result.exception.exit_code == 1
+    assert str(result.exception).startswith(f"{broken}:1: no hash column")

@@ -200,5 +200,5 @@ def matches_of_report(conn: Connection, report_id: int) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in conn.execute(sql, {"report": report_id})]
 
 
-def list_count(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(hash_lists)).scalar_one())
+def lists_with_entries(conn: Connection) -> int:
+    return int(conn.execute(select(func.count(hash_list_entries.c.list_id.distinct()))).scalar_one())

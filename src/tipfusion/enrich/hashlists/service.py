@@ -247,7 +247,7 @@ def known_content(conn: Connection) -> dict[tuple[int, int], str]:
 
 def lists_loaded(conn: Connection) -> int:
     """How many lists hold entries: with none, no file can be called unknown."""
-    return sum(1 for s in store.summaries(conn) if s["entries"]) if store.has_entries(conn) else 0
+    return store.lists_with_entries(conn)
 
 
 __all__ = ["FORMATS", "ImportSummary", "MatchSummary", "import_file", "known_content", "rebuild", "refresh"]
