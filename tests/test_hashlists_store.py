@@ -219,3 +219,17 @@ def test_the_command_line(db_url: str, tmp_path: Path) -> None:
     # `tipfusion` (cli.main.run) prints it as one line and exits 1: it names the file, the line and what is missing
     assert isinstance(result.exception, DocumentRejected) and result.exception.exit_code == 1
     assert str(result.exception).startswith(f"{broken}:1: no hash column")
+
+
+def test_a_second_file_into_a_list_adds_only_new_hashes(engine: Engine, tmp_path: Path) -> None:
+    one, two, three = (hashlib.md5(f"SYNTHETIC {i}".encode()).hexdigest() for i in range(3))
+    first = tmp_path / "first.csv"
+    first.write_text(f"md5,category\n{one},1\n{two},1\n{one},2\n")  # the same hash twice: the first row wins
+    second = tmp_path / "second.csv"
+    second.write_text(f"md5,category\n{two},9\n{three},1\n")
+    assert import_file(engine, first, "L", "csv", "analyst").entries_added == 2
+    later = import_file(engine, second, "L", "csv", "analyst")
+    assert (later.entries_added, later.duplicates) == (1, 1)
+    with engine.connect() as conn:
+        held = {r.canonical: r.category for r in conn.execute(select(hash_list_entries))}
+    assert held == {f"md5:{one}": "1", f"md5:{two}": "1", f"md5:{three}": "1"}

@@ -68,16 +68,24 @@ def count_entries(conn: Connection, list_id_: int) -> int:
     )
 
 
-def add_entries(conn: Connection, rows: Sequence[dict[str, Any]], batch: int = 20_000) -> int:
-    """Insert entries a list does not hold yet (the same hash again keeps its first entry); returns how many."""
+ENTRY_COLUMNS = ("list_id", "import_id", "algorithm", "canonical", "category", "source", "media_ref")
+
+
+def add_entries(conn: Connection, list_id_: int, rows: Sequence[tuple[Any, ...]], batch: int = 20_000) -> int:
+    """Insert entries (tuples in ENTRY_COLUMNS order, distinct hashes) the list does not hold yet — the same hash
+    again keeps its first entry; returns how many were added. A list's first file goes in bulk (COPY on
+    PostgreSQL), a later one through ON CONFLICT DO NOTHING."""
     if not rows:
         return 0
+    before = count_entries(conn, list_id_)
+    if before == 0:
+        insert_rows(conn, hash_list_entries, ENTRY_COLUMNS, list(rows))
+        return len(rows)
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     statement = dialect.insert(hash_list_entries).on_conflict_do_nothing(index_elements=["list_id", "canonical"])
-    before = count_entries(conn, rows[0]["list_id"])
     for start in range(0, len(rows), batch):
-        conn.execute(statement, list(rows[start : start + batch]))
-    return count_entries(conn, rows[0]["list_id"]) - before
+        conn.execute(statement, [dict(zip(ENTRY_COLUMNS, row, strict=True)) for row in rows[start : start + batch]])
+    return count_entries(conn, list_id_) - before
 
 
 def add_rejects(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

@@ -119,20 +119,11 @@ def import_file(
             actor=actor,
             rows=parsed.rows,
         )
-        unique = {entry.canonical: entry for entry in reversed(parsed.entries)}  # the file's first of each hash wins
-        rows = [
-            {
-                "list_id": list_,
-                "import_id": import_id,
-                "algorithm": e.algorithm,
-                "canonical": e.canonical,
-                "category": e.category,
-                "source": e.source,
-                "media_ref": e.media_ref,
-            }
-            for e in sorted(unique.values(), key=lambda e: e.line)
-        ]
-        summary.entries_added = store.add_entries(conn, rows)
+        first: dict[str, tuple[Any, ...]] = {}
+        for e in parsed.entries:  # the file's first entry for each hash wins
+            if e.canonical not in first:
+                first[e.canonical] = (list_, import_id, e.algorithm, e.canonical, e.category, e.source, e.media_ref)
+        summary.entries_added = store.add_entries(conn, list_, list(first.values()))
         summary.duplicates = len(parsed.entries) - summary.entries_added
         store.add_rejects(
             conn,
