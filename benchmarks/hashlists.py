@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, help="run the exact join on this PostgreSQL URL (a new schema)")
     parser.add_argument("--skip-exact", action="store_true")
     parser.add_argument("--skip-full", action="store_true", help="only the --sample comparison for PDQ")
+    parser.add_argument("--skip-pdq", action="store_true")
     parser.add_argument("--child", choices=["exact", "pdq"], help=argparse.SUPPRESS)
     parser.add_argument("--how", default="mih 12x", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -172,6 +173,8 @@ def main() -> None:
               f"{runs[0]['floor_matched']:,} matches")  # fmt: skip
         print(f"  peak {med(runs, 'peak_mb'):,.0f} MB (store build, import and join in one process)")
 
+    if args.skip_pdq:
+        return
     print("\nPDQ within 31 bits (numpy)")
     print(f"  {'how':<12} {'queries':>9} {'seconds':>9} {'s/1k q':>8} {'→ all N, s':>11} {'peak MB':>8}  found")
     sample = argparse.Namespace(**{**vars(args), "files": min(args.sample, args.files)})

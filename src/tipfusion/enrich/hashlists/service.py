@@ -12,6 +12,7 @@ which linking and triage call before they read them), with exact hashes in one S
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from tipfusion.store.repository import get_flag, now, set_flag
 
 FORMATS = ("csv", "vics")
 FLAG = "hashlists.matched"
+_PDQ_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -194,7 +196,7 @@ def _hex_only(values: list[str]) -> tuple[list[int], list[str]]:
     keep, hexes = [], []
     for i, canonical in enumerate(values):
         digits = canonical[4:].strip().lower()
-        if len(digits) == 64 and all(c in "0123456789abcdef" for c in digits):
+        if _PDQ_HEX.fullmatch(digits):
             keep.append(i)
             hexes.append(digits)
     return keep, hexes
