@@ -164,6 +164,8 @@ def refresh(engine: Engine, actor: str, force: bool = False) -> MatchSummary:
     summary = MatchSummary()
     started = time.perf_counter()
     with engine.begin() as conn:
+        if not force and not store.has_entries(conn):  # no list, so no match: nothing to write or to audit
+            return summary
         mark = store.fingerprint(conn)
         if not force and get_flag(conn, FLAG) == mark:
             return summary
