@@ -72,6 +72,11 @@ def test_csv_hash_and_type_columns() -> None:
     assert [(p.line, p.field) for p in parsed.problems] == [(4, "type")]
 
 
+def test_a_type_column_beside_hash_columns_is_not_a_hash_type() -> None:
+    parsed = parse_csv(f"md5,type,category\n{H['MD5']},video,1\n".encode(), source="t.csv")
+    assert [(e.algorithm, e.category) for e in parsed.entries] == [("md5", "1")] and parsed.ignored_fields == ["type"]
+
+
 def test_a_quoted_cell_over_two_lines_keeps_later_line_numbers_right() -> None:
     text = f'md5,category\n{H["MD5"]},"two\nlines"\nnope,x\n'
     parsed = parse_csv(text.encode(), source="q.csv")

@@ -165,6 +165,10 @@ def parse_csv(data: bytes, *, source: str, default_source: str | None = None) ->
             roles[index] = "type"
         elif name.strip():
             ignored.append(name.strip())
+    if "type" in roles.values() and "value" not in roles.values():  # a `type` beside md5/sha1 columns: media type
+        for index in [i for i, role in roles.items() if role == "type"]:
+            del roles[index]
+            ignored.append(header[index].strip())
     _check_header(source, header_number, header, list(roles.values()))
     entries: list[Entry] = []
     problems: list[Problem] = []
