@@ -17,6 +17,7 @@ from tipfusion.cli import (
     demo,
     enrich,
     exports,
+    hashlist,
     ingest,
     jurisdiction,
     keys,
@@ -105,6 +106,7 @@ keys.register(app)
 users.register(app)
 backup.register(app)
 config.register(app)
+hashlist.register(app)
 
 
 def run() -> None:

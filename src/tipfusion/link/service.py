@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from tipfusion.audit import AuditEvent, append
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.domain import SUSPECT_SIDE_SQL
+from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.extract import load_input
 from tipfusion.link.networks import find_networks
@@ -163,6 +164,7 @@ class LinkService:
         ensure_schema(self.engine)
         timings: dict[str, float] = {}
         started = time.perf_counter()
+        refresh_hash_matches(self.engine, self.actor)  # new files since the last import are matched too
         with self.engine.begin() as conn:
             run_id = int(
                 conn.execute(
