@@ -1,7 +1,8 @@
 """kill -9 in the middle of ingest, enrich, link, route and referral build, through the real command line on SQLite
 and PostgreSQL; the same command again; then nothing lost or duplicated, the audit log verifies, and no package
 folder is half-written or complete without a record (see `faults.py`). `make test` runs three of these; `make
-check-reliability` (marker `reliability_full`) runs 30 on SQLite and 20 on PostgreSQL."""
+check-reliability` (marker `reliability_full`) runs 30 on SQLite and 20 on PostgreSQL. A referral build is also
+killed at chosen points (parts written, bag sealed, referral committed) through `build_one.py`, on both stores."""
 
 from __future__ import annotations
 
