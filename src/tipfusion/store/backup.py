@@ -34,6 +34,7 @@ from tipfusion.audit.checkpoints import CheckpointReport, verify_checkpoints
 from tipfusion.audit.evidence import EvidenceReport, rehash_sources
 from tipfusion.audit.log import ChainReport, verify
 from tipfusion.errors import ConfigurationError, InputRefused, IntegrityFailure
+from tipfusion.private import FILE_MODE
 from tipfusion.store.db import parse_url, safe_url, stored_revision
 from tipfusion.store.tables import metadata
 
@@ -212,7 +213,7 @@ def _backup_postgres(engine: Engine, work: Path, keys: Sequence[Ed25519PublicKey
             "pg_dump",
         )
         check = check_store(conn, keys)
-    os.chmod(target, 0o600)
+    os.chmod(target, FILE_MODE)
     _run([_tool("pg_restore"), "--list", str(target)], env, "pg_restore --list")  # the dump reads back
     return target, check
 
@@ -416,10 +417,10 @@ def _digest(path: Path) -> tuple[str, int]:
 
 
 def _touch_private(path: Path) -> None:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
