@@ -74,6 +74,9 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
     ] = False,
 ) -> None:
+    from tipfusion.private import private_files
+
+    ctx.with_resource(private_files())  # the store, exports, packages and backups: 0600 files, 0700 folders
     settings = load_settings()
     if database is not None:
         settings = settings.with_database(database)

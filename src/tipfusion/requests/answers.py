@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,8 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, select, update
 
 from tipfusion.audit import AuditEvent, append
-from tipfusion.errors import DocumentRejected, rows_rejected
+from tipfusion.config import XmlLimits
+from tipfusion.errors import DocumentRejected, TipfusionError, rows_rejected
 from tipfusion.normalise import Context, clean
 from tipfusion.normalise.timestamps import ImpossibleTime, parse_timestamp
 from tipfusion.store import repository as repo
@@ -110,13 +112,31 @@ class AnswerSummary:
 
 def _rows(data: bytes, name: str) -> list[dict[str, Any]]:
     if name.lower().endswith(".xlsx"):
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book.active
-        assert sheet is not None
-        values = list(sheet.iter_rows(values_only=True))
-        header = [str(h or "").strip() for h in values[0]] if values else []
-        return [dict(zip(header, row, strict=False)) for row in values[1:]]
+        try:
+            return _xlsx_rows(data)
+        except Exception as exc:  # openpyxl over hostile bytes: zip, XML and cell errors of every kind
+            raise DocumentRejected(
+                name,
+                "malformed_answer",
+                f"cannot read the workbook: {type(exc).__name__}: {_printable(str(exc))}",
+                expected="a complete, readable .xlsx workbook (not password-protected) with a header row",
+            ) from exc
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def _xlsx_rows(data: bytes) -> list[dict[str, Any]]:
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    sheet = book.active
+    if sheet is None:
+        raise ValueError("the workbook has no sheet")
+    values = list(sheet.iter_rows(values_only=True))
+    header = [str(h or "").strip() for h in values[0]] if values else []
+    return [dict(zip(header, row, strict=False)) for row in values[1:]]
+
+
+def _printable(text: str) -> str:
+    """A library's message may quote the file's bytes: no NUL (PostgreSQL text refuses it), no control characters."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:300]
 
 
 def _field(column: str, mapping: dict[str, str]) -> str | None:
@@ -127,13 +147,43 @@ def _field(column: str, mapping: dict[str, str]) -> str | None:
     return key if key in FIELDS else None
 
 
+# the stored width of each text field (the column's length): a longer value is refused at parse time, by its line,
+# rather than by PostgreSQL at insert time (SQLite would keep it whole)
+WIDTHS: dict[str, int] = {
+    name: length
+    for name in FIELDS
+    if name in isp_answers.c and (length := getattr(isp_answers.c[name].type, "length", None))
+}
+
+
+def _unfit(row: dict[str, str]) -> str | None:
+    """Why a row's values cannot be stored as they are (a NUL byte, a value wider than its column), or None."""
+    for key, value in row.items():
+        if "\x00" in value:
+            return f"{key} contains a NUL byte (0x00)"
+        if key != "pin" and key in WIDTHS and len(value) > WIDTHS[key]:
+            return f"{key} is {len(value):,} characters (expected at most {WIDTHS[key]})"
+    return None
+
+
+def _ascii_digits(value: str) -> bool:
+    """`str.isdigit` also accepts '²' and '٣', which `int` then refuses or reads as another number."""
+    return value.isascii() and value.isdigit()
+
+
+def _pin(value: str) -> str | None:
+    """A postal code in ASCII digits (full-width or other decimal digits read as theirs, spaces dropped), or None."""
+    digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in value if not c.isspace())
+    return digits if _ascii_digits(digits) and len(digits) <= WIDTHS["pin"] else None
+
+
 def parse_answers(
     data: bytes, name: str, isp_zone: str, region: str, mapping: dict[str, str] | None = None
 ) -> list[tuple[int, dict[str, Any]]]:
     """(line, fields) for every row; raises DocumentRejected naming every bad row."""
     try:
         raw_rows = _rows(data, name)
-    except (UnicodeDecodeError, ValueError, KeyError, OSError) as exc:
+    except (UnicodeDecodeError, ValueError, KeyError, OSError, csv.Error) as exc:
         raise DocumentRejected(
             name, "malformed_answer", f"cannot read the answer file: {exc}", expected="a CSV or XLSX with a header row"
         ) from exc
@@ -145,6 +195,10 @@ def parse_answers(
             if target and value not in (None, ""):
                 row[target] = str(value).strip()
         if not row:
+            continue
+        unfit = _unfit(row)
+        if unfit:
+            problems.append(f"line {line}: {unfit}")
             continue
         if not row.get("ip") or not row.get("time"):
             problems.append(f"line {line}: ip and time are required")
@@ -166,10 +220,16 @@ def parse_answers(
             continue
         row["time"] = moment
         if row.get("port"):
-            if not str(row["port"]).isdigit() or not 0 <= int(row["port"]) <= 65535:
+            if not _ascii_digits(row["port"]) or not 0 <= int(row["port"]) <= 65535:
                 problems.append(f"line {line}: port {row['port']!r} (expected 0-65535)")
                 continue
             row["port"] = int(row["port"])
+        if row.get("pin"):
+            pin = _pin(row["pin"])
+            if pin is None:
+                problems.append(f"line {line}: pin {row['pin']!r} (expected up to {WIDTHS['pin']} digits)")
+                continue
+            row["pin"] = pin
         for key in ("phone", "alternate_phone"):
             if row.get(key):
                 phone = clean("phone", row[key], Context(phone_region=region))
@@ -193,10 +253,26 @@ def parse_answers(
 
 
 def ingest_answers(
-    engine: Engine, actor: str, path: Path, isp: str | None, region: str, mapping: dict[str, str] | None = None
+    engine: Engine,
+    actor: str,
+    path: Path,
+    isp: str | None,
+    region: str,
+    mapping: dict[str, str] | None = None,
+    limits: XmlLimits | None = None,
 ) -> AnswerSummary:
-    """Store an answer file (byte for byte) and its rows, matched to the requests they answer; or quarantine it."""
-    return ingest_answer_bytes(engine, actor, path.read_bytes(), str(path), isp, region, mapping)
+    """Store an answer file (byte for byte) and its rows, matched to the requests they answer; or quarantine it.
+
+    Like ingest, a file over the document limit is kept (up to the archive limit) and quarantined unparsed, so
+    nothing is lost and nothing huge is parsed; past the archive limit it is refused unread."""
+    limits = limits or XmlLimits()
+    size = path.stat().st_size
+    if size > limits.max_archive_bytes:
+        raise TipfusionError(
+            f"{path}: the file is {size:,} bytes, over the limit of {limits.max_archive_bytes:,} (not read, not "
+            "stored); expected a smaller answer file, or raise TIPFUSION_MAX_ARCHIVE_BYTES"
+        )
+    return ingest_answer_bytes(engine, actor, path.read_bytes(), str(path), isp, region, mapping, limits)
 
 
 def ingest_answer_bytes(
@@ -207,9 +283,11 @@ def ingest_answer_bytes(
     isp: str | None,
     region: str,
     mapping: dict[str, str] | None = None,
+    limits: XmlLimits | None = None,
 ) -> AnswerSummary:
     """`ingest_answers` for bytes already read (an upload), recorded under `name` (`.xlsx` is read as a workbook)."""
     ensure_schema(engine)
+    limits = limits or XmlLimits()
     sha = hashlib.sha256(data).hexdigest()
     with engine.connect() as conn:
         requests = conn.execute(select(isp_requests).where(isp_requests.c.status != "draft")).all()
@@ -225,6 +303,13 @@ def ingest_answer_bytes(
         )
     zone = _zone(engine, candidates[0].recipient) if isp else "UTC"
     try:
+        if len(data) > limits.max_document_bytes:
+            raise DocumentRejected(
+                name,
+                "too_large",
+                f"the file is {len(data):,} bytes, over the limit of {limits.max_document_bytes:,} (not parsed)",
+                expected="a smaller answer file, or raise TIPFUSION_MAX_DOCUMENT_BYTES",
+            )
         rows = parse_answers(data, name, zone, region, mapping)
         matched = _match(engine, rows, [r.id for r in candidates], name)
     except DocumentRejected as exc:
