@@ -21,7 +21,7 @@ from tipfusion.domain import ParsedReport, QuarantineEntry, SourcePart
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import IngestService, registry
 from tipfusion.ingest.builder import Builder
-from tipfusion.ingest.registry import CERTAIN, NO, Format, ParseContext, Piece
+from tipfusion.ingest.registry import CERTAIN, LIKELY, NO, Format, ParseContext, Piece
 from tipfusion.ingest.sources import LoadedDocument
 from tipfusion.store.tables import audit_events, identifier_observations, quarantine_entries, reports, source_documents
 from tipfusion.synth import generate
@@ -91,6 +91,9 @@ def test_every_format_claims_its_own_fixtures_and_no_others(fixtures: dict[str, 
         if (claimed.name if claimed else None) != label:
             wrong.append(f"{name}: claimed by {claimed.name if claimed else None}, written as {label}")
             continue
+        over = [f.name for f in every.values() if f.sniff(name, data) > f.surest]
+        if over:  # classify stops early trusting `surest`: a sniff above it could lose to a less sure format
+            wrong.append(f"{name}: {over} sniff surer than their `surest`")
         own = every[label].sniff(name, data) if label else NO
         rivals = [f.name for f in every.values() if f.name != label and f.sniff(name, data) >= max(own, 1e-9)]
         if rivals:
@@ -162,7 +165,9 @@ def _toy_fields(data: bytes) -> dict[str, str]:
     return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines) if k.strip()}
 
 
-TOY = Format("tiptxt", "report", "a toy plain-text tip", _toy_sniff, _toy_split, _toy_parse, part_role="tiptxt")
+TOY = Format(
+    "tiptxt", "report", "a toy plain-text tip", _toy_sniff, _toy_split, _toy_parse, part_role="tiptxt", surest=CERTAIN
+)
 
 
 def test_a_registered_format_is_ingested_like_the_built_ins(engine: Engine, settings: Settings, tmp_path: Path) -> None:
@@ -218,3 +223,15 @@ def test_a_quarantine_entry_names_the_file_not_the_piece() -> None:
     assert "format" not in entry.row() and entry.row()["report_id"] == 9
     waiting = QuarantineEntry.waiting("b" * 64, "f.xml", "F1", 9, "its report has not arrived yet", 5, "x")
     assert not waiting.rejected and waiting.key == ("b" * 64, "F1", "orphan_file_details")
+
+
+def test_a_surer_format_wins_over_an_earlier_one_and_ties_go_to_the_earlier() -> None:
+    def magic(_name: str, data: bytes) -> float:
+        return CERTAIN if data.startswith(b'{"magic"') else LIKELY if data.startswith(b"{") else NO
+
+    surer = Format("magic_json", "report", "JSON with a magic key", magic, surest=CERTAIN)
+    with registry.registered(surer, order=999):
+        assert registry.classify("a.json", b'{"magic": 1}') is surer
+        plain = registry.classify("b.json", b'{"reportId": 1}')
+        assert plain is not None and plain.name == "ncmec_json"  # equally sure: the earlier format keeps it
+    assert registry.classify("a.json", b'{"magic": 1}') == registry.get("ncmec_json")

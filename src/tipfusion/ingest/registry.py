@@ -78,6 +78,7 @@ class Format:
     split: Callable[[LoadedDocument, XmlLimits], list[Piece | DocumentRejected]] = _whole
     parse: Callable[[Any, ParseContext], Any] = _no_parse  # a piece's payload → typed records
     part_role: str | None = None  # the role its pieces take in a report's composition (report_parts.role)
+    surest: float = LIKELY  # the most its sniff ever says: classify stops once no format left can say more
 
 
 _EXTRA: dict[str, tuple[int, Format]] = {}
@@ -103,11 +104,13 @@ def registered(fmt: Format, order: int = 100) -> Iterator[Format]:
     start-up). Parsing in worker processes finds only the built-ins, so such a format's reports parse in-process."""
     _EXTRA[fmt.name] = (order, fmt)
     formats.cache_clear()
+    _sniffing_order.cache_clear()
     try:
         yield fmt
     finally:
         _EXTRA.pop(fmt.name, None)
         formats.cache_clear()
+        _sniffing_order.cache_clear()
 
 
 def get(name: str) -> Format:
@@ -123,15 +126,21 @@ def classify(name: str, data: bytes, roles: frozenset[str] = INGEST_ROLES) -> Fo
     """The format most sure the document is its own (ties to the earlier one); None when none claims it."""
     best: Format | None = None
     best_score = NO
-    for fmt in formats().values():
-        if fmt.role not in roles:
-            continue
+    for fmt, later in _sniffing_order(roles):
         score = fmt.sniff(name, data)
         if score > best_score:
             best, best_score = fmt, score
-            if score >= CERTAIN:
-                break
+        if best is not None and best_score >= later:  # no format left can be surer: an XML report is not also
+            break  # asked whether it is a lead list
+    _forget_root()
     return best
+
+
+@cache
+def _sniffing_order(roles: frozenset[str]) -> tuple[tuple[Format, float], ...]:
+    """The formats of these roles in order, each with the surest any format after it can be."""
+    chosen = [fmt for fmt in formats().values() if fmt.role in roles]
+    return tuple((fmt, max((f.surest for f in chosen[i + 1 :]), default=NO)) for i, fmt in enumerate(chosen))
 
 
 def unclaimed(name: str, data: bytes) -> DocumentRejected:
@@ -158,6 +167,24 @@ def _looks_xml(data: bytes) -> bool:
     return data[:64].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
+_last_root: tuple[bytes | None, str | None] = (None, None)
+
+
 def xml_root(data: bytes) -> str | None:
-    """The root element's local name when the document starts like XML (after a BOM and blank space), else None."""
-    return sniff_root(data) if _looks_xml(data) else None
+    """The root element's local name when the document starts like XML (after a BOM and blank space), else None.
+
+    Several formats ask of the same document (a <report>? a <fileDetails>?): the answer is kept while `classify`
+    asks (one tuple, replaced whole, so threads never see half of one) and the document is read once."""
+    global _last_root
+    held, root = _last_root
+    if held is data:
+        return root
+    root = sniff_root(data) if _looks_xml(data) else None
+    _last_root = (data, root)
+    return root
+
+
+def _forget_root() -> None:
+    """Let the last document go (it may be large) once it is classified."""
+    global _last_root
+    _last_root = (None, None)

@@ -23,4 +23,6 @@ def sniff(name: str, data: bytes) -> float:
     return NO
 
 
-FORMAT = Format("reference_data", "reference", "reference data for enrich and jurisdictions (not tips)", sniff)
+FORMAT = Format(
+    "reference_data", "reference", "reference data for enrich and jurisdictions (not tips)", sniff, surest=CERTAIN
+)

@@ -14,4 +14,10 @@ def sniff(name: str, data: bytes) -> float:
     return CERTAIN if base_name(name) == SYNTHETIC_MARKER or data.startswith(TRUTH_HEADER) else NO
 
 
-FORMAT = Format("synthetic_marker", "marker", "the synthetic-data marker or ground truth of a generated batch", sniff)
+FORMAT = Format(
+    "synthetic_marker",
+    "marker",
+    "the synthetic-data marker or ground truth of a generated batch",
+    sniff,
+    surest=CERTAIN,
+)

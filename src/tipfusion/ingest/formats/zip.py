@@ -11,4 +11,4 @@ def sniff(_name: str, data: bytes) -> float:
     return CERTAIN if data[:4] in (b"PK\x03\x04", b"PK\x05\x06") else NO
 
 
-FORMAT = Format("zip", "container", "a zip batch (its members are ingested one by one)", sniff)
+FORMAT = Format("zip", "container", "a zip batch (its members are ingested one by one)", sniff, surest=CERTAIN)
