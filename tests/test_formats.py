@@ -235,3 +235,15 @@ def test_a_surer_format_wins_over_an_earlier_one_and_ties_go_to_the_earlier() ->
         plain = registry.classify("b.json", b'{"reportId": 1}')
         assert plain is not None and plain.name == "ncmec_json"  # equally sure: the earlier format keeps it
     assert registry.classify("a.json", b'{"magic": 1}') == registry.get("ncmec_json")
+
+
+def test_a_damaged_spreadsheet_answer_is_rejected_not_a_crash() -> None:
+    """Found by the reliability suite: a damaged XLSX raised BadZipFile out of the answer command."""
+    context = ParseContext("answer.xlsx", "0" * 64, "IN", XmlLimits())
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    for damaged in (b"PK\x03\x04" + b"\x00" * 40, archive.getvalue()[:-30]):
+        with pytest.raises(DocumentRejected) as caught:
+            registry.get("isp_answer").parse(damaged, context)
+        assert caught.value.reason == "malformed_answer"

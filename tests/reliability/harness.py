@@ -219,7 +219,6 @@ KNOWN_DEFECTS = [
     (r"FileNotFoundError", "issue 14 §1/§3: a dangling symlink in the batch"),
     (r"field larger than field limit", "found by this suite: a leads CSV field over the csv module's 128 KiB limit"),
     (r"cannot contain NUL", "found by this suite: a NUL byte in a leads CSV value (PostgreSQL text)"),
-    (r"BadZipFile", "found by this suite: a damaged XLSX ISP answer (requests/answers.py reads it unguarded)"),
     (r"NumericValueOutOfRange|out of range", "found by this suite: an ISP answer's PIN beyond the column (PostgreSQL)"),
 ]
 

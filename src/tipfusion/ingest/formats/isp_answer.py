@@ -90,7 +90,7 @@ def parse_answers(
     """(line, fields) for every row; raises DocumentRejected naming every bad row."""
     try:
         raw_rows = _rows(data, name)
-    except (UnicodeDecodeError, ValueError, KeyError, OSError) as exc:
+    except Exception as exc:  # a damaged spreadsheet fails in many ways (BadZipFile, a bad CRC, …): all mean unreadable
         raise DocumentRejected(
             name, "malformed_answer", f"cannot read the answer file: {exc}", expected="a CSV or XLSX with a header row"
         ) from exc
