@@ -205,7 +205,7 @@ def test_a_registered_format_is_ingested_like_the_built_ins(engine: Engine, sett
             e.details for e in conn.execute(select(audit_events).where(audit_events.c.action == "document.quarantined"))
         ]
     assert tuple(email) == ("toy.person@example.com", "reported")
-    assert (entry.source_name, entry.element) == (str(batch / "broken.txt"), "reportId")
+    assert (entry.source_name, entry.element, entry.format) == (str(batch / "broken.txt"), "reportId", "tiptxt")
     assert any(_details(d).get("format") == "tiptxt" for d in details)  # the audit names the format it was read as
 
 
@@ -220,7 +220,7 @@ def test_a_quarantine_entry_names_the_file_not_the_piece() -> None:
     entry = QuarantineEntry.of(error, "a" * 64, 5, pointer="3", fmt="ncmec_json")
     assert (entry.source_name, entry.pointer, entry.format, entry.rejected) == ("batch.json", "3", "ncmec_json", True)
     assert entry.describe() == "batch.json:7: invalid_ip: not an IP [element ipAddress]"
-    assert "format" not in entry.row() and entry.row()["report_id"] == 9
+    assert (entry.row()["format"], entry.row()["report_id"]) == ("ncmec_json", 9)
     waiting = QuarantineEntry.waiting("b" * 64, "f.xml", "F1", 9, "its report has not arrived yet", 5, "x")
     assert not waiting.rejected and waiting.key == ("b" * 64, "F1", "orphan_file_details")
 

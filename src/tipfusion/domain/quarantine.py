@@ -77,11 +77,12 @@ class QuarantineEntry:
         return self.source_sha256, self.pointer, self.reason
 
     def row(self) -> dict[str, Any]:
-        """The columns of quarantine_entries (the format is named in the audit record and the source's own row)."""
+        """The columns of quarantine_entries."""
         return {
             "run_id": self.run_id,
             "source_sha256": self.source_sha256,
             "source_name": self.source_name,
+            "format": self.format,
             "pointer": self.pointer,
             "report_id": self.report_id,
             "reason": self.reason,
