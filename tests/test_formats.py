@@ -131,6 +131,8 @@ def test_only_the_roles_ingest_lands_are_classified_by_ingest() -> None:
     rejected = registry.unclaimed("a.csv", ANSWER_CSV)
     assert rejected.reason == "unrecognised_format"
     assert registry.unclaimed("x.xml", b"<html/>").reason == "wrong_root"
+    with registry.registered(TOY):  # what ingest would take is listed from the registry: a new format is named
+        assert "a toy plain-text tip" in str(registry.unclaimed("a.bin", b"?").expected)
 
 
 # -- a format added by one object --------------------------------------------------------------------------------

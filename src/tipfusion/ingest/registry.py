@@ -150,11 +150,12 @@ def unclaimed(name: str, data: bytes) -> DocumentRejected:
         return DocumentRejected(
             name, "wrong_root", f"XML root element is <{root}>", element=root, expected="<report> or <fileDetails>"
         )
+    landed = [f.description for f in formats().values() if f.role in {"report", "file_details", "leads"}]
     return DocumentRejected(
         name,
         "unrecognised_format",
-        "not an ESP XML report, fileDetails, NCMEC JSON or leads CSV",
-        expected="<report>/<fileDetails> XML, police JSON, or a CSV with lead_ref,kind,value",
+        "not a format tipfusion ingests",
+        expected="one of: " + "; ".join(landed),
     )
 
 
