@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,11 @@ def test_a_registered_format_is_ingested_like_the_built_ins(engine: Engine, sett
     with registry.registered(TOY):
         first = IngestService(engine, settings, "tester").ingest_paths([batch])
         again = IngestService(engine, settings, "tester").ingest_paths([batch])
+        # parser processes would not know the toy: asked for them, ingest still parses it here
+        (batch / "tip-2.txt").write_bytes(TOY_MAGIC + b"reportId: 700000002\nemail: other@example.com\n")
+        workers = IngestService(engine, replace(settings, ingest_workers=2), "tester").ingest_paths([batch])
+        (batch / "tip-2.txt").unlink()
+    assert (workers.accepted, workers.quarantined) == (1, 1)
     assert "tiptxt" not in registry.formats()
     assert (first.accepted, first.quarantined) == (2, 1)  # the toy tip lands; the one without a reportId does not
     assert (again.accepted, again.duplicates, again.new_documents) == (0, 2, 0)  # re-ingest changes nothing

@@ -101,7 +101,8 @@ def formats() -> dict[str, Format]:
 @contextmanager
 def registered(fmt: Format, order: int = 100) -> Iterator[Format]:
     """Register a format defined outside `tipfusion.ingest.formats` while the block runs (a test, a deployment's
-    start-up). Parsing in worker processes finds only the built-ins, so such a format's reports parse in-process."""
+    start-up). Worker processes find only the built-ins, so ingest parses a batch holding such a format's reports
+    in-process (`all_in_workers`)."""
     _EXTRA[fmt.name] = (order, fmt)
     formats.cache_clear()
     _sniffing_order.cache_clear()
@@ -111,6 +112,11 @@ def registered(fmt: Format, order: int = 100) -> Iterator[Format]:
         _EXTRA.pop(fmt.name, None)
         formats.cache_clear()
         _sniffing_order.cache_clear()
+
+
+def all_in_workers() -> bool:
+    """Whether a parser process (which imports `tipfusion.ingest.formats` afresh) knows every registered format."""
+    return not _EXTRA
 
 
 def get(name: str) -> Format:

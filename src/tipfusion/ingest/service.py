@@ -312,6 +312,8 @@ class IngestService:
 
     def _workers(self, units: int) -> int:
         """Worker processes for parsing: none for small batches, where starting them costs more than it saves."""
+        if not registry.all_in_workers():
+            return 0  # a format registered in this process only (its reports, or a held version's): parsed here
         if self.settings.ingest_workers >= 0:
             return self.settings.ingest_workers
         if units < 4 * self.settings.reports_per_transaction:
