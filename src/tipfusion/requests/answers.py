@@ -12,60 +12,29 @@ strongest routing evidence (the subscriber's address, located by its PIN).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from openpyxl import load_workbook
 from sqlalchemy import Engine, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import XmlLimits
-from tipfusion.errors import DocumentRejected, TipfusionError, rows_rejected
-from tipfusion.normalise import Context, clean
-from tipfusion.normalise.timestamps import ImpossibleTime, parse_timestamp
+from tipfusion.domain import QuarantineEntry
+from tipfusion.errors import DocumentRejected, TipfusionError
+from tipfusion.ingest.failures import quarantined_events
+from tipfusion.ingest.formats.isp_answer import FORMAT as ANSWER
+from tipfusion.ingest.formats.isp_answer import SUBSCRIBER_FIELDS
+from tipfusion.ingest.registry import ParseContext
 from tipfusion.store import repository as repo
 from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
 from tipfusion.store.tables import isp_answers, isp_request_items, isp_requests
 
-FIELDS = (
-    "ip",
-    "port",
-    "time",
-    "subscriber_name",
-    "address",
-    "pin",
-    "phone",
-    "alternate_phone",
-    "email",
-    "id_document_type",
-    "id_document_number",
-    "connection_type",
-)
-ALIASES = {
-    "ip_address": "ip",
-    "connection": "connection_type",
-    "source_port": "port",
-    "date_time": "time",
-    "datetime": "time",
-    "session_time": "time",
-    "time_isp_zone": "time",
-    "name": "subscriber_name",
-    "mobile": "phone",
-    "alt_phone": "alternate_phone",
-    "id_type": "id_document_type",
-    "id_number": "id_document_number",
-    "pincode": "pin",
-    "pin_code": "pin",
-}
+# the isp_answers columns: which request item a row answers, then the subscriber fields the answer format reads
 ANSWER_COLUMNS = (
     "request_id",
     "item",
@@ -73,15 +42,7 @@ ANSWER_COLUMNS = (
     "ip",
     "port",
     "observed_at",
-    "subscriber_name",
-    "address",
-    "pin",
-    "phone",
-    "alternate_phone",
-    "email",
-    "id_document_type",
-    "id_document_number",
-    "connection_type",
+    *SUBSCRIBER_FIELDS,
     "source_sha256",
     "line",
     "received_at",
@@ -108,148 +69,6 @@ class AnswerSummary:
     requests: list[str]
     matched: list[MatchedRow] = field(default_factory=list)
     already_stored: bool = False  # the same bytes were stored before: nothing was added (re-ingest is a no-op)
-
-
-def _rows(data: bytes, name: str) -> list[dict[str, Any]]:
-    if name.lower().endswith(".xlsx"):
-        try:
-            return _xlsx_rows(data)
-        except Exception as exc:  # openpyxl over hostile bytes: zip, XML and cell errors of every kind
-            raise DocumentRejected(
-                name,
-                "malformed_answer",
-                f"cannot read the workbook: {type(exc).__name__}: {_printable(str(exc))}",
-                expected="a complete, readable .xlsx workbook (not password-protected) with a header row",
-            ) from exc
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-
-
-def _xlsx_rows(data: bytes) -> list[dict[str, Any]]:
-    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    sheet = book.active
-    if sheet is None:
-        raise ValueError("the workbook has no sheet")
-    values = list(sheet.iter_rows(values_only=True))
-    header = [str(h or "").strip() for h in values[0]] if values else []
-    return [dict(zip(header, row, strict=False)) for row in values[1:]]
-
-
-def _printable(text: str) -> str:
-    """A library's message may quote the file's bytes: no NUL (PostgreSQL text refuses it), no control characters."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:300]
-
-
-def _field(column: str, mapping: dict[str, str]) -> str | None:
-    if column in mapping:
-        return mapping[column]
-    key = column.strip().lower().replace(" ", "_").replace("-", "_")
-    key = ALIASES.get(key, key)
-    return key if key in FIELDS else None
-
-
-# the stored width of each text field (the column's length): a longer value is refused at parse time, by its line,
-# rather than by PostgreSQL at insert time (SQLite would keep it whole)
-WIDTHS: dict[str, int] = {
-    name: length
-    for name in FIELDS
-    if name in isp_answers.c and (length := getattr(isp_answers.c[name].type, "length", None))
-}
-
-
-def _unfit(row: dict[str, str]) -> str | None:
-    """Why a row's values cannot be stored as they are (a NUL byte, a value wider than its column), or None."""
-    for key, value in row.items():
-        if "\x00" in value:
-            return f"{key} contains a NUL byte (0x00)"
-        if key != "pin" and key in WIDTHS and len(value) > WIDTHS[key]:
-            return f"{key} is {len(value):,} characters (expected at most {WIDTHS[key]})"
-    return None
-
-
-def _ascii_digits(value: str) -> bool:
-    """`str.isdigit` also accepts '²' and '٣', which `int` then refuses or reads as another number."""
-    return value.isascii() and value.isdigit()
-
-
-def _pin(value: str) -> str | None:
-    """A postal code in ASCII digits (full-width or other decimal digits read as theirs, spaces dropped), or None."""
-    digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in value if not c.isspace())
-    return digits if _ascii_digits(digits) and len(digits) <= WIDTHS["pin"] else None
-
-
-def parse_answers(
-    data: bytes, name: str, isp_zone: str, region: str, mapping: dict[str, str] | None = None
-) -> list[tuple[int, dict[str, Any]]]:
-    """(line, fields) for every row; raises DocumentRejected naming every bad row."""
-    try:
-        raw_rows = _rows(data, name)
-    except (UnicodeDecodeError, ValueError, KeyError, OSError, csv.Error) as exc:
-        raise DocumentRejected(
-            name, "malformed_answer", f"cannot read the answer file: {exc}", expected="a CSV or XLSX with a header row"
-        ) from exc
-    out, problems = [], []
-    for line, raw in enumerate(raw_rows, start=2):
-        row: dict[str, Any] = {}
-        for column, value in raw.items():
-            target = _field(str(column or ""), mapping or {})
-            if target and value not in (None, ""):
-                row[target] = str(value).strip()
-        if not row:
-            continue
-        unfit = _unfit(row)
-        if unfit:
-            problems.append(f"line {line}: {unfit}")
-            continue
-        if not row.get("ip") or not row.get("time"):
-            problems.append(f"line {line}: ip and time are required")
-            continue
-        ip = clean("ip", row["ip"])
-        if ip is None or not ip.valid:
-            problems.append(f"line {line}: ip {row['ip']!r} is not an IP address")
-            continue
-        row["ip"] = ip.value
-        try:
-            parsed = parse_timestamp(row["time"])
-            moment = (
-                parsed.utc
-                if parsed.had_zone
-                else datetime.fromisoformat(row["time"]).replace(tzinfo=ZoneInfo(isp_zone)).astimezone(UTC)
-            )
-        except (ImpossibleTime, ValueError) as exc:
-            problems.append(f"line {line}: time {row['time']!r}: {exc}")
-            continue
-        row["time"] = moment
-        if row.get("port"):
-            if not _ascii_digits(row["port"]) or not 0 <= int(row["port"]) <= 65535:
-                problems.append(f"line {line}: port {row['port']!r} (expected 0-65535)")
-                continue
-            row["port"] = int(row["port"])
-        if row.get("pin"):
-            pin = _pin(row["pin"])
-            if pin is None:
-                problems.append(f"line {line}: pin {row['pin']!r} (expected up to {WIDTHS['pin']} digits)")
-                continue
-            row["pin"] = pin
-        for key in ("phone", "alternate_phone"):
-            if row.get(key):
-                phone = clean("phone", row[key], Context(phone_region=region))
-                if phone is None or not phone.valid:
-                    problems.append(f"line {line}: {key} {row[key]!r} is not a valid phone number")
-                    break
-                row[key] = phone.value
-        else:
-            if row.get("email"):
-                email = clean("email", row["email"])
-                if email is None or not email.valid:
-                    problems.append(f"line {line}: email {row['email']!r} is not an email address")
-                    continue
-                row["email"] = email.canonical
-            out.append((line, row))
-    if problems:
-        raise rows_rejected(name, problems)
-    if not out:
-        raise DocumentRejected(name, "empty", "no answer rows", expected="at least one row after the header")
-    return out
 
 
 def ingest_answers(
@@ -302,6 +121,7 @@ def ingest_answer_bytes(
             expected="a request marked sent (tipfusion requests sent ID)",
         )
     zone = _zone(engine, candidates[0].recipient) if isp else "UTC"
+    options = {"zone": zone, "mapping": mapping or {}}
     try:
         if len(data) > limits.max_document_bytes:
             raise DocumentRejected(
@@ -310,33 +130,17 @@ def ingest_answer_bytes(
                 f"the file is {len(data):,} bytes, over the limit of {limits.max_document_bytes:,} (not parsed)",
                 expected="a smaller answer file, or raise TIPFUSION_MAX_DOCUMENT_BYTES",
             )
-        rows = parse_answers(data, name, zone, region, mapping)
+        rows = ANSWER.parse(data, ParseContext(name, sha, region, limits, options=options))
         matched = _match(engine, rows, [r.id for r in candidates], name)
     except DocumentRejected as exc:
         with engine.begin() as conn:
-            repo.store_sources(conn, [repo.SourceRow(sha, name, data, "isp_answer")], run_id=0)
-            repo.add_quarantine(
-                conn,
-                [
-                    {
-                        "run_id": 0,
-                        "source_sha256": sha,
-                        "source_name": name,
-                        "reason": exc.reason,
-                        "message": exc.message,
-                        "expected": exc.expected,
-                    }
-                ],
-            )
-            append(
-                conn,
-                actor,
-                [AuditEvent("document.quarantined", "source_document", sha, {"name": name, "reason": exc.reason})],
-            )
+            repo.store_sources(conn, [repo.SourceRow(sha, name, data, ANSWER.name)], run_id=0)
+            fresh = repo.add_quarantine(conn, [QuarantineEntry.of(exc, sha, 0, fmt=ANSWER.name)])
+            append(conn, actor, quarantined_events(fresh))
         raise
     stamp = now()
     with engine.begin() as conn:
-        repo.store_sources(conn, [repo.SourceRow(sha, name, data, "isp_answer")], run_id=0)
+        repo.store_sources(conn, [repo.SourceRow(sha, name, data, ANSWER.name)], run_id=0)
         insert_rows(
             conn,
             isp_answers,

@@ -251,6 +251,7 @@ quarantine_entries = Table(
     Column("source_sha256", String(64), nullable=False),
     Column("source_name", Text, nullable=False),
     Column("pointer", Text, comment="which unit inside the source (JSON index), if any"),
+    Column("format", String(30), comment="the input format it was read as; empty when no format claimed it"),
     Column("report_id", BigInteger),
     Column("reason", String(40), nullable=False),
     Column("message", Text, nullable=False),
