@@ -65,9 +65,10 @@ def child_pdq(files: int, bank_size: int, how: str) -> dict[str, Any]:
             "planted_expected": expected if files >= PLANTED else None, "peak_mb": _peak()}  # fmt: skip
 
 
-def _store_url(tmp: str, postgres: str | None) -> str:
+def _store_url(tmp: str, postgres: str | None) -> tuple[str, str | None]:
+    """(URL, PostgreSQL schema to drop afterwards)."""
     if not postgres:
-        return f"sqlite:///{Path(tmp) / 'store.db'}"
+        return f"sqlite:///{Path(tmp) / 'store.db'}", None
     from sqlalchemy import text
 
     from tipfusion.store.db import make_engine
@@ -75,7 +76,17 @@ def _store_url(tmp: str, postgres: str | None) -> str:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     with make_engine(postgres).begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    return f"{postgres}?options=-csearch_path%3D{schema}"
+    return f"{postgres}?options=-csearch_path%3D{schema}", schema
+
+
+def _drop(postgres: str | None, schema: str | None) -> None:
+    if postgres and schema:
+        from sqlalchemy import text
+
+        from tipfusion.store.db import make_engine
+
+        with make_engine(postgres).begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 def child_exact(files: int, bank_size: int, postgres: str | None) -> dict[str, Any]:
@@ -91,7 +102,7 @@ def child_exact(files: int, bank_size: int, postgres: str | None) -> dict[str, A
         return hashlib.md5(f"SYNTHETIC {i}".encode()).hexdigest()
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = _store_url(tmp, postgres)
+        url, schema = _store_url(tmp, postgres)
         engine = make_engine(url)
         upgrade(engine)
         columns = ("report_id", "version", "is_current", "file_ordinal", "kind", "value", "canonical", "raw",
@@ -124,6 +135,7 @@ def child_exact(files: int, bank_size: int, postgres: str | None) -> dict[str, A
             floor = len(held & listed_values)
             floor_seconds = time.perf_counter() - started
         engine.dispose()
+        _drop(postgres, schema)
     return {"import_seconds": import_seconds, "entries": summary.entries_added, "join_seconds": join_seconds,
             "matched": matched, "floor_seconds": floor_seconds, "floor_matched": floor, "peak_mb": _peak()}  # fmt: skip
 
