@@ -17,11 +17,11 @@ config_app = typer.Typer(no_args_is_help=True, help="The unit's settings: what i
 def config_show(
     ctx: typer.Context,
     section: Annotated[
-        str | None, typer.Argument(help="link, triage, routing or deadlines (default: all four)")
+        str | None, typer.Argument(help="link, triage, routing, deadlines or sessions (default: all)")
     ] = None,
 ) -> None:
-    """Every `[link]`, `[triage]`, `[routing]` and `[deadlines]` value in effect: default, the settings file
-    (TIPFUSION_CONFIG) or a TIPFUSION_SECTION__KEY variable."""
+    """Every `[link]`, `[triage]`, `[routing]`, `[deadlines]` and `[sessions]` value in effect: default, the
+    settings file (TIPFUSION_CONFIG) or a TIPFUSION_SECTION__KEY variable."""
     from tipfusion.tuning import SECTIONS, flatten
 
     app: AppContext = ctx.obj

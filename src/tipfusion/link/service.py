@@ -28,7 +28,7 @@ from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.store.bulk import insert_rows, rows_of
-from tipfusion.store.db import ensure_schema
+from tipfusion.store.db import ensure_schema, snapshot
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
     link_aliases,
@@ -173,7 +173,7 @@ class LinkService:
                     .returning(link_runs.c.id)
                 ).scalar_one()
             )
-        with self.engine.connect() as conn:
+        with snapshot(self.engine) as conn:  # the reports and all about them as of one moment
             data = load_input(conn)
             overrides = list(conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True))))
         timings["extract"] = time.perf_counter() - started

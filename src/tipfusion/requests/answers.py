@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,11 +86,26 @@ ANSWER_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class MatchedRow:
+    """One answer row and the request item it answers (what the web page lists after an upload)."""
+
+    line: int
+    reference: str
+    item: int
+    ip: str
+    port: int | None
+    observed_at: datetime
+    named: bool  # the row names a subscriber
+
+
 @dataclass
 class AnswerSummary:
     file: str
     rows: int
     requests: list[str]
+    matched: list[MatchedRow] = field(default_factory=list)
+    already_stored: bool = False  # the same bytes were stored before: nothing was added (re-ingest is a no-op)
 
 
 def _rows(data: bytes, name: str) -> list[dict[str, Any]]:
@@ -181,33 +196,47 @@ def ingest_answers(
     engine: Engine, actor: str, path: Path, isp: str | None, region: str, mapping: dict[str, str] | None = None
 ) -> AnswerSummary:
     """Store an answer file (byte for byte) and its rows, matched to the requests they answer; or quarantine it."""
+    return ingest_answer_bytes(engine, actor, path.read_bytes(), str(path), isp, region, mapping)
+
+
+def ingest_answer_bytes(
+    engine: Engine,
+    actor: str,
+    data: bytes,
+    name: str,
+    isp: str | None,
+    region: str,
+    mapping: dict[str, str] | None = None,
+) -> AnswerSummary:
+    """`ingest_answers` for bytes already read (an upload), recorded under `name` (`.xlsx` is read as a workbook)."""
     ensure_schema(engine)
-    data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     with engine.connect() as conn:
         requests = conn.execute(select(isp_requests).where(isp_requests.c.status != "draft")).all()
+        if conn.execute(select(isp_answers.c.id).where(isp_answers.c.source_sha256 == sha).limit(1)).first():
+            return AnswerSummary(name, 0, [], already_stored=True)
     candidates = [r for r in requests if isp is None or r.recipient == isp]
     if not candidates:
         raise DocumentRejected(
-            str(path),
+            name,
             "no_request",
             f"no sent request to {isp or 'any ISP'} to match",
             expected="a request marked sent (tipfusion requests sent ID)",
         )
     zone = _zone(engine, candidates[0].recipient) if isp else "UTC"
     try:
-        rows = parse_answers(data, str(path), zone, region, mapping)
-        matched = _match(engine, rows, [r.id for r in candidates], str(path))
+        rows = parse_answers(data, name, zone, region, mapping)
+        matched = _match(engine, rows, [r.id for r in candidates], name)
     except DocumentRejected as exc:
         with engine.begin() as conn:
-            repo.store_sources(conn, [repo.SourceRow(sha, str(path), data, "isp_answer")], run_id=0)
+            repo.store_sources(conn, [repo.SourceRow(sha, name, data, "isp_answer")], run_id=0)
             repo.add_quarantine(
                 conn,
                 [
                     {
                         "run_id": 0,
                         "source_sha256": sha,
-                        "source_name": str(path),
+                        "source_name": name,
                         "reason": exc.reason,
                         "message": exc.message,
                         "expected": exc.expected,
@@ -217,12 +246,12 @@ def ingest_answers(
             append(
                 conn,
                 actor,
-                [AuditEvent("document.quarantined", "source_document", sha, {"name": str(path), "reason": exc.reason})],
+                [AuditEvent("document.quarantined", "source_document", sha, {"name": name, "reason": exc.reason})],
             )
         raise
     stamp = now()
     with engine.begin() as conn:
-        repo.store_sources(conn, [repo.SourceRow(sha, str(path), data, "isp_answer")], run_id=0)
+        repo.store_sources(conn, [repo.SourceRow(sha, name, data, "isp_answer")], run_id=0)
         insert_rows(
             conn,
             isp_answers,
@@ -257,12 +286,22 @@ def ingest_answers(
         append(
             conn,
             actor,
-            [
-                AuditEvent("request.answered", "isp_request", ref, {"file": str(path), "sha256": sha})
-                for ref in references
-            ],
+            [AuditEvent("request.answered", "isp_request", ref, {"file": name, "sha256": sha}) for ref in references],
         )
-    return AnswerSummary(str(path), len(matched), references)
+    by_id = {r.id: r.reference for r in requests}
+    rows_matched = [
+        MatchedRow(
+            line,
+            by_id[item.request_id],
+            int(item.item),
+            item.ip,
+            item.port,
+            item.observed_at,
+            bool(row.get("subscriber_name")),
+        )
+        for line, row, item in matched
+    ]
+    return AnswerSummary(name, len(matched), references, rows_matched)
 
 
 def _zone(engine: Engine, recipient: str) -> str:

@@ -513,6 +513,7 @@ isp_requests = Table(
     Column("output_dir", Text, nullable=False),
     Column("files", JsonType, nullable=False, comment="file name → SHA-256 of every part written"),
     Column("actor", String(200), nullable=False),
+    Column("sent_reference", Text, comment="how it went out: the e-mail's message id, the dispatch register entry"),
 )
 
 isp_request_items = Table(
@@ -702,6 +703,16 @@ user_sessions = Table(
     ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
     Index("ix_user_sessions_user", "user_id"),
     comment="server-side sessions: logging out or disabling an account ends them at once",
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("client", String(64), primary_key=True, comment="the client address failed logins came from"),
+    Column("window_start", UTCDateTime, nullable=False, comment="the counting window began then"),
+    Column("failures", Integer, nullable=False, comment="failed logins from it within the window, any account"),
+    Column("blocked_until", UTCDateTime, comment="logins from it are refused until then"),
+    comment="per-address login throttling (kept in the store so every server worker sees it)",
 )
 
 api_tokens = Table(
