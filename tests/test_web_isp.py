@@ -156,7 +156,14 @@ def test_the_analyst_builds_downloads_sends_and_takes_an_answer(client_for: Any,
     assert "quarantined" in shown and "unmatched rows" in shown and "was not asked" in shown
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(quarantine_entries)).scalar_one() == held + 1
+        entry = conn.execute(select(func.max(quarantine_entries.c.id))).scalar_one()
     assert _row(engine, request_id).status == "sent"
+    # the ingest's retry does not feed an ISP answer to the report ingest: it says where the answer goes instead
+    retried = analyst.post("/ingest/quarantine/retry", data={"csrf_token": analyst.csrf, "entry": [entry]})
+    assert "an ISP answer: import the corrected file" in assert_page(retried)
+    with engine.connect() as conn:
+        status = conn.execute(select(quarantine_entries.c.status).where(quarantine_entries.c.id == entry))
+        assert status.scalar_one() == "open"
 
     # the right answer lands: every row matched to its item, the request answered
     right = _answer_csv(engine, request_id)
