@@ -15,6 +15,7 @@ from collections import defaultdict
 from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
+from tipfusion.enrich.hashlists.service import known_content
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
@@ -127,6 +128,10 @@ def load_input(conn: Connection) -> LinkInput:
             flagged.add((report, ordinal))
     for (report, ordinal), hashes in file_hashes.items():
         data.files.append((report, min(hashes), (report, ordinal) in flagged))
+    # a file on one of the unit's known-content hash lists circulates: it says nothing about who belongs together
+    for (report, ordinal), why in known_content(conn).items():
+        if (report, ordinal) in file_hashes:
+            data.known_files.setdefault(min(file_hashes[(report, ordinal)]), why)
 
     # a lead names a value as the kind it was listed as: it meets the reports' values under the same key
     for lead_ref, listed, value in rows_of(conn, "SELECT lead_ref, kind, canonical FROM lead_identifiers"):

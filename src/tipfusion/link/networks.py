@@ -1,7 +1,7 @@
 """Suspects → networks: a weighted suspect graph and its Leiden communities.
 
 Edges come from shared chat groups/rooms, messages between suspects (one is the other's intended recipient),
-rare files in common (several; one file is weak, a viral or widely circulating file is nothing), and
+rare files in common (several; one file is weak; a viral, widely circulating or known-list file is nothing), and
 membership of the same foreign lead list. Leiden (igraph's built-in, modularity) splits what a single bridging
 account would otherwise glue together; connected components remain available as the coarse view.
 """
@@ -81,7 +81,11 @@ def find_networks(
     for report, key, _ in data.files:
         holders[key].add(suspect_of[report])
     for key, members in holders.items():
-        if key in viral:
+        if key in data.known_files:
+            if len(members) > 1:
+                why = f"{data.known_files[key]}: known circulating content, not a ring's own"
+                suppressed.append(Suppressed("file", key, len(members), why))
+        elif key in viral:
             if len(members) > 1:
                 suppressed.append(Suppressed("file", key, len(members), "flagged viral or meme by the ESP"))
         elif len(members) > settings.file_cap:
