@@ -333,7 +333,7 @@ def import_answer(
         raise FieldErrors({"answer": f"{name}: the file is empty"})
     try:
         summary = ingest_answer_bytes(
-            engine, principal.username, data, name, isp, settings.profile.phone_region, columns
+            engine, principal.username, data, name, isp, settings.profile.phone_region, columns, settings.xml_limits
         )
     except DocumentRejected as rejected:
         if rejected.reason == "no_request":
