@@ -1,4 +1,4 @@
-"""Web pages under concurrent analysts: work queue, search, report page and suspect page latency over loopback.
+"""Web pages under concurrent analysts: work queue, search, report, suspect and ISP requests pages over loopback.
 
     PYTHONPATH=src .venv/bin/python benchmarks/web.py --reports 5000 --requests 200 --sessions 50
     PYTHONPATH=src .venv/bin/python benchmarks/web.py --reports 2000 --workers 1,2   # one process, then two
@@ -7,10 +7,11 @@ Builds a store of --reports synthetic reports through the project's own synth + 
 schema, dropped at the end unless --keep; --sqlite for the embedded store; --store URL --reuse to reuse one built
 earlier), creates an analyst account, starts `tipfusion serve` (uvicorn) on a free 127.0.0.1 port in a subprocess,
 logs --sessions httpx clients in through the login form, then for each page issues exactly --requests requests
-spread over the sessions, all sessions at once. Prints per page: requests, errors (anything but 200), p50/p95/max
-milliseconds as the client saw them, and the server's peak RSS. With --workers 1,2 the same store is served with
-`tipfusion serve --workers N` for each N in turn (the first is the baseline of the run) and a table printed for each;
-peak RSS is then summed over the worker processes. Loopback only: the server never listens elsewhere.
+(the ISP requests overview: a quarter of them) spread over the sessions, all sessions at once. Prints per page:
+requests, errors (anything but 200), p50/p95/max milliseconds as the client saw them, and the server's peak RSS.
+With --workers 1,2 the same store is served with `tipfusion serve --workers N` for each N in turn (the first is the
+baseline of the run) and a table printed for each; peak RSS is then summed over the worker processes. Loopback
+only: the server never listens elsewhere.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ def _targets(url: str, count: int, seed: int) -> tuple[int, dict[str, list[str]]
         ],
         "report page": [f"/reports/{rng.choice(report_ids)}" for _ in range(count)],
         "suspect page": [f"/suspects/{rng.choice(suspect_ids)}" for _ in range(count)],
+        # the ISP requests overview counts every pending sighting in the database: one in four as many requests
+        "ISP requests overview": ["/requests"] * max(1, count // 4),
     }
 
 

@@ -156,7 +156,14 @@ def test_the_analyst_builds_downloads_sends_and_takes_an_answer(client_for: Any,
     assert "quarantined" in shown and "unmatched rows" in shown and "was not asked" in shown
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(quarantine_entries)).scalar_one() == held + 1
+        entry = conn.execute(select(func.max(quarantine_entries.c.id))).scalar_one()
     assert _row(engine, request_id).status == "sent"
+    # the ingest's retry does not feed an ISP answer to the report ingest: it says where the answer goes instead
+    retried = analyst.post("/ingest/quarantine/retry", data={"csrf_token": analyst.csrf, "entry": [entry]})
+    assert "an ISP answer: import the corrected file" in assert_page(retried)
+    with engine.connect() as conn:
+        status = conn.execute(select(quarantine_entries.c.status).where(quarantine_entries.c.id == entry))
+        assert status.scalar_one() == "open"
 
     # the right answer lands: every row matched to its item, the request answered
     right = _answer_csv(engine, request_id)
@@ -276,6 +283,24 @@ def test_output_folders_are_settings(web_store: WebStore, tmp_path: Path) -> Non
     assert [p for p in folder.iterdir() if p.is_dir()], "no package in the configured folder"
 
 
+def test_pending_counts_agree_with_what_a_build_would_ask(web_store: WebStore) -> None:
+    """The overview counts in SQL; the build form groups the sightings in Python (`group_requests`): the same."""
+    from tipfusion.accounts.principal import Principal, Role
+    from tipfusion.requests.isp import group_requests
+    from tipfusion.requests.service import pending_sightings
+    from tipfusion.workplace import isp_requests as service
+
+    analyst = Principal("analyst", Role.ANALYST)
+    overview = service.requests_overview(web_store.engine, analyst)
+    grouped = {r.isp: r for r in group_requests(pending_sightings(web_store.engine), include_unidentifiable=True)}
+    assert {p.isp for p in overview.pending} == set(grouped)
+    for line in overview.pending:
+        form = service.pending_for(web_store.engine, analyst, line.isp)
+        assert line.pending == form.total == len(grouped[line.isp].items), line.isp
+        assert line.proposed == sum(item.ticked for item in form.items), line.isp
+        assert line.log_timezone == form.log_timezone
+
+
 SERVICE_ACTIONS = ("overview", "pending", "build", "page", "part", "folder", "sent", "answer")
 
 
@@ -293,7 +318,7 @@ def test_service_matrix(web_store: WebStore, role: str, tmp_path: Path) -> None:
     analyst = Principal("analyst", Role.ANALYST)
     overview = service.requests_overview(engine, analyst)
     if not overview.requests:  # this test alone: build one to open
-        first = overview.pending[0]
+        first = service.pending_for(engine, analyst, overview.pending[0].isp)
         service.build_for(engine, settings, analyst, tmp_path, first.isp, [first.items[0].key])
         overview = service.requests_overview(engine, analyst)
     isp = overview.pending[0].isp if overview.pending else "x"

@@ -15,7 +15,7 @@ from tipfusion.ingest.service import IngestService, IngestSummary
 from tipfusion.ingest.sources import Item, LoadedDocument, iter_zip
 from tipfusion.store import repository as repo
 from tipfusion.store.db import ensure_schema
-from tipfusion.store.tables import quarantine_entries
+from tipfusion.store.tables import quarantine_entries, source_documents
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,13 @@ def retry(engine: Engine, settings: Settings, actor: str, entry_ids: list[int]) 
                 raise NotFound(f"no quarantine entry {entry_id}")
             if entry.status not in OPEN:
                 results.append(RetryResult(entry_id, "skipped", f"entry is {entry.status}"))
+                continue
+            kind = conn.execute(
+                select(source_documents.c.format).where(source_documents.c.sha256 == entry.source_sha256)
+            ).scalar()
+            if kind == "isp_answer":  # not a report: the ISP's corrected file is imported again instead
+                detail = "an ISP answer: import the corrected file (ISP requests page, tipfusion requests answer)"
+                results.append(RetryResult(entry_id, "skipped", detail))
                 continue
             data = repo.load_blob(conn, entry.source_sha256)
             conn.execute(

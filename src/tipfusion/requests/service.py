@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
@@ -25,7 +25,7 @@ from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.keys.signing import load_signer
-from tipfusion.requests.isp import Sighting, group_requests
+from tipfusion.requests.isp import ASKABLE, Sighting, group_requests
 from tipfusion.requests.letters import CaseLine, LetterContext, case_line, write_request
 from tipfusion.store import repository as repo
 from tipfusion.store.bulk import insert_rows, rows_of
@@ -68,19 +68,26 @@ def sighting_key(sighting: Sighting) -> str:
     return f"{sighting.ip}|{'' if sighting.port is None else sighting.port}|{moment}"
 
 
-def load_sightings(engine: Engine) -> tuple[list[Sighting], set[tuple[str, int | None, str]]]:
+SIGHTINGS_FROM = (
+    "FROM identifier_observations o JOIN ip_enrichments e ON e.ip = o.canonical "
+    "LEFT JOIN report_links r ON r.report_id = o.report_id "
+    f"WHERE o.kind = 'ip' AND o.is_current AND o.valid AND o.origin = 'field' AND {SUSPECT_SIDE_SQL}"
+)
+
+
+def load_sightings(engine: Engine, isp: str | None = None) -> tuple[list[Sighting], set[tuple[str, int | None, str]]]:
+    """The reported person's IP sightings with their ISP (only `isp`'s when given), and what was asked already."""
     sql = (
         "SELECT o.report_id, r.suspect_id, o.canonical, o.port, o.observed_at, o.event_name, e.isp_name, "
-        "e.network_type, e.log_timezone, o.identifiable, o.identifiability_note FROM identifier_observations o "
-        "JOIN ip_enrichments e ON e.ip = o.canonical LEFT JOIN report_links r ON r.report_id = o.report_id "
-        f"WHERE o.kind = 'ip' AND o.is_current AND o.valid AND o.origin = 'field' AND {SUSPECT_SIDE_SQL}"
+        f"e.network_type, e.log_timezone, o.identifiable, o.identifiability_note {SIGHTINGS_FROM}"
     )
     with engine.connect() as conn:
+        rows = rows_of(conn, sql) if isp is None else conn.execute(text(sql + " AND e.isp_name = :isp"), {"isp": isp})
         sightings = [
             Sighting(
-                report, suspect, ip, port, _time(at), event, isp, network, zone, None if ok is None else bool(ok), note
+                report, suspect, ip, port, _time(at), event, name, network, zone, None if ok is None else bool(ok), note
             )
-            for report, suspect, ip, port, at, event, isp, network, zone, ok, note in rows_of(conn, sql)
+            for report, suspect, ip, port, at, event, name, network, zone, ok, note in rows
         ]
         asked = {
             (ip, port, str(_time(at)))
@@ -106,7 +113,7 @@ def build_requests(
     ensure_schema(engine)
     table_path = isp_table or (Path(settings.isp_table) if settings.isp_table else None)
     contacts = load_isp_table(table_path).isps if table_path else {}
-    sightings = pending_sightings(engine, again)
+    sightings = pending_sightings(engine, again, next(iter(isps)) if isps is not None and len(isps) == 1 else None)
     if isps is not None:
         sightings = [s for s in sightings if s.isp in isps]
     if only is not None:
@@ -191,12 +198,30 @@ def build_requests(
     return built
 
 
-def pending_sightings(engine: Engine, again: bool = False) -> list[Sighting]:
-    """The reported person's IP sightings not yet in a request (all of them with `again`)."""
-    sightings, asked = load_sightings(engine)
+def pending_sightings(engine: Engine, again: bool = False, isp: str | None = None) -> list[Sighting]:
+    """The reported person's IP sightings not yet in a request (all of them with `again`; only `isp`'s if given)."""
+    sightings, asked = load_sightings(engine, isp)
     if again:
         return sightings
     return [s for s in sightings if (s.ip, s.port, str(s.observed_at)) not in asked]
+
+
+def pending_counts(engine: Engine) -> list[tuple[str, str, int, int]]:
+    """(ISP, its log zone, sightings still to ask, of which proposed) per ISP, counted in the database: what
+    `group_requests` would ask of the pending sightings (askable networks, a time given, one event once), proposed
+    being all but IPv4 CGNAT sightings without a port. For the overview page, which must not read every sighting."""
+    askable = ", ".join(f"'{kind}'" for kind in sorted(ASKABLE))
+    sql = (
+        "SELECT p.isp, (SELECT min(z.log_timezone) FROM ip_enrichments z WHERE z.isp_name = p.isp), count(*), "
+        "sum(1 - p.unported) FROM (SELECT DISTINCT e.isp_name AS isp, o.canonical, o.port, o.observed_at, "
+        "CASE WHEN e.network_type = 'mobile_cgnat' AND o.port IS NULL AND o.canonical NOT LIKE '%:%' "
+        f"THEN 1 ELSE 0 END AS unported {SIGHTINGS_FROM} AND e.isp_name IS NOT NULL "
+        f"AND e.network_type IN ({askable}) AND o.observed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        "isp_request_items i WHERE i.ip = o.canonical AND i.observed_at = o.observed_at "
+        "AND (i.port = o.port OR (i.port IS NULL AND o.port IS NULL)))) p GROUP BY p.isp ORDER BY p.isp"
+    )
+    with engine.connect() as conn:
+        return [(str(isp), str(zone or "UTC"), int(n), int(m)) for isp, zone, n, m in conn.execute(text(sql))]
 
 
 def _cases(conn: Any, suspect_ids: set[str]) -> tuple[CaseLine, ...]:

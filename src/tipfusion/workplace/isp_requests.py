@@ -31,6 +31,7 @@ from tipfusion.requests.service import (
     build_requests,
     list_requests,
     mark_sent,
+    pending_counts,
     pending_sightings,
     sighting_key,
 )
@@ -41,6 +42,7 @@ from tipfusion.workplace.packages import MEDIA_TYPES, located
 from tipfusion.workplace.scope import deny, require_roles
 
 REQUESTING_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
+FORM_ITEMS = 1000  # sightings listed on one build form (a form of a hundred thousand checkboxes helps no one)
 ANSWER_SUFFIXES = (".csv", ".xlsx")
 
 
@@ -62,13 +64,22 @@ class PendingItem:
 
 @dataclass(frozen=True, slots=True)
 class PendingIsp:
+    """One ISP's sightings still to ask, the first `FORM_ITEMS` of them listed (`total` counts them all)."""
+
     isp: str
     log_timezone: str
     items: list[PendingItem]
+    total: int
 
-    @property
-    def proposed(self) -> int:
-        return sum(1 for item in self.items if item.ticked)
+
+@dataclass(frozen=True, slots=True)
+class PendingCount:
+    """A line of the overview: how much is still to ask of one ISP (counted in the database)."""
+
+    isp: str
+    log_timezone: str
+    pending: int
+    proposed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +100,7 @@ class RequestLine:
 
 @dataclass(frozen=True, slots=True)
 class RequestsOverview:
-    pending: list[PendingIsp]
+    pending: list[PendingCount]
     requests: list[RequestLine]
 
     def count(self, state: str) -> int:
@@ -149,10 +160,9 @@ def _line(row: dict[str, Any]) -> RequestLine:
     )
 
 
-def _pending(engine: Engine, isp: str | None = None) -> list[PendingIsp]:
-    sightings = [s for s in pending_sightings(engine) if isp is None or s.isp == isp]
+def _pending(engine: Engine, isp: str) -> list[PendingIsp]:
     out = []
-    for request in group_requests(sightings, include_unidentifiable=True):
+    for request in group_requests(pending_sightings(engine, isp=isp), include_unidentifiable=True):
         items = [
             PendingItem(
                 sighting_key(item.sighting),
@@ -166,9 +176,9 @@ def _pending(engine: Engine, isp: str | None = None) -> list[PendingIsp]:
                 item.flag,
                 not item.flag.startswith("no source port"),
             )
-            for item in request.items
+            for item in request.items[:FORM_ITEMS]
         ]
-        out.append(PendingIsp(request.isp, request.log_timezone, items))
+        out.append(PendingIsp(request.isp, request.log_timezone, items, len(request.items)))
     return out
 
 
@@ -176,7 +186,8 @@ def requests_overview(engine: Engine, principal: Principal) -> RequestsOverview:
     """Sightings still to be asked, per ISP, and every request with its state (overdue: 72 hours after sending,
     unanswered). Audited as a view of the list."""
     _require(engine, principal, "isp requests")
-    overview = RequestsOverview(_pending(engine), [_line(r) for r in list_requests(engine)])
+    pending = [PendingCount(*counted) for counted in pending_counts(engine)]
+    overview = RequestsOverview(pending, [_line(r) for r in list_requests(engine)])
     details = {"channel": "web", "pending_isps": len(overview.pending), "requests": len(overview.requests)}
     _audit(engine, principal, [AuditEvent("view.list", "list", "isp_requests", details)])
     return overview
@@ -322,7 +333,7 @@ def import_answer(
         raise FieldErrors({"answer": f"{name}: the file is empty"})
     try:
         summary = ingest_answer_bytes(
-            engine, principal.username, data, name, isp, settings.profile.phone_region, columns
+            engine, principal.username, data, name, isp, settings.profile.phone_region, columns, settings.xml_limits
         )
     except DocumentRejected as rejected:
         if rejected.reason == "no_request":
