@@ -27,6 +27,7 @@ from tipfusion.errors import ConfigurationError, InputRefused
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from tipfusion.accounts.principal import Principal
     from tipfusion.cli.identity import Identity
 
 _WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
@@ -86,6 +87,15 @@ class AppContext:
             self.__dict__["_identity"] = cached
         found: Identity = cached[1]
         return found
+
+    @property
+    def principal(self) -> Principal:
+        """Who the scoped services see: the logged-in account, or on a store without accounts the workstation's
+        own user (`os:NAME`), who holds the whole store as before accounts existed."""
+        from tipfusion.accounts.principal import Principal, Role
+
+        found = self.identity.principal
+        return found if found is not None else Principal(username=self.actor, role=Role.ADMIN)
 
     def require_admin(self, what: str, *, unless_self: str | None = None) -> None:
         """On a store with accounts, only an admin (or the account itself, where `unless_self` names it) may do this."""
@@ -316,6 +326,12 @@ def _width(out: Console, column: Column) -> int:
     return max(out.render_str(text).cell_len for text in texts)
 
 
+def few(values: list[Any], most: int = 8) -> str:
+    """The first `most` values, and how many there are when some are left out."""
+    shown = safe(", ".join(str(v) for v in values[:most]))
+    return shown + (f" … ({len(values)})" if len(values) > most else "")
+
+
 def setting_path(value: str | None, variable: str) -> Path | None:
     """A path from the settings (environment or TIPFUSION_CONFIG): it must exist, or the variable is named."""
     if not value:
@@ -324,3 +340,6 @@ def setting_path(value: str | None, variable: str) -> Path | None:
     if not path.exists():
         raise ConfigurationError(f"{variable}={value!r}: no such file or folder")
     return path
+
+
+DATE_HELP = "YYYY-MM-DD, DD/MM/YYYY, today or yesterday"

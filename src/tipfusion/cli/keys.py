@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tipfusion.cli.context import AppContext, console, safe
+from tipfusion.cli.exports import public_key
 from tipfusion.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -73,21 +74,6 @@ def keys_show(
     console.print(f"{safe(signer.path)}: {signer.fingerprint}", soft_wrap=True)
 
 
-@keys_app.command("export")
-def keys_export(
-    ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Where to write the public key (PEM)")],
-) -> None:
-    """Write the configured key's public half (PEM) for stations and ISPs to check signatures with."""
-    from tipfusion.keys.signing import public_pem
-
-    app: AppContext = ctx.obj
-    app.output(out, "--out")
-    signer = configured(app)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(public_pem(signer.public_key))
-    console.print(f"public key {signer.fingerprint} → {safe(out)}", soft_wrap=True)
-
-
 def register(app: typer.Typer) -> None:
+    keys_app.command("export")(public_key)  # every export lives in cli/exports
     app.add_typer(keys_app, name="keys")

@@ -435,3 +435,18 @@ __all__ = [
     "network_summaries",
     "resolve_id",
 ]
+
+
+def overrides_in_force(engine: Engine) -> list[Any]:
+    """The analyst overrides the next `tipfusion link` applies, in the order they were made."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True)).order_by(link_overrides.c.id))
+        )
+
+
+def largest_networks(engine: Engine, count: int) -> list[Any]:
+    """The `count` networks with the most suspects (ties by id): their rows, summary included."""
+    with engine.connect() as conn:
+        query = select(networks).order_by(networks.c.suspects.desc(), networks.c.network_id).limit(count)
+        return list(conn.execute(query))
