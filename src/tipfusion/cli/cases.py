@@ -26,9 +26,11 @@ def cases_list(
     """Cases, with the ones that need a supplementary referral marked."""
     from tipfusion.audit import AuditEvent, append
     from tipfusion.track.service import case_rows
+    from tipfusion.workplace.access import jurisdiction
 
     app: AppContext = ctx.obj
     engine = app.ready_engine()
+    station, district = jurisdiction(engine, app.principal, station, district, "cases list")
     rows = case_rows(engine, station, district, state)
     with engine.begin() as conn:
         scope = {"station": station, "district": district, "state": state, "rows": len(rows)}
@@ -68,9 +70,11 @@ def cases_show(
     """A case and every step of its history (who, when, what)."""
     from tipfusion.audit import AuditEvent, append
     from tipfusion.track.service import history
+    from tipfusion.workplace.access import case_in_scope
 
     app: AppContext = ctx.obj
     engine = app.ready_engine()
+    case_in_scope(engine, app.principal, case)
     row, events = history(engine, case)
     with engine.begin() as conn:
         append(conn, app.actor, [AuditEvent("case.viewed", "case", str(row.id), {})])
@@ -122,8 +126,10 @@ def cases_advance(
 ) -> None:
     """Record the next step of a case (validated; audited)."""
     from tipfusion.track.service import advance
+    from tipfusion.workplace.access import case_in_scope
 
     app: AppContext = ctx.obj
+    case_in_scope(app.ready_engine(), app.principal, case, step)
     given: dict[str, Any] = {
         "date": app.day(date, "--date").isoformat() if date else None,
         "fir_number": fir_number,
@@ -150,8 +156,10 @@ def cases_correct(
 ) -> None:
     """Correct a recorded fact; the old value stays in the history (dates as in `cases advance`)."""
     from tipfusion.track.service import correct
+    from tipfusion.workplace.access import case_in_scope
 
     app: AppContext = ctx.obj
+    case_in_scope(app.ready_engine(), app.principal, case, "correct")
     if field.endswith("_date"):
         value = app.day(value, "VALUE").isoformat()
     changed = correct(app.ready_engine(), app.settings, app.actor, case, field, value, reason)
@@ -184,8 +192,10 @@ def cases_overdue(
 ) -> None:
     """Acknowledgements, FIRs and ISP answers past due, per station."""
     from tipfusion.track.service import overdue
+    from tipfusion.workplace.access import jurisdiction
 
     app: AppContext = ctx.obj
+    station, district = jurisdiction(app.ready_engine(), app.principal, station, district, "cases overdue")
     moment = app.moment(at, "--at", end=True) if at else None
     items = [
         i

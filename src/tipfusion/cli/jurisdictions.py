@@ -47,8 +47,10 @@ def jurisdictions_demo(
     from tipfusion.route.service import import_jurisdiction
 
     app: AppContext = ctx.obj
-    layer, pins = demo_jurisdiction(app.output(out, "--out"))
-    count, _ = import_jurisdiction(app.ready_engine(), app.actor, layer, synthetic=True)
+    folder = app.output(out, "--out")
+    engine = app.ready_engine()  # the account is checked before the demo layer is written
+    layer, pins = demo_jurisdiction(folder)
+    count, _ = import_jurisdiction(engine, app.actor, layer, synthetic=True)
     console.print(
         f"[bold yellow]SYNTHETIC[/] demo jurisdiction: {count} stations from {safe(layer)}; PIN list {safe(pins)} "
         f"(use it with tipfusion route --pins {safe(pins)})",

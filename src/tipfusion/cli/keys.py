@@ -42,8 +42,10 @@ def keys_create(
     from tipfusion.keys.signing import create_key, key_location, public_path
 
     app: AppContext = ctx.obj
-    signer = create_key(key_location(app.settings, app.output(out, "--out") if out is not None else None))
-    with app.ready_engine(create=True).begin() as conn:  # setting up a unit: the key may come before any batch
+    location = key_location(app.settings, app.output(out, "--out") if out is not None else None)
+    engine = app.ready_engine(create=True)  # setting up a unit: the key may come before any batch
+    signer = create_key(location)
+    with engine.begin() as conn:
         append(
             conn, app.actor, [AuditEvent("key.created", "signing_key", signer.fingerprint, {"path": str(signer.path)})]
         )
