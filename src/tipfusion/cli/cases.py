@@ -129,7 +129,6 @@ def cases_advance(
     from tipfusion.workplace.access import case_in_scope
 
     app: AppContext = ctx.obj
-    case_in_scope(app.ready_engine(), app.principal, case, step)
     given: dict[str, Any] = {
         "date": app.day(date, "--date").isoformat() if date else None,
         "fir_number": fir_number,
@@ -142,6 +141,7 @@ def cases_advance(
         "closed_reason": reason,
     }
     fields = {k: v for k, v in given.items() if v is not None}
+    case_in_scope(app.ready_engine(), app.principal, case, step)  # after the options parse: a typo is named first
     changes = advance(app.ready_engine(), app.settings, app.actor, case, step, fields)
     console.print(f"case {safe(case)}: {safe(changes['state'])}", soft_wrap=True)
 
@@ -159,9 +159,9 @@ def cases_correct(
     from tipfusion.workplace.access import case_in_scope
 
     app: AppContext = ctx.obj
-    case_in_scope(app.ready_engine(), app.principal, case, "correct")
     if field.endswith("_date"):
         value = app.day(value, "VALUE").isoformat()
+    case_in_scope(app.ready_engine(), app.principal, case, "correct")
     changed = correct(app.ready_engine(), app.settings, app.actor, case, field, value, reason)
     console.print(f"case {safe(case)}: {safe(field)} → {safe(changed[field])}", soft_wrap=True)
 
@@ -195,8 +195,8 @@ def cases_overdue(
     from tipfusion.workplace.access import jurisdiction
 
     app: AppContext = ctx.obj
-    station, district = jurisdiction(app.ready_engine(), app.principal, station, district, "cases overdue")
     moment = app.moment(at, "--at", end=True) if at else None
+    station, district = jurisdiction(app.ready_engine(), app.principal, station, district, "cases overdue")
     items = [
         i
         for i in overdue(app.ready_engine(), app.settings, moment)
