@@ -62,6 +62,12 @@ class InputRefused(TipfusionError):
         self.each = each
 
 
+class AccessRefused(TipfusionError):
+    """The logged-in account's role may not do this (see `accounts.policy`); the attempt is in the audit log."""
+
+    exit_code = 1
+
+
 class ConfigurationError(TipfusionError):
     exit_code = 2
 

@@ -114,3 +114,9 @@ def verify(conn: Connection) -> ChainReport:
         prev = row.hash
         expected_seq += 1
     return ChainReport(count, prev)
+
+
+def latest(conn: Connection, limit: int) -> list[Any]:
+    """The `limit` latest entries, oldest first (what `tipfusion audit list` shows)."""
+    rows = conn.execute(select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit)).all()
+    return list(reversed(rows))

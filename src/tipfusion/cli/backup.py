@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from tipfusion.cli.admin import KeyOption, print_checkpoints, trusted_keys
+from tipfusion.cli.audit import KeyOption, print_checkpoints, trusted_keys
 from tipfusion.cli.context import AppContext, console
 from tipfusion.errors import IntegrityFailure
 

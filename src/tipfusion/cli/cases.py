@@ -1,22 +1,19 @@
-"""`tipfusion cases …` (the lifecycle of each referral's case) and `tipfusion operation …` (drives and totals)."""
+"""`tipfusion cases …`: the lifecycle of each referral's case."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tipfusion.cli.context import AppContext, console, progress, safe, setting_path, show, whole, wrapping
+from tipfusion.cli.context import DATE_HELP, AppContext, console, safe, show, whole, wrapping
 
 if TYPE_CHECKING:
-    from tipfusion.track.operations import OperationReport
+    pass
 
-DATE_HELP = "YYYY-MM-DD, DD/MM/YYYY, today or yesterday"
 
 cases_app = typer.Typer(no_args_is_help=True, help="Cases: sent → acknowledged → FIR → arrests → chargesheet → closed.")
-operation_app = typer.Typer(no_args_is_help=True, help="Operations: named drives and their totals.")
 
 
 @cases_app.command("list")
@@ -29,9 +26,11 @@ def cases_list(
     """Cases, with the ones that need a supplementary referral marked."""
     from tipfusion.audit import AuditEvent, append
     from tipfusion.track.service import case_rows
+    from tipfusion.workplace.access import jurisdiction
 
     app: AppContext = ctx.obj
     engine = app.ready_engine()
+    station, district = jurisdiction(engine, app.principal, station, district, "cases list")
     rows = case_rows(engine, station, district, state)
     with engine.begin() as conn:
         scope = {"station": station, "district": district, "state": state, "rows": len(rows)}
@@ -71,9 +70,11 @@ def cases_show(
     """A case and every step of its history (who, when, what)."""
     from tipfusion.audit import AuditEvent, append
     from tipfusion.track.service import history
+    from tipfusion.workplace.access import case_in_scope
 
     app: AppContext = ctx.obj
     engine = app.ready_engine()
+    case_in_scope(engine, app.principal, case)
     row, events = history(engine, case)
     with engine.begin() as conn:
         append(conn, app.actor, [AuditEvent("case.viewed", "case", str(row.id), {})])
@@ -125,6 +126,7 @@ def cases_advance(
 ) -> None:
     """Record the next step of a case (validated; audited)."""
     from tipfusion.track.service import advance
+    from tipfusion.workplace.access import case_in_scope
 
     app: AppContext = ctx.obj
     given: dict[str, Any] = {
@@ -139,6 +141,7 @@ def cases_advance(
         "closed_reason": reason,
     }
     fields = {k: v for k, v in given.items() if v is not None}
+    case_in_scope(app.ready_engine(), app.principal, case, step)  # after the options parse: a typo is named first
     changes = advance(app.ready_engine(), app.settings, app.actor, case, step, fields)
     console.print(f"case {safe(case)}: {safe(changes['state'])}", soft_wrap=True)
 
@@ -153,10 +156,12 @@ def cases_correct(
 ) -> None:
     """Correct a recorded fact; the old value stays in the history (dates as in `cases advance`)."""
     from tipfusion.track.service import correct
+    from tipfusion.workplace.access import case_in_scope
 
     app: AppContext = ctx.obj
     if field.endswith("_date"):
         value = app.day(value, "VALUE").isoformat()
+    case_in_scope(app.ready_engine(), app.principal, case, "correct")
     changed = correct(app.ready_engine(), app.settings, app.actor, case, field, value, reason)
     console.print(f"case {safe(case)}: {safe(field)} → {safe(changed[field])}", soft_wrap=True)
 
@@ -187,9 +192,11 @@ def cases_overdue(
 ) -> None:
     """Acknowledgements, FIRs and ISP answers past due, per station."""
     from tipfusion.track.service import overdue
+    from tipfusion.workplace.access import jurisdiction
 
     app: AppContext = ctx.obj
     moment = app.moment(at, "--at", end=True) if at else None
+    station, district = jurisdiction(app.ready_engine(), app.principal, station, district, "cases overdue")
     items = [
         i
         for i in overdue(app.ready_engine(), app.settings, moment)
@@ -228,90 +235,16 @@ def cases_check(ctx: typer.Context) -> None:
     console.print(f"{len(flagged)} case(s) newly flagged")
 
 
-@operation_app.command("create")
-def operation_create(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument()],
-    start: Annotated[str, typer.Option("--from", help=f"First day ({DATE_HELP}), counted in the unit's zone")],
-    end: Annotated[str, typer.Option("--to", help=f"Last day ({DATE_HELP}), counted in the unit's zone")],
-    title: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    """Create (or re-date) an operation; referrals built in its period belong to it."""
-    from tipfusion.track.operations import create_operation
+def print_case_flags(app: AppContext) -> None:
+    """Open cases reached by what just arrived: the station needs a supplementary referral."""
+    from tipfusion.track.service import refresh_flags
 
-    app: AppContext = ctx.obj
-    starts, ends = app.moment(start, "--from"), app.moment(end, "--to", end=True)
-    create_operation(app.ready_engine(), app.actor, name, starts, ends, title)
-    console.print(f"operation {safe(name)}: {app.time(starts)} … {app.time(ends)}", soft_wrap=True)
-
-
-@operation_app.command("list")
-def operation_list(ctx: typer.Context) -> None:
-    """Operations with their periods (in the unit's zone) and how many referrals each holds."""
-    from tipfusion.track.operations import list_operations
-
-    app: AppContext = ctx.obj
-    table = Table(whole("name"), "title", "from", "to", "referrals", title="Operations")
-    for r in list_operations(app.ready_engine()):
-        table.add_row(
-            safe(r["name"]), safe(r["title"]), app.time(r["starts"]), app.time(r["ends"]), str(r["referrals"])
+    for case_id, note in refresh_flags(app.ready_engine(), app.actor):
+        console.print(
+            f"[yellow]case {case_id}[/]: {safe(note)} — `tipfusion refer build` writes a supplementary referral",
+            soft_wrap=True,
         )
-    show(table)
-
-
-@operation_app.command("report")
-def operation_report_command(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument()],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write CSV, XLSX or PDF")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv | xlsx | pdf (default: the file's suffix)")] = None,
-) -> None:
-    """Totals per district and station: reports, networks, referrals, FIRs, arrests, chargesheets."""
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.track.operations import operation_report, write_report
-
-    app: AppContext = ctx.obj
-    if output is not None:
-        app.output(output)
-    templates = setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR") if output else None
-    engine = app.ready_engine()
-    with progress(f"operation {safe(name)}") as update:
-        update("counting", 0, None)
-        report = operation_report(engine, name)
-        if output is not None:
-            update(f"writing {safe(output)}", 0, None)
-            chosen = fmt or output.suffix.lstrip(".").lower()
-            write_report(report, chosen, output, templates, app.settings.profile.zone)
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent("operation.viewed", "operation", name, {})])
-    app.banner()
-    print_operation(report)
-    if output is not None:
-        with engine.begin() as conn:
-            append(conn, app.actor, [AuditEvent("export.operation", "operation", name, {"file": str(output)})])
-        console.print(f"→ {safe(output)}", soft_wrap=True)
-
-
-def print_operation(report: OperationReport) -> None:
-    from tipfusion.track.operations import COLUMNS
-
-    table = Table(
-        "district",
-        "station",
-        *[label for _, label in COLUMNS],
-        title=safe(f"Operation {report.name}" + (f" — {report.title}" if report.title else "")),
-    )
-    for row in [*report.rows, report.totals]:
-        table.add_row(
-            safe(row["district"]),
-            safe(row["station"]),
-            *[safe(row[key]) for key, _ in COLUMNS],
-            style="bold" if row is report.totals else None,
-        )
-    show(table)
-    console.print(safe(report.unit_wide), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(cases_app, name="cases")
-    app.add_typer(operation_app, name="operation")

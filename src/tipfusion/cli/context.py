@@ -27,6 +27,7 @@ from tipfusion.errors import ConfigurationError, InputRefused
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from tipfusion.accounts.principal import Principal
     from tipfusion.cli.identity import Identity
 
 _WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
@@ -82,19 +83,33 @@ class AppContext:
         key = self.settings.database_url
         cached = self.__dict__.get("_identity")
         if cached is None or cached[0] != key:
-            cached = (key, resolve(self.ready_engine(identify=False), key, self.actor_override))
+            engine = self.ready_engine(identify=False)
+            found = resolve(engine, key, self.actor_override)
+            if found.principal is not None:  # an account acts: its role must allow this command (`accounts.policy`)
+                from tipfusion.accounts.guard import authorize_command
+
+                authorize_command(engine, found.principal, command_name())
+            cached = (key, found)
             self.__dict__["_identity"] = cached
-        found: Identity = cached[1]
-        return found
+        identity: Identity = cached[1]
+        return identity
+
+    @property
+    def principal(self) -> Principal:
+        """Who the scoped services see: the logged-in account, or on a store without accounts the workstation's
+        own user (`os:NAME`), who holds the whole store as before accounts existed."""
+        from tipfusion.accounts.principal import Principal, Role
+
+        found = self.identity.principal
+        return found if found is not None else Principal(username=self.actor, role=Role.ADMIN)
 
     def require_admin(self, what: str, *, unless_self: str | None = None) -> None:
-        """On a store with accounts, only an admin (or the account itself, where `unless_self` names it) may do this."""
-        from tipfusion.accounts.principal import Role
+        """On a store with accounts, only an admin (or the account itself, where `unless_self` names it) may do this
+        (`accounts.policy.may_manage_account`)."""
+        from tipfusion.accounts.policy import may_manage_account
 
         principal = self.identity.principal
-        if principal is None or principal.role is Role.ADMIN:
-            return
-        if unless_self is not None and unless_self.strip().lower() == principal.username:
+        if principal is None or may_manage_account(principal, unless_self):
             return
         raise InputRefused(f"{what}: only an admin may do this (you are {principal.username}, {principal.role})")
 
@@ -201,6 +216,21 @@ class AppContext:
     def output(self, path: Path, option: str = "--output") -> Path:
         """Every file or folder a user names for writing passes here: see `refuse_store_output`."""
         return refuse_store_output(self.settings, path, option)
+
+
+def command_name() -> str:
+    """The command being run, as `accounts.policy.COMMANDS` names it (`cases advance`, `export reports`, `link`)."""
+    import importlib
+
+    # the click Typer runs on (Typer 0.29 carries its own copy): its stack of running commands
+    core = next(c for c in typer.Context.__mro__ if c.__module__.endswith(".core")).__module__
+    stack = importlib.import_module(core.rsplit(".", 1)[0] + ".globals")
+    names = []
+    ctx = stack.get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 def refuse_store_output(settings: Settings, path: Path, option: str = "--output") -> Path:
@@ -333,6 +363,12 @@ def _width(out: Console, column: Column) -> int:
     return max(out.render_str(text).cell_len for text in texts)
 
 
+def few(values: list[Any], most: int = 8) -> str:
+    """The first `most` values, and how many there are when some are left out."""
+    shown = safe(", ".join(str(v) for v in values[:most]))
+    return shown + (f" … ({len(values)})" if len(values) > most else "")
+
+
 def setting_path(value: str | None, variable: str) -> Path | None:
     """A path from the settings (environment or TIPFUSION_CONFIG): it must exist, or the variable is named."""
     if not value:
@@ -341,3 +377,6 @@ def setting_path(value: str | None, variable: str) -> Path | None:
     if not path.exists():
         raise ConfigurationError(f"{variable}={value!r}: no such file or folder")
     return path
+
+
+DATE_HELP = "YYYY-MM-DD, DD/MM/YYYY, today or yesterday"

@@ -29,23 +29,21 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 42,
 ) -> None:
     """Generate a synthetic batch; ingest, enrich, link and triage it in a fresh store; show what came out."""
-    from sqlalchemy import select
-
     from tipfusion.audit import verify
     from tipfusion.cli.enrich import print_enrich_summary
     from tipfusion.cli.ingest import print_summary
-    from tipfusion.cli.jurisdiction import print_routing
-    from tipfusion.cli.link import print_link_summary, print_network
-    from tipfusion.cli.triage import print_queue
+    from tipfusion.cli.link import print_link_summary
+    from tipfusion.cli.network import print_network
+    from tipfusion.cli.queue import print_queue
+    from tipfusion.cli.route import print_routing
     from tipfusion.enrich.service import EnrichConfig, EnrichService
     from tipfusion.extras import demo_generator
     from tipfusion.ingest import IngestService
-    from tipfusion.link.service import LinkService
+    from tipfusion.link.service import LinkService, largest_networks
     from tipfusion.requests.service import build_requests
     from tipfusion.route.service import import_jurisdiction, route_all
     from tipfusion.store import repository as repo
     from tipfusion.store.db import safe_url
-    from tipfusion.store.tables import networks
     from tipfusion.triage.service import TriageService
 
     app: AppContext = ctx.obj
@@ -109,10 +107,8 @@ def demo(
             f"sightings without a port left out → {request.folder}"
         )
     console.rule("the largest networks")
-    with engine.connect() as conn:
-        biggest = conn.execute(select(networks).order_by(networks.c.suspects.desc(), networks.c.network_id).limit(3))
-        for row in biggest:
-            print_network(row.network_id, row.summary or {}, row.suspects, row.reports)
+    for row in largest_networks(engine, 3):
+        print_network(row.network_id, row.summary or {}, row.suspects, row.reports)
     _dissemination(app, engine, out)
     if summary.quarantined:
         raise typer.Exit(1)
@@ -154,7 +150,7 @@ def _claim(app: AppContext, out: Path) -> None:
 
 def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:
     """Referrals for the top suspects, a few station updates (SIMULATED, like all demo data), the drive's totals."""
-    from tipfusion.cli.cases import print_operation
+    from tipfusion.cli.operation import print_operation
     from tipfusion.cli.refer import print_built
     from tipfusion.refer import build_many, top_subjects
     from tipfusion.track.operations import create_operation, operation_report, write_report
@@ -194,10 +190,7 @@ def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:
 
 
 def _sample(app: AppContext) -> None:
-    from sqlalchemy import select
-
-    from tipfusion.store.db import make_engine
-    from tipfusion.store.tables import identifier_observations
+    from tipfusion.ingest.service import observation_sample
 
     zone = app.settings.profile.zone
     table = Table(
@@ -210,27 +203,18 @@ def _sample(app: AppContext) -> None:
         f"time ({app.settings.profile.display_timezone})",
         "flags",
     )
-    engine = make_engine(app.settings.database_url)
-    with engine.connect() as conn:
-        for kind in ("ip", "phone", "email", "device", "file_hash"):
-            rows = conn.execute(
-                select(identifier_observations)
-                .where(identifier_observations.c.kind == kind)
-                .order_by(identifier_observations.c.report_id)
-                .limit(2)
-            ).fetchall()
-            for row in rows:
-                at = row.observed_at
-                table.add_row(
-                    kind,
-                    safe(row.raw),
-                    safe(row.value),
-                    safe(row.detail),
-                    str(row.port or ""),
-                    at.isoformat() if at else "",
-                    at.astimezone(zone).isoformat() if at else "",
-                    safe(row.flags),
-                )
+    for row in observation_sample(app.ready_engine(), ("ip", "phone", "email", "device", "file_hash"), 2):
+        at = row.observed_at
+        table.add_row(
+            row.kind,
+            safe(row.raw),
+            safe(row.value),
+            safe(row.detail),
+            str(row.port or ""),
+            at.isoformat() if at else "",
+            at.astimezone(zone).isoformat() if at else "",
+            safe(row.flags),
+        )
     console.print(table)
 
 

@@ -25,26 +25,17 @@ export_app = typer.Typer(no_args_is_help=True, help=_help())
 
 
 def run_export(app: AppContext, source: Source, target: str | None, output: Path, fmt: str | None) -> None:
-    """Gather, render, audit: the body of every export command."""
-    from tipfusion.audit import AuditEvent, append
+    """The body of every export command: the service writes and audits, this says what was written."""
     from tipfusion.exports.registry import renderer_for
-    from tipfusion.store import repository as repo
+    from tipfusion.exports.service import export
 
     app.output(output)
-    renderer = renderer_for(source.name, source.kind, fmt or source.default)
-    engine = app.ready_engine()
-    content = source.gather(engine, app.settings, target)
-    with engine.connect() as conn:
-        synthetic = repo.get_flag(conn, "synthetic") == "true"
-    renderer.render(content, output, synthetic)
-    details: dict[str, Any] = {"rows": content.size, "format": renderer.name}
-    if target is not None:
-        details["target"] = target
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent(f"export.{source.name}", "export", str(output), details)])
+    renderer_for(source.name, source.kind, fmt or source.default)  # a format it lacks is named before the store opens
+    done = export(app.ready_engine(), app.settings, app.actor, source, target, output, fmt)
     app.banner()
+    content = done.content
     counted = f"{content.size:,} {source.noun}" if source.kind != "subject" else f"{content.title}"
-    console.print(f"{safe(counted)} → {safe(output)} ({renderer.name}) {source.note}".rstrip(), soft_wrap=True)
+    console.print(f"{safe(counted)} → {safe(output)} ({done.renderer.name}) {source.note}".rstrip(), soft_wrap=True)
 
 
 def _command(source: Source) -> Any:
@@ -86,6 +77,23 @@ def _command(source: Source) -> Any:
 
 for _source in SOURCES.values():
     export_app.command(_source.name, help=f"{_source.help} Formats: {', '.join(_source.formats)}.")(_command(_source))
+
+
+# `tipfusion keys export --out PEM` (registered in the keys group, written here with every other export)
+def public_key(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the public key (PEM)")],
+) -> None:
+    """Write the configured key's public half (PEM) for stations and ISPs to check signatures with."""
+    from tipfusion.cli.keys import configured
+    from tipfusion.keys.signing import public_pem
+
+    app: AppContext = ctx.obj
+    app.output(out, "--out")
+    signer = configured(app)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(public_pem(signer.public_key))
+    console.print(f"public key {signer.fingerprint} → {safe(out)}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

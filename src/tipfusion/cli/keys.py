@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tipfusion.cli.context import AppContext, console, safe
+from tipfusion.cli.exports import public_key
 from tipfusion.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -41,8 +42,10 @@ def keys_create(
     from tipfusion.keys.signing import create_key, key_location, public_path
 
     app: AppContext = ctx.obj
-    signer = create_key(key_location(app.settings, app.output(out, "--out") if out is not None else None))
-    with app.ready_engine(create=True).begin() as conn:  # setting up a unit: the key may come before any batch
+    location = key_location(app.settings, app.output(out, "--out") if out is not None else None)
+    engine = app.ready_engine(create=True)  # setting up a unit: the key may come before any batch
+    signer = create_key(location)
+    with engine.begin() as conn:
         append(
             conn, app.actor, [AuditEvent("key.created", "signing_key", signer.fingerprint, {"path": str(signer.path)})]
         )
@@ -73,21 +76,6 @@ def keys_show(
     console.print(f"{safe(signer.path)}: {signer.fingerprint}", soft_wrap=True)
 
 
-@keys_app.command("export")
-def keys_export(
-    ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Where to write the public key (PEM)")],
-) -> None:
-    """Write the configured key's public half (PEM) for stations and ISPs to check signatures with."""
-    from tipfusion.keys.signing import public_pem
-
-    app: AppContext = ctx.obj
-    app.output(out, "--out")
-    signer = configured(app)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(public_pem(signer.public_key))
-    console.print(f"public key {signer.fingerprint} → {safe(out)}", soft_wrap=True)
-
-
 def register(app: typer.Typer) -> None:
+    keys_app.command("export")(public_key)  # every export lives in cli/exports
     app.add_typer(keys_app, name="keys")

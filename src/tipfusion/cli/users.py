@@ -1,10 +1,9 @@
-"""`tipfusion users …`: accounts of the web application and the command line; `tipfusion serve` starts the app."""
+"""`tipfusion users …`: accounts of the web application and the command line."""
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -133,110 +132,5 @@ def users_token(
     print(token)
 
 
-def login(
-    ctx: typer.Context,
-    username: Annotated[
-        str | None, typer.Option("--username", "-u", help="The account (asked for when left out)")
-    ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input")
-    ] = False,
-) -> None:
-    """Log in to the store as your account: later commands on this store act as it (their audit entries carry its
-    name). The session is kept in a file only you can read, and ends after 12 hours unused or with `tipfusion logout`.
-    """
-    from tipfusion.accounts.service import authenticate, close_session, has_accounts, open_session
-    from tipfusion.cli.identity import forget_session, save_session
-    from tipfusion.errors import InputRefused
-
-    app: AppContext = ctx.obj
-    engine = app.ready_engine(identify=False)
-    if not has_accounts(engine):
-        raise InputRefused(
-            "this store has no accounts yet: create the first admin with `tipfusion users create NAME --role admin`"
-        )
-    name = username if username is not None else str(typer.prompt("Username"))
-    password = read_password(password_stdin, confirm=False)
-    account = authenticate(engine, name, password, policy=app.settings.tuning().sessions.policy(), channel="cli")
-    old = forget_session(app.settings.database_url)
-    if old:
-        close_session(engine, old)
-    token, _session = open_session(engine, account, "cli")
-    path = save_session(app.settings.database_url, account.username, token)
-    console.print(f"logged in as {escape(account.username)} ({account.role.value}); session kept in {path}")
-
-
-def logout(ctx: typer.Context) -> None:
-    """End this terminal's session on the store (the server side too)."""
-    from tipfusion.accounts.service import close_session
-    from tipfusion.cli.identity import forget_session
-
-    app: AppContext = ctx.obj
-    token = forget_session(app.settings.database_url)
-    name = close_session(app.ready_engine(identify=False), token) if token else None
-    console.print(f"logged out{' ' + escape(name) if name else ''}" if token else "no session to end on this store")
-
-
-def serve(
-    ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless a proxy fronts it)")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on")] = 8000,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers",
-            min=1,
-            max=64,
-            help="Server processes (uvicorn workers); sessions are in the store, so a login holds across them",
-        ),
-    ] = 1,
-    demo_accounts: Annotated[
-        bool,
-        typer.Option(
-            "--demo-accounts",
-            help="SYNTHETIC store only: create (or reset) one demo account per role and print their passwords",
-        ),
-    ] = False,
-) -> None:
-    """Start the web application over the store (Ctrl-C stops it). Behind TLS, set TIPFUSION_SECURE_COOKIES=1."""
-    import uvicorn
-
-    from tipfusion.web.app import create_app
-
-    app: AppContext = ctx.obj
-    engine = app.ready_engine(identify=False)  # a service (systemd) serves without a terminal login
-    if demo_accounts:
-        from tipfusion.accounts.demo import demo_accounts as make_demo_accounts
-
-        table = Table(
-            whole("username"), whole("password"), "role", "scope", title="SYNTHETIC demo logins (this run only)"
-        )
-        for login in make_demo_accounts(engine):
-            account = login.account
-            scope = account.district or account.station or ("audit log" if account.role == "auditor" else "all")
-            table.add_row(account.username, login.password, account.role.value, escape(scope))
-        show(table)
-    quiet: dict[str, Any] = {"access_log": False, "log_level": "warning", "server_header": False}
-    if workers > 1:
-        # each worker builds the app from the environment (uvicorn imports it by name): hand it this command's store
-        os.environ["TIPFUSION_DATABASE_URL"] = app.settings.database_url
-        console.print(
-            f"tipfusion is serving on http://{host}:{port}/ with {workers} workers  (Ctrl-C stops it)", soft_wrap=True
-        )
-        uvicorn.run(
-            "tipfusion.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers, **quiet
-        )
-        return
-    web = create_app(app.settings)
-    console.print(f"tipfusion is serving on http://{host}:{port}/  (Ctrl-C stops it)", soft_wrap=True)
-    # no access log: request lines carry search terms and identifiers, which are personal data
-    uvicorn.run(web, host=host, port=port, **quiet)
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
-    app.command("serve")(serve)
-    app.command("login")(login)
-    app.command("logout")(logout)

@@ -709,3 +709,18 @@ def _chunks_unique(units: list[_Unit], size: int) -> Iterable[list[_Unit]]:
         if chunk:
             yield chunk
         pending = deferred
+
+
+def observation_sample(engine: Engine, kinds: Iterable[str], per_kind: int) -> list[Any]:
+    """A few normalised identifiers of each kind as stored (raw, value, class, port, time, flags), lowest report
+    first: what the demo shows to say what normalising did."""
+    from sqlalchemy import select
+
+    from tipfusion.store.tables import identifier_observations as io
+
+    with engine.connect() as conn:
+        return [
+            row
+            for kind in kinds
+            for row in conn.execute(select(io).where(io.c.kind == kind).order_by(io.c.report_id).limit(per_kind))
+        ]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from tipfusion.domain import SUSPECT_ROLES
+from tipfusion.normalise.registry import ACCOUNT_KEYS
 from tipfusion.store.current import current_report_versions
 from tipfusion.store.tables import identifier_observations, link_explanations, networks, report_links, suspects
 
@@ -77,7 +78,7 @@ def suspect_rows(conn: Connection) -> list[dict[str, Any]]:
         .select_from(o.join(report_links, report_links.c.report_id == o.c.report_id))
         .where(
             o.c.is_current.is_(True),
-            o.c.kind.in_(["esp_user", "email", "phone"]),
+            o.c.kind.in_([*sorted(ACCOUNT_KEYS), "email", "phone"]),
             o.c.valid.is_(True),
             o.c.account_ordinal.is_not(None),
         )
@@ -85,7 +86,7 @@ def suspect_rows(conn: Connection) -> list[dict[str, Any]]:
     for row in conn.execute(query):
         if row.role in SUSPECT_ROLES:
             values[row.suspect_id][row.kind].add(row.value)
-        elif row.role in {"recipient", "victim"} and row.kind == "esp_user":
+        elif row.role in {"recipient", "victim"} and row.kind in ACCOUNT_KEYS:
             values[row.suspect_id][row.role].add(row.value)
     span: dict[str, list[int]] = defaultdict(list)
     for link in conn.execute(select(report_links.c.suspect_id, report_links.c.report_id)):
@@ -99,7 +100,7 @@ def suspect_rows(conn: Connection) -> list[dict[str, Any]]:
                 "reports": row.reports,
                 "network_id": row.network_id or "",
                 "component_id": row.component_id or "",
-                "esp_accounts": "; ".join(sorted(found.get("esp_user", ()))),
+                "esp_accounts": "; ".join(sorted(v for kind in ACCOUNT_KEYS for v in found.get(kind, ()))),
                 "emails": "; ".join(sorted(found.get("email", ()))),
                 "phones": "; ".join(sorted(found.get("phone", ()))),
                 "recipient_accounts": "; ".join(sorted(found.get("recipient", ()))),

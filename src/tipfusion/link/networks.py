@@ -17,6 +17,11 @@ import igraph
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import components
+from tipfusion.normalise.registry import ACCOUNT_KEYS
+
+GROUP_EVIDENCE = "group"
+"""The network evidence (and noise override) name of a shared group or chat room: every kind whose `Links.how` is
+GROUP meets under it."""
 
 
 def same_groups(groups: list[tuple[int, str]]) -> dict[str, str]:
@@ -67,14 +72,17 @@ def find_networks(
         if len(members) > settings.group_cap:
             suppressed.append(
                 Suppressed(
-                    "group", key, len(members), f"shared by {len(members)} suspects: a public channel, not a ring"
+                    GROUP_EVIDENCE,
+                    key,
+                    len(members),
+                    f"shared by {len(members)} suspects: a public channel, not a ring",
                 )
             )
         elif len(members) > 1:
             group_pairs[one_group.get(key, key)].update(combinations(sorted(members), 2))
     for label, pairs in group_pairs.items():  # a pair in one group counts once, however many ways it was seen
         for pair in pairs:
-            evidence[pair]["group"].append((label, settings.group_weight))
+            evidence[pair][GROUP_EVIDENCE].append((label, settings.group_weight))
 
     viral: set[str] = {key for _, key, flagged in data.files if flagged}
     holders: dict[str, set[int]] = defaultdict(set)
@@ -102,7 +110,7 @@ def find_networks(
 
     account_owner: dict[str, int] = {}
     for report, kind, key in data.identity:
-        if kind == "esp_user":
+        if kind in ACCOUNT_KEYS:
             account_owner.setdefault(key, suspect_of[report])
     for report, recipient in data.recipients:
         other = account_owner.get(recipient)

@@ -23,7 +23,7 @@ from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.extract import load_input
-from tipfusion.link.networks import find_networks
+from tipfusion.link.networks import GROUP_EVIDENCE, find_networks
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
@@ -41,7 +41,7 @@ from tipfusion.store.tables import (
     suspects,
 )
 
-NETWORK_KINDS = {"group", "file", "lead"}
+NETWORK_KINDS = {GROUP_EVIDENCE, "file", "lead"}
 
 
 @dataclass
@@ -83,7 +83,7 @@ def apply_overrides(data: LinkInput, overrides: list[Any]) -> tuple[set[int], li
     if noise:
         data.identity = [x for x in data.identity if (x[1], x[2]) not in noise]
         # a group seen as a chat room and as an ESP group is shown as `a = b`: marking that marks both
-        noisy_groups = {part for kind, value in noise if kind == "group" for part in value.split(" = ")}
+        noisy_groups = {part for kind, value in noise if kind == GROUP_EVIDENCE for part in value.split(" = ")}
         data.groups = [x for x in data.groups if x[1] not in noisy_groups]
         data.files = [x for x in data.files if ("file", x[1]) not in noise]
         data.leads = [x for x in data.leads if ("lead", x[0]) not in noise]
@@ -437,3 +437,18 @@ __all__ = [
     "network_summaries",
     "resolve_id",
 ]
+
+
+def overrides_in_force(engine: Engine) -> list[Any]:
+    """The analyst overrides the next `tipfusion link` applies, in the order they were made."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True)).order_by(link_overrides.c.id))
+        )
+
+
+def largest_networks(engine: Engine, count: int) -> list[Any]:
+    """The `count` networks with the most suspects (ties by id): their rows, summary included."""
+    with engine.connect() as conn:
+        query = select(networks).order_by(networks.c.suspects.desc(), networks.c.network_id).limit(count)
+        return list(conn.execute(query))

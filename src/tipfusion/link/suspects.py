@@ -21,6 +21,7 @@ from scipy.sparse.csgraph import connected_components
 
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
+from tipfusion.normalise.registry import ACCOUNT_KEYS
 
 SAME_ACCOUNT = 10.0  # the score recorded for reports on one ESP account
 
@@ -46,17 +47,17 @@ def discount(weight: float, holders: int, cap: int) -> float:
 
 
 def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
-    # 1. one ESP account, one node
-    by_account: dict[str, list[int]] = defaultdict(list)
+    # 1. one ESP account, one node (the account kinds come from the registry: `ACCOUNT_KEYS`)
+    by_account: dict[tuple[str, str], list[int]] = defaultdict(list)
     for report, kind, key in data.identity:
-        if kind == "esp_user":
-            by_account[key].append(report)
+        if kind in ACCOUNT_KEYS:
+            by_account[(kind, key)].append(report)
     node_of = components(data.reports, ((rs[0], r) for rs in by_account.values() for r in rs[1:]))
 
     # 2. shared values between nodes
     holders: dict[tuple[str, str], set[int]] = defaultdict(set)
     for report, kind, key in data.identity:
-        if kind != "esp_user" and kind in settings.weights:
+        if kind not in ACCOUNT_KEYS and kind in settings.weights:
             holders[(kind, key)].add(node_of[report])
     verified_nodes: dict[tuple[str, str], set[int]] = defaultdict(set)
     for report, kind, key in data.verified:
@@ -103,7 +104,7 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     suspect_of_node = components(all_nodes, ((link.a, link.b) for link in links))
     label_of = {report: suspect_of_node[node_of[report]] for report in data.reports}
     # reports on one ESP account: one explanation per account (its first and last report, and how many)
-    for account, held in by_account.items():
+    for (kind, account), held in by_account.items():
         distinct = sorted(set(held))
         if len(distinct) > 1:
             links.append(
@@ -111,7 +112,7 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
                     distinct[0],
                     distinct[-1],
                     SAME_ACCOUNT,
-                    (("esp_user", f"{account} ({len(distinct)} reports)", SAME_ACCOUNT),),
+                    ((kind, f"{account} ({len(distinct)} reports)", SAME_ACCOUNT),),
                 )
             )
     return Clustering(label_of, links, suppressed)

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from tipfusion.normalise import device, email, hashes, iccid, ip, phone, simple
 from tipfusion.normalise.cleaned import Cleaned, Context
-from tipfusion.normalise.kind import IdentifierKind
+from tipfusion.normalise.kind import ACCOUNT, IdentifierKind
 
 KINDS: dict[str, IdentifierKind] = {
     kind.name: kind
@@ -44,6 +44,11 @@ def link_defaults() -> tuple[dict[str, float], dict[str, int]]:
 def kinds_linking(*how: str) -> frozenset[str]:
     """The kinds whose values link reports in one of these ways (`tipfusion.normalise.kind.IDENTITY`, …)."""
     return frozenset(k.name for k in KINDS.values() if k.links and k.links.how in how)
+
+
+ACCOUNT_KEYS: frozenset[str] = kinds_linking(ACCOUNT)
+"""The kinds that are an account itself (`Links.how` ACCOUNT: the ESP user ID), as linking meets them: reports
+holding one are one node in suspect resolution, and a recipient's is evidence of a message between suspects."""
 
 
 _DEFAULT = Context()

@@ -427,3 +427,13 @@ def routing_rows(engine: Engine) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def stations_per_district(engine: Engine) -> tuple[dict[str, int], bool]:
+    """How many stations each district has in the layer now loaded, and whether the layer is SYNTHETIC."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(police_stations.c.district, police_stations.c.synthetic)).all()
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row.district] += 1
+    return dict(sorted(counts.items())), any(row.synthetic for row in rows)

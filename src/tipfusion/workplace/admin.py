@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 
-from tipfusion.accounts.principal import Principal, Role
+from tipfusion.accounts.policy import ADMINS  # as the CLI's admin commands
+from tipfusion.accounts.principal import Principal
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import CaseDeadlines, Settings, UnitProfile
 from tipfusion.enrich.isp_table import Isp, load_isp_table
@@ -30,7 +31,6 @@ from tipfusion.workplace.scope import require_roles
 if TYPE_CHECKING:
     from tipfusion.accounts.service import Account
 
-ADMINS = frozenset({Role.ADMIN})
 LAYER_SUFFIXES = (".geojson", ".json", ".gpkg")
 """Boundary files a single upload can carry (a shapefile needs its companion files: use the command line)."""
 TABLE_SUFFIXES = (".csv", ".yaml", ".yml")

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, and_, select
 
-from tipfusion.accounts.principal import CENTRAL_ROLES, Principal, Role
+from tipfusion.accounts.policy import CENTRAL_WORKERS
+from tipfusion.accounts.principal import CENTRAL_ROLES, Principal
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.service import add_override
@@ -35,7 +36,7 @@ from tipfusion.workplace.cases import FieldErrors
 from tipfusion.workplace.scope import require_roles, visible_referral
 from tipfusion.workplace.views import visible_network
 
-OVERRIDING_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
+OVERRIDING_ROLES = CENTRAL_WORKERS  # accounts.policy: as `tipfusion override …`
 """Who may tell the linker it was wrong: the central unit's analysts (and admins); supervisors only read."""
 
 OverrideAction = Literal["split", "merge", "noise"]

@@ -14,14 +14,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, func, or_, select
 
-from tipfusion.accounts.principal import Principal, Role
+from tipfusion.accounts.policy import AUDIT_READERS  # as `tipfusion audit …`
+from tipfusion.accounts.principal import Principal
 from tipfusion.audit.checkpoints import CheckpointReport, verify_checkpoints
 from tipfusion.audit.log import AuditEvent, ChainReport, append, verify
 from tipfusion.config import Settings
 from tipfusion.store.tables import audit_events
 from tipfusion.workplace.scope import require_roles
-
-AUDIT_READERS = frozenset({Role.AUDITOR, Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from tipfusion.accounts.principal import Principal, Role
+from tipfusion.accounts.policy import CENTRAL_WORKERS
+from tipfusion.accounts.principal import Principal
 from tipfusion.config import Settings
 from tipfusion.errors import InputRefused, TipfusionError
 from tipfusion.track import service as track
@@ -214,7 +215,7 @@ def request_transfer(engine: Engine, principal: Principal, case_ref: str | int, 
     )
 
 
-CENTRAL_ACTORS = frozenset({Role.ADMIN, Role.ANALYST})
+CENTRAL_ACTORS = CENTRAL_WORKERS  # accounts.policy: as `tipfusion cases transfer`
 
 
 def transfer_case(

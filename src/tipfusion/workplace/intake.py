@@ -17,14 +17,15 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Engine
 
-from tipfusion.accounts.principal import CENTRAL_ROLES, Principal, Role
+from tipfusion.accounts.policy import CENTRAL_WORKERS
+from tipfusion.accounts.principal import CENTRAL_ROLES, Principal
 from tipfusion.config import Settings
 from tipfusion.ingest.quarantine import RetryResult, list_entries, retry
 from tipfusion.ingest.service import IngestService, IngestSummary
 from tipfusion.workplace.cases import FieldErrors
 from tipfusion.workplace.scope import require_roles
 
-INGESTING_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
+INGESTING_ROLES = CENTRAL_WORKERS  # accounts.policy: the same roles as `tipfusion ingest`
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

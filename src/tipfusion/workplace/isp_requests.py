@@ -19,7 +19,8 @@ from typing import Any, BinaryIO
 from sqlalchemy import Engine, func, select
 
 from tipfusion import clock
-from tipfusion.accounts.principal import Principal, Role
+from tipfusion.accounts.policy import CENTRAL_WORKERS
+from tipfusion.accounts.principal import Principal
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import digest_of
@@ -41,7 +42,7 @@ from tipfusion.workplace.intake import upload_name
 from tipfusion.workplace.packages import MEDIA_TYPES, located
 from tipfusion.workplace.scope import deny, require_roles
 
-REQUESTING_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
+REQUESTING_ROLES = CENTRAL_WORKERS  # the same roles as `tipfusion requests …` (accounts.policy)
 FORM_ITEMS = 1000  # sightings listed on one build form (a form of a hundred thousand checkboxes helps no one)
 ANSWER_SUFFIXES = (".csv", ".xlsx")
 

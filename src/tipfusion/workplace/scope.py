@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Table, false, select, true
 
+from tipfusion.accounts.policy import CASE_ACTORS, CASE_READERS
 from tipfusion.accounts.principal import Principal, Role
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.errors import NotFound
@@ -34,10 +35,10 @@ from tipfusion.workplace.coverage import OWNING_CASE, coverage, report_suspect
 
 ObjectKind = Literal["referral", "case", "report", "suspect", "network", "page"]
 
-ACTING_ROLES = frozenset({Role.ADMIN, Role.ANALYST, Role.DISTRICT, Role.STATION})
+ACTING_ROLES = CASE_ACTORS  # accounts.policy: as `tipfusion cases advance`
 """Roles that may change a case (within their scope); supervisors and auditors only read."""
 
-READING_ROLES = frozenset(Role) - {Role.AUDITOR}
+READING_ROLES = CASE_READERS  # accounts.policy: as `tipfusion cases list`
 """Roles that read referrals and cases (within their scope): everyone but the auditor."""
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from tipfusion.accounts.policy import ADMINS
 from tipfusion.accounts.principal import Principal, Role
 from tipfusion.web.deps import CurrentPrincipal, Engine
 from tipfusion.web.render import NavItem, audit_view, page
@@ -29,7 +30,7 @@ from tipfusion.workplace.admin import (
 from tipfusion.workplace.supervision import all_stations
 
 router = APIRouter(include_in_schema=False)
-ADMIN = frozenset({Role.ADMIN})
+ADMIN = ADMINS
 NAV = [
     NavItem("Users", "/admin/users", ADMIN, order=5),
     NavItem("Jurisdiction", "/admin/jurisdiction", ADMIN, order=70),

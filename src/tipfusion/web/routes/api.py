@@ -14,13 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from pydantic import BaseModel
 
-from tipfusion.accounts.principal import Principal, Role
+from tipfusion.accounts.policy import CENTRAL_WORKERS
+from tipfusion.accounts.principal import Principal
 from tipfusion.web.deps import CurrentPrincipal, RequireRole
 from tipfusion.web.security import save_upload
 
 router = APIRouter(prefix="/api", tags=["api"])
 
-Ingester = Annotated[Principal, Depends(RequireRole(Role.ADMIN, Role.ANALYST))]
+Ingester = Annotated[Principal, Depends(RequireRole(*CENTRAL_WORKERS))]  # as `tipfusion ingest`
 
 
 class Me(BaseModel):

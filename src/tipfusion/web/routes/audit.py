@@ -10,13 +10,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from tipfusion.accounts.principal import Principal, Role
+from tipfusion.accounts.policy import AUDIT_READERS
+from tipfusion.accounts.principal import Principal
 from tipfusion.web.deps import CurrentPrincipal, Engine
 from tipfusion.web.render import NavItem, audit_view, page
 from tipfusion.workplace.auditing import AuditCheck, AuditFilter, audit_entries, verify_audit
 
 router = APIRouter(include_in_schema=False)
-NAV = [NavItem("Audit log", "/audit", frozenset({Role.AUDITOR, Role.ADMIN}), order=6)]
+NAV = [NavItem("Audit log", "/audit", AUDIT_READERS, order=6)]
 PAGE_SIZE = 50
 Field = Annotated[str, Query(max_length=200)]
 

@@ -11,14 +11,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
-from tipfusion.accounts.principal import Role
+from tipfusion.accounts.policy import CENTRAL_WORKERS
 from tipfusion.web.deps import CurrentPrincipal, Engine
 from tipfusion.web.render import NavItem, audit_view, page
 from tipfusion.workplace import FieldErrors
 from tipfusion.workplace.intake import ingest_upload, quarantine, retry_quarantined
 
 router = APIRouter(include_in_schema=False)
-NAV = [NavItem("Ingest", "/ingest", frozenset({Role.ADMIN, Role.ANALYST}), order=13)]
+NAV = [NavItem("Ingest", "/ingest", CENTRAL_WORKERS, order=13)]
 
 
 def _show(

@@ -1,4 +1,4 @@
-"""`tipfusion db …`, `tipfusion audit …`, `tipfusion verify`, `tipfusion status`."""
+"""`tipfusion audit list | verify`, `tipfusion verify`: the tamper-evident audit log (--evidence: the documents)."""
 
 from __future__ import annotations
 
@@ -17,36 +17,7 @@ if TYPE_CHECKING:
     from tipfusion.audit import CheckpointReport
     from tipfusion.audit.evidence import EvidenceReport
 
-db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
-
-
-@db_app.command("upgrade")
-def db_upgrade(ctx: typer.Context) -> None:
-    """Apply migrations up to the latest schema (other commands do this automatically)."""
-    from tipfusion.store.db import ensure_schema, stored_revision, where
-
-    app: AppContext = ctx.obj
-    app.may_create = True  # `db upgrade` on a new path starts the store (an empty one, at the latest schema)
-    before = ensure_schema(app.engine)
-    after = stored_revision(app.engine)
-    change = "already there" if before == after else f"was {before or 'empty'}"
-    console.print(
-        f"schema at revision {safe(after)}, {safe(change)} ({safe(where(app.settings.database_url))})", soft_wrap=True
-    )
-
-
-@db_app.command("status")
-def db_status(ctx: typer.Context) -> None:
-    """Show the schema revision in the database and the latest one this version knows."""
-    from tipfusion.store.db import head_revision, safe_url, stored_revision
-
-    app: AppContext = ctx.obj
-    console.print(
-        f"database: {safe(safe_url(app.settings.database_url))}\nrevision: {safe(stored_revision(app.engine))}\n"
-        f"latest:   {head_revision()}",
-        soft_wrap=True,
-    )
 
 
 KeyOption = Annotated[
@@ -164,17 +135,15 @@ def check_evidence(app: AppContext) -> EvidenceReport:
 @audit_app.command("list")
 def audit_list(ctx: typer.Context, limit: Annotated[int, typer.Option(help="Latest N entries")] = 20) -> None:
     """Show the latest audit entries."""
-    from sqlalchemy import select
-
-    from tipfusion.store.tables import audit_events
+    from tipfusion.audit.log import latest
 
     app: AppContext = ctx.obj
     with app.ready_engine().connect() as conn:
-        rows = list(conn.execute(select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit)))
+        rows = latest(conn, limit)
     app.record_view("audit log", {"limit": limit, "rows": len(rows)})
     app.banner()
     table = Table(whole("seq"), "time", "actor", "action", whole("object"), title="Audit log")
-    for row in reversed(rows):
+    for row in rows:
         table.add_row(
             str(row.seq),
             app.time(row.at),
@@ -185,25 +154,6 @@ def audit_list(ctx: typer.Context, limit: Annotated[int, typer.Option(help="Late
     show(table)
 
 
-def status(ctx: typer.Context) -> None:
-    """What the store holds at every stage: reports to cases, routing by placement, ISP requests by state."""
-    from tipfusion.store.db import where
-    from tipfusion.store.status import stage_counts
-
-    app: AppContext = ctx.obj
-    with app.ready_engine().connect() as conn:
-        rows = stage_counts(conn)
-    app.record_view("status", {}, read_only_store_ok=True)  # counts only: a read-only copy may still be counted
-    app.banner()
-    console.print(f"store: {safe(where(app.settings.database_url))}", soft_wrap=True)
-    table = Table("stage", "what", "count")
-    for stage, what, value in rows:
-        table.add_row(safe(stage), safe(what), f"{value:,}")
-    show(table)
-
-
 def register(app: typer.Typer) -> None:
-    app.add_typer(db_app, name="db")
     app.add_typer(audit_app, name="audit")
-    app.command("status")(status)
     app.command("verify")(verify_store)
