@@ -29,8 +29,12 @@ import argparse
 import random
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import types
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -250,16 +254,23 @@ def _typed(kind: str, value: str, canonical: str) -> str:
     return value
 
 
-def _timed(
-    conn: Connection, values: list[Any], call: Callable[[Connection, Any], Any]
-) -> tuple[list[float], list[Any]]:
-    """Milliseconds of each call, and what each returned."""
-    times, results = [], []
-    for value in values:
-        started = time.perf_counter()
-        results.append(call(conn, value))
-        times.append((time.perf_counter() - started) * 1000)
-    return times, results
+def _timed(conn: Connection, value: Any, call: Callable[[Connection, Any], Any]) -> tuple[float, float, Any]:
+    """Wall and process-CPU milliseconds of one call (on SQLite the CPU includes the database's own work, so it
+    shows the cost on an idle core however loaded the shared machine is), and what the call returned."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = call(conn, value)
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000, result
+
+
+def _search_at(rev: str) -> Callable[..., Any]:
+    """`search` as it was at git revision `rev`, to time beside today's in the same run on the same store."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:src/tipfusion/search/lookup.py"], cwd=HERE, check=True, capture_output=True, text=True
+    ).stdout
+    module = types.ModuleType(f"lookup_at_{rev}")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"{rev}:lookup.py", "exec"), module.__dict__)
+    return module.search  # type: ignore[no-any-return]
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -275,6 +286,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=500, help="the search's row limit (the web app's is 500)")
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL; the store is schema lookup_N in it")
     parser.add_argument("--reuse", action="store_true", help="time the store kept from an earlier run")
+    parser.add_argument("--before", help="also time `search` as at this git revision, query by query, same store")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema (the SQLite file is kept)")
     args = parser.parse_args()
     rng = random.Random(7)
@@ -286,34 +298,38 @@ def main() -> None:
             sampled = _queries(conn, max(1, args.queries // len(KINDS)), rng)
         typed = [(kind, t) for kind in KINDS for t, _ in sampled[kind]]
         canon = [(kind, c) for kind in KINDS for _, c in sampled[kind]]
+        variants: dict[str, Callable[..., Any]] = {"search": search}
+        if args.before:
+            variants[f"before {args.before}"] = _search_at(args.before)
         o = identifier_observations
-        rows: dict[str, list[list[float]]] = {"floor (indexed look-up)": [], "search (all kinds)": []}
-        rows.update({f"search {kind}": [] for kind in KINDS})
+        rows: dict[str, list[list[tuple[float, float]]]] = defaultdict(list)
         sizes: list[int] = []
         truncated = 0
         for attempt in range(args.repeat):
+            timed: dict[str, list[tuple[float, float]]] = defaultdict(list)
             with engine.connect() as conn:
-                rows["floor (indexed look-up)"].append(
-                    _timed(
+                for kind, canonical in canon:
+                    wall, cpu, _ = _timed(
                         conn,
-                        canon,
-                        lambda c, kv: c.execute(
-                            select(o.c.report_id)
-                            .where(o.c.kind == kv[0], o.c.canonical == kv[1], o.c.is_current)
-                            .limit(args.limit + 1)
-                        ).all(),
-                    )[0]
-                )
-                per_query, results = _timed(conn, typed, lambda c, kq: search(c, kq[1], None, "IN", args.limit))
-                rows["search (all kinds)"].append(per_query)
-                for kind in KINDS:
-                    rows[f"search {kind}"].append([t for (k, _), t in zip(typed, per_query, strict=True) if k == kind])
-                if attempt == 0:
-                    sizes = [len(r.sightings) for r in results]
-                    truncated = sum(r.truncated for r in results)
-                    missed = [q for (_, q), r in zip(typed, results, strict=True) if not r.sightings]
-                    if missed:
-                        print(f"warning: {len(missed)} searches found nothing, e.g. {missed[:3]}")
+                        select(o.c.report_id)
+                        .where(o.c.kind == kind, o.c.canonical == canonical, o.c.is_current)
+                        .limit(args.limit + 1),
+                        lambda c, query: c.execute(query).all(),
+                    )
+                    timed["floor (indexed look-up)"].append((wall, cpu))
+                for number, (kind, query) in enumerate(typed):
+                    order = list(variants.items())
+                    for name, call in order if number % 2 else reversed(order):  # neither always runs first
+                        wall, cpu, result = _timed(conn, query, lambda c, q, f=call: f(c, q, None, "IN", args.limit))
+                        timed[f"{name} (all kinds)"].append((wall, cpu))
+                        timed[f"{name} {kind}"].append((wall, cpu))
+                        if attempt == 0 and name == "search":
+                            sizes.append(len(result.sightings))
+                            truncated += result.truncated
+                            if not result.sightings:
+                                print(f"warning: {query!r} found nothing")
+            for name, pairs in timed.items():
+                rows[name].append(pairs)
     finally:
         engine.dispose()
         drop()
@@ -323,10 +339,11 @@ def main() -> None:
         f" sightings a search: median {statistics.median(sizes):.0f}, max {max(sizes)}, {truncated} truncated at"
         f" limit {args.limit}"
     )
-    print(f"{'what':<26}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
-    for name, passes in rows.items():
-        figures = [statistics.median(_pct(p, q) for p in passes) for q in (0.5, 0.95, 1.0)]
-        print(f"{name:<26}" + "".join(f"{f:>10.2f}" for f in figures))
+    print(f"{'what':<30}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'p95 CPU ms':>12}")
+    for name, passes in sorted(rows.items(), key=lambda item: (not item[0].startswith("floor"), item[0])):
+        walls = [statistics.median(_pct([w for w, _ in p], q) for p in passes) for q in (0.5, 0.95, 1.0)]
+        cpu = statistics.median(_pct([c for _, c in p], 0.95) for p in passes)
+        print(f"{name:<30}" + "".join(f"{f:>10.2f}" for f in walls) + f"{cpu:>12.2f}")
 
 
 if __name__ == "__main__":
