@@ -130,28 +130,26 @@ def _sightings(conn: Connection, wanted: dict[str, set[str]], limit: int) -> tup
         .order_by(groups.c.report_id, groups.c.kind, groups.c.role, groups.c.canonical)
         .limit(limit + 1)
     )
-    rows = [
+    rows = [  # plain tuples: up to `limit` rows a search, so no per-row attribute look-ups
         {
-            "report_id": int(r.report_id),
-            "kind": r.kind,
-            "canonical": r.canonical,
-            "value": r.value,
-            "role": r.role,
-            "whose": PARTY_LABELS.get(r.role, r.role),
-            "suspects_own": r.role in SUSPECT_ROLES,
-            "suspect_id": r.suspect_id,
-            "network_id": r.network_id,
-            "sightings": int(r.sightings),
-            "first_seen_utc": _utc(r.first_seen),
-            "last_seen_utc": _utc(r.last_seen),
+            "report_id": int(report_id),
+            "kind": kind,
+            "canonical": canonical,
+            "value": value,
+            "role": role,
+            "whose": PARTY_LABELS.get(role, role),
+            "suspects_own": role in SUSPECT_ROLES,
+            "suspect_id": suspect_id,
+            "network_id": network_id,
+            "sightings": int(sightings),
+            "first_seen_utc": first.isoformat() if first else None,
+            "last_seen_utc": last.isoformat() if last else None,
         }
-        for r in conn.execute(query)
+        for report_id, kind, canonical, role, value, sightings, first, last, suspect_id, network_id in conn.execute(
+            query
+        ).tuples()
     ]
     return rows[:limit], len(rows) > limit
-
-
-def _utc(value: Any) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _reports_themselves(conn: Connection, numbers: set[int]) -> list[dict[str, Any]]:
