@@ -130,7 +130,7 @@ def _sightings(conn: Connection, wanted: dict[str, set[str]], limit: int) -> tup
         .order_by(groups.c.report_id, groups.c.kind, groups.c.role, groups.c.canonical)
         .limit(limit + 1)
     )
-    rows = [  # plain tuples: up to `limit` rows a search, so no per-row attribute look-ups
+    rows = [  # rows unpacked as tuples: up to `limit` a search, so no per-row attribute look-ups
         {
             "report_id": int(report_id),
             "kind": kind,
@@ -147,7 +147,7 @@ def _sightings(conn: Connection, wanted: dict[str, set[str]], limit: int) -> tup
         }
         for report_id, kind, canonical, role, value, sightings, first, last, suspect_id, network_id in conn.execute(
             query
-        ).tuples()
+        )
     ]
     return rows[:limit], len(rows) > limit
 
