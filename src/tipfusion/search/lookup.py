@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, func, literal, or_, select, text, union_all
+from sqlalchemy import Connection, Integer, String, and_, cast, func, literal, null, or_, select, text, union_all
 
 from tipfusion.domain import PARTY_LABELS, SUSPECT_ROLES
 from tipfusion.search.readings import REPORT, Reading, readings
@@ -29,6 +29,9 @@ from tipfusion.store.tables import (
 
 # Answer columns that hold an identifier of a kind: the subscriber's phones (E.164), email (canonical) and the IP asked.
 _ANSWER_COLUMNS = {"phone": ("phone", "alternate_phone"), "email": ("email",), "ip": ("ip",)}
+_Rows = list[dict[str, Any]]
+# What a lead lists about an identifier, as search shows it.
+_LEAD_COLUMNS = ("lead_ref", "agency", "kind", "value", "canonical", "country", "note", "line")
 
 
 @dataclass
@@ -84,8 +87,7 @@ def search(conn: Connection, raw: str, kind: str | None, phone_region: str, limi
     result.reports = _reports(result.sightings, itself)
     result.suspects = _suspects(result.reports)
     result.networks = _networks(result.suspects)
-    result.leads = _leads(conn, wanted)
-    result.answers = _answers(conn, wanted)
+    result.leads, result.answers = _leads_and_answers(conn, wanted) if wanted else ([], [])
     return result
 
 
@@ -222,35 +224,46 @@ def _networks(suspect_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"network_id": n, "suspects": sorted(s)} for n, s in sorted(members.items())]
 
 
-def _leads(conn: Connection, wanted: dict[str, set[str]]) -> list[dict[str, Any]]:
-    if not wanted:
-        return []
-    li = lead_identifiers
-    query = (
-        select(li.c.lead_ref, leads.c.agency, li.c.kind, li.c.value, li.c.canonical, li.c.country, li.c.note, li.c.line)
+def _leads_and_answers(conn: Connection, wanted: dict[str, set[str]]) -> tuple[_Rows, _Rows]:
+    """The leads listing the value, and the ISP answers holding it as the subscriber's phone or email or as the IP
+    asked about: one round trip for both (each part through its own index), then one for the answers' details."""
+    li, a = lead_identifiers, isp_answers
+    no_int, no_text = cast(null(), Integer), cast(null(), String)
+    parts = [
+        select(
+            literal("lead").label("source"),
+            *((li.c[name] if name in li.c else leads.c[name]).label(name) for name in _LEAD_COLUMNS),
+            no_int.label("answer_id"),
+            no_text.label("field"),
+        )
         .select_from(li.outerjoin(leads, leads.c.lead_ref == li.c.lead_ref))
         .where(_matches(wanted, li.c.kind, li.c.canonical))
-        .order_by(li.c.lead_ref, li.c.line)
-    )
-    return [dict(r._mapping) for r in conn.execute(query)]
-
-
-def _answers(conn: Connection, wanted: dict[str, set[str]]) -> list[dict[str, Any]]:
-    """ISP answers holding the value as the subscriber's phone or email, or as the IP asked about."""
-    a = isp_answers
-    matched = [
-        (select(a.c.id, literal(column).label("field")).where(a.c[column].in_(sorted(wanted[kind]))))
+    ]
+    parts += [
+        select(
+            literal("answer").label("source"),
+            *((no_int if name == "line" else no_text).label(name) for name in _LEAD_COLUMNS),
+            a.c.id.label("answer_id"),
+            literal(column).label("field"),
+        ).where(a.c[column].in_(sorted(wanted[kind])))
         for kind, columns in _ANSWER_COLUMNS.items()
         if wanted.get(kind)
         for column in columns
     ]
-    if not matched:
-        return []
+    both = union_all(*parts)
+    found = conn.execute(both.order_by(*(both.selected_columns[n] for n in ("source", "lead_ref", "line")))).all()
+    listed = [{name: getattr(r, name) for name in _LEAD_COLUMNS} for r in found if r.source == "lead"]
     fields: dict[int, set[str]] = defaultdict(set)
-    for row in conn.execute(union_all(*matched)):  # one round trip; each column through its own index
-        fields[int(row.id)].add(str(row.field))
+    for r in found:
+        if r.source == "answer":
+            fields[int(r.answer_id)].add(str(r.field))
+    return listed, _answer_details(conn, fields)
+
+
+def _answer_details(conn: Connection, fields: dict[int, set[str]]) -> _Rows:
     if not fields:
         return []
+    a = isp_answers
     query = (
         select(
             a.c.id,
