@@ -238,7 +238,9 @@ def _queries(conn: Connection, per_kind: int, rng: random.Random) -> dict[str, l
     out: dict[str, list[tuple[str, str]]] = {kind: [] for kind in KINDS}
     while any(len(v) < per_kind for v in out.values()):
         ids = [rng.randint(1, top) for _ in range(2000)]
-        rows = conn.execute(select(o.c.kind, o.c.value, o.c.canonical).where(o.c.id.in_(ids), o.c.kind.in_(KINDS)))
+        rows = conn.execute(  # in id order: the same sample whichever plan the database picks
+            select(o.c.kind, o.c.value, o.c.canonical).where(o.c.id.in_(ids), o.c.kind.in_(KINDS)).order_by(o.c.id)
+        )
         for kind, value, canonical in rows:
             if len(out[kind]) < per_kind:
                 out[kind].append((_typed(kind, value, canonical), canonical))
