@@ -281,3 +281,43 @@ def test_the_esps_a_store_holds_are_read_by_index_seeks(engine: Engine) -> None:
     with engine.connect() as conn:
         plain = sorted(s for s in conn.execute(select(report_versions.c.esp_scope).distinct()).scalars() if s)
         assert esp_scopes(conn) == plain and len(plain) > 1
+
+
+@pytest.mark.usefixtures("store")
+def test_a_search_groups_every_sighting_and_stops_at_its_limit_in_report_order(engine: Engine) -> None:
+    """Each reading is grouped and limited inside the database (issue 15: a common value must not cost every one of
+    its sightings): the groups equal a plain grouping of the value's current rows, and a limited search returns the
+    first groups in (report, kind, role) order and says it was cut."""
+    from tipfusion.search.lookup import search
+
+    with engine.connect() as conn:
+        common = conn.execute(
+            select(o.c.kind, o.c.canonical, o.c.value)
+            .where(o.c.is_current.is_(True), o.c.kind.in_(["ip", "esp_user", "phone"]))
+            .group_by(o.c.kind, o.c.canonical, o.c.value)
+            .order_by(func.count(func.distinct(o.c.report_id)).desc(), o.c.canonical)
+            .limit(1)
+        ).one()
+        rows = conn.execute(
+            select(
+                o.c.report_id, o.c.kind, o.c.canonical, o.c.role, o.c.value, o.c.observed_at, report_links.c.suspect_id
+            )
+            .select_from(o.outerjoin(report_links, report_links.c.report_id == o.c.report_id))
+            .where(o.c.is_current.is_(True), o.c.kind == common.kind, o.c.canonical == common.canonical)
+        ).all()
+        expected: dict[tuple[int, str, str, str], list[Any]] = {}
+        for r in rows:
+            expected.setdefault((int(r.report_id), r.kind, r.canonical, r.role), []).append(r)
+        full = search(conn, common.value, common.kind, "IN")
+        assert not full.truncated and len({key[0] for key in expected}) >= 3, "a value held by several reports"
+        assert [(s["report_id"], s["kind"], s["canonical"], s["role"]) for s in full.sightings] == sorted(expected)
+        for s in full.sightings:
+            group = expected[(s["report_id"], s["kind"], s["canonical"], s["role"])]
+            assert s["sightings"] == len(group) and s["suspect_id"] == group[0].suspect_id
+            assert s["value"] == min(r.value for r in group)
+            seen = sorted(r.observed_at for r in group if r.observed_at)
+            assert s["first_seen_utc"] == (seen[0].isoformat() if seen else None)
+            assert s["last_seen_utc"] == (seen[-1].isoformat() if seen else None)
+        for limit in (1, 2, len(full.sightings) - 1, len(full.sightings)):
+            cut = search(conn, common.value, common.kind, "IN", limit)
+            assert cut.sightings == full.sightings[:limit] and cut.truncated == (limit < len(full.sightings)), limit

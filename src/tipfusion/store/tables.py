@@ -238,7 +238,7 @@ identifier_observations = Table(
     ),
     Column("identifiable", Boolean, comment="set by enrich: can an ISP name the subscriber from this sighting"),
     Column("identifiability_note", Text),
-    Index("ix_observations_lookup", "kind", "canonical", "is_current"),
+    Index("ix_observations_lookup", "kind", "canonical", "is_current", "report_id", "role"),
     Index("ix_observations_report", "report_id", "version"),
 )
 
@@ -593,6 +593,10 @@ isp_answers = Table(
     Column("line", Integer, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Index("ix_isp_answers_report", "report_id"),
+    Index("ix_isp_answers_ip", "ip"),  # a search for an identifier finds the answers holding it by index seeks
+    Index("ix_isp_answers_phone", "phone"),
+    Index("ix_isp_answers_alternate_phone", "alternate_phone"),
+    Index("ix_isp_answers_email", "email"),
 )
 
 operations = Table(
