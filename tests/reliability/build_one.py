@@ -28,7 +28,7 @@ from tipfusion.store.db import make_engine
 POINTS = {
     "parts": ("tipfusion.refer.package", "write_certificate"),
     "sealed": ("tipfusion.refer.service", "open_case"),
-    "committed": ("tipfusion.refer.staging", "Staging.publish"),
+    "committed": ("tipfusion.documents.staging", "Staging.publish"),
 }
 MEET_SECONDS = 4.0
 

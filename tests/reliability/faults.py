@@ -290,11 +290,76 @@ def referral_store(engine: Engine, url: str, work: Path) -> list[str]:
         return list(conn.execute(select(suspects.c.suspect_id).order_by(suspects.c.suspect_id)).scalars())
 
 
+def notice_problems(url: str, output: Path) -> list[str]:
+    """Each folder in `output` (hidden ones too) that is not a valid bag listing the very files of a request the store
+    has under that name, and each request on record whose notice should be in `output` and is not, with why."""
+    from sqlalchemy import select
+
+    from tipfusion.documents.manifest import file_stem, verify_bag
+    from tipfusion.store.tables import isp_requests
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(isp_requests.c.reference, isp_requests.c.files, isp_requests.c.output_dir))
+            recorded = {file_stem(row.reference): row for row in rows}
+    finally:
+        engine.dispose()
+    problems = [
+        f"{row.reference}: on record, but its notice {name} is missing"
+        for name, row in recorded.items()
+        if Path(row.output_dir).parent.resolve() == output.resolve() and not (output / name).is_dir()
+    ]
+    for folder in sorted(p for p in output.iterdir() if p.is_dir()) if output.is_dir() else []:
+        try:
+            check = verify_bag(folder)
+        except Exception as exc:  # not a bag at all
+            problems.append(f"{folder.name}: {type(exc).__name__}: {exc}")
+            continue
+        row = recorded.get(folder.name)
+        if not check.ok:
+            problems.append(f"{folder.name}: not a valid bag")
+        elif row is None or dict(row.files) != check.files:
+            problems.append(f"{folder.name}: a valid bag the store has no record of")
+    return problems
+
+
+def request_store(engine: Engine, url: str, work: Path) -> Path:
+    """A store with sightings to ask two ISPs about (the two fixture reports, enriched from the demo reference
+    databases, and linked): the ISP table to build the notices with."""
+    from tests.conftest import FIXTURES
+    from tipfusion.config import Settings
+    from tipfusion.enrich.demo import build_demo_reference
+    from tipfusion.enrich.service import EnrichConfig, EnrichService
+    from tipfusion.ingest import IngestService
+    from tipfusion.link.service import LinkService
+
+    reference = build_demo_reference(work / "reference")
+    batch = work / "batch"
+    batch.mkdir()
+    for name in ("100000042.xml", "file-0a1b2c3d.xml"):
+        shutil.copyfile(FIXTURES / name, batch / name)
+    IngestService(engine, Settings(database_url=url, ingest_workers=0), "tester").ingest_paths([batch])
+    config = EnrichConfig(tuple(reference.databases), reference.isp_table, reference.warninglist)
+    EnrichService(engine, config, "tester").run()
+    LinkService(engine, "tester").run()
+    return reference.isp_table
+
+
 def build_one(url: str, output: Path, subject: str, *options: str) -> subprocess.Popen[str]:
     """`tests/reliability/build_one.py` in a process of its own: one referral build, to kill or to run beside one."""
+    return _own_process("tests.reliability.build_one", url, str(output), subject, *options)
+
+
+def request_one(url: str, output: Path, isp_table: Path, *options: str) -> subprocess.Popen[str]:
+    """`tests/reliability/request_one.py` in a process of its own: `tipfusion requests build`, to kill midway."""
+    return _own_process("tests.reliability.request_one", url, str(output), str(isp_table), *options)
+
+
+def _own_process(module: str, *arguments: str) -> subprocess.Popen[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.build_one", url, str(output), subject, *options],
+        [sys.executable, "-m", module, *arguments],
         cwd=ROOT,
         env={**base, "PYTHONPATH": os.pathsep.join([ROOT, SRC])},
         stdout=subprocess.PIPE,

@@ -2,7 +2,8 @@
 and PostgreSQL; the same command again; then nothing lost or duplicated, the audit log verifies, and no package
 folder is half-written or complete without a record (see `faults.py`). `make test` runs three of these; `make
 check-reliability` (marker `reliability_full`) runs 30 on SQLite and 20 on PostgreSQL. A referral build is also
-killed at chosen points (parts written, bag sealed, referral committed) through `build_one.py`, on both stores."""
+killed at chosen points (parts written, bag sealed, referral committed) through `build_one.py`, and `tipfusion
+requests build` at the same points of its first or second notice through `request_one.py`, on both stores."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from tests.reliability.faults import (
@@ -20,14 +21,17 @@ from tests.reliability.faults import (
     FaultFigures,
     Pipeline,
     build_one,
+    notice_problems,
     package_problems,
     referral_store,
+    request_one,
+    request_store,
 )
 from tests.reliability.harness import progress_note
 from tipfusion.cli.main import app
 from tipfusion.documents.manifest import MANIFEST, digest_of, file_stem
-from tipfusion.refer.staging import PREFIX, Staging, clear_leftovers
-from tipfusion.store.tables import referrals
+from tipfusion.documents.staging import PREFIX, Staging, clear_leftovers
+from tipfusion.store.tables import isp_request_items, isp_requests, referrals
 from tipfusion.synth import generate
 
 REPORTS = 60
@@ -98,6 +102,43 @@ def test_a_referral_build_killed_midway_then_rerun_gives_one_complete_package(
     assert verify.exit_code == 0 and "issued by this store" in verify.output, verify.output
 
 
+@pytest.mark.parametrize(
+    ("point", "call"),
+    [("parts", 1), ("parts", 2), pytest.param("sealed", 2, marks=pytest.mark.reliability_full), ("committed", 1)],
+)
+def test_a_requests_build_killed_midway_then_rerun_gives_one_complete_notice_per_isp(
+    engine: Engine, db_url: str, tmp_path: Path, point: str, call: int
+) -> None:
+    """`tipfusion requests build` killed (kill -9) while the first or the second ISP's notice is being written (annex
+    and Word letter written, PDF not), after the second is sealed and stored (not committed), and after the first is
+    committed but before it is in place; then the same command again: one whole, verifiable notice per ISP under its
+    name, nothing half-written left (hidden or not), the store's requests and items exactly match the folders, and
+    the audit log verifies."""
+    isp_table = request_store(engine, db_url, tmp_path)
+    output = tmp_path / "notices"
+    killed = request_one(db_url, output, isp_table, "--die-at", point, "--call", str(call))
+    said, _ = killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGKILL, said
+    left = notice_problems(db_url, output)
+    assert [p for p in left if not p.startswith(".") and not p.endswith("is missing")] == []  # nothing shown half
+    assert any(p.startswith(PREFIX) for p in left)  # the kill landed midway: a work folder is left
+    command = ["--database", db_url, "requests", "build", "--output", str(output), "--isp-table", str(isp_table)]
+    rerun = CliRunner().invoke(app, command)
+    assert rerun.exit_code == 0, rerun.output
+    assert notice_problems(db_url, output) == []
+    with engine.connect() as conn:
+        rows = conn.execute(select(isp_requests).order_by(isp_requests.c.id)).all()
+        per_request = select(isp_request_items.c.request_id, func.count()).group_by(isp_request_items.c.request_id)
+        items = {request_id: count for request_id, count in conn.execute(per_request)}
+    assert sorted(r.recipient for r in rows) == ["Example Fixed Broadband (synthetic)", "Example Hosting (synthetic)"]
+    assert {r.id: r.items for r in rows} == items
+    assert sorted(p.name for p in output.iterdir()) == sorted(file_stem(r.reference) for r in rows)
+    assert CliRunner().invoke(app, command).exit_code == 0
+    assert sorted(p.name for p in output.iterdir()) == sorted(file_stem(r.reference) for r in rows)  # nothing new
+    audit = CliRunner().invoke(app, ["--database", db_url, "audit", "verify"])
+    assert audit.exit_code == 0, audit.output
+
+
 def test_a_work_folder_is_cleared_only_when_its_builder_is_gone(tmp_path: Path) -> None:
     """An error in the block removes the work folder; a live builder's folder is left alone; a dead builder's is
     moved to its name when the store recorded its manifest, and removed when it did not."""
@@ -107,14 +148,18 @@ def test_a_work_folder_is_cleared_only_when_its_builder_is_gone(tmp_path: Path) 
         raise RuntimeError("the commit failed")
     assert not output.exists() or list(output.iterdir()) == []
     recorded: set[str] = set()
+
+    def on_record(work: Path, _name: str) -> bool:
+        return digest_of(work / MANIFEST) in recorded
+
     with Staging() as live:
         work = live.begin(output / "TF-REF-2026-000002")
         (work / MANIFEST).write_text("abc  data/part.pdf\n")
-        assert clear_leftovers(output, recorded.__contains__) == [] and work.is_dir()  # its builder holds it
+        assert clear_leftovers(output, on_record) == [] and work.is_dir()  # its builder holds it
         live.path = None  # the builder dies here, after its commit: its folder stays, unlocked
     recorded.add(digest_of(work / MANIFEST))
     dead = output / f"{PREFIX}TF-REF-2026-000003-0badf00d"
     dead.mkdir()
     (dead / "part.pdf").write_bytes(b"%PDF")  # killed before sealing
-    assert clear_leftovers(output, recorded.__contains__) == [output / "TF-REF-2026-000002"]
+    assert clear_leftovers(output, on_record) == [output / "TF-REF-2026-000002"]
     assert sorted(p.name for p in output.iterdir()) == ["TF-REF-2026-000002"]

@@ -1,11 +1,11 @@
-"""Where a referral package is written until the store has it: a hidden sibling of its folder, renamed into place
-only after the commit, so a build killed at any moment (kill -9, power cut) never leaves a half-written package, or a
-sealed one the store has no record of, under a package's name.
+"""Where a sealed folder (a referral package, an ISP or platform notice) is written until the store has it: a hidden
+sibling of its folder, renamed into place only after the commit, so a build killed at any moment (kill -9, power cut)
+never leaves a half-written package, or a sealed one the store has no record of, under a package's name.
 
 The work folder `.partial-<name>-<random>` is held with an exclusive `flock` for as long as its builder lives (the
 kernel drops the lock when the process dies, however it dies). The next build into the same output clears what a
-dead builder left: a work folder whose sealed manifest the store has on record is moved to its name (the builder was
-killed between its commit and the rename), anything else is removed (its referral was never committed). An output
+dead builder left: a work folder whose sealed bag the store has on record is moved to its name (the builder was
+killed between its commit and the rename), anything else is removed (its row was never committed). An output
 folder belongs to one store: a work folder another store recorded would be removed as never committed.
 """
 
@@ -19,13 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from tipfusion.documents.manifest import MANIFEST, digest_of, refuse_occupied
+from tipfusion.documents.manifest import MANIFEST, refuse_occupied
 
 PREFIX = ".partial-"
 
 
 class Staging:
-    """One package's work folder. Enter it before the transaction that records the referral,
+    """One package's work folder. Enter it before the transaction that records the package,
     `with Staging() as staging, engine.begin() as conn:`, and write into `staging.begin(final)`: leaving the block
     commits, then moves the package to its name; an error anywhere in it (the commit's too) removes the work folder.
     """
@@ -47,7 +47,7 @@ class Staging:
         return self.path
 
     def publish(self) -> None:
-        """The store has committed the referral: the package takes its name."""
+        """The store has committed the package's row: the package takes its name."""
         assert self.path is not None and self.final is not None
         self.path.rename(self.final)
 
@@ -67,11 +67,13 @@ class Staging:
                 os.close(self._lock)  # releases the flock
 
 
-def clear_leftovers(output: Path, recorded: Callable[[str], bool]) -> list[Path]:
+def clear_leftovers(output: Path, recorded: Callable[[Path, str], bool]) -> list[Path]:
     """Finish or remove the work folders in `output` whose builders are dead; the packages moved into place.
 
-    `recorded(sha256)` says whether the store holds a referral with that manifest. Call it while holding the
-    referral builders' lock, so no live build of this store is between its start and its commit.
+    `recorded(work, name)` says whether the store holds the sealed bag in `work` as the package `name` (a work
+    folder is asked only once its payload manifest exists). Call it while holding the builders' lock (the one the
+    builders of this kind of package take before `Staging.begin`), so no live build of this store is between
+    creating its work folder and locking it.
     """
     moved: list[Path] = []
     if not output.is_dir():
@@ -85,9 +87,8 @@ def clear_leftovers(output: Path, recorded: Callable[[str], bool]) -> list[Path]
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # its builder is alive (committed, about to rename)
-            manifest = work / MANIFEST
             final = output / work.name[len(PREFIX) :].rsplit("-", 1)[0]
-            if manifest.is_file() and recorded(digest_of(manifest)):
+            if (work / MANIFEST).is_file() and recorded(work, final.name):
                 if not final.exists():
                     work.rename(final)
                     moved.append(final)
