@@ -31,7 +31,7 @@ from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.keys.signing import load_signer
-from tipfusion.requests.isp import Sighting, group_requests
+from tipfusion.requests.isp import IspRequest, Sighting, group_requests
 from tipfusion.requests.letters import CaseLine, LetterContext, case_line, write_request
 from tipfusion.store import repository as repo
 from tipfusion.store.bulk import insert_rows, rows_of
@@ -130,6 +130,10 @@ def build_requests(
         contact = contacts.get(request.isp)
         with Staging() as staging, engine.begin() as conn:
             serialise(conn, "request builds")
+            unasked = request if again else _still_unasked(conn, request, include_unidentifiable)
+            if unasked is None:
+                continue  # a build beside this one asked all of it meanwhile
+            request = unasked
             number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
             day = today.astimezone(settings.profile.zone)  # the unit's day, not UTC's
             reference = f"{settings.request_prefix}/{_slug(request.isp)}/{day:%Y%m%d}/{number}"
@@ -199,6 +203,26 @@ def build_requests(
     return built
 
 
+def _still_unasked(conn: Connection, request: IspRequest, include_unidentifiable: bool) -> IspRequest | None:
+    """The request less what another build asked since the sightings were read (two analysts building at once):
+    read under the builders' lock, so a sighting is asked once."""
+    ips = {item.sighting.ip for item in request.items}
+    found = select(isp_request_items.c.ip, isp_request_items.c.port, isp_request_items.c.observed_at)
+    asked = {(ip, port, str(_time(at))) for ip, port, at in conn.execute(found.where(isp_request_items.c.ip.in_(ips)))}
+    left = [i.sighting for i in request.items if _asked_key(i.sighting) not in asked]
+    if len(left) == len(request.items):
+        return request
+    regrouped = [r for r in group_requests(left, include_unidentifiable) if r.items]
+    if not regrouped:
+        return None
+    regrouped[0].excluded = request.excluded
+    return regrouped[0]
+
+
+def _asked_key(sighting: Sighting) -> tuple[str, int | None, str]:
+    return sighting.ip, sighting.port, str(sighting.observed_at)
+
+
 def finish_leftovers(engine: Engine, output: Path) -> list[Path]:
     """Clear what a killed build left in `output`: a notice the store has on record is moved to its name, a
     half-written or unrecorded one removed. Returns the notices moved into place."""
@@ -223,7 +247,7 @@ def pending_sightings(engine: Engine, again: bool = False) -> list[Sighting]:
     sightings, asked = load_sightings(engine)
     if again:
         return sightings
-    return [s for s in sightings if (s.ip, s.port, str(s.observed_at)) not in asked]
+    return [s for s in sightings if _asked_key(s) not in asked]
 
 
 def _cases(conn: Any, suspect_ids: set[str]) -> tuple[CaseLine, ...]:
