@@ -348,18 +348,19 @@ def request_store(engine: Engine, url: str, work: Path) -> Path:
 
 def build_one(url: str, output: Path, subject: str, *options: str) -> subprocess.Popen[str]:
     """`tests/reliability/build_one.py` in a process of its own: one referral build, to kill or to run beside one."""
-    return _own_process("tests.reliability.build_one", url, str(output), subject, *options)
+    return own_process("-m", "tests.reliability.build_one", url, str(output), subject, *options)
 
 
 def request_one(url: str, output: Path, isp_table: Path, *options: str) -> subprocess.Popen[str]:
     """`tests/reliability/request_one.py` in a process of its own: `tipfusion requests build`, to kill midway."""
-    return _own_process("tests.reliability.request_one", url, str(output), str(isp_table), *options)
+    return own_process("-m", "tests.reliability.request_one", url, str(output), str(isp_table), *options)
 
 
-def _own_process(module: str, *arguments: str) -> subprocess.Popen[str]:
+def own_process(*arguments: str) -> subprocess.Popen[str]:
+    """`python ARGUMENTS` from the checkout, without the caller's TIPFUSION_ settings, output and errors together."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
     return subprocess.Popen(
-        [sys.executable, "-m", module, *arguments],
+        [sys.executable, *arguments],
         cwd=ROOT,
         env={**base, "PYTHONPATH": os.pathsep.join([ROOT, SRC])},
         stdout=subprocess.PIPE,

@@ -22,6 +22,7 @@ from tests.reliability.faults import (
     Pipeline,
     build_one,
     notice_problems,
+    own_process,
     package_problems,
     referral_store,
     request_one,
@@ -30,7 +31,7 @@ from tests.reliability.faults import (
 from tests.reliability.harness import progress_note
 from tipfusion.cli.main import app
 from tipfusion.documents.manifest import MANIFEST, digest_of, file_stem
-from tipfusion.documents.staging import PREFIX, Staging, clear_leftovers
+from tipfusion.documents.staging import PREFIX, Staging, clear_leftovers, staged_file
 from tipfusion.store.tables import isp_request_items, isp_requests, referrals
 from tipfusion.synth import generate
 
@@ -163,3 +164,62 @@ def test_a_work_folder_is_cleared_only_when_its_builder_is_gone(tmp_path: Path) 
     (dead / "part.pdf").write_bytes(b"%PDF")  # killed before sealing
     assert clear_leftovers(output, on_record) == [output / "TF-REF-2026-000002"]
     assert sorted(p.name for p in output.iterdir()) == ["TF-REF-2026-000002"]
+
+
+# `tipfusion ARGS…` killed (kill -9) when it appends to the audit log: an export is written, not yet audited
+EXPORT_KILLED_AT_AUDIT = (
+    "import os, signal, sys\n"
+    "import tipfusion.audit\n"
+    "tipfusion.audit.append = lambda *_a, **_k: os.kill(os.getpid(), signal.SIGKILL)\n"
+    "from tipfusion.cli.main import app\n"
+    "app(sys.argv[1:], prog_name='tipfusion')\n"
+)
+
+
+@pytest.mark.parametrize("what", ["reports", "ips"])
+def test_an_export_killed_before_it_is_audited_leaves_nothing_under_its_name(
+    engine: Engine, db_url: str, tmp_path: Path, what: str
+) -> None:
+    """An export killed after writing its file and before its audit entry commits: no file under its name (an
+    earlier one stays whole), and the same command again writes it and clears what the killed one left."""
+    request_store(engine, db_url, tmp_path)
+    output = tmp_path / "out" / f"{what}.csv"
+    output.parent.mkdir()
+    output.write_text("an earlier export\n")
+    command = ["--database", db_url, "export", what, "--output", str(output)]
+    killed = own_process("-c", EXPORT_KILLED_AT_AUDIT, *command)
+    said, _ = killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGKILL, said
+    assert output.read_text() == "an earlier export\n"
+    (left,) = [p for p in output.parent.iterdir() if p.name.startswith(PREFIX)]  # written whole, never named
+    header = left.read_text().splitlines()[0]
+    assert left.suffix == ".csv" and "," in header
+    done = CliRunner().invoke(app, command)
+    assert done.exit_code == 0, done.output
+    assert [p.name for p in output.parent.iterdir()] == [output.name]
+    assert output.read_text().splitlines()[0] == header
+    audit = CliRunner().invoke(app, ["--database", db_url, "audit", "verify"])
+    assert audit.exit_code == 0, audit.output
+
+
+def test_a_staged_file_is_named_only_when_its_block_succeeds(tmp_path: Path) -> None:
+    """An error keeps the earlier file and removes the work file; a live writer's work file is left alone by another
+    writer of the same name; a dead writer's is removed."""
+    final = tmp_path / "out" / "report.xlsx"
+    with staged_file(final) as work:
+        assert work.suffix == ".xlsx" and work.name.startswith(PREFIX)
+        work.write_text("first")
+    assert final.read_text() == "first"
+    with pytest.raises(RuntimeError), staged_file(final) as work:
+        work.write_text("half")
+        raise RuntimeError("the audit commit failed")
+    assert final.read_text() == "first" and sorted(p.name for p in final.parent.iterdir()) == ["report.xlsx"]
+    dead = final.parent / f"{PREFIX}report.xlsx-0badf00d.xlsx"
+    dead.write_text("killed midway")
+    with staged_file(final) as live:
+        live.write_text("second")
+        with staged_file(final) as other:
+            assert live.is_file() and not dead.exists()  # the live writer's file stays, the dead one's is gone
+            other.write_text("third")
+    assert final.read_text() == "second"  # the last to finish names the file
+    assert sorted(p.name for p in final.parent.iterdir()) == ["report.xlsx"]

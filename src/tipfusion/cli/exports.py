@@ -27,6 +27,7 @@ export_app = typer.Typer(no_args_is_help=True, help=_help())
 def run_export(app: AppContext, source: Source, target: str | None, output: Path, fmt: str | None) -> None:
     """Gather, render, audit: the body of every export command."""
     from tipfusion.audit import AuditEvent, append
+    from tipfusion.documents.staging import staged_file
     from tipfusion.exports.registry import renderer_for
     from tipfusion.store import repository as repo
 
@@ -36,12 +37,13 @@ def run_export(app: AppContext, source: Source, target: str | None, output: Path
     content = source.gather(engine, app.settings, target)
     with engine.connect() as conn:
         synthetic = repo.get_flag(conn, "synthetic") == "true"
-    renderer.render(content, output, synthetic)
     details: dict[str, Any] = {"rows": content.size, "format": renderer.name}
     if target is not None:
         details["target"] = target
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent(f"export.{source.name}", "export", str(output), details)])
+    with staged_file(output) as work:  # the file takes its name once written and audited
+        renderer.render(content, work, synthetic)
+        with engine.begin() as conn:
+            append(conn, app.actor, [AuditEvent(f"export.{source.name}", "export", str(output), details)])
     app.banner()
     counted = f"{content.size:,} {source.noun}" if source.kind != "subject" else f"{content.title}"
     console.print(f"{safe(counted)} → {safe(output)} ({renderer.name}) {source.note}".rstrip(), soft_wrap=True)

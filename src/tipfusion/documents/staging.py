@@ -15,7 +15,8 @@ import fcntl
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -97,3 +98,41 @@ def clear_leftovers(output: Path, recorded: Callable[[Path, str], bool]) -> list
         finally:
             os.close(handle)
     return moved
+
+
+@contextmanager
+def staged_file(final: Path) -> Iterator[Path]:
+    """A one-file output (an export, an operation report) written under a hidden name beside `final` and renamed
+    over it when the block ends without error (after the audit entry that records it has committed, when that is
+    inside the block): a killed export leaves no half-written file under its name, and an error leaves the file that
+    was there before. The hidden file keeps `final`'s suffix (some writers choose their format by it) and is held
+    with a `flock` while its writer lives; what a dead writer left beside the same name is removed first."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for left in final.parent.glob(f"{PREFIX}{final.name}-*"):
+        _remove_if_dead(left)
+    work = final.parent / f"{PREFIX}{final.name}-{secrets.token_hex(4)}{final.suffix}"
+    handle = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield work
+        except BaseException:
+            work.unlink(missing_ok=True)
+            raise
+        os.replace(work, final)
+    finally:
+        os.close(handle)
+
+
+def _remove_if_dead(left: Path) -> None:
+    if not left.is_file() or left.is_symlink():
+        return
+    handle = os.open(left, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # its writer is alive
+    else:
+        left.unlink(missing_ok=True)
+    finally:
+        os.close(handle)
