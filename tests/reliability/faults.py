@@ -1,11 +1,11 @@
 """kill -9 at a random moment of a real command, then the same command again: nothing lost, nothing twice.
 
-One clean pass of the pipeline (ingest → enrich → link → triage → route → refer build) on a synthetic batch gives the
-baseline: a backup of the store before and after each stage (`tipfusion.store.backup`, so every run starts from an
-exact copy). A run restores the store as it was before a stage, starts that stage's real command line in its own
-process group, SIGKILLs the group after a random delay, runs the command again to the end, and compares: every table
-must hold exactly the rows the clean pass left (a missing row is lost, an extra one duplicated; run records and the
-audit log are allowed to differ), `tipfusion audit verify` must pass, and no package folder may be half-written or
+One clean pass of the pipeline (ingest → enrich → link → triage → route → requests build → refer build) on a synthetic
+batch gives the baseline: a backup of the store before and after each stage (`tipfusion.store.backup`, so every run
+starts from an exact copy). A run restores the store as it was before a stage, starts that stage's real command line in
+its own process group, SIGKILLs the group after a random delay, runs the command again to the end, and compares: every
+table must hold exactly the rows the clean pass left (a missing row is lost, an extra one duplicated; run records and
+the audit log are allowed to differ), `tipfusion audit verify` must pass, and no package folder may be half-written or
 look complete without being on record."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tipfusion.store.db import make_engine
 
 SRC = str(Path(tipfusion.__file__).parents[1])
 ROOT = str(Path(__file__).parents[2])  # the checkout: `tests` is a package of it
-STAGES = ("ingest", "enrich", "link", "route", "refer")
+STAGES = ("ingest", "enrich", "link", "route", "requests", "refer")
 UNCOMPARED = {"ingest_runs", "link_runs", "audit_events", "audit_checkpoints"}  # a killed run may leave its record
 ENV = {"TIPFUSION_REPORTS_PER_TRANSACTION": "10", "TIPFUSION_INGEST_WORKERS": "0"}  # many transactions to die between
 
@@ -85,6 +85,7 @@ class Pipeline:
         self.snapshots = work / "snapshots"
         self.snapshots.mkdir(parents=True)
         self.output = work / "referrals"
+        self.notices = work / "notices"
         self.subjects: list[str] = []
         self.seconds: dict[str, float] = {}
         self.codes: dict[str, int] = {}
@@ -110,13 +111,16 @@ class Pipeline:
             "link": [["link"]],
             "prepare": [["triage"], ["jurisdictions", "import", str(ref / "demo-stations.geojson")]],
             "route": [["route", "--pins", str(ref / "demo-pins.csv")]],
+            "requests": [
+                ["requests", "build", "--output", str(self.notices), "--isp-table", str(ref / "demo-isps.csv")]
+            ],
             "refer": [["refer", "build", *self.subjects, "--output", str(self.output)]],
         }[stage]
 
     # -- the clean pass ----------------------------------------------------------------------------------------
     def baseline(self, upto: str) -> None:
         self.wipe()
-        for stage in ("ingest", "enrich", "link", "prepare", "route", "refer"):
+        for stage in ("ingest", "enrich", "link", "prepare", "route", "requests", "refer"):
             if stage in STAGES:
                 self.snap(f"before-{stage}")
             if stage == "refer":
@@ -179,6 +183,7 @@ class Pipeline:
         if stage != "ingest":
             restore(self.url, self.snapshots / f"before-{stage}")
         shutil.rmtree(self.output, ignore_errors=True)
+        shutil.rmtree(self.notices, ignore_errors=True)
         if stage == "refer":
             self.output.mkdir()
         figures.runs += 1
@@ -207,6 +212,10 @@ class Pipeline:
             figures.problems.append(f"{label}: audit verify exited {code}: {out.strip().splitlines()[-1:]}")
         if stage == "refer":
             self._packages(label, figures)
+        if stage == "requests":
+            for problem in notice_problems(self.url, self.notices):
+                figures.half_packages += 1
+                figures.problems.append(f"{label}: {problem}")
 
     def _unreferred(self) -> list[str]:
         from sqlalchemy import select

@@ -1,9 +1,9 @@
-"""kill -9 in the middle of ingest, enrich, link, route and referral build, through the real command line on SQLite
-and PostgreSQL; the same command again; then nothing lost or duplicated, the audit log verifies, and no package
-folder is half-written or complete without a record (see `faults.py`). `make test` runs three of these; `make
-check-reliability` (marker `reliability_full`) runs 30 on SQLite and 20 on PostgreSQL. A referral build is also
-killed at chosen points (parts written, bag sealed, referral committed) through `build_one.py`, and `tipfusion
-requests build` at the same points of its first or second notice through `request_one.py`, on both stores."""
+"""kill -9 in the middle of ingest, enrich, link, route, ISP request build and referral build, through the real command
+line on SQLite and PostgreSQL; the same command again; then nothing lost or duplicated, the audit log verifies, and no
+package folder is half-written or complete without a record (see `faults.py`). `make test` runs three of these; `make
+check-reliability` (marker `reliability_full`) runs 36 on SQLite and 24 on PostgreSQL. A referral build is also killed
+at chosen points (parts written, bag sealed, referral committed) through `build_one.py`, and `tipfusion requests build`
+at the same points of its first or second notice through `request_one.py`, on both stores."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_kill_during_ingest_then_rerun(db_url: str, fault_batch: Path, tmp_path:
 
 @pytest.mark.reliability_full
 def test_kill_every_stage_many_times(db_url: str, fault_batch: Path, tmp_path: Path) -> None:
-    per_stage = 6 if db_url.startswith("sqlite") else 4  # 30 runs on SQLite, 20 on PostgreSQL
+    per_stage = 6 if db_url.startswith("sqlite") else 4  # 36 runs on SQLite, 24 on PostgreSQL
     plan = [stage for _ in range(per_stage) for stage in STAGES]
     _runs(db_url, fault_batch, tmp_path, plan, seed=7)
 
