@@ -16,7 +16,14 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from tests.reliability.faults import build_one, package_problems, referral_store
+from tests.reliability.faults import (
+    build_one,
+    notice_problems,
+    package_problems,
+    referral_store,
+    request_one,
+    request_store,
+)
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import file_stem
@@ -24,7 +31,7 @@ from tipfusion.ingest import IngestService
 from tipfusion.ingest import quarantine as quarantine_service
 from tipfusion.link import extract
 from tipfusion.link.service import LinkService
-from tipfusion.store.tables import quarantine_entries, referrals, report_links, reports
+from tipfusion.store.tables import isp_request_items, isp_requests, quarantine_entries, referrals, report_links, reports
 from tipfusion.synth import generate
 
 SRC = str(Path(__file__).parents[1] / "src")
@@ -158,4 +165,23 @@ def test_two_referral_builds_at_once_serialise(engine: Engine, db_url: str, tmp_
         built = list(conn.execute(select(referrals.c.reference)).scalars())
     assert len(built) == len(set(built)) == (1 if same else 2)
     assert package_problems(db_url, output) == []
+    assert sorted(p.name for p in output.iterdir()) == sorted(file_stem(r) for r in built)
+
+
+def test_two_request_builds_at_once_ask_each_sighting_once(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """Two `requests build` processes that both read the sightings before either stores a notice: both succeed, the
+    notices are numbered in order, no sighting is asked twice, and every folder is a whole notice on record."""
+    isp_table = request_store(engine, db_url, tmp_path)
+    output, meeting = tmp_path / "notices", tmp_path / "meet"
+    meeting.mkdir()
+    runs = [request_one(db_url, output, isp_table, "--meet", str(meeting)) for _ in range(2)]
+    results = [(run.wait(timeout=300), run.communicate()[0]) for run in runs]
+    assert [code for code, _ in results] == [0, 0], results
+    assert len(list(meeting.iterdir())) == 2  # both had read the sightings before either asked
+    with engine.connect() as conn:
+        asked = conn.execute(select(isp_request_items.c.ip, isp_request_items.c.port, isp_request_items.c.observed_at))
+        keys = [tuple(row) for row in asked]
+        built = list(conn.execute(select(isp_requests.c.reference)).scalars())
+    assert len(keys) == len(set(keys)) == 2 and len(built) == 2
+    assert notice_problems(db_url, output) == []
     assert sorted(p.name for p in output.iterdir()) == sorted(file_stem(r) for r in built)

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from tipfusion.store.db import make_engine
 POINTS = {
     "parts": ("tipfusion.refer.package", "write_certificate"),
     "sealed": ("tipfusion.refer.service", "open_case"),
-    "committed": ("tipfusion.refer.staging", "Staging.publish"),
+    "committed": ("tipfusion.documents.staging", "Staging.publish"),
 }
 MEET_SECONDS = 4.0
 
@@ -47,8 +48,8 @@ def die_at(point: str) -> None:
     setattr(owner, name, die)
 
 
-def meet(folder: Path) -> None:
-    original = service.write_package
+def meeting(folder: Path, original: Callable[..., Any]) -> Callable[..., Any]:
+    """`original`, called once the other process has reached it too (or a few seconds have passed)."""
 
     def overlapping(*args: Any, **kwargs: Any) -> Any:
         (folder / str(os.getpid())).touch()
@@ -57,7 +58,11 @@ def meet(folder: Path) -> None:
             time.sleep(0.05)
         return original(*args, **kwargs)
 
-    service.write_package = overlapping  # type: ignore[assignment]
+    return overlapping
+
+
+def meet(folder: Path) -> None:
+    service.write_package = meeting(folder, service.write_package)  # type: ignore[assignment]
 
 
 def main() -> int:

@@ -1,11 +1,11 @@
 """kill -9 at a random moment of a real command, then the same command again: nothing lost, nothing twice.
 
-One clean pass of the pipeline (ingest → enrich → link → triage → route → refer build) on a synthetic batch gives the
-baseline: a backup of the store before and after each stage (`tipfusion.store.backup`, so every run starts from an
-exact copy). A run restores the store as it was before a stage, starts that stage's real command line in its own
-process group, SIGKILLs the group after a random delay, runs the command again to the end, and compares: every table
-must hold exactly the rows the clean pass left (a missing row is lost, an extra one duplicated; run records and the
-audit log are allowed to differ), `tipfusion audit verify` must pass, and no package folder may be half-written or
+One clean pass of the pipeline (ingest → enrich → link → triage → route → requests build → refer build) on a synthetic
+batch gives the baseline: a backup of the store before and after each stage (`tipfusion.store.backup`, so every run
+starts from an exact copy). A run restores the store as it was before a stage, starts that stage's real command line in
+its own process group, SIGKILLs the group after a random delay, runs the command again to the end, and compares: every
+table must hold exactly the rows the clean pass left (a missing row is lost, an extra one duplicated; run records and
+the audit log are allowed to differ), `tipfusion audit verify` must pass, and no package folder may be half-written or
 look complete without being on record."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tipfusion.store.db import make_engine
 
 SRC = str(Path(tipfusion.__file__).parents[1])
 ROOT = str(Path(__file__).parents[2])  # the checkout: `tests` is a package of it
-STAGES = ("ingest", "enrich", "link", "route", "refer")
+STAGES = ("ingest", "enrich", "link", "route", "requests", "refer")
 UNCOMPARED = {"ingest_runs", "link_runs", "audit_events", "audit_checkpoints"}  # a killed run may leave its record
 ENV = {"TIPFUSION_REPORTS_PER_TRANSACTION": "10", "TIPFUSION_INGEST_WORKERS": "0"}  # many transactions to die between
 
@@ -85,6 +85,7 @@ class Pipeline:
         self.snapshots = work / "snapshots"
         self.snapshots.mkdir(parents=True)
         self.output = work / "referrals"
+        self.notices = work / "notices"
         self.subjects: list[str] = []
         self.seconds: dict[str, float] = {}
         self.codes: dict[str, int] = {}
@@ -110,13 +111,16 @@ class Pipeline:
             "link": [["link"]],
             "prepare": [["triage"], ["jurisdictions", "import", str(ref / "demo-stations.geojson")]],
             "route": [["route", "--pins", str(ref / "demo-pins.csv")]],
+            "requests": [
+                ["requests", "build", "--output", str(self.notices), "--isp-table", str(ref / "demo-isps.csv")]
+            ],
             "refer": [["refer", "build", *self.subjects, "--output", str(self.output)]],
         }[stage]
 
     # -- the clean pass ----------------------------------------------------------------------------------------
     def baseline(self, upto: str) -> None:
         self.wipe()
-        for stage in ("ingest", "enrich", "link", "prepare", "route", "refer"):
+        for stage in ("ingest", "enrich", "link", "prepare", "route", "requests", "refer"):
             if stage in STAGES:
                 self.snap(f"before-{stage}")
             if stage == "refer":
@@ -179,6 +183,7 @@ class Pipeline:
         if stage != "ingest":
             restore(self.url, self.snapshots / f"before-{stage}")
         shutil.rmtree(self.output, ignore_errors=True)
+        shutil.rmtree(self.notices, ignore_errors=True)
         if stage == "refer":
             self.output.mkdir()
         figures.runs += 1
@@ -207,6 +212,10 @@ class Pipeline:
             figures.problems.append(f"{label}: audit verify exited {code}: {out.strip().splitlines()[-1:]}")
         if stage == "refer":
             self._packages(label, figures)
+        if stage == "requests":
+            for problem in notice_problems(self.url, self.notices):
+                figures.half_packages += 1
+                figures.problems.append(f"{label}: {problem}")
 
     def _unreferred(self) -> list[str]:
         from sqlalchemy import select
@@ -290,11 +299,77 @@ def referral_store(engine: Engine, url: str, work: Path) -> list[str]:
         return list(conn.execute(select(suspects.c.suspect_id).order_by(suspects.c.suspect_id)).scalars())
 
 
+def notice_problems(url: str, output: Path) -> list[str]:
+    """Each folder in `output` (hidden ones too) that is not a valid bag listing the very files of a request the store
+    has under that name, and each request on record whose notice should be in `output` and is not, with why."""
+    from sqlalchemy import select
+
+    from tipfusion.documents.manifest import file_stem, verify_bag
+    from tipfusion.store.tables import isp_requests
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(isp_requests.c.reference, isp_requests.c.files, isp_requests.c.output_dir))
+            recorded = {file_stem(row.reference): row for row in rows}
+    finally:
+        engine.dispose()
+    problems = [
+        f"{row.reference}: on record, but its notice {name} is missing"
+        for name, row in recorded.items()
+        if Path(row.output_dir).parent.resolve() == output.resolve() and not (output / name).is_dir()
+    ]
+    for folder in sorted(p for p in output.iterdir() if p.is_dir()) if output.is_dir() else []:
+        try:
+            check = verify_bag(folder)
+        except Exception as exc:  # not a bag at all
+            problems.append(f"{folder.name}: {type(exc).__name__}: {exc}")
+            continue
+        row = recorded.get(folder.name)
+        if not check.ok:
+            problems.append(f"{folder.name}: not a valid bag")
+        elif row is None or dict(row.files) != check.files:
+            problems.append(f"{folder.name}: a valid bag the store has no record of")
+    return problems
+
+
+def request_store(engine: Engine, url: str, work: Path) -> Path:
+    """A store with sightings to ask two ISPs about (the two fixture reports, enriched from the demo reference
+    databases, and linked): the ISP table to build the notices with."""
+    from tests.conftest import FIXTURES
+    from tipfusion.config import Settings
+    from tipfusion.enrich.demo import build_demo_reference
+    from tipfusion.enrich.service import EnrichConfig, EnrichService
+    from tipfusion.ingest import IngestService
+    from tipfusion.link.service import LinkService
+
+    reference = build_demo_reference(work / "reference")
+    batch = work / "batch"
+    batch.mkdir()
+    for name in ("100000042.xml", "file-0a1b2c3d.xml"):
+        shutil.copyfile(FIXTURES / name, batch / name)
+    IngestService(engine, Settings(database_url=url, ingest_workers=0), "tester").ingest_paths([batch])
+    config = EnrichConfig(tuple(reference.databases), reference.isp_table, reference.warninglist)
+    EnrichService(engine, config, "tester").run()
+    LinkService(engine, "tester").run()
+    return reference.isp_table
+
+
 def build_one(url: str, output: Path, subject: str, *options: str) -> subprocess.Popen[str]:
     """`tests/reliability/build_one.py` in a process of its own: one referral build, to kill or to run beside one."""
+    return own_process("-m", "tests.reliability.build_one", url, str(output), subject, *options)
+
+
+def request_one(url: str, output: Path, isp_table: Path, *options: str) -> subprocess.Popen[str]:
+    """`tests/reliability/request_one.py` in a process of its own: `tipfusion requests build`, to kill midway."""
+    return own_process("-m", "tests.reliability.request_one", url, str(output), str(isp_table), *options)
+
+
+def own_process(*arguments: str) -> subprocess.Popen[str]:
+    """`python ARGUMENTS` from the checkout, without the caller's TIPFUSION_ settings, output and errors together."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.build_one", url, str(output), subject, *options],
+        [sys.executable, *arguments],
         cwd=ROOT,
         env={**base, "PYTHONPATH": os.pathsep.join([ROOT, SRC])},
         stdout=subprocess.PIPE,

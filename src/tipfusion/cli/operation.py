@@ -57,6 +57,7 @@ def operation_report_command(
 ) -> None:
     """Totals per district and station: reports, networks, referrals, FIRs, arrests, chargesheets."""
     from tipfusion.audit import AuditEvent, append
+    from tipfusion.documents.staging import staged_file
     from tipfusion.track.operations import operation_report, write_report
 
     app: AppContext = ctx.obj
@@ -70,14 +71,16 @@ def operation_report_command(
         if output is not None:
             update(f"writing {safe(output)}", 0, None)
             chosen = fmt or output.suffix.lstrip(".").lower()
-            write_report(report, chosen, output, templates, app.settings.profile.zone)
+            with staged_file(output) as work:  # the file takes its name once written and audited
+                write_report(report, chosen, work, templates, app.settings.profile.zone)
+                with engine.begin() as conn:
+                    event = AuditEvent("export.operation", "operation", name, {"file": str(output)})
+                    append(conn, app.actor, [event])
     with engine.begin() as conn:
         append(conn, app.actor, [AuditEvent("operation.viewed", "operation", name, {})])
     app.banner()
     print_operation(report)
     if output is not None:
-        with engine.begin() as conn:
-            append(conn, app.actor, [AuditEvent("export.operation", "operation", name, {"file": str(output)})])
         console.print(f"→ {safe(output)}", soft_wrap=True)
 
 

@@ -61,6 +61,18 @@ def digest_of(path: Path, algorithm: str = "sha256") -> str:
         return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
+def listed_parts(folder: Path) -> dict[str, str]:
+    """The parts a bag's payload manifest lists, {part (its name under data/): SHA-256}: what the store keeps of a
+    notice. Names are as bagit writes them (percent-encoded CR, LF and %; tipfusion's part names have none)."""
+    parts: dict[str, str] = {}
+    for line in (folder / MANIFEST).read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.strip().partition(" ")
+        name = name.strip()
+        if digest and name.startswith(PAYLOAD + "/"):
+            parts[name[len(PAYLOAD) + 1 :]] = digest.lower()
+    return dict(sorted(parts.items()))
+
+
 def file_stem(reference: str) -> str:
     """A package's folder and part names from its reference: `TF/REF/2026/000001` → `TF-REF-2026-000001`."""
     return reference.replace("/", "-")

@@ -28,16 +28,18 @@ def export(
     """Write `source` (for `target`) to `output` as `fmt` (the source's default when None), marked SYNTHETIC when the
     store is, and record the export in the audit log; the format is checked before anything is gathered."""
     from tipfusion.audit import AuditEvent, append
+    from tipfusion.documents.staging import staged_file
     from tipfusion.store import repository as repo
 
     renderer = renderer_for(source.name, source.kind, fmt or source.default)
     content = source.gather(engine, settings, target)
     with engine.connect() as conn:
         synthetic = repo.get_flag(conn, "synthetic") == "true"
-    renderer.render(content, output, synthetic)
     details: dict[str, Any] = {"rows": content.size, "format": renderer.name}
     if target is not None:
         details["target"] = target
-    with engine.begin() as conn:
-        append(conn, actor, [AuditEvent(f"export.{source.name}", "export", str(output), details)])
+    with staged_file(output) as work:  # the file takes its name once written and audited
+        renderer.render(content, work, synthetic)
+        with engine.begin() as conn:
+            append(conn, actor, [AuditEvent(f"export.{source.name}", "export", str(output), details)])
     return Exported(content, renderer)

@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
-from tipfusion.documents.manifest import BagCheck, file_stem, part_path, verify_bag
+from tipfusion.documents.manifest import MANIFEST, BagCheck, digest_of, file_stem, part_path, verify_bag
+from tipfusion.documents.staging import Staging, clear_leftovers
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.exports.content import Subject
 from tipfusion.keys.signing import Signer, load_signer
@@ -24,7 +25,6 @@ from tipfusion.refer.dossier import Dossier, gather
 from tipfusion.refer.guidance import checklist_for, load_statements, sections_for, statements_for
 from tipfusion.refer.layout import Addressing
 from tipfusion.refer.package import Issuer, write_package
-from tipfusion.refer.staging import Staging, clear_leftovers
 from tipfusion.route.placement import placement_sql
 from tipfusion.store import repository as repo
 from tipfusion.store.db import ensure_schema, safe_url, serialise
@@ -176,11 +176,11 @@ def build_referral(
     signer = signer if signer is not None else load_signer(settings)
     issuer = Issuer(settings.issuing_officer, safe_url(settings.database_url), signer)
     zone = settings.profile.zone
-    # the package is written aside and takes its name once the transaction has committed (refer.staging)
+    # the package is written aside and takes its name once the transaction has committed (documents.staging)
     with Staging() as staging, engine.begin() as conn:
         # one build at a time: references are numbered in order, and only then are leftovers safe to clear
         serialise(conn, "referral builds")
-        clear_leftovers(output, lambda sha: _recorded(conn, sha))
+        clear_leftovers(output, lambda work, _name: _recorded(conn, digest_of(work / MANIFEST)))
         subject_type, subject_id, members = resolve_target(conn, target)
         if not members:
             raise TipfusionError(f"{subject_type} {subject_id} has no suspects to refer")

@@ -237,7 +237,9 @@ def write_letter(
     templates: Path | None = None,
     signer: Signer | None = None,
 ) -> dict[str, str]:
-    """Write the notice (DOCX, PDF) and its annex (CSV, XLSX) into `folder` and seal it; return {part: sha256}."""
+    """Write the notice (DOCX, PDF) and its annex (CSV, XLSX) into `folder` and seal it; return {part: sha256}.
+
+    The service passes a work folder (`documents.staging`), so the notice takes its name only once it is on record."""
     fresh_folder(folder)
     stem = file_stem(context.reference)
     footer = key_footer(signer.fingerprint if signer else None)

@@ -5,6 +5,11 @@ uploads of their files) — never the child's or another recipient's.
 
 A sighting already in an earlier request is not asked again. Each request is stored with its items (to match the
 ISP's answer later), every file it wrote and their SHA-256, and its dates: sent, and due 72 hours after sending.
+
+A notice is written aside and takes its folder's name only once the store has committed its row
+(`documents.staging`): a build killed at any point leaves no half-written notice under a notice's name, and the next
+build clears (or, when its row was committed, moves into place) what the killed one left. Builds take one lock, so
+notices are numbered in order.
 """
 
 from __future__ import annotations
@@ -16,20 +21,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
-from tipfusion.documents.manifest import file_stem, part_path
+from tipfusion.documents.manifest import file_stem, listed_parts, part_path
+from tipfusion.documents.staging import Staging, clear_leftovers
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.keys.signing import load_signer
-from tipfusion.requests.isp import ASKABLE, Sighting, group_requests
+from tipfusion.requests.isp import ASKABLE, IspRequest, Sighting, group_requests
 from tipfusion.requests.letters import CaseLine, LetterContext, case_line, write_request
 from tipfusion.store import repository as repo
 from tipfusion.store.bulk import insert_rows, rows_of
-from tipfusion.store.db import ensure_schema
+from tipfusion.store.db import ensure_schema, serialise
 from tipfusion.store.repository import now
 from tipfusion.store.tables import isp_request_items, isp_requests
 from tipfusion.track.service import case_references
@@ -124,11 +130,17 @@ def build_requests(
         synthetic = repo.get_flag(conn, "synthetic") == "true"
     templates = Path(settings.templates_dir) if settings.templates_dir else None
     signer = load_signer(settings)
+    finish_leftovers(engine, output)
     for request in group_requests(sightings, include_unidentifiable):
         if not request.items:
             continue
         contact = contacts.get(request.isp)
-        with engine.begin() as conn:
+        with Staging() as staging, engine.begin() as conn:
+            serialise(conn, "request builds")
+            unasked = request if again else _still_unasked(conn, request, include_unidentifiable)
+            if unasked is None:
+                continue  # a build beside this one asked all of it meanwhile
+            request = unasked
             number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
             day = today.astimezone(settings.profile.zone)  # the unit's day, not UTC's
             reference = f"{settings.request_prefix}/{_slug(request.isp)}/{day:%Y%m%d}/{number}"
@@ -143,7 +155,7 @@ def build_requests(
                 synthetic,
                 _cases(conn, {i.sighting.suspect_id for i in request.items if i.sighting.suspect_id}),
             )
-            files = write_request(request, context, folder, templates, signer)
+            files = write_request(request, context, staging.begin(folder), templates, signer)
             request_id = _store_request(conn, reference, request.isp, len(request.items), folder, files, actor)
             insert_rows(
                 conn,
@@ -198,12 +210,51 @@ def build_requests(
     return built
 
 
+def _still_unasked(conn: Connection, request: IspRequest, include_unidentifiable: bool) -> IspRequest | None:
+    """The request less what another build asked since the sightings were read (two analysts building at once):
+    read under the builders' lock, so a sighting is asked once."""
+    ips = {item.sighting.ip for item in request.items}
+    found = select(isp_request_items.c.ip, isp_request_items.c.port, isp_request_items.c.observed_at)
+    asked = {(ip, port, str(_time(at))) for ip, port, at in conn.execute(found.where(isp_request_items.c.ip.in_(ips)))}
+    left = [i.sighting for i in request.items if _asked_key(i.sighting) not in asked]
+    if len(left) == len(request.items):
+        return request
+    regrouped = [r for r in group_requests(left, include_unidentifiable) if r.items]
+    if not regrouped:
+        return None
+    regrouped[0].excluded = request.excluded
+    return regrouped[0]
+
+
+def _asked_key(sighting: Sighting) -> tuple[str, int | None, str]:
+    return sighting.ip, sighting.port, str(sighting.observed_at)
+
+
+def finish_leftovers(engine: Engine, output: Path) -> list[Path]:
+    """Clear what a killed build left in `output`: a notice the store has on record is moved to its name, a
+    half-written or unrecorded one removed. Returns the notices moved into place."""
+    with engine.begin() as conn:
+        serialise(conn, "request builds")  # no live build is between creating its work folder and locking it
+        return clear_leftovers(output, lambda work, name: _recorded(conn, work, name))
+
+
+def _recorded(conn: Connection, work: Path, name: str) -> bool:
+    """Whether the store holds a request named `name` whose files are the ones the bag in `work` lists."""
+    listed = listed_parts(work)
+    rows = conn.execute(
+        select(isp_requests.c.reference, isp_requests.c.files).where(
+            isp_requests.c.output_dir.endswith(name, autoescape=True)
+        )
+    )
+    return any(file_stem(row.reference) == name and dict(row.files or {}) == listed for row in rows)
+
+
 def pending_sightings(engine: Engine, again: bool = False, isp: str | None = None) -> list[Sighting]:
     """The reported person's IP sightings not yet in a request (all of them with `again`; only `isp`'s if given)."""
     sightings, asked = load_sightings(engine, isp)
     if again:
         return sightings
-    return [s for s in sightings if (s.ip, s.port, str(s.observed_at)) not in asked]
+    return [s for s in sightings if _asked_key(s) not in asked]
 
 
 def pending_counts(engine: Engine) -> list[tuple[str, str, int, int]]:
@@ -322,9 +373,11 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
     today = now()
     templates = Path(settings.templates_dir) if settings.templates_dir else None
     signer = load_signer(settings)
+    finish_leftovers(engine, output)
     built = []
     for letter in platform_letters(rows):
-        with engine.begin() as conn:
+        with Staging() as staging, engine.begin() as conn:
+            serialise(conn, "request builds")
             number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
             reference = (
                 f"{settings.request_prefix.replace('ISP', 'PLATFORM')}/{_slug(letter.recipient)}/"
@@ -341,7 +394,7 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
                 synthetic,
                 _cases(conn, {str(r["suspect_id"]) for r in letter.rows if r.get("suspect_id")}),
             )
-            files = write_letter(letter, context, folder, templates, signer)
+            files = write_letter(letter, context, staging.begin(folder), templates, signer)
             request_id = _store_request(
                 conn, reference, f"platform: {letter.recipient}", len(letter.rows), folder, files, actor
             )

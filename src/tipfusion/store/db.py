@@ -151,7 +151,7 @@ def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
-ADVISORY_LOCKS = {"audit chain": 7427110001, "referral builds": 7427110002}
+ADVISORY_LOCKS = {"audit chain": 7427110001, "referral builds": 7427110002, "request builds": 7427110003}
 
 
 def serialise(conn: Connection, what: str) -> None:

@@ -1,11 +1,11 @@
-"""Where a referral package is written until the store has it: a hidden sibling of its folder, renamed into place
-only after the commit, so a build killed at any moment (kill -9, power cut) never leaves a half-written package, or a
-sealed one the store has no record of, under a package's name.
+"""Where a sealed folder (a referral package, an ISP or platform notice) is written until the store has it: a hidden
+sibling of its folder, renamed into place only after the commit, so a build killed at any moment (kill -9, power cut)
+never leaves a half-written package, or a sealed one the store has no record of, under a package's name.
 
 The work folder `.partial-<name>-<random>` is held with an exclusive `flock` for as long as its builder lives (the
 kernel drops the lock when the process dies, however it dies). The next build into the same output clears what a
-dead builder left: a work folder whose sealed manifest the store has on record is moved to its name (the builder was
-killed between its commit and the rename), anything else is removed (its referral was never committed). An output
+dead builder left: a work folder whose sealed bag the store has on record is moved to its name (the builder was
+killed between its commit and the rename), anything else is removed (its row was never committed). An output
 folder belongs to one store: a work folder another store recorded would be removed as never committed.
 """
 
@@ -15,17 +15,18 @@ import fcntl
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from tipfusion.documents.manifest import MANIFEST, digest_of, refuse_occupied
+from tipfusion.documents.manifest import MANIFEST, refuse_occupied
 
 PREFIX = ".partial-"
 
 
 class Staging:
-    """One package's work folder. Enter it before the transaction that records the referral,
+    """One package's work folder. Enter it before the transaction that records the package,
     `with Staging() as staging, engine.begin() as conn:`, and write into `staging.begin(final)`: leaving the block
     commits, then moves the package to its name; an error anywhere in it (the commit's too) removes the work folder.
     """
@@ -47,7 +48,7 @@ class Staging:
         return self.path
 
     def publish(self) -> None:
-        """The store has committed the referral: the package takes its name."""
+        """The store has committed the package's row: the package takes its name."""
         assert self.path is not None and self.final is not None
         self.path.rename(self.final)
 
@@ -67,11 +68,13 @@ class Staging:
                 os.close(self._lock)  # releases the flock
 
 
-def clear_leftovers(output: Path, recorded: Callable[[str], bool]) -> list[Path]:
+def clear_leftovers(output: Path, recorded: Callable[[Path, str], bool]) -> list[Path]:
     """Finish or remove the work folders in `output` whose builders are dead; the packages moved into place.
 
-    `recorded(sha256)` says whether the store holds a referral with that manifest. Call it while holding the
-    referral builders' lock, so no live build of this store is between its start and its commit.
+    `recorded(work, name)` says whether the store holds the sealed bag in `work` as the package `name` (a work
+    folder is asked only once its payload manifest exists). Call it while holding the builders' lock (the one the
+    builders of this kind of package take before `Staging.begin`), so no live build of this store is between
+    creating its work folder and locking it.
     """
     moved: list[Path] = []
     if not output.is_dir():
@@ -85,9 +88,8 @@ def clear_leftovers(output: Path, recorded: Callable[[str], bool]) -> list[Path]
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # its builder is alive (committed, about to rename)
-            manifest = work / MANIFEST
             final = output / work.name[len(PREFIX) :].rsplit("-", 1)[0]
-            if manifest.is_file() and recorded(digest_of(manifest)):
+            if (work / MANIFEST).is_file() and recorded(work, final.name):
                 if not final.exists():
                     work.rename(final)
                     moved.append(final)
@@ -96,3 +98,41 @@ def clear_leftovers(output: Path, recorded: Callable[[str], bool]) -> list[Path]
         finally:
             os.close(handle)
     return moved
+
+
+@contextmanager
+def staged_file(final: Path) -> Iterator[Path]:
+    """A one-file output (an export, an operation report) written under a hidden name beside `final` and renamed
+    over it when the block ends without error (after the audit entry that records it has committed, when that is
+    inside the block): a killed export leaves no half-written file under its name, and an error leaves the file that
+    was there before. The hidden file keeps `final`'s suffix (some writers choose their format by it) and is held
+    with a `flock` while its writer lives; what a dead writer left beside the same name is removed first."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for left in final.parent.glob(f"{PREFIX}{final.name}-*"):
+        _remove_if_dead(left)
+    work = final.parent / f"{PREFIX}{final.name}-{secrets.token_hex(4)}{final.suffix}"
+    handle = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield work
+        except BaseException:
+            work.unlink(missing_ok=True)
+            raise
+        os.replace(work, final)
+    finally:
+        os.close(handle)
+
+
+def _remove_if_dead(left: Path) -> None:
+    if not left.is_file() or left.is_symlink():
+        return
+    handle = os.open(left, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # its writer is alive
+    else:
+        left.unlink(missing_ok=True)
+    finally:
+        os.close(handle)
