@@ -111,16 +111,17 @@ def run_batch(engine: Engine, db_url: str, work: Path, cases: list[Case], good: 
     figures.batches += 1
     figures.cases += len(cases)
     tracemalloc.reset_peak()
+    baseline = tracemalloc.get_traced_memory()[0]  # the cases themselves (up to 72 MiB each), held by hypothesis
     try:
         summary: Any = IngestService(engine, settings_for(db_url), "fuzzer").ingest_paths([work])
     except Exception as exc:  # the batch died: find which case kills a batch on its own (the reproducer)
-        figures.peak_bytes = max(figures.peak_bytes, tracemalloc.get_traced_memory()[1])
+        figures.peak_bytes = max(figures.peak_bytes, tracemalloc.get_traced_memory()[1] - baseline)
         figures.crashed_batches += 1
         culprits = _isolate(engine, db_url, work.with_name(work.name + "-solo"), cases, figures)
         if not culprits:
             figures.crashes.setdefault(signature(exc), []).append("(only together) " + "; ".join(_short(cases)))
         return
-    figures.peak_bytes = max(figures.peak_bytes, tracemalloc.get_traced_memory()[1])
+    figures.peak_bytes = max(figures.peak_bytes, tracemalloc.get_traced_memory()[1] - baseline)
     figures.survived += len(cases)
     skipped_names = [str(s).split(": ")[0] for s in getattr(summary, "skipped", [])]
     skipped_names += list(summary.reference_skipped)

@@ -99,7 +99,8 @@ def store_sources(conn: Connection, rows: Iterable[SourceRow], run_id: int) -> i
         source_blobs,
         ("sha256", "chunk", "data"),
         [
-            (r.sha256, i // BLOB_CHUNK, r.data[i : i + BLOB_CHUNK])
+            # views, not slices: a document of hundreds of MB is not copied again chunk by chunk
+            (r.sha256, i // BLOB_CHUNK, memoryview(r.data)[i : i + BLOB_CHUNK])
             for r in new
             for i in range(0, max(len(r.data), 1), BLOB_CHUNK)
         ],
