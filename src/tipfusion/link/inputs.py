@@ -8,6 +8,7 @@ queries over JDBC, or reads the Parquet snapshot `tipfusion export observations 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from tipfusion.normalise.registry import KINDS
 
@@ -88,3 +89,8 @@ ISP_ANSWERS = Input(
 )
 
 INPUTS = (REPORTS, NAMES, NETWORK_TYPES, SIGHTINGS, BATCHED, FILES, LEADS, ISP_ANSWERS)
+
+
+def snapshot_path(directory: Path, item: Input) -> Path:
+    """Where a Parquet snapshot keeps one input (`tipfusion export observations --format parquet`)."""
+    return directory / f"{item.name}.parquet"
