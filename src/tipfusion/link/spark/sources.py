@@ -50,11 +50,11 @@ class JdbcSource:
 
         bounds = reader().option("query", "SELECT min(report_id) AS low, max(report_id) AS high FROM reports")
         row = bounds.load().first()
-        low, high = (row[0], row[1]) if row is not None else (None, None)
+        low, high = (row[0], row[1]) if row is not None and row[0] is not None else (0, 0)
         frames: dict[str, DataFrame] = {}
         for item in INPUTS:
             read = reader()
-            if item.partition_by and low is not None and self.partitions > 1:
+            if item.partition_by and high > low and self.partitions > 1:
                 read = (
                     read.option("dbtable", f"({item.sql}) AS linking_input")
                     .option("partitionColumn", item.partition_by)
