@@ -41,11 +41,13 @@ def _small_star(edges: DataFrame) -> DataFrame:
 
 
 def _is_stars(edges: DataFrame) -> bool:
-    """Every component a star around its smallest node: no node is both a leaf and a centre, and every leaf has
-    one centre."""
-    if not edges.select("big").intersect(edges.select("small")).isEmpty():
-        return False
-    return edges.groupBy("big").count().where(F.col("count") > 1).isEmpty()
+    """Every component a star around its smallest node: every leaf has one centre, and no centre is a leaf
+    (one job: the check runs every round)."""
+    ends = edges.select(F.col("big").alias("node"), F.lit(1).alias("leaf"), F.lit(0).alias("centre")).unionByName(
+        edges.select(F.col("small").alias("node"), F.lit(0).alias("leaf"), F.lit(1).alias("centre"))
+    )
+    counted = ends.groupBy("node").agg(F.sum("leaf").alias("leaf"), F.max("centre").alias("centre"))
+    return counted.where((F.col("leaf") > 1) | ((F.col("leaf") > 0) & (F.col("centre") > 0))).isEmpty()
 
 
 def connected_components(edges: DataFrame) -> DataFrame:

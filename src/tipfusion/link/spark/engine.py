@@ -270,27 +270,32 @@ class SparkLinker:
             .select("a", "b", "evidence", "same")
         ).persist(StorageLevel.MEMORY_AND_DISK)
         links: list[Link] = []
-        for row in judged.toLocalIterator():
+        for row in judged.collect():
             made = pair_link(row.a, row.b, {e.kind: (e.w, e.key) for e in row.evidence}, row.same, settings)
             if made is not None:
                 links.append(made)
 
         # 4. suspects: components over the joined pairs
         joined = connected_components(judged.select(F.col("a").alias("src"), F.col("b").alias("dst")))
-        suspect_of = node_of.join(joined, "node", "left").select(
-            "report", F.coalesce("component", "node").alias("suspect")
+        suspect_of = (
+            node_of.join(joined, "node", "left")
+            .select("report", F.coalesce("component", "node").alias("suspect"))
+            .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        label_of = {row.report: row.suspect for row in suspect_of.toLocalIterator()}
+        label_of = {row.report: row.suspect for row in suspect_of.collect()}
         account_span = accounts.groupBy("key").agg(
             F.min("report").alias("first"), F.max("report").alias("last"), F.count("*").alias("n")
         )
         links += [account_link(r.key, r.first, r.last, r.n) for r in account_span.where(F.col("n") > 1).collect()]
         clustering = found.constrain(Clustering(label_of, links, suppressed))
         if found.apart or found.joins:
-            suspect_of = spark.createDataFrame(list(clustering.label_of.items()), "report long, suspect long")
+            suspect_of.unpersist()
+            suspect_of = spark.createDataFrame(list(clustering.label_of.items()), "report long, suspect long").persist(
+                StorageLevel.MEMORY_AND_DISK
+            )
         for frame in (counted, judged, node_of):
             frame.unpersist()
-        return clustering, suspect_of.persist(StorageLevel.MEMORY_AND_DISK)
+        return clustering, suspect_of
 
     def _names(self, frames: dict[str, DataFrame]) -> DataFrame:
         """(report, first, last) casefolded by Python, as the embedded engine folds them."""
@@ -461,7 +466,7 @@ class SparkLinker:
             .where(F.col("score") >= F.lit(settings.edge_threshold))
         ).persist(StorageLevel.MEMORY_AND_DISK)
         links: list[Link] = []
-        for row in edges.toLocalIterator():
+        for row in edges.collect():
             kinds = {k.kind: [(f.value, f.weight) for f in k.found] for k in row.kinds}
             made = network_link(row.a, row.b, kinds, settings)
             if made is not None:

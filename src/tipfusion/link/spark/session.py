@@ -42,6 +42,7 @@ def make_session(
         SparkSession.builder.master(master)
         .appName("tipfusion-link")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config(
