@@ -27,8 +27,6 @@ if shutil.which("java") is None:  # the one allowed skip: Spark needs a JVM (.ci
         allow_module_level=True,
     )
 
-pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed: pip install 'tipfusion[spark]'")
-
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
