@@ -18,7 +18,7 @@ from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.inputs import INPUTS, snapshot_path
 from tipfusion.link.service import LinkService, add_override
-from tipfusion.store.tables import link_explanations, networks, report_links, suppressed_values, suspects
+from tipfusion.store.tables import link_explanations, link_runs, networks, report_links, suppressed_values, suspects
 from tipfusion.synth import generate
 
 if shutil.which("java") is None:  # the one allowed skip: Spark needs a JVM (.ci/run installs Java 17)
@@ -96,7 +96,7 @@ def test_spark_engine_gives_the_embedded_engines_answers(
 ) -> None:
     from tipfusion.cli.main import app
     from tipfusion.link.spark.engine import SparkLinker
-    from tipfusion.link.spark.sources import JdbcSource, ParquetSource
+    from tipfusion.link.spark.sources import JdbcSource
 
     _store(engine, db_url, batch)
     add_override(engine, "analyst", "noise", "office switchboard", kind="phone", value="+911100000000")
@@ -106,23 +106,30 @@ def test_spark_engine_gives_the_embedded_engines_answers(
     assert len({kind for _, kind, *_ in expected["suppressed"]}) > 1  # noise of several kinds, with reasons
     assert {e[0] for e in expected["explanations"]} == {"suspect", "network"}
 
-    if db_url.startswith("sqlite"):
+    if db_url.startswith("sqlite"):  # SQLite → Parquet snapshot → Spark, all through the command line
         folder = tmp_path / "snapshot"
-        result = CliRunner().invoke(
+        runner = CliRunner()
+        result = runner.invoke(
             app, ["--database", db_url, "export", "observations", "--format", "parquet", "--output", str(folder)]
         )
         assert result.exit_code == 0, result.output
         assert all(snapshot_path(folder, item).is_file() for item in INPUTS)
-        source: Any = ParquetSource(folder)
-    else:
-        source = JdbcSource(db_url, partitions=2)
-    summary = LinkService(engine, "tester").run(linker=SparkLinker(spark, source))
-    assert summary.engine == "spark"
-    assert set(summary.seconds) == {"extract", "suspects", "networks", "store"}
+        result = runner.invoke(
+            app, ["--database", db_url, "link", "--engine", "spark", "--snapshot", str(folder), "--partitions", "2"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "spark" in result.output and "Link summary" in result.output
+        with engine.connect() as conn:
+            summary = conn.execute(select(link_runs.c.summary).order_by(link_runs.c.id.desc())).scalars().first()
+        assert summary["engine"] == "spark" and set(summary["seconds"]) == {"extract", "suspects", "networks", "store"}
+        assert (summary["merged_ids"], summary["split_ids"]) == (0, 0)  # same names: no aliases
+    else:  # PostgreSQL → JDBC → Spark
+        ran = LinkService(engine, "tester").run(linker=SparkLinker(spark, JdbcSource(db_url, partitions=2)))
+        assert ran.engine == "spark" and set(ran.seconds) == {"extract", "suspects", "networks", "store"}
+        assert (ran.merged_ids, ran.split_ids) == (0, 0)
     found = _results(engine)
     for table in expected:
         assert found[table] == expected[table], table
-    assert (summary.merged_ids, summary.split_ids) == (0, 0)  # same names: no aliases
 
 
 def test_sqlite_store_is_told_to_write_a_snapshot() -> None:

@@ -73,6 +73,13 @@ def _pairs(members: DataFrame, group: str | list[str], member: str = "suspect") 
     return left.join(right, keys).where(F.col("a") < F.col("b"))
 
 
+def _edge(kind: str, value: str, weight: float) -> Callable[[DataFrame], DataFrame]:
+    """Pairs (a, b, value) → network evidence rows (a, b, kind, value, weight)."""
+    return lambda pairs: pairs.select(
+        "a", "b", F.lit(kind).alias("kind"), F.col(value).alias("value"), F.lit(weight).alias("weight")
+    )
+
+
 def _fold(array: str, field: str) -> Any:
     """Left-to-right sum of one field of an (already sorted) array of structs: Python's `sum` in the same order,
     so scores compare with thresholds exactly as in the embedded engine."""
@@ -345,15 +352,7 @@ class SparkLinker:
             group_pairs = group_pairs.join(F.broadcast(labels), "key", "left")
             label = F.coalesce(F.col("label"), F.col("key"))
         group_pairs = group_pairs.select(label.alias("label"), "a", "b").distinct()
-        parts.append(
-            group_pairs.select(
-                "a",
-                "b",
-                F.lit("group").alias("kind"),
-                F.col("label").alias("value"),
-                F.lit(settings.group_weight).alias("weight"),
-            )
-        )
+        parts.append(group_pairs.transform(_edge("group", "label", settings.group_weight)))
 
         # rare files in common; viral and circulating files link nobody
         flagged = self._flagged(frames)
@@ -376,15 +375,7 @@ class SparkLinker:
         for r in file_sizes.where(F.col("viral").isNotNull() | (F.col("n") > settings.file_cap)).collect():
             suppressed.append(viral_file(r.key, r.n) if r.viral else circulating_file(r.key, r.n))
         rare = holders.join(file_sizes.where(F.col("viral").isNull() & (F.col("n") <= settings.file_cap)), "key")
-        parts.append(
-            _pairs(rare, "key").select(
-                "a",
-                "b",
-                F.lit("rare_file").alias("kind"),
-                F.col("key").alias("value"),
-                F.lit(settings.rare_file_weight).alias("weight"),
-            )
-        )
+        parts.append(_pairs(rare, "key").transform(_edge("rare_file", "key", settings.rare_file_weight)))
 
         # messages: one suspect is the intended recipient of the other's content
         owners = (
@@ -400,15 +391,10 @@ class SparkLinker:
             .join(owners, "key")
             .where(F.col("owner") != F.col("suspect"))
         )
-        parts.append(
-            messages.select(
-                F.least("owner", "suspect").alias("a"),
-                F.greatest("owner", "suspect").alias("b"),
-                F.lit("message").alias("kind"),
-                F.col("key").alias("value"),
-                F.lit(settings.recipient_weight).alias("weight"),
-            )
+        pairs = messages.select(
+            F.least("owner", "suspect").alias("a"), F.greatest("owner", "suspect").alias("b"), "key"
         )
+        parts.append(pairs.transform(_edge("message", "key", settings.recipient_weight)))
 
         # members of one lead list
         leads = frames["leads"].rdd.map(lambda r: (r[0], *extract.lead_evidence(r[1], r[2])))
@@ -417,15 +403,7 @@ class SparkLinker:
             lead_rows = lead_rows.where(~F.col("lead_ref").isin([v for k, v in found.noise if k == "lead"]))
         by_value = identity.join(suspect, "report").select("kind", "key", "suspect").distinct()
         lead_members = lead_rows.join(by_value, ["kind", "key"]).select("lead_ref", "suspect").distinct()
-        parts.append(
-            _pairs(lead_members, "lead_ref").select(
-                "a",
-                "b",
-                F.lit("lead").alias("kind"),
-                F.col("lead_ref").alias("value"),
-                F.lit(settings.lead_weight).alias("weight"),
-            )
-        )
+        parts.append(_pairs(lead_members, "lead_ref").transform(_edge("lead", "lead_ref", settings.lead_weight)))
 
         # one fixed-line address on the same day (a few suspects at most)
         places = (
@@ -439,15 +417,7 @@ class SparkLinker:
         shared_places = places.join(
             place_sizes.where((F.col("n") > 1) & (F.col("n") <= settings.colocation_cap)), "key"
         )
-        parts.append(
-            _pairs(shared_places, "key").select(
-                "a",
-                "b",
-                F.lit("colocation").alias("kind"),
-                F.col("key").alias("value"),
-                F.lit(settings.colocation_weight).alias("weight"),
-            )
-        )
+        parts.append(_pairs(shared_places, "key").transform(_edge("colocation", "key", settings.colocation_weight)))
 
         # per pair and kind, then per pair: the same sums in the same order as `network_link`
         every = parts[0]
