@@ -1,13 +1,16 @@
 """Web pages under concurrent analysts: work queue, search, report page and suspect page latency over loopback.
 
     PYTHONPATH=src .venv/bin/python benchmarks/web.py --reports 5000 --requests 200 --sessions 50
+    PYTHONPATH=src .venv/bin/python benchmarks/web.py --reports 2000 --workers 1,2   # one process, then two
 
 Builds a store of --reports synthetic reports through the project's own synth + pipeline (PostgreSQL in a fresh
 schema, dropped at the end unless --keep; --sqlite for the embedded store; --store URL --reuse to reuse one built
 earlier), creates an analyst account, starts `tipfusion serve` (uvicorn) on a free 127.0.0.1 port in a subprocess,
 logs --sessions httpx clients in through the login form, then for each page issues exactly --requests requests
 spread over the sessions, all sessions at once. Prints per page: requests, errors (anything but 200), p50/p95/max
-milliseconds as the client saw them, and the server's peak RSS. Loopback only: the server never listens elsewhere.
+milliseconds as the client saw them, and the server's peak RSS. With --workers 1,2 the same store is served with
+`tipfusion serve --workers N` for each N in turn (the first is the baseline of the run) and a table printed for each;
+peak RSS is then summed over the worker processes. Loopback only: the server never listens elsewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import random
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -144,8 +148,9 @@ def _account(url: str) -> str:
     return password
 
 
-def _serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve(url: str, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "tipfusion", "--database", url, "serve", "--host", HOST, "--port", str(port)]
+    command += ["--workers", str(workers)]
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
@@ -163,11 +168,22 @@ def _serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 def _peak_rss_mb(pid: int) -> float:
-    """The server's high-water resident set (VmHWM), read before it stops."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The server's high-water resident set (VmHWM), its worker processes' added, read before it stops."""
+    peaks = []
+    for process in [pid, *_children(pid)]:
+        try:
+            lines = Path(f"/proc/{process}/status").read_text().splitlines()
+        except OSError:
+            continue
+        peaks += [int(line.split()[1]) / 1024 for line in lines if line.startswith("VmHWM:")]
+    return sum(peaks) if peaks else float("nan")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(c) for c in (task / "children").read_text().split())
+    return found
 
 
 async def _login(client: httpx.AsyncClient, password: str) -> None:
@@ -240,9 +256,16 @@ def main() -> None:
     parser.add_argument("--store", default=None, help="a store URL to build into (or, with --reuse, to use)")
     parser.add_argument("--reuse", action="store_true", help="use --store as it is, building nothing")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema made for the run")
+    parser.add_argument("--workers", default="1", help="server processes, or a list run in turn: 1,2,4")
     args = parser.parse_args()
     if args.reuse and not args.store:
         parser.error("--reuse needs --store URL")
+    try:
+        counts = [int(n) for n in args.workers.split(",") if n.strip()]
+    except ValueError:
+        parser.error(f"--workers {args.workers!r}: expected whole numbers, e.g. 1,2")
+    if not counts or min(counts) < 1:
+        parser.error("--workers: at least one count, each ≥ 1")
     with tempfile.TemporaryDirectory(prefix="tipfusion-web-bench-") as tmp:
         work = Path(tmp)
         schema = None
@@ -252,7 +275,7 @@ def main() -> None:
             url = f"sqlite:///{work / 'store.db'}"
         else:
             url, schema = _fresh_schema()
-        server = None
+        runs: list[tuple[int, dict[str, Outcome], float, float]] = []
         try:
             built = "reused"
             if not args.reuse:
@@ -260,29 +283,40 @@ def main() -> None:
                 built = f"built in {_build(url, args.reports, args.seed, work):.0f} s"
             held, targets = _targets(url, args.requests, args.seed)
             password = _account(url)
-            port = _free_port()
-            server = _serve(url, port, work / "server.log")
-            started = time.perf_counter()
-            results = asyncio.run(_drive(port, password, args.sessions, targets))
-            elapsed = time.perf_counter() - started
-            peak = _peak_rss_mb(server.pid)
+            for workers in counts:
+                runs.append((workers, *_one_server(url, workers, password, args.sessions, targets, work)))
         finally:
-            if server is not None:
-                server.terminate()
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
             if schema and not args.keep:
                 _drop_schema(schema)
             elif schema:
                 print(f"kept: {url}")
     backend = url.split(":", 1)[0]
-    print(
-        f"{backend}, {held:,} reports ({built}), {args.sessions} sessions, {args.requests} requests per page, "
-        f"{elapsed:.0f} s driving"
-    )
-    _table(results, peak, lambda line: print(line))
+    for workers, results, elapsed, peak in runs:
+        print(
+            f"{backend}, {held:,} reports ({built}), {args.sessions} sessions, {args.requests} requests per page, "
+            f"{workers} worker(s), {elapsed:.0f} s driving"
+        )
+        _table(results, peak, lambda line: print(line))
+
+
+def _one_server(
+    url: str, workers: int, password: str, sessions: int, targets: dict[str, list[str]], work: Path
+) -> tuple[dict[str, Outcome], float, float]:
+    """Serve the store with `workers` processes, drive every page, stop it: (outcomes, seconds driving, peak MB)."""
+    port = _free_port()
+    server = _serve(url, port, work / f"server-{workers}.log", workers)
+    try:
+        started = time.perf_counter()
+        results = asyncio.run(_drive(port, password, sessions, targets))
+        elapsed = time.perf_counter() - started
+        peak = _peak_rss_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGINT)  # uvicorn's supervisor stops its workers on SIGINT
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return results, elapsed, peak
 
 
 def _table(results: dict[str, Outcome], peak_mb: float, out: Callable[[str], None]) -> None:

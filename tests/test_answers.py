@@ -38,6 +38,19 @@ SUBSCRIBER_ONE = [
     "ABC 1234567",
     "FTTH",
 ]
+ANSWER_HEADER = [
+    "IP Address",
+    "Source Port",
+    "Session Time",
+    "Subscriber Name",
+    "Address",
+    "PIN",
+    "Mobile",
+    "Email",
+    "ID Type",
+    "ID Number",
+    "Connection",
+]
 ISP_COLUMNS = {
     "Session Time": "time",
     "Mobile": "phone",
@@ -77,21 +90,7 @@ def _answer(path: Path, rows: list[list[object]]) -> Path:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(
-        [
-            "IP Address",
-            "Source Port",
-            "Session Time",
-            "Subscriber Name",
-            "Address",
-            "PIN",
-            "Mobile",
-            "Email",
-            "ID Type",
-            "ID Number",
-            "Connection",
-        ]
-    )
+    sheet.append(ANSWER_HEADER)
     for row in rows:
         sheet.append(row)
     book.save(path)
@@ -189,3 +188,95 @@ def test_an_answer_reaching_an_open_case_flags_it_for_a_supplementary_referral(
     assert supplement.kind == "supplementary" and len(body["changes"]["answers"]) == 1
     assert body["answers"][0]["subscriber_name"] == "Subscriber One"
     assert any("Verify subscriber Subscriber One" in c["task"] for c in body["checklist"])
+
+
+def _csv_answer(path: Path, rows: list[list[object]]) -> Path:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(ANSWER_HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def _damaged_workbooks(tmp_path: Path) -> dict[str, bytes]:
+    """A good answer workbook, then broken as a bad disk or transfer breaks it (issue 14: each crashed the command)."""
+    good = _answer(tmp_path / "good.xlsx", [SUBSCRIBER_ONE]).read_bytes()
+    member = good.index(b"xl/worksheets/sheet1.xml")  # its local header's name: the data follows it
+    flipped = bytearray(good)
+    flipped[member + 60] ^= 0xFF  # inside the sheet's compressed bytes: a bad CRC (or a bad stream)
+    header = good.rindex(b"PK\x03\x04", 0, member)  # the sheet's local header signature
+    return {
+        "truncated": good[: len(good) // 2],
+        "not_a_zip": b"this is not a workbook\n",
+        "bad_crc": bytes(flipped),
+        "bad_magic": good[:header] + b"PK\x00\x00" + good[header + 4 :],
+        "empty": b"",
+    }
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not_a_zip", "bad_crc", "bad_magic", "empty"])
+def test_a_damaged_workbook_is_quarantined_naming_the_file_and_the_next_answer_lands(
+    asked: Engine, tmp_path: Path, damage: str
+) -> None:
+    path = tmp_path / f"{damage}.xlsx"
+    path.write_bytes(_damaged_workbooks(tmp_path)[damage])
+    with pytest.raises(DocumentRejected) as caught:
+        ingest_answers(asked, "analyst", path, FIXED, "IN", ISP_COLUMNS)
+    assert caught.value.reason == "malformed_answer" and caught.value.source == str(path)
+    with asked.connect() as conn:
+        entry = conn.execute(select(quarantine_entries)).one()
+        assert conn.execute(select(func.count()).select_from(isp_answers)).scalar_one() == 0
+    assert entry.source_name == str(path) and "cannot read the workbook" in entry.message
+    # the rest goes on: the ISP's good answer lands after it
+    good = _answer(tmp_path / "answer.xlsx", [SUBSCRIBER_ONE])
+    assert ingest_answers(asked, "analyst", good, FIXED, "IN", ISP_COLUMNS).rows == 1
+
+
+@pytest.mark.parametrize(
+    "column,value,says",
+    [
+        (5, "99999999999999999999", "pin '99999999999999999999'"),  # past the column (12): PostgreSQL refused it
+        (5, "²³", "pin '²³'"),
+        (1, "²³", "port '²³'"),  # str.isdigit() passed it, int() then crashed
+        (8, "V" * 41, "id_document_type is 41 characters (expected at most 40)"),
+        (9, "N" * 81, "id_document_number is 81 characters (expected at most 80)"),
+        (10, "F" * 41, "connection_type is 41 characters (expected at most 40)"),
+        (3, "Sub\x00scriber", "subscriber_name contains a NUL byte"),  # PostgreSQL text refuses NUL
+    ],
+)
+def test_a_value_the_store_cannot_hold_is_a_bad_row_on_every_database(
+    asked: Engine, tmp_path: Path, column: int, value: str, says: str
+) -> None:
+    """Validated at parse time, by line and field, the same on SQLite and PostgreSQL — never a crash at insert."""
+    row = list(SUBSCRIBER_ONE)
+    row[column] = value
+    path = _csv_answer(tmp_path / "answer.csv", [row])  # CSV: a workbook cannot even hold a NUL
+    with pytest.raises(DocumentRejected) as caught:
+        ingest_answers(asked, "analyst", path, FIXED, "IN", ISP_COLUMNS)
+    assert caught.value.reason == "invalid_rows" and f"line 2: {says}" in caught.value.message
+    with asked.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(isp_answers)).scalar_one() == 0
+        assert conn.execute(select(quarantine_entries.c.reason)).scalars().all() == ["invalid_rows"]
+
+
+def test_a_pin_in_other_digits_is_stored_in_ascii(asked: Engine, tmp_path: Path) -> None:
+    path = _answer(tmp_path / "answer.xlsx", [[*SUBSCRIBER_ONE[:5], "９０３ ００３", *SUBSCRIBER_ONE[6:]]])
+    ingest_answers(asked, "analyst", path, FIXED, "IN", ISP_COLUMNS)
+    with asked.connect() as conn:
+        assert conn.execute(select(isp_answers.c.pin)).scalar_one() == "903003"
+
+
+def test_an_answer_over_the_document_limit_is_kept_and_quarantined_unparsed(asked: Engine, tmp_path: Path) -> None:
+    from tipfusion.config import XmlLimits
+    from tipfusion.store.tables import source_documents
+
+    path = _answer(tmp_path / "answer.xlsx", [SUBSCRIBER_ONE])
+    with pytest.raises(DocumentRejected) as caught:
+        ingest_answers(asked, "analyst", path, FIXED, "IN", ISP_COLUMNS, XmlLimits(max_document_bytes=1_000))
+    assert caught.value.reason == "too_large"
+    with asked.connect() as conn:
+        stored = conn.execute(select(source_documents.c.name).where(source_documents.c.format == "isp_answer")).all()
+        assert conn.execute(select(func.count()).select_from(isp_answers)).scalar_one() == 0
+    assert [r.name for r in stored] == [str(path)]

@@ -125,3 +125,33 @@ def test_a_bare_purge_with_open_quarantine_keeps_those_bytes(engine: Engine, db_
     assert "1 waiting in quarantine kept their bytes" in done.stdout
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(source_blobs)).scalar_one() == 1
+
+
+@pytest.mark.usefixtures("engine")  # the store's schema, to dump
+def test_pg_dump_gets_the_real_password_in_its_environment_never_on_its_command_line(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`str(engine.url)` prints the password as *** in SQLAlchemy 2, and `URL.set(password=None)` keeps it: pg_dump
+    got *** (a store with a password could not be backed up) and the conninfo on its command line (seen by `ps`)."""
+    from tipfusion.store import backup as backup_module
+
+    if not db_url.startswith("postgresql"):
+        assert backup_module._libpq("postgresql://u:s3cr3t@h/d")[1]["PGPASSWORD"] == "s3cr3t"
+        return
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def run(command: list[str], env: dict[str, str], _what: str) -> str:
+        calls.append((command, env))
+        for part in command:
+            if part.startswith("--file="):
+                Path(part.removeprefix("--file=")).write_bytes(b"dump")
+        return ""
+
+    monkeypatch.setattr(backup_module, "_run", run)
+    with_password = make_engine(make_url(db_url).set(password="s3cr3t").render_as_string(hide_password=False))
+    try:
+        backup_module._backup_postgres(with_password, tmp_path, [])
+    finally:
+        with_password.dispose()
+    assert calls and all(env.get("PGPASSWORD") == "s3cr3t" for _, env in calls)
+    assert not [part for command, _ in calls for part in command if "s3cr3t" in part or "***" in part]

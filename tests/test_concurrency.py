@@ -1,5 +1,5 @@
 """Processes and concurrency: parser workers die with a killed ingest; a retry killed midway leaves no entry hidden
-in `retrying`."""
+in `retrying`; link reads one snapshot while an ingest commits; two referral builds at once serialise."""
 
 from __future__ import annotations
 
@@ -7,19 +7,25 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from tests.reliability.faults import build_one, package_problems, referral_store
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
+from tipfusion.documents.manifest import file_stem
 from tipfusion.ingest import IngestService
 from tipfusion.ingest import quarantine as quarantine_service
-from tipfusion.store.tables import quarantine_entries
+from tipfusion.link import extract
+from tipfusion.link.service import LinkService
+from tipfusion.store.tables import quarantine_entries, referrals, report_links, reports
+from tipfusion.synth import generate
 
 SRC = str(Path(__file__).parents[1] / "src")
 PARENT = """
@@ -94,3 +100,62 @@ def test_a_retry_killed_midway_leaves_the_entry_listed_and_retryable(
     (result,) = quarantine_service.retry(engine, settings, "tester", [entry.id])
     assert result.outcome == "still_rejected"  # tried again (the bytes are still bad), not skipped as busy
     assert [row.status for row in quarantine_service.list_entries(engine, None)] == ["superseded", "open"]
+
+
+def test_link_reads_one_snapshot_while_an_ingest_commits(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest that commits between link's first read (the reports) and its next ones (their identifiers) must not
+    reach link: it links the store as it was when it began, and the next run takes in the new reports."""
+    settings = Settings(database_url=db_url, ingest_workers=0)
+    first, second = generate(tmp_path / "first", 30, seed=31), generate(tmp_path / "second", 30, seed=32)
+    IngestService(engine, settings, "tester").ingest_paths([first.out])
+    before = _count(engine, reports)
+    reads = 0
+    ingest = threading.Thread(target=IngestService(engine, settings, "other").ingest_paths, args=([second.out],))
+
+    def interleaved(conn: Any, sql: str, *args: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        if reads == 2:  # after link has read the reports, before it reads anything about them
+            ingest.start()
+            ingest.join(timeout=60)  # on SQLite a writer may have to wait for link's reads to end: let it
+        return original(conn, sql, *args)
+
+    original = extract.rows_of
+    monkeypatch.setattr(extract, "rows_of", interleaved)
+    summary = LinkService(engine, "tester").run()
+    monkeypatch.undo()
+    ingest.join(timeout=120)
+    assert not ingest.is_alive() and reads > 2
+    assert _count(engine, reports) == before + 30  # the ingest did land in the middle of link's reads
+    assert summary.reports == before and _count(engine, report_links) == before
+    again = LinkService(engine, "tester").run()
+    assert again.reports == before + 30 and _count(engine, report_links) == before + 30
+
+
+def _count(engine: Engine, table: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+@pytest.mark.parametrize("same", [False, True], ids=["two subjects", "one subject"])
+def test_two_referral_builds_at_once_serialise(engine: Engine, db_url: str, tmp_path: Path, same: bool) -> None:
+    """Two `refer build` processes that reach the package together: for two subjects both succeed with their own
+    references and packages; for one subject the second finds the first's open case and says so. Either way every
+    folder is a whole package on record (no unique violation, no orphan folder)."""
+    first, second = referral_store(engine, db_url, tmp_path)[:2]
+    output, meeting = tmp_path / "referrals", tmp_path / "meet"
+    meeting.mkdir()
+    runs = [build_one(db_url, output, s, "--meet", str(meeting)) for s in ([first, first] if same else [first, second])]
+    results = sorted((run.wait(timeout=300), run.communicate()[0]) for run in runs)
+    if same:
+        assert [code for code, _ in results] == [0, 1], results
+        assert "already has an open case" in results[1][1], results
+    else:
+        assert [code for code, _ in results] == [0, 0], results
+    with engine.connect() as conn:
+        built = list(conn.execute(select(referrals.c.reference)).scalars())
+    assert len(built) == len(set(built)) == (1 if same else 2)
+    assert package_problems(db_url, output) == []
+    assert sorted(p.name for p in output.iterdir()) == sorted(file_stem(r) for r in built)

@@ -20,7 +20,7 @@ from tipfusion.errors import InputRefused
 from tipfusion.ingest import IngestService, sources
 from tipfusion.ingest import quarantine as quarantine_service
 from tipfusion.ingest.ids import MAX_REPORT_ID, BadReportId, parse_report_id
-from tipfusion.store.tables import reports
+from tipfusion.store.tables import lead_identifiers, reports
 
 REPORT = (FIXTURES / "100000042.xml").read_bytes()
 JSON_REPORT = json.loads((FIXTURES / "police-100000042.json").read_text())
@@ -65,6 +65,9 @@ def dangling(folder: Path) -> None:
     os.symlink(folder / "sub" / "gone.xml", folder / "100000079.xml")  # inside the batch, to nothing
 
 
+LEADS = b"lead_ref,agency,kind,value,country,received_at,note\nL1,BKA,email,a@example.com,GB,,\n"
+
+
 def write(name: str, data: bytes) -> Callable[[Path], None]:
     return lambda folder: (folder / name).write_bytes(data)
 
@@ -84,7 +87,25 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
     "zip_nested_past_the_depth_limit": (write("nested.zip", nested_zip(6)), "zip_too_deep"),
     "encrypted_zip_member": (write("locked.zip", encrypted_zip()), "encrypted_zip_member"),
     "dangling_symlink": (dangling, "unreadable"),
+    # lead lists (found by the reliability suite): a field past the csv module's 128 KiB limit; a NUL, which
+    # PostgreSQL text refuses and SQLite would keep (now refused on both, by line and column)
+    "leads_field_over_the_csv_limit": (
+        write("leads.csv", LEADS + b'L2,BKA,email,b@example.com,GB,,"' + b"n" * 200_000 + b'"\n'),
+        "malformed_csv",
+    ),
+    "leads_nul_in_a_value": (write("leads.csv", LEADS + b"L2,BKA,email,b\x00@example.com,GB,,\n"), "invalid_rows"),
+    "leads_nul_in_a_note": (write("leads.csv", LEADS + b"L2,BKA,email,b@example.com,GB,,x\x00y\n"), "invalid_rows"),
 }
+
+
+def test_a_bad_lead_list_says_which_line_and_column(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    batch = good_batch(tmp_path / "batch")
+    HOSTILE["leads_nul_in_a_note"][0](batch)
+    IngestService(engine, settings, "tester").ingest_paths([batch])
+    (entry,) = quarantine_service.list_entries(engine)
+    assert "line 3: column 'note' contains a NUL byte (0x00)" in entry.message
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(lead_identifiers)).scalar_one() == 0  # whole or nothing
 
 
 def reports_held(engine: Engine) -> set[int]:

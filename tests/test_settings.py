@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from tipfusion.accounts.settings import SessionSettings
 from tipfusion.cli.main import app
 from tipfusion.config import Settings, load_settings
 from tipfusion.errors import ConfigurationError
@@ -53,6 +54,7 @@ def test_a_file_says_only_what_it_changes_and_the_environment_wins(tmp_path: Pat
         "triage": asdict(TriageSettings()),
         "routing": asdict(tuning.routing.__class__()),
         "deadlines": {"acknowledge_hours": 48, "fir_days": 7},
+        "sessions": asdict(SessionSettings()),
     }
     # Settings carry the file and the variables they were loaded with
     settings = load_settings({"TIPFUSION_CONFIG": str(config), "TIPFUSION_FIR_DAYS": "5"})

@@ -95,6 +95,8 @@ class Settings:
     unit: UnitProfile = field(default_factory=UnitProfile)  # who referrals and notices come from
     referral_prefix: str = "TF/REF"  # referral references: PREFIX/yyyy/nnnnnn
     referral_statements: str | None = None  # the unit's own standard statements (TOML), replacing the built-in ones
+    referrals_dir: str = "referrals"  # where referral packages are written (the web app; `refer build` by default)
+    requests_dir: str = "requests"  # where the web application writes notices to ISPs
     signing_key: str | None = None  # the unit's Ed25519 private key (PEM): signs packages and audit checkpoints
     config_file: str | None = None  # the TOML file the settings came from (TIPFUSION_CONFIG), read again by tuning()
     # the TIPFUSION_* variables the settings were loaded with (None: the process environment, read when needed)
@@ -167,6 +169,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         unit=_unit(env, data, refer),
         referral_prefix=env.get("TIPFUSION_REFERRAL_PREFIX", str(refer.get("prefix", "TF/REF"))),
         referral_statements=env.get("TIPFUSION_REFERRAL_STATEMENTS", refer.get("statements")),
+        referrals_dir=env.get("TIPFUSION_REFERRALS_DIR", str(refer.get("output_dir", "referrals"))),
+        requests_dir=env.get("TIPFUSION_REQUESTS_DIR", str(_section(data, "requests").get("output_dir", "requests"))),
         config_file=env.get("TIPFUSION_CONFIG") or None,
         environment=tuple(sorted((k, v) for k, v in env.items() if k.startswith("TIPFUSION_"))),
         signing_key=env.get("TIPFUSION_SIGNING_KEY", data.get("signing_key")),  # type: ignore[arg-type]

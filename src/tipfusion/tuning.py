@@ -1,11 +1,12 @@
-"""The settings the stages decide by — `[link]`, `[triage]`, `[routing]`, `[deadlines]` — from the unit's TOML file.
+"""The settings the stages decide by — `[link]`, `[triage]`, `[routing]`, `[deadlines]`, `[sessions]` — from the
+unit's TOML file.
 
-Each stage owns its settings as a plain frozen dataclass (`link/settings.py`, `triage/settings.py`,
-`route/settings.py`, `config.CaseDeadlines`): the pure cores take them as arguments and know nothing of files. This
+Each stage owns its settings as a plain frozen dataclass (`link/settings.py`, `triage/settings.py`, `route/settings.py`,
+`config.CaseDeadlines`, `accounts/settings.py`): the pure cores take them as arguments and know nothing of files. This
 module reads them, Splink-style: the file named by `TIPFUSION_CONFIG` and the environment (`TIPFUSION_LINK__THRESHOLD`,
-`TIPFUSION_LINK__WEIGHTS__PHONE`; the environment wins), through pydantic-settings, which validates every value
-against the dataclass's own types. A file says only what it changes: a mapping such as `[link.weights]` is merged
-key by key over the defaults (the weight of `phone` alone), and a key the defaults do not have (a misspelt kind) is
+`TIPFUSION_LINK__WEIGHTS__PHONE`; the environment wins), through pydantic-settings, which validates every value against
+the dataclass's own types. A file says only what it changes: a mapping such as `[link.weights]` is merged key by key
+over the defaults (the weight of `phone` alone), and a key the defaults do not have (a misspelt kind) is
 refused, naming it. Every error names its key and where it came from:
 
     tipfusion.toml: [link] weights.phone: expected a number, got 'x'
@@ -25,6 +26,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from functools import lru_cache
 from typing import Any
 
+from tipfusion.accounts.settings import SessionSettings
 from tipfusion.config import CaseDeadlines, read_config_file
 from tipfusion.errors import ConfigurationError
 from tipfusion.link.settings import LinkSettings
@@ -36,6 +38,7 @@ SECTIONS: dict[str, type[Any]] = {
     "triage": TriageSettings,
     "routing": RoutingSettings,
     "deadlines": CaseDeadlines,
+    "sessions": SessionSettings,
 }
 ENV_PREFIX = "TIPFUSION_"
 # names older configurations used, still read: (section, key) they set
@@ -48,13 +51,14 @@ LEGACY_FILE = {("referrals", "acknowledge_hours"): "acknowledge_hours", ("referr
 
 @dataclass(frozen=True)
 class Tuning:
-    """The effective settings of the four sections, and where each value came from (`link.weights.phone` →
+    """The effective settings of the sections, and where each value came from (`link.weights.phone` →
     `tipfusion.toml [link]`, `TIPFUSION_LINK__THRESHOLD`, or `default`)."""
 
     link: LinkSettings
     triage: TriageSettings
     routing: RoutingSettings
     deadlines: CaseDeadlines
+    sessions: SessionSettings
     origins: dict[str, str]
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
@@ -62,7 +66,7 @@ class Tuning:
 
 
 def load_tuning(config_file: str | None = None, env: Mapping[str, str] | None = None) -> Tuning:
-    """The four sections from `config_file` (TOML) and `env` (default: the process environment), validated."""
+    """The sections from `config_file` (TOML) and `env` (default: the process environment), validated."""
     environment = dict(os.environ if env is None else env)
     data = read_config_file(config_file)
     chosen = tuple(sorted((k, v) for k, v in environment.items() if k.startswith(ENV_PREFIX)))
@@ -83,7 +87,7 @@ def _load(config_file: str | None, text: str, env: tuple[tuple[str, str], ...]) 
         problems = [_describe(error, given_env, env_names, file_keys, config_file) for error in exc.errors()]
         raise ConfigurationError("; ".join(dict.fromkeys(problems))) from None
     origins = _origins(env_names, file_keys, config_file)
-    return Tuning(loaded.link, loaded.triage, loaded.routing, loaded.deadlines, origins)
+    return Tuning(loaded.link, loaded.triage, loaded.routing, loaded.deadlines, loaded.sessions, origins)
 
 
 def _model(given_env: dict[str, Any], given_file: dict[str, Any]) -> Any:
@@ -111,7 +115,7 @@ def _model(given_env: dict[str, Any], given_file: dict[str, Any]) -> Any:
 
 @lru_cache(maxsize=1)
 def _base() -> Any:
-    """The pydantic-settings model over the four dataclasses (built once, on first use: pydantic loads only here)."""
+    """The pydantic-settings model over the section dataclasses (built once, on first use: pydantic loads only here)."""
     from pydantic import Field, field_validator
     from pydantic_core import PydanticCustomError
     from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -123,6 +127,7 @@ def _base() -> Any:
         triage: TriageSettings = Field(default_factory=TriageSettings)
         routing: RoutingSettings = Field(default_factory=RoutingSettings)
         deadlines: CaseDeadlines = Field(default_factory=CaseDeadlines)
+        sessions: SessionSettings = Field(default_factory=SessionSettings)
 
         @field_validator(*SECTIONS, mode="before")
         @classmethod
@@ -160,7 +165,7 @@ def _base() -> Any:
 
 
 def _file_sections(data: Mapping[str, Any], config_file: str | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The four tables of the file (older `[referrals]` deadline keys folded in), and each dotted key's place in it
+    """The tables of the file (older `[referrals]` deadline keys folded in), and each dotted key's place in it
     (`deadlines.fir_days` → `[referrals] fir_days` for an older file)."""
     out: dict[str, Any] = {}
     keys: dict[str, str] = {}
@@ -249,7 +254,7 @@ def _describe(
         what = "unknown name" if len(path) > 1 else "no such key"
         detail, given = f"{what} {ctx['name']!r}, expected one of {ctx['known']}", ""
     else:
-        unit = next((f" of {u}" for u in ("hours", "days") if path and path[-1].endswith(f"_{u}")), "")
+        unit = next((f" of {u}" for u in ("minutes", "hours", "days") if path and path[-1].endswith(f"_{u}")), "")
         expected = _EXPECTED.get(error["type"], "")
         if not expected and "ge" in ctx:
             default = flatten(asdict(SECTIONS[section]())).get(".".join(path))

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 import tipfusion
@@ -28,6 +28,7 @@ from tipfusion.store.backup import backup, restore, table_counts
 from tipfusion.store.db import make_engine
 
 SRC = str(Path(tipfusion.__file__).parents[1])
+ROOT = str(Path(__file__).parents[2])  # the checkout: `tests` is a package of it
 STAGES = ("ingest", "enrich", "link", "route", "refer")
 UNCOMPARED = {"ingest_runs", "link_runs", "audit_events", "audit_checkpoints"}  # a killed run may leave its record
 ENV = {"TIPFUSION_REPORTS_PER_TRANSACTION": "10", "TIPFUSION_INGEST_WORKERS": "0"}  # many transactions to die between
@@ -233,26 +234,70 @@ class Pipeline:
 
     def _packages(self, label: str, figures: FaultFigures) -> None:
         """Every folder in the output is a valid bag on record; anything else is a half package."""
-        from sqlalchemy import select
+        for problem in package_problems(self.url, self.output):
+            figures.half_packages += 1
+            figures.problems.append(f"{label}: {problem}")
 
-        from tipfusion.documents.manifest import verify_bag
-        from tipfusion.store.tables import referrals
 
-        engine = make_engine(self.url)
+def package_problems(url: str, output: Path) -> list[str]:
+    """Each folder in `output` (hidden ones too) that is not a valid bag the store has on record, and each referral
+    on record whose package should be in `output` and is not, with why."""
+    from sqlalchemy import select
+
+    from tipfusion.documents.manifest import verify_bag
+    from tipfusion.store.tables import referrals
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(referrals.c.reference, referrals.c.manifest_sha256, referrals.c.output_dir))
+            recorded = {row.manifest_sha256: row for row in rows}
+    finally:
+        engine.dispose()
+    problems = [
+        f"{row.reference}: on record, but its package {Path(row.output_dir).name} is missing"
+        for row in recorded.values()
+        if Path(row.output_dir).parent.resolve() == output.resolve() and not Path(row.output_dir).is_dir()
+    ]
+    for folder in sorted(p for p in output.iterdir() if p.is_dir()):
         try:
-            with engine.connect() as conn:
-                recorded = set(conn.execute(select(referrals.c.manifest_sha256)).scalars())
-        finally:
-            engine.dispose()
-        for folder in sorted(p for p in self.output.iterdir() if p.is_dir()):
-            try:
-                check = verify_bag(folder)
-                whole = check.ok and check.manifest_sha256 in recorded
-            except Exception as exc:  # not a bag at all
-                whole, check = False, None
-                reason = f"{type(exc).__name__}: {exc}"
-            else:
-                reason = "not a valid bag" if not check.ok else "a valid bag the store has no record of"
-            if not whole:
-                figures.half_packages += 1
-                figures.problems.append(f"{label}: {folder.name}: {reason}")
+            check = verify_bag(folder)
+            whole = check.ok and check.manifest_sha256 in recorded
+        except Exception as exc:  # not a bag at all
+            whole, check = False, None
+            reason = f"{type(exc).__name__}: {exc}"
+        else:
+            reason = "not a valid bag" if not check.ok else "a valid bag the store has no record of"
+        if not whole:
+            problems.append(f"{folder.name}: {reason}")
+    return problems
+
+
+def referral_store(engine: Engine, url: str, work: Path) -> list[str]:
+    """A store with suspects to refer (a small synthetic batch, ingested and linked): their ids."""
+    from sqlalchemy import select
+
+    from tipfusion.config import Settings
+    from tipfusion.ingest import IngestService
+    from tipfusion.link.service import LinkService
+    from tipfusion.store.tables import suspects
+    from tipfusion.synth import generate
+
+    batch = generate(work / "batch", 30, seed=23)
+    IngestService(engine, Settings(database_url=url, ingest_workers=0), "tester").ingest_paths([batch.out])
+    LinkService(engine, "tester").run()
+    with engine.connect() as conn:
+        return list(conn.execute(select(suspects.c.suspect_id).order_by(suspects.c.suspect_id)).scalars())
+
+
+def build_one(url: str, output: Path, subject: str, *options: str) -> subprocess.Popen[str]:
+    """`tests/reliability/build_one.py` in a process of its own: one referral build, to kill or to run beside one."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.build_one", url, str(output), subject, *options],
+        cwd=ROOT,
+        env={**base, "PYTHONPATH": os.pathsep.join([ROOT, SRC])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

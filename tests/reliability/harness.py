@@ -211,17 +211,9 @@ def _isolate(engine: Engine, db_url: str, work: Path, cases: list[Case], figures
 # Crashes this suite reproduces that are known and owned elsewhere: in `make test` they mark the test xfail with the
 # reproducers (so a new crash still fails it); `make check-reliability` (TIPFUSION_RELIABILITY_STRICT=1) fails on
 # them too. Remove an entry when its fix reaches main.
-KNOWN_DEFECTS = [
-    (r"OverflowError|bigint out of range", "issue 14 §1: a report ID beyond 64 bits"),
-    (r"invalid literal for int\(\)", "issue 14 §1: non-ASCII digits in a report ID"),
-    (r"RecursionError|maximum recursion", "issue 14 §1: nesting past the recursion limit"),
-    (r"is encrypted", "issue 14 §1: an encrypted zip member"),
-    (r"FileNotFoundError", "issue 14 §1/§3: a dangling symlink in the batch"),
-    (r"field larger than field limit", "found by this suite: a leads CSV field over the csv module's 128 KiB limit"),
-    (r"cannot contain NUL", "found by this suite: a NUL byte in a leads CSV value (PostgreSQL text)"),
-    (r"BadZipFile", "found by this suite: a damaged XLSX ISP answer (requests/answers.py reads it unguarded)"),
-    (r"NumericValueOutOfRange|out of range", "found by this suite: an ISP answer's PIN beyond the column (PostgreSQL)"),
-]
+# Every crash it found is fixed (issue 14 §1, tests/test_one_bad_item.py and tests/test_answers.py): empty, so any crash
+# fails the suite. Entry form: (regex over the crash signature, why it is known).
+KNOWN_DEFECTS: list[tuple[str, str]] = []
 
 
 def verdict(figures: Figures) -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
+from tests.test_answers import ANSWER_HEADER
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 REPORT_XML = (FIXTURES / "100000042.xml").read_bytes()
 FILE_DETAILS_XML = (FIXTURES / "file-0a1b2c3d.xml").read_bytes()
@@ -443,19 +445,6 @@ def good_case() -> st.SearchStrategy[Case]:
 
 
 # -- ISP answers ----------------------------------------------------------------------------------------------
-ANSWER_HEADER = [
-    "IP Address",
-    "Source Port",
-    "Session Time",
-    "Subscriber Name",
-    "Address",
-    "PIN",
-    "Mobile",
-    "Email",
-    "ID Type",
-    "ID Number",
-    "Connection",
-]
 ANSWER_ROW = [
     "2001:db8:85a3::8a2e:370:7334",
     "",

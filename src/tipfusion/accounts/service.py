@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from tipfusion import clock
 from tipfusion.accounts.principal import Principal, Role
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.errors import InputRefused, NotFound, TipfusionError, UnknownValue
-from tipfusion.store.tables import api_tokens, police_stations, user_sessions, users
+from tipfusion.store.tables import api_tokens, login_throttle, police_stations, user_sessions, users
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -45,6 +46,11 @@ class Policy:
     cli_idle_timeout: timedelta = timedelta(hours=12)  # a terminal session (`tipfusion login`)
     max_age: timedelta = timedelta(hours=12)  # a web session ends this long after login, used or not
     touch_every: timedelta = timedelta(seconds=60)  # last_seen is written at most this often (one write per minute)
+    # one client address that fails this often within `client_window`, across any accounts, is refused for
+    # `client_block` (a password sprayed over many accounts never trips any one account's lockout)
+    client_max_failures: int = 20
+    client_window: timedelta = timedelta(minutes=15)
+    client_block: timedelta = timedelta(minutes=15)
 
 
 DEFAULT_POLICY = Policy()
@@ -57,6 +63,15 @@ class AuthenticationFailed(TipfusionError):
 
     def __init__(self, message: str = "wrong username or password, or the account is locked or disabled") -> None:
         super().__init__(message)
+
+
+class ClientThrottled(AuthenticationFailed):
+    """Too many failed logins from one address: refused for a while, whatever the account (it says nothing about
+    any account, so it may say what happened)."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__("too many failed logins from this address: try again later")
+        self.until = until
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,26 +284,43 @@ def set_password(engine: Engine, actor: str, username: str, password: str) -> No
 
 # -- authentication -------------------------------------------------------------------------------------------------
 def authenticate(
-    engine: Engine, username: str, password: str, *, policy: Policy = DEFAULT_POLICY, channel: str = "web"
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    channel: str = "web",
+    client: str | None = None,
 ) -> Account:
     """The account whose password this is, or AuthenticationFailed (the same words for every reason).
 
     Consecutive failures lock the account for `policy.lockout` after `policy.max_failures`; while locked, even the
-    right password is refused. Each success, failure and lock is audited (never the password).
+    right password is refused. Failures from one `client` address (the web's remote address) are counted across
+    accounts too: past `policy.client_max_failures` within `policy.client_window`, every login from it is refused
+    for `policy.client_block` without a password being checked. Each success, failure, lock and throttle is audited
+    (never the password).
     """
     name = username.strip().lower()[:80]
     now = clock.now()
+    seen = {"channel": channel, **({"client": client} if client else {})}
+    blocked = _client_blocked(engine, client, now) if client else None
+    if blocked is not None:
+        _record(engine, name, "account.login_failed", {**seen, "why": "client throttled"}, now)
+        raise ClientThrottled(blocked)
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.username == name)).first()
     if row is None or len(password) > MAX_PASSWORD:
         _verify(_dummy_hash(), password[:MAX_PASSWORD])
-        _record(engine, name, "account.login_failed", {"channel": channel, "why": "unknown account"}, now)
+        _record(engine, name, "account.login_failed", {**seen, "why": "unknown account"}, now)
+        _client_failed(engine, client, policy, now)
         raise AuthenticationFailed()
     if row.disabled:
-        _record(engine, name, "account.login_failed", {"channel": channel, "why": "disabled"}, now)
+        _record(engine, name, "account.login_failed", {**seen, "why": "disabled"}, now)
+        _client_failed(engine, client, policy, now)
         raise AuthenticationFailed()
     if row.locked_until is not None and row.locked_until > now:
-        _record(engine, name, "account.login_failed", {"channel": channel, "why": "locked"}, now)
+        _record(engine, name, "account.login_failed", {**seen, "why": "locked"}, now)
+        _client_failed(engine, client, policy, now)
         raise AuthenticationFailed()
     if not _verify(row.password_hash, password):
         failures = int(row.failed_attempts) + 1
@@ -302,19 +334,63 @@ def authenticate(
                     locked_until=now + policy.lockout if locked else row.locked_until,
                 )
             )
-            events = [AuditEvent("account.login_failed", "account", name, {"channel": channel, "why": "password"})]
+            events = [AuditEvent("account.login_failed", "account", name, {**seen, "why": "password"})]
             if locked:
                 until = (now + policy.lockout).isoformat()
                 events.append(AuditEvent("account.locked", "account", name, {"until": until, "failures": failures}))
             append(conn, name, events, now)
+        _client_failed(engine, client, policy, now)
         raise AuthenticationFailed()
     with engine.begin() as conn:
         values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
         if _hasher().check_needs_rehash(row.password_hash):
             values["password_hash"] = _hasher().hash(password)
         conn.execute(update(users).where(users.c.id == row.id).values(**values))
-        append(conn, name, [AuditEvent("account.login", "account", name, {"channel": channel})], now)
+        append(conn, name, [AuditEvent("account.login", "account", name, seen)], now)
     return get_account(engine, name)
+
+
+def _client_blocked(engine: Engine, client: str, now: datetime) -> datetime | None:
+    """Until when logins from this address are refused (None: they are not)."""
+    with engine.connect() as conn:
+        until = conn.execute(
+            select(login_throttle.c.blocked_until).where(login_throttle.c.client == client[:64])
+        ).scalar_one_or_none()
+    return until if until is not None and until > now else None
+
+
+def _client_failed(engine: Engine, client: str | None, policy: Policy, now: datetime) -> None:
+    """Count a failed login against its client address (in the store, so every server worker counts together);
+    at the threshold, block the address and audit `login.throttled`. A success does not reset the count: one valid
+    account must not let a client go on guessing the others."""
+    if not client:
+        return
+    key = client[:64]
+    t = login_throttle
+    stale = t.c.window_start < now - policy.client_window
+    for _attempt in range(2):  # a concurrent first failure from the same address may insert the row first
+        try:
+            with engine.begin() as conn:
+                counted = conn.execute(
+                    update(t)
+                    .where(t.c.client == key)
+                    .values(
+                        failures=case((stale, 1), else_=t.c.failures + 1),
+                        window_start=case((stale, now), else_=t.c.window_start),
+                    )
+                ).rowcount
+                if not counted:
+                    conn.execute(insert(t).values(client=key, window_start=now, failures=1))
+                row = conn.execute(select(t).where(t.c.client == key)).one()
+                if row.failures < policy.client_max_failures:
+                    return
+                until = now + policy.client_block
+                conn.execute(update(t).where(t.c.client == key).values(blocked_until=until, failures=0))
+                details = {"until": until.isoformat(), "failures": int(row.failures)}
+                append(conn, "(login)", [AuditEvent("login.throttled", "client", key, details)], now)
+                return
+        except IntegrityError:
+            continue
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -171,6 +171,7 @@ def audit_list(ctx: typer.Context, limit: Annotated[int, typer.Option(help="Late
     app: AppContext = ctx.obj
     with app.ready_engine().connect() as conn:
         rows = list(conn.execute(select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit)))
+    app.record_view("audit log", {"limit": limit, "rows": len(rows)})
     app.banner()
     table = Table(whole("seq"), "time", "actor", "action", whole("object"), title="Audit log")
     for row in reversed(rows):
@@ -192,6 +193,7 @@ def status(ctx: typer.Context) -> None:
     app: AppContext = ctx.obj
     with app.ready_engine().connect() as conn:
         rows = stage_counts(conn)
+    app.record_view("status", {}, read_only_store_ok=True)  # counts only: a read-only copy may still be counted
     app.banner()
     console.print(f"store: {safe(where(app.settings.database_url))}", soft_wrap=True)
     table = Table("stage", "what", "count")

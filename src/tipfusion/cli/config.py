@@ -17,17 +17,19 @@ config_app = typer.Typer(no_args_is_help=True, help="The unit's settings: what i
 def config_show(
     ctx: typer.Context,
     section: Annotated[
-        str | None, typer.Argument(help="link, triage, routing or deadlines (default: all four)")
+        str | None, typer.Argument(help="link, triage, routing, deadlines or sessions (default: all)")
     ] = None,
 ) -> None:
-    """Every `[link]`, `[triage]`, `[routing]` and `[deadlines]` value in effect: default, the settings file
-    (TIPFUSION_CONFIG) or a TIPFUSION_SECTION__KEY variable."""
+    """Every `[link]`, `[triage]`, `[routing]`, `[deadlines]` and `[sessions]` value in effect: default, the
+    settings file (TIPFUSION_CONFIG) or a TIPFUSION_SECTION__KEY variable."""
+    from tipfusion.store.db import safe_url
     from tipfusion.tuning import SECTIONS, flatten
 
     app: AppContext = ctx.obj
     if section is not None and section not in SECTIONS:
         raise typer.BadParameter(f"expected one of {', '.join(SECTIONS)}", param_hint="SECTION")
     tuning = app.settings.tuning()
+    console.print(f"database: {escape(safe_url(app.settings.database_url))}", soft_wrap=True)  # never its password
     console.print(f"settings file: {escape(app.settings.config_file or 'none (TIPFUSION_CONFIG is not set)')}")
     for name in [section] if section else list(SECTIONS):
         table = Table("key", "value", "from", title=escape(f"[{name}]"))

@@ -148,6 +148,23 @@ class AppContext:
             return None
         return self.ready_engine()
 
+    def record_view(self, listing: str, details: dict[str, Any], *, read_only_store_ok: bool = False) -> None:
+        """A read command's entry in the audit log, with the acting account: `view.list` of `listing`, as the web
+        writes for the same list. `read_only_store_ok`: on a store this account may only read (a copy handed to an
+        auditor), the command still answers and says its view is not recorded; otherwise the read fails there."""
+        from sqlalchemy.exc import OperationalError
+
+        from tipfusion.audit import AuditEvent, append
+
+        actor = self.actor  # resolved before the write transaction (resolving reads on its own connection)
+        try:
+            with self.ready_engine().begin() as conn:
+                append(conn, actor, [AuditEvent("view.list", "list", listing, details)])
+        except OperationalError as exc:
+            if not read_only_store_ok or "readonly" not in str(exc.orig).lower().replace("-", ""):
+                raise
+            err_console.print("note: the store is read-only, so this view is not in its audit log", soft_wrap=True)
+
     def banner(self) -> None:
         """Say so when the store holds synthetic data: on every output."""
         from tipfusion.store import repository as repo

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tipfusion.errors import ConfigurationError, TipfusionError
+from tipfusion.private import FILE_MODE, FOLDER_MODE
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -71,11 +72,11 @@ def save_session(url: str, username: str, token: str) -> Path:
     from tipfusion.store.db import where
 
     path = session_file(url)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+    os.chmod(path.parent, FOLDER_MODE)
     data = json.dumps({"store": where(url), "username": username, "token": token})
     temp = path.with_suffix(".tmp")
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         out.write(data)
     os.replace(temp, path)

@@ -90,6 +90,7 @@ def quarantine_list(
 
     app: AppContext = ctx.obj
     rows = quarantine_service.list_entries(app.ready_engine(), None if all_entries else "open", limit)
+    app.record_view("quarantine", {"status": "all" if all_entries else "open", "rows": len(rows)})
     app.banner()
     table = Table(
         whole("id"),

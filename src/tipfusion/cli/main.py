@@ -17,6 +17,7 @@ from tipfusion.cli import (
     demo,
     enrich,
     exports,
+    hashlist,
     ingest,
     jurisdiction,
     keys,
@@ -73,6 +74,9 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
     ] = False,
 ) -> None:
+    from tipfusion.private import private_files
+
+    ctx.with_resource(private_files())  # the store, exports, packages and backups: 0600 files, 0700 folders
     settings = load_settings()
     if database is not None:
         settings = settings.with_database(database)
@@ -105,6 +109,7 @@ keys.register(app)
 users.register(app)
 backup.register(app)
 config.register(app)
+hashlist.register(app)
 
 
 def run() -> None:

@@ -33,7 +33,12 @@ def print_built(built: list[BuiltReferral]) -> None:
 def refer_build(
     ctx: typer.Context,
     targets: Annotated[list[str] | None, typer.Argument(help="Suspect or network ids (S…, N…)")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the packages")] = Path("referrals"),
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Folder for the packages (default: [referrals] output_dir, TIPFUSION_REFERRALS_DIR)"
+        ),
+    ] = None,
     to: Annotated[
         str | None, typer.Option("--to", help="Station (or district) instead of the routing decision")
     ] = None,
@@ -52,6 +57,7 @@ def refer_build(
     from tipfusion.refer import build_many, top_subjects
 
     app: AppContext = ctx.obj
+    output = output or Path(app.settings.referrals_dir)
     app.output(output)
     setting_path(app.settings.templates_dir, "TIPFUSION_TEMPLATES_DIR")
     setting_path(app.settings.referral_statements, "TIPFUSION_REFERRAL_STATEMENTS")

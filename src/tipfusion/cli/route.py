@@ -157,7 +157,15 @@ def requests_answer(
             raise typer.BadParameter(f"--map needs COLUMN=field, got {pair!r}")
         mapping[source.strip()] = target.strip()
     try:
-        summary = ingest_answers(app.ready_engine(), app.actor, path, isp, app.settings.profile.phone_region, mapping)
+        summary = ingest_answers(
+            app.ready_engine(),
+            app.actor,
+            path,
+            isp,
+            app.settings.profile.phone_region,
+            mapping,
+            app.settings.xml_limits,
+        )
     except DocumentRejected as exc:
         if exc.reason == "no_request":  # refused before anything was stored: not a quarantine
             raise TipfusionError(str(exc)) from None

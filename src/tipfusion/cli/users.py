@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -156,7 +157,7 @@ def login(
         )
     name = username if username is not None else str(typer.prompt("Username"))
     password = read_password(password_stdin, confirm=False)
-    account = authenticate(engine, name, password, channel="cli")
+    account = authenticate(engine, name, password, policy=app.settings.tuning().sessions.policy(), channel="cli")
     old = forget_session(app.settings.database_url)
     if old:
         close_session(engine, old)
@@ -182,6 +183,15 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes (uvicorn workers); sessions are in the store, so a login holds across them",
+        ),
+    ] = 1,
     demo_accounts: Annotated[
         bool,
         typer.Option(
@@ -208,10 +218,21 @@ def serve(
             scope = account.district or account.station or ("audit log" if account.role == "auditor" else "all")
             table.add_row(account.username, login.password, account.role.value, escape(scope))
         show(table)
+    quiet: dict[str, Any] = {"access_log": False, "log_level": "warning", "server_header": False}
+    if workers > 1:
+        # each worker builds the app from the environment (uvicorn imports it by name): hand it this command's store
+        os.environ["TIPFUSION_DATABASE_URL"] = app.settings.database_url
+        console.print(
+            f"tipfusion is serving on http://{host}:{port}/ with {workers} workers  (Ctrl-C stops it)", soft_wrap=True
+        )
+        uvicorn.run(
+            "tipfusion.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers, **quiet
+        )
+        return
     web = create_app(app.settings)
     console.print(f"tipfusion is serving on http://{host}:{port}/  (Ctrl-C stops it)", soft_wrap=True)
     # no access log: request lines carry search terms and identifiers, which are personal data
-    uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning", server_header=False)
+    uvicorn.run(web, host=host, port=port, **quiet)
 
 
 def register(app: typer.Typer) -> None:

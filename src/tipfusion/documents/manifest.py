@@ -73,13 +73,18 @@ def part_path(folder: Path, reference: str, suffix: str) -> Path:
 
 def fresh_folder(folder: Path) -> Path:
     """A package folder that holds nothing yet: a sealed package is never overwritten or mixed with another."""
-    if folder.exists() and any(folder.iterdir()):
+    refuse_occupied(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def refuse_occupied(folder: Path) -> None:
+    """Refuse a package folder that already holds files (an empty one, or none at all, is fine)."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise TipfusionError(
             f"{folder} already holds files; a sealed package is never overwritten (remove the folder if it is "
             "left from a failed build, or choose another --output)"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def bag_info(title: str, reference: str, organisation: str, bagging_date: str, synthetic: bool) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Plain typed records passed between pipeline stages (never ORM objects)."""
 
+from tipfusion.domain.quarantine import QuarantineEntry
 from tipfusion.domain.records import (
     PARTY_LABELS,
     PARTY_ROLES,
@@ -32,6 +33,7 @@ __all__ = [
     "LeadItem",
     "Observation",
     "ParsedReport",
+    "QuarantineEntry",
     "SourcePart",
     "party_role",
 ]

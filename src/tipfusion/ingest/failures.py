@@ -7,6 +7,10 @@ stable reason code, so the document is quarantined with its reason and the rest 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from tipfusion.audit import AuditEvent
+from tipfusion.domain import QuarantineEntry
 from tipfusion.errors import DocumentRejected
 
 
@@ -24,3 +28,8 @@ def failure(source: str, exc: BaseException, report_id: int | None = None) -> Do
         message = f"could not be read ({type(exc).__name__}: {str(exc)[:200]})"
         expected = "a document this version of tipfusion can read (please report it)"
     return DocumentRejected(source, reason, message, expected=expected, report_id=report_id)
+
+
+def quarantined_events(entries: Iterable[QuarantineEntry]) -> list[AuditEvent]:
+    """The audit record of entries newly quarantined (one event each, naming the document, reason and format)."""
+    return [AuditEvent("document.quarantined", "source_document", e.source_sha256, e.audit_details()) for e in entries]

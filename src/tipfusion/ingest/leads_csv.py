@@ -38,6 +38,19 @@ def parse_leads(data: bytes, *, source: str, phone_region: str) -> list[LeadItem
     except UnicodeDecodeError as exc:
         raise DocumentRejected(source, "malformed_csv", f"not UTF-8 text: {exc.reason}", expected="UTF-8 CSV") from exc
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse(reader, source, phone_region)
+    except csv.Error as exc:  # a field past the csv module's limit (128 KiB), a quote the reader cannot close
+        raise DocumentRejected(
+            source,
+            "malformed_csv",
+            f"line {reader.line_num}: {exc}",
+            line=reader.line_num,
+            expected=f"CSV fields of at most {csv.field_size_limit():,} characters",
+        ) from exc
+
+
+def _parse(reader: csv.DictReader[str], source: str, phone_region: str) -> list[LeadItem]:
     fields = [f.strip().lower() for f in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in fields]
     if missing:
@@ -54,6 +67,10 @@ def parse_leads(data: bytes, *, source: str, phone_region: str) -> list[LeadItem
     for row_number, raw_row in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw_row.items() if k is not None}
         if not any(row.values()):
+            continue
+        nul = next((k or "(header)" for k, v in row.items() if "\x00" in k or "\x00" in v), None)
+        if nul is not None:  # PostgreSQL text cannot hold it; SQLite would: refused on both, by line
+            problems.append(f"line {row_number}: column {nul!r} contains a NUL byte (0x00)")
             continue
         word = row.get("kind", "").lower().replace(" ", "_")
         value = row.get("value", "")

@@ -22,8 +22,9 @@ from typing import Any
 from tipfusion.config import XmlLimits
 from tipfusion.domain import UNKNOWN_ISSUES, ParsedReport, SourcePart
 from tipfusion.errors import DocumentRejected
-from tipfusion.ingest import esp_xml, police_json
+from tipfusion.ingest import esp_xml, registry
 from tipfusion.ingest.failures import failure
+from tipfusion.ingest.registry import ParseContext
 from tipfusion.store.repository import ReportRows, now, process_rows, report_rows
 
 UNKNOWN_CODES = UNKNOWN_ISSUES
@@ -61,6 +62,7 @@ class FilePayload:
     file_id: str
     sha256: str
     name: str
+    format: str
     data: bytes
     from_batch: bool
     orphan_entry: int | None = None
@@ -71,8 +73,8 @@ class ParseTask:
     report_id: int
     version: int
     base: SourcePart
-    data: bytes | None = None  # the <report> document
-    json_unit: police_json.JsonUnit | None = None
+    format: str  # the registered format that parses `payload`
+    payload: Any  # a piece of a report document (its bytes, or a JSON report object)
     files: list[FilePayload] = field(default_factory=list)
     held_hashes: frozenset[str] = frozenset()
 
@@ -83,12 +85,13 @@ class ParseOutcome:
     version: int
     base: SourcePart
     files: list[FilePayload]
+    input_format: str = ""  # the registered format the report was read as
     rows: ReportRows | None = None
     content_hash: str | None = None
     format: str | None = None
     part_names: list[str] = field(default_factory=list)
     rejected: DocumentRejected | None = None
-    file_rejections: list[tuple[DocumentRejected, str]] = field(default_factory=list)
+    file_rejections: list[tuple[DocumentRejected, str, str]] = field(default_factory=list)  # (why, sha, format)
     duplicate: bool = False
     issues: Counter[str] = field(default_factory=Counter)
     unknown: int = 0
@@ -126,12 +129,12 @@ def unpack(packed: tuple[list[ParseOutcome], bytes]) -> list[ParseOutcome]:
 
 
 def parse_task(task: ParseTask, config: ParseConfig, stamp: datetime | None = None) -> ParseOutcome:
-    outcome = ParseOutcome(task.report_id, task.version, task.base, task.files)
+    outcome = ParseOutcome(task.report_id, task.version, task.base, task.files, task.format)
     try:
         return _parse_task(task, config, stamp, outcome)
     except Exception as exc:  # any failure parsing one report rejects that report alone
         rejected = failure(task.base.source_name, exc, task.report_id)
-        return ParseOutcome(task.report_id, task.version, task.base, task.files, rejected=rejected)
+        return ParseOutcome(task.report_id, task.version, task.base, task.files, task.format, rejected=rejected)
 
 
 def _parse_task(task: ParseTask, config: ParseConfig, stamp: datetime | None, outcome: ParseOutcome) -> ParseOutcome:
@@ -144,19 +147,12 @@ def _parse_task(task: ParseTask, config: ParseConfig, stamp: datetime | None, ou
     for payload in task.files:
         # hash checked by the caller at load time; a bad fileDetails is rejected alone, the report still lands
         try:
-            parsed.append(
-                esp_xml.parse_file_details(
-                    payload.data,
-                    source=payload.name,
-                    phone_region=config.phone_region,
-                    limits=config.limits,
-                    sha256=payload.sha256,
-                )
-            )
+            context = ParseContext(payload.name, payload.sha256, config.phone_region, config.limits)
+            parsed.append(registry.get(payload.format).parse(payload.data, context))
         except Exception as exc:
             rejected = failure(payload.name, exc, task.report_id)
             rejected.report_id = task.report_id
-            outcome.file_rejections.append((rejected, payload.sha256))
+            outcome.file_rejections.append((rejected, payload.sha256, payload.format))
     esp_xml.attach_files(report, parsed)
     outcome.content_hash = report.content_hash
     outcome.format = report.format
@@ -171,23 +167,11 @@ def _parse_task(task: ParseTask, config: ParseConfig, stamp: datetime | None, ou
 
 
 def _parse_base(task: ParseTask, config: ParseConfig) -> ParsedReport:
-    if task.base.role == "report":
-        assert task.data is not None
-        return esp_xml.parse_report(
-            task.data,
-            source=task.base.source_name,
-            report_id=task.report_id,
-            phone_region=config.phone_region,
-            limits=config.limits,
-            sha256=task.base.source_sha256,
-        )
-    assert task.json_unit is not None
-    return police_json.parse_report(
-        task.json_unit,
-        source=task.base.source_name,
-        source_sha256=task.base.source_sha256,
-        phone_region=config.phone_region,
+    context = ParseContext(
+        task.base.source_name, task.base.source_sha256, config.phone_region, config.limits, task.report_id
     )
+    report: ParsedReport = registry.get(task.format).parse(task.payload, context)
+    return report
 
 
 def as_dict(outcome: ParseOutcome) -> dict[str, Any]:

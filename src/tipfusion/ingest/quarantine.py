@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select, update
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound
+from tipfusion.ingest import registry
 from tipfusion.ingest.service import IngestService, IngestSummary
 from tipfusion.ingest.sources import Item, LoadedDocument, iter_zip
 from tipfusion.store import repository as repo
@@ -69,7 +70,8 @@ def retry(engine: Engine, settings: Settings, actor: str, entry_ids: list[int]) 
                 update(quarantine_entries).where(quarantine_entries.c.id == entry_id).values(status="retrying")
             )
         documents: list[Item]
-        if data[:2] == b"PK":
+        kept_as = registry.classify(entry.source_name, data)
+        if kept_as is not None and kept_as.role == "container":  # a zip kept whole: its members are read again
             documents = list(iter_zip(entry.source_name, data, settings.xml_limits))
         else:
             documents = [LoadedDocument(entry.source_name, data, entry.source_sha256)]

@@ -1,11 +1,14 @@
 """Ingest: every document lands exactly once, whole, traceable to its bytes — or goes to quarantine.
 
-Two passes over a batch. Pass 1 reads every document, sorts it by format and groups `<fileDetails>`
-under their report (they may sit anywhere in the batch, in any order). Pass 2 takes reports in chunks:
-for each it works out the version's composition (the report document plus every fileDetails known for
-it, in the batch, already stored, or waiting in quarantine), skips it if that exact composition is
-already held, and otherwise parses it and writes it. A chunk is one transaction; if a bulk write fails,
-the chunk is written again one report per savepoint so only the failing report goes to quarantine.
+Classify → plan → write, over the input formats registry (`tipfusion.ingest.registry`); nothing here names a
+format. Classify (pass 1) asks the registry which format each document is and does what that format's role asks:
+a report format splits it into pieces that each land alone, fileDetails are grouped under their report (they may sit
+anywhere in the batch, in any order), leads and containers are kept, reference data is named as skipped. Plan and
+write (pass 2) take reports in chunks: for each, the version's composition (the report piece plus every fileDetails
+known for it, in the batch, already stored, or waiting in quarantine) is skipped if that exact composition is
+already held, and otherwise parsed (by its format, in worker processes) and written. A chunk is one transaction; if
+a bulk write fails, the chunk is written again one report per savepoint so only the failing report goes to
+quarantine. Everything refused becomes a `QuarantineEntry`.
 """
 
 from __future__ import annotations
@@ -24,15 +27,11 @@ from sqlalchemy import Connection, Engine
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
-from tipfusion.domain import SourcePart
+from tipfusion.domain import QuarantineEntry, SourcePart
 from tipfusion.domain.records import composition_hash
 from tipfusion.errors import DocumentRejected, InputRefused
-from tipfusion.ingest import esp_xml, police_json
-from tipfusion.ingest.detect import detect_format, report_id_from_name
-from tipfusion.ingest.failures import failure
-from tipfusion.ingest.ids import EXPECTED as ID_EXPECTED
-from tipfusion.ingest.ids import BadReportId
-from tipfusion.ingest.leads_csv import parse_leads
+from tipfusion.ingest import registry
+from tipfusion.ingest.failures import failure, quarantined_events
 from tipfusion.ingest.parsing import (
     FilePayload,
     ParseConfig,
@@ -44,8 +43,8 @@ from tipfusion.ingest.parsing import (
     unpack,
     worker_pool,
 )
+from tipfusion.ingest.registry import Format, ParseContext, Piece
 from tipfusion.ingest.sources import BrokenContainer, Document, Item, LoadedDocument, Skipped, iter_documents
-from tipfusion.ingest.xmlsafe import sniff_root
 from tipfusion.store import repository as repo
 from tipfusion.store.db import ensure_schema, store_files
 
@@ -108,6 +107,7 @@ class _FileRef:
     file_id: str
     sha256: str
     name: str
+    format: str
     doc: Document | None = None
     container: str | None = None
     orphan_entry: int | None = None
@@ -115,15 +115,25 @@ class _FileRef:
 
 @dataclass(slots=True)
 class _Unit:
-    """One report to land: an XML report document, a JSON report object, or fileDetails for a held report."""
+    """One report to land: a piece of a report document (`format` set), or fileDetails for a held report (not)."""
 
     report_id: int
-    kind: str  # xml | json | attach
     name: str
-    doc: Document | None = None
-    json_unit: police_json.JsonUnit | None = None
-    json_doc: LoadedDocument | None = None
+    format: Format | None = None
+    piece: Piece | None = None
+    # a whole-document piece keeps the document (read again when it lands); a smaller piece keeps its document's
+    # bytes, which are stored with it
+    doc: Document | LoadedDocument | None = None
     files: dict[str, _FileRef] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Rejection:
+    """A document (or one piece of it) refused in pass 1, with the format it was read as, if any."""
+
+    document: LoadedDocument
+    error: DocumentRejected
+    format: str | None = None
 
 
 @dataclass
@@ -132,9 +142,9 @@ class _Batch:
 
     units: list[_Unit] = field(default_factory=list)
     file_refs: dict[int, dict[str, _FileRef]] = field(default_factory=dict)
-    leads: list[LoadedDocument] = field(default_factory=list)
+    leads: list[tuple[Format, LoadedDocument]] = field(default_factory=list)
     to_store: dict[str, repo.SourceRow] = field(default_factory=dict)
-    rejections: list[tuple[LoadedDocument, DocumentRejected]] = field(default_factory=list)
+    rejections: list[_Rejection] = field(default_factory=list)
 
 
 class IngestService:
@@ -180,15 +190,15 @@ class IngestService:
                 progress(done, total)
 
         # fileDetails whose report is not in this batch attach to a held report (or wait in quarantine)
-        first_xml: dict[int, _Unit] = {}
+        first_whole: dict[int, _Unit] = {}  # fileDetails join a report sent as a document of its own
         for unit in batch.units:
-            if unit.kind == "xml":
-                first_xml.setdefault(unit.report_id, unit)
+            if unit.piece is not None and unit.piece.pointer is None:
+                first_whole.setdefault(unit.report_id, unit)
         for report_id, refs in sorted(batch.file_refs.items()):
-            if report_id in first_xml:
-                first_xml[report_id].files.update(refs)
+            if report_id in first_whole:
+                first_whole[report_id].files.update(refs)
             else:
-                batch.units.append(_Unit(report_id, "attach", f"fileDetails for report {report_id}", files=refs))
+                batch.units.append(_Unit(report_id, f"fileDetails for report {report_id}", files=refs))
         with self.engine.begin() as conn:
             self._store_rejections(conn, batch.rejections, batch.to_store, run_id, summary)
             self._ingest_leads(conn, batch.leads, run_id, summary)
@@ -207,7 +217,7 @@ class IngestService:
             )
         return summary
 
-    # -- pass 1 -----------------------------------------------------------------------------------------------
+    # -- pass 1: classify ----------------------------------------------------------------------------------------
     def _classify(self, documents: Iterable[Item], summary: IngestSummary) -> _Batch:
         batch = _Batch()
         for item in documents:
@@ -216,7 +226,7 @@ class IngestService:
                 continue
             summary.documents += 1
             if isinstance(item, BrokenContainer):
-                batch.rejections.append((item.document, item.error))
+                batch.rejections.append(_Rejection(item.document, item.error))
                 continue
             if isinstance(item, LoadedDocument):
                 loaded, doc = item, None
@@ -225,86 +235,47 @@ class IngestService:
                     loaded = LoadedDocument.of(item)
                 except Exception as exc:  # one unreadable document is that document's problem, not the batch's
                     empty = LoadedDocument(item.name, b"", "", item.container)
-                    batch.rejections.append((empty, failure(item.name, exc)))
+                    batch.rejections.append(_Rejection(empty, failure(item.name, exc)))
                     continue
                 doc = item
-            try:
-                self._classify_one(loaded, doc, batch, summary)
-            except DocumentRejected as exc:
-                batch.rejections.append((loaded, exc))
-            except Exception as exc:
-                batch.rejections.append((loaded, failure(loaded.name, exc)))
+            fmt: Format | None = None
+            try:  # a sniff that fails is this document's problem too
+                fmt = registry.classify(loaded.name, loaded.data)
+                if fmt is None:
+                    raise registry.unclaimed(loaded.name, loaded.data)
+                self._classify_one(fmt, loaded, doc, batch, summary)
+            except Exception as exc:  # DocumentRejected, or any failure: this document alone
+                batch.rejections.append(_Rejection(loaded, failure(loaded.name, exc), fmt.name if fmt else None))
         return batch
 
     def _classify_one(
-        self, loaded: LoadedDocument, doc: Document | None, batch: _Batch, summary: IngestSummary
+        self, fmt: Format, loaded: LoadedDocument, doc: Document | None, batch: _Batch, summary: IngestSummary
     ) -> None:
-        """Sort one document by format; DocumentRejected (or any failure) rejects this document alone."""
-        fmt = detect_format(loaded.name, loaded.data)
-        if fmt == "zip":  # the container is kept whole; its members come next from iter_documents
+        """Sort one document by what its format's role asks of ingest; a raise rejects this document alone."""
+        if fmt.role == "reference":
+            summary.reference_skipped.append(loaded.name)
+            return
+        if fmt.role in {"container", "marker"}:  # a zip is kept whole (its members come next from iter_documents)
+            summary.synthetic |= fmt.role == "marker"
             batch.to_store[loaded.sha256] = repo.SourceRow(
-                loaded.sha256, loaded.name, loaded.data, "zip", loaded.container
+                loaded.sha256, loaded.name, loaded.data, fmt.name, loaded.container
             )
+            return
+        if fmt.role == "leads":
+            batch.leads.append((fmt, loaded))
             return
         source = doc or Document(loaded.name, _constant(loaded.data), loaded.container)
-        if fmt == "esp_report":
-            try:
-                report_id = report_id_from_name(loaded.name)
-            except BadReportId as exc:
-                raise DocumentRejected(
-                    loaded.name,
-                    exc.reason,
-                    f"cannot tell the report number from the file name: {exc}",
-                    element="report",
-                    expected=f"a file named <reportId>.xml, e.g. 100000042.xml ({ID_EXPECTED})",
-                ) from exc
-            batch.units.append(_Unit(report_id, "xml", loaded.name, doc=source))
-        elif fmt == "esp_file_details":
-            report_id, file_id = esp_xml.peek_file_details(loaded.data, source=loaded.name, limits=self.limits)
-            # keyed by the document, not the fileId: several fileDetails for one file each add details
-            batch.file_refs.setdefault(report_id, {})[loaded.sha256] = _FileRef(
-                file_id, loaded.sha256, loaded.name, doc=source, container=loaded.container
-            )
-        elif fmt == "ncmec_json":
-            self._classify_json(loaded, batch)
-        elif fmt == "leads_csv":
-            batch.leads.append(loaded)
-        elif fmt == "reference_data":
-            summary.reference_skipped.append(loaded.name)
-        elif fmt == "synthetic_marker":
-            summary.synthetic = True
-            batch.to_store[loaded.sha256] = repo.SourceRow(
-                loaded.sha256, loaded.name, loaded.data, "synthetic_marker", loaded.container
-            )
-        elif fmt == "xml_unknown":
-            raise DocumentRejected(
-                loaded.name,
-                "wrong_root",
-                f"XML root element is <{sniff_root(loaded.data)}>",
-                element=str(sniff_root(loaded.data)),
-                expected="<report> or <fileDetails>",
-            )
-        else:
-            raise DocumentRejected(
-                loaded.name,
-                "unrecognised_format",
-                "not an ESP XML report, fileDetails, NCMEC JSON or leads CSV",
-                expected="<report>/<fileDetails> XML, police JSON, or a CSV with lead_ref,kind,value",
-            )
-
-    def _classify_json(self, loaded: LoadedDocument, batch: _Batch) -> None:
-        try:
-            units = police_json.split_units(loaded.data, loaded.name, self.limits)
-        except DocumentRejected as exc:
-            batch.rejections.append((loaded, exc))
-            return
-        for unit in units:
-            try:
-                report_id = police_json.report_id_of(unit, loaded.name)
-            except DocumentRejected as exc:
-                batch.rejections.append((loaded, exc))
-                continue
-            batch.units.append(_Unit(report_id, "json", f"{loaded.name}#{unit.index}", json_unit=unit, json_doc=loaded))
+        for piece in fmt.split(loaded, self.limits):
+            if isinstance(piece, DocumentRejected):  # one piece's problem: the others still land
+                batch.rejections.append(_Rejection(loaded, piece, fmt.name))
+            elif fmt.role == "file_details":
+                # keyed by the document, not the fileId: several fileDetails for one file each add details
+                batch.file_refs.setdefault(piece.report_id, {})[loaded.sha256] = _FileRef(
+                    str(piece.key), loaded.sha256, loaded.name, fmt.name, doc=source, container=loaded.container
+                )
+            else:
+                kept = source if piece.payload is None else loaded
+                batch.units.append(_Unit(piece.report_id, piece.name, fmt, piece, kept))
 
     # -- pass 2 -----------------------------------------------------------------------------------------------
     def _land(
@@ -341,6 +312,8 @@ class IngestService:
 
     def _workers(self, units: int) -> int:
         """Worker processes for parsing: none for small batches, where starting them costs more than it saves."""
+        if not registry.all_in_workers():
+            return 0  # a format registered in this process only (its reports, or a held version's): parsed here
         if self.settings.ingest_workers >= 0:
             return self.settings.ingest_workers
         if units < 4 * self.settings.reports_per_transaction:
@@ -361,7 +334,8 @@ class IngestService:
                 self._plan_unit(conn, unit, stored.get(unit.report_id), orphans.get(unit.report_id, []), plan, run_id)
             except Exception as exc:  # its bytes could not be read again: this unit alone is quarantined
                 rejected = failure(unit.name, exc, unit.report_id)
-                plan.quarantine.append(_entry(rejected, EMPTY_SHA256, run_id, None))
+                fmt = unit.format.name if unit.format else None
+                plan.quarantine.append(QuarantineEntry.of(rejected, EMPTY_SHA256, run_id, fmt=fmt))
                 plan.sources.setdefault(EMPTY_SHA256, repo.SourceRow(EMPTY_SHA256, unit.name, b"", "unread", None))
         return plan
 
@@ -378,7 +352,7 @@ class IngestService:
         base = self._base(conn, unit, held, plan, run_id)
         if base is None:
             return
-        part, data, json_unit = base
+        part, base_format, payload = base
         parts = [part] + [SourcePart("file_details", f.sha256, f.sha256, f.name, f.file_id) for f in files.values()]
         if held is not None and composition_hash(parts) in held.hashes:
             plan.duplicates += 1
@@ -388,22 +362,21 @@ class IngestService:
             if ref.doc is not None:
                 loaded = LoadedDocument.of(ref.doc)
                 plan.sources[loaded.sha256] = repo.SourceRow(
-                    loaded.sha256, loaded.name, loaded.data, "esp_file_details", loaded.container
+                    loaded.sha256, loaded.name, loaded.data, ref.format, loaded.container
                 )
-                payloads.append(FilePayload(ref.file_id, loaded.sha256, ref.name, loaded.data, True))
+                payloads.append(FilePayload(ref.file_id, loaded.sha256, ref.name, ref.format, loaded.data, True))
             else:
+                blob = repo.load_blob(conn, ref.sha256)
                 payloads.append(
-                    FilePayload(
-                        ref.file_id, ref.sha256, ref.name, repo.load_blob(conn, ref.sha256), False, ref.orphan_entry
-                    )
+                    FilePayload(ref.file_id, ref.sha256, ref.name, ref.format, blob, False, ref.orphan_entry)
                 )
         plan.tasks.append(
             ParseTask(
                 unit.report_id,
                 held.current_version + 1 if held else 1,
                 part,
-                data,
-                json_unit,
+                base_format,
+                payload,
                 payloads,
                 frozenset(held.hashes) if held else frozenset(),
             )
@@ -414,15 +387,24 @@ class IngestService:
         waiting ones and the batch's own join. Several documents for one fileId all stay (each adds
         details to the file); the same document again is the same part, so re-sending it changes nothing."""
         files: dict[str, _FileRef] = {}
+        held_format = registry.by_part_role("file_details")  # what held and waiting fileDetails are read as
+        file_format = held_format.name if held_format else ""
         if held is not None:
             for part in held.parts:
-                if part["role"] == "file_details":
-                    sha = part["source_sha256"]
-                    files[sha] = _FileRef(part["pointer"], sha, sha)
+                if part["role"] != "file_details":
+                    continue
+                sha = part["source_sha256"]
+                files[sha] = _FileRef(part["pointer"], sha, sha, file_format)
         for entry in orphans:
             files.setdefault(
                 entry.source_sha256,
-                _FileRef(entry.pointer, entry.source_sha256, entry.source_name, orphan_entry=entry.id),
+                _FileRef(
+                    entry.pointer,
+                    entry.source_sha256,
+                    entry.source_name,
+                    file_format,
+                    orphan_entry=entry.id,
+                ),
             )
         for sha, ref in unit.files.items():
             if sha not in files or files[sha].orphan_entry is None:
@@ -431,21 +413,18 @@ class IngestService:
 
     def _base(
         self, conn: Connection, unit: _Unit, held: repo.StoredReport | None, plan: _Plan, run_id: int
-    ) -> tuple[SourcePart, bytes | None, police_json.JsonUnit | None] | None:
-        """The report's own part: its XML document, its JSON object, or (attach) the held version's."""
-        if unit.kind == "xml" and unit.doc is not None:
-            loaded = LoadedDocument.of(unit.doc)
+    ) -> tuple[SourcePart, str, Any] | None:
+        """The report's own part, its format and what that format parses: the piece from this batch, or (fileDetails
+        for a held report) the held version's, split again from its stored document."""
+        fmt, piece = unit.format, unit.piece
+        if fmt is not None and piece is not None and unit.doc is not None:
+            loaded = unit.doc if isinstance(unit.doc, LoadedDocument) else LoadedDocument.of(unit.doc)
             plan.sources[loaded.sha256] = repo.SourceRow(
-                loaded.sha256, loaded.name, loaded.data, "esp_report", loaded.container
+                loaded.sha256, loaded.name, loaded.data, fmt.name, loaded.container
             )
-            return SourcePart("report", loaded.sha256, loaded.sha256, loaded.name), loaded.data, None
-        if unit.kind == "json" and unit.json_unit is not None and unit.json_doc is not None:
-            doc = unit.json_doc
-            plan.sources[doc.sha256] = repo.SourceRow(doc.sha256, doc.name, doc.data, "ncmec_json", doc.container)
-            part = SourcePart(
-                "json_report", unit.json_unit.part_sha256, doc.sha256, doc.name, str(unit.json_unit.index)
-            )
-            return part, None, unit.json_unit
+            part_sha = piece.part_sha256 or loaded.sha256
+            part = SourcePart(str(fmt.part_role), part_sha, loaded.sha256, loaded.name, piece.pointer)
+            return part, fmt.name, loaded.data if piece.payload is None else piece.payload
         if held is None:  # fileDetails for a report that has not arrived: they wait in quarantine
             self._wait(
                 unit.report_id,
@@ -456,15 +435,18 @@ class IngestService:
             )
             return None
         for stored_part in held.parts:
-            if stored_part["role"] not in {"report", "json_report"}:
+            fmt = registry.by_part_role(stored_part["role"])
+            if fmt is None or fmt.role != "report":
                 continue
             sha = stored_part["source_sha256"]
             name = repo.source_row(conn, sha).name
             part = SourcePart(stored_part["role"], stored_part["part_sha256"], sha, name, stored_part["pointer"])
             blob = repo.load_blob(conn, sha)
-            if part.role == "report":
-                return part, blob, None
-            return part, None, police_json.split_units(blob, name, self.limits)[int(part.pointer or 0)]
+            if part.pointer is None:
+                return part, fmt.name, blob
+            for again in fmt.split(LoadedDocument(name, blob, sha), self.limits):
+                if isinstance(again, Piece) and again.pointer == part.pointer:
+                    return part, fmt.name, again.payload
         return None
 
     def _wait(self, report_id: int, refs: Iterable[_FileRef], plan: _Plan, run_id: int, why: str) -> None:
@@ -474,21 +456,11 @@ class IngestService:
                 continue
             loaded = LoadedDocument.of(ref.doc)
             plan.sources[loaded.sha256] = repo.SourceRow(
-                loaded.sha256, loaded.name, loaded.data, "esp_file_details", loaded.container
+                loaded.sha256, loaded.name, loaded.data, ref.format, loaded.container
             )
             plan.waiting += 1
             plan.quarantine.append(
-                {
-                    "run_id": run_id,
-                    "source_sha256": loaded.sha256,
-                    "source_name": ref.name,
-                    "pointer": ref.file_id,
-                    "report_id": report_id,
-                    "reason": "orphan_file_details",
-                    "message": f"fileDetails {ref.file_id} for report {report_id}: {why}",
-                    "element": "fileDetails/reportId",
-                    "expected": f"report {report_id}",
-                }
+                QuarantineEntry.waiting(loaded.sha256, ref.name, ref.file_id, report_id, why, run_id, ref.format)
             )
 
     def _write_chunk(
@@ -510,13 +482,20 @@ class IngestService:
                 outcomes = parse_tasks(plan.tasks, config)
             landing: list[ParseOutcome] = []
             for outcome in outcomes:
-                for exc, sha in outcome.file_rejections:
-                    plan.quarantine.append(_entry(exc, sha, run_id, None))
+                for exc, sha, file_format in outcome.file_rejections:
+                    plan.quarantine.append(QuarantineEntry.of(exc, sha, run_id, fmt=file_format))
                 if outcome.rejected is not None:
-                    pointer = outcome.base.pointer if outcome.base.role == "json_report" else None
-                    plan.quarantine.append(_entry(outcome.rejected, outcome.base.source_sha256, run_id, pointer))
+                    plan.quarantine.append(
+                        QuarantineEntry.of(
+                            outcome.rejected,
+                            outcome.base.source_sha256,
+                            run_id,
+                            pointer=outcome.base.pointer,
+                            fmt=outcome.input_format,
+                        )
+                    )
                     batch_refs = [
-                        _FileRef(f.file_id, f.sha256, f.name, doc=Document(f.name, _constant(f.data)))
+                        _FileRef(f.file_id, f.sha256, f.name, f.format, doc=Document(f.name, _constant(f.data)))
                         for f in outcome.files
                         if f.from_batch
                     ]
@@ -549,25 +528,12 @@ class IngestService:
                 loose.pop(sha, None)
             summary.new_documents += repo.store_sources(conn, plan.sources.values(), run_id)
             fresh = repo.add_quarantine(conn, plan.quarantine)
-            rejected = [q for q in plan.quarantine if q["reason"] != "orphan_file_details"]
+            rejected = [q for q in plan.quarantine if q.rejected]
             summary.quarantined += len(rejected)
-            summary.rejected.extend(_describe(q) for q in rejected)
+            summary.rejected.extend(q.describe() for q in rejected)
             summary.duplicates += plan.duplicates
             summary.waiting_file_details += plan.waiting
-            events.extend(
-                AuditEvent(
-                    "document.quarantined",
-                    "source_document",
-                    q["source_sha256"],
-                    {
-                        "name": q["source_name"],
-                        "reason": q["reason"],
-                        "report_id": q.get("report_id"),
-                        "element": q.get("element"),
-                    },
-                )
-                for q in fresh
-            )
+            events.extend(quarantined_events(fresh))
             append(conn, self.actor, events)
 
     def _write_outcomes(
@@ -596,67 +562,69 @@ class IngestService:
                 written.append(outcome)
             except Exception as exc:  # the store refused it (a value too long for a column, out of range): it alone
                 refused = _store_refused(outcome.base.source_name, exc, outcome.report_id)
-                plan.quarantine.append(_entry(refused, outcome.base.source_sha256, run_id, outcome.base.pointer))
+                plan.quarantine.append(
+                    QuarantineEntry.of(
+                        refused,
+                        outcome.base.source_sha256,
+                        run_id,
+                        pointer=outcome.base.pointer,
+                        fmt=outcome.input_format,
+                    )
+                )
         return written
 
     # -- documents that are not reports ----------------------------------------------------------------------
     def _store_rejections(
         self,
         conn: Connection,
-        rejections: list[tuple[LoadedDocument, DocumentRejected]],
+        rejections: list[_Rejection],
         loose: dict[str, repo.SourceRow],
         run_id: int,
         summary: IngestSummary,
     ) -> None:
         if not rejections:
             return
-        read = [(d, exc) for d, exc in rejections if d.sha256]
+        read = [r for r in rejections if r.document.sha256]
         # a zip member that could not be read (too large, a compression Python cannot decode) has no bytes of its
         # own: its entry points into the container, which is stored whole now as the evidence
-        unread = [(d, exc) for d, exc in rejections if not d.sha256 and d.container]
+        unread = [r for r in rejections if not r.document.sha256 and r.document.container]
         # a file that could not be read at all (unreadable, over the size limit, a link to nothing): no bytes to
         # keep; its entry names the file and points at the empty document
-        lost = [(d, exc) for d, exc in rejections if not d.sha256 and not d.container]
-        rows = [repo.SourceRow(d.sha256, d.name, d.data, "rejected", d.container) for d, _ in read]
+        lost = [r for r in rejections if not r.document.sha256 and not r.document.container]
+        rows = [repo.SourceRow(d.sha256, d.name, d.data, "rejected", d.container) for d in (r.document for r in read)]
         for row in rows:
             loose.pop(row.sha256, None)
-        rows += [loose.pop(c) for c in {d.container for d, _ in unread} if c in loose]
+        rows += [loose.pop(c) for c in {r.document.container for r in unread} if c in loose]
         if lost:
-            rows.append(repo.SourceRow(EMPTY_SHA256, lost[0][0].name, b"", "unread", None))
+            rows.append(repo.SourceRow(EMPTY_SHA256, lost[0].document.name, b"", "unread", None))
         summary.new_documents += repo.store_sources(conn, rows, run_id)
-        entries = [_entry(exc, doc.sha256, run_id, None) for doc, exc in read]
-        entries += [_entry(exc, str(doc.container), run_id, doc.name.rsplit("!", 1)[-1]) for doc, exc in unread]
-        entries += [_entry(exc, EMPTY_SHA256, run_id, None) for _, exc in lost]
+        entries = [QuarantineEntry.of(r.error, r.document.sha256, run_id, fmt=r.format) for r in read]
+        entries += [
+            QuarantineEntry.of(
+                r.error, str(r.document.container), run_id, pointer=r.document.name.rsplit("!", 1)[-1], fmt=r.format
+            )
+            for r in unread
+        ]
+        entries += [QuarantineEntry.of(r.error, EMPTY_SHA256, run_id, fmt=r.format) for r in lost]
         fresh = repo.add_quarantine(conn, entries)
         summary.quarantined += len(entries)
-        summary.rejected.extend(_describe(e) for e in entries)
-        append(
-            conn,
-            self.actor,
-            [
-                AuditEvent(
-                    "document.quarantined",
-                    "source_document",
-                    e["source_sha256"],
-                    {"name": e["source_name"], "reason": e["reason"]},
-                )
-                for e in fresh
-            ],
-        )
+        summary.rejected.extend(e.describe() for e in entries)
+        append(conn, self.actor, quarantined_events(fresh))
 
     def _ingest_leads(
-        self, conn: Connection, documents: list[LoadedDocument], run_id: int, summary: IngestSummary
+        self, conn: Connection, documents: list[tuple[Format, LoadedDocument]], run_id: int, summary: IngestSummary
     ) -> None:
-        for doc in documents:
+        for fmt, doc in documents:
             try:
-                items = parse_leads(doc.data, source=doc.name, phone_region=self.region)
+                items = fmt.parse(doc.data, ParseContext(doc.name, doc.sha256, self.region, self.limits))
                 with conn.begin_nested():  # a list the store refuses (a value too long for its column) fails alone
                     added = repo.write_leads(conn, items, doc.sha256)
             except Exception as exc:
-                self._store_rejections(conn, [(doc, _store_refused(doc.name, exc))], {}, run_id, summary)
+                refused = _Rejection(doc, _store_refused(doc.name, exc), fmt.name)
+                self._store_rejections(conn, [refused], {}, run_id, summary)
                 continue
             summary.new_documents += repo.store_sources(
-                conn, [repo.SourceRow(doc.sha256, doc.name, doc.data, "leads_csv", doc.container)], run_id
+                conn, [repo.SourceRow(doc.sha256, doc.name, doc.data, fmt.name, doc.container)], run_id
             )
             summary.lead_identifiers += added
             if added:
@@ -701,21 +669,6 @@ def _constant(data: bytes) -> Callable[[], bytes]:
     return lambda: data
 
 
-def _entry(exc: DocumentRejected, sha: str, run_id: int, pointer: str | None) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "source_sha256": sha,
-        "source_name": exc.source.split("#", 1)[0],
-        "pointer": pointer,
-        "report_id": exc.report_id,
-        "reason": exc.reason,
-        "message": exc.message,
-        "element": exc.element,
-        "line": exc.line,
-        "expected": exc.expected,
-    }
-
-
 def _signature(
     stored: dict[int, repo.StoredReport], orphans: dict[int, list[Any]], ids: list[int]
 ) -> dict[int, tuple[int | None, tuple[int, ...]]]:
@@ -732,19 +685,9 @@ class _Plan:
     signature: dict[int, tuple[int | None, tuple[int, ...]]]
     tasks: list[ParseTask] = field(default_factory=list)
     sources: dict[str, repo.SourceRow] = field(default_factory=dict)
-    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    quarantine: list[QuarantineEntry] = field(default_factory=list)
     duplicates: int = 0
     waiting: int = 0
-
-
-def _describe(entry: dict[str, Any]) -> str:
-    where = entry["source_name"] + (f":{entry['line']}" if entry.get("line") else "")
-    text = f"{where}: {entry['reason']}: {entry['message']}"
-    if entry.get("element"):
-        text += f" [element {entry['element']}]"
-    if entry.get("expected"):
-        text += f" (expected {entry['expected']})"
-    return text
 
 
 def _chunks_unique(units: list[_Unit], size: int) -> Iterable[list[_Unit]]:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from tipfusion.config import Settings
 from tipfusion.errors import ConfigurationError
+from tipfusion.private import FILE_MODE
 
 PRIVATE_NAME = "signing-key.pem"
 PUBLIC_SUFFIX = ".pub.pem"
@@ -81,10 +82,10 @@ def create_key(private: Path) -> Signer:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     # O_EXCL: a key appearing between the check and the write is not overwritten either; 0600 from the start
-    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
-    os.chmod(private, 0o600)  # whatever the umask left
+    os.chmod(private, FILE_MODE)  # whatever the umask left
     public.write_bytes(public_pem(key.public_key()))
     return Signer(key, private, fingerprint(key.public_key()))
 

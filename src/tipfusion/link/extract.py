@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
+from tipfusion.enrich.hashlists.service import known_content
 from tipfusion.link import inputs
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
@@ -180,6 +181,10 @@ def load_input(conn: Connection) -> LinkInput:
             flagged.add((report, ordinal))
     for (report, ordinal), hashes in file_hashes.items():
         data.files.append((report, min(hashes), (report, ordinal) in flagged))
+    # a file on one of the unit's known-content hash lists circulates: it says nothing about who belongs together
+    for (report, ordinal), why in known_content(conn).items():
+        if (report, ordinal) in file_hashes:
+            data.known_files.setdefault(min(file_hashes[(report, ordinal)]), why)
 
     for lead_ref, listed, value in rows_of(conn, inputs.LEADS.sql):
         data.leads.append((lead_ref, *lead_evidence(listed, value)))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tipfusion.normalise.registry import KINDS
+from tipfusion.store.hashlists import MATCHED_FILES_SQL
 
 LINKING_KINDS = sorted(name for name, kind in KINDS.items() if kind.links is not None)
 
@@ -88,7 +89,21 @@ ISP_ANSWERS = Input(
     ),
 )
 
-INPUTS = (REPORTS, NAMES, NETWORK_TYPES, SIGHTINGS, BATCHED, FILES, LEADS, ISP_ANSWERS)
+KNOWN_FILES = Input(  # files on the unit's known-content hash lists (the embedded engine: hashlists.known_content)
+    "known_files",
+    MATCHED_FILES_SQL,
+    (
+        ("report_id", "int64"),
+        ("file_ordinal", "int32"),
+        ("name", "string"),
+        ("category", "string"),
+        ("source", "string"),
+        ("distance", "int32"),
+        ("canonical", "string"),
+    ),
+)
+
+INPUTS = (REPORTS, NAMES, NETWORK_TYPES, SIGHTINGS, BATCHED, FILES, LEADS, ISP_ANSWERS, KNOWN_FILES)
 
 
 def snapshot_path(directory: Path, item: Input) -> Path:

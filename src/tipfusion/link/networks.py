@@ -1,7 +1,7 @@
 """Suspects → networks: a weighted suspect graph and its Leiden communities.
 
 Edges come from shared chat groups/rooms, messages between suspects (one is the other's intended recipient),
-rare files in common (several; one file is weak, a viral or widely circulating file is nothing), and
+rare files in common (several; one file is weak; a viral, widely circulating or known-list file is nothing), and
 membership of the same foreign lead list. Leiden (igraph's built-in, modularity) splits what a single bridging
 account would otherwise glue together; connected components remain available as the coarse view.
 """
@@ -77,7 +77,10 @@ def find_networks(
     for report, key, _ in data.files:
         holders[key].add(suspect_of[report])
     for key, members in holders.items():
-        if key in viral:
+        if key in data.known_files:
+            if len(members) > 1:
+                suppressed.append(known_file(key, len(members), data.known_files[key]))
+        elif key in viral:
             if len(members) > 1:
                 suppressed.append(viral_file(key, len(members)))
         elif len(members) > settings.file_cap:
@@ -122,6 +125,10 @@ def find_networks(
 # -- the rules both engines apply (the Spark engine calls these on the driver) -------------------------------------
 def public_group(key: str, holders: int) -> Suppressed:
     return Suppressed("group", key, holders, f"shared by {holders} suspects: a public channel, not a ring")
+
+
+def known_file(key: str, holders: int, why: str) -> Suppressed:
+    return Suppressed("file", key, holders, f"{why}: known circulating content, not a ring's own")
 
 
 def viral_file(key: str, holders: int) -> Suppressed:

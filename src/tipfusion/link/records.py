@@ -22,6 +22,7 @@ class LinkInput:
     names: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
     groups: list[tuple[int, str]] = field(default_factory=list)  # (report_id, group or chat room)
     files: list[tuple[int, str, bool]] = field(default_factory=list)  # (report_id, file key, flagged viral)
+    known_files: dict[str, str] = field(default_factory=dict)  # file key → why it is known content (a hash list)
     recipients: list[tuple[int, str]] = field(default_factory=list)  # (report_id, recipient's ESP account)
     leads: list[tuple[str, str, str]] = field(default_factory=list)  # (lead_ref, evidence kind, key)
     verified: set[tuple[int, str, str]] = field(default_factory=set)  # identity values the ESP verified

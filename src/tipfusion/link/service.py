@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from tipfusion.audit import AuditEvent, append
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.domain import SUSPECT_SIDE_SQL
+from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.extract import load_input
 from tipfusion.link.networks import find_networks
@@ -27,7 +28,7 @@ from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.store.bulk import insert_rows, rows_of
-from tipfusion.store.db import ensure_schema
+from tipfusion.store.db import ensure_schema, snapshot
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
     link_aliases,
@@ -174,9 +175,9 @@ def embedded_linker(engine: Engine) -> Linker:
         tell: Callable[[str, int, int | None], None],
     ) -> tuple[int, Outcome]:
         started = time.perf_counter()
-        with engine.connect() as conn:
+        with snapshot(engine) as conn:  # the reports and all about them as of one moment
             data = load_input(conn)
-        timings["extract"] = time.perf_counter() - started
+        timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
         tell("resolving suspects and networks", 1, 3)
         return len(data.reports), link_everything(data, settings, overrides, timings)
 
@@ -224,6 +225,9 @@ class LinkService:
         tell("reading the store", 0, 3)
         ensure_schema(self.engine)
         timings: dict[str, float] = {}
+        started = time.perf_counter()
+        refresh_hash_matches(self.engine, self.actor)  # new files since the last import are matched too
+        timings["extract"] = time.perf_counter() - started  # the linker adds its reading to this
         with self.engine.begin() as conn:
             run_id = int(
                 conn.execute(

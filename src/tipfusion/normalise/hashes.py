@@ -8,6 +8,8 @@ from tipfusion.normalise.cleaned import Cleaned, Context
 from tipfusion.normalise.kind import FILE, IdentifierKind, Links
 
 HEX_LENGTHS = {"MD5": 32, "SHA1": 40, "SHA256": 64, "SHA384": 96, "SHA512": 128}
+# perceptual hashes written as hex: checked and lower-cased only when declared (a 64-digit hash is SHA-256 otherwise)
+PERCEPTUAL_HEX = {"PDQ": 64}
 _BY_LENGTH = {length: name for name, length in HEX_LENGTHS.items()}
 _HEX = re.compile(r"^[0-9a-f]+$")
 _SEPARATORS = re.compile(r"[\s:]+")
@@ -25,8 +27,8 @@ def clean_hash(raw: str, context: Context) -> Cleaned | None:
     if not text:
         return None
     declared = normalise_hash_type(context.hash_type)
-    if declared in HEX_LENGTHS:
-        ok = bool(_HEX.match(text)) and len(text) == HEX_LENGTHS[declared]
+    if declared in HEX_LENGTHS or declared in PERCEPTUAL_HEX:
+        ok = bool(_HEX.match(text)) and len(text) == {**HEX_LENGTHS, **PERCEPTUAL_HEX}[declared]
         flags = () if ok else ("hash_length_mismatch",)
         return Cleaned(
             f"{declared.lower()}:{text}", f"{declared.lower()}:{text}", valid=ok, detail=declared, flags=flags

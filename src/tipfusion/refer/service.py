@@ -24,9 +24,10 @@ from tipfusion.refer.dossier import Dossier, gather
 from tipfusion.refer.guidance import checklist_for, load_statements, sections_for, statements_for
 from tipfusion.refer.layout import Addressing
 from tipfusion.refer.package import Issuer, write_package
+from tipfusion.refer.staging import Staging, clear_leftovers
 from tipfusion.route.placement import placement_sql
 from tipfusion.store import repository as repo
-from tipfusion.store.db import ensure_schema, safe_url
+from tipfusion.store.db import ensure_schema, safe_url, serialise
 from tipfusion.store.tables import (
     cases,
     isp_requests,
@@ -137,6 +138,11 @@ def _next_reference(conn: Connection, prefix: str, at: datetime, parent: Any) ->
     return f"{stem}{int(count) + 1:06d}"
 
 
+def _recorded(conn: Connection, manifest_sha256: str) -> bool:
+    found = select(referrals.c.id).where(referrals.c.manifest_sha256 == manifest_sha256)
+    return conn.execute(found).first() is not None
+
+
 def complete(dossier: Dossier, settings: Settings, statements: list[dict[str, Any]], sent: datetime) -> None:
     dossier.statements = statements_for(dossier, statements)
     dossier.sections = sections_for(dossier, settings.profile.country)
@@ -170,7 +176,11 @@ def build_referral(
     signer = signer if signer is not None else load_signer(settings)
     issuer = Issuer(settings.issuing_officer, safe_url(settings.database_url), signer)
     zone = settings.profile.zone
-    with engine.begin() as conn:
+    # the package is written aside and takes its name once the transaction has committed (refer.staging)
+    with Staging() as staging, engine.begin() as conn:
+        # one build at a time: references are numbered in order, and only then are leftovers safe to clear
+        serialise(conn, "referral builds")
+        clear_leftovers(output, lambda sha: _recorded(conn, sha))
         subject_type, subject_id, members = resolve_target(conn, target)
         if not members:
             raise TipfusionError(f"{subject_type} {subject_id} has no suspects to refer")
@@ -207,7 +217,7 @@ def build_referral(
         )
         folder = output / file_stem(reference)
         templates = Path(settings.templates_dir) if settings.templates_dir else None
-        sealed = write_package(dossier, addressing, folder, synthetic, issuer, templates)
+        sealed = write_package(dossier, addressing, staging.begin(folder), synthetic, issuer, templates)
         digests, manifest_sha = sealed.files, sealed.manifest_sha256
         referral_id = int(
             conn.execute(

@@ -23,6 +23,10 @@ FACTOR: dict[str, Words] = {
     "harm_annotations": ("files marked as serious harm", "गंभीर हानि के रूप में चिह्नित फ़ाइलें"),
     "new_content": ("new material, in no other report", "नई सामग्री, किसी अन्य रिपोर्ट में नहीं"),
     "only_circulating": ("only widely circulated material", "केवल व्यापक रूप से प्रसारित सामग्री"),
+    "unknown_content": (
+        "material on no known-content hash list: possibly new abuse of a child",
+        "किसी ज्ञात-सामग्री हैश सूची में नहीं: संभवतः बालक का नया शोषण",
+    ),
     "prior_reports": ("earlier CyberTipline reports referenced", "पूर्व साइबरटिपलाइन रिपोर्टों का संदर्भ"),
     "recent": ("recent activity", "हाल की गतिविधि"),
     "repeat_activity": ("several reports on the same suspect", "एक ही संदिग्ध पर कई रिपोर्टें"),

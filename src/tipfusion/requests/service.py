@@ -10,6 +10,7 @@ ISP's answer later), every file it wrote and their SHA-256, and its dates: sent,
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +62,12 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
+def sighting_key(sighting: Sighting) -> str:
+    """One sighting as a form's checkbox names it: IP, port and the exact second (what an ISP item is keyed on)."""
+    moment = sighting.observed_at.isoformat() if sighting.observed_at else ""
+    return f"{sighting.ip}|{'' if sighting.port is None else sighting.port}|{moment}"
+
+
 def load_sightings(engine: Engine) -> tuple[list[Sighting], set[tuple[str, int | None, str]]]:
     sql = (
         "SELECT o.report_id, r.suspect_id, o.canonical, o.port, o.observed_at, o.event_name, e.isp_name, "
@@ -90,14 +97,20 @@ def build_requests(
     isp_table: Path | None = None,
     include_unidentifiable: bool = False,
     again: bool = False,
+    isps: Collection[str] | None = None,
+    only: Collection[str] | None = None,
 ) -> list[BuiltRequest]:
-    """One request per ISP for the sightings not asked before; letters and annexes, sealed as bags, in `output`."""
+    """One request per ISP for the sightings not asked before; letters and annexes, sealed as bags, in `output`.
+
+    `isps` keeps to those ISPs and `only` to the sightings so keyed (`sighting_key`): what an analyst ticked."""
     ensure_schema(engine)
     table_path = isp_table or (Path(settings.isp_table) if settings.isp_table else None)
     contacts = load_isp_table(table_path).isps if table_path else {}
-    sightings, asked = load_sightings(engine)
-    if not again:
-        sightings = [s for s in sightings if (s.ip, s.port, str(s.observed_at)) not in asked]
+    sightings = pending_sightings(engine, again)
+    if isps is not None:
+        sightings = [s for s in sightings if s.isp in isps]
+    if only is not None:
+        sightings = [s for s in sightings if sighting_key(s) in only]
     built: list[BuiltRequest] = []
     today = now()
     with engine.connect() as conn:
@@ -178,6 +191,14 @@ def build_requests(
     return built
 
 
+def pending_sightings(engine: Engine, again: bool = False) -> list[Sighting]:
+    """The reported person's IP sightings not yet in a request (all of them with `again`)."""
+    sightings, asked = load_sightings(engine)
+    if again:
+        return sightings
+    return [s for s in sightings if (s.ip, s.port, str(s.observed_at)) not in asked]
+
+
 def _cases(conn: Any, suspect_ids: set[str]) -> tuple[CaseLine, ...]:
     """The open cases a notice serves, quoted by FIR once the station has registered one."""
     return tuple(case_line(c.referral, c.station, c.fir_number, c.fir_date) for c in case_references(conn, suspect_ids))
@@ -205,8 +226,11 @@ def _store_request(
     )
 
 
-def mark_sent(engine: Engine, actor: str, request_id: int, at: datetime | None = None) -> datetime:
-    """Record that a request went out; it is due 72 hours later."""
+def mark_sent(
+    engine: Engine, actor: str, request_id: int, at: datetime | None = None, reference: str | None = None
+) -> datetime:
+    """Record that a request went out (and how: `reference`, the e-mail's message id or the dispatch register
+    entry); it is due 72 hours later. An answered request is not sent again (its answer would lose its request)."""
     sent = (at or now()).astimezone(UTC)
     if sent > now() + timedelta(minutes=5):
         raise TipfusionError("a request cannot have been sent in the future")
@@ -215,12 +239,16 @@ def mark_sent(engine: Engine, actor: str, request_id: int, at: datetime | None =
         row = conn.execute(select(isp_requests).where(isp_requests.c.id == request_id)).first()
         if row is None:
             raise NotFound(f"no request {request_id}")
+        if row.status == "answered":
+            raise TipfusionError(f"request {row.reference} is answered already; it cannot be marked sent again")
+        dispatch = (reference or "").strip()[:200] or None
         conn.execute(
             update(isp_requests)
             .where(isp_requests.c.id == request_id)
-            .values(sent_at=sent, due_at=sent + ANSWER_WINDOW, status="sent")
+            .values(sent_at=sent, due_at=sent + ANSWER_WINDOW, status="sent", sent_reference=dispatch)
         )
-        append(conn, actor, [AuditEvent("request.sent", "isp_request", row.reference, {"sent_at": sent.isoformat()})])
+        details = {"sent_at": sent.isoformat(), "dispatch_reference": dispatch}
+        append(conn, actor, [AuditEvent("request.sent", "isp_request", row.reference, details)])
     return sent + ANSWER_WINDOW
 
 
@@ -240,6 +268,9 @@ def list_requests(engine: Engine, at: datetime | None = None) -> list[dict[str, 
             "due_at": r.due_at,
             "overdue": bool(r.status == "sent" and r.due_at is not None and r.due_at < moment),
             "folder": r.output_dir,
+            "created_at": r.created_at,
+            "sent_reference": r.sent_reference,
+            "files": dict(r.files or {}),
         }
         for r in rows
     ]

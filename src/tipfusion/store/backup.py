@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from tipfusion import clock
 from tipfusion.audit.checkpoints import CheckpointReport, verify_checkpoints
 from tipfusion.audit.evidence import EvidenceReport, rehash_sources
 from tipfusion.audit.log import ChainReport, verify
 from tipfusion.errors import ConfigurationError, InputRefused, IntegrityFailure
+from tipfusion.private import FILE_MODE
 from tipfusion.store.db import parse_url, safe_url, stored_revision
 from tipfusion.store.tables import metadata
 
@@ -193,7 +194,7 @@ def _backup_sqlite(engine: Engine, work: Path, keys: Sequence[Ed25519PublicKey])
 def _backup_postgres(engine: Engine, work: Path, keys: Sequence[Ed25519PublicKey]) -> tuple[Path, StoreCheck]:
     target = work / PG_FILE
     schema = _schema(engine)
-    conninfo, env = _libpq(str(engine.url))
+    conninfo, env = _libpq(engine.url)  # not str(): SQLAlchemy 2 prints the password as ***
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
         # the dump and the checks read the same snapshot: the counts written beside the dump are the dump's
         snapshot = str(conn.execute(text("SELECT pg_export_snapshot()")).scalar_one())
@@ -212,7 +213,7 @@ def _backup_postgres(engine: Engine, work: Path, keys: Sequence[Ed25519PublicKey
             "pg_dump",
         )
         check = check_store(conn, keys)
-    os.chmod(target, 0o600)
+    os.chmod(target, FILE_MODE)
     _run([_tool("pg_restore"), "--list", str(target)], env, "pg_restore --list")  # the dump reads back
     return target, check
 
@@ -385,13 +386,13 @@ def _schema(engine: Engine) -> str:
         return str(conn.execute(text("SELECT current_schema()")).scalar_one())
 
 
-def _libpq(url: str) -> tuple[str, dict[str, str]]:
+def _libpq(url: str | URL) -> tuple[str, dict[str, str]]:
     """A libpq URI for pg_dump/pg_restore without the password (it goes in PGPASSWORD, never on a command line)."""
     parsed = make_url(url).set(drivername="postgresql")
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)
-        parsed = parsed.set(password=None)
+        parsed = parsed._replace(password=None)  # URL.set(password=None) would keep it
     return parsed.render_as_string(hide_password=False), env
 
 
@@ -416,10 +417,10 @@ def _digest(path: Path) -> tuple[str, int]:
 
 
 def _touch_private(path: Path) -> None:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)

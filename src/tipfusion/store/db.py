@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -121,21 +123,50 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_SNAPSHOT) else "BEGIN IMMEDIATE")
+
+
+_SNAPSHOT = "tipfusion_snapshot"
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A transaction whose reads all see the store at one moment, for work that reads it in several statements.
+
+    Link reads the reports, then their identifiers, files and answers: an ingest committing in between must not add
+    identifiers of reports it has not read. PostgreSQL: REPEATABLE READ (one snapshot from the first read);
+    SQLite: a deferred BEGIN, which in WAL mode reads one snapshot too and, unlike BEGIN IMMEDIATE, lets the
+    ingest go on writing meanwhile. Only for reading: the work writes in a transaction of its own.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        else:
+            conn.execution_options(**{_SNAPSHOT: True})
+        with conn.begin():
+            yield conn
 
 
 def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
-def lock_audit_chain(conn: Connection) -> None:
-    """Serialise writers of the audit chain for the rest of the transaction.
+ADVISORY_LOCKS = {"audit chain": 7427110001, "referral builds": 7427110002}
 
-    SQLite already holds the database write lock (BEGIN IMMEDIATE); PostgreSQL takes a transaction-level
-    advisory lock so two sessions never append after the same head.
+
+def serialise(conn: Connection, what: str) -> None:
+    """Hold `what` (a key of ADVISORY_LOCKS) for the rest of the transaction: others wait for the commit.
+
+    SQLite already holds the database write lock (BEGIN IMMEDIATE); PostgreSQL takes a transaction-level advisory
+    lock, released at commit or rollback and by a session that dies.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(7427110001)"))
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCKS[what]})
+
+
+def lock_audit_chain(conn: Connection) -> None:
+    """Serialise writers of the audit chain, so two sessions never append after the same head."""
+    serialise(conn, "audit chain")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

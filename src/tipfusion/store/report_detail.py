@@ -90,9 +90,12 @@ def report_detail(conn: Connection, report_id: int) -> dict[str, Any]:
             identifiers=sightings.get(v, []),
         )
         versions.append(record)
+    from tipfusion.store.hashlists import matches_of_report
+
     return {
         "report_id": report_id,
         "current_version": head.current_version,
         "first_ingested_at": _plain(head.first_ingested_at),
         "versions": versions,
+        "known_content": matches_of_report(conn, report_id),  # its files on the unit's hash lists
     }

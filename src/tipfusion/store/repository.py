@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, insert, select, text, tuple_, update
 
 from tipfusion import clock
-from tipfusion.domain import UNKNOWN_ISSUES, LeadItem, ParsedReport
+from tipfusion.domain import UNKNOWN_ISSUES, LeadItem, ParsedReport, QuarantineEntry
 from tipfusion.store.bulk import convert, insert_rows
 from tipfusion.store.current import chunked
 from tipfusion.store.tables import (
@@ -491,31 +491,21 @@ def open_quarantine_keys(conn: Connection, shas: Iterable[str]) -> set[tuple[str
     return keys
 
 
-def add_quarantine(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def add_quarantine(conn: Connection, entries: Sequence[QuarantineEntry]) -> list[QuarantineEntry]:
     """Insert entries not already open for the same (document, pointer, reason); returns those inserted."""
-    if not rows:
+    if not entries:
         return []
-    existing = open_quarantine_keys(conn, (r["source_sha256"] for r in rows))
-    fresh, seen = [], set()
-    for row in rows:
-        key = (row["source_sha256"], row.get("pointer"), row["reason"])
-        if key in existing or key in seen:
+    existing = open_quarantine_keys(conn, (e.source_sha256 for e in entries))
+    fresh: list[QuarantineEntry] = []
+    seen: set[tuple[str, str | None, str]] = set()
+    for entry in entries:
+        if entry.key in existing or entry.key in seen:
             continue
-        seen.add(key)
-        fresh.append(
-            {
-                "created_at": now(),
-                "status": "open",
-                "pointer": None,
-                "report_id": None,
-                "element": None,
-                "line": None,
-                "expected": None,
-                **row,
-            }
-        )
+        seen.add(entry.key)
+        fresh.append(entry)
     if fresh:
-        conn.execute(insert(quarantine_entries), fresh)
+        created = now()
+        conn.execute(insert(quarantine_entries), [{"created_at": created, "status": "open", **e.row()} for e in fresh])
     return fresh
 
 

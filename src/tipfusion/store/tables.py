@@ -251,6 +251,7 @@ quarantine_entries = Table(
     Column("source_sha256", String(64), nullable=False),
     Column("source_name", Text, nullable=False),
     Column("pointer", Text, comment="which unit inside the source (JSON index), if any"),
+    Column("format", String(30), comment="the input format it was read as; empty when no format claimed it"),
     Column("report_id", BigInteger),
     Column("reason", String(40), nullable=False),
     Column("message", Text, nullable=False),
@@ -513,6 +514,7 @@ isp_requests = Table(
     Column("output_dir", Text, nullable=False),
     Column("files", JsonType, nullable=False, comment="file name → SHA-256 of every part written"),
     Column("actor", String(200), nullable=False),
+    Column("sent_reference", Text, comment="how it went out: the e-mail's message id, the dispatch register entry"),
 )
 
 isp_request_items = Table(
@@ -704,6 +706,16 @@ user_sessions = Table(
     comment="server-side sessions: logging out or disabling an account ends them at once",
 )
 
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("client", String(64), primary_key=True, comment="the client address failed logins came from"),
+    Column("window_start", UTCDateTime, nullable=False, comment="the counting window began then"),
+    Column("failures", Integer, nullable=False, comment="failed logins from it within the window, any account"),
+    Column("blocked_until", UTCDateTime, comment="logins from it are refused until then"),
+    comment="per-address login throttling (kept in the store so every server worker sees it)",
+)
+
 api_tokens = Table(
     "api_tokens",
     metadata,
@@ -717,4 +729,81 @@ api_tokens = Table(
     ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
     Index("ix_api_tokens_user", "user_id"),
     comment="bearer tokens of the /api/ integration: the scope is the owning account's role and jurisdiction",
+)
+
+# -- known-content hash lists (tipfusion.enrich.hashlists): hashes only, never media ----------------------------
+hash_lists = Table(
+    "hash_lists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True, comment="the unit's name for the list"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    comment="known-content hash sets the unit imports (CSV, Project VIC VICS JSON)",
+)
+
+hash_list_imports = Table(
+    "hash_list_imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list_id", Integer, nullable=False),
+    Column("format", String(10), nullable=False, comment="csv | vics"),
+    Column("source_name", Text, nullable=False),
+    Column("source_sha256", String(64), nullable=False, comment="the file's SHA-256: the same file twice is a no-op"),
+    Column("imported_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("rows", Integer, nullable=False, comment="rows (CSV) or media records (VICS) read"),
+    Column("entries_added", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    ForeignKeyConstraint(["list_id"], ["hash_lists.id"], ondelete="CASCADE"),
+    Index("uq_hash_list_imports_file", "list_id", "source_sha256", unique=True),
+)
+
+hash_list_entries = Table(
+    "hash_list_entries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("list_id", Integer, nullable=False),
+    Column("import_id", Integer, nullable=False),
+    Column("algorithm", String(10), nullable=False, comment="md5 | sha1 | sha256 | pdq | photodna"),
+    Column(
+        "canonical",
+        Text,
+        nullable=False,
+        comment="as identifier_observations.canonical of a file_hash (md5:<lower hex>), so the match is one join",
+    ),
+    Column("category", Text),
+    Column("source", Text),
+    Column("media_ref", Text, comment="the record it came from (VICS MediaID, or the CSV line)"),
+    ForeignKeyConstraint(["list_id"], ["hash_lists.id"], ondelete="CASCADE"),
+    Index("uq_hash_list_entries_value", "list_id", "canonical", unique=True),
+    Index("ix_hash_list_entries_lookup", "canonical"),
+    Index("ix_hash_list_entries_algorithm", "algorithm"),
+)
+
+hash_list_rejects = Table(
+    "hash_list_rejects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", Integer, nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("field", Text, comment="the column or JSON field at fault"),
+    Column("message", Text, nullable=False, comment="what was wrong and what was expected"),
+    ForeignKeyConstraint(["import_id"], ["hash_list_imports.id"], ondelete="CASCADE"),
+    Index("ix_hash_list_rejects_import", "import_id"),
+    comment="bad rows of an imported hash list: quarantined with file, line and reason; the good rows landed",
+)
+
+hash_list_matches = Table(
+    "hash_list_matches",
+    metadata,
+    Column("report_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("file_ordinal", Integer, primary_key=True, autoincrement=False),
+    Column("entry_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("file_hash", Text, nullable=False, comment="the file's hash that matched (canonical)"),
+    Column("list_id", Integer, nullable=False),
+    Column("distance", Integer, nullable=False, comment="0: exact; PDQ: Hamming distance (at most 31)"),
+    Index("ix_hash_list_matches_list", "list_id"),
+    comment="current files whose hashes are on a known-content list (rebuilt by tipfusion.enrich.hashlists)",
 )

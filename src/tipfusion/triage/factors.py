@@ -23,6 +23,8 @@ class ReportFacts:
     files: int = 0
     new_files: int = 0
     circulating_files: int = 0
+    unknown_files: int = 0  # files on none of the unit's known-content hash lists (0 when no list is loaded)
+    lists_checked: int = 0
     prior_reports: int = 0
 
 
@@ -61,10 +63,25 @@ def score_report(
         parts.append(
             ("harm_annotations", min(settings.harm_cap, sum(p for _, p in harm)), ", ".join(name for name, _ in harm))
         )
+    if facts.unknown_files:
+        parts.append(
+            (
+                "unknown_content",
+                settings.unknown_content,
+                f"{facts.unknown_files} file(s) on none of the {facts.lists_checked} known-content hash list(s): "
+                "new, unknown content, possibly ongoing abuse of a child",
+            )
+        )
     if facts.new_files:
         parts.append(("new_content", settings.new_content, f"{facts.new_files} file(s) no other report holds"))
     elif facts.files and facts.circulating_files == facts.files:
-        parts.append(("only_circulating", settings.only_circulating, "every file is viral or widely circulating"))
+        parts.append(
+            (
+                "only_circulating",
+                settings.only_circulating,
+                "every file is viral, widely circulating or on a known-content list",
+            )
+        )
     if facts.prior_reports:
         parts.append(
             (

@@ -18,6 +18,8 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.audit.decisions import record_decision, require_reason
+from tipfusion.enrich.hashlists.service import known_content, lists_loaded
+from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.store.bulk import insert_rows, rows_of
 from tipfusion.store.db import ensure_schema
@@ -85,12 +87,18 @@ def gather(
         facts[report].files = len(file_ids[report])
         if meme or names & VIRAL:
             viral.add((report, ordinal))
+    known = known_content(conn)
+    lists = lists_loaded(conn)
     for (report, ordinal), key in file_keys.items():
         if report not in facts:
             continue
-        if (report, ordinal) in viral or holders[key] > settings.circulating_holders:
+        facts[report].lists_checked = lists
+        if (report, ordinal) in known or (report, ordinal) in viral or holders[key] > settings.circulating_holders:
             facts[report].circulating_files += 1
-        elif holders[key] == 1:
+            continue
+        if lists:  # only where the unit's lists were checked can a file be called unknown
+            facts[report].unknown_files += 1
+        if holders[key] == 1:
             facts[report].new_files += 1
     for (report,) in rows_of(
         conn, "SELECT report_id FROM identifier_observations WHERE is_current AND kind = 'prior_report'"
@@ -163,6 +171,7 @@ class TriageService:
 
     def run(self) -> TriageSummary:
         ensure_schema(self.engine)
+        refresh_hash_matches(self.engine, self.actor)  # a file ingested since the last import is checked too
         with self.engine.begin() as conn:
             facts, people, suspect_of = gather(conn, self.settings)
             adjustments = list(conn.execute(select(triage_adjustments).where(triage_adjustments.c.active.is_(True))))

@@ -35,7 +35,8 @@ class TriageSettings:
     )
     harm_cap: float = 30.0
     new_content: float = 10.0  # at least one file no other report holds
-    only_circulating: float = -5.0  # every file is viral or widely circulating
+    only_circulating: float = -5.0  # every file is viral, widely circulating or on a known-content hash list
+    unknown_content: float = 15.0  # hash lists are loaded and a file is on none of them (and not circulating)
     prior_report: float = 5.0  # per earlier report referenced …
     prior_report_cap: float = 15.0
     repeat_report: float = 2.0  # per further report of the same suspect …

@@ -19,8 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from tipfusion.accounts.service import DEFAULT_POLICY, Policy
-from tipfusion.config import Settings
+from tipfusion.accounts.service import Policy
+from tipfusion.config import Settings, load_settings
 from tipfusion.errors import NotFound
 from tipfusion.store.db import ensure_schema, make_engine
 from tipfusion.web import routes
@@ -45,13 +45,14 @@ def create_app(
     settings: Settings,
     *,
     secure_cookies: bool | None = None,
-    policy: Policy = DEFAULT_POLICY,
+    policy: Policy | None = None,
     upload_limit: int = UPLOAD_LIMIT,
 ) -> FastAPI:
     """The application over `settings.database_url` (its schema brought to head now, not at the first request).
 
     `secure_cookies` (default: TIPFUSION_SECURE_COOKIES) marks cookies Secure and sends HSTS: set it when a TLS
-    reverse proxy fronts the app.
+    reverse proxy fronts the app. `policy` (default: the settings' `[sessions]`) sets idle timeout, session
+    lifetime, account lockout and per-address login throttling.
     """
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
@@ -65,10 +66,14 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.policy = policy
+    app.state.policy = policy or settings.tuning().sessions.policy()
     app.state.secure_cookies = secure_cookies_default() if secure_cookies is None else secure_cookies
     app.state.templates = make_templates(settings.profile.zone)
     app.state.upload_limit = upload_limit
+    # the folders packages and notices are written to (`[referrals] output_dir`, `[requests] output_dir`), fixed at
+    # start so a relative one does not follow a later change of directory
+    app.state.referrals_dir = Path(settings.referrals_dir).absolute()
+    app.state.requests_dir = Path(settings.requests_dir).absolute()
     nav: list[NavItem] = []
     for module in discover():
         app.include_router(module.router)
@@ -79,6 +84,13 @@ def create_app(
     app.add_middleware(BodyLimit, limit=upload_limit)
     app.add_middleware(SecurityHeaders, secure=app.state.secure_cookies)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application as each `tipfusion serve --workers N` process builds it (uvicorn imports it by name): the
+    settings from the TIPFUSION_* environment the command prepared. Each worker has its own engine; sessions, CSRF
+    secrets and login throttling live in the store, so a login holds whichever worker answers."""
+    return create_app(load_settings())
 
 
 def _error_pages(app: FastAPI) -> None:

@@ -42,7 +42,7 @@ class PackagePart:
     inline: bool  # shown in the browser rather than downloaded
 
 
-def _located(folder: Path, name: str) -> Path | None:
+def located(folder: Path, name: str) -> Path | None:
     """The part's file inside the package folder (the bag's payload, or the folder itself for older packages)."""
     root = folder.resolve()
     for candidate in (folder / PAYLOAD / name, folder / name):
@@ -63,7 +63,7 @@ def package_part(engine: Engine, principal: Principal, reference: str, name: str
         files: dict[str, str] = dict(row.files or {})
         if name not in files:
             raise deny(conn, principal, "referral", f"{row.reference}/{name}", "referral.part", "no such part")
-    path = _located(Path(row.output_dir), name)
+    path = located(Path(row.output_dir), name)
     if path is None:
         raise NotFound(f"referral {row.reference}: part {name!r} is missing from {row.output_dir}")
     found = digest_of(path)

@@ -20,11 +20,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
 
+from tipfusion.enrich.hashlists.service import describe_match
 from tipfusion.link import extract
 from tipfusion.link.inputs import SIGHTINGS
 from tipfusion.link.networks import (
     circulating_file,
     communities,
+    known_file,
     network_link,
     public_group,
     same_groups,
@@ -109,7 +111,7 @@ class SparkLinker:
         reports = frames["reports"].select(F.col("report_id").alias("report")).persist(StorageLevel.MEMORY_AND_DISK)
         report_count = reports.count()
         evidence.count()
-        timings["extract"] = time.perf_counter() - started
+        timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
         tell("resolving suspects and networks", 1, 3)
 
         started = time.perf_counter()
@@ -356,13 +358,14 @@ class SparkLinker:
 
         # rare files in common; viral and circulating files link nobody
         flagged = self._flagged(frames)
-        files = (
+        file_keys = (
             evidence.where(F.col("tag") == extract.FILE_HASH)
             .select("report", F.col("a").cast("long").alias("ordinal"), F.col("b").alias("hash"))
             .groupBy("report", "ordinal")
             .agg(F.min("hash").alias("key"))
-            .join(flagged, ["report", "ordinal"], "left")
-            .select("report", "key", F.coalesce("flagged", F.lit(False)).alias("flagged"))
+        )
+        files = file_keys.join(flagged, ["report", "ordinal"], "left").select(
+            "report", "key", F.coalesce("flagged", F.lit(False)).alias("flagged")
         )
         noisy_files = [value for kind, value in found.noise if kind == "file"]
         if noisy_files:
@@ -370,11 +373,19 @@ class SparkLinker:
         viral = files.where("flagged").select("key").distinct().withColumn("viral", F.lit(True))
         holders = files.join(suspect, "report").select("key", "suspect").distinct()
         file_sizes = (
-            holders.groupBy("key").agg(F.count("*").alias("n")).join(viral, "key", "left").where(F.col("n") > 1)
+            holders.groupBy("key")
+            .agg(F.count("*").alias("n"))
+            .join(viral, "key", "left")
+            .join(self._known(frames, file_keys), "key", "left")
+            .where(F.col("n") > 1)
         ).persist(StorageLevel.MEMORY_AND_DISK)
-        for r in file_sizes.where(F.col("viral").isNotNull() | (F.col("n") > settings.file_cap)).collect():
-            suppressed.append(viral_file(r.key, r.n) if r.viral else circulating_file(r.key, r.n))
-        rare = holders.join(file_sizes.where(F.col("viral").isNull() & (F.col("n") <= settings.file_cap)), "key")
+        noise = F.col("known").isNotNull() | F.col("viral").isNotNull() | (F.col("n") > settings.file_cap)
+        for r in file_sizes.where(noise).collect():
+            if r.known is not None:
+                suppressed.append(known_file(r.key, r.n, r.known))
+            else:
+                suppressed.append(viral_file(r.key, r.n) if r.viral else circulating_file(r.key, r.n))
+        rare = holders.join(file_sizes.where(~noise), "key")
         parts.append(_pairs(rare, "key").transform(_edge("rare_file", "key", settings.rare_file_weight)))
 
         # messages: one suspect is the intended recipient of the other's content
@@ -449,6 +460,24 @@ class SparkLinker:
         for frame in (groups, sizes, file_sizes, edges):
             frame.unpersist()
         return Clustering(label_of, kept_links, suppressed), coarse
+
+    def _known(self, frames: dict[str, DataFrame], file_keys: DataFrame) -> DataFrame:
+        """(key, known): why a file is known content — the first list naming the first matched file with that key,
+        in the order `hashlists.known_content` reads them."""
+        rows = frames["known_files"].rdd.map(
+            lambda r: (r[0], r[1], r[2], r[5], r[6], describe_match(r[2], r[3], r[4], r[5]))
+        )
+        matches = self.spark.createDataFrame(
+            rows, "report long, ordinal long, name string, distance long, canonical string, why string"
+        )
+        first = matches.groupBy("report", "ordinal").agg(
+            F.min_by("why", F.struct("name", "distance", "canonical")).alias("why")
+        )
+        return (
+            first.join(file_keys, ["report", "ordinal"])
+            .groupBy("key")
+            .agg(F.min_by("why", F.struct("report", "ordinal")).alias("known"))
+        )
 
     def _flagged(self, frames: dict[str, DataFrame]) -> DataFrame:
         """(report, ordinal, flagged): files the ESP marked viral or a meme, or in a batched report."""

@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tipfusion.accounts.service import AuthenticationFailed, authenticate, close_session, open_session, same_token
+from tipfusion.accounts.service import (
+    AuthenticationFailed,
+    ClientThrottled,
+    authenticate,
+    close_session,
+    open_session,
+    same_token,
+)
 from tipfusion.web.deps import CurrentPrincipal, current_session
 from tipfusion.web.render import nav_for, page
 from tipfusion.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
@@ -61,8 +68,15 @@ def login(
     if not expected or not same_token(expected, csrf_token):
         return _login_page(request, next, "The form expired. Please log in again.", status=403)
     engine = request.app.state.engine
+    client = request.client.host if request.client else None  # behind a proxy: its X-Forwarded-For (serve)
     try:
-        account = authenticate(engine, username, password, policy=request.app.state.policy, channel="web")
+        account = authenticate(
+            engine, username, password, policy=request.app.state.policy, channel="web", client=client
+        )
+    except ClientThrottled:
+        return _login_page(
+            request, next, "Too many failed logins from this address. Please wait and try again later.", status=429
+        )
     except AuthenticationFailed:
         return _login_page(
             request, next, "Wrong username or password, or the account is locked or disabled.", status=401

@@ -7,18 +7,14 @@ referral's scope (a station opens what was sent to it). Each view and download i
 
 from __future__ import annotations
 
-import os
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tipfusion.web.deps import CurrentPrincipal, Engine
+from tipfusion.web.downloads import folder_zip
 from tipfusion.web.render import audit_view, page
 from tipfusion.workplace import FieldErrors, build_referral_for, referral_folder, referral_page, verify_referral
 
@@ -29,10 +25,9 @@ Short = Annotated[str, Form(max_length=200)]
 
 
 def referrals_root(request: Request) -> Path:
-    """Where the web app writes packages: `app.state.referrals_dir`, else TIPFUSION_REFERRALS_DIR, else ./referrals
-    (the command line's default)."""
-    configured = getattr(request.app.state, "referrals_dir", None) or os.environ.get("TIPFUSION_REFERRALS_DIR")
-    return Path(configured or "referrals")
+    """Where the web app writes packages: the `referrals_dir` setting (`[referrals] output_dir` in the settings
+    file, TIPFUSION_REFERRALS_DIR), kept on `app.state` when the app starts."""
+    return Path(request.app.state.referrals_dir)
 
 
 @router.post("/refer")
@@ -74,21 +69,9 @@ def verify(request: Request, principal: CurrentPrincipal, engine: Engine, referr
 def download(principal: CurrentPrincipal, engine: Engine, referral_id: str) -> Response:
     """The sealed folder as one zip (stored, not recompressed: the parts keep their bytes and their hashes)."""
     reference, folder = referral_folder(engine, principal, referral_id)
-    handle, name = tempfile.mkstemp(suffix=".zip")
-    os.close(handle)
-    archive = Path(name)
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as out:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            out.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
+    response = folder_zip(folder, reference)
     audit_view(engine, principal, "referral", reference, {"download": "package.zip"})
-    filename = reference.replace("/", "-") + ".zip"
-    return FileResponse(
-        archive,
-        media_type="application/zip",
-        filename=filename,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
-        background=BackgroundTask(archive.unlink, missing_ok=True),
-    )
+    return response
 
 
 @router.get("/refer/{referral_id:path}", response_class=HTMLResponse)
