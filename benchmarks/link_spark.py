@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,12 +34,17 @@ def snapshot(url: str, reports: int) -> tuple[Path, float]:
     return folder, time.perf_counter() - started
 
 
-def _jvm_peak_mb(spark: object) -> float:
-    pid = spark._jvm.java.lang.ProcessHandle.current().pid()  # type: ignore[attr-defined]
+def _peak_mb(pid: int | str = "self") -> float:
+    """A process's own high-water mark (VmHWM). Not getrusage: on Linux a child's ru_maxrss starts from its
+    parent's at fork, so it would report this script's setup instead of the run."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _jvm_peak_mb(spark: object) -> float:
+    return _peak_mb(spark._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[attr-defined]
 
 
 def child(engine_name: str, url: str, folder: str, master: str, partitions: int) -> None:
@@ -65,7 +69,7 @@ def child(engine_name: str, url: str, folder: str, master: str, partitions: int)
         seconds=summary.seconds,
         suspects=summary.suspects,
         networks=summary.networks,
-        peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_mb=_peak_mb(),
     )
     print(json.dumps(result))
 
