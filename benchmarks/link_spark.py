@@ -26,11 +26,13 @@ sys.path.insert(0, str(HERE.parent))
 
 def snapshot(url: str, reports: int) -> tuple[Path, float]:
     from tipfusion.link.snapshot import write_snapshot
-    from tipfusion.store.db import make_engine
+    from tipfusion.store.db import ensure_schema, make_engine
 
     folder = HERE / "out" / f"link-{reports}-snapshot"
+    engine = make_engine(url)
+    ensure_schema(engine)  # a store set up by an older tipfusion
     started = time.perf_counter()
-    write_snapshot(make_engine(url), folder)
+    write_snapshot(engine, folder)
     return folder, time.perf_counter() - started
 
 
