@@ -13,9 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from tipfusion.config import Settings
-from tipfusion.enrich.service import EnrichConfig, EnrichService
-from tipfusion.ingest import IngestService
+from tests.test_link import _pipeline
 from tipfusion.link.inputs import INPUTS, snapshot_path
 from tipfusion.link.service import LinkService, add_override
 from tipfusion.store.tables import link_explanations, link_runs, networks, report_links, suppressed_values, suspects
@@ -42,20 +40,6 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sparkbatch") / "batch"
     generate(out, 160, seed=21)
     return out
-
-
-def _store(engine: Engine, db_url: str, batch: Path) -> None:
-    IngestService(engine, Settings(database_url=db_url), "tester").ingest_paths([batch])
-    reference = batch / "reference"
-    EnrichService(
-        engine,
-        EnrichConfig(
-            (reference / "demo-asn.mmdb", reference / "demo-city.mmdb"),
-            reference / "demo-isps.csv",
-            reference / "demo-warninglist.csv",
-        ),
-        "tester",
-    ).run()
 
 
 def _results(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -98,7 +82,7 @@ def test_spark_engine_gives_the_embedded_engines_answers(
     from tipfusion.link.spark.engine import SparkLinker
     from tipfusion.link.spark.sources import JdbcSource
 
-    _store(engine, db_url, batch)
+    _pipeline(engine, db_url, batch, batch / "reference")  # ingest and enrich, as the embedded tests do
     add_override(engine, "analyst", "noise", "office switchboard", kind="phone", value="+911100000000")
     embedded = LinkService(engine, "tester").run()
     expected = _results(engine)
