@@ -11,7 +11,7 @@ PORT   ?= 8000
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint typecheck unit bench clean install browser check-reliability
+.PHONY: run test lint typecheck unit bench clean install browser spark check-reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,17 @@ run: $(RUN_STAMP)
 		--host 127.0.0.1 --port $(PORT)
 
 ## make test: lint, type-check and the whole suite (database tests on SQLite and PostgreSQL)
-test: browser lint typecheck unit
+test: browser spark lint typecheck unit
 
 ## make browser: Debian's Chromium for the browser tests (Playwright drives it; no downloaded browser builds)
 browser:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium; }
+
+## make spark: Java 17 and PostgreSQL's JDBC driver (Debian's) for the Spark linking engine and its tests
+JDBC_JAR := /usr/share/java/postgresql.jar
+spark:
+	@command -v java >/dev/null && test -f $(JDBC_JAR) || { $(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y openjdk-17-jre-headless libpostgresql-jdbc-java; }
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -50,7 +56,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-unit: $(DEV_STAMP) browser
+unit: $(DEV_STAMP) browser spark
 	$(BIN)/pytest
 
 ## make check-reliability: the full reliability suite (issue 14), printing its figures at the end — hostile input

@@ -81,7 +81,7 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "jurisdictions list": CENTRAL_READERS,
     **{
         f"export {what}": CENTRAL_READERS
-        for what in ("reports", "suspects", "networks", "ips", "chart", "routing", "referral")
+        for what in ("reports", "suspects", "networks", "ips", "chart", "routing", "referral", "observations")
     },
     # cases: read and changed within the account's scope (checked again by the case services)
     "cases list": CASE_READERS,

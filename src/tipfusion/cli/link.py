@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -28,6 +29,7 @@ def print_link_summary(summary: LinkSummary) -> None:
         ("values suppressed as noise", f"{summary.suppressed:,}"),
         ("names merged / split since last run", f"{summary.merged_ids} / {summary.split_ids}"),
         ("overrides applied", str(summary.overrides)),
+        ("engine", summary.engine),
         ("seconds", ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items())),
     ]:
         table.add_row(label, safe(value))
@@ -39,14 +41,37 @@ def print_link_summary(summary: LinkSummary) -> None:
         show(noise)
 
 
-def link(ctx: typer.Context) -> None:
+def link(
+    ctx: typer.Context,
+    engine_name: Annotated[
+        str, typer.Option("--engine", help="embedded (this process) or spark (local mode, or a cluster by --master)")
+    ] = "embedded",
+    master: Annotated[
+        str, typer.Option("--master", help="Spark master URL: local[N], spark://host:7077, yarn, k8s://…")
+    ] = "local[2]",
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot",
+            help="Spark reads this Parquet snapshot (tipfusion export observations) instead of the store over JDBC",
+        ),
+    ] = None,
+    partitions: Annotated[int, typer.Option("--partitions", min=1, help="Spark: shuffle and JDBC read partitions")] = 8,
+) -> None:
     """Resolve reports into suspects and suspects into networks (deterministic; overrides applied)."""
     from tipfusion.link.service import LinkService
 
     app: AppContext = ctx.obj
+    if engine_name not in {"embedded", "spark"}:
+        raise typer.BadParameter("--engine is embedded or spark", param_hint="--engine")
     engine = app.ready_engine()
+    linker = None
+    if engine_name == "spark":
+        from tipfusion.link.spark import spark_linker
+
+        linker = spark_linker(app.settings.database_url, master, snapshot, partitions)
     with progress("linking") as update:
-        summary = LinkService(engine, app.actor, app.settings.tuning().link).run(update)
+        summary = LinkService(engine, app.actor, app.settings.tuning().link).run(update, linker)
     app.banner()
     print_link_summary(summary)
     from tipfusion.cli.cases import print_case_flags

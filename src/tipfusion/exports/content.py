@@ -1,4 +1,5 @@
-"""What an export source hands a renderer: a table, a link chart (a graph) or a subject for other agencies' tools.
+"""What an export source hands a renderer: a table, a link chart (a graph), a subject for other agencies' tools, or
+a snapshot of several tables for a machine.
 
 A renderer says which of these it accepts, so the formats of `tipfusion export WHAT` are derived, never listed twice.
 """
@@ -56,4 +57,19 @@ class Subject:
         return 1
 
 
-Content = Table | Graph | Subject
+@dataclass(frozen=True)
+class Snapshot:
+    """Several tables straight from the store, for a machine (the Spark linking engine), streamed when written:
+    `write(folder)` writes them and returns the rows written per table."""
+
+    title: str
+    write: Any  # Callable[[Path], dict[str, int]]
+    counts: dict[str, int] = field(default_factory=dict)  # filled in when written
+    kind: str = "snapshot"
+
+    @property
+    def size(self) -> int:
+        return sum(self.counts.values())
+
+
+Content = Table | Graph | Subject | Snapshot

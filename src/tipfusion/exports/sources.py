@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tipfusion.exports.content import Content, Graph, Table
+from tipfusion.exports.content import Content, Graph, Snapshot, Table
 from tipfusion.exports.registry import formats_for
 
 if TYPE_CHECKING:
@@ -60,6 +60,14 @@ def _linked(name: str) -> Gather:
             return Table(name.capitalize(), fields, maker(conn))
 
     return gather
+
+
+def _observations(engine: Engine, _settings: Settings, _target: str | None) -> Content:
+    from pathlib import Path
+
+    from tipfusion.link.snapshot import write_snapshot
+
+    return Snapshot("Linking inputs", lambda folder: write_snapshot(engine, Path(folder)))
 
 
 def _routing(engine: Engine, _settings: Settings, _target: str | None) -> Content:
@@ -136,6 +144,15 @@ SOURCES: dict[str, Source] = {
             _linked("networks"),
             "networks",
             "csv",
+        ),
+        Source(
+            "observations",
+            "snapshot",
+            "What linking reads (identifier sightings, report facts, enrichment, leads, ISP answers), one Parquet "
+            "file each in a folder, for `tipfusion link --engine spark --snapshot FOLDER`.",
+            _observations,
+            "rows",
+            "parquet",
         ),
         Source(
             "routing",

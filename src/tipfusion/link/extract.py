@@ -4,6 +4,9 @@ What counts as identity evidence about a report's reported person: the values on
 accounts associated with it) and on the files it uploaded. IP addresses count only where they attribute a
 person (enrichment decides): a fixed-line address, an IPv6 /64, or a carrier-grade-NAT address together with its
 source port and exact second. Everything else about IPs is suppressed with the reason.
+
+The rules that sort a row (`sort_sightings`, `file_flagged`, `lead_evidence`, `isp_evidence`) are plain functions
+of the rows the queries in `link.inputs` return: the Spark engine runs the same functions on its executors.
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.enrich.hashlists.service import known_content
+from tipfusion.link import inputs
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
@@ -32,6 +39,25 @@ IP_NOT_ATTRIBUTABLE = {
     None: "not enriched yet (run tipfusion enrich)",
 }
 
+# what sort_sightings yields: (tag, report, a, b)
+IDENTITY_KEY = "identity"  # (kind, key) about the reported person
+VERIFIED_KEY = "verified"  # (kind, key) the ESP verified
+GROUP_KEY = "group"  # (group key, None)
+FILE_HASH = "file"  # (file ordinal, hash)
+RECIPIENT = "recipient"  # (recipient's account key, None)
+UNATTRIBUTED_IP = "unattributed"  # (ip, reason)
+COLOCATION = "colocation"  # (fixed ip @ day, None)
+
+
+def moment(value: object) -> str:
+    """One text for a sighting's time whatever the database handed back (SQLite: UTC text; PostgreSQL: an aware
+    datetime in the session's zone; Spark: an aware UTC datetime), so keys built from it match across engines."""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(when, datetime)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(" ")
+
 
 def ip_key(ip: str, network_type: str | None, port: int | None, observed_at: object) -> tuple[str, str] | None:
     """The identity key an IP sighting contributes, or None when it attributes no one."""
@@ -40,91 +66,118 @@ def ip_key(ip: str, network_type: str | None, port: int | None, observed_at: obj
             return "ip_v6_prefix", str(ipaddress.ip_network(f"{ip}/64", strict=False))
         return ("ip_fixed", ip) if network_type == "fixed" else None
     if network_type == "mobile_cgnat" and port is not None and observed_at is not None:
-        return "ip_cgnat_port", f"{ip}:{port}@{observed_at}"
+        return "ip_cgnat_port", f"{ip}:{port}@{moment(observed_at)}"
     return None
 
 
-def load_input(conn: Connection) -> LinkInput:
-    current = dict(rows_of(conn, "SELECT report_id, current_version FROM reports"))
-    data = LinkInput(reports=sorted(current), identity=[])
-    for report in data.reports:
-        data.identity.append((report, "prior_report", str(report)))  # later reports that cite it find it
+def sort_sightings(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[str, int, Any, Any]]:
+    """Each current sighting (a `inputs.SIGHTINGS` row followed by its IP's network type) → what it is evidence of.
 
-    sql = "SELECT report_id, first_name, last_name FROM current_accounts WHERE role = 'reported'"
-    for report, first_name, last_name in rows_of(conn, sql):
-        if first_name and last_name:
-            data.names.setdefault(report, set()).add((first_name.casefold(), last_name.casefold()))
-
-    network_types = dict(rows_of(conn, "SELECT ip, network_type FROM ip_enrichments"))
-    ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
-    file_hashes: dict[tuple[int, int], list[str]] = defaultdict(list)
-    # straight to the driver: this loop sees every current sighting (≈13 per report), so per-row overhead counts
-    sql = (
-        "SELECT o.report_id, o.account_ordinal, o.file_ordinal, o.kind, o.canonical, o.valid, o.port, "
-        "o.observed_at, o.origin, o.verified, o.role FROM identifier_observations o "
-        "WHERE o.is_current AND o.kind IN (" + ", ".join(f"'{name}'" for name in sorted(LINKS)) + ")"
-    )
-    for (
-        report,
-        account,
-        file,
-        kind,
-        canonical,
-        valid,
-        port,
-        observed_at,
-        origin,
-        verified,
-        role,
-    ) in rows_of(conn, sql):
-        # only the reported side (reported person, accounts associated with them, their uploads) says who the
-        # suspect is; a recipient's account is network evidence; a victim's values are never evidence about anyone
+    Only the reported side (reported person, accounts associated with them, their uploads) says who the suspect is;
+    a recipient's account is network evidence; a victim's values are never evidence about anyone."""
+    for report, account, file, kind, canonical, valid, port, observed_at, origin, verified, role, network in rows:
         links = LINKS[kind]
         if links.how == GROUP:
             if role in SUSPECT_ROLES or role == "incident":
-                data.groups.append((report, canonical))
+                yield GROUP_KEY, report, canonical, None
             continue
         if links.how == FILE:
             if file is not None and valid:
-                file_hashes[(report, file)].append(canonical)
+                yield FILE_HASH, report, file, canonical
             continue
         if links.how == ACCOUNT and role == "recipient":
-            data.recipients.append((report, canonical))
+            yield RECIPIENT, report, canonical, None
             continue
         if origin != "field" or not valid or role not in SUSPECT_ROLES:
             continue
         if links.how == ADDRESS:
-            network_type = network_types.get(canonical)
-            found = ip_key(canonical, network_type, port, observed_at)
+            found = ip_key(canonical, network, port, observed_at)
             if found is None:
-                ip_suppressed[(canonical, IP_NOT_ATTRIBUTABLE.get(network_type, "not attributable"))].add(report)
+                yield UNATTRIBUTED_IP, report, canonical, IP_NOT_ATTRIBUTABLE.get(network, "not attributable")
             else:
-                data.identity.append((report, *found))
+                yield IDENTITY_KEY, report, *found
                 if found[0] == "ip_fixed" and observed_at is not None:
-                    data.colocations.append((report, f"{canonical}@{str(observed_at)[:10]}"))
+                    yield COLOCATION, report, f"{canonical}@{moment(observed_at)[:10]}", None
         elif links.accounts_only:
             if account is not None:  # profile URLs, not content URLs
-                data.identity.append((report, *links.key(kind, canonical)))
+                yield IDENTITY_KEY, report, *links.key(kind, canonical)
         elif links.how in (IDENTITY, ACCOUNT):
             evidence = links.key(kind, canonical)
-            data.identity.append((report, *evidence))
+            yield IDENTITY_KEY, report, *evidence
             if verified:
-                data.verified.add((report, *evidence))
+                yield VERIFIED_KEY, report, *evidence
+
+
+def unattributed(ip: str, reason: str, reports: int) -> Suppressed:
+    return Suppressed("ip", ip, reports, reason)
+
+
+def file_flagged(flags: Any, potential_meme: bool | None, batched: bool) -> bool:
+    """A file the ESP marked viral or a meme, or one in a batched (mass-distribution) report: it links nobody."""
+    if isinstance(flags, str):  # SQLite and JDBC hand JSON back as text
+        flags = json.loads(flags)
+    return bool(batched or potential_meme or VIRAL_ANNOTATIONS & set(flags or ()))
+
+
+def lead_evidence(listed: str, value: str) -> tuple[str, str]:
+    """A lead names a value as the kind it was listed as: it meets the reports' values under the same key."""
+    how = LINKS.get(listed)
+    return how.key(listed, value) if how else (listed, value)
+
+
+def isp_evidence(
+    phone: str | None, alternate: str | None, email: str | None, id_type: str | None, id_number: object
+) -> Iterator[tuple[str, str, str]]:
+    """What an ISP said about the subscriber behind a report's address: strong identity evidence, (tag, kind, key)."""
+    for value in (phone, alternate):
+        if value:
+            yield IDENTITY_KEY, "phone", value
+            yield VERIFIED_KEY, "phone", value
+    if email:
+        yield IDENTITY_KEY, "email", email
+    if id_number:
+        key = f"{(id_type or 'ID').strip().upper()}:{''.join(str(id_number).split()).upper()}"
+        yield IDENTITY_KEY, "subscriber_id", key
+
+
+def load_input(conn: Connection) -> LinkInput:
+    current = dict(rows_of(conn, inputs.REPORTS.sql))
+    data = LinkInput(reports=sorted(current), identity=[])
+    for report in data.reports:
+        data.identity.append((report, "prior_report", str(report)))  # later reports that cite it find it
+
+    for report, first_name, last_name in rows_of(conn, inputs.NAMES.sql):
+        if first_name and last_name:
+            data.names.setdefault(report, set()).add((first_name.casefold(), last_name.casefold()))
+
+    network_types = dict(rows_of(conn, inputs.NETWORK_TYPES.sql))
+    ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
+    file_hashes: dict[tuple[int, int], list[str]] = defaultdict(list)
+    # straight to the driver: this loop sees every current sighting (≈13 per report), so per-row overhead counts
+    sightings = ((*row, network_types.get(row[4])) for row in rows_of(conn, inputs.SIGHTINGS.sql))
+    for tag, report, a, b in sort_sightings(sightings):
+        if tag == IDENTITY_KEY:
+            data.identity.append((report, a, b))
+        elif tag == VERIFIED_KEY:
+            data.verified.add((report, a, b))
+        elif tag == GROUP_KEY:
+            data.groups.append((report, a))
+        elif tag == FILE_HASH:
+            file_hashes[(report, a)].append(b)
+        elif tag == RECIPIENT:
+            data.recipients.append((report, a))
+        elif tag == UNATTRIBUTED_IP:
+            ip_suppressed[(a, b)].add(report)
+        else:
+            data.colocations.append((report, a))
     data.suppressed.extend(
-        Suppressed("ip", ip, len(held), reason) for (ip, reason), held in ip_suppressed.items() if len(held) > 1
+        unattributed(ip, reason, len(held)) for (ip, reason), held in ip_suppressed.items() if len(held) > 1
     )
 
-    batched = {
-        report
-        for (report,) in rows_of(conn, "SELECT report_id FROM current_report_versions WHERE batched_reason IS NOT NULL")
-    }
+    batched = {report for (report,) in rows_of(conn, inputs.BATCHED.sql)}
     flagged: set[tuple[int, int]] = set()
-    for report, ordinal, flags, potential_meme in rows_of(
-        conn, "SELECT report_id, ordinal, annotations, potential_meme FROM current_files"
-    ):
-        if isinstance(flags, str):  # SQLite hands JSON back as text
-            flags = json.loads(flags)
-        if report in batched or potential_meme or VIRAL_ANNOTATIONS & set(flags or ()):
+    for report, ordinal, flags, potential_meme in rows_of(conn, inputs.FILES.sql):
+        if file_flagged(flags, potential_meme, report in batched):
             flagged.add((report, ordinal))
     for (report, ordinal), hashes in file_hashes.items():
         data.files.append((report, min(hashes), (report, ordinal) in flagged))
@@ -133,23 +186,11 @@ def load_input(conn: Connection) -> LinkInput:
         if (report, ordinal) in file_hashes:
             data.known_files.setdefault(min(file_hashes[(report, ordinal)]), why)
 
-    # a lead names a value as the kind it was listed as: it meets the reports' values under the same key
-    for lead_ref, listed, value in rows_of(conn, "SELECT lead_ref, kind, canonical FROM lead_identifiers"):
-        how = LINKS.get(listed)
-        data.leads.append((lead_ref, *(how.key(listed, value) if how else (listed, value))))
-    # what an ISP said about the subscriber behind a report's address: strong identity evidence
-    for report, phone, alternate, email, id_type, id_number in rows_of(
-        conn, "SELECT report_id, phone, alternate_phone, email, id_document_type, id_document_number FROM isp_answers"
-    ):
+    for lead_ref, listed, value in rows_of(conn, inputs.LEADS.sql):
+        data.leads.append((lead_ref, *lead_evidence(listed, value)))
+    for report, *answer in rows_of(conn, inputs.ISP_ANSWERS.sql):
         if report not in current:
             continue
-        for value in (phone, alternate):
-            if value:
-                data.identity.append((report, "phone", value))
-                data.verified.add((report, "phone", value))
-        if email:
-            data.identity.append((report, "email", email))
-        if id_number:
-            key = f"{(id_type or 'ID').strip().upper()}:{''.join(str(id_number).split()).upper()}"
-            data.identity.append((report, "subscriber_id", key))
+        for tag, kind, key in isp_evidence(*answer):
+            (data.identity.append if tag == IDENTITY_KEY else data.verified.add)((report, kind, key))
     return data

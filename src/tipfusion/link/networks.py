@@ -70,14 +70,7 @@ def find_networks(
     group_pairs: dict[str, set[tuple[int, int]]] = defaultdict(set)
     for key, members in groups.items():
         if len(members) > settings.group_cap:
-            suppressed.append(
-                Suppressed(
-                    GROUP_EVIDENCE,
-                    key,
-                    len(members),
-                    f"shared by {len(members)} suspects: a public channel, not a ring",
-                )
-            )
+            suppressed.append(public_group(key, len(members)))
         elif len(members) > 1:
             group_pairs[one_group.get(key, key)].update(combinations(sorted(members), 2))
     for label, pairs in group_pairs.items():  # a pair in one group counts once, however many ways it was seen
@@ -91,27 +84,19 @@ def find_networks(
     for key, members in holders.items():
         if key in data.known_files:
             if len(members) > 1:
-                why = f"{data.known_files[key]}: known circulating content, not a ring's own"
-                suppressed.append(Suppressed("file", key, len(members), why))
+                suppressed.append(known_file(key, len(members), data.known_files[key]))
         elif key in viral:
             if len(members) > 1:
-                suppressed.append(Suppressed("file", key, len(members), "flagged viral or meme by the ESP"))
+                suppressed.append(viral_file(key, len(members)))
         elif len(members) > settings.file_cap:
-            suppressed.append(
-                Suppressed(
-                    "file",
-                    key,
-                    len(members),
-                    f"held by {len(members)} suspects: circulating material, not a ring's own",
-                )
-            )
+            suppressed.append(circulating_file(key, len(members)))
         elif len(members) > 1:
             connect(members, "rare_file", key, settings.rare_file_weight)
 
     account_owner: dict[str, int] = {}
     for report, kind, key in data.identity:
-        if kind in ACCOUNT_KEYS:
-            account_owner.setdefault(key, suspect_of[report])
+        if kind in ACCOUNT_KEYS:  # one suspect, unless an analyst split the account's reports: then the first
+            account_owner[key] = min(account_owner.get(key, suspect_of[report]), suspect_of[report])
     for report, recipient in data.recipients:
         other = account_owner.get(recipient)
         sender = suspect_of[report]
@@ -135,24 +120,54 @@ def find_networks(
         if 1 < len(members) <= settings.colocation_cap:
             connect(members, "colocation", key, settings.colocation_weight)
 
-    links: list[Link] = []
-    for (a, b), kinds in evidence.items():
-        score = 0.0
-        parts: list[tuple[str, str, float]] = []
-        for kind, found in sorted(kinds.items()):
-            if kind == "rare_file" and len(found) < settings.min_rare_files:
-                continue
-            score += sum(w for _, w in found)
-            parts.extend((kind, value, w) for value, w in found[:5])
-            if len(found) > 5:
-                parts.append((kind, f"… and {len(found) - 5} more", sum(w for _, w in found[5:])))
-        if score >= settings.edge_threshold:
-            links.append(Link(a, b, round(score, 3), tuple(parts)))
-
+    links = [found for (a, b), kinds in evidence.items() if (found := network_link(a, b, kinds, settings)) is not None]
     vertices = sorted({s for link in links for s in (link.a, link.b)})
     coarse = components(vertices, ((link.a, link.b) for link in links))
+    label_of, kept = communities(links, settings)
+    return Clustering(label_of, kept, suppressed), coarse
+
+
+# -- the rules both engines apply (the Spark engine calls these on the driver) -------------------------------------
+def public_group(key: str, holders: int) -> Suppressed:
+    return Suppressed(GROUP_EVIDENCE, key, holders, f"shared by {holders} suspects: a public channel, not a ring")
+
+
+def known_file(key: str, holders: int, why: str) -> Suppressed:
+    return Suppressed("file", key, holders, f"{why}: known circulating content, not a ring's own")
+
+
+def viral_file(key: str, holders: int) -> Suppressed:
+    return Suppressed("file", key, holders, "flagged viral or meme by the ESP")
+
+
+def circulating_file(key: str, holders: int) -> Suppressed:
+    return Suppressed("file", key, holders, f"held by {holders} suspects: circulating material, not a ring's own")
+
+
+def network_link(a: int, b: int, kinds: dict[str, list[tuple[str, float]]], settings: LinkSettings) -> Link | None:
+    """All that ties two suspects, kind → [(value, weight)], → the explained edge, or None below the threshold.
+    Each kind shows its first five values (in value order, so the same store gives the same text) and a total."""
+    score = 0.0
+    parts: list[tuple[str, str, float]] = []
+    for kind, unordered in sorted(kinds.items()):
+        if kind == "rare_file" and len(unordered) < settings.min_rare_files:
+            continue
+        found = sorted(unordered)
+        score += sum(w for _, w in found)
+        parts.extend((kind, value, w) for value, w in found[:5])
+        if len(found) > 5:
+            parts.append((kind, f"… and {len(found) - 5} more", sum(w for _, w in found[5:])))
+    return Link(a, b, round(score, 3), tuple(parts)) if score >= settings.edge_threshold else None
+
+
+def communities(links: list[Link], settings: LinkSettings) -> tuple[dict[int, int], list[Link]]:
+    """Leiden over the suspect graph: suspect → network (its smallest suspect), and the edges inside networks.
+    A suspect alone in its community is in no network. Edges go in by suspect pair: Leiden's result depends on the
+    order it meets them, and both engines must meet them in the same order."""
+    links = sorted(links, key=lambda link: (link.a, link.b))
+    vertices = sorted({s for link in links for s in (link.a, link.b)})
     if not vertices:
-        return Clustering({}, [], suppressed), {}
+        return {}, []
     index = {suspect: i for i, suspect in enumerate(vertices)}
     graph = igraph.Graph(n=len(vertices), edges=[(index[link.a], index[link.b]) for link in links])
     random.seed(settings.seed)  # igraph draws from Python's generator: same input, same communities
@@ -165,11 +180,11 @@ def find_networks(
     groups_of: dict[int, list[int]] = defaultdict(list)
     for i, community in enumerate(clustering.membership):
         groups_of[community].append(vertices[i])
-    label_of = {}
+    label_of: dict[int, int] = {}
     for community_members in groups_of.values():
         if len(community_members) > 1:
             smallest = min(community_members)
             for suspect in community_members:
                 label_of[suspect] = smallest
     kept = [link for link in links if label_of.get(link.a) is not None and label_of.get(link.a) == label_of.get(link.b)]
-    return Clustering(label_of, kept, suppressed), coarse
+    return label_of, kept

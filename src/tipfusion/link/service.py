@@ -60,6 +60,7 @@ class LinkSummary:
     split_ids: int = 0
     overrides: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    engine: str = "embedded"
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -77,23 +78,49 @@ class Outcome:
     suppressed: list[tuple[str, Suppressed]]
 
 
+@dataclass(frozen=True)
+class Overrides:
+    """Analysts' overrides, as both engines apply them."""
+
+    noise: dict[tuple[str, str], str]  # (kind, value) → reason
+    apart: set[int]  # reports that stand alone
+    joins: list[tuple[int, int, str]]  # pairs of reports that are one suspect
+
+    @classmethod
+    def of(cls, overrides: list[Any]) -> Overrides:
+        return cls(
+            {(o.kind, o.value): o.reason for o in overrides if o.action == "noise"},
+            {o.report_a for o in overrides if o.action == "split"},
+            [(o.report_a, o.report_b, o.reason) for o in overrides if o.action == "merge"],
+        )
+
+    @property
+    def noisy_groups(self) -> set[str]:
+        # a group seen as a chat room and as an ESP group is shown as `a = b`: marking that marks both
+        return {part for kind, value in self.noise if kind == GROUP_EVIDENCE for part in value.split(" = ")}
+
+    def suppressed(self) -> list[Suppressed]:
+        return [
+            Suppressed(kind, value, 0, f"marked noise by an analyst: {reason}")
+            for (kind, value), reason in self.noise.items()
+        ]
+
+    def constrain(self, clustering: Clustering) -> Clustering:
+        return _constrain(clustering, self.apart, self.joins) if self.apart or self.joins else clustering
+
+
 def apply_overrides(data: LinkInput, overrides: list[Any]) -> tuple[set[int], list[tuple[int, int, str]]]:
     """Drop values marked noise (in place); return reports to keep apart and pairs to join."""
-    noise = {(o.kind, o.value): o.reason for o in overrides if o.action == "noise"}
+    found = Overrides.of(overrides)
+    noise = found.noise
     if noise:
         data.identity = [x for x in data.identity if (x[1], x[2]) not in noise]
-        # a group seen as a chat room and as an ESP group is shown as `a = b`: marking that marks both
-        noisy_groups = {part for kind, value in noise if kind == GROUP_EVIDENCE for part in value.split(" = ")}
+        noisy_groups = found.noisy_groups
         data.groups = [x for x in data.groups if x[1] not in noisy_groups]
         data.files = [x for x in data.files if ("file", x[1]) not in noise]
         data.leads = [x for x in data.leads if ("lead", x[0]) not in noise]
-        data.suppressed.extend(
-            Suppressed(kind, value, 0, f"marked noise by an analyst: {reason}")
-            for (kind, value), reason in noise.items()
-        )
-    apart = {o.report_a for o in overrides if o.action == "split"}
-    joins = [(o.report_a, o.report_b, o.reason) for o in overrides if o.action == "merge"]
-    return apart, joins
+        data.suppressed.extend(found.suppressed())
+    return found.apart, found.joins
 
 
 def link_everything(
@@ -108,6 +135,11 @@ def link_everything(
     started = time.perf_counter()
     network_clustering, coarse = find_networks(data, clustering.label_of, settings)
     timings["networks"] = time.perf_counter() - started
+    return outcome_of(clustering, network_clustering, coarse)
+
+
+def outcome_of(clustering: Clustering, network_clustering: Clustering, coarse: dict[int, int]) -> Outcome:
+    """Suspects (report → suspect), networks (suspect → network) and coarse components → stable names and links."""
     report_suspect = {report: f"S{label}" for report, label in clustering.label_of.items()}
     reports_of: dict[int, list[int]] = defaultdict(list)
     for report, label in clustering.label_of.items():
@@ -125,6 +157,31 @@ def link_everything(
         ("network", s) for s in network_clustering.suppressed
     ]
     return Outcome(report_suspect, suspect_network, suspect_component, suspect_links, network_links, suppressed)
+
+
+# (settings, overrides, timings to fill, progress) → (reports linked, outcome)
+Linker = Callable[
+    [LinkSettings, list[Any], dict[str, float], Callable[[str, int, int | None], None]], tuple[int, "Outcome"]
+]
+
+
+def embedded_linker(engine: Engine) -> Linker:
+    """The embedded engine: the store read into this process, linked with plain Python and SciPy."""
+
+    def link(
+        settings: LinkSettings,
+        overrides: list[Any],
+        timings: dict[str, float],
+        tell: Callable[[str, int, int | None], None],
+    ) -> tuple[int, Outcome]:
+        started = time.perf_counter()
+        with snapshot(engine) as conn:  # the reports and all about them as of one moment
+            data = load_input(conn)
+        timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
+        tell("resolving suspects and networks", 1, 3)
+        return len(data.reports), link_everything(data, settings, overrides, timings)
+
+    return link
 
 
 def _constrain(clustering: Clustering, apart: set[int], joins: list[tuple[int, int, str]]) -> Clustering:
@@ -157,14 +214,20 @@ class LinkService:
         self.actor = actor
         self.settings = settings or LinkSettings()
 
-    def run(self, progress: Callable[[str, int, int | None], None] | None = None) -> LinkSummary:
-        """Link everything again from the store; `progress(step, done, total)` hears of each of the three steps."""
+    def run(
+        self, progress: Callable[[str, int, int | None], None] | None = None, linker: Linker | None = None
+    ) -> LinkSummary:
+        """Link everything again from the store; `progress(step, done, total)` hears of each of the three steps.
+
+        `linker` computes the outcome (default: the embedded engine, over the store itself); whichever computes it,
+        the same code below writes it, names, aliases and audits it."""
         tell = progress or (lambda _what, _done, _total: None)
         tell("reading the store", 0, 3)
         ensure_schema(self.engine)
         timings: dict[str, float] = {}
         started = time.perf_counter()
         refresh_hash_matches(self.engine, self.actor)  # new files since the last import are matched too
+        timings["extract"] = time.perf_counter() - started  # the linker adds its reading to this
         with self.engine.begin() as conn:
             run_id = int(
                 conn.execute(
@@ -173,15 +236,17 @@ class LinkService:
                     .returning(link_runs.c.id)
                 ).scalar_one()
             )
-        with snapshot(self.engine) as conn:  # the reports and all about them as of one moment
-            data = load_input(conn)
+        with self.engine.connect() as conn:
             overrides = list(conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True))))
-        timings["extract"] = time.perf_counter() - started
-        tell("resolving suspects and networks", 1, 3)
-        outcome = link_everything(data, self.settings, overrides, timings)
+        reports, outcome = (linker or embedded_linker(self.engine))(self.settings, overrides, timings, tell)
         tell("storing", 2, 3)
         started = time.perf_counter()
-        summary = LinkSummary(run_id=run_id, reports=len(data.reports), overrides=len(overrides))
+        summary = LinkSummary(
+            run_id=run_id,
+            reports=reports,
+            overrides=len(overrides),
+            engine=getattr(linker, "name", "embedded"),
+        )
         with self.engine.begin() as conn:
             self._store(conn, run_id, outcome, summary)
             timings["store"] = time.perf_counter() - started

@@ -69,7 +69,7 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
             continue
         cap = settings.caps.get(kind, 10)
         if len(nodes) > cap:
-            suppressed.append(Suppressed(kind, key, len(nodes), f"held by {len(nodes)} accounts (cap {cap})"))
+            suppressed.append(over_cap(kind, key, len(nodes), cap))
             continue
         weight = discount(settings.weights[kind], len(nodes), cap)
         vouched = verified_nodes.get((kind, key), set())
@@ -78,7 +78,8 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
             for b in ordered[i + 1 :]:
                 pair_weight = weight + (settings.verified_bonus if a in vouched and b in vouched else 0.0)
                 current = best[(a, b)].get(kind)
-                if current is None or pair_weight > current[0]:
+                # the strongest value of a kind; between equals the smallest, whatever order the rows came in
+                if current is None or (pair_weight, current[1]) > (current[0], key):
                     best[(a, b)][kind] = (pair_weight, key)
 
     # 3. names for or against
@@ -87,17 +88,9 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
         names[node_of[report]] |= found
     links: list[Link] = []
     for (a, b), kinds in best.items():
-        evidence = [(kind, key, weight) for kind, (weight, key) in sorted(kinds.items())]
-        score = sum(w for _, _, w in evidence)
-        if names[a] and names[b]:
-            if names[a] & names[b]:
-                score += settings.same_name
-                evidence.append(("name", "same name", settings.same_name))
-            else:
-                score += settings.different_name
-                evidence.append(("name", "different names", settings.different_name))
-        if score >= settings.threshold:
-            links.append(Link(a, b, round(score, 3), tuple(evidence)))
+        made = pair_link(a, b, kinds, bool(names[a] & names[b]) if names[a] and names[b] else None, settings)
+        if made is not None:
+            links.append(made)
 
     # 4. suspects
     all_nodes = sorted(set(node_of.values()))
@@ -107,12 +100,31 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     for (kind, account), held in by_account.items():
         distinct = sorted(set(held))
         if len(distinct) > 1:
-            links.append(
-                Link(
-                    distinct[0],
-                    distinct[-1],
-                    SAME_ACCOUNT,
-                    ((kind, f"{account} ({len(distinct)} reports)", SAME_ACCOUNT),),
-                )
-            )
+            links.append(account_link(kind, account, distinct[0], distinct[-1], len(distinct)))
     return Clustering(label_of, links, suppressed)
+
+
+# -- one value, one pair, one account: the rules both engines apply (the Spark engine calls these too) -------------
+def over_cap(kind: str, key: str, holders: int, cap: int) -> Suppressed:
+    return Suppressed(kind, key, holders, f"held by {holders} accounts (cap {cap})")
+
+
+def pair_link(
+    a: int, b: int, kinds: dict[str, tuple[float, str]], same_name: bool | None, settings: LinkSettings
+) -> Link | None:
+    """Two accounts' strongest shared value of each kind (weight, value), and whether they name the same person
+    (None: one of them names nobody) → the explained link, or None below the threshold."""
+    evidence = [(kind, key, weight) for kind, (weight, key) in sorted(kinds.items())]
+    score = sum(w for _, _, w in evidence)
+    if same_name is True:
+        score += settings.same_name
+        evidence.append(("name", "same name", settings.same_name))
+    elif same_name is False:
+        score += settings.different_name
+        evidence.append(("name", "different names", settings.different_name))
+    return Link(a, b, round(score, 3), tuple(evidence)) if score >= settings.threshold else None
+
+
+def account_link(kind: str, account: str, first: int, last: int, reports: int) -> Link:
+    """Reports on one ESP account: one explanation per account (its first and last report, and how many)."""
+    return Link(first, last, SAME_ACCOUNT, ((kind, f"{account} ({reports} reports)", SAME_ACCOUNT),))

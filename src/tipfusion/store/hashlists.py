@@ -188,14 +188,17 @@ def add_near_matches(conn: Connection, rows: list[tuple[int, int, int, str, int,
     )
 
 
+# every match, in the order that decides which list names a file (also what the Spark linking engine reads)
+MATCHED_FILES_SQL = (
+    "SELECT m.report_id, m.file_ordinal, l.name, e.category, e.source, m.distance, e.canonical "
+    "FROM hash_list_matches m JOIN hash_list_entries e ON e.id = m.entry_id JOIN hash_lists l ON l.id = m.list_id "
+    "ORDER BY m.report_id, m.file_ordinal, l.name, m.distance, e.canonical"
+)
+
+
 def matched_files(conn: Connection) -> list[tuple[int, int, str, str | None, str | None, int, str]]:
     """(report, file ordinal, list name, category, source, distance, listed hash) for every match."""
-    sql = (
-        "SELECT m.report_id, m.file_ordinal, l.name, e.category, e.source, m.distance, e.canonical "
-        "FROM hash_list_matches m JOIN hash_list_entries e ON e.id = m.entry_id JOIN hash_lists l ON l.id = m.list_id "
-        "ORDER BY m.report_id, m.file_ordinal, l.name, m.distance, e.canonical"
-    )
-    return list(rows_of(conn, sql))
+    return list(rows_of(conn, MATCHED_FILES_SQL))
 
 
 def matches_of_report(conn: Connection, report_id: int) -> list[dict[str, Any]]:

@@ -230,14 +230,18 @@ def known_content(conn: Connection) -> dict[tuple[int, int], str]:
     """(report, file ordinal) → why the file is known content, in words (the first list it is on)."""
     out: dict[tuple[int, int], str] = {}
     for report, ordinal, name, category, source, distance, _listed in store.matched_files(conn):
-        if (report, ordinal) in out:
-            continue
-        details = [f"category {category}" if category else None, f"source {source}" if source else None]
-        if distance:
-            details.append(f"PDQ {distance} bits from a listed hash")
-        extra = ", ".join(d for d in details if d)
-        out[(report, ordinal)] = f"on known-content list {name!r}" + (f" ({extra})" if extra else "")
+        if (report, ordinal) not in out:
+            out[(report, ordinal)] = describe_match(name, category, source, distance)
     return out
+
+
+def describe_match(name: str, category: str | None, source: str | None, distance: int | None) -> str:
+    """Why a matched file is known content, in words."""
+    details = [f"category {category}" if category else None, f"source {source}" if source else None]
+    if distance:
+        details.append(f"PDQ {distance} bits from a listed hash")
+    extra = ", ".join(d for d in details if d)
+    return f"on known-content list {name!r}" + (f" ({extra})" if extra else "")
 
 
 def lists_loaded(conn: Connection) -> int:
@@ -245,4 +249,13 @@ def lists_loaded(conn: Connection) -> int:
     return store.lists_with_entries(conn)
 
 
-__all__ = ["FORMATS", "ImportSummary", "MatchSummary", "import_file", "known_content", "rebuild", "refresh"]
+__all__ = [
+    "FORMATS",
+    "ImportSummary",
+    "MatchSummary",
+    "describe_match",
+    "import_file",
+    "known_content",
+    "rebuild",
+    "refresh",
+]

@@ -1,0 +1,494 @@
+"""The linking stages on Spark DataFrames, ending in the same `Outcome` the embedded engine produces.
+
+Heavy, row-proportional work (sorting every sighting, value frequencies, pair evidence, components) runs on the
+executors; what is proportional to the answer (the links that pass the threshold, the suspect graph, Leiden, the
+report → suspect map the store code writes) comes to the driver. Every rule is the embedded engine's own: the
+sighting rules run as the same Python function on the executors, weights and discounts come from the one
+`LinkSettings` (discounts computed on the driver per (kind, holders) and joined back, so no formula is restated),
+and each explanation is built by the same function as in the embedded engine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
+
+from tipfusion.enrich.hashlists.service import describe_match
+from tipfusion.link import extract
+from tipfusion.link.inputs import SIGHTINGS
+from tipfusion.link.networks import (
+    circulating_file,
+    communities,
+    known_file,
+    network_link,
+    public_group,
+    same_groups,
+    viral_file,
+)
+from tipfusion.link.records import Clustering, Link, Suppressed
+from tipfusion.link.service import Outcome, Overrides, outcome_of
+from tipfusion.link.settings import LinkSettings
+from tipfusion.link.spark.components import connected_components
+from tipfusion.link.spark.sources import Source
+from tipfusion.link.suspects import account_link, discount, over_cap, pair_link
+from tipfusion.normalise.registry import ACCOUNT_KEYS
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EVIDENCE = StructType(
+    [
+        StructField("tag", StringType(), False),
+        StructField("report", LongType(), False),
+        StructField("a", StringType(), True),
+        StructField("b", StringType(), True),
+    ]
+)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _sort_partition(rows: Iterable[Any]) -> Iterator[tuple[str, int, str | None, str | None]]:
+    """Executor side: a partition of sightings (observed_at as microseconds since 1970, UTC) → evidence rows."""
+    plain = ((*row[:7], None if row[7] is None else EPOCH + timedelta(microseconds=row[7]), *row[8:]) for row in rows)
+    for tag, report, a, b in extract.sort_sightings(plain):
+        yield tag, report, _text(a), _text(b)
+
+
+def _isp_partition(rows: Iterable[Any]) -> Iterator[tuple[str, int, str | None, str | None]]:
+    for report, *answer in rows:
+        for tag, kind, key in extract.isp_evidence(*answer):
+            yield tag, report, kind, key
+
+
+def _pairs(members: DataFrame, group: str | list[str], member: str = "suspect") -> DataFrame:
+    """Every pair (a < b) of members that share a group."""
+    keys = [group] if isinstance(group, str) else group
+    left = members.select(*keys, F.col(member).alias("a"))
+    right = members.select(*keys, F.col(member).alias("b"))
+    return left.join(right, keys).where(F.col("a") < F.col("b"))
+
+
+def _edge(kind: str, value: str, weight: float) -> Callable[[DataFrame], DataFrame]:
+    """Pairs (a, b, value) → network evidence rows (a, b, kind, value, weight)."""
+    return lambda pairs: pairs.select(
+        "a", "b", F.lit(kind).alias("kind"), F.col(value).alias("value"), F.lit(weight).alias("weight")
+    )
+
+
+def _fold(array: str, field: str) -> Any:
+    """Left-to-right sum of one field of an (already sorted) array of structs: Python's `sum` in the same order,
+    so scores compare with thresholds exactly as in the embedded engine."""
+    return F.aggregate(F.col(array), F.lit(0.0).cast("double"), lambda total, x: total + x[field])
+
+
+class SparkLinker:
+    """`LinkService.run(linker=SparkLinker(...))`: the outcome computed on Spark, written by the usual store code."""
+
+    name = "spark"
+
+    def __init__(self, spark: SparkSession, source: Source):
+        self.spark = spark
+        self.source = source
+
+    def __call__(
+        self,
+        settings: LinkSettings,
+        overrides: list[Any],
+        timings: dict[str, float],
+        tell: Callable[[str, int, int | None], None],
+    ) -> tuple[int, Outcome]:
+        found = Overrides.of(overrides)
+        started = time.perf_counter()
+        frames = self.source.read(self.spark)
+        evidence = self._evidence(frames).persist(StorageLevel.MEMORY_AND_DISK)
+        reports = frames["reports"].select(F.col("report_id").alias("report")).persist(StorageLevel.MEMORY_AND_DISK)
+        report_count = reports.count()
+        evidence.count()
+        timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
+        tell("resolving suspects and networks", 1, 3)
+
+        started = time.perf_counter()
+        identity = self._identity(evidence, reports, found)
+        clustering, suspect_of = self._suspects(frames, evidence, reports, identity, found, settings)
+        timings["suspects"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        network_clustering, coarse = self._networks(frames, evidence, identity, suspect_of, found, settings)
+        timings["networks"] = time.perf_counter() - started
+        for frame in (evidence, reports, identity, suspect_of):
+            frame.unpersist()
+        return report_count, outcome_of(clustering, network_clustering, coarse)
+
+    # -- extract: the same rules as `link.extract.load_input`, on the executors -----------------------------------
+    def _evidence(self, frames: dict[str, DataFrame]) -> DataFrame:
+        types = frames["ip_enrichments"].select(F.col("ip").alias("canonical"), "network_type")
+        sightings = frames["sightings"].join(types, "canonical", "left")
+        columns = [
+            F.unix_micros(F.col(name)).alias(name) if name == "observed_at" else F.col(name) for name in SIGHTINGS.names
+        ]
+        rows = sightings.select(*columns, "network_type").rdd.mapPartitions(_sort_partition)
+        isp = (
+            frames["isp_answers"]
+            .join(frames["reports"].select("report_id"), "report_id")  # current reports only
+            .rdd.mapPartitions(_isp_partition)
+        )
+        return self.spark.createDataFrame(rows.union(isp), EVIDENCE)
+
+    def _identity(self, evidence: DataFrame, reports: DataFrame, found: Overrides) -> DataFrame:
+        """(report, kind, key) about the reported person: sightings, ISP answers, and each report as a prior report."""
+        identity = evidence.where(F.col("tag") == extract.IDENTITY_KEY).select(
+            "report", F.col("a").alias("kind"), F.col("b").alias("key")
+        )
+        prior = reports.select(
+            "report", F.lit("prior_report").alias("kind"), F.col("report").cast("string").alias("key")
+        )
+        identity = identity.unionByName(prior)
+        if found.noise:
+            noise = self.spark.createDataFrame(list(found.noise), ["kind", "key"])
+            identity = identity.join(F.broadcast(noise), ["kind", "key"], "left_anti")
+        return identity.persist(StorageLevel.MEMORY_AND_DISK)
+
+    # -- suspects: `link.suspects.resolve_suspects` ----------------------------------------------------------------
+    def _suspects(
+        self,
+        frames: dict[str, DataFrame],
+        evidence: DataFrame,
+        reports: DataFrame,
+        identity: DataFrame,
+        found: Overrides,
+        settings: LinkSettings,
+    ) -> tuple[Clustering, DataFrame]:
+        spark = self.spark
+        # 1. one ESP account, one node (components over reports sharing an account)
+        accounts = identity.where(F.col("kind").isin(sorted(ACCOUNT_KEYS))).select("report", "kind", "key").distinct()
+        first = accounts.groupBy("key").agg(F.min("report").alias("first"))
+        account_edges = accounts.join(first, "key").select(F.col("first").alias("src"), F.col("report").alias("dst"))
+        merged = connected_components(account_edges).select(
+            F.col("node").alias("report"), F.col("component").alias("node")
+        )
+        node_of = (
+            reports.join(merged, "report", "left")
+            .select("report", F.coalesce("node", "report").alias("node"))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+
+        # 2. shared values between nodes: frequencies, suppression above the cap, discounted weights
+        weighted = list(settings.weights)
+        caps = spark.createDataFrame([(k, settings.caps.get(k, 10)) for k in weighted], ["kind", "cap"])
+        holders = (
+            identity.where(~F.col("kind").isin(sorted(ACCOUNT_KEYS)) & F.col("kind").isin(weighted))
+            .join(node_of, "report")
+            .select("kind", "key", "node")
+            .distinct()
+        )
+        counted = (
+            holders.groupBy("kind", "key")
+            .agg(F.count("*").alias("n"))
+            .where(F.col("n") > 1)
+            .join(F.broadcast(caps), "kind")
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        suppressed = [over_cap(r.kind, r.key, r.n, r.cap) for r in counted.where(F.col("n") > F.col("cap")).collect()]
+        suppressed += [
+            extract.unattributed(r.a, r.b, r.n)
+            for r in evidence.where(F.col("tag") == extract.UNATTRIBUTED_IP)
+            .groupBy("a", "b")
+            .agg(F.countDistinct("report").alias("n"))
+            .where(F.col("n") > 1)
+            .collect()
+        ]
+        suppressed += found.suppressed()
+        usable = counted.where(F.col("n") <= F.col("cap"))
+        weights = spark.createDataFrame(
+            [
+                (r.kind, r.n, discount(settings.weights[r.kind], r.n, r.cap))
+                for r in usable.select("kind", "n", "cap").distinct().collect()
+            ],
+            "kind string, n long, weight double",
+        )
+        vouched = (
+            evidence.where(F.col("tag") == extract.VERIFIED_KEY)
+            .select("report", F.col("a").alias("kind"), F.col("b").alias("key"))
+            .join(node_of, "report")
+            .select("kind", "key", "node", F.lit(True).alias("vouched"))
+            .distinct()
+        )
+        pairs = (
+            _pairs(holders.join(usable.select("kind", "key", "n"), ["kind", "key"]), ["kind", "key", "n"], "node")
+            .join(F.broadcast(weights), ["kind", "n"])
+            .join(
+                vouched.withColumnRenamed("node", "a").withColumnRenamed("vouched", "va"), ["kind", "key", "a"], "left"
+            )
+            .join(
+                vouched.withColumnRenamed("node", "b").withColumnRenamed("vouched", "vb"), ["kind", "key", "b"], "left"
+            )
+            .select(
+                "a",
+                "b",
+                "kind",
+                "key",
+                (
+                    F.col("weight")
+                    + F.when(F.col("va") & F.col("vb"), F.lit(settings.verified_bonus)).otherwise(F.lit(0.0))
+                ).alias("w"),
+            )
+        )
+        # within a kind only the strongest value counts (between equals the smallest value, as embedded)
+        best = pairs.groupBy("a", "b", "kind").agg(
+            F.max("w").alias("w"), F.min_by("key", F.struct(-F.col("w"), F.col("key"))).alias("key")
+        )
+        scored = (
+            best.groupBy("a", "b")
+            .agg(F.array_sort(F.collect_list(F.struct("kind", "w", "key"))).alias("evidence"))
+            .withColumn("base", _fold("evidence", "w"))
+        )
+
+        # 3. names for or against
+        names = self._names(frames).join(node_of, "report").select("node", "first", "last").distinct()
+        named = names.select(F.col("node")).distinct()
+        common = (
+            scored.select("a", "b")
+            .join(names.withColumnRenamed("node", "a"), "a")
+            .join(names.withColumnRenamed("node", "b"), ["b", "first", "last"])
+            .select("a", "b", F.lit(True).alias("common"))
+            .distinct()
+        )
+        judged = (
+            scored.join(named.select(F.col("node").alias("a"), F.lit(True).alias("na")), "a", "left")
+            .join(named.select(F.col("node").alias("b"), F.lit(True).alias("nb")), "b", "left")
+            .join(common, ["a", "b"], "left")
+            .withColumn(
+                "same",
+                F.when(F.col("na") & F.col("nb"), F.coalesce(F.col("common"), F.lit(False))).otherwise(
+                    F.lit(None).cast(BooleanType())
+                ),
+            )
+            .withColumn(
+                "score",
+                F.when(F.col("same"), F.col("base") + F.lit(settings.same_name))
+                .when(~F.col("same"), F.col("base") + F.lit(settings.different_name))
+                .otherwise(F.col("base")),
+            )
+            .where(F.col("score") >= F.lit(settings.threshold))
+            .select("a", "b", "evidence", "same")
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        links: list[Link] = []
+        for row in judged.collect():
+            made = pair_link(row.a, row.b, {e.kind: (e.w, e.key) for e in row.evidence}, row.same, settings)
+            if made is not None:
+                links.append(made)
+
+        # 4. suspects: components over the joined pairs
+        joined = connected_components(judged.select(F.col("a").alias("src"), F.col("b").alias("dst")))
+        suspect_of = (
+            node_of.join(joined, "node", "left")
+            .select("report", F.coalesce("component", "node").alias("suspect"))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        label_of = {row.report: row.suspect for row in suspect_of.collect()}
+        account_span = accounts.groupBy("kind", "key").agg(
+            F.min("report").alias("first"), F.max("report").alias("last"), F.count("*").alias("n")
+        )
+        links += [
+            account_link(r.kind, r.key, r.first, r.last, r.n) for r in account_span.where(F.col("n") > 1).collect()
+        ]
+        clustering = found.constrain(Clustering(label_of, links, suppressed))
+        if found.apart or found.joins:
+            suspect_of.unpersist()
+            suspect_of = spark.createDataFrame(list(clustering.label_of.items()), "report long, suspect long").persist(
+                StorageLevel.MEMORY_AND_DISK
+            )
+        for frame in (counted, judged, node_of):
+            frame.unpersist()
+        return clustering, suspect_of
+
+    def _names(self, frames: dict[str, DataFrame]) -> DataFrame:
+        """(report, first, last) casefolded by Python, as the embedded engine folds them."""
+        rows = frames["names"].rdd.flatMap(
+            lambda r: [(r[0], r[1].casefold(), r[2].casefold())] if r[1] and r[2] else []
+        )
+        return self.spark.createDataFrame(rows, "report long, first string, last string")
+
+    # -- networks: `link.networks.find_networks` -------------------------------------------------------------------
+    def _networks(
+        self,
+        frames: dict[str, DataFrame],
+        evidence: DataFrame,
+        identity: DataFrame,
+        suspect_of: DataFrame,
+        found: Overrides,
+        settings: LinkSettings,
+    ) -> tuple[Clustering, dict[int, int]]:
+        spark = self.spark
+        suspect = suspect_of.select("report", "suspect")
+        suppressed: list[Suppressed] = []
+        parts: list[DataFrame] = []
+
+        # shared groups (one group seen two ways counts once), above the cap a public channel
+        groups = evidence.where(F.col("tag") == extract.GROUP_KEY).select("report", F.col("a").alias("key"))
+        if found.noisy_groups:
+            groups = groups.where(~F.col("key").isin(sorted(found.noisy_groups)))
+        groups = groups.persist(StorageLevel.MEMORY_AND_DISK)
+        name = F.expr("substring(key, instr(key, '/') + 1)")
+        seen_twice = (
+            groups.distinct()
+            .withColumn("name", F.when(name == "", F.col("key")).otherwise(name))
+            .groupBy("report", "name")
+            .agg(F.collect_set("key").alias("keys"))
+            .where(F.size("keys") > 1)
+            .collect()
+        )
+        one_group = same_groups([(r.report, key) for r in seen_twice for key in r.keys])
+        members = groups.join(suspect, "report").select("key", "suspect").distinct()
+        sizes = members.groupBy("key").agg(F.count("*").alias("n")).persist(StorageLevel.MEMORY_AND_DISK)
+        suppressed += [public_group(r.key, r.n) for r in sizes.where(F.col("n") > settings.group_cap).collect()]
+        kept = members.join(sizes.where((F.col("n") > 1) & (F.col("n") <= settings.group_cap)), "key")
+        group_pairs = _pairs(kept, "key")  # within each key; a pair in one group counts once however it was seen
+        label = F.col("key")
+        if one_group:
+            labels = spark.createDataFrame(list(one_group.items()), "key string, label string")
+            group_pairs = group_pairs.join(F.broadcast(labels), "key", "left")
+            label = F.coalesce(F.col("label"), F.col("key"))
+        group_pairs = group_pairs.select(label.alias("label"), "a", "b").distinct()
+        parts.append(group_pairs.transform(_edge("group", "label", settings.group_weight)))
+
+        # rare files in common; viral and circulating files link nobody
+        flagged = self._flagged(frames)
+        file_keys = (
+            evidence.where(F.col("tag") == extract.FILE_HASH)
+            .select("report", F.col("a").cast("long").alias("ordinal"), F.col("b").alias("hash"))
+            .groupBy("report", "ordinal")
+            .agg(F.min("hash").alias("key"))
+        )
+        files = file_keys.join(flagged, ["report", "ordinal"], "left").select(
+            "report", "key", F.coalesce("flagged", F.lit(False)).alias("flagged")
+        )
+        noisy_files = [value for kind, value in found.noise if kind == "file"]
+        if noisy_files:
+            files = files.where(~F.col("key").isin(noisy_files))
+        viral = files.where("flagged").select("key").distinct().withColumn("viral", F.lit(True))
+        holders = files.join(suspect, "report").select("key", "suspect").distinct()
+        file_sizes = (
+            holders.groupBy("key")
+            .agg(F.count("*").alias("n"))
+            .join(viral, "key", "left")
+            .join(self._known(frames, file_keys), "key", "left")
+            .where(F.col("n") > 1)
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        noise = F.col("known").isNotNull() | F.col("viral").isNotNull() | (F.col("n") > settings.file_cap)
+        for r in file_sizes.where(noise).collect():
+            if r.known is not None:
+                suppressed.append(known_file(r.key, r.n, r.known))
+            else:
+                suppressed.append(viral_file(r.key, r.n) if r.viral else circulating_file(r.key, r.n))
+        rare = holders.join(file_sizes.where(~noise), "key")
+        parts.append(_pairs(rare, "key").transform(_edge("rare_file", "key", settings.rare_file_weight)))
+
+        # messages: one suspect is the intended recipient of the other's content
+        owners = (
+            identity.where(F.col("kind").isin(sorted(ACCOUNT_KEYS)))
+            .join(suspect, "report")
+            .groupBy("key")
+            .agg(F.min("suspect").alias("owner"))
+        )
+        messages = (
+            evidence.where(F.col("tag") == extract.RECIPIENT)
+            .select("report", F.col("a").alias("key"))
+            .join(suspect, "report")
+            .join(owners, "key")
+            .where(F.col("owner") != F.col("suspect"))
+        )
+        pairs = messages.select(
+            F.least("owner", "suspect").alias("a"), F.greatest("owner", "suspect").alias("b"), "key"
+        )
+        parts.append(pairs.transform(_edge("message", "key", settings.recipient_weight)))
+
+        # members of one lead list
+        leads = frames["leads"].rdd.map(lambda r: (r[0], *extract.lead_evidence(r[1], r[2])))
+        lead_rows = spark.createDataFrame(leads, "lead_ref string, kind string, key string")
+        if any(kind == "lead" for kind, _ in found.noise):
+            lead_rows = lead_rows.where(~F.col("lead_ref").isin([v for k, v in found.noise if k == "lead"]))
+        by_value = identity.join(suspect, "report").select("kind", "key", "suspect").distinct()
+        lead_members = lead_rows.join(by_value, ["kind", "key"]).select("lead_ref", "suspect").distinct()
+        parts.append(_pairs(lead_members, "lead_ref").transform(_edge("lead", "lead_ref", settings.lead_weight)))
+
+        # one fixed-line address on the same day (a few suspects at most)
+        places = (
+            evidence.where(F.col("tag") == extract.COLOCATION)
+            .select("report", F.col("a").alias("key"))
+            .join(suspect, "report")
+            .select("key", "suspect")
+            .distinct()
+        )
+        place_sizes = places.groupBy("key").agg(F.count("*").alias("n"))
+        shared_places = places.join(
+            place_sizes.where((F.col("n") > 1) & (F.col("n") <= settings.colocation_cap)), "key"
+        )
+        parts.append(_pairs(shared_places, "key").transform(_edge("colocation", "key", settings.colocation_weight)))
+
+        # per pair and kind, then per pair: the same sums in the same order as `network_link`
+        every = parts[0]
+        for part in parts[1:]:
+            every = every.unionByName(part)
+        by_kind = (
+            every.groupBy("a", "b", "kind")
+            .agg(F.array_sort(F.collect_list(F.struct("value", "weight"))).alias("found"))
+            .where((F.col("kind") != "rare_file") | (F.size("found") >= settings.min_rare_files))
+            .withColumn("total", _fold("found", "weight"))
+        )
+        edges = (
+            by_kind.groupBy("a", "b")
+            .agg(F.array_sort(F.collect_list(F.struct("kind", "total", "found"))).alias("kinds"))
+            .withColumn("score", _fold("kinds", "total"))
+            .where(F.col("score") >= F.lit(settings.edge_threshold))
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        links: list[Link] = []
+        for row in edges.collect():
+            kinds = {k.kind: [(f.value, f.weight) for f in k.found] for k in row.kinds}
+            made = network_link(row.a, row.b, kinds, settings)
+            if made is not None:
+                links.append(made)
+        coarse = {
+            r.node: r.component
+            for r in connected_components(edges.select(F.col("a").alias("src"), F.col("b").alias("dst"))).collect()
+        }
+        label_of, kept_links = communities(links, settings)  # Leiden on the driver: the suspect graph is small
+        for frame in (groups, sizes, file_sizes, edges):
+            frame.unpersist()
+        return Clustering(label_of, kept_links, suppressed), coarse
+
+    def _known(self, frames: dict[str, DataFrame], file_keys: DataFrame) -> DataFrame:
+        """(key, known): why a file is known content — the first list naming the first matched file with that key,
+        in the order `hashlists.known_content` reads them."""
+        rows = frames["known_files"].rdd.map(
+            lambda r: (r[0], r[1], r[2], r[5], r[6], describe_match(r[2], r[3], r[4], r[5]))
+        )
+        matches = self.spark.createDataFrame(
+            rows, "report long, ordinal long, name string, distance long, canonical string, why string"
+        )
+        first = matches.groupBy("report", "ordinal").agg(
+            F.min_by("why", F.struct("name", "distance", "canonical")).alias("why")
+        )
+        return (
+            first.join(file_keys, ["report", "ordinal"])
+            .groupBy("key")
+            .agg(F.min_by("why", F.struct("report", "ordinal")).alias("known"))
+        )
+
+    def _flagged(self, frames: dict[str, DataFrame]) -> DataFrame:
+        """(report, ordinal, flagged): files the ESP marked viral or a meme, or in a batched report."""
+        batched = frames["batched"].select("report_id", F.lit(True).alias("batched")).distinct()
+        rows = (
+            frames["files"]
+            .join(batched, "report_id", "left")
+            .select("report_id", "ordinal", "annotations", "potential_meme", "batched")
+            .rdd.map(lambda r: (r[0], r[1], extract.file_flagged(r[2], r[3], bool(r[4]))))
+        )
+        return self.spark.createDataFrame(rows, "report long, ordinal long, flagged boolean")
