@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -280,3 +281,27 @@ def test_an_answer_over_the_document_limit_is_kept_and_quarantined_unparsed(aske
         stored = conn.execute(select(source_documents.c.name).where(source_documents.c.format == "isp_answer")).all()
         assert conn.execute(select(func.count()).select_from(isp_answers)).scalar_one() == 0
     assert [r.name for r in stored] == [str(path)]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_an_answer_with_more_rows_than_any_request_is_refused_before_they_are_all_held(
+    asked: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    # a 20 MB answer of 600 k rows used to be held whole, parsed row by row: 474 MiB (the reliability fuzzer's find)
+    from tipfusion.ingest.formats import isp_answer
+
+    monkeypatch.setattr(isp_answer, "MAX_ROWS", 3)
+    rows = [SUBSCRIBER_ONE] * 4
+    if suffix == "xlsx":
+        path = _answer(tmp_path / "answer.xlsx", rows)
+    else:
+        path = tmp_path / "answer.csv"
+        with path.open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerows([ANSWER_HEADER, *[["" if v is None else v for v in row] for row in rows]])
+    with pytest.raises(DocumentRejected) as caught:
+        ingest_answers(asked, "analyst", path, FIXED, "IN", ISP_COLUMNS)
+    assert caught.value.reason == "too_many_rows" and "more than 3 rows" in caught.value.message
+    with asked.connect() as conn:
+        entry = conn.execute(select(quarantine_entries)).one()
+        assert conn.execute(select(func.count()).select_from(isp_answers)).scalar_one() == 0
+    assert entry.reason == "too_many_rows" and entry.source_name == str(path)
