@@ -158,7 +158,8 @@ def test_export_help_lists_what_and_formats() -> None:
     assert shown.exit_code == 0
     for source in SOURCES.values():
         assert f"{source.name}: {', '.join(source.formats)}" in shown.output
-    assert SOURCES["ips"].formats == ["csv", "json", "xlsx"]
+    assert SOURCES["ips"].formats == ["csv", "json", "xlsx", "parquet"]  # a table is also a Parquet file
+    assert SOURCES["observations"].formats == ["parquet"]  # a snapshot folder, for the Spark engine
     assert SOURCES["chart"].formats == ["json", "graphml"] and SOURCES["referral"].formats == ["misp", "stix"]
 
 

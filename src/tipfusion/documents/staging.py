@@ -107,6 +107,11 @@ def staged_file(final: Path) -> Iterator[Path]:
     inside the block): a killed export leaves no half-written file under its name, and an error leaves the file that
     was there before. The hidden file keeps `final`'s suffix (some writers choose their format by it) and is held
     with a `flock` while its writer lives; what a dead writer left beside the same name is removed first."""
+    if final.exists() and not final.is_file():
+        # a device (/dev/full, /dev/stdout), a FIFO or a folder: written in place; a rename would replace the device
+        # node itself (as root, /dev/full became a regular file) and a folder is not one file
+        yield final
+        return
     final.parent.mkdir(parents=True, exist_ok=True)
     for left in final.parent.glob(f"{PREFIX}{final.name}-*"):
         _remove_if_dead(left)

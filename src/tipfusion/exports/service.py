@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,9 @@ def export(
     details: dict[str, Any] = {"rows": content.size, "format": renderer.name}
     if target is not None:
         details["target"] = target
-    with staged_file(output) as work:  # the file takes its name once written and audited
+    # one file takes its name once written and audited; a snapshot is a folder of files, written in place
+    staging = staged_file(output) if source.kind != "snapshot" else nullcontext(output)
+    with staging as work:
         renderer.render(content, work, synthetic)
         with engine.begin() as conn:
             append(conn, actor, [AuditEvent(f"export.{source.name}", "export", str(output), details)])
