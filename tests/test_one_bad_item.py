@@ -223,3 +223,29 @@ def test_report_ids_that_are_refused(raw: object, reason: str) -> None:
     with pytest.raises(BadReportId) as caught:
         parse_report_id(raw)
     assert caught.value.reason == reason
+
+
+def test_refused_documents_are_stored_as_they_pile_up_not_held_to_the_end(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the full fuzz run held a batch's five 72 MiB bad documents whole until pass 1 ended (426 MiB): past
+    # REJECTED_BYTES_HELD they are stored and quarantined at once, each exactly once, and the good reports land
+    from tipfusion.ingest import service as ingest_service
+    from tipfusion.store.tables import source_documents
+
+    monkeypatch.setattr(ingest_service, "REJECTED_BYTES_HELD", 1)
+    batch = good_batch(tmp_path / "batch")
+    bad = {f"bad{i}.xml": b"<report><broken" + bytes([65 + i]) * 100 for i in range(4)}
+    for name, data in bad.items():
+        (batch / name).write_bytes(data)
+    summary = IngestService(engine, settings, "tester").ingest_paths([batch])
+    assert reports_held(engine) == set(GOOD)
+    assert summary.accepted == 5 and summary.quarantined == 4
+    entries = quarantine_service.list_entries(engine)
+    assert sorted(Path(e.source_name).name for e in entries) == sorted(bad)
+    with engine.connect() as conn:
+        kept = conn.execute(select(func.count()).select_from(source_documents)).scalar_one()
+    again = IngestService(engine, settings, "tester").ingest_paths([batch])  # re-ingest: nothing new
+    assert again.accepted == 0 and len(quarantine_service.list_entries(engine)) == 4
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(source_documents)).scalar_one() == kept

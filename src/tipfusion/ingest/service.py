@@ -145,6 +145,12 @@ class _Batch:
     leads: list[tuple[Format, LoadedDocument]] = field(default_factory=list)
     to_store: dict[str, repo.SourceRow] = field(default_factory=dict)
     rejections: list[_Rejection] = field(default_factory=list)
+    rejected_bytes: int = 0  # the bytes `rejections` holds (they are kept whole, to be stored as the evidence)
+    counted: int = 0  # how many of `rejections` are in `rejected_bytes`
+
+
+# pass 1 stores what it refused once this much is held, so a batch of large bad documents is not held whole
+REJECTED_BYTES_HELD = 32 * 1024 * 1024
 
 
 class IngestService:
@@ -179,7 +185,7 @@ class IngestService:
         summary = IngestSummary()
         with self.engine.begin() as conn:
             summary.run_id = run_id = repo.start_run(conn, self.actor, "ingest", labels)
-        batch = self._classify(documents, summary)
+        batch = self._classify(documents, summary, run_id)
         total = len(batch.units) + sum(len(v) for v in batch.file_refs.values())
         done = 0
 
@@ -218,9 +224,10 @@ class IngestService:
         return summary
 
     # -- pass 1: classify ----------------------------------------------------------------------------------------
-    def _classify(self, documents: Iterable[Item], summary: IngestSummary) -> _Batch:
+    def _classify(self, documents: Iterable[Item], summary: IngestSummary, run_id: int) -> _Batch:
         batch = _Batch()
         for item in documents:
+            self._store_rejections_held(batch, run_id, summary)
             if isinstance(item, Skipped):
                 summary.skipped.append(f"{item.name}: {item.reason}")
                 continue
@@ -247,6 +254,19 @@ class IngestService:
             except Exception as exc:  # DocumentRejected, or any failure: this document alone
                 batch.rejections.append(_Rejection(loaded, failure(loaded.name, exc), fmt.name if fmt else None))
         return batch
+
+    def _store_rejections_held(self, batch: _Batch, run_id: int, summary: IngestSummary) -> None:
+        """Store and quarantine what pass 1 refused so far once it holds REJECTED_BYTES_HELD: the fuzzer's batch of
+        five 72 MiB bad documents was held whole (426 MiB). Safe to repeat after a kill: an open entry is not added
+        twice, a document is stored once."""
+        batch.rejected_bytes += sum(len(r.document.data) for r in batch.rejections[batch.counted :])
+        batch.counted = len(batch.rejections)
+        if batch.rejected_bytes < REJECTED_BYTES_HELD:
+            return
+        with self.engine.begin() as conn:
+            self._store_rejections(conn, batch.rejections, batch.to_store, run_id, summary)
+        batch.rejections.clear()
+        batch.rejected_bytes = batch.counted = 0
 
     def _classify_one(
         self, fmt: Format, loaded: LoadedDocument, doc: Document | None, batch: _Batch, summary: IngestSummary
