@@ -42,7 +42,6 @@ from tipfusion.workplace.intake import upload_name
 from tipfusion.workplace.packages import MEDIA_TYPES, located
 from tipfusion.workplace.scope import deny, require_roles
 
-REQUESTING_ROLES = CENTRAL_WORKERS  # the same roles as `tipfusion requests …` (accounts.policy)
 FORM_ITEMS = 1000  # sightings listed on one build form (a form of a hundred thousand checkboxes helps no one)
 ANSWER_SUFFIXES = (".csv", ".xlsx")
 
@@ -136,7 +135,7 @@ class AnswerOutcome:
 
 def _require(engine: Engine, principal: Principal, what: str, action: str = "view") -> None:
     with engine.connect() as conn:
-        require_roles(conn, principal, REQUESTING_ROLES, what, action=action)
+        require_roles(conn, principal, CENTRAL_WORKERS, what, action=action)  # as `tipfusion requests …`
 
 
 def _audit(engine: Engine, principal: Principal, events: list[AuditEvent]) -> None:
