@@ -205,3 +205,135 @@ def test_requests_build_platforms_flag_writes_the_platform_notices(
     (row,) = list(csv.DictReader(next(folder.glob("data/*-annex.csv")).open()))
     assert row["account_id"] == "u-7f3a91c2"
     assert any(r["recipient"] == "platform: example.com" for r in list_requests(engine))
+
+
+def _new_version_of_the_upload(tmp_path: Path) -> Path:
+    """100000042 again, its upload a second later: a new version of the report, so its sighting is a new one."""
+    folder = tmp_path / "again"
+    folder.mkdir()
+    text = (FIXTURES / "100000042.xml").read_text()
+    moved = text.replace("<dateTime>2025-03-14T21:07:31Z</dateTime>", "<dateTime>2025-03-14T21:07:32Z</dateTime>")
+    assert moved != text
+    (folder / "100000042.xml").write_text(moved)
+    return folder
+
+
+def test_kept_pending_counts_equal_a_full_recount(
+    ready: tuple[Engine, Path], db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The /requests page reads the pending counts kept per ISP (`pending_summary`), never counting the store when
+    nothing changed; after every step that changes what is pending (build) or could (send, answer, a new version of
+    a report ingested and enriched) they equal a full recount (`pending_counts`)."""
+    from tipfusion.requests import service
+    from tipfusion.requests.answers import ingest_answer_bytes
+    from tipfusion.requests.service import pending_counts, pending_summary, sighting_key
+
+    engine, isp_table = ready
+    settings = Settings(database_url=db_url)
+    recount = service._counted
+
+    def refuse(*_: object) -> list[tuple[str, str, int, int]]:
+        pytest.fail("the store was counted again")
+
+    def summary_without_counting() -> list[tuple[str, str, int, int]]:
+        """The kept counts, with counting the store made to fail: proof that the view did not count."""
+        with monkeypatch.context() as patched:
+            patched.setattr(service, "_counted", refuse)
+            return pending_summary(engine)
+
+    first = pending_summary(engine)  # counted once: nothing kept yet
+    assert first == pending_counts(engine) and first, "the store has sightings to ask"
+    assert summary_without_counting() == first
+    hosting = "Example Hosting (synthetic)"
+    assert {isp for isp, *_ in first} >= {hosting, "Example Fixed Broadband (synthetic)"}
+
+    # a build for one ISP recounts that ISP in its own transaction: the page still counts nothing
+    (built,) = build_requests(engine, settings, "analyst", tmp_path / "out", isp_table, isps={hosting})
+    after_build = summary_without_counting()
+    assert after_build == pending_counts(engine) != first
+    assert hosting not in {isp for isp, *_ in after_build}
+
+    # sending and answering ask nothing new: the counts stay, still equal to a recount
+    mark_sent(engine, "analyst", built.request_id, datetime.now(UTC) - timedelta(hours=1), "DR/2026/7")
+    assert summary_without_counting() == pending_counts(engine) == after_build
+    answer = "IP Address,Source Port,Date Time,Subscriber Name\n203.0.113.45,51322,2025-03-14T21:07:31Z,S (synthetic)\n"
+    landed = ingest_answer_bytes(engine, "analyst", answer.encode(), "answer.csv", hosting, "IN", {"Date Time": "time"})
+    assert landed.rows == 1
+    assert summary_without_counting() == pending_counts(engine) == after_build
+
+    # a new version of the report (its upload a second later) and enrich: the kept counts are out of date, the next
+    # view counts again, and the new sighting is pending for the hosting ISP
+    IngestService(engine, Settings(database_url=db_url), "tester").ingest_paths([_new_version_of_the_upload(tmp_path)])
+    reference = build_demo_reference(tmp_path / "reference-2")
+    EnrichService(
+        engine, EnrichConfig(tuple(reference.databases), reference.isp_table, reference.warninglist), "tester"
+    ).run()
+    counted: list[object] = []
+    monkeypatch.setattr(service, "_counted", lambda *a: counted.append(a) or recount(*a))
+    changed = pending_summary(engine)
+    assert counted, "the kept counts were used although the sightings changed"
+    monkeypatch.setattr(service, "_counted", recount)
+    assert changed == pending_counts(engine)
+    assert [(isp, n) for isp, _, n, _ in changed if isp == hosting] == [(hosting, 1)]
+    # and a build for the new sighting alone empties the ISP's line again
+    (key,) = [sighting_key(s) for s in service.pending_sightings(engine, isp=hosting)]
+    build_requests(engine, settings, "analyst", tmp_path / "out2", isp_table, isps={hosting}, only={key})
+    assert summary_without_counting() == pending_counts(engine) == after_build
+
+
+def test_the_reference_a_request_went_under(ready: tuple[Engine, Path], db_url: str, tmp_path: Path) -> None:
+    """`--reference` (and the web form's field) is recorded with the sent event: kept as given (spaces trimmed),
+    refused — never cut or cleaned — when too long or holding a control character, kept when the request is marked
+    sent again without one, and carried by the audit entry and `requests list`."""
+    from sqlalchemy import select
+    from typer.testing import CliRunner
+
+    from tests.web_support import cli_account
+    from tipfusion.cli.main import app
+    from tipfusion.requests.service import REFERENCE_LIMIT, ReferenceRefused, check_reference
+    from tipfusion.store.tables import audit_events, isp_requests
+
+    engine, isp_table = ready
+    built = build_requests(engine, Settings(database_url=db_url), "analyst", tmp_path / "out", isp_table)
+    first, second = built[0].request_id, built[1].request_id
+    assert check_reference("  ABC/123 ") == "ABC/123" and check_reference(" ") is None
+    assert check_reference("पत्र क्र. 12/2026") == "पत्र क्र. 12/2026"  # printable in any script
+    for bad in ("DR\n118", "DR\x00118", "DR\t118", "DR\x1b[31m", "x" * (REFERENCE_LIMIT + 1)):
+        with pytest.raises(ReferenceRefused, match="reference: "):
+            check_reference(bad)
+
+    def stored(request_id: int) -> str | None:
+        with engine.connect() as conn:
+            found = select(isp_requests.c.sent_reference).where(isp_requests.c.id == request_id)
+            return conn.execute(found).scalar_one()
+
+    cli_account(db_url, "analyst1", "analyst")
+    runner = CliRunner()
+    base = ["--database", db_url, "requests", "sent"]
+    refused = runner.invoke(app, [*base, str(first), "--reference", "DR\x07118"])
+    assert refused.exit_code != 0 and "--reference" in refused.output and "control" in refused.output
+    assert stored(first) is None
+    with engine.connect() as conn:
+        assert conn.execute(select(isp_requests.c.status).where(isp_requests.c.id == first)).scalar_one() == "draft"
+    done = runner.invoke(app, [*base, str(first), "--reference", " ISP-ACK-55731 "])
+    assert done.exit_code == 0, done.output
+    assert "under reference ISP-ACK-55731" in done.output and stored(first) == "ISP-ACK-55731"
+    # a corrected date without a reference keeps the one recorded
+    again = runner.invoke(app, [*base, str(first), "--at", "2025-03-16 10:00"])
+    assert again.exit_code == 0, again.output
+    assert stored(first) == "ISP-ACK-55731"
+    assert runner.invoke(app, [*base, str(second)]).exit_code == 0 and stored(second) is None
+    with engine.connect() as conn:
+        events = conn.execute(
+            select(audit_events.c.actor, audit_events.c.object_id, audit_events.c.details)
+            .where(audit_events.c.action == "request.sent")
+            .order_by(audit_events.c.seq)
+        ).all()
+    reference = next(b.reference for b in built if b.request_id == first)
+    assert [(e.actor, e.object_id, e.details["reference"]) for e in events[:2]] == [
+        ("analyst1", reference, "ISP-ACK-55731"),
+        ("analyst1", reference, "ISP-ACK-55731"),
+    ]
+    assert events[1].details["again"] is True
+    listed = runner.invoke(app, ["--database", db_url, "requests", "list"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0 and "ISP-ACK-55731" in listed.output

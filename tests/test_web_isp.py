@@ -134,7 +134,7 @@ def test_the_analyst_builds_downloads_sends_and_takes_an_answer(client_for: Any,
     sent_at = datetime.now(UTC) - timedelta(hours=1)
     answer = analyst.post(
         f"/requests/{request_id}/sent",
-        data={"csrf_token": analyst.csrf, "sent_at": _ist(sent_at), "dispatch": "DR/2026/118"},
+        data={"csrf_token": analyst.csrf, "sent_at": _ist(sent_at), "reference": "DR/2026/118"},
     )
     assert "Marked sent" in assert_page(answer)
     row = _row(engine, request_id)
@@ -238,7 +238,7 @@ def test_only_the_central_unit_reaches_requests(client_for: Any, web_store: WebS
     client = client_for(role)
     with web_store.engine.connect() as conn:
         some = conn.execute(select(isp_requests.c.id).limit(1)).scalar()
-    paths = ["/requests", "/requests/build?isp=x"]
+    paths = ["/requests", "/requests/build?isp=x", "/requests/platforms"]
     if some is not None:
         paths += [f"/requests/{some}", f"/requests/{some}/folder.zip"]
     for path in paths:
@@ -248,6 +248,14 @@ def test_only_the_central_unit_reaches_requests(client_for: Any, web_store: WebS
     assert 'href="/requests"' not in client.get("/").text
     refused = client.post("/requests/build", data={"csrf_token": client.csrf, "isp": "x", "item": ["y"]})
     assert refused.status_code == 404
+    with web_store.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()
+    denied = _audits(web_store.engine, role, "access.denied")
+    notice = client.post("/requests/platforms/build", data={"csrf_token": client.csrf, "platform": "example.com"})
+    assert notice.status_code == 404
+    assert _audits(web_store.engine, role, "access.denied") == denied + 1
+    with web_store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(isp_requests)).scalar_one() == before
 
 
 def test_output_folders_are_settings(web_store: WebStore, tmp_path: Path) -> None:
@@ -301,7 +309,18 @@ def test_pending_counts_agree_with_what_a_build_would_ask(web_store: WebStore) -
         assert line.log_timezone == form.log_timezone
 
 
-SERVICE_ACTIONS = ("overview", "pending", "build", "page", "part", "folder", "sent", "answer")
+SERVICE_ACTIONS = (
+    "overview",
+    "pending",
+    "build",
+    "page",
+    "part",
+    "folder",
+    "sent",
+    "answer",
+    "platforms",
+    "build_platform",
+)
 
 
 @pytest.mark.parametrize("role", ["admin", "analyst", "supervisor", "district", "station", "auditor"])
@@ -311,6 +330,7 @@ def test_service_matrix(web_store: WebStore, role: str, tmp_path: Path) -> None:
     from tipfusion.accounts.principal import Principal, Role
     from tipfusion.errors import NotFound
     from tipfusion.workplace import isp_requests as service
+    from tipfusion.workplace import platform_notices as notices
 
     engine, settings = web_store.engine, web_store.settings
     scope = {"district": ("Demopur", None), "station": (None, "PS Demopur 1")}.get(role, (None, None))
@@ -333,13 +353,17 @@ def test_service_matrix(web_store: WebStore, role: str, tmp_path: Path) -> None:
         "folder": lambda: service.request_folder(engine, principal, some),
         "sent": lambda: service.record_sent(engine, settings, principal, 10**9, "", ""),
         "answer": lambda: service.import_answer(engine, settings, principal, "x", "a.csv", io.BytesIO(b"ip"), 10),
+        "platforms": lambda: notices.platform_overview(engine, principal),
+        "build_platform": lambda: notices.build_platform_notice(engine, settings, principal, tmp_path, "none-such"),
     }
     with engine.connect() as conn:
         written = conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()
     for action in SERVICE_ACTIONS:
         before = _audits(engine, role, "access.denied")
         if role in ("admin", "analyst"):
-            if action in ("overview", "page", "part", "folder") or (action == "pending" and overview.pending):
+            if action in ("overview", "page", "part", "folder", "platforms") or (
+                action == "pending" and overview.pending
+            ):
                 assert calls[action]() is not None, action
             continue
         with pytest.raises(NotFound):
@@ -347,3 +371,144 @@ def test_service_matrix(web_store: WebStore, role: str, tmp_path: Path) -> None:
         assert _audits(engine, role, "access.denied") == before + 1, action
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(isp_requests)).scalar_one() == written
+
+
+def test_the_reference_a_request_went_under_is_checked_shown_and_audited(client_for: Any, web_store: WebStore) -> None:
+    """The mark-sent form's reference: a control character or an over-long value is refused beside the field (what
+    was typed shown again, nothing recorded); a good one is recorded, shown on the request page and in the list,
+    kept when the date is corrected, and carried by the audit entry of the sent event."""
+    engine = web_store.engine
+    analyst = client_for("analyst")
+    isps = _pending_isps(analyst.get("/requests").text)
+    request_id, _ = _build(analyst, isps[0], take=1)
+    for bad, why in (("LTR/44\r\nBcc: x", "control"), ("L" * 201, "at most 200")):
+        answer = analyst.post(
+            f"/requests/{request_id}/sent", data={"csrf_token": analyst.csrf, "sent_at": "", "reference": bad}
+        )
+        shown = assert_page(answer, 422)
+        assert 'id="s-reference-error"' in shown and why in shown
+        assert _row(engine, request_id).status == "draft"
+    good = "ISP/NODAL/2026/0042"
+    sent = analyst.post(f"/requests/{request_id}/sent", data={"csrf_token": analyst.csrf, "reference": f" {good} "})
+    shown = assert_page(sent)
+    assert re.search(r'id="sent-reference">' + re.escape(good) + "<", shown)
+    row = _row(engine, request_id)
+    assert (row.status, row.sent_reference) == ("sent", good)
+    with engine.connect() as conn:
+        details = (
+            conn.execute(
+                select(audit_events.c.details)
+                .where(audit_events.c.action == "request.sent", audit_events.c.object_id == row.reference)
+                .order_by(audit_events.c.seq.desc())
+            )
+            .scalars()
+            .first()
+        )
+    assert details is not None and details["reference"] == good
+    assert good in assert_page(analyst.get("/requests?state=sent"))
+    # the page offers the recorded reference again; correcting the date without one keeps it
+    assert f'value="{good}"' in assert_page(analyst.get(f"/requests/{request_id}"))
+    analyst.post(f"/requests/{request_id}/sent", data={"csrf_token": analyst.csrf, "sent_at": "", "reference": ""})
+    assert _row(engine, request_id).sent_reference == good
+
+
+def test_platform_notices_from_the_web(client_for: Any, web_store: WebStore) -> None:
+    """The analyst lists the platforms with reported accounts, builds the notice to one (CSRF-checked, audited as a
+    platform request), downloads its parts from the request page and marks it sent with the platform's reference."""
+    from tipfusion.requests.service import platform_accounts
+
+    engine = web_store.engine
+    analyst = client_for("analyst")
+    listed = platform_accounts(engine)
+    assert listed, "the demo store has reported accounts with a platform's user ID"
+    platform, accounts, _ = listed[0]
+    html = assert_page(analyst.get("/requests/platforms"))
+    assert platform in html and _audits(engine, "analyst", "view.list", "platform_notices") >= 1
+    assert 'href="/requests/platforms"' in assert_page(analyst.get("/requests"))
+
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()
+    assert analyst.post("/requests/platforms/build", data={"platform": platform}).status_code == 403
+    unknown = analyst.post("/requests/platforms/build", data={"csrf_token": analyst.csrf, "platform": "nowhere.test"})
+    assert "no reported account" in assert_page(unknown, 422)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(isp_requests)).scalar_one() == before
+
+    built = analyst.post(
+        "/requests/platforms/build",
+        data={"csrf_token": analyst.csrf, "platform": platform},
+        follow_redirects=False,
+    )
+    assert built.status_code == 303, built.text[:2000]
+    request_id = int(built.headers["location"].rsplit("/", 1)[1])
+    row = _row(engine, request_id)
+    assert (row.recipient, row.items, row.status) == (f"platform: {platform}", accounts, "draft")
+    with engine.connect() as conn:
+        kinds = (
+            conn.execute(
+                select(audit_events.c.object_type).where(
+                    audit_events.c.action == "request.built", audit_events.c.object_id == row.reference
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert kinds == ["platform_request"]
+    page = assert_page(analyst.get(f"/requests/{request_id}"))
+    assert row.reference in page and "(platform)" in page
+    for name, digest in dict(row.files).items():
+        part = analyst.get(f"/requests/{request_id}/parts/{quote(name)}")
+        assert hashlib.sha256(part.content).hexdigest() == digest, name
+    assert _audits(engine, "analyst", "request.exported", row.reference) == len(row.files)
+
+    sent = analyst.post(
+        f"/requests/{request_id}/sent", data={"csrf_token": analyst.csrf, "reference": "LE-PORTAL-88213"}
+    )
+    assert "Marked sent" in assert_page(sent)
+    assert _row(engine, request_id).sent_reference == "LE-PORTAL-88213"
+    again = assert_page(analyst.get("/requests/platforms"))
+    assert row.reference in again and "Build a new notice" in again
+
+
+def test_the_overview_is_paged_and_counts_every_state(client_for: Any, web_store: WebStore) -> None:
+    """The overview reads one page of requests and of pending ISPs; the state counts and the pending numbers are
+    those of the whole store."""
+    from tipfusion.accounts.principal import Principal, Role
+    from tipfusion.requests.service import list_requests, pending_counts
+    from tipfusion.workplace import isp_requests as service
+
+    engine = web_store.engine
+    analyst_client = client_for("analyst")
+    isps = _pending_isps(analyst_client.get("/requests").text)
+    for isp in isps[:2]:
+        _build(analyst_client, isp, take=1)
+    analyst = Principal("analyst", Role.ANALYST)
+    every = list_requests(engine)
+    assert len(every) >= 2
+    whole = service.requests_overview(engine, analyst, size=10**6)
+    assert sorted(r.id for r in whole.requests) == sorted(r["id"] for r in every)
+    expected = {s: sum(1 for r in whole.requests if r.state == s) for s in ("built", "sent", "overdue", "answered")}
+    assert whole.states == expected
+    assert [(p.isp, p.log_timezone, p.pending, p.proposed) for p in whole.pending] == pending_counts(engine)
+    seen = []
+    first = service.requests_overview(engine, analyst, size=1)
+    assert first.pages >= len(every) and len(first.requests) == 1
+    for number in range(1, first.pages + 1):
+        paged = service.requests_overview(engine, analyst, page=number, size=1)
+        seen += [r.id for r in paged.requests]
+        assert len(paged.pending) <= 1
+    assert seen == sorted((r["id"] for r in every), reverse=True)
+    built = service.requests_overview(engine, analyst, state="built", size=10**6)
+    assert len(built.requests) == whole.states["built"] and {r.state for r in built.requests} <= {"built"}
+
+
+def test_the_overview_page_links_its_pages(client_for: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tipfusion.workplace import isp_requests as service
+
+    analyst = client_for("analyst")
+    isps = _pending_isps(analyst.get("/requests").text)
+    _build(analyst, isps[0], take=1)  # with those of the tests before: more than one request
+    monkeypatch.setattr(service, "PAGE_SIZE", 1)
+    html = assert_page(analyst.get("/requests?page=2"))
+    assert "page 2 of" in html and 'rel="prev"' in html
+    assert len(re.findall(r'<tr class="state-', html)) <= 1 and len(_pending_isps(html)) <= 1

@@ -1,4 +1,4 @@
-"""`tipfusion requests build | list | sent | answer`: requests to ISPs."""
+"""`tipfusion requests build | list | sent | answer`: requests to ISPs and notices to platforms."""
 
 from __future__ import annotations
 
@@ -31,9 +31,13 @@ def requests_build(
     platforms: Annotated[
         bool, typer.Option(help="Also write one notice per platform for the reported accounts")
     ] = False,
+    platform: Annotated[
+        list[str] | None,
+        typer.Option(help="Only the notice to this platform (repeatable; implies --platforms), as the web builds it"),
+    ] = None,
 ) -> None:
     """One request per ISP: a BNSS s.94 notice (DOCX and PDF) and its annex (CSV and XLSX), with SHA-256s; with
-    --platforms also one notice per reporting platform for the reported accounts."""
+    --platforms also one notice per reporting platform for the reported accounts (--platform NAME: to that one)."""
     from tipfusion.requests.service import build_platform_requests, build_requests
 
     app: AppContext = ctx.obj
@@ -45,7 +49,9 @@ def requests_build(
         update("letters and annexes per ISP", 0, None)
         built = build_requests(engine, app.settings, app.actor, output, isp_table, include_unidentifiable, again)
         update("notices to platforms", 0, None)
-        notices = build_platform_requests(engine, app.settings, app.actor, output) if platforms else []
+        chosen = set(platform) if platform else None
+        asked = platforms or chosen is not None
+        notices = build_platform_requests(engine, app.settings, app.actor, output, chosen) if asked else []
     app.banner()
     table = Table(whole("id"), whole("reference"), "ISP", "items", "left out (CGNAT, no port)", title="Requests built")
     for request in built:
@@ -60,7 +66,7 @@ def requests_build(
     _print_folders(built)
     if not built:
         console.print("nothing new to ask (run tipfusion enrich first; sightings already asked are not repeated)")
-    if platforms:
+    if asked:
         _print_platform_notices(notices)
 
 
@@ -95,6 +101,7 @@ def requests_list(ctx: typer.Context) -> None:
         "items",
         "status",
         "sent",
+        whole("sent under"),
         "due",
         "overdue",
         title="Requests",
@@ -107,6 +114,7 @@ def requests_list(ctx: typer.Context) -> None:
             str(row["items"]),
             safe(row["status"]),
             app.time(row["sent_at"]),
+            safe(row["sent_reference"] or ""),
             app.time(row["due_at"]),
             "[red]OVERDUE[/]" if row["overdue"] else "",
         )
@@ -121,14 +129,27 @@ def requests_sent(
         str | None,
         typer.Option(help="When it was sent: a date-time (local to the unit unless it has a zone), or now (default)"),
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="The reference it went under: the number the ISP or platform gave, or the unit's dispatch/letter "
+            "number (one line, at most 200 characters; kept from before when not given)"
+        ),
+    ] = None,
 ) -> None:
-    """Record that a request was sent; it is due 72 hours later (IT Rules 2021 r.3(1)(j))."""
-    from tipfusion.requests.service import mark_sent
+    """Record that a request was sent, and under which reference; it is due 72 hours later (IT Rules 2021
+    r.3(1)(j))."""
+    from tipfusion.requests.service import ReferenceRefused, check_reference, mark_sent
 
     app: AppContext = ctx.obj
+    try:
+        check_reference(reference)  # refused before anything is read or written
+    except ReferenceRefused as error:
+        raise typer.BadParameter(str(error).removeprefix("reference: "), param_hint="--reference") from None
     when = app.moment(at, "--at") if at else None
-    due = mark_sent(app.ready_engine(), app.actor, request_id, when)
-    console.print(f"request {request_id} sent; answer due by {app.time(due)}")
+    due = mark_sent(app.ready_engine(), app.actor, request_id, when, reference)
+    under = f" under reference {safe(reference.strip())}" if reference and reference.strip() else ""
+    console.print(f"request {request_id} sent{under}; answer due by {app.time(due)}", soft_wrap=True)
 
 
 @requests_app.command("answer")

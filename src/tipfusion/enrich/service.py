@@ -26,7 +26,7 @@ from tipfusion.enrich.phone import VERSION as PHONE_VERSION
 from tipfusion.enrich.phone import describe_phone
 from tipfusion.store.bulk import insert_rows, rows_of, update_rows
 from tipfusion.store.db import ensure_schema
-from tipfusion.store.repository import now
+from tipfusion.store.repository import SIGHTINGS_GENERATION, now, touch_flag
 from tipfusion.store.tables import (
     email_enrichments,
     identifier_observations,
@@ -207,6 +207,8 @@ class EnrichService:
                 .where(ip_enrichments.c.ip.in_(part))
                 .values(sources=summary.sources, enriched_at=stamp)
             )
+        if replace:  # an ISP named or changed: the requests' pending counts are counted again (last: a row lock)
+            touch_flag(conn, SIGHTINGS_GENERATION)
 
     def _sightings(self, summary: EnrichSummary, progress: Progress | None) -> None:
         """Identifiability of every IP sighting not yet assessed (new, or its IP's answer changed).

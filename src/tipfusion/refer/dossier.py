@@ -342,6 +342,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
                 isp_requests.c.status,
                 isp_requests.c.sent_at,
                 isp_requests.c.due_at,
+                isp_requests.c.sent_reference,
                 isp_request_items.c.report_id,
             )
             .join(isp_request_items, isp_request_items.c.request_id == isp_requests.c.id)
@@ -354,6 +355,7 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
                     "recipient": item.recipient,
                     "status": item.status,
                     "sent_utc": utc_text(item.sent_at),
+                    "sent_reference": item.sent_reference,  # the recipient's or the unit's number it went under
                     "due_utc": utc_text(item.due_at),
                     "due_local": local_text(item.due_at, zone),
                     "items": 0,

@@ -476,9 +476,16 @@ def _answers(dossier: Dossier) -> list[Block]:
     if dossier.requests:
         blocks.append(
             Grid(
-                ["Request", "Recipient", "Status", "Items", "Due"],
+                ["Request", "Recipient", "Status", "Sent under", "Items", "Due"],
                 [
-                    [r["reference"], r["recipient"], r["status"], str(r["items"]), clock(r["due_utc"])]
+                    [
+                        r["reference"],
+                        r["recipient"],
+                        r["status"],
+                        r.get("sent_reference") or "",
+                        str(r["items"]),
+                        clock(r["due_utc"]),
+                    ]
                     for r in dossier.requests
                 ],
             )

@@ -14,6 +14,7 @@ notices are numbered in order.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, not_, select, text, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
@@ -41,6 +42,7 @@ from tipfusion.store.tables import isp_request_items, isp_requests
 from tipfusion.track.service import case_references
 
 ANSWER_WINDOW = timedelta(hours=72)  # IT Rules 2021 r.3(1)(j)
+PLATFORM_PREFIX = "platform: "  # isp_requests.recipient of a notice to a platform
 
 
 @dataclass
@@ -186,6 +188,7 @@ def build_requests(
                     for item in request.items
                 ],
             )
+            _recount_isp(conn, request.isp)
             append(
                 conn,
                 actor,
@@ -257,22 +260,89 @@ def pending_sightings(engine: Engine, again: bool = False, isp: str | None = Non
     return [s for s in sightings if _asked_key(s) not in asked]
 
 
-def pending_counts(engine: Engine) -> list[tuple[str, str, int, int]]:
-    """(ISP, its log zone, sightings still to ask, of which proposed) per ISP, counted in the database: what
-    `group_requests` would ask of the pending sightings (askable networks, a time given, one event once), proposed
-    being all but IPv4 CGNAT sightings without a port. For the overview page, which must not read every sighting."""
+PENDING_SUMMARY = "isp_pending_counts"
+"""Store flag holding the pending counts per ISP (JSON) with the sightings' generation they were counted under."""
+
+
+def _count_sql(one_isp: bool) -> str:
     askable = ", ".join(f"'{kind}'" for kind in sorted(ASKABLE))
-    sql = (
+    return (
         "SELECT p.isp, (SELECT min(z.log_timezone) FROM ip_enrichments z WHERE z.isp_name = p.isp), count(*), "
         "sum(1 - p.unported) FROM (SELECT DISTINCT e.isp_name AS isp, o.canonical, o.port, o.observed_at, "
         "CASE WHEN e.network_type = 'mobile_cgnat' AND o.port IS NULL AND o.canonical NOT LIKE '%:%' "
         f"THEN 1 ELSE 0 END AS unported {SIGHTINGS_FROM} AND e.isp_name IS NOT NULL "
-        f"AND e.network_type IN ({askable}) AND o.observed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        + ("AND e.isp_name = :isp " if one_isp else "")
+        + f"AND e.network_type IN ({askable}) AND o.observed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
         "isp_request_items i WHERE i.ip = o.canonical AND i.observed_at = o.observed_at "
-        "AND (i.port = o.port OR (i.port IS NULL AND o.port IS NULL)))) p GROUP BY p.isp ORDER BY p.isp"
+        "AND (i.port = o.port OR (i.port IS NULL AND o.port IS NULL)))) p GROUP BY p.isp"
     )
+
+
+PendingRow = tuple[str, str, int, int]
+
+
+def _counted(conn: Connection, isp: str | None = None) -> list[PendingRow]:
+    rows = conn.execute(text(_count_sql(isp is not None)), {} if isp is None else {"isp": isp})
+    return sorted((str(name), str(zone or "UTC"), int(n), int(m)) for name, zone, n, m in rows)
+
+
+def pending_counts(engine: Engine) -> list[PendingRow]:
+    """(ISP, its log zone, sightings still to ask, of which proposed) per ISP, counted over the whole store: what
+    `group_requests` would ask of the pending sightings (askable networks, a time given, one event once), proposed
+    being all but IPv4 CGNAT sightings without a port. A full recount, linear in the sightings: pages read
+    `pending_summary`, which keeps these numbers."""
     with engine.connect() as conn:
-        return [(str(isp), str(zone or "UTC"), int(n), int(m)) for isp, zone, n, m in conn.execute(text(sql))]
+        return _counted(conn)
+
+
+def _held_summary(conn: Connection) -> tuple[str, list[PendingRow]] | None:
+    """(generation, rows) of the kept counts when they are current: counted under the sightings' generation."""
+    raw = repo.get_flag(conn, PENDING_SUMMARY)
+    generation = repo.get_flag(conn, repo.SIGHTINGS_GENERATION) or ""
+    if raw is None:
+        return None
+    kept = json.loads(raw)
+    if kept.get("generation") != generation:
+        return None
+    return generation, [(str(i), str(z), int(n), int(m)) for i, z, n, m in kept["rows"]]
+
+
+def _keep(conn: Connection, generation: str, rows: list[PendingRow]) -> None:
+    repo.set_flag(conn, PENDING_SUMMARY, json.dumps({"generation": generation, "rows": sorted(rows)}))
+
+
+def pending_summary(engine: Engine) -> list[PendingRow]:
+    """The numbers of `pending_counts` without counting the store on every page view: kept (a store flag) with
+    the sightings' generation they were counted under, recounted for one ISP by each build (in the build's
+    transaction) and in full only once ingest or enrich has changed the sightings since. Sending and answering a
+    request ask nothing new, so they leave the counts as they are.
+
+    The full recount holds the builders' lock, so a build committing meanwhile cannot leave its ISP counted
+    before its items landed; an ingest committing meanwhile changes the generation, so its sightings are counted
+    at the next view."""
+    with engine.connect() as conn:
+        held = _held_summary(conn)
+    if held is not None:
+        return held[1]
+    with engine.begin() as conn:
+        serialise(conn, "request builds")
+        held = _held_summary(conn)  # counted by another view while this one waited
+        if held is not None:
+            return held[1]
+        generation = repo.get_flag(conn, repo.SIGHTINGS_GENERATION) or ""
+        rows = _counted(conn)
+        _keep(conn, generation, rows)
+    return rows
+
+
+def _recount_isp(conn: Connection, isp: str) -> None:
+    """After a build, in its transaction (under the builders' lock): that ISP's line counted again, over its own
+    sightings only (the ISP index). Kept counts that are out of date anyway are left for the next view."""
+    held = _held_summary(conn)
+    if held is None:
+        return
+    generation, rows = held
+    _keep(conn, generation, [r for r in rows if r[0] != isp] + _counted(conn, isp))
 
 
 def _cases(conn: Any, suspect_ids: set[str]) -> tuple[CaseLine, ...]:
@@ -302,12 +372,42 @@ def _store_request(
     )
 
 
+REFERENCE_LIMIT = 200
+
+
+class ReferenceRefused(TipfusionError):
+    """A sent reference that cannot be recorded as given (too long, or with characters that are not printable)."""
+
+
+def check_reference(value: str | None) -> str | None:
+    """The reference a request went out under, as recorded with its sent event: the number the ISP or platform
+    gave (their acknowledgement or ticket), or the unit's dispatch register / letter number. Surrounding spaces go;
+    empty is None. Refused, not cut or cleaned, when longer than REFERENCE_LIMIT characters or holding a character
+    that is not printable (a line break, tab, NUL or other control character pasted from an e-mail): it is quoted
+    in letters, exports and the audit trail, where such a character would split or hide what it says."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) > REFERENCE_LIMIT:
+        raise ReferenceRefused(f"reference: {len(text)} characters; at most {REFERENCE_LIMIT}")
+    bad = next((c for c in text if not c.isprintable()), None)
+    if bad is not None:
+        raise ReferenceRefused(
+            f"reference: holds a control or unprintable character ({bad!r} at position {text.index(bad) + 1}); "
+            "give the number as printed on one line"
+        )
+    return text
+
+
 def mark_sent(
     engine: Engine, actor: str, request_id: int, at: datetime | None = None, reference: str | None = None
 ) -> datetime:
-    """Record that a request went out (and how: `reference`, the e-mail's message id or the dispatch register
-    entry); it is due 72 hours later. An answered request is not sent again (its answer would lose its request)."""
+    """Record that a request went out, and under which reference (`check_reference`: the recipient's number or
+    the unit's dispatch/letter number); it is due 72 hours later. Marking it sent again (a corrected date) without a
+    reference keeps the one recorded. An answered request is not sent again (its answer would lose its request).
+    The sent event's audit entry carries the time and the reference."""
     sent = (at or now()).astimezone(UTC)
+    given = check_reference(reference)
     if sent > now() + timedelta(minutes=5):
         raise TipfusionError("a request cannot have been sent in the future")
     ensure_schema(engine)
@@ -317,15 +417,37 @@ def mark_sent(
             raise NotFound(f"no request {request_id}")
         if row.status == "answered":
             raise TipfusionError(f"request {row.reference} is answered already; it cannot be marked sent again")
-        dispatch = (reference or "").strip()[:200] or None
+        kept = given or row.sent_reference
         conn.execute(
             update(isp_requests)
             .where(isp_requests.c.id == request_id)
-            .values(sent_at=sent, due_at=sent + ANSWER_WINDOW, status="sent", sent_reference=dispatch)
+            .values(sent_at=sent, due_at=sent + ANSWER_WINDOW, status="sent", sent_reference=kept)
         )
-        details = {"sent_at": sent.isoformat(), "dispatch_reference": dispatch}
-        append(conn, actor, [AuditEvent("request.sent", "isp_request", row.reference, details)])
+        details = {"sent_at": sent.isoformat(), "reference": kept, "again": row.status == "sent"}
+        append(conn, actor, [AuditEvent("request.sent", row_kind(row.recipient), row.reference, details)])
     return sent + ANSWER_WINDOW
+
+
+def row_kind(recipient: str) -> str:
+    """The audit object type of a request: `platform_request` for a notice to a platform, else `isp_request`."""
+    return "platform_request" if recipient.startswith(PLATFORM_PREFIX) else "isp_request"
+
+
+def _as_dict(r: Any, moment: datetime) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "reference": r.reference,
+        "recipient": r.recipient,
+        "items": r.items,
+        "status": r.status,
+        "sent_at": r.sent_at,
+        "due_at": r.due_at,
+        "overdue": bool(r.status == "sent" and r.due_at is not None and r.due_at < moment),
+        "folder": r.output_dir,
+        "created_at": r.created_at,
+        "sent_reference": r.sent_reference,
+        "files": dict(r.files or {}),
+    }
 
 
 def list_requests(engine: Engine, at: datetime | None = None) -> list[dict[str, Any]]:
@@ -333,41 +455,95 @@ def list_requests(engine: Engine, at: datetime | None = None) -> list[dict[str, 
     ensure_schema(engine)
     with engine.connect() as conn:
         rows = conn.execute(select(isp_requests).order_by(isp_requests.c.id)).all()
-    return [
-        {
-            "id": r.id,
-            "reference": r.reference,
-            "recipient": r.recipient,
-            "items": r.items,
-            "status": r.status,
-            "sent_at": r.sent_at,
-            "due_at": r.due_at,
-            "overdue": bool(r.status == "sent" and r.due_at is not None and r.due_at < moment),
-            "folder": r.output_dir,
-            "created_at": r.created_at,
-            "sent_reference": r.sent_reference,
-            "files": dict(r.files or {}),
-        }
-        for r in rows
-    ]
+    return [_as_dict(r, moment) for r in rows]
 
 
-def build_platform_requests(engine: Engine, settings: Settings, actor: str, output: Path) -> list[BuiltRequest]:
-    """One notice per reporting platform for the reported accounts (not the children's)."""
+REQUEST_STATES = ("built", "sent", "overdue", "answered")
+
+
+def _in_state(state: str, moment: datetime) -> Any:
+    """The SQL condition of a request state as the pages name it (built is the stored `draft`; overdue is sent,
+    unanswered, past its due time)."""
+    t = isp_requests.c
+    late = and_(t.due_at.is_not(None), t.due_at < moment)
+    return {
+        "built": t.status == "draft",
+        "sent": and_(t.status == "sent", not_(late)),
+        "overdue": and_(t.status == "sent", late),
+        "answered": t.status == "answered",
+    }[state]
+
+
+def request_page_rows(
+    engine: Engine, state: str | None, limit: int, offset: int, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One page of requests (newest first), in `state` when given: the rows `list_requests` gives, read a page
+    at a time so the list costs the same with ten thousand requests on record."""
+    moment = at or now()
+    query = select(isp_requests).order_by(isp_requests.c.id.desc()).limit(limit).offset(offset)
+    if state:
+        query = query.where(_in_state(state, moment))
+    with engine.connect() as conn:
+        return [_as_dict(r, moment) for r in conn.execute(query)]
+
+
+def request_state_counts(engine: Engine, at: datetime | None = None) -> dict[str, int]:
+    """How many requests are in each state, counted in one grouped query."""
+    moment = at or now()
+    columns = [func.sum(case((_in_state(state, moment), 1), else_=0)) for state in REQUEST_STATES]
+    with engine.connect() as conn:
+        found = conn.execute(select(*columns).select_from(isp_requests)).one()
+    return {state: int(n or 0) for state, n in zip(REQUEST_STATES, found, strict=True)}
+
+
+def request_by_id(engine: Engine, request_id: int, at: datetime | None = None) -> dict[str, Any] | None:
+    """One request as `list_requests` gives it, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(isp_requests).where(isp_requests.c.id == request_id)).first()
+    return None if row is None else _as_dict(row, at or now())
+
+
+def request_recipients(engine: Engine) -> list[str]:
+    """Every ISP and platform (`platform: NAME`) a request went to, once each."""
+    with engine.connect() as conn:
+        found = conn.execute(select(isp_requests.c.recipient).distinct()).scalars()
+        return sorted(str(name) for name in found)
+
+
+PLATFORM_ACCOUNTS_FROM = (
+    "FROM accounts a JOIN reports r ON r.report_id = a.report_id AND r.current_version = a.version "
+    "LEFT JOIN report_links l ON l.report_id = a.report_id "
+    "WHERE a.role = 'reported' AND a.esp_identifier IS NOT NULL"
+)
+UNKNOWN_PLATFORM = "unknown-esp"
+
+
+def platform_accounts(engine: Engine) -> list[tuple[str, int, int]]:
+    """(platform, reported accounts with the platform's user ID, reports they appear in) per platform, counted in
+    the database: what a notice to each would list (`build_platform_requests`)."""
+    sql = (
+        f"SELECT COALESCE(a.esp_scope, '{UNKNOWN_PLATFORM}') AS esp, count(DISTINCT a.esp_identifier), "
+        f"count(DISTINCT a.report_id) {PLATFORM_ACCOUNTS_FROM} GROUP BY COALESCE(a.esp_scope, '{UNKNOWN_PLATFORM}')"
+    )
+    with engine.connect() as conn:
+        return sorted((str(esp), int(n), int(m)) for esp, n, m in conn.execute(text(sql)))
+
+
+def build_platform_requests(
+    engine: Engine, settings: Settings, actor: str, output: Path, platforms: Collection[str] | None = None
+) -> list[BuiltRequest]:
+    """One notice per reporting platform for the reported accounts (not the children's); only to `platforms`
+    when given (the platform an analyst chose in the browser)."""
     from tipfusion.requests.letters import write_letter
     from tipfusion.requests.platforms import AccountRow, platform_letters
 
     ensure_schema(engine)
-    sql = (
-        "SELECT a.esp_scope, a.esp_identifier, a.screen_name, a.report_id, l.suspect_id FROM accounts a "
-        "JOIN reports r ON r.report_id = a.report_id AND r.current_version = a.version "
-        "LEFT JOIN report_links l ON l.report_id = a.report_id "
-        "WHERE a.role = 'reported' AND a.esp_identifier IS NOT NULL"
-    )
+    sql = f"SELECT a.esp_scope, a.esp_identifier, a.screen_name, a.report_id, l.suspect_id {PLATFORM_ACCOUNTS_FROM}"
     with engine.connect() as conn:
         rows = [
-            AccountRow(esp or "unknown-esp", account, screen, report, suspect)
+            AccountRow(esp or UNKNOWN_PLATFORM, account, screen, report, suspect)
             for esp, account, screen, report, suspect in rows_of(conn, sql)
+            if platforms is None or (esp or UNKNOWN_PLATFORM) in platforms
         ]
         synthetic = repo.get_flag(conn, "synthetic") == "true"
     today = now()
@@ -396,7 +572,7 @@ def build_platform_requests(engine: Engine, settings: Settings, actor: str, outp
             )
             files = write_letter(letter, context, staging.begin(folder), templates, signer)
             request_id = _store_request(
-                conn, reference, f"platform: {letter.recipient}", len(letter.rows), folder, files, actor
+                conn, reference, f"{PLATFORM_PREFIX}{letter.recipient}", len(letter.rows), folder, files, actor
             )
             append(
                 conn,

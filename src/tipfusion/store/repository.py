@@ -5,6 +5,7 @@ Services call these inside a transaction they own (`engine.begin()`); nothing he
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tipfusion import clock
 from tipfusion.domain import UNKNOWN_ISSUES, LeadItem, ParsedReport, QuarantineEntry
@@ -451,6 +453,7 @@ def write_rows(conn: Connection, items: Sequence[tuple[int, int, str]], rows: Re
             )
     for name, table, columns in ROW_TABLES:
         insert_rows(conn, table, columns, getattr(rows, name), converted=True)
+    touch_flag(conn, SIGHTINGS_GENERATION)
 
 
 def write_reports(conn: Connection, items: Sequence[tuple[ParsedReport, int]], run_id: int) -> None:
@@ -609,6 +612,22 @@ def set_flag(conn: Connection, name: str, value: str) -> None:
         conn.execute(update(store_flags).where(store_flags.c.name == name).values(value=value))
     else:
         conn.execute(insert(store_flags).values(name=name, value=value))
+
+
+SIGHTINGS_GENERATION = "sightings_generation"
+"""A token that changes whenever the IP sightings or their ISPs change (ingest writes observations, enrich writes
+ISP answers): summaries derived from them (the ISP requests' pending counts) are kept with the token they were
+counted under and counted again once it differs."""
+
+
+def touch_flag(conn: Connection, name: str) -> str:
+    """Set `name` to a fresh random token and return it: one upsert, so two writers creating it at once do not
+    collide (on PostgreSQL the row stays locked until the commit: call it last in a transaction)."""
+    token = uuid.uuid4().hex
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(store_flags).values(name=name, value=token)
+    conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_={"value": token}))
+    return token
 
 
 def get_flag(conn: Connection, name: str) -> str | None:

@@ -102,6 +102,34 @@ def page(
     return templates.TemplateResponse(request, template, values, status_code=status_code)
 
 
+def form_page(
+    request: Request,
+    template: str,
+    principal: Principal | None,
+    form: str | None,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page whose forms use `_forms.html`, shown fresh or again after a refusal: the form named `form` gets what
+    was typed back (`values`) and each refused field its message beside it (`errors`, a service's `FieldErrors`).
+    422 when something was refused, else 200, unless `status_code` says otherwise. One helper, so every page
+    re-shows a refused form the same way."""
+    code = status_code if status_code is not None else 422 if errors else 200
+    return page(
+        request,
+        template,
+        principal,
+        status_code=code,
+        current_form=form,
+        current_errors=errors or {},
+        current_values=values or {},
+        **context,
+    )
+
+
 def audit_view(
     engine: Engine, principal: Principal, object_type: str, object_id: object, details: dict[str, Any] | None = None
 ) -> None:

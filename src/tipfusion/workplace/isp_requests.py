@@ -28,12 +28,20 @@ from tipfusion.errors import DocumentRejected, IntegrityFailure, TipfusionError
 from tipfusion.requests.answers import AnswerSummary, ingest_answer_bytes
 from tipfusion.requests.isp import group_requests
 from tipfusion.requests.service import (
+    PLATFORM_PREFIX,
+    REQUEST_STATES,
     BuiltRequest,
+    ReferenceRefused,
     build_requests,
-    list_requests,
+    check_reference,
     mark_sent,
-    pending_counts,
     pending_sightings,
+    pending_summary,
+    request_by_id,
+    request_page_rows,
+    request_recipients,
+    request_state_counts,
+    row_kind,
     sighting_key,
 )
 from tipfusion.store.tables import isp_answers, isp_request_items, isp_requests
@@ -42,6 +50,7 @@ from tipfusion.workplace.intake import upload_name
 from tipfusion.workplace.packages import MEDIA_TYPES, located
 from tipfusion.workplace.scope import deny, require_roles
 
+PAGE_SIZE = 50  # ISPs pending and requests listed on one page of the overview
 FORM_ITEMS = 1000  # sightings listed on one build form (a form of a hundred thousand checkboxes helps no one)
 ANSWER_SUFFIXES = (".csv", ".xlsx")
 
@@ -100,11 +109,25 @@ class RequestLine:
 
 @dataclass(frozen=True, slots=True)
 class RequestsOverview:
+    """One page of the overview: a page of the ISPs with sightings still to ask, a page of the requests (in
+    `state` when one is chosen), how many requests are in each state, and every recipient asked (for the answer
+    form)."""
+
     pending: list[PendingCount]
+    pending_total: int  # ISPs with something pending, all pages
     requests: list[RequestLine]
+    states: dict[str, int]
+    state: str
+    page: int
+    pages: int
+    recipients: list[str]
 
     def count(self, state: str) -> int:
-        return sum(1 for r in self.requests if r.state == state)
+        return self.states.get(state, 0)
+
+    @property
+    def isps(self) -> list[str]:
+        return [name for name in self.recipients if not name.startswith(PLATFORM_PREFIX)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +172,8 @@ def _line(row: dict[str, Any]) -> RequestLine:
     return RequestLine(
         int(row["id"]),
         str(row["reference"]),
-        recipient.removeprefix("platform: "),
-        recipient.startswith("platform: "),
+        recipient.removeprefix(PLATFORM_PREFIX),
+        recipient.startswith(PLATFORM_PREFIX),
         int(row["items"]),
         state,
         row.get("created_at"),
@@ -182,13 +205,40 @@ def _pending(engine: Engine, isp: str) -> list[PendingIsp]:
     return out
 
 
-def requests_overview(engine: Engine, principal: Principal) -> RequestsOverview:
-    """Sightings still to be asked, per ISP, and every request with its state (overdue: 72 hours after sending,
-    unanswered). Audited as a view of the list."""
+def requests_overview(
+    engine: Engine, principal: Principal, state: str = "", page: int = 1, size: int | None = None
+) -> RequestsOverview:
+    """Sightings still to be asked, per ISP, and the requests with their state (overdue: 72 hours after sending,
+    unanswered), a page of each: the pending counts are the kept ones (`pending_summary`, equal to a recount of
+    the store), the requests read a page at a time. Audited as a view of the list."""
     _require(engine, principal, "isp requests")
-    pending = [PendingCount(*counted) for counted in pending_counts(engine)]
-    overview = RequestsOverview(pending, [_line(r) for r in list_requests(engine)])
-    details = {"channel": "web", "pending_isps": len(overview.pending), "requests": len(overview.requests)}
+    chosen = state if state in REQUEST_STATES else ""
+    size = size or PAGE_SIZE
+    moment = clock.now()
+    pending = [PendingCount(*counted) for counted in pending_summary(engine)]
+    states = request_state_counts(engine, moment)
+    listed = states[chosen] if chosen else sum(states.values())
+    pages = max(1, -(-max(listed, len(pending)) // size))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * size
+    rows = request_page_rows(engine, chosen or None, size, start, moment)
+    overview = RequestsOverview(
+        pending[start : start + size],
+        len(pending),
+        [_line(r) for r in rows],
+        states,
+        chosen,
+        page,
+        pages,
+        request_recipients(engine),
+    )
+    details = {
+        "channel": "web",
+        "pending_isps": len(pending),
+        "requests": len(overview.requests),
+        "state": chosen or None,
+        "page": page,
+    }
     _audit(engine, principal, [AuditEvent("view.list", "list", "isp_requests", details)])
     return overview
 
@@ -238,7 +288,9 @@ def request_page(engine: Engine, principal: Principal, request_id: int) -> Reque
     """One request: its items, its parts with their SHA-256, its dates; audited as a view."""
     _require(engine, principal, "isp request")
     row = _request_row(engine, principal, request_id, "view")
-    line = next(_line(r) for r in list_requests(engine) if r["id"] == request_id)
+    found = request_by_id(engine, request_id)
+    assert found is not None  # _request_row found it
+    line = _line(found)
     with engine.connect() as conn:
         items = conn.execute(
             select(isp_request_items)
@@ -250,7 +302,9 @@ def request_page(engine: Engine, principal: Principal, request_id: int) -> Reque
             .scalars()
             .all()
         )
-    _audit(engine, principal, [AuditEvent("view.isp_request", "isp_request", row.reference, {"channel": "web"})])
+    _audit(
+        engine, principal, [AuditEvent("view.isp_request", row_kind(row.recipient), row.reference, {"channel": "web"})]
+    )
     return RequestPage(line, str(row.output_dir), dict(row.files or {}), list(items), {int(i) for i in answered})
 
 
@@ -272,7 +326,7 @@ def request_part(engine: Engine, principal: Principal, request_id: int, name: st
         )
     media = MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(name)[0] or "application/octet-stream"
     details = {"channel": "web", "part": name, "sha256": found, "bytes": path.stat().st_size}
-    _audit(engine, principal, [AuditEvent("request.exported", "isp_request", row.reference, details)])
+    _audit(engine, principal, [AuditEvent("request.exported", row_kind(row.recipient), row.reference, details)])
     return RequestPart(name, path, media, found)
 
 
@@ -281,25 +335,33 @@ def request_folder(engine: Engine, principal: Principal, request_id: int) -> tup
     _require(engine, principal, "isp request", action="download")
     row = _request_row(engine, principal, request_id, "download")
     details = {"channel": "web", "part": "folder.zip", "files": dict(row.files or {})}
-    _audit(engine, principal, [AuditEvent("request.exported", "isp_request", row.reference, details)])
+    _audit(engine, principal, [AuditEvent("request.exported", row_kind(row.recipient), row.reference, details)])
     return str(row.reference), Path(row.output_dir)
 
 
 def record_sent(
-    engine: Engine, settings: Settings, principal: Principal, request_id: int, sent_at: str, dispatch: str
+    engine: Engine, settings: Settings, principal: Principal, request_id: int, sent_at: str, reference: str
 ) -> datetime:
     """Record that the request went out at `sent_at` (as people write it, the unit's zone unless it says
-    otherwise; empty: now) with its dispatch reference; returns when the answer is due. Errors by form field."""
+    otherwise; empty: now) under `reference` (the number the ISP or platform gave, or the unit's dispatch/letter
+    number; `requests.service.check_reference`); returns when the answer is due. Errors by form field."""
     _require(engine, principal, "isp request", action="send")
     _request_row(engine, principal, request_id, "send")
+    errors = {}
     when = None
     if sent_at.strip():
         try:
             when = clock.parse_moment(sent_at.replace("T", " "), settings.profile.zone, settings.profile.country)
         except ValueError as error:
-            raise FieldErrors({"sent_at": str(error)}) from error
+            errors["sent_at"] = str(error)
     try:
-        return mark_sent(engine, principal.username, request_id, when, dispatch)
+        check_reference(reference)
+    except ReferenceRefused as error:
+        errors["reference"] = str(error)
+    if errors:
+        raise FieldErrors(errors)
+    try:
+        return mark_sent(engine, principal.username, request_id, when, reference)
     except TipfusionError as error:
         name = "sent_at" if "future" in str(error) else "request"
         raise FieldErrors({name: str(error)}) from error
@@ -319,7 +381,7 @@ def import_answer(
     answer`. A file that cannot land is quarantined whole and returned with the reason (not raised); refusals before
     anything is stored (no file, wrong kind, too large, an ISP never asked) are `FieldErrors`."""
     _require(engine, principal, "isp answer", action="answer")
-    known = {line.recipient for line in (_line(r) for r in list_requests(engine)) if not line.platform}
+    known = {name for name in request_recipients(engine) if not name.startswith(PLATFORM_PREFIX)}
     if isp not in known:
         raise FieldErrors({"isp": f"no request was made to {isp!r}"})
     columns = parse_mapping(mapping)

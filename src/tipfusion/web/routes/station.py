@@ -18,7 +18,7 @@ from tipfusion.accounts.principal import Principal, Role
 from tipfusion.errors import IntegrityFailure
 from tipfusion.track.lifecycle import ALLOWED, CLOSE_REASONS, CORRECTABLE, STATES
 from tipfusion.web.deps import CurrentPrincipal, Engine
-from tipfusion.web.render import NavItem, audit_view, page
+from tipfusion.web.render import NavItem, audit_view, form_page, page
 from tipfusion.workplace import (
     FieldErrors,
     acknowledge,
@@ -149,10 +149,13 @@ def _case_page(
     audit_view(engine, principal, "case", shown.case["id"])
     state = str(shown.case["state"])
     next_forms = [name for name, (to, _) in STEP_FORMS.items() if to in ALLOWED.get(state, frozenset())]
-    return page(
+    return form_page(
         request,
         "station/case.html",
         principal,
+        form,
+        errors=errors,
+        values=values,
         status_code=status_code,
         shown=shown,
         case=shown.case,
@@ -162,9 +165,6 @@ def _case_page(
         correctable=sorted(CORRECTABLE),
         stations=all_stations(engine) if shown.may_act else (),
         today=_today(request).isoformat(),
-        current_form=form,
-        current_errors=errors or {},
-        current_values=values or {},
         done=request.query_params.get("done", ""),
     )
 
