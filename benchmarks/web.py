@@ -128,7 +128,7 @@ def _targets(url: str, count: int, seed: int) -> tuple[int, dict[str, list[str]]
         ],
         "report page": [f"/reports/{rng.choice(report_ids)}" for _ in range(count)],
         "suspect page": [f"/suspects/{rng.choice(suspect_ids)}" for _ in range(count)],
-        # the ISP requests overview counts every pending sighting in the database: one in four as many requests
+        # the ISP requests overview (kept pending counts, a page of requests): one in four as many requests
         "ISP requests overview": ["/requests"] * max(1, count // 4),
     }
 

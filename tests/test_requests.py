@@ -337,3 +337,26 @@ def test_the_reference_a_request_went_under(ready: tuple[Engine, Path], db_url: 
     assert events[1].details["again"] is True
     listed = runner.invoke(app, ["--database", db_url, "requests", "list"], env={"COLUMNS": "250"})
     assert listed.exit_code == 0 and "ISP-ACK-55731" in listed.output
+
+
+def test_requests_build_platform_names_the_one_platform(
+    ready: tuple[Engine, Path], db_url: str, tmp_path: Path
+) -> None:
+    """`--platform NAME` writes the notice to that platform alone (as the web's build button does); a platform
+    with no reported account gets none."""
+    from typer.testing import CliRunner
+
+    from tipfusion.cli.main import app
+    from tipfusion.requests.service import platform_accounts
+
+    engine, isp_table = ready
+    assert platform_accounts(engine) == [("example.com", 1, 1)]  # the reported account, never the child's
+    base = ["--database", db_url, "requests", "build", "--isp-table", str(isp_table)]
+    none = CliRunner().invoke(app, [*base, "-o", str(tmp_path / "none"), "--platform", "nowhere.test"])
+    assert none.exit_code == 0, none.output
+    assert "no platform notice" in none.output
+    one = CliRunner().invoke(app, [*base, "-o", str(tmp_path / "one"), "--platform", "example.com"])
+    assert one.exit_code == 0, one.output
+    assert [r["recipient"] for r in list_requests(engine) if r["recipient"].startswith("platform: ")] == [
+        "platform: example.com"
+    ]

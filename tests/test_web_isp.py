@@ -1,7 +1,8 @@
 """ISP requests in the browser (SQLite and PostgreSQL): what is pending per ISP, build a notice for the sightings
-ticked, download its parts (checked and audited), mark it sent with its dispatch reference, upload the ISP's answer
-(matched rows shown; a bad file quarantined whole with the reason), overdue requests flagged — and nobody outside
-the central unit reaches any of it.
+ticked, download its parts (checked and audited), mark it sent with the reference it went under (checked, shown,
+audited), upload the ISP's answer (matched rows shown; a bad file quarantined whole with the reason), overdue
+requests flagged, the overview paged, notices to platforms built and sent from the web — and nobody outside the
+central unit reaches any of it.
 """
 
 from __future__ import annotations
@@ -512,3 +513,30 @@ def test_the_overview_page_links_its_pages(client_for: Any, monkeypatch: pytest.
     html = assert_page(analyst.get("/requests?page=2"))
     assert "page 2 of" in html and 'rel="prev"' in html
     assert len(re.findall(r'<tr class="state-', html)) <= 1 and len(_pending_isps(html)) <= 1
+
+
+@pytest.mark.browser
+def test_platform_notice_walk_in_the_browser(browser_page: Any) -> None:
+    """In Chromium, without a script of ours: requests → notices to platforms → build one → its page → mark it
+    sent with the platform's reference, which the page then shows."""
+    from tests.web_support import shoot
+
+    page = browser_page
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.login("analyst")
+    page.open("/requests")
+    shoot(page, "analyst-requests")
+    page.click('a[href="/requests/platforms"]')
+    page.wait_for_load_state()
+    shoot(page, "analyst-platforms")
+    with page.expect_navigation(timeout=300_000):  # the notice (PDF, DOCX, annex) is written meanwhile
+        page.locator("#platforms button[type=submit]").first.click(no_wait_after=True)
+    assert page.locator("h1").inner_text().startswith("Request TF/PLATFORM/")
+    page.fill("#s-reference", "LE-PORTAL-4471")
+    with page.expect_navigation():
+        page.locator("form[action$='/sent'] button[type=submit]").click()
+    assert page.locator("#sent-note").is_visible()
+    assert page.locator("#sent-reference").inner_text() == "LE-PORTAL-4471"
+    shoot(page, "analyst-platform-notice-sent")
+    assert not problems, problems

@@ -101,7 +101,7 @@ def requests_list(ctx: typer.Context) -> None:
         "items",
         "status",
         "sent",
-        whole("sent under"),
+        "sent under",
         "due",
         "overdue",
         title="Requests",

@@ -617,7 +617,8 @@ def set_flag(conn: Connection, name: str, value: str) -> None:
 SIGHTINGS_GENERATION = "sightings_generation"
 """A token that changes whenever the IP sightings or their ISPs change (ingest writes observations, enrich writes
 ISP answers): summaries derived from them (the ISP requests' pending counts) are kept with the token they were
-counted under and counted again once it differs."""
+counted under and counted again once it differs. A migration that rewrites sightings or ISP answers must touch it
+too."""
 
 
 def touch_flag(conn: Connection, name: str) -> str:
