@@ -360,3 +360,26 @@ def test_requests_build_platform_names_the_one_platform(
     assert [r["recipient"] for r in list_requests(engine) if r["recipient"].startswith("platform: ")] == [
         "platform: example.com"
     ]
+
+
+def test_tipfusion_enrich_leaves_the_pending_counts_kept(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """`tipfusion enrich` counts what is still to ask once, at its end: the web's first view after it reads kept
+    counts equal to a recount."""
+    from typer.testing import CliRunner
+
+    from tests.web_support import cli_account
+    from tipfusion.cli.main import app
+    from tipfusion.requests import service
+
+    reference = build_demo_reference(tmp_path / "reference")
+    IngestService(engine, Settings(database_url=db_url), "tester").ingest_paths([FIXTURES / "100000042.xml"])
+    cli_account(db_url, "analyst1", "analyst")
+    databases = [arg for db in reference.databases for arg in ("--ip-database", str(db))]
+    done = CliRunner().invoke(
+        app, ["--database", db_url, "enrich", *databases, "--isp-table", str(reference.isp_table)]
+    )
+    assert done.exit_code == 0, done.output
+    with engine.connect() as conn:
+        held = service._held_summary(conn)
+    assert held is not None, "enrich left no current counts"
+    assert held[1] == service.pending_counts(engine) and held[1]

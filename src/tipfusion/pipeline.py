@@ -29,3 +29,6 @@ def through_routing(engine: Engine, settings: Settings, actor: str, batch: Gener
     TriageService(engine, actor, tuning.triage).run()
     import_jurisdiction(engine, actor, batch.out / "reference" / "demo-stations.geojson", synthetic=True)
     route_all(engine, actor, batch.out / "reference" / "demo-pins.csv", None, tuning.routing)
+    from tipfusion.requests.service import pending_summary  # its letters' imports only for this step
+
+    pending_summary(engine)  # the ISP requests page's counts, kept once rather than on its first view

@@ -85,6 +85,11 @@ def enrich(
     engine = app.ready_engine()
     with progress("enriching") as update:
         summary = EnrichService(engine, config, app.actor).run(update)
+        update("ISP requests: sightings still to ask", 0, None)
+        # counted here, once, so the first view of the web's ISP requests page after an enrich does not pay for it
+        from tipfusion.requests.service import pending_summary
+
+        pending_summary(engine)
     app.banner()
     print_enrich_summary(summary)
 
