@@ -433,7 +433,8 @@ def row_kind(recipient: str) -> str:
     return "platform_request" if recipient.startswith(PLATFORM_PREFIX) else "isp_request"
 
 
-def _as_dict(r: Any, moment: datetime) -> dict[str, Any]:
+def request_dict(r: Any, moment: datetime) -> dict[str, Any]:
+    """An isp_requests row as `list_requests` gives it (overdue as of `moment`)."""
     return {
         "id": r.id,
         "reference": r.reference,
@@ -455,7 +456,7 @@ def list_requests(engine: Engine, at: datetime | None = None) -> list[dict[str, 
     ensure_schema(engine)
     with engine.connect() as conn:
         rows = conn.execute(select(isp_requests).order_by(isp_requests.c.id)).all()
-    return [_as_dict(r, moment) for r in rows]
+    return [request_dict(r, moment) for r in rows]
 
 
 REQUEST_STATES = ("built", "sent", "overdue", "answered")
@@ -484,7 +485,7 @@ def request_page_rows(
     if state:
         query = query.where(_in_state(state, moment))
     with engine.connect() as conn:
-        return [_as_dict(r, moment) for r in conn.execute(query)]
+        return [request_dict(r, moment) for r in conn.execute(query)]
 
 
 def request_state_counts(engine: Engine, at: datetime | None = None) -> dict[str, int]:
@@ -494,13 +495,6 @@ def request_state_counts(engine: Engine, at: datetime | None = None) -> dict[str
     with engine.connect() as conn:
         found = conn.execute(select(*columns).select_from(isp_requests)).one()
     return {state: int(n or 0) for state, n in zip(REQUEST_STATES, found, strict=True)}
-
-
-def request_by_id(engine: Engine, request_id: int, at: datetime | None = None) -> dict[str, Any] | None:
-    """One request as `list_requests` gives it, or None."""
-    with engine.connect() as conn:
-        row = conn.execute(select(isp_requests).where(isp_requests.c.id == request_id)).first()
-    return None if row is None else _as_dict(row, at or now())
 
 
 def request_recipients(engine: Engine) -> list[str]:

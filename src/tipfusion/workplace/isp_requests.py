@@ -37,7 +37,7 @@ from tipfusion.requests.service import (
     mark_sent,
     pending_sightings,
     pending_summary,
-    request_by_id,
+    request_dict,
     request_page_rows,
     request_recipients,
     request_state_counts,
@@ -288,9 +288,7 @@ def request_page(engine: Engine, principal: Principal, request_id: int) -> Reque
     """One request: its items, its parts with their SHA-256, its dates; audited as a view."""
     _require(engine, principal, "isp request")
     row = _request_row(engine, principal, request_id, "view")
-    found = request_by_id(engine, request_id)
-    assert found is not None  # _request_row found it
-    line = _line(found)
+    line = _line(request_dict(row, clock.now()))
     with engine.connect() as conn:
         items = conn.execute(
             select(isp_request_items)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from tipfusion import clock
 from tipfusion.accounts.principal import Principal
 from tipfusion.audit.log import AuditEvent
 from tipfusion.config import Settings
@@ -24,7 +25,7 @@ from tipfusion.requests.service import (
     BuiltRequest,
     build_platform_requests,
     platform_accounts,
-    request_by_id,
+    request_dict,
 )
 from tipfusion.store.tables import isp_requests
 from tipfusion.workplace.cases import FieldErrors
@@ -42,16 +43,14 @@ class PlatformLine:
 
 
 def _latest_notices(engine: Engine) -> dict[str, RequestLine]:
-    """The latest notice to each platform (one grouped query: the highest id per recipient)."""
+    """The latest notice to each platform, in one query (the highest id per recipient)."""
     t = isp_requests
-    latest = (
-        select(func.max(t.c.id))
-        .where(t.c.recipient.startswith(PLATFORM_PREFIX, autoescape=True))
-        .group_by(t.c.recipient)
-    )
+    platform = t.c.recipient.startswith(PLATFORM_PREFIX, autoescape=True)
+    latest = select(func.max(t.c.id)).where(platform).group_by(t.c.recipient)
+    moment = clock.now()
     with engine.connect() as conn:
-        ids = [int(i) for i in conn.execute(latest).scalars()]
-    lines = [_line(row) for row in (request_by_id(engine, i) for i in ids) if row is not None]
+        rows = conn.execute(select(t).where(t.c.id.in_(latest))).all()
+    lines = [_line(request_dict(row, moment)) for row in rows]
     return {line.recipient: line for line in lines}
 
 
