@@ -9,6 +9,11 @@ schema dropped at the end, or --sqlite), then times, --runs times each, median p
 run), `pending_summary` once the counts are kept (what /requests now reads), and the whole overview service
 (`workplace.isp_requests.requests_overview`: kept counts, a page of requests, state counts, audit entry). Checks the
 kept numbers equal the recount before printing anything.
+
+Measured on the shared 2-core box (load average ~20, medians): PostgreSQL, 2,000 reports, 11 runs: recount 113.4 ms,
+kept 1.3 ms, overview service 33.9 ms; 10,000 reports, 7 runs: recount 400.2 ms, kept 2.8 ms, overview 30.6 ms.
+SQLite, 2,000 reports, 11 runs: recount 44.2 ms, kept 0.2 ms, overview 11.0 ms. The recount grows with the
+sightings; the kept counts and the overview do not.
 """
 
 from __future__ import annotations
