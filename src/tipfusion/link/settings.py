@@ -33,8 +33,11 @@ class LinkSettings:
     threshold: float = 6.0  # a pair of accounts is one suspect at or above this score (bits)
     # contradictions (`tipfusion.link.evidence`): per kind, how often one person's two accounts agree on it when both
     # show one (a prior); two accounts showing the kind and sharing none lose log2((1 - m) / (1 - u)) bits, u measured
-    # on the store, never more than the bound: a person with two phones is common
-    agreement_m: dict[str, Annotated[float, Ge(0), Lt(1)]] = field(default_factory=lambda: {"phone": 0.9})
+    # on the store, never more than the bound: a person with two phones is common. Priors: most people keep one phone
+    # number across services (0.9), fewer one handset (0.8), half reuse a display name (0.5)
+    agreement_m: dict[str, Annotated[float, Ge(0), Lt(1)]] = field(
+        default_factory=lambda: {"phone": 0.9, "device": 0.8, "display_name": 0.5}
+    )
     disagreement_bound: Annotated[float, Ge(0)] = 4.0
     # networks
     group_weight: float = 3.0
