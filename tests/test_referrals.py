@@ -541,3 +541,38 @@ def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tm
         "operation.saved",
         "operation.viewed",
     } <= actions
+
+
+def test_suspects_on_one_home_line_are_shown_as_a_household(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """Issue 17 §2: two people on one home broadband line, whom nothing else makes one person, stay two suspects —
+    and the referral of either shows the household: the line, every suspect on it with their reports, apart."""
+    from tipfusion.domain import SUSPECT_ROLES
+    from tipfusion.store.tables import identifier_observations as o
+    from tipfusion.store.tables import ip_enrichments, report_links
+    from tipfusion.synth import Noise
+
+    settings = Settings(database_url=db_url)
+    noise = Noise(mobile_share=0.0, nameless_share=1.0, household_share=1.0)
+    through_routing(engine, settings, "tester", generate(tmp_path / "batch", 120, seed=43, noise=noise))
+    on_line: dict[str, set[str]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(o.c.canonical, report_links.c.suspect_id)
+            .join(report_links, report_links.c.report_id == o.c.report_id)
+            .join(ip_enrichments, ip_enrichments.c.ip == o.c.canonical)
+            .where(o.c.kind == "ip", o.c.is_current.is_(True), o.c.role.in_(sorted(SUSPECT_ROLES)))
+            .where(ip_enrichments.c.network_type == "fixed")
+        ).all()
+    for line, suspect in rows:
+        on_line.setdefault(line, set()).add(suspect)
+    line, held = next((line, held) for line, held in sorted(on_line.items()) if len(held) == 2)
+    first, second = sorted(held)
+    built = build_referral(engine, settings, "analyst", first, tmp_path / "out")
+    package = json.loads(built.part(".json").read_text())
+    (household,) = [h for h in package["households"] if h["line"] == line]
+    assert household["suspects"] == [first, second] and household["elsewhere"] == [second]
+    assert household["in_this_referral"] == [first] and len(household["reports"]) == 2
+    assert "possibly several people" in household["note"]
+    text = "\n".join(p.text for p in Document(str(built.part(".docx"))).paragraphs)
+    assert "Households: one home line, possibly several people" in text
+    assert "Households" in load_workbook(built.part("-annex.xlsx")).sheetnames

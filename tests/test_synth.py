@@ -209,3 +209,38 @@ def test_noise_is_present(synthetic_batch: Path) -> None:
 def test_zip_output(tmp_path: Path) -> None:
     result = generate(tmp_path / "z", 10, seed=2, as_zip=True)
     assert (result.out / "batch.zip").exists() and not (result.out / "reports").exists()
+
+
+def test_household_scenarios_are_drawn_apart_from_the_default_batch(tmp_path: Path) -> None:
+    """Issue 17's cases: display names, nameless persons, two people on one home line, a relative's mailbox beside a
+    phone of one's own — and a default world without them is the world it was (their draws are their own)."""
+    from dataclasses import asdict
+
+    from tipfusion.synth.world import Noise, build_world
+
+    plain = build_world(600, 3)
+    assert all(p.named and p.household is None for p in plain.persons)
+    assert not any(a.display_name for p in plain.persons for a in p.accounts)
+    hard = build_world(
+        600, 3, Noise(display_name_share=1.0, nameless_share=1.0, household_share=1.0, shared_email_share=1.0)
+    )
+    by_id = {p.person_id: p for p in hard.persons}
+    housemates = [(p, by_id[p.household]) for p in hard.persons if p.household]
+    assert housemates and all(p.fixed_ips == [h.fixed_ips[0]] and p is not h for p, h in housemates)
+    shared = [(p, q) for p in hard.persons for q in hard.persons if p is not q and set(p.emails) & set(q.emails)]
+    assert shared and all(p.phone and q.phone and p.phone != q.phone for p, q in shared)
+    assert all(not p.named for p in hard.persons)
+    assert all(a.display_name for p in hard.persons for a in p.accounts)
+    # the default draws are untouched: everything but the new fields is the same world
+    changed = {"named", "household", "fixed_ips", "emails", "accounts"}
+    assert [{k: v for k, v in asdict(p).items() if k not in changed} for p in plain.persons] == [
+        {k: v for k, v in asdict(p).items() if k not in changed} for p in hard.persons
+    ]
+    out = generate(
+        tmp_path / "h", 30, seed=3, noise=Noise(display_name_share=1.0, nameless_share=1.0, household_share=1.0)
+    ).out
+    text = "".join(p.read_text() for p in (out / "reports").glob("*.xml"))
+    assert "<displayName>" in text and "<firstName>Trust</firstName>" in text
+    assert text.count("<firstName>") == text.count("<firstName>Trust</firstName>")  # only the reporter is named
+    for path in (out / "reports").glob("*.xml"):
+        check_order(etree.parse(str(path)).getroot())

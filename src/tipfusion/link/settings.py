@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
-from annotated_types import Ge, Gt
+from annotated_types import Ge, Gt, Lt
 
 from tipfusion.normalise.registry import link_defaults
 
@@ -21,7 +21,8 @@ ISP_EVIDENCE_CAPS = {"subscriber_id": 6}
 
 @dataclass(frozen=True)
 class LinkSettings:
-    # identity evidence: weight of one shared value (before the frequency discount) and the cap above which
+    # identity evidence, in bits (log2 of how much likelier a shared value is between one person's accounts than
+    # between strangers'): weight of one shared value (before the frequency discount) and the cap above which
     # a value is held by too many distinct accounts to say anything (it is suppressed and listed). The defaults are
     # the identifier kinds' own (tipfusion.normalise.registry), plus what an ISP answer names (not a kind).
     weights: dict[str, float] = field(default_factory=lambda: {**link_defaults()[0], **ISP_EVIDENCE_WEIGHTS})
@@ -29,7 +30,15 @@ class LinkSettings:
     verified_bonus: float = 1.0  # both sides' value verified by the ESP
     same_name: float = 2.0  # both accounts name the same person
     different_name: float = -6.0  # both name a person, and never the same one
-    threshold: float = 6.0  # a pair of accounts is one suspect at or above this score
+    threshold: float = 6.0  # a pair of accounts is one suspect at or above this score (bits)
+    # contradictions (`tipfusion.link.evidence`): per kind, how often one person's two accounts agree on it when both
+    # show one (a prior); two accounts showing the kind and sharing none lose log2((1 - m) / (1 - u)) bits, u measured
+    # on the store, never more than the bound: a person with two phones is common. Priors: most people keep one phone
+    # number across services (0.9), fewer one handset (0.8), half reuse a display name (0.5)
+    agreement_m: dict[str, Annotated[float, Ge(0), Lt(1)]] = field(
+        default_factory=lambda: {"phone": 0.9, "device": 0.8, "display_name": 0.5}
+    )
+    disagreement_bound: Annotated[float, Ge(0)] = 4.0
     # networks
     group_weight: float = 3.0
     recipient_weight: float = 3.0

@@ -5,20 +5,25 @@
    gain that value's weight, discounted as more distinct accounts hold it; above a per-kind cap the value is
    suppressed and listed ("used by 240 accounts"). Within a kind only the strongest shared value counts.
 3. Names, where both sides give one, add (same person) or subtract (never the same person): a family phone
-   alone does not make two people one.
-4. Pairs at or above the threshold are joined; connected components are the suspects.
+   alone does not make two people one. Evidence adds up: a home line and a display name, each too weak alone, join.
+4. A kind both accounts show and share none of (two phones) subtracts bounded, measured bits
+   (`tipfusion.link.evidence`): an email two people share does not make them one when their phones disagree.
+5. Pairs at or above the threshold are joined; connected components are the suspects.
+
+Weights are bits: every link explains itself as the values, names and contradictions it added up, each with its bits.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from tipfusion.link.evidence import CONTRADICTION, Disagreement, contradictions, estimate_disagreements
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.normalise.registry import ACCOUNT_KEYS
@@ -82,17 +87,30 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
                 if current is None or (pair_weight, current[1]) > (current[0], key):
                     best[(a, b)][kind] = (pair_weight, key)
 
-    # 3. names for or against
+    # 3. names for or against; 4. kinds both show and share none of (weights measured on the store)
     names: dict[int, set[tuple[str, str]]] = defaultdict(set)
     for report, found in data.names.items():
         names[node_of[report]] |= found
+    shown: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    accounts_with: dict[str, set[int]] = defaultdict(set)
+    for (kind, key), nodes in holders.items():
+        if kind in settings.agreement_m:
+            accounts_with[kind] |= nodes
+            for node in nodes:
+                shown[node][kind].add(key)
+    against = estimate_disagreements(
+        {kind: len(nodes) for kind, nodes in accounts_with.items()},
+        ((kind, len(nodes)) for (kind, _), nodes in holders.items()),
+        settings,
+    )
     links: list[Link] = []
     for (a, b), kinds in best.items():
-        made = pair_link(a, b, kinds, bool(names[a] & names[b]) if names[a] and names[b] else None, settings)
+        same = bool(names[a] & names[b]) if names[a] and names[b] else None
+        made = pair_link(a, b, kinds, same, settings, contradictions(shown.get(a, {}), shown.get(b, {}), against))
         if made is not None:
             links.append(made)
 
-    # 4. suspects
+    # 5. suspects
     all_nodes = sorted(set(node_of.values()))
     suspect_of_node = components(all_nodes, ((link.a, link.b) for link in links))
     label_of = {report: suspect_of_node[node_of[report]] for report in data.reports}
@@ -110,10 +128,16 @@ def over_cap(kind: str, key: str, holders: int, cap: int) -> Suppressed:
 
 
 def pair_link(
-    a: int, b: int, kinds: dict[str, tuple[float, str]], same_name: bool | None, settings: LinkSettings
+    a: int,
+    b: int,
+    kinds: dict[str, tuple[float, str]],
+    same_name: bool | None,
+    settings: LinkSettings,
+    against: Mapping[str, Disagreement] | None = None,
 ) -> Link | None:
-    """Two accounts' strongest shared value of each kind (weight, value), and whether they name the same person
-    (None: one of them names nobody) → the explained link, or None below the threshold."""
+    """Two accounts' strongest shared value of each kind (weight, value), whether they name the same person
+    (None: one of them names nobody), and the kinds they both show and share none of → the explained link, or None
+    below the threshold."""
     evidence = [(kind, key, weight) for kind, (weight, key) in sorted(kinds.items())]
     score = sum(w for _, _, w in evidence)
     if same_name is True:
@@ -122,6 +146,10 @@ def pair_link(
     elif same_name is False:
         score += settings.different_name
         evidence.append(("name", "different names", settings.different_name))
+    for _, disagreement in sorted((against or {}).items()):
+        if disagreement.bits:
+            score += disagreement.bits
+            evidence.append((CONTRADICTION, disagreement.words(), disagreement.bits))
     return Link(a, b, round(score, 3), tuple(evidence)) if score >= settings.threshold else None
 
 

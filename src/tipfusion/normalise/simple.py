@@ -172,5 +172,12 @@ PRIOR_REPORT = IdentifierKind(
     links=Links(IDENTITY, (Evidence("prior_report", weight=9.0, cap=50),)),
 )
 DISPLAY_NAME = IdentifierKind(
-    "display_name", clean_display_name, label="display name", label_hi="प्रदर्शित नाम", example="Quiet Fox"
+    "display_name",
+    clean_display_name,
+    label="display name",
+    label_hi="प्रदर्शित नाम",
+    example="Quiet Fox",
+    # weak corroboration, like a screen name: alone it joins no one, beside a home line or a name it tips the
+    # balance; the frequency discount and the cap make a display name many accounts use worth nothing
+    links=Links(IDENTITY, (Evidence("display_name", weight=2.0, cap=4),)),
 )

@@ -85,6 +85,9 @@ class Dossier:
     # the suspect as the ESPs reported them (names, ages, addresses, phones, emails, accounts): the reported
     # person's and associated accounts only, each value with its role, reports and ESPs
     as_reported: list[dict[str, Any]] = field(default_factory=list)
+    # home broadband lines the suspects share with other suspects linking kept apart: one address, possibly several
+    # people — one request to the ISP names the subscriber, the accounts stay listed apart (issue 17 §2)
+    households: list[dict[str, Any]] = field(default_factory=list)
     sections: list[dict[str, str]] = field(default_factory=list)
     statements: list[dict[str, str]] = field(default_factory=list)
     checklist: list[dict[str, str]] = field(default_factory=list)
@@ -419,7 +422,63 @@ def gather(conn: Connection, subject_type: str, subject_id: str, suspect_ids: li
         requests=sorted(requests.values(), key=lambda r: r["reference"]),
         display_timezone=zone.key,
         as_reported=as_reported(conn, report_ids, suspect_of, esp_of, sightings),
+        households=households(conn, sightings, enrichment, suspect_of),
     )
+
+
+HOUSEHOLD_NOTE = (
+    "one home broadband line, several suspects linking kept apart: one address, possibly several people "
+    "(family, flatmates) — the ISP names one subscriber; each account is listed apart, none is taken to be another"
+)
+
+
+def households(
+    conn: Connection, sightings: list[Any], enrichment: dict[tuple[str, str], Any], suspect_of: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Each fixed-line address a referred suspect was seen on that other suspects were seen on too (as the reported
+    person), with every suspect on it and their reports and companies: the household a station visits once."""
+    lines = sorted(
+        {
+            s.canonical
+            for s in sightings
+            if s.kind == "ip"
+            and s.role in SUSPECT_ROLES
+            and getattr(enrichment.get(("ip", s.canonical)), "network_type", None) == "fixed"
+        }
+    )
+    o = identifier_observations
+    on_line: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for chunk in chunked(lines):
+        for row in conn.execute(
+            select(o.c.canonical, o.c.report_id, report_links.c.suspect_id)
+            .join(report_links, report_links.c.report_id == o.c.report_id)
+            .where(
+                o.c.kind == "ip",
+                o.c.canonical.in_(chunk),
+                o.c.is_current.is_(True),
+                o.c.role.in_(sorted(SUSPECT_ROLES)),
+            )
+        ):
+            on_line[row.canonical][row.suspect_id].add(int(row.report_id))
+    referred = set(suspect_of.values())
+    found = []
+    for line, held in sorted(on_line.items()):
+        if len(held) < 2:
+            continue
+        found.append(
+            {
+                "line": line,
+                "enrichment": _enrichment_text("ip", enrichment.get(("ip", line))),
+                "suspects": sorted(held),
+                "in_this_referral": sorted(set(held) & referred),
+                "elsewhere": sorted(set(held) - referred),
+                "reports": [
+                    f"{suspect}: {', '.join(map(str, sorted(reports)))}" for suspect, reports in sorted(held.items())
+                ],
+                "note": HOUSEHOLD_NOTE,
+            }
+        )
+    return found
 
 
 _ROLE_ORDER = {role: n for n, role in enumerate(PARTY_ROLES)}

@@ -158,6 +158,7 @@ def referral_spec(dossier: Dossier, addressing: Addressing, synthetic: bool) -> 
     blocks += _guidance(dossier)
     blocks += _identifiers(dossier)
     blocks += _timeline(dossier)
+    blocks += _households(dossier)
     blocks += _others(dossier)
     blocks += _files(dossier)
     blocks += _reports(dossier)
@@ -371,6 +372,33 @@ def _identifiability(sighting: dict[str, Any]) -> str:
         f"{english('answer', yes_no)}" + (f": {english_words}" if english_words else "") + "\n"
         f"{hindi('answer', yes_no)}" + (f": {hindi_words}" if hindi_words else "")
     )
+
+
+def _households(dossier: Dossier) -> list[Block]:
+    """Home lines shared with suspects linking kept apart: one address to visit, the accounts listed apart."""
+    if not dossier.households:
+        return []
+    rows, note = _cut(
+        [
+            [
+                f"{h['line']}\n{h['enrichment']}",
+                "\n".join(h["reports"]),
+                _few(h["elsewhere"]) or "all in this referral",
+            ]
+            for h in dossier.households
+        ],
+        "lines",
+    )
+    return [
+        Heading("Households: one home line, possibly several people", "परिवार: एक घरेलू लाइन, संभवतः कई व्यक्ति"),
+        Para(
+            "These home broadband lines were used by more than one suspect, and nothing else says the suspects are "
+            "one person. One request to the ISP names the subscriber and the address; the accounts are listed apart "
+            "and none is to be taken for another.",
+            "इन घरेलू ब्रॉडबैंड लाइनों का उपयोग एक से अधिक संदिग्धों ने किया; एक पता, संभवतः कई व्यक्ति।",
+        ),
+        Grid(["Home line", "Suspect: reports", "Suspects not in this referral"], rows, note, (34, 40, 26)),
+    ]
 
 
 def _others(dossier: Dossier) -> list[Block]:

@@ -94,6 +94,19 @@ def _annex_sheets(zone: str) -> list[tuple[str, str, list[Column]]]:
             ],
         ),
         (
+            "Households",
+            "households",
+            [
+                Column("line", "Home line (fixed IP)"),
+                Column("enrichment", "Enrichment"),
+                Column("suspects", "Suspects on the line"),
+                Column("in_this_referral", "In this referral"),
+                Column("elsewhere", "Not in this referral"),
+                Column("reports", "Suspect: reports"),
+                Column("note", "What it means"),
+            ],
+        ),
+        (
             "Other people (not the suspect)",
             "other_parties",
             [

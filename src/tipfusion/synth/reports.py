@@ -258,7 +258,7 @@ def report_xml(r: SynthReport) -> str:
         + "</reporter>"
     )
     out.append("<personOrUserReported>")
-    person_bits = [_el("firstName", r.person.first_name), _el("lastName", r.person.last_name)]
+    person_bits = [_el("firstName", r.person.first_name), _el("lastName", r.person.last_name)] if r.person.named else []
     if r.phone:
         attrs = ' type="Mobile"' + (f" countryCallingCode={quoteattr(r.phone[1])}" if r.phone[1] else "")
         person_bits.append(_el("phone", r.phone[0], attrs))
@@ -280,6 +280,7 @@ def report_xml(r: SynthReport) -> str:
         _el("espIdentifier", account.user_id)
         + _el("espService", platform)
         + _el("screenName", account.screen_name)
+        + (_el("displayName", account.display_name) if account.display_name else "")
         + _el("profileUrl", f"https://{domain}/u/{account.screen_name}")
     )
     out.extend(_ip_xml(e) for e in r.ip_events)
@@ -355,12 +356,12 @@ def report_json(r: SynthReport) -> dict[str, object]:
         captures.append(capture)
     captures.append({"captureType": "Profile URL", "value": f"https://{domain}/u/{account.screen_name}"})
     person: dict[str, object] = {
-        "firstName": r.person.first_name,
-        "lastName": r.person.last_name,
+        **({"firstName": r.person.first_name, "lastName": r.person.last_name} if r.person.named else {}),
         "approximateAge": r.person.age,
         "espUserId": account.user_id,
         "espService": platform,
         "screenName": {"value": account.screen_name},
+        **({"displayName": account.display_name} if account.display_name else {}),
         "emails": {"emails": [{"value": r.email, "verified": True}] if r.email else []},
         "phones": {
             "phones": [{"value": r.phone[0], **({"countryCallingCode": r.phone[1]} if r.phone[1] else {})}]

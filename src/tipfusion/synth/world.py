@@ -28,6 +28,7 @@ ESPS = [
 ]
 EMAIL_DOMAINS = ["example.com", "example.net", "example.org", "mail.example.com"]
 COMMON_SCREEN_NAMES = ["rahul123", "cool_boy", "king007", "angel", "sunny", "rockstar"]
+COMMON_DISPLAY_NAMES = ["Angel", "King", "Sunny", "Rockstar", "Cool Boy"]
 FIXED_POOL = "198.18"  # 198.18.0.0/16: home broadband, one address per household
 CGNAT_POOL = [f"198.19.0.{i}" for i in range(1, 31)]  # 30 public addresses shared by every mobile user
 EPOCH = datetime(2026, 6, 1, tzinfo=UTC)
@@ -58,6 +59,12 @@ class Noise:
     known_share: float = 0.35  # reports that also hold a widely circulated known file
     common_name_share: float = 0.03  # accounts with a screen name many strangers use
     family_phone_share: float = 0.04  # persons sharing a household phone with someone else
+    # the cases evidence has to add up or contradict (issue 17); all off by default, drawn from a generator of their
+    # own so the default batch is the same as before they existed
+    display_name_share: float = 0.0  # accounts showing the person's display name (the same on each service)
+    nameless_share: float = 0.0  # persons whose ESPs give no real name (screen and display names only)
+    household_share: float = 0.0  # fixed-line persons living with another: one home broadband line, two people
+    shared_email_share: float = 0.0  # persons who also use a relative's mailbox, each with a phone of their own
 
 
 @dataclass
@@ -65,6 +72,7 @@ class Account:
     esp: int
     user_id: str
     screen_name: str
+    display_name: str | None = None
 
 
 @dataclass
@@ -84,6 +92,8 @@ class Person:
     own_files: list[str] = field(default_factory=list)
     home: tuple[str, str] | None = None  # (PIN, locality) in the demo jurisdiction
     reports: int = 1
+    named: bool = True  # the ESPs give the person's first and last name
+    household: str | None = None  # the person whose home line (and maybe mailbox) this person shares
 
 
 @dataclass
@@ -186,7 +196,39 @@ def build_world(reports: int, seed: int, noise: Noise | None = None) -> World:
         networks.append(Network(network_id, members, groups, rare, esp))
     for person in persons:
         person.own_files = [f"{person.person_id}-file-{i}" for i in range(rng.randrange(1, 4))]
+    _households(persons, noise, random.Random(seed * 104729 + 17))
     return World(persons, networks, known_files, viral_files, seed)
+
+
+def _households(persons: list[Person], noise: Noise, rng: random.Random) -> None:
+    """Display names, nameless persons, shared home lines and shared mailboxes — from their own generator.
+
+    A display name is the person's on every account that shows one (a few strangers pick the same common one); a
+    household is two people on one home broadband line (different people: truth keeps them apart); a shared mailbox
+    is a relative's email (a recovery address they set up) used beside one's own, while each keeps a phone of their
+    own: the email says one person, the phones say two."""
+    previous: Person | None = None
+    mailbox: Person | None = None
+    for person in persons:
+        common = rng.random() < noise.common_name_share
+        shown = rng.choice(COMMON_DISPLAY_NAMES) if common else f"{person.first_name} {person.last_name[:1]}."
+        for account in person.accounts:
+            if rng.random() < noise.display_name_share:
+                account.display_name = shown
+        person.named = rng.random() >= noise.nameless_share
+        shares = bool(person.phone) and mailbox is not None and mailbox.phone != person.phone
+        if shares and mailbox is not None and rng.random() < noise.shared_email_share:
+            person.emails = [*person.emails, mailbox.emails[0]]
+        if person.phone and person.emails:
+            mailbox = person
+        if not person.fixed_ips:
+            continue
+        if previous is not None and rng.random() < noise.household_share:
+            person.fixed_ips = [previous.fixed_ips[0]]
+            person.household = previous.person_id
+            previous = None  # two to a line
+        else:
+            previous = person
 
 
 def render_phone(rng: random.Random, national: str) -> tuple[str, str | None]:

@@ -22,6 +22,7 @@ from pyspark.sql.types import BooleanType, LongType, StringType, StructField, St
 
 from tipfusion.enrich.hashlists.service import describe_match
 from tipfusion.link import extract
+from tipfusion.link.evidence import contradictions, estimate_disagreements
 from tipfusion.link.inputs import SIGHTINGS
 from tipfusion.link.networks import (
     circulating_file,
@@ -66,6 +67,14 @@ def _isp_partition(rows: Iterable[Any]) -> Iterator[tuple[str, int, str | None, 
     for report, *answer in rows:
         for tag, kind, key in extract.isp_evidence(*answer):
             yield tag, report, kind, key
+
+
+def _by_kind(shown: list[Any] | None) -> dict[str, set[str]]:
+    """An account's collected (kind, key) structs → kind → its values."""
+    found: dict[str, set[str]] = {}
+    for item in shown or ():
+        found.setdefault(item.kind, set()).add(item.key)
+    return found
 
 
 def _pairs(members: DataFrame, group: str | list[str], member: str = "suspect") -> DataFrame:
@@ -279,14 +288,37 @@ class SparkLinker:
             .where(F.col("score") >= F.lit(settings.threshold))
             .select("a", "b", "evidence", "same")
         ).persist(StorageLevel.MEMORY_AND_DISK)
+        # 4. kinds both show and share none of: weights from the store's value frequencies (small aggregates to the
+        # driver), each candidate pair's values of those kinds beside it; the score before them is an upper bound
+        contra = sorted(settings.agreement_m)
+        shown = holders.where(F.col("kind").isin(contra))
+        against = estimate_disagreements(
+            {r.kind: r.n for r in shown.groupBy("kind").agg(F.countDistinct("node").alias("n")).collect()},
+            (
+                (r.kind, r.n)
+                for r in shown.groupBy("kind", "key")
+                .agg(F.count("*").alias("n"))
+                .groupBy("kind", "n")
+                .count()
+                .collect()
+                for _ in range(r["count"])
+            ),
+            settings,
+        )
+        values = shown.groupBy("node").agg(F.collect_list(F.struct("kind", "key")).alias("shown"))
+        candidates = judged.join(
+            values.select(F.col("node").alias("a"), F.col("shown").alias("shown_a")), "a", "left"
+        ).join(values.select(F.col("node").alias("b"), F.col("shown").alias("shown_b")), "b", "left")
         links: list[Link] = []
-        for row in judged.collect():
-            made = pair_link(row.a, row.b, {e.kind: (e.w, e.key) for e in row.evidence}, row.same, settings)
+        for row in candidates.collect():
+            contradicting = contradictions(_by_kind(row.shown_a), _by_kind(row.shown_b), against)
+            kinds = {e.kind: (e.w, e.key) for e in row.evidence}
+            made = pair_link(row.a, row.b, kinds, row.same, settings, contradicting)
             if made is not None:
                 links.append(made)
 
-        # 4. suspects: components over the joined pairs
-        joined = connected_components(judged.select(F.col("a").alias("src"), F.col("b").alias("dst")))
+        # 5. suspects: components over the joined pairs
+        joined = connected_components(spark.createDataFrame([(link.a, link.b) for link in links], "src long, dst long"))
         suspect_of = (
             node_of.join(joined, "node", "left")
             .select("report", F.coalesce("component", "node").alias("suspect"))

@@ -1,0 +1,74 @@
+"""Contradicting evidence in bits (Fellegi–Sunter): what it says when two accounts both show a kind and share none.
+
+Agreement on a value adds that value's weight (`LinkSettings.weights`, read as bits: log2 of how much likelier the
+agreement is between one person's accounts than between strangers', discounted as more accounts hold the value).
+Disagreement subtracts log2((1 - m) / (1 - u)) bits, where
+
+- m is how often one person's two accounts agree on the kind when both show one: a documented prior per kind
+  (`LinkSettings.agreement_m`); the store cannot measure it without labelled pairs, and the deterministic links it
+  has (reports on one ESP account) agree by construction, which would make every disagreement fatal;
+- u is how often two random accounts of the store agree on the kind, measured on the store each run from the values'
+  frequencies: the sum over values of C(holders, 2) over C(accounts showing the kind, 2).
+
+The penalty is bounded (`LinkSettings.disagreement_bound`): a person with two phones is common, so a disagreement
+can outweigh one strong value but never a strong value with corroboration (a shared email with the same name).
+Both engines compute the counts and call these functions, so they weigh a contradiction the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from tipfusion.link.settings import LinkSettings
+
+CONTRADICTION = "contradiction"
+"""The evidence kind a disagreement is explained under (the value names the kind and the bits)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    """What it means, on this store, that two accounts both show a `kind` and share no value of it."""
+
+    kind: str
+    m: float  # P(agree | one person), a prior
+    u: float  # P(agree | two random accounts), measured
+    bits: float  # ≤ 0, bounded
+
+    def words(self) -> str:
+        """The explanation an analyst reads beside the link."""
+        return (
+            f"both show a {self.kind}, none in common (one person's accounts agree {self.m:.0%} of the time, "
+            f"random accounts {self.u:.2%})"
+        )
+
+
+def estimate_disagreements(
+    accounts_with: Mapping[str, int], holders: Iterable[tuple[str, int]], settings: LinkSettings
+) -> dict[str, Disagreement]:
+    """`accounts_with`: kind → distinct accounts showing a value of it; `holders`: (kind, distinct accounts holding
+    one value) for every value → kind → its disagreement weight, for each kind `settings.agreement_m` names."""
+    agreeing: dict[str, int] = dict.fromkeys(settings.agreement_m, 0)
+    for kind, count in holders:
+        if kind in agreeing:
+            agreeing[kind] += count * (count - 1) // 2
+    found: dict[str, Disagreement] = {}
+    for kind, m in sorted(settings.agreement_m.items()):
+        n = accounts_with.get(kind, 0)
+        pairs = n * (n - 1) // 2
+        u = min(agreeing[kind] / pairs, 0.5) if pairs else 0.0
+        bits = max(math.log2(max(1.0 - m, 1e-9) / (1.0 - u)), -settings.disagreement_bound)
+        found[kind] = Disagreement(kind, m, round(u, 6), round(min(bits, 0.0), 3))
+    return found
+
+
+def contradictions(
+    a_values: Mapping[str, set[str]], b_values: Mapping[str, set[str]], weights: Mapping[str, Disagreement]
+) -> dict[str, Disagreement]:
+    """The kinds two accounts both show values of and share none of (each account's values by kind)."""
+    return {
+        kind: weight
+        for kind, weight in weights.items()
+        if a_values.get(kind) and b_values.get(kind) and not a_values[kind] & b_values[kind]
+    }

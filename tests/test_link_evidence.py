@@ -1,0 +1,86 @@
+"""Evidence that adds up and contradicts (issue 17 §1): weak agreements join together, a kind both accounts show
+and share none of counts against them by bounded bits measured on the store, and every join says so in words."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from tipfusion.link.evidence import CONTRADICTION, estimate_disagreements
+from tipfusion.link.records import LinkInput
+from tipfusion.link.settings import LinkSettings
+from tipfusion.link.suspects import resolve_suspects
+
+SETTINGS = LinkSettings()
+HOME = ("ip_fixed", "198.18.7.9")
+SHOWN = ("display_name", "quiet fox")
+MAILBOX = ("email", "family@example.com")
+
+
+def account(report: int, name: str, *values: tuple[str, str]) -> list[tuple[int, str, str]]:
+    return [(report, "esp_user", name), *((report, kind, key) for kind, key in values)]
+
+
+def strangers(count: int, start: int = 100) -> list[tuple[int, str, str]]:
+    """Accounts with a phone of their own each: the store's random pairs, which disagree on phones."""
+    return [x for r in range(start, start + count) for x in account(r, f"other/{r}", ("phone", f"+9198{r:08d}"))]
+
+
+def test_a_home_line_and_a_display_name_each_too_weak_add_up_to_one_person() -> None:
+    line_only = LinkInput([1, 2], account(1, "chat/a", HOME) + account(2, "photo/b", HOME))
+    name_only = LinkInput([1, 2], account(1, "chat/a", SHOWN) + account(2, "photo/b", SHOWN))
+    assert resolve_suspects(line_only, SETTINGS).label_of == {1: 1, 2: 2}  # a household line alone: maybe two people
+    assert resolve_suspects(name_only, SETTINGS).label_of == {1: 1, 2: 2}
+    both = LinkInput([1, 2], account(1, "chat/a", HOME, SHOWN) + account(2, "photo/b", HOME, SHOWN))
+    clustering = resolve_suspects(both, SETTINGS)
+    assert clustering.label_of == {1: 1, 2: 1}
+    (link,) = clustering.links
+    assert {(kind, value) for kind, value, _ in link.evidence} == {HOME, SHOWN}
+    assert link.score == SETTINGS.weights["ip_fixed"] + SETTINGS.weights["display_name"]
+
+
+def test_a_display_name_many_accounts_use_adds_nothing_beside_a_home_line() -> None:
+    angel = ("display_name", "angel")
+    identity = account(1, "chat/a", HOME, angel) + account(2, "photo/b", HOME, angel)
+    for r in range(3, 3 + SETTINGS.caps["display_name"]):
+        identity += account(r, f"x/{r}", angel)
+    clustering = resolve_suspects(LinkInput(sorted({r for r, _, _ in identity}), identity), SETTINGS)
+    assert clustering.label_of[2] == 2
+    assert any(s.kind == "display_name" and s.value == "angel" for s in clustering.suppressed)
+
+
+def test_an_email_two_people_share_does_not_join_them_when_their_phones_disagree() -> None:
+    pair = account(1, "chat/a", MAILBOX, ("phone", "+919811000001")) + account(
+        2, "photo/b", MAILBOX, ("phone", "+919811000002")
+    )
+    data = LinkInput([1, 2, *range(100, 140)], pair + strangers(40))
+    data.verified = {(1, *MAILBOX), (2, *MAILBOX)}
+    assert resolve_suspects(data, SETTINGS).label_of[2] == 2  # 8 + 1 verified - 3.3 < 6
+    agreeing = LinkInput(
+        data.reports,
+        account(1, "chat/a", MAILBOX, ("phone", "+919811000001"))
+        + account(2, "photo/b", MAILBOX, ("phone", "+919811000001"))
+        + strangers(40),
+    )
+    assert resolve_suspects(agreeing, SETTINGS).label_of[2] == 1
+    no_phone = LinkInput(data.reports, account(1, "chat/a", MAILBOX) + account(2, "photo/b", MAILBOX) + strangers(40))
+    assert resolve_suspects(no_phone, SETTINGS).label_of[2] == 1  # one side shows no phone: nothing to disagree on
+    # a person with two phones and the same name on both accounts: the penalty is bounded and the name carries it
+    named = replace(data, names={1: {("asha", "rao")}, 2: {("asha", "rao")}})
+    clustering = resolve_suspects(named, SETTINGS)
+    assert clustering.label_of[2] == 1
+    (link,) = [link for link in clustering.links if {link.a, link.b} == {1, 2}]
+    (against,) = [e for e in link.evidence if e[0] == CONTRADICTION]
+    assert "both show a phone, none in common" in against[1]
+    assert against[2] == round(math.log2(0.1 / (1 - 0.0)), 3)  # m 0.9 prior; 40 distinct phones: u 0
+    assert link.score == round(8 + 1 + 2 + against[2], 3)
+
+
+def test_disagreement_bits_come_from_the_store_and_are_bounded() -> None:
+    # 4 accounts show a phone; two of them share one: u = 1 / C(4, 2)
+    found = estimate_disagreements({"phone": 4}, [("phone", 2), ("phone", 1), ("phone", 1)], SETTINGS)
+    assert found["phone"].u == round(1 / 6, 6)
+    assert found["phone"].bits == round(math.log2(0.1 / (1 - 1 / 6)), 3)
+    certain = replace(SETTINGS, agreement_m={"phone": 0.9999})
+    assert estimate_disagreements({"phone": 4}, [], certain)["phone"].bits == -SETTINGS.disagreement_bound
+    assert estimate_disagreements({}, [], SETTINGS)["phone"].u == 0.0  # an empty store: nothing measured, prior only
