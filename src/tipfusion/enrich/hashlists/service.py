@@ -249,6 +249,31 @@ def lists_loaded(conn: Connection) -> int:
     return store.lists_with_entries(conn)
 
 
+def list_summaries(engine: Engine) -> list[dict[str, Any]]:
+    """Every list: hashes by kind, imports, rejected rows, files in the store it matches now."""
+    with engine.connect() as conn:
+        return store.summaries(conn)
+
+
+def list_rejects(engine: Engine, name: str) -> list[dict[str, Any]]:
+    """The rows of a list's files that were refused: file, line, field and why."""
+    with engine.connect() as conn:
+        return store.rejects_of(conn, name)
+
+
+def report_matches(engine: Engine, actor: str, report_id: int) -> list[dict[str, Any]]:
+    """A report's files on a known-content list (NotFound for a report the store does not hold); the view is
+    audited in the same unit as the read."""
+    from tipfusion.audit import UnitOfWork
+    from tipfusion.store.report_detail import report_detail
+
+    with UnitOfWork(engine, actor) as uow:
+        report_detail(uow.conn, report_id)
+        rows = store.matches_of_report(uow.conn, report_id)
+        uow.record("view.hashlist_matches", "report", str(report_id), {})
+    return rows
+
+
 __all__ = [
     "FORMATS",
     "ImportSummary",
@@ -256,6 +281,9 @@ __all__ = [
     "describe_match",
     "import_file",
     "known_content",
+    "list_rejects",
+    "list_summaries",
     "rebuild",
     "refresh",
+    "report_matches",
 ]
