@@ -17,6 +17,7 @@ from tipfusion.audit.decisions import require_reason
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError, UnknownValue
+from tipfusion.store.current import chunked
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
     case_events,
@@ -476,21 +477,16 @@ def current_ids(conn: Connection, suspect_ids: list[str]) -> set[str]:
     return {resolve(suspect) for suspect in suspect_ids}
 
 
-def _in_chunks(values: set[Any]) -> list[list[Any]]:
-    ordered = sorted(values)
-    return [ordered[start : start + 900] for start in range(0, len(ordered), 900)]
-
-
 def _holdings(conn: Connection, suspect_ids: set[str]) -> tuple[dict[str, set[int]], dict[int, set[int]]]:
     """Reports per suspect, and ISP answers per report, for many suspects in a few set queries."""
     reports_of: dict[str, set[int]] = defaultdict(set)
-    for chunk in _in_chunks(suspect_ids):
+    for chunk in chunked(suspect_ids):
         for report, suspect in conn.execute(
             select(report_links.c.report_id, report_links.c.suspect_id).where(report_links.c.suspect_id.in_(chunk))
         ):
             reports_of[suspect].add(int(report))
     answers_of: dict[int, set[int]] = defaultdict(set)
-    for chunk in _in_chunks({r for held in reports_of.values() for r in held}):
+    for chunk in chunked({r for held in reports_of.values() for r in held}):
         for answer, report in conn.execute(
             select(isp_answers.c.id, isp_answers.c.report_id).where(isp_answers.c.report_id.in_(chunk))
         ):
@@ -518,7 +514,7 @@ def changes_since(conn: Connection, snapshot: dict[str, Any]) -> dict[str, list[
 def merged_snapshots(conn: Connection, referral_ids: set[int]) -> dict[int, dict[str, Any]]:
     """What each referral and its supplementary referrals told the station, together."""
     merged: dict[int, dict[str, set[Any]]] = {r: defaultdict(set) for r in referral_ids}
-    for chunk in _in_chunks(referral_ids):
+    for chunk in chunked(referral_ids):
         for referral, parent, snapshot in conn.execute(
             select(referrals.c.id, referrals.c.parent_id, referrals.c.snapshot).where(
                 referrals.c.id.in_(chunk) | referrals.c.parent_id.in_(chunk)
