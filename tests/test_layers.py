@@ -25,7 +25,6 @@ SQL_TEXT_LEFT = {
     "link/snapshot.py": 1,
     "link/spark/sources.py": 1,  # Spark's JDBC reader takes SQL text
     "route/jurisdictions.py": 3,  # a GeoPackage (a reference file in SQLite format), not the store
-    "route/service.py": 18,
 }
 
 

@@ -73,24 +73,6 @@ def prior_report_mentions(conn: Connection) -> list[int]:
     return [report for (report,) in rows_of(conn, sql)]
 
 
-def report_suspects(conn: Connection) -> dict[int, str]:
-    return dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
-
-
-def network_sizes(conn: Connection) -> dict[str, int]:
-    return dict(rows_of(conn, "SELECT network_id, suspects FROM networks"))
-
-
-def suspect_rows(conn: Connection) -> list[tuple[str, int, str | None]]:
-    """(suspect, reports, network) of every suspect."""
-    return list(rows_of(conn, "SELECT suspect_id, reports, network_id FROM suspects"))
-
-
-def suspect_networks(conn: Connection) -> dict[str, str]:
-    """The network of every suspect that has one."""
-    return dict(rows_of(conn, "SELECT suspect_id, network_id FROM suspects WHERE network_id IS NOT NULL"))
-
-
 def reports_with_identifiable_ip(conn: Connection) -> list[int]:
     sql = "SELECT DISTINCT report_id FROM identifier_observations WHERE is_current AND kind = 'ip' AND identifiable"
     return [report for (report,) in rows_of(conn, sql)]

@@ -19,6 +19,7 @@ from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.enrich.hashlists.service import known_content, lists_loaded
 from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.store import links
 from tipfusion.store import triage as reads
 from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema
@@ -85,10 +86,10 @@ def gather(
     for report in reads.prior_report_mentions(conn):
         facts[report].prior_reports += 1
 
-    suspect_of = reads.report_suspects(conn)
-    sizes = reads.network_sizes(conn)
+    suspect_of = links.report_suspects(conn)
+    sizes = links.network_sizes(conn)
     people: dict[str, SuspectFacts] = {}
-    for suspect, count, network in reads.suspect_rows(conn):
+    for suspect, count, network in links.suspect_rows(conn):
         people[suspect] = SuspectFacts(suspect, count, sizes.get(network, 0) if network else 0)
     for report in reads.reports_with_identifiable_ip(conn) + reads.reports_with_account_contact(conn):
         if report in suspect_of:
@@ -119,7 +120,7 @@ class TriageService:
                     fact, people.get(suspect) if suspect else None, newest, self.settings
                 )
             best: dict[tuple[str, str], tuple[float, list[Contribution], str]] = {}
-            network_of = reads.suspect_networks(conn)
+            network_of = links.suspect_networks(conn)
             for report, suspect in suspect_of.items():
                 score, parts = scored[("report", str(report))]
                 for key in [("suspect", suspect)] + (
