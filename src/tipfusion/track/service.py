@@ -36,6 +36,7 @@ OPEN = ("sent", "acknowledged", "fir_registered", "arrested", "devices_seized", 
 
 
 def _day(value: Any) -> date | None:
+    """A corrected date as the user gave it (`cases correct … VALUE`): ISO text, or a date already."""
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
@@ -125,27 +126,20 @@ def _state_of(conn: Connection, row: Any) -> CaseState:
     return CaseState(
         state=row.state,
         suspects=int(row.suspects),
-        sent_on=_as_utc(row.sent_at).date(),
+        sent_on=row.sent_at.date(),
         station=row.station,
-        acknowledged_on=_as_utc(row.acknowledged_at).date() if row.acknowledged_at else None,
+        acknowledged_on=row.acknowledged_at.date() if row.acknowledged_at else None,
         fir_number=row.fir_number,
-        fir_date=_day(row.fir_date),
+        fir_date=row.fir_date,
         fir_station=row.fir_station,
         sections=list(row.sections or []),
         arrests=int(row.arrests),
         arrested=list(row.arrested or []),
         devices_seized=int(row.devices_seized),
-        chargesheet_date=_day(row.chargesheet_date),
+        chargesheet_date=row.chargesheet_date,
         closed_reason=row.closed_reason,
         reached=reached,
     )
-
-
-def _as_utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _columns(changes: dict[str, Any], stamp: datetime) -> dict[str, Any]:
@@ -208,7 +202,7 @@ def correct(
                 raise TransitionRefused(f"{field}: {value!r} is not a date up to today ({today})", "value")
             new = datetime(day.year, day.month, day.day, tzinfo=UTC)
         elif field == "fir_number":
-            fir_date = _day(row.fir_date)
+            fir_date = row.fir_date
             if fir_date is None:
                 raise TransitionRefused(
                     "fir_number: the case has no FIR yet; register it with `cases advance`", "value"
@@ -380,7 +374,7 @@ def case_references(conn: Connection, suspect_ids: set[str]) -> list[CaseReferen
                     row.fir_station or row.station,
                     row.district,
                     row.fir_number,
-                    _day(row.fir_date),
+                    row.fir_date,
                 )
             )
     return found
@@ -420,7 +414,7 @@ def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> l
         ).all()
         case_of_suspect: dict[str, Any] = {}
         for row in open_cases:
-            sent = _as_utc(row.sent_at)
+            sent = row.sent_at
             place = (row.district or "central", row.station or "central unit")
             for what in deadlines.late(row.state, sent):
                 due = deadlines.due(what, sent)
@@ -453,7 +447,7 @@ def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> l
                     else ("central", "central unit", None, "")
                 )
                 places[key] += 1
-            due = _as_utc(request.due_at)
+            due = request.due_at
             for (district, station, case_id, reference), count in sorted(places.items(), key=str):
                 items.append(
                     OverdueItem(
