@@ -11,7 +11,7 @@ from typing import Any
 from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, delete, insert, select
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import AuditEvent, UnitOfWork, append
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.route.geocode import HINT, geocode
@@ -173,7 +173,8 @@ def route_all(
     ensure_schema(engine)
     jurisdiction = load_jurisdiction(engine)
     evidence = gather_evidence(engine, load_gazetteer(gazetteer_path), load_landline_areas(landlines_path))
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         members = list(conn.execute(select(suspects.c.suspect_id, suspects.c.network_id)))
         overrides = {
             o.suspect_id: o
@@ -253,7 +254,7 @@ def route_all(
             dict(sorted(by_station.items())),
         )
         recorded = {**summary.__dict__, "settings": settings.as_dict()}
-        append(conn, actor, [AuditEvent("route.completed", "routing", "all", recorded)])
+        uow.record("route.completed", "routing", "all", recorded)
     return summary
 
 

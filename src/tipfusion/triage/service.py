@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.enrich.hashlists.service import known_content, lists_loaded
 from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
@@ -109,7 +109,8 @@ class TriageService:
     def run(self) -> TriageSummary:
         ensure_schema(self.engine)
         refresh_hash_matches(self.engine, self.actor)  # a file ingested since the last import is checked too
-        with self.engine.begin() as conn:
+        with UnitOfWork(self.engine, self.actor) as uow:
+            conn = uow.conn
             facts, people, suspect_of = gather(conn, self.settings)
             adjustments = list(conn.execute(select(triage_adjustments).where(triage_adjustments.c.active.is_(True))))
             newest = max((f.incident_at for f in facts.values() if f.incident_at), default=None)
@@ -161,23 +162,17 @@ class TriageService:
                 lead_hits=sum(1 for p in people.values() if p.lead_refs),
             )
             summary.top = queue(conn, "suspect", 5)
-            append(
-                conn,
-                self.actor,
-                [
-                    AuditEvent(
-                        "triage.completed",
-                        "triage",
-                        "all",
-                        {
-                            "reports": summary.reports,
-                            "suspects": summary.suspects,
-                            "networks": summary.networks,
-                            "adjustments": summary.adjustments,
-                            "settings": self.settings.as_dict(),
-                        },
-                    )
-                ],
+            uow.record(
+                "triage.completed",
+                "triage",
+                "all",
+                {
+                    "reports": summary.reports,
+                    "suspects": summary.suspects,
+                    "networks": summary.networks,
+                    "adjustments": summary.adjustments,
+                    "settings": self.settings.as_dict(),
+                },
             )
         return summary
 
