@@ -24,9 +24,10 @@ from tipfusion.enrich.identify import identifiability
 from tipfusion.enrich.ip import IpEnricher, IpInfo
 from tipfusion.enrich.phone import VERSION as PHONE_VERSION
 from tipfusion.enrich.phone import describe_phone
-from tipfusion.store.bulk import insert_rows, rows_of, update_rows
+from tipfusion.store.bulk import insert_rows, update_rows
 from tipfusion.store.current import chunked, rows_in
 from tipfusion.store.db import ensure_schema
+from tipfusion.store.enrichment import enriched_ips
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
     email_enrichments,
@@ -216,7 +217,7 @@ class EnrichService:
         """
         o, e = identifier_observations, ip_enrichments
         with self.engine.connect() as conn:
-            addresses = [ip for (ip,) in rows_of(conn, "SELECT ip FROM ip_enrichments ORDER BY ip")]
+            addresses = enriched_ips(conn)
         query = (
             select(o.c.id, o.c.port, o.c.observed_at, o.c.flags, e.c.network_type, e.c.ip_version)
             .select_from(o.join(e, e.c.ip == o.c.canonical))

@@ -1,4 +1,4 @@
-"""Reads of the link stage's results (which suspect each report is about, suspects, networks) for the stages after it.
+"""Reads of the link stage's results (which suspect each report is about, suspects, networks, their sightings).
 
 Straight from the driver (`bulk.rows_of`): triage and routing read every link of the store in one pass.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.store.bulk import rows_of
 
 
@@ -28,3 +29,14 @@ def suspect_rows(conn: Connection) -> list[tuple[str, int, str | None]]:
 def suspect_networks(conn: Connection) -> dict[str, str]:
     """The network of every suspect that has one."""
     return dict(rows_of(conn, "SELECT suspect_id, network_id FROM suspects WHERE network_id IS NOT NULL"))
+
+
+def network_ip_sightings(conn: Connection) -> list[tuple[int, str | None, str | None, str | None]]:
+    """(report, ISP, city estimate, network type) of the reported side's current IP sightings in reports that
+    belong to a network."""
+    sql = (
+        "SELECT o.report_id, e.isp_name, e.city_estimate, e.network_type FROM report_links l "
+        "JOIN identifier_observations o ON o.report_id = l.report_id AND o.kind = 'ip' AND o.is_current "
+        f"JOIN ip_enrichments e ON e.ip = o.canonical WHERE l.network_id IS NOT NULL AND {SUSPECT_SIDE_SQL}"
+    )
+    return list(rows_of(conn, sql))
