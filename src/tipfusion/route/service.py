@@ -11,7 +11,7 @@ from typing import Any
 from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, delete, insert, select
 
-from tipfusion.audit import AuditEvent, UnitOfWork, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.route.geocode import HINT, geocode
@@ -53,7 +53,8 @@ def import_jurisdiction(
     if not stations:
         raise TipfusionError(f"{path}: no usable station polygons" + (f" ({problems[0]})" if problems else ""))
     ensure_schema(engine)
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         conn.execute(delete(police_stations))
         stamp = now()
         conn.execute(
@@ -70,17 +71,11 @@ def import_jurisdiction(
                 for s in stations
             ],
         )
-        append(
-            conn,
-            actor,
-            [
-                AuditEvent(
-                    "jurisdiction.imported",
-                    "jurisdiction",
-                    str(path),
-                    {"stations": len(stations), "problems": [str(p) for p in problems], "synthetic": synthetic},
-                )
-            ],
+        uow.record(
+            "jurisdiction.imported",
+            "jurisdiction",
+            str(path),
+            {"stations": len(stations), "problems": [str(p) for p in problems], "synthetic": synthetic},
         )
     return len(stations), [str(p) for p in problems]
 
