@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
@@ -47,3 +49,11 @@ def test_a_unit_without_entries_appends_nothing_and_is_closed_after(engine: Engi
         assert conn.execute(select(func.count()).select_from(audit_events)).scalar_one() == 0
     with pytest.raises(RuntimeError, match="not open"):
         _ = uow.conn
+
+
+def test_a_unit_stamps_its_entries_with_the_changes_own_time_when_given(engine: Engine) -> None:
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with UnitOfWork(engine, "analyst1", stamp) as uow:
+        uow.record("sources.purged", "store", "source_documents")
+    with engine.connect() as conn:
+        assert conn.execute(select(audit_events.c.at)).scalar_one() == stamp

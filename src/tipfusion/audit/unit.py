@@ -9,6 +9,7 @@ during the unit are appended, in order, just before it commits; an exception rol
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -20,9 +21,10 @@ from tipfusion.audit.log import AuditEvent, append
 class UnitOfWork:
     """`with UnitOfWork(engine, actor) as uow:` then read and write through `uow.conn` and `uow.record(...)`."""
 
-    def __init__(self, engine: Engine, actor: str) -> None:
+    def __init__(self, engine: Engine, actor: str, at: datetime | None = None) -> None:
         self.engine = engine
         self.actor = actor
+        self.at = at  # the entries' time when the change carries its own stamp (default: when the unit commits)
         self.events: list[AuditEvent] = []
         self._transaction: Any = None
         self._conn: Connection | None = None
@@ -60,7 +62,7 @@ class UnitOfWork:
         transaction, self._transaction = self._transaction, None
         try:
             if kind is None and self.events:
-                append(self.conn, self.actor, self.events)
+                append(self.conn, self.actor, self.events, self.at)
         except BaseException as failed:
             transaction.__exit__(type(failed), failed, failed.__traceback__)
             raise
