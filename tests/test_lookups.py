@@ -275,7 +275,7 @@ def test_search_a_real_sample_in_the_forms_analysts_type(engine: Engine, db_url:
 def test_the_esps_a_store_holds_are_read_by_index_seeks(engine: Engine) -> None:
     """The loose index scan gives exactly the distinct ESP scopes (a DISTINCT over every version would too, at the
     cost of reading the whole table on every search)."""
-    from tipfusion.search.lookup import esp_scopes
+    from tipfusion.store.lookups import esp_scopes
     from tipfusion.store.tables import report_versions
 
     with engine.connect() as conn:

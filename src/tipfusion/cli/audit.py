@@ -105,7 +105,7 @@ def verify_store(
 
 
 def check_evidence(app: AppContext) -> EvidenceReport:
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.audit.evidence import rehash_sources
 
     engine = app.ready_engine()
@@ -127,8 +127,8 @@ def check_evidence(app: AppContext) -> EvidenceReport:
         "purged": report.purged,
         "differ": [d.sha256 for d in report.differ],
     }
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent("evidence.verified", "store", "source_documents", summary)])
+    with UnitOfWork(engine, app.actor) as uow:
+        uow.record("evidence.verified", "store", "source_documents", summary)
     return report
 
 

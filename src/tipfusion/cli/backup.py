@@ -13,7 +13,7 @@ from tipfusion.cli.context import AppContext, console
 from tipfusion.errors import IntegrityFailure
 
 if TYPE_CHECKING:
-    from tipfusion.store.backup import StoreCheck
+    from tipfusion.storage import StoreCheck
 
 
 def _print_check(check: StoreCheck, have_key: bool) -> None:
@@ -40,19 +40,15 @@ def backup(
     SQLite: the online backup API (others may keep working). PostgreSQL: pg_dump, custom format. DEST appears only
     when the backup is complete.
     """
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.store.backup import backup as run_backup
+    from tipfusion.storage import backup as run_backup
 
     app: AppContext = ctx.obj
     app.output(dest, "DEST")
     engine = app.ready_engine()
     keys = trusted_keys(app, key)
     app.banner()
-    result = run_backup(engine, dest, keys)
-    details = {"folder": str(result.folder), "file": result.file.name, "sha256": result.sha256, "size": result.size}
-    actor = app.actor  # resolved before the write transaction: resolving reads the store on its own connection
-    with engine.begin() as conn:
-        append(conn, actor, [AuditEvent("store.backed_up", "store", result.file.name, details)])
+    # the actor is resolved before the write transaction: resolving reads the store on its own connection
+    result = run_backup(engine, app.actor, dest, keys)
     _print_check(result.check, bool(keys))
     console.print(f"backup written: {escape(str(result.file))} ({result.size:,} bytes, sha256 {result.sha256})")
 
@@ -63,37 +59,15 @@ def restore(
     key: KeyOption = None,
 ) -> None:
     """Restore a backup into the configured store, which must be empty; then check it against the backup's record."""
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.store.backup import restore as run_restore
-    from tipfusion.store.db import make_engine
+    from tipfusion.storage import record_restore
+    from tipfusion.storage import restore as run_restore
 
     app: AppContext = ctx.obj
     keys = trusted_keys(app, key)
     result = run_restore(app.settings.database_url, src, keys)
     _print_check(result.check, bool(keys))
-    actor = app.actor  # only now: resolving the account opens the store, which had to be empty until the restore
-    engine = make_engine(app.settings.database_url)
-    try:
-        with engine.begin() as conn:
-            append(
-                conn,
-                actor,
-                [
-                    AuditEvent(
-                        "store.restored",
-                        "store",
-                        str(result.manifest.get("file")),
-                        {
-                            "from": str(src),
-                            "sha256": result.manifest.get("sha256"),
-                            "backup_created_at": result.manifest.get("created_at"),
-                            "problems": result.check.problems,
-                        },
-                    )
-                ],
-            )
-    finally:
-        engine.dispose()
+    # the actor only now: resolving the account opens the store, which had to be empty until the restore
+    record_restore(app.settings.database_url, app.actor, src, result)
     if not result.check.ok:
         raise IntegrityFailure(f"the restored store differs from the backup ({len(result.check.problems)} problem(s))")
     console.print(
@@ -111,13 +85,13 @@ def purge(
 
     Documents waiting in quarantine keep their bytes. `verify --evidence` then reports the removed ones as purged.
     """
-    from tipfusion.store.retention import purge_sources
+    from tipfusion.storage import purge
 
     app: AppContext = ctx.obj
     moment = app.moment(before, "--before")
     engine = app.ready_engine()
     app.banner()
-    result = purge_sources(engine, app.actor, moment, reason)
+    result = purge(engine, app.actor, moment, reason)
     console.print(
         f"purged the bytes of {result.documents:,} source document(s) received before {app.time(moment)} "
         f"({result.bytes:,} bytes); their hashes, names and sizes are kept"

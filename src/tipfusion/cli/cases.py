@@ -24,7 +24,7 @@ def cases_list(
     state: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Cases, with the ones that need a supplementary referral marked."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.track.service import case_rows
     from tipfusion.workplace.access import jurisdiction
 
@@ -32,9 +32,9 @@ def cases_list(
     engine = app.ready_engine()
     station, district = jurisdiction(engine, app.principal, station, district, "cases list")
     rows = case_rows(engine, station, district, state)
-    with engine.begin() as conn:
+    with UnitOfWork(engine, app.actor) as uow:
         scope = {"station": station, "district": district, "state": state, "rows": len(rows)}
-        append(conn, app.actor, [AuditEvent("case.listed", "case", "list", scope)])
+        uow.record("case.listed", "case", "list", scope)
     app.banner()
     table = Table(
         whole("case"),
@@ -68,7 +68,7 @@ def cases_show(
     ctx: typer.Context, case: Annotated[str, typer.Argument(help="Case number or referral reference")]
 ) -> None:
     """A case and every step of its history (who, when, what)."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.track.service import history
     from tipfusion.workplace.access import case_in_scope
 
@@ -76,8 +76,8 @@ def cases_show(
     engine = app.ready_engine()
     case_in_scope(engine, app.principal, case)
     row, events = history(engine, case)
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent("case.viewed", "case", str(row.id), {})])
+    with UnitOfWork(engine, app.actor) as uow:
+        uow.record("case.viewed", "case", str(row.id), {})
     app.banner()
     console.print(
         safe(

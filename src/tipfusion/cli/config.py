@@ -22,7 +22,7 @@ def config_show(
 ) -> None:
     """Every `[link]`, `[triage]`, `[routing]`, `[deadlines]` and `[sessions]` value in effect: default, the
     settings file (TIPFUSION_CONFIG) or a TIPFUSION_SECTION__KEY variable."""
-    from tipfusion.store.db import safe_url
+    from tipfusion.storage import safe_url
     from tipfusion.tuning import SECTIONS, flatten
 
     app: AppContext = ctx.obj

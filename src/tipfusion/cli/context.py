@@ -25,10 +25,9 @@ from tipfusion.config import Settings
 from tipfusion.errors import ConfigurationError, InputRefused
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from tipfusion.accounts.principal import Principal
     from tipfusion.cli.identity import Identity
+    from tipfusion.storage import Engine
 
 _WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
 console = Console(highlight=False, width=_WIDTH)
@@ -117,18 +116,9 @@ class AppContext:
     def engine(self) -> Engine:
         """The store's engine, opened once: a store that cannot be reached is one line naming where, not a
         traceback from the first query."""
-        from tipfusion.store.db import make_engine, sqlite_file
+        from tipfusion.storage import open_store
 
-        url = self.settings.database_url
-        engine = make_engine(url)
-        path = sqlite_file(url)
-        if path is not None and not path.exists() and not self.may_create:
-            engine.dispose()  # a mistyped path must not leave an empty store behind
-            raise ConfigurationError(
-                f"no store at {path}; run `tipfusion ingest` first or check --database / TIPFUSION_DATABASE_URL"
-            )
-        _probe(engine, url)
-        return engine
+        return open_store(self.settings.database_url, may_create=self.may_create)
 
     def ready_engine(self, *, create: bool = False, identify: bool = True) -> Engine:
         """The engine with its schema at head (migrations run automatically); says so when the store is new.
@@ -141,7 +131,7 @@ class AppContext:
         would wait on itself. `identify=False` is for the commands that run before or without a login (`login`,
         `logout`, `serve`).
         """
-        from tipfusion.store.db import ensure_schema, where
+        from tipfusion.storage import ensure_schema, where
 
         if create:
             self.may_create = True
@@ -156,7 +146,7 @@ class AppContext:
     def store_if_any(self) -> Engine | None:
         """The ready engine when there is a store to read, None when the SQLite file is not there: for commands
         that are whole without a store (checking a package a station received) and only add what it records."""
-        from tipfusion.store.db import sqlite_file
+        from tipfusion.storage import sqlite_file
 
         path = sqlite_file(self.settings.database_url)
         if path is not None and not path.exists() and not self.may_create:
@@ -167,26 +157,24 @@ class AppContext:
         """A read command's entry in the audit log, with the acting account: `view.list` of `listing`, as the web
         writes for the same list. `read_only_store_ok`: on a store this account may only read (a copy handed to an
         auditor), the command still answers and says its view is not recorded; otherwise the read fails there."""
-        from sqlalchemy.exc import OperationalError
-
-        from tipfusion.audit import AuditEvent, append
+        from tipfusion.audit import UnitOfWork
+        from tipfusion.storage import is_read_only_failure
 
         actor = self.actor  # resolved before the write transaction (resolving reads on its own connection)
         try:
-            with self.ready_engine().begin() as conn:
-                append(conn, actor, [AuditEvent("view.list", "list", listing, details)])
-        except OperationalError as exc:
-            if not read_only_store_ok or "readonly" not in str(exc.orig).lower().replace("-", ""):
+            with UnitOfWork(self.ready_engine(), actor) as uow:
+                uow.record("view.list", "list", listing, details)
+        except Exception as exc:
+            if not read_only_store_ok or not is_read_only_failure(exc):
                 raise
             err_console.print("note: the store is read-only, so this view is not in its audit log", soft_wrap=True)
 
     def banner(self) -> None:
         """Say so when the store holds synthetic data: on every output."""
-        from tipfusion.store import repository as repo
+        from tipfusion.storage import is_synthetic
 
-        with self.ready_engine().connect() as conn:
-            if repo.get_flag(conn, "synthetic") == "true":
-                console.print(SYNTHETIC_BANNER)
+        if is_synthetic(self.ready_engine()):
+            console.print(SYNTHETIC_BANNER)
 
     # -- dates and times: one parser for every option, one format for every table ----------------------------
     def moment(self, text: str, option: str, *, end: bool = False) -> datetime:
@@ -238,7 +226,7 @@ def refuse_store_output(settings: Settings, path: Path, option: str = "--output"
     shared-memory file corrupts it. The one guard every command that writes a file (or a folder) given by the user
     calls before writing; links are resolved, so another name for the store is refused too."""
     from tipfusion.errors import InputRefused
-    from tipfusion.store.db import store_files
+    from tipfusion.storage import store_files
 
     target = os.path.realpath(path)
     for part in store_files(settings.database_url):
@@ -249,20 +237,6 @@ def refuse_store_output(settings: Settings, path: Path, option: str = "--output"
                 option,
             )
     return path
-
-
-def _probe(engine: Engine, url: str) -> None:
-    """Open one connection now, so an unreachable server or a missing database is named before any work starts."""
-    from sqlalchemy.exc import OperationalError
-
-    from tipfusion.store.db import where
-
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as exc:
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
-        raise ConfigurationError(f"cannot open the store ({where(url)}): {detail}") from None
 
 
 @contextmanager

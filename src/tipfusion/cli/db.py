@@ -18,7 +18,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply migrations up to the latest schema (other commands do this automatically)."""
-    from tipfusion.store.db import ensure_schema, stored_revision, where
+    from tipfusion.storage import ensure_schema, stored_revision, where
 
     app: AppContext = ctx.obj
     app.may_create = True  # `db upgrade` on a new path starts the store (an empty one, at the latest schema)
@@ -33,7 +33,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("status")
 def db_status(ctx: typer.Context) -> None:
     """Show the schema revision in the database and the latest one this version knows."""
-    from tipfusion.store.db import head_revision, safe_url, stored_revision
+    from tipfusion.storage import head_revision, safe_url, stored_revision
 
     app: AppContext = ctx.obj
     console.print(

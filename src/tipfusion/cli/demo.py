@@ -15,7 +15,7 @@ from tipfusion import clock
 from tipfusion.cli.context import AppContext, console, safe
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from tipfusion.storage import Engine
 
 DEMO_OPERATION = "DEMO-DRIVE"
 DEMO_MARKER = "TIPFUSION-DEMO.txt"  # says the folder is the demo's own, so a rerun may replace what is in it
@@ -29,7 +29,6 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 42,
 ) -> None:
     """Generate a synthetic batch; ingest, enrich, link and triage it in a fresh store; show what came out."""
-    from tipfusion.audit import verify
     from tipfusion.cli.enrich import print_enrich_summary
     from tipfusion.cli.ingest import print_summary
     from tipfusion.cli.link import print_link_summary
@@ -42,8 +41,7 @@ def demo(
     from tipfusion.link.service import LinkService, largest_networks
     from tipfusion.requests.service import build_requests
     from tipfusion.route.service import import_jurisdiction, route_all
-    from tipfusion.store import repository as repo
-    from tipfusion.store.db import safe_url
+    from tipfusion.storage import headline_counts, safe_url
     from tipfusion.triage.service import TriageService
 
     app: AppContext = ctx.obj
@@ -75,9 +73,7 @@ def demo(
     print_enrich_summary(EnrichService(engine, config, app.actor).run())
     _ip_sample(app)
     link_summary = LinkService(engine, app.actor, app.settings.tuning().link).run()
-    with engine.connect() as conn:
-        numbers = repo.counts(conn)
-        chain = verify(conn)
+    numbers, chain = headline_counts(engine)
     console.rule("store")
     app.banner()
     console.print(", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in numbers.items()))
@@ -118,7 +114,7 @@ def _claim(app: AppContext, out: Path) -> None:
     """Make `out` the demo's folder, emptied of an earlier demo: only a folder the demo made (it holds the marker
     file) or a new or empty one. `demo --out .` once deleted ./tipfusion.db and replaced ./batch."""
     from tipfusion.errors import InputRefused
-    from tipfusion.store.db import store_files
+    from tipfusion.storage import store_files
 
     app.output(out, "--out")
     marker = out / DEMO_MARKER

@@ -64,26 +64,16 @@ def _database_error(exc: Exception) -> str | None:
     The unfinished transaction was rolled back, so the store holds what was committed before and nothing half-way:
     the line says so, and what to do.
     """
-    if "sqlalchemy" not in sys.modules:
+    if "sqlalchemy" not in sys.modules:  # no store was opened: the error cannot be the store's
         return None
-    from sqlalchemy.exc import DBAPIError
+    from tipfusion.storage import fault_words
 
-    if not isinstance(exc, DBAPIError) or not _is_fault(exc):
+    said = fault_words(exc)
+    if said is None:
         return None
-    detail = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
-    said = detail[0] if detail else type(exc).__name__
     lowered = said.lower()
     if "disk is full" in lowered or "no space left" in lowered or "could not extend file" in lowered:
         return f"the store failed: the disk is full ({said}); free some space; {_RESUME}"
     if "readonly database" in lowered or "read-only" in lowered:
         return f"the store failed: it is read-only ({said}); nothing was changed; use a store this account can write"
     return f"the store failed: {said}; {_RESUME}"
-
-
-def _is_fault(exc: Exception) -> bool:
-    """A fault of the store or its connection (not a bug in a query): a dropped connection, a full disk, a lock."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    if isinstance(exc, OperationalError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(getattr(exc, "connection_invalidated", False))

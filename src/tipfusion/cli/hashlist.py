@@ -77,11 +77,10 @@ def import_(
 @hashlist_app.command("list")
 def list_(ctx: typer.Context, fmt: FormatOption = OutputFormat.text) -> None:
     """Every list: hashes by kind, imports, rejected rows, files in the store it matches now."""
-    from tipfusion.store.hashlists import summaries
+    from tipfusion.enrich.hashlists.service import list_summaries
 
     app: AppContext = ctx.obj
-    with app.ready_engine().connect() as conn:
-        rows = summaries(conn)
+    rows = list_summaries(app.ready_engine())
     present(app, fmt, rows, _print_lists)
 
 
@@ -102,11 +101,10 @@ def rejects(
     fmt: FormatOption = OutputFormat.text,
 ) -> None:
     """The rows of a list's files that were refused: file, line, field and why."""
-    from tipfusion.store.hashlists import rejects_of
+    from tipfusion.enrich.hashlists.service import list_rejects
 
     app: AppContext = ctx.obj
-    with app.ready_engine().connect() as conn:
-        rows = rejects_of(conn, name)
+    rows = list_rejects(app.ready_engine(), name)
     present(app, fmt, rows, _print_rejects)
 
 
@@ -142,15 +140,11 @@ def matches(
     fmt: FormatOption = OutputFormat.text,
 ) -> None:
     """A report's files that are on a known-content list, with the list, category, source and distance (audited)."""
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.store.hashlists import matches_of_report
-    from tipfusion.store.report_detail import report_detail
+    from tipfusion.enrich.hashlists.service import report_matches
 
     app: AppContext = ctx.obj
-    with app.ready_engine().begin() as conn:
-        report_detail(conn, report_id)  # NotFound for a report the store does not hold
-        rows = matches_of_report(conn, report_id)
-        append(conn, app.actor, [AuditEvent("view.hashlist_matches", "report", str(report_id), {})])
+    engine = app.ready_engine()
+    rows = report_matches(engine, app.actor, report_id)
     present(app, fmt, rows, _print_matches)
 
 

@@ -22,9 +22,8 @@ from tipfusion.errors import ConfigurationError, TipfusionError
 from tipfusion.private import FILE_MODE, FOLDER_MODE
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from tipfusion.accounts.principal import Principal
+    from tipfusion.storage import Engine
 
 
 class LoginRequired(TipfusionError):
@@ -50,7 +49,7 @@ def state_dir() -> Path:
 
 def store_key(url: str) -> str:
     """One name per store, whatever way its URL is written (a SQLite file by its real path)."""
-    from tipfusion.store.db import parse_url
+    from tipfusion.storage import parse_url
 
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -69,7 +68,7 @@ def session_file(url: str) -> Path:
 
 def save_session(url: str, username: str, token: str) -> Path:
     """Write the session token readable by its owner only (the folder 0700, the file 0600)."""
-    from tipfusion.store.db import where
+    from tipfusion.storage import where
 
     path = session_file(url)
     path.parent.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)

@@ -38,17 +38,15 @@ def keys_create(
     ] = None,
 ) -> None:
     """Make the unit's key pair: the private key (PEM, mode 0600) and its public half; never overwrites a key."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.keys.signing import create_key, key_location, public_path
 
     app: AppContext = ctx.obj
     location = key_location(app.settings, app.output(out, "--out") if out is not None else None)
     engine = app.ready_engine(create=True)  # setting up a unit: the key may come before any batch
     signer = create_key(location)
-    with engine.begin() as conn:
-        append(
-            conn, app.actor, [AuditEvent("key.created", "signing_key", signer.fingerprint, {"path": str(signer.path)})]
-        )
+    with UnitOfWork(engine, app.actor) as uow:
+        uow.record("key.created", "signing_key", signer.fingerprint, {"path": str(signer.path)})
     console.print(
         f"private key → {safe(signer.path)} (mode 0600: keep it on this machine, and a copy offline)", soft_wrap=True
     )

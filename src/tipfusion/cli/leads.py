@@ -23,16 +23,16 @@ def leads_hits(
     fmt: Annotated[str, typer.Option("--format")] = "csv",
 ) -> None:
     """Every lead identifier found in a report, with the suspect and network it belongs to."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.enrich.export import write_rows
     from tipfusion.triage.service import lead_hits
 
     app: AppContext = ctx.obj
     if output:
         app.output(output)
-    with app.ready_engine().begin() as conn:
-        rows = lead_hits(conn)
-        append(conn, app.actor, [AuditEvent("view.lead_hits", "leads", "all", {"rows": len(rows)})])
+    with UnitOfWork(app.ready_engine(), app.actor) as uow:
+        rows = lead_hits(uow.conn)
+        uow.record("view.lead_hits", "leads", "all", {"rows": len(rows)})
     app.banner()
     if output:
         write_rows(rows, LEAD_FIELDS, fmt, output)

@@ -15,14 +15,14 @@ network_app = typer.Typer(no_args_is_help=True, help="Networks found by linking.
 @network_app.command("show")
 def network_show(ctx: typer.Context, network_id: Annotated[str, typer.Argument(help="e.g. N200000123")]) -> None:
     """What a network is and why it hangs together (old names are followed to the current one)."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.workplace.views import network_page
 
     app: AppContext = ctx.obj
     engine = app.ready_engine()
     page = network_page(engine, app.principal, network_id)
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent("view.network", "network", page.network_id, {})])
+    with UnitOfWork(engine, app.actor) as uow:
+        uow.record("view.network", "network", page.network_id, {})
     app.banner()
     if page.network_id != network_id:
         console.print(f"{safe(network_id)} is now part of {safe(page.network_id)}", soft_wrap=True)

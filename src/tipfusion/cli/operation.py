@@ -56,7 +56,7 @@ def operation_report_command(
     fmt: Annotated[str | None, typer.Option("--format", help="csv | xlsx | pdf (default: the file's suffix)")] = None,
 ) -> None:
     """Totals per district and station: reports, networks, referrals, FIRs, arrests, chargesheets."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.documents.staging import staged_file
     from tipfusion.track.operations import operation_report, write_report
 
@@ -73,11 +73,10 @@ def operation_report_command(
             chosen = fmt or output.suffix.lstrip(".").lower()
             with staged_file(output) as work:  # the file takes its name once written and audited
                 write_report(report, chosen, work, templates, app.settings.profile.zone)
-                with engine.begin() as conn:
-                    event = AuditEvent("export.operation", "operation", name, {"file": str(output)})
-                    append(conn, app.actor, [event])
-    with engine.begin() as conn:
-        append(conn, app.actor, [AuditEvent("operation.viewed", "operation", name, {})])
+                with UnitOfWork(engine, app.actor) as uow:
+                    uow.record("export.operation", "operation", name, {"file": str(output)})
+    with UnitOfWork(engine, app.actor) as uow:
+        uow.record("operation.viewed", "operation", name, {})
     app.banner()
     print_operation(report)
     if output is not None:

@@ -30,15 +30,15 @@ def queue_show(
     limit: Annotated[int, typer.Option(help="How many")] = 25,
 ) -> None:
     """The queue, most urgent first (pinned items on top), each score with its factors."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.route.placement import placements
     from tipfusion.triage.service import queue
 
     app: AppContext = ctx.obj
-    with app.ready_engine().begin() as conn:
-        rows = queue(conn, level, limit)
-        routing = placements(conn, level, [str(r["id"]) for r in rows])
-        append(conn, app.actor, [AuditEvent("view.queue", "queue", level, {"limit": limit})])
+    with UnitOfWork(app.ready_engine(), app.actor) as uow:
+        rows = queue(uow.conn, level, limit)
+        routing = placements(uow.conn, level, [str(r["id"]) for r in rows])
+        uow.record("view.queue", "queue", level, {"limit": limit})
     app.banner()
     print_queue(rows, level, routing)
 

@@ -23,14 +23,11 @@ def show(
 ) -> None:
     """Everything stored for a report: versions, source parts, identifiers with whose they are, files with
     every fileDetails document, unknown fields kept verbatim."""
-    from tipfusion.audit import AuditEvent, append
-    from tipfusion.store.report_detail import report_detail
+    from tipfusion.search import report_record
 
     app: AppContext = ctx.obj
     engine = app.ready_engine()
-    with engine.begin() as conn:
-        detail = report_detail(conn, report_id)
-        append(conn, app.actor, [AuditEvent("view.report", "report", str(report_id), {"format": fmt.value})])
+    detail = report_record(engine, app.actor, report_id, {"format": fmt.value})
     present(app, fmt, detail, _print)
 
 

@@ -26,14 +26,14 @@ def search_command(
     limit: Annotated[int, typer.Option(min=1, help="Most rows of sightings to list")] = 2000,
 ) -> None:
     """Every report, suspect, network, lead and ISP answer holding a value, each with whose value it is there."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.search import search
 
     app: AppContext = ctx.obj
-    with app.ready_engine().begin() as conn:
-        result = search(conn, value, kind, app.settings.profile.phone_region, limit)
+    with UnitOfWork(app.ready_engine(), app.actor) as uow:
+        result = search(uow.conn, value, kind, app.settings.profile.phone_region, limit)
         details = {"kind": kind, "readings": len(result.readings), "reports": len(result.reports)}
-        append(conn, app.actor, [AuditEvent("view.search", "identifier", value.strip()[:200], details)])
+        uow.record("view.search", "identifier", value.strip()[:200], details)
     present(app, fmt, result.as_dict(), lambda _: _print_search(result))
 
 

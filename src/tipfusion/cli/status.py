@@ -15,12 +15,10 @@ if TYPE_CHECKING:
 
 def status(ctx: typer.Context) -> None:
     """What the store holds at every stage: reports to cases, routing by placement, ISP requests by state."""
-    from tipfusion.store.db import where
-    from tipfusion.store.status import stage_counts
+    from tipfusion.storage import stage_counts, where
 
     app: AppContext = ctx.obj
-    with app.ready_engine().connect() as conn:
-        rows = stage_counts(conn)
+    rows = stage_counts(app.ready_engine())
     app.record_view("status", {}, read_only_store_ok=True)  # counts only: a read-only copy may still be counted
     app.banner()
     console.print(f"store: {safe(where(app.settings.database_url))}", soft_wrap=True)

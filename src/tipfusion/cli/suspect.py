@@ -26,13 +26,13 @@ def suspect_show(
 ) -> None:
     """A suspect as reported: reports, names, addresses, phones, emails and accounts (its own; other people in its
     reports apart, labelled), routing with its basis, network and cases."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.search import suspect_profile
 
     app: AppContext = ctx.obj
-    with app.ready_engine().begin() as conn:
-        profile = suspect_profile(conn, suspect_id)
-        append(conn, app.actor, [AuditEvent("view.suspect", "suspect", profile["suspect_id"], {})])
+    with UnitOfWork(app.ready_engine(), app.actor) as uow:
+        profile = suspect_profile(uow.conn, suspect_id)
+        uow.record("view.suspect", "suspect", profile["suspect_id"], {})
     present(app, fmt, profile, _print_profile)
 
 

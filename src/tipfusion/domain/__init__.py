@@ -15,6 +15,7 @@ from tipfusion.domain.records import (
     LeadItem,
     Observation,
     ParsedReport,
+    Sighting,
     SourcePart,
     party_role,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "Observation",
     "ParsedReport",
     "QuarantineEntry",
+    "Sighting",
     "SourcePart",
     "party_role",
 ]

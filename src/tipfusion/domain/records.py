@@ -201,3 +201,21 @@ class LeadItem:
     country: str | None = None
     received_at: datetime | None = None
     note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One current, valid IP sighting of the reported person's side, with the ISP its address belongs to (what a
+    notice to an ISP asks about: IP, source port and the exact second, in UTC)."""
+
+    report_id: int
+    suspect_id: str | None
+    ip: str
+    port: int | None
+    observed_at: datetime | None
+    event_name: str | None
+    isp: str | None
+    network_type: str | None
+    log_timezone: str | None
+    identifiable: bool | None
+    note: str | None

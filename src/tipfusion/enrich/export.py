@@ -137,23 +137,12 @@ def ip_rows(conn: Connection, zone: ZoneInfo) -> list[dict[str, Any]]:
     return out
 
 
-def _as_datetime(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite aggregates come back as text
-        from datetime import UTC
-
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value if isinstance(value, datetime) else None
-
-
-def _utc(value: Any) -> str | None:
-    moment = _as_datetime(value)
+def _utc(moment: datetime | None) -> str | None:
+    """A sighting time (min/max of a `UTCDateTime` column keep its type: aware UTC on both databases) in UTC."""
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def _local(value: Any, zone: ZoneInfo) -> str | None:
-    moment = _as_datetime(value)
+def _local(moment: datetime | None, zone: ZoneInfo) -> str | None:
     return moment.astimezone(zone).isoformat() if moment else None
 
 

@@ -24,8 +24,10 @@ from tipfusion.enrich.identify import identifiability
 from tipfusion.enrich.ip import IpEnricher, IpInfo
 from tipfusion.enrich.phone import VERSION as PHONE_VERSION
 from tipfusion.enrich.phone import describe_phone
-from tipfusion.store.bulk import insert_rows, rows_of, update_rows
+from tipfusion.store.bulk import insert_rows, update_rows
+from tipfusion.store.current import chunked, rows_in
 from tipfusion.store.db import ensure_schema
+from tipfusion.store.enrichment import enriched_ips
 from tipfusion.store.repository import SIGHTINGS_GENERATION, now, touch_flag
 from tipfusion.store.tables import (
     email_enrichments,
@@ -172,8 +174,7 @@ class EnrichService:
 
     def _store_ips(self, conn: Connection, answers: list[IpInfo], summary: EnrichSummary) -> None:
         held = {
-            row.ip: row
-            for row in _in_chunks(conn, select(ip_enrichments), ip_enrichments.c.ip, [a.ip for a in answers])
+            row.ip: row for row in rows_in(conn, select(ip_enrichments), ip_enrichments.c.ip, [a.ip for a in answers])
         }
         stamp = now()
         changed: list[str] = []
@@ -192,7 +193,7 @@ class EnrichService:
                 summary.ips_unchanged += 1
                 restamp.append(answer.ip)
         if changed:
-            for part in _slices(changed):
+            for part in chunked(changed):
                 conn.execute(delete(ip_enrichments).where(ip_enrichments.c.ip.in_(part)))
                 # their sightings must be assessed again against the new answer
                 conn.execute(
@@ -201,7 +202,7 @@ class EnrichService:
                     .values(identifiable=None, identifiability_note=None)
                 )
         insert_rows(conn, ip_enrichments, IP_COLUMNS, [(a.ip, *_answer_tuple(a), a.sources, stamp) for a in replace])
-        for part in _slices(restamp):  # same answer, newer sources: record which versions gave it
+        for part in chunked(restamp):  # same answer, newer sources: record which versions gave it
             conn.execute(
                 update(ip_enrichments)
                 .where(ip_enrichments.c.ip.in_(part))
@@ -218,7 +219,7 @@ class EnrichService:
         """
         o, e = identifier_observations, ip_enrichments
         with self.engine.connect() as conn:
-            addresses = [ip for (ip,) in rows_of(conn, "SELECT ip FROM ip_enrichments ORDER BY ip")]
+            addresses = enriched_ips(conn)
         query = (
             select(o.c.id, o.c.port, o.c.observed_at, o.c.flags, e.c.network_type, e.c.ip_version)
             .select_from(o.join(e, e.c.ip == o.c.canonical))
@@ -295,17 +296,6 @@ def _answer_tuple(answer: IpInfo) -> tuple[Any, ...]:
     return tuple(getattr(answer, c) for c in ANSWER_COLUMNS)
 
 
-def _slices(values: Sequence[Any], size: int = 900) -> list[Sequence[Any]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
-
-
-def _in_chunks(conn: Connection, query: Any, column: Any, values: Sequence[Any]) -> list[Any]:
-    out: list[Any] = []
-    for part in _slices(values):
-        out.extend(conn.execute(query.where(column.in_(part))))
-    return out
-
-
 def _new_values(
     conn: Connection, kind: str, table: Any, key: Any, version: str, column: str = "canonical"
 ) -> list[str]:
@@ -333,7 +323,7 @@ def _new_values(
 
 
 def _replace(conn: Connection, table: Any, key: Any, values: Sequence[str]) -> None:
-    for part in _slices(values):
+    for part in chunked(values):
         conn.execute(delete(table).where(key.in_(part)))
 
 

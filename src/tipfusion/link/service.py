@@ -19,7 +19,6 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.audit.decisions import record_decision, require_reason
-from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.extract import load_input
@@ -27,7 +26,8 @@ from tipfusion.link.networks import GROUP_EVIDENCE, find_networks
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
-from tipfusion.store.bulk import insert_rows, rows_of
+from tipfusion.store import links as link_reads
+from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema, snapshot
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
@@ -402,12 +402,7 @@ def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str,
             last[network] = max(last.get(network, row.incident_at), row.incident_at)
     isps: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     places: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    sql = (
-        "SELECT o.report_id, e.isp_name, e.city_estimate, e.network_type FROM report_links l "
-        "JOIN identifier_observations o ON o.report_id = l.report_id AND o.kind = 'ip' AND o.is_current "
-        f"JOIN ip_enrichments e ON e.ip = o.canonical WHERE l.network_id IS NOT NULL AND {SUSPECT_SIDE_SQL}"
-    )
-    for report, isp_name, city, network_type in rows_of(conn, sql):
+    for report, isp_name, city, network_type in link_reads.network_ip_sightings(conn):
         network = network_of.get(report)
         if network is None:
             continue

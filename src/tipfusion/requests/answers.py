@@ -30,6 +30,7 @@ from tipfusion.ingest.formats.isp_answer import SUBSCRIBER_FIELDS
 from tipfusion.ingest.registry import ParseContext
 from tipfusion.store import repository as repo
 from tipfusion.store.bulk import insert_rows
+from tipfusion.store.current import chunked, rows_in
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
 from tipfusion.store.tables import isp_answers, isp_request_items, isp_requests
@@ -170,7 +171,8 @@ def ingest_answer_bytes(
             ],
         )
         answered = sorted({item.request_id for _, _, item in matched})
-        conn.execute(update(isp_requests).where(isp_requests.c.id.in_(answered)).values(status="answered"))
+        for part in chunked(answered):
+            conn.execute(update(isp_requests).where(isp_requests.c.id.in_(part)).values(status="answered"))
         references = [r.reference for r in requests if r.id in answered]
         append(
             conn,
@@ -208,7 +210,7 @@ def _match(
     engine: Engine, rows: list[tuple[int, dict[str, Any]]], request_ids: list[int], name: str
 ) -> list[tuple[int, dict[str, Any], Any]]:
     with engine.connect() as conn:
-        items = conn.execute(select(isp_request_items).where(isp_request_items.c.request_id.in_(request_ids))).all()
+        items = rows_in(conn, select(isp_request_items), isp_request_items.c.request_id, request_ids)
     index: dict[tuple[str, datetime], list[Any]] = {}
     for item in items:
         index.setdefault((item.ip, item.observed_at), []).append(item)

@@ -12,23 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from tipfusion.domain import Sighting
+
 ASKABLE = {"fixed", "mobile", "mobile_cgnat", "hosting_vpn"}
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    report_id: int
-    suspect_id: str | None
-    ip: str
-    port: int | None
-    observed_at: datetime | None
-    event_name: str | None
-    isp: str | None
-    network_type: str | None
-    log_timezone: str | None
-    identifiable: bool | None
-    note: str | None
+__all__ = ["ASKABLE", "EARLIEST", "Sighting"]
 
 
 @dataclass

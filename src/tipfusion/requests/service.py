@@ -22,20 +22,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, insert, not_, select, text, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, not_, select, update
 
 from tipfusion.audit import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import file_stem, listed_parts, part_path
 from tipfusion.documents.staging import Staging, clear_leftovers
-from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.keys.signing import load_signer
 from tipfusion.requests.isp import ASKABLE, IspRequest, Sighting, group_requests
 from tipfusion.requests.letters import CaseLine, LetterContext, case_line, write_request
 from tipfusion.store import repository as repo
-from tipfusion.store.bulk import insert_rows, rows_of
+from tipfusion.store import sightings as stored_sightings
+from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema, serialise
 from tipfusion.store.repository import now
 from tipfusion.store.tables import isp_request_items, isp_requests
@@ -64,44 +64,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "isp"
 
 
-def _time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-
-
 def sighting_key(sighting: Sighting) -> str:
     """One sighting as a form's checkbox names it: IP, port and the exact second (what an ISP item is keyed on)."""
     moment = sighting.observed_at.isoformat() if sighting.observed_at else ""
     return f"{sighting.ip}|{'' if sighting.port is None else sighting.port}|{moment}"
 
 
-SIGHTINGS_FROM = (
-    "FROM identifier_observations o JOIN ip_enrichments e ON e.ip = o.canonical "
-    "LEFT JOIN report_links r ON r.report_id = o.report_id "
-    f"WHERE o.kind = 'ip' AND o.is_current AND o.valid AND o.origin = 'field' AND {SUSPECT_SIDE_SQL}"
-)
-
-
-def load_sightings(engine: Engine, isp: str | None = None) -> tuple[list[Sighting], set[tuple[str, int | None, str]]]:
+def load_sightings(engine: Engine, isp: str | None = None) -> tuple[list[Sighting], set[stored_sightings.AskedKey]]:
     """The reported person's IP sightings with their ISP (only `isp`'s when given), and what was asked already."""
-    sql = (
-        "SELECT o.report_id, r.suspect_id, o.canonical, o.port, o.observed_at, o.event_name, e.isp_name, "
-        f"e.network_type, e.log_timezone, o.identifiable, o.identifiability_note {SIGHTINGS_FROM}"
-    )
     with engine.connect() as conn:
-        rows = rows_of(conn, sql) if isp is None else conn.execute(text(sql + " AND e.isp_name = :isp"), {"isp": isp})
-        sightings = [
-            Sighting(
-                report, suspect, ip, port, _time(at), event, name, network, zone, None if ok is None else bool(ok), note
-            )
-            for report, suspect, ip, port, at, event, name, network, zone, ok, note in rows
-        ]
-        asked = {
-            (ip, port, str(_time(at)))
-            for ip, port, at in rows_of(conn, "SELECT ip, port, observed_at FROM isp_request_items")
-        }
-    return sightings, asked
+        rows = stored_sightings.suspect_ip_sightings(conn, isp)
+        asked = stored_sightings.asked(conn)
+    return rows, asked
 
 
 def build_requests(
@@ -216,9 +190,7 @@ def build_requests(
 def _still_unasked(conn: Connection, request: IspRequest, include_unidentifiable: bool) -> IspRequest | None:
     """The request less what another build asked since the sightings were read (two analysts building at once):
     read under the builders' lock, so a sighting is asked once."""
-    ips = {item.sighting.ip for item in request.items}
-    found = select(isp_request_items.c.ip, isp_request_items.c.port, isp_request_items.c.observed_at)
-    asked = {(ip, port, str(_time(at))) for ip, port, at in conn.execute(found.where(isp_request_items.c.ip.in_(ips)))}
+    asked = stored_sightings.asked(conn, {item.sighting.ip for item in request.items})
     left = [i.sighting for i in request.items if _asked_key(i.sighting) not in asked]
     if len(left) == len(request.items):
         return request
@@ -229,8 +201,8 @@ def _still_unasked(conn: Connection, request: IspRequest, include_unidentifiable
     return regrouped[0]
 
 
-def _asked_key(sighting: Sighting) -> tuple[str, int | None, str]:
-    return sighting.ip, sighting.port, str(sighting.observed_at)
+def _asked_key(sighting: Sighting) -> stored_sightings.AskedKey:
+    return stored_sightings.asked_key(sighting.ip, sighting.port, sighting.observed_at)
 
 
 def finish_leftovers(engine: Engine, output: Path) -> list[Path]:
@@ -264,26 +236,11 @@ PENDING_SUMMARY = "isp_pending_counts"
 """Store flag holding the pending counts per ISP (JSON) with the sightings' generation they were counted under."""
 
 
-def _count_sql(one_isp: bool) -> str:
-    askable = ", ".join(f"'{kind}'" for kind in sorted(ASKABLE))
-    return (
-        "SELECT p.isp, (SELECT min(z.log_timezone) FROM ip_enrichments z WHERE z.isp_name = p.isp), count(*), "
-        "sum(1 - p.unported) FROM (SELECT DISTINCT e.isp_name AS isp, o.canonical, o.port, o.observed_at, "
-        "CASE WHEN e.network_type = 'mobile_cgnat' AND o.port IS NULL AND o.canonical NOT LIKE '%:%' "
-        f"THEN 1 ELSE 0 END AS unported {SIGHTINGS_FROM} AND e.isp_name IS NOT NULL "
-        + ("AND e.isp_name = :isp " if one_isp else "")
-        + f"AND e.network_type IN ({askable}) AND o.observed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-        "isp_request_items i WHERE i.ip = o.canonical AND i.observed_at = o.observed_at "
-        "AND (i.port = o.port OR (i.port IS NULL AND o.port IS NULL)))) p GROUP BY p.isp"
-    )
-
-
 PendingRow = tuple[str, str, int, int]
 
 
 def _counted(conn: Connection, isp: str | None = None) -> list[PendingRow]:
-    rows = conn.execute(text(_count_sql(isp is not None)), {} if isp is None else {"isp": isp})
-    return sorted((str(name), str(zone or "UTC"), int(n), int(m)) for name, zone, n, m in rows)
+    return sorted(stored_sightings.pending_counts(conn, ASKABLE, isp))
 
 
 def pending_counts(engine: Engine) -> list[PendingRow]:
@@ -504,23 +461,14 @@ def request_recipients(engine: Engine) -> list[str]:
         return sorted(str(name) for name in found)
 
 
-PLATFORM_ACCOUNTS_FROM = (
-    "FROM accounts a JOIN reports r ON r.report_id = a.report_id AND r.current_version = a.version "
-    "LEFT JOIN report_links l ON l.report_id = a.report_id "
-    "WHERE a.role = 'reported' AND a.esp_identifier IS NOT NULL"
-)
 UNKNOWN_PLATFORM = "unknown-esp"
 
 
 def platform_accounts(engine: Engine) -> list[tuple[str, int, int]]:
     """(platform, reported accounts with the platform's user ID, reports they appear in) per platform, counted in
     the database: what a notice to each would list (`build_platform_requests`)."""
-    sql = (
-        f"SELECT COALESCE(a.esp_scope, '{UNKNOWN_PLATFORM}') AS esp, count(DISTINCT a.esp_identifier), "
-        f"count(DISTINCT a.report_id) {PLATFORM_ACCOUNTS_FROM} GROUP BY COALESCE(a.esp_scope, '{UNKNOWN_PLATFORM}')"
-    )
     with engine.connect() as conn:
-        return sorted((str(esp), int(n), int(m)) for esp, n, m in conn.execute(text(sql)))
+        return stored_sightings.platform_accounts(conn, UNKNOWN_PLATFORM)
 
 
 def build_platform_requests(
@@ -532,11 +480,10 @@ def build_platform_requests(
     from tipfusion.requests.platforms import AccountRow, platform_letters
 
     ensure_schema(engine)
-    sql = f"SELECT a.esp_scope, a.esp_identifier, a.screen_name, a.report_id, l.suspect_id {PLATFORM_ACCOUNTS_FROM}"
     with engine.connect() as conn:
         rows = [
             AccountRow(esp or UNKNOWN_PLATFORM, account, screen, report, suspect)
-            for esp, account, screen, report, suspect in rows_of(conn, sql)
+            for esp, account, screen, report, suspect in stored_sightings.reported_accounts(conn)
             if platforms is None or (esp or UNKNOWN_PLATFORM) in platforms
         ]
         synthetic = repo.get_flag(conn, "synthetic") == "true"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,15 +11,16 @@ from typing import Any
 from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, delete, insert, select
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.audit.decisions import record_decision, require_reason
-from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.route.geocode import HINT, geocode
 from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, load_landline_areas, read_layer
 from tipfusion.route.routing import Decision, Evidence, decide
 from tipfusion.route.settings import RoutingSettings
-from tipfusion.store.bulk import insert_rows, rows_of
+from tipfusion.store import links
+from tipfusion.store import routing as reads
+from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.repository import now
 from tipfusion.store.tables import police_stations, routing_decisions, routing_overrides, suspects
@@ -53,7 +53,8 @@ def import_jurisdiction(
     if not stations:
         raise TipfusionError(f"{path}: no usable station polygons" + (f" ({problems[0]})" if problems else ""))
     ensure_schema(engine)
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         conn.execute(delete(police_stations))
         stamp = now()
         conn.execute(
@@ -70,17 +71,11 @@ def import_jurisdiction(
                 for s in stations
             ],
         )
-        append(
-            conn,
-            actor,
-            [
-                AuditEvent(
-                    "jurisdiction.imported",
-                    "jurisdiction",
-                    str(path),
-                    {"stations": len(stations), "problems": [str(p) for p in problems], "synthetic": synthetic},
-                )
-            ],
+        uow.record(
+            "jurisdiction.imported",
+            "jurisdiction",
+            str(path),
+            {"stations": len(stations), "problems": [str(p) for p in problems], "synthetic": synthetic},
         )
     return len(stations), [str(p) for p in problems]
 
@@ -99,11 +94,10 @@ def gather_evidence(
     """Routing evidence per suspect, from the reports of the suspect's reported person."""
     evidence: dict[str, list[Evidence]] = defaultdict(list)
     with engine.connect() as conn:
-        suspect_of = dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
-        for report, details in rows_of(conn, "SELECT report_id, details FROM current_accounts WHERE role = 'reported'"):
-            if report not in suspect_of or not details:
+        suspect_of = links.report_suspects(conn)
+        for report, data in reads.reported_person_details(conn):
+            if report not in suspect_of:
                 continue
-            data = json.loads(details) if isinstance(details, str) else details
             for address in data.get("addresses") or []:
                 pin = str(address.get("zipCode") or address.get("postalCode") or "").strip()
                 country = str(address.get("country") or "").strip().upper()
@@ -119,45 +113,30 @@ def gather_evidence(
                             hint_only=bool(found and found.precision == HINT),
                         )
                     )
-        for report, address, pin in rows_of(conn, "SELECT report_id, address, pin FROM isp_answers"):
+        for report, address, postcode in reads.isp_answer_addresses(conn):
             if report in suspect_of:
-                found = geocode(str(pin or ""), str(address or ""), gazetteer)
+                found = geocode(str(postcode or ""), str(address or ""), gazetteer)
                 evidence[suspect_of[report]].append(
                     Evidence(
                         "isp_answer",
-                        f"report {report}: subscriber address {address or ''} {pin or ''}".strip(),
+                        f"report {report}: subscriber address {address or ''} {postcode or ''}".strip(),
                         (found.lon, found.lat) if found else None,
                         hint_only=bool(found and found.precision == HINT),
                     )
                 )
-        for report, number, area in rows_of(
-            conn,
-            "SELECT o.report_id, o.canonical, p.area FROM identifier_observations o JOIN phone_enrichments p "
-            f"ON p.e164 = o.canonical WHERE o.kind = 'phone' AND o.is_current AND {SUSPECT_SIDE_SQL} "
-            "AND o.account_ordinal IS NOT NULL AND p.number_type IN ('fixed_line', 'fixed_line_or_mobile')",
-        ):
+        for report, number, area in reads.landline_sightings(conn):
             if report in suspect_of:
                 place = next((d for prefix, d in landlines or [] if number.startswith(prefix)), area)
                 if place:
                     evidence[suspect_of[report]].append(
                         Evidence("landline_area", f"report {report}: landline {number} ({place})", place=place)
                     )
-        for report, city in rows_of(
-            conn,
-            "SELECT o.report_id, e.city_estimate FROM identifier_observations o JOIN ip_enrichments e "
-            f"ON e.ip = o.canonical WHERE o.kind = 'ip' AND o.is_current AND {SUSPECT_SIDE_SQL} "
-            "AND o.account_ordinal IS NOT NULL AND e.network_type = 'fixed' AND e.city_estimate IS NOT NULL",
-        ):
+        for report, city in reads.fixed_ip_cities(conn):
             if report in suspect_of:
                 evidence[suspect_of[report]].append(
                     Evidence("ip_city", f"report {report}: IP estimate {city}", place=city)
                 )
-        for report, city in rows_of(
-            conn,
-            "SELECT l.report_id, l.city FROM current_estimated_locations l JOIN current_accounts a ON "
-            "a.report_id = l.report_id AND a.ordinal = l.account_ordinal "
-            "WHERE a.role = 'reported' AND l.city IS NOT NULL",
-        ):
+        for report, city in reads.esp_location_cities(conn):
             if report in suspect_of:
                 evidence[suspect_of[report]].append(
                     Evidence("esp_location", f"report {report}: ESP estimate {city}", place=city)
@@ -189,7 +168,8 @@ def route_all(
     ensure_schema(engine)
     jurisdiction = load_jurisdiction(engine)
     evidence = gather_evidence(engine, load_gazetteer(gazetteer_path), load_landline_areas(landlines_path))
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         members = list(conn.execute(select(suspects.c.suspect_id, suspects.c.network_id)))
         overrides = {
             o.suspect_id: o
@@ -269,7 +249,7 @@ def route_all(
             dict(sorted(by_station.items())),
         )
         recorded = {**summary.__dict__, "settings": settings.as_dict()}
-        append(conn, actor, [AuditEvent("route.completed", "routing", "all", recorded)])
+        uow.record("route.completed", "routing", "all", recorded)
     return summary
 
 
@@ -283,7 +263,7 @@ def deconflict(
     settings = settings or RoutingSettings()
     kinds = set(settings.deconflict_kinds)
     data = load_input(conn)
-    suspect_of = dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
+    suspect_of = links.report_suspects(conn)
     holders: dict[tuple[str, str], set[str]] = defaultdict(set)
     for report, kind, key in data.identity:
         if kind in kinds and report in suspect_of:
@@ -302,7 +282,7 @@ def deconflict(
             for other in sorted(owners - {suspect}):
                 if place(other) != place(suspect):
                     flags[suspect].append(f"{name(kind, key)} also held by {other} ({place(other)})")
-    agency = dict(rows_of(conn, "SELECT lead_ref, COALESCE(agency, '') FROM leads"))
+    agency = reads.lead_agencies(conn)
     by_value = {(kind, key): owners for (kind, key), owners in holders.items()}
     for lead_ref, kind, key in data.leads:
         for suspect in by_value.get((kind, key), set()):
@@ -316,9 +296,7 @@ def value_namer(conn: Any) -> Callable[[str, str], str]:
     """`kind value` as a station reads it: a device as the ESPs sent it (a 15-digit IMEI, an IMEISV), not the 14
     digits linking compares; every other kind as compared."""
     received: dict[str, set[str]] = defaultdict(set)
-    for canonical, value in rows_of(
-        conn, "SELECT canonical, value FROM identifier_observations WHERE kind = 'device' AND is_current"
-    ):
+    for canonical, value in reads.device_values(conn):
         received[canonical].add(value)
     return lambda kind, key: f"{kind} {', '.join(sorted(received.get(key) or {key})) if kind == 'device' else key}"
 

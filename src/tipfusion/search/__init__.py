@@ -2,7 +2,7 @@
 as reported, a network's members. Queries only; they change nothing (callers audit the look-up)."""
 
 from tipfusion.search.lookup import SearchResult, search
-from tipfusion.search.profiles import network_members, suspect_cases, suspect_profile
+from tipfusion.search.profiles import network_members, report_record, suspect_cases, suspect_profile
 from tipfusion.search.readings import SEARCH_KINDS, Reading, readings
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "SearchResult",
     "network_members",
     "readings",
+    "report_record",
     "search",
     "suspect_cases",
     "suspect_profile",

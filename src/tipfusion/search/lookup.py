@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, and_, cast, func, literal, null, or_, select, text, union_all
+from sqlalchemy import Connection, Integer, String, and_, cast, func, literal, null, or_, select, union_all
 
 from tipfusion.domain import PARTY_LABELS, SUSPECT_ROLES
 from tipfusion.search.readings import REPORT, Reading, readings
+from tipfusion.store.lookups import esp_scopes
 from tipfusion.store.tables import (
     identifier_observations,
     isp_answers,
@@ -55,23 +56,6 @@ class SearchResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# A loose index scan: one index seek per distinct ESP (a handful) instead of a DISTINCT over every version, which
-# every search would otherwise pay in proportion to the store's size. Same SQL on SQLite and PostgreSQL.
-_ESP_SCOPES = text(
-    "WITH RECURSIVE scope(v) AS ("
-    " SELECT MIN(esp_scope) FROM report_versions"
-    " UNION ALL"
-    " SELECT (SELECT MIN(esp_scope) FROM report_versions WHERE esp_scope > scope.v)"
-    " FROM scope WHERE scope.v IS NOT NULL"
-    ") SELECT v FROM scope WHERE v IS NOT NULL"
-)
-
-
-def esp_scopes(conn: Connection) -> list[str]:
-    """The ESPs the store holds reports from: an ESP user ID typed without its ESP is tried under each."""
-    return sorted(str(s) for s in conn.execute(_ESP_SCOPES).scalars() if s)
 
 
 def search(conn: Connection, raw: str, kind: str | None, phone_region: str, limit: int = 2000) -> SearchResult:

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
+from tipfusion.audit import UnitOfWork
 from tipfusion.domain import PARTY_LABELS, PARTY_ROLES, SUSPECT_ROLES
 from tipfusion.errors import NotFound
 from tipfusion.link.service import alias_resolver, resolve_id
 from tipfusion.refer.dossier import as_reported, shown_form, utc_text
 from tipfusion.route.placement import describe, placement_of
 from tipfusion.store.current import chunked, current_report_versions
+from tipfusion.store.report_detail import report_detail
 from tipfusion.store.tables import (
     cases,
     identifier_observations,
@@ -25,6 +27,16 @@ from tipfusion.store.tables import (
     routing_decisions,
     suspects,
 )
+
+
+def report_record(engine: Engine, actor: str, report_id: int, details: dict[str, Any]) -> dict[str, Any]:
+    """Everything stored for one report (`store.report_detail`; NotFound when the store does not hold it), the view
+    audited as `view.report` with `details` in the same unit as the read."""
+    with UnitOfWork(engine, actor) as uow:
+        detail = report_detail(uow.conn, report_id)
+        uow.record("view.report", "report", str(report_id), details)
+    return detail
+
 
 _IDENTIFIER_ORDER = ("esp_user", "email", "phone", "device", "screen_name", "display_name", "url", "ip")
 

@@ -9,17 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, TableClause, column, table
+from sqlalchemy import ColumnElement, Connection, Row, Select, Table, TableClause, column, table
 
 from tipfusion.store.tables import accounts, estimated_locations, files, report_annotations, report_versions
 
 IN_LIMIT = 900  # values per IN (...) list: well under every driver's bound-parameter limit
 
 
-def chunked(values: Sequence[Any], size: int = IN_LIMIT) -> Iterable[Sequence[Any]]:
-    """`values` in slices small enough for one `IN (...)` list."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def chunked(values: Iterable[Any], size: int = IN_LIMIT) -> Iterable[Sequence[Any]]:
+    """`values` in slices small enough for one `IN (...)` list (a set or other collection is sorted first, so the
+    statements a read sends do not depend on hash order)."""
+    ordered = values if isinstance(values, Sequence) else sorted(values)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def rows_in(conn: Connection, query: Select[Any], column: ColumnElement[Any], values: Iterable[Any]) -> list[Row[Any]]:
+    """The rows of `query` whose `column` is one of `values`, however many: one statement per `chunked` slice."""
+    out: list[Row[Any]] = []
+    for part in chunked(values):
+        out.extend(conn.execute(query.where(column.in_(part))))
+    return out
 
 
 def _view_of(source: Table) -> TableClause:

@@ -38,7 +38,6 @@ from tipfusion.store.tables import (
 )
 
 BLOB_CHUNK = 8 * 1024 * 1024
-_IN_BATCH = 900  # stay under SQLite's bound-parameter limit
 
 
 def now() -> datetime:

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, delete, exists, func, select, text
 
 from tipfusion import clock
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.errors import InputRefused
 from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema
@@ -45,7 +45,8 @@ def purge_sources(engine: Engine, actor: str, before: datetime, reason: str) -> 
     )
     old = source_documents.c.received_at < before
     at = clock.now()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor, at) as uow:
+        conn = uow.conn
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA secure_delete=ON")  # freed pages are zeroed, not left readable
         rows = conn.execute(
@@ -66,24 +67,17 @@ def purge_sources(engine: Engine, actor: str, before: datetime, reason: str) -> 
             [(r.sha256, at, actor, before, reason, int(r.size)) for r in rows],
         )
         result = PurgeResult(len(rows), sum(int(r.size) for r in rows), kept)
-        append(
-            conn,
-            actor,
-            [
-                AuditEvent(
-                    "sources.purged",
-                    "store",
-                    "source_documents",
-                    {
-                        "received_before": before.isoformat(),
-                        "reason": reason,
-                        "documents": result.documents,
-                        "bytes": result.bytes,
-                        "kept_in_quarantine": kept,
-                    },
-                )
-            ],
-            at=at,
+        uow.record(
+            "sources.purged",
+            "store",
+            "source_documents",
+            {
+                "received_before": before.isoformat(),
+                "reason": reason,
+                "documents": result.documents,
+                "bytes": result.bytes,
+                "kept_in_quarantine": kept,
+            },
         )
     if rows:
         _reclaim(engine)

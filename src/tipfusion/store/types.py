@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,23 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utc_value(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp as `UTCDateTime` hands it back, from what a driver gives for a raw read (SQLite: UTC text
+    without a zone; PostgreSQL: an aware datetime in the session's zone): tz-aware UTC, or None. The store's raw
+    reads (`bulk.rows_of`, text SQL) apply it, so no service re-parses dates."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def json_value(value: Any) -> Any:
+    """A stored JSON value as `JsonType` hands it back, from what a driver gives for a raw read (SQLite: the JSON
+    text; PostgreSQL: the decoded value)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -36,6 +54,4 @@ class UTCDateTime(TypeDecorator[datetime]):
         value: datetime | None,
         dialect: Dialect,  # noqa: ARG002 - SQLAlchemy's TypeDecorator hook signature; only binding needs it
     ) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc_value(value)

@@ -165,11 +165,6 @@ def operation_report(engine: Engine, name: str) -> OperationReport:
     )
 
 
-def _when(value: Any, zone: tzinfo) -> str:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return show_time(moment, zone) if isinstance(moment, datetime) else str(value)
-
-
 def _count(value: Any) -> int:
     return len(value) if isinstance(value, set) else int(value)
 
@@ -279,7 +274,7 @@ def write_report(
             f"Operation {report.name}",
             [
                 Para(
-                    f"Period: {_when(report.starts, zone)} … {_when(report.ends, zone)}. {report.unit_wide} "
+                    f"Period: {show_time(report.starts, zone)} … {show_time(report.ends, zone)}. {report.unit_wide} "
                     "Counts per station come from the case records; reports and networks are distinct in the total.",
                     style="meta",
                 ),

@@ -17,6 +17,7 @@ from tipfusion.audit.decisions import require_reason
 from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError, UnknownValue
+from tipfusion.store.current import chunked
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
     case_events,
@@ -35,6 +36,7 @@ OPEN = ("sent", "acknowledged", "fir_registered", "arrested", "devices_seized", 
 
 
 def _day(value: Any) -> date | None:
+    """A corrected date as the user gave it (`cases correct … VALUE`): ISO text, or a date already."""
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
@@ -124,27 +126,20 @@ def _state_of(conn: Connection, row: Any) -> CaseState:
     return CaseState(
         state=row.state,
         suspects=int(row.suspects),
-        sent_on=_as_utc(row.sent_at).date(),
+        sent_on=row.sent_at.date(),
         station=row.station,
-        acknowledged_on=_as_utc(row.acknowledged_at).date() if row.acknowledged_at else None,
+        acknowledged_on=row.acknowledged_at.date() if row.acknowledged_at else None,
         fir_number=row.fir_number,
-        fir_date=_day(row.fir_date),
+        fir_date=row.fir_date,
         fir_station=row.fir_station,
         sections=list(row.sections or []),
         arrests=int(row.arrests),
         arrested=list(row.arrested or []),
         devices_seized=int(row.devices_seized),
-        chargesheet_date=_day(row.chargesheet_date),
+        chargesheet_date=row.chargesheet_date,
         closed_reason=row.closed_reason,
         reached=reached,
     )
-
-
-def _as_utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _columns(changes: dict[str, Any], stamp: datetime) -> dict[str, Any]:
@@ -207,7 +202,7 @@ def correct(
                 raise TransitionRefused(f"{field}: {value!r} is not a date up to today ({today})", "value")
             new = datetime(day.year, day.month, day.day, tzinfo=UTC)
         elif field == "fir_number":
-            fir_date = _day(row.fir_date)
+            fir_date = row.fir_date
             if fir_date is None:
                 raise TransitionRefused(
                     "fir_number: the case has no FIR yet; register it with `cases advance`", "value"
@@ -379,7 +374,7 @@ def case_references(conn: Connection, suspect_ids: set[str]) -> list[CaseReferen
                     row.fir_station or row.station,
                     row.district,
                     row.fir_number,
-                    _day(row.fir_date),
+                    row.fir_date,
                 )
             )
     return found
@@ -419,7 +414,7 @@ def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> l
         ).all()
         case_of_suspect: dict[str, Any] = {}
         for row in open_cases:
-            sent = _as_utc(row.sent_at)
+            sent = row.sent_at
             place = (row.district or "central", row.station or "central unit")
             for what in deadlines.late(row.state, sent):
                 due = deadlines.due(what, sent)
@@ -452,7 +447,7 @@ def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> l
                     else ("central", "central unit", None, "")
                 )
                 places[key] += 1
-            due = _as_utc(request.due_at)
+            due = request.due_at
             for (district, station, case_id, reference), count in sorted(places.items(), key=str):
                 items.append(
                     OverdueItem(
@@ -476,21 +471,16 @@ def current_ids(conn: Connection, suspect_ids: list[str]) -> set[str]:
     return {resolve(suspect) for suspect in suspect_ids}
 
 
-def _in_chunks(values: set[Any]) -> list[list[Any]]:
-    ordered = sorted(values)
-    return [ordered[start : start + 900] for start in range(0, len(ordered), 900)]
-
-
 def _holdings(conn: Connection, suspect_ids: set[str]) -> tuple[dict[str, set[int]], dict[int, set[int]]]:
     """Reports per suspect, and ISP answers per report, for many suspects in a few set queries."""
     reports_of: dict[str, set[int]] = defaultdict(set)
-    for chunk in _in_chunks(suspect_ids):
+    for chunk in chunked(suspect_ids):
         for report, suspect in conn.execute(
             select(report_links.c.report_id, report_links.c.suspect_id).where(report_links.c.suspect_id.in_(chunk))
         ):
             reports_of[suspect].add(int(report))
     answers_of: dict[int, set[int]] = defaultdict(set)
-    for chunk in _in_chunks({r for held in reports_of.values() for r in held}):
+    for chunk in chunked({r for held in reports_of.values() for r in held}):
         for answer, report in conn.execute(
             select(isp_answers.c.id, isp_answers.c.report_id).where(isp_answers.c.report_id.in_(chunk))
         ):
@@ -518,7 +508,7 @@ def changes_since(conn: Connection, snapshot: dict[str, Any]) -> dict[str, list[
 def merged_snapshots(conn: Connection, referral_ids: set[int]) -> dict[int, dict[str, Any]]:
     """What each referral and its supplementary referrals told the station, together."""
     merged: dict[int, dict[str, set[Any]]] = {r: defaultdict(set) for r in referral_ids}
-    for chunk in _in_chunks(referral_ids):
+    for chunk in chunked(referral_ids):
         for referral, parent, snapshot in conn.execute(
             select(referrals.c.id, referrals.c.parent_id, referrals.c.snapshot).where(
                 referrals.c.id.in_(chunk) | referrals.c.parent_id.in_(chunk)

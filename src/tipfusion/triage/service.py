@@ -8,22 +8,23 @@ the queue or lower it by some points, always with a reason; both are audited and
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.enrich.hashlists.service import known_content, lists_loaded
 from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.store.bulk import insert_rows, rows_of
+from tipfusion.store import links
+from tipfusion.store import triage as reads
+from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.tables import networks, priorities, report_links, suspects, triage_adjustments
+from tipfusion.store.triage import lead_hits
 from tipfusion.triage.factors import Contribution, ReportFacts, SuspectFacts, score_report
 from tipfusion.triage.settings import TriageSettings
 
@@ -41,52 +42,34 @@ class TriageSummary:
     top: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    from datetime import UTC
-
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-
-
 def gather(
     conn: Connection, settings: TriageSettings
 ) -> tuple[dict[int, ReportFacts], dict[str, SuspectFacts], dict[int, str]]:
-    """Facts for scoring, read in a few set-based passes."""
+    """Facts for scoring, read in a few set-based passes (`store.triage`)."""
     facts: dict[int, ReportFacts] = {}
-    for report, escalation, priority, incident_type, incident_at in rows_of(
-        conn,
-        "SELECT report_id, escalation_text, ncmec_priority, incident_type, incident_at FROM current_report_versions",
-    ):
-        facts[report] = ReportFacts(report, escalation, priority, incident_type, _parse_time(incident_at))
-    for report, name in rows_of(conn, "SELECT report_id, name FROM current_report_annotations"):
+    for head in reads.report_heads(conn):
+        facts[head.report_id] = ReportFacts(
+            head.report_id, head.escalation_text, head.ncmec_priority, head.incident_type, head.incident_at
+        )
+    for report, name in reads.report_annotations(conn):
         facts[report].annotations.add(name)
-    for report, role, age in rows_of(
-        conn, "SELECT report_id, role, age FROM current_accounts WHERE role IN ('victim', 'recipient')"
-    ):
+    for report, role, age in reads.other_parties(conn):
         if role == "victim" or (age is not None and age < 18):
             facts[report].minor_contact = True
     file_keys: dict[tuple[int, int], str] = {}
-    for report, ordinal, canonical in rows_of(
-        conn,
-        "SELECT report_id, file_ordinal, canonical FROM "
-        "identifier_observations WHERE is_current AND kind = 'file_hash' "
-        "AND file_ordinal IS NOT NULL",
-    ):
+    for report, ordinal, canonical in reads.file_hashes(conn):
         key = file_keys.get((report, ordinal))
         file_keys[(report, ordinal)] = canonical if key is None else min(key, canonical)
     holders = Counter(file_keys.values())
     viral: set[tuple[int, int]] = set()
     file_ids: dict[int, set[str]] = defaultdict(set)
-    for report, ordinal, file_id, flags, meme in rows_of(
-        conn, "SELECT report_id, ordinal, file_id, annotations, potential_meme FROM current_files"
-    ):
-        names = set(json.loads(flags) if isinstance(flags, str) else flags or ())
-        facts[report].file_annotations |= names
-        file_ids[report].add(file_id or f"#{ordinal}")  # several fileDetails may describe one file
+    for file in reads.file_flags(conn):
+        report = file.report_id
+        facts[report].file_annotations |= file.annotations
+        file_ids[report].add(file.file_id or f"#{file.ordinal}")  # several fileDetails may describe one file
         facts[report].files = len(file_ids[report])
-        if meme or names & VIRAL:
-            viral.add((report, ordinal))
+        if file.potential_meme or file.annotations & VIRAL:
+            viral.add((report, file.ordinal))
     known = known_content(conn)
     lists = lists_loaded(conn)
     for (report, ordinal), key in file_keys.items():
@@ -100,67 +83,21 @@ def gather(
             facts[report].unknown_files += 1
         if holders[key] == 1:
             facts[report].new_files += 1
-    for (report,) in rows_of(
-        conn, "SELECT report_id FROM identifier_observations WHERE is_current AND kind = 'prior_report'"
-    ):
+    for report in reads.prior_report_mentions(conn):
         facts[report].prior_reports += 1
 
-    suspect_of = {
-        report: suspect for report, suspect in rows_of(conn, "SELECT report_id, suspect_id FROM report_links")
-    }
-    sizes = dict(rows_of(conn, "SELECT network_id, suspects FROM networks"))
+    suspect_of = links.report_suspects(conn)
+    sizes = links.network_sizes(conn)
     people: dict[str, SuspectFacts] = {}
-    for suspect, count, network in rows_of(conn, "SELECT suspect_id, reports, network_id FROM suspects"):
+    for suspect, count, network in links.suspect_rows(conn):
         people[suspect] = SuspectFacts(suspect, count, sizes.get(network, 0) if network else 0)
-    for (report,) in rows_of(
-        conn, "SELECT DISTINCT report_id FROM identifier_observations WHERE is_current AND kind = 'ip' AND identifiable"
-    ):
+    for report in reads.reports_with_identifiable_ip(conn) + reads.reports_with_account_contact(conn):
         if report in suspect_of:
             people[suspect_of[report]].identifiable = True
-    for (report,) in rows_of(
-        conn,
-        "SELECT DISTINCT report_id FROM identifier_observations WHERE is_current "
-        "AND kind IN ('phone', 'email') AND valid AND account_ordinal IS NOT NULL",
-    ):
-        if report in suspect_of:
-            people[suspect_of[report]].identifiable = True
-    for lead_ref, report in lead_matches(conn):
+    for lead_ref, report in reads.lead_matches(conn):
         if report in suspect_of:
             people[suspect_of[report]].lead_refs.add(lead_ref)
     return facts, people, suspect_of
-
-
-def lead_matches(conn: Connection) -> list[tuple[str, int]]:
-    """(lead_ref, report_id) for every lead identifier found in a current report."""
-    sql = (
-        "SELECT DISTINCT l.lead_ref, o.report_id FROM lead_identifiers l JOIN identifier_observations o "
-        "ON o.kind = l.kind AND o.canonical = l.canonical AND o.is_current"
-    )
-    return [(lead_ref, report) for lead_ref, report in rows_of(conn, sql)]
-
-
-def lead_hits(conn: Connection) -> list[dict[str, Any]]:
-    """Per lead identifier: where it was found — reports, suspects, networks (for the lead's agency and the unit)."""
-    sql = (
-        "SELECT l.lead_ref, l.agency_note, l.kind, l.value, o.report_id, o.path, r.suspect_id, r.network_id "
-        "FROM (SELECT li.lead_ref, COALESCE(ld.agency, '') AS agency_note, li.kind, li.value, li.canonical "
-        "      FROM lead_identifiers li LEFT JOIN leads ld ON ld.lead_ref = li.lead_ref) l "
-        "JOIN identifier_observations o ON o.kind = l.kind AND o.canonical = l.canonical AND o.is_current "
-        "LEFT JOIN report_links r ON r.report_id = o.report_id ORDER BY l.lead_ref, l.value, o.report_id"
-    )
-    return [
-        {
-            "lead_ref": lead,
-            "agency": agency,
-            "kind": kind,
-            "value": value,
-            "report_id": report,
-            "found_at": path,
-            "suspect_id": suspect or "",
-            "network_id": network or "",
-        }
-        for lead, agency, kind, value, report, path, suspect, network in rows_of(conn, sql)
-    ]
 
 
 class TriageService:
@@ -172,7 +109,8 @@ class TriageService:
     def run(self) -> TriageSummary:
         ensure_schema(self.engine)
         refresh_hash_matches(self.engine, self.actor)  # a file ingested since the last import is checked too
-        with self.engine.begin() as conn:
+        with UnitOfWork(self.engine, self.actor) as uow:
+            conn = uow.conn
             facts, people, suspect_of = gather(conn, self.settings)
             adjustments = list(conn.execute(select(triage_adjustments).where(triage_adjustments.c.active.is_(True))))
             newest = max((f.incident_at for f in facts.values() if f.incident_at), default=None)
@@ -183,7 +121,7 @@ class TriageService:
                     fact, people.get(suspect) if suspect else None, newest, self.settings
                 )
             best: dict[tuple[str, str], tuple[float, list[Contribution], str]] = {}
-            network_of = dict(rows_of(conn, "SELECT suspect_id, network_id FROM suspects WHERE network_id IS NOT NULL"))
+            network_of = links.suspect_networks(conn)
             for report, suspect in suspect_of.items():
                 score, parts = scored[("report", str(report))]
                 for key in [("suspect", suspect)] + (
@@ -224,23 +162,17 @@ class TriageService:
                 lead_hits=sum(1 for p in people.values() if p.lead_refs),
             )
             summary.top = queue(conn, "suspect", 5)
-            append(
-                conn,
-                self.actor,
-                [
-                    AuditEvent(
-                        "triage.completed",
-                        "triage",
-                        "all",
-                        {
-                            "reports": summary.reports,
-                            "suspects": summary.suspects,
-                            "networks": summary.networks,
-                            "adjustments": summary.adjustments,
-                            "settings": self.settings.as_dict(),
-                        },
-                    )
-                ],
+            uow.record(
+                "triage.completed",
+                "triage",
+                "all",
+                {
+                    "reports": summary.reports,
+                    "suspects": summary.suspects,
+                    "networks": summary.networks,
+                    "adjustments": summary.adjustments,
+                    "settings": self.settings.as_dict(),
+                },
             )
         return summary
 

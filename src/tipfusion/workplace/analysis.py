@@ -24,8 +24,8 @@ from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.service import add_override
 from tipfusion.refer.service import BuiltReferral, build_referral
 from tipfusion.search import SearchResult, search
-from tipfusion.search.lookup import esp_scopes
 from tipfusion.search.readings import readings
+from tipfusion.store.lookups import esp_scopes
 from tipfusion.store.tables import (
     identifier_observations,
     report_links,

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.enrich.hashlists import pdq
 from tipfusion.enrich.hashlists.formats import parse
 from tipfusion.errors import DocumentRejected, InputRefused
@@ -81,35 +81,23 @@ def import_file(
     try:
         parsed = parse(data, fmt, source=str(path), default_source=source)
     except DocumentRejected as exc:
-        with engine.begin() as conn:
-            append(
-                conn,
-                actor,
-                [
-                    AuditEvent(
-                        "hashlist.import_refused",
-                        "hash_list",
-                        name,
-                        {"file": str(path), "sha256": sha, "why": str(exc)},
-                    )
-                ],
+        with UnitOfWork(engine, actor) as uow:
+            uow.record(
+                "hashlist.import_refused", "hash_list", name, {"file": str(path), "sha256": sha, "why": str(exc)}
             )
         raise
     summary.rows = parsed.rows
     summary.ignored_columns = parsed.ignored_fields
     summary.rejected = [f"{path}:{p.line}: {p.field + ': ' if p.field else ''}{p.message}" for p in parsed.problems]
     at = now()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         list_ = store.list_id(conn, name, actor, at)
         earlier = store.previous_import(conn, list_, sha)
         if earlier is not None:
             summary.already_imported = True
             summary.rows, summary.rejected, summary.ignored_columns = earlier.rows, [], []
-            append(
-                conn,
-                actor,
-                [AuditEvent("hashlist.imported", "hash_list", name, {**_audit(summary), "first_import": earlier.id})],
-            )
+            uow.record("hashlist.imported", "hash_list", name, {**_audit(summary), "first_import": earlier.id})
             return summary
         import_id = store.add_import(
             conn,
@@ -141,7 +129,7 @@ def import_file(
             ],
         )
         store.finish_import(conn, import_id, summary.entries_added, len(parsed.problems))
-        append(conn, actor, [AuditEvent("hashlist.imported", "hash_list", name, _audit(summary))])
+        uow.record("hashlist.imported", "hash_list", name, _audit(summary))
     summary.matches = refresh(engine, actor, force=True).as_dict()
     return summary
 
@@ -163,7 +151,8 @@ def refresh(engine: Engine, actor: str, force: bool = False) -> MatchSummary:
     ensure_schema(engine)
     summary = MatchSummary()
     started = time.perf_counter()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         if not force and not store.has_entries(conn):  # no list, so no match: nothing to write or to audit
             return summary
         mark = store.fingerprint(conn)
@@ -172,7 +161,7 @@ def refresh(engine: Engine, actor: str, force: bool = False) -> MatchSummary:
         rebuild(conn, summary)
         set_flag(conn, FLAG, mark)
         summary.seconds = round(time.perf_counter() - started, 3)
-        append(conn, actor, [AuditEvent("hashlist.matched", "hash_list", "all", summary.as_dict())])
+        uow.record("hashlist.matched", "hash_list", "all", summary.as_dict())
     return summary
 
 
@@ -249,6 +238,30 @@ def lists_loaded(conn: Connection) -> int:
     return store.lists_with_entries(conn)
 
 
+def list_summaries(engine: Engine) -> list[dict[str, Any]]:
+    """Every list: hashes by kind, imports, rejected rows, files in the store it matches now."""
+    with engine.connect() as conn:
+        return store.summaries(conn)
+
+
+def list_rejects(engine: Engine, name: str) -> list[dict[str, Any]]:
+    """The rows of a list's files that were refused: file, line, field and why."""
+    with engine.connect() as conn:
+        return store.rejects_of(conn, name)
+
+
+def report_matches(engine: Engine, actor: str, report_id: int) -> list[dict[str, Any]]:
+    """A report's files on a known-content list (NotFound for a report the store does not hold); the view is
+    audited in the same unit as the read."""
+    from tipfusion.store.report_detail import report_detail
+
+    with UnitOfWork(engine, actor) as uow:
+        report_detail(uow.conn, report_id)
+        rows = store.matches_of_report(uow.conn, report_id)
+        uow.record("view.hashlist_matches", "report", str(report_id), {})
+    return rows
+
+
 __all__ = [
     "FORMATS",
     "ImportSummary",
@@ -256,6 +269,9 @@ __all__ = [
     "describe_match",
     "import_file",
     "known_content",
+    "list_rejects",
+    "list_summaries",
     "rebuild",
     "refresh",
+    "report_matches",
 ]
