@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 from typer.testing import CliRunner
 
 from tests.test_link import _mapping, _pipeline, halves
+from tipfusion.config import Settings
 from tipfusion.enrich.hashlists.service import import_file
 from tipfusion.link.inputs import INPUTS, snapshot_path
 from tipfusion.link.service import LinkService, add_override
@@ -140,6 +141,34 @@ def test_a_snapshot_missing_an_input_is_named(spark: Any, tmp_path: Path) -> Non
         ParquetSource(tmp_path).read(spark)
     with pytest.raises(ConfigurationError, match=r"reports\.parquet: missing from the snapshot .*\(Spark: "):
         ParquetSource((tmp_path / "elsewhere").as_uri()).read(spark)
+
+
+def test_a_snapshot_the_store_has_moved_on_from_is_refused(
+    engine: Engine, db_url: str, two_batches: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """Linking from a snapshot older than the store would leave the newer reports without a suspect: refused before
+    Spark starts, naming what changed; so is a snapshot without its manifest (written halfway, or by hand)."""
+    from tipfusion.cli.main import app
+    from tipfusion.errors import ConfigurationError
+    from tipfusion.ingest import IngestService
+    from tipfusion.link.snapshot import MANIFEST, check_snapshot, write_snapshot
+
+    _, first, second = two_batches
+    ingest = IngestService(engine, Settings(database_url=db_url), "tester")
+    ingest.ingest_paths([first])
+    folder = tmp_path / "snapshot"
+    write_snapshot(engine, folder)
+    check_snapshot(engine, str(folder))  # current: no complaint
+    ingest.ingest_paths([second])
+    for location in (str(folder), folder.as_uri()):
+        with pytest.raises(ConfigurationError, match=r"since this snapshot was written \(hash_lists, reports, sight"):
+            check_snapshot(engine, location)
+    link = ["--database", db_url, "link", "--engine", "spark", "--snapshot", str(folder)]
+    result = CliRunner().invoke(app, link)  # the command line's error handler prints it (outside CliRunner)
+    assert isinstance(result.exception, ConfigurationError) and "export observations" in str(result.exception)
+    (folder / MANIFEST).unlink()
+    with pytest.raises(ConfigurationError, match="age is unknown"):
+        check_snapshot(engine, str(folder))
 
 
 def test_a_spark_setting_is_key_equals_value(tmp_path: Path) -> None:

@@ -84,6 +84,10 @@ def link(
     if engine_name == "spark":
         from tipfusion.link.spark import spark_linker
 
+        if snapshot is not None:
+            from tipfusion.link.snapshot import check_snapshot
+
+            check_snapshot(engine, snapshot)
         linker = spark_linker(app.settings.database_url, master, snapshot, partitions, conf=settings)
     with progress("linking") as update:
         summary = LinkService(engine, app.actor, app.settings.tuning().link).run(update, linker)
