@@ -6,6 +6,7 @@ Spark runs in local mode, small (two threads, two shuffle partitions, 1 GB drive
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -159,6 +160,7 @@ def test_a_snapshot_the_store_has_moved_on_from_is_refused(
     folder = tmp_path / "snapshot"
     write_snapshot(engine, folder)
     check_snapshot(engine, str(folder))  # current: no complaint
+    assert json.loads((folder / MANIFEST).read_text())["synthetic"] is True  # a synthetic store's snapshot says so
     ingest.ingest_paths([second])
     for location in (str(folder), folder.as_uri()):
         with pytest.raises(ConfigurationError, match=r"since this snapshot was written \(hash_lists, reports, sight"):
@@ -195,12 +197,15 @@ def test_sqlite_store_is_told_to_write_a_snapshot() -> None:
 # -- beyond the base case: hash lists, analyst decisions, a second batch --------------------------------------------
 @pytest.fixture(scope="module")
 def two_batches(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """The reports of one generated batch arriving in two halves; the lead list comes with the first."""
+    """The reports of one generated batch arriving in two halves (each marked synthetic); the lead list comes with
+    the first."""
     root = tmp_path_factory.mktemp("sparkhalves")
     full = root / "full"
     generate(full, 160, seed=21)
     first, second = halves(full, root)
     shutil.copytree(full / "leads", first / "leads")
+    for half in (first, second):  # each half is synthetic data too, and says so
+        shutil.copy(full / "SYNTHETIC-DATA.json", half)
     return full, first, second
 
 

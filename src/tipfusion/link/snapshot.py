@@ -23,6 +23,7 @@ from tipfusion.errors import ConfigurationError
 from tipfusion.link.inputs import INPUTS, Input, snapshot_path
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.hashlists import fingerprint
+from tipfusion.store.repository import get_flag
 
 BATCH = 50_000
 MANIFEST = "manifest.json"
@@ -127,6 +128,7 @@ def write_snapshot(engine: Engine, directory: Path) -> dict[str, int]:
     (directory / MANIFEST).unlink(missing_ok=True)  # a snapshot written halfway has none, so it is never used
     with engine.connect() as conn:
         mark = store_mark(conn)  # before the rows: a change while they are written makes the snapshot stale
+        synthetic = get_flag(conn, "synthetic") == "true"  # a snapshot of a synthetic store says so, as the store does
     counts: dict[str, int] = {}
     for item in INPUTS:
         schema = _arrow_schema(item)
@@ -139,5 +141,6 @@ def write_snapshot(engine: Engine, directory: Path) -> dict[str, int]:
                 writer.write_table(pa.Table.from_arrays([list(c) for c in columns], schema=schema))
                 counts[item.name] += len(batch)
         partial.replace(path)  # a half-written file never passes for a snapshot
-    (directory / MANIFEST).write_text(json.dumps({"store": mark, "rows": counts}, indent=1) + "\n")
+    manifest = {"synthetic": synthetic, "store": mark, "rows": counts}
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     return counts
