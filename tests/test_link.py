@@ -216,6 +216,11 @@ def split_batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, P
     root = tmp_path_factory.mktemp("linkbatch")
     full = root / "full"
     generate(full, 160, seed=21)
+    return full, *halves(full, root)
+
+
+def halves(full: Path, root: Path) -> tuple[Path, Path]:
+    """A generated batch's reports split in two batches under `root` (each file goes with its report)."""
     first, second = root / "first", root / "second"
     for target in (first, second):
         (target / "reports").mkdir(parents=True)
@@ -227,7 +232,7 @@ def split_batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, P
     for path in (full / "files").glob("*.xml"):
         target = first if any(f"<reportId>{r}</reportId>" in path.read_text() for r in half) else second
         target.joinpath("files", path.name).write_bytes(path.read_bytes())
-    return full, first, second
+    return first, second
 
 
 def _pipeline(engine: Engine, db_url: str, batch: Path, reference: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -50,13 +49,21 @@ def link(
         str, typer.Option("--master", help="Spark master URL: local[N], spark://host:7077, yarn, k8s://…")
     ] = "local[2]",
     snapshot: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--snapshot",
-            help="Spark reads this Parquet snapshot (tipfusion export observations) instead of the store over JDBC",
+            help="Spark reads this Parquet snapshot (tipfusion export observations) instead of the store over JDBC: "
+            "a folder, or a URI the executors read (hdfs://…, s3a://…)",
         ),
     ] = None,
     partitions: Annotated[int, typer.Option("--partitions", min=1, help="Spark: shuffle and JDBC read partitions")] = 8,
+    conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--conf",
+            help="Spark setting KEY=VALUE, repeatable (spark.executor.memory=8g, spark.executor.instances=10, …)",
+        ),
+    ] = None,
 ) -> None:
     """Resolve reports into suspects and suspects into networks (deterministic; overrides applied)."""
     from tipfusion.link.service import LinkService
@@ -64,12 +71,24 @@ def link(
     app: AppContext = ctx.obj
     if engine_name not in {"embedded", "spark"}:
         raise typer.BadParameter("--engine is embedded or spark", param_hint="--engine")
+    settings: dict[str, str] = {}
+    for item in conf or []:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise typer.BadParameter(
+                f"{item!r}: expected KEY=VALUE, e.g. spark.executor.memory=8g", param_hint="--conf"
+            )
+        settings[key.strip()] = value.strip()
     engine = app.ready_engine()
     linker = None
     if engine_name == "spark":
         from tipfusion.link.spark import spark_linker
 
-        linker = spark_linker(app.settings.database_url, master, snapshot, partitions)
+        if snapshot is not None:
+            from tipfusion.link.snapshot import check_snapshot
+
+            check_snapshot(engine, snapshot)
+        linker = spark_linker(app.settings.database_url, master, snapshot, partitions, conf=settings)
     with progress("linking") as update:
         summary = LinkService(engine, app.actor, app.settings.tuning().link).run(update, linker)
     app.banner()

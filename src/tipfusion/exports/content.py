@@ -66,6 +66,9 @@ class Snapshot:
     write: Any  # Callable[[Path], dict[str, int]]
     counts: dict[str, int] = field(default_factory=dict)  # filled in when written
     kind: str = "snapshot"
+    # Callable[[str], None]: derived data the tables must be up to date with, brought up to date first by the
+    # exporting actor (a snapshot is read later, elsewhere: what the reader would have refreshed must be in it)
+    prepare: Any = None
 
     @property
     def size(self) -> int:

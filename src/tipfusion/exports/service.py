@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tipfusion.exports.content import Snapshot
 from tipfusion.exports.registry import Renderer, renderer_for
 from tipfusion.exports.sources import Source
 
@@ -34,6 +35,8 @@ def export(
 
     renderer = renderer_for(source.name, source.kind, fmt or source.default)
     content = source.gather(engine, settings, target)
+    if isinstance(content, Snapshot) and content.prepare is not None:
+        content.prepare(actor)
     with engine.connect() as conn:
         synthetic = repo.get_flag(conn, "synthetic") == "true"
     details: dict[str, Any] = {"rows": content.size, "format": renderer.name}

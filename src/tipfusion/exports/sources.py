@@ -65,9 +65,16 @@ def _linked(name: str) -> Gather:
 def _observations(engine: Engine, _settings: Settings, _target: str | None) -> Content:
     from pathlib import Path
 
+    from tipfusion.enrich.hashlists.service import refresh
     from tipfusion.link.snapshot import write_snapshot
 
-    return Snapshot("Linking inputs", lambda folder: write_snapshot(engine, Path(folder)))
+    # `tipfusion link` matches files that came since the last hash-list import before it links; the Spark engine
+    # reads the snapshot instead of the store, so the snapshot is written from matches brought up to date
+    return Snapshot(
+        "Linking inputs",
+        lambda folder: write_snapshot(engine, Path(folder)),
+        prepare=lambda actor: refresh(engine, actor),
+    )
 
 
 def _routing(engine: Engine, _settings: Settings, _target: str | None) -> Content:

@@ -3,7 +3,9 @@
 Written by `tipfusion export observations --format parquet --output DIR`, read by
 `tipfusion link --engine spark --snapshot DIR`. The values are the ones the embedded engine reads, made
 independent of the database they came from: times are UTC timestamps (SQLite hands back text), flags are booleans
-(SQLite: 0/1), JSON is text. Rows are streamed in batches, so a store of any size fits through.
+(SQLite: 0/1), JSON is text. Rows are streamed in batches, so a store of any size fits through. A `manifest.json`,
+written last, records the store's state the rows were read in, so a snapshot the store has moved on from is refused
+instead of linked (the result replaces the store's whole linking: the newer reports would be left without a suspect).
 """
 
 from __future__ import annotations
@@ -13,13 +15,59 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
+from tipfusion.errors import ConfigurationError
 from tipfusion.link.inputs import INPUTS, Input, snapshot_path
 from tipfusion.store.bulk import rows_of
+from tipfusion.store.hashlists import fingerprint
+from tipfusion.store.repository import get_flag
 
 BATCH = 50_000
+MANIFEST = "manifest.json"
+# what changes when a batch, a new version of a report, a lead list, an ISP answer, an enrichment or a hash list
+# arrives (not every edit in place: a cheap mark, read in one query each, not a checksum of the inputs)
+MARKS = {
+    "reports": "SELECT COUNT(*), COALESCE(SUM(current_version), 0) FROM reports",
+    "sightings": "SELECT COUNT(*), MAX(id) FROM identifier_observations",
+    "leads": "SELECT COUNT(*), MAX(id) FROM lead_identifiers",
+    "isp_answers": "SELECT COUNT(*), MAX(id) FROM isp_answers",
+    "ip_enrichments": "SELECT COUNT(*) FROM ip_enrichments",
+}
+
+
+def store_mark(conn: Connection) -> dict[str, str]:
+    """The state of the store a snapshot was written from (`check_snapshot` compares it with the store's now)."""
+    mark = {name: "/".join(str(v) for v in conn.execute(text(sql)).one()) for name, sql in MARKS.items()}
+    mark["hash_lists"] = fingerprint(conn)
+    return mark
+
+
+def check_snapshot(engine: Engine, location: str) -> None:
+    """Refuse a snapshot the store has moved on from: linking from it would leave the reports that came since
+    without a suspect (the result replaces the store's whole linking). A URI (hdfs://, s3a://) is not looked into
+    here (a file:// one is): its writer copied it there from a folder this check passed."""
+    if location.startswith("file://"):
+        location = unquote(urlparse(location).path)
+    elif "://" in location:
+        return
+    manifest = Path(location) / MANIFEST
+    if not manifest.is_file():
+        raise ConfigurationError(
+            f"{manifest}: missing, so the snapshot's age is unknown; write it again with "
+            f"`tipfusion export observations --format parquet --output {location}`"
+        )
+    written = json.loads(manifest.read_text())["store"]
+    with engine.connect() as conn:
+        now = store_mark(conn)
+    changed = sorted(name for name in now if written.get(name) != now[name])
+    if changed:
+        raise ConfigurationError(
+            f"{location}: the store has changed since this snapshot was written ({', '.join(changed)}); write it "
+            f"again with `tipfusion export observations --format parquet --output {location}`, then link"
+        )
 
 
 def _when(value: Any) -> datetime | None:
@@ -77,6 +125,10 @@ def write_snapshot(engine: Engine, directory: Path) -> dict[str, int]:
     import pyarrow.parquet as pq
 
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / MANIFEST).unlink(missing_ok=True)  # a snapshot written halfway has none, so it is never used
+    with engine.connect() as conn:
+        mark = store_mark(conn)  # before the rows: a change while they are written makes the snapshot stale
+        synthetic = get_flag(conn, "synthetic") == "true"  # a snapshot of a synthetic store says so, as the store does
     counts: dict[str, int] = {}
     for item in INPUTS:
         schema = _arrow_schema(item)
@@ -89,4 +141,6 @@ def write_snapshot(engine: Engine, directory: Path) -> dict[str, int]:
                 writer.write_table(pa.Table.from_arrays([list(c) for c in columns], schema=schema))
                 counts[item.name] += len(batch)
         partial.replace(path)  # a half-written file never passes for a snapshot
+    manifest = {"synthetic": synthetic, "store": mark, "rows": counts}
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     return counts

@@ -216,9 +216,13 @@ def store_near(conn: Connection, files: list[tuple[int, int, str]], bank: list[t
 
 
 def known_content(conn: Connection) -> dict[tuple[int, int], str]:
-    """(report, file ordinal) → why the file is known content, in words (the first list it is on)."""
+    """(report, file ordinal) → why the file is known content, in words (the first list it is on).
+
+    "First" by list name, distance, listed hash in Python's order (by code point), not the database's: a
+    PostgreSQL collation such as en_US sorts names otherwise, and the Spark engine must pick the same list."""
     out: dict[tuple[int, int], str] = {}
-    for report, ordinal, name, category, source, distance, _listed in store.matched_files(conn):
+    matched = sorted(store.matched_files(conn), key=lambda m: (m[0], m[1], m[2], m[5], m[6]))
+    for report, ordinal, name, category, source, distance, _listed in matched:
         if (report, ordinal) not in out:
             out[(report, ordinal)] = describe_match(name, category, source, distance)
     return out

@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 def spark_linker(
     database_url: str,
     master: str = "local[2]",
-    snapshot: Path | None = None,
+    snapshot: Path | str | None = None,
     partitions: int = 8,
     driver_memory: str | None = None,
+    conf: dict[str, str] | None = None,
 ) -> Linker:
     """The Spark engine as a `LinkService` linker: reading a Parquet snapshot when given one, else the store over
     JDBC. Needs the `spark` extra (PySpark) and Java 17."""
@@ -40,5 +41,5 @@ def spark_linker(
         from tipfusion.link.spark.sources import jdbc_of
 
         jdbc_of(database_url)  # a SQLite store is told to write a snapshot before Spark starts
-    spark = make_session(master, shuffle_partitions=partitions, driver_memory=driver_memory)
+    spark = make_session(master, shuffle_partitions=partitions, driver_memory=driver_memory, conf=conf)
     return SparkLinker(spark, source)

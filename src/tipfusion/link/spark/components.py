@@ -50,15 +50,24 @@ def _is_stars(edges: DataFrame) -> bool:
     return counted.where((F.col("leaf") > 1) | ((F.col("leaf") > 0) & (F.col("centre") > 0))).isEmpty()
 
 
+def star_rounds(edges: DataFrame) -> tuple[DataFrame, int]:
+    """Undirected edges (src, dst) → the same components as stars (big, small) around their smallest node, and how
+    many large-star + small-star rounds that took (naive label propagation needs as many as the diameter)."""
+    current = _oriented(edges).localCheckpoint()
+    for done in range(MAX_ROUNDS):
+        if _is_stars(current):
+            return current, done
+        current = _small_star(_large_star(current)).localCheckpoint()
+    raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds")
+
+
+def named_by_centre(stars: DataFrame) -> DataFrame:
+    """Stars (big, small) → (node, component): every node named by its star's centre, the centre included."""
+    centres = stars.select(F.col("small").alias("node"), F.col("small").alias("component")).distinct()
+    return stars.select(F.col("big").alias("node"), F.col("small").alias("component")).unionByName(centres)
+
+
 def connected_components(edges: DataFrame) -> DataFrame:
     """Undirected edges (src, dst) of integer ids → (node, component) for every node on an edge, the component
     named by its smallest node (as `link.suspects.components` names it)."""
-    current = _oriented(edges).localCheckpoint()
-    for _ in range(MAX_ROUNDS):
-        if _is_stars(current):
-            break
-        current = _small_star(_large_star(current)).localCheckpoint()
-    else:
-        raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds")
-    centres = current.select(F.col("small").alias("node"), F.col("small").alias("component")).distinct()
-    return current.select(F.col("big").alias("node"), F.col("small").alias("component")).unionByName(centres)
+    return named_by_centre(star_rounds(edges)[0])

@@ -70,21 +70,29 @@ class JdbcSource:
 
 @dataclass(frozen=True)
 class ParquetSource:
-    directory: Path
+    # a folder on this machine (on a cluster: at the same path on every executor, e.g. NFS), or a URI the
+    # executors read: hdfs://…, s3a://…, file:///… (Spark resolves it; nothing here looks at it)
+    directory: Path | str
 
     def describe(self) -> str:
         return f"Parquet snapshot {self.directory}"
 
     def read(self, spark: SparkSession) -> dict[str, DataFrame]:
+        from pyspark.errors import AnalysisException
+
+        location = str(self.directory)
+        remote = "://" in location
         frames: dict[str, DataFrame] = {}
         for item in INPUTS:
-            path = snapshot_path(self.directory, item)
-            if not path.exists():
-                raise ConfigurationError(
-                    f"{path}: missing from the snapshot (expected {', '.join(i.name for i in INPUTS)}); write it "
-                    f"with `tipfusion export observations --format parquet --output {self.directory}`"
-                )
-            frames[item.name] = spark.read.parquet(str(path)).select(*item.names)
+            path = f"{location.rstrip('/')}/{item.name}.parquet" if remote else str(snapshot_path(Path(location), item))
+            missing = f"{path}: missing from the snapshot (expected {', '.join(i.name for i in INPUTS)}); write it "
+            missing += f"with `tipfusion export observations --format parquet --output DIR` and copy DIR to {location}"
+            if not remote and not Path(path).exists():
+                raise ConfigurationError(missing)
+            try:
+                frames[item.name] = spark.read.parquet(path).select(*item.names)
+            except AnalysisException as exc:
+                raise ConfigurationError(f"{missing} (Spark: {str(exc).splitlines()[0]})") from exc
         return frames
 
 
