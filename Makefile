@@ -56,6 +56,8 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
+# pytest-xdist (`pytest -n auto --dist loadfile`) halves the wall time but three CLI-output tests fail in its workers
+# (Rich wraps their tables narrower there: tipfusion.cli.context picks the width at import); serial until fixed
 unit: $(DEV_STAMP) browser spark
 	$(BIN)/pytest
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from tipfusion.config import Settings
 from tipfusion.store.db import make_engine, upgrade
@@ -35,6 +42,24 @@ def _postgres_available() -> str | None:
 _PG_PROBLEM = _postgres_available()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id with tiny cost parameters for the tests run in this process: the production hasher (64 MiB, 3 passes,
+    ~0.3 s a hash or a login on a loaded 2-core machine) is the same algorithm, and most tests create accounts or log
+    in, which was minutes of the suite. Hashes carry their parameters, so a command-line subprocess still verifies
+    them (and, seeing weaker parameters, rehashes at the production cost, as it would after a parameter change)."""
+    from argon2 import PasswordHasher
+
+    from tipfusion.accounts import service
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service, "_hasher", lambda: cheap)
+        service._dummy_hash.cache_clear()
+        yield
+    service._dummy_hash.cache_clear()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh, empty database URL: a SQLite file (outside the test's tmp_path), or a PostgreSQL schema."""
@@ -49,17 +74,122 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    yield _in_schema(schema)
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
 
 
+class StoreTemplates:
+    """Stores built once per session (per xdist worker) and copied into a test's own, fresh database, so that tests
+    stay isolated without each paying for the build: a migrated store costs ~0.1 s of Alembic on SQLite and ~1 s on
+    PostgreSQL (more on a loaded machine), hundreds of times a run.
+
+    SQLite: the template file is copied. PostgreSQL: the template schema is dumped once (`pg_dump --inserts`, rows
+    and sequence positions included) and the script replayed into the test's schema, a third of Alembic's time;
+    without a usable pg_dump the build itself runs in the test's schema (slower, same store)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._built: dict[tuple[str, str], Path | str | None] = {}
+
+    def fill(self, db_url: str, name: str, build: Callable[[Engine, str], None]) -> None:
+        """Make the empty database `db_url` a copy of the template `name`, built on first use by `build(engine, url)`
+        in a database of the same kind."""
+        backend = make_url(db_url).get_backend_name()
+        key = (backend, name)
+        if key not in self._built:
+            self._built[key] = self._build_sqlite(name, build) if backend == "sqlite" else self._build_postgres(build)
+        template = self._built[key]
+        if isinstance(template, Path):
+            shutil.copyfile(template, make_url(db_url).database or "")
+        elif isinstance(template, str):
+            found = re.search(r"search_path%3D(\w+)", db_url)
+            assert found, f"no schema in {db_url}"
+            _replay(template.replace(_TEMPLATE_MARK, found.group(1)))
+        else:
+            engine = make_engine(db_url)
+            build(engine, db_url)
+            engine.dispose()
+
+    def _build_sqlite(self, name: str, build: Callable[[Engine, str], None]) -> Path:
+        path = self.folder / f"{name}.db"
+        engine = make_engine(f"sqlite:///{path}")
+        build(engine, f"sqlite:///{path}")
+        engine.dispose()
+        with closing(sqlite3.connect(path)) as conn:  # everything into the main file: the copy takes that file alone
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return path
+
+    def _build_postgres(self, build: Callable[[Engine, str], None]) -> str | None:
+        pg_dump = shutil.which("pg_dump")
+        if pg_dump is None:
+            return None
+        schema = f"tf_tpl_{uuid.uuid4().hex[:12]}"
+        admin = make_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        try:
+            engine = make_engine(_in_schema(schema))
+            build(engine, _in_schema(schema))
+            engine.dispose()
+            libpq_url = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+            args = [pg_dump, "--no-owner", "--no-privileges", "--inserts", "--schema", schema, libpq_url]
+            dumped = subprocess.run(args, capture_output=True, text=True)
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+        if dumped.returncode != 0:  # e.g. a pg_dump older than the server
+            return None
+        lines = [_local(line) for line in dumped.stdout.splitlines() if _replayable(line, schema)]
+        return "\n".join(lines).replace(schema, _TEMPLATE_MARK)
+
+
+_TEMPLATE_MARK = "tf_template_schema_mark"
+
+
+def _replayable(line: str, schema: str) -> bool:
+    """The dump's statements, less psql commands (\\restrict), comments and the schema's own creation (the test's
+    schema exists)."""
+    return not line.startswith(("\\", "--")) and line != f"CREATE SCHEMA {schema};"
+
+
+def _local(line: str) -> str:
+    """The dump's session settings (search_path '' and the like) for the replay's transaction only: the connection
+    goes back to the pool."""
+    if line.startswith("SET "):
+        return "SET LOCAL " + line[4:]
+    return line.replace("set_config('search_path', '', false)", "set_config('search_path', '', true)")
+
+
+def _replay(script: str) -> None:
+    admin = make_engine(POSTGRES_URL)
+    raw = admin.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(script)  # no parameters: psycopg sends the statements as they are (a % stays a %)
+        raw.commit()
+    finally:
+        raw.close()
+        admin.dispose()
+
+
+def _in_schema(schema: str) -> str:
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def store_templates(tmp_path_factory: pytest.TempPathFactory) -> StoreTemplates:
+    return StoreTemplates(tmp_path_factory.mktemp("templates"))
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
+def engine(db_url: str, store_templates: StoreTemplates) -> Iterator[Engine]:
+    """The test's own store, migrated to the head revision (a copy of one migrated once per session)."""
+    store_templates.fill(db_url, "migrated", lambda engine, _url: upgrade(engine))
     engine = make_engine(db_url)
-    upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -82,3 +212,50 @@ def synthetic_json_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth-json") / "batch"
     generate(out, 60, seed=12, fmt="json")
     return out
+
+
+# --- the reliability suite's figures (tests/reliability), printed at the end of the run, whatever -q says ----------
+# Under pytest-xdist (`make test` runs `-n auto`) the tests run in worker processes: each worker sends its figures'
+# lines to the controller when it finishes, and the controller prints them all.
+
+_WORKER_FIGURES: list[list[Any]] = []  # [name, line, *detail lines] received from xdist workers
+
+
+def _figure_blocks() -> list[list[Any]]:
+    """This process's figures, one block per suite and database: [name, line, *detail lines]."""
+    harness = sys.modules.get("tests.reliability.harness")
+    faults = sys.modules.get("tests.reliability.faults")
+    blocks: list[list[Any]] = []
+    for name, figures in sorted(harness.FIGURES.items() if harness else []):
+        block = [name, figures.line()]
+        if figures.reasons:
+            reasons = ", ".join(f"{reason} ×{n}" for reason, n in figures.reasons.most_common(12))
+            block.append(f"quarantine reasons: {reasons}")
+        block += list(figures.problems()[:10])
+        blocks.append(block)
+    for name, fault_figures in sorted(faults.FAULT_FIGURES.items() if faults else []):
+        blocks.append([name, fault_figures.line(), *fault_figures.problems[:10]])
+    return blocks
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the figures to the controller
+        workeroutput["reliability_figures"] = _figure_blocks()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any) -> None:
+    """xdist controller: keep what a finished worker reported."""
+    _WORKER_FIGURES.extend(getattr(node, "workeroutput", {}).get("reliability_figures", []))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    blocks = sorted([*_WORKER_FIGURES, *_figure_blocks()], key=lambda block: str(block[0]))
+    if not blocks:
+        return
+    terminalreporter.section("reliability figures")
+    for name, line, *details in blocks:
+        terminalreporter.write_line(f"{name}: {line}")
+        for detail in details:
+            terminalreporter.write_line(f"    {detail}")

@@ -126,15 +126,53 @@ def create_accounts(engine: Engine, password: str = DEMO_PASSWORD) -> None:
         create_user(engine, "builder", name, password, role, district=district, station=station, synthetic=True)
 
 
+@dataclass
+class _DemoBuild:
+    """The demo store's files (batch, referral packages) as built, and what was built, for one kind of database."""
+
+    workdir: Path  # where the store's rows say the files are: every module's copy restores them here
+    pristine: Path  # the files as built
+    referrals: dict[str, Any]
+
+
+_DEMO_BUILDS: dict[str, _DemoBuild] = {}  # "sqlite" | "postgresql" → built once per session (per xdist worker)
+
+
+def _demo_files(backend: str, store_templates: Any, url: str) -> _DemoBuild:
+    """The module's copy of the demo store: its rows copied into `url` (see StoreTemplates) and its files restored
+    where the rows say they are. Built once per session: it is ~7 s of CPU (a batch through routing, four referral
+    PDFs), and every web module used to build its own. Modules run one after another in a process (pytest-xdist's
+    `--dist loadfile` keeps a module on one worker), so one folder per kind of database is enough."""
+    build = _DEMO_BUILDS.get(backend)
+    if build is None:
+        folder = store_templates.folder / f"web-{backend}"
+        build = _DemoBuild(folder / "work", folder / "pristine", {})
+
+        def make(engine: Engine, template_url: str) -> None:
+            build.workdir.mkdir(parents=True)
+            build.referrals.update(build_demo(engine, Settings(database_url=template_url), build.workdir))
+            create_accounts(engine)
+
+        store_templates.fill(url, "web-demo", make)
+        shutil.copytree(build.workdir, build.pristine)
+        _DEMO_BUILDS[backend] = build
+    else:
+        shutil.rmtree(build.workdir)
+        shutil.copytree(build.pristine, build.workdir)
+        store_templates.fill(url, "web-demo", lambda _engine, _url: None)
+    return build
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def web_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStore]:
-    """A prepared demo store for the module (see the module docstring), on SQLite and on PostgreSQL."""
+def web_store(request: pytest.FixtureRequest, store_templates: Any) -> Iterator[WebStore]:
+    """A prepared demo store for the module (see the module docstring), on SQLite and on PostgreSQL: the module's
+    own copy of one built once per session, so what one module changes no other sees."""
     from tests.conftest import _PG_PROBLEM, POSTGRES_URL, REQUIRE_POSTGRES
 
-    workdir = tmp_path_factory.mktemp("web")
     schema = None
     if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'store.db'}"
+        database = store_templates.folder / f"web-sqlite-store-{uuid.uuid4().hex[:10]}.db"
+        url = f"sqlite:///{database}"
     else:
         if _PG_PROBLEM is not None:
             if REQUIRE_POSTGRES:
@@ -145,12 +183,9 @@ def web_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             conn.execute(text(f"CREATE SCHEMA {schema}"))
         separator = "&" if "?" in POSTGRES_URL else "?"
         url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    build = _demo_files(request.param, store_templates, url)
     engine = make_engine(url)
-    upgrade(engine)
-    settings = Settings(database_url=url)
-    built = build_demo(engine, settings, workdir)
-    create_accounts(engine)
-    yield WebStore(url, settings, engine, workdir, built)
+    yield WebStore(url, Settings(database_url=url), engine, build.workdir, build.referrals)
     engine.dispose()
     if schema is not None:
         admin = make_engine(POSTGRES_URL)
