@@ -17,32 +17,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 
 from tipfusion.errors import ConfigurationError
 from tipfusion.link.inputs import INPUTS, Input, snapshot_path
 from tipfusion.store.bulk import rows_of
-from tipfusion.store.hashlists import fingerprint
+from tipfusion.store.links import linking_inputs_mark
 from tipfusion.store.repository import get_flag
 
 BATCH = 50_000
 MANIFEST = "manifest.json"
-# what changes when a batch, a new version of a report, a lead list, an ISP answer, an enrichment or a hash list
-# arrives (not every edit in place: a cheap mark, read in one query each, not a checksum of the inputs)
-MARKS = {
-    "reports": "SELECT COUNT(*), COALESCE(SUM(current_version), 0) FROM reports",
-    "sightings": "SELECT COUNT(*), MAX(id) FROM identifier_observations",
-    "leads": "SELECT COUNT(*), MAX(id) FROM lead_identifiers",
-    "isp_answers": "SELECT COUNT(*), MAX(id) FROM isp_answers",
-    "ip_enrichments": "SELECT COUNT(*) FROM ip_enrichments",
-}
-
-
-def store_mark(conn: Connection) -> dict[str, str]:
-    """The state of the store a snapshot was written from (`check_snapshot` compares it with the store's now)."""
-    mark = {name: "/".join(str(v) for v in conn.execute(text(sql)).one()) for name, sql in MARKS.items()}
-    mark["hash_lists"] = fingerprint(conn)
-    return mark
 
 
 def check_snapshot(engine: Engine, location: str) -> None:
@@ -61,7 +45,7 @@ def check_snapshot(engine: Engine, location: str) -> None:
         )
     written = json.loads(manifest.read_text())["store"]
     with engine.connect() as conn:
-        now = store_mark(conn)
+        now = linking_inputs_mark(conn)
     changed = sorted(name for name in now if written.get(name) != now[name])
     if changed:
         raise ConfigurationError(
@@ -127,7 +111,7 @@ def write_snapshot(engine: Engine, directory: Path) -> dict[str, int]:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / MANIFEST).unlink(missing_ok=True)  # a snapshot written halfway has none, so it is never used
     with engine.connect() as conn:
-        mark = store_mark(conn)  # before the rows: a change while they are written makes the snapshot stale
+        mark = linking_inputs_mark(conn)  # before the rows: a change while they are written makes the snapshot stale
         synthetic = get_flag(conn, "synthetic") == "true"  # a snapshot of a synthetic store says so, as the store does
     counts: dict[str, int] = {}
     for item in INPUTS:

@@ -5,10 +5,11 @@ Straight from the driver (`bulk.rows_of`): triage and routing read every link of
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.store.bulk import rows_of
+from tipfusion.store.hashlists import fingerprint
 
 
 def report_suspects(conn: Connection) -> dict[int, str]:
@@ -40,3 +41,22 @@ def network_ip_sightings(conn: Connection) -> list[tuple[int, str | None, str | 
         f"JOIN ip_enrichments e ON e.ip = o.canonical WHERE l.network_id IS NOT NULL AND {SUSPECT_SIDE_SQL}"
     )
     return list(rows_of(conn, sql))
+
+
+# what changes when a batch, a new version of a report, a lead list, an ISP answer, an enrichment or a hash list
+# arrives (not every edit in place: a cheap mark, read in one query each, not a checksum of the inputs)
+LINKING_INPUT_MARKS = {
+    "reports": "SELECT COUNT(*), COALESCE(SUM(current_version), 0) FROM reports",
+    "sightings": "SELECT COUNT(*), MAX(id) FROM identifier_observations",
+    "leads": "SELECT COUNT(*), MAX(id) FROM lead_identifiers",
+    "isp_answers": "SELECT COUNT(*), MAX(id) FROM isp_answers",
+    "ip_enrichments": "SELECT COUNT(*) FROM ip_enrichments",
+}
+
+
+def linking_inputs_mark(conn: Connection) -> dict[str, str]:
+    """The state of what linking reads, as short strings per input (a Parquet snapshot records it when written, so
+    one the store has moved on from can be refused)."""
+    mark = {name: "/".join(str(v) for v in conn.execute(text(sql)).one()) for name, sql in LINKING_INPUT_MARKS.items()}
+    mark["hash_lists"] = fingerprint(conn)
+    return mark
