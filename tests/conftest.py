@@ -17,6 +17,18 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, make_url, text
 
+# pytest-xdist's workers run with COLUMNS=80 whatever the controller had, and tipfusion.cli.context fixes the
+# width of its tables at import from COLUMNS: give each worker the controller's value (or none), so a table the
+# tests read is wrapped as in a serial run. Set before anything imports tipfusion.cli.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    _controller_columns = os.environ.get("TIPFUSION_TEST_COLUMNS", "")
+    if _controller_columns:
+        os.environ["COLUMNS"] = _controller_columns
+    else:
+        os.environ.pop("COLUMNS", None)
+else:
+    os.environ["TIPFUSION_TEST_COLUMNS"] = os.environ.get("COLUMNS", "")
+
 from tipfusion.config import Settings
 from tipfusion.store.db import make_engine, upgrade
 from tipfusion.synth import generate
