@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, inspect, text
 
 HERE = Path(__file__).resolve().parent
 PG_URL = os.environ.get("TIPFUSION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -104,7 +104,7 @@ def main() -> None:
         ),
     )
     if engine.dialect.name == "postgresql":
-        seconds["analyze"] = _stage("analyze", lambda: _analyze(engine))
+        seconds["vacuum"] = _stage("vacuum analyze", lambda: _vacuum(engine))
     engine.dispose()
     print(f"\n{args.reports:,} reports built into {url}")
     for stage, value in seconds.items():
@@ -112,11 +112,15 @@ def main() -> None:
     print(f"  {'total':10} {sum(seconds.values()):9.1f} s")
 
 
-def _analyze(engine: object) -> None:
-    """Fresh planner statistics, as autovacuum would give the store in time: the web figures are of a settled store,
-    not of one whose tables the planner still believes empty."""
-    with engine.connect() as conn:  # type: ignore[attr-defined]
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+def _vacuum(engine: Engine) -> None:
+    """VACUUM (ANALYZE) each table of the store, as autovacuum leaves it in time: the web figures are of a settled
+    store. Without it the planner may believe tables empty, and counts cannot be index-only (no visibility map yet):
+    the work queue's count of 86,457 suspects at 250,000 reports took 92 ms as a scan of the whole priorities table
+    before, 13–45 ms from its index after. Only this schema's tables: other schemas on the server are not touched."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for table in inspect(conn).get_table_names():
+            conn.execute(text(f'VACUUM (ANALYZE) "{table}"'))
 
 
 if __name__ == "__main__":

@@ -242,7 +242,10 @@ def _pct(values: list[float], q: float) -> float:
 async def _drive(
     port: int, password: str, sessions: int, targets: dict[str, list[str]], think: float = 0.0
 ) -> dict[str, Outcome]:
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)  # one connection per session, like a tab
+    # one connection per session, like a tab; closed by the client after 2 s idle, before uvicorn's 5 s keep-alive
+    # timeout closes it: with both at 5 s a session idle that long (while the others log in, or between pages) could
+    # send its request into the connection just as the server closed it (RemoteProtocolError, not the page's fault)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
     timeout = httpx.Timeout(120.0)
     clients = [
         httpx.AsyncClient(base_url=f"http://{HOST}:{port}", limits=limits, timeout=timeout) for _ in range(sessions)
