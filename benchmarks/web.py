@@ -10,8 +10,10 @@ logs --sessions httpx clients in through the login form, then for each page issu
 (the ISP requests overview: a quarter of them) spread over the sessions, all sessions at once. Prints per page:
 requests, errors (anything but 200), p50/p95/max milliseconds as the client saw them, and the server's peak RSS.
 With --workers 1,2 the same store is served with `tipfusion serve --workers N` for each N in turn (the first is the
-baseline of the run) and a table printed for each; peak RSS is then summed over the worker processes. Loopback
-only: the server never listens elsewhere.
+baseline of the run) and a table printed for each; peak RSS is then summed over the worker processes. By default
+each session sends its next request the moment the last one answers, so the server is saturated and the latency
+is mostly queueing (about sessions × service time ÷ cores); --think S makes each session pause a random 0–2×S
+seconds first, as analysts reading a page do. Loopback only: the server never listens elsewhere.
 """
 
 from __future__ import annotations
@@ -201,13 +203,19 @@ async def _login(client: httpx.AsyncClient, password: str) -> None:
         raise SystemExit(f"login failed: HTTP {answer.status_code}")
 
 
-async def _round(clients: list[httpx.AsyncClient], paths: list[str], needle: str = "") -> Outcome:
-    """Every session at once, each working through its share of `paths` one request after another. A 200 without
-    `needle` in the page counts as an error too (a search that found nothing measures nothing)."""
+async def _round(
+    clients: list[httpx.AsyncClient], paths: list[str], needle: str = "", think: float = 0.0, seed: int = 0
+) -> Outcome:
+    """Every session at once, each working through its share of `paths` one request after another, pausing a random
+    0–2×`think` seconds before each (0: back to back, the server saturated). A 200 without `needle` in the page
+    counts as an error too (a search that found nothing measures nothing)."""
     outcome = Outcome()
+    rng = random.Random(seed)
 
     async def session(client: httpx.AsyncClient, share: list[str]) -> None:
         for path in share:
+            if think:
+                await asyncio.sleep(rng.uniform(0, 2 * think))
             started = time.perf_counter()
             try:
                 answer = await client.get(path)
@@ -231,8 +239,13 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-async def _drive(port: int, password: str, sessions: int, targets: dict[str, list[str]]) -> dict[str, Outcome]:
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)  # one connection per session, like a tab
+async def _drive(
+    port: int, password: str, sessions: int, targets: dict[str, list[str]], think: float = 0.0
+) -> dict[str, Outcome]:
+    # one connection per session, like a tab; closed by the client after 2 s idle, before uvicorn's 5 s keep-alive
+    # timeout closes it: with both at 5 s a session idle that long (while the others log in, or between pages) could
+    # send its request into the connection just as the server closed it (RemoteProtocolError, not the page's fault)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
     timeout = httpx.Timeout(120.0)
     clients = [
         httpx.AsyncClient(base_url=f"http://{HOST}:{port}", limits=limits, timeout=timeout) for _ in range(sessions)
@@ -243,7 +256,8 @@ async def _drive(port: int, password: str, sessions: int, targets: dict[str, lis
         results = {}
         for page, paths in targets.items():
             await _round(clients[:1], paths[:1])  # warm the page (templates, caches) outside the figures
-            results[page] = await _round(clients, paths, 'href="/reports/' if page.startswith("search") else "")
+            needle = 'href="/reports/' if page.startswith("search") else ""
+            results[page] = await _round(clients, paths, needle, think)
         return results
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
@@ -260,6 +274,17 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="use --store as it is, building nothing")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema made for the run")
     parser.add_argument("--workers", default="1", help="server processes, or a list run in turn: 1,2,4")
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="only the pages whose names hold these words, comma-separated: queue,search,report,suspect,ISP",
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a session pauses before each request (uniform 0–2×; default 0: back to back)",
+    )
     args = parser.parse_args()
     if args.reuse and not args.store:
         parser.error("--reuse needs --store URL")
@@ -285,9 +310,13 @@ def main() -> None:
                 print(f"building {args.reports:,} synthetic reports …", flush=True)
                 built = f"built in {_build(url, args.reports, args.seed, work):.0f} s"
             held, targets = _targets(url, args.requests, args.seed)
+            wanted = [w.strip().lower() for w in args.pages.split(",") if w.strip()]
+            targets = {p: t for p, t in targets.items() if not wanted or any(w in p.lower() for w in wanted)}
+            if not targets:
+                parser.error(f"--pages {args.pages!r}: no page matches")
             password = _account(url)
             for workers in counts:
-                runs.append((workers, *_one_server(url, workers, password, args.sessions, targets, work)))
+                runs.append((workers, *_one_server(url, workers, password, args.sessions, targets, work, args.think)))
         finally:
             if schema and not args.keep:
                 _drop_schema(schema)
@@ -297,20 +326,26 @@ def main() -> None:
     for workers, results, elapsed, peak in runs:
         print(
             f"{backend}, {held:,} reports ({built}), {args.sessions} sessions, {args.requests} requests per page, "
-            f"{workers} worker(s), {elapsed:.0f} s driving"
+            f"{workers} worker(s), think {args.think:g} s, {elapsed:.0f} s driving"
         )
         _table(results, peak, lambda line: print(line))
 
 
 def _one_server(
-    url: str, workers: int, password: str, sessions: int, targets: dict[str, list[str]], work: Path
+    url: str,
+    workers: int,
+    password: str,
+    sessions: int,
+    targets: dict[str, list[str]],
+    work: Path,
+    think: float = 0.0,
 ) -> tuple[dict[str, Outcome], float, float]:
     """Serve the store with `workers` processes, drive every page, stop it: (outcomes, seconds driving, peak MB)."""
     port = _free_port()
     server = _serve(url, port, work / f"server-{workers}.log", workers)
     try:
         started = time.perf_counter()
-        results = asyncio.run(_drive(port, password, sessions, targets))
+        results = asyncio.run(_drive(port, password, sessions, targets, think))
         elapsed = time.perf_counter() - started
         peak = _peak_rss_mb(server.pid)
     finally:
