@@ -56,10 +56,10 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-# pytest-xdist (`pytest -n auto --dist loadfile`) halves the wall time but three CLI-output tests fail in its workers
-# (Rich wraps their tables narrower there: tipfusion.cli.context picks the width at import); serial until fixed
+# the suite spreads over one pytest-xdist worker per core, a test file per worker (`--dist loadfile`: a file's
+# module-scoped stores are built once); every worker builds its own template stores (tests/conftest.py)
 unit: $(DEV_STAMP) browser spark
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 ## make check-reliability: the full reliability suite (issue 14), printing its figures at the end — hostile input
 ## (10,000 fuzz cases on SQLite, 1,000 on PostgreSQL) and kill -9 runs (30 on SQLite, 20 on PostgreSQL). CPU heavy.
