@@ -14,6 +14,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("reliability figures")
     for name, figures in sorted(FIGURES.items()):
         terminalreporter.write_line(f"{name}: {figures.line()}")
+        if figures.peak_batch:
+            terminalreporter.write_line(f"    peak batch: {figures.peak_batch}")
         if figures.reasons:
             reasons = ", ".join(f"{reason} ×{n}" for reason, n in figures.reasons.most_common(12))
             terminalreporter.write_line(f"    quarantine reasons: {reasons}")
