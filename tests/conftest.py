@@ -240,6 +240,8 @@ def _figure_blocks() -> list[list[Any]]:
     blocks: list[list[Any]] = []
     for name, figures in sorted(harness.FIGURES.items() if harness else []):
         block = [name, figures.line()]
+        if figures.peak_batch:
+            block.append(f"peak batch: {figures.peak_batch}")
         if figures.reasons:
             reasons = ", ".join(f"{reason} ×{n}" for reason, n in figures.reasons.most_common(12))
             block.append(f"quarantine reasons: {reasons}")

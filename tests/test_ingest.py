@@ -268,6 +268,32 @@ def test_leads_csv(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     assert "line 5: kind 'fax'" in entry.message and "line 6" in entry.message
 
 
+def test_leads_csv_written_a_chunk_at_a_time_lands_whole_or_not_at_all(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lead list is read and written a few items at a time (a list of a million rows is never held whole), yet it
+    still lands whole or not at all: a bad row after several written chunks undoes them, and an item repeated in a
+    later chunk is stored once."""
+    from tipfusion.ingest import service
+
+    monkeypatch.setattr(service, "LEADS_PER_WRITE", 4)
+    header = "lead_ref,agency,kind,value,country,received_at,note\n"
+    rows = [f"L-9,Foreign Police,email,fox{i % 7}@example.com,,," for i in range(23)]  # 7 distinct, over 6 chunks
+    summary = ingest(engine, settings, write(tmp_path, "lead.csv", (header + "\n".join(rows) + "\n").encode()))
+    assert (summary.lead_identifiers, summary.quarantined) == (7, 0)
+    assert count(engine, lead_identifiers) == 7
+    with engine.connect() as conn:
+        (event,) = [e for e in conn.execute(select(audit_events.c.details)).scalars() if "identifiers" in e]
+    assert event["identifiers"] == 7 and event["leads"] == ["L-9"]
+    fresh = [f"L-10,Foreign Police,email,owl{i}@example.com,,," for i in range(21)] + ["L-10,X,fax,123,,,"]
+    summary = ingest(engine, settings, write(tmp_path / "bad", "lead.csv", (header + "\n".join(fresh)).encode()))
+    assert (summary.lead_identifiers, summary.quarantined) == (0, 1)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).where(lead_identifiers.c.lead_ref == "L-10")).scalar_one() == 0
+    (entry,) = quarantine_service.list_entries(engine)
+    assert entry.source_name.endswith("lead.csv") and "1 bad row(s): line 23: kind 'fax'" in entry.message
+
+
 def test_quarantine_retry(engine: Engine, db_url: str, tmp_path: Path) -> None:
     small = Settings(database_url=db_url, xml_limits=XmlLimits(max_document_bytes=1000))
     summary = ingest(engine, small, write(tmp_path, "100000042.xml", REPORT))

@@ -136,10 +136,10 @@ def test_an_unreadable_file_is_quarantined_and_the_rest_lands(
     (batch / "100000080.xml").write_bytes(REPORT)
     real = sources._read_capped
 
-    def failing(handle: io.RawIOBase, label: str, cap: int, is_zip: bool) -> bytes:
+    def failing(handle: io.RawIOBase, label: str, cap: int, is_zip: bool, expected: int = 0) -> bytes:
         if label.endswith("100000080.xml"):
             raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return real(handle, label, cap, is_zip)
+        return real(handle, label, cap, is_zip, expected)
 
     monkeypatch.setattr(sources, "_read_capped", failing)
     summary = IngestService(engine, settings, "tester").ingest_paths([batch])

@@ -41,12 +41,13 @@ class DocumentRejected(TipfusionError):
         return "; ".join(parts)
 
 
-def rows_rejected(source: str, problems: list[str]) -> DocumentRejected:
-    """A table-like file with bad rows lands whole or not at all: name every bad row (the first 50)."""
+def rows_rejected(source: str, problems: list[str], count: int | None = None) -> DocumentRejected:
+    """A table-like file with bad rows lands whole or not at all: name every bad row (the first 50). `count` is how
+    many there were when `problems` holds only the first ones."""
     return DocumentRejected(
         source,
         "invalid_rows",
-        f"{len(problems)} bad row(s): " + "; ".join(problems[:50]),
+        f"{len(problems) if count is None else count} bad row(s): " + "; ".join(problems[:50]),
         expected="every row valid (the file lands whole or not at all)",
     )
 

@@ -9,10 +9,12 @@ instead of finishing is a crash: counted, with the case descriptions that make i
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
 import tracemalloc
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +50,7 @@ class Figures:
     good_reports: int = 0
     good_landed: int = 0
     peak_bytes: int = 0
+    peak_batch: str = ""  # what the batch that set `peak_bytes` held: names the cause of a memory failure
     by_family: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     crashes: dict[str, list[str]] = field(default_factory=dict)  # exception signature → the batch's cases
@@ -72,19 +75,51 @@ class Figures:
         out += [f"quarantined without a reason: {x}" for x in self.unreasoned[:20]]
         out += [f"good report did not land: {x}" for x in self.missing_good[:20]]
         if self.peak_bytes > MEMORY_LIMIT:
-            out.append(f"memory: peak {self.peak_bytes / 2**20:.1f} MiB over {MEMORY_LIMIT / 2**20:.0f} MiB")
+            out.append(
+                f"memory: peak {self.peak_bytes / 2**20:.1f} MiB over {MEMORY_LIMIT / 2**20:.0f} MiB"
+                f"\n      in the batch: {self.peak_batch}"
+            )
         return out
+
+    def note_peak(self, peak: int, cases: list[Case]) -> None:
+        """Keep the highest peak and what the batch that reached it held, so a memory failure names its cause."""
+        if peak > self.peak_bytes:
+            self.peak_bytes = peak
+            self.peak_batch = batch_description(cases)
+
+
+def batch_description(cases: list[Case]) -> str:
+    """A batch in a line: each case's family, name, size, mutations and (a zip) its members' names and sizes."""
+    return " | ".join(_case_line(case) for case in cases)
+
+
+def _case_line(case: Case) -> str:
+    text = f"{case.family} {case.name[:60]!r} {len(case.data) / 2**20:.1f} MiB"
+    if case.mutations:
+        text += " (" + ", ".join(m[:60] for m in case.mutations) + ")"
+    if case.family == "zip":
+        try:
+            with zipfile.ZipFile(io.BytesIO(case.data)) as archive:
+                members = archive.infolist()
+        except Exception:  # damaged on purpose: its members cannot be listed
+            return text + " [members unreadable]"
+        listed = ", ".join(f"{m.filename[-40:]!r} {m.file_size / 2**20:.1f} MiB" for m in members[:6])
+        text += f" [{len(members)} member(s): {listed}{', …' if len(members) > 6 else ''}]"
+    return text
 
 
 FIGURES: dict[str, Figures] = {}  # "fuzz ingest (sqlite)" → figures; read by conftest's terminal summary
 
 
-def progress_note(name: str, line: str) -> None:
-    """Figures so far, one line per suite, in TIPFUSION_RELIABILITY_LOG (a long run can be watched, or cut short)."""
+def progress_note(name: str, line: str, peak_batch: str = "") -> None:
+    """Figures so far, one line per suite, in TIPFUSION_RELIABILITY_LOG (a long run can be watched, or cut short),
+    with the batch that set the memory peak so far."""
     log = os.environ.get("TIPFUSION_RELIABILITY_LOG")
     if log:
         with open(f"{log}.{name.replace(' ', '_').replace('(', '').replace(')', '')}", "w", encoding="utf-8") as out:
             out.write(f"{name}: {line}\n")
+            if peak_batch:
+                out.write(f"    peak batch: {peak_batch}\n")
 
 
 def settings_for(db_url: str) -> Settings:
@@ -115,13 +150,13 @@ def run_batch(engine: Engine, db_url: str, work: Path, cases: list[Case], good: 
     try:
         summary: Any = IngestService(engine, settings_for(db_url), "fuzzer").ingest_paths([work])
     except Exception as exc:  # the batch died: find which case kills a batch on its own (the reproducer)
-        figures.peak_bytes = max(figures.peak_bytes, tracemalloc.get_traced_memory()[1] - baseline)
+        figures.note_peak(tracemalloc.get_traced_memory()[1] - baseline, cases)
         figures.crashed_batches += 1
         culprits = _isolate(engine, db_url, work.with_name(work.name + "-solo"), cases, figures)
         if not culprits:
             figures.crashes.setdefault(signature(exc), []).append("(only together) " + "; ".join(_short(cases)))
         return
-    figures.peak_bytes = max(figures.peak_bytes, tracemalloc.get_traced_memory()[1] - baseline)
+    figures.note_peak(tracemalloc.get_traced_memory()[1] - baseline, cases)
     figures.survived += len(cases)
     skipped_names = [str(s).split(": ")[0] for s in getattr(summary, "skipped", [])]
     skipped_names += list(summary.reference_skipped)

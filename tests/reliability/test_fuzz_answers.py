@@ -37,7 +37,7 @@ def test_hostile_isp_answers_are_accepted_or_quarantined(asked: Engine, db_url: 
     )
     @given(case=isp_answer())
     def answer(case: Case) -> None:
-        progress_note(f"fuzz ISP answers ({backend})", figures.line())
+        progress_note(f"fuzz ISP answers ({backend})", figures.line(), figures.peak_batch)
         path = tmp_path / case.name
         path.write_bytes(case.data)
         sha = hashlib.sha256(case.data).hexdigest()
@@ -59,7 +59,7 @@ def test_hostile_isp_answers_are_accepted_or_quarantined(asked: Engine, db_url: 
                 seen.append(case.describe()[:300])
             return
         finally:
-            figures.peak_bytes = max(figures.peak_bytes, tracemalloc.get_traced_memory()[1] - held)
+            figures.note_peak(tracemalloc.get_traced_memory()[1] - held, [case])
         figures.survived += 1
         with asked.connect() as conn:
             stored = conn.execute(select(source_documents.c.sha256).where(source_documents.c.sha256 == sha)).first()

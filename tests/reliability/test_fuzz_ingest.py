@@ -37,7 +37,7 @@ def test_hostile_batches_never_sink_the_good_ones(engine: Engine, db_url: str, t
     )
     def batch(cases: list[Case], good: list[Case]) -> None:
         run_batch(engine, db_url, tmp_path / "batch", cases, good, figures)
-        progress_note(f"fuzz ingest ({backend})", figures.line())
+        progress_note(f"fuzz ingest ({backend})", figures.line(), figures.peak_batch)
 
     tracemalloc.start()
     try:

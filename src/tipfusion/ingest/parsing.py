@@ -23,7 +23,7 @@ from tipfusion.config import XmlLimits
 from tipfusion.domain import UNKNOWN_ISSUES, ParsedReport, SourcePart
 from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import esp_xml, registry
-from tipfusion.ingest.failures import failure
+from tipfusion.ingest.failures import detached, failure
 from tipfusion.ingest.registry import ParseContext
 from tipfusion.store.repository import ReportRows, now, process_rows, report_rows
 
@@ -141,7 +141,7 @@ def _parse_task(task: ParseTask, config: ParseConfig, stamp: datetime | None, ou
     try:
         report = _parse_base(task, config)
     except DocumentRejected as exc:
-        outcome.rejected = exc
+        outcome.rejected = detached(exc)
         return outcome
     parsed = []
     for payload in task.files:

@@ -14,6 +14,7 @@ quarantine. Everything refused becomes a `QuarantineEntry`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import time
 from collections import Counter, deque
@@ -31,7 +32,7 @@ from tipfusion.domain import QuarantineEntry, SourcePart
 from tipfusion.domain.records import composition_hash
 from tipfusion.errors import DocumentRejected, InputRefused
 from tipfusion.ingest import registry
-from tipfusion.ingest.failures import failure, quarantined_events
+from tipfusion.ingest.failures import detached, failure, quarantined_events
 from tipfusion.ingest.parsing import (
     FilePayload,
     ParseConfig,
@@ -142,7 +143,7 @@ class _Batch:
 
     units: list[_Unit] = field(default_factory=list)
     file_refs: dict[int, dict[str, _FileRef]] = field(default_factory=dict)
-    leads: list[tuple[Format, LoadedDocument]] = field(default_factory=list)
+    leads: list[tuple[Format, Document | LoadedDocument]] = field(default_factory=list)
     to_store: dict[str, repo.SourceRow] = field(default_factory=dict)
     rejections: list[_Rejection] = field(default_factory=list)
     rejected_bytes: int = 0  # the bytes `rejections` holds (they are kept whole, to be stored as the evidence)
@@ -151,6 +152,8 @@ class _Batch:
 
 # pass 1 stores what it refused once this much is held, so a batch of large bad documents is not held whole
 REJECTED_BYTES_HELD = 32 * 1024 * 1024
+LEADS_PER_WRITE = 2000  # lead items parsed, held and written at a time
+CHUNK_BYTES = 64 * 1024 * 1024  # a chunk of pass 2 closes once its units' documents hold this much
 
 
 class IngestService:
@@ -228,32 +231,37 @@ class IngestService:
         batch = _Batch()
         for item in documents:
             self._store_rejections_held(batch, run_id, summary)
-            if isinstance(item, Skipped):
-                summary.skipped.append(f"{item.name}: {item.reason}")
-                continue
-            summary.documents += 1
-            if isinstance(item, BrokenContainer):
-                batch.rejections.append(_Rejection(item.document, item.error))
-                continue
-            if isinstance(item, LoadedDocument):
-                loaded, doc = item, None
-            else:
-                try:
-                    loaded = LoadedDocument.of(item)
-                except Exception as exc:  # one unreadable document is that document's problem, not the batch's
-                    empty = LoadedDocument(item.name, b"", "", item.container)
-                    batch.rejections.append(_Rejection(empty, failure(item.name, exc)))
-                    continue
-                doc = item
-            fmt: Format | None = None
-            try:  # a sniff that fails is this document's problem too
-                fmt = registry.classify(loaded.name, loaded.data)
-                if fmt is None:
-                    raise registry.unclaimed(loaded.name, loaded.data)
-                self._classify_one(fmt, loaded, doc, batch, summary)
-            except Exception as exc:  # DocumentRejected, or any failure: this document alone
-                batch.rejections.append(_Rejection(loaded, failure(loaded.name, exc), fmt.name if fmt else None))
+            self._classify_item(item, batch, summary)
         return batch
+
+    def _classify_item(self, item: Item, batch: _Batch, summary: IngestSummary) -> None:
+        """One document of pass 1, in a call of its own: its bytes are let go when it returns, never held while the
+        next document is read (a loop variable kept the previous 56 MiB document alive)."""
+        if isinstance(item, Skipped):
+            summary.skipped.append(f"{item.name}: {item.reason}")
+            return
+        summary.documents += 1
+        if isinstance(item, BrokenContainer):
+            batch.rejections.append(_Rejection(item.document, item.error))
+            return
+        if isinstance(item, LoadedDocument):
+            loaded, doc = item, None
+        else:
+            try:
+                loaded = LoadedDocument.of(item)
+            except Exception as exc:  # one unreadable document is that document's problem, not the batch's
+                empty = LoadedDocument(item.name, b"", "", item.container)
+                batch.rejections.append(_Rejection(empty, failure(item.name, exc)))
+                return
+            doc = item
+        fmt: Format | None = None
+        try:  # a sniff that fails is this document's problem too
+            fmt = registry.classify(loaded.name, loaded.data)
+            if fmt is None:
+                raise registry.unclaimed(loaded.name, loaded.data)
+            self._classify_one(fmt, loaded, doc, batch, summary)
+        except Exception as exc:  # DocumentRejected, or any failure: this document alone
+            batch.rejections.append(_Rejection(loaded, failure(loaded.name, exc), fmt.name if fmt else None))
 
     def _store_rejections_held(self, batch: _Batch, run_id: int, summary: IngestSummary) -> None:
         """Store and quarantine what pass 1 refused so far once it holds REJECTED_BYTES_HELD: the fuzzer's batch of
@@ -281,13 +289,13 @@ class IngestService:
                 loaded.sha256, loaded.name, loaded.data, fmt.name, loaded.container
             )
             return
-        if fmt.role == "leads":
-            batch.leads.append((fmt, loaded))
+        if fmt.role == "leads":  # read again when it is stored (a batch's lists are not held together)
+            batch.leads.append((fmt, doc or loaded))
             return
         source = doc or Document(loaded.name, _constant(loaded.data), loaded.container)
         for piece in fmt.split(loaded, self.limits):
             if isinstance(piece, DocumentRejected):  # one piece's problem: the others still land
-                batch.rejections.append(_Rejection(loaded, piece, fmt.name))
+                batch.rejections.append(_Rejection(loaded, detached(piece), fmt.name))
             elif fmt.role == "file_details":
                 # keyed by the document, not the fileId: several fileDetails for one file each add details
                 batch.file_refs.setdefault(piece.report_id, {})[loaded.sha256] = _FileRef(
@@ -312,8 +320,7 @@ class IngestService:
         workers = self._workers(len(units))
         if workers == 0:
             for chunk in chunks:
-                plan = self._plan(chunk, run_id)
-                self._write_chunk(plan, parse_tasks(plan.tasks, config), loose, config, summary)
+                self._land_chunk(chunk, loose, config, summary)
                 tick(len(chunk))
             return
         with worker_pool(workers) as pool:
@@ -321,14 +328,24 @@ class IngestService:
             for chunk in chunks:
                 plan = self._plan(chunk, run_id)
                 inflight.append((plan, pool.submit(parse_tasks_packed, plan.tasks, config)))
+                del plan  # held by `inflight` until written, and no longer
                 while len(inflight) > workers:
                     done, future = inflight.popleft()
                     self._write_chunk(done, _outcomes(done, future, config), loose, config, summary)
                     tick(len(done.units))
+                    del done, future
             while inflight:
                 done, future = inflight.popleft()
                 self._write_chunk(done, _outcomes(done, future, config), loose, config, summary)
                 tick(len(done.units))
+
+    def _land_chunk(
+        self, chunk: list[_Unit], loose: dict[str, repo.SourceRow], config: ParseConfig, summary: IngestSummary
+    ) -> None:
+        """Plan, parse and write one chunk here, in a call of its own: its documents are let go when it returns,
+        never held while the next chunk is planned (a loop variable kept the previous chunk alive)."""
+        plan = self._plan(chunk, config.run_id)
+        self._write_chunk(plan, parse_tasks(plan.tasks, config), loose, config, summary)
 
     def _workers(self, units: int) -> int:
         """Worker processes for parsing: none for small batches, where starting them costs more than it saves."""
@@ -632,34 +649,56 @@ class IngestService:
         append(conn, self.actor, quarantined_events(fresh))
 
     def _ingest_leads(
-        self, conn: Connection, documents: list[tuple[Format, LoadedDocument]], run_id: int, summary: IngestSummary
+        self,
+        conn: Connection,
+        documents: list[tuple[Format, Document | LoadedDocument]],
+        run_id: int,
+        summary: IngestSummary,
     ) -> None:
-        for fmt, doc in documents:
-            try:
-                items = fmt.parse(doc.data, ParseContext(doc.name, doc.sha256, self.region, self.limits))
-                with conn.begin_nested():  # a list the store refuses (a value too long for its column) fails alone
-                    added = repo.write_leads(conn, items, doc.sha256)
-            except Exception as exc:
-                refused = _Rejection(doc, _store_refused(doc.name, exc), fmt.name)
-                self._store_rejections(conn, [refused], {}, run_id, summary)
-                continue
-            summary.new_documents += repo.store_sources(
-                conn, [repo.SourceRow(doc.sha256, doc.name, doc.data, fmt.name, doc.container)], run_id
+        """Each lead list whole or not at all (a savepoint), read and written a few thousand items at a time and one
+        list at a time: a list of a million rows is never held as items, nor are the lists of a batch held together
+        (each in a call of its own, so the previous list's bytes are let go before the next is read)."""
+        for fmt, source in documents:
+            self._ingest_lead_list(conn, fmt, source, run_id, summary)
+
+    def _ingest_lead_list(
+        self, conn: Connection, fmt: Format, source: Document | LoadedDocument, run_id: int, summary: IngestSummary
+    ) -> None:
+        try:
+            doc = source if isinstance(source, LoadedDocument) else LoadedDocument.of(source)
+        except Exception as exc:  # its bytes could not be read again: this list alone
+            empty = LoadedDocument(source.name, b"", "", source.container)
+            self._store_rejections(conn, [_Rejection(empty, failure(source.name, exc), fmt.name)], {}, run_id, summary)
+            return
+        refs: set[str] = set()
+        added = 0
+        try:
+            items = iter(fmt.parse(doc.data, ParseContext(doc.name, doc.sha256, self.region, self.limits)))
+            with conn.begin_nested():  # a bad row (found as it is read) or a refused value undoes the whole list
+                while chunk := list(itertools.islice(items, LEADS_PER_WRITE)):
+                    refs.update(i.lead_ref for i in chunk)
+                    added += repo.write_leads(conn, chunk, doc.sha256)
+        except Exception as exc:
+            refused = _Rejection(doc, _store_refused(doc.name, exc), fmt.name)
+            self._store_rejections(conn, [refused], {}, run_id, summary)
+            return
+        summary.new_documents += repo.store_sources(
+            conn, [repo.SourceRow(doc.sha256, doc.name, doc.data, fmt.name, doc.container)], run_id
+        )
+        summary.lead_identifiers += added
+        if added:
+            append(
+                conn,
+                self.actor,
+                [
+                    AuditEvent(
+                        "leads.ingested",
+                        "source_document",
+                        doc.sha256,
+                        {"name": doc.name, "identifiers": added, "leads": sorted(refs)},
+                    )
+                ],
             )
-            summary.lead_identifiers += added
-            if added:
-                append(
-                    conn,
-                    self.actor,
-                    [
-                        AuditEvent(
-                            "leads.ingested",
-                            "source_document",
-                            doc.sha256,
-                            {"name": doc.name, "identifiers": added, "leads": sorted({i.lead_ref for i in items})},
-                        )
-                    ],
-                )
 
 
 def _outcomes(plan: _Plan, future: Future[tuple[list[ParseOutcome], bytes]], config: ParseConfig) -> list[ParseOutcome]:
@@ -673,7 +712,7 @@ def _outcomes(plan: _Plan, future: Future[tuple[list[ParseOutcome], bytes]], con
 
 def _store_refused(source: str, exc: Exception, report_id: int | None = None) -> DocumentRejected:
     if isinstance(exc, DocumentRejected):
-        return exc
+        return detached(exc)
     reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:300]
     what = f"report {report_id}" if report_id is not None else "the document"
     return DocumentRejected(
@@ -710,25 +749,46 @@ class _Plan:
     waiting: int = 0
 
 
-def _chunks_unique(units: list[_Unit], size: int) -> Iterable[list[_Unit]]:
-    """Chunks of at most `size` units in which no report id repeats (a repeat lands in a later chunk)."""
+def _chunks_unique(units: list[_Unit], size: int, max_bytes: int = CHUNK_BYTES) -> Iterable[list[_Unit]]:
+    """Chunks of at most `size` units in which no report id repeats (a repeat lands in a later chunk), and whose
+    units' documents hold at most `max_bytes` (a chunk's documents are held together while it is planned, parsed and
+    written: three 56 MiB reports in one chunk peaked at 224 MiB); a unit larger than that is a chunk alone."""
     pending = units
     while pending:
         deferred: list[_Unit] = []
         chunk: list[_Unit] = []
         ids: set[int] = set()
+        held: set[str] = set()
+        weight = 0
         for unit in pending:
             if unit.report_id in ids:
                 deferred.append(unit)
                 continue
+            adds = _unit_bytes(unit, held)
+            if chunk and weight + adds > max_bytes:  # this unit starts the next chunk
+                yield chunk
+                chunk, ids, held, weight = [], set(), set(), 0
+                adds = _unit_bytes(unit, held)
             chunk.append(unit)
             ids.add(unit.report_id)
+            weight += adds
             if len(chunk) >= size:
                 yield chunk
-                chunk, ids = [], set()
+                chunk, ids, held, weight = [], set(), set(), 0
         if chunk:
             yield chunk
         pending = deferred
+
+
+def _unit_bytes(unit: _Unit, held: set[str]) -> int:
+    """The bytes a unit adds to its chunk: a whole document read again, or a split document's bytes the first time
+    one of its pieces joins (its other pieces share them)."""
+    if isinstance(unit.doc, Document):
+        return unit.doc.size_hint or 0
+    if isinstance(unit.doc, LoadedDocument) and unit.doc.sha256 not in held:
+        held.add(unit.doc.sha256)
+        return len(unit.doc.data)
+    return 0
 
 
 def observation_sample(engine: Engine, kinds: Iterable[str], per_kind: int) -> list[Any]:

@@ -153,7 +153,7 @@ def _reader(real: str, label: str, cap: int) -> Callable[[], bytes]:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise _rejected(label, "unreadable", "no longer a regular file", "a regular file")
             try:
-                return _read_capped(handle, label, cap, label.lower().endswith(".zip"))
+                return _read_capped(handle, label, cap, label.lower().endswith(".zip"), os.fstat(fd).st_size)
             except OSError as exc:
                 raise _rejected(
                     label, "unreadable", f"cannot read the file: {_os_reason(exc)}", "a readable file"
@@ -162,14 +162,20 @@ def _reader(real: str, label: str, cap: int) -> Callable[[], bytes]:
     return load
 
 
-def _read_capped(handle: io.RawIOBase | io.BufferedIOBase, label: str, cap: int, is_zip: bool) -> bytes:
-    """Read to the end, but never more than `cap` + 1 bytes (the size on disk may lie: a growing file, a device)."""
+def _read_capped(
+    handle: io.RawIOBase | io.BufferedIOBase, label: str, cap: int, is_zip: bool, expected: int = 0
+) -> bytes:
+    """Read to the end, but never more than `cap` + 1 bytes (the size on disk may lie: a growing file, a device).
+
+    The size on disk (`expected`) is asked for in one read, so a file that is what it says is read into one bytes
+    object and never joined from chunks: the join held a 56 MiB document twice."""
     parts: list[bytes] = []
     size = 0
+    first = min(expected, cap) + 1 if expected > 0 else _CHUNK
     while True:
-        chunk = handle.read(min(_CHUNK, cap + 1 - size))
+        chunk = handle.read(min(first if not parts else _CHUNK, cap + 1 - size))
         if not chunk:
-            return b"".join(parts)
+            return parts[0] if len(parts) == 1 else b"".join(parts)
         parts.append(chunk)
         size += len(chunk)
         if size > cap:

@@ -556,8 +556,10 @@ def count_quarantine(conn: Connection) -> dict[str, int]:
 
 # -- leads -------------------------------------------------------------------------------------------------------
 def write_leads(conn: Connection, items: Sequence[LeadItem], source_sha256: str) -> int:
-    """Store lead identifiers; an item already held for the same lead is not stored twice."""
+    """Store lead identifiers; an item already held for the same lead is not stored twice. Only the held items
+    these could repeat are read (a list written a chunk at a time never reads back its lead's million items)."""
     refs = sorted({i.lead_ref for i in items})
+    canonicals = sorted({i.canonical for i in items})
     known_refs = set(conn.execute(select(leads.c.lead_ref).where(leads.c.lead_ref.in_(refs))).scalars())
     first = {}
     for item in items:
@@ -575,7 +577,7 @@ def write_leads(conn: Connection, items: Sequence[LeadItem], source_sha256: str)
         tuple(row)
         for row in conn.execute(
             select(lead_identifiers.c.lead_ref, lead_identifiers.c.kind, lead_identifiers.c.canonical).where(
-                lead_identifiers.c.lead_ref.in_(refs)
+                lead_identifiers.c.lead_ref.in_(refs), lead_identifiers.c.canonical.in_(canonicals)
             )
         ).all()
     )
