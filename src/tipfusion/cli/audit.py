@@ -142,7 +142,7 @@ def audit_list(ctx: typer.Context, limit: Annotated[int, typer.Option(help="Late
         rows = latest(conn, limit)
     app.record_view("audit log", {"limit": limit, "rows": len(rows)})
     app.banner()
-    table = Table(whole("seq"), "time", "actor", "action", whole("object"), title="Audit log")
+    table = Table(whole("seq"), "time", whole("actor"), whole("action"), whole("object"), title="Audit log")
     for row in rows:
         table.add_row(
             str(row.seq),
