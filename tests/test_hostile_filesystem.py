@@ -104,9 +104,9 @@ def test_a_sparse_file_past_the_limit_is_never_read(
     opened: list[str] = []
     real = sources._read_capped
 
-    def spy(handle: io.RawIOBase, label: str, cap: int, is_zip: bool) -> bytes:
+    def spy(handle: io.RawIOBase, label: str, cap: int, is_zip: bool, expected: int = 0) -> bytes:
         opened.append(label)
-        return real(handle, label, cap, is_zip)
+        return real(handle, label, cap, is_zip, expected)
 
     monkeypatch.setattr(sources, "_read_capped", spy)
     summary = ingest(engine, settings, batch)
