@@ -115,8 +115,12 @@ class Builder:
             return None
         return int(text)
 
-    def enum(self, raw: str | None, allowed: frozenset[str], path: str, note_case: bool = True) -> str | None:
-        """Exact enum values pass; a case variant is mapped (and noted); anything else is kept and flagged."""
+    def enum(
+        self, raw: str | None, allowed: frozenset[str], path: str, note_case: bool = True, width: int | None = None
+    ) -> str | None:
+        """Exact enum values pass; a case variant is mapped (and noted); anything else is kept and flagged — unless
+        it is wider than the store's column (`width`): then the document is rejected here, naming the element, on
+        every database alike. PostgreSQL refused such a value only when the version was written, SQLite kept it."""
         if raw is None:
             return None
         value = raw.strip()
@@ -127,6 +131,13 @@ class Builder:
                 if note_case:
                     self.issue("enum_case", path, value, option)
                 return option
+        if width is not None and len(value) > width:
+            raise self.reject(
+                "value_too_long",
+                f"{value[:40]!r} is not a known value and is longer than the {width} characters the store holds",
+                element=path,
+                expected=" | ".join(sorted(allowed)),
+            )
         self.issue("unknown_enum", path, value, " | ".join(sorted(allowed)))
         return value
 

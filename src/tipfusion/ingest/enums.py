@@ -38,6 +38,9 @@ FILE_ANNOTATIONS = frozenset(
 EVENT_NAMES = frozenset({"Login", "Registration", "Purchase", "Upload", "Other", "Unknown"})
 FILE_RELEVANCE = frozenset({"Reported", "Supplemental Reported"})
 INDUSTRY_CLASSIFICATIONS = frozenset({"A1", "A2", "B1", "B2"})
+# the store's columns for a file's relevance and classification: a wider unknown value is refused at parse time
+FILE_RELEVANCE_WIDTH = 40
+INDUSTRY_CLASSIFICATION_WIDTH = 8
 DETAILS_TYPES = frozenset({"EXIF", "HASH"})
 BATCHED_REASONS = frozenset({"VIRAL_POTENTIAL_MEME"})
 PHONE_TYPES = frozenset({"Mobile", "Home", "Business", "Work", "Fax", "Internet", "Recovery"})

@@ -785,11 +785,13 @@ class _FileWalker(_Walker):
         elif name in FILE_BOOLEANS:
             setattr(record, FILE_BOOLEANS[name], b.boolean(value, cpath))
         elif name == "fileRelevance":
-            record.relevance = b.enum(value, enums.FILE_RELEVANCE, cpath)
+            record.relevance = b.enum(value, enums.FILE_RELEVANCE, cpath, width=enums.FILE_RELEVANCE_WIDTH)
         elif name == "fileAnnotations":
             self.annotations(child, cpath)
         elif name == "industryClassification":
-            record.industry_classification = b.enum(value, enums.INDUSTRY_CLASSIFICATIONS, cpath)
+            record.industry_classification = b.enum(
+                value, enums.INDUSTRY_CLASSIFICATIONS, cpath, width=enums.INDUSTRY_CLASSIFICATION_WIDTH
+            )
         elif name == "originalFileHash":
             self.original_hash(child, cpath, value)
         elif name == "ipCaptureEvent":

@@ -423,9 +423,14 @@ class _JsonWalker:
         record.exif_viewed_by_esp = b.boolean(node.text("exifViewedByEsp"), f"{path}.exifViewedByEsp")
         record.publicly_available = b.boolean(node.text("publiclyAvailable"), f"{path}.publiclyAvailable")
         record.potential_meme = b.boolean(node.text("potentialMeme"), f"{path}.potentialMeme")
-        record.relevance = b.enum(node.text("fileRelevance"), enums.FILE_RELEVANCE, f"{path}.fileRelevance")
+        record.relevance = b.enum(
+            node.text("fileRelevance"), enums.FILE_RELEVANCE, f"{path}.fileRelevance", width=enums.FILE_RELEVANCE_WIDTH
+        )
         record.industry_classification = b.enum(
-            node.text("industryClassification"), enums.INDUSTRY_CLASSIFICATIONS, f"{path}.industryClassification"
+            node.text("industryClassification"),
+            enums.INDUSTRY_CLASSIFICATIONS,
+            f"{path}.industryClassification",
+            width=enums.INDUSTRY_CLASSIFICATION_WIDTH,
         )
         for flag, fpath in node.items("fileAnnotations"):
             name = _text(b, flag, fpath) or ""

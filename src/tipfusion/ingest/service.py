@@ -544,13 +544,17 @@ class IngestService:
             events: list[AuditEvent] = []
             written = self._write_outcomes(conn, landing, plan, run_id)
             resolved: list[int] = []
+            refused: list[int] = []  # waited, then its own parse refused it: quarantined anew, not attached
             for outcome in written:
                 summary.accepted += outcome.version == 1
                 summary.updated += outcome.version > 1
-                summary.attached_file_details += sum(1 for f in outcome.files if f.orphan_entry is not None)
+                rejected_files = {sha for _, sha, _ in outcome.file_rejections}
+                for f in outcome.files:
+                    if f.orphan_entry is not None:
+                        (refused if f.sha256 in rejected_files else resolved).append(f.orphan_entry)
+                summary.attached_file_details += sum(1 for f in outcome.files if f.orphan_entry in resolved)
                 summary.issues.update(outcome.issues)
                 summary.unknown_fields += outcome.unknown
-                resolved.extend(f.orphan_entry for f in outcome.files if f.orphan_entry is not None)
                 events.append(
                     AuditEvent(
                         "report.ingested" if outcome.version == 1 else "report.updated",
@@ -561,6 +565,10 @@ class IngestService:
                 )
             if resolved:
                 repo.resolve_quarantine(conn, resolved, "attached to its report")
+            if refused:
+                repo.resolve_quarantine(
+                    conn, refused, "its report arrived; the fileDetails was refused (see its entry)"
+                )
             for sha in plan.sources:
                 loose.pop(sha, None)
             summary.new_documents += repo.store_sources(conn, plan.sources.values(), run_id)
@@ -598,17 +606,33 @@ class IngestService:
                     write([outcome])
                 written.append(outcome)
             except Exception as exc:  # the store refused it (a value too long for a column, out of range): it alone
-                refused = _store_refused(outcome.base.source_name, exc, outcome.report_id)
-                plan.quarantine.append(
-                    QuarantineEntry.of(
-                        refused,
-                        outcome.base.source_sha256,
-                        run_id,
-                        pointer=outcome.base.pointer,
-                        fmt=outcome.input_format,
-                    )
-                )
+                self._refused(conn, outcome, exc, plan, run_id)
         return written
+
+    def _refused(self, conn: Connection, outcome: ParseOutcome, exc: Exception, plan: _Plan, run_id: int) -> None:
+        """Quarantine what made a refused version, so every document of it is accounted for.
+
+        A version that adds this batch's fileDetails to a report already held was refused because of what those
+        documents carry (PostgreSQL refused an `industryClassification` longer than its column): each is
+        quarantined by name and the held report, whose version still stands, is left alone. Charging the refusal
+        to the held report instead left the new fileDetails stored but neither a part nor quarantined (issue 14,
+        "lost"). A new report document is quarantined itself, and this batch's fileDetails wait for it."""
+        batch_files = [f for f in outcome.files if f.from_batch]
+        base = outcome.base
+        if batch_files and repo.holds_part(conn, outcome.report_id, base.source_sha256):
+            for f in batch_files:
+                refused = _store_refused(f.name, exc, outcome.report_id)
+                plan.quarantine.append(QuarantineEntry.of(refused, f.sha256, run_id, pointer=f.file_id, fmt=f.format))
+            return
+        refused = _store_refused(base.source_name, exc, outcome.report_id)
+        plan.quarantine.append(
+            QuarantineEntry.of(refused, base.source_sha256, run_id, pointer=base.pointer, fmt=outcome.input_format)
+        )
+        refs = [
+            _FileRef(f.file_id, f.sha256, f.name, f.format, doc=Document(f.name, _constant(f.data)))
+            for f in batch_files
+        ]
+        self._wait(outcome.report_id, refs, plan, run_id, "its report was quarantined")
 
     # -- documents that are not reports ----------------------------------------------------------------------
     def _store_rejections(

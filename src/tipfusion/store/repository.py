@@ -134,6 +134,16 @@ class StoredReport:
     parts: list[dict[str, Any]] = field(default_factory=list)  # parts of the current version
 
 
+def holds_part(conn: Connection, report_id: int, source_sha256: str) -> bool:
+    """Whether a stored version of the report already has these bytes as one of its parts."""
+    found = conn.execute(
+        select(report_version_parts.c.report_id)
+        .where(report_version_parts.c.report_id == report_id, report_version_parts.c.source_sha256 == source_sha256)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def stored_reports(conn: Connection, report_ids: Iterable[int]) -> dict[int, StoredReport]:
     ids = sorted(set(report_ids))
     out: dict[int, StoredReport] = {}
