@@ -25,6 +25,7 @@ from sqlalchemy import Engine, select
 from tests.reliability.hostile import Case
 from tipfusion.config import Settings
 from tipfusion.ingest import IngestService
+from tipfusion.ingest.registry import formats
 from tipfusion.store.tables import lead_identifiers, quarantine_entries, report_version_parts, source_documents
 
 MEMORY_LIMIT = 256 * 1024 * 1024  # tracemalloc peak of one batch (Python allocations; the largest case is ~12 MB)
@@ -137,6 +138,11 @@ def _write(folder: Path, case: Case) -> Path:
     return path
 
 
+# formats ingest keeps whole as a source document and nothing more: a zip (its members are cases of their own) and
+# the synthetic-data marker (which flags the store synthetic), e.g. any document that starts with its header
+KEPT_WHOLE = frozenset(name for name, fmt in formats().items() if fmt.role in {"container", "marker"})
+
+
 def run_batch(engine: Engine, db_url: str, work: Path, cases: list[Case], good: list[Case], figures: Figures) -> None:
     """One batch through the real ingest; every case accounted for in `figures`."""
     shutil.rmtree(work, ignore_errors=True)
@@ -203,7 +209,7 @@ def run_batch(engine: Engine, db_url: str, work: Path, cases: list[Case], good: 
                 figures.reasons[reason] += 1
                 if not reason or not message:
                     figures.unreasoned.append(case.describe())
-        elif sha in parts or (case.family == "zip" and held.get(sha) == "zip"):
+        elif sha in parts or held.get(sha) in KEPT_WHOLE:
             figures.accepted += 1
         else:
             figures.lost += 1
