@@ -21,7 +21,7 @@ def authorize_command(engine: Engine, principal: Principal, command: str) -> Non
     """Let the command run, or audit the attempt and raise `AccessRefused` naming who may run it."""
     if may_run(principal, command):
         return
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
 
     details = {
         "username": principal.username,
@@ -33,6 +33,6 @@ def authorize_command(engine: Engine, principal: Principal, command: str) -> Non
         "allowed": sorted(str(role) for role in roles_for(command)),
         "channel": "cli",
     }
-    with engine.begin() as conn:
-        append(conn, principal.username, [AuditEvent("access.denied", "command", command, details)])
+    with UnitOfWork(engine, principal.username) as uow:
+        uow.record("access.denied", "command", command, details)
     raise AccessRefused(refusal(principal, command))

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tipfusion import clock
 from tipfusion.accounts.principal import Principal, Role
-from tipfusion.audit.log import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.errors import InputRefused, NotFound, TipfusionError, UnknownValue
 from tipfusion.store.tables import api_tokens, login_throttle, police_stations, user_sessions, users
 
@@ -194,7 +194,8 @@ def create_user(
     check_password(password)
     hashed = _hasher().hash(password)
     now = clock.now()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor, now) as uow:
+        conn = uow.conn
         district, station = _scope(conn, role, district, station)
         if conn.execute(select(users.c.id).where(users.c.username == name)).first():
             raise InputRefused(f"username {name!r} is taken", "username")
@@ -217,7 +218,7 @@ def create_user(
         details: dict[str, Any] = {"role": role.value, "district": district, "station": station}
         if synthetic:
             details["synthetic"] = True
-        append(conn, actor, [AuditEvent("account.created", "account", name, details)], now)
+        uow.record("account.created", "account", name, details)
     return get_account(engine, name)
 
 
@@ -252,7 +253,8 @@ def set_disabled(engine: Engine, actor: str, username: str, disabled: bool = Tru
     """Disable (or enable again) an account; disabling ends its sessions and API tokens at once."""
     account = get_account(engine, username)
     now = clock.now()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor, now) as uow:
+        conn = uow.conn
         conn.execute(update(users).where(users.c.id == account.id).values(disabled=disabled, failed_attempts=0))
         if disabled:
             conn.execute(delete(user_sessions).where(user_sessions.c.user_id == account.id))
@@ -262,7 +264,7 @@ def set_disabled(engine: Engine, actor: str, username: str, disabled: bool = Tru
                 .values(revoked_at=now)
             )
         action = "account.disabled" if disabled else "account.enabled"
-        append(conn, actor, [AuditEvent(action, "account", account.username)], now)
+        uow.record(action, "account", account.username)
     return get_account(engine, username)
 
 
@@ -272,14 +274,14 @@ def set_password(engine: Engine, actor: str, username: str, password: str) -> No
     account = get_account(engine, username)
     hashed = _hasher().hash(password)
     now = clock.now()
-    with engine.begin() as conn:
-        conn.execute(
+    with UnitOfWork(engine, actor, now) as uow:
+        uow.conn.execute(
             update(users)
             .where(users.c.id == account.id)
             .values(password_hash=hashed, password_changed_at=now, failed_attempts=0, locked_until=None)
         )
-        conn.execute(delete(user_sessions).where(user_sessions.c.user_id == account.id))
-        append(conn, actor, [AuditEvent("account.password_set", "account", account.username)], now)
+        uow.conn.execute(delete(user_sessions).where(user_sessions.c.user_id == account.id))
+        uow.record("account.password_set", "account", account.username)
 
 
 # -- authentication -------------------------------------------------------------------------------------------------
@@ -325,8 +327,8 @@ def authenticate(
     if not _verify(row.password_hash, password):
         failures = int(row.failed_attempts) + 1
         locked = failures >= policy.max_failures
-        with engine.begin() as conn:
-            conn.execute(
+        with UnitOfWork(engine, name, now) as uow:
+            uow.conn.execute(
                 update(users)
                 .where(users.c.id == row.id)
                 .values(
@@ -334,19 +336,18 @@ def authenticate(
                     locked_until=now + policy.lockout if locked else row.locked_until,
                 )
             )
-            events = [AuditEvent("account.login_failed", "account", name, {**seen, "why": "password"})]
+            uow.record("account.login_failed", "account", name, {**seen, "why": "password"})
             if locked:
                 until = (now + policy.lockout).isoformat()
-                events.append(AuditEvent("account.locked", "account", name, {"until": until, "failures": failures}))
-            append(conn, name, events, now)
+                uow.record("account.locked", "account", name, {"until": until, "failures": failures})
         _client_failed(engine, client, policy, now)
         raise AuthenticationFailed()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, name, now) as uow:
         values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
         if _hasher().check_needs_rehash(row.password_hash):
             values["password_hash"] = _hasher().hash(password)
-        conn.execute(update(users).where(users.c.id == row.id).values(**values))
-        append(conn, name, [AuditEvent("account.login", "account", name, seen)], now)
+        uow.conn.execute(update(users).where(users.c.id == row.id).values(**values))
+        uow.record("account.login", "account", name, seen)
     return get_account(engine, name)
 
 
@@ -370,7 +371,8 @@ def _client_failed(engine: Engine, client: str | None, policy: Policy, now: date
     stale = t.c.window_start < now - policy.client_window
     for _attempt in range(2):  # a concurrent first failure from the same address may insert the row first
         try:
-            with engine.begin() as conn:
+            with UnitOfWork(engine, "(login)", now) as uow:
+                conn = uow.conn
                 counted = conn.execute(
                     update(t)
                     .where(t.c.client == key)
@@ -387,7 +389,7 @@ def _client_failed(engine: Engine, client: str | None, policy: Policy, now: date
                 until = now + policy.client_block
                 conn.execute(update(t).where(t.c.client == key).values(blocked_until=until, failures=0))
                 details = {"until": until.isoformat(), "failures": int(row.failures)}
-                append(conn, "(login)", [AuditEvent("login.throttled", "client", key, details)], now)
+                uow.record("login.throttled", "client", key, details)
                 return
         except IntegrityError:
             continue
@@ -404,8 +406,8 @@ def _verify(hashed: str, password: str) -> bool:
 
 def _record(engine: Engine, name: str, action: str, details: dict[str, Any], now: datetime) -> None:
     """A refused login on record: the actor is the name that was tried (it is who claimed to act)."""
-    with engine.begin() as conn:
-        append(conn, name or "(empty)", [AuditEvent(action, "account", name or "(empty)", details)], now)
+    with UnitOfWork(engine, name or "(empty)", now) as uow:
+        uow.record(action, "account", name or "(empty)", details)
 
 
 # -- sessions -------------------------------------------------------------------------------------------------------
@@ -415,8 +417,8 @@ def open_session(engine: Engine, account: Account, kind: SessionKind = "web") ->
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = clock.now()
-    with engine.begin() as conn:
-        conn.execute(
+    with UnitOfWork(engine, account.username) as uow:  # no entry: the login that opens it is already on record
+        uow.conn.execute(
             insert(user_sessions).values(
                 token_hash=digest(token),
                 user_id=account.id,
@@ -457,12 +459,12 @@ def resume_session(engine: Engine, token: str, *, policy: Policy = DEFAULT_POLIC
     idle = policy.cli_idle_timeout if row.kind == "cli" else policy.idle_timeout
     expired = now - row.last_seen > idle or (row.kind == "web" and now - row.created_at > policy.max_age)
     if row.disabled or expired:
-        with engine.begin() as conn:
-            conn.execute(delete(user_sessions).where(user_sessions.c.id == row.id))
+        with UnitOfWork(engine, row.username) as uow:  # bookkeeping, no entry: the session simply lapsed
+            uow.conn.execute(delete(user_sessions).where(user_sessions.c.id == row.id))
         return None
     if now - row.last_seen > policy.touch_every:
-        with engine.begin() as conn:
-            conn.execute(update(user_sessions).where(user_sessions.c.id == row.id).values(last_seen=now))
+        with UnitOfWork(engine, row.username) as uow:  # bookkeeping, no entry
+            uow.conn.execute(update(user_sessions).where(user_sessions.c.id == row.id).values(last_seen=now))
     principal = Principal(row.username, Role(row.role), row.district, row.station)
     return Session(principal, row.csrf_secret, row.kind)
 
@@ -470,7 +472,8 @@ def resume_session(engine: Engine, token: str, *, policy: Policy = DEFAULT_POLIC
 def close_session(engine: Engine, token: str) -> str | None:
     """End a session (logout); returns the account's name when there was one, and audits the logout."""
     now = clock.now()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, "(logout)", now) as uow:
+        conn = uow.conn
         row = conn.execute(
             select(user_sessions.c.id, user_sessions.c.kind, users.c.username)
             .join(users, users.c.id == user_sessions.c.user_id)
@@ -479,7 +482,8 @@ def close_session(engine: Engine, token: str) -> str | None:
         if row is None:
             return None
         conn.execute(delete(user_sessions).where(user_sessions.c.id == row.id))
-        append(conn, row.username, [AuditEvent("account.logout", "account", row.username, {"channel": row.kind})], now)
+        uow.actor = row.username  # who logged out is known only once the token is looked up
+        uow.record("account.logout", "account", row.username, {"channel": row.kind})
         return str(row.username)
 
 
@@ -497,13 +501,13 @@ def issue_token(engine: Engine, actor: str, username: str, label: str = "api") -
         raise InputRefused(f"account {account.username!r} is disabled", "username")
     token = "tfa_" + secrets.token_urlsafe(32)
     now = clock.now()
-    with engine.begin() as conn:
-        conn.execute(
+    with UnitOfWork(engine, actor, now) as uow:
+        uow.conn.execute(
             insert(api_tokens).values(
                 token_hash=digest(token), user_id=account.id, label=label[:120] or "api", created_at=now
             )
         )
-        append(conn, actor, [AuditEvent("account.token_issued", "account", account.username, {"label": label})], now)
+        uow.record("account.token_issued", "account", account.username, {"label": label})
     return token
 
 
@@ -526,6 +530,6 @@ def principal_for_token(engine: Engine, token: str) -> Principal | None:
     if row is None:
         return None
     if row.last_used is None or now - row.last_used > DEFAULT_POLICY.touch_every:
-        with engine.begin() as conn:
-            conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used=now))
+        with UnitOfWork(engine, row.username) as uow:  # bookkeeping, no entry
+            uow.conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used=now))
     return Principal(row.username, Role(row.role), row.district, row.station)
