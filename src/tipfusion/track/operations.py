@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from tipfusion.audit.log import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.clock import show_time
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.store import repository as repo
@@ -35,7 +35,8 @@ def create_operation(
 ) -> None:
     if ends <= starts:
         raise TipfusionError(f"operation {name}: the end ({ends}) must come after the start ({starts})")
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         exists = conn.execute(select(operations.c.name).where(operations.c.name == name)).first()
         values = {"title": title, "starts_at": starts, "ends_at": ends}
         if exists:
@@ -48,18 +49,8 @@ def create_operation(
             .where(referrals.c.operation.is_(None), referrals.c.built_at >= starts, referrals.c.built_at <= ends)
             .values(operation=name)
         )
-        append(
-            conn,
-            actor,
-            [
-                AuditEvent(
-                    "operation.saved",
-                    "operation",
-                    name,
-                    {"starts": starts.isoformat(), "ends": ends.isoformat(), "title": title},
-                )
-            ],
-        )
+        details = {"starts": starts.isoformat(), "ends": ends.isoformat(), "title": title}
+        uow.record("operation.saved", "operation", name, details)
 
 
 @dataclass

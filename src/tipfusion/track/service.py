@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from tipfusion.audit import AuditEvent, UnitOfWork, append
 from tipfusion.audit.decisions import require_reason
-from tipfusion.audit.log import AuditEvent, append
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError, UnknownValue
 from tipfusion.store.current import chunked
@@ -68,11 +68,16 @@ def open_case(
             .returning(cases.c.id)
         ).scalar_one()
     )
-    _event(conn, actor, case_id, "transition", None, "sent", {"station": station, "district": district}, None)
+    # in the referral's transaction (refer opens it by hand for now): its entry is appended there, not by a unit
+    at = now()
+    _number, entry = _history(
+        conn, actor, case_id, "transition", None, "sent", {"station": station, "district": district}, None, at
+    )
+    append(conn, actor, [entry], at)
     return case_id
 
 
-def _event(
+def _history(
     conn: Connection,
     actor: str,
     case_id: int,
@@ -81,9 +86,10 @@ def _event(
     after: str | None,
     fields: dict[str, Any],
     reason: str | None,
-) -> int:
-    """Record one step of a case in its history and the audit log; returns the event's number."""
-    at = now()
+    at: datetime,
+) -> tuple[int, AuditEvent]:
+    """Record one step of a case in its history (a domain row, not the audit log); returns the event's number and
+    the audit entry that records the step, stamped by the caller with the same moment."""
     plain = {k: (v.isoformat() if isinstance(v, date | datetime) else v) for k, v in fields.items()}
     number = conn.execute(
         insert(case_events)
@@ -102,8 +108,23 @@ def _event(
     details = {"from": before, "to": after, **plain}
     if reason:
         details["reason"] = reason
-    append(conn, actor, [AuditEvent(f"case.{action}", "case", str(case_id), details)], at)
-    return int(number)
+    return int(number), AuditEvent(f"case.{action}", "case", str(case_id), details)
+
+
+def _event(
+    uow: UnitOfWork,
+    case_id: int,
+    action: str,
+    before: str | None,
+    after: str | None,
+    fields: dict[str, Any],
+    reason: str | None,
+) -> int:
+    """One step of a case in its history, its audit entry recorded by the unit (committed with the step or not at
+    all); both carry the unit's time. Returns the event's number."""
+    number, entry = _history(uow.conn, uow.actor, case_id, action, before, after, fields, reason, uow.at or now())
+    uow.record(entry)
+    return number
 
 
 def find_case(conn: Connection, case_ref: str) -> Any:
@@ -165,11 +186,12 @@ def advance(
     """Move a case one step; return the changed values. Refuses (TransitionRefused) with what is expected."""
     stamp = now()
     today = today or stamp.astimezone(settings.profile.zone).date()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor, stamp) as uow:
+        conn = uow.conn
         row = find_case(conn, case_ref)
         changes = apply(_state_of(conn, row), to, fields, today, settings.profile.fir_pattern)
         conn.execute(update(cases).where(cases.c.id == row.id).values(**_columns(changes, stamp)))
-        _event(conn, actor, int(row.id), "transition", row.state, changes["state"], {**fields, "step": to}, None)
+        _event(uow, int(row.id), "transition", row.state, changes["state"], {**fields, "step": to}, None)
     return changes
 
 
@@ -188,8 +210,10 @@ def correct(
         raise TransitionRefused(
             f"{field!r} cannot be corrected; correctable: {', '.join(sorted(CORRECTABLE))}", "field"
         )
-    today = now().astimezone(settings.profile.zone).date()
-    with engine.begin() as conn:
+    stamp = now()
+    today = stamp.astimezone(settings.profile.zone).date()
+    with UnitOfWork(engine, actor, stamp) as uow:
+        conn = uow.conn
         row = find_case(conn, case_ref)
         new: Any = value
         if field in ("fir_date", "chargesheet_date"):
@@ -224,10 +248,9 @@ def correct(
         elif field == "closed_reason" and value not in CLOSE_REASONS:
             raise TransitionRefused(f"closed_reason: expected one of {', '.join(CLOSE_REASONS)}", "value")
         before = getattr(row, field)
-        conn.execute(update(cases).where(cases.c.id == row.id).values({field: new, "updated_at": now()}))
+        conn.execute(update(cases).where(cases.c.id == row.id).values({field: new, "updated_at": stamp}))
         _event(
-            conn,
-            actor,
+            uow,
             int(row.id),
             "correction",
             row.state,
@@ -241,17 +264,17 @@ def correct(
 def transfer(engine: Engine, actor: str, case_ref: str, station: str, reason: str) -> tuple[str | None, str]:
     """Hand a case to another station; its history (and the referral's original addressee) stays."""
     require_reason(reason, "a transfer")
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor, now()) as uow:
+        conn = uow.conn
         row = find_case(conn, case_ref)
         target = _transfer_target(conn, row, station)
         conn.execute(
             update(cases)
             .where(cases.c.id == row.id)
-            .values(station=target.station_id, district=target.district, updated_at=now())
+            .values(station=target.station_id, district=target.district, updated_at=uow.at)
         )
         _event(
-            conn,
-            actor,
+            uow,
             int(row.id),
             "transfer",
             row.state,
@@ -280,12 +303,11 @@ def request_transfer(engine: Engine, actor: str, case_ref: str, station: str, re
     """Ask for a case to go to another station: recorded in its history (and audited) for the unit to carry out with
     `transfer`; the case stays where it is until then. Returns the request's event number."""
     require_reason(reason, "a transfer request")
-    with engine.begin() as conn:
-        row = find_case(conn, case_ref)
-        target = _transfer_target(conn, row, station)
+    with UnitOfWork(engine, actor, now()) as uow:
+        row = find_case(uow.conn, case_ref)
+        target = _transfer_target(uow.conn, row, station)
         return _event(
-            conn,
-            actor,
+            uow,
             int(row.id),
             "transfer_request",
             row.state,
@@ -533,7 +555,8 @@ def refresh_flags(engine: Engine, actor: str) -> list[tuple[int, str]]:
     from tipfusion.link.service import alias_resolver
 
     flagged: list[tuple[int, str]] = []
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor, now()) as uow:  # one refresh, one moment for all its flags
+        conn = uow.conn
         open_cases = conn.execute(select(cases).where(cases.c.state.in_(OPEN))).all()
         if not open_cases:
             return flagged
@@ -548,7 +571,7 @@ def refresh_flags(engine: Engine, actor: str) -> list[tuple[int, str]]:
             if note != row.needs_update:
                 conn.execute(update(cases).where(cases.c.id == row.id).values(needs_update=note))
                 if note:
-                    _event(conn, actor, int(row.id), "flag", row.state, row.state, changes, None)
+                    _event(uow, int(row.id), "flag", row.state, row.state, changes, None)
                     flagged.append((int(row.id), note))
     return flagged
 
@@ -558,7 +581,10 @@ def flag_case(conn: Connection, actor: str, case_id: int, note: str, fields: dic
     row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
     if row is None:
         raise TipfusionError(f"no case {case_id}")
-    _event(conn, actor, case_id, "flag", row.state, row.state, {"note": note, **fields}, None)
+    # in the caller's transaction (routing's unit hands down its connection, not the unit): appended there
+    at = now()
+    _number, entry = _history(conn, actor, case_id, "flag", row.state, row.state, {"note": note, **fields}, None, at)
+    append(conn, actor, [entry], at)
 
 
 __all__ = [
