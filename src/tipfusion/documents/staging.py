@@ -26,9 +26,10 @@ PREFIX = ".partial-"
 
 
 class Staging:
-    """One package's work folder. Enter it before the transaction that records the package,
-    `with Staging() as staging, engine.begin() as conn:`, and write into `staging.begin(final)`: leaving the block
-    commits, then moves the package to its name; an error anywhere in it (the commit's too) removes the work folder.
+    """One package's work folder. Enter it before the unit of work that records the package,
+    `with Staging() as staging, UnitOfWork(engine, actor) as uow:`, and write into `staging.begin(final)`: leaving
+    the block commits, then moves the package to its name; an error anywhere in it (the commit's too) removes the work
+    folder.
     """
 
     def __init__(self) -> None:

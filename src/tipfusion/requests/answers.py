@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.config import XmlLimits
 from tipfusion.domain import QuarantineEntry
 from tipfusion.errors import DocumentRejected, TipfusionError
@@ -134,13 +134,14 @@ def ingest_answer_bytes(
         rows = ANSWER.parse(data, ParseContext(name, sha, region, limits, options=options))
         matched = _match(engine, rows, [r.id for r in candidates], name)
     except DocumentRejected as exc:
-        with engine.begin() as conn:
-            repo.store_sources(conn, [repo.SourceRow(sha, name, data, ANSWER.name)], run_id=0)
-            fresh = repo.add_quarantine(conn, [QuarantineEntry.of(exc, sha, 0, fmt=ANSWER.name)])
-            append(conn, actor, quarantined_events(fresh))
+        with UnitOfWork(engine, actor) as uow:
+            repo.store_sources(uow.conn, [repo.SourceRow(sha, name, data, ANSWER.name)], run_id=0)
+            fresh = repo.add_quarantine(uow.conn, [QuarantineEntry.of(exc, sha, 0, fmt=ANSWER.name)])
+            uow.record_all(quarantined_events(fresh))
         raise
     stamp = now()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         repo.store_sources(conn, [repo.SourceRow(sha, name, data, ANSWER.name)], run_id=0)
         insert_rows(
             conn,
@@ -174,11 +175,8 @@ def ingest_answer_bytes(
         for part in chunked(answered):
             conn.execute(update(isp_requests).where(isp_requests.c.id.in_(part)).values(status="answered"))
         references = [r.reference for r in requests if r.id in answered]
-        append(
-            conn,
-            actor,
-            [AuditEvent("request.answered", "isp_request", ref, {"file": name, "sha256": sha}) for ref in references],
-        )
+        for ref in references:
+            uow.record("request.answered", "isp_request", ref, {"file": name, "sha256": sha})
     by_id = {r.id: r.reference for r in requests}
     rows_matched = [
         MatchedRow(

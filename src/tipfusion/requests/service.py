@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, func, insert, not_, select, update
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.accounts.principal import SYSTEM
+from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import file_stem, listed_parts, part_path
 from tipfusion.documents.staging import Staging, clear_leftovers
@@ -106,12 +107,13 @@ def build_requests(
         synthetic = repo.get_flag(conn, "synthetic") == "true"
     templates = Path(settings.templates_dir) if settings.templates_dir else None
     signer = load_signer(settings)
-    finish_leftovers(engine, output)
+    finish_leftovers(engine, output, actor)
     for request in group_requests(sightings, include_unidentifiable):
         if not request.items:
             continue
         contact = contacts.get(request.isp)
-        with Staging() as staging, engine.begin() as conn:
+        with Staging() as staging, UnitOfWork(engine, actor) as uow:
+            conn = uow.conn
             serialise(conn, "request builds")
             unasked = request if again else _still_unasked(conn, request, include_unidentifiable)
             if unasked is None:
@@ -163,23 +165,17 @@ def build_requests(
                 ],
             )
             _recount_isp(conn, request.isp)
-            append(
-                conn,
-                actor,
-                [
-                    AuditEvent(
-                        "request.built",
-                        "isp_request",
-                        reference,
-                        {
-                            "isp": request.isp,
-                            "items": len(request.items),
-                            "excluded_cgnat_without_port": request.excluded,
-                            "files": files,
-                            "signed_by": signer.fingerprint if signer else None,
-                        },
-                    )
-                ],
+            uow.record(
+                "request.built",
+                "isp_request",
+                reference,
+                {
+                    "isp": request.isp,
+                    "items": len(request.items),
+                    "excluded_cgnat_without_port": request.excluded,
+                    "files": files,
+                    "signed_by": signer.fingerprint if signer else None,
+                },
             )
         built.append(
             BuiltRequest(request_id, reference, request.isp, len(request.items), request.excluded, folder, files)
@@ -205,12 +201,13 @@ def _asked_key(sighting: Sighting) -> stored_sightings.AskedKey:
     return stored_sightings.asked_key(sighting.ip, sighting.port, sighting.observed_at)
 
 
-def finish_leftovers(engine: Engine, output: Path) -> list[Path]:
+def finish_leftovers(engine: Engine, output: Path, actor: str) -> list[Path]:
     """Clear what a killed build left in `output`: a notice the store has on record is moved to its name, a
-    half-written or unrecorded one removed. Returns the notices moved into place."""
-    with engine.begin() as conn:
-        serialise(conn, "request builds")  # no live build is between creating its work folder and locking it
-        return clear_leftovers(output, lambda work, name: _recorded(conn, work, name))
+    half-written or unrecorded one removed. Returns the notices moved into place (no audit entry: the files, not the
+    store, change; the build that follows is on record)."""
+    with UnitOfWork(engine, actor) as uow:
+        serialise(uow.conn, "request builds")  # no live build is between creating its work folder and locking it
+        return clear_leftovers(output, lambda work, name: _recorded(uow.conn, work, name))
 
 
 def _recorded(conn: Connection, work: Path, name: str) -> bool:
@@ -281,7 +278,8 @@ def pending_summary(engine: Engine) -> list[PendingRow]:
         held = _held_summary(conn)
     if held is not None:
         return held[1]
-    with engine.begin() as conn:
+    with UnitOfWork(engine, SYSTEM.username) as uow:  # kept counts, no entry: a cache, not a change anyone made
+        conn = uow.conn
         serialise(conn, "request builds")
         held = _held_summary(conn)  # counted by another view while this one waited
         if held is not None:
@@ -368,7 +366,8 @@ def mark_sent(
     if sent > now() + timedelta(minutes=5):
         raise TipfusionError("a request cannot have been sent in the future")
     ensure_schema(engine)
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         row = conn.execute(select(isp_requests).where(isp_requests.c.id == request_id)).first()
         if row is None:
             raise NotFound(f"no request {request_id}")
@@ -381,7 +380,7 @@ def mark_sent(
             .values(sent_at=sent, due_at=sent + ANSWER_WINDOW, status="sent", sent_reference=kept)
         )
         details = {"sent_at": sent.isoformat(), "reference": kept, "again": row.status == "sent"}
-        append(conn, actor, [AuditEvent("request.sent", row_kind(row.recipient), row.reference, details)])
+        uow.record("request.sent", row_kind(row.recipient), row.reference, details)
     return sent + ANSWER_WINDOW
 
 
@@ -490,10 +489,11 @@ def build_platform_requests(
     today = now()
     templates = Path(settings.templates_dir) if settings.templates_dir else None
     signer = load_signer(settings)
-    finish_leftovers(engine, output)
+    finish_leftovers(engine, output, actor)
     built = []
     for letter in platform_letters(rows):
-        with Staging() as staging, engine.begin() as conn:
+        with Staging() as staging, UnitOfWork(engine, actor) as uow:
+            conn = uow.conn
             serialise(conn, "request builds")
             number = int(conn.execute(select(func.count()).select_from(isp_requests)).scalar_one()) + 1
             reference = (
@@ -515,22 +515,16 @@ def build_platform_requests(
             request_id = _store_request(
                 conn, reference, f"{PLATFORM_PREFIX}{letter.recipient}", len(letter.rows), folder, files, actor
             )
-            append(
-                conn,
-                actor,
-                [
-                    AuditEvent(
-                        "request.built",
-                        "platform_request",
-                        reference,
-                        {
-                            "platform": letter.recipient,
-                            "accounts": len(letter.rows),
-                            "files": files,
-                            "signed_by": signer.fingerprint if signer else None,
-                        },
-                    )
-                ],
+            uow.record(
+                "request.built",
+                "platform_request",
+                reference,
+                {
+                    "platform": letter.recipient,
+                    "accounts": len(letter.rows),
+                    "files": files,
+                    "signed_by": signer.fingerprint if signer else None,
+                },
             )
         built.append(BuiltRequest(request_id, reference, letter.recipient, len(letter.rows), 0, folder, files))
     return built
