@@ -29,7 +29,7 @@ def export(
 ) -> Exported:
     """Write `source` (for `target`) to `output` as `fmt` (the source's default when None), marked SYNTHETIC when the
     store is, and record the export in the audit log; the format is checked before anything is gathered."""
-    from tipfusion.audit import AuditEvent, append
+    from tipfusion.audit import UnitOfWork
     from tipfusion.documents.staging import staged_file
     from tipfusion.store import repository as repo
 
@@ -46,6 +46,6 @@ def export(
     staging = staged_file(output) if source.kind != "snapshot" else nullcontext(output)
     with staging as work:
         renderer.render(content, work, synthetic)
-        with engine.begin() as conn:
-            append(conn, actor, [AuditEvent(f"export.{source.name}", "export", str(output), details)])
+        with UnitOfWork(engine, actor) as uow:
+            uow.record(f"export.{source.name}", "export", str(output), details)
     return Exported(content, renderer)

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 
 from tipfusion.accounts.policy import ADMINS  # as the CLI's admin commands
 from tipfusion.accounts.principal import Principal
-from tipfusion.audit.log import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.config import CaseDeadlines, Settings, UnitProfile
 from tipfusion.enrich.isp_table import Isp, load_isp_table
 from tipfusion.errors import InputRefused, TipfusionError
@@ -83,14 +83,10 @@ def upload_jurisdiction(
             )
         except TipfusionError as error:
             raise FieldErrors({"layer": str(error).replace(str(path), name)}) from error
-    with engine.begin() as conn:
-        conn.execute(police_stations.update().values(source=f"{name} (sha256 {digest}, uploaded)"))
-        districts = conn.execute(select(func.count(func.distinct(police_stations.c.district)))).scalar_one()
-        append(
-            conn,
-            principal.username,
-            [AuditEvent("jurisdiction.uploaded", "jurisdiction", name, {"sha256": digest, "stations": count})],
-        )
+    with UnitOfWork(engine, principal.username) as uow:
+        uow.conn.execute(police_stations.update().values(source=f"{name} (sha256 {digest}, uploaded)"))
+        districts = uow.conn.execute(select(func.count(func.distinct(police_stations.c.district)))).scalar_one()
+        uow.record("jurisdiction.uploaded", "jurisdiction", name, {"sha256": digest, "stations": count})
     return LayerLoaded(name, digest, count, int(districts), tuple(p.replace(str(path), name) for p in problems))
 
 
@@ -182,9 +178,9 @@ def upload_isp_table(
         os.replace(temporary, target)
     finally:
         Path(temporary).unlink(missing_ok=True)
-    with engine.begin() as conn:
+    with UnitOfWork(engine, principal.username) as uow:
         details = {"sha256": digest, "file": name, "isps": len(table.isps), "problems": list(problems)}
-        append(conn, principal.username, [AuditEvent("isp_table.replaced", "isp_table", str(target), details)])
+        uow.record("isp_table.replaced", "isp_table", str(target), details)
     isps = tuple(sorted(table.isps.values(), key=lambda i: i.name.lower()))
     return IspTableView(str(target), f"isp-table:{digest[:12]}", isps, problems)
 

@@ -17,7 +17,8 @@ from sqlalchemy import ColumnElement, Engine, func, or_, select
 from tipfusion.accounts.policy import AUDIT_READERS  # as `tipfusion audit …`
 from tipfusion.accounts.principal import Principal
 from tipfusion.audit.checkpoints import CheckpointReport, verify_checkpoints
-from tipfusion.audit.log import AuditEvent, ChainReport, append, verify
+from tipfusion.audit.log import ChainReport, verify
+from tipfusion.audit.unit import UnitOfWork
 from tipfusion.config import Settings
 from tipfusion.store.tables import audit_events
 from tipfusion.workplace.scope import require_roles
@@ -122,7 +123,7 @@ def verify_audit(engine: Engine, settings: Settings, principal: Principal) -> Au
         chain = verify(conn)
         points = verify_checkpoints(conn, keys)
     check = AuditCheck(chain, points, bool(keys))
-    with engine.begin() as conn:
+    with UnitOfWork(engine, principal.username) as uow:
         details = {"entries": chain.count, "head_hash": chain.head_hash, "ok": check.ok, "problems": check.problems}
-        append(conn, principal.username, [AuditEvent("audit.verified", "store", "audit_events", details)])
+        uow.record("audit.verified", "store", "audit_events", details)
     return check

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, select
 from tipfusion import clock
 from tipfusion.accounts.policy import CENTRAL_WORKERS
 from tipfusion.accounts.principal import Principal
-from tipfusion.audit.log import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import digest_of
 from tipfusion.errors import DocumentRejected, IntegrityFailure, TipfusionError
@@ -161,11 +161,6 @@ def _require(engine: Engine, principal: Principal, what: str, action: str = "vie
         require_roles(conn, principal, CENTRAL_WORKERS, what, action=action)  # as `tipfusion requests …`
 
 
-def _audit(engine: Engine, principal: Principal, events: list[AuditEvent]) -> None:
-    with engine.begin() as conn:
-        append(conn, principal.username, events)
-
-
 def _line(row: dict[str, Any]) -> RequestLine:
     state = "built" if row["status"] == "draft" else "overdue" if row["overdue"] else str(row["status"])
     recipient = str(row["recipient"])
@@ -239,7 +234,8 @@ def requests_overview(
         "state": chosen or None,
         "page": page,
     }
-    _audit(engine, principal, [AuditEvent("view.list", "list", "isp_requests", details)])
+    with UnitOfWork(engine, principal.username) as uow:
+        uow.record("view.list", "list", "isp_requests", details)
     return overview
 
 
@@ -251,7 +247,8 @@ def pending_for(engine: Engine, principal: Principal, isp: str) -> PendingIsp:
         with engine.connect() as conn:
             raise deny(conn, principal, "page", f"isp requests/{isp}", "view", "nothing pending for that ISP")
     details = {"channel": "web", "isp": isp, "items": len(found[0].items)}
-    _audit(engine, principal, [AuditEvent("view.list", "list", "isp_pending", details)])
+    with UnitOfWork(engine, principal.username) as uow:
+        uow.record("view.list", "list", "isp_pending", details)
     return found[0]
 
 
@@ -300,9 +297,8 @@ def request_page(engine: Engine, principal: Principal, request_id: int) -> Reque
             .scalars()
             .all()
         )
-    _audit(
-        engine, principal, [AuditEvent("view.isp_request", row_kind(row.recipient), row.reference, {"channel": "web"})]
-    )
+    with UnitOfWork(engine, principal.username) as uow:
+        uow.record("view.isp_request", row_kind(row.recipient), row.reference, {"channel": "web"})
     return RequestPage(line, str(row.output_dir), dict(row.files or {}), list(items), {int(i) for i in answered})
 
 
@@ -324,7 +320,8 @@ def request_part(engine: Engine, principal: Principal, request_id: int, name: st
         )
     media = MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(name)[0] or "application/octet-stream"
     details = {"channel": "web", "part": name, "sha256": found, "bytes": path.stat().st_size}
-    _audit(engine, principal, [AuditEvent("request.exported", row_kind(row.recipient), row.reference, details)])
+    with UnitOfWork(engine, principal.username) as uow:
+        uow.record("request.exported", row_kind(row.recipient), row.reference, details)
     return RequestPart(name, path, media, found)
 
 
@@ -333,7 +330,8 @@ def request_folder(engine: Engine, principal: Principal, request_id: int) -> tup
     _require(engine, principal, "isp request", action="download")
     row = _request_row(engine, principal, request_id, "download")
     details = {"channel": "web", "part": "folder.zip", "files": dict(row.files or {})}
-    _audit(engine, principal, [AuditEvent("request.exported", row_kind(row.recipient), row.reference, details)])
+    with UnitOfWork(engine, principal.username) as uow:
+        uow.record("request.exported", row_kind(row.recipient), row.reference, details)
     return str(row.reference), Path(row.output_dir)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from tipfusion.accounts.principal import Principal
-from tipfusion.audit.log import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.documents.manifest import PAYLOAD, digest_of
 from tipfusion.errors import IntegrityFailure, NotFound
 from tipfusion.workplace.scope import deny, visible_referral
@@ -74,7 +74,7 @@ def package_part(engine: Engine, principal: Principal, reference: str, name: str
         )
     suffix = path.suffix.lower()
     media = MEDIA_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    with engine.begin() as conn:
+    with UnitOfWork(engine, principal.username) as uow:
         details = {"part": name, "sha256": found, "bytes": path.stat().st_size}
-        append(conn, principal.username, [AuditEvent("referral.part_opened", "referral", row.reference, details)])
+        uow.record("referral.part_opened", "referral", row.reference, details)
     return PackagePart(row.reference, name, path, media, found, suffix in INLINE)

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from tipfusion import clock
 from tipfusion.accounts.principal import Principal
-from tipfusion.audit.log import AuditEvent
+from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
 from tipfusion.errors import TipfusionError
 from tipfusion.requests.service import (
@@ -29,7 +29,7 @@ from tipfusion.requests.service import (
 )
 from tipfusion.store.tables import isp_requests
 from tipfusion.workplace.cases import FieldErrors
-from tipfusion.workplace.isp_requests import RequestLine, _audit, _line, _require
+from tipfusion.workplace.isp_requests import RequestLine, _line, _require
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,8 @@ def platform_overview(engine: Engine, principal: Principal) -> list[PlatformLine
     latest = _latest_notices(engine)
     lines = [PlatformLine(name, n, m, latest.get(name)) for name, n, m in platform_accounts(engine)]
     details = {"channel": "web", "platforms": len(lines)}
-    _audit(engine, principal, [AuditEvent("view.list", "list", "platform_notices", details)])
+    with UnitOfWork(engine, principal.username) as uow:
+        uow.record("view.list", "list", "platform_notices", details)
     return lines
 
 

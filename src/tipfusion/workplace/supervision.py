@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from tipfusion.accounts.principal import Principal, Role
-from tipfusion.audit.log import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
 from tipfusion.errors import InputRefused
 from tipfusion.store import repository as repo
@@ -227,9 +227,9 @@ def export_dashboard(
         else:
             _write_pdf(path, title, when, headers, rows, dashboard, settings, synthetic)
         content = path.read_bytes()
-    with engine.begin() as conn:
+    with UnitOfWork(engine, principal.username) as uow:
         details = {"format": fmt, "scope": scope, "bytes": len(content), "at": dashboard.at.isoformat()}
-        append(conn, principal.username, [AuditEvent("dashboard.exported", "dashboard", scope, details)])
+        uow.record("dashboard.exported", "dashboard", scope, details)
     name = f"dashboard-{stamp:%Y%m%d-%H%M}.{fmt}"
     return Export(name, EXPORT_TYPES[fmt], content)
 
