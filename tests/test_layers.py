@@ -90,6 +90,40 @@ def driver_sql_reads(source: str) -> int:
     return count
 
 
+_STORE_CALLS = frozenset({"execute", "in_", "begin", "connect", "rows_in", "insert_rows", "update_rows"})
+
+
+def manual_chunking(source: str) -> list[str]:
+    """`line` of each hand-made slicing of values for the store: a loop over `range(0, len(values), n)` that runs
+    a statement or opens a transaction, and an `.in_(values[a:b])`. `store.current.chunked` / `rows_in` do this
+    once (sorted, under every driver's parameter limit); a loop of its own has drifted from it before."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.For) and _is_range_over_len(node.iter):
+            calls = {_called(n) for body in node.body for n in ast.walk(body) if isinstance(n, ast.Call)}
+            if calls & _STORE_CALLS:
+                found.append(str(node.lineno))
+        elif isinstance(node, ast.Call) and _called(node) == "in_" and any(_is_slice(a) for a in node.args):
+            found.append(str(node.lineno))
+    return found
+
+
+def _is_slice(node: ast.expr) -> bool:
+    return isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)
+
+
+def _is_range_over_len(node: ast.expr) -> bool:
+    if not (isinstance(node, ast.Call) and _called(node) == "range" and len(node.args) == 3):
+        return False
+    length = node.args[1]
+    return isinstance(length, ast.Call) and _called(length) == "len"
+
+
+def _called(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
 def _root(node: ast.expr) -> str:
     while isinstance(node, ast.Attribute):
         node = node.value
@@ -131,6 +165,13 @@ def test_sql_text_left_in_services_only_shrinks() -> None:
     assert stale == {}, "fewer raw SQL reads than SQL_TEXT_LEFT says: lower the entry so it cannot grow back"
 
 
+def test_no_service_slices_values_for_the_store_by_hand() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)}:{line}" for path in _services() for line in manual_chunking(path.read_text())
+    ]
+    assert offenders == [], "slice values for an IN list or a transaction with store.current.chunked / rows_in"
+
+
 def test_the_checks_see_what_they_look_for() -> None:
     """The checks above must fail on the code they forbid (else an empty list proves nothing)."""
     lazy = "def f():\n    if True:\n        from tipfusion.store.db import where\n"
@@ -146,3 +187,8 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert driver_sql_reads("rows_of(conn, 'SELECT a FROM t')\nconn.exec_driver_sql('PRAGMA x')\n") == 3
     assert driver_sql_reads("q = f'SELECT a FROM t WHERE {c}'\nhelp = 'Select one of the lists'\n") == 1
     assert driver_sql_reads('def f():\n    """Insert the decision and its audit event."""\n') == 0
+    by_hand = "for i in range(0, len(ids), 500):\n    conn.execute(q.where(t.c.id.in_(ids[i : i + 500])))\n"
+    assert manual_chunking(by_hand) == ["1", "2"]
+    assert manual_chunking("for i in range(0, len(ids), n):\n    with engine.begin() as conn:\n        pass\n") == ["1"]
+    assert manual_chunking("for i in range(0, len(digest), 4):\n    out.append(digest[i : i + 4])\n") == []
+    assert manual_chunking("for part in chunked(ids):\n    conn.execute(q.where(t.c.id.in_(part)))\n") == []

@@ -161,16 +161,17 @@ class EnrichService:
                     .order_by(identifier_observations.c.canonical)
                 ).scalars()
             )
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start : start + CHUNK]
+        done = 0
+        for chunk in chunked(todo, CHUNK):
             began = time.perf_counter()
             answers = [enricher.lookup(ip) for ip in chunk]
             summary.lookup_seconds += time.perf_counter() - began
             summary.ips_looked_up += len(answers)
             with self.engine.begin() as conn:
                 self._store_ips(conn, answers, summary)
+            done += len(chunk)
             if progress:
-                progress("IP addresses", start + len(chunk), len(todo))
+                progress("IP addresses", done, len(todo))
 
     def _store_ips(self, conn: Connection, answers: list[IpInfo], summary: EnrichSummary) -> None:
         held = {
@@ -227,11 +228,11 @@ class EnrichService:
                 o.c.kind == "ip", o.c.canonical.in_(bindparam("addresses", expanding=True)), o.c.identifiable.is_(None)
             )
         )
-        step = 500
-        for start in range(0, len(addresses), step * 20):
+        step, done = 500, 0
+        for batch in chunked(addresses, step * 20):
             with self.engine.begin() as conn:  # one transaction per 20 slices
-                for offset in range(start, min(start + step * 20, len(addresses)), step):
-                    rows = conn.execute(query, {"addresses": addresses[offset : offset + step]}).all()
+                for part in chunked(batch, step):
+                    rows = conn.execute(query, {"addresses": list(part)}).all()
                     updates = []
                     for row in rows:
                         ok, why = identifiability(
@@ -241,8 +242,9 @@ class EnrichService:
                         summary.sightings_identifiable += ok
                     update_rows(conn, o, ("identifiable", "identifiability_note"), "id", updates)
                     summary.sightings_assessed += len(rows)
+            done += len(batch)
             if progress:
-                progress("IP sightings", min(start + step * 20, len(addresses)), len(addresses))
+                progress("IP sightings", done, len(addresses))
 
     # -- phones and emails ----------------------------------------------------------------------------------------
     def _phones(self, summary: EnrichSummary) -> None:

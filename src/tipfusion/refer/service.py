@@ -27,6 +27,7 @@ from tipfusion.refer.layout import Addressing
 from tipfusion.refer.package import Issuer, write_package
 from tipfusion.route.placement import placement_sql
 from tipfusion.store import repository as repo
+from tipfusion.store.current import rows_in
 from tipfusion.store.db import ensure_schema, safe_url, serialise
 from tipfusion.store.tables import (
     cases,
@@ -82,7 +83,7 @@ def _destination(conn: Connection, members: list[str], to: str | None) -> tuple[
         if to in districts:
             return to, None
         raise NotFound(f"no station or district {to!r} in the jurisdiction (see `tipfusion jurisdictions list`)")
-    rows = conn.execute(select(routing_decisions).where(routing_decisions.c.suspect_id.in_(members))).all()
+    rows = rows_in(conn, select(routing_decisions), routing_decisions.c.suspect_id, members)
     if not rows:
         return None, None  # not routed: the central unit holds it
     if any(r.network_central for r in rows):
