@@ -1,4 +1,4 @@
-"""The layers point one way: the command line calls services only, and services leave SQL text to `store/`.
+"""The layers point one way: the command line and the web call services only, and services leave SQL text to `store/`.
 
 Read from the source (ast), not by importing: a lazy import inside a command function counts as much as one at the
 top, and so does one under `TYPE_CHECKING`.
@@ -90,6 +90,40 @@ def driver_sql_reads(source: str) -> int:
     return count
 
 
+_STORE_CALLS = frozenset({"execute", "in_", "begin", "connect", "rows_in", "insert_rows", "update_rows"})
+
+
+def manual_chunking(source: str) -> list[str]:
+    """`line` of each hand-made slicing of values for the store: a loop over `range(0, len(values), n)` that runs
+    a statement or opens a transaction, and an `.in_(values[a:b])`. `store.current.chunked` / `rows_in` do this
+    once (sorted, under every driver's parameter limit); a loop of its own has drifted from it before."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.For) and _is_range_over_len(node.iter):
+            calls = {_called(n) for body in node.body for n in ast.walk(body) if isinstance(n, ast.Call)}
+            if calls & _STORE_CALLS:
+                found.append(str(node.lineno))
+        elif isinstance(node, ast.Call) and _called(node) == "in_" and any(_is_slice(a) for a in node.args):
+            found.append(str(node.lineno))
+    return found
+
+
+def _is_slice(node: ast.expr) -> bool:
+    return isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)
+
+
+def _is_range_over_len(node: ast.expr) -> bool:
+    if not (isinstance(node, ast.Call) and _called(node) == "range" and len(node.args) == 3):
+        return False
+    length = node.args[1]
+    return isinstance(length, ast.Call) and _called(length) == "len"
+
+
+def _called(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
 def _root(node: ast.expr) -> str:
     while isinstance(node, ast.Attribute):
         node = node.value
@@ -100,13 +134,22 @@ def _services() -> list[Path]:
     return [p for p in sorted(SRC.rglob("*.py")) if p.relative_to(SRC).parts[0] != "store"]
 
 
-def test_the_command_line_imports_neither_the_store_nor_sqlalchemy() -> None:
-    offenders = [
-        f"cli/{path.name}:{hit}"
-        for path in sorted((SRC / "cli").glob("*.py"))
+def _shell_offenders(shell: str) -> list[str]:
+    return [
+        f"{path.relative_to(SRC)}:{hit}"
+        for path in sorted((SRC / shell).rglob("*.py"))
         for hit in store_imports(path.read_text())
     ]
-    assert offenders == [], "the CLI calls services only (tipfusion.storage for the store as a whole)"
+
+
+def test_the_command_line_imports_neither_the_store_nor_sqlalchemy() -> None:
+    assert _shell_offenders("cli") == [], "the CLI calls services only (tipfusion.storage for the store as a whole)"
+
+
+def test_the_web_imports_neither_the_store_nor_sqlalchemy() -> None:
+    """The web is a shell over the same services as the CLI (routes included): a page that opened its own
+    transaction or read a table would skip the scope checks and audit entries the services write."""
+    assert _shell_offenders("web") == [], "the web calls services only (tipfusion.storage for the store as a whole)"
 
 
 def test_no_service_writes_sql_text_with_sqlalchemy_text() -> None:
@@ -120,6 +163,13 @@ def test_sql_text_left_in_services_only_shrinks() -> None:
     assert grown == {}, "a new raw SQL read in a service: put it in a store/ query module"
     stale = {name: n for name, n in SQL_TEXT_LEFT.items() if found[name] < n}
     assert stale == {}, "fewer raw SQL reads than SQL_TEXT_LEFT says: lower the entry so it cannot grow back"
+
+
+def test_no_service_slices_values_for_the_store_by_hand() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)}:{line}" for path in _services() for line in manual_chunking(path.read_text())
+    ]
+    assert offenders == [], "slice values for an IN list or a transaction with store.current.chunked / rows_in"
 
 
 def test_the_checks_see_what_they_look_for() -> None:
@@ -137,3 +187,8 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert driver_sql_reads("rows_of(conn, 'SELECT a FROM t')\nconn.exec_driver_sql('PRAGMA x')\n") == 3
     assert driver_sql_reads("q = f'SELECT a FROM t WHERE {c}'\nhelp = 'Select one of the lists'\n") == 1
     assert driver_sql_reads('def f():\n    """Insert the decision and its audit event."""\n') == 0
+    by_hand = "for i in range(0, len(ids), 500):\n    conn.execute(q.where(t.c.id.in_(ids[i : i + 500])))\n"
+    assert manual_chunking(by_hand) == ["1", "2"]
+    assert manual_chunking("for i in range(0, len(ids), n):\n    with engine.begin() as conn:\n        pass\n") == ["1"]
+    assert manual_chunking("for i in range(0, len(digest), 4):\n    out.append(digest[i : i + 4])\n") == []
+    assert manual_chunking("for part in chunked(ids):\n    conn.execute(q.where(t.c.id.in_(part)))\n") == []

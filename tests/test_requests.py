@@ -370,6 +370,7 @@ def test_tipfusion_enrich_leaves_the_pending_counts_kept(engine: Engine, db_url:
     from tests.web_support import cli_account
     from tipfusion.cli.main import app
     from tipfusion.requests import service
+    from tipfusion.store.sightings import held_pending_counts
 
     reference = build_demo_reference(tmp_path / "reference")
     IngestService(engine, Settings(database_url=db_url), "tester").ingest_paths([FIXTURES / "100000042.xml"])
@@ -380,6 +381,6 @@ def test_tipfusion_enrich_leaves_the_pending_counts_kept(engine: Engine, db_url:
     )
     assert done.exit_code == 0, done.output
     with engine.connect() as conn:
-        held = service._held_summary(conn)
+        held = held_pending_counts(conn)
     assert held is not None, "enrich left no current counts"
-    assert held[1] == service.pending_counts(engine) and held[1]
+    assert held.rows == service.pending_counts(engine) and held.rows

@@ -94,16 +94,7 @@ def test_account_changes_and_logins_are_recorded_by_their_units_under_the_same_a
 # Services that still open their own transaction (`engine.begin()`), with how many times and why. Everything else
 # takes a `UnitOfWork`, which owns the transaction and the audit append. The counts may only go down: convert a
 # site, then lower or drop its entry (the stages below belong to another conversion for now).
-BEGIN_LEFT: dict[str, tuple[int, str]] = {
-    "enrich/service.py": (5, "enrichment stage: not yet converted (another helper)"),
-    "ingest/quarantine.py": (2, "quarantine retry/release: not yet converted (another helper)"),
-    "ingest/service.py": (5, "ingest stage: not yet converted (another helper)"),
-    "link/service.py": (3, "link stage: not yet converted (another helper)"),
-    "refer/service.py": (1, "referral build under Staging: not yet converted (another helper)"),
-    "route/service.py": (1, "routing override: not yet converted (another helper)"),
-    "triage/service.py": (1, "triage: not yet converted (another helper)"),
-    "web/render.py": (1, "audit_view, the web's view entry: not yet converted (another helper)"),
-}
+BEGIN_LEFT: dict[str, tuple[int, str]] = {}  # every service now takes a unit of work; keep it empty
 OWN_TRANSACTIONS = ("store", "audit")  # the store's own plumbing, and the unit itself
 
 

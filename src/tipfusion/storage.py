@@ -49,6 +49,7 @@ __all__ = [
     "headline_counts",
     "is_read_only_failure",
     "is_synthetic",
+    "make_engine",
     "open_store",
     "parse_url",
     "purge",

@@ -1,13 +1,13 @@
 """Analyst decisions (overrides, pins, routing by hand): each needs a reason, is stored active, and is audited
-in the same transaction."""
+in the same unit of work."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Table, insert
 
-from tipfusion.audit.log import AuditEvent, append
+from tipfusion.audit.unit import UnitOfWork
 from tipfusion.errors import InputRefused
 from tipfusion.store.repository import now
 
@@ -18,21 +18,20 @@ def require_reason(reason: str, what: str) -> None:
 
 
 def record_decision(
-    conn: Connection,
+    uow: UnitOfWork,
     table: Table,
-    actor: str,
     action: str,
     object_type: str,
     object_id: str | None,
     values: dict[str, Any],
     details: dict[str, Any],
 ) -> int:
-    """Insert the decision (actor, time, active) and its audit event; return its id (the audited object when
-    `object_id` is None)."""
+    """Insert the decision (the unit's actor, time, active) and record its audit event in the unit; return its id
+    (the audited object when `object_id` is None)."""
     number = int(
-        conn.execute(
-            insert(table).values(**values, actor=actor, created_at=now(), active=True).returning(table.c.id)
+        uow.conn.execute(
+            insert(table).values(**values, actor=uow.actor, created_at=now(), active=True).returning(table.c.id)
         ).scalar_one()
     )
-    append(conn, actor, [AuditEvent(action, object_type, object_id or str(number), details)])
+    uow.record(action, object_type, object_id or str(number), details)
     return number

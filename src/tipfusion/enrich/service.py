@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, or_, select, update
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.enrich.email import VERSION_PREFIX as EMAIL_VERSION
 from tipfusion.enrich.email import DisposableDomains, describe_email
 from tipfusion.enrich.identify import identifiability
@@ -133,12 +133,10 @@ class EnrichService:
         self._sightings(summary, progress)
         self._phones(summary)
         self._emails(disposable, summary)
-        with self.engine.begin() as conn:
-            summary.network_types = _network_type_counts(conn)
+        with UnitOfWork(self.engine, self.actor) as uow:
+            summary.network_types = _network_type_counts(uow.conn)
             summary.seconds = time.perf_counter() - started
-            append(
-                conn, self.actor, [AuditEvent("enrich.completed", "enrichment", enricher.signature, summary.as_dict())]
-            )
+            uow.record("enrich.completed", "enrichment", enricher.signature, summary.as_dict())
         return summary
 
     # -- IPs ----------------------------------------------------------------------------------------------------
@@ -161,16 +159,17 @@ class EnrichService:
                     .order_by(identifier_observations.c.canonical)
                 ).scalars()
             )
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start : start + CHUNK]
+        done = 0
+        for chunk in chunked(todo, CHUNK):
             began = time.perf_counter()
             answers = [enricher.lookup(ip) for ip in chunk]
             summary.lookup_seconds += time.perf_counter() - began
             summary.ips_looked_up += len(answers)
-            with self.engine.begin() as conn:
-                self._store_ips(conn, answers, summary)
+            with UnitOfWork(self.engine, self.actor) as uow:  # one chunk: the run's entry is `run`'s, at its end
+                self._store_ips(uow.conn, answers, summary)
+            done += len(chunk)
             if progress:
-                progress("IP addresses", start + len(chunk), len(todo))
+                progress("IP addresses", done, len(todo))
 
     def _store_ips(self, conn: Connection, answers: list[IpInfo], summary: EnrichSummary) -> None:
         held = {
@@ -227,11 +226,12 @@ class EnrichService:
                 o.c.kind == "ip", o.c.canonical.in_(bindparam("addresses", expanding=True)), o.c.identifiable.is_(None)
             )
         )
-        step = 500
-        for start in range(0, len(addresses), step * 20):
-            with self.engine.begin() as conn:  # one transaction per 20 slices
-                for offset in range(start, min(start + step * 20, len(addresses)), step):
-                    rows = conn.execute(query, {"addresses": addresses[offset : offset + step]}).all()
+        step, done = 500, 0
+        for batch in chunked(addresses, step * 20):
+            with UnitOfWork(self.engine, self.actor) as uow:  # one transaction per 20 slices
+                conn = uow.conn
+                for part in chunked(batch, step):
+                    rows = conn.execute(query, {"addresses": list(part)}).all()
                     updates = []
                     for row in rows:
                         ok, why = identifiability(
@@ -241,12 +241,14 @@ class EnrichService:
                         summary.sightings_identifiable += ok
                     update_rows(conn, o, ("identifiable", "identifiability_note"), "id", updates)
                     summary.sightings_assessed += len(rows)
+            done += len(batch)
             if progress:
-                progress("IP sightings", min(start + step * 20, len(addresses)), len(addresses))
+                progress("IP sightings", done, len(addresses))
 
     # -- phones and emails ----------------------------------------------------------------------------------------
     def _phones(self, summary: EnrichSummary) -> None:
-        with self.engine.begin() as conn:
+        with UnitOfWork(self.engine, self.actor) as uow:
+            conn = uow.conn
             todo = _new_values(conn, "phone", phone_enrichments, phone_enrichments.c.e164, PHONE_VERSION)
             stamp = now()
             rows = []
@@ -275,7 +277,8 @@ class EnrichService:
 
     def _emails(self, disposable: DisposableDomains, summary: EnrichSummary) -> None:
         version = f"{EMAIL_VERSION}+{disposable.version}"
-        with self.engine.begin() as conn:
+        with UnitOfWork(self.engine, self.actor) as uow:
+            conn = uow.conn
             todo = _new_values(conn, "email", email_enrichments, email_enrichments.c.address, version, column="value")
             stamp = now()
             rows = []

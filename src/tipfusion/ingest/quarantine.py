@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound
 from tipfusion.ingest import registry
@@ -58,7 +58,8 @@ def retry(engine: Engine, settings: Settings, actor: str, entry_ids: list[int]) 
     results = []
     service = IngestService(engine, settings, actor)
     for entry_id in entry_ids:
-        with engine.begin() as conn:
+        with UnitOfWork(engine, actor) as uow:  # marked "retrying"; the retry's entry is written with its outcome
+            conn = uow.conn
             entry = repo.get_quarantine(conn, entry_id)
             if entry is None:
                 raise NotFound(f"no quarantine entry {entry_id}")
@@ -83,7 +84,8 @@ def retry(engine: Engine, settings: Settings, actor: str, entry_ids: list[int]) 
         else:
             documents = [LoadedDocument(entry.source_name, data, entry.source_sha256)]
         summary = service.run([f"retry of quarantine entry {entry_id}"], documents, None)
-        with engine.begin() as conn:
+        with UnitOfWork(engine, actor) as uow:
+            conn = uow.conn
             newer = (
                 conn.execute(
                     select(quarantine_entries.c.id).where(
@@ -107,14 +109,6 @@ def retry(engine: Engine, settings: Settings, actor: str, entry_ids: list[int]) 
                 .where(quarantine_entries.c.id == entry_id)
                 .values(status=status, resolved_at=repo.now(), resolution=detail)
             )
-            append(
-                conn,
-                actor,
-                [
-                    AuditEvent(
-                        "quarantine.retried", "quarantine_entry", str(entry_id), {"outcome": outcome, "detail": detail}
-                    )
-                ],
-            )
+            uow.record("quarantine.retried", "quarantine_entry", str(entry_id), {"outcome": outcome, "detail": detail})
         results.append(RetryResult(entry_id, outcome, detail, summary))
     return results

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import AuditEvent, UnitOfWork
 from tipfusion.config import Settings
 from tipfusion.domain import QuarantineEntry, SourcePart
 from tipfusion.domain.records import composition_hash
@@ -186,8 +186,8 @@ class IngestService:
         started = time.perf_counter()
         ensure_schema(self.engine)
         summary = IngestSummary()
-        with self.engine.begin() as conn:
-            summary.run_id = run_id = repo.start_run(conn, self.actor, "ingest", labels)
+        with UnitOfWork(self.engine, self.actor) as uow:  # the run's row; its entry is written when it finishes
+            summary.run_id = run_id = repo.start_run(uow.conn, self.actor, "ingest", labels)
         batch = self._classify(documents, summary, run_id)
         total = len(batch.units) + sum(len(v) for v in batch.file_refs.values())
         done = 0
@@ -208,22 +208,19 @@ class IngestService:
                 first_whole[report_id].files.update(refs)
             else:
                 batch.units.append(_Unit(report_id, f"fileDetails for report {report_id}", files=refs))
-        with self.engine.begin() as conn:
-            self._store_rejections(conn, batch.rejections, batch.to_store, run_id, summary)
-            self._ingest_leads(conn, batch.leads, run_id, summary)
+        with UnitOfWork(self.engine, self.actor) as uow:
+            self._store_rejections(uow, batch.rejections, batch.to_store, run_id, summary)
+            self._ingest_leads(uow, batch.leads, run_id, summary)
         self._land(batch.units, batch.to_store, run_id, summary, tick)
         summary.seconds = time.perf_counter() - started
-        with self.engine.begin() as conn:
+        with UnitOfWork(self.engine, self.actor) as uow:
+            conn = uow.conn
             if batch.to_store:  # documents not tied to any report (e.g. a zip container)
                 summary.new_documents += repo.store_sources(conn, batch.to_store.values(), run_id)
             if summary.synthetic:
                 repo.set_flag(conn, "synthetic", "true")
             repo.finish_run(conn, run_id, summary.as_dict())
-            append(
-                conn,
-                self.actor,
-                [AuditEvent("ingest.completed", "ingest_run", str(run_id), {"paths": labels, **summary.as_dict()})],
-            )
+            uow.record("ingest.completed", "ingest_run", str(run_id), {"paths": labels, **summary.as_dict()})
         return summary
 
     # -- pass 1: classify ----------------------------------------------------------------------------------------
@@ -271,8 +268,8 @@ class IngestService:
         batch.counted = len(batch.rejections)
         if batch.rejected_bytes < REJECTED_BYTES_HELD:
             return
-        with self.engine.begin() as conn:
-            self._store_rejections(conn, batch.rejections, batch.to_store, run_id, summary)
+        with UnitOfWork(self.engine, self.actor) as uow:
+            self._store_rejections(uow, batch.rejections, batch.to_store, run_id, summary)
         batch.rejections.clear()
         batch.rejected_bytes = batch.counted = 0
 
@@ -509,7 +506,8 @@ class IngestService:
         summary: IngestSummary,
     ) -> None:
         run_id = config.run_id
-        with self.engine.begin() as conn:
+        with UnitOfWork(self.engine, self.actor) as uow:  # one chunk of pass 2: its reports and their entries
+            conn = uow.conn
             ids = [u.report_id for u in plan.units]
             now_signature = _signature(repo.stored_reports(conn, ids), repo.open_orphans(conn, ids), ids)
             if now_signature != plan.signature:
@@ -579,7 +577,7 @@ class IngestService:
             summary.duplicates += plan.duplicates
             summary.waiting_file_details += plan.waiting
             events.extend(quarantined_events(fresh))
-            append(conn, self.actor, events)
+            uow.record_all(events)
 
     def _write_outcomes(
         self, conn: Connection, landing: list[ParseOutcome], plan: _Plan, run_id: int
@@ -637,7 +635,7 @@ class IngestService:
     # -- documents that are not reports ----------------------------------------------------------------------
     def _store_rejections(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         rejections: list[_Rejection],
         loose: dict[str, repo.SourceRow],
         run_id: int,
@@ -645,6 +643,7 @@ class IngestService:
     ) -> None:
         if not rejections:
             return
+        conn = uow.conn
         read = [r for r in rejections if r.document.sha256]
         # a zip member that could not be read (too large, a compression Python cannot decode) has no bytes of its
         # own: its entry points into the container, which is stored whole now as the evidence
@@ -670,11 +669,11 @@ class IngestService:
         fresh = repo.add_quarantine(conn, entries)
         summary.quarantined += len(entries)
         summary.rejected.extend(e.describe() for e in entries)
-        append(conn, self.actor, quarantined_events(fresh))
+        uow.record_all(quarantined_events(fresh))
 
     def _ingest_leads(
         self,
-        conn: Connection,
+        uow: UnitOfWork,
         documents: list[tuple[Format, Document | LoadedDocument]],
         run_id: int,
         summary: IngestSummary,
@@ -683,16 +682,17 @@ class IngestService:
         list at a time: a list of a million rows is never held as items, nor are the lists of a batch held together
         (each in a call of its own, so the previous list's bytes are let go before the next is read)."""
         for fmt, source in documents:
-            self._ingest_lead_list(conn, fmt, source, run_id, summary)
+            self._ingest_lead_list(uow, fmt, source, run_id, summary)
 
     def _ingest_lead_list(
-        self, conn: Connection, fmt: Format, source: Document | LoadedDocument, run_id: int, summary: IngestSummary
+        self, uow: UnitOfWork, fmt: Format, source: Document | LoadedDocument, run_id: int, summary: IngestSummary
     ) -> None:
+        conn = uow.conn
         try:
             doc = source if isinstance(source, LoadedDocument) else LoadedDocument.of(source)
         except Exception as exc:  # its bytes could not be read again: this list alone
             empty = LoadedDocument(source.name, b"", "", source.container)
-            self._store_rejections(conn, [_Rejection(empty, failure(source.name, exc), fmt.name)], {}, run_id, summary)
+            self._store_rejections(uow, [_Rejection(empty, failure(source.name, exc), fmt.name)], {}, run_id, summary)
             return
         refs: set[str] = set()
         added = 0
@@ -704,24 +704,18 @@ class IngestService:
                     added += repo.write_leads(conn, chunk, doc.sha256)
         except Exception as exc:
             refused = _Rejection(doc, _store_refused(doc.name, exc), fmt.name)
-            self._store_rejections(conn, [refused], {}, run_id, summary)
+            self._store_rejections(uow, [refused], {}, run_id, summary)
             return
         summary.new_documents += repo.store_sources(
             conn, [repo.SourceRow(doc.sha256, doc.name, doc.data, fmt.name, doc.container)], run_id
         )
         summary.lead_identifiers += added
         if added:
-            append(
-                conn,
-                self.actor,
-                [
-                    AuditEvent(
-                        "leads.ingested",
-                        "source_document",
-                        doc.sha256,
-                        {"name": doc.name, "identifiers": added, "leads": sorted(refs)},
-                    )
-                ],
+            uow.record(
+                "leads.ingested",
+                "source_document",
+                doc.sha256,
+                {"name": doc.name, "identifiers": added, "leads": sorted(refs)},
             )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from tipfusion.audit import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
@@ -228,9 +228,9 @@ class LinkService:
         started = time.perf_counter()
         refresh_hash_matches(self.engine, self.actor)  # new files since the last import are matched too
         timings["extract"] = time.perf_counter() - started  # the linker adds its reading to this
-        with self.engine.begin() as conn:
+        with UnitOfWork(self.engine, self.actor) as uow:  # the run's row; its entry is written with the result
             run_id = int(
-                conn.execute(
+                uow.conn.execute(
                     insert(link_runs)
                     .values(started_at=now(), actor=self.actor, settings=self.settings.as_dict())
                     .returning(link_runs.c.id)
@@ -247,14 +247,14 @@ class LinkService:
             overrides=len(overrides),
             engine=getattr(linker, "name", "embedded"),
         )
-        with self.engine.begin() as conn:
-            self._store(conn, run_id, outcome, summary)
+        with UnitOfWork(self.engine, self.actor) as uow:
+            self._store(uow.conn, run_id, outcome, summary)
             timings["store"] = time.perf_counter() - started
             summary.seconds = {k: round(v, 3) for k, v in timings.items()}
-            conn.execute(
+            uow.conn.execute(
                 update(link_runs).where(link_runs.c.id == run_id).values(finished_at=now(), summary=summary.as_dict())
             )
-            append(conn, self.actor, [AuditEvent("link.completed", "link_run", str(run_id), summary.as_dict())])
+            uow.record("link.completed", "link_run", str(run_id), summary.as_dict())
         return summary
 
     def _store(self, conn: Connection, run_id: int, outcome: Outcome, summary: LinkSummary) -> None:
@@ -457,7 +457,8 @@ def add_override(
     if action == "noise" and not (kind and value):
         raise TipfusionError("noise needs the evidence kind and the value, e.g. phone +919811012345")
     ensure_schema(engine)
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         for report in (report_a, report_b):
             if (
                 report is not None
@@ -469,9 +470,8 @@ def add_override(
                 if conn.execute(select(r.c.report_id).where(r.c.report_id == report)).first() is None:
                     raise NotFound(f"no report {report}")
         override_id = record_decision(
-            conn,
+            uow,
             link_overrides,
-            actor,
             f"link.override.{action}",
             "link_override",
             None,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from tipfusion.audit.log import AuditEvent, append
+from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
 from tipfusion.documents.manifest import MANIFEST, BagCheck, digest_of, file_stem, part_path, verify_bag
 from tipfusion.documents.staging import Staging, clear_leftovers
@@ -27,6 +27,7 @@ from tipfusion.refer.layout import Addressing
 from tipfusion.refer.package import Issuer, write_package
 from tipfusion.route.placement import placement_sql
 from tipfusion.store import repository as repo
+from tipfusion.store.current import rows_in
 from tipfusion.store.db import ensure_schema, safe_url, serialise
 from tipfusion.store.tables import (
     cases,
@@ -82,7 +83,7 @@ def _destination(conn: Connection, members: list[str], to: str | None) -> tuple[
         if to in districts:
             return to, None
         raise NotFound(f"no station or district {to!r} in the jurisdiction (see `tipfusion jurisdictions list`)")
-    rows = conn.execute(select(routing_decisions).where(routing_decisions.c.suspect_id.in_(members))).all()
+    rows = rows_in(conn, select(routing_decisions), routing_decisions.c.suspect_id, members)
     if not rows:
         return None, None  # not routed: the central unit holds it
     if any(r.network_central for r in rows):
@@ -177,7 +178,8 @@ def build_referral(
     issuer = Issuer(settings.issuing_officer, safe_url(settings.database_url), signer)
     zone = settings.profile.zone
     # the package is written aside and takes its name once the transaction has committed (documents.staging)
-    with Staging() as staging, engine.begin() as conn:
+    with Staging() as staging, UnitOfWork(engine, actor) as uow:
+        conn = uow.conn
         # one build at a time: references are numbered in order, and only then are leftovers safe to clear
         serialise(conn, "referral builds")
         clear_leftovers(output, lambda work, _name: _recorded(conn, digest_of(work / MANIFEST)))
@@ -247,26 +249,20 @@ def build_referral(
         else:
             case_id = int(parent.case_id)
             conn.execute(cases.update().where(cases.c.id == case_id).values(needs_update=None, updated_at=stamp))
-        append(
-            conn,
-            actor,
-            [
-                AuditEvent(
-                    "referral.built",
-                    "referral",
-                    reference,
-                    {
-                        "subject": subject_id,
-                        "station": station,
-                        "district": district,
-                        "kind": addressing.kind,
-                        "case": case_id,
-                        "manifest_sha256": manifest_sha,
-                        "signed_by": sealed.key_fingerprint,
-                        "folder": str(folder),
-                    },
-                )
-            ],
+        uow.record(
+            "referral.built",
+            "referral",
+            reference,
+            {
+                "subject": subject_id,
+                "station": station,
+                "district": district,
+                "kind": addressing.kind,
+                "case": case_id,
+                "manifest_sha256": manifest_sha,
+                "signed_by": sealed.key_fingerprint,
+                "folder": str(folder),
+            },
         )
     return BuiltReferral(
         referral_id,

@@ -14,7 +14,6 @@ notices are numbered in order.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -229,11 +228,7 @@ def pending_sightings(engine: Engine, again: bool = False, isp: str | None = Non
     return [s for s in sightings if _asked_key(s) not in asked]
 
 
-PENDING_SUMMARY = "isp_pending_counts"
-"""Store flag holding the pending counts per ISP (JSON) with the sightings' generation they were counted under."""
-
-
-PendingRow = tuple[str, str, int, int]
+PendingRow = stored_sightings.PendingRow
 
 
 def _counted(conn: Connection, isp: str | None = None) -> list[PendingRow]:
@@ -249,22 +244,6 @@ def pending_counts(engine: Engine) -> list[PendingRow]:
         return _counted(conn)
 
 
-def _held_summary(conn: Connection) -> tuple[str, list[PendingRow]] | None:
-    """(generation, rows) of the kept counts when they are current: counted under the sightings' generation."""
-    raw = repo.get_flag(conn, PENDING_SUMMARY)
-    generation = repo.get_flag(conn, repo.SIGHTINGS_GENERATION) or ""
-    if raw is None:
-        return None
-    kept = json.loads(raw)
-    if kept.get("generation") != generation:
-        return None
-    return generation, [(str(i), str(z), int(n), int(m)) for i, z, n, m in kept["rows"]]
-
-
-def _keep(conn: Connection, generation: str, rows: list[PendingRow]) -> None:
-    repo.set_flag(conn, PENDING_SUMMARY, json.dumps({"generation": generation, "rows": sorted(rows)}))
-
-
 def pending_summary(engine: Engine) -> list[PendingRow]:
     """The numbers of `pending_counts` without counting the store on every page view: kept (a store flag) with
     the sightings' generation they were counted under, recounted for one ISP by each build (in the build's
@@ -275,29 +254,29 @@ def pending_summary(engine: Engine) -> list[PendingRow]:
     before its items landed; an ingest committing meanwhile changes the generation, so its sightings are counted
     at the next view."""
     with engine.connect() as conn:
-        held = _held_summary(conn)
+        held = stored_sightings.held_pending_counts(conn)
     if held is not None:
-        return held[1]
+        return held.rows
     with UnitOfWork(engine, SYSTEM.username) as uow:  # kept counts, no entry: a cache, not a change anyone made
         conn = uow.conn
         serialise(conn, "request builds")
-        held = _held_summary(conn)  # counted by another view while this one waited
+        held = stored_sightings.held_pending_counts(conn)  # counted by another view while this one waited
         if held is not None:
-            return held[1]
+            return held.rows
         generation = repo.get_flag(conn, repo.SIGHTINGS_GENERATION) or ""
         rows = _counted(conn)
-        _keep(conn, generation, rows)
+        stored_sightings.keep_pending_counts(conn, generation, rows)
     return rows
 
 
 def _recount_isp(conn: Connection, isp: str) -> None:
     """After a build, in its transaction (under the builders' lock): that ISP's line counted again, over its own
     sightings only (the ISP index). Kept counts that are out of date anyway are left for the next view."""
-    held = _held_summary(conn)
+    held = stored_sightings.held_pending_counts(conn)
     if held is None:
         return
     generation, rows = held
-    _keep(conn, generation, [r for r in rows if r[0] != isp] + _counted(conn, isp))
+    stored_sightings.keep_pending_counts(conn, generation, [r for r in rows if r[0] != isp] + _counted(conn, isp))
 
 
 def _cases(conn: Any, suspect_ids: set[str]) -> tuple[CaseLine, ...]:

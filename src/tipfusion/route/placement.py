@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, or_, select
 
+from tipfusion.store.current import rows_in
 from tipfusion.store.tables import report_links, routing_decisions
 
 PLACEMENTS = ("station", "district", "central")
@@ -59,11 +60,11 @@ def placements(conn: Connection, level: str, ids: Iterable[str]) -> dict[str, st
         query = select(report_links.c.report_id.label("key"), _rd).join(
             _rd, _rd.c.suspect_id == report_links.c.suspect_id
         )
-        rows = conn.execute(query.where(report_links.c.report_id.in_(numbers))).all()
+        rows = rows_in(conn, query, report_links.c.report_id, numbers)
     elif level == "network":
-        rows = conn.execute(select(_rd.c.network_id.label("key"), _rd).where(_rd.c.network_id.in_(wanted))).all()
+        rows = rows_in(conn, select(_rd.c.network_id.label("key"), _rd), _rd.c.network_id, wanted)
     else:
-        rows = conn.execute(select(_rd.c.suspect_id.label("key"), _rd).where(_rd.c.suspect_id.in_(wanted))).all()
+        rows = rows_in(conn, select(_rd.c.suspect_id.label("key"), _rd), _rd.c.suspect_id, wanted)
     found: dict[str, list[Any]] = {}
     for row in rows:
         found.setdefault(str(row.key), []).append(row)

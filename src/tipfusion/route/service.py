@@ -371,13 +371,12 @@ def override_routing(
         district = district or match.district
     elif district is None or jurisdiction.district_named(district) is None:
         raise NotFound(f"name a station or a district of the jurisdiction (got {district!r})")
-    with engine.begin() as conn:
-        if conn.execute(select(suspects.c.suspect_id).where(suspects.c.suspect_id == suspect_id)).first() is None:
+    with UnitOfWork(engine, actor) as uow:
+        if uow.conn.execute(select(suspects.c.suspect_id).where(suspects.c.suspect_id == suspect_id)).first() is None:
             raise NotFound(f"no suspect {suspect_id}")
         number = record_decision(
-            conn,
+            uow,
             routing_overrides,
-            actor,
             "route.override",
             "suspect",
             suspect_id,

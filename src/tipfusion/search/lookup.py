@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Integer, String, and_, cast, func, literal, n
 
 from tipfusion.domain import PARTY_LABELS, SUSPECT_ROLES
 from tipfusion.search.readings import REPORT, Reading, readings
+from tipfusion.store.current import rows_in
 from tipfusion.store.lookups import esp_scopes
 from tipfusion.store.tables import (
     identifier_observations,
@@ -141,14 +142,12 @@ def _sightings(conn: Connection, wanted: dict[str, set[str]], limit: int) -> tup
 def _reports_themselves(conn: Connection, numbers: set[int]) -> list[dict[str, Any]]:
     if not numbers:
         return []
-    query = (
-        select(reports.c.report_id, report_links.c.suspect_id, report_links.c.network_id)
-        .select_from(reports.outerjoin(report_links, report_links.c.report_id == reports.c.report_id))
-        .where(reports.c.report_id.in_(sorted(numbers)))
+    query = select(reports.c.report_id, report_links.c.suspect_id, report_links.c.network_id).select_from(
+        reports.outerjoin(report_links, report_links.c.report_id == reports.c.report_id)
     )
     return [
         {"report_id": int(r.report_id), "suspect_id": r.suspect_id, "network_id": r.network_id}
-        for r in conn.execute(query)
+        for r in rows_in(conn, query, reports.c.report_id, sorted(numbers))
     ]
 
 
@@ -268,7 +267,6 @@ def _answer_details(conn: Connection, fields: dict[int, set[str]]) -> _Rows:
                 report_links, report_links.c.report_id == a.c.report_id
             )
         )
-        .where(a.c.id.in_(sorted(fields)))
         .order_by(a.c.id)
     )
     return [
@@ -278,5 +276,5 @@ def _answer_details(conn: Connection, fields: dict[int, set[str]]) -> _Rows:
             "observed_at": r.observed_at.isoformat() if r.observed_at else None,
             "matched": sorted(fields[int(r.id)]),
         }
-        for r in conn.execute(query)
+        for r in rows_in(conn, query, a.c.id, sorted(fields))  # ascending slices, each in id order: in id order
     ]

@@ -7,14 +7,17 @@ suspect-side rule, the join to the ISP answer table and the conversion of stored
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, select, text
 
 from tipfusion.domain import SUSPECT_SIDE_SQL, Sighting
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.current import chunked
+from tipfusion.store.repository import SIGHTINGS_GENERATION, get_flag, set_flag
 from tipfusion.store.tables import isp_request_items
 from tipfusion.store.types import utc_value
 
@@ -95,6 +98,37 @@ def pending_counts(
     )
     rows = conn.execute(text(sql), {} if isp is None else {"isp": isp})
     return [(str(name), str(zone or "UTC"), int(n), int(m)) for name, zone, n, m in rows]
+
+
+PENDING_COUNTS_FLAG = "isp_pending_counts"
+"""Store flag holding the pending counts per ISP (JSON) with the sightings' generation they were counted under."""
+
+PendingRow = tuple[str, str, int, int]  # (ISP, its log zone, sightings still to ask, of which proposed)
+
+
+class HeldPendingCounts(NamedTuple):
+    """The pending counts kept in the store, with the sightings' generation they were counted under."""
+
+    generation: str
+    rows: list[PendingRow]
+
+
+def held_pending_counts(conn: Connection) -> HeldPendingCounts | None:
+    """The kept counts when they are current (counted under the sightings' generation), decoded and typed here so
+    no service re-parses the flag's JSON; None when none are kept or they are out of date."""
+    raw = get_flag(conn, PENDING_COUNTS_FLAG)
+    generation = get_flag(conn, SIGHTINGS_GENERATION) or ""
+    if raw is None:
+        return None
+    kept = json.loads(raw)
+    if kept.get("generation") != generation:
+        return None
+    return HeldPendingCounts(generation, [(str(i), str(z), int(n), int(m)) for i, z, n, m in kept["rows"]])
+
+
+def keep_pending_counts(conn: Connection, generation: str, rows: list[PendingRow]) -> None:
+    """Keep `rows` as the pending counts of sightings `generation` (read back by `held_pending_counts`)."""
+    set_flag(conn, PENDING_COUNTS_FLAG, json.dumps({"generation": generation, "rows": sorted(rows)}))
 
 
 REPORTED_ACCOUNTS_FROM = (

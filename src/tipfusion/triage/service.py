@@ -202,14 +202,13 @@ def adjust(
     column = {"report": report_links.c.report_id, "suspect": suspects.c.suspect_id, "network": networks.c.network_id}[
         level
     ]
-    with engine.begin() as conn:
+    with UnitOfWork(engine, actor) as uow:
         key: Any = int(object_id) if level == "report" and object_id.isdigit() else object_id
-        if conn.execute(select(column).select_from(table).where(column == key)).first() is None:
+        if uow.conn.execute(select(column).select_from(table).where(column == key)).first() is None:
             raise NotFound(f"no {level} {object_id} (run tipfusion link first?)")
         number = record_decision(
-            conn,
+            uow,
             triage_adjustments,
-            actor,
             f"triage.{action}",
             level,
             str(object_id),

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from tipfusion.accounts.service import Policy
 from tipfusion.config import Settings, load_settings
 from tipfusion.errors import NotFound
-from tipfusion.store.db import ensure_schema, make_engine
+from tipfusion.storage import ensure_schema, make_engine
 from tipfusion.web import routes
 from tipfusion.web.deps import LoginRequired, csrf_protect, current_session, is_api, login_url
 from tipfusion.web.render import NavItem, make_templates, page

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
-import sqlalchemy
 from fastapi import Depends, HTTPException, Request
 
 from tipfusion.accounts.principal import Principal, Role
 from tipfusion.accounts.service import Session, principal_for_token, resume_session, same_token
 from tipfusion.errors import NotFound
+from tipfusion.storage import Engine as StoreEngine
 from tipfusion.web.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -33,13 +33,13 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def engine(request: Request) -> sqlalchemy.Engine:
+def engine(request: Request) -> StoreEngine:
     """The application's one engine (its store brought to the schema head at start)."""
-    found: sqlalchemy.Engine = request.app.state.engine
+    found: StoreEngine = request.app.state.engine
     return found
 
 
-Engine = Annotated[sqlalchemy.Engine, Depends(engine)]
+Engine = Annotated[StoreEngine, Depends(engine)]
 
 
 def is_api(request: Request) -> bool:

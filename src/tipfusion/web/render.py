@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
 
 from tipfusion.accounts.principal import Principal, Role
-from tipfusion.audit.log import AuditEvent, append
-from tipfusion.store import repository as repo
+from tipfusion.audit import UnitOfWork
+from tipfusion.storage import Engine, is_synthetic
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -72,12 +71,6 @@ def nav_for(request: Request, principal: Principal | None) -> list[NavItem]:
         return []
     items: list[NavItem] = request.app.state.nav
     return [item for item in items if principal.role in item.roles]
-
-
-def is_synthetic(engine: Engine) -> bool:
-    """Whether the store holds synthetic data (then every page says so in red)."""
-    with engine.connect() as conn:
-        return repo.get_flag(conn, "synthetic") == "true"
 
 
 def page(
@@ -135,13 +128,5 @@ def audit_view(
 ) -> None:
     """Record that `principal` viewed an object (or a list: object_type "list", object_id its name and filters) —
     the `view.<object_type>` entry the command line writes too, with channel "web"."""
-    with engine.begin() as conn:
-        append(
-            conn,
-            principal.username,
-            [
-                AuditEvent(
-                    f"view.{object_type}", object_type, str(object_id)[:200], {"channel": "web", **(details or {})}
-                )
-            ],
-        )
+    with UnitOfWork(engine, principal.username) as uow:
+        uow.record(f"view.{object_type}", object_type, str(object_id)[:200], {"channel": "web", **(details or {})})

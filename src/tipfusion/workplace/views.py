@@ -21,6 +21,7 @@ from tipfusion.errors import NotFound
 from tipfusion.link.service import resolve_id
 from tipfusion.refer.service import verify_package
 from tipfusion.search.profiles import network_members, suspect_profile
+from tipfusion.store.current import rows_in
 from tipfusion.store.report_detail import report_detail
 from tipfusion.store.tables import case_events, cases, link_explanations, networks, referrals
 from tipfusion.track.service import pending_transfer
@@ -49,7 +50,7 @@ def suspect_page(engine: Engine, principal: Principal, suspect_id: str) -> dict[
         profile = suspect_profile(conn, suspect_id)
         if not principal.is_central:
             ids = [c["case_id"] for c in profile["cases"] if c["case_id"] is not None]
-            shown = set(conn.execute(select(cases.c.id).where(cases.c.id.in_(ids), case_scope(principal))).scalars())
+            shown = {r.id for r in rows_in(conn, select(cases.c.id).where(case_scope(principal)), cases.c.id, ids)}
             profile["cases"] = [c for c in profile["cases"] if c["case_id"] in shown]
     return profile
 

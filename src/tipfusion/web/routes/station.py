@@ -62,7 +62,7 @@ def _settings(request: Request) -> Any:
 
 
 def _today(request: Request) -> date:
-    from tipfusion.store.repository import now
+    from tipfusion.clock import now
 
     zone = _settings(request).profile.zone
     return now().astimezone(zone).date()
