@@ -245,7 +245,7 @@ def build_referral(
             ).scalar_one()
         )
         if parent is None:
-            case_id = open_case(conn, actor, referral_id, district, station, len(members), stamp)
+            case_id = open_case(uow, referral_id, district, station, len(members), stamp)
         else:
             case_id = int(parent.case_id)
             conn.execute(cases.update().where(cases.c.id == case_id).values(needs_update=None, updated_at=stamp))

@@ -197,7 +197,7 @@ def route_all(
             if network and decisions[suspect].district:
                 districts_of[network].add(decisions[suspect].district or "")
         central_networks = {n for n, d in districts_of.items() if len(d) > 1}
-        conflicts = deconflict(conn, decisions, actor, settings)
+        conflicts = deconflict(uow, decisions, settings)
         conn.execute(delete(routing_decisions))
         insert_rows(
             conn,
@@ -254,12 +254,13 @@ def route_all(
 
 
 def deconflict(
-    conn: Any, decisions: dict[str, Decision], actor: str = "tipfusion", settings: RoutingSettings | None = None
+    uow: UnitOfWork, decisions: dict[str, Decision], settings: RoutingSettings | None = None
 ) -> dict[str, list[str]]:
     """Flags for both sides when two suspects routed to different stations or districts share an identifier, and
     for suspects named in another agency's lead list — so two teams never work one person unknowingly."""
     from tipfusion.link.extract import load_input
 
+    conn = uow.conn
     settings = settings or RoutingSettings()
     kinds = set(settings.deconflict_kinds)
     data = load_input(conn)
@@ -287,7 +288,7 @@ def deconflict(
     for lead_ref, kind, key in data.leads:
         for suspect in by_value.get((kind, key), set()):
             flags[suspect].append(f"named in lead {lead_ref} from {agency.get(lead_ref) or 'another agency'}")
-    for suspect, notes in against_cases(conn, actor, holders, place, name, kinds).items():
+    for suspect, notes in against_cases(uow, holders, place, name, kinds).items():
         flags[suspect].extend(notes)
     return {s: sorted(set(f)) for s, f in flags.items()}
 
@@ -302,8 +303,7 @@ def value_namer(conn: Any) -> Callable[[str, str], str]:
 
 
 def against_cases(
-    conn: Any,
-    actor: str,
+    uow: UnitOfWork,
     holders: dict[tuple[str, str], set[str]],
     place: Callable[[str], str],
     name: Callable[[str, str], str],
@@ -315,6 +315,7 @@ def against_cases(
     from tipfusion.store.tables import case_events, cases, referrals
     from tipfusion.track.service import OPEN, flag_case
 
+    conn = uow.conn
     flags: dict[str, list[str]] = defaultdict(list)
     open_cases = conn.execute(
         select(
@@ -354,7 +355,7 @@ def against_cases(
                 flags[suspect].append(f"{name(kind, key)} is in open case {case.id} ({case.reference}) with {where}")
                 note = f"{name(kind, key)} is also held by suspect {suspect}, routed to {place(suspect)}"
                 if (int(case.id), note) not in noted:
-                    flag_case(conn, actor, int(case.id), note, {"suspect": suspect})
+                    flag_case(uow, int(case.id), note, {"suspect": suspect})
                     noted.add((int(case.id), note))
     return flags
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from tipfusion.audit import AuditEvent, UnitOfWork, append
+from tipfusion.audit import AuditEvent, UnitOfWork
 from tipfusion.audit.decisions import require_reason
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError, UnknownValue
@@ -43,16 +43,16 @@ def _day(value: Any) -> date | None:
 
 
 def open_case(
-    conn: Connection,
-    actor: str,
+    uow: UnitOfWork,
     referral_id: int,
     district: str | None,
     station: str | None,
     suspects: int,
     sent_at: datetime,
 ) -> int:
+    """A case for a referral just built, in the referral's unit: its first step is recorded there."""
     case_id = int(
-        conn.execute(
+        uow.conn.execute(
             insert(cases)
             .values(
                 referral_id=referral_id,
@@ -68,12 +68,7 @@ def open_case(
             .returning(cases.c.id)
         ).scalar_one()
     )
-    # in the referral's transaction (refer opens it by hand for now): its entry is appended there, not by a unit
-    at = now()
-    _number, entry = _history(
-        conn, actor, case_id, "transition", None, "sent", {"station": station, "district": district}, None, at
-    )
-    append(conn, actor, [entry], at)
+    _event(uow, case_id, "transition", None, "sent", {"station": station, "district": district}, None)
     return case_id
 
 
@@ -576,15 +571,12 @@ def refresh_flags(engine: Engine, actor: str) -> list[tuple[int, str]]:
     return flagged
 
 
-def flag_case(conn: Connection, actor: str, case_id: int, note: str, fields: dict[str, Any]) -> None:
-    """Flag a case from elsewhere (deconfliction at routing time)."""
-    row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
+def flag_case(uow: UnitOfWork, case_id: int, note: str, fields: dict[str, Any]) -> None:
+    """Flag a case from elsewhere (deconfliction at routing time), in the caller's unit."""
+    row = uow.conn.execute(select(cases).where(cases.c.id == case_id)).first()
     if row is None:
         raise TipfusionError(f"no case {case_id}")
-    # in the caller's transaction (routing's unit hands down its connection, not the unit): appended there
-    at = now()
-    _number, entry = _history(conn, actor, case_id, "flag", row.state, row.state, {"note": note, **fields}, None, at)
-    append(conn, actor, [entry], at)
+    _event(uow, case_id, "flag", row.state, row.state, {"note": note, **fields}, None)
 
 
 __all__ = [
