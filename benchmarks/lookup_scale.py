@@ -17,10 +17,13 @@ values rare; the values shared inside the base store stay shared inside each cop
 100th) are kept as they are in every copy, the few common values an analyst also searches (hundreds to thousands of
 sightings). Indexes are dropped during the copy and rebuilt after, then `ANALYZE`.
 
-Timed: `search()` (what the web app calls, with the web app's limit 500) for values sampled from the grown store's
-rows (so common values are sampled as often as they occur): phones written with a space, emails in upper case, IPs,
-file hashes in upper case with their type. Each line prints p50 / p95 / max in ms, medians over --repeat passes; the
-floor is one bare indexed `(kind, canonical)` look-up of the same values in the same run, with the same row limit.
+Timed: `search()` (the service, with the web app's limit 500) and `workplace.find` (the web search page's own call:
+a pooled connection, the role check, then `search`) for values sampled from the grown store's rows (so common values
+are sampled as often as they occur): phones written with a space, emails in upper case, IPs, file hashes in upper
+case with their type, and NCMEC report numbers (a bare number, read as a dozen kinds: report, phone, device, …).
+`--build-only` builds the kept store (benchmark setup, not timed) and stops. Each line prints p50 / p95 / max in ms,
+medians over --repeat passes; the floor is one bare indexed `(kind, canonical)` look-up of the same values in the
+same run, with the same row limit (a report number: its primary-key row).
 """
 
 from __future__ import annotations
