@@ -17,10 +17,13 @@ values rare; the values shared inside the base store stay shared inside each cop
 100th) are kept as they are in every copy, the few common values an analyst also searches (hundreds to thousands of
 sightings). Indexes are dropped during the copy and rebuilt after, then `ANALYZE`.
 
-Timed: `search()` (what the web app calls, with the web app's limit 500) for values sampled from the grown store's
-rows (so common values are sampled as often as they occur): phones written with a space, emails in upper case, IPs,
-file hashes in upper case with their type. Each line prints p50 / p95 / max in ms, medians over --repeat passes; the
-floor is one bare indexed `(kind, canonical)` look-up of the same values in the same run, with the same row limit.
+Timed: `search()` (the service, with the web app's limit 500) and `workplace.find` (the web search page's own call:
+a pooled connection, the role check, then `search`) for values sampled from the grown store's rows (so common values
+are sampled as often as they occur): phones written with a space, emails in upper case, IPs, file hashes in upper
+case with their type, and NCMEC report numbers (a bare number, read as a dozen kinds: report, phone, device, …).
+`--build-only` builds the kept store (benchmark setup, not timed) and stops. Each line prints p50 / p95 / max in ms,
+medians over --repeat passes; the floor is one bare indexed `(kind, canonical)` look-up of the same values in the
+same run, with the same row limit (a report number: its primary-key row).
 """
 
 from __future__ import annotations
@@ -41,12 +44,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text
 
+from tipfusion.accounts.principal import Principal, Role
 from tipfusion.config import Settings
 from tipfusion.pipeline import through_routing
 from tipfusion.search import search
+from tipfusion.search.readings import REPORT
 from tipfusion.store.db import make_engine, upgrade
-from tipfusion.store.tables import identifier_observations
+from tipfusion.store.tables import identifier_observations, reports
 from tipfusion.synth import generate
+from tipfusion.workplace import find
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("phone", "email", "ip", "file_hash")
@@ -90,6 +96,8 @@ _COPIED = (
     " observed_at_raw, port, possible_proxy, verified, origin, path, attrs, role, identifiable, identifiability_note"
 )
 
+_REPORT_COPIED = "current_version, format, first_ingested_at, updated_at"
+
 
 def _grow(engine: Engine, target: int) -> None:
     """Copy the base store's observation rows and report links until `target` observation rows are held."""
@@ -118,6 +126,8 @@ def _grow(engine: Engine, target: int) -> None:
         conn.execute(text("CREATE TABLE lookup_bench_base AS SELECT * FROM identifier_observations"))
         conn.execute(text("DROP TABLE IF EXISTS lookup_bench_links"))
         conn.execute(text("CREATE TABLE lookup_bench_links AS SELECT * FROM report_links"))
+        conn.execute(text("DROP TABLE IF EXISTS lookup_bench_reports"))
+        conn.execute(text("CREATE TABLE lookup_bench_reports AS SELECT * FROM reports"))
         for index in identifier_observations.indexes:
             index.drop(conn)
     copies = max(0, -(-target // base) - 1)
@@ -147,9 +157,18 @@ def _grow(engine: Engine, target: int) -> None:
                 ),
                 {"lo": lo, "hi": hi},
             )
+            conn.execute(  # the copied reports exist, so their numbers are found as reports
+                text(
+                    f"{sql['series']} INSERT INTO reports (report_id, {_REPORT_COPIED})"
+                    f" SELECT r.report_id + CAST(k.n AS BIGINT) * {COPY_SHIFT},"
+                    f" {', '.join('r.' + c.strip() for c in _REPORT_COPIED.split(','))}"
+                    " FROM lookup_bench_reports r CROSS JOIN k"
+                ),
+                {"lo": lo, "hi": hi},
+            )
         print(f"  copies {lo}–{hi} in {time.perf_counter() - started:.0f} s", flush=True)
     with engine.begin() as conn:
-        for name in ("lookup_bench_base", "lookup_bench_links", "lookup_bench_values"):
+        for name in ("lookup_bench_base", "lookup_bench_links", "lookup_bench_reports", "lookup_bench_values"):
             conn.execute(text(f"DROP TABLE {name}"))
         for index in identifier_observations.indexes:
             index.create(conn)
@@ -232,18 +251,23 @@ def _build(url: str, tmp: Path, args: argparse.Namespace, grow: bool = True) -> 
 
 
 def _queries(conn: Connection, per_kind: int, rng: random.Random) -> dict[str, list[tuple[str, str]]]:
-    """(typed form, canonical) per kind, sampled by row so a value is drawn as often as it is held."""
+    """(typed form, canonical) per kind, sampled by row so a value is drawn as often as it is held; the NCMEC report
+    numbers are those of the sampled rows' reports (a report with many sightings drawn as often as it has them)."""
     o = identifier_observations
     top = conn.execute(select(func.max(o.c.id))).scalar_one()
-    out: dict[str, list[tuple[str, str]]] = {kind: [] for kind in KINDS}
+    out: dict[str, list[tuple[str, str]]] = {kind: [] for kind in (*KINDS, REPORT)}
     while any(len(v) < per_kind for v in out.values()):
         ids = [rng.randint(1, top) for _ in range(2000)]
         rows = conn.execute(  # in id order: the same sample whichever plan the database picks
-            select(o.c.kind, o.c.value, o.c.canonical).where(o.c.id.in_(ids), o.c.kind.in_(KINDS)).order_by(o.c.id)
+            select(o.c.kind, o.c.value, o.c.canonical, o.c.report_id)
+            .where(o.c.id.in_(ids), o.c.kind.in_(KINDS))
+            .order_by(o.c.id)
         )
-        for kind, value, canonical in rows:
+        for kind, value, canonical, report_id in rows:
             if len(out[kind]) < per_kind:
                 out[kind].append((_typed(kind, value, canonical), canonical))
+            if len(out[REPORT]) < per_kind:
+                out[REPORT].append((str(report_id), str(report_id)))
     return out
 
 
@@ -256,7 +280,15 @@ def _typed(kind: str, value: str, canonical: str) -> str:
     return value
 
 
-def _timed(conn: Connection, value: Any, call: Callable[[Connection, Any], Any]) -> tuple[float, float, Any]:
+def _floor(kind: str, canonical: str, limit: int) -> Any:
+    """The bare indexed look-up of one value (a report number: its primary-key row) with the search's row limit."""
+    o = identifier_observations
+    if kind == REPORT:
+        return select(reports.c.report_id).where(reports.c.report_id == int(canonical))
+    return select(o.c.report_id).where(o.c.kind == kind, o.c.canonical == canonical, o.c.is_current).limit(limit + 1)
+
+
+def _timed(conn: Any, value: Any, call: Callable[[Any, Any], Any]) -> tuple[float, float, Any]:
     """Wall and process-CPU milliseconds of one call (on SQLite the CPU includes the database's own work, so it
     shows the cost on an idle core however loaded the shared machine is), and what the call returned."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -290,20 +322,25 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="time the store kept from an earlier run")
     parser.add_argument("--before", help="also time `search` as at this git revision, query by query, same store")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema (the SQLite file is kept)")
+    parser.add_argument("--build-only", action="store_true", help="build (or migrate) the kept store, time nothing")
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         engine, drop = _store(args, Path(tmp))
+    if args.build_only:
+        engine.dispose()
+        return
+    analyst = Principal("bench", Role.ANALYST)
     try:
         with engine.connect() as conn:
             held = conn.execute(select(func.count()).select_from(identifier_observations)).scalar_one()
-            sampled = _queries(conn, max(1, args.queries // len(KINDS)), rng)
-        typed = [(kind, t) for kind in KINDS for t, _ in sampled[kind]]
-        canon = [(kind, c) for kind in KINDS for _, c in sampled[kind]]
-        variants: dict[str, Callable[..., Any]] = {"search": search}
+            sampled = _queries(conn, max(1, args.queries // (len(KINDS) + 1)), rng)
+        typed = [(kind, t) for kind in sampled for t, _ in sampled[kind]]
+        canon = [(kind, c) for kind in sampled for _, c in sampled[kind]]
+        variants: dict[str, Callable[..., Any]] = {"search": lambda c, q: search(c, q, None, "IN", args.limit)}
         if args.before:
-            variants[f"before {args.before}"] = _search_at(args.before)
-        o = identifier_observations
+            before = _search_at(args.before)
+            variants[f"before {args.before}"] = lambda c, q: before(c, q, None, "IN", args.limit)
         rows: dict[str, list[list[tuple[float, float]]]] = defaultdict(list)
         sizes: list[int] = []
         truncated = 0
@@ -311,25 +348,24 @@ def main() -> None:
             timed: dict[str, list[tuple[float, float]]] = defaultdict(list)
             with engine.connect() as conn:
                 for kind, canonical in canon:
-                    wall, cpu, _ = _timed(
-                        conn,
-                        select(o.c.report_id)
-                        .where(o.c.kind == kind, o.c.canonical == canonical, o.c.is_current)
-                        .limit(args.limit + 1),
-                        lambda c, query: c.execute(query).all(),
-                    )
-                    timed["floor (indexed look-up)"].append((wall, cpu))
+                    query = _floor(kind, canonical, args.limit)
+                    wall, cpu, _ = _timed(conn, query, lambda c, q: c.execute(q).all())
+                    timed[f"floor {kind}"].append((wall, cpu))
                 for number, (kind, query) in enumerate(typed):
                     order = list(variants.items())
                     for name, call in order if number % 2 else reversed(order):  # neither always runs first
-                        wall, cpu, result = _timed(conn, query, lambda c, q, f=call: f(c, q, None, "IN", args.limit))
+                        wall, cpu, result = _timed(conn, query, call)
                         timed[f"{name} (all kinds)"].append((wall, cpu))
                         timed[f"{name} {kind}"].append((wall, cpu))
                         if attempt == 0 and name == "search":
-                            sizes.append(len(result.sightings))
+                            sizes.append(len(result.sightings) + len(result.reports))
                             truncated += result.truncated
-                            if not result.sightings:
+                            if not result.found:
                                 print(f"warning: {query!r} found nothing")
+            for kind, query in typed:  # the web app's own call: a pooled connection, role check
+                wall, cpu, _ = _timed(engine, query, lambda e, q: find(e, analyst, q, "IN", None, args.limit))
+                timed["web find (all kinds)"].append((wall, cpu))
+                timed[f"web find {kind}"].append((wall, cpu))
             for name, pairs in timed.items():
                 rows[name].append(pairs)
     finally:

@@ -28,6 +28,7 @@ from tipfusion.store.tables import (
     isp_answers,
     link_aliases,
     report_links,
+    reports,
     routing_decisions,
     suspects,
 )
@@ -321,3 +322,36 @@ def test_a_search_groups_every_sighting_and_stops_at_its_limit_in_report_order(e
         for limit in (1, 2, len(full.sightings) - 1, len(full.sightings)):
             cut = search(conn, common.value, common.kind, "IN", limit)
             assert cut.sightings == full.sightings[:limit] and cut.truncated == (limit < len(full.sightings)), limit
+
+
+@pytest.mark.usefixtures("store")
+def test_searches_of_one_shape_each_find_their_own_value(engine: Engine) -> None:
+    """The search's statements are built once per shape and bound per search (issue 15: building a dozen-branch
+    statement cost more than running it): values of one kind searched in turn, and report numbers read as a dozen
+    kinds each, find their own holders, never the previous search's."""
+    from tipfusion.search.lookup import search
+
+    with engine.connect() as conn:
+        phones = list(
+            conn.execute(
+                select(o.c.canonical)
+                .where(o.c.kind == "phone", o.c.is_current.is_(True))
+                .distinct()
+                .order_by(o.c.canonical)
+                .limit(2)
+            ).scalars()
+        )
+        numbers = [
+            int(n) for n in conn.execute(select(reports.c.report_id).order_by(reports.c.report_id).limit(2)).scalars()
+        ]
+    assert len(phones) == 2 and len(numbers) == 2
+    expected = {canonical: holders(engine, "phone", canonical) for canonical in phones}
+    with engine.connect() as conn:
+        for canonical in [*phones, *reversed(phones)]:
+            result = search(conn, canonical, "phone", "IN")
+            assert {s["report_id"] for s in result.sightings} == expected[canonical]
+            assert {s["canonical"] for s in result.sightings} == {canonical}
+        for number in [*numbers, *reversed(numbers)]:
+            result = search(conn, str(number), None, "IN")
+            assert len(result.readings) > 3, "a bare number is read as several kinds"
+            assert [r["report_id"] for r in result.reports if r["itself"]] == [number]
