@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from tipfusion import clock
 from tipfusion.domain import Account, EstimatedLocation, FileRecord, Issue, Observation, party_role
 from tipfusion.errors import DocumentRejected
 from tipfusion.normalise import Context, clean, parse_date, parse_timestamp
@@ -50,6 +51,9 @@ class Builder:
         self.files: list[FileRecord] = []
         self.issues: list[Issue] = []
         self.extras: list[dict[str, str]] = []
+        # "now" for the range check of this document's times, read once: the clock is read from the environment
+        # (TIPFUSION_NOW), which cost more than parsing the time itself when read for every one
+        self.now = clock.now()
 
     @property
     def esp_scope(self) -> str | None:
@@ -149,7 +153,7 @@ class Builder:
         if raw is None or not raw.strip() or raw.strip().upper() == "N/A":
             return None, True
         try:
-            parsed = parse_timestamp(raw, xs_datetime=self.xs_datetime)
+            parsed = parse_timestamp(raw, now=self.now, xs_datetime=self.xs_datetime)
         except ImpossibleTime as exc:
             raise self.reject(
                 "impossible_date",
@@ -197,14 +201,16 @@ class Builder:
         """Normalise `raw` as `kind` and record it; None when there is no value."""
         if raw is None:
             return None
-        text = str(raw)
-        if not text.strip() or text.strip().upper() == "N/A":
+        text = raw if type(raw) is str else str(raw)
+        stripped = text.strip()
+        if not stripped or (len(stripped) == 3 and stripped.upper() == "N/A"):
             return None
         cleaned = clean(kind, text, context or self.context)
         if cleaned is None:
             return None
-        flags = cleaned.flags + extra_flags
-        fields.setdefault("role", self.role_of(fields.get("account"), fields.get("file")))
+        flags = cleaned.flags + extra_flags if extra_flags else cleaned.flags
+        if "role" not in fields:
+            fields["role"] = self.role_of(fields.get("account"), fields.get("file"))
         obs = Observation(
             kind=kind,
             value=cleaned.value,

@@ -99,19 +99,20 @@ class _Paths:
 
 
 def _children(element: Element, base: str, taken: set[Element] | None = None) -> list[tuple[str, Element, str]]:
-    """(name, child, `base/name[n]`) for the element children; each is added to `taken` when given."""
+    """(name, child, `base/name[n]`) for the element children; each is added to `taken` when given.
+
+    The hottest loop of ingest (every element of every document passes here once): elements only, filtered by
+    lxml itself, and the counter starts at 1 so a first child costs one lookup."""
     counts: dict[str, int] = {}
-    out = []
-    for child in element:
-        tag = child.tag
-        if not isinstance(tag, str):
-            continue
-        if taken is not None:
-            taken.add(child)
-        name = tag.rsplit("}", 1)[-1] if tag[0] == "{" else tag
-        n = counts.get(name, 0) + 1
-        counts[name] = n
+    out: list[tuple[str, Element, str]] = []
+    for child in element.iterchildren(etree.Element):
+        tag: str = child.tag  # type: ignore[assignment]  # an element's tag (never a comment's or an entity's)
+        name = tag if tag[0] != "{" else tag.rsplit("}", 1)[-1]
+        n = counts.get(name, 1)
+        counts[name] = n + 1
         out.append((name, child, f"{base}/{name}[{n}]"))
+    if taken is not None:
+        taken.update([entry[1] for entry in out])
     return out
 
 

@@ -40,7 +40,8 @@ def parse_timestamp(raw: str, *, now: datetime | None = None, xs_datetime: bool 
         raise ImpossibleTime("empty timestamp")
     if xs_datetime and not _XS_DATETIME.match(text):
         raise ImpossibleTime(f"not an xs:dateTime (YYYY-MM-DDThh:mm:ss with Z or ±hh:mm): {raw!r}")
-    text = _FRACTION.sub(r"\1", text)
+    if "." in text:  # most times carry no fraction: no substitution to make
+        text = _FRACTION.sub(r"\1", text)
     if text.endswith(("z", "Z")):
         text = text[:-1] + "+00:00"
     try:
