@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -136,6 +138,8 @@ def run_stages(url: str, reference: Path, stages: list[str]) -> dict[str, float]
     engine = make_engine(url)
     tuning = Settings(database_url=url).tuning()
     seconds: dict[str, float] = {}
+    for part in ("_ips", "_sightings", "_phones", "_emails"):  # enrich's passes, timed apart (same names in both)
+        setattr(EnrichService, part, _timed(getattr(EnrichService, part), part.strip("_"), seconds))
     started = time.perf_counter()
     # the files `prepare` built (rebuilding them would stamp new database hashes into every answer's `sources`)
     config = EnrichConfig(
@@ -160,7 +164,19 @@ def run_stages(url: str, reference: Path, stages: list[str]) -> dict[str, float]
             route_all(engine, "benchmark", reference / "demo-pins.csv", None, tuning.routing)
             seconds["route"] = time.perf_counter() - started
     engine.dispose()
+    seconds["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return seconds
+
+
+def _timed(method: Any, name: str, seconds: dict[str, float]) -> Any:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            seconds[f"  {name}"] = seconds.get(f"  {name}", 0.0) + time.perf_counter() - started
+
+    return timed
 
 
 def digest(url: str, queries: dict[str, str]) -> dict[str, str]:
@@ -242,7 +258,7 @@ def main() -> None:
                     seconds = _child(sources[which], ["--child", url, str(reference), ",".join(stages)])
                     results.setdefault((reports, kind, which), []).append(seconds)
                     last[which] = url
-                    shown = ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items())
+                    shown = ", ".join(f"{k.strip()} {v:.1f}" for k, v in seconds.items())
                     print(f"  {kind} {reports:,} {which} #{attempt + 1}: {shown}", flush=True)
             os.environ["TF_BENCH_STAGES"] = json.dumps(stages)
             digests = {w: _child(sources["candidate"], ["--digest", u]) for w, u in last.items()}
@@ -252,15 +268,18 @@ def main() -> None:
     if args.prepare_only:
         return
     print(f"\nmedians of {args.repeat} (seconds), baseline {args.baseline} vs this tree, alternating in one run")
-    print(f"{'store':24} {'stage':8} {'baseline':>9} {'candidate':>9} {'speed-up':>8}  same answers")
+    print(f"{'store':20} {'stage':14} {'baseline':>9} {'candidate':>9} {'speed-up':>8}  same answers")
     for reports in sizes:
         for kind in databases:
-            for stage in stages:
-                before = statistics.median(r[stage] for r in results[(reports, kind, "baseline")])
-                after = statistics.median(r[stage] for r in results[(reports, kind, "candidate")])
+            runs = {w: results[(reports, kind, w)] for w in ("baseline", "candidate")}
+            for key in runs["candidate"][0]:
+                if not all(key in r for rs in runs.values() for r in rs):
+                    continue
+                before, after = (statistics.median(r[key] for r in runs[w]) for w in ("baseline", "candidate"))
+                ratio = f"{before / after:7.1f}×" if after and key != "peak_rss_mb" else " " * 8
                 print(
-                    f"{kind + ' ' + format(reports, ','):24} {stage:8} {before:9.1f} {after:9.1f} "
-                    f"{before / after:7.1f}×  {'yes' if same[(reports, kind)] else 'NO'}"
+                    f"{kind + ' ' + format(reports, ','):20} {key:14} {before:9.1f} {after:9.1f} {ratio}  "
+                    f"{'yes' if same[(reports, kind)] else 'NO'}"
                 )
 
 
