@@ -27,6 +27,8 @@ from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.errors import ConfigurationError
 from tipfusion.ingest import IngestService
 from tipfusion.normalise import clean
+from tipfusion.store import enrichment
+from tipfusion.store.bulk import insert_rows
 from tipfusion.store.tables import identifier_observations, ip_enrichments
 
 WHEN = datetime(2025, 3, 14, 21, 7, 31, tzinfo=UTC)
@@ -151,10 +153,16 @@ def _ingest(engine: Engine, db_url: str, batch: Path) -> None:
 
 
 def test_enrich_end_to_end_and_incremental(
-    engine: Engine, db_url: str, synthetic_batch: Path, reference: DemoReference, tmp_path: Path
+    engine: Engine,
+    db_url: str,
+    synthetic_batch: Path,
+    reference: DemoReference,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _ingest(engine, db_url, synthetic_batch)
     config = EnrichConfig(tuple(reference.databases), reference.isp_table, reference.warninglist)
+    monkeypatch.setattr(enrichment, "SLICE", 7)  # many slices of the address space: none left out or done twice
     first = EnrichService(engine, config, "tester").run()
     assert first.ips_new == first.ips_looked_up > 0 and first.sightings_assessed > 0
     assert 0 < first.sightings_identifiable < first.sightings_assessed
@@ -179,6 +187,18 @@ def test_enrich_end_to_end_and_incremental(
             .where(ip_enrichments.c.network_type == "mobile_cgnat")
         ).all()
         assert cgnat and all(r.identifiable == (r.port is not None) for r in cgnat)
+        # the set-based pass stored what the Python rule says of every sighting (as the per-row pass did)
+        o, e = identifier_observations, ip_enrichments
+        assessed = conn.execute(
+            select(o.c.identifiable, o.c.identifiability_note, e.c.network_type, e.c.ip_version, o.c)
+            .select_from(o.join(e, e.c.ip == o.c.canonical))
+            .where(o.c.kind == "ip")
+        ).all()
+        assert len(assessed) == first.sightings_assessed
+        assert sum(bool(r.identifiable) for r in assessed) == first.sightings_identifiable
+        for r in assessed:
+            rule = identifiability(r.network_type, r.ip_version, r.port, r.observed_at, r.flags)
+            assert (r.identifiable, r.identifiability_note) == rule
     again = EnrichService(engine, config, "tester").run()
     assert (again.ips_looked_up, again.sightings_assessed, again.phones, again.emails) == (0, 0, 0, 0)
 
@@ -189,6 +209,47 @@ def test_enrich_end_to_end_and_incremental(
     _ingest(engine, db_url, more)
     incremental = EnrichService(engine, config, "tester").run()
     assert incremental.ips_new == 4 and incremental.sightings_assessed == 4
+
+
+def test_identifiability_in_sql_is_the_rule_in_python(engine: Engine) -> None:
+    """Every combination of the rule's inputs (and flags that only look alike) through `assess_ip_sightings`, in
+    slices of three addresses, against `identifiability`."""
+    kinds = ("private", "reserved", "hosting_vpn", "unknown", "fixed", "mobile", "mobile_cgnat")
+    flag_sets = (None, "", "no_timezone", "ipv4,no_timezone", "NO_TIMEZONE", "noXtimezone", "a, no_timezone", "x")
+    answers, sightings, expected = [], [], {}
+    for number, (kind, version) in enumerate((k, v) for k in kinds for v in (4, 6)):
+        ip = f"198.18.0.{number}" if version == 4 else f"2001:db8::{number:x}"
+        answers.append((ip, version, "public", kind, False, "rules", WHEN))
+        for port in (None, 51322):
+            for when in (None, WHEN):
+                for flags in flag_sets:
+                    ident = len(sightings) + 1
+                    sightings.append((ident, 1, 1, True, "ip", ip, ip, ip, True, flags, when, port, "test", "/ip"))
+                    expected[ident] = identifiability(kind, version, port, when, flags)
+    sightings.append(
+        (len(sightings) + 1, 1, 1, True, "ip", "192.0.2.9", "192.0.2.9", "x", True, None, WHEN, 1, "t", "/")
+    )
+    with engine.begin() as conn:
+        insert_rows(
+            conn,
+            ip_enrichments,
+            ("ip", "ip_version", "ip_class", "network_type", "cgnat", "sources", "enriched_at"),
+            answers,
+        )
+        columns = ("id", "report_id", "version", "is_current", "kind", "value", "canonical", "raw", "valid")
+        columns += ("flags", "observed_at", "port", "origin", "path")
+        insert_rows(conn, identifier_observations, columns, sightings)
+        firsts = enrichment.ip_slices(conn, 3)
+        assert len(firsts) == 5
+        counts = [
+            enrichment.assess_ip_sightings(conn, first, firsts[i + 1] if i + 1 < len(firsts) else None)
+            for i, first in enumerate(firsts)
+        ]
+        assert sum(n for n, _ in counts) == len(expected)
+        assert sum(ok for _, ok in counts) == sum(ok for ok, _ in expected.values())
+        o = identifier_observations
+        stored = {r.id: (r.identifiable, r.identifiability_note) for r in conn.execute(select(o))}
+    assert stored == {**expected, len(sightings): (None, None)}  # no answer for its address: not assessed
 
 
 def test_replacing_a_database_re_enriches_only_what_changed(

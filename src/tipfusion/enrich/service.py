@@ -15,19 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
 from tipfusion.audit import UnitOfWork
 from tipfusion.enrich.email import VERSION_PREFIX as EMAIL_VERSION
 from tipfusion.enrich.email import DisposableDomains, describe_email
-from tipfusion.enrich.identify import identifiability
 from tipfusion.enrich.ip import IpEnricher, IpInfo
 from tipfusion.enrich.phone import VERSION as PHONE_VERSION
 from tipfusion.enrich.phone import describe_phone
-from tipfusion.store.bulk import insert_rows, update_rows
+from tipfusion.store.bulk import insert_rows
 from tipfusion.store.current import chunked, rows_in
 from tipfusion.store.db import ensure_schema
-from tipfusion.store.enrichment import enriched_ips
+from tipfusion.store.enrichment import assess_ip_sightings, ip_slices
 from tipfusion.store.repository import SIGHTINGS_GENERATION, now, touch_flag
 from tipfusion.store.tables import (
     email_enrichments,
@@ -213,37 +212,21 @@ class EnrichService:
     def _sightings(self, summary: EnrichSummary, progress: Progress | None) -> None:
         """Identifiability of every IP sighting not yet assessed (new, or its IP's answer changed).
 
-        Walks the enriched addresses in slices and reaches their sightings through the (kind, canonical) index,
-        so the pass is linear in the store whatever the database's query planner prefers.
+        Set-based: one UPDATE joining the sightings to the answers per slice of the enriched address space
+        (`store.enrichment.assess_ip_sightings`), the rule in SQL; both sides are read by index range, so the pass
+        is linear in the store. It replaced `IN (…)` lists of 500 addresses with the rule applied in Python,
+        which PostgreSQL answered by scanning the sightings per list (649.5 s of enrich at 250,000 reports).
         """
-        o, e = identifier_observations, ip_enrichments
         with self.engine.connect() as conn:
-            addresses = enriched_ips(conn)
-        query = (
-            select(o.c.id, o.c.port, o.c.observed_at, o.c.flags, e.c.network_type, e.c.ip_version)
-            .select_from(o.join(e, e.c.ip == o.c.canonical))
-            .where(
-                o.c.kind == "ip", o.c.canonical.in_(bindparam("addresses", expanding=True)), o.c.identifiable.is_(None)
-            )
-        )
-        step, done = 500, 0
-        for batch in chunked(addresses, step * 20):
-            with UnitOfWork(self.engine, self.actor) as uow:  # one transaction per 20 slices
-                conn = uow.conn
-                for part in chunked(batch, step):
-                    rows = conn.execute(query, {"addresses": list(part)}).all()
-                    updates = []
-                    for row in rows:
-                        ok, why = identifiability(
-                            row.network_type, row.ip_version, row.port, row.observed_at, row.flags
-                        )
-                        updates.append((ok, why, row.id))
-                        summary.sightings_identifiable += ok
-                    update_rows(conn, o, ("identifiable", "identifiability_note"), "id", updates)
-                    summary.sightings_assessed += len(rows)
-            done += len(batch)
+            firsts = ip_slices(conn)
+        for index, first in enumerate(firsts):
+            end = firsts[index + 1] if index + 1 < len(firsts) else None
+            with UnitOfWork(self.engine, self.actor) as uow:  # one transaction per slice
+                assessed, identifiable = assess_ip_sightings(uow.conn, first, end)
+            summary.sightings_assessed += assessed
+            summary.sightings_identifiable += identifiable
             if progress:
-                progress("IP sightings", done, len(addresses))
+                progress("IP sightings", index + 1, len(firsts))
 
     # -- phones and emails ----------------------------------------------------------------------------------------
     def _phones(self, summary: EnrichSummary) -> None:
