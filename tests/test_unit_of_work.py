@@ -102,7 +102,6 @@ BEGIN_LEFT: dict[str, tuple[int, str]] = {
     "refer/service.py": (1, "referral build under Staging: not yet converted (another helper)"),
     "route/service.py": (1, "routing override: not yet converted (another helper)"),
     "triage/service.py": (1, "triage: not yet converted (another helper)"),
-    "web/render.py": (1, "audit_view, the web's view entry: not yet converted (another helper)"),
 }
 OWN_TRANSACTIONS = ("store", "audit")  # the store's own plumbing, and the unit itself
 
