@@ -19,6 +19,7 @@ from tests.web_support import DEMO_PASSWORD, WebStore, assert_valid_html, csrf_o
 from tipfusion import clock
 from tipfusion.accounts.principal import Role
 from tipfusion.accounts.service import DEFAULT_POLICY, create_user, issue_token, set_disabled
+from tipfusion.store import repository as repo
 from tipfusion.store.tables import audit_events, user_sessions, users
 from tipfusion.web.security import CSP
 
@@ -56,6 +57,22 @@ def test_login_sets_a_strict_httponly_session_and_logout_ends_it(web_app: Any, w
     with web_store.engine.connect() as conn:
         actions = set(conn.execute(select(audit_events.c.action).where(audit_events.c.actor == "analyst")).scalars())
     assert {"account.login", "account.logout"} <= actions
+
+
+def test_the_synthetic_banner_follows_the_store_flag_on_every_request(web_app: Any, web_store: WebStore) -> None:
+    """The flag is read with the session on each request (never kept from an earlier one): a store's banner changes
+    on the next page of an open session."""
+    client = fresh(web_app)
+    login(client, "analyst")
+    assert 'id="synthetic-banner"' in client.get("/queue").text
+    try:
+        with web_store.engine.begin() as conn:
+            repo.set_flag(conn, "synthetic", "false")
+        assert 'id="synthetic-banner"' not in client.get("/queue").text
+    finally:
+        with web_store.engine.begin() as conn:
+            repo.set_flag(conn, "synthetic", "true")
+    assert 'id="synthetic-banner"' in client.get("/queue").text
 
 
 def test_a_wrong_password_is_refused_with_the_same_words_as_an_unknown_name(web_app: Any) -> None:

@@ -25,7 +25,8 @@ from tipfusion import clock
 from tipfusion.accounts.principal import Principal, Role
 from tipfusion.audit import UnitOfWork
 from tipfusion.errors import InputRefused, NotFound, TipfusionError, UnknownValue
-from tipfusion.store.tables import api_tokens, login_throttle, police_stations, user_sessions, users
+from tipfusion.store.db import one_statement
+from tipfusion.store.tables import api_tokens, login_throttle, police_stations, store_flags, user_sessions, users
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -99,6 +100,8 @@ class Session:
     principal: Principal
     csrf_token: str
     kind: SessionKind
+    # the store's synthetic flag, read in the same statement as the session (every page shows it); None: not read
+    synthetic: bool | None = None
 
 
 @cache
@@ -437,9 +440,11 @@ def resume_session(engine: Engine, token: str, *, policy: Policy = DEFAULT_POLIC
     if not token or len(token) > 200:
         return None
     now = clock.now()
-    with engine.connect() as conn:
+    synthetic = select(store_flags.c.value).where(store_flags.c.name == "synthetic").scalar_subquery()
+    with one_statement(engine) as conn:
         row = conn.execute(
             select(
+                synthetic.label("synthetic"),
                 user_sessions.c.id,
                 user_sessions.c.kind,
                 user_sessions.c.csrf_secret,
@@ -466,7 +471,7 @@ def resume_session(engine: Engine, token: str, *, policy: Policy = DEFAULT_POLIC
         with UnitOfWork(engine, row.username) as uow:  # bookkeeping, no entry
             uow.conn.execute(update(user_sessions).where(user_sessions.c.id == row.id).values(last_seen=now))
     principal = Principal(row.username, Role(row.role), row.district, row.station)
-    return Session(principal, row.csrf_secret, row.kind)
+    return Session(principal, row.csrf_secret, row.kind, row.synthetic == "true")
 
 
 def close_session(engine: Engine, token: str) -> str | None:

@@ -77,7 +77,13 @@ def chain_hash(
 
 def append(conn: Connection, actor: str, events: Sequence[AuditEvent], at: datetime | None = None) -> None:
     """Append events after the current head, and checkpoint the new head, inside the caller's transaction."""
-    if not events:
+    append_by(conn, [(actor, event) for event in events], at)
+
+
+def append_by(conn: Connection, entries: Sequence[tuple[str, AuditEvent]], at: datetime | None = None) -> None:
+    """Append (actor, event) pairs after the current head, in order, each under its own actor, and checkpoint the
+    new head once, inside the caller's transaction (`append` for one actor; `audit.journal` for many views)."""
+    if not entries:
         return
     lock_audit_chain(conn)
     head = conn.execute(
@@ -86,7 +92,7 @@ def append(conn: Connection, actor: str, events: Sequence[AuditEvent], at: datet
     seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
     when = (at or clock.now()).astimezone(UTC)
     rows: list[tuple[object, ...]] = []
-    for event in events:
+    for actor, event in entries:
         seq += 1
         details = _jsonable(event.details)
         digest = chain_hash(prev, seq, when, actor, event.action, event.object_type, event.object_id, details)

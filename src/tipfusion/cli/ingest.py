@@ -53,6 +53,11 @@ def print_summary(summary: IngestSummary) -> None:
         console.print(
             f"skipped {len(summary.skipped)} item(s), not read: " + safe(_names(summary.skipped)), soft_wrap=True
         )
+    for line in summary.marker_refused:
+        console.print(
+            f"[bold red]synthetic-data marker refused[/] (the store is NOT flagged synthetic): {safe(line)}",
+            soft_wrap=True,
+        )
     for line in summary.rejected[:20]:
         console.print(f"[red]quarantined[/] {safe(line)}", soft_wrap=True)
     if len(summary.rejected) > 20:
@@ -62,12 +67,20 @@ def print_summary(summary: IngestSummary) -> None:
 def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files, directories (recursive) or .zip batches", exists=True)],
+    synthetic: Annotated[
+        bool,
+        typer.Option(
+            "--synthetic",
+            help="This batch is generated test data: flag the store synthetic even if it already holds other reports "
+            "(a SYNTHETIC-DATA.json marker alone flags only an empty or already synthetic store)",
+        ),
+    ] = False,
 ) -> None:
     """Ingest CyberTipline reports (ESP XML, police JSON) and lead lists (CSV). Exit 1 if anything was quarantined."""
     from tipfusion.ingest import IngestService
 
     app: AppContext = ctx.obj
-    service = IngestService(app.ready_engine(create=True), app.settings, app.actor)
+    service = IngestService(app.ready_engine(create=True), app.settings, app.actor, synthetic=synthetic)
     with progress("ingesting") as update:
         summary = service.ingest_paths(paths, lambda done, total: update("documents", done, total))
     app.banner()

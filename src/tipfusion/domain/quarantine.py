@@ -13,6 +13,7 @@ from typing import Any
 from tipfusion.errors import DocumentRejected
 
 ORPHAN = "orphan_file_details"  # the reason fileDetails wait under: not a rejection, their report has not landed
+MARKER_REFUSED = "synthetic_marker_refused"  # a synthetic-data marker that would have flagged a store of real reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,20 @@ class QuarantineEntry:
             report_id=report_id,
             element="fileDetails/reportId",
             expected=f"report {report_id}",
+        )
+
+    @classmethod
+    def marker_refused(cls, sha256: str, name: str, why: str, run_id: int) -> QuarantineEntry:
+        """A synthetic-data marker (or ground-truth table) not honoured: the store holds reports its batch did not
+        bring, so it stays unflagged (kept byte for byte; the entry says why and how to flag the store on purpose)."""
+        return cls(
+            source_sha256=sha256,
+            source_name=name,
+            reason=MARKER_REFUSED,
+            message=f"the synthetic-data marker was refused and the store NOT flagged synthetic: {why}",
+            run_id=run_id,
+            format="synthetic_marker",
+            expected="a synthetic batch into an empty or already synthetic store, or `tipfusion ingest --synthetic`",
         )
 
     @property

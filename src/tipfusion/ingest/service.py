@@ -69,7 +69,8 @@ class IngestSummary:
     issues: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     run_id: int | None = None
-    synthetic: bool = False
+    synthetic: bool = False  # this run flagged the store synthetic (or found it so, with a marker in the batch)
+    marker_refused: list[str] = field(default_factory=list)  # "name: why" for markers that did not flag the store
     rejected: list[str] = field(default_factory=list)
     reference_skipped: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "name: why" for what was deliberately not read
@@ -94,6 +95,7 @@ class IngestSummary:
             "issues": dict(self.issues),
             "seconds": round(self.seconds, 3),
             "synthetic": self.synthetic,
+            "synthetic_marker_refused": list(self.marker_refused),
             "reference_skipped": len(self.reference_skipped),
             "reference_skipped_files": list(self.reference_skipped),  # the run record names what the count counts
             "skipped": len(self.skipped),
@@ -146,6 +148,7 @@ class _Batch:
     leads: list[tuple[Format, Document | LoadedDocument]] = field(default_factory=list)
     to_store: dict[str, repo.SourceRow] = field(default_factory=dict)
     rejections: list[_Rejection] = field(default_factory=list)
+    markers: list[tuple[str, str]] = field(default_factory=list)  # (name, sha256) of synthetic-data markers read
     rejected_bytes: int = 0  # the bytes `rejections` holds (they are kept whole, to be stored as the evidence)
     counted: int = 0  # how many of `rejections` are in `rejected_bytes`
 
@@ -157,12 +160,16 @@ CHUNK_BYTES = 64 * 1024 * 1024  # a chunk of pass 2 closes once its units' docum
 
 
 class IngestService:
-    def __init__(self, engine: Engine, settings: Settings, actor: str):
+    def __init__(self, engine: Engine, settings: Settings, actor: str, *, synthetic: bool = False):
+        """`synthetic`: the person ingesting says this batch is generated test data (`tipfusion ingest
+        --synthetic`): the store is flagged synthetic whatever it already holds. Without it only a marker in the
+        batch flags it, and only a store that holds nothing but that batch's reports (see `_settle_synthetic`)."""
         if not actor.strip() or len(actor) > MAX_ACTOR:
             raise InputRefused(f"the acting person must be 1 to {MAX_ACTOR} characters (got {len(actor)})", "--as")
         self.engine = engine
         self.settings = settings
         self.actor = actor
+        self.synthetic = synthetic
         self.region = settings.profile.phone_region
         self.limits = settings.xml_limits
 
@@ -217,11 +224,41 @@ class IngestService:
             conn = uow.conn
             if batch.to_store:  # documents not tied to any report (e.g. a zip container)
                 summary.new_documents += repo.store_sources(conn, batch.to_store.values(), run_id)
-            if summary.synthetic:
-                repo.set_flag(conn, "synthetic", "true")
+            self._settle_synthetic(uow, batch, run_id, summary)
             repo.finish_run(conn, run_id, summary.as_dict())
             uow.record("ingest.completed", "ingest_run", str(run_id), {"paths": labels, **summary.as_dict()})
         return summary
+
+    def _settle_synthetic(self, uow: UnitOfWork, batch: _Batch, run_id: int, summary: IngestSummary) -> None:
+        """Flag the store synthetic for a marker in the batch, or refuse the marker, in the run's last transaction.
+
+        A marker speaks for its own batch only: it is honoured when the store is already synthetic or holds no
+        report this batch did not bring (an empty store; also a synthetic batch ingested again after a killed run,
+        whose reports are all this batch's). Otherwise a stray `SYNTHETIC-DATA.json` (or a CSV with the ground-truth
+        header) would put a false "synthetic" banner on a store of real reports and on every document sent from it:
+        the marker is refused — kept whole (stored with the batch), quarantined with the reason, named in the run
+        summary — and the store is left as it was. `--synthetic` (`self.synthetic`) flags it on purpose. A store once
+        synthetic stays so: reports that arrive later are shown as synthetic too (never the other way round)."""
+        if not batch.markers and not self.synthetic:
+            return
+        conn = uow.conn
+        outsider = None
+        if not self.synthetic and repo.get_flag(conn, "synthetic") != "true":
+            outsider = repo.report_outside(conn, {unit.report_id for unit in batch.units})
+        if outsider is None:
+            summary.synthetic = True
+            repo.set_flag(conn, "synthetic", "true")
+            return
+        why = (
+            f"the store already holds report {outsider}, which this batch did not bring; a marker file never makes a "
+            "store of other reports synthetic (ingest with --synthetic to flag it on purpose)"
+        )
+        entries = [QuarantineEntry.marker_refused(sha, name, why, run_id) for name, sha in batch.markers]
+        fresh = repo.add_quarantine(conn, entries)
+        summary.quarantined += len(entries)
+        summary.rejected.extend(e.describe() for e in entries)
+        summary.marker_refused.extend(f"{name}: {why}" for name, _ in batch.markers)
+        uow.record_all(quarantined_events(fresh))
 
     # -- pass 1: classify ----------------------------------------------------------------------------------------
     def _classify(self, documents: Iterable[Item], summary: IngestSummary, run_id: int) -> _Batch:
@@ -281,7 +318,8 @@ class IngestService:
             summary.reference_skipped.append(loaded.name)
             return
         if fmt.role in {"container", "marker"}:  # a zip is kept whole (its members come next from iter_documents)
-            summary.synthetic |= fmt.role == "marker"
+            if fmt.role == "marker":
+                batch.markers.append((loaded.name, loaded.sha256))
             batch.to_store[loaded.sha256] = repo.SourceRow(
                 loaded.sha256, loaded.name, loaded.data, fmt.name, loaded.container
             )

@@ -147,6 +147,17 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for a read of one statement (it sees one snapshot on its own). On PostgreSQL it runs outside a
+    transaction (autocommit): one round trip instead of three (BEGIN, the statement, ROLLBACK on return) — the
+    session lookup every page makes. SQLite: an ordinary connection."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
 def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 

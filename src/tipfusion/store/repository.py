@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -640,6 +641,24 @@ def touch_flag(conn: Connection, name: str) -> str:
     statement = dialect.insert(store_flags).values(name=name, value=token)
     conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_={"value": token}))
     return token
+
+
+def report_outside(conn: Connection, ids: AbstractSet[int]) -> int | None:
+    """The lowest held report id not in `ids`; None when every report the store holds is one of them. Read in
+    keyset pages of the primary key: a store of a million reports is never held as one list."""
+    page_size = 20_000
+    last: int | None = None
+    while True:
+        query = select(reports.c.report_id).order_by(reports.c.report_id).limit(page_size)
+        if last is not None:
+            query = query.where(reports.c.report_id > last)
+        page = [int(r) for r in conn.execute(query).scalars()]
+        for report_id in page:
+            if report_id not in ids:
+                return report_id
+        if len(page) < page_size:
+            return None
+        last = page[-1]
 
 
 def get_flag(conn: Connection, name: str) -> str | None:

@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from tipfusion.accounts.principal import Principal, Role
-from tipfusion.audit import UnitOfWork
+from tipfusion.audit.journal import record_view
+from tipfusion.audit.log import AuditEvent
 from tipfusion.storage import Engine, is_synthetic
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -85,7 +86,8 @@ def page(
     values: dict[str, Any] = {
         "principal": principal,
         "csrf_token": session.csrf_token if session is not None else context.pop("csrf_token", ""),
-        "synthetic": is_synthetic(engine),
+        # read with the session when there is one (no round trip of its own on every page)
+        "synthetic": is_synthetic(engine) if session is None or session.synthetic is None else session.synthetic,
         "nav": nav_for(request, principal),
         "path": request.url.path,
         "unit_name": request.app.state.settings.unit_name,
@@ -127,6 +129,10 @@ def audit_view(
     engine: Engine, principal: Principal, object_type: str, object_id: object, details: dict[str, Any] | None = None
 ) -> None:
     """Record that `principal` viewed an object (or a list: object_type "list", object_id its name and filters) —
-    the `view.<object_type>` entry the command line writes too, with channel "web"."""
-    with UnitOfWork(engine, principal.username) as uow:
-        uow.record(f"view.{object_type}", object_type, str(object_id)[:200], {"channel": "web", **(details or {})})
+    the `view.<object_type>` entry the command line writes too, with channel "web". Committed before this returns,
+    in one transaction with the views other sessions make meanwhile (`audit.journal`: the chain has one writer)."""
+    record_view(
+        engine,
+        principal.username,
+        AuditEvent(f"view.{object_type}", object_type, str(object_id)[:200], {"channel": "web", **(details or {})}),
+    )
