@@ -42,8 +42,9 @@ class LinkSettings:
     # networks
     group_weight: float = 3.0
     recipient_weight: float = 3.0
-    # one file in common, full for a file at most 3 suspects hold, falling to nothing at `file_cap` (the identity
-    # values' frequency discount): two strangers who both hold two files a handful of others also hold are no ring
+    # one file in common. A network standing on files alone needs `min_rare_files` files no one outside it holds
+    # (two strangers holding two files a handful of others hold too are no ring); a suspect joining a network through
+    # a file weighs it as rare as the suspects outside the network holding it (full up to 3, nothing at `file_cap`)
     rare_file_weight: float = 1.0
     min_rare_files: Count = 2  # files alone link two suspects only from this many rare files in common
     lead_weight: float = 2.0
