@@ -3,6 +3,7 @@ tipfusion without issue 17's evidence rules, a Splink model, and the naive basel
 
     .venv/bin/python benchmarks/link_quality.py --reports 3000 --seeds 3
     .venv/bin/python benchmarks/link_quality.py --reports 1500 --seeds 3 --scenarios "default" "households"
+    .venv/bin/python benchmarks/link_quality.py --reports 1000 --seeds 3 --scenarios "ring strays"
 
 For each scenario (noise level) and seed: generate a batch, ingest it into a fresh SQLite store, enrich it with
 the demo reference data, link it, and score suspects (reports clustered by person) and networks (reports
@@ -50,6 +51,9 @@ SCENARIOS = {
     "households": Noise(
         mobile_share=0.35, display_name_share=0.7, nameless_share=0.7, household_share=0.3, shared_email_share=0.15
     ),
+    # issue 17 §3: rings with a member seen once, tied by one ring file and a hub account known only as a recipient;
+    # lone offenders holding two of a few moderately common files (some pairs the same two)
+    "ring strays": Noise(stray_share=0.6, lone_pair_share=0.12),
 }
 CURRENT = LinkSettings()
 BEFORE = replace(CURRENT, weights={**CURRENT.weights, "display_name": 0.0}, disagreement_bound=0.0)

@@ -23,8 +23,10 @@ from tipfusion.link.records import LinkInput
 from tipfusion.link.service import LinkService, add_override, apply_overrides, resolve_id
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
-from tipfusion.store.tables import report_links, suppressed_values
-from tipfusion.synth import generate
+from tipfusion.store.tables import link_explanations, report_links, suppressed_values
+from tipfusion.synth import Noise, generate
+from tipfusion.synth.reports import plan_reports
+from tipfusion.synth.world import build_world
 
 SETTINGS = LinkSettings()
 
@@ -364,9 +366,110 @@ def test_verified_values_weigh_more() -> None:
     assert resolve_suspects(half, strict).label_of == {1: 1, 2: 2}  # only one side verified: no bonus
 
 
-def test_colocation_on_a_fixed_line_the_same_day_links_suspects() -> None:
+def test_a_household_line_alone_makes_no_network_but_adds_to_other_evidence() -> None:
+    """One fixed line the same day is one address, maybe two people living there: it corroborates, never links."""
     data = solo([1, 2, 3])
     data.colocations = [(1, "198.18.1.2@2025-03-14"), (2, "198.18.1.2@2025-03-14"), (3, "198.18.1.2@2025-03-15")]
+    assert find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)[0].label_of == {}
+    data.files = [(1, "md5:a", False), (2, "md5:a", False)]  # nor with one file: neither stands alone
+    assert find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)[0].label_of == {}
+    data.leads = [("LEAD-1", "phone", "+447700900001")]
+    data.identity += [(1, "phone", "+447700900001"), (2, "phone", "+447700900001")]
     clustering, _ = find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)
     assert clustering.label_of == {1: 1, 2: 1}
-    assert clustering.links[0].evidence[0][0] == "colocation"
+    (link,) = clustering.links
+    assert [kind for kind, _, _ in link.evidence] == ["colocation", "lead", "rare_file"]
+    assert link.score == SETTINGS.colocation_weight + SETTINGS.lead_weight + SETTINGS.rare_file_weight
+
+
+# -- issue 17 §3: the network's own structure ------------------------------------------------------------------------
+def ring_with_a_hub() -> LinkInput:
+    """Suspects 1-4 share the ring's group; 2 and 3 wrote to the ring's hub account (reported by nobody); 1 and 2
+    hold the ring's file md5:r; 5 is a member seen once: no group, the file, and a message to the hub."""
+    data = solo([1, 2, 3, 4, 5])
+    data.groups = [(r, "esp/ring") for r in (1, 2, 3, 4)]
+    data.recipients = [(2, "esp/hub"), (3, "esp/hub"), (5, "esp/hub")]
+    data.files = [(r, "md5:r", False) for r in (1, 2, 5)]
+    return data
+
+
+def test_a_stray_member_joins_through_one_ring_file_and_the_ring_s_hub() -> None:
+    clustering, _ = find_networks(ring_with_a_hub(), {r: r for r in range(1, 6)}, SETTINGS)
+    assert clustering.label_of == dict.fromkeys(range(1, 6), 1)
+    joining = [link for link in clustering.links if 5 in (link.a, link.b)]
+    assert {(link.a, link.b) for link in joining} == {(1, 5), (2, 5), (3, 5)}  # every member it reaches, explained
+    words = {value for link in joining for kind, value, _ in link.evidence if kind == "joins"}
+    assert words == {"3 members of the network, 2.5 bits in all (each value once, as rare as outside it)"}
+    kinds = {kind for link in joining for kind, _, _ in link.evidence}
+    assert kinds == {"rare_file", "contact", "joins"}
+
+
+def test_a_stray_tie_to_one_member_or_one_kind_of_tie_joins_nothing() -> None:
+    only_the_hub = ring_with_a_hub()
+    only_the_hub.files = [(r, "md5:r", False) for r in (1, 2)]  # 5 wrote to the hub, holds no ring file
+    assert 5 not in find_networks(only_the_hub, {r: r for r in range(1, 6)}, SETTINGS)[0].label_of
+    only_the_file = ring_with_a_hub()
+    only_the_file.recipients = [(2, "esp/hub"), (3, "esp/hub")]
+    assert 5 not in find_networks(only_the_file, {r: r for r in range(1, 6)}, SETTINGS)[0].label_of
+    one_member = ring_with_a_hub()  # file and hub, but both only through member 2
+    one_member.recipients = [(2, "esp/hub"), (5, "esp/hub")]
+    one_member.files = [(r, "md5:r", False) for r in (2, 5)]
+    assert 5 not in find_networks(one_member, {r: r for r in range(1, 6)}, SETTINGS)[0].label_of
+
+
+def test_writing_to_one_account_alone_makes_no_network_and_a_busy_account_is_listed() -> None:
+    data = solo(list(range(1, 21)))
+    data.recipients = [(1, "esp/kid"), (2, "esp/kid")]
+    assert find_networks(data, {r: r for r in range(1, 21)}, SETTINGS)[0].label_of == {}
+    data.recipients = [(r, "esp/bot") for r in range(1, 21)]
+    suppressed = find_networks(data, {r: r for r in range(1, 21)}, SETTINGS)[0].suppressed
+    assert [(s.kind, s.value, s.holders) for s in suppressed] == [("contact", "esp/bot", 20)]
+
+
+def test_two_strangers_sharing_two_moderately_common_files_are_no_network() -> None:
+    """Two files each held by five suspects are not the pair's own: a network standing on files alone needs files no
+    one outside it holds; the same two files held by the pair alone still link them."""
+    data = solo(list(range(1, 10)))
+    data.files = [(r, "md5:a", False) for r in (1, 2, 3, 4, 5)] + [(r, "md5:b", False) for r in (1, 2, 6, 7, 8)]
+    assert find_networks(data, {r: r for r in range(1, 10)}, SETTINGS)[0].label_of == {}
+    data.files = [(r, key, False) for r in (1, 2) for key in ("md5:a", "md5:b")]
+    assert find_networks(data, {r: r for r in range(1, 10)}, SETTINGS)[0].label_of == {1: 1, 2: 1}
+
+
+def test_the_generator_s_stray_members_join_their_own_ring_and_no_other(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """The "ring strays" scenario end to end: a member reported once, without the ring's group, with one ring file
+    and a message to the ring's hub (an account no report is about) is found in the ring's network."""
+    noise = Noise(stray_share=1.0, lone_pair_share=0.3)
+    world = build_world(200, 21, noise)
+    strays = {p.person_id: p for p in world.persons if p.stray_file}
+    planned = [r for r in plan_reports(world, 200, 21, noise) if r.person.person_id in strays]
+    assert len(planned) == len(strays) >= 2  # seen once each
+    hubs = {n.network_id: n.hub for n in world.networks}
+    for report in planned:
+        hub = hubs[report.person.network or ""]
+        assert report.group is None and [f.label for f in report.files] == [report.person.stray_file]
+        assert hub is not None and report.recipient == (hub.user_id, hub.screen_name, None)
+
+    batch = tmp_path / "strays"
+    generate(batch, 200, seed=21, noise=noise)
+    _pipeline(engine, db_url, batch, batch / "reference")
+    LinkService(engine, "tester").run()
+    found = _mapping(engine)
+    ring_of = {int(r["report_id"]): r["network_id"] for r in csv.DictReader((batch / "truth.csv").open())}
+    joined = []
+    for report in planned:
+        ring = {found[r][1] for r, n in ring_of.items() if n == report.network and r != report.report_id} - {None}
+        network = found[report.report_id][1]
+        assert network is None or {network} == ring, report.person.person_id  # its own ring's, never another's
+        if network is not None:
+            joined.append(report.report_id)
+    assert joined  # without issue 17 §3 no stray is reached: no tie of theirs stands alone
+    with engine.connect() as conn:
+        evidence = [
+            row.evidence
+            for row in conn.execute(select(link_explanations).where(link_explanations.c.level == "network"))
+            if f"S{joined[0]}" in (row.a, row.b)  # seen once: the stray is the suspect named after its report
+        ]
+    assert evidence and all(any(kind == "joins" for kind, _, _ in e) for e in evidence)

@@ -56,14 +56,18 @@ def spark() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sparkbatch") / "batch"
-    # issue 17's cases too (display names, nameless persons, households, a shared mailbox): the contradictions and
-    # the weak evidence that adds up must come out the same from both engines
-    generate(
-        out,
-        160,
-        seed=21,
-        noise=Noise(display_name_share=0.7, nameless_share=0.5, household_share=0.3, shared_email_share=0.3),
+    # issue 17's cases too (display names, nameless persons, households, a shared mailbox, rings' stray members and
+    # strangers' moderately common files): the contradictions, the weak evidence that adds up, the contacts through
+    # an account known only as a recipient and the members joining through several others must come out the same
+    noise = Noise(
+        display_name_share=0.7,
+        nameless_share=0.5,
+        household_share=0.3,
+        shared_email_share=0.3,
+        stray_share=1.0,
+        lone_pair_share=0.3,
     )
+    generate(out, 200, seed=21, noise=noise)
     return out
 
 
@@ -114,6 +118,8 @@ def test_spark_engine_gives_the_embedded_engines_answers(
     assert embedded.suspects < embedded.reports and embedded.networks > 0
     assert len({kind for _, kind, *_ in expected["suppressed"]}) > 1  # noise of several kinds, with reasons
     assert {e[0] for e in expected["explanations"]} == {"suspect", "network"}
+    for kind in ("contact", "joins", "rare_file", "group"):  # each found (or `_evidence` fails, naming it)
+        _evidence(engine, "network", kind)
 
     if db_url.startswith("sqlite"):  # SQLite → Parquet snapshot → Spark, all through the command line
         folder = tmp_path / "snapshot"

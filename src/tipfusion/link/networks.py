@@ -1,9 +1,13 @@
 """Suspects → networks: a weighted suspect graph and its Leiden communities.
 
 Edges come from shared chat groups/rooms, messages between suspects (one is the other's intended recipient),
-rare files in common (several; one file is weak; a viral, widely circulating or known-list file is nothing), and
-membership of the same foreign lead list. Leiden (igraph's built-in, modularity) splits what a single bridging
-account would otherwise glue together; connected components remain available as the coarse view.
+rare files in common (several; one file is weak, and weaker the more suspects hold it; a viral, widely circulating
+or known-list file is nothing), and membership of the same foreign lead list. Some evidence only adds to those and
+never makes an edge alone: one rare file, one fixed line on the same day (a household is one address, maybe several
+people), and writing to one account neither suspect is (a ring's account the store knows only as a recipient).
+Leiden (igraph's built-in, modularity) splits what a single bridging account would otherwise glue together;
+connected components remain available as the coarse view. Then the network's own structure: a suspect left in no
+network joins one through those weaker ties only when they reach several of its members (`attach`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,21 @@ import igraph
 
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
-from tipfusion.link.suspects import components
+from tipfusion.link.suspects import components, discount
 from tipfusion.normalise.registry import ACCOUNT_KEYS
 
 GROUP_EVIDENCE = "group"
 """The network evidence (and noise override) name of a shared group or chat room: every kind whose `Links.how` is
 GROUP meets under it."""
+FILE_EVIDENCE = "rare_file"
+CONTACT_EVIDENCE = "contact"
+CORROBORATING = frozenset({"colocation", CONTACT_EVIDENCE})
+"""Evidence that adds to a tie between two suspects but never makes one alone (nor does one rare file)."""
+JOINS = "joins"
+"""The evidence kind a suspect's joining a network through several members is explained under."""
+
+Evidence = dict[tuple[int, int], dict[str, list[tuple[str, float]]]]
+"""(suspect a < suspect b) → evidence kind → [(value, weight)]: everything that ties two suspects."""
 
 
 def same_groups(groups: list[tuple[int, str]]) -> dict[str, str]:
@@ -91,17 +104,25 @@ def find_networks(
         elif len(members) > settings.file_cap:
             suppressed.append(circulating_file(key, len(members)))
         elif len(members) > 1:
-            connect(members, "rare_file", key, settings.rare_file_weight)
+            connect(members, FILE_EVIDENCE, key, settings.rare_file_weight)
 
     account_owner: dict[str, int] = {}
     for report, kind, key in data.identity:
         if kind in ACCOUNT_KEYS:  # one suspect, unless an analyst split the account's reports: then the first
             account_owner[key] = min(account_owner.get(key, suspect_of[report]), suspect_of[report])
+    senders: dict[str, set[int]] = defaultdict(set)  # accounts the store knows only as someone's recipient
     for report, recipient in data.recipients:
         other = account_owner.get(recipient)
         sender = suspect_of[report]
-        if other is not None and other != sender:
+        if other is None:
+            senders[recipient].add(sender)
+        elif other != sender:
             connect({sender, other}, "message", recipient, settings.recipient_weight)
+    for key, members in senders.items():
+        if len(members) > settings.contact_cap:
+            suppressed.append(busy_recipient(key, len(members)))
+        elif len(members) > 1:
+            connect(members, CONTACT_EVIDENCE, key, contact_weight(len(members), settings))
 
     by_value: dict[tuple[str, str], set[int]] = defaultdict(set)
     for report, kind, key in data.identity:
@@ -120,11 +141,26 @@ def find_networks(
         if 1 < len(members) <= settings.colocation_cap:
             connect(members, "colocation", key, settings.colocation_weight)
 
+    label_of, kept, coarse = settle(evidence, settings)
+    return Clustering(label_of, kept, suppressed), coarse
+
+
+def settle(evidence: Evidence, settings: LinkSettings) -> tuple[dict[int, int], list[Link], dict[int, int]]:
+    """Everything that ties suspects → (suspect → network, the explained edges inside networks, coarse components).
+    Both engines gather the evidence their own way and settle it here, on the driver."""
     links = [found for (a, b), kinds in evidence.items() if (found := network_link(a, b, kinds, settings)) is not None]
     vertices = sorted({s for link in links for s in (link.a, link.b)})
     coarse = components(vertices, ((link.a, link.b) for link in links))
-    label_of, kept = communities(links, settings)
-    return Clustering(label_of, kept, suppressed), coarse
+    holders = holders_of(evidence)
+    label_of, kept = not_on_others_files(*communities(links, settings), holders, settings)
+    joined, ties = attach(evidence, label_of, holders, settings)
+    if not joined:
+        return label_of, kept, coarse
+    members: dict[int, list[int]] = defaultdict(list)
+    for suspect, network in {**label_of, **joined}.items():
+        members[network].append(suspect)
+    relabelled = {suspect: min(group) for group in members.values() for suspect in group}  # still its smallest
+    return relabelled, kept + ties, coarse
 
 
 # -- the rules both engines apply (the Spark engine calls these on the driver) -------------------------------------
@@ -144,20 +180,137 @@ def circulating_file(key: str, holders: int) -> Suppressed:
     return Suppressed("file", key, holders, f"held by {holders} suspects: circulating material, not a ring's own")
 
 
-def network_link(a: int, b: int, kinds: dict[str, list[tuple[str, float]]], settings: LinkSettings) -> Link | None:
-    """All that ties two suspects, kind → [(value, weight)], → the explained edge, or None below the threshold.
+def busy_recipient(key: str, senders: int) -> Suppressed:
+    return Suppressed(CONTACT_EVIDENCE, key, senders, f"written to by {senders} suspects: says nothing about a ring")
+
+
+def file_weight(holders: int, settings: LinkSettings) -> float:
+    """One rare file in common, rarer is stronger: full weight up to 3 suspects holding it, nothing at the cap."""
+    return discount(settings.rare_file_weight, holders, settings.file_cap)
+
+
+def contact_weight(senders: int, settings: LinkSettings) -> float:
+    """Two suspects writing to one account neither is: weaker the more suspects wrote to it."""
+    return discount(settings.contact_weight, senders, settings.contact_cap)
+
+
+RARITY = {FILE_EVIDENCE: file_weight, CONTACT_EVIDENCE: contact_weight}
+"""The kinds weighed by how many suspects share the value (in a network's eyes: how many outside it)."""
+
+
+def tie(a: int, b: int, kinds: dict[str, list[tuple[str, float]]]) -> Link:
+    """All that ties two suspects, kind → [(value, weight)], → the explained tie, however weak.
     Each kind shows its first five values (in value order, so the same store gives the same text) and a total."""
     score = 0.0
     parts: list[tuple[str, str, float]] = []
     for kind, unordered in sorted(kinds.items()):
-        if kind == "rare_file" and len(unordered) < settings.min_rare_files:
-            continue
         found = sorted(unordered)
         score += sum(w for _, w in found)
         parts.extend((kind, value, w) for value, w in found[:5])
         if len(found) > 5:
             parts.append((kind, f"… and {len(found) - 5} more", sum(w for _, w in found[5:])))
-    return Link(a, b, round(score, 3), tuple(parts)) if score >= settings.edge_threshold else None
+    return Link(a, b, round(score, 3), tuple(parts))
+
+
+def stands_alone(kinds: dict[str, list[tuple[str, float]]], settings: LinkSettings) -> bool:
+    """Whether the tie holds something that can link two suspects by itself: a group, a message, a lead list, or
+    several rare files; not one rare file, a shared line or a shared contact alone."""
+    return len(kinds.get(FILE_EVIDENCE, ())) >= settings.min_rare_files or any(
+        kind not in CORROBORATING and kind != FILE_EVIDENCE for kind in kinds
+    )
+
+
+def network_link(a: int, b: int, kinds: dict[str, list[tuple[str, float]]], settings: LinkSettings) -> Link | None:
+    """All that ties two suspects → the explained edge, or None when nothing in it stands alone or it is below the
+    threshold."""
+    if not stands_alone(kinds, settings):
+        return None
+    found = tie(a, b, kinds)
+    return found if found.score >= settings.edge_threshold else None
+
+
+def holders_of(evidence: Evidence) -> dict[tuple[str, str], set[int]]:
+    """(kind, value) → the suspects sharing it, for the kinds whose weight depends on how rare they are there."""
+    holders: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for pair, kinds in evidence.items():
+        for kind in RARITY.keys() & kinds.keys():
+            for value, _ in kinds[kind]:
+                holders[(kind, value)].update(pair)
+    return holders
+
+
+def not_on_others_files(
+    label_of: dict[int, int], kept: list[Link], holders: dict[tuple[str, str], set[int]], settings: LinkSettings
+) -> tuple[dict[int, int], list[Link]]:
+    """Networks held together by files alone stand only on files of their own: `min_rare_files` files no suspect
+    outside holds. Two strangers who both hold two files a handful of others hold too are no ring (they are left in
+    no network); a ring that shares no group keeps the files only it has."""
+    inside: dict[int, list[Link]] = defaultdict(list)
+    for link in kept:
+        inside[label_of[link.a]].append(link)
+    dropped: set[int] = set()
+    for network, found in inside.items():
+        if any(kind not in CORROBORATING and kind != FILE_EVIDENCE for link in found for kind, _, _ in link.evidence):
+            continue
+        members = {s for s, label in label_of.items() if label == network}
+        files = {value for link in found for kind, value, _ in link.evidence if kind == FILE_EVIDENCE}
+        own = sum(1 for value in files if holders.get((FILE_EVIDENCE, value), set()) <= members)
+        if own < settings.min_rare_files:
+            dropped.add(network)
+    if not dropped:
+        return label_of, kept
+    return (
+        {s: label for s, label in label_of.items() if label not in dropped},
+        [link for link in kept if label_of[link.a] not in dropped],
+    )
+
+
+def attach(
+    evidence: Evidence, label_of: dict[int, int], holders: dict[tuple[str, str], set[int]], settings: LinkSettings
+) -> tuple[dict[int, int], list[Link]]:
+    """Suspects in no network that join one through ties to several of its members → (suspect → network, the ties,
+    each explained with what the joining added up to).
+
+    A ring member seen once, on a service without groups, holding one of the ring's files and writing to a ring
+    account the store knows only as a recipient has no edge; together those ties reach several members. Each value
+    counts once however many members it reaches (one file held by five members is one file), and a candidate joins
+    the network its ties weigh most in only with `attach_members` members and `edge_threshold` bits. Networks are
+    those Leiden found: one joining does not help another.
+
+    A file or a contact is as rare, there, as the suspects outside the network who share it: the ring's own file
+    held by five members and the candidate is the ring's own (full weight), while two moderately common files two
+    strangers hold reach no network at all."""
+    reach: dict[int, dict[int, list[tuple[int, dict[str, list[tuple[str, float]]]]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for (a, b), kinds in evidence.items():
+        for candidate, member in ((a, b), (b, a)):
+            if candidate not in label_of and member in label_of:
+                reach[candidate][label_of[member]].append((member, kinds))
+    joined: dict[int, int] = {}
+    ties: list[Link] = []
+    for candidate in sorted(reach):
+        best: tuple[float, int, int, list[tuple[int, dict[str, list[tuple[str, float]]]]]] | None = None
+        for network, found in sorted(reach[candidate].items()):
+            values = {(kind, value): w for _, kinds in found for kind, pairs in kinds.items() for value, w in pairs}
+            for kind, value in values.keys() & holders.keys():
+                outside = sum(1 for s in holders[(kind, value)] if label_of.get(s) != network)
+                values[(kind, value)] = RARITY[kind](outside, settings)
+            total = round(sum(values[key] for key in sorted(values)), 3)
+            members = len({member for member, _ in found})
+            enough = members >= settings.attach_members and total >= settings.edge_threshold
+            if enough and (best is None or total > best[0]):
+                best = (total, network, members, found)
+        if best is None:
+            continue
+        total, network, members, found = best
+        joined[candidate] = network
+        words = f"{members} members of the network, {total:g} bits in all (each value once, as rare as outside it)"
+        for member, kinds in sorted(found, key=lambda item: item[0]):
+            a, b = sorted((candidate, member))
+            plain = tie(a, b, kinds)
+            ties.append(Link(a, b, plain.score, (*plain.evidence, (JOINS, words, 0.0))))
+    return joined, ties
 
 
 def communities(links: list[Link], settings: LinkSettings) -> tuple[dict[int, int], list[Link]]:

@@ -42,14 +42,26 @@ class LinkSettings:
     # networks
     group_weight: float = 3.0
     recipient_weight: float = 3.0
+    # one file in common. A network standing on files alone needs `min_rare_files` files no one outside it holds
+    # (two strangers holding two files a handful of others hold too are no ring); a suspect joining a network through
+    # a file weighs it as rare as the suspects outside the network holding it (full up to 3, nothing at `file_cap`)
     rare_file_weight: float = 1.0
     min_rare_files: Count = 2  # files alone link two suspects only from this many rare files in common
     lead_weight: float = 2.0
-    colocation_weight: float = 2.0  # two suspects on one fixed-line address on the same day
+    # two suspects on one fixed-line address on the same day: a household is one address and maybe several people,
+    # so this only adds to other evidence between them, never links them alone
+    colocation_weight: float = 2.0
     colocation_cap: Count = 4
+    # two suspects wrote to one account neither of them is (a ring's account the store knows only as a recipient),
+    # discounted as more suspects wrote to it, nothing above the cap; like a colocation, never a link alone
+    contact_weight: float = 1.5
+    contact_cap: Count = 12
     group_cap: Count = 60  # a group shared by more suspects is noise (a public channel)
     file_cap: Count = 8  # a file held by more suspects is circulating material, not a ring's own
     edge_threshold: float = 2.0
+    # a suspect in no network joins one through weaker ties (one file, a contact, a line) only when they reach this
+    # many of its members and add up to `edge_threshold`, each value counted once however many members it reaches
+    attach_members: Count = 2
     resolution: Annotated[float, Gt(0)] = 1.0
     seed: int = 20261129
 

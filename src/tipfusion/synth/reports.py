@@ -88,17 +88,20 @@ def plan_reports(world: World, count: int, seed: int, noise: Noise | None = None
     for person in world.persons:
         schedule.extend([person] * person.reports)
     rng.shuffle(schedule)
+    fillers = [person for person in world.persons if person.stray_file is None]  # a stray member is seen once
     while len(schedule) < count:
-        schedule.append(rng.choice(world.persons))
+        schedule.append(rng.choice(fillers))
     schedule = schedule[:count]
     networks = {n.network_id: n for n in world.networks}
     last_report: dict[str, int] = {}
     base_id = 200_000_000 + (seed % 1000) * 1_000_000
+    hubs = random.Random(seed * 7919 + 2)  # issue 17 §3's choices, apart: the default batch stays as it was
     for index, person in enumerate(schedule):
         report_id = base_id + index
         account_index = rng.randrange(len(person.accounts))
         account = person.accounts[account_index]
-        network = networks.get(person.network or "")
+        # a stray member is reported as if alone (no group, no ring files) but for their one file and the hub
+        network = networks.get(person.network or "") if person.stray_file is None else None
         moment = EPOCH - timedelta(seconds=rng.randrange(0, 300 * 86400))
         events = _ip_events(rng, person, moment)
         labels: list[str] = []
@@ -107,11 +110,14 @@ def plan_reports(world: World, count: int, seed: int, noise: Noise | None = None
             labels += rng.sample(network.rare_files, k=min(len(network.rare_files), rng.randrange(1, 4)))
         else:
             labels += rng.sample(person.own_files, k=1)
+        labels += person.moderate_files
         if rng.random() < noise.known_share:
             labels.append(world.known_files[min(int(rng.paretovariate(1.2)) - 1, len(world.known_files) - 1)])
         if rng.random() < noise.viral_share:
             labels = [rng.choice(world.viral_files)]
             batched = rng.random() < 0.6
+        if person.stray_file is not None:
+            labels, batched = [person.stray_file], False
         files = []
         for position, label in enumerate(dict.fromkeys(labels)):
             upload = (
@@ -140,10 +146,19 @@ def plan_reports(world: World, count: int, seed: int, noise: Noise | None = None
             other = rng.choice([m for m in network.members if m is not person])
             other_account = other.accounts[0]
             recipient = (other_account.user_id, other_account.screen_name, None)
+            if network.hub is not None and account.esp == network.hub.esp and hubs.random() < 0.7:
+                recipient = (network.hub.user_id, network.hub.screen_name, None)
         elif rng.random() < 0.08:
             recipient = (f"u-minor-{report_id:x}", f"kid_{rng.randrange(100, 999)}", rng.randrange(11, 17))
             incident_type = ENTICEMENT
             report_annotations.append(rng.choice(["sextortion", "minorToMinorInteraction", "csamSolicitation"]))
+        stray_of = networks.get(person.network or "") if person.stray_file is not None else None
+        if stray_of is not None and stray_of.hub is not None:
+            recipient, incident_type, report_annotations = (
+                (stray_of.hub.user_id, stray_of.hub.screen_name, None),
+                CSAM,
+                [],
+            )
         escalate = "Possible ongoing contact with a child (synthetic)." if recipient and recipient[2] else None
         phone = render_phone(rng, person.phone) if person.phone and rng.random() < 0.6 else None
         email = render_email(rng, rng.choice(person.emails)) if person.emails and rng.random() < 0.8 else None

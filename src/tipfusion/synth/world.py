@@ -65,6 +65,9 @@ class Noise:
     nameless_share: float = 0.0  # persons whose ESPs give no real name (screen and display names only)
     household_share: float = 0.0  # fixed-line persons living with another: one home broadband line, two people
     shared_email_share: float = 0.0  # persons who also use a relative's mailbox, each with a phone of their own
+    # a ring's stray members and strangers' coincidences (issue 17 §3); off by default, from a generator of their own:
+    stray_share: float = 0.0  # rings with an account seen only as a recipient and a member reported once, elsewhere
+    lone_pair_share: float = 0.0  # lone offenders holding two of a few moderately common files (4-6 holders each)
 
 
 @dataclass
@@ -94,6 +97,8 @@ class Person:
     reports: int = 1
     named: bool = True  # the ESPs give the person's first and last name
     household: str | None = None  # the person whose home line (and maybe mailbox) this person shares
+    stray_file: str | None = None  # a stray ring member's one ring file (they write to the ring's hub account)
+    moderate_files: list[str] = field(default_factory=list)  # files a handful of strangers also hold
 
 
 @dataclass
@@ -103,6 +108,7 @@ class Network:
     groups: list[str]
     rare_files: list[str]
     esp: int
+    hub: Account | None = None  # a ring account the reports show only as members' intended recipient
 
 
 @dataclass
@@ -197,7 +203,50 @@ def build_world(reports: int, seed: int, noise: Noise | None = None) -> World:
     for person in persons:
         person.own_files = [f"{person.person_id}-file-{i}" for i in range(rng.randrange(1, 4))]
     _households(persons, noise, random.Random(seed * 104729 + 17))
+    _strays(persons, networks, noise, random.Random(seed * 130363 + 29), fake, seed)
     return World(persons, networks, known_files, viral_files, seed)
+
+
+def _strays(
+    persons: list[Person], networks: list[Network], noise: Noise, rng: random.Random, fake: Faker, seed: int
+) -> None:
+    """Ring members the ring's own evidence barely reaches, and strangers whose files coincide.
+
+    A stray ring gets a hub account (members write to it from the hub's service; it is never reported) and one more
+    member, reported once without the ring's group, holding one of the ring's files and writing to the hub: truth
+    puts them in the ring, and no single tie says so. Lone offenders picked by `lone_pair_share`
+    hold two files from a small pool sized so each file has about five holders: some pairs hold the same two."""
+    for network in networks:
+        if rng.random() >= noise.stray_share:
+            continue
+        index = len(persons)
+        network.hub = Account(network.esp, f"u-{seed:x}h{index:06x}", f"hub_{rng.randrange(100, 9999)}")
+        first, last = fake.first_name(), fake.last_name()
+        # on the hub's service (an ESP scopes its account ids: writing to the hub means being there too)
+        account = Account(network.esp, f"u-{seed:x}{index:06x}0", f"{first.lower()}_{rng.randrange(10, 9999)}")
+        body = "00" + "".join(str(rng.randrange(10)) for _ in range(12))
+        stray = Person(
+            f"P{index:06d}",
+            first,
+            last,
+            rng.randrange(18, 60),
+            [account],
+            [],
+            None,
+            body + luhn_digit(body),
+            True,
+            [],
+            None,
+            network=network.network_id,
+            reports=1,
+        )
+        stray.stray_file = rng.choice(network.rare_files)
+        stray.own_files = [f"{stray.person_id}-file-0"]  # drawn from like anyone's, then replaced by the ring's file
+        persons.append(stray)
+    lone = [p for p in persons if p.network is None and rng.random() < noise.lone_pair_share]
+    pool = [f"moderate-{i}" for i in range(max(4, round(2 * len(lone) / 5)))]
+    for person in lone:
+        person.moderate_files = rng.sample(pool, k=2)
 
 
 def _households(persons: list[Person], noise: Noise, rng: random.Random) -> None:

@@ -25,12 +25,16 @@ from tipfusion.link import extract
 from tipfusion.link.evidence import contradictions, estimate_disagreements
 from tipfusion.link.inputs import SIGHTINGS
 from tipfusion.link.networks import (
+    CONTACT_EVIDENCE,
+    FILE_EVIDENCE,
+    Evidence,
+    busy_recipient,
     circulating_file,
-    communities,
+    contact_weight,
     known_file,
-    network_link,
     public_group,
     same_groups,
+    settle,
     viral_file,
 )
 from tipfusion.link.records import Clustering, Link, Suppressed
@@ -89,6 +93,17 @@ def _edge(kind: str, value: str, weight: float) -> Callable[[DataFrame], DataFra
     """Pairs (a, b, value) → network evidence rows (a, b, kind, value, weight)."""
     return lambda pairs: pairs.select(
         "a", "b", F.lit(kind).alias("kind"), F.col(value).alias("value"), F.lit(weight).alias("weight")
+    )
+
+
+def _weighted(
+    spark: SparkSession, kind: str, weight: Callable[[int], float], most: int
+) -> Callable[[DataFrame], DataFrame]:
+    """Pairs (a, b, key, n) → network evidence rows whose weight depends on how many suspects share the key (n):
+    the weights computed here, by the embedded engine's function, so both engines add the same numbers."""
+    table = spark.createDataFrame([(n, weight(n)) for n in range(2, most + 1)], "n long, weight double")
+    return lambda pairs: pairs.join(F.broadcast(table), "n").select(
+        "a", "b", F.lit(kind).alias("kind"), F.col("key").alias("value"), "weight"
     )
 
 
@@ -421,7 +436,7 @@ class SparkLinker:
             else:
                 suppressed.append(viral_file(r.key, r.n) if r.viral else circulating_file(r.key, r.n))
         rare = holders.join(file_sizes.where(~noise), "key")
-        parts.append(_pairs(rare, "key").transform(_edge("rare_file", "key", settings.rare_file_weight)))
+        parts.append(_pairs(rare, "key").transform(_edge(FILE_EVIDENCE, "key", settings.rare_file_weight)))
 
         # messages: one suspect is the intended recipient of the other's content
         owners = (
@@ -430,17 +445,24 @@ class SparkLinker:
             .groupBy("key")
             .agg(F.min("suspect").alias("owner"))
         )
-        messages = (
+        recipients = (
             evidence.where(F.col("tag") == extract.RECIPIENT)
             .select("report", F.col("a").alias("key"))
             .join(suspect, "report")
-            .join(owners, "key")
-            .where(F.col("owner") != F.col("suspect"))
+            .persist(StorageLevel.MEMORY_AND_DISK)
         )
+        messages = recipients.join(owners, "key").where(F.col("owner") != F.col("suspect"))
         pairs = messages.select(
             F.least("owner", "suspect").alias("a"), F.greatest("owner", "suspect").alias("b"), "key"
         )
         parts.append(pairs.transform(_edge("message", "key", settings.recipient_weight)))
+        # contacts: suspects writing to one account the store knows only as a recipient
+        unowned = recipients.join(owners, "key", "left_anti").select("key", "suspect").distinct()
+        senders = unowned.groupBy("key").agg(F.count("*").alias("n")).persist(StorageLevel.MEMORY_AND_DISK)
+        suppressed += [busy_recipient(r.key, r.n) for r in senders.where(F.col("n") > settings.contact_cap).collect()]
+        contacts = unowned.join(senders.where((F.col("n") > 1) & (F.col("n") <= settings.contact_cap)), "key")
+        by_contact = _weighted(spark, CONTACT_EVIDENCE, lambda n: contact_weight(n, settings), settings.contact_cap)
+        parts.append(_pairs(contacts, ["key", "n"]).transform(by_contact))
 
         # members of one lead list
         leads = frames["leads"].rdd.map(lambda r: (r[0], *extract.lead_evidence(r[1], r[2])))
@@ -465,34 +487,16 @@ class SparkLinker:
         )
         parts.append(_pairs(shared_places, "key").transform(_edge("colocation", "key", settings.colocation_weight)))
 
-        # per pair and kind, then per pair: the same sums in the same order as `network_link`
+        # per pair and kind: everything that ties two suspects, settled on the driver by the embedded engine's rules
         every = parts[0]
         for part in parts[1:]:
             every = every.unionByName(part)
-        by_kind = (
-            every.groupBy("a", "b", "kind")
-            .agg(F.array_sort(F.collect_list(F.struct("value", "weight"))).alias("found"))
-            .where((F.col("kind") != "rare_file") | (F.size("found") >= settings.min_rare_files))
-            .withColumn("total", _fold("found", "weight"))
-        )
-        edges = (
-            by_kind.groupBy("a", "b")
-            .agg(F.array_sort(F.collect_list(F.struct("kind", "total", "found"))).alias("kinds"))
-            .withColumn("score", _fold("kinds", "total"))
-            .where(F.col("score") >= F.lit(settings.edge_threshold))
-        ).persist(StorageLevel.MEMORY_AND_DISK)
-        links: list[Link] = []
-        for row in edges.collect():
-            kinds = {k.kind: [(f.value, f.weight) for f in k.found] for k in row.kinds}
-            made = network_link(row.a, row.b, kinds, settings)
-            if made is not None:
-                links.append(made)
-        coarse = {
-            r.node: r.component
-            for r in connected_components(edges.select(F.col("a").alias("src"), F.col("b").alias("dst"))).collect()
-        }
-        label_of, kept_links = communities(links, settings)  # Leiden on the driver: the suspect graph is small
-        for frame in (groups, sizes, file_sizes, edges):
+        by_kind = every.groupBy("a", "b", "kind").agg(F.collect_list(F.struct("value", "weight")).alias("found"))
+        tied: Evidence = {}
+        for row in by_kind.collect():
+            tied.setdefault((row.a, row.b), {})[row.kind] = [(f.value, f.weight) for f in row.found]
+        label_of, kept_links, coarse = settle(tied, settings)
+        for frame in (groups, sizes, file_sizes, recipients, senders):
             frame.unpersist()
         return Clustering(label_of, kept_links, suppressed), coarse
 
