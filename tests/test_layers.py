@@ -18,9 +18,6 @@ SRC = Path(tipfusion.__file__).parent
 # Services that still build SQL text for the driver (`bulk.rows_of`, `exec_driver_sql`), with how many such reads
 # each holds: the count may only go down (move the read into a `store/` query module and lower or drop the entry).
 SQL_TEXT_LEFT = {
-    "link/extract.py": 8,
-    "link/inputs.py": 8,  # the link stage's input reads, shared by the SQL and Spark engines
-    "link/snapshot.py": 1,
     "link/spark/sources.py": 1,  # Spark's JDBC reader takes SQL text
     "route/jurisdictions.py": 3,  # a GeoPackage (a reference file in SQLite format), not the store
 }

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from tests.test_link import _mapping, _pipeline, halves
 from tipfusion.config import Settings
 from tipfusion.enrich.hashlists.service import import_file
-from tipfusion.link.inputs import INPUTS, snapshot_path
 from tipfusion.link.service import LinkService, add_override
+from tipfusion.store.link_inputs import INPUTS, snapshot_path
 from tipfusion.store.tables import (
     lead_identifiers,
     link_aliases,

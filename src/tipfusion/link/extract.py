@@ -6,7 +6,7 @@ person (enrichment decides): a fixed-line address, an IPv6 /64, or a carrier-gra
 source port and exact second. Everything else about IPs is suppressed with the reason.
 
 The rules that sort a row (`sort_sightings`, `file_flagged`, `lead_evidence`, `isp_evidence`) are plain functions
-of the rows the queries in `link.inputs` return: the Spark engine runs the same functions on its executors.
+of the rows the queries in `store.link_inputs` return: the Spark engine runs the same functions on its executors.
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.enrich.hashlists.service import known_content
-from tipfusion.link import inputs
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
-from tipfusion.store.bulk import rows_of
+from tipfusion.store import link_inputs as inputs
 
 LINKS = {name: kind.links for name, kind in KINDS.items() if kind.links is not None}
 VIRAL_ANNOTATIONS = {"viral", "potentialMeme"}
@@ -141,20 +140,20 @@ def isp_evidence(
 
 
 def load_input(conn: Connection) -> LinkInput:
-    current = dict(rows_of(conn, inputs.REPORTS.sql))
+    current = dict(inputs.rows(conn, inputs.REPORTS))
     data = LinkInput(reports=sorted(current), identity=[])
     for report in data.reports:
         data.identity.append((report, "prior_report", str(report)))  # later reports that cite it find it
 
-    for report, first_name, last_name in rows_of(conn, inputs.NAMES.sql):
+    for report, first_name, last_name in inputs.rows(conn, inputs.NAMES):
         if first_name and last_name:
             data.names.setdefault(report, set()).add((first_name.casefold(), last_name.casefold()))
 
-    network_types = dict(rows_of(conn, inputs.NETWORK_TYPES.sql))
+    network_types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
     ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
     file_hashes: dict[tuple[int, int], list[str]] = defaultdict(list)
     # straight to the driver: this loop sees every current sighting (≈13 per report), so per-row overhead counts
-    sightings = ((*row, network_types.get(row[4])) for row in rows_of(conn, inputs.SIGHTINGS.sql))
+    sightings = ((*row, network_types.get(row[4])) for row in inputs.rows(conn, inputs.SIGHTINGS))
     for tag, report, a, b in sort_sightings(sightings):
         if tag == IDENTITY_KEY:
             data.identity.append((report, a, b))
@@ -174,9 +173,9 @@ def load_input(conn: Connection) -> LinkInput:
         unattributed(ip, reason, len(held)) for (ip, reason), held in ip_suppressed.items() if len(held) > 1
     )
 
-    batched = {report for (report,) in rows_of(conn, inputs.BATCHED.sql)}
+    batched = {report for (report,) in inputs.rows(conn, inputs.BATCHED)}
     flagged: set[tuple[int, int]] = set()
-    for report, ordinal, flags, potential_meme in rows_of(conn, inputs.FILES.sql):
+    for report, ordinal, flags, potential_meme in inputs.rows(conn, inputs.FILES):
         if file_flagged(flags, potential_meme, report in batched):
             flagged.add((report, ordinal))
     for (report, ordinal), hashes in file_hashes.items():
@@ -186,9 +185,9 @@ def load_input(conn: Connection) -> LinkInput:
         if (report, ordinal) in file_hashes:
             data.known_files.setdefault(min(file_hashes[(report, ordinal)]), why)
 
-    for lead_ref, listed, value in rows_of(conn, inputs.LEADS.sql):
+    for lead_ref, listed, value in inputs.rows(conn, inputs.LEADS):
         data.leads.append((lead_ref, *lead_evidence(listed, value)))
-    for report, *answer in rows_of(conn, inputs.ISP_ANSWERS.sql):
+    for report, *answer in inputs.rows(conn, inputs.ISP_ANSWERS):
         if report not in current:
             continue
         for tag, kind, key in isp_evidence(*answer):

@@ -1,4 +1,4 @@
-"""A Parquet snapshot of what linking reads (`link.inputs`), for the Spark engine: one file per input, in a folder.
+"""A Parquet snapshot of what linking reads (`store.link_inputs`), for the Spark engine: one file per input.
 
 Written by `tipfusion export observations --format parquet --output DIR`, read by
 `tipfusion link --engine spark --snapshot DIR`. The values are the ones the embedded engine reads, made
@@ -20,8 +20,7 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy import Engine
 
 from tipfusion.errors import ConfigurationError
-from tipfusion.link.inputs import INPUTS, Input, snapshot_path
-from tipfusion.store.bulk import rows_of
+from tipfusion.store.link_inputs import INPUTS, Input, rows, snapshot_path
 from tipfusion.store.links import linking_inputs_mark
 from tipfusion.store.repository import get_flag
 
@@ -90,7 +89,7 @@ def _batches(engine: Engine, item: Input) -> Iterator[list[tuple[Any, ...]]]:
     converters = [(i, CONVERT[kind]) for i, (_, kind) in enumerate(item.columns) if kind in CONVERT]
     with engine.connect() as conn:
         batch: list[tuple[Any, ...]] = []
-        for row in rows_of(conn, item.sql, BATCH):
+        for row in rows(conn, item, BATCH):
             if converters:
                 values = list(row)
                 for i, convert in converters:

@@ -1,6 +1,6 @@
 """The Spark engine for `tipfusion link --engine spark`: the embedded engine's stages on Spark DataFrames.
 
-For stores that outgrow one machine. It reads the same inputs (`link.inputs`: over JDBC from PostgreSQL, or from a
+For stores that outgrow one machine. It reads the same inputs (`store.link_inputs`: over JDBC from PostgreSQL, or from a
 Parquet snapshot), applies the same rules (the shared functions in `link.extract`, `link.suspects`, `link.networks`
 and the one `LinkSettings`), finds connected components with large-star/small-star (`components`), runs Leiden on
 the driver over the suspect graph, and hands the outcome to the same store code (`LinkService`). PySpark is

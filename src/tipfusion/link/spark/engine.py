@@ -23,7 +23,6 @@ from pyspark.sql.types import BooleanType, LongType, StringType, StructField, St
 from tipfusion.enrich.hashlists.service import describe_match
 from tipfusion.link import extract
 from tipfusion.link.evidence import contradictions, estimate_disagreements
-from tipfusion.link.inputs import SIGHTINGS
 from tipfusion.link.networks import (
     CONTACT_EVIDENCE,
     FILE_EVIDENCE,
@@ -44,6 +43,7 @@ from tipfusion.link.spark.components import connected_components
 from tipfusion.link.spark.sources import Source
 from tipfusion.link.suspects import account_link, discount, over_cap, pair_link
 from tipfusion.normalise.registry import ACCOUNT_KEYS
+from tipfusion.store.link_inputs import SIGHTINGS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVIDENCE = StructType(

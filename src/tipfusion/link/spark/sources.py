@@ -1,4 +1,4 @@
-"""Where the Spark engine reads the store's linking inputs (`link.inputs`): PostgreSQL over JDBC, or a Parquet
+"""Where the Spark engine reads the store's linking inputs (`store.link_inputs`): PostgreSQL over JDBC, or a Parquet
 snapshot written by `tipfusion export observations --format parquet`."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame, DataFrameReader, SparkSession
 from sqlalchemy.engine import make_url
 
 from tipfusion.errors import ConfigurationError
-from tipfusion.link.inputs import INPUTS, snapshot_path
+from tipfusion.store.link_inputs import INPUTS, snapshot_path
 
 
 def jdbc_of(database_url: str) -> tuple[str, dict[str, str]]:

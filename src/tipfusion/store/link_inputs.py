@@ -1,16 +1,22 @@
 """What linking reads from the store: one query per input, with its columns' types.
 
-The embedded engine runs these queries straight on the store (`link.extract`); the Spark engine runs the same
+They live with the store's other queries (services write no SQL text). The embedded engine runs them through
+`rows` (`link.extract`); the Spark engine runs the same
 queries over JDBC, or reads the Parquet snapshot `tipfusion export observations --format parquet` wrote from them
 (`link.snapshot`). So all three see the same rows, and the rules that sort them live once, in `link.extract`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
 
 from tipfusion.normalise.registry import KINDS
+from tipfusion.store.bulk import rows_of
 from tipfusion.store.hashlists import MATCHED_FILES_SQL
 
 LINKING_KINDS = sorted(name for name, kind in KINDS.items() if kind.links is not None)
@@ -109,3 +115,9 @@ INPUTS = (REPORTS, NAMES, NETWORK_TYPES, SIGHTINGS, BATCHED, FILES, LEADS, ISP_A
 def snapshot_path(directory: Path, item: Input) -> Path:
     """Where a Parquet snapshot keeps one input (`tipfusion export observations --format parquet`)."""
     return directory / f"{item.name}.parquet"
+
+
+def rows(conn: Connection, source: Input, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """`source`'s rows as plain tuples, straight from the driver (linking reads every current sighting: per-row
+    overhead counts), fetched `batch` at a time."""
+    return rows_of(conn, source.sql, batch)
