@@ -186,6 +186,20 @@ def test_lead_lists_link_their_members() -> None:
     assert find_networks(data, {1: 1, 2: 2}, SETTINGS)[0].label_of == {1: 1, 2: 1}
 
 
+def test_a_lead_naming_a_family_phone_does_not_say_which_of_the_family() -> None:
+    """The list names ring members' phones; one is a family phone two suspects hold (suspect resolution kept them
+    apart). The list says one of them is listed, not which: half the weight each, too little to link alone."""
+    data = solo([1, 2, 3, 4])
+    data.groups = [(r, "esp/ring") for r in (1, 2, 3)]
+    data.identity += [(1, "phone", "+447700900001"), (2, "phone", "+447700900002")]
+    data.identity += [(3, "phone", "+447700900003"), (4, "phone", "+447700900003")]  # 3 and 4: one family phone
+    data.leads = [("LEAD-1", "phone", f"+44770090000{n}") for n in (1, 2, 3)]
+    clustering, _ = find_networks(data, {r: r for r in (1, 2, 3, 4)}, SETTINGS)
+    assert clustering.label_of == {1: 1, 2: 1, 3: 1}  # 4 is not a member on the lead's word alone
+    leads = {(link.a, link.b): w for link in clustering.links for kind, _, w in link.evidence if kind == "lead"}
+    assert leads == {(1, 2): SETTINGS.lead_weight, (1, 3): SETTINGS.lead_weight / 2, (2, 3): SETTINGS.lead_weight / 2}
+
+
 def test_leiden_keeps_two_rings_apart_across_one_bridge() -> None:
     ring_a, ring_b = list(range(1, 9)), list(range(11, 19))
     data = solo(ring_a + ring_b)
@@ -373,8 +387,8 @@ def test_a_household_line_alone_makes_no_network_but_adds_to_other_evidence() ->
     assert find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)[0].label_of == {}
     data.files = [(1, "md5:a", False), (2, "md5:a", False)]  # nor with one file: neither stands alone
     assert find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)[0].label_of == {}
-    data.leads = [("LEAD-1", "phone", "+447700900001")]
-    data.identity += [(1, "phone", "+447700900001"), (2, "phone", "+447700900001")]
+    data.leads = [("LEAD-1", "phone", "+447700900001"), ("LEAD-1", "phone", "+447700900002")]
+    data.identity += [(1, "phone", "+447700900001"), (2, "phone", "+447700900002")]
     clustering, _ = find_networks(data, {1: 1, 2: 2, 3: 3}, SETTINGS)
     assert clustering.label_of == {1: 1, 2: 1}
     (link,) = clustering.links

@@ -127,12 +127,17 @@ def find_networks(
     by_value: dict[tuple[str, str], set[int]] = defaultdict(set)
     for report, kind, key in data.identity:
         by_value[(kind, key)].add(suspect_of[report])
-    lead_members: dict[str, set[int]] = defaultdict(set)
+    # lead → suspect → the fewest suspects holding one listed value it holds (1: the list names this suspect)
+    lead_members: dict[str, dict[int, int]] = defaultdict(dict)
     for lead_ref, kind, key in data.leads:
-        lead_members[lead_ref] |= by_value.get((kind, key), set())
-    for lead_ref, members in lead_members.items():
-        if len(members) > 1:
-            connect(members, "lead", lead_ref, settings.lead_weight)
+        listed = by_value.get((kind, key), set())
+        for suspect in listed:
+            lead_members[lead_ref][suspect] = min(lead_members[lead_ref].get(suspect, len(listed)), len(listed))
+    for lead_ref, sharing in lead_members.items():
+        ordered = sorted(sharing)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                evidence[(a, b)]["lead"].append((lead_ref, lead_weight(max(sharing[a], sharing[b]), settings)))
 
     places: dict[str, set[int]] = defaultdict(set)
     for report, key in data.colocations:
@@ -182,6 +187,12 @@ def circulating_file(key: str, holders: int) -> Suppressed:
 
 def busy_recipient(key: str, senders: int) -> Suppressed:
     return Suppressed(CONTACT_EVIDENCE, key, senders, f"written to by {senders} suspects: says nothing about a ring")
+
+
+def lead_weight(sharing: int, settings: LinkSettings) -> float:
+    """Two suspects on one lead list, through values as many suspects hold: a family phone on the list names one of
+    the family, not which (two holders: half the weight, too little to link alone)."""
+    return settings.lead_weight / sharing
 
 
 def file_weight(holders: int, settings: LinkSettings) -> float:

@@ -470,8 +470,26 @@ class SparkLinker:
         if any(kind == "lead" for kind, _ in found.noise):
             lead_rows = lead_rows.where(~F.col("lead_ref").isin([v for k, v in found.noise if k == "lead"]))
         by_value = identity.join(suspect, "report").select("kind", "key", "suspect").distinct()
-        lead_members = lead_rows.join(by_value, ["kind", "key"]).select("lead_ref", "suspect").distinct()
-        parts.append(_pairs(lead_members, "lead_ref").transform(_edge("lead", "lead_ref", settings.lead_weight)))
+        listed = by_value.groupBy("kind", "key").agg(F.count("*").alias("n"))
+        lead_members = (
+            lead_rows.join(by_value, ["kind", "key"])
+            .join(listed, ["kind", "key"])
+            .groupBy("lead_ref", "suspect")
+            .agg(F.min("n").alias("sharing"))
+        )
+        left = lead_members.select("lead_ref", F.col("suspect").alias("a"), F.col("sharing").alias("sa"))
+        right = lead_members.select("lead_ref", F.col("suspect").alias("b"), F.col("sharing").alias("sb"))
+        parts.append(  # `lead_weight`: the same division in IEEE doubles as on the driver
+            left.join(right, "lead_ref")
+            .where(F.col("a") < F.col("b"))
+            .select(
+                "a",
+                "b",
+                F.lit("lead").alias("kind"),
+                F.col("lead_ref").alias("value"),
+                (F.lit(settings.lead_weight) / F.greatest("sa", "sb").cast("double")).alias("weight"),
+            )
+        )
 
         # one fixed-line address on the same day (a few suspects at most)
         places = (
