@@ -72,40 +72,6 @@ def open_case(
     return case_id
 
 
-def _history(
-    conn: Connection,
-    actor: str,
-    case_id: int,
-    action: str,
-    before: str | None,
-    after: str | None,
-    fields: dict[str, Any],
-    reason: str | None,
-    at: datetime,
-) -> tuple[int, AuditEvent]:
-    """Record one step of a case in its history (a domain row, not the audit log); returns the event's number and
-    the audit entry that records the step, stamped by the caller with the same moment."""
-    plain = {k: (v.isoformat() if isinstance(v, date | datetime) else v) for k, v in fields.items()}
-    number = conn.execute(
-        insert(case_events)
-        .values(
-            case_id=case_id,
-            action=action,
-            from_state=before,
-            to_state=after,
-            fields=plain,
-            reason=reason,
-            actor=actor,
-            at=at,
-        )
-        .returning(case_events.c.id)
-    ).scalar_one()
-    details = {"from": before, "to": after, **plain}
-    if reason:
-        details["reason"] = reason
-    return int(number), AuditEvent(f"case.{action}", "case", str(case_id), details)
-
-
 def _event(
     uow: UnitOfWork,
     case_id: int,
@@ -115,11 +81,29 @@ def _event(
     fields: dict[str, Any],
     reason: str | None,
 ) -> int:
-    """One step of a case in its history, its audit entry recorded by the unit (committed with the step or not at
-    all); both carry the unit's time. Returns the event's number."""
-    number, entry = _history(uow.conn, uow.actor, case_id, action, before, after, fields, reason, uow.at or now())
-    uow.record(entry)
-    return number
+    """One step of a case in its history (a domain row, not the audit log) and the audit entry that records it,
+    recorded by the unit (committed with the step or not at all); both carry the unit's time. Returns the event's
+    number."""
+    plain = {k: (v.isoformat() if isinstance(v, date | datetime) else v) for k, v in fields.items()}
+    number = uow.conn.execute(
+        insert(case_events)
+        .values(
+            case_id=case_id,
+            action=action,
+            from_state=before,
+            to_state=after,
+            fields=plain,
+            reason=reason,
+            actor=uow.actor,
+            at=uow.at or now(),
+        )
+        .returning(case_events.c.id)
+    ).scalar_one()
+    details = {"from": before, "to": after, **plain}
+    if reason:
+        details["reason"] = reason
+    uow.record(AuditEvent(f"case.{action}", "case", str(case_id), details))
+    return int(number)
 
 
 def find_case(conn: Connection, case_ref: str) -> Any:
