@@ -29,8 +29,8 @@ from tipfusion.config import Settings
 from tipfusion.documents.manifest import file_stem
 from tipfusion.ingest import IngestService
 from tipfusion.ingest import quarantine as quarantine_service
-from tipfusion.link import extract
 from tipfusion.link.service import LinkService
+from tipfusion.store import link_inputs
 from tipfusion.store.tables import isp_request_items, isp_requests, quarantine_entries, referrals, report_links, reports
 from tipfusion.synth import generate
 
@@ -129,8 +129,8 @@ def test_link_reads_one_snapshot_while_an_ingest_commits(
             ingest.join(timeout=60)  # on SQLite a writer may have to wait for link's reads to end: let it
         return original(conn, sql, *args)
 
-    original = extract.rows_of
-    monkeypatch.setattr(extract, "rows_of", interleaved)
+    original = link_inputs.rows_of
+    monkeypatch.setattr(link_inputs, "rows_of", interleaved)
     summary = LinkService(engine, "tester").run()
     monkeypatch.undo()
     ingest.join(timeout=120)

@@ -25,7 +25,7 @@ from tests.reliability.build_one import meeting
 
 POINTS = {
     "parts": ("tipfusion.requests.letters", "render_pdf"),
-    "sealed": ("tipfusion.requests.service", "append"),
+    "sealed": ("tipfusion.audit.unit", "append"),  # the unit appends its entries just before it commits
     "committed": ("tipfusion.documents.staging", "Staging.publish"),
 }
 

@@ -169,8 +169,8 @@ def test_a_work_folder_is_cleared_only_when_its_builder_is_gone(tmp_path: Path) 
 # `tipfusion ARGS…` killed (kill -9) when it appends to the audit log: an export is written, not yet audited
 EXPORT_KILLED_AT_AUDIT = (
     "import os, signal, sys\n"
-    "import tipfusion.audit\n"
-    "tipfusion.audit.append = lambda *_a, **_k: os.kill(os.getpid(), signal.SIGKILL)\n"
+    "import tipfusion.audit.unit\n"
+    "tipfusion.audit.unit.append = lambda *_a, **_k: os.kill(os.getpid(), signal.SIGKILL)\n"
     "from tipfusion.cli.main import app\n"
     "app(sys.argv[1:], prog_name='tipfusion')\n"
 )
