@@ -87,7 +87,7 @@ def driver_sql_reads(source: str) -> int:
     return count
 
 
-_STORE_CALLS = frozenset({"execute", "in_", "begin", "connect", "rows_in", "insert_rows", "update_rows"})
+_STORE_CALLS = frozenset({"execute", "in_", "begin", "connect", "rows_in", "insert_rows"})
 
 
 def manual_chunking(source: str) -> list[str]:

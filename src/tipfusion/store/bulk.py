@@ -118,17 +118,6 @@ def insert_rows(
     conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({', '.join([marker] * len(columns))})", rows)
 
 
-def update_rows(conn: Connection, table: Table, columns: Sequence[str], key: str, rows: list[Row]) -> None:
-    """Set `columns` by primary key in one executemany; each row is (*values, key)."""
-    if not rows:
-        return
-    preparer = conn.dialect.identifier_preparer
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    assignments = ", ".join(f"{preparer.quote(c)} = {marker}" for c in columns)
-    sql = f"UPDATE {preparer.format_table(table)} SET {assignments} WHERE {preparer.quote(key)} = {marker}"
-    conn.exec_driver_sql(sql, convert(conn.dialect.name, table, [*columns, key], rows))
-
-
 def rows_of(conn: Connection, sql: str, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
     """Plain tuples straight from the driver's cursor, in batches, inside the caller's transaction
     (row objects cost more than the work done on them: this reads every sighting in the store)."""
