@@ -6,6 +6,7 @@ Spark runs in local mode, small (two threads, two shuffle partitions, 1 GB drive
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -120,6 +121,10 @@ def test_spark_engine_gives_the_embedded_engines_answers(
     assert {e[0] for e in expected["explanations"]} == {"suspect", "network"}
     for kind in ("contact", "joins", "rare_file", "group"):  # each found (or `_evidence` fails, naming it)
         _evidence(engine, "network", kind)
+    # names weighed by frequency, with an agreeing age: accounts joined on a rare name and an age alone, and names
+    # adding to shared values (`link.names`)
+    named = _named_joins(engine)
+    assert any(kinds[0] != "name" and "; age" in words for kinds, words in named), named
 
     if db_url.startswith("sqlite"):  # SQLite → Parquet snapshot → Spark, all through the command line
         folder = tmp_path / "snapshot"
@@ -222,6 +227,18 @@ def two_batches(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, P
     return full, first, second
 
 
+def _named_joins(engine: Engine) -> list[tuple[list[str], str]]:
+    """Suspect links a shared real name adds to: (the evidence kinds in order, what the name said)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(link_explanations.c.evidence).where(link_explanations.c.level == "suspect"))
+        return [
+            ([item[0] for item in row.evidence], words)
+            for row in rows
+            for kind, words, _ in row.evidence
+            if kind == "name" and str(words).startswith("same name, held by")
+        ]
+
+
 def _md5_holders(folder: Path) -> dict[str, set[int]]:
     """MD5 → the reports of a batch folder whose files carry it (read from the fileDetails documents)."""
     held: dict[str, set[int]] = {}
@@ -300,8 +317,11 @@ def test_spark_matches_with_hash_lists_decisions_and_a_second_batch(
     old, new = _md5_holders(first), _md5_holders(second)
     # files of the first batch held by several suspects, and one that arrives with the second batch only
     spread = sorted(md5 for md5, held in old.items() if len({before[r][0] for r in held}) > 1)
-    later = sorted((md5 for md5, held in new.items() if md5 not in old), key=lambda md5: (-len(new[md5]), md5))
-    assert len(spread) >= 4 and len(new[later[0]]) > 2
+    # (held by several people per the batch's truth: one person's own file is held by one suspect, and listed by none)
+    person = {int(r["report_id"]): r["person_id"] for r in csv.DictReader((full / "truth.csv").open())}
+    people = {md5: len({person[r] for r in held}) for md5, held in new.items()}
+    later = sorted((md5 for md5 in new if md5 not in old), key=lambda md5: (-people[md5], -len(new[md5]), md5))
+    assert len(spread) >= 4 and people[later[0]] > 1
     unit = tmp_path / "unit.csv"
     unit.write_text("MD5 Hash,Category,Source\n" + "".join(f"{m},1,the unit\n" for m in spread[:2] + later[:1]))
     other = tmp_path / "other.csv"
@@ -354,6 +374,8 @@ def test_spark_matches_with_hash_lists_decisions_and_a_second_batch(
     assert f"md5:{later[0]}" in {
         value for _, kind, value, _, reason in second_run["suppressed"] if "Unit list" in reason
     }
+    # accounts sharing nothing but a rare name and an agreeing age, joined alike by both engines (`link.names`)
+    assert any(kinds[0] == "name" and "; age" in words for kinds, words in _named_joins(engine))
     noise = {(kind, value) for _, kind, value, _, reason in second_run["suppressed"] if "analyst" in reason}
     assert noise == set(marked)
     assert any(e[0] == "suspect" and "analyst" in e[5] for e in second_run["explanations"])

@@ -145,9 +145,13 @@ def load_input(conn: Connection) -> LinkInput:
     for report in data.reports:
         data.identity.append((report, "prior_report", str(report)))  # later reports that cite it find it
 
-    for report, first_name, last_name in inputs.rows(conn, inputs.NAMES):
+    for report, first_name, last_name, age, born in inputs.rows(conn, inputs.NAMES):
         if first_name and last_name:
             data.names.setdefault(report, set()).add((first_name.casefold(), last_name.casefold()))
+        if age is not None:
+            data.ages.setdefault(report, set()).add(int(age))
+        if born:
+            data.born.setdefault(report, set()).add(str(born)[:10])
 
     network_types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
     ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)

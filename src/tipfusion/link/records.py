@@ -20,6 +20,8 @@ class LinkInput:
     reports: list[int]
     identity: list[tuple[int, str, str]]  # (report_id, evidence kind, key) about the reported person
     names: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
+    ages: dict[int, set[int]] = field(default_factory=dict)  # the reported person's stated ages, per report
+    born: dict[int, set[str]] = field(default_factory=dict)  # … and dates of birth (ISO)
     groups: list[tuple[int, str]] = field(default_factory=list)  # (report_id, group or chat room)
     files: list[tuple[int, str, bool]] = field(default_factory=list)  # (report_id, file key, flagged viral)
     known_files: dict[str, str] = field(default_factory=dict)  # file key → why it is known content (a hash list)

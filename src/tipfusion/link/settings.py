@@ -28,7 +28,16 @@ class LinkSettings:
     weights: dict[str, float] = field(default_factory=lambda: {**link_defaults()[0], **ISP_EVIDENCE_WEIGHTS})
     caps: dict[str, Count] = field(default_factory=lambda: {**link_defaults()[1], **ISP_EVIDENCE_CAPS})
     verified_bonus: float = 1.0  # both sides' value verified by the ESP
-    same_name: float = 2.0  # both accounts name the same person
+    # real names (`tipfusion.link.names`): a shared name weighs log2(name_m / u) bits, u its share of the store's named
+    # accounts, never below `same_name` nor above `name_bound` (below the threshold: a name alone never joins); a name
+    # held by at most `name_cap` accounts is compared on its own, and an age agreeing with it adds up to `age_bound`
+    same_name: float = 2.0  # both accounts name the same person (the least a shared name is worth)
+    name_m: Annotated[float, Gt(0), Lt(1)] = 0.9  # one person's two named accounts give the same name
+    name_bound: float = 4.0
+    name_cap: Count = 20
+    age_m: Annotated[float, Gt(0), Lt(1)] = 0.9  # one person's two stated ages lie within the tolerance
+    age_bound: Annotated[float, Ge(0)] = 3.0
+    age_tolerance: Annotated[int, Ge(0)] = 1  # years: ages stated a year apart may both be true
     different_name: float = -6.0  # both name a person, and never the same one
     threshold: float = 6.0  # a pair of accounts is one suspect at or above this score (bits)
     # contradictions (`tipfusion.link.evidence`): per kind, how often one person's two accounts agree on it when both

@@ -4,8 +4,10 @@
 2. Accounts sharing a value (email, phone, device, profile URL, a prior-report reference, an attributable IP)
    gain that value's weight, discounted as more distinct accounts hold it; above a per-kind cap the value is
    suppressed and listed ("used by 240 accounts"). Within a kind only the strongest shared value counts.
-3. Names, where both sides give one, add (same person) or subtract (never the same person): a family phone
-   alone does not make two people one. Evidence adds up: a home line and a display name, each too weak alone, join.
+3. Names, where both sides give one, add (same person, more for a rarer name, more again with an age that agrees:
+   `tipfusion.link.names`) or subtract (never the same person): a family phone alone does not make two people one.
+   Evidence adds up: a home line and a display name, each too weak alone, join; a rare name and an agreeing age join
+   accounts that share nothing else, a name alone never does.
 4. A kind both accounts show and share none of (two phones) subtracts bounded, measured bits
    (`tipfusion.link.evidence`): an email two people share does not make them one when their phones disagree.
 5. Pairs at or above the threshold are joined; connected components are the suspects.
@@ -24,6 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from tipfusion.link.evidence import CONTRADICTION, Disagreement, contradictions, estimate_disagreements
+from tipfusion.link.names import Name, Person, judge, measure, rare_names
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.normalise.registry import ACCOUNT_KEYS
@@ -87,10 +90,19 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
                 if current is None or (pair_weight, current[1]) > (current[0], key):
                     best[(a, b)][kind] = (pair_weight, key)
 
-    # 3. names for or against; 4. kinds both show and share none of (weights measured on the store)
-    names: dict[int, set[tuple[str, str]]] = defaultdict(set)
-    for report, found in data.names.items():
-        names[node_of[report]] |= found
+    # 3. names for or against, weighed by their frequency; a rare name compares accounts sharing nothing else
+    people = node_people(data, node_of)
+    stats = measure(people.values(), settings)
+    by_name: dict[Name, list[int]] = defaultdict(list)
+    for node, person in people.items():
+        for name in person.names:
+            by_name[name].append(node)
+    for name in sorted(rare_names(stats, settings)):
+        ordered = sorted(by_name[name])
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                best.setdefault((a, b), {})  # a candidate pair, with no shared value yet
+    # 4. kinds both show and share none of (weights measured on the store)
     shown: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     accounts_with: dict[str, set[int]] = defaultdict(set)
     for (kind, key), nodes in holders.items():
@@ -104,9 +116,10 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
         settings,
     )
     links: list[Link] = []
+    nobody = Person()
     for (a, b), kinds in best.items():
-        same = bool(names[a] & names[b]) if names[a] and names[b] else None
-        made = pair_link(a, b, kinds, same, settings, contradictions(shown.get(a, {}), shown.get(b, {}), against))
+        named = judge(people.get(a, nobody), people.get(b, nobody), stats, settings)
+        made = pair_link(a, b, kinds, named, settings, contradictions(shown.get(a, {}), shown.get(b, {}), against))
         if made is not None:
             links.append(made)
 
@@ -122,6 +135,21 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     return Clustering(label_of, links, suppressed)
 
 
+def node_people(data: LinkInput, node_of: Mapping[int, int]) -> dict[int, Person]:
+    """What each node's reports say about the reported person: names, stated ages, dates of birth."""
+    names: dict[int, set[Name]] = defaultdict(set)
+    ages: dict[int, set[int]] = defaultdict(set)
+    born: dict[int, set[str]] = defaultdict(set)
+    for report, found in data.names.items():
+        names[node_of[report]] |= found
+    for report, stated in data.ages.items():
+        ages[node_of[report]] |= stated
+    for report, dates in data.born.items():
+        born[node_of[report]] |= dates
+    nodes = names.keys() | ages.keys() | born.keys()
+    return {n: Person(frozenset(names[n]), frozenset(ages[n]), frozenset(born[n])) for n in nodes}
+
+
 # -- one value, one pair, one account: the rules both engines apply (the Spark engine calls these too) -------------
 def over_cap(kind: str, key: str, holders: int, cap: int) -> Suppressed:
     return Suppressed(kind, key, holders, f"held by {holders} accounts (cap {cap})")
@@ -131,21 +159,19 @@ def pair_link(
     a: int,
     b: int,
     kinds: dict[str, tuple[float, str]],
-    same_name: bool | None,
+    named: tuple[float, str] | None,
     settings: LinkSettings,
     against: Mapping[str, Disagreement] | None = None,
 ) -> Link | None:
-    """Two accounts' strongest shared value of each kind (weight, value), whether they name the same person
-    (None: one of them names nobody), and the kinds they both show and share none of → the explained link, or None
-    below the threshold."""
+    """Two accounts' strongest shared value of each kind (weight, value), what their real names say (bits, words;
+    None: one of them names nobody — `link.names.judge`), and the kinds they both show and share none of → the
+    explained link, or None below the threshold."""
     evidence = [(kind, key, weight) for kind, (weight, key) in sorted(kinds.items())]
     score = sum(w for _, _, w in evidence)
-    if same_name is True:
-        score += settings.same_name
-        evidence.append(("name", "same name", settings.same_name))
-    elif same_name is False:
-        score += settings.different_name
-        evidence.append(("name", "different names", settings.different_name))
+    if named is not None:
+        bits, words = named
+        score += bits
+        evidence.append(("name", words, bits))
     for _, disagreement in sorted((against or {}).items()):
         if disagreement.bits:
             score += disagreement.bits

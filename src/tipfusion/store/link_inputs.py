@@ -41,8 +41,15 @@ REPORTS = Input(
 )
 NAMES = Input(
     "names",
-    "SELECT report_id, first_name, last_name FROM current_accounts WHERE role = 'reported'",
-    (("report_id", "int64"), ("first_name", "string"), ("last_name", "string")),
+    "SELECT report_id, first_name, last_name, age, CAST(date_of_birth AS VARCHAR(10)) AS date_of_birth "
+    "FROM current_accounts WHERE role = 'reported'",
+    (
+        ("report_id", "int64"),
+        ("first_name", "string"),
+        ("last_name", "string"),
+        ("age", "int32"),
+        ("date_of_birth", "string"),
+    ),
 )
 NETWORK_TYPES = Input(
     "ip_enrichments", "SELECT ip, network_type FROM ip_enrichments", (("ip", "string"), ("network_type", "string"))

@@ -23,6 +23,7 @@ from pyspark.sql.types import BooleanType, LongType, StringType, StructField, St
 from tipfusion.enrich.hashlists.service import describe_match
 from tipfusion.link import extract
 from tipfusion.link.evidence import contradictions, estimate_disagreements
+from tipfusion.link.names import Name, NameStats, Person, age_weight, judge
 from tipfusion.link.networks import (
     CONTACT_EVIDENCE,
     FILE_EVIDENCE,
@@ -79,6 +80,15 @@ def _by_kind(shown: list[Any] | None) -> dict[str, set[str]]:
     for item in shown or ():
         found.setdefault(item.kind, set()).add(item.key)
     return found
+
+
+FACTS = ("names", "ages", "born")
+
+
+def _person(names: list[Any] | None, ages: list[Any] | None, born: list[Any] | None) -> tuple[Person, dict[Name, int]]:
+    """A node's collected facts → what its accounts say about the person, and how many accounts hold each name."""
+    held = {(item.first, item.last): item.n for item in names or ()}
+    return Person(frozenset(held), frozenset(ages or ()), frozenset(born or ())), held
 
 
 def _pairs(members: DataFrame, group: str | list[str], member: str = "suspect") -> DataFrame:
@@ -274,8 +284,29 @@ class SparkLinker:
             .withColumn("base", _fold("evidence", "w"))
         )
 
-        # 3. names for or against
-        names = self._names(frames).join(node_of, "report").select("node", "first", "last").distinct()
+        # 3. names for or against, weighed by their frequency (`link.names`): the counts to the driver are small (one
+        # row per age, one number of named accounts); each pair's names come with their holders beside them
+        people = self._people(frames).join(node_of, "report").drop("report").persist(StorageLevel.MEMORY_AND_DISK)
+        names = people.where(F.col("first").isNotNull()).select("node", "first", "last").distinct()
+        holders_of_name = names.groupBy("first", "last").agg(F.count("*").alias("n"))
+        named_count = names.select("node").distinct().count()
+        ages = people.where(F.col("age").isNotNull()).select("node", "age").distinct()
+        age_bits = age_weight({r.age: r["count"] for r in ages.groupBy("age").count().collect()}, settings)
+        rare = holders_of_name.where((F.col("n") >= 2) & (F.col("n") <= settings.name_cap))
+        by_name = (
+            _pairs(names.join(rare, ["first", "last"]), ["first", "last"], "node")
+            .select("a", "b")
+            .distinct()
+            .join(scored.select("a", "b"), ["a", "b"], "left_anti")
+        )
+        scored = scored.unionByName(
+            by_name.select(
+                "a",
+                "b",
+                F.array().cast(scored.schema["evidence"].dataType).alias("evidence"),
+                F.lit(0.0).cast("double").alias("base"),
+            )
+        )
         named = names.select(F.col("node")).distinct()
         common = (
             scored.select("a", "b")
@@ -284,6 +315,7 @@ class SparkLinker:
             .select("a", "b", F.lit(True).alias("common"))
             .distinct()
         )
+        most = settings.name_bound + age_bits  # the most a shared name can add: the exact bits come on the driver
         judged = (
             scored.join(named.select(F.col("node").alias("a"), F.lit(True).alias("na")), "a", "left")
             .join(named.select(F.col("node").alias("b"), F.lit(True).alias("nb")), "b", "left")
@@ -296,13 +328,24 @@ class SparkLinker:
             )
             .withColumn(
                 "score",
-                F.when(F.col("same"), F.col("base") + F.lit(settings.same_name))
+                F.when(F.col("same"), F.col("base") + F.lit(most))
                 .when(~F.col("same"), F.col("base") + F.lit(settings.different_name))
                 .otherwise(F.col("base")),
             )
             .where(F.col("score") >= F.lit(settings.threshold))
-            .select("a", "b", "evidence", "same")
+            .select("a", "b", "evidence")
         ).persist(StorageLevel.MEMORY_AND_DISK)
+        facts = (
+            names.join(holders_of_name, ["first", "last"])
+            .groupBy("node")
+            .agg(F.collect_set(F.struct("first", "last", "n")).alias("names"))
+            .join(ages.groupBy("node").agg(F.collect_set("age").alias("ages")), "node", "full")
+            .join(
+                people.where(F.col("born").isNotNull()).groupBy("node").agg(F.collect_set("born").alias("born")),
+                "node",
+                "full",
+            )
+        )
         # 4. kinds both show and share none of: weights from the store's value frequencies (small aggregates to the
         # driver), each candidate pair's values of those kinds beside it; the score before them is an upper bound
         contra = sorted(settings.agreement_m)
@@ -321,14 +364,20 @@ class SparkLinker:
             settings,
         )
         values = shown.groupBy("node").agg(F.collect_list(F.struct("kind", "key")).alias("shown"))
-        candidates = judged.join(
-            values.select(F.col("node").alias("a"), F.col("shown").alias("shown_a")), "a", "left"
-        ).join(values.select(F.col("node").alias("b"), F.col("shown").alias("shown_b")), "b", "left")
+        candidates = (
+            judged.join(values.select(F.col("node").alias("a"), F.col("shown").alias("shown_a")), "a", "left")
+            .join(values.select(F.col("node").alias("b"), F.col("shown").alias("shown_b")), "b", "left")
+            .join(facts.select(F.col("node").alias("a"), *(F.col(c).alias(f"{c}_a") for c in FACTS)), "a", "left")
+            .join(facts.select(F.col("node").alias("b"), *(F.col(c).alias(f"{c}_b") for c in FACTS)), "b", "left")
+        )
         links: list[Link] = []
         for row in candidates.collect():
             contradicting = contradictions(_by_kind(row.shown_a), _by_kind(row.shown_b), against)
             kinds = {e.kind: (e.w, e.key) for e in row.evidence}
-            made = pair_link(row.a, row.b, kinds, row.same, settings, contradicting)
+            person_a, held_a = _person(row.names_a, row.ages_a, row.born_a)
+            person_b, held_b = _person(row.names_b, row.ages_b, row.born_b)
+            stats = NameStats({**held_a, **held_b}, named_count, age_bits)
+            made = pair_link(row.a, row.b, kinds, judge(person_a, person_b, stats, settings), settings, contradicting)
             if made is not None:
                 links.append(made)
 
@@ -352,16 +401,22 @@ class SparkLinker:
             suspect_of = spark.createDataFrame(list(clustering.label_of.items()), "report long, suspect long").persist(
                 StorageLevel.MEMORY_AND_DISK
             )
-        for frame in (counted, judged, node_of):
+        for frame in (counted, judged, node_of, people):
             frame.unpersist()
         return clustering, suspect_of
 
-    def _names(self, frames: dict[str, DataFrame]) -> DataFrame:
-        """(report, first, last) casefolded by Python, as the embedded engine folds them."""
-        rows = frames["names"].rdd.flatMap(
-            lambda r: [(r[0], r[1].casefold(), r[2].casefold())] if r[1] and r[2] else []
+    def _people(self, frames: dict[str, DataFrame]) -> DataFrame:
+        """(report, first, last, age, born): names casefolded by Python as the embedded engine folds them (both or
+        neither), the stated age and date of birth as `link.extract` reads them."""
+        rows = frames["names"].rdd.map(
+            lambda r: (
+                r[0],
+                *((r[1].casefold(), r[2].casefold()) if r[1] and r[2] else (None, None)),
+                None if r[3] is None else int(r[3]),
+                str(r[4])[:10] if r[4] else None,
+            )
         )
-        return self.spark.createDataFrame(rows, "report long, first string, last string")
+        return self.spark.createDataFrame(rows, "report long, first string, last string, age int, born string")
 
     # -- networks: `link.networks.find_networks` -------------------------------------------------------------------
     def _networks(
