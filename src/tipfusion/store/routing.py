@@ -1,4 +1,4 @@
-"""The reads routing places suspects from, and deconfliction names them by: typed rows, JSON decoded.
+"""The reads routing places suspects from, and the lead lists deconfliction checks: typed rows, JSON decoded.
 
 Only the reported person's side counts as evidence of where a suspect is (`domain.SUSPECT_SIDE_SQL`): a victim's
 address or phone never routes a suspect.
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_SIDE_SQL
+from tipfusion.store import link_inputs
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.types import json_value
 
@@ -61,8 +62,6 @@ def lead_agencies(conn: Connection) -> dict[str, str]:
     return dict(rows_of(conn, "SELECT lead_ref, COALESCE(agency, '') FROM leads"))
 
 
-def device_values(conn: Connection) -> list[tuple[str, str]]:
-    """(compared form, form received) of every current device identifier."""
-    return list(
-        rows_of(conn, "SELECT canonical, value FROM identifier_observations WHERE kind = 'device' AND is_current")
-    )
+def lead_values(conn: Connection) -> list[tuple[str, str, str]]:
+    """(lead, kind as listed, canonical value) of every lead list entry: linking's lead input."""
+    return list(link_inputs.rows(conn, link_inputs.LEADS))
