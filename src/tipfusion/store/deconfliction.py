@@ -45,9 +45,10 @@ ACCOUNTS_ONLY = frozenset(name for name in SIGHTING_KEYS if KINDS[name].links.ac
 ISP_KEYS = (("phone", "phone"), ("alternate_phone", "phone"), ("email", "email"))  # isp_answers column → key kind
 SUBSCRIBER_ID = "subscriber_id"
 PRIOR_REPORT = "prior_report"  # every report is a value of its own number (`link.extract.load_input`)
-DECONFLICTABLE = frozenset(
-    {kind for kind, _ in SIGHTING_KEYS.values()} | {k for _, k in ISP_KEYS} | {SUBSCRIBER_ID, PRIOR_REPORT}
-)
+# what `RoutingSettings.deconflict_kinds` may name: the keys above, and the stored kinds that link as another's (a
+# kind counts by its key: `iccid` names nothing `device` does not, as before; the registry marks both)
+KEY_KINDS = {k for k, _ in SIGHTING_KEYS.values()} | {k for _, k in ISP_KEYS} | {SUBSCRIBER_ID, PRIOR_REPORT}
+DECONFLICTABLE = frozenset(KEY_KINDS | set(SIGHTING_KEYS))
 
 
 @dataclass(frozen=True, slots=True)
