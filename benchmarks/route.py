@@ -14,7 +14,8 @@ on a kept store instead, one child process per run, and within it `deconflict` a
         --batch benchmarks/out/ingest-20000-2026 --repeat 3 --baseline-src ../main/src
 
 `--baseline-src` runs another checkout's route in the same runs, alternating with this one's, and compares what the
-two wrote: every suspect's routing row (deconfliction notes included) must be the same, or the command fails.
+two wrote: every suspect's routing row (deconfliction notes included; the evidence lists as sets) must be the
+same, or the command fails.
 `--profile FILE` writes a cProfile of this checkout's last run.
 """
 
@@ -92,7 +93,16 @@ def route_child(url: str, batch: Path, profile: Path | None) -> None:
     seconds = time.perf_counter() - started
     with engine.connect() as conn:
         rows = conn.execute(select(routing_decisions).order_by(routing_decisions.c.suspect_id)).all()
-    written = [[r.suspect_id, r.district, r.station, r.basis, r.confidence, r.network_id, r.detail] for r in rows]
+    # the evidence lists in a canonical order: on PostgreSQL the reads gather_evidence makes have no ORDER BY, so
+    # a suspect's evidence (and the decided_by list) comes in scan order, which varies from run to run
+    written = [
+        [
+            *(r.suspect_id, r.district, r.station, r.basis, r.confidence, r.network_id, r.network_central),
+            r.overridden,
+            {k: sorted(map(json.dumps, v)) if k in ("evidence", "decided_by") else v for k, v in r.detail.items()},
+        ]
+        for r in rows
+    ]
     digest = hashlib.sha256(json.dumps(written, sort_keys=True, default=str).encode()).hexdigest()
     flagged = sum(1 for r in rows if (r.detail or {}).get("deconfliction"))
     notes = sum(len((r.detail or {}).get("deconfliction") or []) for r in rows)
