@@ -14,8 +14,8 @@ on a kept store instead, one child process per run, and within it `deconflict` a
         --batch benchmarks/out/ingest-20000-2026 --repeat 3 --baseline-src ../main/src
 
 `--baseline-src` runs another checkout's route in the same runs, alternating with this one's, and compares what the
-two wrote: every suspect's routing row (deconfliction notes included; the evidence lists as sets) must be the
-same, or the command fails.
+two wrote: every suspect's routing row (deconfliction notes included; evidence lists as sets: see `unordered`)
+must be the same, or the command fails.
 `--profile FILE` writes a cProfile of this checkout's last run.
 """
 
@@ -58,6 +58,17 @@ def make_evidence(count: int, seed: int) -> list[list[Evidence]]:
     return out
 
 
+def unordered(key: str, value: Any) -> Any:
+    """A routing row's detail with what comes in scan order made order-free: on PostgreSQL the reads gather_evidence
+    makes have no ORDER BY, so a suspect's evidence, the decided_by list and the two places a tie note names
+    ("ip_city: points equally at A and B") vary from run to run (not the decision, not the deconfliction notes)."""
+    if key in ("evidence", "decided_by"):
+        return sorted(map(json.dumps, value))
+    if key == "notes":
+        return sorted(" ".join(sorted(note.split())) for note in value)
+    return value
+
+
 def route_child(url: str, batch: Path, profile: Path | None) -> None:
     """One `route_all` on the store at `url` (timed, `deconflict` apart); prints JSON with a digest of what it wrote."""
     import cProfile
@@ -93,13 +104,11 @@ def route_child(url: str, batch: Path, profile: Path | None) -> None:
     seconds = time.perf_counter() - started
     with engine.connect() as conn:
         rows = conn.execute(select(routing_decisions).order_by(routing_decisions.c.suspect_id)).all()
-    # the evidence lists in a canonical order: on PostgreSQL the reads gather_evidence makes have no ORDER BY, so
-    # a suspect's evidence (and the decided_by list) comes in scan order, which varies from run to run
     written = [
         [
             *(r.suspect_id, r.district, r.station, r.basis, r.confidence, r.network_id, r.network_central),
             r.overridden,
-            {k: sorted(map(json.dumps, v)) if k in ("evidence", "decided_by") else v for k, v in r.detail.items()},
+            {k: unordered(k, v) for k, v in r.detail.items()},
         ]
         for r in rows
     ]

@@ -96,15 +96,15 @@ def gather_evidence(
     evidence: dict[str, list[Evidence]] = defaultdict(list)
     with engine.connect() as conn:
         suspect_of = links.report_suspects(conn)
-        for report, data in reads.reported_person_details(conn):
+        for report, addresses in reads.reported_person_addresses(conn):
             if report not in suspect_of:
                 continue
-            for address in data.get("addresses") or []:
-                pin = str(address.get("zipCode") or address.get("postalCode") or "").strip()
-                country = str(address.get("country") or "").strip().upper()
+            for given in addresses:
+                pin = str(given.get("zipCode") or given.get("postalCode") or "").strip()
+                country = str(given.get("country") or "").strip().upper()
                 if pin and country in {"", "IN"}:
-                    text = ", ".join(str(v) for k, v in address.items() if v and k != "type")
-                    locality = " ".join(str(address.get(k) or "") for k in ("address", "street1", "city"))
+                    text = ", ".join(str(v) for k, v in given.items() if v and k != "type")
+                    locality = " ".join(str(given.get(k) or "") for k in ("address", "street1", "city"))
                     found = geocode(pin, locality, gazetteer)
                     evidence[suspect_of[report]].append(
                         Evidence(

@@ -16,10 +16,14 @@ from tipfusion.store.bulk import rows_of
 from tipfusion.store.types import json_value
 
 
-def reported_person_details(conn: Connection) -> list[tuple[int, dict[str, Any]]]:
-    """(report, the reported person's details: addresses and the rest as received) of every current version."""
-    sql = "SELECT report_id, details FROM current_accounts WHERE role = 'reported'"
-    return [(report, json_value(details)) for report, details in rows_of(conn, sql) if details]
+def reported_person_addresses(conn: Connection) -> list[tuple[int, list[dict[str, Any]]]]:
+    """(report, the reported person's addresses as received) of every current version that gives any.
+
+    Only the `addresses` of the details are read, and only where there are some (a fifth of the reports in the
+    synthetic batches): decoding every reported person's whole details took most of routing's evidence reads."""
+    addresses = "json_extract(details, '$.addresses')" if conn.dialect.name == "sqlite" else "details -> 'addresses'"
+    sql = f"SELECT report_id, {addresses} FROM current_accounts WHERE role = 'reported' AND {addresses} IS NOT NULL"
+    return [(report, found) for report, value in rows_of(conn, sql) if (found := json_value(value))]
 
 
 def isp_answer_addresses(conn: Connection) -> list[tuple[int, str | None, str | None]]:
