@@ -70,6 +70,12 @@ def test_a_file_says_only_what_it_changes_and_the_environment_wins(tmp_path: Pat
         ("[link]\ncaps.phone = 0\n", {}, "tipfusion.toml: [link] caps.phone: expected a whole number ≥ 1, got 0"),
         ("[triage]\ncirculating_holders = 2.5\n", {}, "[triage] circulating_holders: expected a whole number, got"),
         ("[routing]\ndeconflict_kinds = 'phone'\n", {}, "[routing] deconflict_kinds: expected a list, got 'phone'"),
+        (
+            "[routing]\ndeconflict_kinds = ['phone', 'ip_fixed']\n",
+            {},
+            "[routing] deconflict_kinds: expected kinds deconfliction checks (device, display_name, email, esp_user, "
+            "iccid, phone, prior_report, screen_name, subscriber_id, url), got ['phone', 'ip_fixed']",
+        ),
         ("[deadlines]\nfir_days = 'a week'\n", {}, "[deadlines] fir_days: expected a whole number of days, got"),
         ("triage = 3\n", {}, "tipfusion.toml: [triage] must be a table, got 3"),
         ("", {"TIPFUSION_LINK__THRESHOLD": "high"}, "TIPFUSION_LINK__THRESHOLD='high': expected a number"),

@@ -256,6 +256,8 @@ def _describe(
     else:
         unit = next((f" of {u}" for u in ("minutes", "hours", "days") if path and path[-1].endswith(f"_{u}")), "")
         expected = _EXPECTED.get(error["type"], "")
+        if error["type"] == "predicate_failed" and hasattr(SECTIONS[section], "allowed"):
+            expected = SECTIONS[section].allowed(".".join(path))
         if not expected and "ge" in ctx:
             default = flatten(asdict(SECTIONS[section]())).get(".".join(path))
             expected = "a whole number" if isinstance(default, int) else "a number"

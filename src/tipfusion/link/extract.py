@@ -135,8 +135,12 @@ def isp_evidence(
     if email:
         yield IDENTITY_KEY, "email", email
     if id_number:
-        key = f"{(id_type or 'ID').strip().upper()}:{''.join(str(id_number).split()).upper()}"
-        yield IDENTITY_KEY, "subscriber_id", key
+        yield IDENTITY_KEY, "subscriber_id", subscriber_key(id_type, id_number)
+
+
+def subscriber_key(id_type: str | None, id_number: object) -> str:
+    """The key an ID document an ISP named a subscriber by links under: `TYPE:NUMBER`, spaces out, upper case."""
+    return f"{(id_type or 'ID').strip().upper()}:{''.join(str(id_number).split()).upper()}"
 
 
 def load_input(conn: Connection) -> LinkInput:

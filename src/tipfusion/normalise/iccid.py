@@ -56,7 +56,7 @@ KIND = IdentifierKind(
     label_hi="सिम कार्ड नंबर (ICCID)",
     example="8991101200003204514",
     rank=3,  # with the device IDs: a provider names the subscriber from it
-    links=Links(IDENTITY, deconflict=True, same_as=lambda digits: ("device", f"ICCID:{digits}")),
+    links=Links(IDENTITY, deconflict=True, same_as=("device", "ICCID:")),
     lead_name="iccid",
     misp=Misp(template="phone", relation="iccid"),
     stix=STIX_DESCRIPTION,  # STIX 2.1 has no observable for a SIM

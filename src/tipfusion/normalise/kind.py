@@ -51,19 +51,23 @@ class Links:
     accounts_only: only a value on an account is identity evidence (a profile URL says who; a content URL does not).
     deconflict: two teams must not work one holder unknowingly: routing flags a value held by suspects it sends to
         different stations.
-    same_as: the evidence key and value a canonical value links under when another kind carries the same thing
-        (a SIM's ICCID in a lead list is the ICCID an ESP sends as a device ID); None: its own kind and value.
+    same_as: (kind, prefix): the evidence key a canonical value links under, and the text put before it, when
+        another kind carries the same thing (a SIM's ICCID in a lead list is the ICCID an ESP sends as a device ID:
+        `("device", "ICCID:")`); None: its own kind and value. Data, not a function, so a store query can write
+        the same key in SQL (routing's deconfliction groups the holders of a value in the database).
     """
 
     how: str
     evidence: tuple[Evidence, ...] = ()
     accounts_only: bool = False
     deconflict: bool = False
-    same_as: Callable[[str], tuple[str, str]] | None = None
+    same_as: tuple[str, str] | None = None
 
     def key(self, kind: str, canonical: str) -> tuple[str, str]:
         """The (evidence key, value) a value of `kind` links under."""
-        return self.same_as(canonical) if self.same_as is not None else (kind, canonical)
+        if self.same_as is None:
+            return kind, canonical
+        return self.same_as[0], self.same_as[1] + canonical
 
 
 @dataclass(frozen=True, slots=True)

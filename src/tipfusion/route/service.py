@@ -18,10 +18,11 @@ from tipfusion.route.geocode import HINT, geocode
 from tipfusion.route.jurisdictions import Jurisdiction, Station, load_gazetteer, load_landline_areas, read_layer
 from tipfusion.route.routing import Decision, Evidence, decide
 from tipfusion.route.settings import RoutingSettings
-from tipfusion.store import links
+from tipfusion.store import deconfliction, links
 from tipfusion.store import routing as reads
 from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema
+from tipfusion.store.deconfliction import SUBSCRIBER_ID
 from tipfusion.store.repository import now
 from tipfusion.store.tables import police_stations, routing_decisions, routing_overrides, suspects
 
@@ -95,15 +96,15 @@ def gather_evidence(
     evidence: dict[str, list[Evidence]] = defaultdict(list)
     with engine.connect() as conn:
         suspect_of = links.report_suspects(conn)
-        for report, data in reads.reported_person_details(conn):
+        for report, addresses in reads.reported_person_addresses(conn):
             if report not in suspect_of:
                 continue
-            for address in data.get("addresses") or []:
-                pin = str(address.get("zipCode") or address.get("postalCode") or "").strip()
-                country = str(address.get("country") or "").strip().upper()
+            for given in addresses:
+                pin = str(given.get("zipCode") or given.get("postalCode") or "").strip()
+                country = str(given.get("country") or "").strip().upper()
                 if pin and country in {"", "IN"}:
-                    text = ", ".join(str(v) for k, v in address.items() if v and k != "type")
-                    locality = " ".join(str(address.get(k) or "") for k in ("address", "street1", "city"))
+                    text = ", ".join(str(v) for k, v in given.items() if v and k != "type")
+                    locality = " ".join(str(given.get(k) or "") for k in ("address", "street1", "city"))
                     found = geocode(pin, locality, gazetteer)
                     evidence[suspect_of[report]].append(
                         Evidence(
@@ -257,53 +258,123 @@ def deconflict(
     uow: UnitOfWork, decisions: dict[str, Decision], settings: RoutingSettings | None = None
 ) -> dict[str, list[str]]:
     """Flags for both sides when two suspects routed to different stations or districts share an identifier, and
-    for suspects named in another agency's lead list — so two teams never work one person unknowingly."""
-    from tipfusion.link.extract import load_input
+    for suspects named in another agency's lead list — so two teams never work one person unknowingly.
+
+    Only the holders it needs are read (`store.deconfliction`): the values of the checked kinds 2..N suspects hold,
+    grouped in the database, and the holders of the values lead lists and open cases name."""
+    from tipfusion.link.extract import lead_evidence
 
     conn = uow.conn
     settings = settings or RoutingSettings()
     kinds = set(settings.deconflict_kinds)
-    data = load_input(conn)
-    suspect_of = links.report_suspects(conn)
-    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for report, kind, key in data.identity:
-        if kind in kinds and report in suspect_of:
-            holders[(kind, key)].add(suspect_of[report])
+    holders = Holders(conn, kinds)
+    shared = holders.shared(settings.deconflict_max_holders)
+    leads = [(ref, *lead_evidence(listed, value)) for ref, listed, value in reads.lead_values(conn)]
+    leads = [(ref, kind, key) for ref, kind, key in leads if kind in kinds]
+    named = holders.of({(kind, key) for _, kind, key in leads})
+    cases = open_cases(conn)
+    in_cases = holders.of(
+        {(kind, key) for case in cases for kind, key in case_identifiers(case) if kind in kinds}, named
+    )
+    name = value_namer(conn, {key for kind, key in (*shared, *in_cases) if kind == "device"})
     flags: dict[str, list[str]] = defaultdict(list)
-    name = value_namer(conn)
 
     def place(suspect: str) -> str:
         decision = decisions.get(suspect)
         return (decision.station or decision.district or "central") if decision else "unrouted"
 
-    for (kind, key), owners in holders.items():
-        if len(owners) < 2 or len(owners) > settings.deconflict_max_holders:
-            continue
+    for (kind, key), owners in shared.items():
         for suspect in owners:
             for other in sorted(owners - {suspect}):
                 if place(other) != place(suspect):
                     flags[suspect].append(f"{name(kind, key)} also held by {other} ({place(other)})")
     agency = reads.lead_agencies(conn)
-    by_value = {(kind, key): owners for (kind, key), owners in holders.items()}
-    for lead_ref, kind, key in data.leads:
-        for suspect in by_value.get((kind, key), set()):
+    for lead_ref, kind, key in leads:
+        for suspect in named.get((kind, key), set()):
             flags[suspect].append(f"named in lead {lead_ref} from {agency.get(lead_ref) or 'another agency'}")
-    for suspect, notes in against_cases(uow, holders, place, name, kinds).items():
+    for suspect, notes in against_cases(uow, cases, in_cases, place, name, kinds).items():
         flags[suspect].extend(notes)
     return {s: sorted(set(f)) for s, f in flags.items()}
 
 
-def value_namer(conn: Any) -> Callable[[str, str], str]:
+class Holders:
+    """Which suspects hold a value of the kinds deconfliction checks (the store reads, keyed as link keys them)."""
+
+    def __init__(self, conn: Any, kinds: set[str]) -> None:
+        from tipfusion.link.extract import subscriber_key
+
+        self.conn, self.kinds = conn, kinds
+        self.subscribers: dict[tuple[str, str], set[str]] = defaultdict(set)
+        if SUBSCRIBER_ID in kinds:
+            for document in deconfliction.subscriber_documents(conn):
+                if document.id_number:
+                    key = subscriber_key(document.id_type, document.id_number)
+                    self.subscribers[(SUBSCRIBER_ID, key)].add(document.suspect)
+
+    def shared(self, max_holders: int) -> dict[tuple[str, str], set[str]]:
+        """The values 2..`max_holders` distinct suspects hold, with their holders."""
+        found: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for held in deconfliction.shared_values(self.conn, self.kinds, max_holders):
+            found[(held.kind, held.key)].add(held.suspect)
+        found.update({v: set(s) for v, s in self.subscribers.items() if 2 <= len(s) <= max_holders})
+        return dict(found)
+
+    def of(
+        self, values: set[tuple[str, str]], known: dict[tuple[str, str], set[str]] | None = None
+    ) -> dict[tuple[str, str], set[str]]:
+        """The holders of `values` (those in `known` not read again), however many hold each."""
+        known = known or {}
+        found: dict[tuple[str, str], set[str]] = defaultdict(set)
+        found.update({v: known[v] for v in values if v in known})
+        for held in deconfliction.holders_of(self.conn, values - set(known)):
+            found[(held.kind, held.key)].add(held.suspect)
+        found.update({v: self.subscribers[v] for v in values if v in self.subscribers})
+        return dict(found)
+
+
+def value_namer(conn: Any, devices: set[str]) -> Callable[[str, str], str]:
     """`kind value` as a station reads it: a device as the ESPs sent it (a 15-digit IMEI, an IMEISV), not the 14
-    digits linking compares; every other kind as compared."""
+    digits linking compares; every other kind as compared. `devices`: the device keys it will be asked for."""
     received: dict[str, set[str]] = defaultdict(set)
-    for canonical, value in reads.device_values(conn):
+    for canonical, value in deconfliction.device_values(conn, devices):
         received[canonical].add(value)
     return lambda kind, key: f"{kind} {', '.join(sorted(received.get(key) or {key})) if kind == 'device' else key}"
 
 
+def open_cases(conn: Any) -> list[Any]:
+    """The open cases, with their referral's reference, suspects and snapshot."""
+    from tipfusion.store.tables import cases, referrals
+    from tipfusion.track.service import OPEN
+
+    return list(
+        conn.execute(
+            select(
+                cases.c.id,
+                cases.c.station,
+                cases.c.district,
+                cases.c.state,
+                referrals.c.reference,
+                referrals.c.suspects,
+                referrals.c.snapshot,
+            )
+            .join(referrals, referrals.c.id == cases.c.referral_id)
+            .where(cases.c.state.in_(OPEN))
+        ).all()
+    )
+
+
+def case_identifiers(case: Any) -> list[tuple[str, str]]:
+    """(kind, key) of the identifiers a case's referral snapshot names (`kind:key`)."""
+    out = []
+    for item in (case.snapshot or {}).get("identifiers", []):
+        kind, _, key = str(item).partition(":")
+        out.append((kind, key))
+    return out
+
+
 def against_cases(
     uow: UnitOfWork,
+    open_cases: list[Any],
     holders: dict[tuple[str, str], set[str]],
     place: Callable[[str], str],
     name: Callable[[str, str], str],
@@ -311,27 +382,14 @@ def against_cases(
 ) -> dict[str, list[str]]:
     """Suspects whose person or identifiers already sit in an open case of another station or district: flag the
     suspect's routing and, once, the case (a case event the station sees)."""
+    flags: dict[str, list[str]] = defaultdict(list)
+    if not open_cases:  # before the imports: linking's service loads scipy (1.6 s), for nothing when no case is open
+        return flags
     from tipfusion.link.service import alias_resolver
-    from tipfusion.store.tables import case_events, cases, referrals
-    from tipfusion.track.service import OPEN, flag_case
+    from tipfusion.store.tables import case_events
+    from tipfusion.track.service import flag_case
 
     conn = uow.conn
-    flags: dict[str, list[str]] = defaultdict(list)
-    open_cases = conn.execute(
-        select(
-            cases.c.id,
-            cases.c.station,
-            cases.c.district,
-            cases.c.state,
-            referrals.c.reference,
-            referrals.c.suspects,
-            referrals.c.snapshot,
-        )
-        .join(referrals, referrals.c.id == cases.c.referral_id)
-        .where(cases.c.state.in_(OPEN))
-    ).all()
-    if not open_cases:
-        return flags
     resolve = alias_resolver(conn)
     noted = {
         (int(case_id), str((fields or {}).get("note")))
@@ -345,8 +403,7 @@ def against_cases(
         for suspect in members:
             if place(suspect) not in (where, "unrouted"):
                 flags[suspect].append(f"in open case {case.id} ({case.reference}, {case.state}) with {where}")
-        for item in (case.snapshot or {}).get("identifiers", []):
-            kind, _, key = str(item).partition(":")
+        for kind, key in case_identifiers(case):
             if kind not in kinds:
                 continue
             for suspect in holders.get((kind, key), set()) - members:

@@ -1,0 +1,253 @@
+"""Routing's deconfliction reads only the holders it needs (`store.deconfliction`, grouped in the database); what it
+flags must be what the old computation over the whole link input (`link.extract.load_input`) flagged.
+
+The batch has planted shared values (family phones, households, shared mailboxes) and rows that must not count: a
+recipient's, a victim's and a reporter's copy of another suspect's value, a superseded version's, a content URL
+(not on an account); and ones that must: a SIM sent as a device ID by one ESP and as an ICCID by another, an ISP's
+answers (a subscriber's ID document written three ways, a phone), a value over the holders cap named in a lead list.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, insert, select
+
+from tipfusion.audit import UnitOfWork
+from tipfusion.config import Settings
+from tipfusion.link.extract import load_input
+from tipfusion.pipeline import through_routing
+from tipfusion.route.routing import Decision
+from tipfusion.route.service import Holders, deconflict
+from tipfusion.route.settings import RoutingSettings
+from tipfusion.store import links
+from tipfusion.store import routing as reads
+from tipfusion.store.tables import identifier_observations, isp_answers, lead_identifiers, leads, report_links
+from tipfusion.synth import generate
+from tipfusion.synth.world import Noise
+
+ICCID = "8991101200003204514"
+SETTINGS = [
+    RoutingSettings(),
+    RoutingSettings(deconflict_max_holders=2),
+    RoutingSettings(deconflict_kinds=("device",), deconflict_max_holders=3),
+    RoutingSettings(deconflict_kinds=("prior_report", "subscriber_id", "email", "screen_name")),
+]
+
+Holdings = dict[tuple[str, str], set[str]]
+
+
+def old_holders(conn: Connection, kinds: set[str]) -> tuple[Holdings, list[tuple[str, str, str]]]:
+    """The old computation: every identity key of the link input, of the kinds, by the suspect of its report."""
+    data = load_input(conn)
+    suspect_of = links.report_suspects(conn)
+    holders: Holdings = defaultdict(set)
+    for report, kind, key in data.identity:
+        if kind in kinds and report in suspect_of:
+            holders[(kind, key)].add(suspect_of[report])
+    return dict(holders), data.leads
+
+
+def old_flags(conn: Connection, decisions: dict[str, Decision], settings: RoutingSettings) -> dict[str, list[str]]:
+    """`route.service.deconflict` as it was (no case open: its case part adds nothing)."""
+    holders, lead_values = old_holders(conn, set(settings.deconflict_kinds))
+    received: dict[str, set[str]] = defaultdict(set)
+    for canonical, value in conn.execute(
+        select(identifier_observations.c.canonical, identifier_observations.c.value).where(
+            identifier_observations.c.kind == "device", identifier_observations.c.is_current.is_(True)
+        )
+    ):
+        received[canonical].add(value)
+
+    def name(kind: str, key: str) -> str:
+        return f"{kind} {', '.join(sorted(received.get(key) or {key})) if kind == 'device' else key}"
+
+    def place(suspect: str) -> str:
+        decision = decisions.get(suspect)
+        return (decision.station or decision.district or "central") if decision else "unrouted"
+
+    flags: dict[str, list[str]] = defaultdict(list)
+    for (kind, key), owners in holders.items():
+        if len(owners) < 2 or len(owners) > settings.deconflict_max_holders:
+            continue
+        for suspect in owners:
+            for other in sorted(owners - {suspect}):
+                if place(other) != place(suspect):
+                    flags[suspect].append(f"{name(kind, key)} also held by {other} ({place(other)})")
+    agency = reads.lead_agencies(conn)
+    for lead_ref, kind, key in lead_values:
+        for suspect in holders.get((kind, key), set()):
+            flags[suspect].append(f"named in lead {lead_ref} from {agency.get(lead_ref) or 'another agency'}")
+    return {s: sorted(set(f)) for s, f in flags.items()}
+
+
+def _plant(conn: Connection, report: int, **changes: Any) -> None:
+    """A copy of one of `report`'s current reported-side sightings, with `changes`."""
+    o = identifier_observations
+    row = conn.execute(
+        select(o).where(o.c.report_id == report, o.c.is_current.is_(True)).order_by(o.c.id).limit(1)
+    ).one()
+    values = {**row._mapping, "origin": "field", "valid": True, "role": "reported", **changes}
+    values.pop("id")
+    conn.execute(insert(o).values(**values))
+
+
+def _answer(conn: Connection, report: int, line: int, **given: Any) -> None:
+    stamp = datetime(2025, 3, 1, tzinfo=UTC)
+    conn.execute(
+        insert(isp_answers).values(
+            request_id=1,
+            item=line,
+            report_id=report,
+            ip="192.0.2.1",
+            observed_at=stamp,
+            source_sha256="0" * 64,
+            line=line,
+            received_at=stamp,
+            **given,
+        )
+    )
+
+
+def _value_of(conn: Connection, report: int, kind: str) -> str:
+    o = identifier_observations
+    return str(
+        conn.execute(
+            select(o.c.canonical)
+            .where(o.c.report_id == report, o.c.kind == kind, o.c.is_current.is_(True), o.c.role == "reported")
+            .order_by(o.c.id)
+            .limit(1)
+        ).scalar_one()
+    )
+
+
+def _plant_all(engine: Engine) -> tuple[list[str], str, str, str]:
+    """The rows that must and must not count (see the module's docstring): the suspects used (the second one's
+    email and phone are the ones planted elsewhere: returned too), and a phone planted on more suspects than the
+    default cap."""
+    with engine.begin() as conn:
+        firsts: dict[str, int] = {}
+        for report, suspect in sorted(conn.execute(select(report_links.c.report_id, report_links.c.suspect_id))):
+            firsts.setdefault(suspect, report)
+        ordered = sorted(firsts.items(), key=lambda item: item[1])
+        o = identifier_observations
+        reported = select(o.c.report_id).where(o.c.role == "reported", o.c.is_current.is_(True))
+        with_email = set(conn.execute(reported.where(o.c.kind == "email")).scalars())
+        with_phone = set(conn.execute(reported.where(o.c.kind == "phone")).scalars())
+        both = next(item for item in ordered if item[1] in with_email & with_phone)
+        others = [item for item in ordered if item != both]
+        chosen = [others[0], both, *others[1:15]]
+        r = [report for _, report in chosen]
+        email_2, phone_2 = _value_of(conn, r[1], "email"), _value_of(conn, r[1], "phone")
+        for report, role in ((r[0], "recipient"), (r[2], "victim"), (r[3], "reporter")):
+            _plant(conn, report, kind="email", canonical=email_2, value=email_2, role=role)
+        _plant(conn, r[4], kind="phone", canonical=phone_2, value=phone_2, is_current=False)
+        _plant(conn, r[4], kind="phone", canonical=phone_2, value=phone_2, origin="inferred")
+        _plant(conn, r[5], kind="phone", canonical=phone_2, value=phone_2, valid=False)
+        _plant(conn, r[0], kind="device", canonical=f"ICCID:{ICCID}", value=f"ICCID:{ICCID}")
+        _plant(conn, r[6], kind="iccid", canonical=ICCID, value=ICCID)
+        _plant(conn, r[2], kind="url", canonical="example.com/shared", account_ordinal=None)
+        _plant(conn, r[3], kind="url", canonical="example.com/shared", account_ordinal=0)
+        _plant(conn, r[4], kind="url", canonical="example.com/shared", account_ordinal=0)
+        crowded = "+915550009999"
+        for report in r[5:16]:  # 11 suspects: over the default cap of 10
+            _plant(conn, report, kind="phone", canonical=crowded, value=crowded)
+        _answer(conn, r[7], 1, id_document_type=" aadhaar", id_document_number="1234 5678 9012", phone=phone_2)
+        _answer(conn, r[8], 2, id_document_type="AADHAAR", id_document_number="123456789012", email="")
+        _answer(conn, r[9], 3, id_document_type="Aadhaar ", id_document_number="1234\t56789012", email=email_2)
+        _answer(conn, r[10], 4, id_document_type=None, id_document_number="", alternate_phone=phone_2, email="")
+        stamp = datetime(2025, 3, 1, tzinfo=UTC)
+        conn.execute(insert(leads).values(lead_ref="XX-1", agency="Example Police", first_ingested_at=stamp))
+        for line, (kind, value) in enumerate((("iccid", ICCID), ("phone", crowded), ("email", email_2))):
+            conn.execute(
+                insert(lead_identifiers).values(
+                    lead_ref="XX-1",
+                    kind=kind,
+                    value=value,
+                    canonical=value,
+                    raw=value,
+                    valid=True,
+                    source_sha256="1" * 64,
+                    line=line,
+                )
+            )
+    return [suspect for suspect, _ in chosen], email_2, phone_2, crowded
+
+
+@pytest.fixture
+def planted(engine: Engine, db_url: str, tmp_path: Path) -> tuple[list[str], str, str, str]:
+    noise = Noise(family_phone_share=0.5, household_share=0.5, shared_email_share=0.5)
+    through_routing(engine, Settings(database_url=db_url), "t", generate(tmp_path / "batch", 160, 23, noise=noise))
+    return _plant_all(engine)
+
+
+def _decisions(conn: Connection) -> dict[str, Decision]:
+    """A random place for each suspect (three stations, a district, central; some unrouted), so most shared values
+    cross places."""
+    rng = random.Random(5)
+    places: list[tuple[str | None, str | None]] = [
+        ("North", "PS A"),
+        ("North", "PS B"),
+        ("South", "PS C"),
+        ("South", None),
+        (None, None),
+    ]
+    out = {}
+    for suspect in sorted(conn.execute(select(report_links.c.suspect_id).distinct()).scalars()):
+        if rng.random() < 0.9:
+            district, station = rng.choice(places)
+            out[suspect] = Decision(district, station, "test", "low")
+    return out
+
+
+@pytest.mark.usefixtures("planted")
+@pytest.mark.parametrize("settings", SETTINGS, ids=["default", "cap2", "device-cap3", "other-kinds"])
+def test_deconfliction_flags_what_the_whole_link_input_flagged(engine: Engine, settings: RoutingSettings) -> None:
+    with engine.connect() as conn:
+        decisions = _decisions(conn)
+        expected = old_flags(conn, decisions, settings)
+        before, _ = old_holders(conn, set(settings.deconflict_kinds))
+    with UnitOfWork(engine, "t") as uow:
+        got = deconflict(uow, decisions, settings)
+        holders = Holders(uow.conn, set(settings.deconflict_kinds))
+        shared = holders.shared(settings.deconflict_max_holders)
+        every = holders.of(set(before))
+    assert got == expected
+    assert every == before  # any value's holders, however many (a lead's, an open case's)
+    cap = settings.deconflict_max_holders
+    assert shared == {v: s for v, s in before.items() if 2 <= len(s) <= cap}
+    assert expected, "the planted batch flags someone under every setting"
+
+
+def test_the_planted_rows_count_as_they_should(engine: Engine, planted: tuple[list[str], str, str, str]) -> None:
+    """Not a comparison: what the planted rows must do, so the comparison above runs over each rule."""
+    chosen, email_2, phone_2, crowded = planted
+    settings = RoutingSettings()
+    with UnitOfWork(engine, "t") as uow:
+        holders = Holders(uow.conn, set(settings.deconflict_kinds))
+        of: Callable[[str, str], set[str]] = lambda kind, key: holders.of({(kind, key)}).get((kind, key), set())  # noqa: E731
+        shared = holders.shared(settings.deconflict_max_holders)
+        # the role rule: a recipient's, victim's or reporter's copy of the value is not theirs; the ISP's answer is
+        assert chosen[0] not in of("email", email_2) and chosen[2] not in of("email", email_2)
+        assert chosen[3] not in of("email", email_2) and {chosen[1], chosen[9]} <= of("email", email_2)
+        # a superseded version's, an inferred and an invalid value do not count; the ISP's phones do
+        assert chosen[4] not in of("phone", phone_2) and chosen[5] not in of("phone", phone_2)
+        assert {chosen[1], chosen[7], chosen[10]} <= of("phone", phone_2)
+        # one SIM, sent as a device ID and as an ICCID
+        assert shared[("device", f"ICCID:{ICCID}")] == {chosen[0], chosen[6]}
+        # a profile URL counts, a content URL does not
+        assert shared[("url", "example.com/shared")] == {chosen[3], chosen[4]}
+        # one ID document written three ways
+        assert shared[("subscriber_id", "AADHAAR:123456789012")] == {chosen[7], chosen[8], chosen[9]}
+        # over the cap: not shared, but a lead naming it still names every holder
+        assert ("phone", crowded) not in shared and len(of("phone", crowded)) == 11
+        decisions = {s: Decision(None, f"PS {n}", "test", "low") for n, s in enumerate(chosen)}
+        flags = deconflict(uow, decisions, settings)
+    assert all("named in lead XX-1 from Example Police" in flags[s] for s in chosen[5:16])
+    assert f"device ICCID:{ICCID} also held by {chosen[6]} (PS 6)" in flags[chosen[0]]
