@@ -23,12 +23,13 @@ def reported_person_addresses(conn: Connection) -> list[tuple[int, list[dict[str
     synthetic batches): decoding every reported person's whole details took most of routing's evidence reads."""
     addresses = "json_extract(details, '$.addresses')" if conn.dialect.name == "sqlite" else "details -> 'addresses'"
     sql = f"SELECT report_id, {addresses} FROM current_accounts WHERE role = 'reported' AND {addresses} IS NOT NULL"
+    sql += " ORDER BY report_id, ordinal"  # evidence in one order on every run (ties are reported in it)
     return [(report, found) for report, value in rows_of(conn, sql) if (found := json_value(value))]
 
 
 def isp_answer_addresses(conn: Connection) -> list[tuple[int, str | None, str | None]]:
     """(report, subscriber address, PIN) of every ISP answer."""
-    return list(rows_of(conn, "SELECT report_id, address, pin FROM isp_answers"))
+    return list(rows_of(conn, "SELECT report_id, address, pin FROM isp_answers ORDER BY 1, 2, 3"))
 
 
 def landline_sightings(conn: Connection) -> list[tuple[int, str, str | None]]:
@@ -36,7 +37,7 @@ def landline_sightings(conn: Connection) -> list[tuple[int, str, str | None]]:
     sql = (
         "SELECT o.report_id, o.canonical, p.area FROM identifier_observations o JOIN phone_enrichments p "
         f"ON p.e164 = o.canonical WHERE o.kind = 'phone' AND o.is_current AND {SUSPECT_SIDE_SQL} "
-        "AND o.account_ordinal IS NOT NULL AND p.number_type IN ('fixed_line', 'fixed_line_or_mobile')"
+        "AND o.account_ordinal IS NOT NULL AND p.number_type IN ('fixed_line', 'fixed_line_or_mobile') ORDER BY 1, 2, 3"
     )
     return list(rows_of(conn, sql))
 
@@ -46,7 +47,7 @@ def fixed_ip_cities(conn: Connection) -> list[tuple[int, str]]:
     sql = (
         "SELECT o.report_id, e.city_estimate FROM identifier_observations o JOIN ip_enrichments e "
         f"ON e.ip = o.canonical WHERE o.kind = 'ip' AND o.is_current AND {SUSPECT_SIDE_SQL} "
-        "AND o.account_ordinal IS NOT NULL AND e.network_type = 'fixed' AND e.city_estimate IS NOT NULL"
+        "AND o.account_ordinal IS NOT NULL AND e.network_type = 'fixed' AND e.city_estimate IS NOT NULL ORDER BY 1, 2"
     )
     return list(rows_of(conn, sql))
 
@@ -56,7 +57,7 @@ def esp_location_cities(conn: Connection) -> list[tuple[int, str]]:
     sql = (
         "SELECT l.report_id, l.city FROM current_estimated_locations l JOIN current_accounts a ON "
         "a.report_id = l.report_id AND a.ordinal = l.account_ordinal "
-        "WHERE a.role = 'reported' AND l.city IS NOT NULL"
+        "WHERE a.role = 'reported' AND l.city IS NOT NULL ORDER BY 1, 2"
     )
     return list(rows_of(conn, sql))
 
