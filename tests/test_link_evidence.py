@@ -84,3 +84,25 @@ def test_disagreement_bits_come_from_the_store_and_are_bounded() -> None:
     certain = replace(SETTINGS, agreement_m={"phone": 0.9999})
     assert estimate_disagreements({"phone": 4}, [], certain)["phone"].bits == -SETTINGS.disagreement_bound
     assert estimate_disagreements({}, [], SETTINGS)["phone"].u == 0.0  # an empty store: nothing measured, prior only
+
+
+def test_a_relatives_mailbox_on_an_account_showing_no_phone_does_not_join_two_people() -> None:
+    """Account 2 shows the relative's mailbox and no phone; its owner's other account (3), holding the same handset and
+    display name (the stronger tie, joined first), shows a phone of their own, as does the relative (1). Pair by pair
+    nothing contradicts the mailbox (2 shows no phone), but the groups, taken whole, show two phones and share none:
+    the mailbox does not join them. The same accounts with one phone join."""
+    own = ("phone", "+919800000003")
+    device = ("device", "IMEI:35000000000003")
+    data = LinkInput(
+        [1, 2, 3, *range(100, 140)],
+        account(1, "mail/a", MAILBOX, ("phone", "+919800000001"))
+        + account(2, "chat/b", MAILBOX, device, SHOWN)
+        + account(3, "photo/c", device, SHOWN, own)
+        + strangers(40),
+    )
+    clustering = resolve_suspects(data, SETTINGS)
+    labels = clustering.label_of
+    assert labels[2] == labels[3] != labels[1]
+    assert all({link.a, link.b} != {1, 2} for link in clustering.links)  # no explanation of a join that was not made
+    one_phone = replace(data, identity=[x if x[1:] != own else (3, "phone", "+919800000001") for x in data.identity])
+    assert len({resolve_suspects(one_phone, SETTINGS).label_of[r] for r in (1, 2, 3)}) == 1

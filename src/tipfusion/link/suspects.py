@@ -123,16 +123,57 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
         if made is not None:
             links.append(made)
 
-    # 5. suspects
-    all_nodes = sorted(set(node_of.values()))
-    suspect_of_node = components(all_nodes, ((link.a, link.b) for link in links))
-    label_of = {report: suspect_of_node[node_of[report]] for report in data.reports}
+    # 5. suspects: the strongest links first, two groups of accounts joining unless the groups as wholes contradict
+    joined, links = join_groups(links, shown, against, settings)
+    label_of = {report: joined.get(node_of[report], node_of[report]) for report in data.reports}
     # reports on one ESP account: one explanation per account (its first and last report, and how many)
     for (kind, account), held in by_account.items():
         distinct = sorted(set(held))
         if len(distinct) > 1:
             links.append(account_link(kind, account, distinct[0], distinct[-1], len(distinct)))
     return Clustering(label_of, links, suppressed)
+
+
+def join_groups(
+    links: list[Link],
+    shown: Mapping[int, Mapping[str, set[str]]],
+    against: Mapping[str, Disagreement],
+    settings: LinkSettings,
+) -> tuple[dict[int, int], list[Link]]:
+    """Accounts joined through links, strongest first: each link joins the two groups its accounts are in unless
+    the groups, taken whole, show a kind and share none of it that the two accounts alone did not (a relative's
+    mailbox on an account that shows no phone, when each side's other accounts show phones of their own): the link's
+    score with those disagreements added must still reach the threshold. Without such disagreements this is
+    connected components. → (node → smallest node of its group, for the nodes in links; the links within a group)."""
+    parent: dict[int, int] = {}
+    values: dict[int, dict[str, set[str]]] = {}
+
+    def root(node: int) -> int:
+        if node not in parent:
+            parent[node] = node
+            values[node] = {kind: set(found) for kind, found in shown.get(node, {}).items()}
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for link in sorted(links, key=lambda made: (-made.score, made.a, made.b)):
+        a, b = root(link.a), root(link.b)
+        if a == b:
+            continue
+        counted = contradictions(shown.get(link.a, {}), shown.get(link.b, {}), against)
+        wider = contradictions(values[a], values[b], against)
+        if link.score + sum(d.bits for kind, d in wider.items() if kind not in counted) < settings.threshold:
+            continue
+        small, large = sorted((a, b), key=lambda n: (sum(map(len, values[n].values())), n))
+        parent[small] = large
+        for kind, found in values.pop(small).items():
+            values[large].setdefault(kind, set()).update(found)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for node in list(parent):
+        groups[root(node)].append(node)
+    label = {node: min(members) for members in groups.values() for node in members}
+    return label, [link for link in links if label[link.a] == label[link.b]]
 
 
 def node_people(data: LinkInput, node_of: Mapping[int, int]) -> dict[int, Person]:

@@ -42,7 +42,7 @@ from tipfusion.link.service import Outcome, Overrides, outcome_of
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.spark.components import connected_components
 from tipfusion.link.spark.sources import Source
-from tipfusion.link.suspects import account_link, discount, over_cap, pair_link
+from tipfusion.link.suspects import account_link, discount, join_groups, over_cap, pair_link
 from tipfusion.normalise.registry import ACCOUNT_KEYS
 from tipfusion.store.link_inputs import SIGHTINGS
 
@@ -371,8 +371,10 @@ class SparkLinker:
             .join(facts.select(F.col("node").alias("b"), *(F.col(c).alias(f"{c}_b") for c in FACTS)), "b", "left")
         )
         links: list[Link] = []
+        shown_of: dict[int, dict[str, set[str]]] = {}
         for row in candidates.collect():
-            contradicting = contradictions(_by_kind(row.shown_a), _by_kind(row.shown_b), against)
+            shown_of[row.a], shown_of[row.b] = _by_kind(row.shown_a), _by_kind(row.shown_b)
+            contradicting = contradictions(shown_of[row.a], shown_of[row.b], against)
             kinds = {e.kind: (e.w, e.key) for e in row.evidence}
             person_a, held_a = _person(row.names_a, row.ages_a, row.born_a)
             person_b, held_b = _person(row.names_b, row.ages_b, row.born_b)
@@ -381,8 +383,10 @@ class SparkLinker:
             if made is not None:
                 links.append(made)
 
-        # 5. suspects: components over the joined pairs
-        joined = connected_components(spark.createDataFrame([(link.a, link.b) for link in links], "src long, dst long"))
+        # 5. suspects: groups joined strongest link first, on the driver (the links are there already), by the
+        # embedded engine's function
+        grouped, links = join_groups(links, shown_of, against, settings)
+        joined = spark.createDataFrame(sorted(grouped.items()), "node long, component long")
         suspect_of = (
             node_of.join(joined, "node", "left")
             .select("report", F.coalesce("component", "node").alias("suspect"))
