@@ -376,3 +376,26 @@ def test_analyst_walk_in_the_browser(browser_page: Any, names: Names) -> None:
     with zipfile.ZipFile(target) as archive:
         assert any(p.endswith("manifest-sha256.txt") for p in archive.namelist())
     assert not problems, problems
+
+
+def test_queue_page_total_is_the_count_or_says_more_than(
+    client_for: Any, web_store: WebStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole level's total (kept by triage) is the number of its priorities, with "page 1 of M"; a filtered
+    view past the count's cap says "More than N" and offers the next page without claiming a last one."""
+    from tipfusion.store.tables import priorities
+    from tipfusion.workplace import queue as queue_module
+
+    analyst = client_for("analyst")
+    with web_store.engine.connect() as conn:
+        held = conn.execute(
+            select(func.count()).select_from(priorities).where(priorities.c.object_type == "report")
+        ).scalar_one()
+    html = assert_page(analyst.get("/queue?level=report"))
+    pages = -(-held // 50)
+    assert f"{held} in the queue with these filters; page 1 of {pages}." in html
+    assert ('rel="next"' in html) == (pages > 1)
+    monkeypatch.setattr(queue_module, "COUNT_CAP", 60)
+    capped = assert_page(analyst.get("/queue?level=report&placement=routed"))
+    assert "More than 60 in the queue with these filters; page 1." in capped and 'rel="next"' in capped
+    assert "of 2." not in capped

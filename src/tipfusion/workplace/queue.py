@@ -202,14 +202,14 @@ def work_queue(
     limit: int = 50,
     offset: int = 0,
     bands: PriorityBands = BANDS,
-    count_cap: int = COUNT_CAP,
+    count_cap: int | None = None,
 ) -> QueuePage:
     """One page of the queue; `referral_state` is `unreferred`, `open` or a case state (see `REFERRAL_STATES`).
 
     The total costs the same at any store size: the whole level, or one band of it, is a sum over the counts triage
     keeps (`store.priority_counts`), exact; with a routing or referral filter the rows are counted, but at most
-    `count_cap` (or as far as this page reaches, if further) of them: past that the page is not `exact` and its total
-    a lower bound ("more than …"), never a guess."""
+    `count_cap` (default `COUNT_CAP`) or as far as this page reaches, if further: past that the page is not `exact`
+    and its total a lower bound ("more than …"), never a guess."""
     if level not in LEVELS:
         raise ValueError(f"level {level!r}: expected one of {', '.join(LEVELS)}")
     if sort not in _ORDER:
@@ -230,7 +230,7 @@ def work_queue(
         if not filtered and bands.whole:  # the whole level or one band: the counts triage keeps
             total, exact = _kept_total(conn, level, band, bands), True
         else:
-            cap = max(count_cap, offset + limit)
+            cap = max(COUNT_CAP if count_cap is None else count_cap, offset + limit)
             counted = conn.execute(select(func.count()).select_from(query.limit(cap + 1).subquery())).scalar_one()
             total, exact = min(int(counted), cap), int(counted) <= cap
         rows = _rows(conn, level, found, bands)
