@@ -526,7 +526,7 @@ isp_requests = Table(
     Column("sent_at", UTCDateTime),
     Column("due_at", UTCDateTime, comment="sent + 72 hours (IT Rules 2021 r.3(1)(j))"),
     Column("status", String(12), nullable=False, comment="draft | sent | answered"),
-    Column("held", Integer, nullable=False),
+    Column("items", Integer, nullable=False),
     Column("output_dir", Text, nullable=False),
     Column("files", JsonType, nullable=False, comment="file name → SHA-256 of every part written"),
     Column("actor", String(200), nullable=False),
