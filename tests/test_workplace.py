@@ -10,6 +10,7 @@ change cases stay independent.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -625,3 +626,25 @@ def test_queue_routing_words_are_the_placements_words(store: Store) -> None:
                 assert all(r.routing.startswith("central") for r in page.rows), level
             elif placement == "routed" and level != "network":
                 assert page.rows and all(r.routing.startswith(("station ", "district ")) for r in page.rows), level
+
+
+def test_only_triage_writes_priorities_so_the_kept_counts_follow_them() -> None:
+    """`priority_counts` is right only while every write of `priorities` refreshes it in the same transaction:
+    triage is that one writer. A new writer elsewhere must call `store.priority_counts.refresh` too (and be added
+    here), or the queue's totals would drift from its rows."""
+    source = Path(__file__).resolve().parents[1] / "src" / "tipfusion"
+    writes = re.compile(
+        r"(insert|update|delete)\(\s*priorities\b"
+        r"|insert_rows\(\s*\w+,\s*priorities\b"
+        r"|\bpriorities\.(insert|update|delete)\("
+        r"|(INSERT INTO|UPDATE|DELETE FROM)\s+priorities\b",
+        re.IGNORECASE,
+    )
+    writers = sorted(
+        str(path.relative_to(source))
+        for path in source.rglob("*.py")
+        if "migrations" not in path.parts and writes.search(path.read_text(encoding="utf-8"))
+    )
+    assert writers == ["triage/service.py"]
+    triage = (source / "triage" / "service.py").read_text(encoding="utf-8")
+    assert "priority_counts.refresh(conn)" in triage
