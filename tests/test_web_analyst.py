@@ -376,3 +376,35 @@ def test_analyst_walk_in_the_browser(browser_page: Any, names: Names) -> None:
     with zipfile.ZipFile(target) as archive:
         assert any(p.endswith("manifest-sha256.txt") for p in archive.namelist())
     assert not problems, problems
+
+
+def test_queue_page_total_is_the_count_or_says_more_than(
+    client_for: Any, web_store: WebStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole level's total (kept by triage) is the number of its priorities, with "page 1 of M"; a filtered
+    view past the count's cap says "More than N" and offers the next page without claiming a last one."""
+    from tipfusion.accounts.principal import Principal, Role
+    from tipfusion.store.tables import priorities
+    from tipfusion.workplace import queue as queue_module
+
+    analyst = client_for("analyst")
+    with web_store.engine.connect() as conn:
+        held = conn.execute(
+            select(func.count()).select_from(priorities).where(priorities.c.object_type == "report")
+        ).scalar_one()
+    html = assert_page(analyst.get("/queue?level=report"))
+    pages = -(-held // 50)
+    assert f"{held} in the queue with these filters; page 1 of {pages}." in html
+    assert ('rel="next"' in html) == (pages > 1)
+    filtered = "/queue?level=report&referral_state=unreferred"
+    every = queue_module.work_queue(
+        web_store.engine, Principal("ana", Role.ANALYST), level="report", referral_state="unreferred", limit=10**6
+    )
+    unreferred = len(every.rows)
+    assert unreferred > 50  # more than a page: the capped count below stops within it
+    exact = analyst.get(filtered).text
+    assert f"{unreferred} in the queue with these filters; page 1 of {-(-unreferred // 50)}." in exact
+    monkeypatch.setattr(queue_module, "COUNT_CAP", 1)  # a page still counts as far as it reaches: 50 rows
+    capped = assert_page(analyst.get(filtered))
+    assert "More than 50 in the queue with these filters; page 1." in capped and 'rel="next"' in capped
+    assert " of 2." not in capped

@@ -9,6 +9,8 @@ change cases stay independent.
 
 from __future__ import annotations
 
+import math
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, func, make_url, select, text, update
+from sqlalchemy import Engine, Float, delete, func, literal, make_url, select, text, update
 
 from tests.conftest import _PG_PROBLEM, POSTGRES_URL, REQUIRE_POSTGRES
 from tipfusion.accounts.principal import Principal, Role
@@ -26,11 +28,23 @@ from tipfusion.config import Settings
 from tipfusion.errors import NotFound
 from tipfusion.pipeline import through_routing
 from tipfusion.refer import build_referral, top_subjects
+from tipfusion.route.placement import placements
 from tipfusion.store.db import make_engine, upgrade
-from tipfusion.store.tables import audit_events, case_events, cases, police_stations, priorities, reports, suspects
+from tipfusion.store.priority_counts import score_floor
+from tipfusion.store.tables import (
+    audit_events,
+    case_events,
+    cases,
+    police_stations,
+    priorities,
+    priority_counts,
+    reports,
+    suspects,
+)
 from tipfusion.synth import generate
 from tipfusion.track.operations import create_operation
 from tipfusion.track.service import advance, overdue
+from tipfusion.triage.service import TriageService, adjust
 from tipfusion.workplace import (
     NON_FIELD,
     FieldErrors,
@@ -50,6 +64,7 @@ from tipfusion.workplace import (
     transfer_case,
     work_queue,
 )
+from tipfusion.workplace.queue import BANDS, PriorityBands, queue_depth
 
 OWN_STATION, OTHER_STATION, OTHER_DISTRICT_STATION = "PS Demopur 1", "PS Demopur 2", "PS Mockabad 2"
 PRINCIPALS = {
@@ -491,3 +506,145 @@ def test_pages_keep_other_stations_cases_and_networks_out(store: Store) -> None:
         network_page(engine, PRINCIPALS["station-own"], network)
     with pytest.raises(NotFound):
         report_page(engine, PRINCIPALS["station-own"], "not-a-number")
+
+
+def _direct(engine: Engine, level: str, band: str | None, bands: PriorityBands = BANDS) -> int:
+    """The level's priorities (in a band) counted one by one from the table, the band decided in Python."""
+    with engine.connect() as conn:
+        held = conn.execute(
+            select(priorities.c.score, priorities.c.pinned).where(priorities.c.object_type == level)
+        ).all()
+    return sum(1 for score, pinned in held if band is None or bands.band(float(score), bool(pinned)) == band)
+
+
+def _all_totals_match(engine: Engine, viewer: Principal, bands: PriorityBands = BANDS) -> dict[tuple[str, Any], int]:
+    """Every level × band total of the queue equals a direct count; each band's rows are the ones it counts."""
+    totals: dict[tuple[str, Any], int] = {}
+    for level in ("report", "suspect", "network"):
+        for band in (None, "pinned", "high", "medium", "low"):
+            page = work_queue(engine, viewer, level=level, band=band, limit=10**6, bands=bands)  # type: ignore[arg-type]
+            assert page.exact and page.total == len(page.rows) == _direct(engine, level, band, bands), (level, band)
+            totals[(level, band)] = page.total
+        assert sum(totals[(level, b)] for b in ("pinned", "high", "medium", "low")) == totals[(level, None)]
+    return totals
+
+
+def test_queue_totals_are_kept_by_triage_and_match_a_direct_count(store: Store, tmp_path: Path) -> None:
+    """The totals come from `priority_counts` (triage rewrites them), so they must follow every rewrite: a first
+    triage, a re-triage after a pin and a lowering (items change band, one goes below zero), a new batch."""
+    engine, analyst = store.engine, PRINCIPALS["analyst"]
+    with engine.connect() as conn:
+        kept = conn.execute(select(func.count()).select_from(priority_counts)).scalar_one()
+    assert kept  # the built store's triage wrote them
+    before = _all_totals_match(engine, analyst)
+    assert _all_totals_match(engine, PRINCIPALS["supervisor"]) == _all_totals_match(engine, PRINCIPALS["admin"])
+    lowest = work_queue(engine, analyst, level="suspect", sort="lowest", limit=1).rows[0]
+    highest = work_queue(engine, analyst, level="suspect", limit=1).rows[0]
+    top_report = work_queue(engine, analyst, level="report", limit=1).rows[0]
+    adjust(engine, "ana", "suspect", lowest.object_id, "pin", "queue count test: pin the lowest")
+    adjust(engine, "ana", "suspect", highest.object_id, "lower", "queue count test", points=highest.score + 7.5)
+    adjust(engine, "ana", "report", top_report.object_id, "lower", "queue count test", points=top_report.score - 29.5)
+    TriageService(engine, "ana").run()
+    after = _all_totals_match(engine, analyst)
+    assert after[("suspect", "pinned")] == before[("suspect", "pinned")] + 1
+    assert after[("suspect", None)] == before[("suspect", None)]
+    moved = work_queue(engine, analyst, level="suspect", sort="lowest", limit=1).rows[0]
+    assert moved.object_id == highest.object_id and moved.score < 0  # floor of a negative score counted right
+    batch = generate(tmp_path / "more", 30, seed=77)
+    through_routing(engine, store.settings, "builder", batch)
+    grown = _all_totals_match(engine, analyst)
+    assert grown[("report", None)] == before[("report", None)] + 30
+    _all_totals_match(engine, analyst, PriorityBands(high=60.5, medium=29.75))  # fractional: counted directly
+    with engine.connect() as conn:
+        depth = queue_depth(conn, "suspect")
+    assert depth == {b: grown[("suspect", b)] for b in ("pinned", "high", "medium", "low")}
+    for name in ("district-own", "district-other", "station-own", "auditor"):
+        with pytest.raises(NotFound):  # no total, nor any row, outside the central roles
+            work_queue(engine, PRINCIPALS[name], limit=0)
+
+
+def test_filtered_queue_totals_are_exact_up_to_the_cap_and_say_more_beyond(store: Store) -> None:
+    engine, analyst = store.engine, PRINCIPALS["analyst"]
+    filters: list[dict[str, Any]] = [
+        {"placement": "unrouted"},
+        {"placement": "routed"},
+        {"district": "Fictiva"},
+        {"referral_state": "unreferred"},
+        {"referral_state": "open", "band": "high"},
+        {"level": "report", "referral_state": "open"},
+        {"level": "network", "placement": "routed"},
+    ]
+    for wanted in filters:
+        every = work_queue(engine, analyst, limit=10**6, **wanted)
+        assert every.exact and every.total == len(every.rows) and not every.more, wanted
+        for cap in (1, 3, 1000):
+            first = work_queue(engine, analyst, limit=2, count_cap=cap, **wanted)
+            assert first.rows == every.rows[:2]
+            if every.total <= max(cap, 2):
+                assert first.exact and first.total == every.total, (wanted, cap)
+            else:  # a lower bound, said as one: "more than" the rows counted
+                assert not first.exact and first.total == max(cap, 2) < every.total and first.more, (wanted, cap)
+        if every.total > 4:  # a page past the cap counts as far as it reaches
+            far = work_queue(engine, analyst, limit=2, offset=every.total - 2, count_cap=1, **wanted)
+            assert far.exact and far.total == every.total and not far.more, wanted
+
+
+@pytest.mark.parametrize("value", [-7.5, -7.0, -0.25, 0.0, 0.75, 29.999, 30.0, 59.99, 60.0, 60.5, 123.4])
+def test_score_floor_is_floor_on_both_databases(store: Store, value: float) -> None:
+    with store.engine.connect() as conn:
+        found = conn.execute(select(score_floor(conn.dialect.name, literal(value, Float)))).scalar_one()
+    assert found == math.floor(value)
+
+
+def test_upgrading_to_0019_counts_the_priorities_a_store_holds(store: Store) -> None:
+    from tests.test_migrations import _downgrade
+
+    def held() -> list[tuple[Any, ...]]:
+        with store.engine.connect() as conn:
+            return sorted(tuple(r) for r in conn.execute(select(priority_counts)))
+
+    written_by_triage = held()
+    _downgrade(store.engine, "0018")
+    upgrade(store.engine)
+    assert held() == written_by_triage and sum(r[-1] for r in written_by_triage) == _direct(
+        store.engine, "report", None
+    ) + _direct(store.engine, "suspect", None) + _direct(store.engine, "network", None)
+
+
+def test_queue_routing_words_are_the_placements_words(store: Store) -> None:
+    """Reports and suspects take their routing from the decision joined to the page's rows, networks from their
+    members: either way the words `route.placement.placements` gives (`tipfusion queue show`)."""
+    for level in ("report", "suspect", "network"):
+        for placement in (None, "unrouted", "central", "routed"):
+            page = work_queue(store.engine, PRINCIPALS["analyst"], level=level, placement=placement, limit=10**6)  # type: ignore[arg-type]
+            with store.engine.connect() as conn:
+                words = placements(conn, level, [r.object_id for r in page.rows])
+            assert [r.routing for r in page.rows] == [words[r.object_id] for r in page.rows], (level, placement)
+            if placement == "unrouted":
+                assert all(r.routing == "unrouted" for r in page.rows)
+            elif placement == "central":
+                assert all(r.routing.startswith("central") for r in page.rows), level
+            elif placement == "routed" and level != "network":
+                assert page.rows and all(r.routing.startswith(("station ", "district ")) for r in page.rows), level
+
+
+def test_only_triage_writes_priorities_so_the_kept_counts_follow_them() -> None:
+    """`priority_counts` is right only while every write of `priorities` refreshes it in the same transaction:
+    triage is that one writer. A new writer elsewhere must call `store.priority_counts.refresh` too (and be added
+    here), or the queue's totals would drift from its rows."""
+    source = Path(__file__).resolve().parents[1] / "src" / "tipfusion"
+    writes = re.compile(
+        r"(insert|update|delete)\(\s*priorities\b"
+        r"|insert_rows\(\s*\w+,\s*priorities\b"
+        r"|\bpriorities\.(insert|update|delete)\("
+        r"|(INSERT INTO|UPDATE|DELETE FROM)\s+priorities\b",
+        re.IGNORECASE,
+    )
+    writers = sorted(
+        str(path.relative_to(source))
+        for path in source.rglob("*.py")
+        if "migrations" not in path.parts and writes.search(path.read_text(encoding="utf-8"))
+    )
+    assert writers == ["triage/service.py"]
+    triage = (source / "triage" / "service.py").read_text(encoding="utf-8")
+    assert "priority_counts.refresh(conn)" in triage

@@ -486,6 +486,22 @@ priorities = Table(
     Index("ix_priorities_queue", "object_type", "pinned", "score"),
 )
 
+priority_counts = Table(
+    "priority_counts",
+    metadata,
+    Column("object_type", String(10), primary_key=True, comment="report | suspect | network"),
+    Column("pinned", Boolean, primary_key=True),
+    Column(
+        "score_floor",
+        Integer,
+        primary_key=True,
+        comment="floor(score): a whole-number band threshold T splits these exactly as score >= T does",
+    ),
+    Column("held", Integer, nullable=False, comment="priorities of that level, pin and whole score"),
+    comment="the work queue's totals without counting the queue: rewritten by triage with the priorities, "
+    "in the same transaction",
+)
+
 triage_adjustments = Table(
     "triage_adjustments",
     metadata,

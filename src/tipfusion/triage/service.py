@@ -19,7 +19,7 @@ from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.enrich.hashlists.service import known_content, lists_loaded
 from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.store import links
+from tipfusion.store import links, priority_counts
 from tipfusion.store import triage as reads
 from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema
@@ -154,6 +154,7 @@ class TriageService:
                     for (kind, ident), (score, parts) in sorted(scored.items())
                 ],
             )
+            priority_counts.refresh(conn)  # the queue's totals, committed with the priorities they count
             summary = TriageSummary(
                 reports=len(facts),
                 suspects=sum(1 for k in scored if k[0] == "suspect"),

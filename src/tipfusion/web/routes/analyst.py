@@ -73,7 +73,7 @@ def queue(
         offset=(page_number - 1) * PAGE_SIZE,
     )
     audit_view(engine, principal, "list", "queue", {**filters, "page": page_number})
-    pages = max(1, -(-result.total // PAGE_SIZE))
+    pages = max(1, -(-result.total // PAGE_SIZE))  # shown only when the total is exact (`result.exact`)
     shown = {k: v for k, v in filters.items() if v}
     return page(
         request,
