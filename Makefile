@@ -57,9 +57,11 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 # the suite spreads over one pytest-xdist worker per core, a test file per worker (`--dist loadfile`: a file's
-# module-scoped stores are built once); every worker builds its own template stores (tests/conftest.py)
+# module-scoped stores are built once), the longest files first (`--no-loadscope-reorder` keeps tests/conftest.py's
+# order); every worker builds its own template stores (tests/conftest.py). WORKERS=3 tries one more worker than cores
+WORKERS ?= auto
 unit: $(DEV_STAMP) browser spark
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## make check-reliability: the full reliability suite (issue 14), printing its figures at the end — hostile input
 ## (10,000 fuzz cases on SQLite, 1,000 on PostgreSQL) and kill -9 runs (30 on SQLite, 20 on PostgreSQL). CPU heavy.

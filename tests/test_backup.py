@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from tests.conftest import schema_of
 from tests.test_cli_errors import one_error, tipfusion_cli
 from tipfusion.config import Settings
 from tipfusion.ingest import IngestService
@@ -24,7 +25,7 @@ def _empty_target(db_url: str, engine: Engine, tmp_path: Path) -> str:
     """An empty store to restore into: a new SQLite file, or the same PostgreSQL schema dropped and made again."""
     if db_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'restored' / 'store.db'}"
-    schema = str(make_url(db_url).query["options"]).split("=")[1]
+    schema = schema_of(db_url)
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {schema}"))

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, _in_schema, schema_of
 from tipfusion.store.db import make_engine
 from tipfusion.store.tables import link_aliases, link_explanations, report_links, suppressed_values
 
@@ -48,10 +48,10 @@ def stores(db_url: str, tmp_path: Path, count: int) -> list[str]:
         if db_url.startswith("sqlite"):
             made.append(f"sqlite:///{tmp_path / f'store{n}.db'}")
         else:
-            schema = f"{db_url.rsplit('%3D', 1)[1]}_{n}"
+            schema = f"{schema_of(db_url)}_{n}"
             with make_engine(POSTGRES_URL).begin() as conn:
                 conn.execute(text(f"CREATE SCHEMA {schema}"))
-            made.append(db_url.rsplit("%3D", 1)[0] + f"%3D{schema}")
+            made.append(_in_schema(schema))
     return made
 
 
@@ -60,7 +60,7 @@ def drop(urls: list[str]) -> None:
     for url in urls[1:]:
         if not url.startswith("sqlite"):
             with make_engine(POSTGRES_URL).begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {url.rsplit('%3D', 1)[1]} CASCADE"))
+                conn.execute(text(f"DROP SCHEMA {schema_of(url)} CASCADE"))
 
 
 def outcome(db_url: str, seed: str, work: Path) -> dict[str, Any]:

@@ -93,9 +93,9 @@ def _full_schema(engine: Engine, schema_name: str) -> dict[str, Any]:
 def test_the_tests_copy_of_a_migrated_store_is_the_store_alembic_builds(engine: Engine, db_url: str) -> None:
     """The `engine` fixture copies a store migrated once per session (tests/conftest.py StoreTemplates) instead of
     running Alembic for every test: the copy must be the very store Alembic builds, on both databases."""
-    from tests.conftest import POSTGRES_URL, _in_schema
+    from tests.conftest import POSTGRES_URL, _in_schema, schema_of
 
-    copied_schema = db_url.rsplit("%3D", 1)[1] if "search_path" in db_url else "main"
+    copied_schema = schema_of(db_url) if "search_path" in db_url else "main"
     if make_url(db_url).get_backend_name() == "sqlite":
         fresh_url, fresh_schema = f"sqlite:///{Path(str(make_url(db_url).database)).with_name('alembic.db')}", "main"
     else:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from docx import Document
@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from tests.conftest import StoreTemplates
 from tests.rendering import read_page
 from tipfusion import __version__, clock
 from tipfusion.cli.main import app
@@ -31,23 +32,42 @@ from tipfusion.refer import build_referral, top_subjects, verify_package
 from tipfusion.refer.service import interop_export
 from tipfusion.requests.service import build_requests, mark_sent
 from tipfusion.route.service import route_all, routing_rows
-from tipfusion.store.db import safe_url
+from tipfusion.store.db import make_engine, safe_url, upgrade
 from tipfusion.store.tables import audit_events, case_events, cases, isp_requests, networks, referrals, reports
 from tipfusion.synth import generate
+from tipfusion.synth.generate import GenerateResult
 from tipfusion.track.lifecycle import TransitionRefused
 from tipfusion.track.operations import create_operation, operation_report, write_report
 from tipfusion.track.service import advance, correct, history, overdue, refresh_flags, transfer
 
 
-def prepare(engine: Engine, db_url: str, tmp_path: Path) -> tuple[Settings, Any]:
-    settings = Settings(database_url=db_url)
-    result = generate(tmp_path / "batch", 160, seed=41)
-    through_routing(engine, settings, "tester", result)
-    return settings, result
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> GenerateResult:
+    return generate(tmp_path_factory.mktemp("referrals") / "batch", 160, seed=41)
 
 
-def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    settings, _ = prepare(engine, db_url, tmp_path)
+@pytest.fixture
+def routed(
+    db_url: str, store_templates: StoreTemplates, batch: GenerateResult
+) -> Iterator[tuple[Engine, Settings, GenerateResult]]:
+    """The test's own store holding `batch` taken through every stage up to routing, its settings and the batch. The
+    stages run once per kind of database (per xdist worker) and each test gets a copy, as `engine` copies a migrated
+    store: eight tests on two databases took the same batch through the same stages sixteen times."""
+
+    def build(engine: Engine, url: str) -> None:
+        upgrade(engine)
+        through_routing(engine, Settings(database_url=url), "tester", batch)
+
+    store_templates.fill(db_url, "referrals-routed", build)
+    engine = make_engine(db_url)
+    yield engine, Settings(database_url=db_url), batch
+    engine.dispose()
+
+
+def test_packages_for_a_suspect_and_a_network(
+    routed: tuple[Engine, Settings, GenerateResult], db_url: str, tmp_path: Path
+) -> None:
+    engine, settings, _ = routed
     (suspect,) = top_subjects(engine, 1, routed_only=True)
     built = build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
     decision = next(r for r in routing_rows(engine) if r["suspect_id"] == suspect)
@@ -145,8 +165,10 @@ def test_packages_for_a_suspect_and_a_network(engine: Engine, db_url: str, tmp_p
         build_referral(engine, settings, "analyst", "S999", tmp_path / "out")
 
 
-def test_a_signed_package_carries_its_certificate_and_fingerprint(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    settings, _ = prepare(engine, db_url, tmp_path)
+def test_a_signed_package_carries_its_certificate_and_fingerprint(
+    routed: tuple[Engine, Settings, GenerateResult], db_url: str, tmp_path: Path
+) -> None:
+    engine, settings, _ = routed
     key = create_key(tmp_path / "keys" / "signing-key.pem")
     unit = replace(settings.unit, name="Cyber Crime Unit, Mockabad", officer_name="Inspector A. Rao")
     settings = replace(settings, signing_key=str(key.path), unit=replace(unit, officer_designation=""))
@@ -211,8 +233,8 @@ def test_a_signed_package_carries_its_certificate_and_fingerprint(engine: Engine
     assert verify_package(engine, own.folder)[0].ok
 
 
-def test_the_case_a_referral_opens(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    settings, result = prepare(engine, db_url, tmp_path)
+def test_the_case_a_referral_opens(routed: tuple[Engine, Settings, GenerateResult], tmp_path: Path) -> None:
+    engine, settings, result = routed
     suspect, other = top_subjects(engine, 2, routed_only=True)
     built = build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
     second = build_referral(engine, settings, "analyst", other, tmp_path / "out", to="PS Mockabad 2")
@@ -285,8 +307,10 @@ def test_the_case_a_referral_opens(engine: Engine, db_url: str, tmp_path: Path) 
     assert covered & {built.reference, second.reference} or all(i.case is None for i in isp)
 
 
-def test_operation_totals_reconcile_with_the_cases(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    settings, _ = prepare(engine, db_url, tmp_path)
+def test_operation_totals_reconcile_with_the_cases(
+    routed: tuple[Engine, Settings, GenerateResult], db_url: str, tmp_path: Path
+) -> None:
+    engine, settings, _ = routed
     now = datetime.now(UTC)
     create_operation(engine, "chief", "MASOOM-TEST", now - timedelta(days=1), now + timedelta(days=1), "test drive")
     targets = top_subjects(engine, 4, routed_only=True) + top_subjects(engine, 2)
@@ -339,12 +363,12 @@ def test_operation_totals_reconcile_with_the_cases(engine: Engine, db_url: str, 
     assert shown.exit_code == 0 and "All" in shown.output
 
 
-def test_interop_exports_validate(engine: Engine, db_url: str, tmp_path: Path) -> None:
+def test_interop_exports_validate(routed: tuple[Engine, Settings, GenerateResult], db_url: str, tmp_path: Path) -> None:
     from stix2validator import validate_instance
 
     from tipfusion.refer.interop import validate_misp
 
-    settings, _ = prepare(engine, db_url, tmp_path)
+    engine, settings, _ = routed
     with engine.connect() as conn:
         network = conn.execute(select(networks.c.network_id).order_by(networks.c.suspects.desc()).limit(1)).scalar_one()
     event = interop_export(engine, settings, network, "misp")
@@ -375,9 +399,9 @@ def _report_xml(email: str, incident: str = "2026-05-01T10:00:00Z") -> str:
 
 
 def test_new_reports_flag_an_open_case_and_a_supplementary_referral_says_what_changed(
-    engine: Engine, db_url: str, tmp_path: Path
+    routed: tuple[Engine, Settings, GenerateResult], db_url: str, tmp_path: Path
 ) -> None:
-    settings, _ = prepare(engine, db_url, tmp_path)
+    engine, settings, _ = routed
     (suspect,) = top_subjects(engine, 1, routed_only=True)
     first = build_referral(engine, settings, "analyst", suspect, tmp_path / "out")
     package = json.loads(first.part(".json").read_text())
@@ -442,9 +466,9 @@ def test_referral_numbers_count_initial_referrals_only(engine: Engine) -> None:
 
 
 def test_routing_flags_identifiers_already_in_another_stations_case(
-    engine: Engine, db_url: str, tmp_path: Path
+    routed: tuple[Engine, Settings, GenerateResult], db_url: str, tmp_path: Path
 ) -> None:
-    settings, _ = prepare(engine, db_url, tmp_path)
+    engine, settings, _ = routed
     (suspect,) = top_subjects(engine, 1, routed_only=True)
     built = build_referral(engine, settings, "analyst", suspect, tmp_path / "out", to="PS Fictiva 5")
     package = json.loads(built.part(".json").read_text())
@@ -480,8 +504,10 @@ def test_routing_flags_identifiers_already_in_another_stations_case(
     assert again == len(notes)  # routing again does not repeat the flag
 
 
-def test_the_commands_a_station_and_the_unit_use(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    prepare(engine, db_url, tmp_path)
+def test_the_commands_a_station_and_the_unit_use(
+    routed: tuple[Engine, Settings, GenerateResult], db_url: str, tmp_path: Path
+) -> None:
+    engine, _, _ = routed
     runner = CliRunner()
 
     def run(*args: str) -> str:

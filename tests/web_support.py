@@ -167,7 +167,7 @@ def _demo_files(backend: str, store_templates: Any, url: str) -> _DemoBuild:
 def web_store(request: pytest.FixtureRequest, store_templates: Any) -> Iterator[WebStore]:
     """A prepared demo store for the module (see the module docstring), on SQLite and on PostgreSQL: the module's
     own copy of one built once per session, so what one module changes no other sees."""
-    from tests.conftest import _PG_PROBLEM, POSTGRES_URL, REQUIRE_POSTGRES
+    from tests.conftest import _PG_PROBLEM, POSTGRES_URL, REQUIRE_POSTGRES, _in_schema
 
     schema = None
     if request.param == "sqlite":
@@ -181,8 +181,7 @@ def web_store(request: pytest.FixtureRequest, store_templates: Any) -> Iterator[
         schema = f"tf_web_{uuid.uuid4().hex[:10]}"
         with make_engine(POSTGRES_URL).begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+        url = _in_schema(schema)
     build = _demo_files(request.param, store_templates, url)
     engine = make_engine(url)
     yield WebStore(url, Settings(database_url=url), engine, build.workdir, build.referrals)

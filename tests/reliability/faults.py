@@ -160,7 +160,9 @@ class Pipeline:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
             return
-        schema = str(parsed.query["options"]).split("=")[1]
+        from tests.conftest import schema_of
+
+        schema = schema_of(self.url)
         engine = make_engine(self.url.split("?")[0])
         try:
             with engine.begin() as conn:
