@@ -10,7 +10,8 @@
    accounts that share nothing else, a name alone never does.
 4. A kind both accounts show and share none of (two phones) subtracts bounded, measured bits
    (`tipfusion.link.evidence`): an email two people share does not make them one when their phones disagree.
-5. Pairs at or above the threshold are joined; connected components are the suspects.
+5. Pairs at or above the threshold are joined, strongest first (`join_groups`): a link joins two groups of accounts
+   unless the groups, taken whole, contradict it below the threshold; the groups are the suspects.
 
 Weights are bits: every link explains itself as the values, names and contradictions it added up, each with its bits.
 """

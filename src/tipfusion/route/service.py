@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from shapely.geometry import mapping, shape
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from tipfusion.audit import UnitOfWork
 from tipfusion.audit.decisions import record_decision, require_reason
@@ -300,7 +300,7 @@ def deconflict(
 class Holders:
     """Which suspects hold a value of the kinds deconfliction checks (the store reads, keyed as link keys them)."""
 
-    def __init__(self, conn: Any, kinds: set[str]) -> None:
+    def __init__(self, conn: Connection, kinds: set[str]) -> None:
         from tipfusion.link.extract import subscriber_key
 
         self.conn, self.kinds = conn, kinds
@@ -332,7 +332,7 @@ class Holders:
         return dict(found)
 
 
-def value_namer(conn: Any, devices: set[str]) -> Callable[[str, str], str]:
+def value_namer(conn: Connection, devices: set[str]) -> Callable[[str, str], str]:
     """`kind value` as a station reads it: a device as the ESPs sent it (a 15-digit IMEI, an IMEISV), not the 14
     digits linking compares; every other kind as compared. `devices`: the device keys it will be asked for."""
     received: dict[str, set[str]] = defaultdict(set)
@@ -341,7 +341,7 @@ def value_namer(conn: Any, devices: set[str]) -> Callable[[str, str], str]:
     return lambda kind, key: f"{kind} {', '.join(sorted(received.get(key) or {key})) if kind == 'device' else key}"
 
 
-def open_cases(conn: Any) -> list[Any]:
+def open_cases(conn: Connection) -> list[Any]:
     """The open cases, with their referral's reference, suspects and snapshot."""
     from tipfusion.store.tables import cases, referrals
     from tipfusion.track.service import OPEN

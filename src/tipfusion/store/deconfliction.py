@@ -1,7 +1,8 @@
 """Routing's deconfliction reads: which suspects hold a value of the kinds it cross-checks, grouped in the database.
 
 Deconfliction used to reload the whole link input (`link.extract.load_input`: every sighting sorted in Python, names,
-files, verified values) only to keep the identity keys of a few kinds; at 20,000 reports that was 24 of route's 40 s.
+files, verified values) only to keep the identity keys of a few kinds; at 20,000 reports that was 5.1 of route's
+6.8 s on SQLite (`benchmarks/RESULTS-route.md`).
 Here the same keys are written in SQL, and the database groups them: one statement returns the values held by
 2..N distinct suspects with their holders, and the values a lead list or an open case names are looked up by
 index (`chunked` IN lists on `ix_observations_lookup`).

@@ -1,8 +1,9 @@
 """The linking stages on Spark DataFrames, ending in the same `Outcome` the embedded engine produces.
 
-Heavy, row-proportional work (sorting every sighting, value frequencies, pair evidence, components) runs on the
-executors; what is proportional to the answer (the links that pass the threshold, the suspect graph, Leiden, the
-report → suspect map the store code writes) comes to the driver. Every rule is the embedded engine's own: the
+Heavy, row-proportional work (sorting every sighting, value frequencies, pair evidence, the components of reports
+on one account) runs on the executors; what is proportional to the answer (the links that pass the threshold and
+their joining into suspects, `link.suspects.join_groups`; the suspect graph, Leiden, the report → suspect map the
+store code writes) comes to the driver. Every rule is the embedded engine's own: the
 sighting rules run as the same Python function on the executors, weights and discounts come from the one
 `LinkSettings` (discounts computed on the driver per (kind, holders) and joined back, so no formula is restated),
 and each explanation is built by the same function as in the embedded engine.
