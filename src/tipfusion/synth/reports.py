@@ -296,7 +296,7 @@ def report_xml(r: SynthReport) -> str:
         + _el("espService", platform)
         + _el("screenName", account.screen_name)
         + (_el("displayName", account.display_name) if account.display_name else "")
-        + _el("profileUrl", f"https://{domain}/u/{account.screen_name}")
+        + _el("profileUrl", account.profile_url(domain))
     )
     out.extend(_ip_xml(e) for e in r.ip_events)
     if r.imei:
@@ -369,7 +369,7 @@ def report_json(r: SynthReport) -> dict[str, object]:
         if e.port is not None:
             capture["port"] = e.port
         captures.append(capture)
-    captures.append({"captureType": "Profile URL", "value": f"https://{domain}/u/{account.screen_name}"})
+    captures.append({"captureType": "Profile URL", "value": account.profile_url(domain)})
     person: dict[str, object] = {
         **({"firstName": r.person.first_name, "lastName": r.person.last_name} if r.person.named else {}),
         "approximateAge": r.person.age,

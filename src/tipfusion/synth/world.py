@@ -77,6 +77,11 @@ class Account:
     screen_name: str
     display_name: str | None = None
 
+    def profile_url(self, domain: str) -> str:
+        """The account's own page. A service gives every account a page of its own: a screen name many strangers use
+        never makes two accounts one page, so the page is keyed by the account, as most services' profile links are."""
+        return f"https://{domain}/u/{self.user_id}"
+
 
 @dataclass
 class Person:
