@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from tipfusion.link.evidence import CONTRADICTION, estimate_disagreements
+from tipfusion.link.evidence import CONTRADICTION, Agreement, estimate_disagreements, measure_agreement
 from tipfusion.link.records import LinkInput
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
@@ -106,3 +106,55 @@ def test_a_relatives_mailbox_on_an_account_showing_no_phone_does_not_join_two_pe
     assert all({link.a, link.b} != {1, 2} for link in clustering.links)  # no explanation of a join that was not made
     one_phone = replace(data, identity=[x if x[1:] != own else (3, "phone", "+919800000001") for x in data.identity])
     assert len({resolve_suspects(one_phone, SETTINGS).label_of[r] for r in (1, 2, 3)}) == 1
+
+
+def test_agreement_is_measured_only_on_pairs_the_kind_itself_did_not_make_sure() -> None:
+    phones = {"phone": {"+919800000001"}}
+    other = {"phone": {"+919800000002"}}
+    pairs = [
+        ({"email": 8.0, "device": 8.0}, phones, phones),  # sure without the phone, and agrees on it
+        ({"email": 8.0, "device": 8.0}, phones, other),  # sure without the phone, and disagrees
+        ({"email": 8.0, "phone": 7.0}, phones, phones),  # 15 bits, but only 8 without the phone: no sample
+        ({"email": 8.0, "device": 8.0}, phones, {}),  # one side shows no phone: nothing to measure
+    ]
+    measured = measure_agreement(pairs, SETTINGS)
+    assert measured["phone"] == Agreement(both=2, agree=1)
+    assert measured["device"] == Agreement()  # no pair shows a device on both sides
+    # measured m is drawn towards the prior by `agreement_prior` pseudo-pairs
+    found = estimate_disagreements({"phone": 4}, [], SETTINGS, measured)["phone"]
+    assert found.m == round((1 + SETTINGS.agreement_prior * 0.9) / (2 + SETTINGS.agreement_prior), 6)
+    assert found.sure == 2 and "2 sure pairs measured" in found.words()
+
+
+def sure_persons(count: int, keep_display_name: bool, start: int = 200) -> list[tuple[int, str, str]]:
+    """`count` persons with two accounts each, tied by an email and a phone (sure without their display names),
+    showing one display name on both accounts or a different one on each."""
+    identity: list[tuple[int, str, str]] = []
+    for n in range(count):
+        a, b = start + 2 * n, start + 2 * n + 1
+        ties = (("email", f"p{n}@example.com"), ("phone", f"+9197{n:08d}"))
+        identity += account(a, f"chat/{a}", *ties, ("display_name", f"name {n}"))
+        shown = f"name {n}" if keep_display_name else f"other name {n}"
+        identity += account(b, f"photo/{b}", *ties, ("display_name", shown))
+    return identity
+
+
+def test_a_contradiction_weighs_what_the_stores_sure_pairs_say_people_do() -> None:
+    """A family phone on two accounts with different display names: where the store's people keep one display name
+    on every service, the disagreement outweighs the phone; where they change it from service to service, it does
+    not, and the phone joins them as before."""
+    family = account(1, "chat/a", ("phone", "+919811000001"), ("display_name", "quiet fox")) + account(
+        2, "photo/b", ("phone", "+919811000001"), ("display_name", "sunny")
+    )
+    reports = [1, 2, *range(200, 260)]
+    keep = resolve_suspects(LinkInput(reports, family + sure_persons(30, keep_display_name=True)), SETTINGS)
+    assert keep.label_of[2] == 2
+    assert keep.label_of[201] == 200  # the sure persons themselves stay whole
+    change = resolve_suspects(LinkInput(reports, family + sure_persons(30, keep_display_name=False)), SETTINGS)
+    assert change.label_of[2] == 1
+    (link,) = [link for link in change.links if {link.a, link.b} == {1, 2}]
+    (against,) = [e for e in link.evidence if e[0] == CONTRADICTION]
+    assert "display_name" in against[1] and "30 sure pairs measured" in against[1]
+    assert -1.0 < against[2] < 0  # m measured low (10 of 50 with the prior): a display name says little here
+    # with no sure pairs the prior decides (m 0.5: one bit): 7 - 1 = 6 still joins
+    assert resolve_suspects(LinkInput([1, 2], family), SETTINGS).label_of[2] == 1

@@ -4,9 +4,11 @@ Agreement on a value adds that value's weight (`LinkSettings.weights`, read as b
 agreement is between one person's accounts than between strangers', discounted as more accounts hold the value).
 Disagreement subtracts log2((1 - m) / (1 - u)) bits, where
 
-- m is how often one person's two accounts agree on the kind when both show one: a documented prior per kind
-  (`LinkSettings.agreement_m`); the store cannot measure it without labelled pairs, and the deterministic links it
-  has (reports on one ESP account) agree by construction, which would make every disagreement fatal;
+- m is how often one person's two accounts agree on the kind when both show one, measured on the store's sure pairs
+  (`measure_agreement`: pairs whose values of *other* kinds add up to `LinkSettings.sure_bits`, so the kind being
+  measured did not make them) and drawn towards a documented prior per kind (`LinkSettings.agreement_m`, counted as
+  `agreement_prior` pairs): a small store keeps the prior, a large one says what its people do. Reports on one ESP
+  account are no sample: they agree by construction, which would make every disagreement fatal;
 - u is how often two random accounts of the store agree on the kind, measured on the store each run from the values'
   frequencies: the sum over values of C(holders, 2) over C(accounts showing the kind, 2).
 
@@ -32,34 +34,71 @@ class Disagreement:
     """What it means, on this store, that two accounts both show a `kind` and share no value of it."""
 
     kind: str
-    m: float  # P(agree | one person), a prior
+    m: float  # P(agree | one person): measured on sure pairs, drawn towards the prior
     u: float  # P(agree | two random accounts), measured
     bits: float  # ≤ 0, bounded
+    sure: int = 0  # the sure pairs showing the kind on both sides that m was measured on
 
     def words(self) -> str:
         """The explanation an analyst reads beside the link."""
+        measured = f"; {self.sure} sure pairs measured" if self.sure else "; a prior, nothing measured"
         return (
             f"both show a {self.kind}, none in common (one person's accounts agree {self.m:.0%} of the time, "
-            f"random accounts {self.u:.2%})"
+            f"random accounts {self.u:.2%}{measured})"
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """On the store's sure pairs: how many showed a kind on both sides, and how many of those shared a value of it."""
+
+    both: int = 0
+    agree: int = 0
+
+
+def measure_agreement(
+    pairs: Iterable[tuple[Mapping[str, float], Mapping[str, set[str]], Mapping[str, set[str]]]],
+    settings: LinkSettings,
+) -> dict[str, Agreement]:
+    """`pairs`: for each candidate pair of accounts, (kind → bits of the value it shares, each account's values of
+    the kinds `settings.agreement_m` names) → kind → what the pairs sure without it (the bits of the other kinds add
+    up to `settings.sure_bits`) show: their agreement on the kind is an estimate of m free of the kind's own weight."""
+    counts = {kind: [0, 0] for kind in settings.agreement_m}
+    for shared, a_values, b_values in pairs:
+        total = sum(shared.values())
+        if total < settings.sure_bits:
+            continue  # cheap: no kind's exclusion can make it sure
+        for kind, count in counts.items():
+            if total - shared.get(kind, 0.0) < settings.sure_bits:
+                continue
+            if a_values.get(kind) and b_values.get(kind):
+                count[0] += 1
+                count[1] += bool(a_values[kind] & b_values[kind])
+    return {kind: Agreement(both, agree) for kind, (both, agree) in counts.items()}
+
+
 def estimate_disagreements(
-    accounts_with: Mapping[str, int], holders: Iterable[tuple[str, int]], settings: LinkSettings
+    accounts_with: Mapping[str, int],
+    holders: Iterable[tuple[str, int]],
+    settings: LinkSettings,
+    measured: Mapping[str, Agreement] | None = None,
 ) -> dict[str, Disagreement]:
     """`accounts_with`: kind → distinct accounts showing a value of it; `holders`: (kind, distinct accounts holding
-    one value) for every value → kind → its disagreement weight, for each kind `settings.agreement_m` names."""
+    one value) for every value; `measured`: what the sure pairs show (`measure_agreement`) → kind → its disagreement
+    weight, for each kind `settings.agreement_m` names."""
     agreeing: dict[str, int] = dict.fromkeys(settings.agreement_m, 0)
     for kind, count in holders:
         if kind in agreeing:
             agreeing[kind] += count * (count - 1) // 2
     found: dict[str, Disagreement] = {}
-    for kind, m in sorted(settings.agreement_m.items()):
+    for kind, prior in sorted(settings.agreement_m.items()):
+        seen = (measured or {}).get(kind, Agreement())
+        m = (seen.agree + settings.agreement_prior * prior) / (seen.both + settings.agreement_prior)
         n = accounts_with.get(kind, 0)
         pairs = n * (n - 1) // 2
         u = min(agreeing[kind] / pairs, 0.5) if pairs else 0.0
         bits = max(math.log2(max(1.0 - m, 1e-9) / (1.0 - u)), -settings.disagreement_bound)
-        found[kind] = Disagreement(kind, m, round(u, 6), round(min(bits, 0.0), 3))
+        found[kind] = Disagreement(kind, round(m, 6), round(u, 6), round(min(bits, 0.0), 3), seen.both)
     return found
 
 

@@ -41,13 +41,19 @@ class LinkSettings:
     different_name: float = -6.0  # both name a person, and never the same one
     threshold: float = 6.0  # a pair of accounts is one suspect at or above this score (bits)
     # contradictions (`tipfusion.link.evidence`): per kind, how often one person's two accounts agree on it when both
-    # show one (a prior); two accounts showing the kind and sharing none lose log2((1 - m) / (1 - u)) bits, u measured
-    # on the store, never more than the bound: a person with two phones is common. Priors: most people keep one phone
-    # number across services (0.9), fewer one handset (0.8), half reuse a display name (0.5)
+    # show one (m: a prior here, measured on the store's sure pairs below); two accounts showing the kind and sharing
+    # none lose log2((1 - m) / (1 - u)) bits, u measured on the store, never more than the bound: a person with two
+    # phones is common. Priors: most people keep one phone number across services (0.9), fewer one handset (0.8),
+    # half reuse a display name (0.5)
     agreement_m: dict[str, Annotated[float, Ge(0), Lt(1)]] = field(
         default_factory=lambda: {"phone": 0.9, "device": 0.8, "display_name": 0.5}
     )
     disagreement_bound: Annotated[float, Ge(0)] = 4.0
+    # m is measured on the store's sure pairs: accounts whose shared values of the other kinds add up to `sure_bits`
+    # (two strong values; at least the threshold less `different_name`, so a pair of different names is among them),
+    # the prior counting as `agreement_prior` such pairs: a small store keeps the prior, a large one measures
+    sure_bits: float = 12.0
+    agreement_prior: Annotated[float, Gt(0)] = 20.0
     # networks
     group_weight: float = 3.0
     recipient_weight: float = 3.0

@@ -8,8 +8,9 @@
    `tipfusion.link.names`) or subtract (never the same person): a family phone alone does not make two people one.
    Evidence adds up: a home line and a display name, each too weak alone, join; a rare name and an agreeing age join
    accounts that share nothing else, a name alone never does.
-4. A kind both accounts show and share none of (two phones) subtracts bounded, measured bits
-   (`tipfusion.link.evidence`): an email two people share does not make them one when their phones disagree.
+4. A kind both accounts show and share none of (two phones) subtracts bounded bits measured on the store (how often
+   its sure pairs agree on the kind, how often random accounts do: `tipfusion.link.evidence`): an email two people
+   share does not make them one when their phones disagree.
 5. Pairs at or above the threshold are joined, strongest first (`join_groups`): a link joins two groups of accounts
    unless the groups, taken whole, contradict it below the threshold; the groups are the suspects.
 
@@ -26,7 +27,13 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from tipfusion.link.evidence import CONTRADICTION, Disagreement, contradictions, estimate_disagreements
+from tipfusion.link.evidence import (
+    CONTRADICTION,
+    Disagreement,
+    contradictions,
+    estimate_disagreements,
+    measure_agreement,
+)
 from tipfusion.link.names import Name, Person, judge, measure, rare_names
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
@@ -103,7 +110,7 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
                 best.setdefault((a, b), {})  # a candidate pair, with no shared value yet
-    # 4. kinds both show and share none of (weights measured on the store)
+    # 4. kinds both show and share none of (m measured on the store's sure pairs, u on its value frequencies)
     shown: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     accounts_with: dict[str, set[int]] = defaultdict(set)
     for (kind, key), nodes in holders.items():
@@ -111,10 +118,19 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
             accounts_with[kind] |= nodes
             for node in nodes:
                 shown[node][kind].add(key)
+    nothing: dict[str, set[str]] = {}
+    measured = measure_agreement(
+        (
+            ({kind: w for kind, (w, _) in kinds.items()}, shown.get(a, nothing), shown.get(b, nothing))
+            for (a, b), kinds in best.items()
+        ),
+        settings,
+    )
     against = estimate_disagreements(
         {kind: len(nodes) for kind, nodes in accounts_with.items()},
         ((kind, len(nodes)) for (kind, _), nodes in holders.items()),
         settings,
+        measured,
     )
     links: list[Link] = []
     nobody = Person()

@@ -23,7 +23,7 @@ from pyspark.sql.types import BooleanType, LongType, StringType, StructField, St
 
 from tipfusion.enrich.hashlists.service import describe_match
 from tipfusion.link import extract
-from tipfusion.link.evidence import contradictions, estimate_disagreements
+from tipfusion.link.evidence import contradictions, estimate_disagreements, measure_agreement
 from tipfusion.link.names import Name, NameStats, Person, age_weight, judge
 from tipfusion.link.networks import (
     CONTACT_EVIDENCE,
@@ -333,7 +333,8 @@ class SparkLinker:
                 .when(~F.col("same"), F.col("base") + F.lit(settings.different_name))
                 .otherwise(F.col("base")),
             )
-            .where(F.col("score") >= F.lit(settings.threshold))
+            # a sure pair (`link.evidence.measure_agreement`) comes to the driver too: m is measured on it
+            .where((F.col("score") >= F.lit(settings.threshold)) | (F.col("base") >= F.lit(settings.sure_bits)))
             .select("a", "b", "evidence")
         ).persist(StorageLevel.MEMORY_AND_DISK)
         facts = (
@@ -347,10 +348,24 @@ class SparkLinker:
                 "full",
             )
         )
-        # 4. kinds both show and share none of: weights from the store's value frequencies (small aggregates to the
-        # driver), each candidate pair's values of those kinds beside it; the score before them is an upper bound
+        # 4. kinds both show and share none of: u from the store's value frequencies (small aggregates to the
+        # driver), m from the sure pairs among the candidates, each candidate pair's values of those kinds beside it;
+        # the score before them is an upper bound
         contra = sorted(settings.agreement_m)
         shown = holders.where(F.col("kind").isin(contra))
+        values = shown.groupBy("node").agg(F.collect_list(F.struct("kind", "key")).alias("shown"))
+        candidates = (
+            judged.join(values.select(F.col("node").alias("a"), F.col("shown").alias("shown_a")), "a", "left")
+            .join(values.select(F.col("node").alias("b"), F.col("shown").alias("shown_b")), "b", "left")
+            .join(facts.select(F.col("node").alias("a"), *(F.col(c).alias(f"{c}_a") for c in FACTS)), "a", "left")
+            .join(facts.select(F.col("node").alias("b"), *(F.col(c).alias(f"{c}_b") for c in FACTS)), "b", "left")
+        ).collect()
+        shown_of: dict[int, dict[str, set[str]]] = {}
+        for row in candidates:
+            shown_of[row.a], shown_of[row.b] = _by_kind(row.shown_a), _by_kind(row.shown_b)
+        measured = measure_agreement(
+            (({e.kind: e.w for e in row.evidence}, shown_of[row.a], shown_of[row.b]) for row in candidates), settings
+        )
         against = estimate_disagreements(
             {r.kind: r.n for r in shown.groupBy("kind").agg(F.countDistinct("node").alias("n")).collect()},
             (
@@ -363,18 +378,10 @@ class SparkLinker:
                 for _ in range(r["count"])
             ),
             settings,
-        )
-        values = shown.groupBy("node").agg(F.collect_list(F.struct("kind", "key")).alias("shown"))
-        candidates = (
-            judged.join(values.select(F.col("node").alias("a"), F.col("shown").alias("shown_a")), "a", "left")
-            .join(values.select(F.col("node").alias("b"), F.col("shown").alias("shown_b")), "b", "left")
-            .join(facts.select(F.col("node").alias("a"), *(F.col(c).alias(f"{c}_a") for c in FACTS)), "a", "left")
-            .join(facts.select(F.col("node").alias("b"), *(F.col(c).alias(f"{c}_b") for c in FACTS)), "b", "left")
+            measured,
         )
         links: list[Link] = []
-        shown_of: dict[int, dict[str, set[str]]] = {}
-        for row in candidates.collect():
-            shown_of[row.a], shown_of[row.b] = _by_kind(row.shown_a), _by_kind(row.shown_b)
+        for row in candidates:
             contradicting = contradictions(shown_of[row.a], shown_of[row.b], against)
             kinds = {e.kind: (e.w, e.key) for e in row.evidence}
             person_a, held_a = _person(row.names_a, row.ages_a, row.born_a)
