@@ -149,7 +149,7 @@ def main() -> None:
     print(f"{args.reports:,} reports per batch, seeds 1..{args.seeds}, medians; B-cubed precision / recall / F1")
     columns = ["tipfusion", "no §1"] + (["Splink"] if with_splink else []) + ["naive"]
     keys = ["", "before"] + (["splink "] if with_splink else []) + ["naive "]
-    header = " ".join(f"{c:>20}" for c in columns)
+    header = " ".join(f"{c:>23}" for c in columns)
     rows: dict[str, list[str]] = {"suspects": [], "networks": []}
     for name in args.scenarios:
         noise = SCENARIOS[name]
@@ -159,11 +159,11 @@ def main() -> None:
 
         def med(key: str, runs: list[Scores] = runs) -> str:
             p, r, f = (statistics.median(run[key][i] for run in runs) for i in range(3))
-            return f"{p:.3f}/{r:.3f}/{f:.3f}"
+            return f"{p:.4f}/{r:.4f}/{f:.4f}"
 
         note = f" (Splink threshold {weight:g})" if weight is not None else ""
         for table in rows:
-            rows[table].append(f"{name:18} " + " ".join(f"{med(k + table):>20}" for k in keys) + note)
+            rows[table].append(f"{name:18} " + " ".join(f"{med(k + table):>23}" for k in keys) + note)
         print(f"{name}: done{note}", flush=True)
     for table, lines in rows.items():
         print(f"\n{table}\n{'scenario':18} {header}")
