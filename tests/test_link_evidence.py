@@ -119,6 +119,11 @@ def test_agreement_is_measured_only_on_pairs_the_kind_itself_did_not_make_sure()
     ]
     measured = measure_agreement(pairs, SETTINGS)
     assert measured["phone"] == Agreement(both=2, agree=1)
+    # exactly `sure_bits` without the measured kind is sure, whatever the kinds' order and a discounted weight's digits
+    # ((0.7652… + 7 + 5) - 0.7652… is below 12 in floating point)
+    shown = {"display_name": {"quiet fox"}}
+    at_the_line = [({"display_name": 0.7652070772182651, "phone": 7.0, "ip_fixed": 5.0}, shown, shown)]
+    assert measure_agreement(at_the_line, SETTINGS)["display_name"] == Agreement(both=1, agree=1)
     assert measured["device"] == Agreement()  # no pair shows a device on both sides
     # measured m is drawn towards the prior by `agreement_prior` pseudo-pairs
     found = estimate_disagreements({"phone": 4}, [], SETTINGS, measured)["phone"]

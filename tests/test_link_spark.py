@@ -132,6 +132,8 @@ def test_spark_engine_gives_the_embedded_engines_answers(
     # adding to shared values (`link.names`)
     named = _named_joins(engine)
     assert any(kinds[0] != "name" and "; age" in words for kinds, words in named), named
+    # a contradiction weighed by m measured on the store's sure pairs (`link.evidence.measure_agreement`)
+    assert any("sure pairs measured" in e[5] for e in expected["explanations"])
 
     if db_url.startswith("sqlite"):  # SQLite → Parquet snapshot → Spark, all through the command line
         folder = tmp_path / "snapshot"

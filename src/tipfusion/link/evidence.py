@@ -62,18 +62,22 @@ def measure_agreement(
 ) -> dict[str, Agreement]:
     """`pairs`: for each candidate pair of accounts, (kind → bits of the value it shares, each account's values of
     the kinds `settings.agreement_m` names) → kind → what the pairs sure without it (the bits of the other kinds add
-    up to `settings.sure_bits`) show: their agreement on the kind is an estimate of m free of the kind's own weight."""
+    up to `settings.sure_bits`) show: their agreement on the kind is an estimate of m free of the kind's own weight.
+
+    Sums are exact (`math.fsum`), so a pair at exactly `sure_bits` is sure in whatever order its kinds come (both
+    engines). The sample leans one way only: two people sure by other values (a relative's mailbox and the home line
+    they share) are counted and pull m down, which makes a disagreement weigh less, never more."""
     counts = {kind: [0, 0] for kind in settings.agreement_m}
     for shared, a_values, b_values in pairs:
-        total = sum(shared.values())
-        if total < settings.sure_bits:
+        if math.fsum(w for w in shared.values() if w > 0) < settings.sure_bits:
             continue  # cheap: no kind's exclusion can make it sure
         for kind, count in counts.items():
-            if total - shared.get(kind, 0.0) < settings.sure_bits:
+            if not (a_values.get(kind) and b_values.get(kind)):
                 continue
-            if a_values.get(kind) and b_values.get(kind):
-                count[0] += 1
-                count[1] += bool(a_values[kind] & b_values[kind])
+            if math.fsum(w for other, w in shared.items() if other != kind) < settings.sure_bits:
+                continue
+            count[0] += 1
+            count[1] += bool(a_values[kind] & b_values[kind])
     return {kind: Agreement(both, agree) for kind, (both, agree) in counts.items()}
 
 

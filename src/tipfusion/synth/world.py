@@ -78,8 +78,9 @@ class Account:
     display_name: str | None = None
 
     def profile_url(self, domain: str) -> str:
-        """The account's own page. A service gives every account a page of its own: a screen name many strangers use
-        never makes two accounts one page, so the page is keyed by the account, as most services' profile links are."""
+        """The account's own page, keyed by the account: a service gives every account a page of its own, while the
+        generator lets strangers pick one common screen name on one service (a page built from it would make them one
+        account). Every synthetic report names its account (`espIdentifier`), so no batch joins accounts by a page."""
         return f"https://{domain}/u/{self.user_id}"
 
 
