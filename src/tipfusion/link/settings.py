@@ -50,8 +50,8 @@ class LinkSettings:
     )
     disagreement_bound: Annotated[float, Ge(0)] = 4.0
     # m is measured on the store's sure pairs: accounts whose shared values of the other kinds add up to `sure_bits`
-    # (two strong values; at least the threshold less `different_name`, so a pair of different names is among them),
-    # the prior counting as `agreement_prior` such pairs: a small store keeps the prior, a large one measures
+    # (two strong values), the prior counting as `agreement_prior` such pairs: a small store keeps the prior, a large
+    # one measures
     sure_bits: float = 12.0
     agreement_prior: Annotated[float, Gt(0)] = 20.0
     # networks
