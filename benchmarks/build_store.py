@@ -15,7 +15,9 @@ SYNTHETIC-DATA.json marker into the store as every synthetic ingest does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,13 +28,34 @@ HERE = Path(__file__).resolve().parent
 PG_URL = os.environ.get("TIPFUSION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def _stage(name: str, work: Callable[[], object]) -> float:
+def _high_water_mb() -> float:
+    """This process's resident high-water mark (VmHWM) since the last reset, with the largest its finished child
+    processes (the ingest's parsers) ever reached: getrusage's children figure cannot be reset, so a stage that starts
+    no process shows the earlier stages' children too (the table says so)."""
+    own = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            own = int(line.split()[1]) / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return max(own, children)
+
+
+def _reset_high_water() -> None:
+    """Start a stage's peak from its current size (Linux: writing 5 to clear_refs resets VmHWM)."""
+    with contextlib.suppress(OSError):  # not Linux, or not allowed: the peaks printed are then peaks so far
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _stage(name: str, work: Callable[[], object]) -> tuple[float, float]:
+    """Run one stage; its seconds and peak MB, printed as it ends (a 1 M-report build takes long)."""
     print(f"{name} …", flush=True)
+    _reset_high_water()
     started = time.perf_counter()
     work()
     seconds = time.perf_counter() - started
-    print(f"{name}: {seconds:.1f} s", flush=True)
-    return seconds
+    peak = _high_water_mb()
+    print(f"{name}: {seconds:.1f} s, peak {peak:,.0f} MB", flush=True)
+    return seconds, peak
 
 
 def _new_schema(schema: str) -> str:
@@ -78,7 +101,7 @@ def main() -> None:
     tuning = settings.tuning()
     engine = make_engine(url)
     upgrade(engine)
-    seconds: dict[str, float] = {}
+    seconds: dict[str, tuple[float, float]] = {}
     if (batch_dir / "SYNTHETIC-DATA.json").exists():  # written last: the batch is complete
         print(f"reusing the batch in {batch_dir}", flush=True)
         ref = build_demo_reference(batch_dir / "reference")
@@ -107,9 +130,12 @@ def main() -> None:
         seconds["vacuum"] = _stage("vacuum analyze", lambda: _vacuum(engine))
     engine.dispose()
     print(f"\n{args.reports:,} reports built into {url}")
-    for stage, value in seconds.items():
-        print(f"  {stage:10} {value:9.1f} s")
-    print(f"  {'total':10} {sum(seconds.values()):9.1f} s")
+    print(f"  {'stage':10} {'seconds':>9} {'reports/s':>10} {'peak MB':>8}")
+    for stage, (spent, peak) in seconds.items():
+        print(f"  {stage:10} {spent:9.1f} {args.reports / spent:10,.0f} {peak:8,.0f}")
+    total = sum(spent for spent, _ in seconds.values())
+    top = max(peak for _, peak in seconds.values())
+    print(f"  {'total':10} {total:9.1f} {args.reports / total:10,.0f} {top:8,.0f}")
 
 
 def _vacuum(engine: Engine) -> None:
