@@ -5,6 +5,7 @@
         --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
     … --reuse   (time again on the store built before: benchmarks/out/lookup-N.db, or the kept schema lookup_N,
                  after applying any migration added since, as an upgrade would)
+    … --store URL   (time a store built through the whole pipeline, e.g. by benchmarks/build_store.py, as it is)
 
 Building 10 M rows through the pipeline would take hours, so the store is grown set-wise (not timed): a realistic
 small store is built through routing with the real pipeline (--reports, 2,500 by default: ~13 sightings a report,
@@ -185,7 +186,9 @@ def _analyze(engine: Engine) -> None:
 
 
 def _store(args: argparse.Namespace, tmp: Path) -> tuple[Engine, Callable[[], None]]:
-    """The grown store: built once (base through routing, then grown), kept for --reuse."""
+    """The grown store: built once (base through routing, then grown), kept for --reuse; or --store as it is."""
+    if args.store:  # a store built through the whole pipeline (benchmarks/build_store.py): timed, never changed
+        return make_engine(args.store), lambda: None
     n = args.observations
     if args.postgres:
         schema = f"lookup_{n}"
@@ -323,6 +326,11 @@ def main() -> None:
     parser.add_argument("--before", help="also time `search` as at this git revision, query by query, same store")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema (the SQLite file is kept)")
     parser.add_argument("--build-only", action="store_true", help="build (or migrate) the kept store, time nothing")
+    parser.add_argument(
+        "--store",
+        help="time this store URL as it is instead (e.g. the 1 M-report store benchmarks/build_store.py built through"
+        " the whole pipeline: real value frequencies, ~13 sightings a report); nothing is built, grown or migrated",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
@@ -371,7 +379,7 @@ def main() -> None:
     finally:
         engine.dispose()
         drop()
-    where = "PostgreSQL" if args.postgres else "SQLite"
+    where = engine.dialect.name.replace("postgresql", "PostgreSQL").replace("sqlite", "SQLite")
     print(
         f"{where}: {held:,} observation rows, {len(typed)} searches a pass, medians of {args.repeat} passes;"
         f" sightings a search: median {statistics.median(sizes):.0f}, max {max(sizes)}, {truncated} truncated at"
