@@ -160,3 +160,28 @@ def test_an_archive_past_its_expanded_size_is_cut_off(engine: Engine, db_url: st
     (entry,) = quarantine_service.list_entries(engine)
     assert entry.reason == "archive_limit" and entry.source_name.endswith(f"z-more.zip!{GOOD[4]}.xml")
     assert f"expands past {allowance:,} bytes" in entry.message
+
+
+def test_a_folder_resolved_once_gives_each_path_its_real_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk resolves a folder once for all its files (sources._real); every path must still come out as
+    os.path.realpath has it: plain files, links to files inside and outside, links to links, dangling links, files
+    under a linked folder's real one, and paths given relative to the working directory."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.xml").write_bytes(SECRET)
+    batch = tmp_path / "batch"
+    (batch / "sub").mkdir(parents=True)
+    (batch / "plain.xml").write_bytes(REPORT)
+    (batch / "sub" / "deep.xml").write_bytes(REPORT)
+    (batch / "to-plain.xml").symlink_to(batch / "plain.xml")
+    (batch / "to-outside.xml").symlink_to(outside / "secret.xml")
+    (batch / "to-link.xml").symlink_to(batch / "to-outside.xml")
+    (batch / "dangling.xml").symlink_to(tmp_path / "nothing.xml")
+    (batch / "sub" / "up.xml").symlink_to(Path("..") / "plain.xml")
+    (tmp_path / "alias").symlink_to(batch)  # the whole batch reached through a linked folder
+    monkeypatch.chdir(tmp_path)
+    paths = [str(p) for p in sorted(batch.rglob("*"))] + ["alias/plain.xml", "alias/sub/deep.xml", "batch/plain.xml"]
+    folders: dict[str, str] = {}
+    for path in paths * 2:  # the second time from the cache
+        assert sources._real(path, folders) == os.path.realpath(path), path
+    assert folders  # the cache was used

@@ -74,6 +74,7 @@ def iter_documents(paths: list[Path], limits: XmlLimits, exclude: Collection[str
     a zip that cannot be read yields a BrokenContainer. `exclude` holds real paths never read (the store's files).
     """
     excluded = {os.path.realpath(p) for p in exclude}
+    folders: dict[str, str] = {}  # each folder's real path, resolved once (see _real)
     for given in paths:
         if not given.exists() and not given.is_symlink():
             raise FileNotFoundError(f"{given}: no such file or directory")
@@ -85,7 +86,7 @@ def iter_documents(paths: list[Path], limits: XmlLimits, exclude: Collection[str
             name = os.path.basename(path)
             if name.startswith("."):
                 continue
-            yield from _one_file(path, root, limits, excluded)
+            yield from _one_file(path, root, limits, excluded, folders)
 
 
 def _walk(top: str) -> Iterator[tuple[str, str]]:
@@ -107,8 +108,26 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _one_file(path: str, root: str, limits: XmlLimits, excluded: set[str]) -> Iterator[Item]:
-    real = os.path.realpath(path)
+def _real(path: str, folders: dict[str, str]) -> str:
+    """`os.path.realpath(path)`, with its folder resolved once for all the files in it: a path whose last step is not
+    a link is its folder's real path and its name. realpath checks every step of every path (five lstat calls a
+    document in a batch folder: 1.1 s of the ingest's 11.9 s of main-process CPU at 20,000 reports)."""
+    folder, name = os.path.split(path)
+    try:
+        last_is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:  # gone or unreadable: realpath says what it can, and the stat that follows reports it
+        last_is_link = True
+    if last_is_link or not name:
+        return os.path.realpath(path)
+    if folder not in folders:
+        folders[folder] = os.path.realpath(folder)
+    return os.path.join(folders[folder], name)
+
+
+def _one_file(
+    path: str, root: str, limits: XmlLimits, excluded: set[str], folders: dict[str, str] | None = None
+) -> Iterator[Item]:
+    real = _real(path, {} if folders is None else folders)
     if not _inside(real, root):
         yield Skipped(path, "a link pointing outside the batch folder: not read")
         return
