@@ -74,10 +74,10 @@ def prior_report_mentions(conn: Connection) -> list[int]:
 
 
 # The two reads below take every matching sighting and make them distinct here, not with SQL's DISTINCT: at 1 M
-# reports PostgreSQL estimated ~106,000 reports with an identifiable IP where there were 881,898 (12.6 M sightings;
-# ANALYZE's sample under-counts a column with ~13 rows a value), planned a hash aggregate for that, and at the default
-# work_mem (4 MB) spilled it batch after batch: 404 s for the DISTINCT against 2.8 s for the plain rows (EXPLAIN
-# ANALYZE, benchmarks/RESULTS-1M.md). A set of a few million ints costs Python about a second.
+# reports PostgreSQL estimated ~106,000 reports with an identifiable IP where there were 881,898 (ANALYZE's sample of
+# 12.6 M sightings under-counts the distinct reports), planned a hash aggregate for that, and at the default work_mem
+# (4 MB) spilled it batch after batch: 404 s for the DISTINCT against 2.8 s for the plain rows (EXPLAIN ANALYZE,
+# benchmarks/RESULTS-1M.md). A set of a few million ints costs Python about a second.
 
 
 def reports_with_identifiable_ip(conn: Connection) -> set[int]:
