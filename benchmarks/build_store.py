@@ -15,9 +15,9 @@ SYNTHETIC-DATA.json marker into the store as every synthetic ingest does.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import resource
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,31 +25,24 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, text
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.memory import high_water_mb, reset_high_water  # noqa: E402
+
 PG_URL = os.environ.get("TIPFUSION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _high_water_mb() -> float:
-    """This process's resident high-water mark (VmHWM) since the last reset, with the largest its finished child
-    processes (the ingest's parsers) ever reached: getrusage's children figure cannot be reset, so a stage that starts
-    no process shows the earlier stages' children too (the table says so)."""
-    own = 0.0
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            own = int(line.split()[1]) / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return max(own, children)
-
-
-def _reset_high_water() -> None:
-    """Start a stage's peak from its current size (Linux: writing 5 to clear_refs resets VmHWM)."""
-    with contextlib.suppress(OSError):  # not Linux, or not allowed: the peaks printed are then peaks so far
-        Path("/proc/self/clear_refs").write_text("5")
+    """This process's high-water mark since the stage began, or the largest a finished child process (the ingest's
+    parsers) ever reached, whichever is larger: the children's figure cannot be reset, so a stage after the ingest
+    shows at least the parsers' peak."""
+    return max(high_water_mb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
 def _stage(name: str, work: Callable[[], object]) -> tuple[float, float]:
     """Run one stage; its seconds and peak MB, printed as it ends (a 1 M-report build takes long)."""
     print(f"{name} …", flush=True)
-    _reset_high_water()
+    reset_high_water()
     started = time.perf_counter()
     work()
     seconds = time.perf_counter() - started
@@ -132,7 +125,8 @@ def main() -> None:
     print(f"\n{args.reports:,} reports built into {url}")
     print(f"  {'stage':10} {'seconds':>9} {'reports/s':>10} {'peak MB':>8}")
     for stage, (spent, peak) in seconds.items():
-        print(f"  {stage:10} {spent:9.1f} {args.reports / spent:10,.0f} {peak:8,.0f}")
+        rate = "–" if stage == "vacuum" else f"{args.reports / spent:,.0f}"  # upkeep, not a stage reports pass
+        print(f"  {stage:10} {spent:9.1f} {rate:>10} {peak:8,.0f}")
     total = sum(spent for spent, _ in seconds.values())
     top = max(peak for _, peak in seconds.values())
     print(f"  {'total':10} {total:9.1f} {args.reports / total:10,.0f} {top:8,.0f}")

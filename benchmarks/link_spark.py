@@ -27,6 +27,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.memory import high_water_mb  # noqa: E402
+
 
 def snapshot(url: str, reports: int) -> tuple[Path, float]:
     from tipfusion.link.snapshot import write_snapshot
@@ -40,17 +42,8 @@ def snapshot(url: str, reports: int) -> tuple[Path, float]:
     return folder, time.perf_counter() - started
 
 
-def _peak_mb(pid: int | str = "self") -> float:
-    """A process's own high-water mark (VmHWM). Not getrusage: on Linux a child's ru_maxrss starts from its
-    parent's at fork, so it would report this script's setup instead of the run."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _jvm_peak_mb(spark: object) -> float:
-    return _peak_mb(spark._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[attr-defined]
+    return high_water_mb(spark._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[attr-defined]
 
 
 def child(engine_name: str, url: str, folder: str, master: str, partitions: int, driver_memory: str) -> None:
@@ -76,7 +69,7 @@ def child(engine_name: str, url: str, folder: str, master: str, partitions: int,
         seconds=summary.seconds,
         suspects=summary.suspects,
         networks=summary.networks,
-        peak_mb=_peak_mb(),
+        peak_mb=high_water_mb(),
     )
     print(json.dumps(result))
 

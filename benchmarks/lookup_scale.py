@@ -379,7 +379,7 @@ def main() -> None:
     finally:
         engine.dispose()
         drop()
-    where = engine.dialect.name.replace("postgresql", "PostgreSQL").replace("sqlite", "SQLite")
+    where = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}[engine.dialect.name]
     print(
         f"{where}: {held:,} observation rows, {len(typed)} searches a pass, medians of {args.repeat} passes;"
         f" sightings a search: median {statistics.median(sizes):.0f}, max {max(sizes)}, {truncated} truncated at"

@@ -39,6 +39,10 @@ import httpx
 from sqlalchemy import func, select, text
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.memory import high_water_mb  # noqa: E402
+
 PG_URL = os.environ.get("TIPFUSION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 HOST = "127.0.0.1"  # loopback only, always
 ANALYST = "bench-analyst"
@@ -174,14 +178,8 @@ def _serve(url: str, port: int, log: Path, workers: int = 1) -> subprocess.Popen
 
 def _peak_rss_mb(pid: int) -> float:
     """The server's high-water resident set (VmHWM), its worker processes' added, read before it stops."""
-    peaks = []
-    for process in [pid, *_children(pid)]:
-        try:
-            lines = Path(f"/proc/{process}/status").read_text().splitlines()
-        except OSError:
-            continue
-        peaks += [int(line.split()[1]) / 1024 for line in lines if line.startswith("VmHWM:")]
-    return sum(peaks) if peaks else float("nan")
+    peaks = [high_water_mb(process) for process in [pid, *_children(pid)]]
+    return sum(peaks) if any(peaks) else float("nan")
 
 
 def _children(pid: int) -> list[int]:
