@@ -176,7 +176,7 @@ def test_identifiable_is_read_from_every_sighting_of_the_suspects_reports(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
     """A suspect is identifiable when any of its reports holds an IP the ISP can tie to a subscriber or a valid phone
-    or email on an account. The store reads return each report once whatever its sightings (made distinct in Python,
+    or email on an account. The store read returns each report once whatever its sightings (made distinct in Python,
     not with SQL's DISTINCT: see store/triage.py); here the answer is worked out again from the sightings, suspect by
     suspect. Synthetic reports nearly all carry a contact, so contacts are then taken away from a third of the
     suspects and their IPs too from a third of those, and the answer checked again: each way must then occur."""

@@ -124,10 +124,8 @@ def _real(path: str, folders: dict[str, str]) -> str:
     return os.path.join(folders[folder], name)
 
 
-def _one_file(
-    path: str, root: str, limits: XmlLimits, excluded: set[str], folders: dict[str, str] | None = None
-) -> Iterator[Item]:
-    real = _real(path, {} if folders is None else folders)
+def _one_file(path: str, root: str, limits: XmlLimits, excluded: set[str], folders: dict[str, str]) -> Iterator[Item]:
+    real = _real(path, folders)
     if not _inside(real, root):
         yield Skipped(path, "a link pointing outside the batch folder: not read")
         return

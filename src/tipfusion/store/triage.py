@@ -73,24 +73,18 @@ def prior_report_mentions(conn: Connection) -> list[int]:
     return [report for (report,) in rows_of(conn, sql)]
 
 
-# The two reads below take every matching sighting and make them distinct here, not with SQL's DISTINCT: at 1 M
-# reports PostgreSQL estimated ~106,000 reports with an identifiable IP where there were 881,898 (ANALYZE's sample of
-# 12.6 M sightings under-counts the distinct reports), planned a hash aggregate for that, and at the default work_mem
-# (4 MB) spilled it batch after batch: 404 s for the DISTINCT against 2.8 s for the plain rows (EXPLAIN ANALYZE,
-# benchmarks/RESULTS-1M.md). A set of a few million ints costs Python about a second.
+def reports_naming_a_person(conn: Connection) -> set[int]:
+    """Reports holding an IP an ISP can tie to a subscriber (enrichment's identifiability) or a valid phone or email
+    on an account (a person the police can reach), in one pass over the sightings.
 
-
-def reports_with_identifiable_ip(conn: Connection) -> set[int]:
-    """Reports with an IP the ISP can tie to a subscriber (enrichment's identifiability)."""
-    sql = "SELECT report_id FROM identifier_observations WHERE is_current AND kind = 'ip' AND identifiable"
-    return {report for (report,) in rows_of(conn, sql)}
-
-
-def reports_with_account_contact(conn: Connection) -> set[int]:
-    """Reports with a valid phone or email on an account (a person the police can reach)."""
+    Made distinct here, not with SQL's DISTINCT: at 1 M reports PostgreSQL estimated ~106,000 reports with an
+    identifiable IP where there were 881,898 (ANALYZE's sample of 12.6 M sightings under-counts the distinct
+    reports), planned a hash aggregate for that, and at the default work_mem (4 MB) spilled it batch after batch:
+    404 s for the DISTINCT against 2.8 s for the plain rows (EXPLAIN ANALYZE, benchmarks/RESULTS-1M.md)."""
     sql = (
-        "SELECT report_id FROM identifier_observations WHERE is_current "
-        "AND kind IN ('phone', 'email') AND valid AND account_ordinal IS NOT NULL"
+        "SELECT report_id FROM identifier_observations WHERE is_current AND ("
+        "(kind = 'ip' AND identifiable) "
+        "OR (kind IN ('phone', 'email') AND valid AND account_ordinal IS NOT NULL))"
     )
     return {report for (report,) in rows_of(conn, sql)}
 

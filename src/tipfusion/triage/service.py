@@ -91,7 +91,7 @@ def gather(
     people: dict[str, SuspectFacts] = {}
     for suspect, count, network in links.suspect_rows(conn):
         people[suspect] = SuspectFacts(suspect, count, sizes.get(network, 0) if network else 0)
-    for report in reads.reports_with_identifiable_ip(conn) | reads.reports_with_account_contact(conn):
+    for report in reads.reports_naming_a_person(conn):
         if report in suspect_of:
             people[suspect_of[report]].identifiable = True
     for lead_ref, report in reads.lead_matches(conn):
