@@ -1,22 +1,27 @@
 """Linking at scale: seconds per stage and peak memory for N synthetic reports already in the store.
 
     .venv/bin/python benchmarks/link_scale.py --reports 1000000 --repeat 3
+    .venv/bin/python benchmarks/link_scale.py --store URL --repeat 3 --baseline-src ../before/src   # before/after
 
 Setup (not timed): generate the batch (or reuse benchmarks/out/ingest-N-2026), ingest it into a SQLite store,
-enrich it with the demo reference data. Then `tipfusion link` runs --repeat times, each in a fresh process
+enrich it with the demo reference data; or take an existing store as it is (--store: any URL, e.g. a PostgreSQL
+store `benchmarks/build_store.py` built). Then `tipfusion link` runs --repeat times, each in a fresh process
 (clean peak RSS); the figures printed are medians, split by stage (extract from the store, suspects,
-networks, store the result).
+networks, store the result). `--baseline-src` also links with another checkout's code in the same rounds,
+alternating, so that both meet the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -56,6 +61,7 @@ def child(url: str) -> None:
         json.dumps(
             {
                 "seconds": summary.seconds,
+                "reports": summary.reports,
                 "suspects": summary.suspects,
                 "networks": summary.networks,
                 "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -68,28 +74,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reports", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--store", help="link this store as it is (no setup)")
+    parser.add_argument("--baseline-src", type=Path, help="another checkout's src/ to link with in the same rounds")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return
-    url = setup(args.reports)
-    runs = []
+    url = args.store or setup(args.reports)
+    variants: list[tuple[str, Path | None]] = [("this checkout", None)]
+    if args.baseline_src:
+        variants.insert(0, ("baseline", args.baseline_src.resolve()))
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
     for attempt in range(args.repeat):
-        out = subprocess.run([sys.executable, __file__, "--child", url], check=True, capture_output=True, text=True)
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(f"run {attempt + 1}/{args.repeat}: {sum(runs[-1]['seconds'].values()):.1f} s", flush=True)
-    stages = runs[0]["seconds"].keys()
-    print(
-        f"\nlink {args.reports:,} reports: medians of {args.repeat} runs "
-        f"({runs[0]['suspects']:,} suspects, {runs[0]['networks']:,} networks)"
-    )
-    for stage in stages:
-        print(f"  {stage:10} {statistics.median(r['seconds'][stage] for r in runs):8.2f} s")
-    print(
-        f"  {'total':10} {statistics.median(sum(r['seconds'].values()) for r in runs):8.2f} s, "
-        f"peak {statistics.median(r['peak_mb'] for r in runs):,.0f} MB"
-    )
+        for name, src in variants:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(src or ""), str(HERE.parent / "src")])))
+            command = [sys.executable, __file__, "--child", url]
+            out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(
+                f"run {attempt + 1}/{args.repeat}, {name}: {sum(runs[name][-1]['seconds'].values()):.1f} s", flush=True
+            )
+    for name, found in runs.items():
+        print(
+            f"\nlink {found[0]['reports']:,} reports, {name}: medians of {args.repeat} runs "
+            f"({found[0]['suspects']:,} suspects, {found[0]['networks']:,} networks)"
+        )
+        for stage in found[0]["seconds"]:
+            print(f"  {stage:10} {statistics.median(r['seconds'][stage] for r in found):8.2f} s")
+        print(
+            f"  {'total':10} {statistics.median(sum(r['seconds'].values()) for r in found):8.2f} s, "
+            f"peak {statistics.median(r['peak_mb'] for r in found):,.0f} MB"
+        )
 
 
 if __name__ == "__main__":
