@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import Engine, insert, select
 
+from tipfusion.store.bulk import rows_of
 from tipfusion.store.current import IN_LIMIT, chunked, rows_in
 from tipfusion.store.tables import store_flags
 from tipfusion.store.types import utc_value
@@ -25,6 +26,32 @@ def test_rows_in_reads_more_values_than_one_in_list_may_hold(engine: Engine) -> 
         conn.execute(insert(store_flags), [{"name": name, "value": "x"} for name in names[::2]])
         rows = rows_in(conn, select(store_flags.c.name), store_flags.c.name, set(names))
     assert sorted(row.name for row in rows) == names[::2]
+
+
+def test_rows_of_reads_in_batches_beside_other_statements_and_may_stop_early(engine: Engine) -> None:
+    """Every row, a batch at a time (on PostgreSQL from a server cursor), while the same transaction runs other
+    statements and opens a second read; a read left halfway leaves the transaction usable."""
+    names = [f"probe{n:03d}" for n in range(25)]
+    with engine.begin() as conn:
+        conn.execute(insert(store_flags), [{"name": name, "value": "x"} for name in names])
+        sql = "SELECT name FROM store_flags WHERE name LIKE 'probe%' ORDER BY name"
+        seen = []
+        for (name,) in rows_of(conn, sql, batch=4):
+            seen.append(name)
+            if name == "probe010":  # another statement and another read in the middle of this one
+                conn.execute(insert(store_flags).values(name="later", value="y"))
+                inner = rows_of(conn, sql, batch=3)
+                assert [next(inner)[0], next(inner)[0]] == ["probe000", "probe001"]
+                inner.close()  # stopped early
+        assert seen == names
+        assert conn.execute(select(store_flags.c.value).where(store_flags.c.name == "later")).scalar_one() == "y"
+    if engine.dialect.name == "postgresql":  # the reads were the server's cursors, closed when done
+        with engine.begin() as conn:
+            reader = rows_of(conn, sql, batch=2)
+            next(reader)
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_cursors").scalar_one() == 1
+            reader.close()
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_cursors").scalar_one() == 0
 
 
 def test_utc_value_applies_the_stored_timestamp_type_to_raw_driver_values() -> None:
