@@ -162,9 +162,13 @@ def load_input(conn: Connection) -> LinkInput:
     file_hashes: dict[tuple[int, int], list[str]] = defaultdict(list)
     # straight to the driver: this loop sees every current sighting (≈13 per report), so per-row overhead counts
     sightings = ((*row, network_types.get(row[4])) for row in inputs.rows(conn, inputs.SIGHTINGS))
+    # one string object per distinct kind and value: the driver makes a new one per row, and a value seen in many
+    # sightings (a kind always) was held once per sighting (100,000 reports on PostgreSQL: 663 → 612 MB peak)
+    values: dict[Any, Any] = {}
+    same = values.setdefault
     for tag, report, a, b in sort_sightings(sightings):
         if tag == IDENTITY_KEY:
-            data.identity.append((report, a, b))
+            data.identity.append((report, same(a, a), same(b, b)))
         elif tag == VERIFIED_KEY:
             data.verified.add((report, a, b))
         elif tag == GROUP_KEY:
