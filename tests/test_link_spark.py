@@ -315,6 +315,7 @@ def test_spark_engine_gives_the_embedded_engines_answers(
         assert embedded["engine"] != "spark"
         for count in ("reports", "suspects", "networks", "merged_ids", "split_ids"):
             assert ran[count] == embedded[count], (step, count)
+        assert embedded["suspects"] < embedded["reports"] and embedded["networks"] > 0, step  # something to compare
         return expected, expected_aliases
 
     first_run, _ = both_engines("first", str(tmp_path / "snapshot-first"))
