@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.memory import high_water_mb  # noqa: E402
 
 
 def setup(reports: int) -> str:
@@ -64,7 +66,7 @@ def child(url: str) -> None:
                 "reports": summary.reports,
                 "suspects": summary.suspects,
                 "networks": summary.networks,
-                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_mb": high_water_mb(),
             }
         )
     )
@@ -88,7 +90,8 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
     for attempt in range(args.repeat):
         for name, src in variants:
-            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(src or ""), str(HERE.parent / "src")])))
+            paths = [str(src)] if src else []
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([*paths, str(HERE.parent / "src")]))
             command = [sys.executable, __file__, "--child", url]
             out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
             runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
