@@ -14,20 +14,22 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.enrich.hashlists.service import known_content
-from tipfusion.link.records import LinkInput, Suppressed
+from tipfusion.link.records import IdentityRows, LinkInput, Suppressed
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
 from tipfusion.store import link_inputs as inputs
 
+T = TypeVar("T")
 LINKS = {name: kind.links for name, kind in KINDS.items() if kind.links is not None}
+PRIOR_REPORT = "prior_report"
 VIRAL_ANNOTATIONS = {"viral", "potentialMeme"}
 IP_NOT_ATTRIBUTABLE = {
     "mobile_cgnat": "carrier-grade NAT address without source port and exact time: shared by many subscribers",
@@ -143,38 +145,45 @@ def subscriber_key(id_type: str | None, id_number: object) -> str:
     return f"{(id_type or 'ID').strip().upper()}:{''.join(str(id_number).split()).upper()}"
 
 
+def _add(into: dict[int, Collection[T]], report: int, item: T, shared: dict[Any, Any]) -> None:
+    """Add `item` to the report's values, each value and each tuple of them held once (`shared`)."""
+    held = tuple(into.get(report, ()))
+    if item not in held:
+        grown = (*held, shared.setdefault(item, item))
+        into[report] = shared.setdefault(grown, grown)
+
+
 def load_input(conn: Connection) -> LinkInput:
     current = dict(inputs.rows(conn, inputs.REPORTS))
-    data = LinkInput(reports=sorted(current), identity=[])
-    for report in data.reports:
-        data.identity.append((report, "prior_report", str(report)))  # later reports that cite it find it
-
+    data = LinkInput(reports=sorted(current), identity=IdentityRows())
+    # one object per distinct name, age or date, and per distinct tuple of them: most reports give one of each, and a
+    # set per report (216 bytes) was most of what a million reports' names and ages cost
+    shared: dict[Any, Any] = {}
     for report, first_name, last_name, age, born in inputs.rows(conn, inputs.NAMES):
         if first_name and last_name:
-            data.names.setdefault(report, set()).add((first_name.casefold(), last_name.casefold()))
+            _add(data.names, report, (first_name.casefold(), last_name.casefold()), shared)
         if age is not None:
-            data.ages.setdefault(report, set()).add(int(age))
+            _add(data.ages, report, int(age), shared)
         if born:
-            data.born.setdefault(report, set()).add(str(born)[:10])
+            _add(data.born, report, str(born)[:10], shared)
+    del shared
 
     network_types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
     ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
-    file_hashes: dict[tuple[int, int], list[str]] = defaultdict(list)
+    file_hashes: dict[tuple[int, int], str] = {}  # a file's key: the smallest of its hashes
     # straight to the driver: this loop sees every current sighting (≈13 per report), so per-row overhead counts
     sightings = ((*row, network_types.get(row[4])) for row in inputs.rows(conn, inputs.SIGHTINGS))
-    # one string object per distinct kind and value: the driver makes a new one per row, and a value seen in many
-    # sightings (a kind always) was held once per sighting (100,000 reports on PostgreSQL: 663 → 612 MB peak)
-    values: dict[Any, Any] = {}
-    same = values.setdefault
+    # identity rows are held as columns, each distinct (kind, key) once (`IdentityRows`): ~8 M rows at 1 M reports
     for tag, report, a, b in sort_sightings(sightings):
         if tag == IDENTITY_KEY:
-            data.identity.append((report, same(a, a), same(b, b)))
+            data.identity.append((report, a, b))
         elif tag == VERIFIED_KEY:
-            data.verified.add((report, a, b))
+            data.verified.append((report, a, b))
         elif tag == GROUP_KEY:
             data.groups.append((report, a))
         elif tag == FILE_HASH:
-            file_hashes[(report, a)].append(b)
+            held = file_hashes.get((report, a))
+            file_hashes[(report, a)] = b if held is None or b < held else held
         elif tag == RECIPIENT:
             data.recipients.append((report, a))
         elif tag == UNATTRIBUTED_IP:
@@ -190,12 +199,12 @@ def load_input(conn: Connection) -> LinkInput:
     for report, ordinal, flags, potential_meme in inputs.rows(conn, inputs.FILES):
         if file_flagged(flags, potential_meme, report in batched):
             flagged.add((report, ordinal))
-    for (report, ordinal), hashes in file_hashes.items():
-        data.files.append((report, min(hashes), (report, ordinal) in flagged))
+    for (report, ordinal), key in file_hashes.items():
+        data.files.append((report, key, (report, ordinal) in flagged))
     # a file on one of the unit's known-content hash lists circulates: it says nothing about who belongs together
     for (report, ordinal), why in known_content(conn).items():
         if (report, ordinal) in file_hashes:
-            data.known_files.setdefault(min(file_hashes[(report, ordinal)]), why)
+            data.known_files.setdefault(file_hashes[(report, ordinal)], why)
 
     for lead_ref, listed, value in inputs.rows(conn, inputs.LEADS):
         data.leads.append((lead_ref, *lead_evidence(listed, value)))
@@ -203,5 +212,11 @@ def load_input(conn: Connection) -> LinkInput:
         if report not in current:
             continue
         for tag, kind, key in isp_evidence(*answer):
-            (data.identity.append if tag == IDENTITY_KEY else data.verified.add)((report, kind, key))
+            (data.identity if tag == IDENTITY_KEY else data.verified).append((report, kind, key))
+    # every report is a value of its own number, which later reports that cite it meet: held only where one does
+    # (or a lead lists): a value nothing else holds is evidence of nothing, and it was a quarter of all distinct values
+    listed = {key for _, kind, key in data.leads if kind == PRIOR_REPORT}
+    for report in data.reports:
+        if data.identity.code_of(PRIOR_REPORT, number := str(report)) is not None or number in listed:
+            data.identity.append((report, PRIOR_REPORT, number))
     return data

@@ -107,9 +107,9 @@ def find_networks(
             connect(members, FILE_EVIDENCE, key, settings.rare_file_weight)
 
     account_owner: dict[str, int] = {}
-    for report, kind, key in data.identity:
-        if kind in ACCOUNT_KEYS:  # one suspect, unless an analyst split the account's reports: then the first
-            account_owner[key] = min(account_owner.get(key, suspect_of[report]), suspect_of[report])
+    for report, _, key in data.identity.of_kinds(ACCOUNT_KEYS):
+        # one suspect, unless an analyst split the account's reports: then the first
+        account_owner[key] = min(account_owner.get(key, suspect_of[report]), suspect_of[report])
     senders: dict[str, set[int]] = defaultdict(set)  # accounts the store knows only as someone's recipient
     for report, recipient in data.recipients:
         other = account_owner.get(recipient)
@@ -125,7 +125,7 @@ def find_networks(
             connect(members, CONTACT_EVIDENCE, key, contact_weight(len(members), settings))
 
     by_value: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for report, kind, key in data.identity:
+    for report, kind, key in data.identity.holding({(kind, key) for _, kind, key in data.leads}):
         by_value[(kind, key)].add(suspect_of[report])
     # lead → suspect → the fewest suspects holding one listed value it holds (1: the list names this suspect)
     lead_members: dict[str, dict[int, int]] = defaultdict(dict)

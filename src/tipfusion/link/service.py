@@ -114,7 +114,7 @@ def apply_overrides(data: LinkInput, overrides: list[Any]) -> tuple[set[int], li
     found = Overrides.of(overrides)
     noise = found.noise
     if noise:
-        data.identity = [x for x in data.identity if (x[1], x[2]) not in noise]
+        data.identity = data.identity.without(noise)
         noisy_groups = found.noisy_groups
         data.groups = [x for x in data.groups if x[1] not in noisy_groups]
         data.files = [x for x in data.files if ("file", x[1]) not in noise]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -34,11 +35,12 @@ from tipfusion.link.evidence import (
     estimate_disagreements,
     measure_agreement,
 )
-from tipfusion.link.names import Name, Person, judge, measure, rare_names
-from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
+from tipfusion.link.names import Name, NameStats, Person, age_weight, judge, rare_names
+from tipfusion.link.records import Clustering, IdentityRows, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.normalise.registry import ACCOUNT_KEYS
 
+T = TypeVar("T")
 SAME_ACCOUNT = 10.0  # the score recorded for reports on one ESP account
 
 
@@ -62,62 +64,98 @@ def discount(weight: float, holders: int, cap: int) -> float:
     return weight * max(0.0, 1.0 - math.log(holders - 2) / math.log(max(cap - 1, 2)))
 
 
-def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
-    # 1. one ESP account, one node (the account kinds come from the registry: `ACCOUNT_KEYS`)
-    by_account: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for report, kind, key in data.identity:
-        if kind in ACCOUNT_KEYS:
-            by_account[(kind, key)].append(report)
-    node_of = components(data.reports, ((rs[0], r) for rs in by_account.values() for r in rs[1:]))
+class Nodes:
+    """Reports → nodes (one per ESP account, or per report without one), over the reports sorted: a report's
+    position, and each position's node as the smallest report on its account."""
 
-    # 2. shared values between nodes
-    holders: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for report, kind, key in data.identity:
-        if kind not in ACCOUNT_KEYS and kind in settings.weights:
-            holders[(kind, key)].add(node_of[report])
-    verified_nodes: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for report, kind, key in data.verified:
-        verified_nodes[(kind, key)].add(node_of[report])
+    def __init__(self, reports: np.ndarray, node_at: np.ndarray) -> None:
+        self.reports = reports  # sorted, distinct
+        self.node_at = node_at  # position → position of its node
+        self.count = len(reports)
+
+    def at(self, report_ids: np.ndarray) -> np.ndarray:
+        """Positions of these reports."""
+        found = np.searchsorted(self.reports, report_ids)
+        if len(found) and (found.max() >= self.count or np.any(self.reports[found] != report_ids)):
+            clipped = np.minimum(found, self.count - 1)
+            missing = report_ids[(found >= self.count) | (self.reports[clipped] != report_ids)]
+            raise KeyError(f"identity rows name reports that are not in the input: {missing[:5].tolist()}")
+        return found
+
+    def node_ids(self, positions: np.ndarray) -> np.ndarray:
+        """The node (its smallest report) of each position."""
+        return np.asarray(self.reports[self.node_at[positions]])
+
+
+def account_nodes(rows: IdentityRows, reports: list[int]) -> tuple[Nodes, np.ndarray, np.ndarray]:
+    """Step 1: reports on one ESP account are one node → (nodes, each row's report position, account rows' mask)."""
+    sorted_reports = np.unique(np.asarray(reports, dtype=np.int64))
+    n = len(sorted_reports)
+    at = Nodes(sorted_reports, np.arange(n)).at(rows.report_ids)
+    account = rows.is_kind(ACCOUNT_KEYS)
+    # a vertex per report and one per value; an account row joins its report to its value
+    left, right = at[account], n + rows.value_ids[account].astype(np.int64)
+    size = n + rows.distinct
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    first = np.full(labels.max() + 1 if size else 0, n, dtype=np.int64)
+    np.minimum.at(first, labels[:n], np.arange(n))  # the smallest report's position: reports are sorted
+    return Nodes(sorted_reports, first[labels[:n]]), at, account
+
+
+def distinct_pairs(values: np.ndarray, positions: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(value, position) rows → each distinct pair once, sorted by value then position, and where each value's run
+    starts: (values, positions, starts)."""
+    combined = np.unique(values.astype(np.int64) * max(n, 1) + positions)
+    held_values, held_at = np.divmod(combined, max(n, 1))
+    starts = np.flatnonzero(np.r_[True, held_values[1:] != held_values[:-1]]) if len(combined) else combined
+    return held_values, held_at, starts
+
+
+def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
+    rows = IdentityRows.of(data.identity)
+    nodes, at, account = account_nodes(rows, data.reports)
+    n, reports = nodes.count, nodes.reports
+
+    # 2. values nodes share (each distinct value and node once, vectorised: most values are held by one node)
+    counted = rows.is_kind(set(settings.weights) - ACCOUNT_KEYS)
+    held_values, held_at, starts = distinct_pairs(rows.value_ids[counted], nodes.node_at[at[counted]], n)
+    ends = np.r_[starts[1:], len(held_values)].astype(np.int64)
+    holders = ends - starts
+    vouched = vouched_pairs(rows, data.verified, nodes)
     suppressed = list(data.suppressed)
     best: dict[tuple[int, int], dict[str, tuple[float, str]]] = defaultdict(dict)
-    for (kind, key), nodes in holders.items():
-        if len(nodes) < 2:
-            continue
+    shared = np.flatnonzero(holders > 1)
+    runs = zip(starts[shared].tolist(), ends[shared].tolist(), held_values[starts[shared]].tolist(), strict=True)
+    for start, end, value in runs:
+        kind, key = rows.value(value)
         cap = settings.caps.get(kind, 10)
-        if len(nodes) > cap:
-            suppressed.append(over_cap(kind, key, len(nodes), cap))
+        if end - start > cap:
+            suppressed.append(over_cap(kind, key, end - start, cap))
             continue
-        weight = discount(settings.weights[kind], len(nodes), cap)
-        vouched = verified_nodes.get((kind, key), set())
-        ordered = sorted(nodes)
+        weight = discount(settings.weights[kind], end - start, cap)
+        positions = held_at[start:end].tolist()
+        ordered = reports[held_at[start:end]].tolist()
+        sure = {node for node, p in zip(ordered, positions, strict=True) if value * n + p in vouched}
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
-                pair_weight = weight + (settings.verified_bonus if a in vouched and b in vouched else 0.0)
+                pair_weight = weight + (settings.verified_bonus if a in sure and b in sure else 0.0)
                 current = best[(a, b)].get(kind)
                 # the strongest value of a kind; between equals the smallest, whatever order the rows came in
                 if current is None or (pair_weight, current[1]) > (current[0], key):
                     best[(a, b)][kind] = (pair_weight, key)
 
     # 3. names for or against, weighed by their frequency; a rare name compares accounts sharing nothing else
-    people = node_people(data, node_of)
-    stats = measure(people.values(), settings)
-    by_name: dict[Name, list[int]] = defaultdict(list)
-    for node, person in people.items():
-        for name in person.names:
-            by_name[name].append(node)
-    for name in sorted(rare_names(stats, settings)):
-        ordered = sorted(by_name[name])
+    stats, by_rare_name = name_stats(data, nodes, settings)
+    for name in sorted(by_rare_name):
+        ordered = by_rare_name[name]
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
                 best.setdefault((a, b), {})  # a candidate pair, with no shared value yet
     # 4. kinds both show and share none of (m measured on the store's sure pairs, u on its value frequencies)
-    shown: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    accounts_with: dict[str, set[int]] = defaultdict(set)
-    for (kind, key), nodes in holders.items():
-        if kind in settings.agreement_m:
-            accounts_with[kind] |= nodes
-            for node in nodes:
-                shown[node][kind].add(key)
+    candidates = np.unique(np.array([node for pair in best for node in pair], dtype=np.int64))
+    agreeing = rows.is_kind(settings.agreement_m, held_values)
+    shown = shown_values(rows, held_values[agreeing], held_at[agreeing], nodes, candidates)
     nothing: dict[str, set[str]] = {}
     measured = measure_agreement(
         (
@@ -126,13 +164,18 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
         ),
         settings,
     )
+    held_kinds = rows.kind_ids[held_values] if len(held_values) else held_values
+    accounts_with = {  # kind → the nodes showing a value of it
+        kind: int(np.unique(held_at[agreeing & (held_kinds == code)]).size)
+        for code, kind in enumerate(rows.kinds)
+        if kind in settings.agreement_m
+    }
+    shared_kinds = [rows.kinds[code] for code in held_kinds[starts[shared]].tolist()]
     against = estimate_disagreements(
-        {kind: len(nodes) for kind, nodes in accounts_with.items()},
-        ((kind, len(nodes)) for (kind, _), nodes in holders.items()),
-        settings,
-        measured,
+        accounts_with, zip(shared_kinds, holders[shared].tolist(), strict=True), settings, measured
     )
     links: list[Link] = []
+    people = node_people(data, nodes, candidates)
     nobody = Person()
     for (a, b), kinds in best.items():
         named = judge(people.get(a, nobody), people.get(b, nobody), stats, settings)
@@ -142,13 +185,80 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
 
     # 5. suspects: the strongest links first, two groups of accounts joining unless the groups as wholes contradict
     joined, links = join_groups(links, shown, against, settings)
-    label_of = {report: joined.get(node_of[report], node_of[report]) for report in data.reports}
-    # reports on one ESP account: one explanation per account (its first and last report, and how many)
-    for (kind, account), held in by_account.items():
-        distinct = sorted(set(held))
-        if len(distinct) > 1:
-            links.append(account_link(kind, account, distinct[0], distinct[-1], len(distinct)))
+    node_ids = nodes.node_ids(np.arange(n)).tolist()
+    label_of = {report: joined.get(node, node) for report, node in zip(reports.tolist(), node_ids, strict=True)}
+    links.extend(account_links(rows, at, account, reports))
     return Clustering(label_of, links, suppressed)
+
+
+def vouched_pairs(rows: IdentityRows, verified: Iterable[tuple[int, str, str]], nodes: Nodes) -> set[int]:
+    """The (value, node) pairs an ESP verified, as `value * reports + node position`."""
+    found = [(report, code) for report, kind, key in verified if (code := rows.code_of(kind, key)) is not None]
+    if not found:
+        return set()
+    report_ids, codes = (np.array(column, dtype=np.int64) for column in zip(*found, strict=True))
+    return set((codes * nodes.count + nodes.node_at[nodes.at(report_ids)]).tolist())
+
+
+def shown_values(
+    rows: IdentityRows, values: np.ndarray, positions: np.ndarray, nodes: Nodes, candidates: np.ndarray
+) -> dict[int, dict[str, set[str]]]:
+    """Each candidate node's values of the kinds whose disagreement is weighed: node → kind → keys."""
+    shown: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    wanted = np.isin(nodes.reports[positions], candidates)
+    for value, node in zip(values[wanted].tolist(), nodes.reports[positions[wanted]].tolist(), strict=True):
+        kind, key = rows.value(value)
+        shown[node][kind].add(key)
+    return shown
+
+
+def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[NameStats, dict[Name, list[int]]]:
+    """The store's name and age frequencies over nodes (`link.names.measure`, counted without a `Person` per node),
+    and the nodes holding each rare name."""
+    code_of: dict[Name, int] = {}
+    named_reports: list[int] = []
+    name_codes: list[int] = []
+    for report, found in data.names.items():
+        for name in found:
+            named_reports.append(report)
+            name_codes.append(code_of.setdefault(name, len(code_of)))
+    names = list(code_of)
+    values, positions, starts = distinct_pairs(
+        np.array(name_codes, dtype=np.int64), node_positions(nodes, named_reports), nodes.count
+    )
+    counts = np.diff(np.r_[starts, len(values)]) if len(values) else values
+    holders = dict(zip((names[code] for code in values[starts].tolist()), counts.tolist(), strict=True))
+    aged_reports = [report for report, ages in data.ages.items() for _ in ages]
+    ages = np.array([age for stated in data.ages.values() for age in stated], dtype=np.int64)
+    lowest = int(ages.min()) if len(ages) else 0
+    age_values, _, age_starts = distinct_pairs(ages - lowest, node_positions(nodes, aged_reports), nodes.count)
+    age_counts = np.diff(np.r_[age_starts, len(age_values)]) if len(age_values) else age_values
+    by_age = dict(zip((age_values[age_starts] + lowest).tolist(), age_counts.tolist(), strict=True))
+    stats = NameStats(holders, int(np.unique(positions).size), age_weight(by_age, settings))
+    wanted = rare_names(stats, settings)
+    rare: dict[Name, list[int]] = {}
+    for start, count, code in zip(starts.tolist(), counts.tolist(), values[starts].tolist(), strict=True):
+        if names[code] in wanted:
+            rare[names[code]] = nodes.reports[positions[start : start + count]].tolist()
+    return stats, rare
+
+
+def node_positions(nodes: Nodes, report_ids: list[int]) -> np.ndarray:
+    return np.asarray(nodes.node_at[nodes.at(np.array(report_ids, dtype=np.int64))])
+
+
+def account_links(rows: IdentityRows, at: np.ndarray, account: np.ndarray, reports: np.ndarray) -> list[Link]:
+    """Reports on one ESP account: one explanation per account (its first and last report, and how many), in the
+    order the accounts were first seen."""
+    values, positions, starts = distinct_pairs(rows.value_ids[account], at[account], len(reports))
+    counts = np.diff(np.r_[starts, len(values)]) if len(values) else values
+    made = []
+    for start, count, value in zip(starts.tolist(), counts.tolist(), values[starts].tolist(), strict=True):
+        if count > 1:
+            kind, key = rows.value(value)
+            first, last = reports[positions[start]], reports[positions[start + count - 1]]
+            made.append(account_link(kind, key, int(first), int(last), count))
+    return made
 
 
 def join_groups(
@@ -193,19 +303,24 @@ def join_groups(
     return label, [link for link in links if label[link.a] == label[link.b]]
 
 
-def node_people(data: LinkInput, node_of: Mapping[int, int]) -> dict[int, Person]:
-    """What each node's reports say about the reported person: names, stated ages, dates of birth."""
-    names: dict[int, set[Name]] = defaultdict(set)
-    ages: dict[int, set[int]] = defaultdict(set)
-    born: dict[int, set[str]] = defaultdict(set)
-    for report, found in data.names.items():
-        names[node_of[report]] |= found
-    for report, stated in data.ages.items():
-        ages[node_of[report]] |= stated
-    for report, dates in data.born.items():
-        born[node_of[report]] |= dates
-    nodes = names.keys() | ages.keys() | born.keys()
-    return {n: Person(frozenset(names[n]), frozenset(ages[n]), frozenset(born[n])) for n in nodes}
+def node_people(data: LinkInput, nodes: Nodes, wanted: np.ndarray) -> dict[int, Person]:
+    """What the wanted nodes' reports say about the reported person: names, stated ages, dates of birth."""
+    names = on_nodes(data.names, nodes, wanted)
+    ages = on_nodes(data.ages, nodes, wanted)
+    born = on_nodes(data.born, nodes, wanted)
+    people = names.keys() | ages.keys() | born.keys()
+    return {n: Person(frozenset(names[n]), frozenset(ages[n]), frozenset(born[n])) for n in people}
+
+
+def on_nodes(found: Mapping[int, Iterable[T]], nodes: Nodes, wanted: np.ndarray) -> defaultdict[int, set[T]]:
+    """Per report → per wanted node: the union of its reports' values."""
+    report_ids = np.fromiter(found.keys(), dtype=np.int64, count=len(found))
+    node_ids = nodes.node_ids(nodes.at(report_ids))
+    keep = np.isin(node_ids, wanted)
+    union: defaultdict[int, set[T]] = defaultdict(set)
+    for report, node in zip(report_ids[keep].tolist(), node_ids[keep].tolist(), strict=True):
+        union[node].update(found[report])
+    return union
 
 
 # -- one value, one pair, one account: the rules both engines apply (the Spark engine calls these too) -------------
