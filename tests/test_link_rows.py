@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 
 from tipfusion.config import Settings
 from tipfusion.ingest import IngestService
+from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, labeller
 from tipfusion.link.extract import PRIOR_REPORT, load_input
-from tipfusion.link.records import IdentityRows, LinkInput
+from tipfusion.link.records import LinkInput
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.store.db import snapshot
@@ -41,6 +42,26 @@ def test_identity_rows_read_as_the_list_of_tuples_they_hold(
     assert list(held.holding(values)) == [row for row in rows if row[1:] in values]
     assert list(held.without(values)) == [row for row in rows if row[1:] not in values]
     assert IdentityRows.of(held) is held
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 9), st.sampled_from(("g/1", "g/2", "md5:a", "x")), st.booleans()), max_size=40),
+    st.dictionaries(st.integers(1, 9), st.integers(1, 4), min_size=9, max_size=9),
+)
+def test_report_keys_read_as_their_pairs_and_group_by_who_holds_each_key(
+    rows: list[tuple[int, str, bool]], suspect_of: dict[int, int]
+) -> None:
+    pairs = [(report, key) for report, key, _ in rows]
+    files, keys = FileRows(rows), ReportKeys(pairs[:3])
+    keys += pairs[3:]
+    assert list(files) == rows and files == rows and len(files) == len(rows)
+    assert list(keys) == pairs and keys == pairs and ReportKeys.of(keys) is keys
+    assert files.flagged_keys() == {key for _, key, flagged in rows if flagged}
+    holders: dict[str, set[int]] = {}
+    for report, key in pairs:
+        holders.setdefault(key, set()).add(suspect_of[report])
+    shared = [(key, sorted(held)) for key, held in holders.items() if len(held) > 1]  # in the order first seen
+    assert list(keys.held(labeller(suspect_of))) == shared == list(files.held(labeller(suspect_of)))
 
 
 @settings(max_examples=60)

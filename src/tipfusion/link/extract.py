@@ -22,7 +22,8 @@ from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.enrich.hashlists.service import known_content
-from tipfusion.link.records import IdentityRows, LinkInput, Suppressed
+from tipfusion.link.columns import IdentityRows
+from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
 from tipfusion.store import link_inputs as inputs

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from itertools import combinations
 
 import igraph
 
+from tipfusion.link.columns import FileRows, ReportKeys, labeller
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import components, discount
@@ -37,7 +39,7 @@ Evidence = dict[tuple[int, int], dict[str, list[tuple[str, float]]]]
 """(suspect a < suspect b) → evidence kind → [(value, weight)]: everything that ties two suspects."""
 
 
-def same_groups(groups: list[tuple[int, str]]) -> dict[str, str]:
+def same_groups(groups: Iterable[tuple[int, str]]) -> dict[str, str]:
     """Group keys that name one group, → one label for it (`a = b`); keys seen only one way are absent.
 
     A report can reach one group twice: as the reported account's ESP group (`<ESP>/<name>`) and as the incident's
@@ -70,40 +72,34 @@ def find_networks(
     evidence: dict[tuple[int, int], dict[str, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
     suppressed: list[Suppressed] = []
 
-    def connect(members: set[int], kind: str, value: str, weight: float) -> None:
+    def connect(members: Iterable[int], kind: str, value: str, weight: float) -> None:
         ordered = sorted(members)
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
                 evidence[(a, b)][kind].append((value, weight))
 
-    groups: dict[str, set[int]] = defaultdict(set)
-    for report, key in data.groups:
-        groups[key].add(suspect_of[report])
+    suspect_at = labeller(suspect_of)  # held() groups each kind of row by suspect: only values two suspects share
     one_group = same_groups(data.groups)
     group_pairs: dict[str, set[tuple[int, int]]] = defaultdict(set)
-    for key, members in groups.items():
+    for key, members in ReportKeys.of(data.groups).held(suspect_at):
         if len(members) > settings.group_cap:
             suppressed.append(public_group(key, len(members)))
-        elif len(members) > 1:
-            group_pairs[one_group.get(key, key)].update(combinations(sorted(members), 2))
+        else:
+            group_pairs[one_group.get(key, key)].update(combinations(members, 2))
     for label, pairs in group_pairs.items():  # a pair in one group counts once, however many ways it was seen
         for pair in pairs:
             evidence[pair][GROUP_EVIDENCE].append((label, settings.group_weight))
 
-    viral: set[str] = {key for _, key, flagged in data.files if flagged}
-    holders: dict[str, set[int]] = defaultdict(set)
-    for report, key, _ in data.files:
-        holders[key].add(suspect_of[report])
-    for key, members in holders.items():
+    files = FileRows.of(data.files)
+    viral = files.flagged_keys()
+    for key, members in files.held(suspect_at):
         if key in data.known_files:
-            if len(members) > 1:
-                suppressed.append(known_file(key, len(members), data.known_files[key]))
+            suppressed.append(known_file(key, len(members), data.known_files[key]))
         elif key in viral:
-            if len(members) > 1:
-                suppressed.append(viral_file(key, len(members)))
+            suppressed.append(viral_file(key, len(members)))
         elif len(members) > settings.file_cap:
             suppressed.append(circulating_file(key, len(members)))
-        elif len(members) > 1:
+        else:
             connect(members, FILE_EVIDENCE, key, settings.rare_file_weight)
 
     account_owner: dict[str, int] = {}
@@ -118,11 +114,11 @@ def find_networks(
             senders[recipient].add(sender)
         elif other != sender:
             connect({sender, other}, "message", recipient, settings.recipient_weight)
-    for key, members in senders.items():
-        if len(members) > settings.contact_cap:
-            suppressed.append(busy_recipient(key, len(members)))
-        elif len(members) > 1:
-            connect(members, CONTACT_EVIDENCE, key, contact_weight(len(members), settings))
+    for key, writers in senders.items():
+        if len(writers) > settings.contact_cap:
+            suppressed.append(busy_recipient(key, len(writers)))
+        elif len(writers) > 1:
+            connect(writers, CONTACT_EVIDENCE, key, contact_weight(len(writers), settings))
 
     by_value: dict[tuple[str, str], set[int]] = defaultdict(set)
     for report, kind, key in data.identity.holding({(kind, key) for _, kind, key in data.leads}):
@@ -139,11 +135,8 @@ def find_networks(
             for b in ordered[i + 1 :]:
                 evidence[(a, b)]["lead"].append((lead_ref, lead_weight(max(sharing[a], sharing[b]), settings)))
 
-    places: dict[str, set[int]] = defaultdict(set)
-    for report, key in data.colocations:
-        places[key].add(suspect_of[report])
-    for key, members in places.items():
-        if 1 < len(members) <= settings.colocation_cap:
+    for key, members in ReportKeys.of(data.colocations).held(suspect_at):
+        if len(members) <= settings.colocation_cap:
             connect(members, "colocation", key, settings.colocation_weight)
 
     label_of, kept, coarse = settle(evidence, settings)

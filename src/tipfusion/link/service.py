@@ -21,6 +21,7 @@ from tipfusion.audit import UnitOfWork
 from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.link.columns import FileRows, ReportKeys
 from tipfusion.link.extract import load_input
 from tipfusion.link.networks import GROUP_EVIDENCE, find_networks
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
@@ -116,8 +117,8 @@ def apply_overrides(data: LinkInput, overrides: list[Any]) -> tuple[set[int], li
     if noise:
         data.identity = data.identity.without(noise)
         noisy_groups = found.noisy_groups
-        data.groups = [x for x in data.groups if x[1] not in noisy_groups]
-        data.files = [x for x in data.files if ("file", x[1]) not in noise]
+        data.groups = ReportKeys(x for x in data.groups if x[1] not in noisy_groups)
+        data.files = FileRows(x for x in data.files if ("file", x[1]) not in noise)
         data.leads = [x for x in data.leads if ("lead", x[0]) not in noise]
         data.suppressed.extend(found.suppressed())
     return found.apart, found.joins

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from tipfusion.link.columns import IdentityRows, distinct_pairs
 from tipfusion.link.evidence import (
     CONTRADICTION,
     Disagreement,
@@ -36,7 +37,7 @@ from tipfusion.link.evidence import (
     measure_agreement,
 )
 from tipfusion.link.names import Name, NameStats, Person, age_weight, judge, rare_names
-from tipfusion.link.records import Clustering, IdentityRows, Link, LinkInput, Suppressed
+from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.normalise.registry import ACCOUNT_KEYS
 
@@ -101,15 +102,6 @@ def account_nodes(rows: IdentityRows, reports: list[int]) -> tuple[Nodes, np.nda
     first = np.full(labels.max() + 1 if size else 0, n, dtype=np.int64)
     np.minimum.at(first, labels[:n], np.arange(n))  # the smallest report's position: reports are sorted
     return Nodes(sorted_reports, first[labels[:n]]), at, account
-
-
-def distinct_pairs(values: np.ndarray, positions: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(value, position) rows → each distinct pair once, sorted by value then position, and where each value's run
-    starts: (values, positions, starts)."""
-    combined = np.unique(values.astype(np.int64) * max(n, 1) + positions)
-    held_values, held_at = np.divmod(combined, max(n, 1))
-    starts = np.flatnonzero(np.r_[True, held_values[1:] != held_values[:-1]]) if len(combined) else combined
-    return held_values, held_at, starts
 
 
 def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:

@@ -1,0 +1,279 @@
+"""Linking's input rows held as columns: a report and a value code per row, each distinct value once.
+
+A store of 1 M reports gives linking ~8 M identity rows and ~3 M rows of files, groups, recipients and fixed lines
+on a day; as tuples they cost ~100 bytes each before their strings. Each class here reads as the list of tuples it
+replaced (iterate, `in`, `+=`, `==`), so tests and small callers write tuples, while linking groups the columns with
+NumPy (`distinct_pairs`): most values are held by one report, and only those held by several reach Python.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+
+
+def distinct_pairs(values: np.ndarray, positions: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(value, position < n) rows → each distinct pair once, sorted by value then position, and where each value's
+    run starts: (values, positions, starts)."""
+    combined = np.unique(values.astype(np.int64) * max(n, 1) + positions)
+    held_values, held_at = np.divmod(combined, max(n, 1))
+    starts = np.flatnonzero(np.r_[True, held_values[1:] != held_values[:-1]]) if len(combined) else combined
+    return held_values, held_at, starts
+
+
+def labeller(label_of: dict[int, int]) -> Callable[[np.ndarray], np.ndarray]:
+    """A mapping of report → label (its suspect, say), applied to an array of reports at once."""
+    items = np.fromiter(label_of.keys(), dtype=np.int64, count=len(label_of))
+    labels = np.fromiter(label_of.values(), dtype=np.int64, count=len(label_of))
+    order = np.argsort(items, kind="stable")
+    items, labels = items[order], labels[order]
+
+    def label(reports: np.ndarray) -> np.ndarray:
+        found = np.searchsorted(items, reports)
+        if len(found) and (found.max() >= len(items) or np.any(items[found] != reports)):
+            raise KeyError(f"reports without a label: {sorted(set(reports.tolist()) - set(label_of))[:5]}")
+        return np.asarray(labels[found])
+
+    return label
+
+
+class KeyColumns:
+    """Rows of a report and a key, as columns; what a row reads as is the subclass's."""
+
+    __slots__ = ("_codes", "_keys", "_reports", "_values")
+
+    def __init__(self) -> None:
+        self._reports = array("q")
+        self._values = array("i")
+        self._codes: dict[str, int] = {}  # key → code
+        self._keys: list[str] = []  # code → key
+
+    def _add(self, report: int, key: str) -> None:
+        code = self._codes.get(key)
+        if code is None:
+            code = self._codes[key] = len(self._keys)
+            self._keys.append(key)
+        self._reports.append(report)
+        self._values.append(code)
+
+    def __len__(self) -> int:
+        return len(self._reports)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} rows, {len(self._keys)} keys)"
+
+    def held(self, label: Callable[[np.ndarray], np.ndarray]) -> Iterator[tuple[str, list[int]]]:
+        """Each key two or more labels hold (a report's label: its suspect), with the labels in order; keys in the
+        order they were first seen. A key one suspect holds ties no one to anyone, and it never reaches Python."""
+        if not self._reports:
+            return
+        owners, at = np.unique(label(np.frombuffer(self._reports, dtype=np.int64)), return_inverse=True)
+        values, held_at, starts = distinct_pairs(np.frombuffer(self._values, dtype=np.int32), at, len(owners))
+        counts = np.diff(np.r_[starts, len(values)])
+        for start, count, code in zip(starts.tolist(), counts.tolist(), values[starts].tolist(), strict=True):
+            if count > 1:
+                yield self._keys[code], owners[held_at[start : start + count]].tolist()
+
+
+class ReportKeys(KeyColumns):
+    """(report_id, key) rows: a chat group, a recipient's account, a fixed line on a day."""
+
+    __slots__ = ()
+
+    def __init__(self, rows: Iterable[tuple[int, str]] = ()) -> None:
+        super().__init__()
+        self.extend(rows)
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, str]]) -> ReportKeys:
+        return rows if isinstance(rows, ReportKeys) else cls(rows)
+
+    def append(self, row: tuple[int, str]) -> None:
+        self._add(*row)
+
+    def extend(self, rows: Iterable[tuple[int, str]]) -> None:
+        for row in rows:
+            self._add(*row)
+
+    def __iadd__(self, rows: Iterable[tuple[int, str]]) -> ReportKeys:
+        self.extend(rows)
+        return self
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        keys = self._keys
+        for report, code in zip(self._reports, self._values, strict=True):
+            yield report, keys[code]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReportKeys | list) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class FileRows(KeyColumns):
+    """(report_id, file key, flagged) rows: a file, and whether the ESP flagged it viral (or it came in bulk)."""
+
+    __slots__ = ("_flags",)
+
+    def __init__(self, rows: Iterable[tuple[int, str, bool]] = ()) -> None:
+        super().__init__()
+        self._flags = bytearray()
+        self.extend(rows)
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, str, bool]]) -> FileRows:
+        return rows if isinstance(rows, FileRows) else cls(rows)
+
+    def append(self, row: tuple[int, str, bool]) -> None:
+        report, key, flagged = row
+        self._add(report, key)
+        self._flags.append(bool(flagged))
+
+    def extend(self, rows: Iterable[tuple[int, str, bool]]) -> None:
+        for row in rows:
+            self.append(row)
+
+    def __iter__(self) -> Iterator[tuple[int, str, bool]]:
+        keys = self._keys
+        for report, code, flagged in zip(self._reports, self._values, self._flags, strict=True):
+            yield report, keys[code], bool(flagged)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FileRows | list) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def flagged_keys(self) -> set[str]:
+        """The keys of files flagged on any row."""
+        return {self._keys[code] for code, flagged in zip(self._values, self._flags, strict=True) if flagged}
+
+
+class IdentityRows:
+    """(report_id, evidence kind, key) rows about reported persons, held as columns: a report and a value code per
+    row (12 bytes), each distinct key once. A store of 1 M reports holds ~8 M such rows; as tuples they were ~100
+    bytes each. It reads as a list of tuples (iterate, `in`, `+=`), so tests and small callers write tuples;
+    linking reads the columns (`report_ids`, `value_ids`, `kind_ids`) to group with NumPy."""
+
+    __slots__ = ("_codes", "_keys", "_reports", "_value_kinds", "_values", "kinds")
+
+    def __init__(self, rows: Iterable[tuple[int, str, str]] = ()) -> None:
+        self._reports = array("q")
+        self._values = array("i")
+        self._codes: dict[str, tuple[int, dict[str, int]]] = {}  # kind → (kind code, key → value code)
+        self._keys: list[str] = []  # value code → key
+        self._value_kinds = array("H")  # value code → kind code
+        self.kinds: list[str] = []  # kind code → kind
+        self.extend(rows)
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, str, str]]) -> IdentityRows:
+        return rows if isinstance(rows, IdentityRows) else cls(rows)
+
+    def code(self, kind: str, key: str) -> int:
+        """The value's code, given one if it is new."""
+        known = self._codes.get(kind)
+        if known is None:
+            known = self._codes[kind] = (len(self.kinds), {})
+            self.kinds.append(kind)
+        kind_code, codes = known
+        found = codes.get(key)
+        if found is None:
+            found = codes[key] = len(self._keys)
+            self._keys.append(key)
+            self._value_kinds.append(kind_code)
+        return found
+
+    def code_of(self, kind: str, key: str) -> int | None:
+        """The value's code, or None when no row holds it."""
+        known = self._codes.get(kind)
+        return None if known is None else known[1].get(key)
+
+    def value(self, code: int) -> tuple[str, str]:
+        """(kind, key) of a value code."""
+        return self.kinds[self._value_kinds[code]], self._keys[code]
+
+    @property
+    def distinct(self) -> int:
+        """How many distinct values the rows hold."""
+        return len(self._keys)
+
+    def append(self, row: tuple[int, str, str]) -> None:
+        report, kind, key = row
+        self._reports.append(report)
+        self._values.append(self.code(kind, key))
+
+    def extend(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        for row in rows:
+            self.append(row)
+
+    def __iadd__(self, rows: Iterable[tuple[int, str, str]]) -> IdentityRows:
+        self.extend(rows)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._reports)
+
+    def __iter__(self) -> Iterator[tuple[int, str, str]]:
+        value = self.value
+        for report, code in zip(self._reports, self._values, strict=True):
+            yield (report, *value(code))
+
+    def __contains__(self, row: object) -> bool:
+        if not (isinstance(row, tuple) and len(row) == 3):
+            return False
+        code = self.code_of(row[1], row[2])
+        return code is not None and bool(np.any(self.report_ids[self.value_ids == code] == row[0]))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IdentityRows | list) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"IdentityRows({len(self)} rows, {self.distinct} values)"
+
+    def without(self, values: Iterable[tuple[str, str]]) -> IdentityRows:
+        """The rows whose (kind, key) is none of `values` (values an analyst marked noise)."""
+        dropped = [code for value in values if (code := self.code_of(*value)) is not None]
+        if not dropped:
+            return self
+        return IdentityRows(self._rows(~np.isin(self.value_ids, np.array(dropped, dtype=np.int64))))
+
+    def of_kinds(self, kinds: Iterable[str]) -> Iterator[tuple[int, str, str]]:
+        """The rows of these kinds, in order."""
+        return self._rows(self.is_kind(kinds))
+
+    def holding(self, values: Iterable[tuple[str, str]]) -> Iterator[tuple[int, str, str]]:
+        """The rows holding one of these (kind, key) values, in order."""
+        codes = [code for value in values if (code := self.code_of(*value)) is not None]
+        return self._rows(np.isin(self.value_ids, np.array(codes, dtype=np.int64)))
+
+    def _rows(self, mask: np.ndarray) -> Iterator[tuple[int, str, str]]:
+        value = self.value
+        for report, code in zip(self.report_ids[mask].tolist(), self.value_ids[mask].tolist(), strict=True):
+            yield (report, *value(code))
+
+    @property
+    def report_ids(self) -> np.ndarray:
+        """Each row's report (a view, no copy)."""
+        return np.frombuffer(self._reports, dtype=np.int64) if self._reports else np.zeros(0, np.int64)
+
+    @property
+    def value_ids(self) -> np.ndarray:
+        """Each row's value code."""
+        return np.frombuffer(self._values, dtype=np.int32) if self._values else np.zeros(0, np.int32)
+
+    @property
+    def kind_ids(self) -> np.ndarray:
+        """Each value code's kind code (index by `value_ids` for each row's)."""
+        return np.frombuffer(self._value_kinds, dtype=np.uint16) if self._value_kinds else np.zeros(0, np.uint16)
+
+    def is_kind(self, kinds: Iterable[str], codes: np.ndarray | None = None) -> np.ndarray:
+        """Whether each value (`codes`; by default each row's) is of one of these kinds."""
+        codes = self.value_ids if codes is None else codes
+        if not len(codes):
+            return np.zeros(0, dtype=bool)
+        chosen = set(kinds)
+        return np.asarray(np.array([kind in chosen for kind in self.kinds], dtype=bool)[self.kind_ids[codes]])
