@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,7 +141,8 @@ def link_everything(
 
 def outcome_of(clustering: Clustering, network_clustering: Clustering, coarse: dict[int, int]) -> Outcome:
     """Suspects (report → suspect), networks (suspect → network) and coarse components → stable names and links."""
-    report_suspect = {report: f"S{label}" for report, label in clustering.label_of.items()}
+    named: dict[int, str] = {}  # one name per suspect, however many reports it has
+    report_suspect = {report: named.get(s) or named.setdefault(s, f"S{s}") for report, s in clustering.label_of.items()}
     reports_of: dict[int, list[int]] = defaultdict(list)
     for report, label in clustering.label_of.items():
         reports_of[label].append(report)
@@ -259,12 +260,11 @@ class LinkService:
         return summary
 
     def _store(self, conn: Connection, run_id: int, outcome: Outcome, summary: LinkSummary) -> None:
-        previous = {row.report_id: (row.suspect_id, row.network_id) for row in conn.execute(select(report_links))}
-        aliases = _aliases({r: s for r, (s, _) in previous.items()}, outcome.report_suspect)
+        previous = link_reads.assignments(conn)
+        aliases = _aliases(((r, s) for r, (s, _) in previous.items()), outcome.report_suspect)
         network_of_report = {r: outcome.suspect_network.get(s) for r, s in outcome.report_suspect.items()}
-        aliases += _aliases(
-            {r: n for r, (_, n) in previous.items() if n}, {r: n for r, n in network_of_report.items() if n}
-        )
+        aliases += _aliases(((r, n) for r, (_, n) in previous.items() if n), network_of_report)
+        del previous
         for table in (report_links, suspects, networks, link_explanations, suppressed_values):
             conn.execute(delete(table))
         insert_rows(
@@ -334,13 +334,14 @@ class LinkService:
         summary.split_ids = sum(1 for a in aliases if a[2] == "split")
 
 
-def _aliases(before: dict[int, str], after: dict[int, str]) -> list[tuple[str, str, str]]:
-    """Names that disappeared, each pointing at the name that took most of its reports."""
+def _aliases(before: Iterable[tuple[int, str]], after: Mapping[int, str | None]) -> list[tuple[str, str, str]]:
+    """Names that disappeared (report → name before; report → name now, or None), each pointing at the name that took
+    most of its reports."""
     surviving = set(after.values())
     moved: dict[str, Counter[str]] = defaultdict(Counter)
-    for report, old in before.items():
-        if old not in surviving and report in after:
-            moved[old][after[report]] += 1
+    for report, old in before:
+        if old not in surviving and (new := after.get(report)) is not None:
+            moved[old][new] += 1
     out = []
     for old, targets in sorted(moved.items()):
         new, _ = max(targets.items(), key=lambda kv: (kv[1], kv[0]))
