@@ -20,7 +20,7 @@ Both engines compute the counts and call these functions, so they weigh a contra
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from tipfusion.link.settings import LinkSettings
@@ -57,7 +57,7 @@ class Agreement:
 
 
 def measure_agreement(
-    pairs: Iterable[tuple[Mapping[str, float], Mapping[str, set[str]], Mapping[str, set[str]]]],
+    pairs: Iterable[tuple[Mapping[str, float], Mapping[str, Collection[str]], Mapping[str, Collection[str]]]],
     settings: LinkSettings,
 ) -> dict[str, Agreement]:
     """`pairs`: for each candidate pair of accounts, (kind → bits of the value it shares, each account's values of
@@ -77,7 +77,7 @@ def measure_agreement(
             if math.fsum(w for other, w in shared.items() if other != kind) < settings.sure_bits:
                 continue
             count[0] += 1
-            count[1] += bool(a_values[kind] & b_values[kind])
+            count[1] += not set(a_values[kind]).isdisjoint(b_values[kind])
     return {kind: Agreement(both, agree) for kind, (both, agree) in counts.items()}
 
 
@@ -107,11 +107,13 @@ def estimate_disagreements(
 
 
 def contradictions(
-    a_values: Mapping[str, set[str]], b_values: Mapping[str, set[str]], weights: Mapping[str, Disagreement]
+    a_values: Mapping[str, Collection[str]],
+    b_values: Mapping[str, Collection[str]],
+    weights: Mapping[str, Disagreement],
 ) -> dict[str, Disagreement]:
     """The kinds two accounts both show values of and share none of (each account's values by kind)."""
     return {
         kind: weight
         for kind, weight in weights.items()
-        if a_values.get(kind) and b_values.get(kind) and not a_values[kind] & b_values[kind]
+        if a_values.get(kind) and b_values.get(kind) and set(a_values[kind]).isdisjoint(b_values[kind])
     }

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from tipfusion.link.settings import LinkSettings
@@ -28,11 +28,12 @@ Name = tuple[str, str]  # (first, last), casefolded
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """What a node's accounts say about the person behind them: names, stated ages, dates of birth."""
+    """What a node's accounts say about the person behind them: names, stated ages, dates of birth (each distinct;
+    a tuple, as linking builds it for every candidate account, or a frozenset)."""
 
-    names: frozenset[Name] = frozenset()
-    ages: frozenset[int] = frozenset()
-    born: frozenset[str] = frozenset()  # ISO dates
+    names: Collection[Name] = ()
+    ages: Collection[int] = ()
+    born: Collection[str] = ()  # ISO dates
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ def name_weight(holders: int, named: int, settings: LinkSettings) -> float:
 
 def ages_agree(a: Person, b: Person, tolerance: int) -> str | None:
     """What two accounts' ages have in common, in words, or None: the same date of birth, or ages within tolerance."""
-    if born := sorted(a.born & b.born):
+    if born := sorted(set(a.born).intersection(b.born)):
         return f"born {born[0]}"
     close = sorted((min(x, y), max(x, y)) for x in a.ages for y in b.ages if abs(x - y) <= tolerance)
     if not close:
@@ -94,7 +95,7 @@ def judge(a: Person, b: Person, stats: NameStats, settings: LinkSettings) -> tup
     """What two accounts' real names say, in bits and words; None when either names nobody."""
     if not a.names or not b.names:
         return None
-    shared = a.names & b.names
+    shared = set(a.names).intersection(b.names)
     if not shared:
         return settings.different_name, "different names"
     name = min(shared, key=lambda n: (stats.holders.get(n, 2), n))
