@@ -20,8 +20,9 @@ Weights are bits: every link explains itself as the values, names and contradict
 from __future__ import annotations
 
 import math
+from array import array
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -136,6 +137,7 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
                 # the strongest value of a kind; between equals the smallest, whatever order the rows came in
                 if current is None or (pair_weight, current[1]) > (current[0], key):
                     best[(a, b)][kind] = (pair_weight, key)
+    del vouched  # each step lets go of what it alone needed: at 1 M reports the steps' leftovers added up to ~500 MB
 
     # 3. names for or against, weighed by their frequency; a rare name compares accounts sharing nothing else
     stats, by_rare_name = name_stats(data, nodes, settings)
@@ -148,6 +150,15 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     candidates = np.unique(np.array([node for pair in best for node in pair], dtype=np.int64))
     agreeing = rows.is_kind(settings.agreement_m, held_values)
     shown = shown_values(rows, held_values[agreeing], held_at[agreeing], nodes, candidates)
+    held_kinds = rows.kind_ids[held_values] if len(held_values) else held_values
+    accounts_with = {  # kind → the nodes showing a value of it
+        kind: int(np.unique(held_at[agreeing & (held_kinds == code)]).size)
+        for code, kind in enumerate(rows.kinds)
+        if kind in settings.agreement_m
+    }
+    shared_kinds = [rows.kinds[code] for code in held_kinds[starts[shared]].tolist()]
+    frequencies = list(zip(shared_kinds, holders[shared].tolist(), strict=True))  # (kind, holders) of shared values
+    del held_values, held_at, held_kinds, agreeing, starts, ends, holders, shared, counted
     nothing: dict[str, list[str]] = {}
     measured = measure_agreement(
         (
@@ -156,16 +167,7 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
         ),
         settings,
     )
-    held_kinds = rows.kind_ids[held_values] if len(held_values) else held_values
-    accounts_with = {  # kind → the nodes showing a value of it
-        kind: int(np.unique(held_at[agreeing & (held_kinds == code)]).size)
-        for code, kind in enumerate(rows.kinds)
-        if kind in settings.agreement_m
-    }
-    shared_kinds = [rows.kinds[code] for code in held_kinds[starts[shared]].tolist()]
-    against = estimate_disagreements(
-        accounts_with, zip(shared_kinds, holders[shared].tolist(), strict=True), settings, measured
-    )
+    against = estimate_disagreements(accounts_with, frequencies, settings, measured)
     links: list[Link] = []
     people = node_people(data, nodes, candidates)
     nobody = Person()
@@ -174,9 +176,11 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
         made = pair_link(a, b, kinds, named, settings, contradictions(shown.get(a, {}), shown.get(b, {}), against))
         if made is not None:
             links.append(made)
+    del best, people
 
     # 5. suspects: the strongest links first, two groups of accounts joining unless the groups as wholes contradict
     joined, links = join_groups(links, shown, against, settings)
+    del shown
     node_ids = nodes.node_ids(np.arange(n)).tolist()
     label_of = {report: joined.get(node, node) for report, node in zip(reports.tolist(), node_ids, strict=True)}
     links.extend(account_links(rows, at, account, reports))
@@ -208,18 +212,19 @@ def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[N
     """The store's name and age frequencies over nodes (`link.names.measure`, counted without a `Person` per node),
     and the nodes holding each rare name."""
     code_of: dict[Name, int] = {}
-    named_reports: list[int] = []
-    name_codes: list[int] = []
+    named_reports, name_codes = array("q"), array("q")
     for report, found in data.names.items():
         for name in found:
             named_reports.append(report)
             name_codes.append(code_of.setdefault(name, len(code_of)))
     names = list(code_of)
     values, positions, starts = distinct_pairs(
-        np.array(name_codes, dtype=np.int64), node_positions(nodes, named_reports), nodes.count
+        np.frombuffer(name_codes, dtype=np.int64), node_positions(nodes, named_reports), nodes.count
     )
     counts = np.diff(np.r_[starts, len(values)]) if len(values) else values
-    holders = dict(zip((names[code] for code in values[starts].tolist()), counts.tolist(), strict=True))
+    # a name one account holds is no pair's: only names two accounts share are looked up (`judge`, `rare_names`)
+    twice = counts > 1
+    holders = dict(zip((names[code] for code in values[starts[twice]].tolist()), counts[twice].tolist(), strict=True))
     aged_reports = [report for report, ages in data.ages.items() for _ in ages]
     ages = np.array([age for stated in data.ages.values() for age in stated], dtype=np.int64)
     lowest = int(ages.min()) if len(ages) else 0
@@ -235,7 +240,7 @@ def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[N
     return stats, rare
 
 
-def node_positions(nodes: Nodes, report_ids: list[int]) -> np.ndarray:
+def node_positions(nodes: Nodes, report_ids: Sequence[int]) -> np.ndarray:
     return np.asarray(nodes.node_at[nodes.at(np.array(report_ids, dtype=np.int64))])
 
 
