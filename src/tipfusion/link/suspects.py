@@ -106,6 +106,7 @@ def account_nodes(rows: IdentityRows, reports: list[int]) -> tuple[Nodes, np.nda
 
 
 def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
+    # 1. one ESP account, one node (the account kinds come from the registry: `ACCOUNT_KEYS`)
     rows = IdentityRows.of(data.identity)
     nodes, at, account = account_nodes(rows, data.reports)
     n, reports = nodes.count, nodes.reports
