@@ -44,6 +44,8 @@ def records(engine: Engine) -> list[dict[str, Any]]:
     values: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for report, kind, key in data.identity:
         values[report][kind].add(key)
+    for report in data.reports:  # its own number, which linking's input now holds only where another report cites it
+        values[report]["prior_report"].add(str(report))
     accounts_on: dict[str, set[str]] = defaultdict(set)
     for report, kind, key in data.identity:
         if kind in ARRAYS["lines"]:
