@@ -257,7 +257,7 @@ class IdentityRows:
 
     @property
     def report_ids(self) -> np.ndarray:
-        """Each row's report (a view, no copy)."""
+        """Each row's report (a view, no copy: the rows cannot grow while a view of them is alive)."""
         return np.frombuffer(self._reports, dtype=np.int64) if self._reports else np.zeros(0, np.int64)
 
     @property
