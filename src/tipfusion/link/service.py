@@ -393,7 +393,12 @@ def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str,
     first: dict[str, Any] = {}
     last: dict[str, Any] = {}
     esps: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in conn.execute(select(v.c.report_id, v.c.incident_at, v.c.esp_name)):
+    in_networks = (  # the reports of networks only (report_links is written by now): a few percent of the store
+        select(v.c.report_id, v.c.incident_at, v.c.esp_name)
+        .join(report_links, report_links.c.report_id == v.c.report_id)
+        .where(report_links.c.network_id.is_not(None))
+    )
+    for row in conn.execute(in_networks):
         network = network_of.get(row.report_id)
         if network is None:
             continue
