@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -57,11 +59,23 @@ def test_report_keys_read_as_their_pairs_and_group_by_who_holds_each_key(
     assert list(files) == rows and files == rows and len(files) == len(rows)
     assert list(keys) == pairs and keys == pairs and ReportKeys.of(keys) is keys
     assert files.flagged_keys() == {key for _, key, flagged in rows if flagged}
+    assert list(files.without({"md5:a", "zz"})) == [row for row in rows if row[1] != "md5:a"]
+    assert list(keys.without({"g/1"})) == [row for row in pairs if row[1] != "g/1"] and keys.without({"zz"}) is keys
     holders: dict[str, set[int]] = {}
     for report, key in pairs:
         holders.setdefault(key, set()).add(suspect_of[report])
     shared = [(key, sorted(held)) for key, held in holders.items() if len(held) > 1]  # in the order first seen
     assert list(keys.held(labeller(suspect_of))) == shared == list(files.held(labeller(suspect_of)))
+
+
+def test_a_report_linking_knows_nothing_of_is_named_not_looked_up_as_another() -> None:
+    label = labeller({10: 1, 30: 3})
+    assert label(np.array([30, 10])).tolist() == [3, 1]
+    for unknown in ([20], [31], [5, 10]):
+        with pytest.raises(KeyError, match=f"reports without a label: \\[{unknown[0]}\\]"):
+            label(np.array(unknown))
+    with pytest.raises(KeyError, match="not in the input: \\[7\\]"):
+        resolve_suspects(LinkInput([1, 2], [(7, "phone", "+919811012345")]), LinkSettings())
 
 
 @settings(max_examples=60)

@@ -8,19 +8,49 @@ NumPy (`distinct_pairs`): most values are held by one report, and only those hel
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 
-def distinct_pairs(values: np.ndarray, positions: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(value, position < n) rows → each distinct pair once, sorted by value then position, and where each value's
-    run starts: (values, positions, starts)."""
+def distinct_pairs(
+    values: np.ndarray, positions: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(value, position < n) rows → each distinct pair once, sorted by value then position, where each value's run
+    starts and how long it is (how many distinct positions hold the value): (values, positions, starts, counts)."""
     combined = np.unique(values.astype(np.int64) * max(n, 1) + positions)
     held_values, held_at = np.divmod(combined, max(n, 1))
-    starts = np.flatnonzero(np.r_[True, held_values[1:] != held_values[:-1]]) if len(combined) else combined
-    return held_values, held_at, starts
+    if not len(combined):
+        return held_values, held_at, combined, combined
+    starts = np.flatnonzero(np.r_[True, held_values[1:] != held_values[:-1]])
+    return held_values, held_at, starts, np.diff(np.r_[starts, len(combined)])
+
+
+def positions_in(sorted_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
+    """Where each of `ids` is in `sorted_ids`; a KeyError naming the first few that are not there (`what` they are)."""
+    found = np.searchsorted(sorted_ids, ids)
+    inside = found < len(sorted_ids)
+    missing = ~inside
+    missing[inside] = sorted_ids[found[inside]] != ids[inside]
+    if missing.any():
+        raise KeyError(f"{what}: {ids[missing][:5].tolist()}")
+    return found
+
+
+def smallest_in_components(size: int, left: np.ndarray, right: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Connected components of a graph of `size` vertices with edges left–right: for each of the first len(values)
+    vertices, the smallest of `values` in its component (the other vertices join components, they carry none)."""
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    counted = labels[: len(values)]
+    smallest = np.full(labels.max() + 1 if size else 0, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(smallest, counted, values)
+    return np.asarray(smallest[counted])
 
 
 def labeller(label_of: dict[int, int]) -> Callable[[np.ndarray], np.ndarray]:
@@ -29,24 +59,52 @@ def labeller(label_of: dict[int, int]) -> Callable[[np.ndarray], np.ndarray]:
     labels = np.fromiter(label_of.values(), dtype=np.int64, count=len(label_of))
     order = np.argsort(items, kind="stable")
     items, labels = items[order], labels[order]
-
-    def label(reports: np.ndarray) -> np.ndarray:
-        found = np.searchsorted(items, reports)
-        if len(found) and (found.max() >= len(items) or np.any(items[found] != reports)):
-            raise KeyError(f"reports without a label: {sorted(set(reports.tolist()) - set(label_of))[:5]}")
-        return np.asarray(labels[found])
-
-    return label
+    return lambda reports: np.asarray(labels[positions_in(items, reports, "reports without a label")])
 
 
-class KeyColumns:
-    """Rows of a report and a key, as columns; what a row reads as is the subclass's."""
+class Columns(ABC):
+    """A report (int64) and a value code (int32) per row; what a code stands for and what a row reads as are the
+    subclass's."""
 
-    __slots__ = ("_codes", "_keys", "_reports", "_values")
+    __slots__ = ("_reports", "_values")
 
     def __init__(self) -> None:
         self._reports = array("q")
         self._values = array("i")
+
+    def _append(self, report: int, code: int) -> None:
+        self._reports.append(report)
+        self._values.append(code)
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[tuple[Any, ...]]: ...
+
+    def __len__(self) -> int:
+        return len(self._reports)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, type(self) | list) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def report_ids(self) -> np.ndarray:
+        """Each row's report (a view, no copy: the rows cannot grow while a view of them is alive)."""
+        return np.frombuffer(self._reports, dtype=np.int64) if self._reports else np.zeros(0, np.int64)
+
+    @property
+    def value_ids(self) -> np.ndarray:
+        """Each row's value code."""
+        return np.frombuffer(self._values, dtype=np.int32) if self._values else np.zeros(0, np.int32)
+
+
+class KeyColumns(Columns):
+    """Rows of a report and a key (a string), each distinct key once."""
+
+    __slots__ = ("_codes", "_keys")
+
+    def __init__(self) -> None:
+        super().__init__()
         self._codes: dict[str, int] = {}  # key → code
         self._keys: list[str] = []  # code → key
 
@@ -55,23 +113,23 @@ class KeyColumns:
         if code is None:
             code = self._codes[key] = len(self._keys)
             self._keys.append(key)
-        self._reports.append(report)
-        self._values.append(code)
-
-    def __len__(self) -> int:
-        return len(self._reports)
+        self._append(report, code)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} rows, {len(self._keys)} keys)"
+
+    def _kept(self, keys: Iterable[str]) -> list[bool] | None:
+        """Per row: whether its key is none of `keys`; None when no row holds one (nothing to drop)."""
+        codes = [self._codes[key] for key in keys if key in self._codes]
+        return (~np.isin(self.value_ids, codes)).tolist() if codes else None
 
     def held(self, label: Callable[[np.ndarray], np.ndarray]) -> Iterator[tuple[str, list[int]]]:
         """Each key two or more labels hold (a report's label: its suspect), with the labels in order; keys in the
         order they were first seen. A key one suspect holds ties no one to anyone, and it never reaches Python."""
         if not self._reports:
             return
-        owners, at = np.unique(label(np.frombuffer(self._reports, dtype=np.int64)), return_inverse=True)
-        values, held_at, starts = distinct_pairs(np.frombuffer(self._values, dtype=np.int32), at, len(owners))
-        counts = np.diff(np.r_[starts, len(values)])
+        owners, at = np.unique(label(self.report_ids), return_inverse=True)
+        values, held_at, starts, counts = distinct_pairs(self.value_ids, at, len(owners))
         for start, count, code in zip(starts.tolist(), counts.tolist(), values[starts].tolist(), strict=True):
             if count > 1:
                 yield self._keys[code], owners[held_at[start : start + count]].tolist()
@@ -101,15 +159,15 @@ class ReportKeys(KeyColumns):
         self.extend(rows)
         return self
 
+    def without(self, keys: Iterable[str]) -> ReportKeys:
+        """The rows whose key is none of `keys` (keys an analyst marked noise)."""
+        kept = self._kept(keys)
+        return self if kept is None else ReportKeys(row for row, keep in zip(self, kept, strict=True) if keep)
+
     def __iter__(self) -> Iterator[tuple[int, str]]:
         keys = self._keys
         for report, code in zip(self._reports, self._values, strict=True):
             yield report, keys[code]
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ReportKeys | list) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class FileRows(KeyColumns):
@@ -135,32 +193,31 @@ class FileRows(KeyColumns):
         for row in rows:
             self.append(row)
 
+    def without(self, keys: Iterable[str]) -> FileRows:
+        """The rows whose file key is none of `keys` (files an analyst marked noise)."""
+        kept = self._kept(keys)
+        return self if kept is None else FileRows(row for row, keep in zip(self, kept, strict=True) if keep)
+
     def __iter__(self) -> Iterator[tuple[int, str, bool]]:
         keys = self._keys
         for report, code, flagged in zip(self._reports, self._values, self._flags, strict=True):
             yield report, keys[code], bool(flagged)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FileRows | list) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def flagged_keys(self) -> set[str]:
         """The keys of files flagged on any row."""
         return {self._keys[code] for code, flagged in zip(self._values, self._flags, strict=True) if flagged}
 
 
-class IdentityRows:
+class IdentityRows(Columns):
     """(report_id, evidence kind, key) rows about reported persons, held as columns: a report and a value code per
     row (12 bytes), each distinct key once. A store of 1 M reports holds ~8 M such rows; as tuples they were ~100
     bytes each. It reads as a list of tuples (iterate, `in`, `+=`), so tests and small callers write tuples;
     linking reads the columns (`report_ids`, `value_ids`, `kind_ids`) to group with NumPy."""
 
-    __slots__ = ("_codes", "_keys", "_reports", "_value_kinds", "_values", "kinds")
+    __slots__ = ("_codes", "_keys", "_value_kinds", "kinds")
 
     def __init__(self, rows: Iterable[tuple[int, str, str]] = ()) -> None:
-        self._reports = array("q")
-        self._values = array("i")
+        super().__init__()
         self._codes: dict[str, tuple[int, dict[str, int]]] = {}  # kind → (kind code, key → value code)
         self._keys: list[str] = []  # value code → key
         self._value_kinds = array("H")  # value code → kind code
@@ -201,8 +258,7 @@ class IdentityRows:
 
     def append(self, row: tuple[int, str, str]) -> None:
         report, kind, key = row
-        self._reports.append(report)
-        self._values.append(self.code(kind, key))
+        self._append(report, self.code(kind, key))
 
     def extend(self, rows: Iterable[tuple[int, str, str]]) -> None:
         for row in rows:
@@ -211,9 +267,6 @@ class IdentityRows:
     def __iadd__(self, rows: Iterable[tuple[int, str, str]]) -> IdentityRows:
         self.extend(rows)
         return self
-
-    def __len__(self) -> int:
-        return len(self._reports)
 
     def __iter__(self) -> Iterator[tuple[int, str, str]]:
         value = self.value
@@ -225,11 +278,6 @@ class IdentityRows:
             return False
         code = self.code_of(row[1], row[2])
         return code is not None and bool(np.any(self.report_ids[self.value_ids == code] == row[0]))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, IdentityRows | list) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"IdentityRows({len(self)} rows, {self.distinct} values)"
@@ -256,24 +304,18 @@ class IdentityRows:
             yield (report, *value(code))
 
     @property
-    def report_ids(self) -> np.ndarray:
-        """Each row's report (a view, no copy: the rows cannot grow while a view of them is alive)."""
-        return np.frombuffer(self._reports, dtype=np.int64) if self._reports else np.zeros(0, np.int64)
-
-    @property
-    def value_ids(self) -> np.ndarray:
-        """Each row's value code."""
-        return np.frombuffer(self._values, dtype=np.int32) if self._values else np.zeros(0, np.int32)
-
-    @property
     def kind_ids(self) -> np.ndarray:
         """Each value code's kind code (index by `value_ids` for each row's)."""
         return np.frombuffer(self._value_kinds, dtype=np.uint16) if self._value_kinds else np.zeros(0, np.uint16)
+
+    def kind_mask(self, kinds: Iterable[str]) -> np.ndarray:
+        """Per kind code: whether it is one of these kinds (index it by kind codes)."""
+        chosen = set(kinds)
+        return np.array([kind in chosen for kind in self.kinds], dtype=bool)
 
     def is_kind(self, kinds: Iterable[str], codes: np.ndarray | None = None) -> np.ndarray:
         """Whether each value (`codes`; by default each row's) is of one of these kinds."""
         codes = self.value_ids if codes is None else codes
         if not len(codes):
             return np.zeros(0, dtype=bool)
-        chosen = set(kinds)
-        return np.asarray(np.array([kind in chosen for kind in self.kinds], dtype=bool)[self.kind_ids[codes]])
+        return np.asarray(self.kind_mask(kinds)[self.kind_ids[codes]])

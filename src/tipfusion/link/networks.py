@@ -19,7 +19,7 @@ from itertools import combinations
 
 import igraph
 
-from tipfusion.link.columns import FileRows, ReportKeys, labeller
+from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, labeller
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import components, discount
@@ -103,7 +103,8 @@ def find_networks(
             connect(members, FILE_EVIDENCE, key, settings.rare_file_weight)
 
     account_owner: dict[str, int] = {}
-    for report, _, key in data.identity.of_kinds(ACCOUNT_KEYS):
+    identity = IdentityRows.of(data.identity)
+    for report, _, key in identity.of_kinds(ACCOUNT_KEYS):
         # one suspect, unless an analyst split the account's reports: then the first
         account_owner[key] = min(account_owner.get(key, suspect_of[report]), suspect_of[report])
     senders: dict[str, set[int]] = defaultdict(set)  # accounts the store knows only as someone's recipient
@@ -121,7 +122,7 @@ def find_networks(
             connect(writers, CONTACT_EVIDENCE, key, contact_weight(len(writers), settings))
 
     by_value: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for report, kind, key in data.identity.holding({(kind, key) for _, kind, key in data.leads}):
+    for report, kind, key in identity.holding({(kind, key) for _, kind, key in data.leads}):
         by_value[(kind, key)].add(suspect_of[report])
     # lead → suspect → the fewest suspects holding one listed value it holds (1: the list names this suspect)
     lead_members: dict[str, dict[int, int]] = defaultdict(dict)

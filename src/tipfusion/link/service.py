@@ -117,8 +117,8 @@ def apply_overrides(data: LinkInput, overrides: list[Any]) -> tuple[set[int], li
     if noise:
         data.identity = data.identity.without(noise)
         noisy_groups = found.noisy_groups
-        data.groups = ReportKeys(x for x in data.groups if x[1] not in noisy_groups)
-        data.files = FileRows(x for x in data.files if ("file", x[1]) not in noise)
+        data.groups = ReportKeys.of(data.groups).without(noisy_groups)
+        data.files = FileRows.of(data.files).without(value for kind, value in noise if kind == "file")
         data.leads = [x for x in data.leads if ("lead", x[0]) not in noise]
         data.suppressed.extend(found.suppressed())
     return found.apart, found.joins

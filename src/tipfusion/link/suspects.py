@@ -26,10 +26,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from tipfusion.link.columns import IdentityRows, distinct_pairs
+from tipfusion.link.columns import IdentityRows, distinct_pairs, positions_in, smallest_in_components
 from tipfusion.link.evidence import (
     CONTRADICTION,
     Disagreement,
@@ -50,13 +48,8 @@ def components(items: list[int], pairs: Iterable[tuple[int, int]]) -> dict[int, 
     """Connected components; each item is labelled with the smallest item of its component."""
     index = {item: i for i, item in enumerate(items)}
     edges = np.array([(index[a], index[b]) for a, b in pairs], dtype=np.int64).reshape(-1, 2)
-    n = len(items)
-    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    order = np.array(items, dtype=np.int64)
-    smallest = np.full(labels.max() + 1 if n else 0, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(smallest, labels, order)
-    return {item: int(smallest[labels[i]]) for i, item in enumerate(items)}
+    smallest = smallest_in_components(len(items), edges[:, 0], edges[:, 1], np.array(items, dtype=np.int64))
+    return dict(zip(items, smallest.tolist(), strict=True))
 
 
 def discount(weight: float, holders: int, cap: int) -> float:
@@ -77,32 +70,29 @@ class Nodes:
 
     def at(self, report_ids: np.ndarray) -> np.ndarray:
         """Positions of these reports."""
-        found = np.searchsorted(self.reports, report_ids)
-        if len(found) and (found.max() >= self.count or np.any(self.reports[found] != report_ids)):
-            clipped = np.minimum(found, self.count - 1)
-            missing = report_ids[(found >= self.count) | (self.reports[clipped] != report_ids)]
-            raise KeyError(f"identity rows name reports that are not in the input: {missing[:5].tolist()}")
-        return found
+        return positions_in(self.reports, report_ids, "rows name reports that are not in the input")
 
     def node_ids(self, positions: np.ndarray) -> np.ndarray:
         """The node (its smallest report) of each position."""
         return np.asarray(self.reports[self.node_at[positions]])
+
+    def node_positions(self, report_ids: Sequence[int]) -> np.ndarray:
+        """The position of each report's node."""
+        return np.asarray(self.node_at[self.at(np.array(report_ids, dtype=np.int64))])
 
 
 def account_nodes(rows: IdentityRows, reports: list[int]) -> tuple[Nodes, np.ndarray, np.ndarray]:
     """Step 1: reports on one ESP account are one node → (nodes, each row's report position, account rows' mask)."""
     sorted_reports = np.unique(np.asarray(reports, dtype=np.int64))
     n = len(sorted_reports)
-    at = Nodes(sorted_reports, np.arange(n)).at(rows.report_ids)
+    at = positions_in(sorted_reports, rows.report_ids, "rows name reports that are not in the input")
     account = rows.is_kind(ACCOUNT_KEYS)
-    # a vertex per report and one per value; an account row joins its report to its value
-    left, right = at[account], n + rows.value_ids[account].astype(np.int64)
-    size = n + rows.distinct
-    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(size, size))
-    _, labels = connected_components(graph, directed=False)
-    first = np.full(labels.max() + 1 if size else 0, n, dtype=np.int64)
-    np.minimum.at(first, labels[:n], np.arange(n))  # the smallest report's position: reports are sorted
-    return Nodes(sorted_reports, first[labels[:n]]), at, account
+    # a vertex per report and one per value; an account row joins its report to its value. The smallest position in
+    # a component is its smallest report's: reports are sorted
+    node_at = smallest_in_components(
+        n + rows.distinct, at[account], n + rows.value_ids[account].astype(np.int64), np.arange(n)
+    )
+    return Nodes(sorted_reports, node_at), at, account
 
 
 def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
@@ -113,23 +103,21 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
 
     # 2. values nodes share (each distinct value and node once, vectorised: most values are held by one node)
     counted = rows.is_kind(set(settings.weights) - ACCOUNT_KEYS)
-    held_values, held_at, starts = distinct_pairs(rows.value_ids[counted], nodes.node_at[at[counted]], n)
-    ends = np.r_[starts[1:], len(held_values)].astype(np.int64)
-    holders = ends - starts
+    held_values, held_at, starts, holders = distinct_pairs(rows.value_ids[counted], nodes.node_at[at[counted]], n)
     vouched = vouched_pairs(rows, data.verified, nodes)
     suppressed = list(data.suppressed)
     best: dict[tuple[int, int], dict[str, tuple[float, str]]] = defaultdict(dict)
     shared = np.flatnonzero(holders > 1)
-    runs = zip(starts[shared].tolist(), ends[shared].tolist(), held_values[starts[shared]].tolist(), strict=True)
-    for start, end, value in runs:
+    runs = zip(starts[shared].tolist(), holders[shared].tolist(), held_values[starts[shared]].tolist(), strict=True)
+    for start, count, value in runs:
         kind, key = rows.value(value)
         cap = settings.caps.get(kind, 10)
-        if end - start > cap:
-            suppressed.append(over_cap(kind, key, end - start, cap))
+        if count > cap:
+            suppressed.append(over_cap(kind, key, count, cap))
             continue
-        weight = discount(settings.weights[kind], end - start, cap)
-        positions = held_at[start:end].tolist()
-        ordered = reports[held_at[start:end]].tolist()
+        weight = discount(settings.weights[kind], count, cap)
+        positions = held_at[start : start + count].tolist()
+        ordered = reports[held_at[start : start + count]].tolist()
         sure = {node for node, p in zip(ordered, positions, strict=True) if value * n + p in vouched}
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
@@ -149,9 +137,9 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
                 best.setdefault((a, b), {})  # a candidate pair, with no shared value yet
     # 4. kinds both show and share none of (m measured on the store's sure pairs, u on its value frequencies)
     candidates = np.unique(np.array([node for pair in best for node in pair], dtype=np.int64))
-    agreeing = rows.is_kind(settings.agreement_m, held_values)
-    shown = shown_values(rows, held_values[agreeing], held_at[agreeing], nodes, candidates)
     held_kinds = rows.kind_ids[held_values] if len(held_values) else held_values
+    agreeing = rows.kind_mask(settings.agreement_m)[held_kinds]
+    shown = shown_values(rows, held_values[agreeing], held_at[agreeing], nodes, candidates)
     accounts_with = {  # kind → the nodes showing a value of it
         kind: int(np.unique(held_at[agreeing & (held_kinds == code)]).size)
         for code, kind in enumerate(rows.kinds)
@@ -159,7 +147,7 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     }
     shared_kinds = [rows.kinds[code] for code in held_kinds[starts[shared]].tolist()]
     frequencies = list(zip(shared_kinds, holders[shared].tolist(), strict=True))  # (kind, holders) of shared values
-    del held_values, held_at, held_kinds, agreeing, starts, ends, holders, shared, counted
+    del held_values, held_at, held_kinds, agreeing, starts, holders, shared, counted
     nothing: dict[str, list[str]] = {}
     measured = measure_agreement(
         (
@@ -219,18 +207,18 @@ def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[N
             named_reports.append(report)
             name_codes.append(code_of.setdefault(name, len(code_of)))
     names = list(code_of)
-    values, positions, starts = distinct_pairs(
-        np.frombuffer(name_codes, dtype=np.int64), node_positions(nodes, named_reports), nodes.count
+    values, positions, starts, counts = distinct_pairs(
+        np.frombuffer(name_codes, dtype=np.int64), nodes.node_positions(named_reports), nodes.count
     )
-    counts = np.diff(np.r_[starts, len(values)]) if len(values) else values
     # a name one account holds is no pair's: only names two accounts share are looked up (`judge`, `rare_names`)
     twice = counts > 1
     holders = dict(zip((names[code] for code in values[starts[twice]].tolist()), counts[twice].tolist(), strict=True))
     aged_reports = [report for report, ages in data.ages.items() for _ in ages]
     ages = np.array([age for stated in data.ages.values() for age in stated], dtype=np.int64)
     lowest = int(ages.min()) if len(ages) else 0
-    age_values, _, age_starts = distinct_pairs(ages - lowest, node_positions(nodes, aged_reports), nodes.count)
-    age_counts = np.diff(np.r_[age_starts, len(age_values)]) if len(age_values) else age_values
+    age_values, _, age_starts, age_counts = distinct_pairs(
+        ages - lowest, nodes.node_positions(aged_reports), nodes.count
+    )
     by_age = dict(zip((age_values[age_starts] + lowest).tolist(), age_counts.tolist(), strict=True))
     stats = NameStats(holders, int(np.unique(positions).size), age_weight(by_age, settings))
     wanted = rare_names(stats, settings)
@@ -241,15 +229,10 @@ def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[N
     return stats, rare
 
 
-def node_positions(nodes: Nodes, report_ids: Sequence[int]) -> np.ndarray:
-    return np.asarray(nodes.node_at[nodes.at(np.array(report_ids, dtype=np.int64))])
-
-
 def account_links(rows: IdentityRows, at: np.ndarray, account: np.ndarray, reports: np.ndarray) -> list[Link]:
     """Reports on one ESP account: one explanation per account (its first and last report, and how many), in the
     order the accounts were first seen."""
-    values, positions, starts = distinct_pairs(rows.value_ids[account], at[account], len(reports))
-    counts = np.diff(np.r_[starts, len(values)]) if len(values) else values
+    values, positions, starts, counts = distinct_pairs(rows.value_ids[account], at[account], len(reports))
     made = []
     for start, count, value in zip(starts.tolist(), counts.tolist(), values[starts].tolist(), strict=True):
         if count > 1:
