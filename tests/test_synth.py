@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
+import time
 from pathlib import Path
 
+import maxminddb
+import pytest
 from lxml import etree
 
+from tipfusion.enrich.demo import DEMO_BUILD_EPOCH, build_demo_reference
 from tipfusion.synth import generate
 
 # Child order per the reference (shared/reference/ncmec-report-format.md §2–§4): generators must follow it exactly.
@@ -176,6 +180,17 @@ def test_only_reserved_addresses_and_example_domains(synthetic_batch: Path, synt
     domains = {d.lower().strip(".") for d in re.findall(r"@([A-Za-z0-9.-]+)", text)}
     assert domains and all(d.endswith((".test", "example.com", "example.net", "example.org")) for d in domains)
     assert "SYNTHETIC" in text
+
+
+def test_the_demo_databases_state_a_fixed_build_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mmdb-writer stamps the clock's second: same-seed batches differed whenever a second ticked between them."""
+    first = build_demo_reference(tmp_path / "a")
+    monkeypatch.setattr(time, "time", lambda: DEMO_BUILD_EPOCH + 86_400 * 400)  # a later day
+    second = build_demo_reference(tmp_path / "b")
+    for one, other in zip(first.databases, second.databases, strict=True):
+        assert one.read_bytes() == other.read_bytes()
+        with maxminddb.open_database(str(one)) as reader:
+            assert reader.metadata().build_epoch == DEMO_BUILD_EPOCH
 
 
 def test_same_seed_same_batch(tmp_path: Path) -> None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from unittest.mock import patch
 
+import mmdb_writer
 from mmdb_writer import MmdbF64, MmdbU16, MmdbU32, MMDBWriter
 from netaddr import IPNetwork, IPSet
 
@@ -55,6 +58,17 @@ def _city(name: str | None, lat: float, lon: float, radius: int, country: str = 
     return record
 
 
+DEMO_BUILD_EPOCH = 1767225600  # 2026-01-01T00:00:00Z: the demo databases' stated build time, the same every time
+
+
+def _write(writer: MMDBWriter, path: Path) -> None:
+    """Write with a fixed build time: mmdb-writer stamps the clock's second, so two batches generated from one seed
+    differed in it (and in the reference's version, which names the build date) whenever a second ticked between
+    them."""
+    with patch.object(mmdb_writer, "time", SimpleNamespace(time=lambda: DEMO_BUILD_EPOCH)):
+        writer.to_db_file(str(path))
+
+
 def build_demo_reference(out: Path) -> DemoReference:
     out.mkdir(parents=True, exist_ok=True)
     asn = MMDBWriter(
@@ -73,7 +87,7 @@ def build_demo_reference(out: Path) -> DemoReference:
     ]:
         asn.insert_network(IPSet([network]), _asn(*owner))
     asn_path = out / "demo-asn.mmdb"
-    asn.to_db_file(str(asn_path))
+    _write(asn, asn_path)
 
     city = MMDBWriter(
         ip_version=6,
@@ -89,7 +103,7 @@ def build_demo_reference(out: Path) -> DemoReference:
     city.insert_network(IPSet(["2001:db8::/32"]), _city(None, 22.0, 79.0, 1000))
     city.insert_network(IPSet(["203.0.113.0/24"]), _city("Example Datacentre", 52.37, 4.90, 100, "NL"))
     city_path = out / "demo-city.mmdb"
-    city.to_db_file(str(city_path))
+    _write(city, city_path)
 
     isp_path = out / "demo-isps.csv"
     with isp_path.open("w", newline="") as handle:
