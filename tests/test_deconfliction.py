@@ -10,7 +10,7 @@ answers (a subscriber's ID document written three ways, a phone), a value over t
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,13 +21,26 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
-from tipfusion.link.extract import load_input
+from tipfusion.link.extract import (
+    COLOCATION,
+    FILE_HASH,
+    GROUP_KEY,
+    IDENTITY_KEY,
+    RECIPIENT,
+    UNATTRIBUTED_IP,
+    VERIFIED_KEY,
+    address_evidence,
+    load_input,
+    sort_sightings,
+)
 from tipfusion.pipeline import through_routing
 from tipfusion.route.routing import Decision
 from tipfusion.route.service import Holders, deconflict
 from tipfusion.route.settings import RoutingSettings
+from tipfusion.store import link_inputs as inputs
 from tipfusion.store import links
 from tipfusion.store import routing as reads
+from tipfusion.store.db import snapshot
 from tipfusion.store.tables import identifier_observations, isp_answers, lead_identifiers, leads, report_links
 from tipfusion.synth import generate
 from tipfusion.synth.world import Noise
@@ -251,3 +264,35 @@ def test_the_planted_rows_count_as_they_should(engine: Engine, planted: tuple[li
         flags = deconflict(uow, decisions, settings)
     assert all("named in lead XX-1 from Example Police" in flags[s] for s in chosen[5:16])
     assert f"device ICCID:{ICCID} also held by {chosen[6]} (PS 6)" in flags[chosen[0]]
+
+
+@pytest.mark.usefixtures("planted")
+def test_the_databases_reads_of_sightings_are_the_python_rules(engine: Engine) -> None:
+    """The embedded engine reads the sightings sorted by the database (`store.link_inputs`: each kind's rule written in
+    SQL) and sorts only addresses in Python; the Spark engine sorts every sighting with `sort_sightings`. Both must
+    give the same rows, as many times each: the planted rows put each rule to the test (role, superseded, inferred,
+    invalid, ICCID, a URL on an account and off one)."""
+    with snapshot(engine) as conn:
+        types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
+        every = Counter(sort_sightings((*row, types.get(row[4])) for row in inputs.rows(conn, inputs.SIGHTINGS)))
+        split: Counter[tuple[str, int, Any, Any]] = Counter()
+        for report, kind, key, verified in inputs.rows(conn, inputs.IDENTITY_KEYS):
+            split[(IDENTITY_KEY, report, kind, key)] += 1
+            split[(VERIFIED_KEY, report, kind, key)] += 1 if verified else 0
+        split.update((GROUP_KEY, report, key, None) for report, key in inputs.rows(conn, inputs.GROUP_KEYS))
+        split.update((RECIPIENT, report, key, None) for report, key in inputs.rows(conn, inputs.RECIPIENT_KEYS))
+        split.update((FILE_HASH, *row) for row in inputs.rows(conn, inputs.FILE_HASHES))
+        for row in inputs.rows(conn, inputs.ADDRESS_SIGHTINGS):
+            split.update(address_evidence(*row))
+    assert +split == every
+    keyed = {(kind, key[:6]) for tag, _, kind, key in every if tag == IDENTITY_KEY}
+    assert {("device", "ICCID:"), ("url", "exampl")} <= keyed and "ip_fixed" in {kind for kind, _ in keyed}
+    assert {tag for tag, *_ in every} == {
+        IDENTITY_KEY,
+        VERIFIED_KEY,
+        GROUP_KEY,
+        FILE_HASH,
+        RECIPIENT,
+        UNATTRIBUTED_IP,
+        COLOCATION,
+    }

@@ -46,6 +46,23 @@ def test_identity_rows_read_as_the_list_of_tuples_they_hold(
     assert IdentityRows.of(held) is held
 
 
+@given(rows_strategy, st.lists(st.booleans(), min_size=60, max_size=60), rows_strategy)
+def test_rows_loaded_as_the_database_sorted_them_read_as_if_added_one_by_one(
+    rows: list[tuple[int, str, str]], verified: list[bool], earlier: list[tuple[int, str, str]]
+) -> None:
+    """`load` (extract's loop over ~8 M rows) is `add` written out: same rows, same codes, verified ones in both."""
+    loaded, loaded_verified = IdentityRows(earlier), IdentityRows()
+    loaded.load(((*row, flag) for row, flag in zip(rows, verified, strict=False)), loaded_verified)
+    added, added_verified = IdentityRows(earlier), IdentityRows()
+    for row, flag in zip(rows, verified, strict=False):
+        added.append(row)
+        if flag:
+            added_verified.append(row)
+    assert loaded == added and loaded_verified == added_verified
+    assert loaded.value_ids.tolist() == added.value_ids.tolist() and loaded.kinds == added.kinds
+    assert loaded.kind_ids.tolist() == added.kind_ids.tolist()
+
+
 @given(
     st.lists(st.tuples(st.integers(1, 9), st.sampled_from(("g/1", "g/2", "md5:a", "x")), st.booleans()), max_size=40),
     st.dictionaries(st.integers(1, 9), st.integers(1, 4), min_size=9, max_size=9),

@@ -7,6 +7,9 @@ source port and exact second. Everything else about IPs is suppressed with the r
 
 The rules that sort a row (`sort_sightings`, `file_flagged`, `lead_evidence`, `isp_evidence`) are plain functions
 of the rows the queries in `store.link_inputs` return: the Spark engine runs the same functions on its executors.
+The embedded engine lets the database sort the sightings instead (`store.link_inputs.IDENTITY_KEYS` and its
+siblings: each kind's rule written in SQL), and applies only `address_evidence` in Python, where an address's key
+needs its enrichment; a test holds both ways equal, rule for rule, on both databases.
 """
 
 from __future__ import annotations
@@ -93,13 +96,7 @@ def sort_sightings(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[str, int, 
         if origin != "field" or not valid or role not in SUSPECT_ROLES:
             continue
         if links.how == ADDRESS:
-            found = ip_key(canonical, network, port, observed_at)
-            if found is None:
-                yield UNATTRIBUTED_IP, report, canonical, IP_NOT_ATTRIBUTABLE.get(network, "not attributable")
-            else:
-                yield IDENTITY_KEY, report, *found
-                if found[0] == "ip_fixed" and observed_at is not None:
-                    yield COLOCATION, report, f"{canonical}@{moment(observed_at)[:10]}", None
+            yield from address_evidence(report, canonical, network, port, observed_at)
         elif links.accounts_only:
             if account is not None:  # profile URLs, not content URLs
                 yield IDENTITY_KEY, report, *links.key(kind, canonical)
@@ -108,6 +105,20 @@ def sort_sightings(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[str, int, 
             yield IDENTITY_KEY, report, *evidence
             if verified:
                 yield VERIFIED_KEY, report, *evidence
+
+
+def address_evidence(
+    report: int, ip: str, network: str | None, port: int | None, observed_at: object
+) -> Iterator[tuple[str, int, Any, Any]]:
+    """What a reported person's address is evidence of: an identity key where it attributes a subscriber (and, for a
+    fixed line, the line on that day), or why it attributes no one."""
+    found = ip_key(ip, network, port, observed_at)
+    if found is None:
+        yield UNATTRIBUTED_IP, report, ip, IP_NOT_ATTRIBUTABLE.get(network, "not attributable")
+    else:
+        yield IDENTITY_KEY, report, *found
+        if found[0] == "ip_fixed" and observed_at is not None:
+            yield COLOCATION, report, f"{ip}@{moment(observed_at)[:10]}", None
 
 
 def unattributed(ip: str, reason: str, reports: int) -> Suppressed:
@@ -169,28 +180,26 @@ def load_input(conn: Connection) -> LinkInput:
             _add(data.born, report, str(born)[:10], shared)
     del shared
 
-    network_types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
+    # every sighting (≈13 per report) is sorted by the database, each kind's rule (`sort_sightings`) written in SQL
+    # (`store.link_inputs`), so that only addresses, whose keys need Python, come back as whole rows; identity keys
+    # (~8 M rows at 1 M reports) are held as columns, each distinct (kind, key) once (`IdentityRows`)
+    data.identity.load(inputs.rows(conn, inputs.IDENTITY_KEYS), data.verified)
+    data.groups.extend(inputs.rows(conn, inputs.GROUP_KEYS))
+    data.recipients.extend(inputs.rows(conn, inputs.RECIPIENT_KEYS))
+    file_hashes: dict[tuple[int, int], str] = {}  # a file's key: the smallest of its hashes (compared as Python does)
+    for report, ordinal, key in inputs.rows(conn, inputs.FILE_HASHES):
+        held = file_hashes.get((report, ordinal))
+        if held is None or key < held:
+            file_hashes[(report, ordinal)] = key
     ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
-    file_hashes: dict[tuple[int, int], str] = {}  # a file's key: the smallest of its hashes
-    # straight to the driver: this loop sees every current sighting (≈13 per report), so per-row overhead counts
-    sightings = ((*row, network_types.get(row[4])) for row in inputs.rows(conn, inputs.SIGHTINGS))
-    # identity rows are held as columns, each distinct (kind, key) once (`IdentityRows`): ~8 M rows at 1 M reports
-    for tag, report, a, b in sort_sightings(sightings):
-        if tag == IDENTITY_KEY:
-            data.identity.append((report, a, b))
-        elif tag == VERIFIED_KEY:
-            data.verified.append((report, a, b))
-        elif tag == GROUP_KEY:
-            data.groups.append((report, a))
-        elif tag == FILE_HASH:
-            held = file_hashes.get((report, a))
-            file_hashes[(report, a)] = b if held is None or b < held else held
-        elif tag == RECIPIENT:
-            data.recipients.append((report, a))
-        elif tag == UNATTRIBUTED_IP:
-            ip_suppressed[(a, b)].add(report)
-        else:
-            data.colocations.append((report, a))
+    for row in inputs.rows(conn, inputs.ADDRESS_SIGHTINGS):
+        for tag, report, a, b in address_evidence(*row):
+            if tag == IDENTITY_KEY:
+                data.identity.add(report, a, b)
+            elif tag == COLOCATION:
+                data.colocations.append((report, a))
+            else:
+                ip_suppressed[(a, b)].add(report)
     data.suppressed.extend(
         unattributed(ip, reason, len(held)) for (ip, reason), held in ip_suppressed.items() if len(held) > 1
     )

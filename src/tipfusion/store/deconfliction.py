@@ -9,7 +9,8 @@ index (`chunked` IN lists on `ix_observations_lookup`).
 
 The keys are link's identity keys (`link.extract.sort_sightings` and `isp_evidence`), restricted to what
 deconfliction can check:
-- a current sighting of an IDENTITY or ACCOUNT kind, received in a field, valid, on the reported side (the reported
+- a current sighting of an IDENTITY or ACCOUNT kind, under the rule `store.link_inputs.identity_sightings` writes
+  once for linking and for this: received in a field, valid, on the reported side (the reported
   person or an account associated with them: never a recipient's, a victim's or a reporter's value), on an account
   where the kind says only an account's value counts (a profile URL), under its evidence key (`Links.same_as`: a
   SIM's ICCID is the device `ICCID:<digits>`);
@@ -28,21 +29,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, String, and_, case, cast, func, literal, or_, select, union
+from sqlalchemy import Connection, Select, String, cast, func, literal, select, union
 
-from tipfusion.domain import SUSPECT_ROLES
-from tipfusion.normalise.kind import ACCOUNT, IDENTITY
-from tipfusion.normalise.registry import KINDS
 from tipfusion.store.current import chunked
+from tipfusion.store.link_inputs import SIGHTING_KEYS, identity_sightings
 from tipfusion.store.tables import identifier_observations, isp_answers, report_links, reports
 
-# stored kind → (evidence key kind, text before the canonical value), for the kinds whose sightings are identity keys
-SIGHTING_KEYS: dict[str, tuple[str, str]] = {
-    name: kind.links.same_as or (name, "")
-    for name, kind in KINDS.items()
-    if kind.links is not None and kind.links.how in (IDENTITY, ACCOUNT)
-}
-ACCOUNTS_ONLY = frozenset(name for name in SIGHTING_KEYS if KINDS[name].links.accounts_only)  # type: ignore[union-attr]
 ISP_KEYS = (("phone", "phone"), ("alternate_phone", "phone"), ("email", "email"))  # isp_answers column → key kind
 SUBSCRIBER_ID = "subscriber_id"
 PRIOR_REPORT = "prior_report"  # every report is a value of its own number (`link.extract.load_input`)
@@ -78,25 +70,11 @@ def _sources(kinds: Iterable[str]) -> list[str]:
 def _sightings(stored: Sequence[str]) -> Select[Any]:
     """(key kind, key, suspect) of the reported side's current field sightings of the `stored` kinds."""
     o, link = identifier_observations, report_links
-    mapped = {name: spec for name, spec in SIGHTING_KEYS.items() if name in stored and spec != (name, "")}
-    kind: ColumnElement[Any] = o.c.kind
-    key: ColumnElement[Any] = o.c.canonical
-    if mapped:
-        kind = case({n: literal(k, String) for n, (k, _) in mapped.items()}, value=o.c.kind, else_=o.c.kind)
-        prefixed = {n: literal(p, String) + o.c.canonical for n, (_, p) in mapped.items()}
-        key = case(prefixed, value=o.c.kind, else_=o.c.canonical)
-    plain = [name for name in stored if name not in ACCOUNTS_ONLY]
-    profiles = [name for name in stored if name in ACCOUNTS_ONLY]
+    kind, key, condition = identity_sightings(stored)
     return (
         select(kind.label("kind"), key.label("key"), link.c.suspect_id.label("suspect"))
         .select_from(o.join(link, link.c.report_id == o.c.report_id))
-        .where(
-            o.c.is_current.is_(True),
-            o.c.origin == "field",
-            o.c.valid.is_(True),
-            o.c.role.in_(sorted(SUSPECT_ROLES)),
-            or_(o.c.kind.in_(plain), and_(o.c.kind.in_(profiles), o.c.account_ordinal.is_not(None))),
-        )
+        .where(condition)
     )
 
 

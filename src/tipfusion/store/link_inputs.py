@@ -8,18 +8,101 @@ queries over JDBC, or reads the Parquet snapshot `tipfusion export observations 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection, Select, String, and_, case, literal, or_, select
 
+from tipfusion.domain import SUSPECT_ROLES
+from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.hashlists import MATCHED_FILES_SQL
+from tipfusion.store.tables import identifier_observations, ip_enrichments
 
 LINKING_KINDS = sorted(name for name, kind in KINDS.items() if kind.links is not None)
+# stored kind → (evidence key kind, text before the canonical value), for the kinds whose sightings are identity keys
+SIGHTING_KEYS: dict[str, tuple[str, str]] = {
+    name: kind.links.same_as or (name, "")
+    for name, kind in KINDS.items()
+    if kind.links is not None and kind.links.how in (IDENTITY, ACCOUNT)
+}
+ACCOUNTS_ONLY = frozenset(name for name in SIGHTING_KEYS if KINDS[name].links.accounts_only)  # type: ignore[union-attr]
+# a recipient's account is network evidence (`link.extract.sort_sightings`), not identity evidence
+RECIPIENT_KINDS = sorted(name for name in SIGHTING_KEYS if KINDS[name].links.how == ACCOUNT)  # type: ignore[union-attr]
+
+
+def identity_sightings(stored: Iterable[str] = SIGHTING_KEYS) -> tuple[ColumnElement[Any], ColumnElement[Any], Any]:
+    """(key kind, key, condition) of the identity keys the current sightings of the `stored` kinds give, over
+    `identifier_observations`: link's rule (`link.extract.sort_sightings`) written in SQL, so that the database sorts
+    millions of rows, and the one place it is written for every read that needs the keys (linking, deconfliction).
+
+    A sighting counts when it was received in a field, is valid, is on the reported side (the reported person or an
+    account associated with them: never a recipient's, a victim's or a reporter's value), and is on an account where
+    the kind says only an account's value counts (a profile URL). Its key is its evidence key (`Links.same_as`: a
+    SIM's ICCID is the device `ICCID:<digits>`)."""
+    o = identifier_observations
+    wanted = sorted(set(stored))
+    mapped = {name: SIGHTING_KEYS[name] for name in wanted if SIGHTING_KEYS[name] != (name, "")}
+    kind: ColumnElement[Any] = o.c.kind
+    key: ColumnElement[Any] = o.c.canonical
+    if mapped:
+        kind = case({n: literal(k, String) for n, (k, _) in mapped.items()}, value=o.c.kind, else_=o.c.kind)
+        prefixed = {n: literal(p, String) + o.c.canonical for n, (_, p) in mapped.items()}
+        key = case(prefixed, value=o.c.kind, else_=o.c.canonical)
+    plain = [name for name in wanted if name not in ACCOUNTS_ONLY]
+    profiles = [name for name in wanted if name in ACCOUNTS_ONLY]
+    condition = and_(
+        o.c.is_current.is_(True),
+        o.c.origin == "field",
+        o.c.valid.is_(True),
+        o.c.role.in_(sorted(SUSPECT_ROLES)),
+        or_(o.c.kind.in_(plain), and_(o.c.kind.in_(profiles), o.c.account_ordinal.is_not(None))),
+    )
+    return kind, key, condition
+
+
+def _linking(how: str) -> list[str]:
+    return sorted(name for name in LINKING_KINDS if KINDS[name].links.how == how)  # type: ignore[union-attr]
+
+
+def _keyed_reads() -> tuple[Select[Any], Select[Any], Select[Any], Select[Any], Select[Any]]:
+    """The embedded engine's reads of the sightings, each sorted by the database with `link.extract.sort_sightings`'
+    rule for its kind written in SQL. The Spark engine sorts the `SIGHTINGS` rows with `sort_sightings` itself: a test
+    holds the two equal, rule for rule."""
+    o, e = identifier_observations, ip_enrichments
+    kind, key, condition = identity_sightings()
+    identity = select(o.c.report_id, kind.label("kind"), key.label("key"), o.c.verified).where(condition)
+    groups = select(o.c.report_id, o.c.canonical).where(
+        o.c.is_current.is_(True), o.c.kind.in_(_linking(GROUP)), o.c.role.in_(sorted(SUSPECT_ROLES | {"incident"}))
+    )
+    files = select(o.c.report_id, o.c.file_ordinal, o.c.canonical).where(
+        o.c.is_current.is_(True), o.c.kind.in_(_linking(FILE)), o.c.file_ordinal.is_not(None), o.c.valid.is_(True)
+    )
+    recipients = select(o.c.report_id, o.c.canonical).where(
+        o.c.is_current.is_(True), o.c.kind.in_(RECIPIENT_KINDS), o.c.role == "recipient"
+    )
+    addresses = (
+        select(o.c.report_id, o.c.canonical, e.c.network_type, o.c.port, o.c.observed_at)
+        .select_from(o.outerjoin(e, e.c.ip == o.c.canonical))
+        .where(
+            o.c.is_current.is_(True),
+            o.c.kind.in_(_linking(ADDRESS)),
+            o.c.origin == "field",
+            o.c.valid.is_(True),
+            o.c.role.in_(sorted(SUSPECT_ROLES)),
+        )
+    )
+    return identity, groups, files, recipients, addresses
+
+
+# (report_id, key kind, key, verified): the identity keys; (report_id, group key): chat groups and rooms on the
+# reported side or the incident's; (report_id, file ordinal, hash): a valid hash of a file; (report_id, account key):
+# recipients' accounts; (report_id, ip, network type, port, observed_at): the reported side's addresses, whose key
+# (`link.extract.address_evidence`) needs Python
+IDENTITY_KEYS, GROUP_KEYS, FILE_HASHES, RECIPIENT_KEYS, ADDRESS_SIGHTINGS = _keyed_reads()
 
 
 @dataclass(frozen=True)
@@ -124,7 +207,11 @@ def snapshot_path(directory: Path, item: Input) -> Path:
     return directory / f"{item.name}.parquet"
 
 
-def rows(conn: Connection, source: Input, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+def rows(conn: Connection, source: Input | Select[Any], batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
     """`source`'s rows as plain tuples, straight from the driver (linking reads every current sighting: per-row
-    overhead counts), fetched `batch` at a time."""
-    return rows_of(conn, source.sql, batch)
+    overhead counts), fetched `batch` at a time. A `Select` is written out for the connection's database, its
+    values (registry names) inline."""
+    if isinstance(source, Input):
+        return rows_of(conn, source.sql, batch)
+    sql = str(source.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    return rows_of(conn, sql, batch)
