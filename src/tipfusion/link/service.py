@@ -28,7 +28,7 @@ from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.store import links as link_reads
-from tipfusion.store.bulk import insert_rows
+from tipfusion.store.bulk import replace_rows
 from tipfusion.store.db import ensure_schema, snapshot
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
@@ -62,6 +62,8 @@ class LinkSummary:
     overrides: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     engine: str = "embedded"
+    # table → (rows deleted, rows inserted): a run writes only what changed since the last
+    rows_written: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -265,40 +267,43 @@ class LinkService:
         network_of_report = {r: outcome.suspect_network.get(s) for r, s in outcome.report_suspect.items()}
         aliases += _aliases(((r, n) for r, (_, n) in previous.items() if n), network_of_report)
         del previous
-        for table in (report_links, suspects, networks, link_explanations, suppressed_values):
-            conn.execute(delete(table))
-        insert_rows(
+        # only what changed is written: a row kept as it was keeps the run that last changed it (`run_id`)
+        stamp = {"run_id": run_id}
+        written = summary.rows_written
+        written["report_links"] = replace_rows(
             conn,
             report_links,
-            ("report_id", "suspect_id", "network_id", "run_id"),
-            [(r, s, network_of_report[r], run_id) for r, s in sorted(outcome.report_suspect.items())],
+            "report_id",
+            ("report_id", "suspect_id", "network_id"),
+            [(r, s, network_of_report[r]) for r, s in sorted(outcome.report_suspect.items())],
+            stamp,
         )
+        del network_of_report
         size = Counter(outcome.report_suspect.values())
-        insert_rows(
+        written["suspects"] = replace_rows(
             conn,
             suspects,
-            ("suspect_id", "reports", "network_id", "component_id", "run_id"),
-            [
-                (s, n, outcome.suspect_network.get(s), outcome.suspect_component.get(s), run_id)
-                for s, n in sorted(size.items())
-            ],
+            "suspect_id",
+            ("suspect_id", "reports", "network_id", "component_id"),
+            [(s, n, outcome.suspect_network.get(s), outcome.suspect_component.get(s)) for s, n in sorted(size.items())],
+            stamp,
         )
         network_members: dict[str, list[str]] = defaultdict(list)
         for s, n in outcome.suspect_network.items():
             network_members[n].append(s)
         summaries = network_summaries(conn, outcome)
-        insert_rows(
+        written["networks"] = replace_rows(
             conn,
             networks,
-            ("network_id", "suspects", "reports", "summary", "run_id"),
-            [
-                (n, len(m), sum(size[s] for s in m), summaries.get(n), run_id)
-                for n, m in sorted(network_members.items())
-            ],
+            "network_id",
+            ("network_id", "suspects", "reports", "summary"),
+            [(n, len(m), sum(size[s] for s in m), summaries.get(n)) for n, m in sorted(network_members.items())],
+            stamp,
         )
-        insert_rows(
+        written["link_explanations"] = replace_rows(
             conn,
             link_explanations,
+            "id",
             ("level", "owner_id", "a", "b", "score", "evidence"),
             [
                 ("suspect", owner, str(link.a), str(link.b), link.score, [list(e) for e in link.evidence])
@@ -309,9 +314,10 @@ class LinkService:
                 for owner, link in outcome.network_links
             ],
         )
-        insert_rows(
+        written["suppressed_values"] = replace_rows(
             conn,
             suppressed_values,
+            "id",
             ("level", "kind", "value", "holders", "reason"),
             [(level, s.kind, s.value, s.holders, s.reason) for level, s in outcome.suppressed],
         )

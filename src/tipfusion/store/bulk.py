@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from functools import cache
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -148,3 +149,87 @@ def rows_of(conn: Connection, sql: str, batch: int = 50_000) -> Iterator[tuple[A
 
 
 _cursor_numbers = itertools.count()
+
+
+# JSON written as the text the store hands back for it, so that a stored value and a wanted one compare as text, with
+# no parsing of what is read: SQLite keeps the text written (so keys are written sorted, compact); PostgreSQL's jsonb
+# gives its own form (", " and ": ", an object's keys shorter first, then by their bytes). A value whose text still
+# differs (a float jsonb writes in another notation) only compares unequal, and is written again: never wrongly kept.
+_SQLITE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_JSONB = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
+def _jsonb_ordered(value: Any) -> Any:
+    if isinstance(value, dict):
+        ordered = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return {k: _jsonb_ordered(value[k]) for k in ordered}
+    if isinstance(value, list | tuple):
+        return [_jsonb_ordered(v) for v in value]
+    return value
+
+
+def _jsonb_text(value: Any) -> str:
+    text = _JSONB.encode(value)
+    return _JSONB.encode(_jsonb_ordered(value)) if "{" in text else text
+
+
+def stored_json(dialect_name: str) -> Callable[[Any], str]:
+    """JSON as `dialect_name`'s store hands it back as text (`CAST(… AS TEXT)` on PostgreSQL)."""
+    return _jsonb_text if dialect_name == "postgresql" else _SQLITE_JSON.encode
+
+
+def replace_rows(
+    conn: Connection,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Iterable[Row],
+    stamp: dict[str, Any] | None = None,
+) -> tuple[int, int]:
+    """Make `table` hold exactly `rows` (tuples in `columns` order), writing only the difference; (deleted, inserted).
+
+    A stored row whose `columns` equal a wanted row's is kept as it is, `stamp` columns included: they say which run
+    last changed the row (relinking a store where a batch touched a few suspects rewrites those, not a million rows).
+    The other stored rows are deleted by `key` (the primary key; it need not be one of `columns`), and the wanted
+    rows not stored are inserted with `stamp`'s values. Where most rows changed, the table is emptied and written
+    whole, the kept rows with their stamps. JSON columns compare as text (`stored_json`)."""
+    stamp = stamp or {}
+    if any(isinstance(table.c[name].type, UTCDateTime | Date) for name in (*stamp, *columns)):
+        raise ValueError(f"{table.name}: a time compares as the driver returns it; replace_rows takes none")
+    json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    as_text = stored_json(conn.dialect.name)
+
+    def comparable(row: Sequence[Any]) -> Row:
+        if not json_at:
+            return tuple(row)
+        values = list(row)
+        for index in json_at:
+            if values[index] is not None:
+                values[index] = as_text(values[index])
+        return tuple(values)
+
+    ordered = [comparable(row) for row in rows]
+    wanted = Counter(ordered)
+    stamps = list(stamp)
+    read = ", ".join([key, *stamps, *(f"CAST({c} AS TEXT)" if i in json_at else c for i, c in enumerate(columns))])
+    deleted: list[Any] = []
+    kept: dict[Row, list[Row]] = {}  # a row left as it is → its stamps (a row may be there more than once)
+    for old_key, *values in rows_of(conn, f"SELECT {read} FROM {table.name}"):
+        row = tuple(values[len(stamps) :])
+        if wanted[row] > 0:
+            wanted[row] -= 1
+            kept.setdefault(row, []).append(tuple(values[: len(stamps)]))
+        else:
+            deleted.append(old_key)
+    new = [(*stamp.values(), *row) for row in wanted.elements()]
+    names = [*stamps, *columns]
+    if len(deleted) > sum(map(len, kept.values())):  # most rows changed: write the table whole, in the caller's order
+        conn.execute(table.delete())
+        fresh = tuple(stamp.values())
+        insert_rows(conn, table, names, [(*(kept[r].pop() if kept.get(r) else fresh), *r) for r in ordered], True)
+    else:
+        column = table.c[key]
+        for start in range(0, len(deleted), 900):
+            conn.execute(table.delete().where(column.in_(deleted[start : start + 900])))
+        insert_rows(conn, table, names, new, converted=True)
+    return len(deleted), len(new)
