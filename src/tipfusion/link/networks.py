@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import combinations
 
 import igraph
+import numpy as np
 
 from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, labeller
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
@@ -65,6 +66,25 @@ def same_groups(groups: Iterable[tuple[int, str]]) -> dict[str, str]:
     return {key: " = ".join(sorted(keys)) for keys in members.values() if len(keys) > 1 for key in keys}
 
 
+def account_owners(
+    identity: IdentityRows, suspect_at: Callable[[np.ndarray], np.ndarray], keys: set[str]
+) -> dict[str, int]:
+    """The suspect holding each of `keys` as an account (one suspect, unless an analyst split the account's reports:
+    then the first), for the keys some report holds as an account. Grouped with NumPy: every report holds its own
+    account, and only recipients' keys are looked up."""
+    mask = identity.is_kind(ACCOUNT_KEYS)
+    none = np.iinfo(np.int64).max
+    smallest = np.full(identity.distinct, none, dtype=np.int64)
+    np.minimum.at(smallest, identity.value_ids[mask], suspect_at(identity.report_ids[mask]))
+    owners: dict[str, int] = {}
+    for key in keys:
+        for kind in ACCOUNT_KEYS:
+            code = identity.code_of(kind, key)
+            if code is not None and (owner := int(smallest[code])) != none:
+                owners[key] = min(owners.get(key, owner), owner)
+    return owners
+
+
 def find_networks(
     data: LinkInput, suspect_of: dict[int, int], settings: LinkSettings
 ) -> tuple[Clustering, dict[int, int]]:
@@ -102,13 +122,11 @@ def find_networks(
         else:
             connect(members, FILE_EVIDENCE, key, settings.rare_file_weight)
 
-    account_owner: dict[str, int] = {}
     identity = IdentityRows.of(data.identity)
-    for report, _, key in identity.of_kinds(ACCOUNT_KEYS):
-        # one suspect, unless an analyst split the account's reports: then the first
-        account_owner[key] = min(account_owner.get(key, suspect_of[report]), suspect_of[report])
+    recipients = ReportKeys.of(data.recipients)
+    account_owner = account_owners(identity, suspect_at, {key for _, key in recipients})
     senders: dict[str, set[int]] = defaultdict(set)  # accounts the store knows only as someone's recipient
-    for report, recipient in data.recipients:
+    for report, recipient in recipients:
         other = account_owner.get(recipient)
         sender = suspect_of[report]
         if other is None:
