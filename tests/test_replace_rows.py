@@ -14,7 +14,8 @@ from tipfusion.store.bulk import replace_rows
 from tipfusion.store.tables import link_explanations, networks
 
 SUMMARY = st.none() | st.dictionaries(
-    st.sampled_from(["isps", "span", "kinds", "é"]), st.lists(st.integers(0, 3) | st.text("ab é\"", max_size=3), max_size=3)
+    st.sampled_from(["isps", "span", "kinds", "é"]),
+    st.lists(st.integers(0, 3) | st.text('ab é"', max_size=3), max_size=3),
 )
 NETWORK = st.tuples(st.sampled_from([f"N{i}" for i in range(8)]), st.integers(1, 3), st.integers(1, 9), SUMMARY)
 EXPLANATION = st.tuples(
