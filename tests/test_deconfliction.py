@@ -276,14 +276,18 @@ def test_the_databases_reads_of_sightings_are_the_python_rules(engine: Engine) -
         types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
         every = Counter(sort_sightings((*row, types.get(row[4])) for row in inputs.rows(conn, inputs.SIGHTINGS)))
         split: Counter[tuple[str, int, Any, Any]] = Counter()
-        for report, kind, key, verified in inputs.rows(conn, inputs.IDENTITY_KEYS):
-            split[(IDENTITY_KEY, report, kind, key)] += 1
-            split[(VERIFIED_KEY, report, kind, key)] += 1 if verified else 0
-        split.update((GROUP_KEY, report, key, None) for report, key in inputs.rows(conn, inputs.GROUP_KEYS))
-        split.update((RECIPIENT, report, key, None) for report, key in inputs.rows(conn, inputs.RECIPIENT_KEYS))
-        split.update((FILE_HASH, *row) for row in inputs.rows(conn, inputs.FILE_HASHES))
-        for row in inputs.rows(conn, inputs.ADDRESS_SIGHTINGS):
-            split.update(address_evidence(*row))
+        for report, tag, kind, key, verified, number, observed_at in inputs.rows(conn, inputs.SORTED_SIGHTINGS):
+            if tag == inputs.IDENTITY_ROW:
+                split[(IDENTITY_KEY, report, kind, key)] += 1
+                split[(VERIFIED_KEY, report, kind, key)] += 1 if verified else 0
+            elif tag == inputs.ADDRESS_ROW:
+                split.update(address_evidence(report, key, types.get(key), number, observed_at))
+            else:
+                row = {
+                    inputs.GROUP_ROW: (GROUP_KEY, report, key, None),
+                    inputs.RECIPIENT_ROW: (RECIPIENT, report, key, None),
+                }
+                split[row.get(tag, (FILE_HASH, report, number, key))] += 1
     assert +split == every
     keyed = {(kind, key[:6]) for tag, _, kind, key in every if tag == IDENTITY_KEY}
     assert {("device", "ICCID:"), ("url", "exampl")} <= keyed and "ip_fixed" in {kind for kind, _ in keyed}

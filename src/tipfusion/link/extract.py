@@ -180,26 +180,37 @@ def load_input(conn: Connection) -> LinkInput:
             _add(data.born, report, str(born)[:10], shared)
     del shared
 
-    # every sighting (≈13 per report) is sorted by the database, each kind's rule (`sort_sightings`) written in SQL
-    # (`store.link_inputs`), so that only addresses, whose keys need Python, come back as whole rows; identity keys
-    # (~8 M rows at 1 M reports) are held as columns, each distinct (kind, key) once (`IdentityRows`)
-    data.identity.load(inputs.rows(conn, inputs.IDENTITY_KEYS), data.verified)
-    data.groups.extend(inputs.rows(conn, inputs.GROUP_KEYS))
-    data.recipients.extend(inputs.rows(conn, inputs.RECIPIENT_KEYS))
+    # every sighting (≈13 per report) is sorted by the database, each kind's rule (`sort_sightings`) written in SQL,
+    # in one pass (`inputs.SORTED_SIGHTINGS`); only addresses need Python for their keys. Identity keys (~5 M rows at
+    # 1 M reports) go to `IdentityRows.load`, which holds them as columns, each distinct (kind, key) once
     file_hashes: dict[tuple[int, int], str] = {}  # a file's key: the smallest of its hashes (compared as Python does)
-    for report, ordinal, key in inputs.rows(conn, inputs.FILE_HASHES):
-        held = file_hashes.get((report, ordinal))
-        if held is None or key < held:
-            file_hashes[(report, ordinal)] = key
     ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for row in inputs.rows(conn, inputs.ADDRESS_SIGHTINGS):
-        for tag, report, a, b in address_evidence(*row):
-            if tag == IDENTITY_KEY:
-                data.identity.add(report, a, b)
-            elif tag == COLOCATION:
-                data.colocations.append((report, a))
+    network_types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
+
+    def identity_rows() -> Iterator[tuple[int, str, str, Any]]:
+        """The identity keys, the other rows sorted where they belong on the way."""
+        for report, tag, kind, key, verified, number, observed_at in inputs.rows(conn, inputs.SORTED_SIGHTINGS):
+            if tag == inputs.IDENTITY_ROW:
+                yield report, kind, key, verified
+            elif tag == inputs.ADDRESS_ROW:
+                network = network_types.get(key)
+                for found, _, a, b in address_evidence(report, key, network, number, observed_at):
+                    if found == IDENTITY_KEY:
+                        yield report, a, b, False
+                    elif found == COLOCATION:
+                        data.colocations.append((report, a))
+                    else:
+                        ip_suppressed[(a, b)].add(report)
+            elif tag == inputs.FILE_ROW:
+                held = file_hashes.get((report, number))
+                if held is None or key < held:
+                    file_hashes[(report, number)] = key
+            elif tag == inputs.GROUP_ROW:
+                data.groups.append((report, key))
             else:
-                ip_suppressed[(a, b)].add(report)
+                data.recipients.append((report, key))
+
+    data.identity.load(identity_rows(), data.verified)
     data.suppressed.extend(
         unattributed(ip, reason, len(held)) for (ip, reason), held in ip_suppressed.items() if len(held) > 1
     )

@@ -20,7 +20,7 @@ from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.hashlists import MATCHED_FILES_SQL
-from tipfusion.store.tables import identifier_observations, ip_enrichments
+from tipfusion.store.tables import identifier_observations
 
 LINKING_KINDS = sorted(name for name, kind in KINDS.items() if kind.links is not None)
 # stored kind → (evidence key kind, text before the canonical value), for the kinds whose sightings are identity keys
@@ -68,41 +68,60 @@ def _linking(how: str) -> list[str]:
     return sorted(name for name in LINKING_KINDS if KINDS[name].links.how == how)  # type: ignore[union-attr]
 
 
-def _keyed_reads() -> tuple[Select[Any], Select[Any], Select[Any], Select[Any], Select[Any]]:
-    """The embedded engine's reads of the sightings, each sorted by the database with `link.extract.sort_sightings`'
-    rule for its kind written in SQL. The Spark engine sorts the `SIGHTINGS` rows with `sort_sightings` itself: a test
-    holds the two equal, rule for rule."""
-    o, e = identifier_observations, ip_enrichments
-    kind, key, condition = identity_sightings()
-    identity = select(o.c.report_id, kind.label("kind"), key.label("key"), o.c.verified).where(condition)
-    groups = select(o.c.report_id, o.c.canonical).where(
-        o.c.is_current.is_(True), o.c.kind.in_(_linking(GROUP)), o.c.role.in_(sorted(SUSPECT_ROLES | {"incident"}))
-    )
-    files = select(o.c.report_id, o.c.file_ordinal, o.c.canonical).where(
-        o.c.is_current.is_(True), o.c.kind.in_(_linking(FILE)), o.c.file_ordinal.is_not(None), o.c.valid.is_(True)
-    )
-    recipients = select(o.c.report_id, o.c.canonical).where(
-        o.c.is_current.is_(True), o.c.kind.in_(RECIPIENT_KINDS), o.c.role == "recipient"
-    )
-    addresses = (
-        select(o.c.report_id, o.c.canonical, e.c.network_type, o.c.port, o.c.observed_at)
-        .select_from(o.outerjoin(e, e.c.ip == o.c.canonical))
-        .where(
-            o.c.is_current.is_(True),
-            o.c.kind.in_(_linking(ADDRESS)),
-            o.c.origin == "field",
-            o.c.valid.is_(True),
-            o.c.role.in_(sorted(SUSPECT_ROLES)),
-        )
-    )
-    return identity, groups, files, recipients, addresses
+# what each row of `SORTED_SIGHTINGS` is (its `tag`)
+IDENTITY_ROW, GROUP_ROW, FILE_ROW, RECIPIENT_ROW, ADDRESS_ROW = range(5)
 
 
-# (report_id, key kind, key, verified): the identity keys; (report_id, group key): chat groups and rooms on the
-# reported side or the incident's; (report_id, file ordinal, hash): a valid hash of a file; (report_id, account key):
-# recipients' accounts; (report_id, ip, network type, port, observed_at): the reported side's addresses, whose key
-# (`link.extract.address_evidence`) needs Python
-IDENTITY_KEYS, GROUP_KEYS, FILE_HASHES, RECIPIENT_KEYS, ADDRESS_SIGHTINGS = _keyed_reads()
+def _sorted_sightings() -> Select[Any]:
+    """The embedded engine's read of the sightings, sorted by the database with `link.extract.sort_sightings`' rule
+    for each kind written in SQL, in one pass over the table (a read per kind scanned the largest table five times):
+
+    (report_id, tag, kind, key, verified, number, observed_at), where the tag says what the row is:
+    - IDENTITY_ROW: an identity key (kind: the key's kind; key; verified);
+    - GROUP_ROW: a chat group or room on the reported side or the incident's (key: the group);
+    - FILE_ROW: a valid hash of a file (key: the hash; number: the file's ordinal);
+    - RECIPIENT_ROW: a recipient's account (key: the account);
+    - ADDRESS_ROW: a reported side's address, whose key needs Python (`link.extract.address_evidence`) and its
+      enrichment (`NETWORK_TYPES`; a join here cost more than a look-up there): (key: the ip; number: the source
+      port; observed_at).
+
+    The Spark engine sorts the `SIGHTINGS` rows with `sort_sightings` itself: a test holds the two equal, rule for
+    rule."""
+    o = identifier_observations
+    kind, key, identity = identity_sightings()
+    current = o.c.is_current.is_(True)
+    group = and_(current, o.c.kind.in_(_linking(GROUP)), o.c.role.in_(sorted(SUSPECT_ROLES | {"incident"})))
+    file = and_(current, o.c.kind.in_(_linking(FILE)), o.c.file_ordinal.is_not(None), o.c.valid.is_(True))
+    recipient = and_(current, o.c.kind.in_(RECIPIENT_KINDS), o.c.role == "recipient")
+    addresses = _linking(ADDRESS)
+    address = and_(
+        current,
+        o.c.kind.in_(addresses),
+        o.c.origin == "field",
+        o.c.valid.is_(True),
+        o.c.role.in_(sorted(SUSPECT_ROLES)),
+    )
+    # the WHERE clause keeps the rows each rule keeps; which rule kept a row is then a matter of its kind (and, for an
+    # account, whether it is a recipient's): the conditions are not evaluated again per column
+    by_kind = {name: GROUP_ROW for name in _linking(GROUP)} | {name: FILE_ROW for name in _linking(FILE)}
+    by_kind |= {name: ADDRESS_ROW for name in addresses}
+    tag = case(
+        (and_(o.c.kind.in_(RECIPIENT_KINDS), o.c.role == "recipient"), RECIPIENT_ROW),
+        else_=case(by_kind, value=o.c.kind, else_=IDENTITY_ROW),
+    )
+    is_address = o.c.kind.in_(addresses)
+    return select(
+        o.c.report_id,
+        tag.label("tag"),
+        kind.label("kind"),
+        key.label("key"),
+        o.c.verified,
+        case((is_address, o.c.port), else_=o.c.file_ordinal).label("number"),
+        case((is_address, o.c.observed_at)).label("observed_at"),
+    ).where(or_(identity, group, file, recipient, address))
+
+
+SORTED_SIGHTINGS = _sorted_sightings()
 
 
 @dataclass(frozen=True)
