@@ -28,7 +28,8 @@ from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.store import links as link_reads
-from tipfusion.store.bulk import replace_rows
+from tipfusion.store.bulk import insert_rows, replace_rows
+from tipfusion.store.current import chunked
 from tipfusion.store.db import ensure_schema, snapshot
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
@@ -321,9 +322,11 @@ class LinkService:
             ("level", "kind", "value", "holders", "reason"),
             [(level, s.kind, s.value, s.holders, s.reason) for level, s in outcome.suppressed],
         )
-        for old, new, reason in aliases:
-            conn.execute(delete(link_aliases).where(link_aliases.c.old_id == old))
-            conn.execute(insert(link_aliases).values(old_id=old, new_id=new, reason=reason, run_id=run_id))
+        latest = {old: (new, reason) for old, new, reason in aliases}  # an old name points at its newest successor
+        for part in chunked(latest):
+            conn.execute(delete(link_aliases).where(link_aliases.c.old_id.in_(part)))
+        rows = [(old, new, reason, run_id) for old, (new, reason) in latest.items()]
+        insert_rows(conn, link_aliases, ("old_id", "new_id", "reason", "run_id"), rows)
         summary.suspects = len(size)
         summary.networks = len(network_members)
         summary.suspects_in_networks = len(outcome.suspect_network)
