@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/link_scale.py --reports 1000000 --repeat 3
     .venv/bin/python benchmarks/link_scale.py --store URL --repeat 3 --baseline-src ../before/src   # before/after
+    .venv/bin/python benchmarks/link_scale.py --store URL --repeat 3 --empty-results   # each run a first link
 
 Setup (not timed): generate the batch (or reuse benchmarks/out/ingest-N-2026), ingest it into a SQLite store,
 enrich it with the demo reference data; or take an existing store as it is (--store: any URL, e.g. a PostgreSQL
@@ -58,7 +59,14 @@ def child(url: str) -> None:
     from tipfusion.link.service import LinkService
     from tipfusion.store.db import make_engine
 
-    summary = LinkService(make_engine(url), "benchmark").run()
+    engine = make_engine(url)
+    if os.environ.get("LINK_SCALE_EMPTY_RESULTS"):  # a store's first link: every result row is new (not timed)
+        from tipfusion.store.tables import link_explanations, networks, report_links, suppressed_values, suspects
+
+        with engine.begin() as conn:
+            for table in (report_links, suspects, networks, link_explanations, suppressed_values):
+                conn.execute(table.delete())
+    summary = LinkService(engine, "benchmark").run()
     print(
         json.dumps(
             {
@@ -67,6 +75,7 @@ def child(url: str) -> None:
                 "suspects": summary.suspects,
                 "networks": summary.networks,
                 "peak_mb": high_water_mb(),
+                "rows_written": getattr(summary, "rows_written", None),
             }
         )
     )
@@ -78,6 +87,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--store", help="link this store as it is (no setup)")
     parser.add_argument("--baseline-src", type=Path, help="another checkout's src/ to link with in the same rounds")
+    parser.add_argument(
+        "--empty-results",
+        action="store_true",
+        help="empty linking's result tables before each run (not timed), so that every run writes them whole, as a "
+        "store's first link does; without it a run after the first writes only what changed",
+    )
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
@@ -92,6 +107,8 @@ def main() -> None:
         for name, src in variants:
             paths = [str(src)] if src else []
             env = dict(os.environ, PYTHONPATH=os.pathsep.join([*paths, str(HERE.parent / "src")]))
+            if args.empty_results:
+                env["LINK_SCALE_EMPTY_RESULTS"] = "1"
             command = [sys.executable, __file__, "--child", url]
             out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
             runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -109,6 +126,9 @@ def main() -> None:
             f"  {'total':10} {statistics.median(sum(r['seconds'].values()) for r in found):8.2f} s, "
             f"peak {statistics.median(r['peak_mb'] for r in found):,.0f} MB"
         )
+        if found[-1].get("rows_written"):
+            written = ", ".join(f"{table} -{d:,} +{i:,}" for table, (d, i) in found[-1]["rows_written"].items())
+            print(f"  rows written by the last run: {written}")
 
 
 if __name__ == "__main__":
