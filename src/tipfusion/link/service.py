@@ -301,17 +301,18 @@ class LinkService:
             [(n, len(m), sum(size[s] for s in m), summaries.get(n)) for n, m in sorted(network_members.items())],
             stamp,
         )
+        # the evidence goes as the tuples it is (JSON arrays): a list made of each item cost ~4 s at 1 M
         written["link_explanations"] = replace_rows(
             conn,
             link_explanations,
             "id",
             ("level", "owner_id", "a", "b", "score", "evidence"),
             [
-                ("suspect", owner, str(link.a), str(link.b), link.score, [list(e) for e in link.evidence])
+                ("suspect", owner, str(link.a), str(link.b), link.score, link.evidence)
                 for owner, link in outcome.suspect_links
             ]
             + [
-                ("network", owner, f"S{link.a}", f"S{link.b}", link.score, [list(e) for e in link.evidence])
+                ("network", owner, f"S{link.a}", f"S{link.b}", link.score, link.evidence)
                 for owner, link in outcome.network_links
             ],
         )

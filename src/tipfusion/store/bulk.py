@@ -199,34 +199,38 @@ def replace_rows(
     json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
     as_text = stored_json(conn.dialect.name)
 
+    if stamp and key not in columns:
+        raise ValueError(f"{table.name}: a stamped row must hold its key ({key}), so that it is there once")
+
     def comparable(row: Sequence[Any]) -> Row:
-        if not json_at:
-            return tuple(row)
         values = list(row)
         for index in json_at:
             if values[index] is not None:
                 values[index] = as_text(values[index])
         return tuple(values)
 
-    ordered = [comparable(row) for row in rows]
+    ordered = [comparable(row) for row in rows] if json_at else [tuple(row) for row in rows]
     wanted = Counter(ordered)
-    stamps = list(stamp)
-    read = ", ".join([key, *stamps, *(f"CAST({c} AS TEXT)" if i in json_at else c for i, c in enumerate(columns))])
+    width, stamps = len(columns), list(stamp)
+    read = ", ".join([*(f"CAST({c} AS TEXT)" if i in json_at else c for i, c in enumerate(columns)), key, *stamps])
     deleted: list[Any] = []
-    kept: dict[Row, list[Row]] = {}  # a row left as it is → its stamps (a row may be there more than once)
-    for old_key, *values in rows_of(conn, f"SELECT {read} FROM {table.name}"):
-        row = tuple(values[len(stamps) :])
+    kept = 0
+    old_stamps: dict[Row, Row] = {}  # a stamped row left as it is → its stamps
+    for record in rows_of(conn, f"SELECT {read} FROM {table.name}"):
+        row = record[:width]
         if wanted[row] > 0:
             wanted[row] -= 1
-            kept.setdefault(row, []).append(tuple(values[: len(stamps)]))
+            kept += 1
+            if stamps:
+                old_stamps[row] = record[width + 1 :]
         else:
-            deleted.append(old_key)
+            deleted.append(record[width])
     new = [(*stamp.values(), *row) for row in wanted.elements()]
     names = [*stamps, *columns]
-    if len(deleted) > sum(map(len, kept.values())):  # most rows changed: write the table whole, in the caller's order
+    if len(deleted) > kept:  # most rows changed: write the table whole, in the caller's order
         conn.execute(table.delete())
         fresh = tuple(stamp.values())
-        insert_rows(conn, table, names, [(*(kept[r].pop() if kept.get(r) else fresh), *r) for r in ordered], True)
+        insert_rows(conn, table, names, [(*old_stamps.get(r, fresh), *r) for r in ordered], converted=True)
     else:
         column = table.c[key]
         for start in range(0, len(deleted), 900):
