@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Date, Table
 
+from tipfusion.store.current import chunked
 from tipfusion.store.types import UTCDateTime
 
 Row = tuple[Any, ...]
@@ -196,11 +197,10 @@ def replace_rows(
     stamp = stamp or {}
     if any(isinstance(table.c[name].type, UTCDateTime | Date) for name in (*stamp, *columns)):
         raise ValueError(f"{table.name}: a time compares as the driver returns it; replace_rows takes none")
-    json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
-    as_text = stored_json(conn.dialect.name)
-
     if stamp and key not in columns:
         raise ValueError(f"{table.name}: a stamped row must hold its key ({key}), so that it is there once")
+    json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    as_text = stored_json(conn.dialect.name)
 
     def comparable(row: Sequence[Any]) -> Row:
         values = list(row)
@@ -232,8 +232,7 @@ def replace_rows(
         fresh = tuple(stamp.values())
         insert_rows(conn, table, names, [(*old_stamps.get(r, fresh), *r) for r in ordered], converted=True)
     else:
-        column = table.c[key]
-        for start in range(0, len(deleted), 900):
-            conn.execute(table.delete().where(column.in_(deleted[start : start + 900])))
+        for part in chunked(deleted):
+            conn.execute(table.delete().where(table.c[key].in_(part)))
         insert_rows(conn, table, names, new, converted=True)
     return len(deleted), len(new)
