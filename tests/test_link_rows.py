@@ -47,20 +47,23 @@ def test_identity_rows_read_as_the_list_of_tuples_they_hold(
 
 
 @given(rows_strategy, st.lists(st.booleans(), min_size=60, max_size=60), rows_strategy)
-def test_rows_loaded_as_the_database_sorted_them_read_as_if_added_one_by_one(
+def test_rows_loaded_as_the_database_sorted_them_are_coded_in_the_order_first_seen(
     rows: list[tuple[int, str, str]], verified: list[bool], earlier: list[tuple[int, str, str]]
 ) -> None:
-    """`load` (extract's loop over ~8 M rows) is `add` written out: same rows, same codes, verified ones in both."""
+    """`load` is where every value gets its code (extract's loop over millions of rows): the rows read back as given,
+    each distinct (kind, key) coded in the order first seen, its kind likewise, and the verified ones in both."""
     loaded, loaded_verified = IdentityRows(earlier), IdentityRows()
-    loaded.load(((*row, flag) for row, flag in zip(rows, verified, strict=False)), loaded_verified)
-    added, added_verified = IdentityRows(earlier), IdentityRows()
-    for row, flag in zip(rows, verified, strict=False):
-        added.append(row)
-        if flag:
-            added_verified.append(row)
-    assert loaded == added and loaded_verified == added_verified
-    assert loaded.value_ids.tolist() == added.value_ids.tolist() and loaded.kinds == added.kinds
-    assert loaded.kind_ids.tolist() == added.kind_ids.tolist()
+    flagged = list(zip(rows, verified, strict=False))
+    loaded.load(((*row, flag) for row, flag in flagged), loaded_verified)
+    everything = earlier + rows
+    values = list(dict.fromkeys((kind, key) for _, kind, key in everything))
+    kinds = list(dict.fromkeys(kind for kind, _ in values))
+    assert loaded == everything and loaded_verified == [row for row, flag in flagged if flag]
+    assert loaded.value_ids.tolist() == [values.index((kind, key)) for _, kind, key in everything]
+    assert loaded.kinds == kinds and loaded.kind_ids.tolist() == [kinds.index(kind) for kind, _ in values]
+    if any(verified[: len(rows)]):
+        with pytest.raises(ValueError, match="verified rows"):
+            IdentityRows().load(((*row, flag) for row, flag in flagged))
 
 
 @given(

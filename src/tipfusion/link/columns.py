@@ -228,20 +228,6 @@ class IdentityRows(Columns):
     def of(cls, rows: Iterable[tuple[int, str, str]]) -> IdentityRows:
         return rows if isinstance(rows, IdentityRows) else cls(rows)
 
-    def code(self, kind: str, key: str) -> int:
-        """The value's code, given one if it is new."""
-        known = self._codes.get(kind)
-        if known is None:
-            known = self._codes[kind] = (len(self.kinds), {})
-            self.kinds.append(kind)
-        kind_code, codes = known
-        found = codes.get(key)
-        if found is None:
-            found = codes[key] = len(self._keys)
-            self._keys.append(key)
-            self._value_kinds.append(kind_code)
-        return found
-
     def code_of(self, kind: str, key: str) -> int | None:
         """The value's code, or None when no row holds it."""
         known = self._codes.get(kind)
@@ -256,25 +242,21 @@ class IdentityRows(Columns):
         """How many distinct values the rows hold."""
         return len(self._keys)
 
-    def add(self, report: int, kind: str, key: str) -> None:
-        """One row, without a tuple made for it."""
-        self._append(report, self.code(kind, key))
-
     def append(self, row: tuple[int, str, str]) -> None:
-        self.add(*row)
+        self.extend((row,))
 
     def extend(self, rows: Iterable[tuple[int, str, str]]) -> None:
-        for row in rows:
-            self.add(*row)
+        self.load((report, kind, key, False) for report, kind, key in rows)
 
-    def load(self, rows: Iterable[tuple[int, str, str, Any]], verified: IdentityRows) -> None:
+    def load(self, rows: Iterable[tuple[int, str, str, Any]], verified: IdentityRows | None = None) -> None:
         """Rows as the database sorted them, (report, kind, key, verified): each one here, and in `verified` too when
-        the ESP verified it. Extract loads ~8 M at 1 M reports, so this is `add` written out in one loop (a call per
-        row cost more than the coding)."""
+        the ESP verified it. The one place a value gets its code: extract loads ~5 M rows at 1 M reports through it,
+        so it is one loop with its look-ups bound (a call per row cost more than the coding)."""
         codes_of, keys, value_kinds = self._codes, self._keys, self._value_kinds
         add_report, add_value = self._reports.append, self._values.append
         last_kind, kind_code = None, 0
         codes: dict[str, int] = {}
+        sure: list[tuple[int, str, str]] = []
         for report, kind, key, is_verified in rows:
             if kind != last_kind:
                 if kind not in codes_of:
@@ -290,7 +272,11 @@ class IdentityRows(Columns):
             add_report(report)
             add_value(code)
             if is_verified:
-                verified.add(report, kind, key)
+                sure.append((report, kind, key))
+        if sure:
+            if verified is None:
+                raise ValueError(f"{len(sure)} verified rows and no verified rows to add them to")
+            verified.extend(sure)
 
     def __iadd__(self, rows: Iterable[tuple[int, str, str]]) -> IdentityRows:
         self.extend(rows)

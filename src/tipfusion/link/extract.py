@@ -7,9 +7,9 @@ source port and exact second. Everything else about IPs is suppressed with the r
 
 The rules that sort a row (`sort_sightings`, `file_flagged`, `lead_evidence`, `isp_evidence`) are plain functions
 of the rows the queries in `store.link_inputs` return: the Spark engine runs the same functions on its executors.
-The embedded engine lets the database sort the sightings instead (`store.link_inputs.IDENTITY_KEYS` and its
-siblings: each kind's rule written in SQL), and applies only `address_evidence` in Python, where an address's key
-needs its enrichment; a test holds both ways equal, rule for rule, on both databases.
+The embedded engine lets the database sort the sightings instead (`store.link_inputs.SORTED_SIGHTINGS`: each
+kind's rule written in SQL, in one pass), and applies only `address_evidence` in Python, where an address's key needs
+its enrichment; a test holds both ways equal, rule for rule, on both databases.
 """
 
 from __future__ import annotations

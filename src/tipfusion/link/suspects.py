@@ -44,6 +44,9 @@ T = TypeVar("T")
 SAME_ACCOUNT = 10.0  # the score recorded for reports on one ESP account
 
 
+UNKNOWN_REPORTS = "rows name reports that are not in the input"  # what a KeyError says of reports linking was not given
+
+
 def components(items: list[int], pairs: Iterable[tuple[int, int]]) -> dict[int, int]:
     """Connected components; each item is labelled with the smallest item of its component."""
     index = {item: i for i, item in enumerate(items)}
@@ -70,7 +73,7 @@ class Nodes:
 
     def at(self, report_ids: np.ndarray) -> np.ndarray:
         """Positions of these reports."""
-        return positions_in(self.reports, report_ids, "rows name reports that are not in the input")
+        return positions_in(self.reports, report_ids, UNKNOWN_REPORTS)
 
     def node_ids(self, positions: np.ndarray) -> np.ndarray:
         """The node (its smallest report) of each position."""
@@ -85,7 +88,7 @@ def account_nodes(rows: IdentityRows, reports: list[int]) -> tuple[Nodes, np.nda
     """Step 1: reports on one ESP account are one node → (nodes, each row's report position, account rows' mask)."""
     sorted_reports = np.unique(np.asarray(reports, dtype=np.int64))
     n = len(sorted_reports)
-    at = positions_in(sorted_reports, rows.report_ids, "rows name reports that are not in the input")
+    at = positions_in(sorted_reports, rows.report_ids, UNKNOWN_REPORTS)
     account = rows.is_kind(ACCOUNT_KEYS)
     # a vertex per report and one per value; an account row joins its report to its value. The smallest position in
     # a component is its smallest report's: reports are sorted
