@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Text, cast, select
 
 from tipfusion.store.bulk import replace_rows
 from tipfusion.store.tables import link_explanations, networks
@@ -35,15 +35,25 @@ def _networks(engine: Engine) -> dict[str, tuple[Any, ...]]:
 
 
 @BOTH
-@given(before=st.lists(NETWORK, unique_by=lambda n: n[0]), after=st.lists(NETWORK, unique_by=lambda n: n[0]))
+@given(
+    before=st.lists(NETWORK, unique_by=lambda n: n[0]),
+    after=st.lists(NETWORK, unique_by=lambda n: n[0]),
+    read_by_caller=st.booleans(),
+)
 def test_a_keyed_table_holds_what_is_wanted_and_a_kept_row_keeps_its_stamp(
-    engine: Engine, before: list[tuple[Any, ...]], after: list[tuple[Any, ...]]
+    engine: Engine, before: list[tuple[Any, ...]], after: list[tuple[Any, ...]], read_by_caller: bool
 ) -> None:
+    """Also when the caller hands over the rows it read (`stored`, as the link store phase does), not read again."""
     columns = ("network_id", "suspects", "reports", "summary")
     with engine.begin() as conn:
         conn.execute(networks.delete())
         replace_rows(conn, networks, "network_id", columns, before, {"run_id": 1})
-        deleted, inserted = replace_rows(conn, networks, "network_id", columns, after, {"run_id": 2})
+        stored = None
+        if read_by_caller:
+            n = networks.c
+            read = select(n.network_id, n.suspects, n.reports, cast(n.summary, Text), n.network_id, n.run_id)
+            stored = [tuple(row) for row in conn.execute(read)]
+        deleted, inserted = replace_rows(conn, networks, "network_id", columns, after, {"run_id": 2}, stored)
     stored = _networks(engine)
     assert {n: (n, s, r, summary) for n, s, r, summary in after} == {n: row[:4] for n, row in stored.items()}
     unchanged = [row for row in after if row in before]  # same key, same values (a summary: the value it holds)

@@ -264,10 +264,9 @@ class LinkService:
 
     def _store(self, conn: Connection, run_id: int, outcome: Outcome, summary: LinkSummary) -> None:
         previous = link_reads.assignments(conn)
-        aliases = _aliases(((r, s) for r, (s, _) in previous.items()), outcome.report_suspect)
+        aliases = _aliases(((r, s) for r, (s, _, _) in previous.items()), outcome.report_suspect)
         network_of_report = {r: outcome.suspect_network.get(s) for r, s in outcome.report_suspect.items()}
-        aliases += _aliases(((r, n) for r, (_, n) in previous.items() if n), network_of_report)
-        del previous
+        aliases += _aliases(((r, n) for r, (_, n, _) in previous.items() if n), network_of_report)
         # only what changed is written: a row kept as it was keeps the run that last changed it (`run_id`)
         stamp = {"run_id": run_id}
         written = summary.rows_written
@@ -278,8 +277,9 @@ class LinkService:
             ("report_id", "suspect_id", "network_id"),
             [(r, s, network_of_report[r]) for r, s in sorted(outcome.report_suspect.items())],
             stamp,
+            stored=((r, s, n, r, run) for r, (s, n, run) in previous.items()),  # the rows read above, not again
         )
-        del network_of_report
+        del previous, network_of_report
         size = Counter(outcome.report_suspect.values())
         written["suspects"] = replace_rows(
             conn,

@@ -186,6 +186,7 @@ def replace_rows(
     columns: Sequence[str],
     rows: Iterable[Row],
     stamp: dict[str, Any] | None = None,
+    stored: Iterable[Row] | None = None,
 ) -> tuple[int, int]:
     """Make `table` hold exactly `rows` (tuples in `columns` order), writing only the difference; (deleted, inserted).
 
@@ -193,7 +194,10 @@ def replace_rows(
     last changed the row (relinking a store where a batch touched a few suspects rewrites those, not a million rows).
     The other stored rows are deleted by `key` (the primary key; it need not be one of `columns`), and the wanted
     rows not stored are inserted with `stamp`'s values. Where most rows changed, the table is emptied and written
-    whole, the kept rows with their stamps. JSON columns compare as text (`stored_json`)."""
+    whole, the kept rows with their stamps. JSON columns compare as text (`stored_json`).
+
+    `stored`: the table's rows as read here (`columns`, then `key`, then the `stamp` columns), where the caller has
+    read them already; by default they are read."""
     stamp = stamp or {}
     if any(isinstance(table.c[name].type, UTCDateTime | Date) for name in (*stamp, *columns)):
         raise ValueError(f"{table.name}: a time compares as the driver returns it; replace_rows takes none")
@@ -216,7 +220,7 @@ def replace_rows(
     deleted: list[Any] = []
     kept = 0
     old_stamps: dict[Row, Row] = {}  # a stamped row left as it is → its stamps
-    for record in rows_of(conn, f"SELECT {read} FROM {table.name}"):
+    for record in rows_of(conn, f"SELECT {read} FROM {table.name}") if stored is None else stored:
         row = record[:width]
         if wanted[row] > 0:
             wanted[row] -= 1

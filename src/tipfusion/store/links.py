@@ -17,14 +17,17 @@ def report_suspects(conn: Connection) -> dict[int, str]:
     return dict(rows_of(conn, "SELECT report_id, suspect_id FROM report_links"))
 
 
-def assignments(conn: Connection) -> dict[int, tuple[str, str | None]]:
-    """Report → (suspect, network) as the last run left them; one string per name (a million reports, a third as many
-    suspects)."""
+def assignments(conn: Connection) -> dict[int, tuple[str, str | None, int]]:
+    """Report → (suspect, network, the run that last changed the row) as the last run left them; one string per name
+    (a million reports, a third as many suspects). Read once per link: for the aliases, and as the rows
+    `bulk.replace_rows` compares."""
     names: dict[str, str] = {}
     same = names.setdefault
-    found: dict[int, tuple[str, str | None]] = {}
-    for report, suspect, network in rows_of(conn, "SELECT report_id, suspect_id, network_id FROM report_links"):
-        found[report] = (same(suspect, suspect), None if network is None else same(network, network))
+    found: dict[int, tuple[str, str | None, int]] = {}
+    for report, suspect, network, run in rows_of(
+        conn, "SELECT report_id, suspect_id, network_id, run_id FROM report_links"
+    ):
+        found[report] = (same(suspect, suspect), None if network is None else same(network, network), run)
     return found
 
 
