@@ -33,6 +33,7 @@ from tipfusion.domain.records import composition_hash
 from tipfusion.errors import DocumentRejected, InputRefused
 from tipfusion.ingest import registry
 from tipfusion.ingest.failures import detached, failure, quarantined_events
+from tipfusion.ingest.ledger import FileRef, Ledger, Unit
 from tipfusion.ingest.parsing import (
     FilePayload,
     ParseConfig,
@@ -104,33 +105,6 @@ class IngestSummary:
 
 
 @dataclass(slots=True)
-class _FileRef:
-    """A fileDetails document: from this batch (doc), or already held (stored sha only)."""
-
-    file_id: str
-    sha256: str
-    name: str
-    format: str
-    doc: Document | None = None
-    container: str | None = None
-    orphan_entry: int | None = None
-
-
-@dataclass(slots=True)
-class _Unit:
-    """One report to land: a piece of a report document (`format` set), or fileDetails for a held report (not)."""
-
-    report_id: int
-    name: str
-    format: Format | None = None
-    piece: Piece | None = None
-    # a whole-document piece keeps the document (read again when it lands); a smaller piece keeps its document's
-    # bytes, which are stored with it
-    doc: Document | LoadedDocument | None = None
-    files: dict[str, _FileRef] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
 class _Rejection:
     """A document (or one piece of it) refused in pass 1, with the format it was read as, if any."""
 
@@ -141,10 +115,9 @@ class _Rejection:
 
 @dataclass
 class _Batch:
-    """What pass 1 found."""
+    """What pass 1 found: the reports and fileDetails on disk (`ledger`), the rest as read."""
 
-    units: list[_Unit] = field(default_factory=list)
-    file_refs: dict[int, dict[str, _FileRef]] = field(default_factory=dict)
+    ledger: Ledger
     leads: list[tuple[Format, Document | LoadedDocument]] = field(default_factory=list)
     to_store: dict[str, repo.SourceRow] = field(default_factory=dict)
     rejections: list[_Rejection] = field(default_factory=list)
@@ -195,31 +168,29 @@ class IngestService:
         summary = IngestSummary()
         with UnitOfWork(self.engine, self.actor) as uow:  # the run's row; its entry is written when it finishes
             summary.run_id = run_id = repo.start_run(uow.conn, self.actor, "ingest", labels)
-        batch = self._classify(documents, summary, run_id)
-        total = len(batch.units) + sum(len(v) for v in batch.file_refs.values())
-        done = 0
+        with Ledger() as ledger:
+            batch = self._classify(documents, summary, run_id, ledger)
+            pieces, files, files_only = ledger.counts()
+            total = pieces + files
+            done = 0
 
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(done, total)
+            def tick(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress:
+                    progress(done, total)
 
-        # fileDetails whose report is not in this batch attach to a held report (or wait in quarantine)
-        first_whole: dict[int, _Unit] = {}  # fileDetails join a report sent as a document of its own
-        for unit in batch.units:
-            if unit.piece is not None and unit.piece.pointer is None:
-                first_whole.setdefault(unit.report_id, unit)
-        for report_id, refs in sorted(batch.file_refs.items()):
-            if report_id in first_whole:
-                first_whole[report_id].files.update(refs)
-            else:
-                batch.units.append(_Unit(report_id, f"fileDetails for report {report_id}", files=refs))
-        with UnitOfWork(self.engine, self.actor) as uow:
-            self._store_rejections(uow, batch.rejections, batch.to_store, run_id, summary)
-            self._ingest_leads(uow, batch.leads, run_id, summary)
-        self._land(batch.units, batch.to_store, run_id, summary, tick)
-        summary.seconds = time.perf_counter() - started
+            with UnitOfWork(self.engine, self.actor) as uow:
+                self._store_rejections(uow, batch.rejections, batch.to_store, run_id, summary)
+                self._ingest_leads(uow, batch.leads, run_id, summary)
+            # each report's fileDetails come with its first whole document; fileDetails whose report is not in this
+            # batch come last, to attach to a held report (or wait in quarantine)
+            self._land(ledger.units(), pieces + files_only, batch.to_store, run_id, summary, tick)
+            summary.seconds = time.perf_counter() - started
+            self._finish(batch, labels, run_id, summary)
+        return summary
+
+    def _finish(self, batch: _Batch, labels: list[str], run_id: int, summary: IngestSummary) -> None:
         with UnitOfWork(self.engine, self.actor) as uow:
             conn = uow.conn
             if batch.to_store:  # documents not tied to any report (e.g. a zip container)
@@ -227,7 +198,6 @@ class IngestService:
             self._settle_synthetic(uow, batch, run_id, summary)
             repo.finish_run(conn, run_id, summary.as_dict())
             uow.record("ingest.completed", "ingest_run", str(run_id), {"paths": labels, **summary.as_dict()})
-        return summary
 
     def _settle_synthetic(self, uow: UnitOfWork, batch: _Batch, run_id: int, summary: IngestSummary) -> None:
         """Flag the store synthetic for a marker in the batch, or refuse the marker, in the run's last transaction.
@@ -244,7 +214,7 @@ class IngestService:
         conn = uow.conn
         outsider = None
         if not self.synthetic and repo.get_flag(conn, "synthetic") != "true":
-            outsider = repo.report_outside(conn, {unit.report_id for unit in batch.units})
+            outsider = repo.report_outside(conn, batch.ledger.report_ids())
         if outsider is None:
             summary.synthetic = True
             repo.set_flag(conn, "synthetic", "true")
@@ -261,8 +231,8 @@ class IngestService:
         uow.record_all(quarantined_events(fresh))
 
     # -- pass 1: classify ----------------------------------------------------------------------------------------
-    def _classify(self, documents: Iterable[Item], summary: IngestSummary, run_id: int) -> _Batch:
-        batch = _Batch()
+    def _classify(self, documents: Iterable[Item], summary: IngestSummary, run_id: int, ledger: Ledger) -> _Batch:
+        batch = _Batch(ledger)
         for item in documents:
             self._store_rejections_held(batch, run_id, summary)
             self._classify_item(item, batch, summary)
@@ -333,17 +303,17 @@ class IngestService:
                 batch.rejections.append(_Rejection(loaded, detached(piece), fmt.name))
             elif fmt.role == "file_details":
                 # keyed by the document, not the fileId: several fileDetails for one file each add details
-                batch.file_refs.setdefault(piece.report_id, {})[loaded.sha256] = _FileRef(
-                    str(piece.key), loaded.sha256, loaded.name, fmt.name, doc=source, container=loaded.container
-                )
+                ref = FileRef(str(piece.key), loaded.sha256, loaded.name, fmt.name, source, loaded.container)
+                batch.ledger.add_file(piece.report_id, ref)
             else:
                 kept = source if piece.payload is None else loaded
-                batch.units.append(_Unit(piece.report_id, piece.name, fmt, piece, kept))
+                batch.ledger.add_unit(Unit(piece.report_id, piece.name, fmt, piece, kept))
 
     # -- pass 2 -----------------------------------------------------------------------------------------------
     def _land(
         self,
-        units: list[_Unit],
+        units: Iterable[Unit],
+        count: int,
         loose: dict[str, repo.SourceRow],
         run_id: int,
         summary: IngestSummary,
@@ -352,7 +322,7 @@ class IngestService:
         """Plan each chunk (main process), parse it (worker processes), write it (main process), pipelined."""
         config = ParseConfig(self.region, self.limits, run_id, self.engine.dialect.name)
         chunks = _chunks_unique(units, self.settings.reports_per_transaction)
-        workers = self._workers(len(units))
+        workers = self._workers(count)
         if workers == 0:
             for chunk in chunks:
                 self._land_chunk(chunk, loose, config, summary)
@@ -379,7 +349,7 @@ class IngestService:
                 tick(len(done.units))
 
     def _land_chunk(
-        self, chunk: list[_Unit], loose: dict[str, repo.SourceRow], config: ParseConfig, summary: IngestSummary
+        self, chunk: list[Unit], loose: dict[str, repo.SourceRow], config: ParseConfig, summary: IngestSummary
     ) -> None:
         """Plan, parse and write one chunk here, in a call of its own: its documents are let go when it returns,
         never held while the next chunk is planned (a loop variable kept the previous chunk alive)."""
@@ -396,7 +366,7 @@ class IngestService:
             return 0
         return max(1, min(os.cpu_count() or 1, 4))
 
-    def _plan(self, units: list[_Unit], run_id: int, conn: Connection | None = None) -> _Plan:
+    def _plan(self, units: list[Unit], run_id: int, conn: Connection | None = None) -> _Plan:
         """Decide, for each unit, what its new version would be made of; load the bytes the parser needs."""
         if conn is None:
             with self.engine.connect() as read:
@@ -418,7 +388,7 @@ class IngestService:
     def _plan_unit(
         self,
         conn: Connection,
-        unit: _Unit,
+        unit: Unit,
         held: repo.StoredReport | None,
         orphans: list[Any],
         plan: _Plan,
@@ -458,11 +428,11 @@ class IngestService:
             )
         )
 
-    def _compose_files(self, unit: _Unit, held: repo.StoredReport | None, orphans: list[Any]) -> dict[str, _FileRef]:
+    def _compose_files(self, unit: Unit, held: repo.StoredReport | None, orphans: list[Any]) -> dict[str, FileRef]:
         """Every fileDetails document the report has ever had, by document hash: held ones carry forward,
         waiting ones and the batch's own join. Several documents for one fileId all stay (each adds
         details to the file); the same document again is the same part, so re-sending it changes nothing."""
-        files: dict[str, _FileRef] = {}
+        files: dict[str, FileRef] = {}
         held_format = registry.by_part_role("file_details")  # what held and waiting fileDetails are read as
         file_format = held_format.name if held_format else ""
         if held is not None:
@@ -470,11 +440,11 @@ class IngestService:
                 if part["role"] != "file_details":
                     continue
                 sha = part["source_sha256"]
-                files[sha] = _FileRef(part["pointer"], sha, sha, file_format)
+                files[sha] = FileRef(part["pointer"], sha, sha, file_format)
         for entry in orphans:
             files.setdefault(
                 entry.source_sha256,
-                _FileRef(
+                FileRef(
                     entry.pointer,
                     entry.source_sha256,
                     entry.source_name,
@@ -488,7 +458,7 @@ class IngestService:
         return dict(sorted(files.items(), key=lambda item: (item[1].file_id, item[0])))
 
     def _base(
-        self, conn: Connection, unit: _Unit, held: repo.StoredReport | None, plan: _Plan, run_id: int
+        self, conn: Connection, unit: Unit, held: repo.StoredReport | None, plan: _Plan, run_id: int
     ) -> tuple[SourcePart, str, Any] | None:
         """The report's own part, its format and what that format parses: the piece from this batch, or (fileDetails
         for a held report) the held version's, split again from its stored document."""
@@ -525,7 +495,7 @@ class IngestService:
                     return part, fmt.name, again.payload
         return None
 
-    def _wait(self, report_id: int, refs: Iterable[_FileRef], plan: _Plan, run_id: int, why: str) -> None:
+    def _wait(self, report_id: int, refs: Iterable[FileRef], plan: _Plan, run_id: int, why: str) -> None:
         """fileDetails from this batch whose report did not land wait in quarantine, kept byte for byte."""
         for ref in refs:
             if ref.doc is None:
@@ -572,7 +542,7 @@ class IngestService:
                         )
                     )
                     batch_refs = [
-                        _FileRef(f.file_id, f.sha256, f.name, f.format, doc=Document(f.name, _constant(f.data)))
+                        FileRef(f.file_id, f.sha256, f.name, f.format, doc=Document(f.name, _constant(f.data)))
                         for f in outcome.files
                         if f.from_batch
                     ]
@@ -669,8 +639,7 @@ class IngestService:
             QuarantineEntry.of(refused, base.source_sha256, run_id, pointer=base.pointer, fmt=outcome.input_format)
         )
         refs = [
-            _FileRef(f.file_id, f.sha256, f.name, f.format, doc=Document(f.name, _constant(f.data)))
-            for f in batch_files
+            FileRef(f.file_id, f.sha256, f.name, f.format, doc=Document(f.name, _constant(f.data))) for f in batch_files
         ]
         self._wait(outcome.report_id, refs, plan, run_id, "its report was quarantined")
 
@@ -808,7 +777,7 @@ def _signature(
 
 @dataclass
 class _Plan:
-    units: list[_Unit]
+    units: list[Unit]
     signature: dict[int, tuple[int | None, tuple[int, ...]]]
     tasks: list[ParseTask] = field(default_factory=list)
     sources: dict[str, repo.SourceRow] = field(default_factory=dict)
@@ -817,14 +786,15 @@ class _Plan:
     waiting: int = 0
 
 
-def _chunks_unique(units: list[_Unit], size: int, max_bytes: int = CHUNK_BYTES) -> Iterable[list[_Unit]]:
+def _chunks_unique(units: Iterable[Unit], size: int, max_bytes: int = CHUNK_BYTES) -> Iterable[list[Unit]]:
     """Chunks of at most `size` units in which no report id repeats (a repeat lands in a later chunk), and whose
     units' documents hold at most `max_bytes` (a chunk's documents are held together while it is planned, parsed and
-    written: three 56 MiB reports in one chunk peaked at 224 MiB); a unit larger than that is a chunk alone."""
-    pending = units
-    while pending:
-        deferred: list[_Unit] = []
-        chunk: list[_Unit] = []
+    written: three 56 MiB reports in one chunk peaked at 224 MiB); a unit larger than that is a chunk alone. `units`
+    is read once, as the chunks are taken (the ledger streams them from disk)."""
+    pending: Iterable[Unit] = units
+    while True:
+        deferred: list[Unit] = []
+        chunk: list[Unit] = []
         ids: set[int] = set()
         held: set[str] = set()
         weight = 0
@@ -845,10 +815,12 @@ def _chunks_unique(units: list[_Unit], size: int, max_bytes: int = CHUNK_BYTES) 
                 chunk, ids, held, weight = [], set(), set(), 0
         if chunk:
             yield chunk
+        if not deferred:
+            return
         pending = deferred
 
 
-def _unit_bytes(unit: _Unit, held: set[str]) -> int:
+def _unit_bytes(unit: Unit, held: set[str]) -> int:
     """The bytes a unit adds to its chunk: a whole document read again, or a split document's bytes the first time
     one of its pieces joins (its other pieces share them)."""
     if isinstance(unit.doc, Document):

@@ -149,18 +149,30 @@ def _one_file(path: str, root: str, limits: XmlLimits, excluded: set[str], folde
         yield _too_large(path, None, status.st_size, is_zip, cap)
         return
     if not is_zip:
-        yield Document(path, _reader(real, path, cap), size_hint=status.st_size)
+        yield Document(path, FileReader(real, path, cap), size_hint=status.st_size)
         return
     try:
-        data = _reader(real, path, cap)()
+        data = FileReader(real, path, cap)()
     except DocumentRejected as exc:
         yield BrokenContainer(LoadedDocument(path, b"", ""), exc)
         return
     yield from iter_zip(path, data, limits)
 
 
-def _reader(real: str, label: str, cap: int) -> Callable[[], bytes]:
-    def load() -> bytes:
+class FileReader:
+    """A file's bytes, read when asked: the path checked in pass 1 (`real`, opened without following a link), the name
+    it was received as (`label`, for messages) and the size limit. A class rather than a closure so that pass 1's
+    ledger can keep it as three values on disk and make it again (`tipfusion.ingest.ledger`)."""
+
+    __slots__ = ("cap", "label", "real")
+
+    def __init__(self, real: str, label: str, cap: int) -> None:
+        self.real = real
+        self.label = label
+        self.cap = cap
+
+    def __call__(self) -> bytes:
+        real, label, cap = self.real, self.label, self.cap
         try:
             # no link followed at the last step, no blocking open (a FIFO swapped in after the check)
             fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -175,8 +187,6 @@ def _reader(real: str, label: str, cap: int) -> Callable[[], bytes]:
                 raise _rejected(
                     label, "unreadable", f"cannot read the file: {_os_reason(exc)}", "a readable file"
                 ) from exc
-
-    return load
 
 
 def _read_capped(

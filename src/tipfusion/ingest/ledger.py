@@ -1,0 +1,261 @@
+"""Pass 1's record of a batch, kept on disk: the reports to land, in order, and the fileDetails found for each.
+
+Held as objects, a batch cost ~2.6 KB of memory a report (its document and reader, its piece, its fileDetails):
+3.4 GB at a million reports, so a national batch of ten million would not fit. The ledger writes each as a row of
+plain values and makes the same objects again when pass 2 reads them, so ingest's memory does not grow with the
+batch. It is SQLite's private temporary database (an empty file name): ~2 MB of pages in memory, the rest in a file
+in the system's temporary folder (`SQLITE_TMPDIR`, else `TMPDIR`) that SQLite deletes as it opens it, so nothing is
+left behind, even by a killed run. What cannot be read again from a path (a zip member, read from its archive's
+bytes; a piece of a split document, which carries its own payload) stays in memory as it was: the bytes it stands
+for are held by then anyway (an archive is kept whole, to be stored).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Set
+from dataclasses import dataclass, field
+from typing import Any
+
+from tipfusion.ingest import registry
+from tipfusion.ingest.registry import Format, Piece
+from tipfusion.ingest.sources import Document, FileReader, LoadedDocument
+
+ROWS_PER_WRITE = 5000
+
+_SCHEMA = """
+CREATE TABLE units (
+    seq INTEGER PRIMARY KEY, report_id INTEGER NOT NULL, whole INTEGER NOT NULL, held INTEGER NOT NULL,
+    name TEXT, format TEXT, piece_name TEXT, pointer TEXT, part_sha256 TEXT, piece_key TEXT,
+    doc_name TEXT, doc_real TEXT, doc_cap INTEGER, doc_size INTEGER
+);
+CREATE TABLE files (
+    report_id INTEGER NOT NULL, sha256 TEXT NOT NULL, held INTEGER NOT NULL,
+    file_id TEXT, name TEXT, format TEXT, container TEXT,
+    doc_name TEXT, doc_real TEXT, doc_cap INTEGER, doc_size INTEGER
+);
+"""
+# built once pass 1 is done (an index filled row by row cost more than the rows)
+_INDEXES = "CREATE INDEX units_whole ON units (report_id, whole, seq); CREATE INDEX files_report ON files (report_id);"
+
+
+@dataclass(slots=True)
+class FileRef:
+    """A fileDetails document: from this batch (doc), or already held (stored sha only)."""
+
+    file_id: str
+    sha256: str
+    name: str
+    format: str
+    doc: Document | None = None
+    container: str | None = None
+    orphan_entry: int | None = None
+
+
+@dataclass(slots=True)
+class Unit:
+    """One report to land: a piece of a report document (`format` set), or fileDetails for a held report (not)."""
+
+    report_id: int
+    name: str
+    format: Format | None = None
+    piece: Piece | None = None
+    # a whole-document piece keeps the document (read again when it lands); a smaller piece keeps its document's
+    # bytes, which are stored with it
+    doc: Document | LoadedDocument | None = None
+    files: dict[str, FileRef] = field(default_factory=dict)
+
+
+def _file_document(doc: Document | LoadedDocument | None) -> tuple[str, str, int, int | None] | None:
+    """(name, real path, size limit, size) of a document read from a file of its own; None for anything else."""
+    if isinstance(doc, Document) and isinstance(doc.load, FileReader) and doc.container is None:
+        reader = doc.load
+        if reader.label == doc.name:
+            return doc.name, reader.real, reader.cap, doc.size_hint
+    return None
+
+
+def _document(name: str | None, real: str | None, cap: int | None, size: int | None) -> Document | None:
+    if name is None or real is None or cap is None:
+        return None
+    return Document(name, FileReader(real, name, cap), size_hint=size)
+
+
+class Ledger:
+    """Append units and fileDetails in pass 1; read them back, in the order pass 2 lands them, once."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;" + _SCHEMA)
+        self._units: list[tuple[Any, ...]] = []
+        self._files: list[tuple[Any, ...]] = []
+        self._held_units: dict[int, Unit] = {}
+        self._held_files: dict[tuple[int, str], FileRef] = {}
+        self._seq = 0
+        self._indexed = False
+
+    @property
+    def held(self) -> int:
+        """How many units and fileDetails are held in memory rather than on disk (none for a batch of files)."""
+        return len(self._held_units) + len(self._held_files)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- pass 1 ------------------------------------------------------------------------------------------------
+    def add_unit(self, unit: Unit) -> None:
+        """A piece of a report document, in the order the batch gave it."""
+        self._seq += 1
+        piece = unit.piece
+        assert piece is not None and unit.format is not None, "pass 1 records pieces of report documents"
+        whole = int(piece.pointer is None)
+        on_disk = _file_document(unit.doc) if piece.payload is None and not unit.files else None
+        if on_disk is None:
+            self._held_units[self._seq] = unit
+            self._units.append((self._seq, unit.report_id, whole, 1, *([None] * 10)))
+        else:
+            self._units.append(
+                (
+                    self._seq,
+                    unit.report_id,
+                    whole,
+                    0,
+                    unit.name,
+                    unit.format.name,
+                    piece.name,
+                    piece.pointer,
+                    piece.part_sha256,
+                    piece.key,
+                    *on_disk,
+                )
+            )
+        if len(self._units) >= ROWS_PER_WRITE:
+            self._flush()
+
+    def add_file(self, report_id: int, ref: FileRef) -> None:
+        """A fileDetails document for `report_id`, by its document hash: the same document again replaces it (its rows
+        are read in order, the last one kept)."""
+        key = (report_id, ref.sha256)
+        self._held_files.pop(key, None)
+        on_disk = _file_document(ref.doc) if ref.container is None else None
+        if ref.orphan_entry is not None or (ref.doc is not None and on_disk is None):
+            self._held_files[key] = ref
+            self._files.append((report_id, ref.sha256, 1, *([None] * 8)))
+        else:
+            self._files.append(
+                (report_id, ref.sha256, 0, ref.file_id, ref.name, ref.format, ref.container, *(on_disk or [None] * 4))
+            )
+        if len(self._files) >= ROWS_PER_WRITE:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._db.execute("BEGIN")  # one transaction: each row would otherwise commit on its own (4× the time)
+        self._write()
+        self._db.execute("COMMIT")
+
+    def _write(self) -> None:
+        if self._units:
+            self._db.executemany(f"INSERT INTO units VALUES ({', '.join('?' * 14)})", self._units)
+            self._units.clear()
+        if self._files:
+            self._db.executemany(f"INSERT INTO files VALUES ({', '.join('?' * 11)})", self._files)
+            self._files.clear()
+
+    def _ready(self) -> None:
+        self._flush()
+        if not self._indexed:
+            self._db.executescript(_INDEXES)
+            self._indexed = True
+
+    # -- what pass 1 found ---------------------------------------------------------------------------------------
+    def counts(self) -> tuple[int, int, int]:
+        """(pieces of report documents, fileDetails documents, reports that only fileDetails came for)."""
+        self._ready()
+        pieces = self._db.execute("SELECT count(*) FROM units").fetchone()[0]
+        files = self._db.execute("SELECT count(*) FROM (SELECT DISTINCT report_id, sha256 FROM files)").fetchone()[0]
+        return int(pieces), int(files), sum(1 for _ in self._files_only())
+
+    def report_ids(self) -> Set[int]:
+        """Every report the batch brings (a piece of it, or fileDetails for it), looked up on disk."""
+        self._ready()
+        return _ReportIds(self._db)
+
+    # -- pass 2 ------------------------------------------------------------------------------------------------
+    def units(self) -> Iterator[Unit]:
+        """The units in the batch's order, each report's fileDetails with its first whole document (a report sent
+        as a document of its own), then one unit per report that only fileDetails came for, by report id."""
+        self._ready()
+        rows = self._db.execute(
+            "SELECT u.*, u.whole AND u.seq = (SELECT min(w.seq) FROM units w WHERE w.report_id = u.report_id "
+            "AND w.whole) AS first_whole FROM units u ORDER BY u.seq"
+        )
+        reader = self._db.cursor()
+        for row in rows:
+            seq, report_id, _whole, held, name, fmt, piece_name, pointer, part_sha, key, *doc, first_whole = row
+            if held:
+                unit = self._held_units.pop(seq)
+            else:
+                unit = Unit(
+                    report_id,
+                    name,
+                    registry.get(fmt),
+                    Piece(report_id, piece_name, pointer, part_sha, None, key),
+                    _document(*doc),
+                )
+            if first_whole:
+                unit.files.update(self._refs(reader, report_id))
+            yield unit
+        for report_id in self._files_only():
+            yield Unit(report_id, f"fileDetails for report {report_id}", files=self._refs(reader, report_id))
+
+    def _files_only(self) -> Iterator[int]:
+        query = (
+            "SELECT DISTINCT f.report_id FROM files f WHERE NOT EXISTS "
+            "(SELECT 1 FROM units u WHERE u.report_id = f.report_id AND u.whole) ORDER BY f.report_id"
+        )
+        for (report_id,) in self._db.cursor().execute(query):
+            yield int(report_id)
+
+    def _refs(self, reader: sqlite3.Cursor, report_id: int) -> dict[str, FileRef]:
+        refs: dict[str, FileRef | None] = {}
+        for sha, held, file_id, name, fmt, container, *doc in reader.execute(
+            "SELECT sha256, held, file_id, name, format, container, doc_name, doc_real, doc_cap, doc_size "
+            "FROM files WHERE report_id = ? ORDER BY rowid",
+            (report_id,),
+        ):
+            if held:  # None when a later row for the same document took its place: it comes, and fills the slot
+                refs[sha] = self._held_files.get((report_id, sha))
+            else:
+                refs[sha] = FileRef(file_id, sha, name, fmt, _document(*doc), container)
+        return {sha: ref for sha, ref in refs.items() if ref is not None}
+
+
+class _ReportIds(Set[int]):
+    """The batch's report ids as a set, answered by the ledger's file (a million ids are never held as objects)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __contains__(self, report_id: object) -> bool:
+        if not isinstance(report_id, int):
+            return False
+        query = (
+            "SELECT EXISTS (SELECT 1 FROM units WHERE report_id = ?) "
+            "OR EXISTS (SELECT 1 FROM files WHERE report_id = ?)"
+        )
+        return bool(self._db.execute(query, (report_id, report_id)).fetchone()[0])
+
+    def __iter__(self) -> Iterator[int]:
+        query = "SELECT report_id FROM units UNION SELECT report_id FROM files ORDER BY 1"
+        for (report_id,) in self._db.cursor().execute(query):
+            yield int(report_id)
+
+    def __len__(self) -> int:
+        query = "SELECT count(*) FROM (SELECT report_id FROM units UNION SELECT report_id FROM files)"
+        return int(self._db.execute(query).fetchone()[0])
