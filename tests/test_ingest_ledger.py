@@ -83,8 +83,10 @@ def _operations(draw: st.DrawFn) -> list[tuple[str, int, Any]]:
                 doc = Document(f"/batch/b.zip!{n}.xml", lambda: b"", container="c" * 64, size_hint=9)
             else:
                 doc = Document(name, FileReader(f"/real{name}", name, 1 << 20), size_hint=n)
-            piece = Piece(report_id, doc.name)
-            ops.append(("unit", report_id, Unit(report_id, doc.name, REPORT, piece, doc)))
+            # a unit and its piece are named after their document, or not (the ledger writes a name once if so)
+            piece = Piece(report_id, draw(st.sampled_from([doc.name, f"{doc.name}#piece"])))
+            named = draw(st.sampled_from([doc.name, f"{doc.name} (unit)"]))
+            ops.append(("unit", report_id, Unit(report_id, named, REPORT, piece, doc)))
         else:
             sha = draw(st.sampled_from(["a", "b", "c"])) * 64
             if how == "zip":
@@ -92,7 +94,8 @@ def _operations(draw: st.DrawFn) -> list[tuple[str, int, Any]]:
                 ref = FileRef(f"file{n}", sha, doc.name, "esp_file_details", doc, "c" * 64)
             else:
                 doc = Document(f"/batch/f{n}.xml", FileReader(f"/real/f{n}.xml", f"/batch/f{n}.xml", 5), size_hint=1)
-                ref = FileRef(f"file{n}", sha, doc.name, "esp_file_details", doc)
+                named = draw(st.sampled_from([doc.name, f"{doc.name} (ref)"]))
+                ref = FileRef(f"file{n}", sha, named, "esp_file_details", doc)
             ops.append(("file", report_id, ref))
     return ops
 

@@ -77,6 +77,11 @@ def _file_document(doc: Document | LoadedDocument | None) -> tuple[str, str, int
     return None
 
 
+def _unless(value: str, same: str) -> str | None:
+    """`value`, or None where it is `same` (written once)."""
+    return None if value == same else value
+
+
 def _document(name: str | None, real: str | None, cap: int | None, size: int | None) -> Document | None:
     if name is None or real is None or cap is None:
         return None
@@ -122,15 +127,16 @@ class Ledger:
             self._held_units[self._seq] = unit
             self._units.append((self._seq, unit.report_id, whole, 1, *([None] * 10)))
         else:
+            named = on_disk[0]  # the document's name, kept once: a unit and its piece are named after it
             self._units.append(
                 (
                     self._seq,
                     unit.report_id,
                     whole,
                     0,
-                    unit.name,
+                    _unless(unit.name, named),
                     unit.format.name,
-                    piece.name,
+                    _unless(piece.name, named),
                     piece.pointer,
                     piece.part_sha256,
                     piece.key,
@@ -150,8 +156,9 @@ class Ledger:
             self._held_files[key] = ref
             self._files.append((report_id, ref.sha256, 1, *([None] * 8)))
         else:
+            name = _unless(ref.name, on_disk[0]) if on_disk else ref.name
             self._files.append(
-                (report_id, ref.sha256, 0, ref.file_id, ref.name, ref.format, ref.container, *(on_disk or [None] * 4))
+                (report_id, ref.sha256, 0, ref.file_id, name, ref.format, ref.container, *(on_disk or [None] * 4))
             )
         if len(self._files) >= ROWS_PER_WRITE:
             self._flush()
@@ -205,9 +212,9 @@ class Ledger:
             else:
                 unit = Unit(
                     report_id,
-                    name,
+                    doc[0] if name is None else name,
                     registry.get(fmt),
-                    Piece(report_id, piece_name, pointer, part_sha, None, key),
+                    Piece(report_id, doc[0] if piece_name is None else piece_name, pointer, part_sha, None, key),
                     _document(*doc),
                 )
             if first_whole:
@@ -234,7 +241,7 @@ class Ledger:
             if held:  # None when a later row for the same document took its place: it comes, and fills the slot
                 refs[sha] = self._held_files.get((report_id, sha))
             else:
-                refs[sha] = FileRef(file_id, sha, name, fmt, _document(*doc), container)
+                refs[sha] = FileRef(file_id, sha, doc[0] if name is None else name, fmt, _document(*doc), container)
         return {sha: ref for sha, ref in refs.items() if ref is not None}
 
 
