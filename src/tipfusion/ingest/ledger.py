@@ -2,17 +2,14 @@
 
 Held as objects, a batch cost ~2.6 KB of memory a report (its document and reader, its piece, its fileDetails):
 3.4 GB at a million reports, so a national batch of ten million would not fit. The ledger writes each as a row of
-plain values and makes the same objects again when pass 2 reads them, so ingest's memory does not grow with the
-batch. It is SQLite's private temporary database (an empty file name): ~2 MB of pages in memory, the rest in a file
-in the system's temporary folder (`SQLITE_TMPDIR`, else `TMPDIR`) that SQLite deletes as it opens it, so nothing is
-left behind, even by a killed run. What cannot be read again from a path (a zip member, read from its archive's
-bytes; a piece of a split document, which carries its own payload) stays in memory as it was: the bytes it stands
-for are held by then anyway (an archive is kept whole, to be stored).
+plain values (`tipfusion.store.scratch`: a temporary database SQLite deletes as it opens it) and makes the same
+objects again when pass 2 reads them, so ingest's memory does not grow with the batch. What cannot be read again
+from a path (a zip member, read from its archive's bytes; a piece of a split document, which carries its own payload)
+stays in memory as it was: the bytes it stands for are held by then anyway (an archive is kept whole, to be stored).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
@@ -21,24 +18,9 @@ from typing import Any
 from tipfusion.ingest import registry
 from tipfusion.ingest.registry import Format, Piece
 from tipfusion.ingest.sources import Document, FileReader, LoadedDocument
+from tipfusion.store.scratch import LedgerRows
 
-ROWS_PER_WRITE = 5000
 WINDOW = 20_000  # report ids read at a time when the batch's ids are asked about in order
-
-_SCHEMA = """
-CREATE TABLE units (
-    seq INTEGER PRIMARY KEY, report_id INTEGER NOT NULL, whole INTEGER NOT NULL, held INTEGER NOT NULL,
-    name TEXT, format TEXT, piece_name TEXT, pointer TEXT, part_sha256 TEXT, piece_key TEXT,
-    doc_name TEXT, doc_real TEXT, doc_cap INTEGER, doc_size INTEGER
-);
-CREATE TABLE files (
-    report_id INTEGER NOT NULL, sha256 TEXT NOT NULL, held INTEGER NOT NULL,
-    file_id TEXT, name TEXT, format TEXT, container TEXT,
-    doc_name TEXT, doc_real TEXT, doc_cap INTEGER, doc_size INTEGER
-);
-"""
-# built once pass 1 is done (an index filled row by row cost more than the rows)
-_INDEXES = "CREATE INDEX units_whole ON units (report_id, whole, seq); CREATE INDEX files_report ON files (report_id);"
 
 
 @dataclass(slots=True)
@@ -92,14 +74,10 @@ class Ledger:
     """Append units and fileDetails in pass 1; read them back, in the order pass 2 lands them, once."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("", isolation_level=None)
-        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;" + _SCHEMA)
-        self._units: list[tuple[Any, ...]] = []
-        self._files: list[tuple[Any, ...]] = []
+        self._rows = LedgerRows()
         self._held_units: dict[int, Unit] = {}
         self._held_files: dict[tuple[int, str], FileRef] = {}
         self._seq = 0
-        self._indexed = False
 
     @property
     def held(self) -> int:
@@ -113,7 +91,7 @@ class Ledger:
         self.close()
 
     def close(self) -> None:
-        self._db.close()
+        self._rows.close()
 
     # -- pass 1 ------------------------------------------------------------------------------------------------
     def add_unit(self, unit: Unit) -> None:
@@ -125,10 +103,10 @@ class Ledger:
         on_disk = _file_document(unit.doc) if piece.payload is None and not unit.files else None
         if on_disk is None:
             self._held_units[self._seq] = unit
-            self._units.append((self._seq, unit.report_id, whole, 1, *([None] * 10)))
+            self._rows.add_unit((self._seq, unit.report_id, whole, 1, *([None] * 10)))
         else:
             named = on_disk[0]  # the document's name, kept once: a unit and its piece are named after it
-            self._units.append(
+            self._rows.add_unit(
                 (
                     self._seq,
                     unit.report_id,
@@ -143,8 +121,6 @@ class Ledger:
                     *on_disk,
                 )
             )
-        if len(self._units) >= ROWS_PER_WRITE:
-            self._flush()
 
     def add_file(self, report_id: int, ref: FileRef) -> None:
         """A fileDetails document for `report_id`, by its document hash: the same document again replaces it (its rows
@@ -154,58 +130,30 @@ class Ledger:
         on_disk = _file_document(ref.doc) if ref.container is None else None
         if ref.orphan_entry is not None or (ref.doc is not None and on_disk is None):
             self._held_files[key] = ref
-            self._files.append((report_id, ref.sha256, 1, *([None] * 8)))
+            self._rows.add_file((report_id, ref.sha256, 1, *([None] * 8)))
         else:
             name = _unless(ref.name, on_disk[0]) if on_disk else ref.name
-            self._files.append(
+            self._rows.add_file(
                 (report_id, ref.sha256, 0, ref.file_id, name, ref.format, ref.container, *(on_disk or [None] * 4))
             )
-        if len(self._files) >= ROWS_PER_WRITE:
-            self._flush()
-
-    def _flush(self) -> None:
-        self._db.execute("BEGIN")  # one transaction: each row would otherwise commit on its own (4× the time)
-        self._write()
-        self._db.execute("COMMIT")
-
-    def _write(self) -> None:
-        if self._units:
-            self._db.executemany(f"INSERT INTO units VALUES ({', '.join('?' * 14)})", self._units)
-            self._units.clear()
-        if self._files:
-            self._db.executemany(f"INSERT INTO files VALUES ({', '.join('?' * 11)})", self._files)
-            self._files.clear()
-
-    def _ready(self) -> None:
-        self._flush()
-        if not self._indexed:
-            self._db.executescript(_INDEXES)
-            self._indexed = True
 
     # -- what pass 1 found ---------------------------------------------------------------------------------------
     def counts(self) -> tuple[int, int, int]:
         """(pieces of report documents, fileDetails documents, reports that only fileDetails came for)."""
-        self._ready()
-        pieces = self._db.execute("SELECT count(*) FROM units").fetchone()[0]
-        files = self._db.execute("SELECT count(*) FROM (SELECT DISTINCT report_id, sha256 FROM files)").fetchone()[0]
-        return int(pieces), int(files), sum(1 for _ in self._files_only())
+        self._rows.ready()
+        return (*self._rows.counts(), sum(1 for _ in self._rows.files_only()))
 
     def report_ids(self) -> Set[int]:
         """Every report the batch brings (a piece of it, or fileDetails for it), looked up on disk."""
-        self._ready()
-        return _ReportIds(self._db)
+        self._rows.ready()
+        return _ReportIds(self._rows)
 
     # -- pass 2 ------------------------------------------------------------------------------------------------
     def units(self) -> Iterator[Unit]:
         """The units in the batch's order, each report's fileDetails with its first whole document (a report sent
         as a document of its own), then one unit per report that only fileDetails came for, by report id."""
-        self._ready()
-        rows = self._db.execute(
-            "SELECT u.*, u.whole AND u.seq = (SELECT min(w.seq) FROM units w WHERE w.report_id = u.report_id "
-            "AND w.whole) AS first_whole FROM units u ORDER BY u.seq"
-        )
-        reader = self._db.cursor()
-        for row in rows:
+        self._rows.ready()
+        for row in self._rows.units():
             seq, report_id, _whole, held, name, fmt, piece_name, pointer, part_sha, key, *doc, first_whole = row
             if held:
                 unit = self._held_units.pop(seq)
@@ -218,26 +166,16 @@ class Ledger:
                     _document(*doc),
                 )
             if first_whole:
-                unit.files.update(self._refs(reader, report_id))
+                unit.files.update(self._refs(self._rows.files_of(report_id)))
             yield unit
-        for report_id in self._files_only():
-            yield Unit(report_id, f"fileDetails for report {report_id}", files=self._refs(reader, report_id))
+        for report_id in self._rows.files_only():
+            refs = self._refs(self._rows.files_of(report_id))
+            yield Unit(report_id, f"fileDetails for report {report_id}", files=refs)
 
-    def _files_only(self) -> Iterator[int]:
-        query = (
-            "SELECT DISTINCT f.report_id FROM files f WHERE NOT EXISTS "
-            "(SELECT 1 FROM units u WHERE u.report_id = f.report_id AND u.whole) ORDER BY f.report_id"
-        )
-        for (report_id,) in self._db.cursor().execute(query):
-            yield int(report_id)
-
-    def _refs(self, reader: sqlite3.Cursor, report_id: int) -> dict[str, FileRef]:
+    def _refs(self, rows: list[tuple[Any, ...]]) -> dict[str, FileRef]:
+        """A report's fileDetails rows, in the order they were added → by document hash, the last one kept."""
         refs: dict[str, FileRef | None] = {}
-        for sha, held, file_id, name, fmt, container, *doc in reader.execute(
-            "SELECT sha256, held, file_id, name, format, container, doc_name, doc_real, doc_cap, doc_size "
-            "FROM files WHERE report_id = ? ORDER BY rowid",
-            (report_id,),
-        ):
+        for report_id, sha, held, file_id, name, fmt, container, *doc in rows:
             if held:  # None when a later row for the same document took its place: it comes, and fills the slot
                 refs[sha] = self._held_files.get((report_id, sha))
             else:
@@ -251,8 +189,8 @@ class _ReportIds(Set[int]):
     Asked in ascending order (the store's reports, page by page: `repo.report_outside`), it reads the ids a window at
     a time: a query per id cost 2–3 s of a 100 k-report ingest."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+    def __init__(self, rows: LedgerRows) -> None:
+        self._rows = rows
         self._window: tuple[int, int, set[int]] = (1, 0, set())  # [low, high] and the ids in it
 
     def __contains__(self, report_id: object) -> bool:
@@ -267,19 +205,14 @@ class _ReportIds(Set[int]):
         """The ids from `low` up to as far as one read of each table (by its report_id index) reaches."""
         high = sys.maxsize
         ids: set[int] = set()
-        for table in ("units", "files"):
-            query = f"SELECT report_id FROM {table} WHERE report_id >= ? ORDER BY report_id LIMIT ?"
-            found = [int(r) for (r,) in self._db.execute(query, (low, WINDOW))]
+        for found in self._rows.ids_from(low, WINDOW):
             if len(found) == WINDOW:  # rows past the last one were not read
                 high = min(high, found[-1])
             ids.update(found)
         return low, high, {i for i in ids if i <= high}
 
     def __iter__(self) -> Iterator[int]:
-        query = "SELECT report_id FROM units UNION SELECT report_id FROM files ORDER BY 1"
-        for (report_id,) in self._db.cursor().execute(query):
-            yield int(report_id)
+        return self._rows.report_ids()
 
     def __len__(self) -> int:
-        query = "SELECT count(*) FROM (SELECT report_id FROM units UNION SELECT report_id FROM files)"
-        return int(self._db.execute(query).fetchone()[0])
+        return self._rows.report_count()
