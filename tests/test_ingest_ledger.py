@@ -110,6 +110,7 @@ def test_the_ledger_gives_back_what_pass_1_gave_in_the_order_ingest_lands_it(
                 ledger.add_unit(item)
             else:
                 ledger.add_file(report_id, item)
+        counted = ledger.counts()
         got = [_describe(unit) for unit in ledger.units()]
         brought = {report_id for _, report_id, _ in ops}
         assert set(ledger.report_ids()) == brought and len(ledger.report_ids()) == len(brought)
@@ -119,6 +120,9 @@ def test_the_ledger_gives_back_what_pass_1_gave_in_the_order_ingest_lands_it(
                 assert (report_id in ids) == (report_id in brought), report_id
     expected = _reference([(op, rid, item) for op, rid, item in ops])
     assert got == [_describe(unit) for unit in expected]
+    pieces = sum(op == "unit" for op, _, _ in ops)
+    files = len({(rid, item.sha256) for op, rid, item in ops if op == "file"})
+    assert counted == (pieces, files, len(expected) - pieces)  # what the progress bar counts, and the units to land
 
 
 def test_a_batch_of_files_is_held_on_disk_not_in_memory(tmp_path: Path) -> None:

@@ -141,7 +141,7 @@ class Ledger:
     def counts(self) -> tuple[int, int, int]:
         """(pieces of report documents, fileDetails documents, reports that only fileDetails came for)."""
         self._rows.ready()
-        return (*self._rows.counts(), sum(1 for _ in self._rows.files_only()))
+        return (*self._rows.counts(), self._rows.files_only_count())
 
     def report_ids(self) -> Set[int]:
         """Every report the batch brings (a piece of it, or fileDetails for it), looked up on disk."""

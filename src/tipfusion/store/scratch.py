@@ -93,14 +93,18 @@ class LedgerRows:
         query = f"SELECT {FILE_COLUMNS} FROM files WHERE report_id = ? ORDER BY rowid"
         return self._db.execute(query, (report_id,)).fetchall()
 
+    _FILES_ONLY = (
+        "SELECT DISTINCT f.report_id FROM files f WHERE NOT EXISTS "
+        "(SELECT 1 FROM units u WHERE u.report_id = f.report_id AND u.whole)"
+    )
+
     def files_only(self) -> Iterator[int]:
         """The reports that fileDetails came for and no whole document did, in order."""
-        query = (
-            "SELECT DISTINCT f.report_id FROM files f WHERE NOT EXISTS "
-            "(SELECT 1 FROM units u WHERE u.report_id = f.report_id AND u.whole) ORDER BY f.report_id"
-        )
-        for (report_id,) in self._db.cursor().execute(query):
+        for (report_id,) in self._db.cursor().execute(f"{self._FILES_ONLY} ORDER BY 1"):
             yield int(report_id)
+
+    def files_only_count(self) -> int:
+        return int(self._db.execute(f"SELECT count(*) FROM ({self._FILES_ONLY})").fetchone()[0])
 
     def ids_from(self, low: int, limit: int) -> Iterable[list[int]]:
         """For units, then fileDetails: the report ids of up to `limit` rows from `low` up, in order (one index read
