@@ -55,8 +55,17 @@ def spark() -> Iterator[Any]:
     # `tipfusion link --engine spark` keeps the JVM's defaults. C1 alone gets a 48 MB code cache, which these runs
     # filled ("CodeCache is full. Compiler has been disabled": the rest of the file ran interpreted): 160 MB.
     java = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=160m"
+    # Spark SQL likewise: on rows this few, compiling each plan to Java (whole-stage code generation, Janino) and
+    # broadcasting every small side of a join (a Spark job per broadcast: ~550 jobs for the parity test) cost more
+    # than they save. Interpreted expressions and shuffled joins compute the same rows: the parity test took ~49 s
+    # instead of ~71 s (December 2026, alone on the 2-core machine).
+    sql = {
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+        "spark.sql.autoBroadcastJoinThreshold": "-1",
+    }
     session = make_session(
-        "local[2]", shuffle_partitions=2, driver_memory="1g", conf={"spark.driver.extraJavaOptions": java}
+        "local[2]", shuffle_partitions=2, driver_memory="1g", conf={"spark.driver.extraJavaOptions": java, **sql}
     )
     yield session
     session.stop()
