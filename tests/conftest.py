@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -41,6 +41,7 @@ hypothesis_settings.load_profile("tipfusion")
 
 pytest_plugins = ["tests.web_support"]  # the web application's fixtures (web_store, client_for, browser_page)
 
+T = TypeVar("T")
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_URL = os.environ.get("TIPFUSION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("TIPFUSION_REQUIRE_POSTGRES") == "1"
@@ -121,6 +122,25 @@ class StoreTemplates:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._built: dict[tuple[str, str], Path | str | None] = {}
+        self._returned: dict[tuple[str, str], object] = {}
+
+    def prepare(self, db_url: str, name: str, build: Callable[[Engine, str, Path], T]) -> tuple[Engine, T]:
+        """A migrated store `build(engine, url, folder)` filled, copied into the empty database `db_url`, with what
+        `build` returned. `build` runs once per kind of database in this process, in a database of its own, with a
+        folder that lasts the session for the files it makes (rows that name them stay true in every copy)."""
+        backend = make_url(db_url).get_backend_name()
+        made: list[T] = []
+
+        def migrated_then_built(engine: Engine, url: str) -> None:
+            upgrade(engine)
+            folder = self.folder / f"{name}-{backend}"
+            folder.mkdir()
+            made.append(build(engine, url, folder))
+
+        self.fill(db_url, name, migrated_then_built)
+        if made:
+            self._returned[(backend, name)] = made[0]
+        return make_engine(db_url), self._returned[(backend, name)]  # type: ignore[return-value]
 
     def fill(self, db_url: str, name: str, build: Callable[[Engine, str], None]) -> None:
         """Make the empty database `db_url` a copy of the template `name`, built on first use by `build(engine, url)`

@@ -6,6 +6,7 @@ forms other clients write."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
-from tests.web_support import cli_account
+from tests.conftest import StoreTemplates
+from tests.web_support import DEMO_PASSWORD
 from tipfusion.accounts.principal import Role
+from tipfusion.accounts.service import create_user
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.ingest import IngestService
@@ -39,11 +42,22 @@ REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples"
 o = identifier_observations
 
 
+def _routed(engine: Engine, db_url: str, folder: Path) -> None:
+    through_routing(engine, Settings(database_url=db_url), "tester", generate(folder / "batch", 160, seed=41))
+    create_user(engine, "builder", "analyst7", DEMO_PASSWORD, Role.ADMIN)
+
+
 @pytest.fixture
-def store(engine: Engine, db_url: str, tmp_path: Path) -> str:
-    through_routing(engine, Settings(database_url=db_url), "tester", generate(tmp_path / "batch", 160, seed=41))
-    cli_account(db_url, "analyst7", Role.ADMIN)  # the command line acts as a logged-in account
-    return db_url
+def routed(db_url: str, store_templates: StoreTemplates) -> Iterator[tuple[str, Engine]]:
+    """The test's own copy of a store taken through routing (built once per worker and database), the command line
+    logged in as its account `analyst7`: (URL, engine)."""
+    engine, _ = store_templates.prepare(db_url, "lookups-routed", _routed)
+    result = runner.invoke(
+        app, ["--database", db_url, "login", "--username", "analyst7", "--password-stdin"], input=DEMO_PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    yield db_url, engine
+    engine.dispose()
 
 
 def cli(db_url: str, *args: str) -> str:
@@ -63,7 +77,8 @@ def holders(engine: Engine, kind: str, canonical: str) -> set[int]:
         return {int(r) for r in conn.execute(query).scalars()}
 
 
-def test_search_reads_every_written_form_and_says_whose_value_it_is(store: str, engine: Engine) -> None:
+def test_search_reads_every_written_form_and_says_whose_value_it_is(routed: tuple[str, Engine]) -> None:
+    store, engine = routed
     with engine.connect() as conn:
         phone = (
             conn.execute(
@@ -115,7 +130,8 @@ def test_search_reads_every_written_form_and_says_whose_value_it_is(store: str, 
     assert "not found" in cli(store, "search", "nobody.here@example.org")
 
 
-def test_search_finds_victims_reports_leads_and_isp_answers(store: str, engine: Engine) -> None:
+def test_search_finds_victims_reports_leads_and_isp_answers(routed: tuple[str, Engine]) -> None:
+    store, engine = routed
     with engine.connect() as conn:
         victim_id = str(
             conn.execute(select(o.c.canonical).where(o.c.kind == "esp_user", o.c.role == "victim")).scalars().first()
@@ -172,7 +188,8 @@ def _a_lead_value(engine: Engine) -> str:
         return str(conn.execute(select(lead_identifiers.c.value)).scalars().first())
 
 
-def test_suspect_show_network_members_status_and_queue(store: str, engine: Engine) -> None:
+def test_suspect_show_network_members_status_and_queue(routed: tuple[str, Engine]) -> None:
+    store, engine = routed
     with engine.connect() as conn:
         networked = conn.execute(
             select(suspects.c.suspect_id, suspects.c.network_id)
@@ -227,7 +244,8 @@ def test_suspect_show_network_members_status_and_queue(store: str, engine: Engin
     assert "routing" in queue and "station " in queue and "central" in queue
 
 
-def test_refer_top_takes_station_and_district_placements(store: str, engine: Engine, tmp_path: Path) -> None:
+def test_refer_top_takes_station_and_district_placements(routed: tuple[str, Engine], tmp_path: Path) -> None:
+    store, engine = routed
     with engine.connect() as conn:
         place = {
             d.suspect_id: placement_of(d.station, d.district, d.network_central)
@@ -272,10 +290,10 @@ def test_search_a_real_sample_in_the_forms_analysts_type(engine: Engine, db_url:
     assert found(db_url, "4242001")["reports"][0]["itself"] is True
 
 
-@pytest.mark.usefixtures("store")
-def test_the_esps_a_store_holds_are_read_by_index_seeks(engine: Engine) -> None:
+def test_the_esps_a_store_holds_are_read_by_index_seeks(routed: tuple[str, Engine]) -> None:
     """The loose index scan gives exactly the distinct ESP scopes (a DISTINCT over every version would too, at the
     cost of reading the whole table on every search)."""
+    _, engine = routed
     from tipfusion.store.lookups import esp_scopes
     from tipfusion.store.tables import report_versions
 
@@ -284,11 +302,11 @@ def test_the_esps_a_store_holds_are_read_by_index_seeks(engine: Engine) -> None:
         assert esp_scopes(conn) == plain and len(plain) > 1
 
 
-@pytest.mark.usefixtures("store")
-def test_a_search_groups_every_sighting_and_stops_at_its_limit_in_report_order(engine: Engine) -> None:
+def test_a_search_groups_every_sighting_and_stops_at_its_limit_in_report_order(routed: tuple[str, Engine]) -> None:
     """Each reading is grouped and limited inside the database (issue 15: a common value must not cost every one of
     its sightings): the groups equal a plain grouping of the value's current rows, and a limited search returns the
     first groups in (report, kind, role) order and says it was cut."""
+    _, engine = routed
     from tipfusion.search.lookup import search
 
     with engine.connect() as conn:
@@ -324,11 +342,11 @@ def test_a_search_groups_every_sighting_and_stops_at_its_limit_in_report_order(e
             assert cut.sightings == full.sightings[:limit] and cut.truncated == (limit < len(full.sightings)), limit
 
 
-@pytest.mark.usefixtures("store")
-def test_searches_of_one_shape_each_find_their_own_value(engine: Engine) -> None:
+def test_searches_of_one_shape_each_find_their_own_value(routed: tuple[str, Engine]) -> None:
     """The search's statements are built once per shape and bound per search (issue 15: building a dozen-branch
     statement cost more than running it): values of one kind searched in turn, and report numbers read as a dozen
     kinds each, find their own holders, never the previous search's."""
+    _, engine = routed
     from tipfusion.search.lookup import search
 
     with engine.connect() as conn:
