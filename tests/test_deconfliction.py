@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, insert, select
 
+from tests.conftest import StoreTemplates
 from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
 from tipfusion.link.extract import (
@@ -193,11 +194,33 @@ def _plant_all(engine: Engine) -> tuple[list[str], str, str, str]:
     return [suspect for suspect, _ in chosen], email_2, phone_2, crowded
 
 
-@pytest.fixture
-def planted(engine: Engine, db_url: str, tmp_path: Path) -> tuple[list[str], str, str, str]:
+Planted = tuple[list[str], str, str, str]
+
+
+def _planted(engine: Engine, db_url: str, folder: Path) -> Planted:
     noise = Noise(family_phone_share=0.5, household_share=0.5, shared_email_share=0.5)
-    through_routing(engine, Settings(database_url=db_url), "t", generate(tmp_path / "batch", 160, 23, noise=noise))
+    through_routing(engine, Settings(database_url=db_url), "t", generate(folder / "batch", 160, 23, noise=noise))
     return _plant_all(engine)
+
+
+@pytest.fixture
+def prepared(db_url: str, store_templates: StoreTemplates) -> Iterator[tuple[Engine, Planted]]:
+    """The test's own copy of the planted store (`_planted`: built once per worker and database) and what was
+    planted in it."""
+    engine, planted = store_templates.prepare(db_url, "deconfliction-planted", _planted)
+    yield engine, planted
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(prepared: tuple[Engine, Planted]) -> Engine:
+    """Every test here reads the planted store (this module's `engine` is not conftest's empty one)."""
+    return prepared[0]
+
+
+@pytest.fixture
+def planted(prepared: tuple[Engine, Planted]) -> Planted:
+    return prepared[1]
 
 
 def _decisions(conn: Connection) -> dict[str, Decision]:
