@@ -41,6 +41,32 @@ def tipfusion(db_url: str, *args: str, seed: str, cwd: Path) -> str:
     return done.stdout
 
 
+# several commands in one fresh interpreter, each run as `python -m tipfusion` runs it (`cli.main.run`, its exit
+# code checked): the interpreter's hash seed is what is under test, and a process per command cost ~0.7 s each
+IN_ONE_PROCESS = """
+import json, sys
+from tipfusion.cli.main import run
+for argv in json.loads(sys.argv[1]):
+    sys.argv = ["tipfusion", *argv]
+    try:
+        run()
+    except SystemExit as done:
+        if done.code not in (None, 0):
+            raise
+"""
+
+
+def tipfusion_commands(db_url: str, commands: list[list[str]], seed: str, cwd: Path) -> None:
+    """`tipfusion --database URL COMMAND` for each command, in order, in one fresh interpreter with this hash seed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
+    env.update({"PYTHONPATH": SRC, "PYTHONHASHSEED": seed, "COLUMNS": "160"})
+    argv = json.dumps([["--database", db_url, *command] for command in commands])
+    done = subprocess.run(
+        [sys.executable, "-c", IN_ONE_PROCESS, argv], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def stores(db_url: str, tmp_path: Path, count: int) -> list[str]:
     """`db_url` and `count - 1` more empty stores of the same backend: SQLite files, or PostgreSQL schemas."""
     made = [db_url]
@@ -66,12 +92,10 @@ def drop(urls: list[str]) -> None:
 def outcome(db_url: str, seed: str, work: Path) -> dict[str, Any]:
     """Link with this hash seed, then everything linking decided: the exports as written, and the stored links."""
     work.mkdir()
-    tipfusion(db_url, "link", seed=seed, cwd=work)
-    found: dict[str, Any] = {}
-    for what in ("suspects", "networks", "chart"):
-        out = work / f"{what}.json"
-        tipfusion(db_url, "export", what, "--format", "json", "--output", str(out), seed=seed, cwd=work)
-        found[f"export {what}"] = out.read_text(encoding="utf-8")
+    exports = ("suspects", "networks", "chart")
+    commands = [["link"], *(["export", what, "--format", "json", "--output", f"{what}.json"] for what in exports)]
+    tipfusion_commands(db_url, commands, seed, work)  # linked, then exported, by one interpreter with this seed
+    found: dict[str, Any] = {f"export {what}": (work / f"{what}.json").read_text(encoding="utf-8") for what in exports}
     engine = make_engine(db_url)
     le, sv = link_explanations, suppressed_values
     with engine.connect() as conn:
