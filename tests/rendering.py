@@ -13,6 +13,14 @@ from pathlib import Path
 ONE_THREAD = {"OMP_THREAD_LIMIT": "1"}
 
 
+def read_on(db_url: str) -> bool:
+    """Whether a test on this database also reads its PDF's pages by OCR. What OCR checks (Devanagari shaped by the
+    vendored font, in the order a reader sees it) is the renderer's work, the same code over the same rows on either
+    database: it is read once, on SQLite. The PDFs of both databases still have their text checked (text layer,
+    Word file). A page read costs ~3–4 s of CPU."""
+    return db_url.startswith("sqlite")
+
+
 def ensure_tesseract() -> str:
     tool = shutil.which("tesseract")
     if tool is None or "hin" not in subprocess.run([tool, "--list-langs"], capture_output=True, text=True).stdout:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from tests.conftest import StoreTemplates
-from tests.rendering import read_page
+from tests.rendering import read_on, read_page
 from tipfusion import __version__, clock
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
@@ -131,8 +131,9 @@ def test_packages_for_a_suspect_and_a_network(
     whole = "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "Checklist for the station" in whole and first["ip"] in whole and "SYNTHETIC DATA" in whole
     pdf.close()
-    seen = read_page(built.part(".pdf"), 0, tmp_path)  # page 1 as a reader sees it
-    assert "सारांश" in seen and "Summary" in seen
+    if read_on(db_url):
+        seen = read_page(built.part(".pdf"), 0, tmp_path)  # page 1 as a reader sees it
+        assert "सारांश" in seen and "Summary" in seen
     sheet = load_workbook(built.part("-annex.xlsx"))["IP timeline"]
     assert sheet.max_row == len(timeline) + 1  # header (row 1), every sighting
 
