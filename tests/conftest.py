@@ -241,22 +241,24 @@ def schema_of(url: str) -> str:
 
 # `make test` hands out whole files to its workers (`--dist loadfile`) in collection order (`--no-loadscope-reorder`;
 # xdist's own order is by the number of tests in a file, which put the Spark file, a few long tests, near the end of
-# the run, with one worker left alone on it). The files that took longest (`--durations`, December 2026) go first,
+# the run, with one worker left alone on it). The files that took longest (junit times, 6 December 2026) go first,
 # longest first, so that the short ones fill in at the end; the rest keep their order. Only the order changes.
 LONGEST_FILES = (
-    "tests/test_link_spark.py",
-    "tests/test_station_documents.py",
     "tests/test_referrals.py",
-    "tests/test_concurrency.py",
+    "tests/test_link_spark.py",
     "tests/test_readme_walk.py",
     "tests/reliability/test_faults.py",
     "tests/test_cli_errors.py",
-    "tests/test_link_determinism.py",
-    "tests/test_requests.py",
-    "tests/test_cli_tables.py",
-    "tests/test_backup.py",
-    "tests/test_answers.py",
+    "tests/test_concurrency.py",
+    "tests/test_station_documents.py",
+    "tests/test_web_admin.py",
+    "tests/test_web_analyst.py",
     "tests/test_web_station.py",
+    "tests/test_workplace.py",
+    "tests/test_cli_credentials.py",
+    "tests/test_link_determinism.py",
+    "tests/test_answers.py",
+    "tests/test_backup.py",
 )
 _ROOT = Path(__file__).resolve().parents[1]
 
