@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,17 +98,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
-_ADMIN: list[Engine] = []  # the worker's one pooled engine for making and dropping schemas (see `_admin`)
-
-
+@cache
 def _admin() -> Engine:
     """One engine per process (xdist worker) for schemas and template replays, its connections pooled and its
     commits unflushed (`_TEST_SESSION`): an engine and a connection of their own per PostgreSQL test cost ~50 ms of
     its ~200 ms setup, about 480 times a run."""
-    if not _ADMIN:
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        _ADMIN.append(make_engine(f"{POSTGRES_URL}{separator}options={_TEST_SESSION.removeprefix('%20')}"))
-    return _ADMIN[0]
+    return make_engine(_with_options(_TEST_SESSION.removeprefix("%20")))
 
 
 class StoreTemplates:
@@ -228,8 +224,13 @@ _TEST_SESSION = "%20-csynchronous_commit%3Doff"
 
 
 def _in_schema(schema: str) -> str:
+    return _with_options(f"-csearch_path%3D{schema}{_TEST_SESSION}")
+
+
+def _with_options(options: str) -> str:
+    """The test server's URL with these libpq `options` (URL-encoded)."""
     separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}{_TEST_SESSION}"
+    return f"{POSTGRES_URL}{separator}options={options}"
 
 
 def schema_of(url: str) -> str:

@@ -25,10 +25,15 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 SEEDS = ("0", "1")
 
 
+def _environment(seed: str) -> dict[str, str]:
+    """A fresh interpreter's environment: this checkout first, this hash seed, no TIPFUSION_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
+    return {**env, "PYTHONPATH": SRC, "PYTHONHASHSEED": seed, "COLUMNS": "160"}
+
+
 def tipfusion(db_url: str, *args: str, seed: str, cwd: Path) -> str:
     """`python -m tipfusion --database URL ARGS` in a fresh interpreter with this PYTHONHASHSEED."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
-    env.update({"PYTHONPATH": SRC, "PYTHONHASHSEED": seed, "COLUMNS": "160"})
+    env = _environment(seed)
     done = subprocess.run(
         [sys.executable, "-m", "tipfusion", "--database", db_url, *args],
         capture_output=True,
@@ -58,8 +63,7 @@ for argv in json.loads(sys.argv[1]):
 
 def tipfusion_commands(db_url: str, commands: list[list[str]], seed: str, cwd: Path) -> None:
     """`tipfusion --database URL COMMAND` for each command, in order, in one fresh interpreter with this hash seed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
-    env.update({"PYTHONPATH": SRC, "PYTHONHASHSEED": seed, "COLUMNS": "160"})
+    env = _environment(seed)
     argv = json.dumps([["--database", db_url, *command] for command in commands])
     done = subprocess.run(
         [sys.executable, "-c", IN_ONE_PROCESS, argv], capture_output=True, text=True, cwd=cwd, env=env, timeout=600

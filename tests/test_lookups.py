@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
 from tests.conftest import StoreTemplates
-from tests.web_support import DEMO_PASSWORD
+from tests.web_support import DEMO_PASSWORD, cli_login
 from tipfusion.accounts.principal import Role
 from tipfusion.accounts.service import create_user
 from tipfusion.cli.main import app
@@ -52,10 +52,7 @@ def routed(db_url: str, store_templates: StoreTemplates) -> Iterator[tuple[str, 
     """The test's own copy of a store taken through routing (built once per worker and database), the command line
     logged in as its account `analyst7`: (URL, engine)."""
     engine, _ = store_templates.prepare(db_url, "lookups-routed", _routed)
-    result = runner.invoke(
-        app, ["--database", db_url, "login", "--username", "analyst7", "--password-stdin"], input=DEMO_PASSWORD + "\n"
-    )
-    assert result.exit_code == 0, result.output
+    cli_login(db_url, "analyst7")
     yield db_url, engine
     engine.dispose()
 

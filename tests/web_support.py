@@ -60,15 +60,21 @@ def _cli_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
 def cli_account(db_url: str, username: str, role: Role | str = Role.ADMIN, **scope: str) -> None:
     """Create an account in the store and log this test's command line in as it (`tipfusion login`): later
     commands on `db_url` act as `username`."""
-    from typer.testing import CliRunner
-
     from tipfusion.accounts.service import create_user
-    from tipfusion.cli.main import app
 
     engine = make_engine(db_url)
     upgrade(engine)
     create_user(engine, "builder", username, DEMO_PASSWORD, role, **scope)  # type: ignore[arg-type]
     engine.dispose()
+    cli_login(db_url, username)
+
+
+def cli_login(db_url: str, username: str) -> None:
+    """Log this test's command line in as an account the store holds (password `DEMO_PASSWORD`)."""
+    from typer.testing import CliRunner
+
+    from tipfusion.cli.main import app
+
     args = ["--database", db_url, "login", "--username", username, "--password-stdin"]
     result = CliRunner().invoke(app, args, input=DEMO_PASSWORD + "\n")
     assert result.exit_code == 0, result.output
