@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import Connection, Engine, insert, select
 
 from tests.conftest import StoreTemplates
 from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
+from tipfusion.link.columns import IdentityRows
 from tipfusion.link.extract import (
     COLOCATION,
     FILE_HASH,
@@ -33,7 +35,10 @@ from tipfusion.link.extract import (
     address_evidence,
     load_input,
     sort_sightings,
+    unattributed,
 )
+from tipfusion.link.records import LinkInput
+from tipfusion.link.sightings import load_sightings
 from tipfusion.pipeline import through_routing
 from tipfusion.route.routing import Decision
 from tipfusion.route.service import Holders, deconflict
@@ -323,3 +328,63 @@ def test_the_databases_reads_of_sightings_are_the_python_rules(engine: Engine) -
         UNATTRIBUTED_IP,
         COLOCATION,
     }
+
+
+def _row_by_row(conn: Connection) -> tuple[LinkInput, dict[tuple[int, int], str]]:
+    """The sorted sightings put where they belong a row at a time, as the embedded engine did before it read them as
+    columns: the reference `link.sightings.load_sightings` must equal, row for row and code for code."""
+    types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
+    data = LinkInput(reports=[], identity=IdentityRows())
+    file_hashes: dict[tuple[int, int], str] = {}
+    ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
+
+    def identity_rows() -> Iterator[tuple[int, str, str, Any]]:
+        for report, tag, kind, key, verified, number, observed_at in inputs.rows(conn, inputs.SORTED_SIGHTINGS):
+            if tag == inputs.IDENTITY_ROW:
+                yield report, kind, key, verified
+            elif tag == inputs.ADDRESS_ROW:
+                for found, _, a, b in address_evidence(report, key, types.get(key), number, observed_at):
+                    if found == IDENTITY_KEY:
+                        yield report, a, b, False
+                    elif found == COLOCATION:
+                        data.colocations.append((report, a))
+                    else:
+                        ip_suppressed[(a, b)].add(report)
+            elif tag == inputs.FILE_ROW:
+                held = file_hashes.get((report, number))
+                if held is None or key < held:
+                    file_hashes[(report, number)] = key
+            elif tag == inputs.GROUP_ROW:
+                data.groups.append((report, key))
+            else:
+                data.recipients.append((report, key))
+
+    data.identity.load(identity_rows(), data.verified)
+    data.suppressed.extend(
+        unattributed(ip, why, len(held)) for (ip, why), held in ip_suppressed.items() if len(held) > 1
+    )
+    return data, file_hashes
+
+
+@pytest.mark.usefixtures("planted")
+@pytest.mark.parametrize("batch", [None, 1, 7, 100])
+def test_the_sightings_read_as_columns_are_the_rows_read_one_by_one(engine: Engine, batch: int | None) -> None:
+    """Linking reads the sorted sightings as columns, a batch at a time (`link.sightings`): whatever the batches, it
+    puts each row where the row-by-row code put it, codes each value as that code did (in the order first seen), and
+    keys each file by the same hash; a file or an address two batches hold counts once."""
+    with snapshot(engine) as conn:
+        expected, file_hashes = _row_by_row(conn)
+        types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
+        read = list(inputs.batches(conn, inputs.SORTED_SIGHTINGS, inputs.SORTED_SIGHTING_COLUMNS))
+    if batch is not None:
+        read = pa.Table.from_batches(read).to_batches(max_chunksize=batch)
+    data = LinkInput(reports=[], identity=IdentityRows())
+    files = load_sightings(read, types, data)
+    assert len(data.identity) > 1000 and len(data.colocations) and len(data.suppressed) and len(file_hashes) > 100
+    for name in ("identity", "verified", "groups", "recipients", "colocations"):
+        got, wanted = getattr(data, name), getattr(expected, name)
+        assert list(got) == list(wanted), name
+        assert got.value_ids.tolist() == wanted.value_ids.tolist(), name
+    assert data.identity.kinds == expected.identity.kinds
+    assert data.suppressed == expected.suppressed
+    assert list(files.key_of().items()) == list(file_hashes.items())

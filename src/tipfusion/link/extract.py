@@ -8,15 +8,15 @@ source port and exact second. Everything else about IPs is suppressed with the r
 The rules that sort a row (`sort_sightings`, `file_flagged`, `lead_evidence`, `isp_evidence`) are plain functions
 of the rows the queries in `store.link_inputs` return: the Spark engine runs the same functions on its executors.
 The embedded engine lets the database sort the sightings instead (`store.link_inputs.SORTED_SIGHTINGS`: each
-kind's rule written in SQL, in one pass), and applies only `address_evidence` in Python, where an address's key needs
-its enrichment; a test holds both ways equal, rule for rule, on both databases.
+kind's rule written in SQL, in one pass), reads them as Arrow columns, and applies `address_evidence` over whole
+columns (`link.sightings.address_columns`), where an address's key needs its enrichment. Tests hold each way equal to
+the rules here, row for row, on both databases.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.enrich.hashlists.service import known_content
+from tipfusion.link import sightings
 from tipfusion.link.columns import IdentityRows
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
@@ -181,51 +182,25 @@ def load_input(conn: Connection) -> LinkInput:
     del shared
 
     # every sighting (≈13 per report) is sorted by the database, each kind's rule (`sort_sightings`) written in SQL,
-    # in one pass (`inputs.SORTED_SIGHTINGS`); only addresses need Python for their keys. Identity keys (~5 M rows at
-    # 1 M reports) go to `IdentityRows.load`, which holds them as columns, each distinct (kind, key) once
-    file_hashes: dict[tuple[int, int], str] = {}  # a file's key: the smallest of its hashes (compared as Python does)
-    ip_suppressed: dict[tuple[str, str], set[int]] = defaultdict(set)
+    # in one pass (`inputs.SORTED_SIGHTINGS`), and read as columns: what is left of the rules (an address's key needs
+    # its enrichment) runs over whole columns (`link.sightings`), not a Python step per row
     network_types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
-
-    def identity_rows() -> Iterator[tuple[int, str, str, Any]]:
-        """The identity keys, the other rows sorted where they belong on the way."""
-        for report, tag, kind, key, verified, number, observed_at in inputs.rows(conn, inputs.SORTED_SIGHTINGS):
-            if tag == inputs.IDENTITY_ROW:
-                yield report, kind, key, verified
-            elif tag == inputs.ADDRESS_ROW:
-                network = network_types.get(key)
-                for found, _, a, b in address_evidence(report, key, network, number, observed_at):
-                    if found == IDENTITY_KEY:
-                        yield report, a, b, False
-                    elif found == COLOCATION:
-                        data.colocations.append((report, a))
-                    else:
-                        ip_suppressed[(a, b)].add(report)
-            elif tag == inputs.FILE_ROW:
-                held = file_hashes.get((report, number))
-                if held is None or key < held:
-                    file_hashes[(report, number)] = key
-            elif tag == inputs.GROUP_ROW:
-                data.groups.append((report, key))
-            else:
-                data.recipients.append((report, key))
-
-    data.identity.load(identity_rows(), data.verified)
-    data.suppressed.extend(
-        unattributed(ip, reason, len(held)) for (ip, reason), held in ip_suppressed.items() if len(held) > 1
-    )
+    read = inputs.batches(conn, inputs.SORTED_SIGHTINGS, inputs.SORTED_SIGHTING_COLUMNS)
+    files = sightings.load_sightings(read, network_types, data)
+    del network_types
 
     batched = {report for (report,) in inputs.rows(conn, inputs.BATCHED)}
     flagged: set[tuple[int, int]] = set()
     for report, ordinal, flags, potential_meme in inputs.rows(conn, inputs.FILES):
         if file_flagged(flags, potential_meme, report in batched):
             flagged.add((report, ordinal))
-    for (report, ordinal), key in file_hashes.items():
-        data.files.append((report, key, (report, ordinal) in flagged))
+    data.files = files.rows(flagged)
     # a file on one of the unit's known-content hash lists circulates: it says nothing about who belongs together
-    for (report, ordinal), why in known_content(conn).items():
-        if (report, ordinal) in file_hashes:
-            data.known_files.setdefault(file_hashes[(report, ordinal)], why)
+    if known := known_content(conn):
+        key_of = files.key_of()
+        for (report, ordinal), why in known.items():
+            if (report, ordinal) in key_of:
+                data.known_files.setdefault(key_of[(report, ordinal)], why)
 
     for lead_ref, listed, value in inputs.rows(conn, inputs.LEADS):
         data.leads.append((lead_ref, *lead_evidence(listed, value)))

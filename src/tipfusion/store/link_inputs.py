@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import ColumnElement, Connection, Select, String, and_, case, literal, or_, select
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
 from tipfusion.store.bulk import rows_of
+from tipfusion.store.columnar import UTC_TIME, batches_of
 from tipfusion.store.hashlists import MATCHED_FILES_SQL
 from tipfusion.store.tables import identifier_observations
 
@@ -122,6 +124,17 @@ def _sorted_sightings() -> Select[Any]:
 
 
 SORTED_SIGHTINGS = _sorted_sightings()
+SORTED_SIGHTING_COLUMNS = pa.schema(
+    [
+        ("report_id", pa.int64()),
+        ("tag", pa.int8()),
+        ("kind", pa.string()),
+        ("key", pa.string()),
+        ("verified", pa.bool_()),
+        ("number", pa.int64()),
+        ("observed_at", UTC_TIME),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -226,11 +239,21 @@ def snapshot_path(directory: Path, item: Input) -> Path:
     return directory / f"{item.name}.parquet"
 
 
+def batches(conn: Connection, source: Select[Any], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """`source`'s rows as Arrow record batches of `schema` (`store.columnar`): a read of millions of rows that are
+    worked on as columns, never as Python objects, a batch at a time. The connection runs nothing else until the
+    last batch is taken."""
+    return batches_of(conn, _sql(conn, source), schema)
+
+
+def _sql(conn: Connection, source: Select[Any]) -> str:
+    return str(source.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+
+
 def rows(conn: Connection, source: Input | Select[Any], batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
     """`source`'s rows as plain tuples, straight from the driver (linking reads every current sighting: per-row
     overhead counts), fetched `batch` at a time. A `Select` is written out for the connection's database, its
     values (registry names) inline."""
     if isinstance(source, Input):
         return rows_of(conn, source.sql, batch)
-    sql = str(source.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    return rows_of(conn, sql, batch)
+    return rows_of(conn, _sql(conn, source), batch)

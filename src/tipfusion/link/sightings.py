@@ -1,0 +1,270 @@
+"""The sorted sightings (`store.link_inputs.SORTED_SIGHTINGS`) as columns → linking's input rows.
+
+A store of 1 M reports gives ~11 M sorted sightings. Each was a Python tuple and a Python step (a tag dispatch, a
+dict look-up for its code, an address's key written as text); that was half of linking's time. Here the rows stay
+Arrow and NumPy columns: each tag's rows are taken at once, values are coded by dictionary encoding (in the order
+first seen, as the row-by-row code gave them), and an address's key is built per column. The rules are
+`link.extract`'s, the one place they are written per row (the Spark engine runs those): `address_columns` is
+`extract.address_evidence` over columns, and a test holds the two equal on every kind of address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tipfusion.link import extract as rules
+from tipfusion.link.columns import FileRows
+from tipfusion.link.records import LinkInput, Suppressed
+from tipfusion.store import link_inputs as inputs
+
+# what an address row is evidence of (`AddressColumns.evidence`)
+NOTHING, FIXED_LINE, V6_PREFIX, CGNAT_PORT = range(4)
+EVIDENCE_KINDS = {FIXED_LINE: "ip_fixed", V6_PREFIX: "ip_v6_prefix", CGNAT_PORT: "ip_cgnat_port"}
+
+
+@dataclass(frozen=True)
+class AddressColumns:
+    """Per address row: what it is evidence of (`evidence`: one of the codes above), its key (null where none), the
+    fixed line on that day (`colocation`, "ip@YYYY-MM-DD", or null) and, where it attributes no one, why
+    (`reason`, or null)."""
+
+    evidence: np.ndarray
+    key: pa.Array
+    colocation: pa.Array
+    reason: pa.Array
+
+    def kinds(self, rows: np.ndarray) -> pa.Array:
+        """The evidence kind of each of `rows` (rows that are evidence)."""
+        names = pa.array([EVIDENCE_KINDS.get(code) for code in range(len(EVIDENCE_KINDS) + 1)], pa.string())
+        return names.take(pa.array(self.evidence[rows]))
+
+
+def moments(observed_at: pa.Array) -> pa.Array:
+    """`extract.moment` per row: the exact second in UTC as `datetime.isoformat(" ")` writes it (microseconds only
+    where there are any)."""
+    utc = observed_at.cast(pa.timestamp("us", tz="UTC"))
+    text = pc.replace_substring_regex(pc.strftime(utc, format="%Y-%m-%d %H:%M:%S"), pattern=r"\.0{6}$", replacement="")
+    return pc.binary_join_element_wise(text, pa.scalar("+00:00"), "")
+
+
+def days(observed_at: pa.Array) -> pa.Array:
+    """`extract.moment(…)[:10]` per row: the day in UTC, formatted once per distinct day (rows share few days)."""
+    micros = np.asarray(observed_at.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False))
+    distinct, at = np.unique(micros // 86_400_000_000, return_inverse=True)
+    epoch = date(1970, 1, 1).toordinal()
+    text = pa.array([date.fromordinal(epoch + int(day)).isoformat() for day in distinct.tolist()], pa.string())
+    return pc.if_else(pc.is_valid(observed_at), text.take(pa.array(at.reshape(-1))), pa.scalar(None, pa.string()))
+
+
+def address_columns(
+    ip: pa.Array, port: pa.Array, observed_at: pa.Array, network_types: Mapping[str, str | None]
+) -> AddressColumns:
+    """`extract.address_evidence` for every row at once. What a row is evidence of follows from its IP's network
+    type, which is looked up once per distinct IP; only a CGNAT address also needs its row's port and second."""
+    encoded = pc.dictionary_encode(ip)
+    at = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    prefixes: dict[bytes, str] = {}
+    per_ip = [_ip_rule(value, network_types.get(value), prefixes) for value in encoded.dictionary.to_pylist()]
+    cls = np.array([rule[0] for rule in per_ip], dtype=np.int8)[at] if per_ip else np.zeros(0, np.int8)
+    v6_keys = pa.array([rule[1] for rule in per_ip], pa.string()).take(pa.array(at))
+    reasons = pa.array([rule[2] for rule in per_ip], pa.string()).take(pa.array(at))
+
+    timed = pc.is_valid(observed_at).to_numpy(zero_copy_only=False)
+    ported = pc.is_valid(port).to_numpy(zero_copy_only=False)
+    cgnat_ok = (cls == CGNAT_PORT) & timed & ported
+    evidence = np.where((cls == CGNAT_PORT) & ~cgnat_ok, NOTHING, cls).astype(np.int8)
+    none = pa.scalar(None, pa.string())
+
+    key = pc.if_else(pa.array(evidence == FIXED_LINE), ip, pc.if_else(pa.array(evidence == V6_PREFIX), v6_keys, none))
+    if cgnat_ok.any():  # the address, port and exact second (the only rows whose time is written out whole)
+        rows = pa.array(np.flatnonzero(cgnat_ok))
+        cgnat = pc.binary_join_element_wise(
+            pc.binary_join_element_wise(ip.take(rows), pc.cast(port.take(rows), pa.string()), ":"),
+            moments(observed_at.take(rows)),
+            "@",
+        )
+        key = _put(key, np.flatnonzero(cgnat_ok), cgnat)
+    lines = (evidence == FIXED_LINE) & timed
+    colocation = pc.if_else(pa.array(lines), pc.binary_join_element_wise(ip, days(observed_at), "@"), none)
+    reason = pc.if_else(pa.array(evidence == NOTHING), reasons, none)
+    return AddressColumns(evidence, key, colocation, reason)
+
+
+def _put(column: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """`column` with `values` at `rows` (Arrow has no scatter: the rows are put back in order by a take)."""
+    others = np.setdiff1d(np.arange(len(column)), rows, assume_unique=True)
+    order = np.empty(len(column), dtype=np.int64)
+    order[np.concatenate([others, rows])] = np.arange(len(column))
+    return pa.concat_arrays([column.take(pa.array(others)), values]).take(pa.array(order))
+
+
+def _ip_rule(ip: str, network: str | None, prefixes: dict[bytes, str]) -> tuple[int, str | None, str]:
+    """(what the IP can be evidence of, its /64 where that is its key, why not where it is evidence of nothing):
+    `extract.ip_key`'s rule, per distinct IP. A CGNAT address is evidence only with its row's port and second."""
+    reason = rules.IP_NOT_ATTRIBUTABLE.get(network, "not attributable")
+    if network in {"fixed", "mobile"}:
+        if ":" in ip:
+            return V6_PREFIX, _v6_prefix(ip, prefixes), reason
+        return (FIXED_LINE, None, reason) if network == "fixed" else (NOTHING, None, reason)
+    return (CGNAT_PORT, None, reason) if network == "mobile_cgnat" else (NOTHING, None, reason)
+
+
+def _v6_prefix(ip: str, prefixes: dict[bytes, str]) -> str:
+    """`ip_network(f"{ip}/64", strict=False)` as text, written once per /64 (the parse is C's; addresses share
+    their /64s)."""
+    try:
+        head = socket.inet_pton(socket.AF_INET6, ip)[:8]
+    except OSError:  # a form only Python's parser takes (a scope id): its rule, whole
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    found = prefixes.get(head)
+    if found is None:
+        found = prefixes[head] = str(ipaddress.ip_network((head + bytes(8), 64)))
+    return found
+
+
+def load_sightings(
+    batches: Iterable[pa.RecordBatch], network_types: Mapping[str, str | None], data: LinkInput
+) -> FileKeys:
+    """Put each sorted sighting where it belongs in `data` (identity and verified values, groups, recipients, fixed
+    lines on a day, unattributed addresses), in the order the rows came, a batch at a time. The files come back
+    (`FileKeys`): each file once, in the order first seen, keyed by the smallest of its hashes; whether one is
+    flagged is read after."""
+    files: list[pa.Table] = []  # per batch: each file's smallest hash and the first row it was seen on
+    unattributed: list[pa.Table] = []  # the rows whose address attributes no one: report, address, why
+    seen = 0
+    for batch in batches:
+        found_files, found_unattributed = _load_batch(batch, network_types, data, seen)
+        files.append(found_files)
+        unattributed.append(found_unattributed)
+        seen += len(batch)
+    data.suppressed.extend(_unattributed(pa.concat_tables(unattributed) if unattributed else None))
+    found = _file_keys(files)
+    del files, unattributed
+    # Arrow's allocator keeps what the batches used for its next allocation; linking allocates Python objects from
+    # here on, so give it back (~130 MB at 100 k reports)
+    pa.default_memory_pool().release_unused()
+    return found
+
+
+def _load_batch(
+    batch: pa.RecordBatch, network_types: Mapping[str, str | None], data: LinkInput, seen: int
+) -> tuple[pa.Table, pa.Table]:
+    """One batch of `load_sightings`: what it puts in `data`, and its files and unattributed rows (which a later
+    batch may add to)."""
+    report = _numpy(batch["report_id"], np.int64)
+    tag = _numpy(batch["tag"], np.int8)
+    key, kind = batch["key"], batch["kind"]
+
+    addresses = np.flatnonzero(tag == inputs.ADDRESS_ROW)
+    at = pa.array(addresses)
+    found = address_columns(key.take(at), batch["number"].take(at), batch["observed_at"].take(at), network_types)
+    # identity rows: the identity sightings and the addresses that attribute someone, in the order the rows came
+    plain = np.flatnonzero(tag == inputs.IDENTITY_ROW)
+    keyed = np.flatnonzero(found.evidence != NOTHING)
+    order = pa.array(np.argsort(np.concatenate([plain, addresses[keyed]]), kind="stable"))
+    data.identity.load_columns(
+        np.concatenate([report[plain], report[addresses[keyed]]])[order.to_numpy()],
+        pa.concat_arrays([kind.take(pa.array(plain)), found.kinds(keyed)]).take(order),
+        pa.concat_arrays([key.take(pa.array(plain)), found.key.take(pa.array(keyed))]).take(order),
+    )
+    sure = plain[_numpy(batch["verified"].take(pa.array(plain)).fill_null(False), np.bool_)]
+    data.verified.load_columns(report[sure], kind.take(pa.array(sure)), key.take(pa.array(sure)))
+
+    placed = pc.is_valid(found.colocation).to_numpy(zero_copy_only=False)
+    data.colocations.load_columns(report[addresses[placed]], found.colocation.filter(pa.array(placed)))
+    for which, into in ((inputs.GROUP_ROW, data.groups), (inputs.RECIPIENT_ROW, data.recipients)):
+        rows = np.flatnonzero(tag == which)
+        into.load_columns(report[rows], key.take(pa.array(rows)))
+
+    unkeyed = np.flatnonzero(found.evidence == NOTHING)
+    unattributed = pa.table(
+        {
+            "report": report[addresses[unkeyed]],
+            "ip": key.take(pa.array(addresses[unkeyed])),
+            "reason": found.reason.take(pa.array(unkeyed)),
+        }
+    )
+    rows = np.flatnonzero(tag == inputs.FILE_ROW)
+    files = _smallest_hashes(report[rows], batch["number"].take(pa.array(rows)), key.take(pa.array(rows)), seen + rows)
+    return files, unattributed
+
+
+def _numpy(column: pa.Array | pa.ChunkedArray, dtype: type) -> np.ndarray:
+    return np.asarray(column.to_numpy(zero_copy_only=False) if len(column) else np.zeros(0), dtype=dtype)
+
+
+def _unattributed(rows: pa.Table | None) -> list[Suppressed]:
+    """`extract.unattributed` for each address that attributes no one and is held by two or more reports, in the
+    order first seen (its reason follows from the address: one reason per address)."""
+    if rows is None or not len(rows):
+        return []
+    reports = _numpy(rows["report"], np.int64)
+    encoded = pc.dictionary_encode(rows["ip"].combine_chunks())
+    at = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    span = int(reports.max() - reports.min()) + 1
+    held = np.unique(at * span + (reports - reports.min())) // span
+    holders = np.bincount(held, minlength=len(encoded.dictionary))
+    _, first = np.unique(at, return_index=True)
+    shown = [int(row) for row in np.sort(first) if holders[at[row]] > 1]
+    values = encoded.dictionary.to_pylist()
+    why = rows["reason"].take(pa.array(shown, pa.int64())).to_pylist()
+    return [
+        rules.unattributed(values[at[row]], reason, int(holders[at[row]]))
+        for row, reason in zip(shown, why, strict=True)
+    ]
+
+
+def _smallest_hashes(reports: np.ndarray, ordinals: pa.Array, keys: pa.Array, rows: np.ndarray) -> pa.Table:
+    """Each file's smallest hash (as Python compares text: code point order, which is UTF-8's) and its first row."""
+    found = pa.table({"report": reports, "ordinal": ordinals, "key": keys, "row": rows})
+    return _files(found.group_by(["report", "ordinal"], use_threads=False).aggregate([("key", "min"), ("row", "min")]))
+
+
+def _files(grouped: pa.Table) -> pa.Table:
+    named = grouped.select(["report", "ordinal", "key_min", "row_min"])  # Arrow versions order them differently
+    return named.rename_columns(["report", "ordinal", "key", "row"])
+
+
+@dataclass(frozen=True)
+class FileKeys:
+    """Each file of a report once, in the order first seen: its report, ordinal and key (its smallest hash)."""
+
+    reports: np.ndarray
+    ordinals: np.ndarray
+    keys: pa.Array
+
+    def rows(self, flagged: set[tuple[int, int]]) -> FileRows:
+        """The files as linking's rows, each flagged where `flagged` holds its (report, ordinal)."""
+        mark = np.array([(r, o) in flagged for r, o in self.pairs()], dtype=bool) if flagged else None
+        files = FileRows()
+        files.load_columns(self.reports, self.keys, mark if mark is not None else np.zeros(len(self.reports), bool))
+        return files
+
+    def pairs(self) -> list[tuple[int, int]]:
+        return list(zip(self.reports.tolist(), self.ordinals.tolist(), strict=True))
+
+    def key_of(self) -> dict[tuple[int, int], str]:
+        return dict(zip(self.pairs(), self.keys.to_pylist(), strict=True))
+
+
+def _file_keys(parts: list[pa.Table]) -> FileKeys:
+    """The batches' files as one: a file whose hashes two batches hold keeps the smaller, and the first row."""
+    if not parts or not sum(len(part) for part in parts):
+        return FileKeys(np.zeros(0, np.int64), np.zeros(0, np.int64), pa.array([], pa.string()))
+    found = pa.concat_tables(parts)
+    if len(parts) > 1:
+        found = _files(
+            found.group_by(["report", "ordinal"], use_threads=False).aggregate([("key", "min"), ("row", "min")])
+        )
+    found = found.sort_by("row")
+    return FileKeys(
+        _numpy(found["report"], np.int64), _numpy(found["ordinal"], np.int64), found["key"].combine_chunks()
+    )

@@ -1,0 +1,119 @@
+"""A query's result as Arrow columns, for the reads that take every row of a large table (linking's sightings).
+
+Read as Python tuples, each of ~11 M sightings (a 1 M-report store) cost a tuple and its objects before any work
+was done on it, and the work was then a Python step per row. As columns, the rows are never Python objects: the
+rules that sort them run as Arrow and NumPy operations over whole columns (`link.columnar`).
+
+PostgreSQL sends the rows by `COPY … TO STDOUT (FORMAT csv)`, parsed by Arrow's CSV reader as they arrive, so the
+CSV text is never held whole. SQLite has no COPY: its rows are fetched in batches and each batch turned into
+columns (the rules after the read are the same).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from sqlalchemy import Connection
+
+UTC_TIME = pa.timestamp("us", tz="UTC")
+
+# CSV as PostgreSQL writes it: NULL is an empty field, an empty string is `""`, booleans are t/f. Only the empty
+# field is NULL: Arrow's default list ("NULL", "NaN", "N/A", …) would take a screen name "null" for a missing value
+_NULLS = {"null_values": [""], "strings_can_be_null": True, "quoted_strings_can_be_null": False}
+_BOOLS = {"true_values": ["t", "true", "1"], "false_values": ["f", "false", "0"]}
+
+
+class _Blocks(io.RawIOBase):
+    """The blocks of a COPY read as a file, for Arrow's streaming CSV reader."""
+
+    def __init__(self, blocks: Iterator[Any]) -> None:
+        super().__init__()
+        self._blocks = blocks
+        self._left = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill `buffer` from as many blocks as it takes (PostgreSQL sends each row as a block of its own)."""
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            if not self._left:
+                block = next(self._blocks, None)
+                if block is None:
+                    break
+                self._left = memoryview(block)
+            size = min(len(view) - filled, len(self._left))
+            view[filled : filled + size] = self._left[:size]
+            self._left = self._left[size:]
+            filled += size
+        return filled
+
+
+def batches_of(conn: Connection, sql: str, schema: pa.Schema, batch: int = 200_000) -> Iterator[pa.RecordBatch]:
+    """`sql`'s rows as Arrow record batches of `schema` (its columns in the query's order), inside the caller's
+    transaction, so that a read of millions of rows is worked on a batch at a time and never held whole.
+    Timestamps come back in UTC whatever the session's zone. On PostgreSQL the connection is busy with the COPY
+    until the last batch has been taken: run no other statement on it in between."""
+    if conn.dialect.name == "postgresql":
+        return _copied(conn, sql, schema)
+    return _fetched(conn, sql, schema, batch)
+
+
+def _copied(conn: Connection, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    convert = pacsv.ConvertOptions(column_types=schema, **_NULLS, **_BOOLS)
+    read = pacsv.ReadOptions(column_names=schema.names, block_size=8 << 20, use_threads=False)
+    # a value may hold a newline (a display name): quoted, and read as one value
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    with driver.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        blocks = iter(copy)
+        first = next(blocks, None)
+        if first is None:  # no rows: Arrow's reader takes no text for an error
+            return
+        source = io.BufferedReader(_Blocks(itertools.chain([first], blocks)), buffer_size=1 << 20)
+        for found in pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert):
+            yield found.cast(schema)
+
+
+def _fetched(conn: Connection, sql: str, schema: pa.Schema, batch: int) -> Iterator[pa.RecordBatch]:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            columns = list(zip(*rows, strict=True))
+            yield pa.record_batch([_column(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
+    finally:
+        cursor.close()
+
+
+def _column(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
+    if kind == UTC_TIME:
+        return _utc(values)
+    if pa.types.is_boolean(kind):  # SQLite hands booleans back as 0 and 1
+        return pa.array(values, pa.int8()).cast(kind)
+    return pa.array(values, kind)
+
+
+def _utc(values: tuple[Any, ...]) -> pa.Array:
+    """SQLite keeps a time as UTC text without an offset (`store.types.UTCDateTime`); text with one, or a datetime,
+    is taken as it says."""
+    try:
+        return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(UTC_TIME)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else _aware(v) for v in values], UTC_TIME)
+
+
+def _aware(value: Any) -> datetime:
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
