@@ -8,6 +8,7 @@ NumPy (`distinct_pairs`): most values are held by one report, and only those hel
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -315,8 +316,8 @@ class IdentityRows(Columns):
 
     def load_columns(self, reports: np.ndarray, kinds: pa.Array, keys: pa.Array) -> None:
         """Rows as columns, (report, kind, key) each: `extend` without a Python step per row. Values are coded in the
-        order first seen, as `load` codes them, with a Python step per distinct value (most values are one
-        report's: ~4 M at 1 M reports)."""
+        order first seen, as `load` codes them; each distinct value is looked up in its kind's codes by `map` (most
+        values are one report's: ~4 M at 1 M reports, read a batch at a time)."""
         if not len(reports):
             return
         kind_at, kind_names = first_seen(kinds)
@@ -328,37 +329,27 @@ class IdentityRows(Columns):
             if kind not in self._codes:
                 self._codes[kind] = (len(self.kinds), {})
                 self.kinds.append(kind)
-        kind_codes = np.array([self._codes[kind][0] for kind in kind_names], dtype=np.uint16)
         value_kind_at, value_key_at = np.divmod(pairs[order], width)
-        mapped = np.empty(len(pairs), dtype=np.int32)  # per distinct value (as np.unique sorted them): its code
-        if self._keys:
-            mapped[order] = self._code_values(kind_names, key_texts, value_kind_at, value_key_at)
-        else:  # the first load (all of extract's): every value is new, coded in the order first seen
-            mapped[order] = np.arange(len(pairs), dtype=np.int32)
-            texts = list(map(key_texts.__getitem__, value_key_at.tolist()))
-            for kind_position, kind in enumerate(kind_names):
-                chosen = np.flatnonzero(value_kind_at == kind_position).tolist()
-                self._codes[kind][1].update(zip(map(texts.__getitem__, chosen), chosen, strict=True))
-            self._keys.extend(texts)
-            self._value_kinds.frombytes(kind_codes[value_kind_at].tobytes())
+        texts = list(map(key_texts.__getitem__, value_key_at.tolist()))
+        del key_texts
+        by_kind = [np.flatnonzero(value_kind_at == position) for position in range(len(kind_names))]
+        codes = np.full(len(pairs), -1, dtype=np.int64)  # per distinct value, first seen first: its code
+        for kind, chosen in zip(kind_names, by_kind, strict=True):
+            held = self._codes[kind][1]
+            if held:
+                found = map(held.get, map(texts.__getitem__, chosen.tolist()), itertools.repeat(-1))
+                codes[chosen] = np.fromiter(found, np.int64, len(chosen))
+        new = np.flatnonzero(codes < 0)  # values not seen before: the next codes, in the order first seen
+        codes[new] = len(self._keys) + np.arange(len(new))
+        for kind, chosen in zip(kind_names, by_kind, strict=True):
+            added = chosen[codes[chosen] >= len(self._keys)].tolist()
+            self._codes[kind][1].update(zip(map(texts.__getitem__, added), codes[added].tolist(), strict=True))
+        self._keys.extend(map(texts.__getitem__, new.tolist()))
+        kind_codes = np.array([self._codes[kind][0] for kind in kind_names], dtype=np.uint16)
+        self._value_kinds.frombytes(kind_codes[value_kind_at[new]].tobytes())
+        mapped = np.empty(len(pairs), dtype=np.int32)  # per distinct value as np.unique sorted them
+        mapped[order] = codes
         self._append_columns(reports, mapped[row_pair.reshape(-1)])
-
-    def _code_values(
-        self, kind_names: list[str], key_texts: list[str], value_kind_at: np.ndarray, value_key_at: np.ndarray
-    ) -> np.ndarray:
-        """The codes of distinct values (in the order first seen) where some are known already: a step each."""
-        mapped = np.empty(len(value_kind_at), dtype=np.int32)
-        codes_of, known, value_kinds = self._codes, self._keys, self._value_kinds
-        for position, (kind_at, key_at) in enumerate(zip(value_kind_at.tolist(), value_key_at.tolist(), strict=True)):
-            kind_code, codes = codes_of[kind_names[kind_at]]
-            key = key_texts[key_at]
-            code = codes.get(key)
-            if code is None:
-                code = codes[key] = len(known)
-                known.append(key)
-                value_kinds.append(kind_code)
-            mapped[position] = code
-        return mapped
 
     def __iadd__(self, rows: Iterable[tuple[int, str, str]]) -> IdentityRows:
         self.extend(rows)

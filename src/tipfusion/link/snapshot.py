@@ -72,17 +72,9 @@ CONVERT: dict[str, Callable[[Any], Any]] = {"timestamp": _when, "bool": _flag, "
 
 
 def _arrow_schema(item: Input) -> Any:
-    import pyarrow as pa
+    from tipfusion.store.columnar import arrow_schema
 
-    types = {
-        "int64": pa.int64(),
-        "int32": pa.int32(),
-        "string": pa.string(),
-        "bool": pa.bool_(),
-        "timestamp": pa.timestamp("us", tz="UTC"),
-        "json": pa.string(),
-    }
-    return pa.schema([(name, types[kind]) for name, kind in item.columns])
+    return arrow_schema(item.columns)
 
 
 def _batches(engine: Engine, item: Input) -> Iterator[list[tuple[Any, ...]]]:

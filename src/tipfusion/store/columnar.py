@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,22 @@ import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 UTC_TIME = pa.timestamp("us", tz="UTC")
+# the column types the store's reads are described in (`store.link_inputs.Input.columns`) → Arrow's
+ARROW_TYPES = {
+    "int64": pa.int64(),
+    "int32": pa.int32(),
+    "int8": pa.int8(),
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "timestamp": UTC_TIME,
+    "json": pa.string(),  # as text
+}
+
+
+def arrow_schema(columns: Iterable[tuple[str, str]]) -> pa.Schema:
+    """(name, type name) columns as an Arrow schema."""
+    return pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
+
 
 # CSV as PostgreSQL writes it: NULL is an empty field, an empty string is `""`, booleans are t/f. Only the empty
 # field is NULL: Arrow's default list ("NULL", "NaN", "N/A", …) would take a screen name "null" for a missing value

@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from sqlalchemy import ColumnElement, Connection, Select, String, and_, case, literal, or_, select
 
 from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
 from tipfusion.store.bulk import rows_of
-from tipfusion.store.columnar import UTC_TIME, batches_of
 from tipfusion.store.hashlists import MATCHED_FILES_SQL
 from tipfusion.store.tables import identifier_observations
 
@@ -124,16 +122,14 @@ def _sorted_sightings() -> Select[Any]:
 
 
 SORTED_SIGHTINGS = _sorted_sightings()
-SORTED_SIGHTING_COLUMNS = pa.schema(
-    [
-        ("report_id", pa.int64()),
-        ("tag", pa.int8()),
-        ("kind", pa.string()),
-        ("key", pa.string()),
-        ("verified", pa.bool_()),
-        ("number", pa.int64()),
-        ("observed_at", UTC_TIME),
-    ]
+SORTED_SIGHTING_COLUMNS = (
+    ("report_id", "int64"),
+    ("tag", "int8"),
+    ("kind", "string"),
+    ("key", "string"),
+    ("verified", "bool"),
+    ("number", "int64"),
+    ("observed_at", "timestamp"),
 )
 
 
@@ -141,7 +137,9 @@ SORTED_SIGHTING_COLUMNS = pa.schema(
 class Input:
     name: str
     sql: str
-    columns: tuple[tuple[str, str], ...]  # (name, type): int64, int32, string, bool, timestamp (UTC), json (as text)
+    columns: tuple[
+        tuple[str, str], ...
+    ]  # (name, type): int64, int32, int8, string, bool, timestamp (UTC), json (as text)
     partition_by: str | None = None  # a numeric column a distributed reader may split the rows on
 
     @property
@@ -239,11 +237,14 @@ def snapshot_path(directory: Path, item: Input) -> Path:
     return directory / f"{item.name}.parquet"
 
 
-def batches(conn: Connection, source: Select[Any], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """`source`'s rows as Arrow record batches of `schema` (`store.columnar`): a read of millions of rows that are
-    worked on as columns, never as Python objects, a batch at a time. The connection runs nothing else until the
-    last batch is taken."""
-    return batches_of(conn, _sql(conn, source), schema)
+def batches(conn: Connection, source: Select[Any], columns: tuple[tuple[str, str], ...]) -> Iterator[Any]:
+    """`source`'s rows as Arrow record batches of these (name, type) `columns` (`store.columnar`): a read of millions
+    of rows that are worked on as columns, never as Python objects, a batch at a time. The connection runs nothing
+    else until the last batch is taken. (Arrow is imported here, not with the module: routing reads its identity
+    keys from here and needs none of it.)"""
+    from tipfusion.store.columnar import arrow_schema, batches_of
+
+    return batches_of(conn, _sql(conn, source), arrow_schema(columns))
 
 
 def _sql(conn: Connection, source: Select[Any]) -> str:
