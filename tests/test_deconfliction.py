@@ -33,6 +33,8 @@ from tipfusion.link.extract import (
     UNATTRIBUTED_IP,
     VERIFIED_KEY,
     address_evidence,
+    file_flagged,
+    flagged_files,
     load_input,
     sort_sightings,
     unattributed,
@@ -388,3 +390,20 @@ def test_the_sightings_read_as_columns_are_the_rows_read_one_by_one(engine: Engi
     assert data.identity.kinds == expected.identity.kinds
     assert data.suppressed == expected.suppressed
     assert list(files.key_of().items()) == list(file_hashes.items())
+
+
+@pytest.mark.usefixtures("planted")
+def test_the_files_read_as_columns_are_flagged_by_the_row_rule(engine: Engine) -> None:
+    """`flagged_files` asks `file_flagged` only where it could say yes (a batched report, a meme flag, an annotation):
+    it flags exactly the files the rule flags when asked of every file."""
+    with snapshot(engine) as conn:
+        batched = {report for (report,) in inputs.rows(conn, inputs.BATCHED)}
+        expected = {
+            (report, ordinal)
+            for report, ordinal, flags, meme in inputs.rows(conn, inputs.FILES)
+            if file_flagged(flags, meme, report in batched)
+        }
+        reports, ordinals = flagged_files(conn)
+        every = sum(1 for _ in inputs.rows(conn, inputs.FILES))
+    assert set(zip(reports.tolist(), ordinals.tolist(), strict=True)) == expected
+    assert len(reports) == len(expected) and 0 < len(expected) < every

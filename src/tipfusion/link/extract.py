@@ -21,6 +21,9 @@ from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection
 
 from tipfusion.domain import SUSPECT_ROLES
@@ -133,6 +136,31 @@ def file_flagged(flags: Any, potential_meme: bool | None, batched: bool) -> bool
     return bool(batched or potential_meme or VIRAL_ANNOTATIONS & set(flags or ()))
 
 
+def flagged_files(conn: Connection) -> tuple[np.ndarray, np.ndarray]:
+    """The files `file_flagged` flags (reports, ordinals). Read as columns: most files are in no batched report and
+    have no flag or annotation, where the rule says no without being asked; it is asked for the rest."""
+    batched = np.array([report for (report,) in inputs.rows(conn, inputs.BATCHED)], dtype=np.int64)
+    reports, ordinals = [], []
+    for batch in inputs.batches(conn, inputs.FILES, inputs.FILES.columns):
+        report = batch["report_id"].to_numpy(zero_copy_only=False)
+        in_batched = np.isin(report, batched)
+        meme = batch["potential_meme"].fill_null(False).to_numpy(zero_copy_only=False)
+        notes = batch["annotations"]  # JSON text: an empty list says nothing
+        noted = pc.and_(pc.is_valid(notes), pc.invert(pc.is_in(notes, pa.array(["[]", "null"])))).to_numpy(
+            zero_copy_only=False
+        )
+        asked = np.flatnonzero(in_batched | meme | noted)
+        flags = batch["annotations"].take(pa.array(asked)).to_pylist()
+        ordinal = batch["ordinal"].to_numpy(zero_copy_only=False)
+        said = [file_flagged(f, bool(meme[i]), bool(in_batched[i])) for f, i in zip(flags, asked.tolist(), strict=True)]
+        chosen = asked[np.array(said, dtype=bool)] if said else asked
+        reports.append(report[chosen])
+        ordinals.append(ordinal[chosen])
+    if not reports:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(reports).astype(np.int64), np.concatenate(ordinals).astype(np.int64)
+
+
 def lead_evidence(listed: str, value: str) -> tuple[str, str]:
     """A lead names a value as the kind it was listed as: it meets the reports' values under the same key."""
     how = LINKS.get(listed)
@@ -189,12 +217,7 @@ def load_input(conn: Connection) -> LinkInput:
     files = sightings.load_sightings(read, network_types, data)
     del network_types
 
-    batched = {report for (report,) in inputs.rows(conn, inputs.BATCHED)}
-    flagged: set[tuple[int, int]] = set()
-    for report, ordinal, flags, potential_meme in inputs.rows(conn, inputs.FILES):
-        if file_flagged(flags, potential_meme, report in batched):
-            flagged.add((report, ordinal))
-    data.files = files.rows(flagged)
+    data.files = files.rows(*flagged_files(conn))
     # a file on one of the unit's known-content hash lists circulates: it says nothing about who belongs together
     if known := known_content(conn):
         key_of = files.key_of()

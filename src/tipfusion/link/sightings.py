@@ -241,12 +241,18 @@ class FileKeys:
     ordinals: np.ndarray
     keys: pa.Array
 
-    def rows(self, flagged: set[tuple[int, int]]) -> FileRows:
-        """The files as linking's rows, each flagged where `flagged` holds its (report, ordinal)."""
-        mark = np.array([(r, o) in flagged for r, o in self.pairs()], dtype=bool) if flagged else None
+    def rows(self, flagged_reports: np.ndarray, flagged_ordinals: np.ndarray) -> FileRows:
+        """The files as linking's rows, each flagged where the flagged files (reports and ordinals) hold it."""
         files = FileRows()
-        files.load_columns(self.reports, self.keys, mark if mark is not None else np.zeros(len(self.reports), bool))
+        files.load_columns(self.reports, self.keys, self.holding(flagged_reports, flagged_ordinals))
         return files
+
+    def holding(self, reports: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
+        """Per file: whether it is one of these (report, ordinal) files."""
+        pairs = np.concatenate([self.reports, reports]), np.concatenate([self.ordinals, ordinals])
+        _, code = np.unique(np.stack(pairs), axis=1, return_inverse=True)  # one code per distinct (report, ordinal)
+        code = code.reshape(-1)
+        return np.isin(code[: len(self.reports)], code[len(self.reports) :])
 
     def pairs(self) -> list[tuple[int, int]]:
         return list(zip(self.reports.tolist(), self.ordinals.tolist(), strict=True))

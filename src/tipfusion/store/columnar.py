@@ -73,7 +73,7 @@ class _Blocks(io.RawIOBase):
         return filled
 
 
-def batches_of(conn: Connection, sql: str, schema: pa.Schema, batch: int = 200_000) -> Iterator[pa.RecordBatch]:
+def batches_of(conn: Connection, sql: str, schema: pa.Schema, batch: int = 50_000) -> Iterator[pa.RecordBatch]:
     """`sql`'s rows as Arrow record batches of `schema` (its columns in the query's order), inside the caller's
     transaction, so that a read of millions of rows is worked on a batch at a time and never held whole.
     Timestamps come back in UTC whatever the session's zone. On PostgreSQL the connection is busy with the COPY

@@ -237,14 +237,15 @@ def snapshot_path(directory: Path, item: Input) -> Path:
     return directory / f"{item.name}.parquet"
 
 
-def batches(conn: Connection, source: Select[Any], columns: tuple[tuple[str, str], ...]) -> Iterator[Any]:
+def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[str, str], ...]) -> Iterator[Any]:
     """`source`'s rows as Arrow record batches of these (name, type) `columns` (`store.columnar`): a read of millions
     of rows that are worked on as columns, never as Python objects, a batch at a time. The connection runs nothing
     else until the last batch is taken. (Arrow is imported here, not with the module: routing reads its identity
     keys from here and needs none of it.)"""
     from tipfusion.store.columnar import arrow_schema, batches_of
 
-    return batches_of(conn, _sql(conn, source), arrow_schema(columns))
+    sql = source.sql if isinstance(source, Input) else _sql(conn, source)
+    return batches_of(conn, sql, arrow_schema(columns))
 
 
 def _sql(conn: Connection, source: Select[Any]) -> str:
