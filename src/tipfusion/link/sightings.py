@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -147,9 +147,8 @@ def load_sightings(
         seen += len(batch)
     data.suppressed.extend(_unattributed(pa.concat_tables(unattributed) if unattributed else None))
     found = _file_keys(files)
-    del files, unattributed
-    # Arrow's allocator keeps what the batches used for its next allocation; linking allocates Python objects from
-    # here on, so give it back (~130 MB at 100 k reports)
+    # Arrow's allocator keeps what the batches used for its next allocation; linking allocates Python objects and
+    # NumPy arrays from here on, which cannot use it: give it back
     pa.default_memory_pool().release_unused()
     return found
 
@@ -189,7 +188,7 @@ def _load_batch(
         {
             "report": report[addresses[unkeyed]],
             "ip": key.take(pa.array(addresses[unkeyed])),
-            "reason": found.reason.take(pa.array(unkeyed)),
+            "reason": pc.dictionary_encode(found.reason.take(pa.array(unkeyed))),  # a few reasons, ~90 bytes each
         }
     )
     rows = np.flatnonzero(tag == inputs.FILE_ROW)
@@ -223,54 +222,95 @@ def _unattributed(rows: pa.Table | None) -> list[Suppressed]:
 
 
 def _smallest_hashes(reports: np.ndarray, ordinals: pa.Array, keys: pa.Array, rows: np.ndarray) -> pa.Table:
-    """Each file's smallest hash (as Python compares text: code point order, which is UTF-8's) and its first row."""
+    """Each file's smallest hash (as Python compares text: code point order, which is UTF-8's) and its first row, in
+    the order first seen."""
     found = pa.table({"report": reports, "ordinal": ordinals, "key": keys, "row": rows})
     return _files(found.group_by(["report", "ordinal"], use_threads=False).aggregate([("key", "min"), ("row", "min")]))
 
 
 def _files(grouped: pa.Table) -> pa.Table:
+    """Grouped files in the order first seen (a group-by's output order is its own)."""
     named = grouped.select(["report", "ordinal", "key_min", "row_min"])  # Arrow versions order them differently
-    return named.rename_columns(["report", "ordinal", "key", "row"])
+    return named.rename_columns(["report", "ordinal", "key", "row"]).sort_by("row")
 
 
 @dataclass(frozen=True)
 class FileKeys:
-    """Each file of a report once, in the order first seen: its report, ordinal and key (its smallest hash)."""
+    """Each file of a report once, in the order first seen: its report, ordinal and key (its smallest hash).
+
+    The keys stay in the batches' chunks as read (a 1 M-report store has ~1.5 M files: a copy of their hashes is
+    ~150 MB). A file two batches hold is kept where first seen (`keep` drops its later rows), with the smaller key
+    (`smallest`: its row → key); both are applied a chunk at a time as the files are taken."""
 
     reports: np.ndarray
     ordinals: np.ndarray
-    keys: pa.Array
+    keys: pa.ChunkedArray
+    keep: np.ndarray | None = None
+    smallest: tuple[np.ndarray, pa.Array] | None = None
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, pa.Array]]:
+        """(reports, ordinals, keys) of each chunk's files."""
+        start = 0
+        for chunk in self.keys.chunks:
+            end = start + len(chunk)
+            if self.smallest is not None:
+                rows, keys = self.smallest
+                inside = (rows >= start) & (rows < end)
+                if inside.any():
+                    chunk = _put(chunk, rows[inside] - start, keys.filter(pa.array(inside)))
+            if self.keep is None:
+                yield self.reports[start:end], self.ordinals[start:end], chunk
+            else:
+                kept = np.flatnonzero(self.keep[start:end])
+                yield self.reports[start + kept], self.ordinals[start + kept], chunk.take(pa.array(kept))
+            start = end
 
     def rows(self, flagged_reports: np.ndarray, flagged_ordinals: np.ndarray) -> FileRows:
         """The files as linking's rows, each flagged where the flagged files (reports and ordinals) hold it."""
         files = FileRows()
-        files.load_columns(self.reports, self.keys, self.holding(flagged_reports, flagged_ordinals))
+        for reports, ordinals, keys in self.chunks():
+            code = pair_codes(np.concatenate([reports, flagged_reports]), np.concatenate([ordinals, flagged_ordinals]))
+            files.load_columns(reports, keys, np.isin(code[: len(reports)], code[len(reports) :]))
         return files
 
-    def holding(self, reports: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
-        """Per file: whether it is one of these (report, ordinal) files."""
-        pairs = np.concatenate([self.reports, reports]), np.concatenate([self.ordinals, ordinals])
-        _, code = np.unique(np.stack(pairs), axis=1, return_inverse=True)  # one code per distinct (report, ordinal)
-        code = code.reshape(-1)
-        return np.isin(code[: len(self.reports)], code[len(self.reports) :])
-
-    def pairs(self) -> list[tuple[int, int]]:
-        return list(zip(self.reports.tolist(), self.ordinals.tolist(), strict=True))
-
     def key_of(self) -> dict[tuple[int, int], str]:
-        return dict(zip(self.pairs(), self.keys.to_pylist(), strict=True))
+        """(report, ordinal) → key, for every file."""
+        found: dict[tuple[int, int], str] = {}
+        for reports, ordinals, keys in self.chunks():
+            found.update(zip(zip(reports.tolist(), ordinals.tolist(), strict=True), keys.to_pylist(), strict=True))
+        return found
+
+
+def pair_codes(reports: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
+    """One int64 per (report, ordinal), equal where the pairs are: report × (largest ordinal + 1) + ordinal where
+    that cannot overflow (report numbers and file ordinals here always), else the pairs' ranks."""
+    if not len(reports):
+        return np.zeros(0, np.int64)
+    low, width = int(reports.min()), int(ordinals.max()) + 1
+    if int(ordinals.min()) >= 0 and (int(reports.max()) - low + 1) * width < 2**62:
+        return np.asarray((reports - low) * width + ordinals, dtype=np.int64)
+    _, code = np.unique(np.stack([reports, ordinals]), axis=1, return_inverse=True)
+    return np.asarray(code.reshape(-1), dtype=np.int64)
 
 
 def _file_keys(parts: list[pa.Table]) -> FileKeys:
-    """The batches' files as one: a file whose hashes two batches hold keeps the smaller, and the first row."""
-    if not parts or not sum(len(part) for part in parts):
-        return FileKeys(np.zeros(0, np.int64), np.zeros(0, np.int64), pa.array([], pa.string()))
+    """The batches' files as one, each file once, in the order first seen. A file whose hashes two batches hold (a
+    batch ends anywhere) stays where it was first seen, with the smaller key; its later rows go. The keys are worked
+    on a batch's chunk at a time: a copy of all of them (~150 MB at 1 M reports) would be most of linking's memory."""
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return FileKeys(np.zeros(0, np.int64), np.zeros(0, np.int64), pa.chunked_array([], pa.string()))
     found = pa.concat_tables(parts)
-    if len(parts) > 1:
-        found = _files(
-            found.group_by(["report", "ordinal"], use_threads=False).aggregate([("key", "min"), ("row", "min")])
-        )
-    found = found.sort_by("row")
-    return FileKeys(
-        _numpy(found["report"], np.int64), _numpy(found["ordinal"], np.int64), found["key"].combine_chunks()
-    )
+    reports, ordinals = _numpy(found["report"], np.int64), _numpy(found["ordinal"], np.int64)
+    codes = pair_codes(reports, ordinals)
+    _, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    spans = counts[inverse.reshape(-1)] > 1
+    if not spans.any():
+        return FileKeys(reports, ordinals, found["key"])
+    at = np.flatnonzero(spans)
+    spanning = pa.table({"code": codes[at], "key": found["key"].take(pa.array(at)), "at": at})
+    merged = spanning.group_by("code", use_threads=False).aggregate([("key", "min"), ("at", "min")]).sort_by("at_min")
+    first = _numpy(merged["at_min"], np.int64)
+    keep = ~spans
+    keep[first] = True
+    return FileKeys(reports, ordinals, found["key"], keep, (first, merged["key_min"].combine_chunks()))
