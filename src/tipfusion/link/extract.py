@@ -152,7 +152,7 @@ def flagged_files(conn: Connection) -> tuple[np.ndarray, np.ndarray]:
             zero_copy_only=False
         )
         asked = np.flatnonzero(in_batched | meme | noted)
-        flags = batch["annotations"].take(pa.array(asked)).to_pylist()
+        flags = notes.take(pa.array(asked)).to_pylist()
         ordinal = batch["ordinal"].to_numpy(zero_copy_only=False)
         said = [file_flagged(f, bool(meme[i]), bool(in_batched[i])) for f, i in zip(flags, asked.tolist(), strict=True)]
         chosen = asked[np.array(said, dtype=bool)] if said else asked

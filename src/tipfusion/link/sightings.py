@@ -267,10 +267,15 @@ class FileKeys:
 
     def rows(self, flagged_reports: np.ndarray, flagged_ordinals: np.ndarray) -> FileRows:
         """The files as linking's rows, each flagged where the flagged files (reports and ordinals) hold it."""
-        files = FileRows()
-        for reports, ordinals, keys in self.chunks():
-            code = pair_codes(np.concatenate([reports, flagged_reports]), np.concatenate([ordinals, flagged_ordinals]))
-            files.load_columns(reports, keys, np.isin(code[: len(reports)], code[len(reports) :]))
+        files, done = FileRows(), 0
+        kept = (self.reports, self.ordinals)
+        if self.keep is not None:
+            kept = (self.reports[self.keep], self.ordinals[self.keep])
+        code = pair_codes(np.concatenate([kept[0], flagged_reports]), np.concatenate([kept[1], flagged_ordinals]))
+        flagged = np.isin(code[: len(kept[0])], code[len(kept[0]) :])  # once over every file, not once per chunk
+        for reports, _, keys in self.chunks():
+            files.load_columns(reports, keys, flagged[done : done + len(reports)])
+            done += len(reports)
         return files
 
     def key_of(self) -> dict[tuple[int, int], str]:
