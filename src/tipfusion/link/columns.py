@@ -21,12 +21,25 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """`np.unique(values)` found by sorting. NumPy 2.3 and later find the distinct values of a plain `np.unique`
+    with a hash table and sort those: on millions of mostly distinct int64 codes, as linking has, that took 5.6 s
+    where a sort took 0.55 s (8 M values; linking 1 M reports spent ~6 s in it)."""
+    ordered = np.sort(np.ravel(values))
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 def distinct_pairs(
     values: np.ndarray, positions: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(value, position < n) rows → each distinct pair once, sorted by value then position, where each value's run
     starts and how long it is (how many distinct positions hold the value): (values, positions, starts, counts)."""
-    combined = np.unique(values.astype(np.int64) * max(n, 1) + positions)
+    combined = sorted_distinct(values.astype(np.int64) * max(n, 1) + positions)
     held_values, held_at = np.divmod(combined, max(n, 1))
     if not len(combined):
         return held_values, held_at, combined, combined

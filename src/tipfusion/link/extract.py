@@ -15,8 +15,6 @@ the rules here, row for row, on both databases.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import ipaddress
 import json
 from collections.abc import Collection, Iterable, Iterator
@@ -32,6 +30,7 @@ from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.enrich.hashlists.service import known_content
 from tipfusion.link import sightings
 from tipfusion.link.columns import IdentityRows
+from tipfusion.link.memory import give_back_memory
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
@@ -246,16 +245,3 @@ def load_input(conn: Connection) -> LinkInput:
             data.identity.append((report, PRIOR_REPORT, number))
     give_back_memory()
     return data
-
-
-def give_back_memory() -> None:
-    """Hand what the read freed back to the system before linking's own peak. The columns' temporaries are freed
-    into C's heap, which keeps them; what suspects and networks then allocate did not reuse them: linking 1 M
-    reports peaked at 2.07–2.18 GB without this and at 1.91 GB with it (`benchmarks/RESULTS-1M.md`). glibc only
-    (`malloc_trim`); elsewhere the collection alone."""
-    gc.collect()
-    try:
-        trim = ctypes.CDLL(None).malloc_trim  # the process's own symbols: C's library among them
-    except (AttributeError, OSError, TypeError):
-        return
-    trim(0)

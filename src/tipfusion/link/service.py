@@ -23,6 +23,7 @@ from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.columns import FileRows, ReportKeys
 from tipfusion.link.extract import load_input
+from tipfusion.link.memory import collector_paused
 from tipfusion.link.networks import GROUP_EVIDENCE, find_networks
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
@@ -180,11 +181,12 @@ def embedded_linker(engine: Engine) -> Linker:
         tell: Callable[[str, int, int | None], None],
     ) -> tuple[int, Outcome]:
         started = time.perf_counter()
-        with snapshot(engine) as conn:  # the reports and all about them as of one moment
-            data = load_input(conn)
-        timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
-        tell("resolving suspects and networks", 1, 3)
-        return len(data.reports), link_everything(data, settings, overrides, timings)
+        with collector_paused():  # millions of containers that live until the run ends: see `link.memory`
+            with snapshot(engine) as conn:  # the reports and all about them as of one moment
+                data = load_input(conn)
+            timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
+            tell("resolving suspects and networks", 1, 3)
+            return len(data.reports), link_everything(data, settings, overrides, timings)
 
     return link
 
@@ -252,7 +254,7 @@ class LinkService:
             overrides=len(overrides),
             engine=getattr(linker, "name", "embedded"),
         )
-        with UnitOfWork(self.engine, self.actor) as uow:
+        with UnitOfWork(self.engine, self.actor) as uow, collector_paused():
             self._store(uow.conn, run_id, outcome, summary)
             timings["store"] = time.perf_counter() - started
             summary.seconds = {k: round(v, 3) for k, v in timings.items()}

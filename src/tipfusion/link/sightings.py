@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tipfusion.link import extract as rules
-from tipfusion.link.columns import FileRows
+from tipfusion.link.columns import FileRows, sorted_distinct
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.store import link_inputs as inputs
 
@@ -209,7 +209,7 @@ def _unattributed(rows: pa.Table | None) -> list[Suppressed]:
     encoded = pc.dictionary_encode(rows["ip"].combine_chunks())
     at = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     span = int(reports.max() - reports.min()) + 1
-    held = np.unique(at * span + (reports - reports.min())) // span
+    held = sorted_distinct(at * span + (reports - reports.min())) // span
     holders = np.bincount(held, minlength=len(encoded.dictionary))
     _, first = np.unique(at, return_index=True)
     shown = [int(row) for row in np.sort(first) if holders[at[row]] > 1]

@@ -27,7 +27,13 @@ from typing import TypeVar
 
 import numpy as np
 
-from tipfusion.link.columns import IdentityRows, distinct_pairs, positions_in, smallest_in_components
+from tipfusion.link.columns import (
+    IdentityRows,
+    distinct_pairs,
+    positions_in,
+    smallest_in_components,
+    sorted_distinct,
+)
 from tipfusion.link.evidence import (
     CONTRADICTION,
     Disagreement,
@@ -86,7 +92,7 @@ class Nodes:
 
 def account_nodes(rows: IdentityRows, reports: list[int]) -> tuple[Nodes, np.ndarray, np.ndarray]:
     """Step 1: reports on one ESP account are one node → (nodes, each row's report position, account rows' mask)."""
-    sorted_reports = np.unique(np.asarray(reports, dtype=np.int64))
+    sorted_reports = sorted_distinct(np.asarray(reports, dtype=np.int64))
     n = len(sorted_reports)
     at = positions_in(sorted_reports, rows.report_ids, UNKNOWN_REPORTS)
     account = rows.is_kind(ACCOUNT_KEYS)
@@ -139,12 +145,12 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
             for b in ordered[i + 1 :]:
                 best.setdefault((a, b), {})  # a candidate pair, with no shared value yet
     # 4. kinds both show and share none of (m measured on the store's sure pairs, u on its value frequencies)
-    candidates = np.unique(np.array([node for pair in best for node in pair], dtype=np.int64))
+    candidates = sorted_distinct(np.array([node for pair in best for node in pair], dtype=np.int64))
     held_kinds = rows.kind_ids[held_values] if len(held_values) else held_values
     agreeing = rows.kind_mask(settings.agreement_m)[held_kinds]
     shown = shown_values(rows, held_values[agreeing], held_at[agreeing], nodes, candidates)
     accounts_with = {  # kind → the nodes showing a value of it
-        kind: int(np.unique(held_at[agreeing & (held_kinds == code)]).size)
+        kind: int(sorted_distinct(held_at[agreeing & (held_kinds == code)]).size)
         for code, kind in enumerate(rows.kinds)
         if kind in settings.agreement_m
     }
@@ -223,7 +229,7 @@ def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[N
         ages - lowest, nodes.node_positions(aged_reports), nodes.count
     )
     by_age = dict(zip((age_values[age_starts] + lowest).tolist(), age_counts.tolist(), strict=True))
-    stats = NameStats(holders, int(np.unique(positions).size), age_weight(by_age, settings))
+    stats = NameStats(holders, int(sorted_distinct(positions).size), age_weight(by_age, settings))
     wanted = rare_names(stats, settings)
     rare: dict[Name, list[int]] = {}
     for start, count, code in zip(starts.tolist(), counts.tolist(), values[starts].tolist(), strict=True):
