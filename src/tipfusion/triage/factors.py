@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -10,15 +11,18 @@ from tipfusion.triage.settings import TriageSettings
 ENTICEMENT = "Online Enticement of Children for Sexual Acts"
 
 
-@dataclass
+@dataclass(slots=True)
 class ReportFacts:
+    """What scoring knows of a report. One per report in the store (1 M at once), so no instance dict, and no set
+    made for a report without annotations: the shared empty one stands in until a value comes."""
+
     report_id: int
     escalation: str | None = None
     ncmec_priority: str | None = None
     incident_type: str | None = None
     incident_at: datetime | None = None
-    annotations: set[str] = field(default_factory=set)
-    file_annotations: set[str] = field(default_factory=set)
+    annotations: AbstractSet[str] = frozenset()
+    file_annotations: AbstractSet[str] = frozenset()
     minor_contact: bool = False
     files: int = 0
     new_files: int = 0
@@ -28,7 +32,7 @@ class ReportFacts:
     prior_reports: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class SuspectFacts:
     suspect_id: str
     reports: int = 1

@@ -22,6 +22,7 @@ from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.store import links, priority_counts
 from tipfusion.store import triage as reads
 from tipfusion.store.bulk import insert_rows
+from tipfusion.store.current import chunked
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.tables import networks, priorities, report_links, suspects, triage_adjustments
 from tipfusion.store.triage import lead_hits
@@ -30,6 +31,7 @@ from tipfusion.triage.settings import TriageSettings
 
 LEVELS = ("report", "suspect", "network")
 VIRAL = {"viral", "potentialMeme"}
+PRIORITY_ROWS_AT_ONCE = 50_000
 
 
 @dataclass
@@ -52,7 +54,7 @@ def gather(
             head.report_id, head.escalation_text, head.ncmec_priority, head.incident_type, head.incident_at
         )
     for report, name in reads.report_annotations(conn):
-        facts[report].annotations.add(name)
+        facts[report].annotations = facts[report].annotations | {name}
     for report, role, age in reads.other_parties(conn):
         if role == "victim" or (age is not None and age < 18):
             facts[report].minor_contact = True
@@ -65,7 +67,8 @@ def gather(
     file_ids: dict[int, set[str]] = defaultdict(set)
     for file in reads.file_flags(conn):
         report = file.report_id
-        facts[report].file_annotations |= file.annotations
+        if file.annotations:
+            facts[report].file_annotations = facts[report].file_annotations | file.annotations
         file_ids[report].add(file.file_id or f"#{file.ordinal}")  # several fileDetails may describe one file
         facts[report].files = len(file_ids[report])
         if file.potential_meme or file.annotations & VIRAL:
@@ -145,15 +148,14 @@ class TriageService:
                     parts = [*parts, ("analyst_lower", -adjustment.points, f"{adjustment.actor}: {adjustment.reason}")]
                 scored[key] = (round(score, 2), parts)
             conn.execute(delete(priorities))
-            insert_rows(
-                conn,
-                priorities,
-                ("object_type", "object_id", "score", "pinned", "factors", "run_id"),
-                [
-                    (kind, ident, score, (kind, ident) in pinned, [list(p) for p in parts], 0)
-                    for (kind, ident), (score, parts) in sorted(scored.items())
-                ],
-            )
+            # written a slice at a time: made whole, the rows and then their JSON text held ~1 GB at 1 M reports
+            for part in chunked(sorted(scored), PRIORITY_ROWS_AT_ONCE):
+                insert_rows(
+                    conn,
+                    priorities,
+                    ("object_type", "object_id", "score", "pinned", "factors", "run_id"),
+                    [(kind, ident, *_priority(scored[kind, ident], (kind, ident) in pinned)) for kind, ident in part],
+                )
             priority_counts.refresh(conn)  # the queue's totals, committed with the priorities they count
             summary = TriageSummary(
                 reports=len(facts),
@@ -176,6 +178,12 @@ class TriageService:
                 },
             )
         return summary
+
+
+def _priority(scored: tuple[float, list[Contribution]], pinned: bool) -> tuple[float, bool, list[list[Any]], int]:
+    """A scored item's row after its key: score, pinned, its factors as JSON lists, the run (0)."""
+    score, parts = scored
+    return score, pinned, [list(p) for p in parts], 0
 
 
 def queue(conn: Connection, level: str, limit: int) -> list[dict[str, Any]]:
