@@ -50,8 +50,10 @@ class AddressColumns:
 def moments(observed_at: pa.Array) -> pa.Array:
     """`extract.moment` per row: the exact second in UTC as `datetime.isoformat(" ")` writes it (microseconds only
     where there are any)."""
-    utc = observed_at.cast(pa.timestamp("us", tz="UTC"))
-    text = pc.replace_substring_regex(pc.strftime(utc, format="%Y-%m-%d %H:%M:%S"), pattern=r"\.0{6}$", replacement="")
+    # the zone dropped after the cast to UTC leaves the UTC wall clock (Arrow keeps UTC inside): Arrow writes a time
+    # without a zone ten times faster than one with (3 M rows: 0.5 s against 5 s, strftime or cast alike)
+    utc = observed_at.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+    text = pc.replace_substring_regex(pc.cast(utc, pa.string()), pattern=r"\.0{6}$", replacement="")
     return pc.binary_join_element_wise(text, pa.scalar("+00:00"), "")
 
 
