@@ -30,8 +30,8 @@ from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.enrich.hashlists.service import known_content
 from tipfusion.link import sightings
 from tipfusion.link.columns import IdentityRows
-from tipfusion.link.memory import give_back_memory
 from tipfusion.link.records import LinkInput, Suppressed
+from tipfusion.memory import give_back_memory
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
 from tipfusion.store import link_inputs as inputs

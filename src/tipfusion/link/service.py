@@ -23,11 +23,11 @@ from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.columns import FileRows, ReportKeys
 from tipfusion.link.extract import load_input
-from tipfusion.link.memory import collector_paused
 from tipfusion.link.networks import GROUP_EVIDENCE, find_networks
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
+from tipfusion.memory import collector_paused
 from tipfusion.store import links as link_reads
 from tipfusion.store.bulk import insert_rows, replace_rows
 from tipfusion.store.current import chunked
@@ -181,7 +181,7 @@ def embedded_linker(engine: Engine) -> Linker:
         tell: Callable[[str, int, int | None], None],
     ) -> tuple[int, Outcome]:
         started = time.perf_counter()
-        with collector_paused():  # millions of containers that live until the run ends: see `link.memory`
+        with collector_paused():  # millions of containers that live until the run ends: see `tipfusion.memory`
             with snapshot(engine) as conn:  # the reports and all about them as of one moment
                 data = load_input(conn)
             timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started

@@ -19,6 +19,7 @@ from tipfusion.audit.decisions import record_decision, require_reason
 from tipfusion.enrich.hashlists.service import known_content, lists_loaded
 from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
+from tipfusion.memory import collector_paused
 from tipfusion.store import links, priority_counts
 from tipfusion.store import triage as reads
 from tipfusion.store.bulk import insert_rows
@@ -112,7 +113,8 @@ class TriageService:
     def run(self) -> TriageSummary:
         ensure_schema(self.engine)
         refresh_hash_matches(self.engine, self.actor)  # a file ingested since the last import is checked too
-        with UnitOfWork(self.engine, self.actor) as uow:
+        # a fact per report and a score per report, suspect and network live until the run ends: `tipfusion.memory`
+        with UnitOfWork(self.engine, self.actor) as uow, collector_paused():
             conn = uow.conn
             facts, people, suspect_of = gather(conn, self.settings)
             adjustments = list(conn.execute(select(triage_adjustments).where(triage_adjustments.c.active.is_(True))))

@@ -1,11 +1,12 @@
-"""Linking's dealings with the interpreter's memory: when Python's cycle collector runs, and what goes back to the
-system.
+"""The whole-store stages' dealings with the interpreter's memory: when Python's cycle collector runs, and what goes
+back to the system.
 
-Linking a store builds millions of small containers (each value's code, each report's names, each candidate pair's
-evidence) that live until the run ends. Python's cycle collector is started by allocations, not by garbage: every
-few hundred new containers it walks the young ones, and every few of those walks every container alive, all of
-linking's included. Linking makes no reference cycles of its own worth collecting (its rows are tuples, dicts and
-arrays freed by their reference counts), so those walks find nothing and cost time that grows with the store.
+Linking and triage build millions of small containers (each value's code, each report's names, each candidate
+pair's evidence, each report's facts and score) that live until the run ends. Python's cycle collector is started by
+allocations, not by garbage: every few hundred new containers it walks the young ones, and every few of those walks
+every container alive, the stage's own included. These stages make no reference cycles worth collecting (their rows
+are tuples, dicts, dataclasses and arrays freed by their reference counts), so those walks find nothing and cost
+time that grows with the store.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Linking pauses Python's cycle collector while it builds (issue 15: a 1 M-report link spent ~10 s in collections
-that found nothing), and leaves the process as it found it: collection back on, the cycles the run left freed."""
+"""Linking and triage pause Python's cycle collector while they build (issue 15: a 1 M-report link spent ~10 s in
+collections that found nothing), and leave the process as they found it: collection back on, the cycles the run
+left freed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tipfusion.link.memory import collector_paused
+from tipfusion.memory import collector_paused
 
 
 class Node:
