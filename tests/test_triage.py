@@ -159,8 +159,8 @@ def test_priorities_written_a_slice_at_a_time_are_the_same_rows(
 ) -> None:
     """Triage writes its rows in slices (1 M reports' rows made at once peaked at 3.3 GB): any slice size gives the
     same table, pins, lowerings and annotation factors included."""
+    from tipfusion.store import bulk
     from tipfusion.store.tables import priorities
-    from tipfusion.triage import service
 
     adjust(linked, "analyst", "report", "100000042", "pin", "suspect arrested in another case")
     adjust(linked, "analyst", "report", "300000001", "lower", "duplicate of an older case", 5)
@@ -172,7 +172,7 @@ def test_priorities_written_a_slice_at_a_time_are_the_same_rows(
 
     TriageService(linked, "tester").run()
     whole = table()
-    monkeypatch.setattr(service, "PRIORITY_ROWS_AT_ONCE", 1)
+    monkeypatch.setattr(bulk, "INSERT_ROWS_AT_ONCE", 2)  # slices of two, the last maybe of one
     TriageService(linked, "tester").run()
     assert sorted(table()) == sorted(whole)
     levels = {row[0] for row in whole}

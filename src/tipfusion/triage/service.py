@@ -23,7 +23,6 @@ from tipfusion.memory import collector_paused
 from tipfusion.store import links, priority_counts
 from tipfusion.store import triage as reads
 from tipfusion.store.bulk import insert_rows
-from tipfusion.store.current import chunked
 from tipfusion.store.db import ensure_schema
 from tipfusion.store.tables import networks, priorities, report_links, suspects, triage_adjustments
 from tipfusion.store.triage import lead_hits
@@ -32,7 +31,6 @@ from tipfusion.triage.settings import TriageSettings
 
 LEVELS = ("report", "suspect", "network")
 VIRAL = {"viral", "potentialMeme"}
-PRIORITY_ROWS_AT_ONCE = 50_000
 
 
 @dataclass
@@ -150,14 +148,17 @@ class TriageService:
                     parts = [*parts, ("analyst_lower", -adjustment.points, f"{adjustment.actor}: {adjustment.reason}")]
                 scored[key] = (round(score, 2), parts)
             conn.execute(delete(priorities))
-            # written a slice at a time: made whole, the rows and then their JSON text held ~1 GB at 1 M reports
-            for part in chunked(sorted(scored), PRIORITY_ROWS_AT_ONCE):
-                insert_rows(
-                    conn,
-                    priorities,
-                    ("object_type", "object_id", "score", "pinned", "factors", "run_id"),
-                    [(kind, ident, *_priority(scored[kind, ident], (kind, ident) in pinned)) for kind, ident in part],
-                )
+            # a generator: `insert_rows` takes and converts the rows a slice at a time (1 M reports' rows made whole,
+            # then their JSON text, held ~1 GB)
+            insert_rows(
+                conn,
+                priorities,
+                ("object_type", "object_id", "score", "pinned", "factors", "run_id"),
+                (
+                    (kind, ident, *_priority(scored[kind, ident], (kind, ident) in pinned))
+                    for kind, ident in sorted(scored)
+                ),
+            )
             priority_counts.refresh(conn)  # the queue's totals, committed with the priorities they count
             summary = TriageSummary(
                 reports=len(facts),
