@@ -8,6 +8,7 @@ queries over JDBC, or reads the Parquet snapshot `tipfusion export observations 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,18 +245,32 @@ def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[
     keys from here and needs none of it.)"""
     from tipfusion.store.columnar import arrow_schema, batches_of
 
-    sql = source.sql if isinstance(source, Input) else _sql(conn, source)
-    return batches_of(conn, sql, arrow_schema(columns))
+    return batches_of(conn, query_text(conn, source), arrow_schema(columns))
 
 
-def _sql(conn: Connection, source: Select[Any]) -> str:
-    return str(source.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+# a read of the sightings table alone, with no join: it takes (nearly) every current row
+_SIGHTINGS_ALONE = re.compile(rf"(\bFROM {identifier_observations.name}(?: o)?)(\s+WHERE\b)")
+
+
+def query_text(conn: Connection, source: Input | Select[Any]) -> str:
+    """`source` written out for the connection's database, a `Select`'s values (registry names) inline.
+
+    On SQLite a read of the sightings table alone scans it (`NOT INDEXED`). Without planner statistics (a SQLite store
+    has none unless ANALYZE ran) SQLite takes the kind conditions to be selective and reads the rows through the
+    lookup index, one table seek per row: 6.2 s against 2.5 s for the sorted sightings of 100,000 reports, the same
+    1.1 M rows. PostgreSQL plans from the statistics autovacuum keeps."""
+    sql = (
+        source.sql
+        if isinstance(source, Input)
+        else str(source.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    )
+    if conn.dialect.name == "sqlite":
+        sql = _SIGHTINGS_ALONE.sub(r"\1 NOT INDEXED\2", sql)
+    return sql
 
 
 def rows(conn: Connection, source: Input | Select[Any], batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
     """`source`'s rows as plain tuples, straight from the driver (linking reads every current sighting: per-row
     overhead counts), fetched `batch` at a time. A `Select` is written out for the connection's database, its
     values (registry names) inline."""
-    if isinstance(source, Input):
-        return rows_of(conn, source.sql, batch)
-    return rows_of(conn, _sql(conn, source), batch)
+    return rows_of(conn, query_text(conn, source), batch)
