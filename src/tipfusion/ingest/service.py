@@ -49,6 +49,7 @@ from tipfusion.ingest.registry import Format, ParseContext, Piece
 from tipfusion.ingest.sources import BrokenContainer, Document, Item, LoadedDocument, Skipped, iter_documents
 from tipfusion.store import repository as repo
 from tipfusion.store.db import ensure_schema, store_files
+from tipfusion.store.statistics import refresh_statistics
 
 Progress = Callable[[int, int], None]
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -145,6 +146,7 @@ class IngestService:
         self.synthetic = synthetic
         self.region = settings.profile.phone_region
         self.limits = settings.xml_limits
+        self._changed: Counter[str] = Counter()  # table → rows this run wrote (`store.statistics`)
 
     # -- entry points ------------------------------------------------------------------------------------------
     def ingest_paths(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestSummary:
@@ -166,6 +168,7 @@ class IngestService:
         started = time.perf_counter()
         ensure_schema(self.engine)
         summary = IngestSummary()
+        self._changed.clear()
         with UnitOfWork(self.engine, self.actor) as uow:  # the run's row; its entry is written when it finishes
             summary.run_id = run_id = repo.start_run(uow.conn, self.actor, "ingest", labels)
         with Ledger() as ledger:
@@ -197,6 +200,7 @@ class IngestService:
                 summary.new_documents += repo.store_sources(conn, batch.to_store.values(), run_id)
             self._settle_synthetic(uow, batch, run_id, summary)
             repo.finish_run(conn, run_id, summary.as_dict())
+            refresh_statistics(conn, self._changed)  # the next stage plans its reads from what this run wrote
             uow.record("ingest.completed", "ingest_run", str(run_id), {"paths": labels, **summary.as_dict()})
 
     def _settle_synthetic(self, uow: UnitOfWork, batch: _Batch, run_id: int, summary: IngestSummary) -> None:
@@ -553,6 +557,7 @@ class IngestService:
                     landing.append(outcome)
             events: list[AuditEvent] = []
             written = self._write_outcomes(conn, landing, plan, run_id)
+            self._count_rows(written)
             resolved: list[int] = []
             refused: list[int] = []  # waited, then its own parse refused it: quarantined anew, not attached
             for outcome in written:
@@ -581,7 +586,9 @@ class IngestService:
                 )
             for sha in plan.sources:
                 loose.pop(sha, None)
-            summary.new_documents += repo.store_sources(conn, plan.sources.values(), run_id)
+            stored = repo.store_sources(conn, plan.sources.values(), run_id)
+            summary.new_documents += stored
+            self._changed.update(dict.fromkeys(repo.SOURCE_TABLES, stored))
             fresh = repo.add_quarantine(conn, plan.quarantine)
             rejected = [q for q in plan.quarantine if q.rejected]
             summary.quarantined += len(rejected)
@@ -590,6 +597,14 @@ class IngestService:
             summary.waiting_file_details += plan.waiting
             events.extend(quarantined_events(fresh))
             uow.record_all(events)
+
+    def _count_rows(self, written: list[ParseOutcome]) -> None:
+        """Rows written per table, for the planner's statistics (`store.statistics`)."""
+        self._changed[repo.REPORTS_TABLE] += len(written)
+        for outcome in written:
+            if outcome.rows is not None:
+                for name, table, _ in repo.ROW_TABLES:
+                    self._changed[table.name] += len(getattr(outcome.rows, name))
 
     def _write_outcomes(
         self, conn: Connection, landing: list[ParseOutcome], plan: _Plan, run_id: int

@@ -33,6 +33,7 @@ from tipfusion.store.bulk import insert_rows, replace_rows
 from tipfusion.store.current import chunked
 from tipfusion.store.db import ensure_schema, snapshot
 from tipfusion.store.repository import now
+from tipfusion.store.statistics import refresh_statistics
 from tipfusion.store.tables import (
     link_aliases,
     link_explanations,
@@ -256,6 +257,8 @@ class LinkService:
         )
         with UnitOfWork(self.engine, self.actor) as uow, collector_paused():
             self._store(uow.conn, run_id, outcome, summary)
+            changed = {table: deleted + inserted for table, (deleted, inserted) in summary.rows_written.items()}
+            refresh_statistics(uow.conn, changed)  # triage and routing plan their reads of these tables from it
             timings["store"] = time.perf_counter() - started
             summary.seconds = {k: round(v, 3) for k, v in timings.items()}
             uow.conn.execute(

@@ -414,6 +414,8 @@ def report_rows(r: ParsedReport, v: int, run_id: int, stamp: datetime) -> Report
     return rows
 
 
+REPORTS_TABLE = reports.name
+SOURCE_TABLES = (source_documents.name, source_blobs.name)  # what `store_sources` writes a new document to
 ROW_TABLES: tuple[tuple[str, Table, tuple[str, ...]], ...] = (
     ("versions", report_versions, VERSION_COLUMNS),
     ("parts", report_version_parts, PART_COLUMNS),

@@ -24,6 +24,7 @@ from tipfusion.store import links, priority_counts
 from tipfusion.store import triage as reads
 from tipfusion.store.bulk import insert_rows
 from tipfusion.store.db import ensure_schema
+from tipfusion.store.statistics import refresh_statistics
 from tipfusion.store.tables import networks, priorities, report_links, suspects, triage_adjustments
 from tipfusion.store.triage import lead_hits
 from tipfusion.triage.factors import Contribution, ReportFacts, SuspectFacts, score_report
@@ -160,6 +161,7 @@ class TriageService:
                 ),
             )
             priority_counts.refresh(conn)  # the queue's totals, committed with the priorities they count
+            refresh_statistics(conn, {priorities.name: len(scored)})  # the whole table was written again
             summary = TriageSummary(
                 reports=len(facts),
                 suspects=sum(1 for k in scored if k[0] == "suspect"),
