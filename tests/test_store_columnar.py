@@ -4,15 +4,18 @@ script, booleans, and times with and without microseconds, in UTC whatever the s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
+import psycopg
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Boolean, Column, Engine, Integer, MetaData, String, Table, insert
+from sqlalchemy import Boolean, Column, Engine, Integer, MetaData, String, Table, func, insert, select
 
+from tipfusion.store import columnar
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.columnar import UTC_TIME, batches_of
 from tipfusion.store.db import make_engine
@@ -84,3 +87,45 @@ def test_any_text_comes_back_as_written(store: Engine, texts: list[str]) -> None
 def test_an_empty_result_is_an_empty_table(store: Engine) -> None:
     read, _ = _read(store)
     assert read == []
+
+
+def _many(engine: Engine, rows: int = 400) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(samples), [{"n": n, "text": f"row {n} " * 3, "flag": n % 2 == 0} for n in range(rows)])
+
+
+def test_a_read_in_many_chunks_comes_back_whole(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's rows are read ahead by a thread, a chunk of text at a time: chunks far smaller than a batch, cut
+    anywhere in a row, still give every row once, in order."""
+    monkeypatch.setattr(columnar, "COPY_CHUNK_BYTES", 7)
+    _many(store)
+    read, batches = _read(store, batch=50)
+    assert [row["n"] for row in read] == list(range(400)) and batches >= 1
+    assert {row["text"] for row in read} == {f"row {n} " * 3 for n in range(400)}
+
+
+def test_a_read_left_early_leaves_the_connection_usable(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller that stops after the first batch gets its transaction back: the reading thread has ended (it read to
+    the end of the COPY) and the next statement runs."""
+    monkeypatch.setattr(columnar, "COPY_CHUNK_BYTES", 7)
+    _many(store)
+    with store.connect() as conn:
+        read = batches_of(conn, SQL, SCHEMA, batch=10)
+        first = next(read)
+        read.close()
+        assert first.num_rows >= 1
+        assert not [t for t in threading.enumerate() if t.name == "copy-ahead"]
+        assert conn.execute(select(func.count()).select_from(samples)).scalar_one() == 400
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_an_error_in_the_servers_rows_reaches_the_reader(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error the server meets half-way through the rows (here a division by zero at row 300) is raised where the
+    caller reads, after the rows before it, and no reading thread is left behind."""
+    monkeypatch.setattr(columnar, "COPY_CHUNK_BYTES", 7)
+    _many(store)
+    failing = SQL.replace("FROM columnar_samples", "FROM columnar_samples WHERE 1 / (n - 300) IS NOT NULL OR n < 300")
+    with store.connect() as conn, pytest.raises(psycopg.errors.DivisionByZero):
+        for _ in batches_of(conn, failing, SCHEMA, batch=10):
+            pass
+    assert not [t for t in threading.enumerate() if t.name == "copy-ahead"]

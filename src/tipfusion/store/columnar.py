@@ -11,8 +11,11 @@ columns (the rules after the read are the same).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -90,14 +93,79 @@ def _copied(conn: Connection, sql: str, schema: pa.Schema) -> Iterator[pa.Record
     read = pacsv.ReadOptions(column_names=schema.names, block_size=8 << 20, use_threads=False)
     # a value may hold a newline (a display name): quoted, and read as one value
     parse = pacsv.ParseOptions(newlines_in_values=True)
-    with driver.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-        blocks = iter(copy)
-        first = next(blocks, None)
+    with _CopyAhead(driver, f"COPY ({sql}) TO STDOUT (FORMAT csv)") as chunks:
+        first = next(chunks, None)
         if first is None:  # no rows: Arrow's reader takes no text for an error
             return
-        source = io.BufferedReader(_Blocks(itertools.chain([first], blocks)), buffer_size=1 << 20)
+        source = io.BufferedReader(_Blocks(itertools.chain([first], chunks)), buffer_size=1 << 20)
         for found in pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert):
             yield found.cast(schema)
+
+
+COPY_CHUNK_BYTES = 1 << 20
+"""How much of a COPY's text `_CopyAhead` hands over at a time."""
+
+
+class _CopyAhead:
+    """A COPY's text read by a thread of its own, in chunks of about `chunk` bytes, up to `ahead` chunks before the
+    reader: the server writes the next rows while the caller works on the last ones.
+
+    Read in the caller's thread, the server waited while the caller worked (it stops when the socket's buffer is
+    full) and the caller waited while the server wrote: linking's read of a 1 M-report store's sightings waited
+    ~17 s on the server beside ~24 s of its own work. The thread waits on the socket without the interpreter's lock
+    (psycopg), and it joins the one-row blocks PostgreSQL sends into chunks, so the caller takes a chunk at a time.
+    The connection is the thread's until the COPY ends; a caller that stops early lets it read to the end (the
+    transaction stays usable) and waits for it."""
+
+    _END = object()
+
+    def __init__(self, driver: Any, statement: str, chunk: int | None = None, ahead: int = 8) -> None:
+        self._chunks: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+        self._stopped = threading.Event()
+        self._failed: BaseException | None = None
+        args = (driver, statement, chunk or COPY_CHUNK_BYTES)
+        self._thread = threading.Thread(target=self._read, args=args, name="copy-ahead")
+
+    def __enter__(self) -> Iterator[bytes]:
+        self._thread.start()
+        return self._taken()
+
+    def __exit__(self, kind: type[BaseException] | None, *_exc: object) -> None:
+        self._stopped.set()
+        while self._thread.is_alive():  # let a reader blocked on a full queue go on to the end
+            with contextlib.suppress(queue.Empty):
+                self._chunks.get(timeout=0.05)
+        self._thread.join()
+        if kind is None and self._failed is not None:  # the rest of a read the caller left early failed
+            raise self._failed
+
+    def _taken(self) -> Iterator[bytes]:
+        while (item := self._chunks.get()) is not self._END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _put(self, item: Any) -> None:
+        if not self._stopped.is_set():
+            self._chunks.put(item)
+
+    def _read(self, driver: Any, statement: str, chunk: int) -> None:
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                parts: list[Any] = []
+                size = 0
+                for block in copy:
+                    parts.append(block)
+                    size += len(block)
+                    if size >= chunk:
+                        self._put(b"".join(parts))
+                        parts, size = [], 0
+                if parts:
+                    self._put(b"".join(parts))
+            self._put(self._END)
+        except BaseException as exc:  # the caller raises it where it reads (or as it leaves)
+            self._failed = exc
+            self._put(exc)
 
 
 def _fetched(conn: Connection, sql: str, schema: pa.Schema, batch: int) -> Iterator[pa.RecordBatch]:
