@@ -588,7 +588,7 @@ class IngestService:
                 loose.pop(sha, None)
             stored = repo.store_sources(conn, plan.sources.values(), run_id)
             summary.new_documents += stored
-            self._changed.update(dict.fromkeys(repo.SOURCE_TABLES, stored))
+            self._changed[repo.SOURCE_DOCUMENTS_TABLE] += stored
             fresh = repo.add_quarantine(conn, plan.quarantine)
             rejected = [q for q in plan.quarantine if q.rejected]
             summary.quarantined += len(rejected)

@@ -415,7 +415,9 @@ def report_rows(r: ParsedReport, v: int, run_id: int, stamp: datetime) -> Report
 
 
 REPORTS_TABLE = reports.name
-SOURCE_TABLES = (source_documents.name, source_blobs.name)  # what `store_sources` writes a new document to
+# the table of stored documents (not their bytes, `source_blobs`: read by key only, and ANALYZE reads into its sampled
+# values: 13.7 s for a 1 M-report store's 2.5 M chunks, against 0.5 s for its 12.6 M sightings)
+SOURCE_DOCUMENTS_TABLE = source_documents.name
 ROW_TABLES: tuple[tuple[str, Table, tuple[str, ...]], ...] = (
     ("versions", report_versions, VERSION_COLUMNS),
     ("parts", report_version_parts, PART_COLUMNS),
