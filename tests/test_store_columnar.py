@@ -4,9 +4,13 @@ script, booleans, and times with and without microseconds, in UTC whatever the s
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
+import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import psycopg
 import pyarrow as pa
@@ -94,6 +98,22 @@ def _many(engine: Engine, rows: int = 400) -> None:
         conn.execute(insert(samples), [{"n": n, "text": f"row {n} " * 3, "flag": n % 2 == 0} for n in range(rows)])
 
 
+def _nobody_left_reading() -> bool:
+    """No thread waits for a COPY's text any more: neither ours nor Arrow's CSV reader, which reads ahead on a thread
+    of its own and, left waiting, held the process from exiting (Arrow waits for its threads as it shuts down)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        waiting = [
+            frame
+            for frame in sys._current_frames().values()
+            if any(f.f_code.co_name in {"_taken", "readinto"} for f, _ in traceback.walk_stack(frame))
+        ]
+        if not waiting and not [t for t in threading.enumerate() if t.name == "copy-ahead"]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_a_read_in_many_chunks_comes_back_whole(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL's rows are read ahead by a thread, a chunk of text at a time: chunks far smaller than a batch, cut
     anywhere in a row, still give every row once, in order."""
@@ -114,7 +134,7 @@ def test_a_read_left_early_leaves_the_connection_usable(store: Engine, monkeypat
         first = next(read)
         read.close()
         assert first.num_rows >= 1
-        assert not [t for t in threading.enumerate() if t.name == "copy-ahead"]
+        assert _nobody_left_reading()
         assert conn.execute(select(func.count()).select_from(samples)).scalar_one() == 400
 
 
@@ -128,4 +148,26 @@ def test_an_error_in_the_servers_rows_reaches_the_reader(store: Engine, monkeypa
     with store.connect() as conn, pytest.raises(psycopg.errors.DivisionByZero):
         for _ in batches_of(conn, failing, SCHEMA, batch=10):
             pass
-    assert not [t for t in threading.enumerate() if t.name == "copy-ahead"]
+    assert _nobody_left_reading()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_read_that_fails_cancels_the_copy(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller that fails half-way (an error, Ctrl-C) does not wait for the server's remaining rows: the COPY is
+    cancelled and the reading thread ends. (A caller that merely stops reads to the end: see above.)"""
+    cancelled: list[object] = []
+    cancel = psycopg.Connection.cancel_safe
+
+    def counted(self: psycopg.Connection[Any], *args: Any, **kwargs: Any) -> None:
+        cancelled.append(self)
+        cancel(self, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "cancel_safe", counted)
+    many = "SELECT n, 'x', true, n, NULL::timestamptz FROM generate_series(1, 5000000) AS n"
+    with store.connect() as conn:
+        read = batches_of(conn, many, SCHEMA, batch=10)
+        next(read)
+        with pytest.raises(RuntimeError, match="stopped"):
+            read.throw(RuntimeError("stopped"))
+        assert len(cancelled) == 1
+        assert _nobody_left_reading()

@@ -114,8 +114,9 @@ class _CopyAhead:
     full) and the caller waited while the server wrote: linking's read of a 1 M-report store's sightings waited
     ~17 s on the server beside ~24 s of its own work. The thread waits on the socket without the interpreter's lock
     (psycopg), and it joins the one-row blocks PostgreSQL sends into chunks, so the caller takes a chunk at a time.
-    The connection is the thread's until the COPY ends; a caller that stops early lets it read to the end (the
-    transaction stays usable) and waits for it."""
+    The connection is the thread's until the COPY ends. A caller that stops early (closes the read) lets it read to
+    the end, so that the transaction stays usable, and waits for it; one that fails (an error, Ctrl-C) cancels the
+    COPY on the server first, rather than wait for the rest of millions of rows: its transaction is lost anyway."""
 
     _END = object()
 
@@ -123,6 +124,7 @@ class _CopyAhead:
         self._chunks: queue.Queue[Any] = queue.Queue(maxsize=ahead)
         self._stopped = threading.Event()
         self._failed: BaseException | None = None
+        self._driver = driver
         args = (driver, statement, chunk or COPY_CHUNK_BYTES)
         self._thread = threading.Thread(target=self._read, args=args, name="copy-ahead")
 
@@ -132,10 +134,19 @@ class _CopyAhead:
 
     def __exit__(self, kind: type[BaseException] | None, *_exc: object) -> None:
         self._stopped.set()
+        if kind is not None and not issubclass(kind, GeneratorExit) and self._thread.is_alive():
+            with contextlib.suppress(Exception):  # a cancel that cannot be sent leaves the thread to read to the end
+                self._driver.cancel_safe()
         while self._thread.is_alive():  # let a reader blocked on a full queue go on to the end
             with contextlib.suppress(queue.Empty):
                 self._chunks.get(timeout=0.05)
         self._thread.join()
+        # whoever still reads ends there: Arrow's CSV reader reads ahead on a thread of its own, which would otherwise
+        # wait on the empty queue for ever (and Arrow's thread pool for it, as the process exits)
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._chunks.get_nowait()
+        self._chunks.put_nowait(self._END)
         if kind is None and self._failed is not None:  # the rest of a read the caller left early failed
             raise self._failed
 
