@@ -29,16 +29,17 @@ def refresh_statistics(conn: Connection, written: Mapping[str, int]) -> list[str
     autovacuum's share, or that were never analyzed; the tables analyzed, by name. Nothing on SQLite."""
     if conn.dialect.name != "postgresql":
         return []
-    stale = []
-    for table, rows in sorted(written.items()):
-        if rows <= 0:
-            continue
-        # reltuples: the planner's row count, -1 before a table's first ANALYZE (PostgreSQL 14 and later; 0 before)
-        believed = conn.execute(
-            text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table)"), {"table": table}
-        ).scalar()
-        if believed is not None and (believed < 0 or rows > CHANGED_SHARE * believed + CHANGED_ROWS):
-            stale.append(table)
+    changed = {table: rows for table, rows in written.items() if rows > 0}
+    if not changed:
+        return []
+    # reltuples: the planner's row count, -1 before a table's first ANALYZE (PostgreSQL 14 and later; 0 before)
+    found = text("SELECT t, reltuples FROM unnest(CAST(:t AS text[])) AS t JOIN pg_class ON oid = to_regclass(t)")
+    believed: dict[str, float] = {t: n for t, n in conn.execute(found, {"t": sorted(changed)})}
+    stale = [
+        table
+        for table, rows in sorted(changed.items())
+        if table in believed and (believed[table] < 0 or rows > CHANGED_SHARE * believed[table] + CHANGED_ROWS)
+    ]
     quote = conn.dialect.identifier_preparer.quote
     for table in stale:
         conn.execute(text(f"ANALYZE {quote(table)}"))
