@@ -13,7 +13,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys
+from tipfusion.link.columns import FileRows, IdentityRows, KeyBatch, ReportKeys
 from tipfusion.link.extract import COLOCATION, IDENTITY_KEY, IP_NOT_ATTRIBUTABLE, UNATTRIBUTED_IP, address_evidence
 from tipfusion.link.sightings import NOTHING, address_columns
 
@@ -134,6 +134,44 @@ def test_rows_loaded_as_columns_are_coded_as_rows_loaded_one_by_one(
     assert by_column.value_ids.tolist() == by_row.value_ids.tolist()
     assert by_column.kinds == by_row.kinds and by_column.kind_ids.tolist() == by_row.kind_ids.tolist()
     assert all(by_column.code_of(kind, key) == by_row.code_of(kind, key) for _, kind, key in by_row)
+
+
+@given(identity_rows, identity_rows, identity_rows, st.sampled_from(KINDS))
+def test_batches_coded_together_are_coded_as_rows_loaded_one_by_one(
+    first: list[tuple[int, str, str]],
+    second: list[tuple[int, str, str]],
+    third: list[tuple[int, str, str]],
+    asked: str,
+) -> None:
+    """Values some rows coded before (and a look-up made of them) keep their codes; the batches' new values follow
+    in the order first seen, and a look-up made before them finds them after."""
+    by_row, by_batches = IdentityRows(first), IdentityRows(first)
+    by_batches.code_of(asked, "a")  # a kind's look-up, made before the batches add to it
+    by_batches.load_batches([by_batches.batch(*_columns(part)) for part in (second, third) if part])
+    by_row.extend(second + third)
+    assert list(by_batches) == list(by_row) == first + second + third
+    assert by_batches.value_ids.tolist() == by_row.value_ids.tolist()
+    assert by_batches.kinds == by_row.kinds and by_batches.kind_ids.tolist() == by_row.kind_ids.tolist()
+    assert all(by_batches.code_of(kind, key) == by_row.code_of(kind, key) for _, kind, key in by_row)
+    assert by_batches.code_of(asked, "never held") is None
+    by_batches.extend(third)  # rows loaded one by one after the batches meet their codes
+    by_row.extend(third)
+    assert by_batches.value_ids.tolist() == by_row.value_ids.tolist()
+
+
+@given(st.lists(st.tuples(st.integers(1, 9), st.sampled_from(("g", "h", "")), st.booleans()), max_size=30), st.data())
+def test_report_keys_coded_in_batches_after_rows_are_the_rows(
+    rows: list[tuple[int, str, bool]], data: st.DataObject
+) -> None:
+    first, second = data.draw(st.integers(0, len(rows))), data.draw(st.integers(0, len(rows)))
+    first, second = min(first, second), max(first, second)
+    pairs = [(report, key) for report, key, _ in rows]
+    keys = ReportKeys(pairs[:first])
+    keys.without(["g"])  # makes the look-up of keys, before the batches add to them
+    keys.load_batches([KeyBatch.of(*_columns(part)) for part in (pairs[first:second], pairs[second:]) if part])
+    assert list(keys) == pairs
+    assert keys.value_ids.tolist() == ReportKeys(pairs).value_ids.tolist()
+    assert list(keys.without(["g"])) == [pair for pair in pairs if pair[1] != "g"]
 
 
 @given(st.lists(st.tuples(st.integers(1, 9), st.sampled_from(("g", "h", "")), st.booleans()), max_size=30), st.data())

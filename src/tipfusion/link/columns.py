@@ -8,10 +8,10 @@ NumPy (`distinct_pairs`): most values are held by one report, and only those hel
 
 from __future__ import annotations
 
-import itertools
 from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,62 @@ def first_seen(keys: pa.Array) -> tuple[np.ndarray, list[Any]]:
     return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64), encoded.dictionary.to_pylist()
 
 
+@dataclass(frozen=True)
+class KeyBatch:
+    """A batch of rows waiting to be coded (`code_batches`): each row's report, kind code (None where the rows have no
+    kinds) and place among the batch's distinct keys (first seen first), and those keys. Only the distinct keys are
+    kept: a batch repeats most of its keys."""
+
+    reports: np.ndarray
+    kinds: np.ndarray | None
+    key_at: np.ndarray
+    keys: pa.Array
+
+    @classmethod
+    def of(cls, reports: np.ndarray, keys: pa.Array, kinds: np.ndarray | None = None) -> KeyBatch:
+        encoded = pc.dictionary_encode(keys)
+        key_at = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+        return cls(np.asarray(reports, dtype=np.int64), kinds, key_at, encoded.dictionary)
+
+
+def code_batches(
+    known: list[str], known_kinds: np.ndarray | None, batches: list[KeyBatch]
+) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """Values ((kind, key), or keys alone where the batches have no kinds) coded in the order first seen, after the
+    `known` ones (coded 0, 1, … already, with their kinds): (each batch row's code, the batches one after the other;
+    the new values' kinds; their keys). Two hash passes in Arrow, over the batches' distinct keys and then over the
+    rows' (kind, key) pairs, with no Python step per row or per value; a dict per value cost ~5 s at 1 M reports."""
+    chunks = [pa.array(known, pa.string())] if known else []
+    chunks += [batch.keys for batch in batches]
+    # one Arrow string array holds 2 GiB of text: past that (10 M reports) the keys are held as large strings
+    text = pa.large_string() if sum(chunk.nbytes for chunk in chunks) >= 2**31 - 1 else pa.string()
+    chunks = [chunk if chunk.type == text else chunk.cast(text) for chunk in chunks]
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, text))  # one hash table over every chunk
+    del chunks
+    keys = encoded.chunks[-1].dictionary  # every key (the table only grows: earlier chunks' ids stay valid)
+    width = max(len(keys), 1)
+    ids = [chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks]
+    del encoded
+    # each row's (kind, key) as one int64, written in place: linking's 8 M rows at 1 M reports, once
+    pairs = np.empty(len(known) + sum(len(batch.reports) for batch in batches), dtype=np.int64)
+    if known:
+        pairs[: len(known)] = ids[0] if known_kinds is None else known_kinds.astype(np.int64) * width + ids[0]
+    start = len(known)
+    for batch, at in zip(batches, ids[len(ids) - len(batches) :], strict=True):
+        end = start + len(batch.reports)
+        pairs[start:end] = at[batch.key_at]
+        if batch.kinds is not None:
+            pairs[start:end] += batch.kinds.astype(np.int64) * width
+        start = end
+    del ids
+    values = pc.dictionary_encode(pa.array(pairs))
+    del pairs
+    codes = np.asarray(values.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    new = np.asarray(values.dictionary.to_numpy(zero_copy_only=False), dtype=np.int64)[len(known) :]
+    new_kinds, new_keys = np.divmod(new, width)
+    return codes[len(known) :], new_kinds, keys.take(pa.array(new_keys))
+
+
 def smallest_in_components(size: int, left: np.ndarray, right: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Connected components of a graph of `size` vertices with edges left–right: for each of the first len(values)
     vertices, the smallest of `values` in its component (the other vertices join components, they carry none)."""
@@ -100,8 +156,8 @@ class Columns(ABC):
         self._values.append(code)
 
     def _append_columns(self, reports: np.ndarray, codes: np.ndarray) -> None:
-        self._reports.frombytes(np.ascontiguousarray(reports, dtype=np.int64).tobytes())
-        self._values.frombytes(np.ascontiguousarray(codes, dtype=np.int32).tobytes())
+        self._reports.frombytes(np.ascontiguousarray(reports, dtype=np.int64).data.cast("B"))
+        self._values.frombytes(np.ascontiguousarray(codes, dtype=np.int32).data.cast("B"))
 
     @abstractmethod
     def __iter__(self) -> Iterator[tuple[Any, ...]]: ...
@@ -132,35 +188,46 @@ class KeyColumns(Columns):
 
     def __init__(self) -> None:
         super().__init__()
-        self._codes: dict[str, int] = {}  # key → code
+        self._codes: dict[str, int] | None = {}  # key → code; None until asked for after a load of columns
         self._keys: list[str] = []  # code → key
 
+    def _lookup(self) -> dict[str, int]:
+        """key → code, made when first asked for (linking's own loads never need it)."""
+        if self._codes is None:
+            self._codes = dict(zip(self._keys, range(len(self._keys)), strict=True))
+        return self._codes
+
     def _add(self, report: int, key: str) -> None:
-        code = self._codes.get(key)
+        codes = self._lookup()
+        code = codes.get(key)
         if code is None:
-            code = self._codes[key] = len(self._keys)
+            code = codes[key] = len(self._keys)
             self._keys.append(key)
         self._append(report, code)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} rows, {len(self._keys)} keys)"
 
-    def _code_columns(self, keys: pa.Array) -> np.ndarray:
-        """Each row's code, coding the keys not seen yet in the order first seen: a Python step per distinct key."""
-        at, distinct = first_seen(keys)
-        codes, known = self._codes, self._keys
-        mapped = np.empty(len(distinct), dtype=np.int32)
-        for position, key in enumerate(distinct):
-            code = codes.get(key)
-            if code is None:
-                code = codes[key] = len(known)
-                known.append(key)
-            mapped[position] = code
-        return np.asarray(mapped[at])
+    def load_batches(self, batches: Iterable[KeyBatch]) -> None:
+        """Batches of rows as columns (`KeyBatch.of`), one after the other: `extend` without a Python step per row
+        or per key, the keys not seen yet coded in the order first seen."""
+        batches = [batch for batch in batches if len(batch.reports)]
+        if not batches:
+            return
+        codes, _, keys = code_batches(self._keys, None, batches)
+        if len(keys):
+            self._keys.extend(keys.to_pylist())
+            self._codes = None
+        start = 0
+        for batch in batches:  # a batch at a time: a copy of every row's report is 64 MB at 1 M reports
+            end = start + len(batch.reports)
+            self._append_columns(batch.reports, codes[start:end])
+            start = end
 
     def _kept(self, keys: Iterable[str]) -> list[bool] | None:
         """Per row: whether its key is none of `keys`; None when no row holds one (nothing to drop)."""
-        codes = [self._codes[key] for key in keys if key in self._codes]
+        lookup = self._lookup()
+        codes = [lookup[key] for key in keys if key in lookup]
         return (~np.isin(self.value_ids, codes)).tolist() if codes else None
 
     def held(self, label: Callable[[np.ndarray], np.ndarray]) -> Iterator[tuple[str, list[int]]]:
@@ -197,7 +264,7 @@ class ReportKeys(KeyColumns):
 
     def load_columns(self, reports: np.ndarray, keys: pa.Array) -> None:
         """Rows as columns: `extend` without a Python step per row."""
-        self._append_columns(reports, self._code_columns(keys))
+        self.load_batches([KeyBatch.of(reports, keys)])
 
     def __iadd__(self, rows: Iterable[tuple[int, str]]) -> ReportKeys:
         self.extend(rows)
@@ -239,8 +306,14 @@ class FileRows(KeyColumns):
 
     def load_columns(self, reports: np.ndarray, keys: pa.Array, flagged: np.ndarray) -> None:
         """Rows as columns: `extend` without a Python step per row."""
-        self._append_columns(reports, self._code_columns(keys))
-        self._flags.extend(np.asarray(flagged, dtype=np.uint8).tobytes())
+        self.load_flagged([KeyBatch.of(reports, keys)], [flagged])
+
+    def load_flagged(self, batches: list[KeyBatch], flagged: list[np.ndarray]) -> None:
+        """Batches of rows as columns and, per batch, whether each of its rows is flagged."""
+        self.load_batches(batches)
+        for batch, flags in zip(batches, flagged, strict=True):
+            if len(batch.reports):
+                self._flags.extend(np.asarray(flags, dtype=np.uint8).tobytes())
 
     def without(self, keys: Iterable[str]) -> FileRows:
         """The rows whose file key is none of `keys` (files an analyst marked noise)."""
@@ -263,11 +336,12 @@ class IdentityRows(Columns):
     bytes each. It reads as a list of tuples (iterate, `in`, `+=`), so tests and small callers write tuples;
     linking reads the columns (`report_ids`, `value_ids`, `kind_ids`) to group with NumPy."""
 
-    __slots__ = ("_codes", "_keys", "_value_kinds", "kinds")
+    __slots__ = ("_keys", "_kind_codes", "_lookups", "_value_kinds", "kinds")
 
     def __init__(self, rows: Iterable[tuple[int, str, str]] = ()) -> None:
         super().__init__()
-        self._codes: dict[str, tuple[int, dict[str, int]]] = {}  # kind → (kind code, key → value code)
+        self._kind_codes: dict[str, int] = {}  # kind → kind code
+        self._lookups: dict[int, dict[str, int]] = {}  # kind code → key → value code, made when first asked for
         self._keys: list[str] = []  # value code → key
         self._value_kinds = array("H")  # value code → kind code
         self.kinds: list[str] = []  # kind code → kind
@@ -277,10 +351,27 @@ class IdentityRows(Columns):
     def of(cls, rows: Iterable[tuple[int, str, str]]) -> IdentityRows:
         return rows if isinstance(rows, IdentityRows) else cls(rows)
 
+    def _kind(self, kind: str) -> int:
+        """The kind's code, given in the order kinds are first seen."""
+        code = self._kind_codes.get(kind)
+        if code is None:
+            code = self._kind_codes[kind] = len(self.kinds)
+            self.kinds.append(kind)
+        return code
+
+    def _lookup(self, kind_code: int) -> dict[str, int]:
+        """key → value code for one kind, made when first asked for: linking asks for a few kinds' (a prior report's
+        number, the verified values' kinds), and a dict of every value was ~5 s at 1 M reports."""
+        found = self._lookups.get(kind_code)
+        if found is None:
+            codes = np.flatnonzero(self.kind_ids == kind_code).tolist()
+            found = self._lookups[kind_code] = dict(zip(map(self._keys.__getitem__, codes), codes, strict=True))
+        return found
+
     def code_of(self, kind: str, key: str) -> int | None:
         """The value's code, or None when no row holds it."""
-        known = self._codes.get(kind)
-        return None if known is None else known[1].get(key)
+        kind_code = self._kind_codes.get(kind)
+        return None if kind_code is None else self._lookup(kind_code).get(key)
 
     def value(self, code: int) -> tuple[str, str]:
         """(kind, key) of a value code."""
@@ -299,19 +390,16 @@ class IdentityRows(Columns):
 
     def load(self, rows: Iterable[tuple[int, str, str, Any]], verified: IdentityRows | None = None) -> None:
         """Rows as the database sorted them, (report, kind, key, verified): each one here, and in `verified` too when
-        the ESP verified it. The one place a value gets its code: extract loads ~5 M rows at 1 M reports through it,
-        so it is one loop with its look-ups bound (a call per row cost more than the coding)."""
-        codes_of, keys, value_kinds = self._codes, self._keys, self._value_kinds
+        the ESP verified it. One loop with its look-ups bound (a call per row cost more than the coding)."""
+        keys, value_kinds = self._keys, self._value_kinds
         add_report, add_value = self._reports.append, self._values.append
         last_kind, kind_code = None, 0
         codes: dict[str, int] = {}
         sure: list[tuple[int, str, str]] = []
         for report, kind, key, is_verified in rows:
             if kind != last_kind:
-                if kind not in codes_of:
-                    codes_of[kind] = (len(self.kinds), {})
-                    self.kinds.append(kind)
-                kind_code, codes = codes_of[kind]
+                kind_code = self._kind(kind)
+                codes = self._lookup(kind_code)
                 last_kind = kind
             code = codes.get(key)
             if code is None:
@@ -327,42 +415,35 @@ class IdentityRows(Columns):
                 raise ValueError(f"{len(sure)} verified rows and no verified rows to add them to")
             verified.extend(sure)
 
-    def load_columns(self, reports: np.ndarray, kinds: pa.Array, keys: pa.Array) -> None:
-        """Rows as columns, (report, kind, key) each: `extend` without a Python step per row. Values are coded in the
-        order first seen, as `load` codes them; each distinct value is looked up in its kind's codes by `map` (most
-        values are one report's: ~4 M at 1 M reports, read a batch at a time)."""
-        if not len(reports):
-            return
+    def batch(self, reports: np.ndarray, kinds: pa.Array, keys: pa.Array) -> KeyBatch:
+        """Rows as columns, (report, kind, key) each, to load with others at once (`load_batches`); their kinds get
+        their codes now, in the order first seen."""
         kind_at, kind_names = first_seen(kinds)
-        key_at, key_texts = first_seen(keys)
-        width = max(len(key_texts), 1)
-        pairs, first, row_pair = np.unique(kind_at * width + key_at, return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")  # the distinct values in the order first seen
-        for kind in kind_names:
-            if kind not in self._codes:
-                self._codes[kind] = (len(self.kinds), {})
-                self.kinds.append(kind)
-        value_kind_at, value_key_at = np.divmod(pairs[order], width)
-        texts = list(map(key_texts.__getitem__, value_key_at.tolist()))
-        del key_texts
-        by_kind = [np.flatnonzero(value_kind_at == position) for position in range(len(kind_names))]
-        codes = np.full(len(pairs), -1, dtype=np.int64)  # per distinct value, first seen first: its code
-        for kind, chosen in zip(kind_names, by_kind, strict=True):
-            held = self._codes[kind][1]
-            if held:
-                found = map(held.get, map(texts.__getitem__, chosen.tolist()), itertools.repeat(-1))
-                codes[chosen] = np.fromiter(found, np.int64, len(chosen))
-        new = np.flatnonzero(codes < 0)  # values not seen before: the next codes, in the order first seen
-        codes[new] = len(self._keys) + np.arange(len(new))
-        for kind, chosen in zip(kind_names, by_kind, strict=True):
-            added = chosen[codes[chosen] >= len(self._keys)].tolist()
-            self._codes[kind][1].update(zip(map(texts.__getitem__, added), codes[added].tolist(), strict=True))
-        self._keys.extend(map(texts.__getitem__, new.tolist()))
-        kind_codes = np.array([self._codes[kind][0] for kind in kind_names], dtype=np.uint16)
-        self._value_kinds.frombytes(kind_codes[value_kind_at[new]].tobytes())
-        mapped = np.empty(len(pairs), dtype=np.int32)  # per distinct value as np.unique sorted them
-        mapped[order] = codes
-        self._append_columns(reports, mapped[row_pair.reshape(-1)])
+        kind_codes = np.array([self._kind(kind) for kind in kind_names], dtype=np.uint16)
+        return KeyBatch.of(reports, keys, kind_codes[kind_at] if len(kind_codes) else np.zeros(0, np.uint16))
+
+    def load_columns(self, reports: np.ndarray, kinds: pa.Array, keys: pa.Array) -> None:
+        """Rows as columns, (report, kind, key) each: `extend` without a Python step per row."""
+        self.load_batches([self.batch(reports, kinds, keys)])
+
+    def load_batches(self, batches: Iterable[KeyBatch]) -> None:
+        """Batches of rows as columns (`batch`), one after the other, coded together: values in the order first
+        seen, as `load` codes them, with no Python step per row or per value (~8 M rows and ~4 M values at 1 M
+        reports)."""
+        batches = [batch for batch in batches if len(batch.reports)]
+        if not batches:
+            return
+        codes, kinds, keys = code_batches(self._keys, self.kind_ids, batches)
+        if len(keys):
+            for kind_code in sorted_distinct(kinds).tolist():
+                self._lookups.pop(kind_code, None)
+            self._keys.extend(keys.to_pylist())
+            self._value_kinds.frombytes(kinds.astype(np.uint16).tobytes())
+        start = 0
+        for batch in batches:  # a batch at a time: a copy of every row's report is 64 MB at 1 M reports
+            end = start + len(batch.reports)
+            self._append_columns(batch.reports, codes[start:end])
+            start = end
 
     def __iadd__(self, rows: Iterable[tuple[int, str, str]]) -> IdentityRows:
         self.extend(rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tipfusion.link import extract as rules
-from tipfusion.link.columns import FileRows, sorted_distinct
+from tipfusion.link.columns import FileRows, KeyBatch, sorted_distinct
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.store import link_inputs as inputs
 
@@ -141,12 +142,20 @@ def load_sightings(
     flagged is read after."""
     files: list[pa.Table] = []  # per batch: each file's smallest hash and the first row it was seen on
     unattributed: list[pa.Table] = []  # the rows whose address attributes no one: report, address, why
+    # per batch, each column's rows as its distinct keys and a place among them: coded when all are read, at once
+    coded: dict[str, list[KeyBatch]] = defaultdict(list)
     seen = 0
     for batch in batches:
-        found_files, found_unattributed = _load_batch(batch, network_types, data, seen)
+        found_files, found_unattributed = _load_batch(batch, network_types, data, seen, coded)
         files.append(found_files)
         unattributed.append(found_unattributed)
         seen += len(batch)
+    data.identity.load_batches(coded.pop("identity", []))
+    data.verified.load_batches(coded.pop("verified", []))
+    data.colocations.load_batches(coded.pop("colocations", []))
+    data.groups.load_batches(coded.pop("groups", []))
+    data.recipients.load_batches(coded.pop("recipients", []))
+    pa.default_memory_pool().release_unused()  # the coding's hash tables, before the files are worked on
     data.suppressed.extend(_unattributed(pa.concat_tables(unattributed) if unattributed else None))
     found = _file_keys(files)
     # Arrow's allocator keeps what the batches used for its next allocation; linking allocates Python objects and
@@ -156,10 +165,14 @@ def load_sightings(
 
 
 def _load_batch(
-    batch: pa.RecordBatch, network_types: Mapping[str, str | None], data: LinkInput, seen: int
+    batch: pa.RecordBatch,
+    network_types: Mapping[str, str | None],
+    data: LinkInput,
+    seen: int,
+    coded: dict[str, list[KeyBatch]],
 ) -> tuple[pa.Table, pa.Table]:
-    """One batch of `load_sightings`: what it puts in `data`, and its files and unattributed rows (which a later
-    batch may add to)."""
+    """One batch of `load_sightings`: the rows it holds for `data`'s columns (added to `coded`), and its files and
+    unattributed rows (which a later batch may add to)."""
     report = _numpy(batch["report_id"], np.int64)
     tag = _numpy(batch["tag"], np.int8)
     key, kind = batch["key"], batch["kind"]
@@ -171,19 +184,22 @@ def _load_batch(
     plain = np.flatnonzero(tag == inputs.IDENTITY_ROW)
     keyed = np.flatnonzero(found.evidence != NOTHING)
     order = pa.array(np.argsort(np.concatenate([plain, addresses[keyed]]), kind="stable"))
-    data.identity.load_columns(
-        np.concatenate([report[plain], report[addresses[keyed]]])[order.to_numpy()],
-        pa.concat_arrays([kind.take(pa.array(plain)), found.kinds(keyed)]).take(order),
-        pa.concat_arrays([key.take(pa.array(plain)), found.key.take(pa.array(keyed))]).take(order),
+    coded["identity"].append(
+        data.identity.batch(
+            np.concatenate([report[plain], report[addresses[keyed]]])[order.to_numpy()],
+            pa.concat_arrays([kind.take(pa.array(plain)), found.kinds(keyed)]).take(order),
+            pa.concat_arrays([key.take(pa.array(plain)), found.key.take(pa.array(keyed))]).take(order),
+        )
     )
     sure = plain[_numpy(batch["verified"].take(pa.array(plain)).fill_null(False), np.bool_)]
-    data.verified.load_columns(report[sure], kind.take(pa.array(sure)), key.take(pa.array(sure)))
+    coded["verified"].append(data.verified.batch(report[sure], kind.take(pa.array(sure)), key.take(pa.array(sure))))
 
     placed = pc.is_valid(found.colocation).to_numpy(zero_copy_only=False)
-    data.colocations.load_columns(report[addresses[placed]], found.colocation.filter(pa.array(placed)))
-    for which, into in ((inputs.GROUP_ROW, data.groups), (inputs.RECIPIENT_ROW, data.recipients)):
+    colocations = KeyBatch.of(report[addresses[placed]], found.colocation.filter(pa.array(placed)))
+    coded["colocations"].append(colocations)
+    for which, name in ((inputs.GROUP_ROW, "groups"), (inputs.RECIPIENT_ROW, "recipients")):
         rows = np.flatnonzero(tag == which)
-        into.load_columns(report[rows], key.take(pa.array(rows)))
+        coded[name].append(KeyBatch.of(report[rows], key.take(pa.array(rows))))
 
     unkeyed = np.flatnonzero(found.evidence == NOTHING)
     unattributed = pa.table(
@@ -275,9 +291,12 @@ class FileKeys:
             kept = (self.reports[self.keep], self.ordinals[self.keep])
         code = pair_codes(np.concatenate([kept[0], flagged_reports]), np.concatenate([kept[1], flagged_ordinals]))
         flagged = np.isin(code[: len(kept[0])], code[len(kept[0]) :])  # once over every file, not once per chunk
+        batches, flags = [], []
         for reports, _, keys in self.chunks():
-            files.load_columns(reports, keys, flagged[done : done + len(reports)])
+            batches.append(KeyBatch.of(reports, keys))
+            flags.append(flagged[done : done + len(reports)])
             done += len(reports)
+        files.load_flagged(batches, flags)
         return files
 
     def key_of(self) -> dict[tuple[int, int], str]:
