@@ -65,16 +65,16 @@ def first_seen(keys: pa.Array) -> tuple[np.ndarray, list[Any]]:
     return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64), encoded.dictionary.to_pylist()
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, slots=True)
 class KeyBatch:
     """A batch of rows waiting to be coded (`code_batches`): each row's report, kind code (None where the rows have no
     kinds) and place among the batch's distinct keys (first seen first), and those keys. Only the distinct keys are
-    kept: a batch repeats most of its keys."""
+    kept: a batch repeats most of its keys. Coding lets go of the keys (None after), and loading of the batch."""
 
     reports: np.ndarray
     kinds: np.ndarray | None
     key_at: np.ndarray
-    keys: pa.Array
+    keys: pa.Array | None
 
     @classmethod
     def of(cls, reports: np.ndarray, keys: pa.Array, kinds: np.ndarray | None = None) -> KeyBatch:
@@ -85,18 +85,21 @@ class KeyBatch:
 
 def code_batches(
     known: list[str], known_kinds: np.ndarray | None, batches: list[KeyBatch]
-) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Values ((kind, key), or keys alone where the batches have no kinds) coded in the order first seen, after the
     `known` ones (coded 0, 1, … already, with their kinds): (each batch row's code, the batches one after the other;
     the new values' kinds; their keys). Two hash passes in Arrow, over the batches' distinct keys and then over the
-    rows' (kind, key) pairs, with no Python step per row or per value; a dict per value cost ~5 s at 1 M reports."""
+    rows' (kind, key) pairs, with no Python step per row or per value (a dict of ~4 M values at 1 M reports cost
+    ~5 s). The batches' keys are let go once coded: at 1 M reports they are ~200 MB, at linking's peak."""
     chunks = [pa.array(known, pa.string())] if known else []
-    chunks += [batch.keys for batch in batches]
+    chunks += [batch.keys for batch in batches if batch.keys is not None]
     # one Arrow string array holds 2 GiB of text: past that (10 M reports) the keys are held as large strings
     text = pa.large_string() if sum(chunk.nbytes for chunk in chunks) >= 2**31 - 1 else pa.string()
     chunks = [chunk if chunk.type == text else chunk.cast(text) for chunk in chunks]
     encoded = pc.dictionary_encode(pa.chunked_array(chunks, text))  # one hash table over every chunk
     del chunks
+    for batch in batches:
+        batch.keys = None
     keys = encoded.chunks[-1].dictionary  # every key (the table only grows: earlier chunks' ids stay valid)
     width = max(len(keys), 1)
     ids = [chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks]
@@ -118,7 +121,12 @@ def code_batches(
     codes = np.asarray(values.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
     new = np.asarray(values.dictionary.to_numpy(zero_copy_only=False), dtype=np.int64)[len(known) :]
     new_kinds, new_keys = np.divmod(new, width)
-    return codes[len(known) :], new_kinds, keys.take(pa.array(new_keys))
+    texts = keys.to_pylist()  # each key one Python string, the new values' taken from them (no copy of a key)
+    del keys
+    if not (len(new_keys) == len(texts) and np.array_equal(new_keys, np.arange(len(texts)))):
+        texts = list(map(texts.__getitem__, new_keys.tolist()))
+    pa.default_memory_pool().release_unused()  # the hash tables' memory, for what linking allocates next
+    return codes[len(known) :], new_kinds, texts
 
 
 def smallest_in_components(size: int, left: np.ndarray, right: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -154,6 +162,17 @@ class Columns(ABC):
     def _append(self, report: int, code: int) -> None:
         self._reports.append(report)
         self._values.append(code)
+
+    def _append_batches(self, batches: list[KeyBatch], codes: np.ndarray) -> None:
+        """Each batch's reports with their codes (the batches' rows one after the other), letting go of each batch
+        as its rows are in (the list is emptied): a copy of every row's report is 64 MB at 1 M reports."""
+        start = 0
+        batches.reverse()
+        while batches:
+            batch = batches.pop()
+            end = start + len(batch.reports)
+            self._append_columns(batch.reports, codes[start:end])
+            start = end
 
     def _append_columns(self, reports: np.ndarray, codes: np.ndarray) -> None:
         self._reports.frombytes(np.ascontiguousarray(reports, dtype=np.int64).data.cast("B"))
@@ -208,21 +227,18 @@ class KeyColumns(Columns):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} rows, {len(self._keys)} keys)"
 
-    def load_batches(self, batches: Iterable[KeyBatch]) -> None:
+    def load_batches(self, batches: list[KeyBatch]) -> None:
         """Batches of rows as columns (`KeyBatch.of`), one after the other: `extend` without a Python step per row
-        or per key, the keys not seen yet coded in the order first seen."""
-        batches = [batch for batch in batches if len(batch.reports)]
+        or per key, the keys not seen yet coded in the order first seen. The list is emptied as the rows go in."""
+        batches[:] = [batch for batch in batches if len(batch.reports)]
         if not batches:
             return
         codes, _, keys = code_batches(self._keys, None, batches)
-        if len(keys):
-            self._keys.extend(keys.to_pylist())
+        if keys:
+            self._keys.extend(keys)
             self._codes = None
-        start = 0
-        for batch in batches:  # a batch at a time: a copy of every row's report is 64 MB at 1 M reports
-            end = start + len(batch.reports)
-            self._append_columns(batch.reports, codes[start:end])
-            start = end
+        del keys
+        self._append_batches(batches, codes)
 
     def _kept(self, keys: Iterable[str]) -> list[bool] | None:
         """Per row: whether its key is none of `keys`; None when no row holds one (nothing to drop)."""
@@ -309,11 +325,13 @@ class FileRows(KeyColumns):
         self.load_flagged([KeyBatch.of(reports, keys)], [flagged])
 
     def load_flagged(self, batches: list[KeyBatch], flagged: list[np.ndarray]) -> None:
-        """Batches of rows as columns and, per batch, whether each of its rows is flagged."""
-        self.load_batches(batches)
+        """Batches of rows as columns and, per batch, whether each of its rows is flagged (the list of batches is
+        emptied as their rows go in)."""
         for batch, flags in zip(batches, flagged, strict=True):
-            if len(batch.reports):
-                self._flags.extend(np.asarray(flags, dtype=np.uint8).tobytes())
+            if len(flags) != len(batch.reports):
+                raise ValueError(f"{len(batch.reports)} files and {len(flags)} flags")
+            self._flags.extend(np.asarray(flags, dtype=np.uint8).tobytes())
+        self.load_batches(batches)
 
     def without(self, keys: Iterable[str]) -> FileRows:
         """The rows whose file key is none of `keys` (files an analyst marked noise)."""
@@ -426,24 +444,21 @@ class IdentityRows(Columns):
         """Rows as columns, (report, kind, key) each: `extend` without a Python step per row."""
         self.load_batches([self.batch(reports, kinds, keys)])
 
-    def load_batches(self, batches: Iterable[KeyBatch]) -> None:
+    def load_batches(self, batches: list[KeyBatch]) -> None:
         """Batches of rows as columns (`batch`), one after the other, coded together: values in the order first
         seen, as `load` codes them, with no Python step per row or per value (~8 M rows and ~4 M values at 1 M
-        reports)."""
-        batches = [batch for batch in batches if len(batch.reports)]
+        reports). The list is emptied as the rows go in."""
+        batches[:] = [batch for batch in batches if len(batch.reports)]
         if not batches:
             return
         codes, kinds, keys = code_batches(self._keys, self.kind_ids, batches)
-        if len(keys):
+        if keys:
             for kind_code in sorted_distinct(kinds).tolist():
                 self._lookups.pop(kind_code, None)
-            self._keys.extend(keys.to_pylist())
+            self._keys.extend(keys)
             self._value_kinds.frombytes(kinds.astype(np.uint16).tobytes())
-        start = 0
-        for batch in batches:  # a batch at a time: a copy of every row's report is 64 MB at 1 M reports
-            end = start + len(batch.reports)
-            self._append_columns(batch.reports, codes[start:end])
-            start = end
+        del keys
+        self._append_batches(batches, codes)
 
     def __iadd__(self, rows: Iterable[tuple[int, str, str]]) -> IdentityRows:
         self.extend(rows)
