@@ -3,6 +3,7 @@ JSON text, held ~1 GB): any slice size stores the same rows, times and JSON incl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -45,3 +46,25 @@ def test_rows_from_a_generator_land_whole_whatever_the_slice(
     with engine.connect() as conn:
         stored = [tuple(row) for row in conn.execute(select(written).order_by(written.c.n))]
     assert stored == list(rows(count))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@pytest.mark.parametrize(
+    "encoder",
+    [
+        json.JSONEncoder(ensure_ascii=False, separators=(",", ":")),
+        json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+        json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")),
+        json.JSONEncoder(),  # escapes to ASCII: its own encode, as it is
+    ],
+)
+@given(value=json_values)
+def test_an_encoder_made_once_writes_what_the_encoder_writes(encoder: json.JSONEncoder, value: object) -> None:
+    """The text replace_rows compares a stored row's JSON with, and ingest writes, is the standard encoder's."""
+    assert bulk.made_once(encoder)(value) == encoder.encode(value)

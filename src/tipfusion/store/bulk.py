@@ -48,20 +48,32 @@ def _sqlite_date(value: date) -> str:
     return value.isoformat()
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-# the C encoder behind _ENCODER, made once: JSONEncoder.encode builds a new one for every value, which cost more than
-# the encoding of the small objects ingest writes (a phone's attributes, a file's hashes); same text either way
-_C_ENCODER = (
-    None
-    if c_make_encoder is None
-    else c_make_encoder(None, _ENCODER.default, encode_basestring, None, ":", ",", False, False, True)
-)
+def made_once(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """`encoder.encode` with the C encoder behind it made once: `JSONEncoder.encode` builds a new one for every value,
+    which cost more than the encoding of the small objects written here (a phone's attributes, a file's hashes, a
+    link's evidence: ~600,000 of those at 1 M reports); the same text either way. (For encoders that do not escape
+    to ASCII and do not indent, as the ones here.)"""
+    if c_make_encoder is None or encoder.ensure_ascii or encoder.indent is not None:
+        return encoder.encode
+    made = c_make_encoder(
+        None,
+        encoder.default,
+        encode_basestring,
+        None,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+
+    def encode(value: Any) -> str:
+        return encoder.encode(value) if isinstance(value, str) else "".join(made(value, 0))
+
+    return encode
 
 
-def _json(value: Any) -> str:
-    if _C_ENCODER is None or isinstance(value, str):
-        return _ENCODER.encode(value)
-    return "".join(_C_ENCODER(value, 0))
+_json = made_once(json.JSONEncoder(ensure_ascii=False, separators=(",", ":")))
 
 
 @cache
@@ -70,7 +82,7 @@ def _processors(dialect_name: str, table: Table, columns: tuple[str, ...]) -> tu
     if dialect_name not in {"sqlite", "postgresql"}:
         raise ValueError(f"no bulk path for database {dialect_name!r}")
     as_datetime = _sqlite_datetime if dialect_name == "sqlite" else _pg_datetime
-    found = []
+    found: list[tuple[int, Callable[[Any], str]]] = []
     for index, name in enumerate(columns):
         column_type = table.c[name].type
         if isinstance(column_type, UTCDateTime):
@@ -175,8 +187,8 @@ _cursor_numbers = itertools.count()
 # no parsing of what is read: SQLite keeps the text written (so keys are written sorted, compact); PostgreSQL's jsonb
 # gives its own form (", " and ": ", an object's keys shorter first, then by their bytes). A value whose text still
 # differs (a float jsonb writes in another notation) only compares unequal, and is written again: never wrongly kept.
-_SQLITE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-_JSONB = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+_SQLITE_JSON = made_once(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+_JSONB = made_once(json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")))
 
 
 def _jsonb_ordered(value: Any) -> Any:
@@ -189,13 +201,13 @@ def _jsonb_ordered(value: Any) -> Any:
 
 
 def _jsonb_text(value: Any) -> str:
-    text = _JSONB.encode(value)
-    return _JSONB.encode(_jsonb_ordered(value)) if "{" in text else text
+    text = _JSONB(value)
+    return _JSONB(_jsonb_ordered(value)) if "{" in text else text
 
 
 def stored_json(dialect_name: str) -> Callable[[Any], str]:
     """JSON as `dialect_name`'s store hands it back as text (`CAST(… AS TEXT)` on PostgreSQL)."""
-    return _jsonb_text if dialect_name == "postgresql" else _SQLITE_JSON.encode
+    return _jsonb_text if dialect_name == "postgresql" else _SQLITE_JSON
 
 
 def replace_rows(
@@ -239,10 +251,11 @@ def replace_rows(
     deleted: list[Any] = []
     kept = 0
     old_stamps: dict[Row, Row] = {}  # a stamped row left as it is → its stamps
+    left = wanted.get  # one look-up per stored row, none for a row not wanted (Counter's [] calls __missing__)
     for record in rows_of(conn, f"SELECT {read} FROM {table.name}") if stored is None else stored:
         row = record[:width]
-        if wanted[row] > 0:
-            wanted[row] -= 1
+        if times := left(row):
+            wanted[row] = times - 1
             kept += 1
             if stamps:
                 old_stamps[row] = record[width + 1 :]
