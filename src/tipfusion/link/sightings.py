@@ -73,12 +73,10 @@ def address_columns(
     """`extract.address_evidence` for every row at once. What a row is evidence of follows from its IP's network
     type, which is looked up once per distinct IP; only a CGNAT address also needs its row's port and second."""
     encoded = pc.dictionary_encode(ip)
-    at = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    prefixes: dict[bytes, str] = {}
-    per_ip = [_ip_rule(value, network_types.get(value), prefixes) for value in encoded.dictionary.to_pylist()]
-    cls = np.array([rule[0] for rule in per_ip], dtype=np.int8)[at] if per_ip else np.zeros(0, np.int8)
-    v6_keys = pa.array([rule[1] for rule in per_ip], pa.string()).take(pa.array(at))
-    reasons = pa.array([rule[2] for rule in per_ip], pa.string()).take(pa.array(at))
+    at = pa.array(np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
+    rule, v6_keys, reasons = _ip_rules(encoded.dictionary, network_types)
+    cls = rule[at.to_numpy()]
+    v6_keys, reasons = v6_keys.take(at), reasons.take(at)
 
     timed = pc.is_valid(observed_at).to_numpy(zero_copy_only=False)
     ported = pc.is_valid(port).to_numpy(zero_copy_only=False)
@@ -109,15 +107,31 @@ def _put(column: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
     return pa.concat_arrays([column.take(pa.array(others)), values]).take(pa.array(order))
 
 
-def _ip_rule(ip: str, network: str | None, prefixes: dict[bytes, str]) -> tuple[int, str | None, str]:
-    """(what the IP can be evidence of, its /64 where that is its key, why not where it is evidence of nothing):
-    `extract.ip_key`'s rule, per distinct IP. A CGNAT address is evidence only with its row's port and second."""
-    reason = rules.IP_NOT_ATTRIBUTABLE.get(network, "not attributable")
-    if network in {"fixed", "mobile"}:
-        if ":" in ip:
-            return V6_PREFIX, _v6_prefix(ip, prefixes), reason
-        return (FIXED_LINE, None, reason) if network == "fixed" else (NOTHING, None, reason)
-    return (CGNAT_PORT, None, reason) if network == "mobile_cgnat" else (NOTHING, None, reason)
+def _ip_rules(ips: pa.Array, network_types: Mapping[str, str | None]) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Per distinct IP: what it can be evidence of, its /64 where that is its key, and why not where it is evidence
+    of nothing: `extract.ip_key`'s rule, over the column. Only an IPv6 address's /64 is a Python step (few); a CGNAT
+    address is evidence only with its row's port and second."""
+    texts = ips.to_pylist()
+    networks = pa.array(list(map(network_types.get, texts)), pa.string())  # None: not enriched yet
+    kinds = pc.dictionary_encode(networks)  # a few network types: each one's reason once
+    said = [rules.IP_NOT_ATTRIBUTABLE.get(network, "not attributable") for network in kinds.dictionary.to_pylist()]
+    reason = pa.array(said, pa.string()).take(kinds.indices)
+    if networks.null_count:
+        reason = pc.if_else(pc.is_null(networks), pa.scalar(rules.IP_NOT_ATTRIBUTABLE[None]), reason)
+
+    def network_is(name: str) -> np.ndarray:
+        return np.asarray(pc.fill_null(pc.equal(networks, name), False).to_numpy(zero_copy_only=False), dtype=bool)
+
+    v6 = np.asarray(pc.match_substring(ips, ":").to_numpy(zero_copy_only=False), dtype=bool)
+    fixed = network_is("fixed")
+    rule = np.full(len(texts), NOTHING, dtype=np.int8)
+    rule[(fixed | network_is("mobile")) & v6] = V6_PREFIX
+    rule[fixed & ~v6] = FIXED_LINE
+    rule[network_is("mobile_cgnat")] = CGNAT_PORT
+    prefixes: dict[bytes, str] = {}
+    keyed = np.flatnonzero(rule == V6_PREFIX)
+    v6_keys = pa.array([_v6_prefix(texts[at], prefixes) for at in keyed.tolist()], pa.string())
+    return rule, _put(pa.nulls(len(texts), pa.string()), keyed, v6_keys), reason
 
 
 def _v6_prefix(ip: str, prefixes: dict[bytes, str]) -> str:
