@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from tipfusion.link.records import LinkInput
 from tipfusion.link.service import LinkService, add_override, apply_overrides, resolve_id
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
+from tipfusion.store import links as link_reads
 from tipfusion.store.tables import link_explanations, networks, report_links, suppressed_values, suspects
 from tipfusion.synth import Noise, generate
 from tipfusion.synth.reports import plan_reports
@@ -347,6 +349,34 @@ def test_a_rerun_writes_only_what_changed_and_ends_as_a_whole_rewrite_would(
             conn.execute(table.delete())
     LinkService(engine, "tester").run()
     assert _results(engine) == written
+
+
+def test_each_network_counts_its_reports_per_isp_and_place_as_its_sightings_say(
+    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path]
+) -> None:
+    """The database counts them (`network_isps_and_places`); here they are counted again from the sightings one by
+    one: distinct reports per ISP, and per city on a fixed line, the five largest of each (ties by name)."""
+    full, _, _ = split_batch
+    _pipeline(engine, db_url, full, full / "reference")
+    LinkService(engine, "tester").run()
+    isps: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    places: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    with engine.connect() as conn:
+        network_of = {r: n for r, (_, n) in _mapping(engine).items() if n}
+        for report, isp, city, network_type in link_reads.network_ip_sightings(conn):
+            if isp:
+                isps[network_of[report]][isp].add(report)
+            if city and network_type == "fixed":
+                places[network_of[report]][city].add(report)
+        summaries = dict(conn.execute(select(networks.c.network_id, networks.c.summary)).all())
+
+    def top(found: dict[str, set[int]]) -> dict[str, int]:
+        return dict(sorted(((k, len(v)) for k, v in found.items()), key=lambda kv: (-kv[1], kv[0]))[:5])
+
+    assert summaries and any(isps.values()) and any(places.values())
+    for network, summary in summaries.items():
+        assert summary["isps"] == top(isps[network])
+        assert summary["places_estimated"] == top(places[network])
 
 
 def test_overrides_survive_reruns_and_are_audited(

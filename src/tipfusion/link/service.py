@@ -422,16 +422,11 @@ def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str,
         if row.incident_at is not None:
             first[network] = min(first.get(network, row.incident_at), row.incident_at)
             last[network] = max(last.get(network, row.incident_at), row.incident_at)
-    isps: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    places: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    for report, isp_name, city, network_type in link_reads.network_ip_sightings(conn):
-        network = network_of.get(report)
-        if network is None:
-            continue
-        if isp_name:
-            isps[network][isp_name].add(report)
-        if city and network_type == "fixed":
-            places[network][city].add(report)
+    # report_links holds this run's networks by now: the database counts each network's reports per ISP and place
+    counted: dict[str, dict[str, dict[str, int]]] = {"isp": defaultdict(dict), "place": defaultdict(dict)}
+    for what, network, name, reports in link_reads.network_isps_and_places(conn):
+        counted[what][network][name] = reports
+    isps, places = counted["isp"], counted["place"]
     why: dict[str, Counter[str]] = defaultdict(Counter)
     shared: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     for network, link in outcome.network_links:
@@ -443,8 +438,8 @@ def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str,
     for suspect, network in outcome.suspect_network.items():
         members[network].append(suspect)
 
-    def top(counter: dict[str, set[int]], n: int = 5) -> dict[str, int]:
-        return dict(sorted(((k, len(held)) for k, held in counter.items()), key=lambda kv: (-kv[1], kv[0]))[:n])
+    def top(counter: dict[str, int], n: int = 5) -> dict[str, int]:
+        return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
 
     return {
         network: {
@@ -453,8 +448,8 @@ def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str,
             "first_incident": first[network].isoformat() if network in first else None,
             "last_incident": last[network].isoformat() if network in last else None,
             "esps": dict(esps[network].most_common()),
-            "isps": top(isps[network]),
-            "places_estimated": top(places[network]),
+            "isps": top(isps.get(network, {})),
+            "places_estimated": top(places.get(network, {})),
             "links_by_kind": dict(why[network].most_common()),
             "key_shared_values": [
                 {"kind": k, "value": value, "links": n} for (k, value), n in shared[network].most_common(8)
