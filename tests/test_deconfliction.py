@@ -432,3 +432,20 @@ def test_the_files_read_as_columns_are_flagged_by_the_row_rule(engine: Engine) -
         every = sum(1 for _ in inputs.rows(conn, inputs.FILES))
     assert set(zip(reports.tolist(), ordinals.tolist(), strict=True)) == expected
     assert len(reports) == len(expected) and 0 < len(expected) < every
+
+
+def test_a_report_another_cites_holds_its_own_number(engine: Engine) -> None:
+    """A report's number is a value of its own only where another report cites it (or a lead lists it), written as
+    the report's id is; a number nobody cites, or cited with a leading zero, gives no row."""
+    with engine.begin() as conn:
+        reported = select(identifier_observations.c.report_id).where(identifier_observations.c.is_current.is_(True))
+        cited, citing, lone = sorted(set(conn.execute(reported).scalars()))[-3:]
+        _plant(conn, citing, kind="prior_report", canonical=str(cited), value=str(cited))
+        _plant(conn, citing, kind="prior_report", canonical=f"0{lone}", value=f"0{lone}")
+    with engine.connect() as conn:
+        rows = list(load_input(conn).identity.of_kinds({"prior_report"}))
+    assert (cited, "prior_report", str(cited)) in rows and (citing, "prior_report", str(cited)) in rows
+    assert (citing, "prior_report", f"0{lone}") in rows and (lone, "prior_report", str(lone)) not in rows
+    assert (citing, "prior_report", str(citing)) not in rows
+    own = [report for report, _, number in rows if number == str(report)]
+    assert own == sorted(own)  # in the order of the reports, as linking reads them

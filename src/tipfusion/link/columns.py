@@ -391,6 +391,21 @@ class IdentityRows(Columns):
         kind_code = self._kind_codes.get(kind)
         return None if kind_code is None else self._lookup(kind_code).get(key)
 
+    def keys_of(self, kind: str) -> list[str]:
+        """The keys of this kind's values."""
+        kind_code = self._kind_codes.get(kind)
+        return [] if kind_code is None else list(self._lookup(kind_code))
+
+    def codes_in(self, other: IdentityRows) -> np.ndarray:
+        """For each of `other`'s value codes: the same value's code here, or -1 where no row here holds it (a
+        look-up per value `other`'s rows hold, none per row: the ESP-verified rows are ~600,000 at 1 M reports)."""
+        found = np.full(other.distinct, -1, dtype=np.int64)
+        for code in sorted_distinct(other.value_ids).tolist():
+            mine = self.code_of(*other.value(code))
+            if mine is not None:
+                found[code] = mine
+        return found
+
     def value(self, code: int) -> tuple[str, str]:
         """(kind, key) of a value code."""
         return self.kinds[self._value_kinds[code]], self._keys[code]

@@ -239,9 +239,8 @@ def load_input(conn: Connection) -> LinkInput:
             (data.identity if tag == IDENTITY_KEY else data.verified).append((report, kind, key))
     # every report is a value of its own number, which later reports that cite it meet: held only where one does
     # (or a lead lists): a value nothing else holds is evidence of nothing, and it was a quarter of all distinct values
-    listed = {key for _, kind, key in data.leads if kind == PRIOR_REPORT}
-    for report in data.reports:
-        if data.identity.code_of(PRIOR_REPORT, number := str(report)) is not None or number in listed:
-            data.identity.append((report, PRIOR_REPORT, number))
+    cited = {key for _, kind, key in data.leads if kind == PRIOR_REPORT} | set(data.identity.keys_of(PRIOR_REPORT))
+    numbers = {int(key) for key in cited if key.isascii() and key.isdigit() and str(int(key)) == key}
+    data.identity.extend((report, PRIOR_REPORT, str(report)) for report in sorted(numbers & current.keys()))
     give_back_memory()
     return data

@@ -187,11 +187,12 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
 
 def vouched_pairs(rows: IdentityRows, verified: Iterable[tuple[int, str, str]], nodes: Nodes) -> set[int]:
     """The (value, node) pairs an ESP verified, as `value * reports + node position`."""
-    found = [(report, code) for report, kind, key in verified if (code := rows.code_of(kind, key)) is not None]
-    if not found:
+    verified = IdentityRows.of(verified)
+    codes = rows.codes_in(verified)[verified.value_ids]
+    held = codes >= 0
+    if not held.any():
         return set()
-    report_ids, codes = (np.array(column, dtype=np.int64) for column in zip(*found, strict=True))
-    return set((codes * nodes.count + nodes.node_at[nodes.at(report_ids)]).tolist())
+    return set((codes[held] * nodes.count + nodes.node_at[nodes.at(verified.report_ids[held])]).tolist())
 
 
 def shown_values(
