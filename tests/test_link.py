@@ -11,10 +11,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from typer.testing import CliRunner
 
 from tipfusion.config import Settings
+from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.extract import ip_key
@@ -24,7 +25,6 @@ from tipfusion.link.records import LinkInput
 from tipfusion.link.service import LinkService, add_override, apply_overrides, resolve_id
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
-from tipfusion.store import links as link_reads
 from tipfusion.store.tables import link_explanations, networks, report_links, suppressed_values, suspects
 from tipfusion.synth import Noise, generate
 from tipfusion.synth.reports import plan_reports
@@ -354,8 +354,9 @@ def test_a_rerun_writes_only_what_changed_and_ends_as_a_whole_rewrite_would(
 def test_each_network_counts_its_reports_per_isp_and_place_as_its_sightings_say(
     engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path]
 ) -> None:
-    """The database counts them (`network_isps_and_places`); here they are counted again from the sightings one by
-    one: distinct reports per ISP, and per city on a fixed line, the five largest of each (ties by name)."""
+    """The database counts them (`store.links.network_isps_and_places`); here they are counted again from the
+    sightings one by one: distinct reports per ISP, and per city on a fixed line, the five largest of each (ties
+    by name)."""
     full, _, _ = split_batch
     _pipeline(engine, db_url, full, full / "reference")
     LinkService(engine, "tester").run()
@@ -363,7 +364,12 @@ def test_each_network_counts_its_reports_per_isp_and_place_as_its_sightings_say(
     places: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     with engine.connect() as conn:
         network_of = {r: n for r, (_, n) in _mapping(engine).items() if n}
-        for report, isp, city, network_type in link_reads.network_ip_sightings(conn):
+        sightings = text(  # the reported side's current IP sightings in the networks' reports, one row each
+            "SELECT o.report_id, e.isp_name, e.city_estimate, e.network_type FROM report_links l "
+            "JOIN identifier_observations o ON o.report_id = l.report_id AND o.kind = 'ip' AND o.is_current "
+            f"JOIN ip_enrichments e ON e.ip = o.canonical WHERE l.network_id IS NOT NULL AND {SUSPECT_SIDE_SQL}"
+        )
+        for report, isp, city, network_type in conn.execute(sightings):
             if isp:
                 isps[network_of[report]][isp].add(report)
             if city and network_type == "fixed":

@@ -58,11 +58,17 @@ def positions_in(sorted_ids: np.ndarray, ids: np.ndarray, what: str) -> np.ndarr
     return found
 
 
+def encoded(values: pa.Array, dtype: type = np.int64) -> tuple[np.ndarray, pa.Array]:
+    """Each row's code and the distinct values (as Arrow), coded in the order first seen (as a dict filled row by
+    row codes them): Arrow's dictionary encoding, with no Python step per row."""
+    found = pc.dictionary_encode(values)
+    return np.asarray(found.indices.to_numpy(zero_copy_only=False), dtype=dtype), found.dictionary
+
+
 def first_seen(keys: pa.Array) -> tuple[np.ndarray, list[Any]]:
-    """Each row's code and the distinct values, coded in the order first seen (as a dict filled row by row codes
-    them): Arrow's dictionary encoding, with no Python step per row."""
-    encoded = pc.dictionary_encode(keys)
-    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64), encoded.dictionary.to_pylist()
+    """`encoded`, with the distinct values as Python's."""
+    codes, distinct = encoded(keys)
+    return codes, distinct.to_pylist()
 
 
 @dataclass(eq=False, slots=True)
@@ -78,9 +84,8 @@ class KeyBatch:
 
     @classmethod
     def of(cls, reports: np.ndarray, keys: pa.Array, kinds: np.ndarray | None = None) -> KeyBatch:
-        encoded = pc.dictionary_encode(keys)
-        key_at = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
-        return cls(np.asarray(reports, dtype=np.int64), kinds, key_at, encoded.dictionary)
+        key_at, distinct = encoded(keys, np.int32)
+        return cls(np.asarray(reports, dtype=np.int64), kinds, key_at, distinct)
 
 
 def code_batches(
@@ -96,14 +101,14 @@ def code_batches(
     # one Arrow string array holds 2 GiB of text: past that (10 M reports) the keys are held as large strings
     text = pa.large_string() if sum(chunk.nbytes for chunk in chunks) >= 2**31 - 1 else pa.string()
     chunks = [chunk if chunk.type == text else chunk.cast(text) for chunk in chunks]
-    encoded = pc.dictionary_encode(pa.chunked_array(chunks, text))  # one hash table over every chunk
+    coded = pc.dictionary_encode(pa.chunked_array(chunks, text))  # one hash table over every chunk
     del chunks
     for batch in batches:
         batch.keys = None
-    keys = encoded.chunks[-1].dictionary  # every key (the table only grows: earlier chunks' ids stay valid)
+    keys = coded.chunks[-1].dictionary  # every key (the table only grows: earlier chunks' ids stay valid)
     width = max(len(keys), 1)
-    ids = [chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks]
-    del encoded
+    ids = [chunk.indices.to_numpy(zero_copy_only=False) for chunk in coded.chunks]
+    del coded
     # each row's (kind, key) as one int64, written in place: linking's 8 M rows at 1 M reports, once
     pairs = np.empty(len(known) + sum(len(batch.reports) for batch in batches), dtype=np.int64)
     if known:
@@ -116,10 +121,9 @@ def code_batches(
             pairs[start:end] += batch.kinds.astype(np.int64) * width
         start = end
     del ids
-    values = pc.dictionary_encode(pa.array(pairs))
+    codes, values = encoded(pa.array(pairs), np.int32)
     del pairs
-    codes = np.asarray(values.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
-    new = np.asarray(values.dictionary.to_numpy(zero_copy_only=False), dtype=np.int64)[len(known) :]
+    new = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)[len(known) :]
     new_kinds, new_keys = np.divmod(new, width)
     texts = keys.to_pylist()  # each key one Python string, the new values' taken from them (no copy of a key)
     del keys

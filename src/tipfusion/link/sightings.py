@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -22,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tipfusion.link import extract as rules
-from tipfusion.link.columns import FileRows, KeyBatch, sorted_distinct
+from tipfusion.link.columns import FileRows, KeyBatch, encoded, sorted_distinct
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.store import link_inputs as inputs
 
@@ -72,11 +71,10 @@ def address_columns(
 ) -> AddressColumns:
     """`extract.address_evidence` for every row at once. What a row is evidence of follows from its IP's network
     type, which is looked up once per distinct IP; only a CGNAT address also needs its row's port and second."""
-    encoded = pc.dictionary_encode(ip)
-    at = pa.array(np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
-    rule, v6_keys, reasons = _ip_rules(encoded.dictionary, network_types)
-    cls = rule[at.to_numpy()]
-    v6_keys, reasons = v6_keys.take(at), reasons.take(at)
+    at, distinct = encoded(ip)
+    rule, v6_keys, reasons = _ip_rules(distinct, network_types)
+    cls = rule[at]
+    v6_keys, reasons = v6_keys.take(pa.array(at)), reasons.take(pa.array(at))
 
     timed = pc.is_valid(observed_at).to_numpy(zero_copy_only=False)
     ported = pc.is_valid(port).to_numpy(zero_copy_only=False)
@@ -156,19 +154,14 @@ def load_sightings(
     flagged is read after."""
     files: list[pa.Table] = []  # per batch: each file's smallest hash and the first row it was seen on
     unattributed: list[pa.Table] = []  # the rows whose address attributes no one: report, address, why
-    # per batch, each column's rows as its distinct keys and a place among them: coded when all are read, at once
-    coded: dict[str, list[KeyBatch]] = defaultdict(list)
+    waiting = _Waiting()
     seen = 0
     for batch in batches:
-        found_files, found_unattributed = _load_batch(batch, network_types, data, seen, coded)
+        found_files, found_unattributed = _load_batch(batch, network_types, data, seen, waiting)
         files.append(found_files)
         unattributed.append(found_unattributed)
         seen += len(batch)
-    data.identity.load_batches(coded.pop("identity", []))
-    data.verified.load_batches(coded.pop("verified", []))
-    data.colocations.load_batches(coded.pop("colocations", []))
-    data.groups.load_batches(coded.pop("groups", []))
-    data.recipients.load_batches(coded.pop("recipients", []))
+    waiting.load_into(data)
     pa.default_memory_pool().release_unused()  # the coding's hash tables, before the files are worked on
     data.suppressed.extend(_unattributed(pa.concat_tables(unattributed) if unattributed else None))
     found = _file_keys(files)
@@ -178,14 +171,34 @@ def load_sightings(
     return found
 
 
+@dataclass
+class _Waiting:
+    """Per column of `data`, the batches' rows waiting to be coded: each batch as its distinct keys and each row's
+    place among them, coded at once when every batch is read (`link.columns.code_batches`)."""
+
+    identity: list[KeyBatch] = field(default_factory=list)
+    verified: list[KeyBatch] = field(default_factory=list)
+    colocations: list[KeyBatch] = field(default_factory=list)
+    groups: list[KeyBatch] = field(default_factory=list)
+    recipients: list[KeyBatch] = field(default_factory=list)
+
+    def load_into(self, data: LinkInput) -> None:
+        """Code each column's batches and load them (each list is emptied as its rows go in)."""
+        data.identity.load_batches(self.identity)
+        data.verified.load_batches(self.verified)
+        data.colocations.load_batches(self.colocations)
+        data.groups.load_batches(self.groups)
+        data.recipients.load_batches(self.recipients)
+
+
 def _load_batch(
     batch: pa.RecordBatch,
     network_types: Mapping[str, str | None],
     data: LinkInput,
     seen: int,
-    coded: dict[str, list[KeyBatch]],
+    waiting: _Waiting,
 ) -> tuple[pa.Table, pa.Table]:
-    """One batch of `load_sightings`: the rows it holds for `data`'s columns (added to `coded`), and its files and
+    """One batch of `load_sightings`: the rows it holds for `data`'s columns (added to `waiting`), and its files and
     unattributed rows (which a later batch may add to)."""
     report = _numpy(batch["report_id"], np.int64)
     tag = _numpy(batch["tag"], np.int8)
@@ -198,7 +211,7 @@ def _load_batch(
     plain = np.flatnonzero(tag == inputs.IDENTITY_ROW)
     keyed = np.flatnonzero(found.evidence != NOTHING)
     order = pa.array(np.argsort(np.concatenate([plain, addresses[keyed]]), kind="stable"))
-    coded["identity"].append(
+    waiting.identity.append(
         data.identity.batch(
             np.concatenate([report[plain], report[addresses[keyed]]])[order.to_numpy()],
             pa.concat_arrays([kind.take(pa.array(plain)), found.kinds(keyed)]).take(order),
@@ -206,14 +219,13 @@ def _load_batch(
         )
     )
     sure = plain[_numpy(batch["verified"].take(pa.array(plain)).fill_null(False), np.bool_)]
-    coded["verified"].append(data.verified.batch(report[sure], kind.take(pa.array(sure)), key.take(pa.array(sure))))
+    waiting.verified.append(data.verified.batch(report[sure], kind.take(pa.array(sure)), key.take(pa.array(sure))))
 
     placed = pc.is_valid(found.colocation).to_numpy(zero_copy_only=False)
-    colocations = KeyBatch.of(report[addresses[placed]], found.colocation.filter(pa.array(placed)))
-    coded["colocations"].append(colocations)
-    for which, name in ((inputs.GROUP_ROW, "groups"), (inputs.RECIPIENT_ROW, "recipients")):
+    waiting.colocations.append(KeyBatch.of(report[addresses[placed]], found.colocation.filter(pa.array(placed))))
+    for which, into in ((inputs.GROUP_ROW, waiting.groups), (inputs.RECIPIENT_ROW, waiting.recipients)):
         rows = np.flatnonzero(tag == which)
-        coded[name].append(KeyBatch.of(report[rows], key.take(pa.array(rows))))
+        into.append(KeyBatch.of(report[rows], key.take(pa.array(rows))))
 
     unkeyed = np.flatnonzero(found.evidence == NOTHING)
     unattributed = pa.table(
@@ -238,14 +250,13 @@ def _unattributed(rows: pa.Table | None) -> list[Suppressed]:
     if rows is None or not len(rows):
         return []
     reports = _numpy(rows["report"], np.int64)
-    encoded = pc.dictionary_encode(rows["ip"].combine_chunks())
-    at = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    at, ips = encoded(rows["ip"].combine_chunks())
     span = int(reports.max() - reports.min()) + 1
     held = sorted_distinct(at * span + (reports - reports.min())) // span
-    holders = np.bincount(held, minlength=len(encoded.dictionary))
+    holders = np.bincount(held, minlength=len(ips))
     _, first = np.unique(at, return_index=True)
     shown = [int(row) for row in np.sort(first) if holders[at[row]] > 1]
-    values = encoded.dictionary.to_pylist()
+    values = ips.to_pylist()
     why = rows["reason"].take(pa.array(shown, pa.int64())).to_pylist()
     return [
         rules.unattributed(values[at[row]], reason, int(holders[at[row]]))
