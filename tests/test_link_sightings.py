@@ -24,6 +24,12 @@ v6 = st.one_of(
     st.builds(str, v6_address),
     st.builds(lambda a: a.exploded, v6_address),  # written out whole: the /64 is the same
     st.builds(lambda n: f"2001:db8:{n:x}::", st.integers(0, 0xFFFF)),
+    st.builds(  # runs of zero groups anywhere, "::" where `ipaddress` puts it
+        lambda groups: str(ipaddress.IPv6Address(":".join(f"{g:x}" for g in (0x2001, 0xDB8, *groups)))),
+        st.lists(st.sampled_from([0, 0, 1, 0xABCD]), min_size=6, max_size=6),
+    ),
+    st.builds(lambda a: str(a).upper(), v6_address),  # upper case: parsed
+    st.builds(lambda a: f"{a}%eth0", v6_address),  # a zone: parsed
     st.just("::ffff:198.51.100.7"),  # an IPv4-mapped address
 )
 zones = st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-3))])

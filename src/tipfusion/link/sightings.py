@@ -126,10 +126,33 @@ def _ip_rules(ips: pa.Array, network_types: Mapping[str, str | None]) -> tuple[n
     rule[(fixed | network_is("mobile")) & v6] = V6_PREFIX
     rule[fixed & ~v6] = FIXED_LINE
     rule[network_is("mobile_cgnat")] = CGNAT_PORT
-    prefixes: dict[bytes, str] = {}
     keyed = np.flatnonzero(rule == V6_PREFIX)
-    v6_keys = pa.array([_v6_prefix(texts[at], prefixes) for at in keyed.tolist()], pa.string())
+    v6_keys = _v6_prefixes(ips.take(pa.array(keyed)))
     return rule, _put(pa.nulls(len(texts), pa.string()), keyed, v6_keys), reason
+
+
+# The first four groups of an IPv6 address as `str(IPv6Address)` writes it (lower case, no leading zeros, "::" after
+# them if anywhere), the fourth not zero: its /64 is those groups then "::/64", for the four zero groups after them
+# are then the longest run, the one `ipaddress` compresses (a zero fourth group would join that run). Any other form
+# (written out whole, "::" among the first four, a zero fourth group, a zone) is parsed.
+_CANONICAL_V6_HEAD = (
+    r"^(?P<head>(?:0|[1-9a-f][0-9a-f]{0,3})(?::(?:0|[1-9a-f][0-9a-f]{0,3})){2}:[1-9a-f][0-9a-f]{0,3}):"
+    r"(?:[1-9a-f][0-9a-f]{0,3}|0)?(?::(?:[1-9a-f][0-9a-f]{0,3}|0)?){0,3}$"
+)
+
+
+def _v6_prefixes(ips: pa.Array) -> pa.Array:
+    """`ip_network(f"{ip}/64", strict=False)` as text for each IPv6 address: by Arrow's regex for the form the store
+    writes (`normalise.ip` keeps `str(address)`), by Python's parser for the few others."""
+    head = pc.struct_field(pc.extract_regex(ips, _CANONICAL_V6_HEAD), "head")
+    keys = pc.binary_join_element_wise(head, pa.scalar("::/64"), "")
+    unmatched = np.flatnonzero(np.asarray(pc.is_null(keys).to_numpy(zero_copy_only=False), dtype=bool))
+    if not len(unmatched):
+        return keys
+    prefixes: dict[bytes, str] = {}
+    texts = ips.take(pa.array(unmatched)).to_pylist()
+    parsed = pa.array([_v6_prefix(text, prefixes) for text in texts], pa.string())
+    return _put(keys, unmatched, parsed)
 
 
 def _v6_prefix(ip: str, prefixes: dict[bytes, str]) -> str:
