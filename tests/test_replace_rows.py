@@ -4,12 +4,18 @@ results: relinking a store a batch barely changed rewrote a million rows)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, Text, cast, select
+from sqlalchemy import Connection, Engine, Text, cast, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
+from tipfusion.store import bulk
 from tipfusion.store.bulk import replace_rows
 from tipfusion.store.tables import link_explanations, networks
 
@@ -79,3 +85,76 @@ def test_rows_without_a_natural_key_are_replaced_as_a_multiset(
     assert inserted == len(after) - sum(common.values()) and deleted == len(before) - sum(common.values())
     if deleted <= len(before) - deleted:  # a few changes: the rows kept are the very rows stored before
         assert sum(1 for id_, row in now.items() if ids.get(id_) == row) == sum(common.values())
+
+
+def _owners_by_index(conn: Connection) -> Counter[str]:
+    """The explanations' owners as read through `ix_link_explanations_owner` alone."""
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT owner_id FROM link_explanations INDEXED BY ix_link_explanations_owner WHERE owner_id > ''"
+    else:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        sql = "SELECT owner_id FROM link_explanations WHERE owner_id > ''"
+        assert "ix_link_explanations_owner" in "".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+    return Counter(owner for (owner,) in conn.exec_driver_sql(sql))
+
+
+def _indexes(conn: Any, table: str) -> list[tuple[Any, ...]]:
+    return sorted((ix["name"], tuple(ix["column_names"]), ix["unique"]) for ix in inspect(conn).get_indexes(table))
+
+
+@pytest.mark.parametrize("stored", [0, 3, 40], ids=["empty", "mostly-replaced", "mostly-kept"])
+def test_a_table_filled_whole_has_its_indexes_built_after_its_rows(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, stored: int
+) -> None:
+    """A table written into empty, from `BUILD_INDEXES_AFTER` rows on (a store's first link), gets its secondary
+    indexes built after the rows: the same indexes, holding every row. Where most rows are kept, rows are added to
+    them."""
+    monkeypatch.setattr(bulk, "BUILD_INDEXES_AFTER", 10)
+    columns = ("level", "owner_id", "a", "b", "score", "evidence")
+    old = [("suspect", f"S{i}", "1", "2", 1.0, [["email", f"old{i}"]]) for i in range(stored)]
+    wanted = old[3:] + [("network", f"N{i % 7}", "S1", "S2", 2.5, [["phone", str(i)]]) for i in range(25)]
+    built: list[str] = []
+    real = bulk.indexes_built_after
+
+    @contextmanager
+    def watched(conn: Connection, table: Any) -> Iterator[None]:
+        built.append(table.name)
+        with real(conn, table):
+            yield
+
+    monkeypatch.setattr(bulk, "indexes_built_after", watched)
+    with engine.begin() as conn:
+        conn.execute(link_explanations.delete())
+        replace_rows(conn, link_explanations, "id", columns, old)
+        before = _indexes(conn, "link_explanations")
+        built.clear()
+        replace_rows(conn, link_explanations, "id", columns, wanted)
+    with engine.begin() as conn:
+        assert _indexes(conn, "link_explanations") == before and ("ix_link_explanations_owner",) in [
+            ix[:1] for ix in before
+        ]
+        assert _owners_by_index(conn) == Counter(row[1] for row in wanted)  # every row in the index
+        assert conn.execute(select(func.count()).select_from(link_explanations)).scalar_one() == len(wanted)
+    assert built == ([] if stored == 40 else ["link_explanations"])  # 37 of 40 kept: the 25 new are added to them
+
+
+def test_a_failed_fill_leaves_the_table_and_its_indexes_as_they_were(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "BUILD_INDEXES_AFTER", 1)
+    columns = ("level", "owner_id", "a", "b", "score", "evidence")
+    with engine.begin() as conn:
+        conn.execute(link_explanations.delete())
+        replace_rows(conn, link_explanations, "id", columns, [("suspect", "S1", "1", "2", 1.0, [])])
+        before = _indexes(conn, "link_explanations")
+    with (
+        pytest.raises((IntegrityError, psycopg.IntegrityError)),
+        engine.begin() as conn,
+    ):  # a row without its owner: NOT NULL
+        replace_rows(conn, link_explanations, "id", columns, [("suspect", None, "1", "3", 1.0, [])] * 3)
+    with engine.connect() as conn:
+        assert _indexes(conn, "link_explanations") == before
+        assert [tuple(r) for r in conn.execute(select(link_explanations.c.owner_id, link_explanations.c.b))] == [
+            ("S1", "2")
+        ]

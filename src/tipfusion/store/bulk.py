@@ -13,6 +13,7 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -263,12 +264,40 @@ def replace_rows(
             deleted.append(record[width])
     new = [(*stamp.values(), *row) for row in wanted.elements()]
     names = [*stamps, *columns]
-    if len(deleted) > kept:  # most rows changed: write the table whole, in the caller's order
+    whole = len(deleted) > kept
+    if whole:  # most rows changed: write the table whole, in the caller's order
         conn.execute(table.delete())
         fresh = tuple(stamp.values())
-        insert_rows(conn, table, names, [(*old_stamps.get(r, fresh), *r) for r in ordered], converted=True)
+        written = [(*old_stamps.get(r, fresh), *r) for r in ordered]
     else:
         for part in chunked(deleted):
             conn.execute(table.delete().where(table.c[key].in_(part)))
-        insert_rows(conn, table, names, new, converted=True)
+        written = new
+    if (whole or not kept) and len(written) >= BUILD_INDEXES_AFTER:  # into an empty table (a store's first link)
+        with indexes_built_after(conn, table):
+            insert_rows(conn, table, names, written, converted=True)
+    else:
+        insert_rows(conn, table, names, written, converted=True)
     return len(deleted), len(new)
+
+
+BUILD_INDEXES_AFTER = 50_000
+"""Rows from which `replace_rows`, filling an emptied table, builds its secondary indexes after the rows instead of
+adding each row to them. Measured on PostgreSQL, a 1 M-report store's 1 M report links: 4.7 s into the table with its
+two secondary indexes, 1.6 s to load it bare and build them (a row's suspect is one of 330,000 names in no order,
+each a random place in the index)."""
+
+
+@contextmanager
+def indexes_built_after(conn: Connection, table: Table) -> Iterator[None]:
+    """`table`'s secondary indexes dropped for the block and built again from its rows after it, in the caller's
+    transaction (both databases undo DDL with the rest: a write that fails leaves the indexes as they were). For a
+    table that was empty, or whose rows are mostly replaced: on PostgreSQL, other connections wait to read `table`
+    until the transaction ends (dropping an index locks its table), where they would have seen the rows as they were;
+    SQLite's readers still see the table as it was."""
+    indexes = sorted(table.indexes, key=lambda index: str(index.name))
+    for index in indexes:
+        index.drop(conn)
+    yield
+    for index in indexes:
+        index.create(conn)
