@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import json
 from collections import defaultdict
 from dataclasses import replace
@@ -22,7 +23,7 @@ from tipfusion.link.extract import ip_key
 from tipfusion.link.networks import find_networks
 from tipfusion.link.quality import bcubed, naive_baseline
 from tipfusion.link.records import LinkInput
-from tipfusion.link.service import LinkService, add_override, apply_overrides, resolve_id
+from tipfusion.link.service import LinkService, Outcome, add_override, apply_overrides, resolve_id
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.store.tables import link_explanations, networks, report_links, suppressed_values, suspects
@@ -349,6 +350,26 @@ def test_a_rerun_writes_only_what_changed_and_ends_as_a_whole_rewrite_would(
             conn.execute(table.delete())
     LinkService(engine, "tester").run()
     assert _results(engine) == written
+
+
+def test_no_cycle_collection_walks_the_outcome_while_it_lives(
+    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection walks every container alive: while the outcome lived (millions of them at 1 M reports) each of
+    two walks found nothing and cost ~1 s. The run collects once, after the outcome is stored and let go."""
+    full, first, _ = split_batch
+    _pipeline(engine, db_url, first, full / "reference")
+    collect = gc.collect
+    outcome_alive: list[bool] = []
+
+    def watched(*generation: int) -> int:
+        outcome_alive.append(any(isinstance(found, Outcome) for found in gc.get_objects()))
+        return collect(*generation)
+
+    monkeypatch.setattr(gc, "collect", watched)
+    summary = LinkService(engine, "tester").run()
+    assert summary.suspects and outcome_alive and not any(outcome_alive)
+    assert gc.isenabled()
 
 
 def test_each_network_counts_its_reports_per_isp_and_place_as_its_sightings_say(
