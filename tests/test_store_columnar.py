@@ -1,6 +1,8 @@
 """A read as Arrow columns (`store.columnar`, linking's read of every sighting) gives exactly the rows a read as
 tuples gives, on both databases: NULL apart from an empty string, text with commas, quotes, newlines and any
-script, booleans, and times with and without microseconds, in UTC whatever the session's zone."""
+script, booleans, and times with and without microseconds, in UTC whatever the session's zone. On PostgreSQL both
+ways of reading are held to it: a second connection (ADBC) in the caller's snapshot, and, in a transaction that has
+written (whose own rows only its connection sees), psycopg's COPY."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import adbc_driver_manager
 import psycopg
 import pyarrow as pa
 import pytest
@@ -50,13 +53,25 @@ def store(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _read(engine: Engine, batch: int = 3) -> tuple[list[dict[str, object]], int]:
-    with engine.connect() as conn:
+MINE = {"n": 1_000_000, "text": "written in the reading transaction", "flag": None, "number": None, "at": None}
+
+
+def _read(engine: Engine, batch: int = 3, written: bool = False) -> tuple[list[dict[str, object]], int]:
+    """The rows as `batches_of` reads them, and in how many batches. `written`: read in a transaction that has
+    written a row first (`MINE`, the last by `n`, taken off again), which must see it."""
+    with engine.connect() as conn:  # rolled back as it closes
+        if written:
+            conn.execute(insert(samples), [MINE])
         batches = list(batches_of(conn, SQL, SCHEMA, batch=batch))
-    return pa.Table.from_batches(batches, schema=SCHEMA).to_pylist(), len(batches)
+    read = pa.Table.from_batches(batches, schema=SCHEMA).to_pylist()
+    if written:
+        assert read[-1:] == [MINE], "the transaction's own row"
+        read = read[:-1]
+    return read, len(batches)
 
 
-def test_tricky_values_come_back_as_written(store: Engine) -> None:
+@pytest.mark.parametrize("written", [False, True], ids=["in-a-snapshot", "after-writing"])
+def test_tricky_values_come_back_as_written(store: Engine, written: bool) -> None:
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     rows = [
         {"n": n, "text": text, "flag": n % 3 == 0 if n % 4 else None, "number": n if n % 5 else None, "at": at}
@@ -71,7 +86,7 @@ def test_tricky_values_come_back_as_written(store: Engine) -> None:
     ]
     with store.begin() as conn:
         conn.execute(insert(samples), rows)
-    read, batches = _read(store)
+    read, batches = _read(store, written=written)
     assert read == [{**row, "at": row["at"] and row["at"].astimezone(UTC)} for row in rows]
     assert batches > 1 or store.dialect.name == "postgresql"  # SQLite: a batch per fetch
     with store.connect() as conn:  # the tuples' read, as linking read them before
@@ -79,18 +94,21 @@ def test_tricky_values_come_back_as_written(store: Engine) -> None:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00")), max_size=20))
-def test_any_text_comes_back_as_written(store: Engine, texts: list[str]) -> None:
+@given(
+    st.lists(st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00")), max_size=20), st.booleans()
+)
+def test_any_text_comes_back_as_written(store: Engine, texts: list[str], written: bool) -> None:
     with store.begin() as conn:
         conn.execute(samples.delete())
         if texts:
             conn.execute(insert(samples), [{"n": n, "text": text} for n, text in enumerate(texts)])
-    assert [row["text"] for row in _read(store)[0]] == texts
+    assert [row["text"] for row in _read(store, written=written)[0]] == texts
 
 
 def test_an_empty_result_is_an_empty_table(store: Engine) -> None:
     read, _ = _read(store)
     assert read == []
+    assert _read(store, written=True) == ([], 1)  # its own row alone
 
 
 def _many(engine: Engine, rows: int = 400) -> None:
@@ -119,7 +137,7 @@ def test_a_read_in_many_chunks_comes_back_whole(store: Engine, monkeypatch: pyte
     anywhere in a row, still give every row once, in order."""
     monkeypatch.setattr(columnar, "COPY_CHUNK_BYTES", 7)
     _many(store)
-    read, batches = _read(store, batch=50)
+    read, batches = _read(store, batch=50, written=True)
     assert [row["n"] for row in read] == list(range(400)) and batches >= 1
     assert {row["text"] for row in read} == {f"row {n} " * 3 for n in range(400)}
 
@@ -130,25 +148,49 @@ def test_a_read_left_early_leaves_the_connection_usable(store: Engine, monkeypat
     monkeypatch.setattr(columnar, "COPY_CHUNK_BYTES", 7)
     _many(store)
     with store.connect() as conn:
+        conn.execute(insert(samples), [MINE])  # a transaction that has written reads by COPY (see above)
         read = batches_of(conn, SQL, SCHEMA, batch=10)
         first = next(read)
         read.close()
         assert first.num_rows >= 1
         assert _nobody_left_reading()
-        assert conn.execute(select(func.count()).select_from(samples)).scalar_one() == 400
+        assert conn.execute(select(func.count()).select_from(samples)).scalar_one() == 401
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_an_error_in_the_servers_rows_reaches_the_reader(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("written", [False, True], ids=["in-a-snapshot", "after-writing"])
+def test_an_error_in_the_servers_rows_reaches_the_reader(
+    store: Engine, monkeypatch: pytest.MonkeyPatch, written: bool
+) -> None:
     """An error the server meets half-way through the rows (here a division by zero at row 300) is raised where the
-    caller reads, after the rows before it, and no reading thread is left behind."""
+    caller reads, and no reading thread is left behind."""
     monkeypatch.setattr(columnar, "COPY_CHUNK_BYTES", 7)
     _many(store)
     failing = SQL.replace("FROM columnar_samples", "FROM columnar_samples WHERE 1 / (n - 300) IS NOT NULL OR n < 300")
-    with store.connect() as conn, pytest.raises(psycopg.errors.DivisionByZero):
+    # ADBC raises the server's error as the query starts, or as Arrow's I/O error from the rows' stream
+    raised = psycopg.errors.DivisionByZero if written else (adbc_driver_manager.Error, OSError)
+    with store.connect() as conn, pytest.raises(raised, match="division by zero"):
+        if written:
+            conn.execute(insert(samples), [MINE])
         for _ in batches_of(conn, failing, SCHEMA, batch=10):
             pass
     assert _nobody_left_reading()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_snapshot_read_sees_the_callers_moment_not_a_later_commit(store: Engine) -> None:
+    """The second connection reads as of the caller's snapshot: a row another connection commits after the caller's
+    first read is not in it, as it is not in the caller's own reads."""
+    _many(store, rows=5)
+    with store.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            seen = conn.execute(select(func.count()).select_from(samples)).scalar_one()
+            with store.begin() as other:
+                other.execute(insert(samples), [{"n": 99, "text": "committed later"}])
+            read = pa.Table.from_batches(list(batches_of(conn, SQL, SCHEMA)), schema=SCHEMA)
+    assert seen == read.num_rows == 5
+    assert _read(store)[0][-1]["n"] == 99
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -165,6 +207,7 @@ def test_a_read_that_fails_cancels_the_copy(store: Engine, monkeypatch: pytest.M
     monkeypatch.setattr(psycopg.Connection, "cancel_safe", counted)
     many = "SELECT n, 'x', true, n, NULL::timestamptz FROM generate_series(1, 5000000) AS n"
     with store.connect() as conn:
+        conn.execute(insert(samples), [MINE])  # a transaction that has written reads by COPY
         read = batches_of(conn, many, SCHEMA, batch=10)
         next(read)
         with pytest.raises(RuntimeError, match="stopped"):

@@ -4,9 +4,11 @@ Read as Python tuples, each of ~11 M sightings (a 1 M-report store) cost a tuple
 was done on it, and the work was then a Python step per row. As columns, the rows are never Python objects: the
 rules that sort them run as Arrow and NumPy operations over whole columns (`link.columnar`).
 
-PostgreSQL sends the rows by `COPY … TO STDOUT (FORMAT csv)`, parsed by Arrow's CSV reader as they arrive, so the
-CSV text is never held whole. SQLite has no COPY: its rows are fetched in batches and each batch turned into
-columns (the rules after the read are the same).
+On PostgreSQL the ADBC driver reads the rows on a second connection that imports the caller's snapshot, in
+libpq's binary COPY format straight into Arrow (`_adbc_read`). A transaction that has written reads by psycopg's
+`COPY … TO STDOUT (FORMAT csv)` on its own connection instead (a second connection would not see its changes),
+parsed by Arrow's CSV reader as the text arrives, so the text is never held whole. SQLite has no COPY: its rows are
+fetched in batches and each batch turned into columns (the rules after the read are the same).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection
 
 UTC_TIME = pa.timestamp("us", tz="UTC")
@@ -82,8 +86,36 @@ def batches_of(conn: Connection, sql: str, schema: pa.Schema, batch: int = 50_00
     Timestamps come back in UTC whatever the session's zone. On PostgreSQL the connection is busy with the COPY
     until the last batch has been taken: run no other statement on it in between."""
     if conn.dialect.name == "postgresql":
-        return _copied(conn, sql, schema)
+        exported = conn.exec_driver_sql(_EXPORT_SNAPSHOT).scalar()
+        return _copied(conn, sql, schema) if exported is None else _adbc_read(conn, exported, sql, schema)
     return _fetched(conn, sql, schema, batch)
+
+
+# the caller's snapshot, for a second connection to read in, where the caller's transaction has written nothing: its
+# own changes would be invisible there (a transaction that has written holds a transaction id)
+_EXPORT_SNAPSHOT = "SELECT CASE WHEN txid_current_if_assigned() IS NULL THEN pg_export_snapshot() END"
+
+
+def _adbc_read(conn: Connection, exported: str, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """`sql`'s rows read by the ADBC driver for PostgreSQL on a connection of its own, as of the caller's snapshot.
+
+    The driver reads the rows in libpq's binary COPY format into Arrow columns in C++: no Python step per row and
+    no CSV text. Read by psycopg's COPY, each of a 1 M-report store's 11.4 M sightings was a Python step in the
+    reading thread (~0.7 µs, holding the interpreter's lock against the linking beside it) and then CSV to parse:
+    16.7 s and 18.5 s of CPU for the read alone, against 8.9 s and 5.5 s of CPU here (`benchmarks/RESULTS-1M.md`).
+    The second connection imports the caller's snapshot (`SET TRANSACTION SNAPSHOT`), so it sees exactly what the
+    caller's transaction sees; it ends when the read does, however it ends."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    _, params = conn.dialect.create_connect_args(conn.engine.url)  # what psycopg connected with: libpq's keywords
+    libpq = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    conninfo = make_conninfo("", **{key: value for key, value in params.items() if key in libpq})
+    with adbc.connect(conninfo, autocommit=True) as second, second.cursor() as cursor:
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor.execute(f"SET TRANSACTION SNAPSHOT '{exported}'")
+        cursor.execute(sql)
+        for found in cursor.fetch_record_batch():
+            yield pa.RecordBatch.from_arrays(found.columns, names=schema.names).cast(schema)  # by place, as COPY's
 
 
 def _copied(conn: Connection, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
