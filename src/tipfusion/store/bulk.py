@@ -246,14 +246,20 @@ def replace_rows(
         return tuple(values)
 
     ordered = [comparable(row) for row in rows] if json_at else [tuple(row) for row in rows]
-    wanted = Counter(ordered)
-    width, stamps = len(columns), list(stamp)
+    width, stamps, fresh = len(columns), list(stamp), tuple(stamp.values())
+    names = [*stamps, *columns]
     read = ", ".join([*(f"CAST({c} AS TEXT)" if i in json_at else c for i, c in enumerate(columns)), key, *stamps])
+    found = iter(rows_of(conn, f"SELECT {read} FROM {table.name}") if stored is None else stored)
+    first = next(found, None)
+    if first is None:  # nothing stored (a store's first link): every row is new, nothing to compare
+        _fill(conn, table, names, [(*fresh, *row) for row in ordered], empty=True)
+        return 0, len(ordered)
+    wanted = Counter(ordered)
     deleted: list[Any] = []
     kept = 0
     old_stamps: dict[Row, Row] = {}  # a stamped row left as it is → its stamps
     left = wanted.get  # one look-up per stored row, none for a row not wanted (Counter's [] calls __missing__)
-    for record in rows_of(conn, f"SELECT {read} FROM {table.name}") if stored is None else stored:
+    for record in itertools.chain([first], found):
         row = record[:width]
         if times := left(row):
             wanted[row] = times - 1
@@ -262,23 +268,25 @@ def replace_rows(
                 old_stamps[row] = record[width + 1 :]
         else:
             deleted.append(record[width])
-    new = [(*stamp.values(), *row) for row in wanted.elements()]
-    names = [*stamps, *columns]
-    whole = len(deleted) > kept
-    if whole:  # most rows changed: write the table whole, in the caller's order
+    new = [(*fresh, *row) for row in wanted.elements()]
+    if len(deleted) > kept:  # most rows changed: write the table whole, in the caller's order
         conn.execute(table.delete())
-        fresh = tuple(stamp.values())
-        written = [(*old_stamps.get(r, fresh), *r) for r in ordered]
+        _fill(conn, table, names, [(*old_stamps.get(r, fresh), *r) for r in ordered], empty=True)
     else:
         for part in chunked(deleted):
             conn.execute(table.delete().where(table.c[key].in_(part)))
-        written = new
-    if (whole or not kept) and len(written) >= BUILD_INDEXES_AFTER:  # into an empty table (a store's first link)
-        with indexes_built_after(conn, table):
-            insert_rows(conn, table, names, written, converted=True)
-    else:
-        insert_rows(conn, table, names, written, converted=True)
+        _fill(conn, table, names, new, empty=not kept)
     return len(deleted), len(new)
+
+
+def _fill(conn: Connection, table: Table, names: Sequence[str], rows: list[Row], empty: bool) -> None:
+    """Insert converted rows; into an empty table, from `BUILD_INDEXES_AFTER` rows on, with its indexes built
+    after them."""
+    if empty and len(rows) >= BUILD_INDEXES_AFTER:
+        with indexes_built_after(conn, table):
+            insert_rows(conn, table, names, rows, converted=True)
+    else:
+        insert_rows(conn, table, names, rows, converted=True)
 
 
 BUILD_INDEXES_AFTER = 50_000
