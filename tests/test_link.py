@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import gc
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 from typer.testing import CliRunner
 
 from tipfusion.config import Settings
@@ -26,7 +27,15 @@ from tipfusion.link.records import LinkInput
 from tipfusion.link.service import LinkService, Outcome, add_override, apply_overrides, resolve_id
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
-from tipfusion.store.tables import link_explanations, networks, report_links, suppressed_values, suspects
+from tipfusion.store.current import current_report_versions
+from tipfusion.store.tables import (
+    link_explanations,
+    networks,
+    report_links,
+    report_versions,
+    suppressed_values,
+    suspects,
+)
 from tipfusion.synth import Noise, generate
 from tipfusion.synth.reports import plan_reports
 from tipfusion.synth.world import build_world
@@ -404,6 +413,36 @@ def test_each_network_counts_its_reports_per_isp_and_place_as_its_sightings_say(
     for network, summary in summaries.items():
         assert summary["isps"] == top(isps[network])
         assert summary["places_estimated"] == top(places[network])
+
+
+def test_each_network_counts_its_reports_their_esps_and_span_as_its_reports_say(
+    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path]
+) -> None:
+    """The database counts them per ESP (`store.links.network_reports_per_esp`); here they are counted again from the
+    networks' reports one by one: reports, reports per ESP (none or empty: "unknown"), first and last incident."""
+    full, _, _ = split_batch
+    _pipeline(engine, db_url, full, full / "reference")
+    with engine.begin() as conn:  # reports without an incident time or an ESP's name, as some ESPs send them
+        ids = sorted(conn.execute(select(report_versions.c.report_id)).scalars())
+        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[::4])).values(incident_at=None))
+        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[1::5])).values(esp_name=""))
+    LinkService(engine, "tester").run()
+    reports: dict[str, list[Any]] = defaultdict(list)
+    with engine.connect() as conn:
+        network_of = {r: n for r, (_, n) in _mapping(engine).items() if n}
+        for row in conn.execute(select(current_report_versions)):
+            if row.report_id in network_of:
+                reports[network_of[row.report_id]].append(row)
+        summaries = dict(conn.execute(select(networks.c.network_id, networks.c.summary)).all())
+    assert summaries and set(summaries) == set(reports)
+    for network, summary in summaries.items():
+        times = [r.incident_at for r in reports[network] if r.incident_at is not None]
+        assert summary["reports"] == len(reports[network])
+        assert summary["esps"] == dict(Counter(r.esp_name or "unknown" for r in reports[network]))
+        assert summary["first_incident"] == (min(times).isoformat() if times else None)
+        assert summary["last_incident"] == (max(times).isoformat() if times else None)
+    assert any("unknown" in s["esps"] for s in summaries.values())
+    assert any(None in {r.incident_at for r in found} and len(found) > 1 for found in reports.values())
 
 
 def test_overrides_survive_reruns_and_are_audited(

@@ -401,34 +401,20 @@ def alias_resolver(conn: Connection) -> Callable[[str], str]:
 def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str, Any]]:
     """What each network is and why it hangs together — suspects, reports, time span, ESPs, ISPs, estimated
     places, kinds of links, key shared values — for all networks in one pass over the store."""
-    from tipfusion.store.current import current_report_versions as v
-
-    network_of = {
-        report: outcome.suspect_network[s]
-        for report, s in outcome.report_suspect.items()
-        if s in outcome.suspect_network
-    }
-    if not network_of:
+    if not outcome.suspect_network:
         return {}
+    # report_links holds this run's networks by now: the database counts each network's reports, per ESP and in all
     count: Counter[str] = Counter()
     first: dict[str, Any] = {}
     last: dict[str, Any] = {}
     esps: dict[str, Counter[str]] = defaultdict(Counter)
-    in_networks = (  # the reports of networks only (report_links is written by now): a few percent of the store
-        select(v.c.report_id, v.c.incident_at, v.c.esp_name)
-        .join(report_links, report_links.c.report_id == v.c.report_id)
-        .where(report_links.c.network_id.is_not(None))
-    )
-    for row in conn.execute(in_networks):
-        network = network_of.get(row.report_id)
-        if network is None:
-            continue
-        count[network] += 1
-        esps[network][row.esp_name or "unknown"] += 1
-        if row.incident_at is not None:
-            first[network] = min(first.get(network, row.incident_at), row.incident_at)
-            last[network] = max(last.get(network, row.incident_at), row.incident_at)
-    # report_links holds this run's networks by now: the database counts each network's reports per ISP and place
+    for network, esp, reports, earliest, latest in link_reads.network_reports_per_esp(conn):
+        count[network] += reports
+        esps[network][esp or "unknown"] += reports
+        if earliest is not None and latest is not None:  # both or neither: no incident time among them
+            first[network] = min(first.get(network, earliest), earliest)
+            last[network] = max(last.get(network, latest), latest)
+    # and per ISP and estimated place
     counted: dict[str, dict[str, dict[str, int]]] = {"isp": defaultdict(dict), "place": defaultdict(dict)}
     for what, network, name, reports in link_reads.network_isps_and_places(conn):
         counted[what][network][name] = reports

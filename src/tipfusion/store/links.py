@@ -5,7 +5,9 @@ Straight from the driver (`bulk.rows_of`): triage and routing read every link of
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select, text
 
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.store.bulk import rows_of
@@ -62,6 +64,23 @@ def network_isps_and_places(conn: Connection) -> list[tuple[str, str, str, int]]
         "GROUP BY network_id, city_estimate"
     )
     return list(rows_of(conn, sql))
+
+
+def network_reports_per_esp(conn: Connection) -> list[tuple[str, str | None, int, datetime | None, datetime | None]]:
+    """Per network and ESP, how many of the network's reports (their current versions) the ESP sent, and the first
+    and last incident among them: (network, ESP, reports, first, last), in network and ESP order. Counted by the
+    database: Python went through the reports of every network one by one (~180,000 at 1 M reports)."""
+    from tipfusion.store.current import current_report_versions as v
+    from tipfusion.store.tables import report_links as links
+
+    query = (
+        select(links.c.network_id, v.c.esp_name, func.count(), func.min(v.c.incident_at), func.max(v.c.incident_at))
+        .select_from(v.join(links, links.c.report_id == v.c.report_id))
+        .where(links.c.network_id.is_not(None))
+        .group_by(links.c.network_id, v.c.esp_name)
+        .order_by(links.c.network_id, v.c.esp_name)
+    )
+    return [(network, esp, reports, first, last) for network, esp, reports, first, last in conn.execute(query)]
 
 
 # what changes when a batch, a new version of a report, a lead list, an ISP answer, an enrichment or a hash list
