@@ -81,10 +81,11 @@ class _Blocks(io.RawIOBase):
 
 
 def batches_of(conn: Connection, sql: str, schema: pa.Schema, batch: int = 50_000) -> Iterator[pa.RecordBatch]:
-    """`sql`'s rows as Arrow record batches of `schema` (its columns in the query's order), inside the caller's
-    transaction, so that a read of millions of rows is worked on a batch at a time and never held whole.
-    Timestamps come back in UTC whatever the session's zone. On PostgreSQL the connection is busy with the COPY
-    until the last batch has been taken: run no other statement on it in between."""
+    """`sql`'s rows as Arrow record batches of `schema` (its columns in the query's order), as the caller's
+    transaction sees them, so that a read of millions of rows is worked on a batch at a time and never held whole.
+    Timestamps come back in UTC whatever the session's zone. On PostgreSQL, take the batches while the transaction
+    is open (a second connection reads in its snapshot); where the transaction has written, the read is a COPY on its
+    own connection, which is busy until the last batch has been taken: run no other statement on it in between."""
     if conn.dialect.name == "postgresql":
         exported = conn.exec_driver_sql(_EXPORT_SNAPSHOT).scalar()
         return _copied(conn, sql, schema) if exported is None else _adbc_read(conn, exported, sql, schema)
