@@ -11,7 +11,9 @@ from sqlalchemy import Connection, func, select, text
 
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.store.bulk import rows_of
+from tipfusion.store.current import current_report_versions
 from tipfusion.store.hashlists import fingerprint
+from tipfusion.store.tables import report_links
 
 
 def report_suspects(conn: Connection) -> dict[int, str]:
@@ -70,9 +72,7 @@ def network_reports_per_esp(conn: Connection) -> list[tuple[str, str | None, int
     """Per network and ESP, how many of the network's reports (their current versions) the ESP sent, and the first
     and last incident among them: (network, ESP, reports, first, last), in network and ESP order. Counted by the
     database: Python went through the reports of every network one by one (~180,000 at 1 M reports)."""
-    from tipfusion.store.current import current_report_versions as v
-    from tipfusion.store.tables import report_links as links
-
+    v, links = current_report_versions, report_links
     query = (
         select(links.c.network_id, v.c.esp_name, func.count(), func.min(v.c.incident_at), func.max(v.c.incident_at))
         .select_from(v.join(links, links.c.report_id == v.c.report_id))
