@@ -13,6 +13,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text, update
 from typer.testing import CliRunner
 
@@ -21,9 +23,9 @@ from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.extract import ip_key
-from tipfusion.link.networks import find_networks
+from tipfusion.link.networks import communities, find_networks
 from tipfusion.link.quality import bcubed, naive_baseline
-from tipfusion.link.records import LinkInput
+from tipfusion.link.records import Link, LinkInput
 from tipfusion.link.service import LinkService, Outcome, add_override, apply_overrides, resolve_id
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
@@ -220,6 +222,59 @@ def test_leiden_keeps_two_rings_apart_across_one_bridge() -> None:
     clustering, coarse = find_networks(data, {r: r for r in ring_a + ring_b}, SETTINGS)
     assert len(set(coarse.values())) == 1  # one component …
     assert {clustering.label_of[r] for r in ring_a} == {1} and {clustering.label_of[r] for r in ring_b} == {11}
+
+
+def test_a_bridge_keeps_two_rings_apart_however_large_the_store() -> None:
+    """The bridge above in a store holding 200 other rings. Modularity over the whole graph weighed the bridge
+    against every edge in the store, and joined the two rings once the store was a few hundred reports larger;
+    each component is now split on its own."""
+    ring_a, ring_b = list(range(1, 9)), list(range(11, 19))
+    others = [list(range(1000 + 10 * i, 1006 + 10 * i)) for i in range(200)]
+    everyone = ring_a + ring_b + [r for ring in others for r in ring]
+    data = solo(everyone)
+    data.groups = [(r, "g/a") for r in ring_a] + [(r, "g/b") for r in ring_b]
+    data.groups += [(r, f"g/other{i}") for i, ring in enumerate(others) for r in ring]
+    data.recipients = [(8, "esp/11")]
+    clustering, _ = find_networks(data, {r: r for r in everyone}, SETTINGS)
+    assert {clustering.label_of[r] for r in ring_a} == {1} and {clustering.label_of[r] for r in ring_b} == {11}
+    assert all({clustering.label_of[r] for r in ring} == {ring[0]} for ring in others)
+
+
+@pytest.mark.parametrize("share", [0.9, 1.1])
+def test_two_groups_are_one_network_when_their_ties_reach_the_density_for_every_pair_across(share: float) -> None:
+    """Two cliques of four suspects (3 bits each tie) and one tie between them: one network when that tie holds more
+    than `min_density` bits for each of the 16 pairs across, two otherwise."""
+    quartets = [(1, 2, 3, 4), (11, 12, 13, 14)]
+    links = [Link(a, b, 3.0, ()) for q in quartets for i, a in enumerate(q) for b in q[i + 1 :]]
+    links.append(Link(4, 11, share * 16 * SETTINGS.min_density, ()))
+    label_of, _ = communities(links, SETTINGS)
+    together = share > 1
+    assert (label_of[11] == label_of[1]) is together
+    assert {label_of[s] for s in quartets[0]} == {1} and {label_of[s] for s in quartets[1]} == {1 if together else 11}
+
+
+@st.composite
+def suspect_graphs(draw: st.DrawFn, first: int) -> list[Link]:
+    """Ties among up to 12 suspects numbered from `first`, with weights an edge can have."""
+    size = draw(st.integers(2, 12))
+    pairs = draw(
+        st.lists(st.tuples(st.integers(0, size - 1), st.integers(0, size - 1)), min_size=1, max_size=40).map(
+            lambda drawn: sorted({(min(p), max(p)) for p in drawn if p[0] != p[1]})
+        )
+    )
+    weights = st.sampled_from([2.0, 2.5, 3.0, 4.5, 6.0, 10.0])
+    return [Link(first + a, first + b, draw(weights), ()) for a, b in pairs]
+
+
+@settings(max_examples=150, deadline=None)
+@given(suspect_graphs(1), suspect_graphs(100))
+def test_a_component_s_networks_do_not_depend_on_the_rest_of_the_graph(here: list[Link], elsewhere: list[Link]) -> None:
+    """What a batch elsewhere adds cannot move a network here: re-linking only the components a batch touches
+    gives what a rebuild gives."""
+    alone, alone_kept = communities(here, SETTINGS)
+    together, together_kept = communities(elsewhere + here, SETTINGS)
+    assert {s: n for s, n in together.items() if s < 100} == alone
+    assert [link for link in together_kept if link.a < 100] == alone_kept
 
 
 def test_bcubed_and_baseline() -> None:

@@ -5,9 +5,10 @@ rare files in common (several; one file is weak, and weaker the more suspects ho
 or known-list file is nothing), and membership of the same foreign lead list. Some evidence only adds to those and
 never makes an edge alone: one rare file, one fixed line on the same day (a household is one address, maybe several
 people), and writing to one account neither suspect is (a ring's account the store knows only as a recipient).
-Leiden (igraph's built-in, modularity) splits what a single bridging account would otherwise glue together;
-connected components remain available as the coarse view. Then the network's own structure: a suspect left in no
-network joins one through those weaker ties only when they reach several of its members (`attach`).
+Leiden (igraph's built-in, the constant Potts model), run on each connected component by itself, splits what a
+single bridging account would otherwise glue together; connected components remain available as the coarse view.
+Then the network's own structure: a suspect left in no network joins one through those weaker ties only when they
+reach several of its members (`attach`).
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def settle(evidence: Evidence, settings: LinkSettings) -> tuple[dict[int, int], 
     vertices = sorted({s for link in links for s in (link.a, link.b)})
     coarse = components(vertices, ((link.a, link.b) for link in links))
     holders = holders_of(evidence)
-    label_of, kept = not_on_others_files(*communities(links, settings), holders, settings)
+    label_of, kept = not_on_others_files(*communities(links, settings, coarse), holders, settings)
     joined, ties = attach(evidence, label_of, holders, settings)
     if not joined:
         return label_of, kept, coarse
@@ -336,31 +337,62 @@ def attach(
     return joined, ties
 
 
-def communities(links: list[Link], settings: LinkSettings) -> tuple[dict[int, int], list[Link]]:
-    """Leiden over the suspect graph: suspect → network (its smallest suspect), and the edges inside networks.
-    A suspect alone in its community is in no network. Edges go in by suspect pair: Leiden's result depends on the
-    order it meets them, and both engines must meet them in the same order."""
+def communities(
+    links: list[Link], settings: LinkSettings, coarse: dict[int, int] | None = None
+) -> tuple[dict[int, int], list[Link]]:
+    """Leiden within each connected component of the suspect graph (`coarse`, suspect → its component's smallest
+    suspect, computed when not given): suspect → network (its smallest suspect), and the edges inside networks. A
+    suspect alone in its community is in no network.
+
+    The objective is the constant Potts model: two parts of a component are one network when the ties between them
+    hold more than `min_density` bits for every pair of suspects across them (a message between two rings of eight
+    holds 3 bits for 64 pairs, and leaves them apart). That rule is the same in a store of any size, and each
+    component is split on its own with a seed of its own, so a component's networks depend on nothing outside it:
+    re-linking the components a batch touches gives what a rebuild gives.
+
+    Modularity over the whole graph, used before, weighed a split against every edge in the store: in a large store
+    it never split a component (a split's expected gain shrinks with the store's total weight, its loss does not)
+    while a small store split the same ring, and a batch in one component could move boundaries in another."""
     links = sorted(links, key=lambda link: (link.a, link.b))
-    vertices = sorted({s for link in links for s in (link.a, link.b)})
-    if not vertices:
+    if not links:
         return {}, []
-    index = {suspect: i for i, suspect in enumerate(vertices)}
-    graph = igraph.Graph(n=len(vertices), edges=[(index[link.a], index[link.b]) for link in links])
-    random.seed(settings.seed)  # igraph draws from Python's generator: same input, same communities
-    clustering = graph.community_leiden(
-        objective_function="modularity",
-        weights=[link.score for link in links],
-        resolution=settings.resolution,
-        n_iterations=-1,
-    )
-    groups_of: dict[int, list[int]] = defaultdict(list)
-    for i, community in enumerate(clustering.membership):
-        groups_of[community].append(vertices[i])
+    if coarse is None:
+        vertices = sorted({s for link in links for s in (link.a, link.b)})
+        coarse = components(vertices, ((link.a, link.b) for link in links))
+    inside: dict[int, list[Link]] = defaultdict(list)
+    for link in links:
+        inside[coarse[link.a]].append(link)
     label_of: dict[int, int] = {}
-    for community_members in groups_of.values():
-        if len(community_members) > 1:
-            smallest = min(community_members)
-            for suspect in community_members:
-                label_of[suspect] = smallest
+    for smallest, edges in inside.items():
+        for members in component_communities(edges, settings, smallest):
+            if len(members) > 1:
+                network = min(members)
+                for suspect in members:
+                    label_of[suspect] = network
     kept = [link for link in links if label_of.get(link.a) is not None and label_of.get(link.a) == label_of.get(link.b)]
     return label_of, kept
+
+
+def component_communities(links: list[Link], settings: LinkSettings, smallest: int) -> list[list[int]]:
+    """One connected component's edges (sorted by suspect pair) → its Leiden communities.
+
+    Edges go in by suspect pair and the random order comes from the component's own seed (its smallest suspect's):
+    Leiden's result depends on both, and both engines, a rebuild and a re-link of the component must meet the same.
+    Two suspects and their one tie need no Leiden: together they are worth the tie's bits less `min_density` (one
+    pair), apart nothing."""
+    vertices = sorted({s for link in links for s in (link.a, link.b)})
+    if len(vertices) == 2 and links[0].score > settings.min_density:
+        return [vertices]
+    index = {suspect: i for i, suspect in enumerate(vertices)}
+    graph = igraph.Graph(n=len(vertices), edges=[(index[link.a], index[link.b]) for link in links])
+    random.seed(f"{settings.seed}/{smallest}")  # igraph draws from Python's generator: same input, same communities
+    clustering = graph.community_leiden(
+        objective_function="CPM",
+        weights=[link.score for link in links],
+        resolution=settings.min_density,
+        n_iterations=-1,
+    )
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, community in enumerate(clustering.membership):
+        groups[community].append(vertices[i])
+    return list(groups.values())

@@ -77,7 +77,10 @@ class LinkSettings:
     # a suspect in no network joins one through weaker ties (one file, a contact, a line) only when they reach this
     # many of its members and add up to `edge_threshold`, each value counted once however many members it reaches
     attach_members: Count = 2
-    resolution: Annotated[float, Gt(0)] = 1.0
+    # two parts of a connected component are one network when the ties between them hold more than this many bits
+    # for every pair of suspects across them (Leiden's constant Potts model, each component on its own): a message
+    # (3 bits) between two rings of eight, 64 pairs, leaves them apart; between two rings of four, 16 pairs, joins
+    min_density: Annotated[float, Gt(0)] = 0.1
     seed: int = 20261129
 
     def as_dict(self) -> dict[str, Any]:
