@@ -4,6 +4,8 @@ list of tuples it replaced, and grouping over the columns does not depend on the
 from __future__ import annotations
 
 import random
+from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +16,19 @@ from sqlalchemy import Engine
 
 from tipfusion.config import Settings
 from tipfusion.ingest import IngestService
-from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, labeller, sorted_distinct
+from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, distinct_pairs, labeller, sorted_distinct
 from tipfusion.link.extract import PRIOR_REPORT, load_input
-from tipfusion.link.records import LinkInput
+from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
-from tipfusion.link.suspects import resolve_suspects
+from tipfusion.link.suspects import (
+    account_nodes,
+    discount,
+    over_cap,
+    resolve_suspects,
+    strongest_shared,
+    vouched_pairs,
+)
+from tipfusion.normalise.registry import ACCOUNT_KEYS
 from tipfusion.store.db import snapshot
 
 KINDS = ("esp_user", "phone", "email", "device", "prior_report", "display_name")
@@ -150,3 +160,91 @@ def test_a_report_number_nothing_cites_is_not_held_and_changes_nothing(engine: E
     with_all, held = resolve_suspects(everything, LinkSettings()), resolve_suspects(data, LinkSettings())
     assert with_all.label_of == held.label_of
     assert sorted(map(repr, with_all.links)) == sorted(map(repr, held.links))
+
+
+def strongest_by_loop(
+    rows: IdentityRows,
+    reports: np.ndarray,
+    runs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    vouched: set[int],
+    settings: LinkSettings,
+    suppressed: list[Suppressed],
+) -> dict[tuple[int, int], dict[str, tuple[float, str]]]:
+    """The value-by-value loop `strongest_shared` replaced (as linking ran it until stop 37): its reference."""
+    held_values, held_at, starts, holders = runs
+    n = len(reports)
+    best: dict[tuple[int, int], dict[str, tuple[float, str]]] = defaultdict(dict)
+    shared = np.flatnonzero(holders > 1)
+    for start, count, value in zip(
+        starts[shared].tolist(), holders[shared].tolist(), held_values[starts[shared]].tolist(), strict=True
+    ):
+        kind, key = rows.value(value)
+        cap = settings.caps.get(kind, 10)
+        if count > cap:
+            suppressed.append(over_cap(kind, key, count, cap))
+            continue
+        weight = discount(settings.weights[kind], count, cap)
+        positions = held_at[start : start + count].tolist()
+        ordered = reports[held_at[start : start + count]].tolist()
+        sure = {node for node, p in zip(ordered, positions, strict=True) if value * n + p in vouched}
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                pair_weight = weight + (settings.verified_bonus if a in sure and b in sure else 0.0)
+                current = best[(a, b)].get(kind)
+                if current is None or (pair_weight, current[1]) > (current[0], key):
+                    best[(a, b)][kind] = (pair_weight, key)
+    return dict(best)
+
+
+SHARED_KINDS = ("phone", "email", "device", "display_name", "url")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 8), st.sampled_from(SHARED_KINDS), st.sampled_from(("d", "a", "c", "b"))),
+        max_size=90,
+    ),
+    st.lists(st.tuples(st.integers(1, 8), st.sampled_from(("u1", "u2", "u3"))), max_size=6),
+    st.lists(st.booleans(), max_size=90),
+    st.dictionaries(st.sampled_from(SHARED_KINDS), st.integers(2, 6)),
+)
+def test_each_pair_s_strongest_shared_value_is_what_the_value_by_value_loop_found(
+    values: list[tuple[int, str, str]],
+    accounts: list[tuple[int, str]],
+    verifying: list[bool],
+    caps: dict[str, int],
+) -> None:
+    """Pairs, their kinds, weights (verified bonus included), the smallest key between equally strong values, the
+    suppressed values over a cap, and the order of each (the loop's): as the loop that made them one by one."""
+    linking = replace(LinkSettings(), caps={**LinkSettings().caps, **caps})
+    identity = [(report, "esp_user", f"esp/{account}") for report, account in accounts] + values
+    verified = [value for value, verifies in zip(values, verifying, strict=False) if verifies]  # the ESP's word
+    data = LinkInput(list(range(1, 9)), identity, verified=verified)
+    rows = IdentityRows.of(data.identity)
+    nodes, at, _ = account_nodes(rows, data.reports)
+    counted = rows.is_kind(set(linking.weights) - ACCOUNT_KEYS)
+    runs = distinct_pairs(rows.value_ids[counted], nodes.node_at[at[counted]], nodes.count)
+    vouched = vouched_pairs(rows, data.verified, nodes)
+    by_loop: list[Suppressed] = []
+    expected = strongest_by_loop(rows, nodes.reports, runs, vouched, linking, by_loop)
+    found: list[Suppressed] = []
+    made = strongest_shared(rows, nodes.reports, runs, vouched, linking, found)
+    assert [(pair, list(kinds.items())) for pair, kinds in made.items()] == [
+        (pair, list(kinds.items())) for pair, kinds in expected.items()
+    ]
+    assert found == by_loop
+
+
+def test_between_equally_strong_values_of_a_kind_the_smallest_key_explains_the_pair() -> None:
+    """Two phones both accounts hold, the larger key seen first: the pair is explained by the smaller one; a phone
+    the ESP verified on both sides is stronger than either, whatever its key."""
+    rows = IdentityRows.of([(r, "phone", key) for key in ("+449", "+441") for r in (1, 2)])
+    nodes, at, _ = account_nodes(rows, [1, 2])
+    runs = distinct_pairs(rows.value_ids, nodes.node_at[at], nodes.count)
+    made = strongest_shared(rows, nodes.reports, runs, set(), LinkSettings(), [])
+    assert made == {(1, 2): {"phone": (LinkSettings().weights["phone"], "+441")}}
+    vouched = vouched_pairs(rows, IdentityRows.of([(1, "phone", "+449"), (2, "phone", "+449")]), nodes)
+    made = strongest_shared(rows, nodes.reports, runs, vouched, LinkSettings(), [])
+    weight = LinkSettings().weights["phone"] + LinkSettings().verified_bonus
+    assert made == {(1, 2): {"phone": (weight, "+449")}}

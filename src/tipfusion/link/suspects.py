@@ -115,26 +115,8 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     held_values, held_at, starts, holders = distinct_pairs(rows.value_ids[counted], nodes.node_at[at[counted]], n)
     vouched = vouched_pairs(rows, data.verified, nodes)
     suppressed = list(data.suppressed)
-    best: dict[tuple[int, int], dict[str, tuple[float, str]]] = defaultdict(dict)
+    best = strongest_shared(rows, reports, (held_values, held_at, starts, holders), vouched, settings, suppressed)
     shared = np.flatnonzero(holders > 1)
-    runs = zip(starts[shared].tolist(), holders[shared].tolist(), held_values[starts[shared]].tolist(), strict=True)
-    for start, count, value in runs:
-        kind, key = rows.value(value)
-        cap = settings.caps.get(kind, 10)
-        if count > cap:
-            suppressed.append(over_cap(kind, key, count, cap))
-            continue
-        weight = discount(settings.weights[kind], count, cap)
-        positions = held_at[start : start + count].tolist()
-        ordered = reports[held_at[start : start + count]].tolist()
-        sure = {node for node, p in zip(ordered, positions, strict=True) if value * n + p in vouched}
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1 :]:
-                pair_weight = weight + (settings.verified_bonus if a in sure and b in sure else 0.0)
-                current = best[(a, b)].get(kind)
-                # the strongest value of a kind; between equals the smallest, whatever order the rows came in
-                if current is None or (pair_weight, current[1]) > (current[0], key):
-                    best[(a, b)][kind] = (pair_weight, key)
     del vouched  # each step lets go of what it alone needed: at 1 M reports the steps' leftovers added up to ~500 MB
 
     # 3. names for or against, weighed by their frequency; a rare name compares accounts sharing nothing else
@@ -183,6 +165,100 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     label_of = {report: joined.get(node, node) for report, node in zip(reports.tolist(), node_ids, strict=True)}
     links.extend(account_links(rows, at, account, reports))
     return Clustering(label_of, links, suppressed)
+
+
+def strongest_shared(
+    rows: IdentityRows,
+    reports: np.ndarray,
+    runs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    vouched: set[int],
+    settings: LinkSettings,
+    suppressed: list[Suppressed],
+) -> dict[tuple[int, int], dict[str, tuple[float, str]]]:
+    """Step 2: the values nodes share (`runs`: `distinct_pairs` of the counted rows, each value's holders a run) →
+    node pair → kind → the strongest value of that kind the pair shares (weight, key; between equals the smallest
+    key), pairs in the order a loop over the values and their holders meets them. A value held above its kind's cap
+    is suppressed instead (appended to `suppressed`, in value order).
+
+    Every pair of a value's holders is made by NumPy, a block per holder count (most values are held by two): a
+    Python step per pair and value cost ~0.2 of each second suspects took. Weights come from `discount` itself, once
+    per kind and count, so they are the same floats as a value-by-value loop gives."""
+    held_values, held_at, starts, holders = runs
+    n = len(reports)
+    best: dict[tuple[int, int], dict[str, tuple[float, str]]] = {}
+    shared = np.flatnonzero(holders > 1)
+    values, counts, first = held_values[starts[shared]], holders[shared], starts[shared]
+    kind_of = rows.kind_ids[values] if len(values) else values
+    caps = np.array([settings.caps.get(kind, 10) for kind in rows.kinds] or [10], dtype=np.int64)[kind_of]
+    over = counts > caps
+    for value, count, cap in zip(values[over].tolist(), counts[over].tolist(), caps[over].tolist(), strict=True):
+        suppressed.append(over_cap(*rows.value(value), count, cap))
+    kept = np.flatnonzero(~over)
+    if not len(kept):
+        return best
+    values, counts, first, kind_of, caps = values[kept], counts[kept], first[kept], kind_of[kept], caps[kept]
+    # one weight per (kind, holders): `discount` as the loop called it
+    classes, class_of = np.unique(kind_of * (int(counts.max()) + 1) + counts, return_inverse=True)
+    class_kinds, class_counts = np.divmod(classes, int(counts.max()) + 1)
+    class_weights = np.array(
+        [
+            discount(settings.weights[rows.kinds[kind]], count, settings.caps.get(rows.kinds[kind], 10))
+            for kind, count in zip(class_kinds.tolist(), class_counts.tolist(), strict=True)
+        ]
+    )
+    weights = class_weights[class_of.reshape(-1)]
+    sure = (
+        np.isin(held_values * n + held_at, np.fromiter(vouched, dtype=np.int64, count=len(vouched)))
+        if vouched
+        else np.zeros(len(held_at), dtype=bool)
+    )
+    # every pair (i < j) of each value's holders: rows into the held arrays, and when a loop would meet it
+    left_parts, right_parts, run_parts, step_parts = [], [], [], []
+    for count in np.unique(counts).tolist():
+        these = np.flatnonzero(counts == count)
+        i, j = np.triu_indices(count, 1)
+        left_parts.append((first[these][:, None] + i).ravel())
+        right_parts.append((first[these][:, None] + j).ravel())
+        run_parts.append(np.repeat(these, len(i)))
+        step_parts.append(np.tile(np.arange(len(i)), len(these)))
+    left, right, run = np.concatenate(left_parts), np.concatenate(right_parts), np.concatenate(run_parts)
+    met = run * int(counts.max()) ** 2 + np.concatenate(step_parts)  # the loop goes value by value, i then j
+    pair = held_at[left] * n + held_at[right]
+    weight = weights[run] + np.where(sure[left] & sure[right], settings.verified_bonus, 0.0)
+    del left, right, left_parts, right_parts, run_parts, step_parts
+    # per (pair, kind) the strongest row first: a group's head
+    ranked = np.lexsort((-weight, kind_of[run], pair))
+    pair, weight, run, met = pair[ranked], weight[ranked], run[ranked], met[ranked]
+    kind = kind_of[run]
+    group = np.r_[True, (pair[1:] != pair[:-1]) | (kind[1:] != kind[:-1])]
+    heads = np.flatnonzero(group)
+    winners = run[heads]
+    # between equally strong values of a kind, the smallest key (few: settled in Python)
+    tied = np.flatnonzero(~group[1:] & (weight[1:] == weight[:-1])) + 1
+    if len(tied):
+        group_of = np.cumsum(group) - 1
+        for at in np.unique(group_of[tied]).tolist():
+            start = end = int(heads[at])
+            while end < len(run) and group_of[end] == at and weight[end] == weight[start]:
+                end += 1
+            winners[at] = min(run[start:end].tolist(), key=lambda r: rows.value(int(values[r]))[1])
+    # pairs in the order the loop first met them, each pair's kinds in the order it met them
+    kind_met = np.minimum.reduceat(met, heads)
+    pair_starts = np.flatnonzero(np.r_[True, pair[heads][1:] != pair[heads][:-1]])
+    pair_met = np.repeat(np.minimum.reduceat(kind_met, pair_starts), np.diff(np.r_[pair_starts, len(heads)]))
+    emitted = np.lexsort((kind_met, pair_met))
+    a_at, b_at = np.divmod(pair[heads][emitted], n)
+    found = zip(
+        reports[a_at].tolist(),
+        reports[b_at].tolist(),
+        values[winners[emitted]].tolist(),
+        weight[heads][emitted].tolist(),
+        strict=True,
+    )
+    for a, b, value, w in found:
+        kind_name, key = rows.value(value)
+        best.setdefault((a, b), {})[kind_name] = (w, key)
+    return best
 
 
 def vouched_pairs(rows: IdentityRows, verified: Iterable[tuple[int, str, str]], nodes: Nodes) -> set[int]:
