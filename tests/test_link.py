@@ -8,10 +8,12 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import igraph
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,7 +25,7 @@ from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.extract import ip_key
-from tipfusion.link.networks import communities, find_networks
+from tipfusion.link.networks import communities, component_communities, find_networks
 from tipfusion.link.quality import bcubed, naive_baseline
 from tipfusion.link.records import Link, LinkInput
 from tipfusion.link.service import LinkService, Outcome, add_override, apply_overrides, resolve_id
@@ -275,6 +277,34 @@ def test_a_component_s_networks_do_not_depend_on_the_rest_of_the_graph(here: lis
     together, together_kept = communities(elsewhere + here, SETTINGS)
     assert {s: n for s, n in together.items() if s < 100} == alone
     assert [link for link in together_kept if link.a < 100] == alone_kept
+
+
+@st.composite
+def small_components(draw: st.DrawFn) -> list[Link]:
+    """A connected suspect graph of 2 to 8 suspects (a chain through them all, then any other ties), each tie at
+    least `edge_threshold` bits."""
+    size = draw(st.integers(2, 8))
+    order = draw(st.permutations(range(1, size + 1)))
+    pairs = {(min(a, b), max(a, b)) for a, b in pairwise(order)}
+    pairs |= {(a, b) for a, b in draw(st.lists(st.tuples(st.integers(1, size), st.integers(1, size)))) if a < b}
+    weights = st.floats(SETTINGS.edge_threshold, 12.0)
+    return [Link(a, b, draw(weights), ()) for a, b in sorted(pairs)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(small_components())
+def test_a_component_of_up_to_eight_suspects_is_the_one_network_leiden_finds(links: list[Link]) -> None:
+    """What `component_communities` takes without asking Leiden is what Leiden finds: all of it one network."""
+    vertices = sorted({s for link in links for s in (link.a, link.b)})
+    graph = igraph.Graph(n=len(vertices), edges=[(vertices.index(link.a), vertices.index(link.b)) for link in links])
+    found = graph.community_leiden(
+        objective_function="CPM",
+        weights=[link.score for link in links],
+        resolution=SETTINGS.min_density,
+        n_iterations=-1,
+    )
+    assert len(set(found.membership)) == 1
+    assert component_communities(links, SETTINGS, vertices[0]) == [vertices]
 
 
 def test_bcubed_and_baseline() -> None:

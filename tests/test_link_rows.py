@@ -227,7 +227,7 @@ def test_each_pair_s_strongest_shared_value_is_what_the_value_by_value_loop_foun
     runs = distinct_pairs(rows.value_ids[counted], nodes.node_at[at[counted]], nodes.count)
     vouched = vouched_pairs(rows, data.verified, nodes)
     by_loop: list[Suppressed] = []
-    expected = strongest_by_loop(rows, nodes.reports, runs, vouched, linking, by_loop)
+    expected = strongest_by_loop(rows, nodes.reports, runs, set(vouched.tolist()), linking, by_loop)
     found: list[Suppressed] = []
     made = strongest_shared(rows, nodes.reports, runs, vouched, linking, found)
     assert [(pair, list(kinds.items())) for pair, kinds in made.items()] == [
@@ -242,7 +242,7 @@ def test_between_equally_strong_values_of_a_kind_the_smallest_key_explains_the_p
     rows = IdentityRows.of([(r, "phone", key) for key in ("+449", "+441") for r in (1, 2)])
     nodes, at, _ = account_nodes(rows, [1, 2])
     runs = distinct_pairs(rows.value_ids, nodes.node_at[at], nodes.count)
-    made = strongest_shared(rows, nodes.reports, runs, set(), LinkSettings(), [])
+    made = strongest_shared(rows, nodes.reports, runs, np.array([], dtype=np.int64), LinkSettings(), [])
     assert made == {(1, 2): {"phone": (LinkSettings().weights["phone"], "+441")}}
     vouched = vouched_pairs(rows, IdentityRows.of([(1, "phone", "+449"), (2, "phone", "+449")]), nodes)
     made = strongest_shared(rows, nodes.reports, runs, vouched, LinkSettings(), [])

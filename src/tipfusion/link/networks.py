@@ -378,10 +378,13 @@ def component_communities(links: list[Link], settings: LinkSettings, smallest: i
 
     Edges go in by suspect pair and the random order comes from the component's own seed (its smallest suspect's):
     Leiden's result depends on both, and both engines, a rebuild and a re-link of the component must meet the same.
-    Two suspects and their one tie need no Leiden: together they are worth the tie's bits less `min_density` (one
-    pair), apart nothing."""
+
+    A small component is one network without asking Leiden: a split of k connected suspects into m parts cuts at
+    least m − 1 ties and leaves at most (m − 1) × k²/4 pairs across, so when the weakest tie holds more than
+    `min_density` × k²/4 bits, no split gains. Every tie reaches `edge_threshold` (2 bits): that is every component
+    of up to 8 suspects, most of them."""
     vertices = sorted({s for link in links for s in (link.a, link.b)})
-    if len(vertices) == 2 and links[0].score > settings.min_density:
+    if min(link.score for link in links) > settings.min_density * len(vertices) ** 2 / 4:
         return [vertices]
     index = {suspect: i for i, suspect in enumerate(vertices)}
     graph = igraph.Graph(n=len(vertices), edges=[(index[link.a], index[link.b]) for link in links])

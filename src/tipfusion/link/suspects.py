@@ -171,7 +171,7 @@ def strongest_shared(
     rows: IdentityRows,
     reports: np.ndarray,
     runs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    vouched: set[int],
+    vouched: np.ndarray,
     settings: LinkSettings,
     suppressed: list[Suppressed],
 ) -> dict[tuple[int, int], dict[str, tuple[float, str]]]:
@@ -207,11 +207,6 @@ def strongest_shared(
         ]
     )
     weights = class_weights[class_of.reshape(-1)]
-    sure = (
-        np.isin(held_values * n + held_at, np.fromiter(vouched, dtype=np.int64, count=len(vouched)))
-        if vouched
-        else np.zeros(len(held_at), dtype=bool)
-    )
     # every pair (i < j) of each value's holders: rows into the held arrays, and when a loop would meet it
     left_parts, right_parts, run_parts, step_parts = [], [], [], []
     for count in np.unique(counts).tolist():
@@ -224,8 +219,11 @@ def strongest_shared(
     left, right, run = np.concatenate(left_parts), np.concatenate(right_parts), np.concatenate(run_parts)
     met = run * int(counts.max()) ** 2 + np.concatenate(step_parts)  # the loop goes value by value, i then j
     pair = held_at[left] * n + held_at[right]
-    weight = weights[run] + np.where(sure[left] & sure[right], settings.verified_bonus, 0.0)
-    del left, right, left_parts, right_parts, run_parts, step_parts
+    both_sure = held_in(vouched, held_values[left] * n + held_at[left]) & held_in(
+        vouched, held_values[right] * n + held_at[right]
+    )
+    weight = weights[run] + np.where(both_sure, settings.verified_bonus, 0.0)
+    del left, right, left_parts, right_parts, run_parts, step_parts, both_sure
     # per (pair, kind) the strongest row first: a group's head
     ranked = np.lexsort((-weight, kind_of[run], pair))
     pair, weight, run, met = pair[ranked], weight[ranked], run[ranked], met[ranked]
@@ -261,14 +259,20 @@ def strongest_shared(
     return best
 
 
-def vouched_pairs(rows: IdentityRows, verified: Iterable[tuple[int, str, str]], nodes: Nodes) -> set[int]:
-    """The (value, node) pairs an ESP verified, as `value * reports + node position`."""
+def vouched_pairs(rows: IdentityRows, verified: Iterable[tuple[int, str, str]], nodes: Nodes) -> np.ndarray:
+    """The (value, node) pairs an ESP verified, as `value * reports + node position`, sorted and each once."""
     verified = IdentityRows.of(verified)
     codes = rows.codes_in(verified)[verified.value_ids]
     held = codes >= 0
-    if not held.any():
-        return set()
-    return set((codes[held] * nodes.count + nodes.node_at[nodes.at(verified.report_ids[held])]).tolist())
+    return sorted_distinct(codes[held] * nodes.count + nodes.node_at[nodes.at(verified.report_ids[held])])
+
+
+def held_in(ordered: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each of `values` is in `ordered` (sorted, distinct): a binary search each."""
+    if not len(ordered):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return np.asarray(ordered[at] == values)
 
 
 def shown_values(
