@@ -4,14 +4,17 @@ agreeing age join two accounts that share nothing else; a name alone, a common n
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from unittest.mock import patch
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tipfusion.link.names import NameStats, Person, age_weight, judge, measure, name_weight
+from tipfusion.link.names import Name, NameStats, Person, age_weight, judge, measure, name_weight
 from tipfusion.link.records import LinkInput
 from tipfusion.link.settings import LinkSettings
-from tipfusion.link.suspects import resolve_suspects
+from tipfusion.link.suspects import Nodes, resolve_suspects
 
 SETTINGS = LinkSettings()
 FIRSTS = ["asha", "ravi", "meena", "arjun", "divya", "kiran", "pooja", "sunil", "tara", "vikram"]
@@ -112,3 +115,53 @@ def test_judging_names_is_symmetric_and_bounded(
     assert verdict == judge(b, a, stats, SETTINGS)
     if verdict is not None:
         assert SETTINGS.different_name <= verdict[0] <= SETTINGS.name_bound + stats.age_bits
+
+
+def every_rare_name_pair(
+    _data: LinkInput, _nodes: Nodes, by_rare_name: Mapping[Name, list[int]], _stats: NameStats, _settings: LinkSettings
+) -> Iterator[tuple[int, int]]:
+    """Every pair of a rare name's holders, as linking compared them until stop 37: the reference."""
+    for name in sorted(by_rare_name):
+        ordered = by_rare_name[name]
+        yield from ((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.integers(1, 12),
+        st.tuples(
+            st.lists(st.tuples(st.sampled_from(FIRSTS[:2]), st.sampled_from(LASTS[:2])), min_size=1, max_size=2),
+            st.lists(st.integers(30, 34), max_size=2),
+            st.lists(st.sampled_from(["1990-01-01", "1991-02-02"]), max_size=1),
+            st.lists(st.sampled_from(["+447700900001", "+447700900002", "+447700900003"]), max_size=2),
+            st.sampled_from(["esp/1", "esp/2", "esp/3", "own"]),
+        ),
+        min_size=2,
+    ),
+    st.sampled_from([SETTINGS, replace(SETTINGS, threshold=3.5), replace(SETTINGS, age_bound=0.0)]),
+)
+@example(  # a year apart, within the tolerance: compared, and joined
+    {1: ([("asha", "rao")], [30], [], [], "own"), 2: ([("asha", "rao")], [31], [], [], "own")}, SETTINGS
+)
+def test_rare_name_pairs_left_uncompared_could_not_have_joined(
+    people: dict[int, tuple[list[Name], list[int], list[str], list[str], str]], linking: LinkSettings
+) -> None:
+    """Pairs sharing only a rare name whose ages disagree are not compared: linking finds the same suspects, links
+    and explanations as when every pair of a rare name's holders was compared (names and ages drawn so that rare
+    names, agreeing and disagreeing ages, dates of birth, shared phones and accounts all meet)."""
+    reports = sorted(people)
+    identity = [(r, "esp_user", f"esp/{r}" if account == "own" else account) for r, (*_, account) in people.items()] + [
+        (r, "phone", phone) for r, (*_, phones, _) in people.items() for phone in phones
+    ]
+    data = store({}, crowd=60)  # the crowd makes the drawn names rare and an agreeing age worth bits
+    data.reports += reports
+    data.identity += identity
+    data.names.update({r: tuple(found[0]) for r, found in people.items()})
+    data.ages.update({r: tuple(found[1]) for r, found in people.items() if found[1]})
+    data.born.update({r: tuple(found[2]) for r, found in people.items() if found[2]})
+    found = resolve_suspects(data, linking)
+    with patch("tipfusion.link.suspects.rare_name_pairs", every_rare_name_pair):
+        compared_all = resolve_suspects(data, linking)
+    assert found.label_of == compared_all.label_of
+    assert found.links == compared_all.links

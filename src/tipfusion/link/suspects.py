@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -121,11 +121,8 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
 
     # 3. names for or against, weighed by their frequency; a rare name compares accounts sharing nothing else
     stats, by_rare_name = name_stats(data, nodes, settings)
-    for name in sorted(by_rare_name):
-        ordered = by_rare_name[name]
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1 :]:
-                best.setdefault((a, b), {})  # a candidate pair, with no shared value yet
+    for pair in rare_name_pairs(data, nodes, by_rare_name, stats, settings):
+        best.setdefault(pair, {})  # a candidate pair, with no shared value yet
     # 4. kinds both show and share none of (m measured on the store's sure pairs, u on its value frequencies)
     candidates = sorted_distinct(np.array([node for pair in best for node in pair], dtype=np.int64))
     held_kinds = rows.kind_ids[held_values] if len(held_values) else held_values
@@ -317,6 +314,39 @@ def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[N
         if names[code] in wanted:
             rare[names[code]] = nodes.reports[positions[start : start + count]].tolist()
     return stats, rare
+
+
+def rare_name_pairs(
+    data: LinkInput, nodes: Nodes, by_rare_name: Mapping[Name, list[int]], stats: NameStats, settings: LinkSettings
+) -> Iterator[tuple[int, int]]:
+    """The pairs of a rare name's holders (in name order, then holder order) that the name can join: all of them
+    where the name alone can reach the threshold, else only those whose stated ages or dates of birth agree.
+
+    A pair that shares nothing but the name scores the name's bits (at most `name_bound`), the age's bits when the
+    ages agree, and contradictions (never more than 0): below the threshold it is nobody's link, and it is no sure
+    pair either (`measure_agreement` counts only pairs with shared values). At 1 M reports two of every three of the
+    ~570,000 pairs of rare names' holders stated ages that disagree, and judging each cost more than a quarter of
+    suspects' time."""
+    if settings.name_bound >= settings.threshold:  # the name alone may join: every pair is a candidate
+        for name in sorted(by_rare_name):
+            ordered = by_rare_name[name]
+            yield from ((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+        return
+    if settings.name_bound + stats.age_bits < settings.threshold:  # nor with an agreeing age
+        return
+    holders = sorted_distinct(np.fromiter((n for found in by_rare_name.values() for n in found), dtype=np.int64))
+    ages, born = on_nodes(data.ages, nodes, holders), on_nodes(data.born, nodes, holders)
+    tolerance = settings.age_tolerance
+    for name in sorted(by_rare_name):
+        ordered = by_rare_name[name]
+        for i, a in enumerate(ordered):
+            a_ages, a_born = ages.get(a, ()), born.get(a, ())
+            for b in ordered[i + 1 :]:
+                b_ages = ages.get(b, ())
+                if any(abs(x - y) <= tolerance for x in a_ages for y in b_ages) or (
+                    a_born and not set(a_born).isdisjoint(born.get(b, ()))
+                ):
+                    yield a, b
 
 
 def account_links(rows: IdentityRows, at: np.ndarray, account: np.ndarray, reports: np.ndarray) -> list[Link]:
