@@ -193,7 +193,7 @@ def strongest_shared(
     kept = np.flatnonzero(~over)
     if not len(kept):
         return best
-    values, counts, first, kind_of, caps = values[kept], counts[kept], first[kept], kind_of[kept], caps[kept]
+    values, counts, first, kind_of = values[kept], counts[kept], first[kept], kind_of[kept]
     # one weight per (kind, holders): `discount` as the loop called it
     classes, class_of = np.unique(kind_of * (int(counts.max()) + 1) + counts, return_inverse=True)
     class_kinds, class_counts = np.divmod(classes, int(counts.max()) + 1)
