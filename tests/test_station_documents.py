@@ -226,9 +226,25 @@ def test_a_referral_says_who_where_and_what_in_words(engine: Engine, db_url: str
     texts = _paragraphs(net_document)
     for suspect in net_package["suspects"]:
         assert f"Suspect {suspect} / संदिग्ध" in texts
-    assert sum(1 for t in texts if t.startswith("Routed to ")) == len(net_package["routing"])
+    lines = [t for t in texts if t.startswith(("Routed to ", "Held by the central unit: "))]
+    assert len(lines) == len(net_package["routing"])
     merged = [t for t in net_package["ip_timeline"] if t["sightings"] > 1]
     assert merged, "the batch reports some sightings more than once: one row each, with every report"
+
+    # a suspect whose network spans districts: the central unit's, whatever its own routing says, and said first
+    central = [r for r in routing_rows(engine) if r["network_central"] and r["station"]]
+    assert central, "the synthetic batch has a network spanning districts"
+    held = build_referral(engine, settings, "analyst", central[0]["suspect_id"], tmp_path / "out")
+    held_package, held_document, held_pdf = _package(held.folder)
+    assert held.station is None and held_package["routing"][0]["network_central"]
+    texts = _paragraphs(held_document)
+    assert not [t for t in texts if t.startswith("Routed to ")]
+    (line,) = [t for t in texts if t.startswith("Held by the central unit: ")]
+    assert line.startswith(
+        f"Held by the central unit: network {central[0]['network_id']} spans districts "
+        f"(own routing: {central[0]['station']} by "
+    )
+    assert any(t.startswith("केंद्रीय इकाई के पास: नेटवर्क") for t in texts) and "Held by the central unit" in held_pdf
 
 
 def test_an_isp_notice_reads_english_then_hindi_then_the_annex(engine: Engine, db_url: str, tmp_path: Path) -> None:

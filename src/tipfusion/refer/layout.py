@@ -74,13 +74,24 @@ def destination(addressing: Addressing) -> str:
 
 
 def routed_by(decision: dict[str, Any]) -> Para:
-    """Where a suspect was routed, on what basis and by which evidence: the address itself, with its report."""
+    """Where a suspect was routed, on what basis and by which evidence: the address itself, with its report. A suspect
+    whose network spans districts is the central unit's to place whatever its own routing says (`route.placement`):
+    the line says so first, and its own routing after, so that no station reads it as routed to itself."""
     place = decision["station"] or (f"District {decision['district']}" if decision["district"] else "the central unit")
     basis_en, basis_hi = words("basis", decision["basis"])
     evidence = _evidence(decision, "; ")
+    own_en = f"{place} by {basis_en} (confidence {english('confidence', decision['confidence'])})" + (
+        f": {evidence}" if evidence else ""
+    )
+    own_hi = f"{place}; आधार: {basis_hi} (विश्वसनीयता {hindi('confidence', decision['confidence'])})"
+    if decision.get("network_central"):
+        network = decision.get("network_id") or "its network"
+        return Para(
+            f"Held by the central unit: network {network} spans districts (own routing: {own_en})",
+            f"केंद्रीय इकाई के पास: नेटवर्क {network} कई ज़िलों में फैला है (अपना रूटिंग: {own_hi})",
+        )
     return Para(
-        f"Routed to {place} by {basis_en} (confidence {english('confidence', decision['confidence'])})"
-        + (f": {evidence}" if evidence else ""),
+        f"Routed to {own_en}",
         f"{place} को भेजा गया; आधार: {basis_hi} (विश्वसनीयता {hindi('confidence', decision['confidence'])})",
     )
 
