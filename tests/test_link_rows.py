@@ -10,19 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from tipfusion.config import Settings
 from tipfusion.ingest import IngestService
 from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, distinct_pairs, labeller, sorted_distinct
+from tipfusion.link.evidence import Disagreement, contradictions
 from tipfusion.link.extract import PRIOR_REPORT, load_input
-from tipfusion.link.records import LinkInput, Suppressed
+from tipfusion.link.records import Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import (
     account_nodes,
     discount,
+    join_groups,
     over_cap,
     resolve_suspects,
     strongest_shared,
@@ -248,3 +250,76 @@ def test_between_equally_strong_values_of_a_kind_the_smallest_key_explains_the_p
     made = strongest_shared(rows, nodes.reports, runs, vouched, LinkSettings(), [])
     weight = LinkSettings().weights["phone"] + LinkSettings().verified_bonus
     assert made == {(1, 2): {"phone": (weight, "+449")}}
+
+
+def groups_by_copying(
+    links: list[Link],
+    shown: dict[int, dict[str, list[str]]],
+    against: dict[str, Disagreement],
+    settings: LinkSettings,
+) -> tuple[dict[int, int], list[Link]]:
+    """`join_groups` as it was written first: every account its own copy of its values, every join weighed whole."""
+    parent: dict[int, int] = {}
+    values: dict[int, dict[str, set[str]]] = {}
+
+    def root(node: int) -> int:
+        if node not in parent:
+            parent[node] = node
+            values[node] = {kind: set(found) for kind, found in shown.get(node, {}).items()}
+        while parent[node] != node:
+            node = parent[node]
+        return node
+
+    for link in sorted(links, key=lambda made: (-made.score, made.a, made.b)):
+        a, b = root(link.a), root(link.b)
+        if a == b:
+            continue
+        counted = contradictions(shown.get(link.a, {}), shown.get(link.b, {}), against)
+        wider = contradictions(values[a], values[b], against)
+        if link.score + sum(d.bits for kind, d in wider.items() if kind not in counted) < settings.threshold:
+            continue
+        small, large = sorted((a, b), key=lambda n: (sum(map(len, values[n].values())), n))
+        parent[small] = large
+        for kind, found in values.pop(small).items():
+            values[large].setdefault(kind, set()).update(found)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for node in list(parent):
+        groups[root(node)].append(node)
+    label = {node: min(members) for members in groups.values() for node in members}
+    return label, [link for link in links if label[link.a] == label[link.b]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 14), st.integers(1, 14), st.floats(6.0, 12.0)), max_size=40),
+    st.dictionaries(
+        st.integers(1, 14),
+        st.dictionaries(
+            st.sampled_from(("phone", "device")),
+            st.lists(st.sampled_from("abcde"), min_size=1, max_size=3, unique=True),
+        ),
+    ),
+    st.floats(-4.0, 0.0),
+    st.floats(-4.0, 0.0),
+)
+@example(  # two groups of two whose unions were made join; the union kept holds both groups' values, not a root's
+    [(1, 2, 12.0), (3, 4, 12.0), (2, 4, 9.0), (5, 4, 7.5)],
+    {1: {"phone": ["b"]}, 2: {"device": ["c"]}, 3: {"phone": ["a"], "device": ["d"]}, 5: {"phone": ["b"]}},
+    -2.5,
+    -0.5,
+)
+def test_groups_join_as_when_every_account_held_a_copy_of_its_values(
+    pairs: list[tuple[int, int, float]],
+    shown: dict[int, dict[str, list[str]]],
+    phone_bits: float,
+    device_bits: float,
+) -> None:
+    """Lone accounts share their values instead of copying them, and a group's union is made when a join first
+    weighs it: the groups, and the links kept, are the ones copying every account's values gave."""
+    links = [Link(min(a, b), max(a, b), round(score, 3), ()) for a, b, score in pairs if a != b]
+    against = {
+        "phone": Disagreement("phone", 0.9, 0.01, round(phone_bits, 3)),
+        "device": Disagreement("device", 0.8, 0.01, round(device_bits, 3)),
+    }
+    linking = LinkSettings()
+    assert join_groups(links, shown, against, linking) == groups_by_copying(links, shown, against, linking)
