@@ -23,6 +23,7 @@ import math
 from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
 from typing import TypeVar
 
 import numpy as np
@@ -148,8 +149,13 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     links: list[Link] = []
     people = node_people(data, nodes, candidates)
     nobody = Person()
+    # contradictions only subtract: a pair whose values and names fall short is no link, whatever they say (the margin
+    # stands for the order `pair_link` adds in, which moves a sum by far less)
+    short = settings.threshold - 1e-6
     for (a, b), kinds in best.items():
         named = judge(people.get(a, nobody), people.get(b, nobody), stats, settings)
+        if sum(weight for weight, _ in kinds.values()) + (named[0] if named else 0.0) < short:
+            continue
         made = pair_link(a, b, kinds, named, settings, contradictions(shown.get(a, {}), shown.get(b, {}), against))
         if made is not None:
             links.append(made)
@@ -437,13 +443,20 @@ def node_people(data: LinkInput, nodes: Nodes, wanted: np.ndarray) -> dict[int, 
     names = on_nodes(data.names, nodes, wanted)
     ages = on_nodes(data.ages, nodes, wanted)
     born = on_nodes(data.born, nodes, wanted)
-    return {
-        n: Person(names.get(n, ()), ages.get(n, ()), born.get(n, ())) for n in names.keys() | ages.keys() | born.keys()
-    }
+    held = list(names.keys() | ages.keys() | born.keys())
+    none = repeat(())
+    return dict(
+        zip(
+            held,
+            map(Person, map(names.get, held, none), map(ages.get, held, none), map(born.get, held, none)),
+            strict=True,
+        )
+    )
 
 
 def on_nodes(found: Mapping[int, Collection[T]], nodes: Nodes, wanted: np.ndarray) -> dict[int, Collection[T]]:
-    """Per report → per wanted node: its reports' values, each once."""
+    """Per report → per wanted node: its reports' values, each once. Reports on one account mostly repeat what the
+    account's other reports say, as the very same tuple (`link.extract` keeps one per distinct tuple)."""
     report_ids = np.fromiter(found.keys(), dtype=np.int64, count=len(found))
     node_ids = nodes.node_ids(nodes.at(report_ids))
     keep = np.isin(node_ids, wanted)
@@ -452,7 +465,7 @@ def on_nodes(found: Mapping[int, Collection[T]], nodes: Nodes, wanted: np.ndarra
         values, held = found[report], union.get(node)
         if held is None:
             union[node] = values
-        elif not set(values) <= set(held):
+        elif values is not held and not set(values) <= set(held):
             union[node] = tuple(dict.fromkeys((*held, *values)))
     return union
 
