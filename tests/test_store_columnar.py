@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import adbc_driver_manager
+import adbc_driver_manager.dbapi as adbc_dbapi
+import numpy as np
 import psycopg
 import pyarrow as pa
 import pytest
@@ -126,7 +128,7 @@ def _nobody_left_reading() -> bool:
             for frame in sys._current_frames().values()
             if any(f.f_code.co_name in {"_taken", "readinto"} for f, _ in traceback.walk_stack(frame))
         ]
-        if not waiting and not [t for t in threading.enumerate() if t.name == "copy-ahead"]:
+        if not waiting and not [t for t in threading.enumerate() if t.name in {"copy-ahead", "read-ahead"}]:
             return True
         time.sleep(0.05)
     return False
@@ -214,3 +216,43 @@ def test_a_read_that_fails_cancels_the_copy(store: Engine, monkeypatch: pytest.M
             read.throw(RuntimeError("stopped"))
         assert len(cancelled) == 1
         assert _nobody_left_reading()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_snapshot_read_left_early_ends_the_query(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read in the caller's snapshot is taken ahead by a thread (the server scans while the caller works): a caller
+    that stops after the first batch cancels the query on the server rather than wait for millions of rows, the
+    thread ends, and the caller's transaction goes on."""
+    cancelled: list[object] = []
+    cancel = adbc_dbapi.Cursor.adbc_cancel
+
+    def counted(self: adbc_dbapi.Cursor) -> None:
+        cancelled.append(self)
+        cancel(self)
+
+    monkeypatch.setattr(adbc_dbapi.Cursor, "adbc_cancel", counted)
+    many = "SELECT n, 'x', true, n, NULL::timestamptz FROM generate_series(1, 5000000) AS n"
+    _many(store, rows=5)
+    with store.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            read = batches_of(conn, many, SCHEMA)
+            first = next(read)
+            read.close()
+            assert first.num_rows >= 1 and first.column("n")[0].as_py() == 1
+            assert len(cancelled) == 1
+            assert _nobody_left_reading()
+            assert conn.execute(select(func.count()).select_from(samples)).scalar_one() == 5
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_snapshot_read_ahead_gives_every_batch_in_order(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However few batches the thread may take ahead, the caller gets them all, in the server's order."""
+    monkeypatch.setattr(columnar, "READ_AHEAD_BATCHES", 1)
+    many = "SELECT n, 'x', true, n, NULL::timestamptz FROM generate_series(1, 2000000) AS n ORDER BY n"
+    with store.connect() as conn:
+        batches = list(batches_of(conn, many, SCHEMA))
+    assert len(batches) > 1
+    numbers = pa.Table.from_batches(batches, schema=SCHEMA).column("n").to_numpy()
+    assert len(numbers) == 2_000_000 and (numbers == np.arange(1, 2_000_001)).all()
+    assert _nobody_left_reading()

@@ -115,8 +115,54 @@ def _adbc_read(conn: Connection, exported: str, sql: str, schema: pa.Schema) -> 
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cursor.execute(f"SET TRANSACTION SNAPSHOT '{exported}'")
         cursor.execute(sql)
-        for found in cursor.fetch_record_batch():
-            yield pa.RecordBatch.from_arrays(found.columns, names=schema.names).cast(schema)  # by place, as COPY's
+        found = (  # by place, as COPY's
+            pa.RecordBatch.from_arrays(batch.columns, names=schema.names).cast(schema)
+            for batch in cursor.fetch_record_batch()
+        )
+        yield from read_ahead(found, cursor.adbc_cancel)
+
+
+READ_AHEAD_BATCHES = 4
+"""How many batches `read_ahead` takes before the caller asks for them."""
+
+
+def read_ahead(batches: Iterator[Any], cancel: Any, ahead: int = READ_AHEAD_BATCHES) -> Iterator[Any]:
+    """`batches`, taken by a thread of its own up to `ahead` before the caller: the server scans and the driver
+    decodes (in C++, without the interpreter's lock) while the caller works on the last batch. Read in the caller's
+    thread, each waited for the other: the server stops writing when the socket's buffer is full.
+
+    A caller that stops early or fails stops the read: `cancel()` (the driver's) ends the query on the server, and
+    the thread is waited for, so the connection is idle again when this returns."""
+    taken: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+    stopped = threading.Event()
+    end = object()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if stopped.is_set():
+                    return
+                taken.put(batch)
+            taken.put(end)
+        except BaseException as exc:  # raised in the caller's thread, where it reads
+            taken.put(exc)
+
+    thread = threading.Thread(target=read, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := taken.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        if thread.is_alive():
+            stopped.set()
+            with contextlib.suppress(Exception):  # a read that ended meanwhile has nothing to cancel
+                cancel()
+            while thread.is_alive():  # a reader blocked on a full queue goes on, sees the stop, and ends
+                with contextlib.suppress(queue.Empty):
+                    taken.get(timeout=0.05)
+        thread.join()
 
 
 def _copied(conn: Connection, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
