@@ -18,7 +18,7 @@ import io
 import itertools
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,14 +126,14 @@ READ_AHEAD_BATCHES = 4
 """How many batches `read_ahead` takes before the caller asks for them."""
 
 
-def read_ahead(batches: Iterator[Any], cancel: Any, ahead: int = READ_AHEAD_BATCHES) -> Iterator[Any]:
+def read_ahead(batches: Iterator[Any], cancel: Callable[[], object], ahead: int | None = None) -> Iterator[Any]:
     """`batches`, taken by a thread of its own up to `ahead` before the caller: the server scans and the driver
     decodes (in C++, without the interpreter's lock) while the caller works on the last batch. Read in the caller's
     thread, each waited for the other: the server stops writing when the socket's buffer is full.
 
     A caller that stops early or fails stops the read: `cancel()` (the driver's) ends the query on the server, and
     the thread is waited for, so the connection is idle again when this returns."""
-    taken: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+    taken: queue.Queue[Any] = queue.Queue(maxsize=ahead or READ_AHEAD_BATCHES)
     stopped = threading.Event()
     end = object()
 
