@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from tipfusion.domain import SUSPECT_ROLES
 from tipfusion.enrich.hashlists.service import known_content
 from tipfusion.link import sightings
 from tipfusion.link.columns import IdentityRows
+from tipfusion.link.people import load_people
 from tipfusion.link.records import LinkInput, Suppressed
 from tipfusion.memory import give_back_memory
 from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
@@ -187,28 +188,10 @@ def subscriber_key(id_type: str | None, id_number: object) -> str:
     return f"{(id_type or 'ID').strip().upper()}:{''.join(str(id_number).split()).upper()}"
 
 
-def _add(into: dict[int, Collection[T]], report: int, item: T, shared: dict[Any, Any]) -> None:
-    """Add `item` to the report's values, each value and each tuple of them held once (`shared`)."""
-    held = tuple(into.get(report, ()))
-    if item not in held:
-        grown = (*held, shared.setdefault(item, item))
-        into[report] = shared.setdefault(grown, grown)
-
-
 def load_input(conn: Connection) -> LinkInput:
     current = dict(inputs.rows(conn, inputs.REPORTS))
     data = LinkInput(reports=sorted(current), identity=IdentityRows())
-    # one object per distinct name, age or date, and per distinct tuple of them: most reports give one of each, and a
-    # set per report (216 bytes) was most of what a million reports' names and ages cost
-    shared: dict[Any, Any] = {}
-    for report, first_name, last_name, age, born in inputs.rows(conn, inputs.NAMES):
-        if first_name and last_name:
-            _add(data.names, report, (first_name.casefold(), last_name.casefold()), shared)
-        if age is not None:
-            _add(data.ages, report, int(age), shared)
-        if born:
-            _add(data.born, report, str(born)[:10], shared)
-    del shared
+    load_people(inputs.batches(conn, inputs.NAMES, inputs.NAMES.columns), data)
 
     # every sighting (≈13 per report) is sorted by the database, each kind's rule (`sort_sightings`) written in SQL,
     # in one pass (`inputs.SORTED_SIGHTINGS`), and read as columns: what is left of the rules (an address's key needs
