@@ -19,7 +19,7 @@ import ipaddress
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -37,7 +37,6 @@ from tipfusion.normalise.kind import ACCOUNT, ADDRESS, FILE, GROUP, IDENTITY
 from tipfusion.normalise.registry import KINDS
 from tipfusion.store import link_inputs as inputs
 
-T = TypeVar("T")
 LINKS = {name: kind.links for name, kind in KINDS.items() if kind.links is not None}
 PRIOR_REPORT = "prior_report"
 VIRAL_ANNOTATIONS = {"viral", "potentialMeme"}

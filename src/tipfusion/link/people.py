@@ -30,14 +30,15 @@ def load_people(batches: Iterable[pa.RecordBatch], data: LinkInput) -> None:
     named = pc.and_(_given(first), _given(last))
     first_codes, firsts = _folded(first.filter(named))
     last_codes, lasts = _folded(last.filter(named))
-    pairs, pair_of = np.unique(first_codes * max(len(lasts), 1) + last_codes, return_inverse=True)
-    names = [(firsts[code // max(len(lasts), 1)], lasts[code % max(len(lasts), 1)]) for code in pairs.tolist()]
+    width = max(len(lasts), 1)
+    pairs, pair_of = np.unique(first_codes * width + last_codes, return_inverse=True)
+    names = [(firsts[code // width], lasts[code % width]) for code in pairs.tolist()]
     data.names.update(_per_report(report[_mask(named)], pair_of.reshape(-1), names))
 
     age = rows["age"]
     stated = pc.is_valid(age)
     ages, age_of = np.unique(age.filter(stated).to_numpy(), return_inverse=True)
-    data.ages.update(_per_report(report[_mask(stated)], age_of.reshape(-1), [int(a) for a in ages.tolist()]))
+    data.ages.update(_per_report(report[_mask(stated)], age_of.reshape(-1), ages.tolist()))
 
     born = rows["date_of_birth"]
     dated = _given(born)

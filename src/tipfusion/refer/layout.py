@@ -83,17 +83,14 @@ def routed_by(decision: dict[str, Any]) -> Para:
     own_en = f"{place} by {basis_en} (confidence {english('confidence', decision['confidence'])})" + (
         f": {evidence}" if evidence else ""
     )
-    own_hi = f"{place}; आधार: {basis_hi} (विश्वसनीयता {hindi('confidence', decision['confidence'])})"
+    basis = f"आधार: {basis_hi} (विश्वसनीयता {hindi('confidence', decision['confidence'])})"
     if decision.get("network_central"):
         network = decision.get("network_id") or "its network"
         return Para(
             f"Held by the central unit: network {network} spans districts (own routing: {own_en})",
-            f"केंद्रीय इकाई के पास: नेटवर्क {network} कई ज़िलों में फैला है (अपना रूटिंग: {own_hi})",
+            f"केंद्रीय इकाई के पास: नेटवर्क {network} कई ज़िलों में फैला है (अपना रूटिंग: {place}; {basis})",
         )
-    return Para(
-        f"Routed to {own_en}",
-        f"{place} को भेजा गया; आधार: {basis_hi} (विश्वसनीयता {hindi('confidence', decision['confidence'])})",
-    )
+    return Para(f"Routed to {own_en}", f"{place} को भेजा गया; {basis}")
 
 
 def _evidence(decision: dict[str, Any], between: str, most: int = 4) -> str:
