@@ -6,6 +6,8 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
 from tipfusion.config import XmlLimits
@@ -466,6 +468,31 @@ def test_streaming_path_gives_the_same_record() -> None:
         (o.kind, o.value, o.path) for o in whole.observations
     ]
     assert streamed.incidents == whole.incidents and streamed.accounts == whole.accounts
+
+
+FILE_DETAILS = (FIXTURES / "file-0a1b2c3d.xml").read_bytes()
+
+
+@given(file_id=st.binary(max_size=40) | st.text(max_size=20).map(lambda t: t.encode("utf-8", "surrogatepass")))
+@example(file_id=b"0a1b2c3\x00d4e5")  # the fuzzer's find: a NUL reached PostgreSQL in the waiting entry's key
+@example(file_id=b"a&amp;b")
+@example(file_id=b"caf\xc3\xa9")
+@example(file_id=b"\xff\xfe")
+def test_the_quick_look_at_a_file_details_agrees_with_its_full_parse(file_id: bytes) -> None:
+    """The keys a fileDetails waits under are the ones its full parse gives, or the full parse refuses it: never a
+    key the parse would not give (a NUL, an entity left unexpanded, a byte read in the wrong encoding)."""
+    data = FILE_DETAILS.replace(b"0a1b2c3d4e5f60718293a4b5c6d7e8f9", file_id)
+    try:
+        parsed = esp_xml.parse_file_details(data, source="f.xml", phone_region="IN", limits=LIMITS)
+        full: tuple[int, str] | None = (parsed.report_id, parsed.file_id)
+    except DocumentRejected:
+        full = None
+    try:
+        peeked = esp_xml.peek_file_details(data, source="f.xml", limits=LIMITS)
+    except DocumentRejected:
+        assert full is None
+        return
+    assert peeked == full, f"quick look {peeked!r}, full parse {full!r}"
 
 
 def test_file_details_without_report_id_is_refused() -> None:

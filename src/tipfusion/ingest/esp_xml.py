@@ -697,7 +697,10 @@ class ParsedFileDetails:
 
 
 _REPORT_ID = re.compile(rb"<reportId>\s*(\d{1,19})\s*</reportId>")
-_FILE_ID = re.compile(rb"<fileId>\s*([^<\s]{1,512})\s*</fileId>")
+# The quick look takes a fileId only where its bytes are the text the full parse gives: printable ASCII with no
+# markup (`<`, `&`). A NUL, a control character, an entity or a byte of another encoding sends the document to the
+# full parse, which refuses what XML refuses; read as it stood, a NUL reached PostgreSQL in the quarantine's key.
+_FILE_ID = re.compile(rb"<fileId>\s*([\x21-\x25\x27-\x3b\x3d-\x7e]{1,512})\s*</fileId>")
 
 
 def peek_file_details(data: bytes, *, source: str, limits: XmlLimits) -> tuple[int, str]:
@@ -711,7 +714,7 @@ def peek_file_details(data: bytes, *, source: str, limits: XmlLimits) -> tuple[i
     if report_match and file_match and b"<!DOCTYPE" not in head and len(data) <= limits.max_document_bytes:
         try:
             report_id = parse_report_id(report_match.group(1).decode("ascii"))
-            return report_id, file_match.group(1).decode("utf-8", "replace")
+            return report_id, file_match.group(1).decode("ascii")
         except BadReportId:
             pass  # the full parse names the element and the line
     root = parse_tree(data, source, limits)
