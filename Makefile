@@ -11,7 +11,7 @@ PORT   ?= 8000
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint typecheck unit bench clean install browser spark check-reliability
+.PHONY: run test lint typecheck unit bench clean install browser spark ocr check-reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ run: $(RUN_STAMP)
 		--host 127.0.0.1 --port $(PORT)
 
 ## make test: lint, type-check and the whole suite (database tests on SQLite and PostgreSQL)
-test: browser spark lint typecheck unit
+test: browser spark ocr lint typecheck unit
 
 ## make browser: Debian's Chromium for the browser tests (Playwright drives it; no downloaded browser builds)
 browser:
@@ -48,6 +48,13 @@ JDBC_JAR := /usr/share/java/postgresql.jar
 spark:
 	@command -v java >/dev/null && test -f $(JDBC_JAR) || { $(SUDO) apt-get update && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y openjdk-17-jre-headless libpostgresql-jdbc-java; }
+
+## make ocr: Debian's Tesseract with its Hindi data, with which the suite reads rendered PDF pages back (no test installs
+## anything: a test without it fails and names this target)
+TESSERACT := /usr/bin/tesseract
+ocr:
+	@{ test -x $(TESSERACT) && $(TESSERACT) --list-langs 2>/dev/null | grep -qx hin; } || { $(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y tesseract-ocr tesseract-ocr-hin; }
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -60,7 +67,7 @@ typecheck: $(DEV_STAMP)
 # module-scoped stores are built once), the longest files first (`--no-loadscope-reorder` keeps tests/conftest.py's
 # order); every worker builds its own template stores (tests/conftest.py). WORKERS=3 tries one more worker than cores
 WORKERS ?= auto
-unit: $(DEV_STAMP) browser spark
+unit: $(DEV_STAMP) browser spark ocr
 	$(BIN)/pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## make check-reliability: the full reliability suite (issue 14), printing its figures at the end — hostile input

@@ -1,11 +1,13 @@
 """Look at a PDF the way a reader does: render a page to PNG (PDFium) and read it back (Tesseract OCR, Hindi +
-English). Debian's tesseract is installed when missing, as the browser tests install Chromium."""
+English). Debian's tesseract and its Hindi data come from `make ocr` (which `make test` runs), as Chromium comes from
+`make browser`: a test does not install packages."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from functools import cache
 from pathlib import Path
 
 # Tesseract's OpenMP threads spin while they wait: on this 2-core machine, under pytest-xdist, one page read with the
@@ -21,13 +23,12 @@ def read_on(db_url: str) -> bool:
     return db_url.startswith("sqlite")
 
 
+@cache
 def ensure_tesseract() -> str:
     tool = shutil.which("tesseract")
-    if tool is None or "hin" not in subprocess.run([tool, "--list-langs"], capture_output=True, text=True).stdout:
-        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        subprocess.run(["apt-get", "install", "-y", "-q", "tesseract-ocr", "tesseract-ocr-hin"], check=True, env=env)
-        tool = shutil.which("tesseract")
-    assert tool is not None, "tesseract could not be installed"
+    languages = subprocess.run([tool, "--list-langs"], capture_output=True, text=True).stdout if tool else ""
+    has_hindi = "hin" in languages.split()
+    assert tool is not None and has_hindi, "Tesseract with its Hindi data is missing: run `make ocr` (make test does)"
     return tool
 
 
