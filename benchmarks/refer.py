@@ -25,7 +25,7 @@ from sqlalchemy import select
 from tipfusion.config import Settings
 from tipfusion.documents.render import render_pdf
 from tipfusion.pipeline import through_routing
-from tipfusion.refer import build_many, build_referral, top_subjects
+from tipfusion.refer.service import build_many, build_referral, top_subjects
 from tipfusion.store.db import make_engine, upgrade
 from tipfusion.store.tables import networks
 from tipfusion.synth import generate

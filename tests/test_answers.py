@@ -190,7 +190,7 @@ def test_an_answer_reaching_an_open_case_flags_it_for_a_supplementary_referral(
 ) -> None:
     import json
 
-    from tipfusion.refer import build_referral
+    from tipfusion.refer.service import build_referral
     from tipfusion.track.service import refresh_flags
 
     settings = Settings(database_url=db_url)

@@ -15,7 +15,7 @@ import pytest
 import tipfusion
 from tipfusion.config import Settings
 from tipfusion.pipeline import through_routing
-from tipfusion.refer import top_subjects
+from tipfusion.refer.service import top_subjects
 from tipfusion.store.db import make_engine
 from tipfusion.synth import generate
 

@@ -18,7 +18,8 @@ from tipfusion.ingest import IngestService
 from tipfusion.link.export import suspect_rows
 from tipfusion.link.service import LinkService
 from tipfusion.refer.dossier import gather
-from tipfusion.refer.service import build_referral, interop_export
+from tipfusion.refer.service import build_referral
+from tipfusion.refer.subjects import interop_export
 from tipfusion.route.service import gather_evidence
 from tipfusion.store.report_detail import report_detail
 from tipfusion.store.tables import files, identifier_observations, report_links, report_version_parts

@@ -4,6 +4,7 @@ demo-only libraries (Faker, mmdb-writer) optional — imported only by the comma
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 import tomllib
@@ -59,6 +60,51 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
     code = f"import sys, tipfusion.cli.main\nprint(','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == ""
+
+
+# What the commands that only read or check load: `search`, `suspect show`, `network show`, `report show`, `cases …`,
+# `refer verify`, `export …` (a chart, a referral as STIX) and the web's case pages. Linking (NumPy, SciPy, igraph,
+# Arrow) and the document writers (WeasyPrint, Word, Excel, Jinja) are for `link`, `refer build` and `requests build`.
+READERS = (
+    "tipfusion.search",
+    "tipfusion.store.links",
+    "tipfusion.workplace.access",
+    "tipfusion.workplace.views",
+    "tipfusion.track.service",
+    "tipfusion.triage.service",
+    "tipfusion.refer.verification",
+    "tipfusion.refer.subjects",
+    "tipfusion.exports.service",
+)
+WRITERS_AND_LINKING = ("weasyprint", "docx", "openpyxl", "jinja2", "igraph", "scipy", "numpy", "pyarrow")
+
+
+def test_the_reading_commands_load_neither_linking_nor_the_document_writers() -> None:
+    """Each command is a process of its own: what a read loads, every `suspect show` pays (~0.5 s of the ~1.3 s
+    it took when the search pulled in linking and the referral writers)."""
+    code = (
+        "import importlib, sys\n"
+        f"for name in {READERS!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"    loaded = [m for m in {WRITERS_AND_LINKING!r} if m in sys.modules]\n"
+        "    if loaded:\n"
+        "        print(name, 'loads', ', '.join(loaded))\n"
+        "        break\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == ""
+
+
+def test_no_test_installs_packages() -> None:
+    """Chromium, Java, Tesseract and the Python packages come from the Makefile (`make browser spark ocr`, the `dev`
+    extra): a test that ran `apt-get install` or `pip install` itself would hide a missing step of `make test`."""
+    installing = re.compile(r"""["'](?:apt-get|apt|pip|pip3|uv)["'],\s*["']install["']|-m["'],\s*["']pip["']""")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if installing.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
 
 
 def test_synth_without_the_demo_extra_is_one_line_naming_it(

@@ -17,10 +17,10 @@ from tipfusion.config import Settings
 from tipfusion.errors import TipfusionError
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
-from tipfusion.refer import build_referral
 from tipfusion.refer.dossier import Dossier
 from tipfusion.refer.interop import misp_event, misp_object_problems, stix_bundle, validate_misp
-from tipfusion.refer.service import interop_export
+from tipfusion.refer.service import build_referral
+from tipfusion.refer.subjects import interop_export
 
 REAL_SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples"
 

@@ -28,10 +28,11 @@ from tipfusion.link.extract import ip_key
 from tipfusion.link.networks import communities, component_communities, find_networks
 from tipfusion.link.quality import bcubed, naive_baseline
 from tipfusion.link.records import Link, LinkInput
-from tipfusion.link.service import LinkService, Outcome, add_override, apply_overrides, resolve_id
+from tipfusion.link.service import LinkService, Outcome, add_override, apply_overrides
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.store.current import current_report_versions
+from tipfusion.store.links import resolve_id
 from tipfusion.store.tables import (
     link_explanations,
     networks,

@@ -23,7 +23,7 @@ from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.ingest import IngestService
 from tipfusion.pipeline import through_routing
-from tipfusion.refer import top_subjects
+from tipfusion.refer.service import top_subjects
 from tipfusion.route.placement import placement_of
 from tipfusion.store.tables import (
     audit_events,

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
 from tipfusion.pipeline import through_routing
-from tipfusion.refer import top_subjects
+from tipfusion.refer.service import top_subjects
 from tipfusion.store.db import make_engine, sqlite_file, store_files
 from tipfusion.synth import generate
 

@@ -28,8 +28,9 @@ from tipfusion.ingest import IngestService
 from tipfusion.keys import create_key
 from tipfusion.link.service import LinkService
 from tipfusion.pipeline import through_routing
-from tipfusion.refer import build_referral, top_subjects, verify_package
-from tipfusion.refer.service import interop_export
+from tipfusion.refer.service import build_referral, top_subjects
+from tipfusion.refer.subjects import interop_export
+from tipfusion.refer.verification import verify_package
 from tipfusion.requests.service import build_requests, mark_sent
 from tipfusion.route.service import route_all, routing_rows
 from tipfusion.store.db import make_engine, safe_url, upgrade

@@ -22,7 +22,7 @@ from tipfusion.errors import TipfusionError
 from tipfusion.ingest import IngestService
 from tipfusion.keys import create_key
 from tipfusion.link.service import LinkService
-from tipfusion.refer import verify_package
+from tipfusion.refer.verification import verify_package
 from tipfusion.requests.isp import Sighting, group_requests, render_time
 from tipfusion.requests.service import build_requests, list_requests, mark_sent
 

@@ -31,7 +31,7 @@ from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.service import LinkService
 from tipfusion.pipeline import through_routing
-from tipfusion.refer import build_referral
+from tipfusion.refer.service import build_referral
 from tipfusion.refer.words import both
 from tipfusion.requests.service import build_requests
 from tipfusion.route.service import routing_rows

@@ -267,7 +267,7 @@ def test_output_folders_are_settings(web_store: WebStore, tmp_path: Path) -> Non
     from tests.web_support import cli_account
     from tipfusion.cli.main import app as cli
     from tipfusion.config import load_settings
-    from tipfusion.refer import top_subjects
+    from tipfusion.refer.service import top_subjects
     from tipfusion.web.app import create_app
 
     config = tmp_path / "tipfusion.toml"

@@ -27,7 +27,7 @@ from tipfusion.accounts.principal import Principal, Role
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound
 from tipfusion.pipeline import through_routing
-from tipfusion.refer import build_referral, top_subjects
+from tipfusion.refer.service import build_referral, top_subjects
 from tipfusion.route.placement import placements
 from tipfusion.store.db import make_engine, upgrade
 from tipfusion.store.priority_counts import score_floor

@@ -98,7 +98,7 @@ def build_demo(engine: Engine, settings: Settings, workdir: Path) -> dict[str, A
     from datetime import UTC, datetime
 
     from tipfusion.pipeline import through_routing
-    from tipfusion.refer import build_referral, top_subjects
+    from tipfusion.refer.service import build_referral, top_subjects
     from tipfusion.store import repository as repo
     from tipfusion.synth import generate
     from tipfusion.track.service import advance

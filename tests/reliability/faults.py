@@ -137,7 +137,7 @@ class Pipeline:
                 return
 
     def _top(self, n: int) -> list[str]:
-        from tipfusion.refer import top_subjects
+        from tipfusion.refer.service import top_subjects
 
         engine = make_engine(self.url)
         try:

@@ -148,7 +148,7 @@ def _dissemination(app: AppContext, engine: Engine, out: Path) -> None:
     """Referrals for the top suspects, a few station updates (SIMULATED, like all demo data), the drive's totals."""
     from tipfusion.cli.operation import print_operation
     from tipfusion.cli.refer import print_built
-    from tipfusion.refer import build_many, top_subjects
+    from tipfusion.refer.service import build_many, top_subjects
     from tipfusion.track.operations import create_operation, operation_report, write_report
     from tipfusion.track.service import advance
 

@@ -12,7 +12,7 @@ from tipfusion.cli.context import AppContext, console, progress, safe, setting_p
 
 if TYPE_CHECKING:
     from tipfusion.documents.manifest import BagCheck
-    from tipfusion.refer import BuiltReferral
+    from tipfusion.refer.service import BuiltReferral
 
 refer_app = typer.Typer(
     no_args_is_help=True, help="Referral packages for stations (DOCX, PDF, JSON, certificate; a signed BagIt bag)."
@@ -54,7 +54,7 @@ def refer_build(
     operation: Annotated[str | None, typer.Option(help="Operation the referrals belong to")] = None,
 ) -> None:
     """Build a package per suspect or network; a subject with an open case gets a supplementary referral."""
-    from tipfusion.refer import build_many, top_subjects
+    from tipfusion.refer.service import build_many, top_subjects
 
     app: AppContext = ctx.obj
     output = output or Path(app.settings.referrals_dir)
@@ -93,7 +93,7 @@ def refer_verify(
 ) -> None:
     """Prove a package unaltered: every part against its SHA-256, the manifest's signature, and the store's record."""
     from tipfusion.errors import IntegrityFailure
-    from tipfusion.refer import verify_package
+    from tipfusion.refer.verification import verify_package
 
     app: AppContext = ctx.obj
     engine = app.store_if_any()
@@ -152,7 +152,7 @@ def print_signature(app: AppContext, check: BagCheck) -> None:
 @refer_app.command("list")
 def refer_list(ctx: typer.Context) -> None:
     """Referrals built so far."""
-    from tipfusion.refer import referral_rows
+    from tipfusion.refer.service import referral_rows
 
     app: AppContext = ctx.obj
     rows = referral_rows(app.ready_engine())

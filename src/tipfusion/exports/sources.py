@@ -85,7 +85,7 @@ def _routing(engine: Engine, _settings: Settings, _target: str | None) -> Conten
 
 def _chart(engine: Engine, _settings: Settings, target: str | None) -> Content:
     from tipfusion.link.export import CHART_EDGE_FIELDS, CHART_NODE_FIELDS, chart_parts
-    from tipfusion.refer.service import resolve_target
+    from tipfusion.refer.subjects import resolve_target
 
     with engine.connect() as conn:
         network: str | None = None
@@ -110,7 +110,7 @@ def _chart(engine: Engine, _settings: Settings, target: str | None) -> Content:
 
 
 def _referral(engine: Engine, settings: Settings, target: str | None) -> Content:
-    from tipfusion.refer.service import interop_subject
+    from tipfusion.refer.subjects import interop_subject
 
     assert target is not None  # the command makes TARGET required for this source
     return interop_subject(engine, settings, target)

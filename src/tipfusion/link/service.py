@@ -369,34 +369,6 @@ def _aliases(before: Iterable[tuple[int, str]], after: Mapping[int, str | None])
     return out
 
 
-def follow_aliases(identifier: str, new_id_of: Callable[[str], str | None]) -> str:
-    """Follow old → new names to the id that holds the reports now (cycles stop where they began)."""
-    seen = set()
-    while identifier not in seen:
-        seen.add(identifier)
-        following = new_id_of(identifier)
-        if following is None:
-            return identifier
-        identifier = following
-    return identifier
-
-
-def resolve_id(conn: Connection, identifier: str) -> str:
-    """An old suspect or network name to the one that holds its reports now (one id: a query per hop)."""
-    return follow_aliases(
-        identifier,
-        lambda old: conn.execute(select(link_aliases.c.new_id).where(link_aliases.c.old_id == old)).scalar(),
-    )
-
-
-def alias_resolver(conn: Connection) -> Callable[[str], str]:
-    """resolve_id for many ids: the alias table read once."""
-    table: dict[str, str] = {
-        old: new for old, new in conn.execute(select(link_aliases.c.old_id, link_aliases.c.new_id))
-    }
-    return lambda identifier: follow_aliases(identifier, table.get)
-
-
 def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str, Any]]:
     """What each network is and why it hangs together — suspects, reports, time span, ESPs, ISPs, estimated
     places, kinds of links, key shared values — for all networks in one pass over the store."""
@@ -501,9 +473,7 @@ __all__ = [
     "LinkService",
     "LinkSummary",
     "add_override",
-    "alias_resolver",
     "network_summaries",
-    "resolve_id",
 ]
 
 

@@ -1,12 +1,5 @@
-"""Refer: packages a station can act on — for a suspect or a network — with a manifest that proves them unaltered."""
+"""Refer: packages a station can act on — for a suspect or a network — with a manifest that proves them unaltered.
 
-from tipfusion.refer.service import (
-    BuiltReferral,
-    build_many,
-    build_referral,
-    referral_rows,
-    top_subjects,
-    verify_package,
-)
-
-__all__ = ["BuiltReferral", "build_many", "build_referral", "referral_rows", "top_subjects", "verify_package"]
+The stage's entry points are in `tipfusion.refer.service`; this package imports nothing itself, so a command that
+reads one dossier helper does not load the PDF, Word and Excel writers.
+"""

@@ -15,30 +15,26 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from tipfusion.audit import UnitOfWork
 from tipfusion.config import Settings
-from tipfusion.documents.manifest import MANIFEST, BagCheck, digest_of, file_stem, part_path, verify_bag
+from tipfusion.documents.manifest import MANIFEST, digest_of, file_stem, part_path
 from tipfusion.documents.staging import Staging, clear_leftovers
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.exports.content import Subject
 from tipfusion.keys.signing import Signer, load_signer
-from tipfusion.link.service import resolve_id
 from tipfusion.refer.dossier import Dossier, gather
 from tipfusion.refer.guidance import checklist_for, load_statements, sections_for, statements_for
 from tipfusion.refer.layout import Addressing
 from tipfusion.refer.package import Issuer, write_package
+from tipfusion.refer.subjects import resolve_target
 from tipfusion.route.placement import placement_sql
 from tipfusion.store import repository as repo
 from tipfusion.store.current import rows_in
 from tipfusion.store.db import ensure_schema, safe_url, serialise
 from tipfusion.store.tables import (
     cases,
-    isp_requests,
-    networks,
     operations,
     police_stations,
     priorities,
     referrals,
     routing_decisions,
-    suspects,
 )
 from tipfusion.track.service import OPEN, changes_since, merged_snapshot, open_case
 
@@ -61,17 +57,6 @@ class BuiltReferral:
     def part(self, suffix: str) -> Path:
         """A part of the sealed package by its suffix: `.pdf`, `.docx`, `.json`, `-annex.xlsx`, `-certificate.pdf`."""
         return part_path(self.folder, self.reference, suffix)
-
-
-def resolve_target(conn: Connection, target: str) -> tuple[str, str, list[str]]:
-    """(subject type, current id, suspect ids) for a suspect or network id (old ids follow their aliases)."""
-    current = resolve_id(conn, target.strip())
-    members = [r[0] for r in conn.execute(select(suspects.c.suspect_id).where(suspects.c.network_id == current))]
-    if conn.execute(select(networks.c.network_id).where(networks.c.network_id == current)).first() is not None:
-        return "network", current, sorted(members)
-    if conn.execute(select(suspects.c.suspect_id).where(suspects.c.suspect_id == current)).first() is not None:
-        return "suspect", current, [current]
-    raise NotFound(f"no suspect or network {target!r} (ids look like S242000123 / N242000001; run `tipfusion link`)")
 
 
 def _destination(conn: Connection, members: list[str], to: str | None) -> tuple[str | None, str | None]:
@@ -320,29 +305,6 @@ def build_many(
     return built
 
 
-def verify_package(engine: Engine | None, folder: Path) -> tuple[BagCheck, str | None]:
-    """Check every part and the signature, and whether the store issued this package when one is at hand.
-
-    Any bag is accepted: a referral is found by its manifest's SHA-256, a notice to an ISP or platform by its
-    reference and the SHA-256 of its parts.
-    """
-    check = verify_bag(folder)
-    if engine is None:
-        return check, None
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(referrals.c.reference).where(referrals.c.manifest_sha256 == check.manifest_sha256)
-        ).first()
-        if row is not None:
-            return check, f"referral {row.reference}"
-        notice = conn.execute(
-            select(isp_requests.c.reference, isp_requests.c.files).where(isp_requests.c.reference == check.reference)
-        ).first()
-    if notice is not None and notice.files == check.files:
-        return check, f"request {notice.reference}"
-    return check, None
-
-
 def referral_rows(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(select(referrals).order_by(referrals.c.id)).all()
@@ -360,31 +322,3 @@ def referral_rows(engine: Engine) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
-
-
-def interop_subject(engine: Engine, settings: Settings, target: str) -> Subject:
-    """A suspect, a network or a referral (by its reference), gathered for MISP or STIX (`export referral`)."""
-    with engine.connect() as conn:
-        row = conn.execute(select(referrals).where(referrals.c.reference == target)).first()
-        reference = row.reference if row is not None else None
-        if row is not None:
-            subject_type, subject_id, members = row.subject_type, row.subject_id, list(row.suspects)
-        else:
-            subject_type, subject_id, members = resolve_target(conn, target)
-        synthetic = repo.get_flag(conn, "synthetic") == "true"
-        dossier = gather(conn, subject_type, subject_id, members, settings.profile.zone)
-    return Subject(f"{subject_type} {subject_id}", dossier, reference, settings.unit_name, synthetic)
-
-
-def interop_export(engine: Engine, settings: Settings, target: str, fmt: str) -> dict[str, Any]:
-    """A MISP event or a STIX 2.1 bundle for a suspect, a network or a referral (by its reference), as a mapping."""
-    from tipfusion.refer.interop import misp_event, stix_bundle, validate_misp
-
-    subject = interop_subject(engine, settings, target)
-    if fmt == "misp":
-        event = misp_event(subject.dossier, subject.reference, subject.synthetic)
-        validate_misp(event)
-        return event
-    if fmt == "stix":
-        return stix_bundle(subject.dossier, subject.reference, subject.unit_name, subject.synthetic)
-    raise TipfusionError(f"unknown format {fmt!r}: expected misp or stix")

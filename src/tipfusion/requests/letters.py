@@ -20,10 +20,18 @@ from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, Pack
 from openpyxl import Workbook
 
 from tipfusion.config import UnitProfile
-from tipfusion.documents import FONT_STACK, render_pdf, style_docx
 from tipfusion.documents.clock import clock
+from tipfusion.documents.fonts import FONT_STACK
 from tipfusion.documents.manifest import bag_info, file_stem, fresh_folder, key_footer, seal
-from tipfusion.documents.render import Described, describe_docx, describe_xlsx, header_row, page_a4
+from tipfusion.documents.render import (
+    Described,
+    describe_docx,
+    describe_xlsx,
+    header_row,
+    page_a4,
+    render_pdf,
+    style_docx,
+)
 from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
 from tipfusion.exports.spreadsheet import write_csv
 from tipfusion.keys.signing import Signer

@@ -385,12 +385,11 @@ def against_cases(
     flags: dict[str, list[str]] = defaultdict(list)
     if not open_cases:  # before the imports: linking's service loads scipy (1.6 s), for nothing when no case is open
         return flags
-    from tipfusion.link.service import alias_resolver
     from tipfusion.store.tables import case_events
     from tipfusion.track.service import flag_case
 
     conn = uow.conn
-    resolve = alias_resolver(conn)
+    resolve = links.alias_resolver(conn)
     noted = {
         (int(case_id), str((fields or {}).get("note")))
         for case_id, fields in conn.execute(

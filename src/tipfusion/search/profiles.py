@@ -12,10 +12,10 @@ from sqlalchemy import Connection, Engine, select
 from tipfusion.audit import UnitOfWork
 from tipfusion.domain import PARTY_LABELS, PARTY_ROLES, SUSPECT_ROLES
 from tipfusion.errors import NotFound
-from tipfusion.link.service import alias_resolver, resolve_id
 from tipfusion.refer.dossier import as_reported, shown_form, utc_text
 from tipfusion.route.placement import describe, placement_of
 from tipfusion.store.current import chunked, current_report_versions
+from tipfusion.store.links import alias_resolver, resolve_id
 from tipfusion.store.report_detail import report_detail
 from tipfusion.store.tables import (
     cases,

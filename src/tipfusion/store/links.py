@@ -1,10 +1,12 @@
-"""Reads of the link stage's results (which suspect each report is about, suspects, networks, their sightings).
+"""Reads of the link stage's results (which suspect each report is about, suspects, networks, their sightings, the
+names a relink retired).
 
 Straight from the driver (`bulk.rows_of`): triage and routing read every link of the store in one pass.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select, text
@@ -13,7 +15,7 @@ from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.current import current_report_versions
 from tipfusion.store.hashlists import fingerprint
-from tipfusion.store.tables import report_links
+from tipfusion.store.tables import link_aliases, report_links
 
 
 def report_suspects(conn: Connection) -> dict[int, str]:
@@ -100,3 +102,31 @@ def linking_inputs_mark(conn: Connection) -> dict[str, str]:
     mark = {name: "/".join(str(v) for v in conn.execute(text(sql)).one()) for name, sql in LINKING_INPUT_MARKS.items()}
     mark["hash_lists"] = fingerprint(conn)
     return mark
+
+
+def follow_aliases(identifier: str, new_id_of: Callable[[str], str | None]) -> str:
+    """Follow old → new names to the id that holds the reports now (cycles stop where they began)."""
+    seen = set()
+    while identifier not in seen:
+        seen.add(identifier)
+        following = new_id_of(identifier)
+        if following is None:
+            return identifier
+        identifier = following
+    return identifier
+
+
+def resolve_id(conn: Connection, identifier: str) -> str:
+    """An old suspect or network name to the one that holds its reports now (one id: a query per hop)."""
+    return follow_aliases(
+        identifier,
+        lambda old: conn.execute(select(link_aliases.c.new_id).where(link_aliases.c.old_id == old)).scalar(),
+    )
+
+
+def alias_resolver(conn: Connection) -> Callable[[str], str]:
+    """resolve_id for many ids: the alias table read once."""
+    table: dict[str, str] = {
+        old: new for old, new in conn.execute(select(link_aliases.c.old_id, link_aliases.c.new_id))
+    }
+    return lambda identifier: follow_aliases(identifier, table.get)

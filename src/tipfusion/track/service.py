@@ -18,6 +18,7 @@ from tipfusion.audit.decisions import require_reason
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError, UnknownValue
 from tipfusion.store.current import chunked
+from tipfusion.store.links import alias_resolver
 from tipfusion.store.repository import now
 from tipfusion.store.tables import (
     case_events,
@@ -356,8 +357,6 @@ def case_references(conn: Connection, suspect_ids: set[str]) -> list[CaseReferen
     """The open cases (and their FIRs) whose referrals cover any of these suspects (ids followed through merges)."""
     if not suspect_ids:
         return []
-    from tipfusion.link.service import alias_resolver
-
     resolve = alias_resolver(conn)
     wanted = {resolve(s) for s in suspect_ids}
     found = []
@@ -466,8 +465,6 @@ def overdue(engine: Engine, settings: Settings, at: datetime | None = None) -> l
 
 def current_ids(conn: Connection, suspect_ids: list[str]) -> set[str]:
     """Suspect ids as they are now: a later link run may have merged or split them (aliases)."""
-    from tipfusion.link.service import alias_resolver
-
     resolve = alias_resolver(conn)
     return {resolve(suspect) for suspect in suspect_ids}
 
@@ -531,8 +528,6 @@ def refresh_flags(engine: Engine, actor: str) -> list[tuple[int, str]]:
     Runs after every link run and answer file, so it reads in sets: the open cases, their snapshots, the alias
     table, then reports and answers for all their suspects at once.
     """
-    from tipfusion.link.service import alias_resolver
-
     flagged: list[tuple[int, str]] = []
     with UnitOfWork(engine, actor, now()) as uow:  # one refresh, one moment for all its flags
         conn = uow.conn

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, Engine, and_, select
 
@@ -21,8 +21,6 @@ from tipfusion.accounts.policy import CENTRAL_WORKERS
 from tipfusion.accounts.principal import CENTRAL_ROLES, Principal
 from tipfusion.config import Settings
 from tipfusion.errors import NotFound, TipfusionError
-from tipfusion.link.service import add_override
-from tipfusion.refer.service import BuiltReferral, build_referral
 from tipfusion.search import SearchResult, search
 from tipfusion.search.readings import readings
 from tipfusion.store.lookups import esp_scopes
@@ -35,6 +33,13 @@ from tipfusion.store.tables import (
 from tipfusion.workplace.cases import FieldErrors
 from tipfusion.workplace.scope import require_roles, visible_referral
 from tipfusion.workplace.views import visible_network
+
+if TYPE_CHECKING:
+    from tipfusion.refer.service import BuiltReferral
+
+# Linking (NumPy, SciPy, igraph, Arrow) and the referral writers (WeasyPrint, Word, Excel) load inside the two actions
+# that use them: every command and page that reads through this package (`cases advance`, `network show`) would
+# otherwise load them to start, ~0.5 s each time on a 2-core machine.
 
 OVERRIDING_ROLES = CENTRAL_WORKERS  # accounts.policy: as `tipfusion override …`
 """Who may tell the linker it was wrong: the central unit's analysts (and admins); supervisors only read."""
@@ -306,6 +311,8 @@ def override_link(
                 canonical = _canonical(conn, str(kind), str(value), phone_region, errors)
         if errors:
             raise FieldErrors(errors)
+    from tipfusion.link.service import add_override
+
     return add_override(
         engine, principal.username, action, reason.strip(), kind=kind, value=canonical, report_a=a, report_b=b
     )
@@ -344,6 +351,8 @@ def build_referral_for(
         require_roles(conn, principal, OVERRIDING_ROLES, "build referral", action="refer")
     if not (target or "").strip():
         raise FieldErrors({"target": "required: a suspect (S…) or network (N…) id"})
+    from tipfusion.refer.service import build_referral
+
     try:
         return build_referral(
             engine, settings, principal.username, target.strip(), output, (to or "").strip() or None, operation

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, func, select
 
-from tipfusion.link.service import alias_resolver
+from tipfusion.store.links import alias_resolver
 from tipfusion.store.tables import cases, referrals, report_links
 
 OWNING_CASE = cases.c.referral_id == func.coalesce(referrals.c.parent_id, referrals.c.id)

@@ -18,10 +18,10 @@ from sqlalchemy import Connection, Engine, select
 from tipfusion.accounts.principal import Principal
 from tipfusion.documents.manifest import BagCheck
 from tipfusion.errors import NotFound
-from tipfusion.link.service import resolve_id
-from tipfusion.refer.service import verify_package
+from tipfusion.refer.verification import verify_package
 from tipfusion.search.profiles import network_members, suspect_profile
 from tipfusion.store.current import rows_in
+from tipfusion.store.links import resolve_id
 from tipfusion.store.report_detail import report_detail
 from tipfusion.store.tables import case_events, cases, link_explanations, networks, referrals
 from tipfusion.track.service import pending_transfer
@@ -162,7 +162,7 @@ def referral_page(engine: Engine, principal: Principal, reference: str) -> Refer
 
 
 def verify_referral(engine: Engine, principal: Principal, reference: str) -> tuple[BagCheck, str | None]:
-    """Check the referral's package on disk against its manifest and the store (`refer.service.verify_package`)."""
+    """Check the referral's package on disk against its manifest and the store (`refer.verification.verify_package`)."""
     with engine.connect() as conn:
         row = visible_referral(conn, principal, reference)
     return verify_package(engine, Path(row.output_dir))

@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from tipfusion.audit import UnitOfWork
-from tipfusion.enrich.hashlists import pdq
 from tipfusion.enrich.hashlists.formats import parse
 from tipfusion.errors import DocumentRejected, InputRefused
 from tipfusion.store import hashlists as store
@@ -199,6 +198,8 @@ def store_near(conn: Connection, files: list[tuple[int, int, str]], bank: list[t
     b_keep, b_hex = _hex_only([canonical for _, _, canonical in bank])
     if not q_hex or not b_hex:
         return 0
+    from tipfusion.enrich.hashlists import pdq  # NumPy: loaded only when there are PDQ hashes to compare
+
     q_idx, b_idx, dist = pdq.near_pairs(pdq.from_hex(q_hex), pdq.from_hex(b_hex))
     by_value: dict[str, list[tuple[int, int]]] = {}
     for report, ordinal, canonical in files:
