@@ -63,8 +63,9 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
 
 
 # What the commands that only read or check load: `search`, `suspect show`, `network show`, `report show`, `cases …`,
-# `refer verify`, `export …` (a chart, a referral as STIX) and the web's case pages. Linking (NumPy, SciPy, igraph,
-# Arrow) and the document writers (WeasyPrint, Word, Excel, Jinja) are for `link`, `refer build` and `requests build`.
+# `refer verify`, `export …` (a chart, a referral as STIX), `requests list` and `requests sent`, and the web's case
+# pages. Linking (NumPy, SciPy, igraph, Arrow) and the document writers (WeasyPrint, Word, Excel, Jinja) are for
+# `link`, `refer build` and `requests build`.
 READERS = (
     "tipfusion.search",
     "tipfusion.store.links",
@@ -75,6 +76,8 @@ READERS = (
     "tipfusion.refer.verification",
     "tipfusion.refer.subjects",
     "tipfusion.exports.service",
+    "tipfusion.requests.service",
+    "tipfusion.workplace.isp_requests",
 )
 WRITERS_AND_LINKING = ("weasyprint", "docx", "openpyxl", "jinja2", "igraph", "scipy", "numpy", "pyarrow")
 

@@ -10,7 +10,6 @@ one), and what is asked: the letter in English, then in Hindi, then the annex.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,6 @@ from docx.shared import Pt
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from openpyxl import Workbook
 
-from tipfusion.config import UnitProfile
 from tipfusion.documents.clock import clock
 from tipfusion.documents.fonts import FONT_STACK
 from tipfusion.documents.manifest import bag_info, file_stem, fresh_folder, key_footer, seal
@@ -35,6 +33,7 @@ from tipfusion.documents.render import (
 from tipfusion.documents.sheets import Column, about_sheet, banner, write_table
 from tipfusion.exports.spreadsheet import write_csv
 from tipfusion.keys.signing import Signer
+from tipfusion.requests.context import LetterContext
 from tipfusion.requests.isp import IspRequest
 
 ANNEX_FIELDS = [
@@ -53,50 +52,6 @@ ANNEX_FIELDS = [
 
 SYNTHETIC_NOTICE = "SYNTHETIC DATA — generated for testing; not a real notice"
 MARGINS_MM = (18, 16, 18, 16)  # notice.html.j2's page
-
-
-@dataclass(frozen=True)
-class CaseLine:
-    """One case a notice serves, as it is quoted (English, Hindi)."""
-
-    english: str
-    hindi: str
-
-
-@dataclass(frozen=True)
-class LetterContext:
-    reference: str
-    date: datetime
-    unit: UnitProfile  # letterhead and signature: who sends it and how to reach them
-    officer: str | None  # the recipient's nodal officer
-    email: str | None
-    address: str | None
-    synthetic: bool
-    cases: tuple[CaseLine, ...] = ()  # the FIRs (or referrals without one yet) this notice serves
-
-    @property
-    def signature(self) -> list[str]:
-        """Name, designation, station (the unit), address and contact, one a line."""
-        unit = self.unit
-        return [x for x in (unit.officer_name, unit.officer_designation, unit.name, unit.address, unit.contact) if x]
-
-    @property
-    def case_lines(self) -> list[CaseLine]:
-        return list(self.cases) or [CaseLine("no FIR yet", "अभी तक प्राथमिकी दर्ज नहीं")]
-
-
-def case_line(referral: str, station: str | None, fir_number: str | None, fir_date: datetime | date | None) -> CaseLine:
-    """`FIR 42/2026 dated 03.12.2026, PS Demopur 4 (referral TF/REF/2026/000001)`, or the referral without one yet."""
-    if fir_number:
-        dated = f" dated {fir_date:%d.%m.%Y}" if fir_date else ""
-        dated_hi = f" दिनांक {fir_date:%d.%m.%Y}" if fir_date else ""
-        at = f", {station}" if station else ""
-        return CaseLine(
-            f"FIR {fir_number}{dated}{at} (referral {referral})",
-            f"प्राथमिकी {fir_number}{dated_hi}{at} (संदर्भ {referral})",
-        )
-    to = f" to {station}" if station else ""
-    return CaseLine(f"referral {referral}{to}: no FIR yet", f"संदर्भ {referral}{to}: अभी तक प्राथमिकी दर्ज नहीं")
 
 
 def paragraphs(request: IspRequest) -> tuple[str, list[str]]:

@@ -31,8 +31,8 @@ from tipfusion.documents.staging import Staging, clear_leftovers
 from tipfusion.enrich.isp_table import load_isp_table
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.keys.signing import load_signer
+from tipfusion.requests.context import CaseLine, LetterContext, case_line
 from tipfusion.requests.isp import ASKABLE, IspRequest, Sighting, group_requests
-from tipfusion.requests.letters import CaseLine, LetterContext, case_line, write_request
 from tipfusion.store import repository as repo
 from tipfusion.store import sightings as stored_sightings
 from tipfusion.store.bulk import insert_rows
@@ -92,6 +92,8 @@ def build_requests(
     """One request per ISP for the sightings not asked before; letters and annexes, sealed as bags, in `output`.
 
     `isps` keeps to those ISPs and `only` to the sightings so keyed (`sighting_key`): what an analyst ticked."""
+    from tipfusion.requests.letters import write_request  # the writers load for a build only
+
     ensure_schema(engine)
     table_path = isp_table or (Path(settings.isp_table) if settings.isp_table else None)
     contacts = load_isp_table(table_path).isps if table_path else {}
