@@ -11,7 +11,7 @@ from unittest.mock import patch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tipfusion.link.names import Name, NameStats, Person, age_weight, judge, measure, name_weight
+from tipfusion.link.names import Name, NameStats, Person, age_weight, ages_agree, ages_meet, judge, measure, name_weight
 from tipfusion.link.records import LinkInput
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import Nodes, resolve_suspects
@@ -73,6 +73,23 @@ def test_the_same_date_of_birth_agrees_whatever_the_ages() -> None:
     data = store({1: (("nandini", "gera"), None), 2: (("nandini", "gera"), None)})
     data.born.update({1: {"1993-04-02"}, 2: {"1993-04-02"}})
     assert together(data, 1, 2)
+
+
+AGES = st.lists(st.integers(10, 90), max_size=3)
+BORN = st.lists(st.sampled_from(["1990-01-01", "1991-06-30", "1995-12-31"]), max_size=2)
+
+
+@given(AGES, BORN, AGES, BORN, st.integers(0, 3))
+def test_what_the_ages_say_in_words_is_said_exactly_when_they_meet(
+    ages: list[int], born: list[str], other_ages: list[int], other_born: list[str], years: int
+) -> None:
+    """The words a link shows (`ages_agree`) and the rule the rare names' pairs are chosen by (`ages_meet`) are one
+    rule, the same either way round."""
+    a, b = Person(ages=ages, born=born), Person(ages=other_ages, born=other_born)
+    meet = ages_meet(ages, born, other_ages, other_born, years)
+    assert meet == ages_meet(other_ages, other_born, ages, born, years)
+    assert (ages_agree(a, b, years) is not None) == meet
+    assert ages_agree(a, b, years) == ages_agree(b, a, years)
 
 
 def test_different_names_still_weigh_against() -> None:

@@ -42,7 +42,7 @@ from tipfusion.link.evidence import (
     estimate_disagreements,
     measure_agreement,
 )
-from tipfusion.link.names import Name, NameStats, Person, age_weight, judge, rare_names
+from tipfusion.link.names import Name, NameStats, Person, age_weight, ages_meet, judge, rare_names
 from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.normalise.registry import ACCOUNT_KEYS
@@ -348,10 +348,7 @@ def rare_name_pairs(
         for i, a in enumerate(ordered):
             a_ages, a_born = ages.get(a, ()), born.get(a, ())
             for b in ordered[i + 1 :]:
-                b_ages = ages.get(b, ())
-                if any(abs(x - y) <= tolerance for x in a_ages for y in b_ages) or (
-                    a_born and not set(a_born).isdisjoint(born.get(b, ()))
-                ):
+                if ages_meet(a_ages, a_born, ages.get(b, ()), born.get(b, ()), tolerance):
                     yield a, b
 
 
