@@ -1,8 +1,11 @@
-"""How long the command line takes to start: `tipfusion --help`, `tipfusion --version` and `tipfusion cases list` on
-an empty store, each run N times in a fresh process (median wall time, and median CPU time, which a busy machine
-does not inflate); then the modules that cost most to import for `cases list` (`python -X importtime`).
+"""How long the command line takes to start: `tipfusion --help`, `tipfusion --version`, and reading commands on an
+empty store (`cases list`, `cases overdue`, `search`, `requests list`), each run N times in a fresh process (median
+wall time, and median CPU time, which a busy machine does not inflate); then the modules that cost most to import
+for `cases list` (`python -X importtime`). With `--baseline-src DIR` (another checkout's `src`) each command also runs
+from there, interleaved with this one's, for a before/after under the same load.
 
     .venv/bin/python benchmarks/startup.py --runs 7
+    .venv/bin/python benchmarks/startup.py --runs 7 --baseline-src /tmp/base/src
 
 The target is under 0.5 s for `--help` and `cases list`: heavy libraries (weasyprint, python-docx, openpyxl,
 igraph, scipy, numpy, shapely, pyproj, pymisp, stix2, Faker, mmdb-writer, lxml) load only inside the commands
@@ -26,10 +29,10 @@ HEAVY = ["weasyprint", "docx", "openpyxl", "igraph", "scipy", "numpy", "shapely"
 HEAVY += ["faker", "mmdb_writer", "lxml", "phonenumbers.geodata", "alembic"]
 
 
-def environment() -> dict[str, str]:
-    """This checkout first on the path; bytecode cached as on an installed system; no TIPFUSION_* leaking in."""
+def environment(src: str = str(Path(__file__).resolve().parents[1] / "src")) -> dict[str, str]:
+    """This checkout (or `src`) first on the path; bytecode cached as on an installed system; no TIPFUSION_* leaking
+    in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_") and k != "PYTHONDONTWRITEBYTECODE"}
-    src = str(Path(__file__).resolve().parents[1] / "src")
     return {**env, "PYTHONPATH": os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
 
 
@@ -62,8 +65,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--top", type=int, default=12, help="import-time offenders to list")
+    parser.add_argument("--baseline-src", help="another checkout's src, timed interleaved with this one")
     args = parser.parse_args()
     env = environment()
+    checkouts = {"this": env, **({"baseline": environment(args.baseline_src)} if args.baseline_src else {})}
     base = [sys.executable, "-m", "tipfusion"]
     with tempfile.TemporaryDirectory(prefix="tf-startup-") as work:
         store = f"sqlite:///{Path(work) / 'store.db'}"
@@ -72,14 +77,25 @@ def main() -> None:
             "tipfusion --help": [*base, "--help"],
             "tipfusion --version": [*base, "--version"],
             "tipfusion cases list (empty store)": [*base, "--database", store, "cases", "list"],
+            "tipfusion cases overdue (empty store)": [*base, "--database", store, "cases", "overdue"],
+            "tipfusion search (empty store)": [*base, "--database", store, "search", "+919876543210"],
+            "tipfusion requests list (empty store)": [*base, "--database", store, "requests", "list"],
         }
-        print(f"{'command':<38} {'wall median':>12} {'CPU median':>11}   ({args.runs} runs each, fresh processes)")
+        header = "   ".join(f"{name + ' wall':>13} {name + ' CPU':>12}" for name in checkouts)
+        print(f"{'command':<40} {header}   (medians of {args.runs} runs each, fresh processes)")
         for label, command in commands.items():
-            timed(command, env)  # warm the bytecode cache
-            runs = [timed(command, env) for _ in range(args.runs)]
-            wall = statistics.median(w for w, _ in runs)
-            cpu = statistics.median(c for _, c in runs)
-            print(f"{label:<38} {wall:>11.3f}s {cpu:>10.3f}s")
+            figures = []
+            for checkout_env in checkouts.values():
+                timed(command, checkout_env)  # warm the bytecode cache
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in checkouts}
+            for _ in range(args.runs):
+                for name, checkout_env in checkouts.items():
+                    runs[name].append(timed(command, checkout_env))
+            for name in checkouts:
+                wall = statistics.median(w for w, _ in runs[name])
+                cpu = statistics.median(c for _, c in runs[name])
+                figures.append(f"{wall:>12.3f}s {cpu:>11.3f}s")
+            print(f"{label:<40} {'   '.join(figures)}")
         offenders, heavy = importtime(commands["tipfusion cases list (empty store)"], env, args.top)
     print(f"\nslowest imports of `cases list` (cumulative, top level; python -X importtime), top {args.top}:")
     for micros, name in offenders:
