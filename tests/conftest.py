@@ -40,7 +40,9 @@ from tipfusion.synth import generate
 hypothesis_settings.register_profile("tipfusion", deadline=None)
 hypothesis_settings.load_profile("tipfusion")
 
-pytest_plugins = ["tests.web_support"]  # the web application's fixtures (web_store, client_for, browser_page)
+# the web application's fixtures (web_store, client_for, browser_page); the fault tests' prepared stores (referral_copy,
+# request_copy)
+pytest_plugins = ["tests.web_support", "tests.reliability.faults"]
 
 T = TypeVar("T")
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -20,9 +20,7 @@ from tests.reliability.faults import (
     build_one,
     notice_problems,
     package_problems,
-    referral_store,
     request_one,
-    request_store,
 )
 from tipfusion.cli.main import app
 from tipfusion.config import Settings
@@ -147,11 +145,14 @@ def _count(engine: Engine, table: Any) -> int:
 
 
 @pytest.mark.parametrize("same", [False, True], ids=["two subjects", "one subject"])
-def test_two_referral_builds_at_once_serialise(engine: Engine, db_url: str, tmp_path: Path, same: bool) -> None:
+def test_two_referral_builds_at_once_serialise(
+    referral_copy: tuple[Engine, list[str]], db_url: str, tmp_path: Path, same: bool
+) -> None:
     """Two `refer build` processes that reach the package together: for two subjects both succeed with their own
     references and packages; for one subject the second finds the first's open case and says so. Either way every
     folder is a whole package on record (no unique violation, no orphan folder)."""
-    first, second = referral_store(engine, db_url, tmp_path)[:2]
+    engine, subjects = referral_copy
+    first, second = subjects[:2]
     output, meeting = tmp_path / "referrals", tmp_path / "meet"
     meeting.mkdir()
     runs = [build_one(db_url, output, s, "--meet", str(meeting)) for s in ([first, first] if same else [first, second])]
@@ -168,10 +169,12 @@ def test_two_referral_builds_at_once_serialise(engine: Engine, db_url: str, tmp_
     assert sorted(p.name for p in output.iterdir()) == sorted(file_stem(r) for r in built)
 
 
-def test_two_request_builds_at_once_ask_each_sighting_once(engine: Engine, db_url: str, tmp_path: Path) -> None:
+def test_two_request_builds_at_once_ask_each_sighting_once(
+    request_copy: tuple[Engine, Path], db_url: str, tmp_path: Path
+) -> None:
     """Two `requests build` processes that both read the sightings before either stores a notice: both succeed, the
     notices are numbered in order, no sighting is asked twice, and every folder is a whole notice on record."""
-    isp_table = request_store(engine, db_url, tmp_path)
+    engine, isp_table = request_copy
     output, meeting = tmp_path / "notices", tmp_path / "meet"
     meeting.mkdir()
     runs = [request_one(db_url, output, isp_table, "--meet", str(meeting)) for _ in range(2)]

@@ -24,9 +24,7 @@ from tests.reliability.faults import (
     notice_problems,
     own_process,
     package_problems,
-    referral_store,
     request_one,
-    request_store,
 )
 from tests.reliability.harness import progress_note
 from tipfusion.cli.main import app
@@ -74,13 +72,14 @@ def test_kill_every_stage_many_times(db_url: str, fault_batch: Path, tmp_path: P
 
 @pytest.mark.parametrize("point", ["parts", pytest.param("sealed", marks=pytest.mark.reliability_full), "committed"])
 def test_a_referral_build_killed_midway_then_rerun_gives_one_complete_package(
-    engine: Engine, db_url: str, tmp_path: Path, point: str
+    referral_copy: tuple[Engine, list[str]], db_url: str, tmp_path: Path, point: str
 ) -> None:
     """kill -9 while the parts are written, after the bag is sealed and the referral inserted (not committed), and
     after the commit before the package is in place; then the operator builds what has no referral yet (and one more
     subject): each subject has exactly one referral and one whole package, nothing half-written is left, and the
     killed subject's package verifies as issued by the store."""
-    first, second = referral_store(engine, db_url, tmp_path)[:2]
+    engine, subjects = referral_copy
+    first, second = subjects[:2]
     output = tmp_path / "referrals"
     killed = build_one(db_url, output, first, "--die-at", point)
     said, _ = killed.communicate(timeout=300)
@@ -108,14 +107,14 @@ def test_a_referral_build_killed_midway_then_rerun_gives_one_complete_package(
     [("parts", 1), ("parts", 2), pytest.param("sealed", 2, marks=pytest.mark.reliability_full), ("committed", 1)],
 )
 def test_a_requests_build_killed_midway_then_rerun_gives_one_complete_notice_per_isp(
-    engine: Engine, db_url: str, tmp_path: Path, point: str, call: int
+    request_copy: tuple[Engine, Path], db_url: str, tmp_path: Path, point: str, call: int
 ) -> None:
     """`tipfusion requests build` killed (kill -9) while the first or the second ISP's notice is being written (annex
     and Word letter written, PDF not), after the second is sealed and stored (not committed), and after the first is
     committed but before it is in place; then the same command again: one whole, verifiable notice per ISP under its
     name, nothing half-written left (hidden or not), the store's requests and items exactly match the folders, and
     the audit log verifies."""
-    isp_table = request_store(engine, db_url, tmp_path)
+    engine, isp_table = request_copy
     output = tmp_path / "notices"
     killed = request_one(db_url, output, isp_table, "--die-at", point, "--call", str(call))
     said, _ = killed.communicate(timeout=300)
@@ -177,12 +176,12 @@ EXPORT_KILLED_AT_AUDIT = (
 
 
 @pytest.mark.parametrize("what", ["reports", "ips"])
+@pytest.mark.usefixtures("request_copy")  # a store with something to export
 def test_an_export_killed_before_it_is_audited_leaves_nothing_under_its_name(
-    engine: Engine, db_url: str, tmp_path: Path, what: str
+    db_url: str, tmp_path: Path, what: str
 ) -> None:
     """An export killed after writing its file and before its audit entry commits: no file under its name (an
     earlier one stays whole), and the same command again writes it and clears what the killed one left."""
-    request_store(engine, db_url, tmp_path)
     output = tmp_path / "out" / f"{what}.csv"
     output.parent.mkdir()
     output.write_text("an earlier export\n")
