@@ -478,6 +478,9 @@ FILE_DETAILS = (FIXTURES / "file-0a1b2c3d.xml").read_bytes()
 @example(file_id=b"a&amp;b")
 @example(file_id=b"caf\xc3\xa9")
 @example(file_id=b"\xff\xfe")
+@example(file_id=b"\x0cabc")  # a form feed: white space to a regular expression, not to XML
+@example(file_id=b"a]]>b")
+@example(file_id=b"caf\xc3\xa9</fileId><!-- <fileId>decoy")  # a refused id must not let a later one stand in
 def test_the_quick_look_at_a_file_details_agrees_with_its_full_parse(file_id: bytes) -> None:
     """The keys a fileDetails waits under are the ones its full parse gives, or the full parse refuses it: never a
     key the parse would not give (a NUL, an entity left unexpanded, a byte read in the wrong encoding)."""

@@ -696,11 +696,30 @@ class ParsedFileDetails:
     extras: list[dict[str, str]]
 
 
-_REPORT_ID = re.compile(rb"<reportId>\s*(\d{1,19})\s*</reportId>")
-# The quick look takes a fileId only where its bytes are the text the full parse gives: printable ASCII with no
-# markup (`<`, `&`). A NUL, a control character, an entity or a byte of another encoding sends the document to the
-# full parse, which refuses what XML refuses; read as it stood, a NUL reached PostgreSQL in the quarantine's key.
-_FILE_ID = re.compile(rb"<fileId>\s*([\x21-\x25\x27-\x3b\x3d-\x7e]{1,512})\s*</fileId>")
+# The quick look reads the first <reportId> and <fileId> of a plain document (no comment, CDATA section, DOCTYPE or
+# processing instruction after the declaration, where a decoy could stand) and takes them only where their bytes are
+# the text the full parse gives: digits; printable ASCII with no markup (`<`, `&`, `>`), between XML's own white
+# space. A NUL, a control character, an entity or a byte of another encoding sends the document to the full parse,
+# which refuses what XML refuses; read as it stood, a NUL reached PostgreSQL in the quarantine's key.
+_FIRST_REPORT_ID = re.compile(rb"<reportId>([^<]*)</reportId>")
+_FIRST_FILE_ID = re.compile(rb"<fileId>([^<]*)</fileId>")
+_REPORT_ID_TEXT = re.compile(rb"[ \t\r\n]*(\d{1,19})[ \t\r\n]*")
+_FILE_ID_TEXT = re.compile(rb"[ \t\r\n]*([\x21-\x25\x27-\x3b\x3d\x3f-\x7e]{1,512})[ \t\r\n]*")
+
+
+def _quick_keys(data: bytes) -> tuple[bytes, bytes] | None:
+    """The reportId's and fileId's bytes where a plain look can be trusted to give what the parse gives, or None."""
+    head = data[:65536].removeprefix(b"\xef\xbb\xbf")
+    if head.startswith(b"<?xml"):
+        head = head[head.find(b"?>") + 2 :]
+    if b"<!" in head or b"<?" in head:
+        return None
+    report, file = _FIRST_REPORT_ID.search(head), _FIRST_FILE_ID.search(head)
+    report_text = _REPORT_ID_TEXT.fullmatch(report.group(1)) if report else None
+    file_text = _FILE_ID_TEXT.fullmatch(file.group(1)) if file else None
+    if report_text is None or file_text is None:
+        return None
+    return report_text.group(1), file_text.group(1)
 
 
 def peek_file_details(data: bytes, *, source: str, limits: XmlLimits) -> tuple[int, str]:
@@ -709,12 +728,10 @@ def peek_file_details(data: bytes, *, source: str, limits: XmlLimits) -> tuple[i
     A quick look first; the full, hardened parse happens when the report lands (and rejects the document
     alone if it is bad). Anything the quick look cannot read gets the full parse now, for a precise error.
     """
-    head = data[:65536]
-    report_match, file_match = _REPORT_ID.search(head), _FILE_ID.search(head)
-    if report_match and file_match and b"<!DOCTYPE" not in head and len(data) <= limits.max_document_bytes:
+    keys = _quick_keys(data) if len(data) <= limits.max_document_bytes else None
+    if keys is not None:
         try:
-            report_id = parse_report_id(report_match.group(1).decode("ascii"))
-            return report_id, file_match.group(1).decode("ascii")
+            return parse_report_id(keys[0].decode("ascii")), keys[1].decode("ascii")
         except BadReportId:
             pass  # the full parse names the element and the line
     root = parse_tree(data, source, limits)

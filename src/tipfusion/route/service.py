@@ -383,7 +383,7 @@ def against_cases(
     """Suspects whose person or identifiers already sit in an open case of another station or district: flag the
     suspect's routing and, once, the case (a case event the station sees)."""
     flags: dict[str, list[str]] = defaultdict(list)
-    if not open_cases:  # before the imports: linking's service loads scipy (1.6 s), for nothing when no case is open
+    if not open_cases:  # nothing to flag: the tracking service's import is spared too
         return flags
     from tipfusion.store.tables import case_events
     from tipfusion.track.service import flag_case
