@@ -498,6 +498,20 @@ def test_the_quick_look_at_a_file_details_agrees_with_its_full_parse(file_id: by
     assert peeked == full, f"quick look {peeked!r}, full parse {full!r}"
 
 
+@pytest.mark.parametrize(
+    "decoy",
+    [b"<note><fileId>decoy</fileId></note>", b"<fileId>decoy</fileId>"],  # nested; a second at the root
+    ids=["nested", "repeated"],
+)
+def test_the_quick_look_takes_no_file_id_the_parse_would_not(decoy: bytes) -> None:
+    """Before the root's own fileId: the parse takes the root's children (the last of them), never the decoy."""
+    after_root = FILE_DETAILS.index(b">", FILE_DETAILS.index(b"<fileDetails")) + 1
+    data = FILE_DETAILS[:after_root] + decoy + FILE_DETAILS[after_root:]
+    parsed = esp_xml.parse_file_details(data, source="f.xml", phone_region="IN", limits=LIMITS)
+    assert parsed.file_id == "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    assert esp_xml.peek_file_details(data, source="f.xml", limits=LIMITS) == (parsed.report_id, parsed.file_id)
+
+
 def test_file_details_without_report_id_is_refused() -> None:
     data = (FIXTURES / "file-0a1b2c3d.xml").read_bytes().replace(b"<reportId>100000042</reportId>", b"")
     with pytest.raises(DocumentRejected) as caught:

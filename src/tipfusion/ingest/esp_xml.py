@@ -696,8 +696,8 @@ class ParsedFileDetails:
     extras: list[dict[str, str]]
 
 
-# The quick look reads the first <reportId> and <fileId> of a plain document (no comment, CDATA section, DOCTYPE or
-# processing instruction after the declaration, where a decoy could stand) and takes them only where their bytes are
+# The quick look reads the one <reportId> and <fileId> of a small, plain document (no comment, CDATA section, DOCTYPE
+# or processing instruction after the declaration, where a decoy could stand) and takes them only where their bytes are
 # the text the full parse gives: digits; printable ASCII with no markup (`<`, `&`, `>`), between XML's own white
 # space. A NUL, a control character, an entity or a byte of another encoding sends the document to the full parse,
 # which refuses what XML refuses; read as it stood, a NUL reached PostgreSQL in the quarantine's key.
@@ -708,11 +708,15 @@ _FILE_ID_TEXT = re.compile(rb"[ \t\r\n]*([\x21-\x25\x27-\x3b\x3d\x3f-\x7e]{1,512
 
 
 def _quick_keys(data: bytes) -> tuple[bytes, bytes] | None:
-    """The reportId's and fileId's bytes where a plain look can be trusted to give what the parse gives, or None."""
-    head = data[:65536].removeprefix(b"\xef\xbb\xbf")
+    """The reportId's and fileId's bytes where a plain look can be trusted to give what the parse gives, or None: a
+    document of at most 64 KiB with one of each (the parse takes the root's children; a second one, nested or not,
+    could be the one it takes)."""
+    if len(data) > 65536:
+        return None
+    head = data.removeprefix(b"\xef\xbb\xbf")
     if head.startswith(b"<?xml"):
         head = head[head.find(b"?>") + 2 :]
-    if b"<!" in head or b"<?" in head:
+    if b"<!" in head or b"<?" in head or head.count(b"<reportId") != 1 or head.count(b"<fileId") != 1:
         return None
     report, file = _FIRST_REPORT_ID.search(head), _FIRST_FILE_ID.search(head)
     report_text = _REPORT_ID_TEXT.fullmatch(report.group(1)) if report else None
