@@ -512,6 +512,15 @@ def test_the_quick_look_takes_no_file_id_the_parse_would_not(decoy: bytes) -> No
     assert esp_xml.peek_file_details(data, source="f.xml", limits=LIMITS) == (parsed.report_id, parsed.file_id)
 
 
+def test_the_quick_look_reads_past_the_prolog_s_comments() -> None:
+    """A comment in the prolog (`xmlsafe.prolog_end` walks it) is no decoy: the keys are the root's."""
+    data = FILE_DETAILS.replace(b"?>", b"?>\n<!-- <fileId>decoy</fileId> -->", 1)
+    assert esp_xml.peek_file_details(data, source="f.xml", limits=LIMITS) == (
+        100000042,
+        "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    )
+
+
 def test_file_details_without_report_id_is_refused() -> None:
     data = (FIXTURES / "file-0a1b2c3d.xml").read_bytes().replace(b"<reportId>100000042</reportId>", b"")
     with pytest.raises(DocumentRejected) as caught:

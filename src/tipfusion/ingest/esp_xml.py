@@ -23,7 +23,7 @@ from tipfusion.ingest import enums
 from tipfusion.ingest.builder import Builder
 from tipfusion.ingest.ids import EXPECTED as ID_EXPECTED
 from tipfusion.ingest.ids import BadReportId, parse_report_id
-from tipfusion.ingest.xmlsafe import iter_top_level, local_name, parse_tree
+from tipfusion.ingest.xmlsafe import iter_top_level, local_name, parse_tree, prolog_end
 from tipfusion.normalise import Context
 from tipfusion.normalise.hashes import normalise_hash_type
 from tipfusion.normalise.simple import esp_scope
@@ -696,11 +696,11 @@ class ParsedFileDetails:
     extras: list[dict[str, str]]
 
 
-# The quick look reads the one <reportId> and <fileId> of a small, plain document (no comment, CDATA section, DOCTYPE
-# or processing instruction after the declaration, where a decoy could stand) and takes them only where their bytes are
-# the text the full parse gives: digits; printable ASCII with no markup (`<`, `&`, `>`), between XML's own white
-# space. A NUL, a control character, an entity or a byte of another encoding sends the document to the full parse,
-# which refuses what XML refuses; read as it stood, a NUL reached PostgreSQL in the quarantine's key.
+# The quick look reads the one <reportId> and <fileId> of a small, plain document (no DOCTYPE, and no comment, CDATA
+# section or processing instruction after the prolog, where a decoy could stand) and takes them only where their
+# bytes are the text the full parse gives: digits; printable ASCII with no markup (`<`, `&`, `>`), between XML's own
+# white space. A NUL, a control character, an entity or a byte of another encoding sends the document to the full
+# parse, which refuses what XML refuses; read as it stood, a NUL reached PostgreSQL in the quarantine's key.
 _FIRST_REPORT_ID = re.compile(rb"<reportId>([^<]*)</reportId>")
 _FIRST_FILE_ID = re.compile(rb"<fileId>([^<]*)</fileId>")
 _REPORT_ID_TEXT = re.compile(rb"[ \t\r\n]*(\d{1,19})[ \t\r\n]*")
@@ -713,10 +713,11 @@ def _quick_keys(data: bytes) -> tuple[bytes, bytes] | None:
     could be the one it takes)."""
     if len(data) > 65536:
         return None
-    head = data.removeprefix(b"\xef\xbb\xbf")
-    if head.startswith(b"<?xml"):
-        head = head[head.find(b"?>") + 2 :]
-    if b"<!" in head or b"<?" in head or head.count(b"<reportId") != 1 or head.count(b"<fileId") != 1:
+    root_at, doctype = prolog_end(data)  # past the byte-order mark, declaration, comments and instructions before it
+    head = data[root_at:]
+    if doctype is not None or b"<!" in head or b"<?" in head:
+        return None
+    if head.count(b"<reportId") != 1 or head.count(b"<fileId") != 1:
         return None
     report, file = _FIRST_REPORT_ID.search(head), _FIRST_FILE_ID.search(head)
     report_text = _REPORT_ID_TEXT.fullmatch(report.group(1)) if report else None
