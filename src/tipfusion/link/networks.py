@@ -87,9 +87,10 @@ def account_owners(
 
 
 def find_networks(
-    data: LinkInput, suspect_of: dict[int, int], settings: LinkSettings
+    data: LinkInput, suspect_of: dict[int, int], settings: LinkSettings, ties: list[tuple[int, int]] | None = None
 ) -> tuple[Clustering, dict[int, int]]:
-    """(networks, coarse components). Labels are suspect ids; a suspect in no network is absent from both."""
+    """(networks, coarse components). Labels are suspect ids; a suspect in no network is absent from both. `ties`,
+    when given, receives every pair of suspects anything ties, however weakly (`link.locality`)."""
     evidence: dict[tuple[int, int], dict[str, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
     suppressed: list[Suppressed] = []
 
@@ -159,6 +160,8 @@ def find_networks(
         if len(members) <= settings.colocation_cap:
             connect(members, "colocation", key, settings.colocation_weight)
 
+    if ties is not None:
+        ties.extend(evidence)
     label_of, kept, coarse = settle(evidence, settings)
     return Clustering(label_of, kept, suppressed), coarse
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys
+from tipfusion.link.evidence import Disagreement
+from tipfusion.link.names import NameStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +56,21 @@ class Link:
     evidence: tuple[tuple[str, str, float], ...]  # (kind, value, weight)
 
 
+@dataclass(frozen=True)
+class LinkModel:
+    """What the suspects stage measured on the whole store and weighs every pair by: how rare each shared name is
+    (and how much an agreeing age says), and what a kind both accounts show and share none of costs.
+
+    A part of the store measured on its own would weigh its pairs differently from the whole, so linking a part alone
+    (after a batch, the part it touched) gives what linking everything gives only when both weigh by one model."""
+
+    names: NameStats
+    disagreements: Mapping[str, Disagreement]
+
+
 @dataclass
 class Clustering:
     label_of: dict[int, int]  # item → cluster (cluster = smallest item id in it)
     links: list[Link]
     suppressed: list[Suppressed]
+    model: LinkModel | None = None  # what the suspects were weighed by (None: networks, which measure nothing)

@@ -212,7 +212,7 @@ def _constrain(clustering: Clustering, apart: set[int], joins: list[tuple[int, i
             if label == drop:
                 label_of[r] = keep
         links.append(Link(min(a, b), max(a, b), 99.0, (("analyst", reason, 99.0),)))
-    return Clustering(label_of, links, clustering.suppressed)
+    return Clustering(label_of, links, clustering.suppressed, clustering.model)
 
 
 class LinkService:

@@ -43,7 +43,7 @@ from tipfusion.link.evidence import (
     measure_agreement,
 )
 from tipfusion.link.names import Name, NameStats, Person, age_weight, ages_meet, judge, rare_names
-from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
+from tipfusion.link.records import Clustering, Link, LinkInput, LinkModel, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.normalise.registry import ACCOUNT_KEYS
 
@@ -105,7 +105,11 @@ def account_nodes(rows: IdentityRows, reports: list[int]) -> tuple[Nodes, np.nda
     return Nodes(sorted_reports, node_at), at, account
 
 
-def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
+def resolve_suspects(
+    data: LinkInput, settings: LinkSettings, model: LinkModel | None = None, ties: list[tuple[int, int]] | None = None
+) -> Clustering:
+    """Reports → suspects, weighed by `model` (measured on `data` when None: the clustering says what it used).
+    `ties`, when given, receives every pair of accounts judged (`link.locality`): whatever joined or not."""
     # 1. one ESP account, one node (the account kinds come from the registry: `ACCOUNT_KEYS`)
     rows = IdentityRows.of(data.identity)
     nodes, at, account = account_nodes(rows, data.reports)
@@ -121,9 +125,11 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     del vouched  # each step lets go of what it alone needed: at 1 M reports the steps' leftovers added up to ~500 MB
 
     # 3. names for or against, weighed by their frequency; a rare name compares accounts sharing nothing else
-    stats, by_rare_name = name_stats(data, nodes, settings)
+    stats, by_rare_name = name_stats(data, nodes, settings, model.names if model else None)
     for pair in rare_name_pairs(data, nodes, by_rare_name, stats, settings):
         best.setdefault(pair, {})  # a candidate pair, with no shared value yet
+    if ties is not None:
+        ties.extend(best)
     # 4. kinds both show and share none of (m measured on the store's sure pairs, u on its value frequencies)
     candidates = sorted_distinct(np.array([node for pair in best for node in pair], dtype=np.int64))
     held_kinds = rows.kind_ids[held_values] if len(held_values) else held_values
@@ -137,15 +143,19 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     shared_kinds = [rows.kinds[code] for code in held_kinds[starts[shared]].tolist()]
     frequencies = list(zip(shared_kinds, holders[shared].tolist(), strict=True))  # (kind, holders) of shared values
     del held_values, held_at, held_kinds, agreeing, starts, holders, shared, counted
-    nothing: dict[str, list[str]] = {}
-    measured = measure_agreement(
-        (
-            ({kind: w for kind, (w, _) in kinds.items()}, shown.get(a, nothing), shown.get(b, nothing))
-            for (a, b), kinds in best.items()
-        ),
-        settings,
-    )
-    against = estimate_disagreements(accounts_with, frequencies, settings, measured)
+    if model is None:
+        nothing: dict[str, list[str]] = {}
+        measured = measure_agreement(
+            (
+                ({kind: w for kind, (w, _) in kinds.items()}, shown.get(a, nothing), shown.get(b, nothing))
+                for (a, b), kinds in best.items()
+            ),
+            settings,
+        )
+        against: Mapping[str, Disagreement] = estimate_disagreements(accounts_with, frequencies, settings, measured)
+    else:
+        against = model.disagreements
+    del accounts_with, frequencies
     links: list[Link] = []
     people = node_people(data, nodes, candidates)
     nobody = Person()
@@ -167,7 +177,7 @@ def resolve_suspects(data: LinkInput, settings: LinkSettings) -> Clustering:
     node_ids = nodes.node_ids(np.arange(n)).tolist()
     label_of = {report: joined.get(node, node) for report, node in zip(reports.tolist(), node_ids, strict=True)}
     links.extend(account_links(rows, at, account, reports))
-    return Clustering(label_of, links, suppressed)
+    return Clustering(label_of, links, suppressed, LinkModel(stats, against))
 
 
 def strongest_shared(
@@ -290,9 +300,11 @@ def shown_values(
     return shown
 
 
-def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[NameStats, dict[Name, list[int]]]:
+def name_stats(
+    data: LinkInput, nodes: Nodes, settings: LinkSettings, measured: NameStats | None = None
+) -> tuple[NameStats, dict[Name, list[int]]]:
     """The store's name and age frequencies over nodes (`link.names.measure`, counted without a `Person` per node),
-    and the nodes holding each rare name."""
+    or those `measured` before, and the nodes holding each name rare by them."""
     code_of: dict[Name, int] = {}
     named_reports, name_codes = array("q"), array("q")
     for report, found in data.names.items():
@@ -303,6 +315,24 @@ def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[N
     values, positions, starts, counts = distinct_pairs(
         np.frombuffer(name_codes, dtype=np.int64), nodes.node_positions(named_reports), nodes.count
     )
+    stats = measured or measure_names(data, nodes, settings, names, (values, positions, starts, counts))
+    wanted = rare_names(stats, settings)
+    rare: dict[Name, list[int]] = {}
+    for start, count, code in zip(starts.tolist(), counts.tolist(), values[starts].tolist(), strict=True):
+        if names[code] in wanted:
+            rare[names[code]] = nodes.reports[positions[start : start + count]].tolist()
+    return stats, rare
+
+
+def measure_names(
+    data: LinkInput,
+    nodes: Nodes,
+    settings: LinkSettings,
+    names: list[Name],
+    runs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> NameStats:
+    """`name_stats`' measuring: holders per name shared by two accounts or more, named accounts, an age's bits."""
+    values, positions, starts, counts = runs
     # a name one account holds is no pair's: only names two accounts share are looked up (`judge`, `rare_names`)
     twice = counts > 1
     holders = dict(zip((names[code] for code in values[starts[twice]].tolist()), counts[twice].tolist(), strict=True))
@@ -313,13 +343,7 @@ def name_stats(data: LinkInput, nodes: Nodes, settings: LinkSettings) -> tuple[N
         ages - lowest, nodes.node_positions(aged_reports), nodes.count
     )
     by_age = dict(zip((age_values[age_starts] + lowest).tolist(), age_counts.tolist(), strict=True))
-    stats = NameStats(holders, int(sorted_distinct(positions).size), age_weight(by_age, settings))
-    wanted = rare_names(stats, settings)
-    rare: dict[Name, list[int]] = {}
-    for start, count, code in zip(starts.tolist(), counts.tolist(), values[starts].tolist(), strict=True):
-        if names[code] in wanted:
-            rare[names[code]] = nodes.reports[positions[start : start + count]].tolist()
-    return stats, rare
+    return NameStats(holders, int(sorted_distinct(positions).size), age_weight(by_age, settings))
 
 
 def rare_name_pairs(

@@ -1,0 +1,77 @@
+"""The parts of a store linking decides on their own: what re-linking only what a batch touched stands on.
+
+Two reports are *tied* when linking looked at them together: they are one suspect, or the suspects stage judged a
+pair of their accounts (a value both hold under its kind's cap, a rare name), or the networks stage weighed anything
+between their suspects (a group, a file, a message, a contact, a lead, a line; weak ties too: `attach` and
+`not_on_others_files` read them). A connected component of ties is decided by its own input and the store's
+`LinkModel` alone: every value its reports share with a report outside it is one linking suppressed (held by too many
+accounts or suspects, or flagged), and stays suppressed. So a component linked alone (`within`, with the whole store's
+model) gives what linking everything gives there — `tests/test_link_locality.py` holds it on generated stores.
+
+On the generator's stores a component holds ~4 reports on average and the largest a few hundred; a batch of 1 % of
+a store's reports lies in components holding ~12 % of it (`benchmarks/link_locality.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable, Iterable
+from typing import TypeVar
+
+import numpy as np
+
+from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, smallest_in_components
+from tipfusion.link.networks import CONTACT_EVIDENCE, GROUP_EVIDENCE
+from tipfusion.link.records import LinkInput, Suppressed
+
+K = TypeVar("K", bound=Hashable)
+
+
+def tie_components(reports: list[int], suspect_of: dict[int, int], ties: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """Each report → the smallest report of its component of ties (`ties`: pairs of accounts or suspects, each named
+    by its smallest report, as `resolve_suspects` and `find_networks` hand them out)."""
+    ordered = np.array(sorted(reports), dtype=np.int64)
+    pairs = np.array([*suspect_of.items(), *ties], dtype=np.int64).reshape(-1, 2)
+    at = np.searchsorted(ordered, pairs)
+    smallest = smallest_in_components(len(ordered), at[:, 0], at[:, 1], ordered)
+    return dict(zip(ordered.tolist(), smallest.tolist(), strict=True))
+
+
+def within(data: LinkInput, reports: Collection[int], suppressed: Iterable[Suppressed]) -> LinkInput:
+    """What linking needs to decide `reports` (whole components of ties) alone: their rows, without the values they
+    share with reports outside, which the whole store's linking suppressed (`suppressed`: its records, carried over
+    with the whole store's counts; a part's own count would be smaller, and could fall under the cap)."""
+    inside = set(reports)
+    records = {(s.kind, s.value): s for s in suppressed}
+
+    def crossing(rows: Iterable[tuple[int, K]]) -> set[K]:
+        held_in: set[K] = set()
+        held_out: set[K] = set()
+        for report, key in rows:
+            (held_in if report in inside else held_out).add(key)
+        return held_in & held_out
+
+    identity = crossing((report, (kind, key)) for report, kind, key in data.identity)
+    dropped = {value for value in identity if value in records}  # kinds linking does not count stay (accounts, leads)
+    groups = crossing(ReportKeys.of(data.groups))
+    files = crossing((report, key) for report, key, _ in FileRows.of(data.files))
+    recipients = crossing(ReportKeys.of(data.recipients))
+    colocations = crossing(ReportKeys.of(data.colocations))
+    carried = [records[value] for value in sorted(dropped)]
+    carried += [records[(GROUP_EVIDENCE, key)] for key in sorted(groups) if (GROUP_EVIDENCE, key) in records]
+    carried += [records[("file", key)] for key in sorted(files) if ("file", key) in records]
+    carried += [records[(CONTACT_EVIDENCE, key)] for key in sorted(recipients) if (CONTACT_EVIDENCE, key) in records]
+    return LinkInput(
+        reports=sorted(inside),
+        identity=IdentityRows(row for row in data.identity if row[0] in inside and row[1:] not in dropped),
+        names={r: found for r, found in data.names.items() if r in inside},
+        ages={r: found for r, found in data.ages.items() if r in inside},
+        born={r: found for r, found in data.born.items() if r in inside},
+        groups=ReportKeys(row for row in data.groups if row[0] in inside and row[1] not in groups),
+        files=FileRows(row for row in FileRows.of(data.files) if row[0] in inside and row[1] not in files),
+        known_files=dict(data.known_files),
+        recipients=ReportKeys(row for row in data.recipients if row[0] in inside and row[1] not in recipients),
+        leads=list(data.leads),
+        verified=IdentityRows(row for row in data.verified if row[0] in inside and row[1:] not in dropped),
+        colocations=ReportKeys(row for row in data.colocations if row[0] in inside and row[1] not in colocations),
+        suppressed=[*data.suppressed, *carried],
+    )
