@@ -36,7 +36,7 @@ from benchmarks.memory import high_water_mb  # noqa: E402
 
 def measure(url: str, batches: list[float]) -> None:
     from tipfusion.link.extract import load_input
-    from tipfusion.link.locality import tie_components, within
+    from tipfusion.link.locality import suspect_regions, tie_components, within
     from tipfusion.link.networks import find_networks
     from tipfusion.link.settings import LinkSettings
     from tipfusion.link.suspects import resolve_suspects
@@ -91,6 +91,24 @@ def measure(url: str, batches: list[float]) -> None:
             f"{took:.2f} s (everything: {whole:.2f} s); suspects and networks as linking everything gave: "
             f"{'yes' if same else 'NO'}"
         )
+
+    # the suspects stage's regions, found without linking (`suspect_regions`): what an incremental link would read
+    assert clustering.model is not None
+    started = time.perf_counter()
+    region = suspect_regions(data, settings, clustering.model)
+    found = time.perf_counter() - started
+    region_of = np.array([region[r] for r in reports.tolist()], dtype=np.int64)
+    _, region_label = np.unique(region_of, return_inverse=True)
+    region_sizes = np.bincount(region_label)
+    print(
+        f"the suspects stage's regions (found without linking, {found:.2f} s): {len(region_sizes):,}, "
+        f"the largest {int(region_sizes.max()):,} reports, mean {region_sizes.mean():.1f}"
+    )
+    for share in batches:
+        size = max(1, round(share * len(reports)))
+        touched = np.unique(region_label[order[-size:]])
+        reached = int(region_sizes[touched].sum())
+        print(f"  the newest {size:,} reports lie in regions of {reached:,} reports ({reached / len(reports):.2%})")
     print(f"peak {high_water_mb():,.0f} MB")
 
 

@@ -15,7 +15,7 @@ from tipfusion.enrich.demo import build_demo_reference
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.extract import load_input
-from tipfusion.link.locality import tie_components, within
+from tipfusion.link.locality import suspect_regions, tie_components, within
 from tipfusion.link.networks import CONTACT_EVIDENCE, GROUP_EVIDENCE, find_networks
 from tipfusion.link.records import Clustering, LinkInput, LinkModel
 from tipfusion.link.settings import LinkSettings
@@ -135,3 +135,24 @@ def test_a_line_the_part_shares_with_others_is_dropped_from_the_part() -> None:
     assert list(alone.colocations) == []
     _, alone_networks, _, _ = linked(alone, settings, suspects.model)
     assert alone_networks.links == [link for link in networks.links if link.a in part]
+
+
+@pytest.mark.parametrize("settings", [DEFAULTS, TIGHT], ids=["defaults", "tight-caps"])
+def test_the_suspects_stage_decides_each_region_alone(store_input: LinkInput, settings: LinkSettings) -> None:
+    """Regions are found without linking (`suspect_regions`): every pair the suspects stage judges lies in one, and
+    whole regions linked alone with the store's model give the suspects linking everything gives."""
+    judged: list[tuple[int, int]] = []
+    suspects = resolve_suspects(store_input, settings, None, judged)
+    assert suspects.model is not None
+    region = suspect_regions(store_input, settings, suspects.model)
+    assert judged and all(region[a] == region[b] for a, b in judged)
+    assert all(region[report] == region[suspect] for report, suspect in suspects.label_of.items())
+    sizes = Counter(region.values())
+    assert len(sizes) > len(store_input.reports) / 10  # many regions, not one
+    chosen = random.Random(9)
+    for share in (0.05, 0.3):
+        picked = set(chosen.sample(sorted(sizes), max(1, round(share * len(sizes)))))
+        part = {report for report, label in region.items() if label in picked}
+        alone = resolve_suspects(within(store_input, part, suspects.suppressed), settings, suspects.model)
+        assert alone.label_of == {r: s for r, s in suspects.label_of.items() if r in part}
+        assert explained(alone, part) == explained(suspects, part)

@@ -19,9 +19,12 @@ from typing import TypeVar
 
 import numpy as np
 
-from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, smallest_in_components
+from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, distinct_pairs, smallest_in_components
 from tipfusion.link.networks import CONTACT_EVIDENCE, GROUP_EVIDENCE
-from tipfusion.link.records import LinkInput, Suppressed
+from tipfusion.link.records import LinkInput, LinkModel, Suppressed
+from tipfusion.link.settings import LinkSettings
+from tipfusion.link.suspects import account_nodes, kind_caps, name_stats
+from tipfusion.normalise.registry import ACCOUNT_KEYS
 
 K = TypeVar("K", bound=Hashable)
 
@@ -75,3 +78,34 @@ def within(data: LinkInput, reports: Collection[int], suppressed: Iterable[Suppr
         colocations=ReportKeys(row for row in data.colocations if row[0] in inside and row[1] not in colocations),
         suppressed=[*data.suppressed, *carried],
     )
+
+
+def suspect_regions(
+    data: LinkInput, settings: LinkSettings, model: LinkModel, joins: Iterable[tuple[int, int]] = ()
+) -> dict[int, int]:
+    """Each report → the smallest report of its region, found without linking: reports joined by an ESP account, by
+    a value of a kind the suspects stage counts that no more accounts hold than its kind's cap, by a name `model`
+    counts rare, or by an analyst's join. Every pair of accounts the suspects stage judges lies in one region (the
+    pairs it judges are those of such a value's holders, and of a rare name's), so a region's suspects are decided
+    by its rows alone, weighed by the store's model: what an incremental link reads and re-links after a batch."""
+    rows = IdentityRows.of(data.identity)
+    nodes, at, _ = account_nodes(rows, data.reports)
+    n = nodes.count
+    counted = rows.is_kind(set(settings.weights) - ACCOUNT_KEYS)
+    values, positions, starts, holders = distinct_pairs(rows.value_ids[counted], nodes.node_at[at[counted]], n)
+    caps = kind_caps(rows, settings)[rows.kind_ids[values[starts]]] if len(starts) else holders
+    shared = np.repeat((holders > 1) & (holders <= caps), holders)  # each (value, node) row of a value that links
+    left = [np.arange(n), positions[shared]]
+    right = [nodes.node_at, n + values[shared]]  # a vertex per report, then one per value, then one per rare name
+    _, by_rare_name = name_stats(data, nodes, settings, model.names)
+    for code, holding in enumerate(by_rare_name.values()):
+        holding_at = nodes.node_positions(holding)
+        left.append(holding_at)
+        right.append(np.full(len(holding_at), n + rows.distinct + code, dtype=np.int64))
+    pairs = np.array(list(joins), dtype=np.int64).reshape(-1, 2)
+    if len(pairs):
+        left.append(nodes.at(pairs[:, 0]))
+        right.append(nodes.at(pairs[:, 1]))
+    size = n + rows.distinct + len(by_rare_name)
+    smallest = smallest_in_components(size, np.concatenate(left), np.concatenate(right), nodes.reports)
+    return dict(zip(nodes.reports.tolist(), smallest.tolist(), strict=True))

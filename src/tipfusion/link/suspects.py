@@ -202,7 +202,7 @@ def strongest_shared(
     shared = np.flatnonzero(holders > 1)
     values, counts, first = held_values[starts[shared]], holders[shared], starts[shared]
     kind_of = rows.kind_ids[values] if len(values) else values
-    caps = np.array([settings.caps.get(kind, 10) for kind in rows.kinds] or [10], dtype=np.int64)[kind_of]
+    caps = kind_caps(rows, settings)[kind_of]
     over = counts > caps
     for value, count, cap in zip(values[over].tolist(), counts[over].tolist(), caps[over].tolist(), strict=True):
         suppressed.append(over_cap(*rows.value(value), count, cap))
@@ -270,6 +270,11 @@ def strongest_shared(
         kind_name, key = rows.value(value)
         best.setdefault((a, b), {})[kind_name] = (w, key)
     return best
+
+
+def kind_caps(rows: IdentityRows, settings: LinkSettings) -> np.ndarray:
+    """Each kind code's cap: a value held by more distinct accounts says nothing (10 where the settings name none)."""
+    return np.array([settings.caps.get(kind, 10) for kind in rows.kinds] or [10], dtype=np.int64)
 
 
 def vouched_pairs(rows: IdentityRows, verified: Iterable[tuple[int, str, str]], nodes: Nodes) -> np.ndarray:
