@@ -29,6 +29,12 @@ def print_link_summary(summary: LinkSummary) -> None:
         ("names merged / split since last run", f"{summary.merged_ids} / {summary.split_ids}"),
         ("overrides applied", str(summary.overrides)),
         ("engine", summary.engine),
+        *(
+            [("incremental", f"linked again {summary.relinked:,} reports, {summary.changed:,} of them changed")]
+            if summary.relinked is not None and summary.changed is not None
+            else []
+        ),
+        *([("linked everything", summary.linked_everything_because)] if summary.linked_everything_because else []),
         ("seconds", ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items())),
     ]:
         table.add_row(label, safe(value))
@@ -64,6 +70,15 @@ def link(
             help="Spark setting KEY=VALUE, repeatable (spark.executor.memory=8g, spark.executor.instances=10, …)",
         ),
     ] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental",
+            help="link again only the reports whose evidence changed since the last link, and what they touch, "
+            "weighed by the last full link's model (the same answer as a full link with it); a full link when "
+            "there is nothing to build on, saying why",
+        ),
+    ] = False,
 ) -> None:
     """Resolve reports into suspects and suspects into networks (deterministic; overrides applied)."""
     from tipfusion.link.service import LinkService
@@ -81,6 +96,8 @@ def link(
         settings[key.strip()] = value.strip()
     engine = app.ready_engine()
     linker = None
+    if incremental and engine_name == "spark":
+        raise typer.BadParameter("the Spark engine links everything; --incremental is the embedded engine's")
     if engine_name == "spark":
         from tipfusion.link.spark import spark_linker
 
@@ -90,7 +107,7 @@ def link(
             check_snapshot(engine, snapshot)
         linker = spark_linker(app.settings.database_url, master, snapshot, partitions, conf=settings)
     with progress("linking") as update:
-        summary = LinkService(engine, app.actor, app.settings.tuning().link).run(update, linker)
+        summary = LinkService(engine, app.actor, app.settings.tuning().link).run(update, linker, incremental)
     app.banner()
     print_link_summary(summary)
     from tipfusion.cli.cases import print_case_flags

@@ -15,6 +15,8 @@ a store's reports lies in components holding ~12 % of it (`benchmarks/link_local
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterable
+from dataclasses import dataclass
+from hashlib import blake2b
 from typing import TypeVar
 
 import numpy as np
@@ -23,7 +25,7 @@ from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, distinct_
 from tipfusion.link.networks import CONTACT_EVIDENCE, GROUP_EVIDENCE
 from tipfusion.link.records import LinkInput, LinkModel, Suppressed
 from tipfusion.link.settings import LinkSettings
-from tipfusion.link.suspects import account_nodes, kind_caps, name_stats
+from tipfusion.link.suspects import Nodes, account_nodes, kind_caps, name_stats, over_cap
 from tipfusion.normalise.registry import ACCOUNT_KEYS
 
 K = TypeVar("K", bound=Hashable)
@@ -80,6 +82,69 @@ def within(data: LinkInput, reports: Collection[int], suppressed: Iterable[Suppr
     )
 
 
+@dataclass(frozen=True)
+class HeldValues:
+    """The values of the kinds the suspects stage counts, each with the distinct accounts (nodes) holding it, as
+    `resolve_suspects` counts them: rows sorted by value, then node (`distinct_pairs`), a run per value."""
+
+    rows: IdentityRows
+    nodes: Nodes
+    values: np.ndarray  # per row: the value's code
+    positions: np.ndarray  # per row: the node's position
+    starts: np.ndarray  # per value: where its run starts
+    holders: np.ndarray  # per value: how many nodes hold it
+    caps: np.ndarray  # per value: its kind's cap
+
+    @classmethod
+    def of(cls, data: LinkInput, settings: LinkSettings) -> HeldValues:
+        rows = IdentityRows.of(data.identity)
+        nodes, at, _ = account_nodes(rows, data.reports)
+        counted = rows.is_kind(set(settings.weights) - ACCOUNT_KEYS)
+        values, positions, starts, holders = distinct_pairs(
+            rows.value_ids[counted], nodes.node_at[at[counted]], nodes.count
+        )
+        caps = kind_caps(rows, settings)[rows.kind_ids[values[starts]]] if len(starts) else holders
+        return cls(rows, nodes, values, positions, starts, holders, caps)
+
+    def over_cap(self) -> list[Suppressed]:
+        """What the suspects stage suppresses as held by too many accounts, over the whole of `data`."""
+        over = np.flatnonzero((self.holders > 1) & (self.holders > self.caps))
+        found = zip(
+            self.values[self.starts[over]].tolist(), self.holders[over].tolist(), self.caps[over].tolist(), strict=True
+        )
+        return [over_cap(*self.rows.value(value), held, cap) for value, held, cap in found]
+
+
+def report_digests(data: LinkInput) -> dict[int, int]:
+    """Each report → a digest (a signed 64-bit number) of what the suspects stage reads about it: its identity
+    values, the ones the ESP verified, names, ages and dates of birth. A report whose digest changed between two
+    links (an ISP's answer arrived, an address was enriched, a new version came) is re-linked with what it touches.
+    Each distinct value is hashed once; a report's digest adds its values' (order does not matter, each row counts)."""
+    reports = np.array(sorted(data.reports), dtype=np.int64)
+    digest = np.zeros(len(reports), dtype=np.uint64)
+    for salt, rows in ((b"identity", IdentityRows.of(data.identity)), (b"verified", IdentityRows.of(data.verified))):
+        if not len(rows):
+            continue
+        hashes = np.fromiter(
+            (_hash(salt, "\0".join(rows.value(code))) for code in range(rows.distinct)), dtype=np.uint64
+        )
+        at = np.searchsorted(reports, rows.report_ids)
+        np.add.at(digest, at, hashes[rows.value_ids])
+    for salt, found in ((b"names", data.names), (b"ages", data.ages), (b"born", data.born)):
+        said = [(report, _hash(salt, repr(sorted(values)))) for report, values in found.items() if values]
+        if said:
+            holders = np.array([report for report, _ in said], dtype=np.int64)
+            at = np.searchsorted(reports, holders)
+            known = (at < len(reports)) & (reports[np.minimum(at, len(reports) - 1)] == holders)
+            hashes = np.array([hashed for _, hashed in said], dtype=np.uint64)
+            np.add.at(digest, at[known], hashes[known])
+    return dict(zip(reports.tolist(), digest.view(np.int64).tolist(), strict=True))
+
+
+def _hash(salt: bytes, text: str) -> int:
+    return int.from_bytes(blake2b(text.encode(), digest_size=8, salt=salt[:16].ljust(16, b"\0")).digest(), "little")
+
+
 def suspect_regions(
     data: LinkInput, settings: LinkSettings, model: LinkModel, joins: Iterable[tuple[int, int]] = ()
 ) -> dict[int, int]:
@@ -88,13 +153,10 @@ def suspect_regions(
     counts rare, or by an analyst's join. Every pair of accounts the suspects stage judges lies in one region (the
     pairs it judges are those of such a value's holders, and of a rare name's), so a region's suspects are decided
     by its rows alone, weighed by the store's model: what an incremental link reads and re-links after a batch."""
-    rows = IdentityRows.of(data.identity)
-    nodes, at, _ = account_nodes(rows, data.reports)
+    held = HeldValues.of(data, settings)
+    rows, nodes, values, positions, holders = held.rows, held.nodes, held.values, held.positions, held.holders
     n = nodes.count
-    counted = rows.is_kind(set(settings.weights) - ACCOUNT_KEYS)
-    values, positions, starts, holders = distinct_pairs(rows.value_ids[counted], nodes.node_at[at[counted]], n)
-    caps = kind_caps(rows, settings)[rows.kind_ids[values[starts]]] if len(starts) else holders
-    shared = np.repeat((holders > 1) & (holders <= caps), holders)  # each (value, node) row of a value that links
+    shared = np.repeat((holders > 1) & (holders <= held.caps), holders)  # each (value, node) row of a value that links
     left = [np.arange(n), positions[shared]]
     right = [nodes.node_at, n + values[shared]]  # a vertex per report, then one per value, then one per rare name
     _, by_rare_name = name_stats(data, nodes, settings, model.names)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys
 from tipfusion.link.evidence import Disagreement
@@ -66,6 +67,20 @@ class LinkModel:
 
     names: NameStats
     disagreements: Mapping[str, Disagreement]
+
+    def as_json(self) -> dict[str, Any]:
+        """As a run keeps it (`link_runs.basis`): plain lists and numbers, the names sorted."""
+        return {
+            "names": [[first, last, held] for (first, last), held in sorted(self.names.holders.items())],
+            "named": self.names.named,
+            "age_bits": self.names.age_bits,
+            "disagreements": {kind: asdict(d) for kind, d in sorted(self.disagreements.items())},
+        }
+
+    @classmethod
+    def of_json(cls, kept: Mapping[str, Any]) -> LinkModel:
+        names = NameStats({(first, last): held for first, last, held in kept["names"]}, kept["named"], kept["age_bits"])
+        return cls(names, {kind: Disagreement(**d) for kind, d in kept["disagreements"].items()})
 
 
 @dataclass

@@ -23,8 +23,10 @@ from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.columns import FileRows, ReportKeys
 from tipfusion.link.extract import load_input
+from tipfusion.link.incremental import Basis, Previous, overrides_digest, relink, why_link_everything
+from tipfusion.link.locality import report_digests
 from tipfusion.link.networks import GROUP_EVIDENCE, find_networks
-from tipfusion.link.records import Clustering, Link, LinkInput, Suppressed
+from tipfusion.link.records import Clustering, Link, LinkInput, LinkModel, Suppressed
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.memory import collector_paused
@@ -38,6 +40,7 @@ from tipfusion.store.tables import (
     link_aliases,
     link_explanations,
     link_overrides,
+    link_report_digests,
     link_runs,
     networks,
     report_links,
@@ -67,6 +70,11 @@ class LinkSummary:
     engine: str = "embedded"
     # table → (rows deleted, rows inserted): a run writes only what changed since the last
     rows_written: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # `link --incremental`: how many reports were linked again and how many of them had changed; or why it linked
+    # everything (None both: a full link that was asked for)
+    relinked: int | None = None
+    changed: int | None = None
+    linked_everything_because: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -82,6 +90,9 @@ class Outcome:
     suspect_links: list[tuple[str, Link]]
     network_links: list[tuple[str, Link]]
     suppressed: list[tuple[str, Suppressed]]
+    model: LinkModel | None = None  # what the suspects were weighed by (None: an engine that keeps no basis)
+    digests: dict[int, int] | None = None  # each report's evidence digest (`link.locality.report_digests`)
+    relinked: tuple[int, int] | None = None  # an incremental link: (reports linked again, reports that changed)
 
 
 @dataclass(frozen=True)
@@ -130,18 +141,43 @@ def apply_overrides(data: LinkInput, overrides: list[Any]) -> tuple[set[int], li
 
 
 def link_everything(
-    data: LinkInput, settings: LinkSettings, overrides: list[Any], timings: dict[str, float]
+    data: LinkInput,
+    settings: LinkSettings,
+    overrides: list[Any],
+    timings: dict[str, float],
+    model: LinkModel | None = None,
 ) -> Outcome:
+    """Link the whole store, weighed by `model` (measured afresh when None)."""
     started = time.perf_counter()
     apart, joins = apply_overrides(data, overrides)
-    clustering = resolve_suspects(data, settings)
+    clustering = resolve_suspects(data, settings, model)
     if apart or joins:
         clustering = _constrain(clustering, apart, joins)
     timings["suspects"] = time.perf_counter() - started
     started = time.perf_counter()
     network_clustering, coarse = find_networks(data, clustering.label_of, settings)
     timings["networks"] = time.perf_counter() - started
-    return outcome_of(clustering, network_clustering, coarse)
+    started = time.perf_counter()
+    outcome = outcome_of(clustering, network_clustering, coarse)
+    outcome.digests = report_digests(data)  # what a later incremental link compares each report's evidence with
+    timings["digests"] = time.perf_counter() - started
+    return outcome
+
+
+def link_changes(
+    data: LinkInput, settings: LinkSettings, overrides: list[Any], timings: dict[str, float], previous: Previous
+) -> Outcome:
+    """Link again only what changed since the last link (`link.incremental`), weighed by its model."""
+    started = time.perf_counter()
+    apart, joins = apply_overrides(data, overrides)
+    done = relink(data, settings, previous, apart, joins, _constrain)
+    timings["suspects"] = time.perf_counter() - started
+    started = time.perf_counter()
+    outcome = outcome_of(done.clustering, done.networks, done.coarse)
+    outcome.digests = report_digests(data)
+    outcome.relinked = (done.reports, done.changed)
+    timings["digests"] = time.perf_counter() - started
+    return outcome
 
 
 def outcome_of(clustering: Clustering, network_clustering: Clustering, coarse: dict[int, int]) -> Outcome:
@@ -163,7 +199,9 @@ def outcome_of(clustering: Clustering, network_clustering: Clustering, coarse: d
     suppressed = [("suspect", s) for s in clustering.suppressed] + [
         ("network", s) for s in network_clustering.suppressed
     ]
-    return Outcome(report_suspect, suspect_network, suspect_component, suspect_links, network_links, suppressed)
+    return Outcome(
+        report_suspect, suspect_network, suspect_component, suspect_links, network_links, suppressed, clustering.model
+    )
 
 
 # (settings, overrides, timings to fill, progress) → (reports linked, outcome)
@@ -172,7 +210,7 @@ Linker = Callable[
 ]
 
 
-def embedded_linker(engine: Engine) -> Linker:
+def embedded_linker(engine: Engine, model: LinkModel | None = None) -> Linker:
     """The embedded engine: the store read into this process, linked with plain Python and SciPy."""
 
     def link(
@@ -186,9 +224,46 @@ def embedded_linker(engine: Engine) -> Linker:
             data = load_input(conn)
         timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
         tell("resolving suspects and networks", 1, 3)
-        return len(data.reports), link_everything(data, settings, overrides, timings)
+        return len(data.reports), link_everything(data, settings, overrides, timings, model)
 
     return link
+
+
+class IncrementalLinker:
+    """The embedded engine, linking again only what changed since the last link when that link left a basis to
+    build on (`link.incremental`); everything when not, and `why` says why."""
+
+    name = "embedded"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.why: str | None = None
+
+    def __call__(
+        self,
+        settings: LinkSettings,
+        overrides: list[Any],
+        timings: dict[str, float],
+        tell: Callable[[str, int, int | None], None],
+    ) -> tuple[int, Outcome]:
+        started = time.perf_counter()
+        with snapshot(self.engine) as conn:
+            last = link_reads.latest_basis(conn)
+            self.why = why_link_everything(last, settings, overrides)
+            previous = None
+            if self.why is None and last is not None and last[1] is not None:
+                previous = Previous(
+                    Basis.of_json(last[1]),
+                    link_reads.evidence_digests(conn),
+                    {report: int(s[1:]) for report, (s, _, _) in link_reads.assignments(conn).items()},
+                    Previous.links_of(link_reads.suspect_explanations(conn)),
+                )
+            data = load_input(conn)
+        timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
+        tell("resolving suspects and networks", 1, 3)
+        if previous is None:
+            return len(data.reports), link_everything(data, settings, overrides, timings)
+        return len(data.reports), link_changes(data, settings, overrides, timings, previous)
 
 
 def _constrain(clustering: Clustering, apart: set[int], joins: list[tuple[int, int, str]]) -> Clustering:
@@ -222,12 +297,20 @@ class LinkService:
         self.settings = settings or LinkSettings()
 
     def run(
-        self, progress: Callable[[str, int, int | None], None] | None = None, linker: Linker | None = None
+        self,
+        progress: Callable[[str, int, int | None], None] | None = None,
+        linker: Linker | None = None,
+        incremental: bool = False,
+        model: LinkModel | None = None,
     ) -> LinkSummary:
         """Link everything again from the store; `progress(step, done, total)` hears of each of the three steps.
 
         `linker` computes the outcome (default: the embedded engine, over the store itself); whichever computes it,
-        the same code below writes it, names, aliases and audits it."""
+        the same code below writes it, names, aliases and audits it. `incremental`: the embedded engine links again
+        only what changed since the last link, where it can (`link.incremental`). `model`: weigh by this model
+        instead of measuring one (a full link that an incremental one can be compared with)."""
+        if linker is None:
+            linker = IncrementalLinker(self.engine) if incremental else embedded_linker(self.engine, model)
         tell = progress or (lambda _what, _done, _total: None)
         tell("reading the store", 0, 3)
         ensure_schema(self.engine)
@@ -248,7 +331,7 @@ class LinkService:
         # one pause of the cycle collector for the linking and the storing, and one collection after, once the
         # outcome is gone: a collection while it lived walked its millions of containers for nothing (1.7 s at 1 M)
         with collector_paused():
-            reports, outcome = (linker or embedded_linker(self.engine))(self.settings, overrides, timings, tell)
+            reports, outcome = linker(self.settings, overrides, timings, tell)
             tell("storing", 2, 3)
             started = time.perf_counter()
             summary = LinkSummary(
@@ -257,8 +340,12 @@ class LinkService:
                 overrides=len(overrides),
                 engine=getattr(linker, "name", "embedded"),
             )
+            if outcome.relinked is not None:
+                summary.relinked, summary.changed = outcome.relinked
+            summary.linked_everything_because = getattr(linker, "why", None)
             with UnitOfWork(self.engine, self.actor) as uow:
                 self._store(uow.conn, run_id, outcome, summary)
+                self._keep_basis(uow.conn, run_id, outcome, overrides)
                 changed = {table: deleted + inserted for table, (deleted, inserted) in summary.rows_written.items()}
                 refresh_statistics(uow.conn, changed)  # triage and routing plan their reads of these tables from it
                 timings["store"] = time.perf_counter() - started
@@ -271,6 +358,21 @@ class LinkService:
                 uow.record("link.completed", "link_run", str(run_id), summary.as_dict())
             del outcome
         return summary
+
+    def _keep_basis(self, conn: Connection, run_id: int, outcome: Outcome, overrides: list[Any]) -> None:
+        """What this run's answer rests on, for the next incremental link: the model (carried over from the run
+        that measured it, when this one re-linked only changes) and each report's evidence digest."""
+        if outcome.model is None or outcome.digests is None:  # an engine that keeps no basis: nothing to build on
+            conn.execute(delete(link_report_digests))
+            return
+        measured_by = run_id
+        if outcome.relinked is not None:
+            last = link_reads.latest_basis(conn)
+            assert last is not None and last[1] is not None
+            measured_by = Basis.of_json(last[1]).measured_by
+        basis = Basis(outcome.model, self.settings.as_dict(), overrides_digest(overrides), measured_by)
+        conn.execute(update(link_runs).where(link_runs.c.id == run_id).values(basis=basis.as_json()))
+        replace_rows(conn, link_report_digests, "report_id", ("report_id", "digest"), sorted(outcome.digests.items()))
 
     def _store(self, conn: Connection, run_id: int, outcome: Outcome, summary: LinkSummary) -> None:
         previous = link_reads.assignments(conn)

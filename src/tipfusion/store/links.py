@@ -6,8 +6,9 @@ Straight from the driver (`bulk.rows_of`): triage and routing read every link of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
@@ -15,7 +16,7 @@ from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.current import current_report_versions
 from tipfusion.store.hashlists import fingerprint
-from tipfusion.store.tables import link_aliases, report_links
+from tipfusion.store.tables import link_aliases, link_explanations, link_runs, report_links
 
 
 def report_suspects(conn: Connection) -> dict[int, str]:
@@ -35,6 +36,30 @@ def assignments(conn: Connection) -> dict[int, tuple[str, str | None, int]]:
     ):
         found[report] = (same(suspect, suspect), None if network is None else same(network, network), run)
     return found
+
+
+def latest_basis(conn: Connection) -> tuple[int, dict[str, Any] | None] | None:
+    """The last finished link run: its id, and what its answer rests on (None: a run that kept none)."""
+    found = conn.execute(
+        select(link_runs.c.id, link_runs.c.basis)
+        .where(link_runs.c.finished_at.is_not(None))
+        .order_by(link_runs.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if found is None else (int(found.id), found.basis)
+
+
+def evidence_digests(conn: Connection) -> dict[int, int]:
+    """Each report's evidence digest as the last link read it."""
+    return dict(rows_of(conn, "SELECT report_id, digest FROM link_report_digests"))
+
+
+def suspect_explanations(conn: Connection) -> Iterator[tuple[str, str, str, float, Any]]:
+    """Every explained link inside a suspect: (suspect, report a, report b, score, evidence as stored)."""
+    e = link_explanations
+    query = select(e.c.owner_id, e.c.a, e.c.b, e.c.score, e.c.evidence).where(e.c.level == "suspect")
+    for row in conn.execute(query.execution_options(yield_per=50_000)):
+        yield row.owner_id, row.a, row.b, row.score, row.evidence
 
 
 def network_sizes(conn: Connection) -> dict[str, int]:

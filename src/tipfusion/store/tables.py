@@ -393,6 +393,19 @@ link_runs = Table(
     Column("actor", String(200), nullable=False),
     Column("settings", JsonType, nullable=False),
     Column("summary", JsonType),
+    Column(
+        "basis",
+        JsonType,
+        comment="the model the run weighed by and digests of the inputs it read: what an incremental link builds on",
+    ),
+)
+
+link_report_digests = Table(
+    "link_report_digests",
+    metadata,
+    Column("report_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("digest", BigInteger, nullable=False, comment="of the report's evidence as the run read it"),
+    comment="each report's evidence as the last link read it: a report whose digest changed is re-linked",
 )
 
 report_links = Table(

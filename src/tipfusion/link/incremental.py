@@ -1,0 +1,152 @@
+"""`tipfusion link --incremental`: re-link the reports whose evidence changed since the last link, and what they touch.
+
+The suspects stage decides each region of the store alone (`link.locality.suspect_regions`: reports joined by an
+account, by a value under its kind's cap, by a name the model counts rare), weighed by the store's model. So after a
+batch, the regions holding a report whose evidence digest changed (new, answered by an ISP, enriched anew, a new
+version), or that shared an old suspect with one, are linked alone with the last full run's model, and every other
+report keeps its suspect and its explanations. Networks, which tie suspects across regions, are found again over
+the whole store (the stage is a few seconds at a million reports). The answer equals a full link weighed by that
+model (`tests/test_link_incremental.py`); a full link measures the model afresh.
+
+A run links everything instead, and says why, when there is nothing to build on: no earlier run kept a basis (the
+store's first link, a Spark link, a link before this version), or the link settings or the analysts' overrides
+changed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tipfusion.link.locality import HeldValues, report_digests, suspect_regions, within
+from tipfusion.link.networks import find_networks
+from tipfusion.link.records import Clustering, Link, LinkInput, LinkModel
+from tipfusion.link.settings import LinkSettings
+from tipfusion.link.suspects import resolve_suspects
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a link's answer rests on: the model it weighed pairs by (measured by run `measured_by`), the settings,
+    and the overrides in force. Kept with each embedded run (`link_runs.basis`)."""
+
+    model: LinkModel
+    settings: Mapping[str, Any]
+    overrides: str
+    measured_by: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model.as_json(),
+            "settings": json.loads(json.dumps(self.settings)),
+            "overrides": self.overrides,
+            "measured_by": self.measured_by,
+        }
+
+    @classmethod
+    def of_json(cls, kept: Mapping[str, Any]) -> Basis:
+        return cls(LinkModel.of_json(kept["model"]), kept["settings"], kept["overrides"], int(kept["measured_by"]))
+
+
+def overrides_digest(overrides: Iterable[Any]) -> str:
+    """The overrides in force, as one digest: any added, withdrawn or changed makes another."""
+    described = sorted(
+        json.dumps([o.id, o.action, o.kind, o.value, o.report_a, o.report_b, o.reason], default=str) for o in overrides
+    )
+    return hashlib.sha256("\n".join(described).encode()).hexdigest()
+
+
+def why_link_everything(
+    last: tuple[int, Mapping[str, Any] | None] | None, settings: LinkSettings, overrides: list[Any]
+) -> str | None:
+    """Why this store cannot be linked incrementally now, or None when it can."""
+    if last is None:
+        return "no earlier link to build on"
+    run, kept = last
+    if kept is None:
+        return f"run {run} kept no basis (a Spark link, or one before incremental links)"
+    if json.loads(json.dumps(settings.as_dict())) != kept["settings"]:
+        return f"the link settings changed since run {run}"
+    if overrides_digest(overrides) != kept["overrides"]:
+        return f"analysts' overrides changed since run {run}"
+    return None
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The last link's answer, as far as re-linking needs it."""
+
+    basis: Basis
+    digests: Mapping[int, int]  # report → evidence digest
+    suspect_of: Mapping[int, int]  # report → its suspect (the suspect's smallest report)
+    links: Mapping[int, list[Link]]  # suspect → its explained links
+
+    @staticmethod
+    def links_of(rows: Iterable[tuple[str, str, str, float, Any]]) -> dict[int, list[Link]]:
+        """`store.links.suspect_explanations` rows → suspect → links, as linking made them."""
+        found: dict[int, list[Link]] = defaultdict(list)
+        for owner, a, b, score, evidence in rows:
+            found[int(owner[1:])].append(Link(int(a), int(b), score, tuple(tuple(part) for part in evidence)))
+        return found
+
+
+@dataclass(frozen=True)
+class Relinked:
+    clustering: Clustering  # every report's suspect
+    networks: Clustering
+    coarse: dict[int, int]
+    reports: int  # how many reports were linked again (the regions touched)
+    changed: int  # how many reports' evidence changed
+
+
+def relink(
+    data: LinkInput,
+    settings: LinkSettings,
+    previous: Previous,
+    apart: set[int],
+    joins: list[tuple[int, int, str]],
+    constrain: Any,
+) -> Relinked:
+    """Link the regions a change touched, keep the rest, find networks over the whole store. `data` has the analysts'
+    noise dropped already (`apply_overrides`); `constrain(clustering, apart, joins)` applies their splits and joins."""
+    model = previous.basis.model
+    digests = report_digests(data)
+    changed = {report for report, digest in digests.items() if previous.digests.get(report) != digest}
+    members: dict[int, list[int]] = defaultdict(list)  # old suspect → its reports (those still in the store)
+    for report, suspect in previous.suspect_of.items():
+        members[suspect].append(report)
+    gone = previous.suspect_of.keys() - digests.keys()
+    region = suspect_regions(data, settings, model, [(a, b) for a, b, _ in joins])
+    in_region: dict[int, list[int]] = defaultdict(list)
+    for report, label in region.items():
+        in_region[label].append(report)
+    # the regions of the changed reports and of every report that shared an old suspect with one, until closed
+    relinked: set[int] = set()
+    waiting = set(changed)
+    for report in gone:
+        waiting.update(members[previous.suspect_of[report]])
+    while waiting:
+        labels = {region[report] for report in waiting if report in region}
+        added = {report for label in labels for report in in_region[label]} - relinked
+        relinked |= added
+        old = {previous.suspect_of[report] for report in added if report in previous.suspect_of}
+        waiting = {report for suspect in old for report in members[suspect]} - relinked - gone
+    held = HeldValues.of(data, settings)
+    suppressed = [*data.suppressed, *held.over_cap()]
+    del held
+    part = within(data, relinked, suppressed)
+    alone = resolve_suspects(part, settings, model)
+    alone = constrain(alone, apart & relinked, [j for j in joins if j[0] in relinked and j[1] in relinked])
+    label_of = {report: previous.suspect_of[report] for report in data.reports if report not in relinked}
+    label_of.update(alone.label_of)
+    redone = {previous.suspect_of[report] for report in relinked if report in previous.suspect_of}
+    redone |= {previous.suspect_of[report] for report in gone}
+    links = [link for suspect, kept in previous.links.items() if suspect not in redone for link in kept]
+    links.extend(alone.links)
+    clustering = Clustering(label_of, links, suppressed, model)
+    networks, coarse = find_networks(data, label_of, settings)
+    return Relinked(clustering, networks, coarse, len(relinked), len(changed))

@@ -1,0 +1,210 @@
+"""`tipfusion link --incremental` (`tipfusion.link.incremental`): after a batch it links again only the regions the
+batch touched, and its answer is the one a full link weighed by the same model gives (on both databases)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, text
+
+from tipfusion.config import Settings
+from tipfusion.enrich.demo import build_demo_reference
+from tipfusion.enrich.service import EnrichConfig, EnrichService
+from tipfusion.ingest import IngestService
+from tipfusion.link.extract import load_input
+from tipfusion.link.incremental import Basis, Previous, relink
+from tipfusion.link.locality import report_digests
+from tipfusion.link.networks import find_networks
+from tipfusion.link.records import Clustering, Link, LinkInput
+from tipfusion.link.service import LinkService, LinkSummary, _constrain, add_override
+from tipfusion.link.settings import LinkSettings
+from tipfusion.link.suspects import resolve_suspects
+from tipfusion.store.db import make_engine, snapshot, upgrade
+from tipfusion.store.tables import link_runs
+from tipfusion.synth import generate
+
+RESULTS = ("report_links", "suspects", "networks", "link_explanations", "suppressed_values")
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A generated batch split in two: most reports first (with the files, leads), the newest sixth after."""
+    work = tmp_path_factory.mktemp("incremental")
+    generate(work / "all", 600, seed=23)
+    first, later = work / "first", work / "later"
+    shutil.copytree(work / "all", first, ignore=shutil.ignore_patterns("reports"))
+    (first / "reports").mkdir()
+    (later / "reports").mkdir(parents=True)
+    reports = sorted((work / "all" / "reports").iterdir())
+    cut = len(reports) * 5 // 6
+    for at, path in enumerate(reports):
+        shutil.copy(path, (first if at < cut else later) / "reports" / path.name)
+    return first, later, work / "reference"
+
+
+def ingest_and_enrich(engine: Engine, path: Path, reference_folder: Path) -> None:
+    IngestService(engine, Settings(database_url=str(engine.url)), "tester").ingest_paths([path])
+    reference = build_demo_reference(reference_folder)
+    EnrichService(
+        engine, EnrichConfig(tuple(reference.databases), reference.isp_table, reference.warninglist), "tester"
+    ).run()
+
+
+def results(engine: Engine) -> dict[str, set[tuple[Any, ...]]]:
+    """The link tables' rows, without the columns that say which run wrote them."""
+    found = {}
+    with engine.connect() as conn:
+        for table in RESULTS:
+            rows = conn.execute(text(f"SELECT * FROM {table}")).mappings()
+            found[table] = {
+                tuple((k, repr(v)) for k, v in sorted(row.items()) if k not in {"id", "run_id"}) for row in rows
+            }
+    return found
+
+
+def last_basis(engine: Engine) -> Basis:
+    with engine.connect() as conn:
+        kept = conn.execute(select(link_runs.c.basis).order_by(link_runs.c.id.desc()).limit(1)).scalar_one()
+    return Basis.of_json(kept)
+
+
+def test_a_batch_is_linked_as_a_full_link_with_the_same_model_links_it(
+    engine: Engine, batches: tuple[Path, Path, Path]
+) -> None:
+    first, later, reference = batches
+    ingest_and_enrich(engine, first, reference)
+    full = LinkService(engine, "tester").run()
+    assert full.relinked is None and full.linked_everything_because is None
+    model = last_basis(engine).model
+
+    ingest_and_enrich(engine, later, reference)
+    step = LinkService(engine, "tester").run(incremental=True)
+    assert step.linked_everything_because is None
+    assert step.relinked is not None and step.changed is not None
+    assert 100 <= step.changed <= step.relinked < step.reports  # the new reports (and those they cite), not all
+    assert last_basis(engine).model == model and last_basis(engine).measured_by == full.run_id
+    after_step = results(engine)
+
+    # a full link of the same store weighed by the same model changes nothing
+    again = LinkService(engine, "tester").run(model=model)
+    assert all(written == (0, 0) for table, written in again.rows_written.items() if table in RESULTS), (
+        again.rows_written
+    )
+    assert results(engine) == after_step
+    assert (again.suspects, again.networks, again.suppressed) == (step.suspects, step.networks, step.suppressed)
+
+    # nothing changed since: an incremental link links nothing again and writes nothing
+    idle = LinkService(engine, "tester").run(incremental=True)
+    assert (idle.relinked, idle.changed) == (0, 0)
+    assert results(engine) == after_step
+
+
+def test_an_incremental_link_links_everything_when_it_has_nothing_to_build_on(
+    engine: Engine, batches: tuple[Path, Path, Path]
+) -> None:
+    first, _, reference = batches
+    ingest_and_enrich(engine, first, reference)
+
+    def step(settings: LinkSettings | None = None) -> LinkSummary:
+        return LinkService(engine, "tester", settings).run(incremental=True)
+
+    assert step().linked_everything_because == "no earlier link to build on"
+    assert step().linked_everything_because is None
+    assert "link settings changed" in str(step(LinkSettings(threshold=7.0)).linked_everything_because)
+    assert "link settings changed" in str(step().linked_everything_because)  # and back
+    with engine.connect() as conn:
+        report = conn.execute(text("SELECT MIN(report_id) FROM report_links")).scalar_one()
+    add_override(engine, "analyst", "split", "a shared handset, not one person", report_a=report)
+    assert "overrides changed" in str(step().linked_everything_because)
+    assert step().linked_everything_because is None
+
+
+DEFAULTS = LinkSettings()
+TIGHT = replace(DEFAULTS, caps=dict.fromkeys(DEFAULTS.caps, 3), group_cap=3, file_cap=3, contact_cap=1)
+
+
+@pytest.fixture(scope="module")
+def store_input(batches: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory) -> LinkInput:
+    first, later, reference = batches
+    url = f"sqlite:///{tmp_path_factory.mktemp('relink') / 'store.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    ingest_and_enrich(engine, first, reference)
+    ingest_and_enrich(engine, later, reference)
+    with snapshot(engine) as conn:
+        data = load_input(conn)
+    engine.dispose()
+    return data
+
+
+def changed(data: LinkInput, suspect_of: dict[int, int], seed: int) -> LinkInput:
+    """The store after changes: some reports gone (purged; among them every report of some suspects), some that lost
+    an identity value or gained one of another report's (an ISP's answer), some whose values all changed (a new
+    version on another account: off their suspect), the rest as they were."""
+    chance = random.Random(seed)
+    members: dict[int, list[int]] = defaultdict(list)
+    for report, suspect in suspect_of.items():
+        members[suspect].append(report)
+    several = sorted(suspect for suspect, reports in members.items() if len(reports) > 1)
+    gone = set(chance.sample(data.reports, len(data.reports) // 40))
+    gone.update(report for suspect in chance.sample(several, 3) for report in members[suspect])
+    moved = set(chance.sample(sorted({r for s in several for r in members[s]} - gone), 10))
+    rows = [row for row in data.identity if row[0] not in gone and row[0] not in moved]
+    lost = set(chance.sample(range(len(rows)), len(rows) // 30))
+    kept = [row for at, row in enumerate(rows) if at not in lost]
+    kept += [(report, "email", f"moved-{report}@example.test") for report in sorted(moved)]
+    donors = chance.sample(kept, len(kept) // 50)
+    gained = [(chance.choice(data.reports), kind, key) for _, kind, key in donors]
+    gained = [row for row in gained if row[0] not in gone]
+    return LinkInput(
+        reports=[r for r in data.reports if r not in gone],
+        identity=kept + gained,
+        names={r: v for r, v in data.names.items() if r not in gone},
+        ages={r: v for r, v in data.ages.items() if r not in gone},
+        born={r: v for r, v in data.born.items() if r not in gone},
+        groups=[row for row in data.groups if row[0] not in gone],
+        files=[row for row in data.files if row[0] not in gone],
+        known_files=dict(data.known_files),
+        recipients=[row for row in data.recipients if row[0] not in gone],
+        leads=list(data.leads),
+        verified=[row for row in data.verified if row[0] not in gone],
+        colocations=[row for row in data.colocations if row[0] not in gone],
+        suppressed=list(data.suppressed),
+    )
+
+
+def explained(clustering: Clustering) -> Counter[str]:
+    return Counter(repr(link) for link in clustering.links)
+
+
+@pytest.mark.parametrize("settings", [DEFAULTS, TIGHT], ids=["defaults", "tight-caps"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_relinking_what_changed_gives_what_linking_everything_gives(
+    store_input: LinkInput, settings: LinkSettings, seed: int
+) -> None:
+    """Reports gone, values lost and gained: the regions they touch linked again, the rest kept, give the suspects,
+    explanations, suppressed values and networks a full link weighed by the same model gives."""
+    before = resolve_suspects(store_input, settings)
+    assert before.model is not None
+    links: dict[int, list[Link]] = defaultdict(list)
+    for link in before.links:
+        links[before.label_of[link.a]].append(link)
+    previous = Previous(
+        Basis(before.model, settings.as_dict(), "", 1), report_digests(store_input), before.label_of, links
+    )
+    after = changed(store_input, before.label_of, seed)
+    full = resolve_suspects(after, settings, before.model)
+    full_networks, full_coarse = find_networks(after, full.label_of, settings)
+
+    done = relink(changed(store_input, before.label_of, seed), settings, previous, set(), [], _constrain)
+    assert done.clustering.label_of == full.label_of
+    assert explained(done.clustering) == explained(full)
+    assert Counter(map(repr, done.clustering.suppressed)) == Counter(map(repr, full.suppressed))
+    assert done.networks.label_of == full_networks.label_of and done.coarse == full_coarse
+    assert 0 < done.changed <= done.reports < len(after.reports)
