@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ class Relinked:
     coarse: dict[int, int]
     reports: int  # how many reports were linked again (the regions touched)
     changed: int  # how many reports' evidence changed
+    seconds_suspects: float  # of the whole: finding the regions and linking them again
 
 
 def relink(
@@ -110,11 +112,14 @@ def relink(
     apart: set[int],
     joins: list[tuple[int, int, str]],
     constrain: Any,
+    digests: Mapping[int, int] | None = None,
 ) -> Relinked:
     """Link the regions a change touched, keep the rest, find networks over the whole store. `data` has the analysts'
-    noise dropped already (`apply_overrides`); `constrain(clustering, apart, joins)` applies their splits and joins."""
+    noise dropped already (`apply_overrides`); `constrain(clustering, apart, joins)` applies their splits and joins;
+    `digests`: `report_digests(data)`, when the caller has them."""
+    started = time.perf_counter()
     model = previous.basis.model
-    digests = report_digests(data)
+    digests = digests if digests is not None else report_digests(data)
     changed = {report for report, digest in digests.items() if previous.digests.get(report) != digest}
     members: dict[int, list[int]] = defaultdict(list)  # old suspect → its reports (those still in the store)
     for report, suspect in previous.suspect_of.items():
@@ -138,7 +143,7 @@ def relink(
     held = HeldValues.of(data, settings)
     suppressed = [*data.suppressed, *held.over_cap()]
     del held
-    part = within(data, relinked, suppressed)
+    part = within(data, relinked, suppressed, networks=False)  # networks are found over the whole store
     alone = resolve_suspects(part, settings, model)
     alone = constrain(alone, apart & relinked, [j for j in joins if j[0] in relinked and j[1] in relinked])
     label_of = {report: previous.suspect_of[report] for report in data.reports if report not in relinked}
@@ -148,5 +153,6 @@ def relink(
     links = [link for suspect, kept in previous.links.items() if suspect not in redone for link in kept]
     links.extend(alone.links)
     clustering = Clustering(label_of, links, suppressed, model)
+    seconds_suspects = time.perf_counter() - started
     networks, coarse = find_networks(data, label_of, settings)
-    return Relinked(clustering, networks, coarse, len(relinked), len(changed))
+    return Relinked(clustering, networks, coarse, len(relinked), len(changed), seconds_suspects)

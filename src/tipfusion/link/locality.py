@@ -16,12 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
-from hashlib import blake2b
 from typing import TypeVar
 
 import numpy as np
 
-from tipfusion.link.columns import FileRows, IdentityRows, ReportKeys, distinct_pairs, smallest_in_components
+from tipfusion.link.columns import (
+    FileRows,
+    IdentityRows,
+    ReportKeys,
+    distinct_pairs,
+    smallest_in_components,
+    stable_hashes,
+)
 from tipfusion.link.networks import CONTACT_EVIDENCE, GROUP_EVIDENCE
 from tipfusion.link.records import LinkInput, LinkModel, Suppressed
 from tipfusion.link.settings import LinkSettings
@@ -41,45 +47,63 @@ def tie_components(reports: list[int], suspect_of: dict[int, int], ties: Iterabl
     return dict(zip(ordered.tolist(), smallest.tolist(), strict=True))
 
 
-def within(data: LinkInput, reports: Collection[int], suppressed: Iterable[Suppressed]) -> LinkInput:
+def within(
+    data: LinkInput, reports: Collection[int], suppressed: Iterable[Suppressed], networks: bool = True
+) -> LinkInput:
     """What linking needs to decide `reports` (whole components of ties) alone: their rows, without the values they
     share with reports outside, which the whole store's linking suppressed (`suppressed`: its records, carried over
-    with the whole store's counts; a part's own count would be smaller, and could fall under the cap)."""
+    with the whole store's counts; a part's own count would be smaller, and could fall under the cap). `networks`:
+    False for what the suspects stage reads only (no groups, files, recipients, lines or leads).
+
+    The identity rows are sorted by whole columns (a Python step per row of the part only: an incremental link's
+    part is a small share of the store)."""
     inside = set(reports)
     records = {(s.kind, s.value): s for s in suppressed}
+    identity = IdentityRows.of(data.identity)
+    part = np.isin(identity.report_ids, np.fromiter(inside, dtype=np.int64, count=len(inside)))
+    crossing = np.intersect1d(identity.value_ids[part], identity.value_ids[~part])
+    dropped = {value for code in crossing.tolist() if (value := identity.value(code)) in records}
+    # values of kinds linking does not count stay (accounts, leads): only a suppressed value is dropped
+    drop_codes = np.array([identity.code_of(*value) for value in dropped], dtype=np.int64)
+    carried = [records[value] for value in sorted(dropped)]
+    kept = IdentityRows(identity.rows_where(part & ~np.isin(identity.value_ids, drop_codes)))
+    verified = IdentityRows.of(data.verified)
+    in_verified = np.isin(verified.report_ids, np.fromiter(inside, dtype=np.int64, count=len(inside)))
+    found = LinkInput(
+        reports=sorted(inside),
+        identity=kept,
+        names={r: data.names[r] for r in inside if r in data.names},
+        ages={r: data.ages[r] for r in inside if r in data.ages},
+        born={r: data.born[r] for r in inside if r in data.born},
+        verified=IdentityRows(row for row in verified.rows_where(in_verified) if row[1:] not in dropped),
+        suppressed=[*data.suppressed, *carried],
+    )
+    if not networks:
+        return found
 
-    def crossing(rows: Iterable[tuple[int, K]]) -> set[K]:
+    def crossing_keys(rows: Iterable[tuple[int, K]]) -> set[K]:
         held_in: set[K] = set()
         held_out: set[K] = set()
         for report, key in rows:
             (held_in if report in inside else held_out).add(key)
         return held_in & held_out
 
-    identity = crossing((report, (kind, key)) for report, kind, key in data.identity)
-    dropped = {value for value in identity if value in records}  # kinds linking does not count stay (accounts, leads)
-    groups = crossing(ReportKeys.of(data.groups))
-    files = crossing((report, key) for report, key, _ in FileRows.of(data.files))
-    recipients = crossing(ReportKeys.of(data.recipients))
-    colocations = crossing(ReportKeys.of(data.colocations))
-    carried = [records[value] for value in sorted(dropped)]
-    carried += [records[(GROUP_EVIDENCE, key)] for key in sorted(groups) if (GROUP_EVIDENCE, key) in records]
-    carried += [records[("file", key)] for key in sorted(files) if ("file", key) in records]
-    carried += [records[(CONTACT_EVIDENCE, key)] for key in sorted(recipients) if (CONTACT_EVIDENCE, key) in records]
-    return LinkInput(
-        reports=sorted(inside),
-        identity=IdentityRows(row for row in data.identity if row[0] in inside and row[1:] not in dropped),
-        names={r: found for r, found in data.names.items() if r in inside},
-        ages={r: found for r, found in data.ages.items() if r in inside},
-        born={r: found for r, found in data.born.items() if r in inside},
-        groups=ReportKeys(row for row in data.groups if row[0] in inside and row[1] not in groups),
-        files=FileRows(row for row in FileRows.of(data.files) if row[0] in inside and row[1] not in files),
-        known_files=dict(data.known_files),
-        recipients=ReportKeys(row for row in data.recipients if row[0] in inside and row[1] not in recipients),
-        leads=list(data.leads),
-        verified=IdentityRows(row for row in data.verified if row[0] in inside and row[1:] not in dropped),
-        colocations=ReportKeys(row for row in data.colocations if row[0] in inside and row[1] not in colocations),
-        suppressed=[*data.suppressed, *carried],
-    )
+    groups = crossing_keys(ReportKeys.of(data.groups))
+    files = crossing_keys((report, key) for report, key, _ in FileRows.of(data.files))
+    recipients = crossing_keys(ReportKeys.of(data.recipients))
+    colocations = crossing_keys(ReportKeys.of(data.colocations))
+    found.suppressed += [records[(GROUP_EVIDENCE, key)] for key in sorted(groups) if (GROUP_EVIDENCE, key) in records]
+    found.suppressed += [records[("file", key)] for key in sorted(files) if ("file", key) in records]
+    found.suppressed += [
+        records[(CONTACT_EVIDENCE, key)] for key in sorted(recipients) if (CONTACT_EVIDENCE, key) in records
+    ]
+    found.groups = ReportKeys(row for row in data.groups if row[0] in inside and row[1] not in groups)
+    found.files = FileRows(row for row in FileRows.of(data.files) if row[0] in inside and row[1] not in files)
+    found.known_files = dict(data.known_files)
+    found.recipients = ReportKeys(row for row in data.recipients if row[0] in inside and row[1] not in recipients)
+    found.leads = list(data.leads)
+    found.colocations = ReportKeys(row for row in data.colocations if row[0] in inside and row[1] not in colocations)
+    return found
 
 
 @dataclass(frozen=True)
@@ -119,30 +143,23 @@ def report_digests(data: LinkInput) -> dict[int, int]:
     """Each report → a digest (a signed 64-bit number) of what the suspects stage reads about it: its identity
     values, the ones the ESP verified, names, ages and dates of birth. A report whose digest changed between two
     links (an ISP's answer arrived, an address was enriched, a new version came) is re-linked with what it touches.
-    Each distinct value is hashed once; a report's digest adds its values' (order does not matter, each row counts)."""
+    Each distinct value is hashed once (`columns.stable_hashes`); a report's digest adds its rows' (order does not
+    matter, each row counts)."""
     reports = np.array(sorted(data.reports), dtype=np.int64)
     digest = np.zeros(len(reports), dtype=np.uint64)
-    for salt, rows in ((b"identity", IdentityRows.of(data.identity)), (b"verified", IdentityRows.of(data.verified))):
-        if not len(rows):
-            continue
-        hashes = np.fromiter(
-            (_hash(salt, "\0".join(rows.value(code))) for code in range(rows.distinct)), dtype=np.uint64
-        )
-        at = np.searchsorted(reports, rows.report_ids)
-        np.add.at(digest, at, hashes[rows.value_ids])
-    for salt, found in ((b"names", data.names), (b"ages", data.ages), (b"born", data.born)):
-        said = [(report, _hash(salt, repr(sorted(values)))) for report, values in found.items() if values]
+    for salt, rows in ((1, IdentityRows.of(data.identity)), (2, IdentityRows.of(data.verified))):
+        if len(rows):
+            hashes = rows.value_hashes() * np.uint64(2 * salt + 1)
+            np.add.at(digest, np.searchsorted(reports, rows.report_ids), hashes[rows.value_ids])
+    for salt, found in ((3, data.names), (4, data.ages), (5, data.born)):
+        said = [(report, repr(sorted(values))) for report, values in found.items() if values]
         if said:
             holders = np.array([report for report, _ in said], dtype=np.int64)
             at = np.searchsorted(reports, holders)
             known = (at < len(reports)) & (reports[np.minimum(at, len(reports) - 1)] == holders)
-            hashes = np.array([hashed for _, hashed in said], dtype=np.uint64)
+            hashes = stable_hashes([text for _, text in said]) * np.uint64(2 * salt + 1)
             np.add.at(digest, at[known], hashes[known])
     return dict(zip(reports.tolist(), digest.view(np.int64).tolist(), strict=True))
-
-
-def _hash(salt: bytes, text: str) -> int:
-    return int.from_bytes(blake2b(text.encode(), digest_size=8, salt=salt[:16].ljust(16, b"\0")).digest(), "little")
 
 
 def suspect_regions(

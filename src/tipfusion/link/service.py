@@ -157,8 +157,8 @@ def link_everything(
     started = time.perf_counter()
     network_clustering, coarse = find_networks(data, clustering.label_of, settings)
     timings["networks"] = time.perf_counter() - started
-    started = time.perf_counter()
     outcome = outcome_of(clustering, network_clustering, coarse)
+    started = time.perf_counter()
     outcome.digests = report_digests(data)  # what a later incremental link compares each report's evidence with
     timings["digests"] = time.perf_counter() - started
     return outcome
@@ -170,13 +170,15 @@ def link_changes(
     """Link again only what changed since the last link (`link.incremental`), weighed by its model."""
     started = time.perf_counter()
     apart, joins = apply_overrides(data, overrides)
-    done = relink(data, settings, previous, apart, joins, _constrain)
-    timings["suspects"] = time.perf_counter() - started
-    started = time.perf_counter()
-    outcome = outcome_of(done.clustering, done.networks, done.coarse)
-    outcome.digests = report_digests(data)
-    outcome.relinked = (done.reports, done.changed)
+    digests = report_digests(data)
     timings["digests"] = time.perf_counter() - started
+    started = time.perf_counter()
+    done = relink(data, settings, previous, apart, joins, _constrain, digests)
+    timings["suspects"] = done.seconds_suspects
+    timings["networks"] = time.perf_counter() - started - done.seconds_suspects
+    outcome = outcome_of(done.clustering, done.networks, done.coarse)
+    outcome.digests = digests
+    outcome.relinked = (done.reports, done.changed)
     return outcome
 
 
