@@ -87,6 +87,25 @@ def test_rows_without_a_natural_key_are_replaced_as_a_multiset(
         assert sum(1 for id_, row in now.items() if ids.get(id_) == row) == sum(common.values())
 
 
+@BOTH
+@given(before=st.lists(EXPLANATION, max_size=12), after=st.lists(EXPLANATION, max_size=12))
+def test_where_replaces_the_rows_it_chooses_and_leaves_the_rest(
+    engine: Engine, before: list[tuple[Any, ...]], after: list[tuple[Any, ...]]
+) -> None:
+    """An incremental link rewrites some suspects' explanations: the others stay, row for row, even when every chosen
+    row changes (the table is never written whole)."""
+    columns = ("level", "owner_id", "a", "b", "score", "evidence")
+    chosen = [row for row in after if row[1] == "S1"]
+    with engine.begin() as conn:
+        conn.execute(link_explanations.delete())
+        replace_rows(conn, link_explanations, "id", columns, before)
+        others = {row.id: tuple(row)[1:] for row in conn.execute(select(link_explanations)) if row.owner_id != "S1"}
+        replace_rows(conn, link_explanations, "id", columns, chosen, where="owner_id = 'S1'")
+        now = {row.id: tuple(row)[1:] for row in conn.execute(select(link_explanations))}
+    assert {id_: row for id_, row in now.items() if row[1] != "S1"} == others  # the very rows, ids and all
+    assert Counter(repr(row) for row in now.values() if row[1] == "S1") == Counter(map(repr, chosen))
+
+
 def _owners_by_index(conn: Connection) -> Counter[str]:
     """The explanations' owners as read through `ix_link_explanations_owner` alone."""
     if conn.dialect.name == "sqlite":

@@ -4,9 +4,9 @@ The suspects stage decides each region of the store alone (`link.locality.suspec
 account, by a value under its kind's cap, by a name the model counts rare), weighed by the store's model. So after a
 batch, the regions holding a report whose evidence digest changed (new, answered by an ISP, enriched anew, a new
 version), or that shared an old suspect with one, are linked alone with the last full run's model, and every other
-report keeps its suspect and its explanations. Networks, which tie suspects across regions, are found again over
-the whole store (the stage is a few seconds at a million reports). The answer equals a full link weighed by that
-model (`tests/test_link_incremental.py`); a full link measures the model afresh.
+report keeps its suspect and its explanations (as stored: they are neither read nor written). Networks, which tie
+suspects across regions, are found again over the whole store (a few seconds at a million reports). The answer
+equals a full link weighed by that model (`tests/test_link_incremental.py`); a full link measures the model afresh.
 
 A run links everything instead, and says why, when there is nothing to build on: no earlier run kept a basis (the
 store's first link, a Spark link, a link before this version), or the link settings or the analysts' overrides
@@ -25,7 +25,7 @@ from typing import Any
 
 from tipfusion.link.locality import HeldValues, report_digests, suspect_regions, within
 from tipfusion.link.networks import find_networks
-from tipfusion.link.records import Clustering, Link, LinkInput, LinkModel
+from tipfusion.link.records import Clustering, LinkInput, LinkModel
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 
@@ -84,20 +84,12 @@ class Previous:
     basis: Basis
     digests: Mapping[int, int]  # report → evidence digest
     suspect_of: Mapping[int, int]  # report → its suspect (the suspect's smallest report)
-    links: Mapping[int, list[Link]]  # suspect → its explained links
-
-    @staticmethod
-    def links_of(rows: Iterable[tuple[str, str, str, float, Any]]) -> dict[int, list[Link]]:
-        """`store.links.suspect_explanations` rows → suspect → links, as linking made them."""
-        found: dict[int, list[Link]] = defaultdict(list)
-        for owner, a, b, score, evidence in rows:
-            found[int(owner[1:])].append(Link(int(a), int(b), score, tuple(tuple(part) for part in evidence)))
-        return found
 
 
 @dataclass(frozen=True)
 class Relinked:
-    clustering: Clustering  # every report's suspect
+    clustering: Clustering  # every report's suspect; the explained links of the suspects linked again only
+    rewritten: set[int]  # the suspects whose explanations are those links: the old ones re-linked, and the new
     networks: Clustering
     coarse: dict[int, int]
     reports: int  # how many reports were linked again (the regions touched)
@@ -150,9 +142,8 @@ def relink(
     label_of.update(alone.label_of)
     redone = {previous.suspect_of[report] for report in relinked if report in previous.suspect_of}
     redone |= {previous.suspect_of[report] for report in gone}
-    links = [link for suspect, kept in previous.links.items() if suspect not in redone for link in kept]
-    links.extend(alone.links)
-    clustering = Clustering(label_of, links, suppressed, model)
+    redone |= set(alone.label_of.values())
+    clustering = Clustering(label_of, alone.links, suppressed, model)
     seconds_suspects = time.perf_counter() - started
     networks, coarse = find_networks(data, label_of, settings)
-    return Relinked(clustering, networks, coarse, len(relinked), len(changed), seconds_suspects)
+    return Relinked(clustering, redone, networks, coarse, len(relinked), len(changed), seconds_suspects)

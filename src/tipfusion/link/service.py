@@ -93,6 +93,8 @@ class Outcome:
     model: LinkModel | None = None  # what the suspects were weighed by (None: an engine that keeps no basis)
     digests: dict[int, int] | None = None  # each report's evidence digest (`link.locality.report_digests`)
     relinked: tuple[int, int] | None = None  # an incremental link: (reports linked again, reports that changed)
+    # an incremental link: the suspects whose explanations `suspect_links` holds (the others' stay as stored)
+    rewritten: set[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ def link_changes(
     outcome = outcome_of(done.clustering, done.networks, done.coarse)
     outcome.digests = digests
     outcome.relinked = (done.reports, done.changed)
+    outcome.rewritten = {f"S{suspect}" for suspect in done.rewritten}
     return outcome
 
 
@@ -258,7 +261,6 @@ class IncrementalLinker:
                     Basis.of_json(last[1]),
                     link_reads.evidence_digests(conn),
                     {report: int(s[1:]) for report, (s, _, _) in link_reads.assignments(conn).items()},
-                    Previous.links_of(link_reads.suspect_explanations(conn)),
                 )
             data = load_input(conn)
         timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
@@ -416,20 +418,21 @@ class LinkService:
             stamp,
         )
         # the evidence goes as the tuples it is (JSON arrays): a list made of each item cost ~4 s at 1 M
-        written["link_explanations"] = replace_rows(
-            conn,
-            link_explanations,
-            "id",
-            ("level", "owner_id", "a", "b", "score", "evidence"),
-            [
-                ("suspect", owner, str(link.a), str(link.b), link.score, link.evidence)
-                for owner, link in outcome.suspect_links
-            ]
-            + [
-                ("network", owner, f"S{link.a}", f"S{link.b}", link.score, link.evidence)
-                for owner, link in outcome.network_links
-            ],
-        )
+        suspect_rows = [
+            ("suspect", owner, str(link.a), str(link.b), link.score, link.evidence)
+            for owner, link in outcome.suspect_links
+        ]
+        network_rows = [
+            ("network", owner, f"S{link.a}", f"S{link.b}", link.score, link.evidence)
+            for owner, link in outcome.network_links
+        ]
+        columns = ("level", "owner_id", "a", "b", "score", "evidence")
+        if outcome.rewritten is None:
+            written["link_explanations"] = replace_rows(
+                conn, link_explanations, "id", columns, suspect_rows + network_rows
+            )
+        else:  # an incremental link: the suspects it linked again, and every network
+            written["link_explanations"] = _rewrite_explanations(conn, outcome.rewritten, suspect_rows, network_rows)
         written["suppressed_values"] = replace_rows(
             conn,
             suppressed_values,
@@ -456,6 +459,28 @@ class LinkService:
         ]
         summary.merged_ids = sum(1 for a in aliases if a[2] == "merged")
         summary.split_ids = sum(1 for a in aliases if a[2] == "split")
+
+
+def _rewrite_explanations(
+    conn: Connection, suspects_: set[str], suspect_rows: list[tuple[Any, ...]], network_rows: list[tuple[Any, ...]]
+) -> tuple[int, int]:
+    """The explanations of these suspects and of every network made to be the rows given, the other suspects' left
+    as stored (an incremental link neither reads nor writes them). (deleted, inserted) over all."""
+    columns = ("level", "owner_id", "a", "b", "score", "evidence")
+    deleted, inserted = replace_rows(conn, link_explanations, "id", columns, network_rows, where="level = 'network'")
+    by_owner: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in suspect_rows:
+        by_owner[row[1]].append(row)
+    names = sorted(suspects_)
+    if any(not (name[:1] == "S" and name[1:].isdigit()) for name in names):
+        raise ValueError("suspect names are S and the number of their first report")
+    for at in range(0, len(names), 1000):
+        part = names[at : at + 1000]
+        chosen = "level = 'suspect' AND owner_id IN (" + ", ".join(f"'{name}'" for name in part) + ")"
+        rows = [row for name in part for row in by_owner.get(name, ())]
+        gone, added = replace_rows(conn, link_explanations, "id", columns, rows, where=chosen)
+        deleted, inserted = deleted + gone, inserted + added
+    return deleted, inserted
 
 
 def _aliases(before: Iterable[tuple[int, str]], after: Mapping[int, str | None]) -> list[tuple[str, str, str]]:

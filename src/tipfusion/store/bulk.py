@@ -220,6 +220,7 @@ def replace_rows(
     rows: Iterable[Row],
     stamp: dict[str, Any] | None = None,
     stored: Iterable[Row] | None = None,
+    where: str | None = None,
 ) -> tuple[int, int]:
     """Make `table` hold exactly `rows` (tuples in `columns` order), writing only the difference; (deleted, inserted).
 
@@ -230,7 +231,11 @@ def replace_rows(
     whole, the kept rows with their stamps. JSON columns compare as text (`stored_json`).
 
     `stored`: the table's rows as read here (`columns`, then `key`, then the `stamp` columns), where the caller has
-    read them already; by default they are read."""
+    read them already; by default they are read.
+
+    `where` (SQL the caller made, of no one's text): only the stored rows it chooses are compared with `rows`, and
+    the table's other rows are left as they are (an incremental link rewrites the suspects it linked again). With
+    `stored`, it says which rows those are; the table is never written whole."""
     stamp = stamp or {}
     if any(isinstance(table.c[name].type, UTCDateTime | Date) for name in (*stamp, *columns)):
         raise ValueError(f"{table.name}: a time compares as the driver returns it; replace_rows takes none")
@@ -250,22 +255,23 @@ def replace_rows(
     width, stamps, fresh = len(columns), list(stamp), tuple(stamp.values())
     names = [*stamps, *columns]
     read = ", ".join([*(f"CAST({c} AS TEXT)" if i in json_at else c for i, c in enumerate(columns)), key, *stamps])
-    found = iter(rows_of(conn, f"SELECT {read} FROM {table.name}") if stored is None else stored)
+    chosen = f" WHERE {where}" if where else ""
+    found = iter(rows_of(conn, f"SELECT {read} FROM {table.name}{chosen}") if stored is None else stored)
     first = next(found, None)
     if first is None:  # nothing stored (a store's first link): every row is new, nothing to compare
-        _fill(conn, table, names, [(*fresh, *row) for row in ordered], empty=True)
+        _fill(conn, table, names, [(*fresh, *row) for row in ordered], empty=where is None)
         return 0, len(ordered)
     deleted, kept_records, left = _compare(itertools.chain([first], found), ordered, width)
     kept = len(kept_records)
     new = [(*fresh, *row) for row in left]
-    if len(deleted) > kept:  # most rows changed: write the table whole, in the caller's order
+    if len(deleted) > kept and where is None:  # most rows changed: write the table whole, in the caller's order
         conn.execute(table.delete())
         old_stamps = {record[:width]: record[width + 1 :] for record in kept_records} if stamps else {}
         _fill(conn, table, names, [(*old_stamps.get(r, fresh), *r) for r in ordered], empty=True)
     else:
         for part in chunked(deleted):
             conn.execute(table.delete().where(table.c[key].in_(part)))
-        _fill(conn, table, names, new, empty=not kept)
+        _fill(conn, table, names, new, empty=not kept and where is None)
     return len(deleted), len(new)
 
 

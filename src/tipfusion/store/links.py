@@ -6,7 +6,7 @@ Straight from the driver (`bulk.rows_of`): triage and routing read every link of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.current import current_report_versions
 from tipfusion.store.hashlists import fingerprint
-from tipfusion.store.tables import link_aliases, link_explanations, link_runs, report_links
+from tipfusion.store.tables import link_aliases, link_runs, report_links
 
 
 def report_suspects(conn: Connection) -> dict[int, str]:
@@ -52,14 +52,6 @@ def latest_basis(conn: Connection) -> tuple[int, dict[str, Any] | None] | None:
 def evidence_digests(conn: Connection) -> dict[int, int]:
     """Each report's evidence digest as the last link read it."""
     return dict(rows_of(conn, "SELECT report_id, digest FROM link_report_digests"))
-
-
-def suspect_explanations(conn: Connection) -> Iterator[tuple[str, str, str, float, Any]]:
-    """Every explained link inside a suspect: (suspect, report a, report b, score, evidence as stored)."""
-    e = link_explanations
-    query = select(e.c.owner_id, e.c.a, e.c.b, e.c.score, e.c.evidence).where(e.c.level == "suspect")
-    for row in conn.execute(query.execution_options(yield_per=50_000)):
-        yield row.owner_id, row.a, row.b, row.score, row.evidence
 
 
 def network_sizes(conn: Connection) -> dict[str, int]:
