@@ -3,8 +3,11 @@ batch touched, and its answer is the one a full link weighed by the same model g
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -248,3 +251,48 @@ def test_a_report_s_digest_changes_with_its_own_evidence_only(store_input: LinkI
     )
     after = report_digests(answered)
     assert {r for r in before if before[r] != after[r]} == {report}
+
+
+def test_the_command_says_what_it_linked_again(tmp_path: Path, batches: tuple[Path, Path, Path]) -> None:
+    """Through the real entry point: the first incremental link links everything and says why; after the later batch
+    one says how many reports it linked again."""
+    first, later, _ = batches
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
+    src = str(Path(__file__).resolve().parents[1] / "src")
+
+    def tipfusion(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "tipfusion", "--database", f"sqlite:///{tmp_path / 'store.db'}", *args],
+            capture_output=True,
+            text=True,
+            env={**env, "PYTHONPATH": src, "COLUMNS": "200"},
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    tipfusion("ingest", str(first))
+    assert "no earlier link to build on" in tipfusion("link", "--incremental")
+    tipfusion("ingest", str(later))
+    said = tipfusion("link", "--incremental")
+    assert "linked again" in said and "linked everything" not in said
+    assert (
+        "--incremental is the embedded engine"
+        in subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tipfusion",
+                "--database",
+                f"sqlite:///{tmp_path / 'store.db'}",
+                "link",
+                "--engine",
+                "spark",
+                "--incremental",
+            ],
+            capture_output=True,
+            text=True,
+            env={**env, "PYTHONPATH": src, "COLUMNS": "200"},
+            timeout=300,
+        ).stderr
+    )
