@@ -14,6 +14,7 @@ a store's reports lies in components holding ~12 % of it (`benchmarks/link_local
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -152,12 +153,23 @@ def report_digests(data: LinkInput) -> dict[int, int]:
             hashes = rows.value_hashes() * np.uint64(2 * salt + 1)
             np.add.at(digest, np.searchsorted(reports, rows.report_ids), hashes[rows.value_ids])
     for salt, found in ((3, data.names), (4, data.ages), (5, data.born)):
-        said = [(report, repr(sorted(values))) for report, values in found.items() if values]
-        if said:
-            holders = np.array([report for report, _ in said], dtype=np.int64)
-            at = np.searchsorted(reports, holders)
-            known = (at < len(reports)) & (reports[np.minimum(at, len(reports) - 1)] == holders)
-            hashes = stable_hashes([text for _, text in said]) * np.uint64(2 * salt + 1)
+        # the extract keeps one object per distinct collection (`link.people`): each is written out once
+        texts: list[str] = []
+        text_of: dict[int, int] = {}  # id of a collection → its text's index, while `found` holds them all
+        holders, which = array("q"), array("q")
+        for report, values in found.items():
+            if values:
+                index = text_of.get(id(values))
+                if index is None:
+                    index = text_of[id(values)] = len(texts)
+                    texts.append(repr(sorted(values)))
+                holders.append(report)
+                which.append(index)
+        if texts:
+            held = np.frombuffer(holders, dtype=np.int64)
+            at = np.searchsorted(reports, held)
+            known = (at < len(reports)) & (reports[np.minimum(at, len(reports) - 1)] == held)
+            hashes = (stable_hashes(texts) * np.uint64(2 * salt + 1))[np.frombuffer(which, dtype=np.int64)]
             np.add.at(digest, at[known], hashes[known])
     return dict(zip(reports.tolist(), digest.view(np.int64).tolist(), strict=True))
 
