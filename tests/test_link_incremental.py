@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,13 @@ from tipfusion.enrich.demo import build_demo_reference
 from tipfusion.enrich.service import EnrichConfig, EnrichService
 from tipfusion.ingest import IngestService
 from tipfusion.link.columns import stable_hashes
+from tipfusion.link.evidence import Disagreement
 from tipfusion.link.extract import load_input
 from tipfusion.link.incremental import Basis, Previous, relink
-from tipfusion.link.locality import report_digests
+from tipfusion.link.locality import EvidenceState, report_digests
+from tipfusion.link.names import NameStats
 from tipfusion.link.networks import find_networks
-from tipfusion.link.records import Clustering, LinkInput
+from tipfusion.link.records import Clustering, LinkInput, LinkModel
 from tipfusion.link.service import LinkService, LinkSummary, _constrain, add_override
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
@@ -204,7 +207,8 @@ def test_relinking_what_changed_gives_what_linking_everything_gives(
     explanations, suppressed values and networks a full link weighed by the same model gives."""
     before = resolve_suspects(store_input, settings)
     assert before.model is not None
-    previous = Previous(Basis(before.model, settings.as_dict(), "", 1), report_digests(store_input), before.label_of)
+    state = EvidenceState.of(store_input, settings)
+    previous = Previous(Basis(before.model, settings.as_dict(), "", 1), state.digests, before.label_of, state.holders)
     after = changed(store_input, before.label_of, seed)
     full = resolve_suspects(after, settings, before.model)
     full_networks, full_coarse = find_networks(after, full.label_of, settings)
@@ -296,3 +300,71 @@ def test_the_command_says_what_it_linked_again(tmp_path: Path, batches: tuple[Pa
             timeout=300,
         ).stderr
     )
+
+
+# -- cases a review found, each of which the first version got wrong ---------------------------------------------
+EMAIL_CAP_3 = replace(DEFAULTS, caps={**DEFAULTS.caps, "email": 3})
+MODEL = LinkModel(NameStats({}, 0, 0.0), {"phone": Disagreement("phone", 0.9, 0.01, -4.0)})
+
+
+def relinked_as_full(
+    before: LinkInput, after: LinkInput, settings: LinkSettings, model: LinkModel | None = None, joins: Any = ()
+) -> tuple[dict[int, int], dict[int, int]]:
+    """(what relink gives, what a full link with the same model gives) after `before` became `after`."""
+    joins = list(joins)
+    first = _constrain(resolve_suspects(before, settings, model), set(), joins)
+    used = model or first.model
+    assert used is not None
+    state = EvidenceState.of(before, settings)
+    previous = Previous(Basis(used, settings.as_dict(), "", 1), state.digests, first.label_of, state.holders)
+    full = _constrain(resolve_suspects(after, settings, used), set(), joins)
+    return relink(after, settings, previous, set(), joins, _constrain).clustering.label_of, full.label_of
+
+
+def emails(reports: Iterable[int], value: str = "e@example.test") -> list[tuple[int, str, str]]:
+    return [(report, "email", value) for report in reports]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "settings"),
+    [
+        # a new report pushes the email over its cap: the three who shared it come apart
+        (LinkInput([1, 2, 3], emails([1, 2, 3])), LinkInput([1, 2, 3, 4], emails([1, 2, 3, 4])), EMAIL_CAP_3),
+        # a purge brings it back to the cap: they are one again
+        (LinkInput([1, 2, 3, 4], emails([1, 2, 3, 4])), LinkInput([1, 2, 3], emails([1, 2, 3])), EMAIL_CAP_3),
+        # a new version drops it from one report: three holders weigh it more than four did
+        (
+            LinkInput([1, 2, 3, 4], emails([1, 2, 3, 4])),
+            LinkInput([1, 2, 3, 4], emails([1, 2, 3]) + emails([4], "other@example.test")),
+            DEFAULTS,
+        ),
+    ],
+    ids=["new-report-over-cap", "purge-under-cap", "new-version-drops-a-value"],
+)
+def test_a_value_whose_count_of_holders_moved_is_relinked_with_all_its_holders(
+    before: LinkInput, after: LinkInput, settings: LinkSettings
+) -> None:
+    got, full = relinked_as_full(before, after, settings)
+    assert got == full
+
+
+def test_a_value_held_too_widely_still_counts_as_a_contradiction_inside_a_region() -> None:
+    """Reports 1 and 2 share an email; 1 shows a phone eight accounts hold (over the cap), 2 another: both show a
+    phone and share none, whether or not the phone's other holders are linked again."""
+    rows = [(1, "email", "e@example.test"), (2, "email", "e@example.test"), (1, "phone", "P"), (2, "phone", "Q")]
+    rows += [(report, "phone", "P") for report in range(10, 17)]
+    before = LinkInput([1, 2, *range(10, 17)], rows)
+    after = LinkInput([1, 2, *range(10, 17)], [*rows, (2, "display_name", "zz")])  # report 2 changes
+    got, full = relinked_as_full(before, after, DEFAULTS, MODEL)
+    assert got == full and full[1] != full[2]
+
+
+def test_a_join_naming_a_purged_report_joins_nothing() -> None:
+    before = LinkInput([1, 2, 3], [(1, "email", "a"), (2, "email", "b"), (3, "email", "c")])
+    after = LinkInput([1, 2], [(1, "email", "a"), (2, "email", "b")])
+    got, full = relinked_as_full(before, after, DEFAULTS, joins=[(1, 3, "one person")])
+    assert got == full == {1: 1, 2: 2}
+
+
+def test_a_long_value_hashes_every_byte_in_its_place() -> None:
+    assert stable_hashes(["a" * 4096 + "xy"])[0] != stable_hashes(["a" * 4096 + "yx"])[0]

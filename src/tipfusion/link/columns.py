@@ -64,7 +64,9 @@ def stable_hashes(strings: list[str]) -> np.ndarray:
         lengths = np.diff(offsets)
         starts = offsets[:-1] - offsets[0]
         position = np.arange(len(raw), dtype=np.int64) - np.repeat(starts, lengths)
-        products = (raw.astype(np.uint64) + np.uint64(1)) * _MULTIPLIERS[np.minimum(position, len(_MULTIPLIERS) - 1)]
+        # a position's multiplier: the table's, offset by how many tables in it is (each position its own)
+        multiplier = _MULTIPLIERS[position & 4095] + (position >> 12).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        products = (raw.astype(np.uint64) + np.uint64(1)) * (multiplier | np.uint64(1))
         sums = np.zeros(len(chunk), dtype=np.uint64)
         filled = lengths > 0
         if len(raw):

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tipfusion.link.locality import HeldValues, report_digests, suspect_regions, within
+from tipfusion.link.locality import EvidenceState, HeldValues, suspect_regions, within
 from tipfusion.link.networks import find_networks
 from tipfusion.link.records import Clustering, LinkInput, LinkModel
 from tipfusion.link.settings import LinkSettings
@@ -38,7 +38,7 @@ class Basis:
     model: LinkModel
     settings: Mapping[str, Any]
     overrides: str
-    measured_by: int
+    measured_by: int | None  # the run that measured the model (None: a model given to a full link, not measured)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,7 +50,8 @@ class Basis:
 
     @classmethod
     def of_json(cls, kept: Mapping[str, Any]) -> Basis:
-        return cls(LinkModel.of_json(kept["model"]), kept["settings"], kept["overrides"], int(kept["measured_by"]))
+        measured_by = kept["measured_by"]
+        return cls(LinkModel.of_json(kept["model"]), kept["settings"], kept["overrides"], measured_by)
 
 
 def overrides_digest(overrides: Iterable[Any]) -> str:
@@ -84,6 +85,7 @@ class Previous:
     basis: Basis
     digests: Mapping[int, int]  # report → evidence digest
     suspect_of: Mapping[int, int]  # report → its suspect (the suspect's smallest report)
+    holders: Mapping[int, int]  # value (by hash) → accounts holding it, for values two or more held
 
 
 @dataclass(frozen=True)
@@ -104,26 +106,36 @@ def relink(
     apart: set[int],
     joins: list[tuple[int, int, str]],
     constrain: Any,
-    digests: Mapping[int, int] | None = None,
+    state: EvidenceState | None = None,
 ) -> Relinked:
     """Link the regions a change touched, keep the rest, find networks over the whole store. `data` has the analysts'
     noise dropped already (`apply_overrides`); `constrain(clustering, apart, joins)` applies their splits and joins;
-    `digests`: `report_digests(data)`, when the caller has them."""
+    `state`: `EvidenceState.of(data, settings)`, when the caller has it.
+
+    Touched: every report whose evidence changed, every holder of a value whose count of holders changed (a purged
+    report's phone no longer over the cap for the three left, a new one's pushing it over), and every report that
+    shared an old suspect with one of those or with a purged report; then the whole regions they lie in."""
     started = time.perf_counter()
     model = previous.basis.model
-    digests = digests if digests is not None else report_digests(data)
-    changed = {report for report, digest in digests.items() if previous.digests.get(report) != digest}
+    state = state or EvidenceState.of(data, settings)
+    changed = {report for report, digest in state.digests.items() if previous.digests.get(report) != digest}
+    recounted = {
+        value
+        for value in state.holders.keys() | previous.holders.keys()
+        if state.holders.get(value) != previous.holders.get(value)
+    }
+    joins = [join for join in joins if join[0] in state.digests and join[1] in state.digests]
     members: dict[int, list[int]] = defaultdict(list)  # old suspect → its reports (those still in the store)
     for report, suspect in previous.suspect_of.items():
         members[suspect].append(report)
-    gone = previous.suspect_of.keys() - digests.keys()
+    gone = previous.suspect_of.keys() - state.digests.keys()
     region = suspect_regions(data, settings, model, [(a, b) for a, b, _ in joins])
     in_region: dict[int, list[int]] = defaultdict(list)
     for report, label in region.items():
         in_region[label].append(report)
     # the regions of the changed reports and of every report that shared an old suspect with one, until closed
     relinked: set[int] = set()
-    waiting = set(changed)
+    waiting = changed | state.holding(data, recounted)
     for report in gone:
         waiting.update(members[previous.suspect_of[report]])
     while waiting:
@@ -132,9 +144,7 @@ def relink(
         relinked |= added
         old = {previous.suspect_of[report] for report in added if report in previous.suspect_of}
         waiting = {report for suspect in old for report in members[suspect]} - relinked - gone
-    held = HeldValues.of(data, settings)
-    suppressed = [*data.suppressed, *held.over_cap()]
-    del held
+    suppressed = [*data.suppressed, *HeldValues.of(data, settings).over_cap()]
     part = within(data, relinked, suppressed, networks=False)  # networks are found over the whole store
     alone = resolve_suspects(part, settings, model)
     alone = constrain(alone, apart & relinked, [j for j in joins if j[0] in relinked and j[1] in relinked])

@@ -26,6 +26,7 @@ from tipfusion.link.columns import (
     IdentityRows,
     ReportKeys,
     distinct_pairs,
+    positions_in,
     smallest_in_components,
     stable_hashes,
 )
@@ -63,21 +64,21 @@ def within(
     identity = IdentityRows.of(data.identity)
     part = np.isin(identity.report_ids, np.fromiter(inside, dtype=np.int64, count=len(inside)))
     crossing = np.intersect1d(identity.value_ids[part], identity.value_ids[~part])
-    dropped = {value for code in crossing.tolist() if (value := identity.value(code)) in records}
-    # values of kinds linking does not count stay (accounts, leads): only a suppressed value is dropped
-    drop_codes = np.array([identity.code_of(*value) for value in dropped], dtype=np.int64)
-    carried = [records[value] for value in sorted(dropped)]
-    kept = IdentityRows(identity.rows_where(part & ~np.isin(identity.value_ids, drop_codes)))
+    # a value the part shares with reports outside is one the store's linking suppressed (values of kinds it does not
+    # count stay as they are: accounts, leads): the part keeps its rows, which a contradiction counts ("both show a
+    # phone, none in common"), and is told not to share it (`too_widely_held`), with the store's record of it
+    widely = {value for code in crossing.tolist() if (value := identity.value(code)) in records}
     verified = IdentityRows.of(data.verified)
     in_verified = np.isin(verified.report_ids, np.fromiter(inside, dtype=np.int64, count=len(inside)))
     found = LinkInput(
         reports=sorted(inside),
-        identity=kept,
+        identity=IdentityRows(identity.rows_where(part)),
         names={r: data.names[r] for r in inside if r in data.names},
         ages={r: data.ages[r] for r in inside if r in data.ages},
         born={r: data.born[r] for r in inside if r in data.born},
-        verified=IdentityRows(row for row in verified.rows_where(in_verified) if row[1:] not in dropped),
-        suppressed=[*data.suppressed, *carried],
+        verified=IdentityRows(verified.rows_where(in_verified)),
+        suppressed=[*data.suppressed, *(records[value] for value in sorted(widely))],
+        too_widely_held=widely,
     )
     if not networks:
         return found
@@ -140,7 +141,36 @@ class HeldValues:
         return [over_cap(*self.rows.value(value), held, cap) for value, held, cap in found]
 
 
-def report_digests(data: LinkInput) -> dict[int, int]:
+@dataclass(frozen=True)
+class EvidenceState:
+    """What an incremental link compares with the last link's, to find what changed: each report's evidence digest,
+    and how many accounts hold each value two or more hold (a value's count moves its weight, and its cap, for
+    every holder, though only one report's evidence changed). Values by their `stable_hashes`."""
+
+    digests: dict[int, int]
+    holders: dict[int, int]
+
+    @classmethod
+    def of(cls, data: LinkInput, settings: LinkSettings) -> EvidenceState:
+        rows = IdentityRows.of(data.identity)
+        hashes = rows.value_hashes()
+        held = HeldValues.of(data, settings)
+        shared = held.holders > 1
+        values = held.values[held.starts[shared]]
+        counts = dict(zip(hashes[values].view(np.int64).tolist(), held.holders[shared].tolist(), strict=True))
+        return cls(report_digests(data, hashes), counts)
+
+    def holding(self, data: LinkInput, values: Collection[int]) -> set[int]:
+        """The reports holding any of these values (by hash)."""
+        rows = IdentityRows.of(data.identity)
+        if not values or not len(rows):
+            return set()
+        wanted = np.fromiter(values, dtype=np.int64, count=len(values))
+        held = np.isin(rows.value_hashes().view(np.int64), wanted)
+        return set(np.unique(rows.report_ids[held[rows.value_ids]]).tolist())
+
+
+def report_digests(data: LinkInput, identity_hashes: np.ndarray | None = None) -> dict[int, int]:
     """Each report → a digest (a signed 64-bit number) of what the suspects stage reads about it: its identity
     values, the ones the ESP verified, names, ages and dates of birth. A report whose digest changed between two
     links (an ISP's answer arrived, an address was enriched, a new version came) is re-linked with what it touches.
@@ -150,8 +180,10 @@ def report_digests(data: LinkInput) -> dict[int, int]:
     digest = np.zeros(len(reports), dtype=np.uint64)
     for salt, rows in ((1, IdentityRows.of(data.identity)), (2, IdentityRows.of(data.verified))):
         if len(rows):
-            hashes = rows.value_hashes() * np.uint64(2 * salt + 1)
-            np.add.at(digest, np.searchsorted(reports, rows.report_ids), hashes[rows.value_ids])
+            mine = identity_hashes if salt == 1 and identity_hashes is not None else rows.value_hashes()
+            hashes = mine * np.uint64(2 * salt + 1)
+            at = positions_in(reports, rows.report_ids, "evidence rows name reports that are not in the input")
+            np.add.at(digest, at, hashes[rows.value_ids])
     for salt, found in ((3, data.names), (4, data.ages), (5, data.born)):
         # the extract keeps one object per distinct collection (`link.people`): each is written out once
         texts: list[str] = []
@@ -194,6 +226,7 @@ def suspect_regions(
         left.append(holding_at)
         right.append(np.full(len(holding_at), n + rows.distinct + code, dtype=np.int64))
     pairs = np.array(list(joins), dtype=np.int64).reshape(-1, 2)
+    pairs = pairs[np.isin(pairs, nodes.reports).all(axis=1)]  # a join naming a report no longer held joins nothing
     if len(pairs):
         left.append(nodes.at(pairs[:, 0]))
         right.append(nodes.at(pairs[:, 1]))

@@ -36,6 +36,10 @@ class LinkInput:
     verified: IdentityRows = field(default_factory=IdentityRows)  # identity values the ESP verified; or a set
     colocations: ReportKeys = field(default_factory=ReportKeys)  # (report_id, fixed IP @ day)
     suppressed: list[Suppressed] = field(default_factory=list)
+    # (kind, key) of values a part of the store holds that the whole store's linking suppressed as held by too many
+    # accounts (`link.locality.within`): the part's own count would be smaller; they are still shown (a contradiction
+    # counts them) but never shared
+    too_widely_held: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         """The row fields are held as columns; lists (and a set of verified values) are taken too."""

@@ -24,7 +24,7 @@ from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.columns import FileRows, ReportKeys
 from tipfusion.link.extract import load_input
 from tipfusion.link.incremental import Basis, Previous, overrides_digest, relink, why_link_everything
-from tipfusion.link.locality import report_digests
+from tipfusion.link.locality import EvidenceState
 from tipfusion.link.networks import GROUP_EVIDENCE, find_networks
 from tipfusion.link.records import Clustering, Link, LinkInput, LinkModel, Suppressed
 from tipfusion.link.settings import LinkSettings
@@ -42,6 +42,7 @@ from tipfusion.store.tables import (
     link_overrides,
     link_report_digests,
     link_runs,
+    link_value_holders,
     networks,
     report_links,
     suppressed_values,
@@ -91,7 +92,9 @@ class Outcome:
     network_links: list[tuple[str, Link]]
     suppressed: list[tuple[str, Suppressed]]
     model: LinkModel | None = None  # what the suspects were weighed by (None: an engine that keeps no basis)
-    digests: dict[int, int] | None = None  # each report's evidence digest (`link.locality.report_digests`)
+    evidence: EvidenceState | None = None  # what the next incremental link compares with (None: no basis kept)
+    measured: bool = False  # this run measured `model` itself
+    measured_by: int | None = None  # an incremental link: the run that measured the model it carried over
     relinked: tuple[int, int] | None = None  # an incremental link: (reports linked again, reports that changed)
     # an incremental link: the suspects whose explanations `suspect_links` holds (the others' stay as stored)
     rewritten: set[str] | None = None
@@ -160,8 +163,9 @@ def link_everything(
     network_clustering, coarse = find_networks(data, clustering.label_of, settings)
     timings["networks"] = time.perf_counter() - started
     outcome = outcome_of(clustering, network_clustering, coarse)
+    outcome.measured = model is None
     started = time.perf_counter()
-    outcome.digests = report_digests(data)  # what a later incremental link compares each report's evidence with
+    outcome.evidence = EvidenceState.of(data, settings)  # what a later incremental link compares with
     timings["digests"] = time.perf_counter() - started
     return outcome
 
@@ -172,14 +176,15 @@ def link_changes(
     """Link again only what changed since the last link (`link.incremental`), weighed by its model."""
     started = time.perf_counter()
     apart, joins = apply_overrides(data, overrides)
-    digests = report_digests(data)
+    evidence = EvidenceState.of(data, settings)
     timings["digests"] = time.perf_counter() - started
     started = time.perf_counter()
-    done = relink(data, settings, previous, apart, joins, _constrain, digests)
+    done = relink(data, settings, previous, apart, joins, _constrain, evidence)
     timings["suspects"] = done.seconds_suspects
     timings["networks"] = time.perf_counter() - started - done.seconds_suspects
     outcome = outcome_of(done.clustering, done.networks, done.coarse)
-    outcome.digests = digests
+    outcome.evidence = evidence
+    outcome.measured_by = previous.basis.measured_by
     outcome.relinked = (done.reports, done.changed)
     outcome.rewritten = {f"S{suspect}" for suspect in done.rewritten}
     return outcome
@@ -261,6 +266,7 @@ class IncrementalLinker:
                     Basis.of_json(last[1]),
                     link_reads.evidence_digests(conn),
                     {report: int(s[1:]) for report, (s, _, _) in link_reads.assignments(conn).items()},
+                    link_reads.value_holders(conn),
                 )
             data = load_input(conn)
         timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
@@ -365,18 +371,19 @@ class LinkService:
 
     def _keep_basis(self, conn: Connection, run_id: int, outcome: Outcome, overrides: list[Any]) -> None:
         """What this run's answer rests on, for the next incremental link: the model (carried over from the run
-        that measured it, when this one re-linked only changes) and each report's evidence digest."""
-        if outcome.model is None or outcome.digests is None:  # an engine that keeps no basis: nothing to build on
+        that measured it, when this one re-linked only changes), each report's evidence digest and each shared
+        value's count of holders."""
+        if outcome.model is None or outcome.evidence is None:  # an engine that keeps no basis: nothing to build on
             conn.execute(delete(link_report_digests))
+            conn.execute(delete(link_value_holders))
             return
-        measured_by = run_id
-        if outcome.relinked is not None:
-            last = link_reads.latest_basis(conn)
-            assert last is not None and last[1] is not None
-            measured_by = Basis.of_json(last[1]).measured_by
+        measured_by = run_id if outcome.measured else outcome.measured_by
         basis = Basis(outcome.model, self.settings.as_dict(), overrides_digest(overrides), measured_by)
         conn.execute(update(link_runs).where(link_runs.c.id == run_id).values(basis=basis.as_json()))
-        replace_rows(conn, link_report_digests, "report_id", ("report_id", "digest"), sorted(outcome.digests.items()))
+        digests = sorted(outcome.evidence.digests.items())
+        replace_rows(conn, link_report_digests, "report_id", ("report_id", "digest"), digests)
+        holders = sorted(outcome.evidence.holders.items())
+        replace_rows(conn, link_value_holders, "value_hash", ("value_hash", "holders"), holders)
 
     def _store(self, conn: Connection, run_id: int, outcome: Outcome, summary: LinkSummary) -> None:
         previous = link_reads.assignments(conn)

@@ -120,7 +120,9 @@ def resolve_suspects(
     held_values, held_at, starts, holders = distinct_pairs(rows.value_ids[counted], nodes.node_at[at[counted]], n)
     vouched = vouched_pairs(rows, data.verified, nodes)
     suppressed = list(data.suppressed)
-    best = strongest_shared(rows, reports, (held_values, held_at, starts, holders), vouched, settings, suppressed)
+    widely = [code for value in data.too_widely_held if (code := rows.code_of(*value)) is not None]
+    runs = (held_values, held_at, starts, holders)
+    best = strongest_shared(rows, reports, runs, vouched, settings, suppressed, np.array(widely, dtype=np.int64))
     shared = np.flatnonzero(holders > 1)
     del vouched  # each step lets go of what it alone needed: at 1 M reports the steps' leftovers added up to ~500 MB
 
@@ -187,11 +189,13 @@ def strongest_shared(
     vouched: np.ndarray,
     settings: LinkSettings,
     suppressed: list[Suppressed],
+    too_widely_held: np.ndarray | None = None,
 ) -> dict[tuple[int, int], dict[str, tuple[float, str]]]:
     """Step 2: the values nodes share (`runs`: `distinct_pairs` of the counted rows, each value's holders a run) →
     node pair → kind → the strongest value of that kind the pair shares (weight, key; between equals the smallest
     key), pairs in the order a loop over the values and their holders meets them. A value held above its kind's cap
-    is suppressed instead (appended to `suppressed`, in value order).
+    is suppressed instead (appended to `suppressed`, in value order); so is each of `too_widely_held` (value codes
+    the whole store holds above the cap, where these rows are a part of it: its record is the store's, not made here).
 
     Every pair of a value's holders is made by NumPy, a block per holder count (most values are held by two): a
     Python step per pair and value cost ~0.2 of each second suspects took. Weights come from `discount` itself, once
@@ -204,9 +208,13 @@ def strongest_shared(
     kind_of = rows.kind_ids[values] if len(values) else values
     caps = kind_caps(rows, settings)[kind_of]
     over = counts > caps
-    for value, count, cap in zip(values[over].tolist(), counts[over].tolist(), caps[over].tolist(), strict=True):
+    widely = np.isin(values, too_widely_held) if too_widely_held is not None and len(too_widely_held) else over & False
+    recorded = over & ~widely
+    for value, count, cap in zip(
+        values[recorded].tolist(), counts[recorded].tolist(), caps[recorded].tolist(), strict=True
+    ):
         suppressed.append(over_cap(*rows.value(value), count, cap))
-    kept = np.flatnonzero(~over)
+    kept = np.flatnonzero(~(over | widely))
     if not len(kept):
         return best
     values, counts, first, kind_of = values[kept], counts[kept], first[kept], kind_of[kept]

@@ -54,6 +54,11 @@ def evidence_digests(conn: Connection) -> dict[int, int]:
     return dict(rows_of(conn, "SELECT report_id, digest FROM link_report_digests"))
 
 
+def value_holders(conn: Connection) -> dict[int, int]:
+    """Each shared value's count of holders (by hash) as the last link counted them."""
+    return dict(rows_of(conn, "SELECT value_hash, holders FROM link_value_holders"))
+
+
 def network_sizes(conn: Connection) -> dict[str, int]:
     """How many suspects each network holds."""
     return dict(rows_of(conn, "SELECT network_id, suspects FROM networks"))

@@ -408,6 +408,15 @@ link_report_digests = Table(
     comment="each report's evidence as the last link read it: a report whose digest changed is re-linked",
 )
 
+link_value_holders = Table(
+    "link_value_holders",
+    metadata,
+    Column("value_hash", BigInteger, primary_key=True, autoincrement=False),
+    Column("holders", Integer, nullable=False, comment="distinct accounts holding the value, as the last link counted"),
+    comment="each value two or more accounts hold, by its hash: a value whose count moved is re-linked with its "
+    "holders",
+)
+
 report_links = Table(
     "report_links",
     metadata,

@@ -1,8 +1,8 @@
 """link_basis: what a link's answer rests on, so the next link can re-link only what changed
 
-A run keeps the model it weighed pairs by (name frequencies, what a disagreement costs) and digests of the store-wide
-inputs and of each report's own evidence; `tipfusion link --incremental` re-links only the reports whose evidence
-changed (and what they touch) when the rest still holds (issue 15).
+A run keeps the model it weighed pairs by (name frequencies, what a disagreement costs), a digest of each report's
+evidence, and each shared value's count of holders; `tipfusion link --incremental` re-links only the reports whose
+evidence changed, the holders of values whose count moved, and what they touch (issue 15).
 
 Revision ID: 0020
 Revises: 0019
@@ -39,9 +39,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("report_id", name=op.f("pk_link_report_digests")),
         comment="each report's evidence as the last link read it: a report whose digest changed is re-linked",
     )
+    op.create_table(
+        "link_value_holders",
+        sa.Column("value_hash", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "holders",
+            sa.Integer(),
+            nullable=False,
+            comment="distinct accounts holding the value, as the last link counted",
+        ),
+        sa.PrimaryKeyConstraint("value_hash", name=op.f("pk_link_value_holders")),
+        comment="each value two or more accounts hold, by its hash: a value whose count moved is re-linked with its "
+        "holders",
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("link_value_holders")
     op.drop_table("link_report_digests")
     with op.batch_alter_table("link_runs") as batch:
         batch.drop_column("basis")
