@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,16 +23,18 @@ from sqlalchemy import Engine, select, text
 from tipfusion.config import Settings
 from tipfusion.enrich.demo import build_demo_reference
 from tipfusion.enrich.service import EnrichConfig, EnrichService
+from tipfusion.errors import TipfusionError
 from tipfusion.ingest import IngestService
+from tipfusion.link import service
 from tipfusion.link.columns import stable_hashes
 from tipfusion.link.evidence import Disagreement
 from tipfusion.link.extract import load_input
-from tipfusion.link.incremental import Basis, Previous, relink
+from tipfusion.link.incremental import Basis, Previous, SplitChanged, relink
 from tipfusion.link.locality import EvidenceState, report_digests
 from tipfusion.link.names import NameStats
 from tipfusion.link.networks import find_networks
 from tipfusion.link.records import Clustering, LinkInput, LinkModel
-from tipfusion.link.service import LinkService, LinkSummary, _constrain, add_override
+from tipfusion.link.service import LinkService, LinkSummary, _constrain, add_override, link_changes
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.store.db import make_engine, snapshot, upgrade
@@ -208,7 +211,9 @@ def test_relinking_what_changed_gives_what_linking_everything_gives(
     before = resolve_suspects(store_input, settings)
     assert before.model is not None
     state = EvidenceState.of(store_input, settings)
-    previous = Previous(Basis(before.model, settings.as_dict(), "", 1), state.digests, before.label_of, state.holders)
+    previous = Previous(
+        1, Basis(before.model, settings.as_dict(), "", 1), state.digests, before.label_of, state.holders
+    )
     after = changed(store_input, before.label_of, seed)
     full = resolve_suspects(after, settings, before.model)
     full_networks, full_coarse = find_networks(after, full.label_of, settings)
@@ -316,7 +321,7 @@ def relinked_as_full(
     used = model or first.model
     assert used is not None
     state = EvidenceState.of(before, settings)
-    previous = Previous(Basis(used, settings.as_dict(), "", 1), state.digests, first.label_of, state.holders)
+    previous = Previous(1, Basis(used, settings.as_dict(), "", 1), state.digests, first.label_of, state.holders)
     full = _constrain(resolve_suspects(after, settings, used), set(), joins)
     return relink(after, settings, previous, set(), joins, _constrain).clustering.label_of, full.label_of
 
@@ -368,3 +373,45 @@ def test_a_join_naming_a_purged_report_joins_nothing() -> None:
 
 def test_a_long_value_hashes_every_byte_in_its_place() -> None:
     assert stable_hashes(["a" * 4096 + "xy"])[0] != stable_hashes(["a" * 4096 + "yx"])[0]
+
+
+def test_a_split_report_that_changed_sends_the_link_to_link_everything() -> None:
+    """Report 2 shares an account with 1 and was split from it by an analyst; a new version moves it to another
+    account. The reports it was split from are in no old suspect with it: only a full link knows them."""
+    rows = [(1, "esp_user", "u1"), (1, "email", "E"), (2, "esp_user", "u1"), (2, "phone", "P2")]
+    rows += [(3, "email", "E"), (3, "phone", "P3")]
+    before = LinkInput([1, 2, 3], rows)
+    moved = [row for row in rows if row[0] != 2] + [(2, "esp_user", "u9"), (2, "phone", "P2")]
+    first = _constrain(resolve_suspects(before, DEFAULTS, MODEL), {2}, [])
+    state = EvidenceState.of(before, DEFAULTS)
+    previous = Previous(1, Basis(MODEL, DEFAULTS.as_dict(), "", 1), state.digests, first.label_of, state.holders)
+    with pytest.raises(SplitChanged):
+        relink(LinkInput([1, 2, 3], moved), DEFAULTS, previous, {2}, [], _constrain)
+    split = SimpleNamespace(id=1, action="split", kind=None, value=None, report_a=2, report_b=None, reason="r")
+    outcome = link_changes(LinkInput([1, 2, 3], moved), DEFAULTS, [split], {}, previous)
+    assert "split from its suspect" in str(outcome.why_everything) and outcome.relinked is None
+    full = _constrain(resolve_suspects(LinkInput([1, 2, 3], moved), DEFAULTS, MODEL), {2}, [])
+    assert {r: int(s[1:]) for r, s in outcome.report_suspect.items()} == full.label_of
+
+
+def test_an_incremental_link_refuses_to_write_when_another_link_finished_meanwhile(
+    engine: Engine, batches: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, later, reference = batches
+    ingest_and_enrich(engine, first, reference)
+    LinkService(engine, "tester").run()
+    ingest_and_enrich(engine, later, reference)
+    stored = results(engine)
+    real = service.relink
+
+    def another_link_first(*args: Any, **kwargs: Any) -> Any:
+        LinkService(engine, "other analyst").run()  # finishes while the incremental one is linking
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "relink", another_link_first)
+    with pytest.raises(TipfusionError, match="finished while this one ran"):
+        LinkService(engine, "tester").run(incremental=True)
+    monkeypatch.undo()
+    assert results(engine) != stored  # the other link's answer stands, whole
+    after = LinkService(engine, "tester").run(incremental=True)
+    assert (after.relinked, after.changed) == (0, 0)

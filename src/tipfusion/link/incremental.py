@@ -82,10 +82,27 @@ def why_link_everything(
 class Previous:
     """The last link's answer, as far as re-linking needs it."""
 
+    run: int  # the run that gave it
     basis: Basis
     digests: Mapping[int, int]  # report → evidence digest
     suspect_of: Mapping[int, int]  # report → its suspect (the suspect's smallest report)
     holders: Mapping[int, int]  # value (by hash) → accounts holding it, for values two or more held
+
+
+def over_cap_both(value: int, state: EvidenceState, previous: Previous) -> bool:
+    """Whether a value was over its kind's cap at the last link and is now: it says nothing either way (its record
+    is counted over the whole store), so a batch adding a holder to a busy address relinks none of its holders."""
+    cap = state.caps.get(value)
+    return cap is not None and state.holders[value] > cap and previous.holders.get(value, 0) > cap
+
+
+class SplitChanged(Exception):
+    """A report an analyst split from its suspect changed or was purged: the reports it was split from are known
+    only to a full link (it is in no old suspect with them)."""
+
+    def __init__(self, report: int) -> None:
+        super().__init__(f"report {report}, which an analyst split from its suspect, changed")
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -122,13 +139,15 @@ def relink(
     recounted = {
         value
         for value in state.holders.keys() | previous.holders.keys()
-        if state.holders.get(value) != previous.holders.get(value)
+        if state.holders.get(value) != previous.holders.get(value) and not over_cap_both(value, state, previous)
     }
     joins = [join for join in joins if join[0] in state.digests and join[1] in state.digests]
     members: dict[int, list[int]] = defaultdict(list)  # old suspect → its reports (those still in the store)
     for report, suspect in previous.suspect_of.items():
         members[suspect].append(report)
     gone = previous.suspect_of.keys() - state.digests.keys()
+    if apart & (changed | gone):
+        raise SplitChanged(sorted(apart & (changed | gone))[0])
     region = suspect_regions(data, settings, model, [(a, b) for a, b, _ in joins])
     in_region: dict[int, list[int]] = defaultdict(list)
     for report, label in region.items():

@@ -149,6 +149,7 @@ class EvidenceState:
 
     digests: dict[int, int]
     holders: dict[int, int]
+    caps: dict[int, int]  # each of those values' kind's cap
 
     @classmethod
     def of(cls, data: LinkInput, settings: LinkSettings) -> EvidenceState:
@@ -157,8 +158,10 @@ class EvidenceState:
         held = HeldValues.of(data, settings)
         shared = held.holders > 1
         values = held.values[held.starts[shared]]
-        counts = dict(zip(hashes[values].view(np.int64).tolist(), held.holders[shared].tolist(), strict=True))
-        return cls(report_digests(data, hashes), counts)
+        keys = hashes[values].view(np.int64).tolist()
+        counts = dict(zip(keys, held.holders[shared].tolist(), strict=True))
+        caps = dict(zip(keys, held.caps[shared].tolist(), strict=True))
+        return cls(report_digests(data, hashes), counts, caps)
 
     def holding(self, data: LinkInput, values: Collection[int]) -> set[int]:
         """The reports holding any of these values (by hash)."""

@@ -23,7 +23,14 @@ from tipfusion.enrich.hashlists.service import refresh as refresh_hash_matches
 from tipfusion.errors import NotFound, TipfusionError
 from tipfusion.link.columns import FileRows, ReportKeys
 from tipfusion.link.extract import load_input
-from tipfusion.link.incremental import Basis, Previous, overrides_digest, relink, why_link_everything
+from tipfusion.link.incremental import (
+    Basis,
+    Previous,
+    SplitChanged,
+    overrides_digest,
+    relink,
+    why_link_everything,
+)
 from tipfusion.link.locality import EvidenceState
 from tipfusion.link.networks import GROUP_EVIDENCE, find_networks
 from tipfusion.link.records import Clustering, Link, LinkInput, LinkModel, Suppressed
@@ -95,6 +102,8 @@ class Outcome:
     evidence: EvidenceState | None = None  # what the next incremental link compares with (None: no basis kept)
     measured: bool = False  # this run measured `model` itself
     measured_by: int | None = None  # an incremental link: the run that measured the model it carried over
+    based_on: int | None = None  # an incremental link: the run whose answer it built on
+    why_everything: str | None = None  # an incremental link that linked everything after all: why
     relinked: tuple[int, int] | None = None  # an incremental link: (reports linked again, reports that changed)
     # an incremental link: the suspects whose explanations `suspect_links` holds (the others' stay as stored)
     rewritten: set[str] | None = None
@@ -155,6 +164,19 @@ def link_everything(
     """Link the whole store, weighed by `model` (measured afresh when None)."""
     started = time.perf_counter()
     apart, joins = apply_overrides(data, overrides)
+    return _link_all(data, settings, apart, joins, timings, started, model)
+
+
+def _link_all(
+    data: LinkInput,
+    settings: LinkSettings,
+    apart: set[int],
+    joins: list[tuple[int, int, str]],
+    timings: dict[str, float],
+    started: float,
+    model: LinkModel | None = None,
+) -> Outcome:
+    """`link_everything` once the overrides are applied to `data`."""
     clustering = resolve_suspects(data, settings, model)
     if apart or joins:
         clustering = _constrain(clustering, apart, joins)
@@ -179,12 +201,18 @@ def link_changes(
     evidence = EvidenceState.of(data, settings)
     timings["digests"] = time.perf_counter() - started
     started = time.perf_counter()
-    done = relink(data, settings, previous, apart, joins, _constrain, evidence)
+    try:
+        done = relink(data, settings, previous, apart, joins, _constrain, evidence)
+    except SplitChanged as why:
+        outcome = _link_all(data, settings, apart, joins, timings, started)
+        outcome.why_everything = f"{why}: the reports it was split from are known only to a full link"
+        return outcome
     timings["suspects"] = done.seconds_suspects
     timings["networks"] = time.perf_counter() - started - done.seconds_suspects
     outcome = outcome_of(done.clustering, done.networks, done.coarse)
     outcome.evidence = evidence
     outcome.measured_by = previous.basis.measured_by
+    outcome.based_on = previous.run
     outcome.relinked = (done.reports, done.changed)
     outcome.rewritten = {f"S{suspect}" for suspect in done.rewritten}
     return outcome
@@ -263,6 +291,7 @@ class IncrementalLinker:
             previous = None
             if self.why is None and last is not None and last[1] is not None:
                 previous = Previous(
+                    last[0],
                     Basis.of_json(last[1]),
                     link_reads.evidence_digests(conn),
                     {report: int(s[1:]) for report, (s, _, _) in link_reads.assignments(conn).items()},
@@ -319,6 +348,8 @@ class LinkService:
         the same code below writes it, names, aliases and audits it. `incremental`: the embedded engine links again
         only what changed since the last link, where it can (`link.incremental`). `model`: weigh by this model
         instead of measuring one (a full link that an incremental one can be compared with)."""
+        if incremental and (linker is not None or model is not None):
+            raise ValueError("an incremental link is the embedded engine's, weighed by the last full link's model")
         if linker is None:
             linker = IncrementalLinker(self.engine) if incremental else embedded_linker(self.engine, model)
         tell = progress or (lambda _what, _done, _total: None)
@@ -352,7 +383,7 @@ class LinkService:
             )
             if outcome.relinked is not None:
                 summary.relinked, summary.changed = outcome.relinked
-            summary.linked_everything_because = getattr(linker, "why", None)
+            summary.linked_everything_because = outcome.why_everything or getattr(linker, "why", None)
             with UnitOfWork(self.engine, self.actor) as uow:
                 self._store(uow.conn, run_id, outcome, summary)
                 self._keep_basis(uow.conn, run_id, outcome, overrides)
@@ -377,6 +408,13 @@ class LinkService:
             conn.execute(delete(link_report_digests))
             conn.execute(delete(link_value_holders))
             return
+        if outcome.based_on is not None:  # another link that finished meanwhile would leave two answers mixed
+            last = link_reads.latest_basis(conn)
+            if last is None or last[0] != outcome.based_on:
+                raise TipfusionError(
+                    f"another link (run {last[0] if last else '?'}) finished while this one ran on run "
+                    f"{outcome.based_on}'s answer: run tipfusion link --incremental again"
+                )
         measured_by = run_id if outcome.measured else outcome.measured_by
         basis = Basis(outcome.model, self.settings.as_dict(), overrides_digest(overrides), measured_by)
         conn.execute(update(link_runs).where(link_runs.c.id == run_id).values(basis=basis.as_json()))

@@ -43,7 +43,7 @@ def latest_basis(conn: Connection) -> tuple[int, dict[str, Any] | None] | None:
     found = conn.execute(
         select(link_runs.c.id, link_runs.c.basis)
         .where(link_runs.c.finished_at.is_not(None))
-        .order_by(link_runs.c.id.desc())
+        .order_by(link_runs.c.finished_at.desc(), link_runs.c.id.desc())  # the last to write its answer
         .limit(1)
     ).first()
     return None if found is None else (int(found.id), found.basis)
