@@ -82,8 +82,9 @@ def measure(url: str, batches: list[float]) -> None:
         alone = resolve_suspects(part, settings, clustering.model)
         alone_networks, _ = find_networks(part, alone.label_of, settings)
         took = time.perf_counter() - started
+        held = set(alone.label_of.values())
         same = alone.label_of == {r: s for r, s in clustering.label_of.items() if r in alone.label_of} and (
-            alone_networks.label_of == {s: n for s, n in networks.label_of.items() if s in set(alone.label_of.values())}
+            alone_networks.label_of == {s: n for s, n in networks.label_of.items() if s in held}
         )
         print(
             f"the newest {size:,} reports ({share:.1%}): in {len(touched):,} components of {reached:,} reports, "
