@@ -113,7 +113,8 @@ class Relinked:
     coarse: dict[int, int]
     reports: int  # how many reports were linked again (the regions touched)
     changed: int  # how many reports' evidence changed
-    seconds_suspects: float  # of the whole: finding the regions and linking them again
+    seconds_suspects: float  # of the whole: the evidence's state, finding the regions and linking them again
+    evidence: EvidenceState  # what the next incremental link compares with
 
 
 def relink(
@@ -123,18 +124,19 @@ def relink(
     apart: set[int],
     joins: list[tuple[int, int, str]],
     constrain: Any,
-    state: EvidenceState | None = None,
 ) -> Relinked:
     """Link the regions a change touched, keep the rest, find networks over the whole store. `data` has the analysts'
     noise dropped already (`apply_overrides`); `constrain(clustering, apart, joins)` applies their splits and joins;
-    `state`: `EvidenceState.of(data, settings)`, when the caller has it.
+    The values' holders are counted once (`HeldValues`) for the evidence's state, the regions and the over-cap
+    records: each count is a pass over every identity row of the store.
 
     Touched: every report whose evidence changed, every holder of a value whose count of holders changed (a purged
     report's phone no longer over the cap for the three left, a new one's pushing it over), and every report that
     shared an old suspect with one of those or with a purged report; then the whole regions they lie in."""
     started = time.perf_counter()
     model = previous.basis.model
-    state = state or EvidenceState.of(data, settings)
+    held = HeldValues.of(data, settings)
+    state = EvidenceState.of(data, settings, held)
     changed = {report for report, digest in state.digests.items() if previous.digests.get(report) != digest}
     recounted = {
         value
@@ -148,7 +150,7 @@ def relink(
     gone = previous.suspect_of.keys() - state.digests.keys()
     if apart & (changed | gone):
         raise SplitChanged(sorted(apart & (changed | gone))[0])
-    region = suspect_regions(data, settings, model, [(a, b) for a, b, _ in joins])
+    region = suspect_regions(data, settings, model, [(a, b) for a, b, _ in joins], held)
     in_region: dict[int, list[int]] = defaultdict(list)
     for report, label in region.items():
         in_region[label].append(report)
@@ -163,7 +165,8 @@ def relink(
         relinked |= added
         old = {previous.suspect_of[report] for report in added if report in previous.suspect_of}
         waiting = {report for suspect in old for report in members[suspect]} - relinked - gone
-    suppressed = [*data.suppressed, *HeldValues.of(data, settings).over_cap()]
+    suppressed = [*data.suppressed, *held.over_cap()]
+    del held
     part = within(data, relinked, suppressed, networks=False)  # networks are found over the whole store
     alone = resolve_suspects(part, settings, model)
     alone = constrain(alone, apart & relinked, [j for j in joins if j[0] in relinked and j[1] in relinked])
@@ -175,4 +178,4 @@ def relink(
     clustering = Clustering(label_of, alone.links, suppressed, model)
     seconds_suspects = time.perf_counter() - started
     networks, coarse = find_networks(data, label_of, settings)
-    return Relinked(clustering, redone, networks, coarse, len(relinked), len(changed), seconds_suspects)
+    return Relinked(clustering, redone, networks, coarse, len(relinked), len(changed), seconds_suspects, state)

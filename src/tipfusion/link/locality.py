@@ -150,18 +150,20 @@ class EvidenceState:
     digests: dict[int, int]
     holders: dict[int, int]
     caps: dict[int, int]  # each of those values' kind's cap
+    hashes: np.ndarray  # each identity value code's hash (uint64), as `holding` looks values up
 
     @classmethod
-    def of(cls, data: LinkInput, settings: LinkSettings) -> EvidenceState:
+    def of(cls, data: LinkInput, settings: LinkSettings, held: HeldValues | None = None) -> EvidenceState:
+        """`held`: `HeldValues.of(data, settings)`, when the caller has it."""
         rows = IdentityRows.of(data.identity)
         hashes = rows.value_hashes()
-        held = HeldValues.of(data, settings)
+        held = held or HeldValues.of(data, settings)
         shared = held.holders > 1
         values = held.values[held.starts[shared]]
         keys = hashes[values].view(np.int64).tolist()
         counts = dict(zip(keys, held.holders[shared].tolist(), strict=True))
         caps = dict(zip(keys, held.caps[shared].tolist(), strict=True))
-        return cls(report_digests(data, hashes), counts, caps)
+        return cls(report_digests(data, hashes), counts, caps, hashes)
 
     def holding(self, data: LinkInput, values: Collection[int]) -> set[int]:
         """The reports holding any of these values (by hash)."""
@@ -169,7 +171,7 @@ class EvidenceState:
         if not values or not len(rows):
             return set()
         wanted = np.fromiter(values, dtype=np.int64, count=len(values))
-        held = np.isin(rows.value_hashes().view(np.int64), wanted)
+        held = np.isin(self.hashes.view(np.int64), wanted)
         return set(np.unique(rows.report_ids[held[rows.value_ids]]).tolist())
 
 
@@ -210,7 +212,11 @@ def report_digests(data: LinkInput, identity_hashes: np.ndarray | None = None) -
 
 
 def suspect_regions(
-    data: LinkInput, settings: LinkSettings, model: LinkModel, joins: Iterable[tuple[int, int]] = ()
+    data: LinkInput,
+    settings: LinkSettings,
+    model: LinkModel,
+    joins: Iterable[tuple[int, int]] = (),
+    held: HeldValues | None = None,
 ) -> dict[int, int]:
     """Each report → the smallest report of its region, found without linking: reports joined by an ESP account, by
     a value of a kind the suspects stage counts that no more accounts hold than its kind's cap, by a name `model`
@@ -219,7 +225,7 @@ def suspect_regions(
     value's holders, and those rare names' pairs), so a region's suspects are decided by its rows alone, weighed by
     the store's model: what an incremental link reads and re-links after a batch. (All of a rare name's holders,
     ages or not, made one region of 65,000 reports at 1 M.)"""
-    held = HeldValues.of(data, settings)
+    held = held or HeldValues.of(data, settings)
     rows, nodes, values, positions, holders = held.rows, held.nodes, held.values, held.positions, held.holders
     n = nodes.count
     shared = np.repeat((holders > 1) & (holders <= held.caps), holders)  # each (value, node) row of a value that links

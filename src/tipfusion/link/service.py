@@ -198,11 +198,8 @@ def link_changes(
     """Link again only what changed since the last link (`link.incremental`), weighed by its model."""
     started = time.perf_counter()
     apart, joins = apply_overrides(data, overrides)
-    evidence = EvidenceState.of(data, settings)
-    timings["digests"] = time.perf_counter() - started
-    started = time.perf_counter()
     try:
-        done = relink(data, settings, previous, apart, joins, _constrain, evidence)
+        done = relink(data, settings, previous, apart, joins, _constrain)
     except SplitChanged as why:
         outcome = _link_all(data, settings, apart, joins, timings, started)
         outcome.why_everything = f"{why}: the reports it was split from are known only to a full link"
@@ -210,7 +207,7 @@ def link_changes(
     timings["suspects"] = done.seconds_suspects
     timings["networks"] = time.perf_counter() - started - done.seconds_suspects
     outcome = outcome_of(done.clustering, done.networks, done.coarse)
-    outcome.evidence = evidence
+    outcome.evidence = done.evidence
     outcome.measured_by = previous.basis.measured_by
     outcome.based_on = previous.run
     outcome.relinked = (done.reports, done.changed)
