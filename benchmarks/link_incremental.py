@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.link_scale import print_stages  # noqa: E402
 from benchmarks.memory import high_water_mb  # noqa: E402
 
 
@@ -101,15 +101,7 @@ def main() -> None:
             print(f"  linked everything: {found[-1]['why']}")
         if found[-1]["relinked"] is not None:
             print(f"  linked again {found[-1]['relinked']:,} reports, {found[-1]['changed']:,} of them taken as new")
-        for stage in found[0]["seconds"]:
-            print(f"  {stage:10} {statistics.median(r['seconds'][stage] for r in found):8.2f} s")
-        print(
-            f"  {'total':10} {statistics.median(sum(r['seconds'].values()) for r in found):8.2f} s, "
-            f"peak {statistics.median(r['peak_mb'] for r in found):,.0f} MB"
-        )
-        print(f"  {'whole run':10} {statistics.median(r['wall'] for r in found):8.2f} s (LinkService.run)")
-        written = ", ".join(f"{table} -{d:,} +{i:,}" for table, (d, i) in found[-1]["rows_written"].items())
-        print(f"  rows written by the last round: {written}")
+        print_stages(found)
 
 
 if __name__ == "__main__":

@@ -126,16 +126,21 @@ def main() -> None:
             f"\nlink {found[0]['reports']:,} reports, {name}: medians of {args.repeat} runs "
             f"({found[0]['suspects']:,} suspects, {found[0]['networks']:,} networks)"
         )
-        for stage in found[0]["seconds"]:
-            print(f"  {stage:10} {statistics.median(r['seconds'][stage] for r in found):8.2f} s")
-        print(
-            f"  {'total':10} {statistics.median(sum(r['seconds'].values()) for r in found):8.2f} s, "
-            f"peak {statistics.median(r['peak_mb'] for r in found):,.0f} MB"
-        )
-        print(f"  {'whole run':10} {statistics.median(r['wall'] for r in found):8.2f} s (LinkService.run)")
-        if found[-1].get("rows_written"):
-            written = ", ".join(f"{table} -{d:,} +{i:,}" for table, (d, i) in found[-1]["rows_written"].items())
-            print(f"  rows written by the last run: {written}")
+        print_stages(found)
+
+
+def print_stages(found: list[dict[str, Any]]) -> None:
+    """The medians of link runs' children's figures, stage by stage (`link_incremental.py` prints the same)."""
+    for stage in found[0]["seconds"]:
+        print(f"  {stage:10} {statistics.median(r['seconds'][stage] for r in found):8.2f} s")
+    print(
+        f"  {'total':10} {statistics.median(sum(r['seconds'].values()) for r in found):8.2f} s, "
+        f"peak {statistics.median(r['peak_mb'] for r in found):,.0f} MB"
+    )
+    print(f"  {'whole run':10} {statistics.median(r['wall'] for r in found):8.2f} s (LinkService.run)")
+    if found[-1].get("rows_written"):
+        written = ", ".join(f"{table} -{d:,} +{i:,}" for table, (d, i) in found[-1]["rows_written"].items())
+        print(f"  rows written by the last run: {written}")
 
 
 if __name__ == "__main__":

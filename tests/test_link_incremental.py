@@ -3,11 +3,8 @@ batch touched, and its answer is the one a full link weighed by the same model g
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -20,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
+from tests.test_cli_errors import one_error, tipfusion_cli
 from tipfusion.config import Settings
 from tipfusion.enrich.demo import build_demo_reference
 from tipfusion.enrich.service import EnrichConfig, EnrichService
@@ -266,17 +264,10 @@ def test_the_command_says_what_it_linked_again(tmp_path: Path, batches: tuple[Pa
     """Through the real entry point: the first incremental link links everything and says why; after the later batch
     one says how many reports it linked again."""
     first, later, _ = batches
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
-    src = str(Path(__file__).resolve().parents[1] / "src")
+    store = ("--database", f"sqlite:///{tmp_path / 'store.db'}")
 
     def tipfusion(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "tipfusion", "--database", f"sqlite:///{tmp_path / 'store.db'}", *args],
-            capture_output=True,
-            text=True,
-            env={**env, "PYTHONPATH": src, "COLUMNS": "200"},
-            timeout=300,
-        )
+        done = tipfusion_cli(*store, *args, cwd=tmp_path, env={"COLUMNS": "200"})
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -285,26 +276,8 @@ def test_the_command_says_what_it_linked_again(tmp_path: Path, batches: tuple[Pa
     tipfusion("ingest", str(later))
     said = tipfusion("link", "--incremental")
     assert "linked again" in said and "linked everything" not in said
-    assert (
-        "--incremental is the embedded engine"
-        in subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tipfusion",
-                "--database",
-                f"sqlite:///{tmp_path / 'store.db'}",
-                "link",
-                "--engine",
-                "spark",
-                "--incremental",
-            ],
-            capture_output=True,
-            text=True,
-            env={**env, "PYTHONPATH": src, "COLUMNS": "200"},
-            timeout=300,
-        ).stderr
-    )
+    refused = tipfusion_cli(*store, "link", "--engine", "spark", "--incremental", cwd=tmp_path)
+    one_error(refused, 2, "--incremental is the embedded engine's")
 
 
 # -- cases a review found, each of which the first version got wrong ---------------------------------------------
