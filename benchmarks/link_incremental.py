@@ -8,6 +8,9 @@ reports were forgotten (not timed): as if those reports had just arrived or chan
 the regions they lie in, links them again with the full link's model, and keeps the rest. Its answer equals the full
 link's (`tests/test_link_incremental.py`); here the rows it wrote show it (none, when it found what the full link
 found). Medians of --repeat rounds, per stage.
+
+`--baseline-src DIR` (another checkout's `src`) adds, in each round, a full link and then an incremental one by that
+code, alternating with this code's: the two incremental links start from the same state.
 """
 
 from __future__ import annotations
@@ -65,8 +68,8 @@ def child(url: str, touch: float | None) -> None:
     )
 
 
-def run_child(url: str, touch: float | None) -> dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=str(HERE.parent / "src"))
+def run_child(url: str, touch: float | None, src: Path = HERE.parent / "src") -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(src))
     command = [sys.executable, __file__, "--store", url, "--child"]
     if touch is not None:
         command += ["--touch", str(touch)]
@@ -79,15 +82,21 @@ def main() -> None:
     parser.add_argument("--store", required=True, help="a built store's URL (SQLite or PostgreSQL): it is relinked")
     parser.add_argument("--touch", type=float, default=0.01, help="the share of reports taken as new (default 0.01)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline-src", type=Path, help="another checkout's src: its incremental link beside this")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
         child(args.store, args.touch if "--touch" in sys.argv else None)
         return
     runs: dict[str, list[dict[str, Any]]] = {"full": [], "incremental": []}
+    steps: list[tuple[str, float | None, Path]] = [("full", None, HERE.parent / "src")]
+    if args.baseline_src:
+        runs["incremental, baseline"] = []
+        steps += [("incremental, baseline", args.touch, args.baseline_src.resolve()), steps[0]]
+    steps.append(("incremental", args.touch, HERE.parent / "src"))
     for attempt in range(args.repeat):
-        for name, touch in (("full", None), ("incremental", args.touch)):
-            runs[name].append(run_child(args.store, touch))
+        for name, touch, src in steps:
+            runs[name].append(run_child(args.store, touch, src))
             found = runs[name][-1]
             print(
                 f"round {attempt + 1}/{args.repeat}, {name}: {sum(found['seconds'].values()):.1f} s "

@@ -40,6 +40,7 @@ from tipfusion.store.tables import link_runs
 from tipfusion.synth import generate
 
 RESULTS = ("report_links", "suspects", "networks", "link_explanations", "suppressed_values")
+BASIS = ("link_report_digests", "link_value_holders")  # what the next incremental link compares with
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +67,11 @@ def ingest_and_enrich(engine: Engine, path: Path, reference_folder: Path) -> Non
     ).run()
 
 
-def results(engine: Engine) -> dict[str, set[tuple[Any, ...]]]:
+def results(engine: Engine, tables: tuple[str, ...] = RESULTS) -> dict[str, set[tuple[Any, ...]]]:
     """The link tables' rows, without the columns that say which run wrote them."""
     found = {}
     with engine.connect() as conn:
-        for table in RESULTS:
+        for table in tables:
             rows = conn.execute(text(f"SELECT * FROM {table}")).mappings()
             found[table] = {
                 tuple((k, repr(v)) for k, v in sorted(row.items()) if k not in {"id", "run_id"}) for row in rows
@@ -100,6 +101,7 @@ def test_a_batch_is_linked_as_a_full_link_with_the_same_model_links_it(
     assert 100 <= step.changed <= step.relinked < step.reports  # the new reports (and those they cite), not all
     assert last_basis(engine).model == model and last_basis(engine).measured_by == full.run_id
     after_step = results(engine)
+    basis_after_step = results(engine, BASIS)  # written as what changed since the full link (`replace_mapping`)
 
     # a full link of the same store weighed by the same model changes nothing
     again = LinkService(engine, "tester").run(model=model)
@@ -107,6 +109,7 @@ def test_a_batch_is_linked_as_a_full_link_with_the_same_model_links_it(
         again.rows_written
     )
     assert results(engine) == after_step
+    assert results(engine, BASIS) == basis_after_step and all(basis_after_step.values())
     assert (again.suspects, again.networks, again.suppressed) == (step.suspects, step.networks, step.suppressed)
 
     # nothing changed since: an incremental link links nothing again and writes nothing

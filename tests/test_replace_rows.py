@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tipfusion.store import bulk
 from tipfusion.store.bulk import replace_rows
-from tipfusion.store.tables import link_explanations, networks
+from tipfusion.store.tables import link_explanations, link_value_holders, networks
 
 SUMMARY = st.none() | st.dictionaries(
     st.sampled_from(["isps", "span", "kinds", "é"]),
@@ -104,6 +104,26 @@ def test_where_replaces_the_rows_it_chooses_and_leaves_the_rest(
         now = {row.id: tuple(row)[1:] for row in conn.execute(select(link_explanations))}
     assert {id_: row for id_, row in now.items() if row[1] != "S1"} == others  # the very rows, ids and all
     assert Counter(repr(row) for row in now.values() if row[1] == "S1") == Counter(map(repr, chosen))
+
+
+HELD = st.dictionaries(st.integers(-(2**63), 2**63 - 1), st.integers(2, 5), max_size=12)
+
+
+@BOTH
+@given(before=HELD, after=HELD)
+def test_a_mapping_read_by_the_caller_is_made_the_one_wanted_writing_only_what_changed(
+    engine: Engine, before: dict[int, int], after: dict[int, int]
+) -> None:
+    """An incremental link's digests and holder counts (`replace_mapping`): a key whose value stayed is not touched."""
+    with engine.begin() as conn:
+        conn.execute(link_value_holders.delete())
+        bulk.insert_rows(conn, link_value_holders, ("value_hash", "holders"), sorted(before.items()))
+        deleted, inserted = bulk.replace_mapping(conn, link_value_holders, "value_hash", "holders", before, after)
+        held = conn.execute(select(link_value_holders.c.value_hash, link_value_holders.c.holders))
+        now = {key: value for key, value in held}
+    assert now == after
+    kept = sum(1 for key, value in before.items() if after.get(key) == value)
+    assert (deleted, inserted) == (len(before) - kept, len(after) - kept)
 
 
 def _owners_by_index(conn: Connection) -> Counter[str]:

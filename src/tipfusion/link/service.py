@@ -38,7 +38,7 @@ from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
 from tipfusion.memory import collector_paused
 from tipfusion.store import links as link_reads
-from tipfusion.store.bulk import insert_rows, replace_rows
+from tipfusion.store.bulk import insert_rows, replace_mapping, replace_rows
 from tipfusion.store.current import chunked
 from tipfusion.store.db import ensure_schema, snapshot
 from tipfusion.store.repository import now
@@ -107,6 +107,19 @@ class Outcome:
     relinked: tuple[int, int] | None = None  # an incremental link: (reports linked again, reports that changed)
     # an incremental link: the suspects whose explanations `suspect_links` holds (the others' stay as stored)
     rewritten: set[str] | None = None
+    stored: StoredAnswer | None = None  # an incremental link: the last answer's rows, as it read them
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The last link's rows as an incremental link read them, in the snapshot it linked from. The store step compares
+    the new answer with these instead of reading them again, and writes only the difference (at a million reports
+    each of the three is a million rows); it refuses to write if another link has finished since."""
+
+    run: int  # the link that wrote them
+    assignments: dict[int, tuple[str, str | None, int]]  # report → (suspect, network, the run that last changed it)
+    digests: dict[int, int]  # report → evidence digest
+    holders: dict[int, int]  # shared value (by hash) → its count of holders
 
 
 @dataclass(frozen=True)
@@ -285,21 +298,29 @@ class IncrementalLinker:
         with snapshot(self.engine) as conn:
             last = link_reads.latest_basis(conn)
             self.why = why_link_everything(last, settings, overrides)
-            previous = None
+            stored = previous = None
             if self.why is None and last is not None and last[1] is not None:
+                stored = StoredAnswer(
+                    last[0],
+                    link_reads.assignments(conn),
+                    link_reads.evidence_digests(conn),
+                    link_reads.value_holders(conn),
+                )
                 previous = Previous(
                     last[0],
                     Basis.of_json(last[1]),
-                    link_reads.evidence_digests(conn),
-                    {report: int(s[1:]) for report, (s, _, _) in link_reads.assignments(conn).items()},
-                    link_reads.value_holders(conn),
+                    stored.digests,
+                    {report: int(s[1:]) for report, (s, _, _) in stored.assignments.items()},
+                    stored.holders,
                 )
             data = load_input(conn)
         timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
         tell("resolving suspects and networks", 1, 3)
         if previous is None:
             return len(data.reports), link_everything(data, settings, overrides, timings)
-        return len(data.reports), link_changes(data, settings, overrides, timings, previous)
+        outcome = link_changes(data, settings, overrides, timings, previous)
+        outcome.stored = stored
+        return len(data.reports), outcome
 
 
 def _constrain(clustering: Clustering, apart: set[int], joins: list[tuple[int, int, str]]) -> Clustering:
@@ -382,6 +403,7 @@ class LinkService:
                 summary.relinked, summary.changed = outcome.relinked
             summary.linked_everything_because = outcome.why_everything or getattr(linker, "why", None)
             with UnitOfWork(self.engine, self.actor) as uow:
+                _nothing_finished_since(uow.conn, outcome)
                 self._store(uow.conn, run_id, outcome, summary)
                 self._keep_basis(uow.conn, run_id, outcome, overrides)
                 changed = {table: deleted + inserted for table, (deleted, inserted) in summary.rows_written.items()}
@@ -405,23 +427,21 @@ class LinkService:
             conn.execute(delete(link_report_digests))
             conn.execute(delete(link_value_holders))
             return
-        if outcome.based_on is not None:  # another link that finished meanwhile would leave two answers mixed
-            last = link_reads.latest_basis(conn)
-            if last is None or last[0] != outcome.based_on:
-                raise TipfusionError(
-                    f"another link (run {last[0] if last else '?'}) finished while this one ran on run "
-                    f"{outcome.based_on}'s answer: run tipfusion link --incremental again"
-                )
         measured_by = run_id if outcome.measured else outcome.measured_by
         basis = Basis(outcome.model, self.settings.as_dict(), overrides_digest(overrides), measured_by)
         conn.execute(update(link_runs).where(link_runs.c.id == run_id).values(basis=basis.as_json()))
-        digests = sorted(outcome.evidence.digests.items())
+        evidence, stored = outcome.evidence, outcome.stored
+        if stored is not None:  # what the store holds was read with the answer: write the difference only
+            replace_mapping(conn, link_report_digests, "report_id", "digest", stored.digests, evidence.digests)
+            replace_mapping(conn, link_value_holders, "value_hash", "holders", stored.holders, evidence.holders)
+            return
+        digests = sorted(evidence.digests.items())
         replace_rows(conn, link_report_digests, "report_id", ("report_id", "digest"), digests)
-        holders = sorted(outcome.evidence.holders.items())
+        holders = sorted(evidence.holders.items())
         replace_rows(conn, link_value_holders, "value_hash", ("value_hash", "holders"), holders)
 
     def _store(self, conn: Connection, run_id: int, outcome: Outcome, summary: LinkSummary) -> None:
-        previous = link_reads.assignments(conn)
+        previous = outcome.stored.assignments if outcome.stored is not None else link_reads.assignments(conn)
         aliases = _aliases(((r, s) for r, (s, _, _) in previous.items()), outcome.report_suspect)
         network_of_report = {r: outcome.suspect_network.get(s) for r, s in outcome.report_suspect.items()}
         aliases += _aliases(((r, n) for r, (_, n, _) in previous.items() if n), network_of_report)
@@ -501,6 +521,20 @@ class LinkService:
         ]
         summary.merged_ids = sum(1 for a in aliases if a[2] == "merged")
         summary.split_ids = sum(1 for a in aliases if a[2] == "split")
+
+
+def _nothing_finished_since(conn: Connection, outcome: Outcome) -> None:
+    """An answer built on another's (an incremental link: its suspects, and the rows it compares with) is written
+    only if no other link finished since it read that one: two answers mixed would be neither."""
+    based_on = outcome.stored.run if outcome.stored is not None else outcome.based_on
+    if based_on is None:
+        return
+    last = link_reads.latest_basis(conn)
+    if last is None or last[0] != based_on:
+        raise TipfusionError(
+            f"another link (run {last[0] if last else '?'}) finished while this one ran on run "
+            f"{based_on}'s answer: run tipfusion link --incremental again"
+        )
 
 
 def _rewrite_explanations(
