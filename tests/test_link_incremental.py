@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
+from tests.conftest import StoreTemplates
 from tests.test_cli_errors import one_error, tipfusion_cli
 from tipfusion.config import Settings
 from tipfusion.enrich.demo import build_demo_reference
@@ -67,6 +68,18 @@ def ingest_and_enrich(engine: Engine, path: Path, reference_folder: Path) -> Non
     ).run()
 
 
+@pytest.fixture
+def first_in(db_url: str, store_templates: StoreTemplates, batches: tuple[Path, Path, Path]) -> Iterator[Engine]:
+    """The test's own store holding the first batch, ingested and enriched, not linked (built once per worker and
+    database, and copied)."""
+    first, _, reference = batches
+    engine, _ = store_templates.prepare(
+        db_url, "incremental-first", lambda built, _url, _folder: ingest_and_enrich(built, first, reference)
+    )
+    yield engine
+    engine.dispose()
+
+
 def results(engine: Engine, tables: tuple[str, ...] = RESULTS) -> dict[str, set[tuple[Any, ...]]]:
     """The link tables' rows, without the columns that say which run wrote them."""
     found = {}
@@ -86,10 +99,9 @@ def last_basis(engine: Engine) -> Basis:
 
 
 def test_a_batch_is_linked_as_a_full_link_with_the_same_model_links_it(
-    engine: Engine, batches: tuple[Path, Path, Path]
+    first_in: Engine, batches: tuple[Path, Path, Path]
 ) -> None:
-    first, later, reference = batches
-    ingest_and_enrich(engine, first, reference)
+    engine, (_, later, reference) = first_in, batches
     full = LinkService(engine, "tester").run()
     assert full.relinked is None and full.linked_everything_because is None
     model = last_basis(engine).model
@@ -118,11 +130,8 @@ def test_a_batch_is_linked_as_a_full_link_with_the_same_model_links_it(
     assert results(engine) == after_step
 
 
-def test_an_incremental_link_links_everything_when_it_has_nothing_to_build_on(
-    engine: Engine, batches: tuple[Path, Path, Path]
-) -> None:
-    first, _, reference = batches
-    ingest_and_enrich(engine, first, reference)
+def test_an_incremental_link_links_everything_when_it_has_nothing_to_build_on(first_in: Engine) -> None:
+    engine = first_in
 
     def step(settings: LinkSettings | None = None) -> LinkSummary:
         return LinkService(engine, "tester", settings).run(incremental=True)
@@ -371,10 +380,9 @@ def test_a_split_report_that_changed_sends_the_link_to_link_everything() -> None
 
 
 def test_an_incremental_link_refuses_to_write_when_another_link_finished_meanwhile(
-    engine: Engine, batches: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+    first_in: Engine, batches: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, later, reference = batches
-    ingest_and_enrich(engine, first, reference)
+    engine, (_, later, reference) = first_in, batches
     LinkService(engine, "tester").run()
     ingest_and_enrich(engine, later, reference)
     stored = results(engine)
