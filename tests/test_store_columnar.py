@@ -6,6 +6,7 @@ written (whose own rows only its connection sees), psycopg's COPY."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 import time
@@ -24,10 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Boolean, Column, Engine, Integer, MetaData, String, Table, func, insert, select
 
+from tipfusion.errors import TipfusionError
 from tipfusion.store import columnar
 from tipfusion.store.bulk import rows_of
 from tipfusion.store.columnar import UTC_TIME, batches_of
-from tipfusion.store.db import make_engine
+from tipfusion.store.db import make_engine, snapshot
 from tipfusion.store.types import UTCDateTime
 
 metadata = MetaData()
@@ -58,13 +60,19 @@ def store(db_url: str) -> Iterator[Engine]:
 MINE = {"n": 1_000_000, "text": "written in the reading transaction", "flag": None, "number": None, "at": None}
 
 
-def _read(engine: Engine, batch: int = 3, written: bool = False) -> tuple[list[dict[str, object]], int]:
+STAMP = "SELECT COUNT(*) FROM columnar_samples"  # changes with each commit the tests make
+
+
+def _read(
+    engine: Engine, batch: int = 3, written: bool = False, stamp: str | None = None
+) -> tuple[list[dict[str, object]], int]:
     """The rows as `batches_of` reads them, and in how many batches. `written`: read in a transaction that has
-    written a row first (`MINE`, the last by `n`, taken off again), which must see it."""
+    written a row first (`MINE`, the last by `n`, taken off again), which must see it. `stamp`: SQLite's rows read
+    in a child process where the stamps agree."""
     with engine.connect() as conn:  # rolled back as it closes
         if written:
             conn.execute(insert(samples), [MINE])
-        batches = list(batches_of(conn, SQL, SCHEMA, batch=batch))
+        batches = list(batches_of(conn, SQL, SCHEMA, batch=batch, stamp=stamp))
     read = pa.Table.from_batches(batches, schema=SCHEMA).to_pylist()
     if written:
         assert read[-1:] == [MINE], "the transaction's own row"
@@ -72,8 +80,10 @@ def _read(engine: Engine, batch: int = 3, written: bool = False) -> tuple[list[d
     return read, len(batches)
 
 
+@pytest.mark.parametrize("stamp", [None, STAMP], ids=["here", "stamped"])
 @pytest.mark.parametrize("written", [False, True], ids=["in-a-snapshot", "after-writing"])
-def test_tricky_values_come_back_as_written(store: Engine, written: bool) -> None:
+def test_tricky_values_come_back_as_written(store: Engine, written: bool, stamp: str | None) -> None:
+    """Also read by SQLite's child process (`stamp`), where the caller's transaction has not written."""
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     rows = [
         {"n": n, "text": text, "flag": n % 3 == 0 if n % 4 else None, "number": n if n % 5 else None, "at": at}
@@ -88,8 +98,11 @@ def test_tricky_values_come_back_as_written(store: Engine, written: bool) -> Non
     ]
     with store.begin() as conn:
         conn.execute(insert(samples), rows)
-    read, batches = _read(store, written=written)
+    columnar.SQLITE_READ_PATH.clear()
+    read, batches = _read(store, written=written, stamp=stamp)
     assert read == [{**row, "at": row["at"] and row["at"].astimezone(UTC)} for row in rows]
+    if stamp and store.dialect.name == "sqlite":  # a transaction that wrote sees a stamp the child does not
+        assert ["own" if written else "child"] == columnar.SQLITE_READ_PATH
     assert batches > 1 or store.dialect.name == "postgresql"  # SQLite: a batch per fetch
     with store.connect() as conn:  # the tuples' read, as linking read them before
         assert [row[1] for row in rows_of(conn, SQL)] == [row["text"] for row in read]
@@ -105,6 +118,7 @@ def test_any_text_comes_back_as_written(store: Engine, texts: list[str], written
         if texts:
             conn.execute(insert(samples), [{"n": n, "text": text} for n, text in enumerate(texts)])
     assert [row["text"] for row in _read(store, written=written)[0]] == texts
+    assert [row["text"] for row in _read(store, stamp=STAMP)[0]] == texts
 
 
 def test_an_empty_result_is_an_empty_table(store: Engine) -> None:
@@ -256,3 +270,68 @@ def test_a_snapshot_read_ahead_gives_every_batch_in_order(store: Engine, monkeyp
     numbers = pa.Table.from_batches(batches, schema=SCHEMA).column("n").to_numpy()
     assert len(numbers) == 2_000_000 and (numbers == np.arange(1, 2_000_001)).all()
     assert _nobody_left_reading()
+
+
+# -- SQLite: the rows read in a child process (`store.sqlite_arrow`) -----------------------------------------------
+def _children(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    started: list[subprocess.Popen[bytes]] = []
+    real = subprocess.Popen
+
+    def recorded(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(columnar.subprocess, "Popen", recorded)
+    return started
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_column_with_nothing_but_nulls_in_the_first_batch_keeps_its_type(store: Engine) -> None:
+    """The driver types a column by its first batch: a text or time that first comes after a batch of NULLs is read
+    as what it is (the typed first row), not refused as not an integer."""
+    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    rows = [{"n": n, "text": None, "flag": None, "number": None, "at": None} for n in range(7)]
+    rows += [{"n": 7, "text": "late", "flag": True, "number": 3, "at": when}]
+    with store.begin() as conn:
+        conn.execute(insert(samples), rows)
+    columnar.SQLITE_READ_PATH.clear()
+    read, batches = _read(store, batch=3, stamp=STAMP)
+    assert read == rows and batches >= 3 and columnar.SQLITE_READ_PATH == ["child"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_sqlite_read_sees_the_callers_moment_not_a_later_commit(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit between the caller's first read and the child's makes the stamps differ: the rows are then the
+    caller's own read, as of its moment, and the child is stopped."""
+    _many(store, rows=5)
+    children = _children(monkeypatch)
+    columnar.SQLITE_READ_PATH.clear()
+    with snapshot(store) as conn:
+        seen = conn.execute(select(func.count()).select_from(samples)).scalar_one()
+        with store.begin() as other:
+            other.execute(insert(samples), [{"n": 99, "text": "committed later"}])
+        read = pa.Table.from_batches(list(batches_of(conn, SQL, SCHEMA, stamp=STAMP)), schema=SCHEMA)
+    assert seen == read.num_rows == 5
+    assert columnar.SQLITE_READ_PATH == ["own"] and [child.returncode is not None for child in children] == [True]
+    assert _read(store, stamp=STAMP)[0][-1]["n"] == 99 and columnar.SQLITE_READ_PATH[-1] == "child"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_sqlite_read_left_early_stops_its_child(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    _many(store)
+    children = _children(monkeypatch)
+    with snapshot(store) as conn:
+        read = batches_of(conn, SQL, SCHEMA, batch=10, stamp=STAMP)
+        first = next(read)
+        read.close()
+        assert first.num_rows >= 1 and conn.execute(select(func.count()).select_from(samples)).scalar_one() == 400
+    assert len(children) == 1 and children[0].returncode is not None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_failed_sqlite_read_names_the_store_and_the_reason(store: Engine) -> None:
+    wrong = pa.schema([("missing", pa.string())])
+    with snapshot(store) as conn, pytest.raises(TipfusionError, match=r"reading .*store\.db into Arrow failed: .*"):
+        list(batches_of(conn, "SELECT missing FROM columnar_samples", wrong, stamp=STAMP))

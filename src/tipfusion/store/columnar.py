@@ -7,8 +7,13 @@ rules that sort them run as Arrow and NumPy operations over whole columns (`link
 On PostgreSQL the ADBC driver reads the rows on a second connection that imports the caller's snapshot, in
 libpq's binary COPY format straight into Arrow (`_adbc_read`). A transaction that has written reads by psycopg's
 `COPY … TO STDOUT (FORMAT csv)` on its own connection instead (a second connection would not see its changes),
-parsed by Arrow's CSV reader as the text arrives, so the text is never held whole. SQLite has no COPY: its rows are
-fetched in batches and each batch turned into columns (the rules after the read are the same).
+parsed by Arrow's CSV reader as the text arrives, so the text is never held whole.
+
+SQLite has no COPY and no snapshot another connection can import. Where the caller names a *stamp* (a query whose
+value every commit that changes the rows read also changes: ingest's `sightings_generation`), the ADBC driver for
+SQLite reads the rows into Arrow in C, in a child process, in a transaction that reads the stamp first: if it
+differs from the stamp the caller's transaction sees, the read is the caller's own instead (`_sqlite_read`).
+Without a stamp, the rows are fetched in batches on the caller's connection and each batch turned into columns.
 """
 
 from __future__ import annotations
@@ -16,17 +21,24 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import json
 import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection
+
+from tipfusion.errors import TipfusionError
+from tipfusion.store.sqlite_arrow import STAMP_KEY
 
 UTC_TIME = pa.timestamp("us", tz="UTC")
 # the column types the store's reads are described in (`store.link_inputs.Input.columns`) → Arrow's
@@ -80,15 +92,22 @@ class _Blocks(io.RawIOBase):
         return filled
 
 
-def batches_of(conn: Connection, sql: str, schema: pa.Schema, batch: int = 50_000) -> Iterator[pa.RecordBatch]:
-    """`sql`'s rows as Arrow record batches of `schema` (its columns in the query's order), as the caller's
-    transaction sees them, so that a read of millions of rows is worked on a batch at a time and never held whole.
-    Timestamps come back in UTC whatever the session's zone. On PostgreSQL, take the batches while the transaction
-    is open (a second connection reads in its snapshot); where the transaction has written, the read is a COPY on its
-    own connection, which is busy until the last batch has been taken: run no other statement on it in between."""
+def batches_of(
+    conn: Connection, sql: str, schema: pa.Schema, batch: int = 50_000, stamp: str | None = None
+) -> Iterator[pa.RecordBatch]:
+    """`sql`'s rows as Arrow record batches of `schema` (its columns in the query's order, named as `schema` names
+    them), as the caller's transaction sees them, so that a read of millions of rows is worked on a batch at a time
+    and never held whole. Timestamps come back in UTC whatever the session's zone. On PostgreSQL, take the batches
+    while the transaction is open (a second connection reads in its snapshot); where the transaction has written,
+    the read is a COPY on its own connection, which is busy until the last batch has been taken: run no other
+    statement on it in between. `stamp`: SQL of one value that changes with every commit changing what `sql` reads,
+    which lets SQLite's rows be read on a connection of their own (`_sqlite_read`)."""
     if conn.dialect.name == "postgresql":
         exported = conn.exec_driver_sql(_EXPORT_SNAPSHOT).scalar()
         return _copied(conn, sql, schema) if exported is None else _adbc_read(conn, exported, sql, schema)
+    database = conn.engine.url.database
+    if stamp is not None and database and Path(database).is_file():
+        return _sqlite_read(conn, database, sql, schema, batch, stamp)
     return _fetched(conn, sql, schema, batch)
 
 
@@ -256,6 +275,98 @@ class _CopyAhead:
         except BaseException as exc:  # the caller raises it where it reads (or as it leaves)
             self._failed = exc
             self._put(exc)
+
+
+SQLITE_READ_PATH: list[str] = []
+"""Which way each `_sqlite_read` went ("child", or "own" where the stamps differed): for tests."""
+
+
+def _sqlite_read(
+    conn: Connection, database: str, sql: str, schema: pa.Schema, batch: int, stamp: str
+) -> Iterator[pa.RecordBatch]:
+    """`sql`'s rows read by the ADBC driver for SQLite in a child process (`store.sqlite_arrow`: why a child), in
+    C straight into Arrow, and streamed back while the caller works on the last batch. The child's transaction sees
+    the store as of its first read, which may be later than the caller's: it reads `stamp` first, and where the value
+    differs from the one the caller's transaction sees (an ingest committed in between), the rows are the caller's
+    own read instead.
+
+    The driver types each column by the values of its first batch (a column with nothing but NULLs there is taken
+    for integers, and a later text fails the read): each value is cast to its column's storage class, and a first
+    row of the right classes, dropped here, leads the rows."""
+    mine = json.dumps(conn.exec_driver_sql(stamp).scalar())
+    request = {"database": database, "sql": _typed(sql, schema), "stamp": stamp, "batch": batch}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tipfusion.store.sqlite_arrow"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    errors = _drained(child.stderr)
+    try:
+        child.stdin.write(json.dumps(request).encode())
+        child.stdin.close()
+        try:
+            stream = pa.ipc.open_stream(child.stdout)
+        except (pa.ArrowInvalid, OSError) as exc:  # the child failed before its first batch
+            child.wait()
+            raise _failed(database, errors) from exc
+        theirs = (stream.schema.metadata or {}).get(STAMP_KEY, b"").decode()
+        if theirs == mine:
+            SQLITE_READ_PATH.append("child")
+            leading = True
+            for got in stream:
+                if leading:  # the row of the right classes
+                    if got.num_rows == 0 or got.column(0)[0].as_py() != 1:
+                        raise RuntimeError("the typed first row did not come first")
+                    got, leading = got.slice(1), False
+                yield _conformed(got, schema)
+            if child.wait() != 0:
+                raise _failed(database, errors)
+            return
+    finally:
+        if child.poll() is None:  # stopped early, or the stamps differed
+            child.kill()
+            child.wait()
+        child.stdout.close()
+    SQLITE_READ_PATH.append("own")
+    yield from _fetched(conn, sql, schema, batch)
+
+
+def _drained(pipe: IO[bytes]) -> list[bytes]:
+    """What the child writes on standard error, read by a thread as it comes (a full pipe would stop the child)."""
+    said: list[bytes] = []
+    threading.Thread(target=lambda: said.append(pipe.read()), daemon=True).start()
+    return said
+
+
+def _failed(database: str, errors: list[bytes]) -> TipfusionError:
+    said = b"".join(errors).decode(errors="replace").strip().splitlines()
+    return TipfusionError(f"reading {database} into Arrow failed: {said[-1] if said else 'the reader stopped'}")
+
+
+def _typed(sql: str, schema: pa.Schema) -> str:
+    """`sql` with each column cast to its storage class (integer, or text), after a first row of those classes."""
+    integer = [pa.types.is_integer(f.type) or pa.types.is_boolean(f.type) for f in schema]
+    first = ", ".join(["1 AS tf_first", *(f"{0 if i else repr('')} AS c{n}" for n, i in enumerate(integer))])
+    cast = ", ".join(
+        ["0", *(f'CAST(q."{f.name}" AS {"INTEGER" if i else "TEXT"})' for f, i in zip(schema, integer, strict=True))]
+    )
+    return f"SELECT {first} UNION ALL SELECT {cast} FROM ({sql}) AS q"
+
+
+def _conformed(got: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """A batch as the driver typed it (integers and text, after the leading flag) → `schema`'s columns."""
+    columns = []
+    for column, field in zip(got.columns[1:], schema, strict=True):
+        if field.type == UTC_TIME:
+            try:
+                columns.append(column.cast(pa.timestamp("us")).cast(UTC_TIME))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                columns.append(_utc(tuple(column.to_pylist())))
+        else:
+            columns.append(column.cast(field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _fetched(conn: Connection, sql: str, schema: pa.Schema, batch: int) -> Iterator[pa.RecordBatch]:
