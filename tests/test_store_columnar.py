@@ -102,7 +102,7 @@ def test_tricky_values_come_back_as_written(store: Engine, written: bool, stamp:
     read, batches = _read(store, written=written, stamp=stamp)
     assert read == [{**row, "at": row["at"] and row["at"].astimezone(UTC)} for row in rows]
     if stamp and store.dialect.name == "sqlite":  # a transaction that wrote sees a stamp the child does not
-        assert ["own" if written else "child"] == columnar.SQLITE_READ_PATH
+        assert ["own" if written else "child"] == list(columnar.SQLITE_READ_PATH)
     assert batches > 1 or store.dialect.name == "postgresql"  # SQLite: a batch per fetch
     with store.connect() as conn:  # the tuples' read, as linking read them before
         assert [row[1] for row in rows_of(conn, SQL)] == [row["text"] for row in read]
@@ -296,7 +296,7 @@ def test_a_column_with_nothing_but_nulls_in_the_first_batch_keeps_its_type(store
         conn.execute(insert(samples), rows)
     columnar.SQLITE_READ_PATH.clear()
     read, batches = _read(store, batch=3, stamp=STAMP)
-    assert read == rows and batches >= 3 and columnar.SQLITE_READ_PATH == ["child"]
+    assert read == rows and batches >= 3 and list(columnar.SQLITE_READ_PATH) == ["child"]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -314,7 +314,7 @@ def test_a_sqlite_read_sees_the_callers_moment_not_a_later_commit(
             other.execute(insert(samples), [{"n": 99, "text": "committed later"}])
         read = pa.Table.from_batches(list(batches_of(conn, SQL, SCHEMA, stamp=STAMP)), schema=SCHEMA)
     assert seen == read.num_rows == 5
-    assert columnar.SQLITE_READ_PATH == ["own"] and [child.returncode is not None for child in children] == [True]
+    assert list(columnar.SQLITE_READ_PATH) == ["own"] and [child.returncode is not None for child in children] == [True]
     assert _read(store, stamp=STAMP)[0][-1]["n"] == 99 and columnar.SQLITE_READ_PATH[-1] == "child"
 
 
@@ -335,3 +335,24 @@ def test_a_failed_sqlite_read_names_the_store_and_the_reason(store: Engine) -> N
     wrong = pa.schema([("missing", pa.string())])
     with snapshot(store) as conn, pytest.raises(TipfusionError, match=r"reading .*store\.db into Arrow failed: .*"):
         list(batches_of(conn, "SELECT missing FROM columnar_samples", wrong, stamp=STAMP))
+
+
+HALF_A_STREAM = (
+    "import io, json, sys\n"
+    "from tipfusion.store import sqlite_arrow\n"
+    "out = io.BytesIO()\n"
+    "sqlite_arrow.serve(json.loads(sys.stdin.read()), out)\n"
+    "sys.stdout.buffer.write(out.getvalue()[: len(out.getvalue()) // 2])\n"
+    "sys.exit('the reader was stopped half-way')\n"
+)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_child_that_stops_half_way_is_an_error_not_fewer_rows(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    _many(store)
+    real = subprocess.Popen
+    monkeypatch.setattr(
+        columnar.subprocess, "Popen", lambda _args, **kwargs: real([sys.executable, "-c", HALF_A_STREAM], **kwargs)
+    )
+    with snapshot(store) as conn, pytest.raises(TipfusionError, match="stopped half-way"):
+        list(batches_of(conn, SQL, SCHEMA, batch=10, stamp=STAMP))

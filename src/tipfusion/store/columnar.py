@@ -26,6 +26,7 @@ import queue
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,8 +278,8 @@ class _CopyAhead:
             self._put(exc)
 
 
-SQLITE_READ_PATH: list[str] = []
-"""Which way each `_sqlite_read` went ("child", or "own" where the stamps differed): for tests."""
+SQLITE_READ_PATH: deque[str] = deque(maxlen=64)
+"""Which way the last `_sqlite_read`s went ("child", or "own" where the stamps differed): for tests."""
 
 
 def _sqlite_read(
@@ -315,7 +316,14 @@ def _sqlite_read(
         if theirs == mine:
             SQLITE_READ_PATH.append("child")
             leading = True
-            for got in stream:
+            while True:
+                try:
+                    got = stream.read_next_batch()
+                except StopIteration:
+                    break
+                except (pa.ArrowInvalid, OSError) as exc:  # the child stopped half-way
+                    child.wait()
+                    raise _failed(database, errors) from exc
                 if leading:  # the row of the right classes
                     if got.num_rows == 0 or got.column(0)[0].as_py() != 1:
                         raise RuntimeError("the typed first row did not come first")
