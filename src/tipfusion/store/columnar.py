@@ -297,7 +297,7 @@ def _sqlite_read(
     mine = json.dumps(conn.exec_driver_sql(stamp).scalar())
     request = {"database": database, "sql": _typed(sql, schema), "stamp": stamp, "batch": batch}
     child = subprocess.Popen(
-        [sys.executable, "-m", "tipfusion.store.sqlite_arrow"],
+        [sys.executable, "-P", "-m", "tipfusion.store.sqlite_arrow"],  # -P: not from a tipfusion/ where it runs
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
