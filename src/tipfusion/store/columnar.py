@@ -310,8 +310,7 @@ def _sqlite_read(
         try:
             stream = pa.ipc.open_stream(child.stdout)
         except (pa.ArrowInvalid, OSError) as exc:  # the child failed before its first batch
-            child.wait()
-            raise _failed(database, errors) from exc
+            raise _failed(database, child, errors) from exc
         theirs = (stream.schema.metadata or {}).get(STAMP_KEY, b"").decode()
         if theirs == mine:
             SQLITE_READ_PATH.append("child")
@@ -322,15 +321,14 @@ def _sqlite_read(
                 except StopIteration:
                     break
                 except (pa.ArrowInvalid, OSError) as exc:  # the child stopped half-way
-                    child.wait()
-                    raise _failed(database, errors) from exc
+                    raise _failed(database, child, errors) from exc
                 if leading:  # the row of the right classes
                     if got.num_rows == 0 or got.column(0)[0].as_py() != 1:
                         raise RuntimeError("the typed first row did not come first")
                     got, leading = got.slice(1), False
                 yield _conformed(got, schema)
             if child.wait() != 0:
-                raise _failed(database, errors)
+                raise _failed(database, child, errors)
             return
     finally:
         if child.poll() is None:  # stopped early, or the stamps differed
@@ -341,16 +339,25 @@ def _sqlite_read(
     yield from _fetched(conn, sql, schema, batch)
 
 
-def _drained(pipe: IO[bytes]) -> list[bytes]:
+def _drained(pipe: IO[bytes]) -> tuple[threading.Thread, list[bytes]]:
     """What the child writes on standard error, read by a thread as it comes (a full pipe would stop the child)."""
     said: list[bytes] = []
-    threading.Thread(target=lambda: said.append(pipe.read()), daemon=True).start()
-    return said
+    reader = threading.Thread(target=lambda: said.append(pipe.read()), daemon=True)
+    reader.start()
+    return reader, said
 
 
-def _failed(database: str, errors: list[bytes]) -> TipfusionError:
-    said = b"".join(errors).decode(errors="replace").strip().splitlines()
-    return TipfusionError(f"reading {database} into Arrow failed: {said[-1] if said else 'the reader stopped'}")
+def _failed(
+    database: str, child: subprocess.Popen[bytes], errors: tuple[threading.Thread, list[bytes]]
+) -> TipfusionError:
+    """The error a failed child's read is, in its own last words (it is stopped first, if it still runs)."""
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    reader, said = errors
+    reader.join(timeout=5)  # what it said, to the end
+    lines = b"".join(said).decode(errors="replace").strip().splitlines()
+    return TipfusionError(f"reading {database} into Arrow failed: {lines[-1] if lines else 'the reader stopped'}")
 
 
 def _typed(sql: str, schema: pa.Schema) -> str:

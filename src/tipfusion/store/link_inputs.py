@@ -249,7 +249,11 @@ def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[
     # the sightings are written by ingest alone (`repository.write_rows`), which touches the stamp; on SQLite a store's
     # many are read in a child process (`store.sqlite_arrow`), half the time of a read here. A few, and the smaller
     # reads, stay here: a child's start (~0.3 s) is more than they would save
-    many = source is SORTED_SIGHTINGS and _sightings_at_most(conn) >= READ_IN_A_CHILD_FROM
+    many = (
+        conn.dialect.name == "sqlite"
+        and source is SORTED_SIGHTINGS
+        and _sightings_at_most(conn) >= READ_IN_A_CHILD_FROM
+    )
     stamp = _WRITTEN_BY_INGEST if many else None
     return batches_of(conn, query_text(conn, source), arrow_schema(columns), stamp=stamp)
 
