@@ -102,24 +102,16 @@ class Outcome:
     evidence: EvidenceState | None = None  # what the next incremental link compares with (None: no basis kept)
     measured: bool = False  # this run measured `model` itself
     measured_by: int | None = None  # an incremental link: the run that measured the model it carried over
-    based_on: int | None = None  # an incremental link: the run whose answer it built on
     why_everything: str | None = None  # an incremental link that linked everything after all: why
     relinked: tuple[int, int] | None = None  # an incremental link: (reports linked again, reports that changed)
     # an incremental link: the suspects whose explanations `suspect_links` holds (the others' stay as stored)
     rewritten: set[str] | None = None
-    stored: StoredAnswer | None = None  # an incremental link: the last answer's rows, as it read them
-
-
-@dataclass(frozen=True)
-class StoredAnswer:
-    """The last link's rows as an incremental link read them, in the snapshot it linked from. The store step compares
-    the new answer with these instead of reading them again, and writes only the difference (at a million reports
-    each of the three is a million rows); it refuses to write if another link has finished since."""
-
-    run: int  # the link that wrote them
-    assignments: dict[int, tuple[str, str | None, int]]  # report → (suspect, network, the run that last changed it)
-    digests: dict[int, int]  # report → evidence digest
-    holders: dict[int, int]  # shared value (by hash) → its count of holders
+    # an incremental link: the last link's answer as it read it, in the snapshot it linked from (`previous`: its run,
+    # digests and holder counts; `assignments`: report → (suspect, network, the run that last changed the row)). The
+    # store step compares with these instead of reading them again and writes only the difference (at a million
+    # reports each is a million rows); it refuses to write if another link has finished since
+    previous: Previous | None = None
+    assignments: dict[int, tuple[str, str | None, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -222,7 +214,6 @@ def link_changes(
     outcome = outcome_of(done.clustering, done.networks, done.coarse)
     outcome.evidence = done.evidence
     outcome.measured_by = previous.basis.measured_by
-    outcome.based_on = previous.run
     outcome.relinked = (done.reports, done.changed)
     outcome.rewritten = {f"S{suspect}" for suspect in done.rewritten}
     return outcome
@@ -298,20 +289,15 @@ class IncrementalLinker:
         with snapshot(self.engine) as conn:
             last = link_reads.latest_basis(conn)
             self.why = why_link_everything(last, settings, overrides)
-            stored = previous = None
+            assignments = previous = None
             if self.why is None and last is not None and last[1] is not None:
-                stored = StoredAnswer(
-                    last[0],
-                    link_reads.assignments(conn),
-                    link_reads.evidence_digests(conn),
-                    link_reads.value_holders(conn),
-                )
+                assignments = link_reads.assignments(conn)
                 previous = Previous(
                     last[0],
                     Basis.of_json(last[1]),
-                    stored.digests,
-                    {report: int(s[1:]) for report, (s, _, _) in stored.assignments.items()},
-                    stored.holders,
+                    link_reads.evidence_digests(conn),
+                    {report: int(s[1:]) for report, (s, _, _) in assignments.items()},
+                    link_reads.value_holders(conn),
                 )
             data = load_input(conn)
         timings["extract"] = timings.get("extract", 0.0) + time.perf_counter() - started
@@ -319,7 +305,7 @@ class IncrementalLinker:
         if previous is None:
             return len(data.reports), link_everything(data, settings, overrides, timings)
         outcome = link_changes(data, settings, overrides, timings, previous)
-        outcome.stored = stored
+        outcome.previous, outcome.assignments = previous, assignments
         return len(data.reports), outcome
 
 
@@ -430,10 +416,10 @@ class LinkService:
         measured_by = run_id if outcome.measured else outcome.measured_by
         basis = Basis(outcome.model, self.settings.as_dict(), overrides_digest(overrides), measured_by)
         conn.execute(update(link_runs).where(link_runs.c.id == run_id).values(basis=basis.as_json()))
-        evidence, stored = outcome.evidence, outcome.stored
-        if stored is not None:  # what the store holds was read with the answer: write the difference only
-            replace_mapping(conn, link_report_digests, "report_id", "digest", stored.digests, evidence.digests)
-            replace_mapping(conn, link_value_holders, "value_hash", "holders", stored.holders, evidence.holders)
+        evidence, previous = outcome.evidence, outcome.previous
+        if previous is not None:  # what the store holds was read with the answer: write the difference only
+            replace_mapping(conn, link_report_digests, "report_id", "digest", previous.digests, evidence.digests)
+            replace_mapping(conn, link_value_holders, "value_hash", "holders", previous.holders, evidence.holders)
             return
         digests = sorted(evidence.digests.items())
         replace_rows(conn, link_report_digests, "report_id", ("report_id", "digest"), digests)
@@ -441,7 +427,7 @@ class LinkService:
         replace_rows(conn, link_value_holders, "value_hash", ("value_hash", "holders"), holders)
 
     def _store(self, conn: Connection, run_id: int, outcome: Outcome, summary: LinkSummary) -> None:
-        previous = outcome.stored.assignments if outcome.stored is not None else link_reads.assignments(conn)
+        previous = outcome.assignments if outcome.assignments is not None else link_reads.assignments(conn)
         aliases = _aliases(((r, s) for r, (s, _, _) in previous.items()), outcome.report_suspect)
         network_of_report = {r: outcome.suspect_network.get(s) for r, s in outcome.report_suspect.items()}
         aliases += _aliases(((r, n) for r, (_, n, _) in previous.items() if n), network_of_report)
@@ -526,14 +512,13 @@ class LinkService:
 def _nothing_finished_since(conn: Connection, outcome: Outcome) -> None:
     """An answer built on another's (an incremental link: its suspects, and the rows it compares with) is written
     only if no other link finished since it read that one: two answers mixed would be neither."""
-    based_on = outcome.stored.run if outcome.stored is not None else outcome.based_on
-    if based_on is None:
+    if outcome.previous is None:
         return
     last = link_reads.latest_basis(conn)
-    if last is None or last[0] != based_on:
+    if last is None or last[0] != outcome.previous.run:
         raise TipfusionError(
             f"another link (run {last[0] if last else '?'}) finished while this one ran on run "
-            f"{based_on}'s answer: run tipfusion link --incremental again"
+            f"{outcome.previous.run}'s answer: run tipfusion link --incremental again"
         )
 
 

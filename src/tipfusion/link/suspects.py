@@ -208,7 +208,7 @@ def strongest_shared(
     kind_of = rows.kind_ids[values] if len(values) else values
     caps = kind_caps(rows, settings)[kind_of]
     over = counts > caps
-    widely = np.isin(values, too_widely_held) if too_widely_held is not None and len(too_widely_held) else over & False
+    widely = np.isin(values, too_widely_held) if too_widely_held is not None else np.zeros_like(over)
     recorded = over & ~widely
     for value, count, cap in zip(
         values[recorded].tolist(), counts[recorded].tolist(), caps[recorded].tolist(), strict=True
