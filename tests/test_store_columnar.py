@@ -82,7 +82,9 @@ def _read(
 
 @pytest.mark.parametrize("stamp", [None, STAMP], ids=["here", "stamped"])
 @pytest.mark.parametrize("written", [False, True], ids=["in-a-snapshot", "after-writing"])
-def test_tricky_values_come_back_as_written(store: Engine, written: bool, stamp: str | None) -> None:
+def test_tricky_values_come_back_as_written(
+    store: Engine, written: bool, stamp: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Also read by SQLite's child process (`stamp`), where the caller's transaction has not written."""
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     rows = [
@@ -98,11 +100,11 @@ def test_tricky_values_come_back_as_written(store: Engine, written: bool, stamp:
     ]
     with store.begin() as conn:
         conn.execute(insert(samples), rows)
-    columnar.SQLITE_READ_PATH.clear()
+    ways, _ = watched(monkeypatch)
     read, batches = _read(store, written=written, stamp=stamp)
     assert read == [{**row, "at": row["at"] and row["at"].astimezone(UTC)} for row in rows]
     if stamp and store.dialect.name == "sqlite":  # a transaction that wrote sees a stamp the child does not
-        assert ["own" if written else "child"] == list(columnar.SQLITE_READ_PATH)
+        assert ways == (["child", "own"] if written else ["child"])
     assert batches > 1 or store.dialect.name == "postgresql"  # SQLite: a batch per fetch
     with store.connect() as conn:  # the tuples' read, as linking read them before
         assert [row[1] for row in rows_of(conn, SQL)] == [row["text"] for row in read]
@@ -273,20 +275,31 @@ def test_a_snapshot_read_ahead_gives_every_batch_in_order(store: Engine, monkeyp
 
 
 # -- SQLite: the rows read in a child process (`store.sqlite_arrow`) -----------------------------------------------
-def _children(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+def watched(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[subprocess.Popen[bytes]]]:
+    """The ways the reads went from here on, in order ("child": a child started; "own": rows fetched on the caller's
+    connection), and the children started."""
+    ways: list[str] = []
     started: list[subprocess.Popen[bytes]] = []
-    real = subprocess.Popen
+    popen, fetched = subprocess.Popen, columnar._fetched
 
-    def recorded(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
-        started.append(real(*args, **kwargs))
+    def child(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        ways.append("child")
+        started.append(popen(*args, **kwargs))
         return started[-1]
 
-    monkeypatch.setattr(columnar.subprocess, "Popen", recorded)
-    return started
+    def own(*args: Any, **kwargs: Any) -> Any:
+        ways.append("own")
+        return fetched(*args, **kwargs)
+
+    monkeypatch.setattr(columnar.subprocess, "Popen", child)
+    monkeypatch.setattr(columnar, "_fetched", own)
+    return ways, started
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_column_with_nothing_but_nulls_in_the_first_batch_keeps_its_type(store: Engine) -> None:
+def test_a_column_with_nothing_but_nulls_in_the_first_batch_keeps_its_type(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The driver types a column by its first batch: a text or time that first comes after a batch of NULLs is read
     as what it is (the typed first row), not refused as not an integer."""
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -294,9 +307,9 @@ def test_a_column_with_nothing_but_nulls_in_the_first_batch_keeps_its_type(store
     rows += [{"n": 7, "text": "late", "flag": True, "number": 3, "at": when}]
     with store.begin() as conn:
         conn.execute(insert(samples), rows)
-    columnar.SQLITE_READ_PATH.clear()
+    ways, _ = watched(monkeypatch)
     read, batches = _read(store, batch=3, stamp=STAMP)
-    assert read == rows and batches >= 3 and list(columnar.SQLITE_READ_PATH) == ["child"]
+    assert read == rows and batches >= 3 and ways == ["child"]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -306,22 +319,21 @@ def test_a_sqlite_read_sees_the_callers_moment_not_a_later_commit(
     """A commit between the caller's first read and the child's makes the stamps differ: the rows are then the
     caller's own read, as of its moment, and the child is stopped."""
     _many(store, rows=5)
-    children = _children(monkeypatch)
-    columnar.SQLITE_READ_PATH.clear()
+    ways, children = watched(monkeypatch)
     with snapshot(store) as conn:
         seen = conn.execute(select(func.count()).select_from(samples)).scalar_one()
         with store.begin() as other:
             other.execute(insert(samples), [{"n": 99, "text": "committed later"}])
         read = pa.Table.from_batches(list(batches_of(conn, SQL, SCHEMA, stamp=STAMP)), schema=SCHEMA)
     assert seen == read.num_rows == 5
-    assert list(columnar.SQLITE_READ_PATH) == ["own"] and [child.returncode is not None for child in children] == [True]
-    assert _read(store, stamp=STAMP)[0][-1]["n"] == 99 and columnar.SQLITE_READ_PATH[-1] == "child"
+    assert ways == ["child", "own"] and [child.returncode is not None for child in children] == [True]
+    assert _read(store, stamp=STAMP)[0][-1]["n"] == 99 and ways[2:] == ["child"]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_sqlite_read_left_early_stops_its_child(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     _many(store)
-    children = _children(monkeypatch)
+    _, children = watched(monkeypatch)
     with snapshot(store) as conn:
         read = batches_of(conn, SQL, SCHEMA, batch=10, stamp=STAMP)
         first = next(read)

@@ -26,7 +26,6 @@ import queue
 import subprocess
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -278,10 +277,6 @@ class _CopyAhead:
             self._put(exc)
 
 
-SQLITE_READ_PATH: deque[str] = deque(maxlen=64)
-"""Which way the last `_sqlite_read`s went ("child", or "own" where the stamps differed): for tests."""
-
-
 def _sqlite_read(
     conn: Connection, database: str, sql: str, schema: pa.Schema, batch: int, stamp: str
 ) -> Iterator[pa.RecordBatch]:
@@ -313,7 +308,6 @@ def _sqlite_read(
             raise _failed(database, child, errors) from exc
         theirs = (stream.schema.metadata or {}).get(STAMP_KEY, b"").decode()
         if theirs == mine:
-            SQLITE_READ_PATH.append("child")
             leading = True
             while True:
                 try:
@@ -335,7 +329,6 @@ def _sqlite_read(
             child.kill()
             child.wait()
         child.stdout.close()
-    SQLITE_READ_PATH.append("own")
     yield from _fetched(conn, sql, schema, batch)
 
 
