@@ -368,3 +368,37 @@ def test_a_child_that_stops_half_way_is_an_error_not_fewer_rows(store: Engine, m
     )
     with snapshot(store) as conn, pytest.raises(TipfusionError, match="stopped half-way"):
         list(batches_of(conn, SQL, SCHEMA, batch=10, stamp=STAMP))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_read_ahead_lets_the_caller_read_on_its_connection_before_it_takes_the_rows(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ahead`: the child starts at once and its batches are taken as they come, however long the caller reads
+    other things on its own connection; the rows are the same, and the child has read all of them (ended) before
+    the caller takes the first (far more than a pipe holds: without `ahead` it would wait for the caller)."""
+    _many(store, rows=20_000)
+    ways, children = watched(monkeypatch)
+    with snapshot(store) as conn:
+        read = batches_of(conn, SQL, SCHEMA, batch=10, stamp=STAMP, ahead=True)
+        assert children and children[0].wait(timeout=60) == 0  # it read every row, though none was taken yet
+        assert conn.execute(select(func.count()).select_from(samples)).scalar_one() == 20_000
+        ahead = pa.Table.from_batches(list(read), schema=SCHEMA)
+    assert ways == ["child"] and ahead.equals(pa.Table.from_batches(list(_tuples(store)), schema=SCHEMA))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_read_ahead_never_taken_stops_its_child_when_closed(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    _many(store, rows=5_000)
+    _, children = watched(monkeypatch)
+    with snapshot(store) as conn:
+        read = batches_of(conn, SQL, SCHEMA, batch=10, stamp=STAMP, ahead=True)
+        read.close()  # type: ignore[attr-defined]
+    assert len(children) == 1 and children[0].returncode is not None
+    assert not [t for t in threading.enumerate() if t.name == "child-read"]
+
+
+def _tuples(engine: Engine) -> Iterator[pa.RecordBatch]:
+    """The rows as the caller's own read gives them."""
+    with snapshot(engine) as conn:
+        yield from columnar._fetched(conn, SQL, SCHEMA, 10)

@@ -190,17 +190,24 @@ def subscriber_key(id_type: str | None, id_number: object) -> str:
 def load_input(conn: Connection) -> LinkInput:
     current = dict(inputs.rows(conn, inputs.REPORTS))
     data = LinkInput(reports=sorted(current), identity=IdentityRows())
-    load_people(inputs.batches(conn, inputs.NAMES, inputs.NAMES.columns), data)
 
     # every sighting (≈13 per report) is sorted by the database, each kind's rule (`sort_sightings`) written in SQL,
     # in one pass (`inputs.SORTED_SIGHTINGS`), and read as columns: what is left of the rules (an address's key needs
-    # its enrichment) runs over whole columns (`link.sightings`), not a Python step per row
-    network_types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
-    read = inputs.batches(conn, inputs.SORTED_SIGHTINGS, inputs.SORTED_SIGHTING_COLUMNS)
-    files = sightings.load_sightings(read, network_types, data)
+    # its enrichment) runs over whole columns (`link.sightings`), not a Python step per row. Where a child process
+    # reads them (a large SQLite store), it starts first and reads while this one reads the names and the files
+    read = inputs.batches(conn, inputs.SORTED_SIGHTINGS, inputs.SORTED_SIGHTING_COLUMNS, ahead=True)
+    try:
+        load_people(inputs.batches(conn, inputs.NAMES, inputs.NAMES.columns), data)
+        flagged = flagged_files(conn)
+        network_types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
+        files = sightings.load_sightings(read, network_types, data)
+    finally:
+        close = getattr(read, "close", None)
+        if close is not None:  # a read left (a failure above): its child is stopped
+            close()
     del network_types
 
-    data.files = files.rows(*flagged_files(conn))
+    data.files = files.rows(*flagged)
     # a file on one of the unit's known-content hash lists circulates: it says nothing about who belongs together
     if known := known_content(conn):
         key_of = files.key_of()

@@ -26,7 +26,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -93,7 +93,7 @@ class _Blocks(io.RawIOBase):
 
 
 def batches_of(
-    conn: Connection, sql: str, schema: pa.Schema, batch: int = 50_000, stamp: str | None = None
+    conn: Connection, sql: str, schema: pa.Schema, batch: int = 50_000, stamp: str | None = None, ahead: bool = False
 ) -> Iterator[pa.RecordBatch]:
     """`sql`'s rows as Arrow record batches of `schema` (its columns in the query's order, named as `schema` names
     them), as the caller's transaction sees them, so that a read of millions of rows is worked on a batch at a time
@@ -101,13 +101,15 @@ def batches_of(
     while the transaction is open (a second connection reads in its snapshot); where the transaction has written,
     the read is a COPY on its own connection, which is busy until the last batch has been taken: run no other
     statement on it in between. `stamp`: SQL of one value that changes with every commit changing what `sql` reads,
-    which lets SQLite's rows be read on a connection of their own (`_sqlite_read`)."""
+    which lets SQLite's rows be read on a connection of their own (`_sqlite_read`); `ahead`: there, the child starts
+    at once and every batch is taken as it comes, so that the caller may read something else on its connection
+    before it takes the first (close what this returns if it is never read to the end)."""
     if conn.dialect.name == "postgresql":
         exported = conn.exec_driver_sql(_EXPORT_SNAPSHOT).scalar()
         return _copied(conn, sql, schema) if exported is None else _adbc_read(conn, exported, sql, schema)
     database = conn.engine.url.database
     if stamp is not None and database and Path(database).is_file():
-        return _sqlite_read(conn, database, sql, schema, batch, stamp)
+        return _sqlite_read(conn, database, sql, schema, batch, stamp, ahead)
     return _fetched(conn, sql, schema, batch)
 
 
@@ -278,7 +280,7 @@ class _CopyAhead:
 
 
 def _sqlite_read(
-    conn: Connection, database: str, sql: str, schema: pa.Schema, batch: int, stamp: str
+    conn: Connection, database: str, sql: str, schema: pa.Schema, batch: int, stamp: str, ahead: bool
 ) -> Iterator[pa.RecordBatch]:
     """`sql`'s rows read by the ADBC driver for SQLite in a child process (`store.sqlite_arrow`: why a child), in
     C straight into Arrow, and streamed back while the caller works on the last batch. The child's transaction sees
@@ -289,47 +291,109 @@ def _sqlite_read(
     The driver types each column by the values of its first batch (a column with nothing but NULLs there is taken
     for integers, and a later text fails the read): each value is cast to its column's storage class, and a first
     row of the right classes, dropped here, leads the rows."""
-    mine = json.dumps(conn.exec_driver_sql(stamp).scalar())
-    request = {"database": database, "sql": _typed(sql, schema), "stamp": stamp, "batch": batch}
-    child = subprocess.Popen(
-        [sys.executable, "-P", "-m", "tipfusion.store.sqlite_arrow"],  # -P: not from a tipfusion/ where it runs
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
-    errors = _drained(child.stderr)
-    try:
-        child.stdin.write(json.dumps(request).encode())
-        child.stdin.close()
+    return _ChildRead(conn, database, sql, schema, batch, stamp, ahead)
+
+
+class _ChildRead:
+    """A child's read, started at once and taken by a thread of this process as it comes: up to a few batches
+    before the caller asks for them, or (`ahead`) every batch, so that the child reads while the caller's connection
+    reads something else (linking reads names and files while the child reads the sightings). The caller's own
+    read, where the stamps differ, runs where the caller takes the first batch, on its connection, after whatever it
+    read there meanwhile. `close()` stops the child (a read left early, or never begun)."""
+
+    _END = object()
+
+    def __init__(
+        self, conn: Connection, database: str, sql: str, schema: pa.Schema, batch: int, stamp: str, ahead: bool
+    ) -> None:
+        self._args = (conn, sql, schema, batch)
+        self._database = database
+        self._mine = json.dumps(conn.exec_driver_sql(stamp).scalar())
+        request = {"database": database, "sql": _typed(sql, schema), "stamp": stamp, "batch": batch}
+        self._child = subprocess.Popen(
+            [sys.executable, "-P", "-m", "tipfusion.store.sqlite_arrow"],  # -P: not from a tipfusion/ where it runs
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self._child.stdin is not None and self._child.stdout is not None and self._child.stderr is not None
+        self._errors = _drained(self._child.stderr)
+        self._taken: queue.Queue[Any] = queue.Queue(maxsize=0 if ahead else READ_AHEAD_BATCHES)
+        self._stopped = threading.Event()
         try:
-            stream = pa.ipc.open_stream(child.stdout)
-        except (pa.ArrowInvalid, OSError) as exc:  # the child failed before its first batch
-            raise _failed(database, child, errors) from exc
-        theirs = (stream.schema.metadata or {}).get(STAMP_KEY, b"").decode()
-        if theirs == mine:
-            leading = True
-            while True:
+            self._child.stdin.write(json.dumps(request).encode())
+            self._child.stdin.close()
+        except BaseException:
+            self._stop()
+            raise
+        self._thread = threading.Thread(target=self._take, args=(self._child.stdout,), name="child-read", daemon=True)
+        self._thread.start()
+        self._batches: Generator[pa.RecordBatch, None, None] = self._read()
+
+    def __iter__(self) -> _ChildRead:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        return next(self._batches)
+
+    def close(self) -> None:
+        self._batches.close()
+        self._stop()
+
+    def _take(self, out: IO[bytes]) -> None:
+        """The thread's work: the stream's stamp, then its batches, then the end (or what went wrong), in order."""
+        try:
+            stream = pa.ipc.open_stream(out)
+            self._put((stream.schema.metadata or {}).get(STAMP_KEY, b"").decode())
+            while not self._stopped.is_set():
                 try:
-                    got = stream.read_next_batch()
+                    self._put(stream.read_next_batch())
                 except StopIteration:
-                    break
-                except (pa.ArrowInvalid, OSError) as exc:  # the child stopped half-way
-                    raise _failed(database, child, errors) from exc
-                if leading:  # the row of the right classes
-                    if got.num_rows == 0 or got.column(0)[0].as_py() != 1:
-                        raise RuntimeError("the typed first row did not come first")
-                    got, leading = got.slice(1), False
-                yield _conformed(got, schema)
-            if child.wait() != 0:
-                raise _failed(database, child, errors)
-            return
-    finally:
-        if child.poll() is None:  # stopped early, or the stamps differed
-            child.kill()
-            child.wait()
-        child.stdout.close()
-    yield from _fetched(conn, sql, schema, batch)
+                    self._put(self._END)
+                    return
+        except BaseException as exc:  # the child failed, or was stopped: the caller is told where it waits
+            self._put(exc)
+
+    def _put(self, item: Any) -> None:
+        while not self._stopped.is_set():
+            with contextlib.suppress(queue.Full):
+                self._taken.put(item, timeout=0.05)
+                return
+
+    def _next(self) -> Any:
+        item = self._taken.get()
+        if isinstance(item, BaseException):
+            raise _failed(self._database, self._child, self._errors) from item
+        return item
+
+    def _read(self) -> Generator[pa.RecordBatch, None, None]:
+        try:
+            theirs = self._next()
+            if theirs == self._mine:
+                leading = True
+                while (got := self._next()) is not self._END:
+                    if leading:  # the row of the right classes
+                        if got.num_rows == 0 or got.column(0)[0].as_py() != 1:
+                            raise RuntimeError("the typed first row did not come first")
+                        got, leading = got.slice(1), False
+                    yield _conformed(got, self._args[2])
+                if self._child.wait() != 0:
+                    raise _failed(self._database, self._child, self._errors)
+                return
+        finally:
+            self._stop()
+        yield from _fetched(*self._args)
+
+    def _stop(self) -> None:
+        """The child stopped (if it still runs: left early, or the stamps differed) and the thread ended."""
+        self._stopped.set()
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.wait()
+        if getattr(self, "_thread", None) is not None:
+            self._thread.join()
+        assert self._child.stdout is not None
+        self._child.stdout.close()
 
 
 def _drained(pipe: IO[bytes]) -> tuple[threading.Thread, list[bytes]]:

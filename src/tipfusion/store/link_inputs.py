@@ -239,11 +239,14 @@ def snapshot_path(directory: Path, item: Input) -> Path:
     return directory / f"{item.name}.parquet"
 
 
-def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[str, str], ...]) -> Iterator[Any]:
+def batches(
+    conn: Connection, source: Input | Select[Any], columns: tuple[tuple[str, str], ...], ahead: bool = False
+) -> Iterator[Any]:
     """`source`'s rows as Arrow record batches of these (name, type) `columns` (`store.columnar`): a read of millions
     of rows that are worked on as columns, never as Python objects, a batch at a time. The connection runs nothing
     else until the last batch is taken. (Arrow is imported here, not with the module: routing reads its identity
-    keys from here and needs none of it.)"""
+    keys from here and needs none of it.) `ahead`: where a child reads them, it starts now and its batches are taken as
+    they come, while the caller reads other inputs on `conn` (`columnar.batches_of`); close the read if it is left."""
     from tipfusion.store.columnar import arrow_schema, batches_of
 
     # the sightings are written by ingest alone (`repository.write_rows`), which touches the stamp; on SQLite a store's
@@ -255,7 +258,7 @@ def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[
         and _sightings_at_most(conn) >= READ_IN_A_CHILD_FROM
     )
     stamp = _WRITTEN_BY_INGEST if many else None
-    return batches_of(conn, query_text(conn, source), arrow_schema(columns), stamp=stamp)
+    return batches_of(conn, query_text(conn, source), arrow_schema(columns), stamp=stamp, ahead=ahead and many)
 
 
 READ_IN_A_CHILD_FROM = 250_000
