@@ -294,21 +294,64 @@ def _sqlite_read(
     return _ChildRead(conn, database, sql, schema, batch, stamp, ahead)
 
 
+def read_in_background(conn: Connection, sql: str, schema: pa.Schema, stamp: str) -> Background | None:
+    """`sql`'s rows read into Arrow by a child process while the caller does other work (a SQLite store in a file;
+    None elsewhere: the caller reads them itself, when it needs them). `stamp` as for `batches_of`: the rows are
+    handed over only to a transaction that sees the store as the child read it (`Background.table`)."""
+    database = conn.engine.url.database
+    if conn.dialect.name != "sqlite" or not database or not Path(database).is_file():
+        return None
+    return Background(_ChildRead(conn, database, sql, schema, 50_000, stamp, ahead=True, instead=False), stamp)
+
+
+class Background:
+    """A read running in a child process (`read_in_background`); close it when it is not taken."""
+
+    def __init__(self, read: _ChildRead, stamp: str) -> None:
+        self._read = read
+        self._stamp = stamp
+
+    def table(self, conn: Connection) -> pa.Table | None:
+        """The rows, once read, where `conn`'s transaction sees the store as the child read it (the same stamp);
+        None where it does not (a commit between the two: the caller reads the rows itself)."""
+        self._read.mine = json.dumps(conn.exec_driver_sql(self._stamp).scalar())
+        try:
+            found = list(self._read)
+        finally:
+            self.close()
+        return None if self._read.stale else pa.Table.from_batches(found, schema=self._read.schema)
+
+    def close(self) -> None:
+        self._read.close()
+
+
 class _ChildRead:
     """A child's read, started at once and taken by a thread of this process as it comes: up to a few batches
     before the caller asks for them, or (`ahead`) every batch, so that the child reads while the caller's connection
     reads something else (linking reads names and files while the child reads the sightings). The caller's own
     read, where the stamps differ, runs where the caller takes the first batch, on its connection, after whatever it
-    read there meanwhile. `close()` stops the child (a read left early, or never begun)."""
+    read there meanwhile; or, not `instead`, none: no rows, and `stale` says so. `close()` stops the child (a read
+    left early, or never begun). `mine`: the stamp the caller's transaction sees, read here until the caller says."""
 
     _END = object()
 
     def __init__(
-        self, conn: Connection, database: str, sql: str, schema: pa.Schema, batch: int, stamp: str, ahead: bool
+        self,
+        conn: Connection,
+        database: str,
+        sql: str,
+        schema: pa.Schema,
+        batch: int,
+        stamp: str,
+        ahead: bool,
+        instead: bool = True,
     ) -> None:
         self._args = (conn, sql, schema, batch)
+        self.schema = schema
         self._database = database
-        self._mine = json.dumps(conn.exec_driver_sql(stamp).scalar())
+        self._instead = instead
+        self.stale = False
+        self.mine = json.dumps(conn.exec_driver_sql(stamp).scalar())
         request = {"database": database, "sql": _typed(sql, schema), "stamp": stamp, "batch": batch}
         self._child = subprocess.Popen(
             [sys.executable, "-P", "-m", "tipfusion.store.sqlite_arrow"],  # -P: not from a tipfusion/ where it runs
@@ -369,7 +412,7 @@ class _ChildRead:
     def _read(self) -> Generator[pa.RecordBatch, None, None]:
         try:
             theirs = self._next()
-            if theirs == self._mine:
+            if theirs == self.mine:
                 leading = True
                 while (got := self._next()) is not self._END:
                     if leading:  # the row of the right classes
@@ -382,7 +425,9 @@ class _ChildRead:
                 return
         finally:
             self._stop()
-        yield from _fetched(*self._args)
+        self.stale = True
+        if self._instead:
+            yield from _fetched(*self._args)
 
     def _stop(self) -> None:
         """The child stopped (if it still runs: left early, or the stamps differed) and the thread ended."""

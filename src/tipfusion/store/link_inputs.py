@@ -253,11 +253,9 @@ def batches(
     # many are read in a child process (`store.sqlite_arrow`), half the time of a read here. A few, and the smaller
     # reads, stay here: a child's start (~0.3 s) is more than they would save
     many = (
-        conn.dialect.name == "sqlite"
-        and source is SORTED_SIGHTINGS
-        and _sightings_at_most(conn) >= READ_IN_A_CHILD_FROM
+        conn.dialect.name == "sqlite" and source is SORTED_SIGHTINGS and sightings_at_most(conn) >= READ_IN_A_CHILD_FROM
     )
-    stamp = _WRITTEN_BY_INGEST if many else None
+    stamp = WRITTEN_BY_INGEST if many else None
     return batches_of(conn, query_text(conn, source), arrow_schema(columns), stamp=stamp, ahead=ahead and many)
 
 
@@ -266,12 +264,12 @@ READ_IN_A_CHILD_FROM = 250_000
 child's ~0.3 s start (100,000 reports hold ~1.1 M)."""
 
 
-def _sightings_at_most(conn: Connection) -> int:
+def sightings_at_most(conn: Connection) -> int:
     """How many sightings the store holds at most (the largest row id: one look-up, not a count)."""
     return int(conn.execute(select(func.max(identifier_observations.c.id))).scalar() or 0)
 
 
-_WRITTEN_BY_INGEST = f"SELECT value FROM {store_flags.name} WHERE name = '{SIGHTINGS_GENERATION}'"
+WRITTEN_BY_INGEST = f"SELECT value FROM {store_flags.name} WHERE name = '{SIGHTINGS_GENERATION}'"
 """The stamp of the sightings (and the reports' versions, accounts and files): every commit that writes them changes
 it."""
 
