@@ -503,6 +503,15 @@ def test_each_network_counts_its_reports_per_isp_and_place_as_its_sightings_say(
         assert summary["places_estimated"] == top(places[network])
 
 
+def _without_incident_times_or_esps(engine: Engine) -> None:
+    """Some reports without an incident time, an ESP's name (empty) or any ESP, as some ESPs send them."""
+    with engine.begin() as conn:
+        ids = sorted(conn.execute(select(report_versions.c.report_id)).scalars())
+        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[::4])).values(incident_at=None))
+        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[1::5])).values(esp_name=""))
+        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[2::7])).values(esp_name=None))
+
+
 def test_each_network_counts_its_reports_their_esps_and_span_as_its_reports_say(
     engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path]
 ) -> None:
@@ -510,10 +519,7 @@ def test_each_network_counts_its_reports_their_esps_and_span_as_its_reports_say(
     networks' reports one by one: reports, reports per ESP (none or empty: "unknown"), first and last incident."""
     full, _, _ = split_batch
     _pipeline(engine, db_url, full, full / "reference")
-    with engine.begin() as conn:  # reports without an incident time or an ESP's name, as some ESPs send them
-        ids = sorted(conn.execute(select(report_versions.c.report_id)).scalars())
-        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[::4])).values(incident_at=None))
-        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[1::5])).values(esp_name=""))
+    _without_incident_times_or_esps(engine)
     LinkService(engine, "tester").run()
     reports: dict[str, list[Any]] = defaultdict(list)
     with engine.connect() as conn:
@@ -542,11 +548,7 @@ def test_networks_summaries_counted_from_facts_read_beside_the_link_equal_the_da
     order of their ESPs (the second link writes no network row)."""
     full, _, _ = split_batch
     _pipeline(engine, db_url, full, full / "reference")
-    with engine.begin() as conn:  # reports without an incident time or an ESP's name, as some ESPs send them
-        ids = sorted(conn.execute(select(report_versions.c.report_id)).scalars())
-        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[::4])).values(incident_at=None))
-        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[1::5])).values(esp_name=""))
-        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[2::7])).values(esp_name=None))
+    _without_incident_times_or_esps(engine)
     counted_there = LinkService(engine, "tester").run()
     _, children = watched(monkeypatch)
     monkeypatch.setattr(link_inputs, "READ_IN_A_CHILD_FROM", 0)  # this small store read as a large one is
