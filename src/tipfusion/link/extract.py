@@ -138,11 +138,12 @@ def file_flagged(flags: Any, potential_meme: bool | None, batched: bool) -> bool
 
 
 def flagged_files(conn: Connection) -> tuple[np.ndarray, np.ndarray]:
-    """The files `file_flagged` flags (reports, ordinals). Read as columns: most files are in no batched report and
-    have no flag or annotation, where the rule says no without being asked; it is asked for the rest."""
+    """The files `file_flagged` flags (reports, ordinals). Most files are in no batched report and have no flag or
+    annotation, where the rule says no without being asked: the database leaves them out (`inputs.FLAGGABLE_FILES`),
+    and the rule is asked of the rest."""
     batched = np.array([report for (report,) in inputs.rows(conn, inputs.BATCHED)], dtype=np.int64)
     reports, ordinals = [], []
-    for batch in inputs.batches(conn, inputs.FILES, inputs.FILES.columns):
+    for batch in inputs.batches(conn, inputs.FLAGGABLE_FILES, inputs.FLAGGABLE_FILES.columns):
         report = batch["report_id"].to_numpy(zero_copy_only=False)
         in_batched = np.isin(report, batched)
         meme = batch["potential_meme"].fill_null(False).to_numpy(zero_copy_only=False)
