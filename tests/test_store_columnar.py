@@ -380,11 +380,26 @@ def test_a_read_ahead_lets_the_caller_read_on_its_connection_before_it_takes_the
     _many(store, rows=20_000)
     ways, children = watched(monkeypatch)
     with snapshot(store) as conn:
-        read = batches_of(conn, SQL, SCHEMA, batch=10, stamp=STAMP, ahead=True)
+        read = batches_of(conn, SQL, SCHEMA, batch=1_000, stamp=STAMP, ahead=True)
         assert children and children[0].wait(timeout=60) == 0  # it read every row, though none was taken yet
         assert conn.execute(select(func.count()).select_from(samples)).scalar_one() == 20_000
         ahead = pa.Table.from_batches(list(read), schema=SCHEMA)
     assert ways == ["child"] and ahead.equals(pa.Table.from_batches(list(_tuples(store)), schema=SCHEMA))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_read_ahead_holds_so_many_batches_and_no_more(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `AHEAD_AT_MOST` batches not taken, the child waits for the caller: a large store's read is never held
+    whole. The rows are all there once taken."""
+    _many(store, rows=20_000)
+    _, children = watched(monkeypatch)
+    monkeypatch.setattr(columnar, "AHEAD_AT_MOST", 2)
+    with snapshot(store) as conn:
+        read = batches_of(conn, SQL, SCHEMA, batch=1_000, stamp=STAMP, ahead=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            children[0].wait(timeout=2)
+        assert sum(batch.num_rows for batch in read) == 20_000
+    assert children[0].returncode == 0
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

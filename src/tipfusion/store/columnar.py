@@ -325,10 +325,16 @@ class Background:
         self._read.close()
 
 
+AHEAD_AT_MOST = 64
+"""How many batches a child's read taken `ahead` holds before the caller takes them (64 of 50,000 sightings, ~220 MB
+as Arrow): the child then waits for the caller, and a large store's read never lies whole in memory."""
+
+
 class _ChildRead:
     """A child's read, started at once and taken by a thread of this process as it comes: up to a few batches
     before the caller asks for them, or (`ahead`) every batch, so that the child reads while the caller's connection
-    reads something else (linking reads names and files while the child reads the sightings). The caller's own
+    reads something else (linking reads names and files while the child reads the sightings; `AHEAD_AT_MOST`
+    batches at most). The caller's own
     read, where the stamps differ, runs where the caller takes the first batch, on its connection, after whatever it
     read there meanwhile; or, not `instead`, none: no rows, and `stale` says so. `close()` stops the child (a read
     left early, or never begun). `mine`: the stamp the caller's transaction sees, read here until the caller says."""
@@ -361,7 +367,7 @@ class _ChildRead:
         )
         assert self._child.stdin is not None and self._child.stdout is not None and self._child.stderr is not None
         self._errors = _drained(self._child.stderr)
-        self._taken: queue.Queue[Any] = queue.Queue(maxsize=0 if ahead else READ_AHEAD_BATCHES)
+        self._taken: queue.Queue[Any] = queue.Queue(maxsize=AHEAD_AT_MOST if ahead else READ_AHEAD_BATCHES)
         self._stopped = threading.Event()
         try:
             self._child.stdin.write(json.dumps(request).encode())
