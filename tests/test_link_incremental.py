@@ -412,6 +412,6 @@ def test_sightings_read_in_a_child_link_as_those_read_here(first_in: Engine, mon
     assert not children and any(inserted for _, inserted in here.rows_written.values())
     monkeypatch.setattr(link_inputs, "READ_IN_A_CHILD_FROM", 0)  # this small store read as a large one is
     child = LinkService(first_in, "tester").run()
-    # three children, each read to the end: the sightings', then the networks' facts (`store.links.NetworkFacts`)
-    assert [started.returncode for started in children] == [0, 0, 0]
+    # four children, each read to the end: two halves of the sightings, then the networks' facts (`NetworkFacts`)
+    assert [started.returncode for started in children] == [0, 0, 0, 0]
     assert all(written == (0, 0) for table, written in child.rows_written.items() if table in RESULTS)

@@ -194,9 +194,9 @@ def load_input(conn: Connection) -> LinkInput:
 
     # every sighting (≈13 per report) is sorted by the database, each kind's rule (`sort_sightings`) written in SQL,
     # in one pass (`inputs.SORTED_SIGHTINGS`), and read as columns: what is left of the rules (an address's key needs
-    # its enrichment) runs over whole columns (`link.sightings`), not a Python step per row. Where a child process
-    # reads them (a large SQLite store), it starts first and reads while this one reads the names and the files
-    read = inputs.batches(conn, inputs.SORTED_SIGHTINGS, inputs.SORTED_SIGHTING_COLUMNS, ahead=True)
+    # its enrichment) runs over whole columns (`link.sightings`), not a Python step per row. Where child processes
+    # read them (a large SQLite store), they start first and read while this one reads the names and the files
+    read = inputs.batches(conn, inputs.SORTED_SIGHTINGS, inputs.SORTED_SIGHTING_COLUMNS)
     try:
         load_people(inputs.batches(conn, inputs.NAMES, inputs.NAMES.columns), data)
         flagged = flagged_files(conn)

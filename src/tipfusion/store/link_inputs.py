@@ -8,6 +8,7 @@ queries over JDBC, or reads the Parquet snapshot `tipfusion export observations 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -248,24 +249,56 @@ def snapshot_path(directory: Path, item: Input) -> Path:
     return directory / f"{item.name}.parquet"
 
 
-def batches(
-    conn: Connection, source: Input | Select[Any], columns: tuple[tuple[str, str], ...], ahead: bool = False
-) -> Iterator[Any]:
+def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[str, str], ...]) -> Iterator[Any]:
     """`source`'s rows as Arrow record batches of these (name, type) `columns` (`store.columnar`): a read of millions
     of rows that are worked on as columns, never as Python objects, a batch at a time. The connection runs nothing
     else until the last batch is taken. (Arrow is imported here, not with the module: routing reads its identity
-    keys from here and needs none of it.) `ahead`: where a child reads them, it starts now and its batches are taken as
-    they come, while the caller reads other inputs on `conn` (`columnar.batches_of`); close the read if it is left."""
+    keys from here and needs none of it.) Where children read them (a large SQLite store's sightings), they start now
+    and their batches are taken as they come, while the caller may read other inputs on `conn`
+    (`columnar.batches_of`'s `ahead`); close the read if it is left."""
     from tipfusion.store.columnar import arrow_schema, batches_of
 
     # the sightings are written by ingest alone (`repository.write_rows`), which touches the stamp; on SQLite a store's
-    # many are read in a child process (`store.sqlite_arrow`), half the time of a read here. A few, and the smaller
+    # many are read in child processes (`store.sqlite_arrow`), half the time of a read here. A few, and the smaller
     # reads, stay here: a child's start (~0.3 s) is more than they would save
-    many = (
-        conn.dialect.name == "sqlite" and source is SORTED_SIGHTINGS and sightings_at_most(conn) >= READ_IN_A_CHILD_FROM
-    )
-    stamp = WRITTEN_BY_INGEST if many else None
-    return batches_of(conn, query_text(conn, source), arrow_schema(columns), stamp=stamp, ahead=ahead and many)
+    if not (conn.dialect.name == "sqlite" and source is SORTED_SIGHTINGS):
+        return batches_of(conn, query_text(conn, source), arrow_schema(columns))
+    at_most = sightings_at_most(conn)
+    if at_most < READ_IN_A_CHILD_FROM:
+        return batches_of(conn, query_text(conn, source), arrow_schema(columns))
+    # two children, each a half of the table in the order it is scanned (by row id), taken one after the other: the
+    # second reads while the first's rows are worked on (linking's work per row is less than SQLite's)
+    o, cut = identifier_observations, at_most // 2
+    halves = [source.where(o.c.id <= cut), source.where(o.c.id > cut)]
+    reads: list[Iterator[Any]] = []
+    try:
+        for half in halves:
+            reads.append(
+                batches_of(conn, query_text(conn, half), arrow_schema(columns), stamp=WRITTEN_BY_INGEST, ahead=True)
+            )
+    except BaseException:
+        for read in reads:
+            read.close()  # type: ignore[attr-defined]
+        raise
+    return InTurn(reads)
+
+
+class InTurn:
+    """Reads taken one after the other, as one; `close()` stops every one (those not begun as well)."""
+
+    def __init__(self, reads: list[Iterator[Any]]) -> None:
+        self._reads = reads
+        self._all = itertools.chain.from_iterable(reads)
+
+    def __iter__(self) -> InTurn:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._all)
+
+    def close(self) -> None:
+        for read in self._reads:
+            read.close()  # type: ignore[attr-defined]
 
 
 READ_IN_A_CHILD_FROM = 250_000
