@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text, update
 from typer.testing import CliRunner
 
-from tests.test_store_columnar import watched
 from tipfusion.config import Settings
 from tipfusion.domain import SUSPECT_SIDE_SQL
 from tipfusion.enrich.service import EnrichConfig, EnrichService
@@ -32,7 +31,6 @@ from tipfusion.link.records import Link, LinkInput
 from tipfusion.link.service import LinkService, Outcome, add_override, apply_overrides
 from tipfusion.link.settings import LinkSettings
 from tipfusion.link.suspects import resolve_suspects
-from tipfusion.store import link_inputs
 from tipfusion.store.current import current_report_versions
 from tipfusion.store.links import resolve_id
 from tipfusion.store.tables import (
@@ -503,15 +501,6 @@ def test_each_network_counts_its_reports_per_isp_and_place_as_its_sightings_say(
         assert summary["places_estimated"] == top(places[network])
 
 
-def _without_incident_times_or_esps(engine: Engine) -> None:
-    """Some reports without an incident time, an ESP's name (empty) or any ESP, as some ESPs send them."""
-    with engine.begin() as conn:
-        ids = sorted(conn.execute(select(report_versions.c.report_id)).scalars())
-        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[::4])).values(incident_at=None))
-        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[1::5])).values(esp_name=""))
-        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[2::7])).values(esp_name=None))
-
-
 def test_each_network_counts_its_reports_their_esps_and_span_as_its_reports_say(
     engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path]
 ) -> None:
@@ -519,7 +508,11 @@ def test_each_network_counts_its_reports_their_esps_and_span_as_its_reports_say(
     networks' reports one by one: reports, reports per ESP (none or empty: "unknown"), first and last incident."""
     full, _, _ = split_batch
     _pipeline(engine, db_url, full, full / "reference")
-    _without_incident_times_or_esps(engine)
+    with engine.begin() as conn:  # reports without an incident time or an ESP's name, as some ESPs send them
+        ids = sorted(conn.execute(select(report_versions.c.report_id)).scalars())
+        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[::4])).values(incident_at=None))
+        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[1::5])).values(esp_name=""))
+        conn.execute(update(report_versions).where(report_versions.c.report_id.in_(ids[2::7])).values(esp_name=None))
     LinkService(engine, "tester").run()
     reports: dict[str, list[Any]] = defaultdict(list)
     with engine.connect() as conn:
@@ -537,25 +530,6 @@ def test_each_network_counts_its_reports_their_esps_and_span_as_its_reports_say(
         assert summary["last_incident"] == (max(times).isoformat() if times else None)
     assert any("unknown" in s["esps"] for s in summaries.values())
     assert any(None in {r.incident_at for r in found} and len(found) > 1 for found in reports.values())
-
-
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_networks_summaries_counted_from_facts_read_beside_the_link_equal_the_databases_counts(
-    engine: Engine, db_url: str, split_batch: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On a large SQLite store, what the summaries count about the networks' reports is read by children while the
-    link runs, and counted per network here (`store.links.NetworkFacts`): the summaries are the database's, to the
-    order of their ESPs (the second link writes no network row)."""
-    full, _, _ = split_batch
-    _pipeline(engine, db_url, full, full / "reference")
-    _without_incident_times_or_esps(engine)
-    counted_there = LinkService(engine, "tester").run()
-    _, children = watched(monkeypatch)
-    monkeypatch.setattr(link_inputs, "READ_IN_A_CHILD_FROM", 0)  # this small store read as a large one is
-    counted_here = LinkService(engine, "tester").run()
-    assert counted_there.networks == counted_here.networks > 0
-    assert [child.returncode for child in children] == [0, 0, 0, 0]  # two halves of the sightings, the two facts
-    assert counted_here.rows_written["networks"] == (0, 0)
 
 
 def test_overrides_survive_reruns_and_are_audited(

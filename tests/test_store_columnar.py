@@ -417,33 +417,3 @@ def _tuples(engine: Engine) -> Iterator[pa.RecordBatch]:
     """The rows as the caller's own read gives them."""
     with snapshot(engine) as conn:
         yield from columnar._fetched(conn, SQL, SCHEMA, 10)
-
-
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_rows_read_in_the_background_go_only_to_a_transaction_that_sees_what_the_child_read(
-    store: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`read_in_background`: the rows, to a later transaction with the same stamp; None (the caller reads them
-    itself) to one after a commit that changed it since the child read."""
-    _many(store, rows=50)
-    _, children = watched(monkeypatch)
-    for commit_between in (False, True):
-        with store.connect() as conn:
-            read = columnar.read_in_background(conn, SQL, SCHEMA, STAMP)
-        assert read is not None and children[-1].wait(timeout=60) == 0
-        if commit_between:
-            with store.begin() as other:
-                other.execute(insert(samples), [{"n": 1_000, "text": "committed later"}])
-        with snapshot(store) as conn:
-            found = read.table(conn)
-        expected = pa.Table.from_batches(list(_tuples(store)), schema=SCHEMA)
-        assert found is None if commit_between else found is not None and found.equals(expected)
-    assert len(children) == 2 and not [t for t in threading.enumerate() if t.name == "child-read"]
-
-
-def test_nothing_is_read_in_the_background_but_a_sqlite_store_in_a_file(db_url: str) -> None:
-    engine = make_engine(db_url if db_url.startswith("postgresql") else "sqlite://")
-    metadata.create_all(engine)
-    with engine.connect() as conn:
-        assert columnar.read_in_background(conn, SQL, SCHEMA, STAMP) is None
-    engine.dispose()

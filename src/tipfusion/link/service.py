@@ -9,7 +9,6 @@ aliases of the name that took over most of their reports, so a case that points 
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -374,15 +373,10 @@ class LinkService:
             )
         with self.engine.connect() as conn:
             overrides = list(conn.execute(select(link_overrides).where(link_overrides.c.active.is_(True))))
-        # what the networks' summaries count about their reports is read beside the linking, on a store where that
-        # pays (`store.links.NetworkFacts`), once the linker has read the store: the machine's other core is idle
-        # while the suspects are found, and not while the store is read
-        beside = _ReadBeside(self.engine, tell)
         # one pause of the cycle collector for the linking and the storing, and one collection after, once the
         # outcome is gone: a collection while it lived walked its millions of containers for nothing (1.7 s at 1 M)
-        with collector_paused(), contextlib.closing(beside):
-            reports, outcome = linker(self.settings, overrides, timings, beside.tell)
-            facts = beside.started()
+        with collector_paused():
+            reports, outcome = linker(self.settings, overrides, timings, tell)
             tell("storing", 2, 3)
             started = time.perf_counter()
             summary = LinkSummary(
@@ -396,7 +390,7 @@ class LinkService:
             summary.linked_everything_because = outcome.why_everything or getattr(linker, "why", None)
             with UnitOfWork(self.engine, self.actor) as uow:
                 _nothing_finished_since(uow.conn, outcome)
-                self._store(uow.conn, run_id, outcome, summary, facts)
+                self._store(uow.conn, run_id, outcome, summary)
                 self._keep_basis(uow.conn, run_id, outcome, overrides)
                 changed = {table: deleted + inserted for table, (deleted, inserted) in summary.rows_written.items()}
                 refresh_statistics(uow.conn, changed)  # triage and routing plan their reads of these tables from it
@@ -432,14 +426,7 @@ class LinkService:
         holders = sorted(evidence.holders.items())
         replace_rows(conn, link_value_holders, "value_hash", ("value_hash", "holders"), holders)
 
-    def _store(
-        self,
-        conn: Connection,
-        run_id: int,
-        outcome: Outcome,
-        summary: LinkSummary,
-        facts: link_reads.NetworkFacts | None = None,
-    ) -> None:
+    def _store(self, conn: Connection, run_id: int, outcome: Outcome, summary: LinkSummary) -> None:
         previous = outcome.assignments if outcome.assignments is not None else link_reads.assignments(conn)
         aliases = _aliases(((r, s) for r, (s, _, _) in previous.items()), outcome.report_suspect)
         network_of_report = {r: outcome.suspect_network.get(s) for r, s in outcome.report_suspect.items()}
@@ -469,7 +456,7 @@ class LinkService:
         network_members: dict[str, list[str]] = defaultdict(list)
         for s, n in outcome.suspect_network.items():
             network_members[n].append(s)
-        summaries = network_summaries(conn, outcome, facts)
+        summaries = network_summaries(conn, outcome)
         written["networks"] = replace_rows(
             conn,
             networks,
@@ -522,32 +509,6 @@ class LinkService:
         summary.split_ids = sum(1 for a in aliases if a[2] == "split")
 
 
-class _ReadBeside:
-    """Starts the networks' facts (`store.links.NetworkFacts`) when the linker says it has read the store (its
-    progress's step 1), or, a linker that says nothing, when it is done."""
-
-    def __init__(self, engine: Engine, tell: Callable[[str, int, int | None], None]) -> None:
-        self._engine, self._tell = engine, tell
-        self._facts: link_reads.NetworkFacts | None = None
-        self._asked = False
-
-    def tell(self, step: str, done: int, total: int | None) -> None:
-        if done >= 1:
-            self.started()
-        self._tell(step, done, total)
-
-    def started(self) -> link_reads.NetworkFacts | None:
-        if not self._asked:
-            self._asked = True
-            with self._engine.connect() as conn:
-                self._facts = link_reads.NetworkFacts.ahead(conn)
-        return self._facts
-
-    def close(self) -> None:
-        if self._facts is not None:
-            self._facts.close()
-
-
 def _nothing_finished_since(conn: Connection, outcome: Outcome) -> None:
     """An answer built on another's (an incremental link: its suspects, and the rows it compares with) is written
     only if no other link finished since it read that one: two answers mixed would be neither."""
@@ -598,26 +559,17 @@ def _aliases(before: Iterable[tuple[int, str]], after: Mapping[int, str | None])
     return out
 
 
-def network_summaries(
-    conn: Connection, outcome: Outcome, facts: link_reads.NetworkFacts | None = None
-) -> dict[str, dict[str, Any]]:
+def network_summaries(conn: Connection, outcome: Outcome) -> dict[str, dict[str, Any]]:
     """What each network is and why it hangs together — suspects, reports, time span, ESPs, ISPs, estimated
-    places, kinds of links, key shared values — for all networks in one pass over the store. `facts`: what the
-    summaries count about the reports, read beside the linking (by default the database counts it here)."""
+    places, kinds of links, key shared values — for all networks in one pass over the store."""
     if not outcome.suspect_network:
         return {}
-    if facts is None:
-        per_esp, per_isp_and_place = link_reads.network_reports_per_esp(conn), link_reads.network_isps_and_places(conn)
-    else:
-        network_of = {report: outcome.suspect_network.get(s) for report, s in outcome.report_suspect.items()}
-        per_esp, per_isp_and_place = facts.per_network(conn, network_of)
-        del network_of
     # report_links holds this run's networks by now: the database counts each network's reports, per ESP and in all
     count: Counter[str] = Counter()
     first: dict[str, Any] = {}
     last: dict[str, Any] = {}
     esps: dict[str, Counter[str]] = defaultdict(Counter)
-    for network, esp, reports, earliest, latest in per_esp:
+    for network, esp, reports, earliest, latest in link_reads.network_reports_per_esp(conn):
         count[network] += reports
         esps[network][esp or "unknown"] += reports
         if earliest is not None and latest is not None:  # both or neither: no incident time among them
@@ -625,7 +577,7 @@ def network_summaries(
             last[network] = max(last.get(network, latest), latest)
     # and per ISP and estimated place
     counted: dict[str, dict[str, dict[str, int]]] = {"isp": defaultdict(dict), "place": defaultdict(dict)}
-    for what, network, name, reports in per_isp_and_place:
+    for what, network, name, reports in link_reads.network_isps_and_places(conn):
         counted[what][network][name] = reports
     isps, places = counted["isp"], counted["place"]
     why: dict[str, Counter[str]] = defaultdict(Counter)

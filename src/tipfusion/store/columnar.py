@@ -294,37 +294,6 @@ def _sqlite_read(
     return _ChildRead(conn, database, sql, schema, batch, stamp, ahead)
 
 
-def read_in_background(conn: Connection, sql: str, schema: pa.Schema, stamp: str) -> Background | None:
-    """`sql`'s rows read into Arrow by a child process while the caller does other work (a SQLite store in a file;
-    None elsewhere: the caller reads them itself, when it needs them). `stamp` as for `batches_of`: the rows are
-    handed over only to a transaction that sees the store as the child read it (`Background.table`)."""
-    database = conn.engine.url.database
-    if conn.dialect.name != "sqlite" or not database or not Path(database).is_file():
-        return None
-    return Background(_ChildRead(conn, database, sql, schema, 50_000, stamp, ahead=True, instead=False), stamp)
-
-
-class Background:
-    """A read running in a child process (`read_in_background`); close it when it is not taken."""
-
-    def __init__(self, read: _ChildRead, stamp: str) -> None:
-        self._read = read
-        self._stamp = stamp
-
-    def table(self, conn: Connection) -> pa.Table | None:
-        """The rows, once read, where `conn`'s transaction sees the store as the child read it (the same stamp);
-        None where it does not (a commit between the two: the caller reads the rows itself)."""
-        self._read.mine = json.dumps(conn.exec_driver_sql(self._stamp).scalar())
-        try:
-            found = list(self._read)
-        finally:
-            self.close()
-        return None if self._read.stale else pa.Table.from_batches(found, schema=self._read.schema)
-
-    def close(self) -> None:
-        self._read.close()
-
-
 AHEAD_AT_MOST = 64
 """How many batches a child's read taken `ahead` holds before the caller takes them (64 of 50,000 sightings, ~220 MB
 as Arrow): the child then waits for the caller, and a large store's read never lies whole in memory."""
@@ -336,28 +305,16 @@ class _ChildRead:
     reads something else (linking reads names and files while the child reads the sightings; `AHEAD_AT_MOST`
     batches at most). The caller's own
     read, where the stamps differ, runs where the caller takes the first batch, on its connection, after whatever it
-    read there meanwhile; or, not `instead`, none: no rows, and `stale` says so. `close()` stops the child (a read
-    left early, or never begun). `mine`: the stamp the caller's transaction sees, read here until the caller says."""
+    read there meanwhile. `close()` stops the child (a read left early, or never begun)."""
 
     _END = object()
 
     def __init__(
-        self,
-        conn: Connection,
-        database: str,
-        sql: str,
-        schema: pa.Schema,
-        batch: int,
-        stamp: str,
-        ahead: bool,
-        instead: bool = True,
+        self, conn: Connection, database: str, sql: str, schema: pa.Schema, batch: int, stamp: str, ahead: bool
     ) -> None:
         self._args = (conn, sql, schema, batch)
-        self.schema = schema
         self._database = database
-        self._instead = instead
-        self.stale = False
-        self.mine = json.dumps(conn.exec_driver_sql(stamp).scalar())
+        self._mine = json.dumps(conn.exec_driver_sql(stamp).scalar())
         request = {"database": database, "sql": _typed(sql, schema), "stamp": stamp, "batch": batch}
         self._child = subprocess.Popen(
             [sys.executable, "-P", "-m", "tipfusion.store.sqlite_arrow"],  # -P: not from a tipfusion/ where it runs
@@ -418,7 +375,7 @@ class _ChildRead:
     def _read(self) -> Generator[pa.RecordBatch, None, None]:
         try:
             theirs = self._next()
-            if theirs == self.mine:
+            if theirs == self._mine:
                 leading = True
                 while (got := self._next()) is not self._END:
                     if leading:  # the row of the right classes
@@ -431,9 +388,7 @@ class _ChildRead:
                 return
         finally:
             self._stop()
-        self.stale = True
-        if self._instead:
-            yield from _fetched(*self._args)
+        yield from _fetched(*self._args)
 
     def _stop(self) -> None:
         """The child stopped (if it still runs: left early, or the stamps differed) and the thread ended."""

@@ -6,9 +6,9 @@ Straight from the driver (`bulk.rows_of`): triage and routing read every link of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
@@ -17,11 +17,6 @@ from tipfusion.store.bulk import rows_of
 from tipfusion.store.current import current_report_versions
 from tipfusion.store.hashlists import fingerprint
 from tipfusion.store.tables import link_aliases, link_runs, report_links
-
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-    from tipfusion.store.columnar import Background
 
 
 def report_suspects(conn: Connection) -> dict[int, str]:
@@ -95,116 +90,6 @@ def network_isps_and_places(conn: Connection) -> list[tuple[str, str, str, int]]
         "GROUP BY network_id, city_estimate"
     )
     return list(rows_of(conn, sql))
-
-
-# what `network_isps_and_places` and `network_reports_per_esp` count, per report, before any report has a network:
-# each report's distinct ISPs and (on a fixed line) places, named (a row per sighting was 3.5 M rows at 1 M reports,
-# ~300 MB held while the suspects were found; distinct, 1.6 M)
-_REPORT_PLACES = " UNION ALL ".join(
-    f"SELECT DISTINCT o.report_id, {what} AS what, e.{column} AS name FROM identifier_observations o "
-    f"JOIN ip_enrichments e ON e.ip = o.canonical WHERE o.kind = 'ip' AND o.is_current AND {SUSPECT_SIDE_SQL} "
-    f"AND e.{column} IS NOT NULL AND e.{column} <> ''{also}"
-    for what, column, also in ((0, "isp_name", ""), (1, "city_estimate", " AND e.network_type = 'fixed'"))
-)
-_REPORT_PLACES_COLUMNS = (("report_id", "int64"), ("what", "int8"), ("name", "string"))
-_REPORT_ESPS_COLUMNS = (("report_id", "int64"), ("esp", "string"), ("incident_at", "timestamp"))
-
-
-class NetworkFacts:
-    """What a network's summary counts about its reports (their ESPs and incident times, their ISPs and places),
-    read per report by child processes while the link runs (`columnar.read_in_background`): on a large SQLite store
-    the database's counts per network, made once the networks were written, took ~7 s of a 1 M-report link's store
-    step, with the machine's other core idle while linking ran. Counted here per network (`per_network`), they are
-    the database's counts, row for row (`tests/test_link.py`)."""
-
-    def __init__(self, ips: Background, esps: Background) -> None:
-        self._ips, self._esps = ips, esps
-
-    @classmethod
-    def ahead(cls, conn: Connection) -> NetworkFacts | None:
-        """Start both reads, on a store large enough for a child's start to pay (as linking's sightings: the same
-        threshold); None where the database counts them as it writes the networks."""
-        from tipfusion.store import columnar, link_inputs
-
-        if conn.dialect.name != "sqlite" or link_inputs.sightings_at_most(conn) < link_inputs.READ_IN_A_CHILD_FROM:
-            return None
-        v = current_report_versions
-        esps = link_inputs.query_text(conn, select(v.c.report_id, v.c.esp_name.label("esp"), v.c.incident_at))
-        reads = [(_REPORT_PLACES, _REPORT_PLACES_COLUMNS), (esps, _REPORT_ESPS_COLUMNS)]
-        started: list[Background] = []
-        try:
-            for sql, columns in reads:
-                schema = columnar.arrow_schema(columns)
-                if (read := columnar.read_in_background(conn, sql, schema, link_inputs.WRITTEN_BY_INGEST)) is None:
-                    break
-                started.append(read)
-        except BaseException:
-            for read in started:
-                read.close()
-            raise
-        if len(started) < len(reads):  # not a store in a file
-            for read in started:
-                read.close()
-            return None
-        return cls(*started)
-
-    def close(self) -> None:
-        self._ips.close()
-        self._esps.close()
-
-    def per_network(
-        self, conn: Connection, network_of: Mapping[int, str | None]
-    ) -> tuple[list[tuple[str, str | None, int, datetime | None, datetime | None]], list[tuple[str, str, str, int]]]:
-        """`network_reports_per_esp` and `network_isps_and_places`, counted here with each report's network as
-        `network_of` says (what report_links holds by now); or, where `conn`'s transaction does not see the store
-        as the children read it, counted by the database. (NumPy and Arrow are imported here: triage and routing
-        read this module and need neither.)"""
-        import numpy as np
-        import pyarrow as pa
-
-        ips, esps = self._ips.table(conn), self._esps.table(conn)
-        if ips is None or esps is None:
-            return network_reports_per_esp(conn), network_isps_and_places(conn)
-        names = sorted({name for name in network_of.values() if name is not None})
-        code = {name: at for at, name in enumerate(names)}
-        held = np.array(sorted(r for r, n in network_of.items() if n is not None), dtype=np.int64)
-        network_at = np.array([code[network_of[r]] for r in held.tolist()], dtype=np.int64)  # type: ignore[index]
-
-        def in_networks(rows: pa.Table) -> pa.Table:
-            report = rows["report_id"].to_numpy()
-            at = np.minimum(np.searchsorted(held, report), max(len(held) - 1, 0))
-            inside = held[at] == report if len(held) else np.zeros(len(report), dtype=bool)
-            return rows.filter(pa.array(inside)).append_column("network", pa.array(network_at[at[inside]]))
-
-        per_esp = (
-            in_networks(esps)
-            .group_by(["network", "esp"], use_threads=False)
-            .aggregate([("report_id", "count"), ("incident_at", "min"), ("incident_at", "max")])
-        )
-        esp_rows = sorted(  # as the database orders them: by network, then ESP (none first)
-            (
-                (names[n], esp, count, first, last)
-                for n, esp, count, first, last in zip(
-                    *(per_esp[c].to_pylist() for c in ("network", "esp", "report_id_count", "incident_at_min")),
-                    per_esp["incident_at_max"].to_pylist(),
-                    strict=True,
-                )
-            ),
-            key=lambda row: (row[0], row[1] is not None, row[1] or ""),
-        )
-        counted = (
-            in_networks(ips)
-            .group_by(["network", "what", "name"], use_threads=False)
-            .aggregate([("report_id", "count")])
-        )
-        kinds = ("isp", "place")  # each report's name once: its rows counted are its distinct reports
-        isp_rows = [
-            (kinds[what], names[n], name, reports)
-            for n, what, name, reports in zip(
-                *(counted[c].to_pylist() for c in ("network", "what", "name", "report_id_count")), strict=True
-            )
-        ]
-        return esp_rows, isp_rows
 
 
 def network_reports_per_esp(conn: Connection) -> list[tuple[str, str | None, int, datetime | None, datetime | None]]:
