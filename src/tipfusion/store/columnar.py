@@ -301,11 +301,10 @@ as Arrow): the child then waits for the caller, and a large store's read never l
 
 class _ChildRead:
     """A child's read, started at once and taken by a thread of this process as it comes: up to a few batches
-    before the caller asks for them, or (`ahead`) every batch, so that the child reads while the caller's connection
-    reads something else (linking reads names and files while the child reads the sightings; `AHEAD_AT_MOST`
-    batches at most). The caller's own
-    read, where the stamps differ, runs where the caller takes the first batch, on its connection, after whatever it
-    read there meanwhile. `close()` stops the child (a read left early, or never begun)."""
+    before the caller asks for them, or (`ahead`) up to `AHEAD_AT_MOST`, so that the child reads while the caller's
+    connection reads something else (linking reads names and files while the children read the sightings). The
+    caller's own read, where the stamps differ, runs where the caller takes the first batch, on its connection, after
+    whatever it read there meanwhile. `close()` stops the child (a read left early, or never begun)."""
 
     _END = object()
 

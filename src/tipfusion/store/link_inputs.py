@@ -263,7 +263,7 @@ def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[
     # reads, stay here: a child's start (~0.3 s) is more than they would save
     if not (conn.dialect.name == "sqlite" and source is SORTED_SIGHTINGS):
         return batches_of(conn, query_text(conn, source), arrow_schema(columns))
-    at_most = sightings_at_most(conn)
+    at_most = _sightings_at_most(conn)
     if at_most < READ_IN_A_CHILD_FROM:
         return batches_of(conn, query_text(conn, source), arrow_schema(columns))
     # two children, each a half of the table in the order it is scanned (by row id), taken one after the other: the
@@ -274,7 +274,7 @@ def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[
     try:
         for half in halves:
             reads.append(
-                batches_of(conn, query_text(conn, half), arrow_schema(columns), stamp=WRITTEN_BY_INGEST, ahead=True)
+                batches_of(conn, query_text(conn, half), arrow_schema(columns), stamp=_WRITTEN_BY_INGEST, ahead=True)
             )
     except BaseException:
         for read in reads:
@@ -306,12 +306,12 @@ READ_IN_A_CHILD_FROM = 250_000
 child's ~0.3 s start (100,000 reports hold ~1.1 M)."""
 
 
-def sightings_at_most(conn: Connection) -> int:
+def _sightings_at_most(conn: Connection) -> int:
     """How many sightings the store holds at most (the largest row id: one look-up, not a count)."""
     return int(conn.execute(select(func.max(identifier_observations.c.id))).scalar() or 0)
 
 
-WRITTEN_BY_INGEST = f"SELECT value FROM {store_flags.name} WHERE name = '{SIGHTINGS_GENERATION}'"
+_WRITTEN_BY_INGEST = f"SELECT value FROM {store_flags.name} WHERE name = '{SIGHTINGS_GENERATION}'"
 """The stamp of the sightings (and the reports' versions, accounts and files): every commit that writes them changes
 it."""
 
