@@ -313,6 +313,7 @@ class _ChildRead:
     ) -> None:
         self._args = (conn, sql, schema, batch)
         self._database = database
+        self._thread: threading.Thread | None = None  # started once the child has its request
         self._mine = json.dumps(conn.exec_driver_sql(stamp).scalar())
         request = {"database": database, "sql": _typed(sql, schema), "stamp": stamp, "batch": batch}
         self._child = subprocess.Popen(
@@ -395,7 +396,7 @@ class _ChildRead:
         if self._child.poll() is None:
             self._child.kill()
         self._child.wait()
-        if getattr(self, "_thread", None) is not None:
+        if self._thread is not None:
             self._thread.join()
         assert self._child.stdout is not None
         self._child.stdout.close()

@@ -261,15 +261,14 @@ def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[
     # the sightings are written by ingest alone (`repository.write_rows`), which touches the stamp; on SQLite a store's
     # many are read in child processes (`store.sqlite_arrow`), half the time of a read here. A few, and the smaller
     # reads, stay here: a child's start (~0.3 s) is more than they would save
-    if not (conn.dialect.name == "sqlite" and source is SORTED_SIGHTINGS):
-        return batches_of(conn, query_text(conn, source), arrow_schema(columns))
-    at_most = _sightings_at_most(conn)
-    if at_most < READ_IN_A_CHILD_FROM:
+    many = conn.dialect.name == "sqlite" and source is SORTED_SIGHTINGS
+    at_most = _sightings_at_most(conn) if many else 0
+    if not many or at_most < READ_IN_A_CHILD_FROM:
         return batches_of(conn, query_text(conn, source), arrow_schema(columns))
     # two children, each a half of the table in the order it is scanned (by row id), taken one after the other: the
     # second reads while the first's rows are worked on (linking's work per row is less than SQLite's)
     o, cut = identifier_observations, at_most // 2
-    halves = [source.where(o.c.id <= cut), source.where(o.c.id > cut)]
+    halves = [SORTED_SIGHTINGS.where(o.c.id <= cut), SORTED_SIGHTINGS.where(o.c.id > cut)]
     reads: list[Iterator[Any]] = []
     try:
         for half in halves:
