@@ -1,16 +1,22 @@
 """Linking and triage pause Python's cycle collector while they build (issue 15: a 1 M-report link spent ~10 s in
 collections that found nothing), and leave the process as they found it: collection back on, the cycles the run
-left freed."""
+left freed. Ingest pauses it chunk by chunk and frees each chunk's cycles as it goes."""
 
 from __future__ import annotations
 
 import gc
 import weakref
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tipfusion.memory import collector_paused
+from tipfusion.config import Settings, XmlLimits
+from tipfusion.ingest import IngestService, parsing
+from tipfusion.memory import collect_young, collector_paused, young_collected
+from tipfusion.store.db import make_engine, upgrade
 
 
 class Node:
@@ -62,3 +68,65 @@ def test_nested_pauses_and_an_error_leave_collection_as_it_was() -> None:
         assert not gc.isenabled(), "a caller that had collection off keeps it off"
     finally:
         gc.enable()
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_young_collected_frees_each_steps_cycles_before_the_next_step_and_turns_collection_back_on() -> None:
+    """Ingest's pause (`young_collected`): no automatic collection inside, and each step's cycles are freed when
+    the step ends (`collect_young`), not held to the end of the run: memory stays flat in the batch's size."""
+    with young_collected():
+        assert not gc.isenabled()
+        first_step = a_cycle()
+        for _ in range(2_000):
+            [[]]  # noqa: B018
+        assert first_step() is not None, "nothing collects inside a step"
+        collect_young()
+        assert first_step() is None, "a step's cycles are freed when it ends"
+        with young_collected():
+            pass
+        assert not gc.isenabled(), "an inner block ending does not turn collection back on"
+        last_step = a_cycle()
+    assert gc.isenabled()
+    assert last_step() is None, "the cycles of the last step are freed when the block ends"
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_ingest_parses_and_writes_with_the_collector_paused_and_frees_each_chunks_cycles(
+    tmp_path: Path, synthetic_batch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pass 2 of an ingest in this process: every chunk is planned, parsed and written with the collector paused,
+    each chunk's cycles are gone before the next chunk starts, and collection is on again afterwards."""
+    seen: list[tuple[bool, weakref.ref[Node]]] = []
+    land_chunk = IngestService._land_chunk
+
+    def watched_chunk(self: IngestService, *args: Any, **kwargs: Any) -> None:
+        assert all(cycle() is None for _, cycle in seen), "an earlier chunk's cycles are freed before this one"
+        seen.append((gc.isenabled(), a_cycle()))
+        land_chunk(self, *args, **kwargs)
+
+    monkeypatch.setattr(IngestService, "_land_chunk", watched_chunk)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = replace(Settings(database_url=url), ingest_workers=0, reports_per_transaction=20)
+    summary = IngestService(engine, settings, "test").ingest_paths([synthetic_batch])
+    engine.dispose()
+    assert summary.accepted == 120 and summary.quarantined == 0
+    assert len(seen) >= 6 and not any(enabled for enabled, _ in seen)
+    assert gc.isenabled()
+    assert seen[-1][1]() is None
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_a_parser_process_parses_with_the_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker processes' entry point pauses the collector too (the rows it builds are walked for nothing)."""
+    calls: list[bool] = []
+
+    def fake_parse(*_: Any) -> list[Any]:
+        calls.append(gc.isenabled())
+        return []
+
+    monkeypatch.setattr(parsing, "parse_tasks", fake_parse)
+    config = parsing.ParseConfig("IN", XmlLimits(), 1, "sqlite")
+    assert parsing.unpack(parsing.parse_tasks_packed([], config)) == []
+    assert calls == [False] and gc.isenabled()

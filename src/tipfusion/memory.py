@@ -32,6 +32,30 @@ def collector_paused() -> Iterator[None]:
             gc.collect()
 
 
+@contextmanager
+def young_collected() -> Iterator[None]:
+    """Run the block with automatic cycle collection off, then collect only the youngest generation: what the block
+    allocated and still holds. For work done in steps (ingest's chunks), whose garbage must go step by step (memory
+    flat in the batch's size) but where a walk of every container alive, the process's own included, costs more
+    than a step: ingesting 20,000 reports in one process spent 4.3 s of 29 s in 16 such walks. Call
+    `collect_young` between the steps. Nested uses are fine: only the outermost turns collection back on (and only
+    if it was on)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        collect_young()
+        if was_on:
+            gc.enable()
+
+
+def collect_young() -> None:
+    """Collect the cycles among the objects made since the last collection (inside `young_collected`: since the
+    last step), walking those objects only."""
+    gc.collect(0)
+
+
 def give_back_memory() -> None:
     """Hand what the read freed back to the system before linking's own peak. The columns' temporaries are freed
     into C's heap, which keeps them; what suspects and networks then allocate did not reuse them: linking 1 M

@@ -47,6 +47,7 @@ from tipfusion.ingest.parsing import (
 )
 from tipfusion.ingest.registry import Format, ParseContext, Piece
 from tipfusion.ingest.sources import BrokenContainer, Document, Item, LoadedDocument, Skipped, iter_documents
+from tipfusion.memory import collect_young, young_collected
 from tipfusion.store import repository as repo
 from tipfusion.store.db import ensure_schema, store_files
 from tipfusion.store.statistics import refresh_statistics
@@ -130,6 +131,7 @@ class _Batch:
 # pass 1 stores what it refused once this much is held, so a batch of large bad documents is not held whole
 REJECTED_BYTES_HELD = 32 * 1024 * 1024
 LEADS_PER_WRITE = 2000  # lead items parsed, held and written at a time
+CLASSIFIED_PER_COLLECTION = 2000  # documents pass 1 reads between two collections of their garbage
 CHUNK_BYTES = 64 * 1024 * 1024  # a chunk of pass 2 closes once its units' documents hold this much
 
 
@@ -237,9 +239,12 @@ class IngestService:
     # -- pass 1: classify ----------------------------------------------------------------------------------------
     def _classify(self, documents: Iterable[Item], summary: IngestSummary, run_id: int, ledger: Ledger) -> _Batch:
         batch = _Batch(ledger)
-        for item in documents:
-            self._store_rejections_held(batch, run_id, summary)
-            self._classify_item(item, batch, summary)
+        with young_collected():  # see `_land`
+            for n, item in enumerate(documents, 1):
+                self._store_rejections_held(batch, run_id, summary)
+                self._classify_item(item, batch, summary)
+                if n % CLASSIFIED_PER_COLLECTION == 0:
+                    collect_young()
         return batch
 
     def _classify_item(self, item: Item, batch: _Batch, summary: IngestSummary) -> None:
@@ -325,12 +330,29 @@ class IngestService:
     ) -> None:
         """Plan each chunk (main process), parse it (worker processes), write it (main process), pipelined."""
         config = ParseConfig(self.region, self.limits, run_id, self.engine.dialect.name)
-        chunks = _chunks_unique(units, self.settings.reports_per_transaction)
+        # The cycle collector is paused while pass 2 runs, and what each chunk left is collected when it is written
+        # (`young_collected`): the walks of the whole heap that the collector starts cost more than the parsing.
+        with young_collected():
+            self._land_chunks(
+                _chunks_unique(units, self.settings.reports_per_transaction), count, loose, config, summary, tick
+            )
+
+    def _land_chunks(
+        self,
+        chunks: Iterable[list[Unit]],
+        count: int,
+        loose: dict[str, repo.SourceRow],
+        config: ParseConfig,
+        summary: IngestSummary,
+        tick: Callable[[int], None],
+    ) -> None:
+        run_id = config.run_id
         workers = self._workers(count)
         if workers == 0:
             for chunk in chunks:
                 self._land_chunk(chunk, loose, config, summary)
                 tick(len(chunk))
+                collect_young()
             return
         with worker_pool(workers) as pool:
             inflight: deque[tuple[_Plan, list[Future[tuple[list[ParseOutcome], bytes]]]]] = deque()
@@ -347,10 +369,13 @@ class IngestService:
                     self._write_chunk(done, _outcomes(done, futures, config), loose, config, summary)
                     tick(len(done.units))
                     del done, futures
+                    collect_young()
             while inflight:
                 done, futures = inflight.popleft()
                 self._write_chunk(done, _outcomes(done, futures, config), loose, config, summary)
                 tick(len(done.units))
+                del done, futures
+                collect_young()
 
     def _land_chunk(
         self, chunk: list[Unit], loose: dict[str, repo.SourceRow], config: ParseConfig, summary: IngestSummary
