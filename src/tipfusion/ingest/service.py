@@ -174,7 +174,10 @@ class IngestService:
         with UnitOfWork(self.engine, self.actor) as uow:  # the run's row; its entry is written when it finishes
             summary.run_id = run_id = repo.start_run(uow.conn, self.actor, "ingest", labels)
         with Ledger() as ledger:
-            batch = self._classify(documents, summary, run_id, ledger)
+            # Both passes run with the cycle collector paused, and what each step left is collected after it
+            # (`young_collected`): the walks of the whole heap that the collector starts cost more than the parsing.
+            with young_collected():
+                batch = self._classify(documents, summary, run_id, ledger)
             pieces, files, files_only = ledger.counts()
             total = pieces + files
             done = 0
@@ -190,7 +193,8 @@ class IngestService:
                 self._ingest_leads(uow, batch.leads, run_id, summary)
             # each report's fileDetails come with its first whole document; fileDetails whose report is not in this
             # batch come last, to attach to a held report (or wait in quarantine)
-            self._land(ledger.units(), pieces + files_only, batch.to_store, run_id, summary, tick)
+            with young_collected():
+                self._land(ledger.units(), pieces + files_only, batch.to_store, run_id, summary, tick)
             summary.seconds = time.perf_counter() - started
             self._finish(batch, labels, run_id, summary)
         return summary
@@ -239,12 +243,11 @@ class IngestService:
     # -- pass 1: classify ----------------------------------------------------------------------------------------
     def _classify(self, documents: Iterable[Item], summary: IngestSummary, run_id: int, ledger: Ledger) -> _Batch:
         batch = _Batch(ledger)
-        with young_collected():  # see `_land`
-            for n, item in enumerate(documents, 1):
-                self._store_rejections_held(batch, run_id, summary)
-                self._classify_item(item, batch, summary)
-                if n % CLASSIFIED_PER_COLLECTION == 0:
-                    collect_young()
+        for n, item in enumerate(documents, 1):
+            self._store_rejections_held(batch, run_id, summary)
+            self._classify_item(item, batch, summary)
+            if n % CLASSIFIED_PER_COLLECTION == 0:
+                collect_young()
         return batch
 
     def _classify_item(self, item: Item, batch: _Batch, summary: IngestSummary) -> None:
@@ -330,23 +333,7 @@ class IngestService:
     ) -> None:
         """Plan each chunk (main process), parse it (worker processes), write it (main process), pipelined."""
         config = ParseConfig(self.region, self.limits, run_id, self.engine.dialect.name)
-        # The cycle collector is paused while pass 2 runs, and what each chunk left is collected when it is written
-        # (`young_collected`): the walks of the whole heap that the collector starts cost more than the parsing.
-        with young_collected():
-            self._land_chunks(
-                _chunks_unique(units, self.settings.reports_per_transaction), count, loose, config, summary, tick
-            )
-
-    def _land_chunks(
-        self,
-        chunks: Iterable[list[Unit]],
-        count: int,
-        loose: dict[str, repo.SourceRow],
-        config: ParseConfig,
-        summary: IngestSummary,
-        tick: Callable[[int], None],
-    ) -> None:
-        run_id = config.run_id
+        chunks = _chunks_unique(units, self.settings.reports_per_transaction)
         workers = self._workers(count)
         if workers == 0:
             for chunk in chunks:
