@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from tipfusion.config import XmlLimits
 from tipfusion.errors import DocumentRejected
@@ -178,20 +179,35 @@ class FileReader:
             fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
             raise _rejected(label, "unreadable", f"cannot read the file: {_os_reason(exc)}", "a readable file") from exc
-        with os.fdopen(fd, "rb", buffering=0) as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+        try:
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode):
                 raise _rejected(label, "unreadable", "no longer a regular file", "a regular file")
-            try:
-                return _read_capped(handle, label, cap, label.lower().endswith(".zip"), os.fstat(fd).st_size)
-            except OSError as exc:
-                raise _rejected(
-                    label, "unreadable", f"cannot read the file: {_os_reason(exc)}", "a readable file"
-                ) from exc
+            return _read_capped(_Descriptor(fd), label, cap, label.lower().endswith(".zip"), status.st_size)
+        except OSError as exc:
+            raise _rejected(label, "unreadable", f"cannot read the file: {_os_reason(exc)}", "a readable file") from exc
+        finally:
+            os.close(fd)
 
 
-def _read_capped(
-    handle: io.RawIOBase | io.BufferedIOBase, label: str, cap: int, is_zip: bool, expected: int = 0
-) -> bytes:
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes | None: ...
+
+
+class _Descriptor:
+    """An open file read with `os.read`: a batch is thousands of small files, each read twice, and the file object
+    `os.fdopen` makes for each cost as much as the read (~4 of ~9 µs a file)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read(self, size: int, /) -> bytes:
+        return os.read(self.fd, size)
+
+
+def _read_capped(handle: _Readable, label: str, cap: int, is_zip: bool, expected: int = 0) -> bytes:
     """Read to the end, but never more than `cap` + 1 bytes (the size on disk may lie: a growing file, a device).
 
     The size on disk (`expected`) is asked for in one read, so a file that is what it says is read into one bytes
