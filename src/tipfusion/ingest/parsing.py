@@ -25,7 +25,7 @@ from tipfusion.errors import DocumentRejected
 from tipfusion.ingest import esp_xml, registry
 from tipfusion.ingest.failures import detached, failure
 from tipfusion.ingest.registry import ParseContext
-from tipfusion.memory import young_collected
+from tipfusion.memory import collector_paused
 from tipfusion.store.repository import ReportRows, now, process_rows, report_rows
 
 UNKNOWN_CODES = UNKNOWN_ISSUES
@@ -115,7 +115,7 @@ def parse_tasks_packed(tasks: list[ParseTask], config: ParseConfig) -> tuple[lis
     """parse_tasks for a worker process: the rows travel back as one marshal blob (several times cheaper
     to send than pickled objects); `unpack` restores them. The cycle collector is paused while they are parsed, and
     collects what is left once the rows are packed and let go: walking the rows themselves cost 80 ms a chunk."""
-    with young_collected():
+    with collector_paused():
         outcomes = parse_tasks(tasks, config)
         rows = [None if o.rows is None else tuple(getattr(o.rows, n) for n in ReportRows.__slots__) for o in outcomes]
         for outcome in outcomes:

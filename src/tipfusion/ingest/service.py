@@ -47,7 +47,7 @@ from tipfusion.ingest.parsing import (
 )
 from tipfusion.ingest.registry import Format, ParseContext, Piece
 from tipfusion.ingest.sources import BrokenContainer, Document, Item, LoadedDocument, Skipped, iter_documents
-from tipfusion.memory import collect_young, young_collected
+from tipfusion.memory import collect_young, collector_paused
 from tipfusion.store import repository as repo
 from tipfusion.store.db import ensure_schema, store_files
 from tipfusion.store.statistics import refresh_statistics
@@ -175,8 +175,8 @@ class IngestService:
             summary.run_id = run_id = repo.start_run(uow.conn, self.actor, "ingest", labels)
         with Ledger() as ledger:
             # Both passes run with the cycle collector paused, and what each step left is collected after it
-            # (`young_collected`): the walks of the whole heap that the collector starts cost more than the parsing.
-            with young_collected():
+            # (`collector_paused`): the walks of the whole heap that the collector starts cost more than the parsing.
+            with collector_paused():
                 batch = self._classify(documents, summary, run_id, ledger)
             pieces, files, files_only = ledger.counts()
             total = pieces + files
@@ -193,7 +193,7 @@ class IngestService:
                 self._ingest_leads(uow, batch.leads, run_id, summary)
             # each report's fileDetails come with its first whole document; fileDetails whose report is not in this
             # batch come last, to attach to a held report (or wait in quarantine)
-            with young_collected():
+            with collector_paused():
                 self._land(ledger.units(), pieces + files_only, batch.to_store, run_id, summary, tick)
             summary.seconds = time.perf_counter() - started
             self._finish(batch, labels, run_id, summary)
