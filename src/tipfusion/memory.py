@@ -1,12 +1,12 @@
 """The whole-store stages' dealings with the interpreter's memory: when Python's cycle collector runs, and what goes
 back to the system.
 
-Ingest, linking and triage build millions of small containers (each document's elements and rows; each value's code,
-each report's names, each candidate pair's evidence, each report's facts and score). Python's cycle collector is started by
-allocations, not by garbage: every few hundred new containers it walks the young ones, and every few of those walks
-every container alive, the stage's own included. These stages make no reference cycles worth collecting (their rows
-are tuples, dicts, dataclasses and arrays freed by their reference counts), so those walks find nothing and cost
-time that grows with the store.
+Ingest, linking and triage build millions of small containers (each document's elements and rows; each value's
+code, each report's names, each candidate pair's evidence, each report's facts and score). Python's cycle collector
+is started by allocations, not by garbage: every few hundred new containers it walks the young ones, and every few of
+those walks every container alive, the stage's own included. These stages make no reference cycles worth collecting
+(their rows are tuples, dicts, dataclasses and arrays freed by their reference counts), so those walks find nothing
+and cost time that grows with the store.
 """
 
 from __future__ import annotations
