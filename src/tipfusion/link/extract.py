@@ -203,9 +203,7 @@ def load_input(conn: Connection) -> LinkInput:
         network_types = dict(inputs.rows(conn, inputs.NETWORK_TYPES))
         files = sightings.load_sightings(read, network_types, data)
     finally:
-        close = getattr(read, "close", None)
-        if close is not None:  # a read left (a failure above): its child is stopped
-            close()
+        read.close()  # a read left (a failure above): its children are stopped
     del network_types
 
     data.files = files.rows(*flagged)

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -92,9 +92,20 @@ class _Blocks(io.RawIOBase):
         return filled
 
 
+class Batches(Protocol):
+    """A read of record batches, taken a batch at a time; `close()` stops one left before its end (its thread, its
+    child process, its query on the server)."""
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]: ...
+
+    def __next__(self) -> pa.RecordBatch: ...
+
+    def close(self) -> None: ...
+
+
 def batches_of(
     conn: Connection, sql: str, schema: pa.Schema, batch: int = 50_000, stamp: str | None = None, ahead: bool = False
-) -> Iterator[pa.RecordBatch]:
+) -> Batches:
     """`sql`'s rows as Arrow record batches of `schema` (its columns in the query's order, named as `schema` names
     them), as the caller's transaction sees them, so that a read of millions of rows is worked on a batch at a time
     and never held whole. Timestamps come back in UTC whatever the session's zone. On PostgreSQL, take the batches
@@ -118,7 +129,7 @@ def batches_of(
 _EXPORT_SNAPSHOT = "SELECT CASE WHEN txid_current_if_assigned() IS NULL THEN pg_export_snapshot() END"
 
 
-def _adbc_read(conn: Connection, exported: str, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _adbc_read(conn: Connection, exported: str, sql: str, schema: pa.Schema) -> Generator[pa.RecordBatch, None, None]:
     """`sql`'s rows read by the ADBC driver for PostgreSQL on a connection of its own, as of the caller's snapshot.
 
     The driver reads the rows in libpq's binary COPY format into Arrow columns in C++: no Python step per row and
@@ -186,7 +197,7 @@ def read_ahead(batches: Iterator[Any], cancel: Callable[[], object], ahead: int 
         thread.join()
 
 
-def _copied(conn: Connection, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _copied(conn: Connection, sql: str, schema: pa.Schema) -> Generator[pa.RecordBatch, None, None]:
     driver = conn.connection.driver_connection
     assert driver is not None
     convert = pacsv.ConvertOptions(column_types=schema, **_NULLS, **_BOOLS)
@@ -281,7 +292,7 @@ class _CopyAhead:
 
 def _sqlite_read(
     conn: Connection, database: str, sql: str, schema: pa.Schema, batch: int, stamp: str, ahead: bool
-) -> Iterator[pa.RecordBatch]:
+) -> Batches:
     """`sql`'s rows read by the ADBC driver for SQLite in a child process (`store.sqlite_arrow`: why a child), in
     C straight into Arrow, and streamed back while the caller works on the last batch. The child's transaction sees
     the store as of its first read, which may be later than the caller's: it reads `stamp` first, and where the value
@@ -447,7 +458,7 @@ def _conformed(got: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def _fetched(conn: Connection, sql: str, schema: pa.Schema, batch: int) -> Iterator[pa.RecordBatch]:
+def _fetched(conn: Connection, sql: str, schema: pa.Schema, batch: int) -> Generator[pa.RecordBatch, None, None]:
     driver = conn.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()

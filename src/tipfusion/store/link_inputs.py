@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, Select, String, and_, case, func, literal, or_, select
 
@@ -24,6 +24,9 @@ from tipfusion.store.bulk import rows_of
 from tipfusion.store.hashlists import MATCHED_FILES_SQL
 from tipfusion.store.repository import SIGHTINGS_GENERATION
 from tipfusion.store.tables import identifier_observations, store_flags
+
+if TYPE_CHECKING:
+    from tipfusion.store.columnar import Batches
 
 LINKING_KINDS = sorted(name for name, kind in KINDS.items() if kind.links is not None)
 # stored kind → (evidence key kind, text before the canonical value), for the kinds whose sightings are identity keys
@@ -249,7 +252,7 @@ def snapshot_path(directory: Path, item: Input) -> Path:
     return directory / f"{item.name}.parquet"
 
 
-def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[str, str], ...]) -> Iterator[Any]:
+def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[str, str], ...]) -> Batches:
     """`source`'s rows as Arrow record batches of these (name, type) `columns` (`store.columnar`): a read of millions
     of rows that are worked on as columns, never as Python objects, a batch at a time. The connection runs nothing
     else until the last batch is taken. (Arrow is imported here, not with the module: routing reads its identity
@@ -269,7 +272,7 @@ def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[
     # second reads while the first's rows are worked on (linking's work per row is less than SQLite's)
     o, cut = identifier_observations, at_most // 2
     halves = [SORTED_SIGHTINGS.where(o.c.id <= cut), SORTED_SIGHTINGS.where(o.c.id > cut)]
-    reads: list[Iterator[Any]] = []
+    reads: list[Batches] = []
     try:
         for half in halves:
             reads.append(
@@ -277,7 +280,7 @@ def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[
             )
     except BaseException:
         for read in reads:
-            read.close()  # type: ignore[attr-defined]
+            read.close()
         raise
     return InTurn(reads)
 
@@ -285,7 +288,7 @@ def batches(conn: Connection, source: Input | Select[Any], columns: tuple[tuple[
 class InTurn:
     """Reads taken one after the other, as one; `close()` stops every one (those not begun as well)."""
 
-    def __init__(self, reads: list[Iterator[Any]]) -> None:
+    def __init__(self, reads: list[Batches]) -> None:
         self._reads = reads
         self._all = itertools.chain.from_iterable(reads)
 
@@ -297,7 +300,7 @@ class InTurn:
 
     def close(self) -> None:
         for read in self._reads:
-            read.close()  # type: ignore[attr-defined]
+            read.close()
 
 
 READ_IN_A_CHILD_FROM = 250_000
