@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import shutil
@@ -33,6 +32,7 @@ else:
     os.environ["TIPFUSION_TEST_COLUMNS"] = os.environ.get("COLUMNS", "")
 
 from tipfusion.config import Settings
+from tipfusion.memory import collect_less_often
 from tipfusion.store.db import make_engine, upgrade
 from tipfusion.synth import generate
 
@@ -268,15 +268,11 @@ _ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_finish() -> None:
-    """The cycle collector, tuned for a test session: its walks of every generation cost each worker ~120 s of a
-    ~500 s run (~280 walks of ~800,000 objects, ~0.4 s each; a `gc.callbacks` timer around the whole suite).
-
-    Everything alive once the tests are collected (the imported libraries, the test items) lives to the end of the
-    session: `gc.freeze()` moves it out of the collector's sight. The young generation is collected every 10,000 net
-    allocations rather than every 700: the tests build stores and documents of thousands of objects, which the
-    collector otherwise walks, promotes, and walks again before they are freed. Production keeps Python's defaults."""
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
+    """The cycle collector, tuned as the commands tune it (`tipfusion.memory.collect_less_often`: what is alive once
+    the tests are collected is frozen, the young collected every 10,000 allocations): its walks of every generation
+    had cost each worker ~120 s of a ~500 s run (~280 walks of ~800,000 objects, ~0.4 s each; a `gc.callbacks`
+    timer around the whole suite)."""
+    collect_less_often()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

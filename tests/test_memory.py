@@ -5,6 +5,9 @@ left freed. Ingest pauses it chunk by chunk and frees each chunk's cycles as it 
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
 from dataclasses import replace
@@ -13,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tipfusion import memory
 from tipfusion.config import Settings, XmlLimits
 from tipfusion.ingest import IngestService, parsing
 from tipfusion.memory import collect_young, collector_paused
@@ -151,3 +155,31 @@ def test_a_pause_ends_with_a_collection_of_the_young_generation_only() -> None:
     finally:
         gc.callbacks.remove(seen)
     assert generations == [0] and watched() is None
+
+
+def test_collecting_less_often_freezes_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second freeze would keep the cycles that were garbage at that moment for ever: once per process."""
+    frozen: list[int] = []
+    monkeypatch.setattr(memory, "_settled", False)
+    monkeypatch.setattr(memory.gc, "freeze", lambda: frozen.append(1))
+    thresholds = gc.get_threshold()
+    try:
+        memory.collect_less_often()
+        memory.collect_less_often()
+        assert frozen == [1] and gc.get_threshold() == (10_000, 10, 10)
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def test_a_command_starts_with_what_it_imported_frozen() -> None:
+    """`tipfusion` (`cli.main.run`) freezes what its start imported and collects the young less often."""
+    probe = (
+        "import gc, sys\n"
+        "from tipfusion.cli.main import run\n"
+        "sys.argv = ['tipfusion', '--help']\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "print(gc.get_freeze_count() > 1000, gc.get_threshold())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "True (10000, 10, 10)"

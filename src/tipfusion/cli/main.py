@@ -42,6 +42,7 @@ from tipfusion.cli import (
 from tipfusion.cli.context import AppContext, console
 from tipfusion.cli.failures import guarded
 from tipfusion.config import load_settings
+from tipfusion.memory import collect_less_often
 
 if TYPE_CHECKING:
     from tipfusion.keys.signing import Signer
@@ -135,4 +136,5 @@ hashlist.register(app)
 
 def run() -> None:
     """Entry point: `tipfusion` with every error a user can cause mapped to one line and an exit code (`failures`)."""
+    collect_less_often()  # the commands' modules are imported: see `tipfusion.memory`
     guarded(app)
