@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -265,6 +266,18 @@ LONGEST_FILES = (
     "tests/test_backup.py",
 )
 _ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection() -> Iterator[None]:
+    """No cycle collection while the test modules are imported: the collector walked the growing heap of imported
+    libraries again and again (collecting took 6.7 s with it, 4.0 s without). What is alive at the end is frozen
+    (`pytest_collection_finish`, inside this hook), and collection is turned back on, in whichever process collects."""
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        gc.enable()
 
 
 def pytest_collection_finish() -> None:

@@ -183,3 +183,9 @@ def test_a_command_starts_with_what_it_imported_frozen() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIPFUSION_")}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip().splitlines()[-1] == "True (10000, 10, 10)"
+
+
+def test_the_session_collects_while_its_tests_run() -> None:
+    """`tests/conftest.py` pauses collection while the test modules are imported, freezes what that left, and turns
+    collection back on: cycles a test leaves are still collected."""
+    assert gc.isenabled() and gc.get_freeze_count() > 0 and gc.get_threshold() == (10_000, 10, 10)
